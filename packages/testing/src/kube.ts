@@ -1,0 +1,104 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { CoreV1Api, KubeConfig, type V1Node, type V1Taint } from '@kubernetes/client-node';
+
+/**
+ * Label and annotation that hand a Node to KWOK. The native stack runs kwok with
+ * `--manage-nodes-with-label-selector=kwok.x-k8s.io/node=fake`; the annotation is what
+ * `kwokctl` clusters select on, so nodes made here work with either.
+ */
+export const KWOK_NODE_KEY = 'kwok.x-k8s.io/node';
+export const KWOK_NODE_VALUE = 'fake';
+
+/** Shape of a simulated node. Quantities use Kubernetes notation ("4", "500m", "8Gi"). */
+export interface SimulatedNodeSpec {
+  name: string;
+  /** @default "4" */
+  cpu?: string | number;
+  /** @default "16Gi" */
+  memory?: string;
+  /** @default 110 */
+  pods?: string | number;
+  /** Extra labels; `type=kwok`, the kwok selector label and the hostname label are always set. */
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  taints?: V1Taint[];
+}
+
+/**
+ * The Node object for a simulated node, as the `kwok` node provider creates it: the kwok
+ * label and annotation, `type=kwok`, providerID `kwok://<name>`, and capacity equal to
+ * allocatable. Pure; see {@link createSimulatedNode} to create it.
+ */
+export function simulatedNodeManifest(spec: SimulatedNodeSpec): V1Node {
+  const resources = {
+    cpu: String(spec.cpu ?? '4'),
+    memory: spec.memory ?? '16Gi',
+    pods: String(spec.pods ?? 110),
+  };
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name: spec.name,
+      labels: {
+        ...spec.labels,
+        type: 'kwok',
+        [KWOK_NODE_KEY]: KWOK_NODE_VALUE,
+        'kubernetes.io/hostname': spec.name,
+        'kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': 'amd64',
+      },
+      annotations: {
+        ...spec.annotations,
+        [KWOK_NODE_KEY]: KWOK_NODE_VALUE,
+      },
+    },
+    spec: {
+      providerID: `kwok://${spec.name}`,
+      ...(spec.taints && spec.taints.length > 0 ? { taints: spec.taints } : {}),
+    },
+    status: {
+      capacity: { ...resources },
+      allocatable: { ...resources },
+    },
+  };
+}
+
+/**
+ * Creates a simulated node. kwok marks it Ready within about a second and keeps its Lease
+ * renewed; pods the scheduler binds to it become Running.
+ *
+ * @throws the client's ApiException, e.g. code 409 when a node of that name exists.
+ */
+export async function createSimulatedNode(api: CoreV1Api, spec: SimulatedNodeSpec): Promise<V1Node> {
+  return api.createNode({ body: simulatedNodeManifest(spec) });
+}
+
+/**
+ * Path of the kubeconfig integration tests use: `SCALEWISE_KUBECONFIG` when set, else the
+ * native stack's admin kubeconfig (`$SCALEWISE_RUN_DIR/k8s/admin.kubeconfig`, run dir
+ * defaulting to `$SCALEWISE_HOME/run`, home to `~/.cache/scalewise`), as `scripts/stack
+ * kubeconfig` prints it.
+ *
+ * A plain `KUBECONFIG` is deliberately not used: these tests create and delete Nodes, and
+ * an inherited KUBECONFIG may point at a real cluster.
+ */
+export function kubeConfigPath(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.SCALEWISE_KUBECONFIG) return env.SCALEWISE_KUBECONFIG;
+  const home = env.SCALEWISE_HOME || join(env.HOME || homedir(), '.cache', 'scalewise');
+  const runDir = env.SCALEWISE_RUN_DIR || join(home, 'run');
+  return join(runDir, 'k8s', 'admin.kubeconfig');
+}
+
+/** A KubeConfig loaded from {@link kubeConfigPath}. @throws when the file is missing or invalid. */
+export function loadKubeConfig(path: string = kubeConfigPath()): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(path);
+  return kc;
+}
+
+/** CoreV1Api for the stack's cluster. */
+export function coreApi(kc: KubeConfig = loadKubeConfig()): CoreV1Api {
+  return kc.makeApiClient(CoreV1Api);
+}
