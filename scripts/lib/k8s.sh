@@ -52,13 +52,23 @@ k8s_kubectl_path() { echo "$(_k8s_bin)/kubectl"; }
 # k8s_kubectl <args...>: kubectl against the stack with the admin kubeconfig.
 k8s_kubectl() { "$(k8s_kubectl_path)" --kubeconfig "$(k8s_kubeconfig)" "$@"; }
 
+# _k8s_port_table: "PORT ENV_VAR PROCESS" for every listener of the control plane.
+_k8s_port_table() {
+  echo "$(_etcd_port) SCALEWISE_ETCD_PORT etcd"
+  echo "$(_etcd_peer_port) SCALEWISE_ETCD_PEER_PORT etcd"
+  echo "$(_k8s_port) SCALEWISE_K8S_PORT kube-apiserver"
+  echo "$(_kcm_port) SCALEWISE_KCM_PORT kube-controller-manager"
+  echo "$(_sched_port) SCALEWISE_SCHEDULER_PORT kube-scheduler"
+  echo "$(_kwok_port) SCALEWISE_KWOK_PORT kwok"
+}
+
+# k8s_ports: the ports k8s_start will bind. A process of ours that is still running is
+# reused rather than started again, so its ports are not listed.
 k8s_ports() {
-  echo "$(_etcd_port) SCALEWISE_ETCD_PORT"
-  echo "$(_etcd_peer_port) SCALEWISE_ETCD_PEER_PORT"
-  echo "$(_k8s_port) SCALEWISE_K8S_PORT"
-  echo "$(_kcm_port) SCALEWISE_KCM_PORT"
-  echo "$(_sched_port) SCALEWISE_SCHEDULER_PORT"
-  echo "$(_kwok_port) SCALEWISE_KWOK_PORT"
+  local p var proc
+  while read -r p var proc; do
+    is_running "$proc" || echo "$p $var"
+  done < <(_k8s_port_table)
 }
 
 k8s_describe() {
@@ -229,8 +239,8 @@ subjectAltName=IP:127.0.0.1,IP:$K8S_SERVICE_IP,DNS:localhost,DNS:kubernetes,DNS:
 _k8s_write_kubeconfig() {
   local file=$1 name=$2 pki
   pki=$(_k8s_pki)
-  umask 077
-  cat >"$file.tmp" <<EOF
+  : >"$file.tmp" && chmod 600 "$file.tmp"
+  cat >>"$file.tmp" <<EOF
 apiVersion: v1
 kind: Config
 clusters:
@@ -268,55 +278,51 @@ _apiserver_ready() {
 
 # _k8s_wait <proc> <check-fn> <timeout>: wait for a sub-process; fail early when it died.
 _k8s_wait() {
-  local proc=$1 check=$2 deadline=$((SECONDS + $3))
+  local proc=$1 check=$2 timeout=$3 deadline=$((SECONDS + $3))
   while ((SECONDS < deadline)); do
     "$check" && return 0
-    is_running "$proc" || { log "error: $proc exited during start"; log_tail "$proc"; return 1; }
+    is_running "$proc" || { _k8s_fail "$proc" "$proc exited during start"; return 1; }
     sleep 0.2
   done
-  log "error: $proc not ready after $3s"
-  log_tail "$proc"
-  return 1
+  _k8s_fail "$proc" "$proc not ready after ${timeout}s"
 }
 
 # _k8s_check_ports: every port free, or held by our own running process.
 _k8s_check_ports() {
-  local p var owner
-  while read -r p var; do
-    case $var in
-      SCALEWISE_ETCD_PORT | SCALEWISE_ETCD_PEER_PORT) owner=etcd ;;
-      SCALEWISE_K8S_PORT) owner=kube-apiserver ;;
-      SCALEWISE_KCM_PORT) owner=kube-controller-manager ;;
-      SCALEWISE_SCHEDULER_PORT) owner=kube-scheduler ;;
-      SCALEWISE_KWOK_PORT) owner=kwok ;;
-    esac
-    if ! is_running "$owner" && port_in_use "$p"; then
-      log "error: port $p (for $owner) is already in use by another process; set $var to a free port"
+  local p var proc
+  while read -r p var proc; do
+    if ! is_running "$proc" && port_in_use "$p"; then
+      _k8s_note "error: port 127.0.0.1:$p (for $proc) is already in use by another process; set $var to a free port"
       return 1
     fi
-  done < <(k8s_ports)
+  done < <(_k8s_port_table)
 }
 
 _k8s_start_proc() {
   local c=$1; shift
-  is_running "$c" && return 0
+  if is_running "$c"; then
+    _k8s_note "$c already running (pid $(cat "$(pidfile "$c")")), reusing it"
+    return 0
+  fi
   start_bg "$c" "$@"
+  _k8s_note "started $c (pid $(cat "$(pidfile "$c")"), log $(logfile "$c"))"
 }
 
-_k8s_fail_start() {
-  log "stopping what was started of the k8s component"
-  k8s_stop
-  return 1
-}
-
+# k8s_start: etcd, then kube-apiserver (waiting for each, so a failure names the process
+# at fault), then controller manager, scheduler and kwok. Returns once the API serves;
+# k8s_ready says when the rest is up. On failure stops everything it started.
+#
+# $(pidfile k8s) holds the API server's pid: the process that stands for the component
+# in scripts/stack (is_running k8s). k8s_stop stops all five processes.
 k8s_start() {
-  local kb eb wb pki dir
+  local kb eb wb pki dir f
   kb=$(_k8s_bin) eb=$(_etcd_bin) wb=$(_kwok_bin)
+  dir=$(rundir k8s)
+  : >"$(logfile k8s)"
   for f in "$eb/etcd" "$kb/kube-apiserver" "$kb/kube-controller-manager" "$kb/kube-scheduler" "$wb/kwok"; do
-    [[ -x $f ]] || { log "error: $f is missing; run k8s_install first"; return 1; }
+    [[ -x $f ]] || { _k8s_note "error: $f is missing; run k8s_install first"; return 1; }
   done
   _k8s_check_ports || return 1
-  dir=$(rundir k8s)
   _k8s_pki_init || return 1
   pki=$(_k8s_pki)
   local n
@@ -324,14 +330,18 @@ k8s_start() {
 
   local etcd_data; etcd_data=$(datadir etcd)
   mkdir -p "$etcd_data" && chmod 700 "$etcd_data"
+  # --unsafe-no-fsync: a throwaway test cluster; fsync per write would make every API
+  # write wait on the disk.
   _k8s_start_proc etcd "$eb/etcd" \
     --name scalewise --data-dir "$etcd_data" \
     --listen-client-urls "http://127.0.0.1:$(_etcd_port)" --advertise-client-urls "http://127.0.0.1:$(_etcd_port)" \
     --listen-peer-urls "http://127.0.0.1:$(_etcd_peer_port)" --initial-advertise-peer-urls "http://127.0.0.1:$(_etcd_peer_port)" \
     --initial-cluster "scalewise=http://127.0.0.1:$(_etcd_peer_port)" \
     --unsafe-no-fsync --quota-backend-bytes 8589934592 --log-level warn
-  _k8s_wait etcd _etcd_ready 30 || { _k8s_fail_start; return 1; }
+  _k8s_wait etcd _etcd_ready 30 || return 1
 
+  # --endpoint-reconciler-type none: the `kubernetes` Service's endpoint would be the
+  # advertise address, and Endpoints may not hold a loopback address.
   _k8s_start_proc kube-apiserver "$kb/kube-apiserver" \
     --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$(_k8s_port)" \
     --etcd-servers "http://127.0.0.1:$(_etcd_port)" \
@@ -341,7 +351,8 @@ k8s_start() {
     --service-cluster-ip-range "$K8S_SERVICE_CIDR" \
     --authorization-mode RBAC --allow-privileged=true --profiling=false \
     --endpoint-reconciler-type none
-  _k8s_wait kube-apiserver _apiserver_ready 90 || { _k8s_fail_start; return 1; }
+  cp "$(pidfile kube-apiserver)" "$(pidfile k8s)"
+  _k8s_wait kube-apiserver _apiserver_ready 90 || return 1
 
   _k8s_start_proc kube-controller-manager "$kb/kube-controller-manager" \
     --kubeconfig "$dir/controller-manager.kubeconfig" \
@@ -365,9 +376,9 @@ k8s_start() {
     --server-address "127.0.0.1:$(_kwok_port)" \
     --cidr "$K8S_POD_CIDR" --node-ip 127.0.0.1
   local c
+  sleep 0.3
   for c in kube-controller-manager kube-scheduler kwok; do
-    sleep 0.1
-    is_running "$c" || { log "error: $c exited at start"; log_tail "$c"; _k8s_fail_start; return 1; }
+    is_running "$c" || { _k8s_fail "$c" "$c exited at start"; return 1; }
   done
 }
 
@@ -387,4 +398,5 @@ k8s_stop() {
   for ((i = ${#K8S_PROCS[@]} - 1; i >= 0; i--)); do
     stop_pid "${K8S_PROCS[i]}" 20
   done
+  rm -f "$(pidfile k8s)"
 }
