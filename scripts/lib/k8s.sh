@@ -15,7 +15,6 @@
 #   $SCALEWISE_CACHE/kwok-<version>/bin   kwok
 # Certificates, kubeconfigs and the service-account key live in $SCALEWISE_RUN_DIR/k8s;
 # etcd's data in $SCALEWISE_RUN_DIR/etcd/data (kept across stop/start).
-# Details and measurements: docs/native-stack-kubernetes.md.
 
 K8S_VERSION=${SCALEWISE_K8S_VERSION:-v1.37.2}
 ETCD_VERSION=${SCALEWISE_ETCD_VERSION:-v3.6.16}
@@ -265,6 +264,19 @@ EOF
 
 # ---------------------------------------------------------------------------------------
 # Start, ready, stop.
+
+# _k8s_note: a line in the component's own summary log (scripts/stack logs k8s); errors go
+# to the terminal too.
+_k8s_note() {
+  printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >>"$(logfile k8s)"
+  if [[ $1 == error:* ]]; then log "k8s: $*"; fi
+}
+
+# _k8s_fail <process> <message>: report a start failure with the end of that process's log.
+_k8s_fail() {
+  _k8s_note "error: $2"
+  log_tail "$1" 30
+}
 
 _k8s_curl() { curl -fsS --max-time 2 "$@"; }
 

@@ -1,1 +1,1 @@
-export {};
+export { type BreakerState, type BusMetrics, noopBusMetrics } from './metrics.ts';
