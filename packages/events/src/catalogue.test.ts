@@ -1,0 +1,185 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ScalewiseError } from '@scalewise/errors';
+import {
+  catalogue,
+  eventTypes,
+  eventTypesOfTopic,
+  isEventType,
+  jsonSchemaOf,
+  topicName,
+  topicOf,
+} from './catalogue.ts';
+import { causedBy, createEvent, parseData } from './envelope.ts';
+import { sampleData } from './samples.ts';
+
+// DESIGN.md section 4, written out again on purpose: the catalogue must match the contract.
+const designTopics: Record<string, string[]> = {
+  metrics: ['PoolMetricsObserved'],
+  signals: ['ResourcePressureAlert', 'UnderutilizationWarning', 'PendingPodsDetected', 'OptimalStateTrigger'],
+  nodes: [
+    'NodeHealthDegraded',
+    'NodeUnexpectedlyLost',
+    'NodeCreated',
+    'NodeReady',
+    'NodeDrained',
+    'NodeRemoved',
+  ],
+  decisions: [
+    'ScaleUpDecision',
+    'ScaleDownDecision',
+    'ScaleDownBlocked',
+    'AutoScaleUpToMinimum',
+    'EmergencyScaleUp',
+    'TriggerRejected',
+  ],
+  actions: ['ScaleUpStarted', 'ScaleDownStarted', 'ScalingActionCompleted', 'ScalingActionFailed'],
+  state: ['ClusterStateSynced', 'StateDriftDetected', 'MinimumNodesViolation', 'MinimumNodesRestored'],
+  triggers: ['trigger.scale', 'trigger.pause', 'trigger.resume', 'trigger.update'],
+  dlq: ['DeadLetterRecorded'],
+};
+
+describe('catalogue', () => {
+  test('every event of DESIGN.md section 4 is on its topic, and nothing else is', () => {
+    for (const [topic, names] of Object.entries(designTopics)) {
+      const actual = eventTypesOfTopic(topic as never).sort();
+      assert.deepEqual(actual, names.map((n) => `io.scalewise.${n}`).sort(), topic);
+    }
+    assert.equal(eventTypes.length, Object.values(designTopics).flat().length);
+  });
+
+  test('severities: losses and floor violations are critical', () => {
+    assert.equal(catalogue['io.scalewise.MinimumNodesViolation'].severity, 'critical');
+    assert.equal(catalogue['io.scalewise.NodeUnexpectedlyLost'].severity, 'critical');
+    assert.equal(catalogue['io.scalewise.EmergencyScaleUp'].severity, 'critical');
+    assert.equal(catalogue['io.scalewise.ScalingActionFailed'].severity, 'warning');
+    assert.equal(catalogue['io.scalewise.PoolMetricsObserved'].severity, 'info');
+  });
+
+  test('topic names take the prefix', () => {
+    assert.equal(topicName('signals'), 'scalewise.signals');
+    assert.equal(topicName(topicOf('io.scalewise.NodeReady'), 'prod.'), 'prod.nodes');
+  });
+
+  test('isEventType accepts catalogue types only', () => {
+    assert.equal(isEventType('io.scalewise.NodeReady'), true);
+    assert.equal(isEventType('io.scalewise.toString'), false);
+    assert.equal(isEventType(42), false);
+  });
+
+  test('every type has a JSON Schema for external producers', () => {
+    for (const type of eventTypes) {
+      const schema = jsonSchemaOf(type) as { type?: string; properties?: Record<string, unknown> };
+      assert.equal(schema.type, 'object', type);
+      assert.ok(schema.properties && Object.keys(schema.properties).length > 0, type);
+    }
+  });
+
+  test('percentages above 100 and negative durations are refused, naming the field', () => {
+    const data = { ...sampleData['io.scalewise.ResourcePressureAlert'], cpu_avg: 180, duration: -1 };
+    assert.throws(
+      () => parseData('io.scalewise.ResourcePressureAlert', data),
+      (err: unknown) =>
+        err instanceof ScalewiseError &&
+        err.code === 'SCHEMA_VIOLATION' &&
+        /data\.cpu_avg/.test(err.message) &&
+        /data\.duration/.test(err.message),
+    );
+  });
+});
+
+describe('triggers', () => {
+  const bad = (type: Parameters<typeof parseData>[0], data: unknown, field: RegExp) =>
+    assert.throws(
+      () => parseData(type, data),
+      (err: unknown) =>
+        err instanceof ScalewiseError && err.code === 'SCHEMA_VIOLATION' && field.test(err.message),
+    );
+
+  test('scale_up needs a count and set needs a target', () => {
+    bad(
+      'io.scalewise.trigger.scale',
+      { pool: 'workers', action: 'scale_up' },
+      /data\.count: action 'scale_up' needs count/,
+    );
+    bad('io.scalewise.trigger.scale', { pool: 'workers', action: 'set' }, /data\.target/);
+    assert.deepEqual(parseData('io.scalewise.trigger.scale', { pool: 'w', action: 'set', target: 4 }), {
+      pool: 'w',
+      action: 'set',
+      target: 4,
+    });
+  });
+
+  test('update needs min or max, and min <= max', () => {
+    bad('io.scalewise.trigger.update', { pool: 'workers' }, /update needs min or max/);
+    bad('io.scalewise.trigger.update', { pool: 'workers', min: 5, max: 3 }, /min must not exceed max/);
+  });
+
+  test('an unknown action is refused', () => {
+    bad('io.scalewise.trigger.scale', { pool: 'workers', action: 'explode', count: 1 }, /data\.action/);
+  });
+});
+
+describe('envelope', () => {
+  test('createEvent fills in the pool as partition key, a new chain and the catalogue severity', () => {
+    const e = createEvent(
+      'io.scalewise.MinimumNodesViolation',
+      sampleData['io.scalewise.MinimumNodesViolation'],
+      {
+        source: '/scalewise/min-enforcer',
+        clusterid: 'local',
+      },
+    );
+    assert.equal(e.partitionkey, 'workers');
+    assert.equal(e.correlationid, e.id);
+    assert.equal(e.severity, 'critical');
+    assert.equal(e.causationid, undefined);
+  });
+
+  test('an event without a pool needs an explicit partition key', () => {
+    assert.throws(
+      () =>
+        createEvent('io.scalewise.DeadLetterRecorded', sampleData['io.scalewise.DeadLetterRecorded'], {
+          source: '/s',
+          clusterid: 'c',
+        }),
+      /no partition key/,
+    );
+  });
+
+  test('causedBy continues the chain: same correlation, causation = parent id, same trace', () => {
+    const parent = createEvent(
+      'io.scalewise.NodeUnexpectedlyLost',
+      sampleData['io.scalewise.NodeUnexpectedlyLost'],
+      {
+        source: '/scalewise/state-sync',
+        clusterid: 'local',
+        region: 'eu-1',
+        traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      },
+    );
+    const child = causedBy(
+      parent,
+      'io.scalewise.MinimumNodesViolation',
+      sampleData['io.scalewise.MinimumNodesViolation'],
+      {
+        source: '/scalewise/min-enforcer',
+      },
+    );
+    const grandchild = causedBy(
+      child,
+      'io.scalewise.AutoScaleUpToMinimum',
+      sampleData['io.scalewise.AutoScaleUpToMinimum'],
+      {
+        source: '/scalewise/min-enforcer',
+      },
+    );
+    assert.equal(child.correlationid, parent.id);
+    assert.equal(child.causationid, parent.id);
+    assert.equal(grandchild.correlationid, parent.id);
+    assert.equal(grandchild.causationid, child.id);
+    assert.equal(grandchild.clusterid, 'local');
+    assert.equal(grandchild.region, 'eu-1');
+    assert.equal(grandchild.traceparent, parent.traceparent);
+  });
+});

@@ -1,0 +1,209 @@
+/**
+ * The event catalogue: for every event type its data schema, topic and default severity.
+ * Types, topics and validation all derive from this one table (DESIGN.md section 4).
+ */
+import { z } from 'zod';
+import * as s from './schemas.ts';
+
+export type Severity = 'info' | 'warning' | 'critical';
+
+/** Logical topics; the Kafka name is `<prefix><key>` (default prefix `scalewise.`). */
+export const topicKeys = [
+  'metrics',
+  'signals',
+  'nodes',
+  'decisions',
+  'actions',
+  'state',
+  'triggers',
+  'dlq',
+] as const;
+export type TopicKey = (typeof topicKeys)[number];
+
+interface Entry {
+  topic: TopicKey;
+  severity: Severity;
+  schema: z.ZodType;
+  summary: string;
+}
+
+const entry = <S extends z.ZodType>(topic: TopicKey, severity: Severity, schema: S, summary: string) => ({
+  topic,
+  severity,
+  schema,
+  summary,
+});
+
+/** Every event type Scalewise produces or accepts, by its CloudEvents `type`. */
+export const catalogue = {
+  'io.scalewise.PoolMetricsObserved': entry('metrics', 'info', s.poolMetricsObserved, 'one sample of a pool'),
+  'io.scalewise.ResourcePressureAlert': entry(
+    'signals',
+    'warning',
+    s.resourcePressureAlert,
+    'CPU or memory above the pressure threshold',
+  ),
+  'io.scalewise.UnderutilizationWarning': entry(
+    'signals',
+    'info',
+    s.underutilizationWarning,
+    'CPU and memory below the low thresholds for the configured periods',
+  ),
+  'io.scalewise.PendingPodsDetected': entry(
+    'signals',
+    'warning',
+    s.pendingPodsDetected,
+    'unschedulable pods',
+  ),
+  'io.scalewise.OptimalStateTrigger': entry(
+    'signals',
+    'info',
+    s.optimalStateTrigger,
+    'the pool is at its minimum and underutilised',
+  ),
+  'io.scalewise.NodeHealthDegraded': entry(
+    'nodes',
+    'warning',
+    s.nodeHealthDegraded,
+    'a node is NotReady or under pressure',
+  ),
+  'io.scalewise.NodeUnexpectedlyLost': entry(
+    'nodes',
+    'critical',
+    s.nodeUnexpectedlyLost,
+    'a node disappeared with no scale-down in flight',
+  ),
+  'io.scalewise.NodeCreated': entry('nodes', 'info', s.nodeCreated, 'a provider created a worker'),
+  'io.scalewise.NodeReady': entry('nodes', 'info', s.nodeReady, 'a created worker became Ready'),
+  'io.scalewise.NodeDrained': entry(
+    'nodes',
+    'info',
+    s.nodeDrained,
+    'a worker was cordoned and its pods evicted',
+  ),
+  'io.scalewise.NodeRemoved': entry('nodes', 'info', s.nodeRemoved, 'a worker was removed'),
+  'io.scalewise.ScaleUpDecision': entry('decisions', 'info', s.scaleUpDecision, 'the pool grows'),
+  'io.scalewise.ScaleDownDecision': entry('decisions', 'info', s.scaleDownDecision, 'the pool shrinks'),
+  'io.scalewise.ScaleDownBlocked': entry(
+    'decisions',
+    'info',
+    s.scaleDownBlocked,
+    'a scale-down was due but a rule forbids it',
+  ),
+  'io.scalewise.AutoScaleUpToMinimum': entry(
+    'decisions',
+    'warning',
+    s.autoScaleUpToMinimum,
+    'scale up to restore the minimum',
+  ),
+  'io.scalewise.EmergencyScaleUp': entry(
+    'decisions',
+    'critical',
+    s.emergencyScaleUp,
+    'several nodes lost at once',
+  ),
+  'io.scalewise.TriggerRejected': entry(
+    'decisions',
+    'warning',
+    s.triggerRejected,
+    'an external trigger broke policy',
+  ),
+  'io.scalewise.ScaleUpStarted': entry('actions', 'info', s.scaleUpStarted, 'node-manager began a scale-up'),
+  'io.scalewise.ScaleDownStarted': entry(
+    'actions',
+    'info',
+    s.scaleDownStarted,
+    'node-manager began a scale-down',
+  ),
+  'io.scalewise.ScalingActionCompleted': entry(
+    'actions',
+    'info',
+    s.scalingActionCompleted,
+    'an action finished',
+  ),
+  'io.scalewise.ScalingActionFailed': entry('actions', 'warning', s.scalingActionFailed, 'an action failed'),
+  'io.scalewise.ClusterStateSynced': entry(
+    'state',
+    'info',
+    s.clusterStateSynced,
+    'Kubernetes, the provider and the state store agree',
+  ),
+  'io.scalewise.StateDriftDetected': entry(
+    'state',
+    'warning',
+    s.stateDriftDetected,
+    'the three views disagree',
+  ),
+  'io.scalewise.MinimumNodesViolation': entry(
+    'state',
+    'critical',
+    s.minimumNodesViolation,
+    'fewer workers than the minimum',
+  ),
+  'io.scalewise.MinimumNodesRestored': entry(
+    'state',
+    'info',
+    s.minimumNodesRestored,
+    'the minimum holds again',
+  ),
+  'io.scalewise.DeadLetterRecorded': entry(
+    'dlq',
+    'warning',
+    s.deadLetterRecorded,
+    'a record was dead-lettered to S3',
+  ),
+  'io.scalewise.trigger.scale': entry(
+    'triggers',
+    'info',
+    s.triggerScale,
+    'an external request to scale a pool',
+  ),
+  'io.scalewise.trigger.pause': entry(
+    'triggers',
+    'info',
+    s.triggerPause,
+    'stop deciding for a pool (the floor holds)',
+  ),
+  'io.scalewise.trigger.resume': entry('triggers', 'info', s.triggerResume, 'resume deciding for a pool'),
+  'io.scalewise.trigger.update': entry(
+    'triggers',
+    'info',
+    s.triggerUpdate,
+    "change a pool's min/max at run time",
+  ),
+} as const satisfies Record<string, Entry>;
+
+export type Catalogue = typeof catalogue;
+/** Every CloudEvents `type` in the catalogue. */
+export type EventType = keyof Catalogue;
+/** The data of an event type, derived from its schema. */
+export type EventData<T extends EventType> = z.output<Catalogue[T]['schema']>;
+/** The short name of a type: `io.scalewise.ScaleUpDecision` -> `ScaleUpDecision`. */
+export type EventName<T extends EventType = EventType> = T extends `io.scalewise.${infer N}` ? N : never;
+
+export const eventTypes = Object.keys(catalogue) as EventType[];
+
+/** Whether `type` is in the catalogue. */
+export function isEventType(type: unknown): type is EventType {
+  return typeof type === 'string' && Object.hasOwn(catalogue, type);
+}
+
+/** The logical topic an event type is published to. */
+export function topicOf(type: EventType): TopicKey {
+  return catalogue[type].topic;
+}
+
+/** The event types that travel on a logical topic. */
+export function eventTypesOfTopic(topic: TopicKey): EventType[] {
+  return eventTypes.filter((t) => catalogue[t].topic === topic);
+}
+
+/** The Kafka topic name of a logical topic. @default prefix `scalewise.` */
+export function topicName(topic: TopicKey, prefix = 'scalewise.'): string {
+  return `${prefix}${topic}`;
+}
+
+/** The JSON Schema of an event type's data, for external producers and docs. */
+export function jsonSchemaOf(type: EventType): unknown {
+  return z.toJSONSchema(catalogue[type].schema as z.ZodType, { unrepresentable: 'any' });
+}

@@ -1,0 +1,262 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ScalewiseError } from '@scalewise/errors';
+import { CloudEvent, Kafka } from 'cloudevents';
+import fc from 'fast-check';
+import { fromKafkaMessage, type RawRecord, toKafkaMessage } from './codec.ts';
+import { createEvent } from './envelope.ts';
+import { sampleData, sampleEvents } from './samples.ts';
+
+const scaleUp = () =>
+  createEvent('io.scalewise.ScaleUpDecision', sampleData['io.scalewise.ScaleUpDecision'], {
+    source: '/scalewise/decision-engine',
+    clusterid: 'local',
+    traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+  });
+
+/** A record as kafkajs hands it to a consumer: every header value and the key are Buffers. */
+function asConsumed(encoded: ReturnType<typeof toKafkaMessage>): RawRecord {
+  return {
+    key: Buffer.from(encoded.key),
+    value: encoded.value,
+    headers: Object.fromEntries(Object.entries(encoded.headers).map(([k, v]) => [k, Buffer.from(v)])),
+    timestamp: encoded.timestamp,
+  };
+}
+
+function expectCode(fn: () => unknown, code: string, pattern?: RegExp): ScalewiseError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught instanceof ScalewiseError, `expected a ScalewiseError ${code}, got ${String(caught)}`);
+  assert.equal(caught.code, code, caught.message);
+  if (pattern) assert.match(caught.message, pattern);
+  return caught;
+}
+
+describe('encoding (binary content mode)', () => {
+  test('every header is a string and the cloudevents binding would have sent undefined ones', () => {
+    const event = scaleUp();
+    const raw = Kafka.binary(new CloudEvent<unknown>({ ...event }, true));
+    assert.ok(
+      Object.values(raw.headers).some((v) => v === undefined),
+      'the defect this guards: the binding emits undefined header values',
+    );
+    const encoded = toKafkaMessage(event);
+    for (const [name, value] of Object.entries(encoded.headers)) {
+      assert.equal(typeof value, 'string', `header ${name}`);
+    }
+    assert.equal(encoded.headers['content-type'], 'application/json');
+    assert.equal(encoded.headers.ce_datacontenttype, undefined);
+    assert.equal(encoded.headers.ce_type, 'io.scalewise.ScaleUpDecision');
+    assert.equal(encoded.headers.ce_partitionkey, 'workers');
+    assert.equal(encoded.headers.ce_traceparent, event.traceparent);
+    assert.equal(encoded.headers.ce_severity, 'info');
+  });
+
+  test('the value is the JSON bytes of the data, where the binding hands over the object', () => {
+    const event = scaleUp();
+    const raw = Kafka.binary(new CloudEvent<unknown>({ ...event }, true));
+    assert.equal(typeof raw.value, 'object', 'the defect this guards: value is the data object');
+    assert.ok(!Buffer.isBuffer(raw.value));
+    const encoded = toKafkaMessage(event);
+    assert.ok(Buffer.isBuffer(encoded.value));
+    assert.deepEqual(JSON.parse(encoded.value.toString('utf8')), event.data);
+  });
+
+  test('the key is the pool and the timestamp the event time', () => {
+    const event = scaleUp();
+    const encoded = toKafkaMessage(event);
+    assert.equal(encoded.key, 'workers');
+    assert.equal(encoded.timestamp, String(Date.parse(event.time)));
+  });
+
+  test('an invalid extension name is refused with the type and id named', () => {
+    const event = { ...scaleUp(), 'Bad-Name': 'x' };
+    expectCode(
+      () => toKafkaMessage(event),
+      'SCHEMA_VIOLATION',
+      /io\.scalewise\.ScaleUpDecision .*extension name/,
+    );
+  });
+});
+
+describe('decoding', () => {
+  test('every catalogue type survives a round trip through a consumed (Buffer) record', () => {
+    const events = sampleEvents();
+    assert.ok(events.length >= 30);
+    for (const event of events) {
+      const decoded = fromKafkaMessage(asConsumed(toKafkaMessage(event)));
+      assert.deepEqual(decoded, event, event.type);
+    }
+  });
+
+  test('Buffer header values, repeated headers and a Buffer key are read as UTF-8 strings', () => {
+    const encoded = toKafkaMessage(scaleUp());
+    const record = asConsumed(encoded);
+    record.headers = {
+      ...record.headers,
+      ce_source: [Buffer.from('/scalewise/decision-engine'), Buffer.from('/x')],
+    };
+    const decoded = fromKafkaMessage(record);
+    assert.equal(decoded.source, '/scalewise/decision-engine');
+    assert.equal(decoded.partitionkey, 'workers');
+    assert.equal(typeof decoded.time, 'string');
+  });
+
+  test('a binary record without ce_time takes the record timestamp, not the time of decoding', () => {
+    const encoded = toKafkaMessage(scaleUp());
+    const { ce_time: _dropped, ...headers } = encoded.headers;
+    const decoded = fromKafkaMessage({
+      ...encoded,
+      headers,
+      timestamp: String(Date.UTC(2026, 0, 2, 3, 4, 5)),
+    });
+    assert.equal(decoded.time, '2026-01-02T03:04:05.000Z');
+  });
+
+  test('a structured record without time takes the record timestamp instead of throwing', () => {
+    const event = scaleUp();
+    const { time: _dropped, ...rest } = event;
+    const record: RawRecord = {
+      key: Buffer.from('workers'),
+      value: Buffer.from(JSON.stringify(rest)),
+      headers: { 'content-type': Buffer.from('application/cloudevents+json; charset=utf-8') },
+      timestamp: String(Date.UTC(2026, 5, 1)),
+    };
+    const decoded = fromKafkaMessage(record);
+    assert.equal(decoded.time, '2026-06-01T00:00:00.000Z');
+    assert.deepEqual(decoded.data, event.data);
+  });
+
+  test('a null value (tombstone) is a malformed record that says so, with where it came from', () => {
+    const err = expectCode(
+      () =>
+        fromKafkaMessage(
+          { key: 'workers', value: null, headers: {} },
+          { topic: 't', partition: 1, offset: '7' },
+        ),
+      'MALFORMED_RECORD',
+      /^t\[1\]@7: record has no value/,
+    );
+    assert.equal(err.retriable, false);
+    assert.deepEqual(err.details, { topic: 't', partition: 1, offset: '7' });
+  });
+
+  test('a structured record from an external producer is accepted, key as the partition key', () => {
+    const record: RawRecord = {
+      key: 'workers',
+      value: JSON.stringify({
+        specversion: '1.0',
+        id: 'ext-1',
+        type: 'io.scalewise.trigger.scale',
+        source: '/ci/pipeline',
+        time: '2026-11-22T10:00:00Z',
+        clusterid: 'local',
+        data: { pool: 'workers', action: 'scale_up', count: 2 },
+      }),
+      headers: { 'content-type': 'application/cloudevents+json' },
+    };
+    const decoded = fromKafkaMessage(record);
+    assert.equal(decoded.type, 'io.scalewise.trigger.scale');
+    assert.equal(decoded.partitionkey, 'workers');
+    assert.equal(decoded.correlationid, 'ext-1', 'a chain starts at an event without a correlation id');
+    assert.equal(decoded.severity, 'info', 'the catalogue severity fills in');
+  });
+
+  test('a binary record without content-type (kcat with ce_ headers) is read as JSON', () => {
+    const decoded = fromKafkaMessage({
+      key: 'workers',
+      value: '{"pool":"workers"}',
+      headers: {
+        ce_id: 'k-1',
+        ce_type: 'io.scalewise.trigger.pause',
+        ce_source: '/kcat',
+        ce_specversion: '1.0',
+        ce_clusterid: 'local',
+      },
+      timestamp: '1790000000000',
+    });
+    assert.deepEqual(decoded.data, { pool: 'workers' });
+    assert.equal(decoded.time, new Date(1790000000000).toISOString());
+  });
+
+  test('a value that is not JSON is malformed and the JSON error is quoted', () => {
+    const encoded = toKafkaMessage(scaleUp());
+    expectCode(
+      () => fromKafkaMessage({ ...encoded, value: Buffer.from('{"pool": ') }),
+      'MALFORMED_RECORD',
+      /not valid JSON/,
+    );
+  });
+
+  test('a record with no CloudEvent headers is malformed', () => {
+    expectCode(
+      () => fromKafkaMessage({ key: 'k', value: '{}', headers: { 'content-type': 'application/json' } }),
+      'MALFORMED_RECORD',
+      /not a CloudEvent: no ce_id header/,
+    );
+  });
+
+  test('a batch record is refused with the reason', () => {
+    expectCode(
+      () =>
+        fromKafkaMessage({
+          key: 'k',
+          value: '[]',
+          headers: { 'content-type': 'application/cloudevents-batch+json' },
+        }),
+      'MALFORMED_RECORD',
+      /batched CloudEvents/,
+    );
+  });
+
+  test('an unknown type is UNKNOWN_EVENT_TYPE, naming the type', () => {
+    const encoded = toKafkaMessage(scaleUp());
+    expectCode(
+      () => fromKafkaMessage({ ...encoded, headers: { ...encoded.headers, ce_type: 'io.scalewise.Nope' } }),
+      'UNKNOWN_EVENT_TYPE',
+      /io\.scalewise\.Nope/,
+    );
+  });
+
+  test('a schema violation names every bad field', () => {
+    const encoded = toKafkaMessage(scaleUp());
+    const data = { ...sampleData['io.scalewise.ScaleUpDecision'], count: 0, current_workers: -1 };
+    const err = expectCode(
+      () => fromKafkaMessage({ ...encoded, value: Buffer.from(JSON.stringify(data)) }),
+      'SCHEMA_VIOLATION',
+      /data\.count/,
+    );
+    assert.match(err.message, /data\.current_workers/);
+  });
+
+  test('an envelope without clusterid and partition key lists both problems', () => {
+    const encoded = toKafkaMessage(scaleUp());
+    const { ce_clusterid: _c, ce_partitionkey: _p, ...headers } = encoded.headers;
+    const err = expectCode(() => fromKafkaMessage({ ...encoded, key: null, headers }), 'MALFORMED_RECORD');
+    assert.match(err.message, /partitionkey is missing/);
+    assert.match(err.message, /clusterid is missing/);
+  });
+
+  test('property: any pool name and utilisation survive the codec unchanged', () => {
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/),
+        fc.double({ min: 0, max: 100, noNaN: true }),
+        fc.integer({ min: 0, max: 10_000 }),
+        (pool, cpu, workers) => {
+          const event = createEvent(
+            'io.scalewise.PoolMetricsObserved',
+            { ...sampleData['io.scalewise.PoolMetricsObserved'], pool, cpu_avg: cpu, workers },
+            { source: '/p', clusterid: 'c' },
+          );
+          assert.deepEqual(fromKafkaMessage(asConsumed(toKafkaMessage(event))), event);
+        },
+      ),
+    );
+  });
+});

@@ -1,0 +1,234 @@
+/**
+ * CloudEvent <-> Kafka record, binary content mode (DESIGN.md section 4): attributes as
+ * `ce_*` headers (UTF-8 strings), `content-type: application/json`, the data as JSON bytes
+ * in the value, the pool as the key. Structured-mode records from external producers
+ * (`content-type: application/cloudevents+json`) are accepted on the way in.
+ *
+ * The `cloudevents` package is the model (its `CloudEvent` validates attributes and
+ * extension names) and its Kafka binding does the mapping, with guards for the binding's
+ * defects; each guard is marked GUARD and has a test in codec.test.ts:
+ *   1. `Kafka.binary` copies every own property, unset ones included, into headers as
+ *      `undefined` (kafkajs rejects those) and emits non-string extension values as-is.
+ *   2. `Kafka.binary` puts the data object itself in `value`; Kafka needs bytes.
+ *   3. kafkajs delivers header values as Buffers (or arrays of them when a header repeats)
+ *      and keys as Buffers; the binding calls string methods on them and `new Date(buffer)`.
+ *   4. A record without `ce_time` gets the time of decoding in binary mode, and a
+ *      structured record without `time` makes the binding throw a RangeError.
+ *   5. A null value (a tombstone) throws a bare ValidationError with no context.
+ */
+
+import { ScalewiseError } from '@scalewise/errors';
+import { CloudEvent, Kafka, type KafkaMessage, ValidationError } from 'cloudevents';
+import { type AnyScalewiseEvent, type ScalewiseEvent, validateEvent } from './envelope.ts';
+
+/** A record ready for kafkajs' `producer.send({ messages: [record] })`. */
+export interface EncodedRecord {
+  key: string;
+  value: Buffer;
+  headers: Record<string, string>;
+  /** Milliseconds since the epoch, as a string (kafkajs' convention): the event's time. */
+  timestamp: string;
+}
+
+/** The parts of a consumed record the decoder reads (kafkajs' `KafkaMessage` fits). */
+export interface RawRecord {
+  key?: Buffer | string | null;
+  value: Buffer | string | null;
+  headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+  /** Milliseconds since the epoch, as a string. */
+  timestamp?: string;
+}
+
+/** Where a record came from, for error messages. */
+export interface RecordOrigin {
+  topic?: string;
+  partition?: number;
+  offset?: string;
+}
+
+const JSON_TYPE = 'application/json';
+const STRUCTURED_TYPE = 'application/cloudevents+json';
+const BATCH_TYPE = 'application/cloudevents-batch';
+
+/**
+ * Encodes an event as a binary-mode Kafka record.
+ * @throws ScalewiseError SCHEMA_VIOLATION when the cloudevents model rejects an attribute.
+ */
+export function toKafkaMessage(event: ScalewiseEvent | AnyScalewiseEvent): EncodedRecord {
+  let ce: CloudEvent<unknown>;
+  try {
+    ce = new CloudEvent<unknown>({ ...event }, true);
+  } catch (err) {
+    throw new ScalewiseError('SCHEMA_VIOLATION', `${event.type} ${event.id}: ${firstLine(err)}`, {
+      cause: err,
+    });
+  }
+  const message = Kafka.binary(ce);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(message.headers)) {
+    // GUARD 1: unset attributes arrive as undefined; kafkajs would throw on them.
+    if (value === undefined || value === null) continue;
+    // content-type carries datacontenttype in binary mode; a second copy could disagree.
+    if (name === 'ce_datacontenttype') continue;
+    // GUARD 1: extension values of other CloudEvents types (integer, boolean) as text.
+    headers[name] = typeof value === 'string' ? value : String(value);
+  }
+  headers['content-type'] = JSON_TYPE;
+  return {
+    key: event.partitionkey,
+    // GUARD 2: the binding hands over the data object; the record needs JSON bytes.
+    value: Buffer.from(JSON.stringify(event.data), 'utf8'),
+    headers,
+    timestamp: message.timestamp ?? String(Date.parse(event.time)),
+  };
+}
+
+/**
+ * Decodes a consumed record (binary or structured mode) into a validated event.
+ * @throws ScalewiseError MALFORMED_RECORD (not a CloudEvent, bad JSON, null value, bad
+ *   envelope), UNKNOWN_EVENT_TYPE, or SCHEMA_VIOLATION; never retriable.
+ */
+export function fromKafkaMessage(record: RawRecord, origin: RecordOrigin = {}): AnyScalewiseEvent {
+  const where = describeOrigin(origin);
+  // GUARD 5: a tombstone or null value gets a message that says so.
+  if (record.value === null || record.value === undefined) {
+    throw malformed(`${where}record has no value (null or tombstone)`, origin);
+  }
+  // GUARD 3: Buffer and repeated header values to strings, names lower-cased.
+  const headers = normalizeHeaders(record.headers);
+  const key = record.key === null || record.key === undefined ? undefined : text(record.key);
+  const value = text(record.value);
+  const contentType = headers['content-type'] ?? '';
+  const recordTime = recordTimeIso(record.timestamp);
+
+  let candidate: Record<string, unknown>;
+  if (contentType.startsWith(BATCH_TYPE)) {
+    throw malformed(
+      `${where}batched CloudEvents (${contentType}) are not accepted; send one event per record`,
+      origin,
+    );
+  } else if (contentType.startsWith('application/cloudevents')) {
+    if (!contentType.startsWith(STRUCTURED_TYPE)) {
+      throw malformed(
+        `${where}unsupported structured encoding '${contentType}'; expected ${STRUCTURED_TYPE}`,
+        origin,
+      );
+    }
+    const parsed = parseJson(value, `${where}structured record`, origin);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw malformed(`${where}structured record is not a JSON object`, origin);
+    }
+    const obj = { ...(parsed as Record<string, unknown>) };
+    // GUARD 4: the binding would throw a RangeError on a missing time; use the record's.
+    if (obj.time === undefined && recordTime) obj.time = recordTime;
+    if (obj.partitionkey === undefined && key !== undefined) obj.partitionkey = key;
+    candidate = model(obj, where, origin);
+  } else {
+    if (!headers.ce_id) {
+      throw malformed(
+        `${where}not a CloudEvent: no ce_id header and content-type '${contentType || '(none)'}'`,
+        origin,
+      );
+    }
+    // Binary mode: data is JSON whatever the producer forgot to say.
+    if (!contentType) headers['content-type'] = headers.ce_datacontenttype ?? JSON_TYPE;
+    if (!headers['content-type']?.startsWith(JSON_TYPE)) {
+      throw malformed(`${where}data content type '${headers['content-type']}' is not ${JSON_TYPE}`, origin);
+    }
+    delete headers.ce_datacontenttype;
+    // GUARD 4: without ce_time the binding stamps the time of decoding.
+    if (!headers.ce_time && recordTime) headers.ce_time = recordTime;
+    parseJson(value, `${where}value`, origin);
+    let ce: CloudEvent<unknown>;
+    try {
+      const message: KafkaMessage<string> = {
+        headers,
+        key: key ?? headers.ce_partitionkey ?? '',
+        value,
+        body: value,
+        ...(record.timestamp !== undefined ? { timestamp: record.timestamp } : {}),
+      };
+      ce = Kafka.toEvent(message) as CloudEvent<unknown>;
+    } catch (err) {
+      throw malformed(`${where}${firstLine(err)}`, origin, err);
+    }
+    candidate = { ...ce.toJSON() };
+  }
+  try {
+    return validateEvent(candidate);
+  } catch (err) {
+    if (err instanceof ScalewiseError && where) {
+      throw new ScalewiseError(err.code, `${where}${err.message}`, {
+        cause: err,
+        details: { ...err.details, ...origin },
+      });
+    }
+    throw err;
+  }
+}
+
+/** Header names of a record as the bus sets them (for tests and tools). */
+export function isCloudEventRecord(record: RawRecord): boolean {
+  const headers = normalizeHeaders(record.headers);
+  return Boolean(headers.ce_id) || (headers['content-type'] ?? '').startsWith('application/cloudevents');
+}
+
+function model(obj: Record<string, unknown>, where: string, origin: RecordOrigin): Record<string, unknown> {
+  try {
+    return { ...new CloudEvent<unknown>(obj, false).toJSON() };
+  } catch (err) {
+    throw malformed(`${where}${firstLine(err)}`, origin, err);
+  }
+}
+
+function normalizeHeaders(raw: RawRecord['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!raw) return out;
+  for (const [name, value] of Object.entries(raw)) {
+    if (value === undefined || value === null) continue;
+    const one = Array.isArray(value) ? value[0] : value;
+    if (one === undefined) continue;
+    out[name.toLowerCase()] = text(one);
+  }
+  return out;
+}
+
+function text(v: Buffer | string): string {
+  return typeof v === 'string' ? v : v.toString('utf8');
+}
+
+function recordTimeIso(timestamp: string | undefined): string | undefined {
+  if (timestamp === undefined) return undefined;
+  const ms = Number(timestamp);
+  return Number.isFinite(ms) && ms > 0 ? new Date(ms).toISOString() : undefined;
+}
+
+function parseJson(value: string, what: string, origin: RecordOrigin): unknown {
+  try {
+    return JSON.parse(value);
+  } catch (err) {
+    throw malformed(`${what} is not valid JSON: ${firstLine(err)}`, origin, err);
+  }
+}
+
+function malformed(message: string, origin: RecordOrigin, cause?: unknown): ScalewiseError {
+  return new ScalewiseError('MALFORMED_RECORD', message, {
+    ...(cause !== undefined ? { cause } : {}),
+    details: { ...origin },
+  });
+}
+
+function describeOrigin(o: RecordOrigin): string {
+  if (o.topic === undefined) return '';
+  return `${o.topic}[${o.partition ?? '?'}]@${o.offset ?? '?'}: `;
+}
+
+function firstLine(err: unknown): string {
+  const msg =
+    err instanceof ValidationError && err.errors?.length
+      ? `${err.message} ${JSON.stringify(err.errors)}`
+      : err instanceof Error
+        ? err.message
+        : String(err);
+  return msg.split('\n')[0] ?? msg;
+}
