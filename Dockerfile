@@ -1,0 +1,44 @@
+# syntax=docker/dockerfile:1.7
+# One image per service, from one multi-stage build:
+#   docker build --build-arg SERVICE=decision-engine -t scalewise/decision-engine .
+# The service's TypeScript is bundled with its workspace packages into dist/main.js
+# (scripts/build-service.mjs); third-party packages stay in node_modules, installed by
+# `pnpm deploy --prod` (no dev dependencies), so OpenTelemetry's instrumentation can hook them.
+ARG NODE_IMAGE=node:24.21.0-bookworm-slim
+
+FROM ${NODE_IMAGE} AS pnpm
+ENV PNPM_HOME=/pnpm PATH=/pnpm:$PATH COREPACK_ENABLE_DOWNLOAD_PROMPT=0
+RUN corepack enable
+WORKDIR /repo
+
+# Dependencies first: this layer changes only with the lockfile.
+FROM pnpm AS deps
+COPY pnpm-lock.yaml pnpm-workspace.yaml package.json .npmrc ./
+RUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm fetch --frozen-lockfile
+
+FROM deps AS build
+ARG SERVICE
+RUN test -n "$SERVICE" || (echo "build with --build-arg SERVICE=<service name>" >&2; exit 1)
+COPY packages packages
+COPY services services
+COPY scripts/build-service.mjs scripts/build-service.mjs
+COPY tsconfig.base.json ./
+RUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm install --frozen-lockfile --offline
+RUN node scripts/build-service.mjs "$SERVICE" \
+ && pnpm --filter "@scalewise/$SERVICE" deploy --prod --legacy /out \
+ && rm -rf /out/src /out/tsconfig.json \
+ && cp -r "services/$SERVICE/dist" /out/dist
+
+FROM ${NODE_IMAGE} AS runtime
+ARG SERVICE
+LABEL org.opencontainers.image.title="scalewise-${SERVICE}" \
+      org.opencontainers.image.source="https://github.com/scalewise/scalewise"
+ENV SCALEWISE_SERVICE=${SERVICE} SCALEWISE_HTTP_HOST=0.0.0.0 SCALEWISE_HTTP_PORT=8080
+WORKDIR /app
+COPY --from=build --chown=root:root /out /app
+# The image's files belong to root and are read-only for the service's user.
+USER node
+EXPOSE 8080
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.SCALEWISE_HTTP_PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+ENTRYPOINT ["node", "--enable-source-maps", "dist/main.js"]
