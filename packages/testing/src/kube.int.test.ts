@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { promisify } from 'node:util';
 import { AppsV1Api, CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { createSimulatedNode, kubeConfigPath, loadKubeConfig } from './kube.ts';
@@ -41,9 +41,7 @@ async function fixture(t: TestContext): Promise<Fixture> {
   await base.core.createNamespace({ body: { metadata: { name: id, labels: { [TEST_LABEL]: id } } } });
   t.after(async () => {
     await base.core.deleteNamespace({ name: id }).catch(() => undefined);
-    await base.core
-      .deleteCollectionNode({ labelSelector: `${TEST_LABEL}=${id}` })
-      .catch(() => undefined);
+    await base.core.deleteCollectionNode({ labelSelector: `${TEST_LABEL}=${id}` }).catch(() => undefined);
   });
   await eventually('default ServiceAccount', 30_000, async () => {
     const sas = await base.core.listNamespacedServiceAccount({ namespace: id });
@@ -72,7 +70,8 @@ async function eventually(
     } catch (err) {
       last = `probe threw: ${(err as Error).message}`;
     }
-    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${last}`);
+    if (Date.now() >= deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${last}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -97,7 +96,9 @@ async function deployOneCpuPods(f: Fixture, replicas: number): Promise<void> {
             nodeSelector: { [TEST_LABEL]: f.id },
             // Simulated pods never run; skip the 30 s grace on deletion.
             terminationGracePeriodSeconds: 0,
-            containers: [{ name: 'app', image: 'registry.invalid/cpu-hog:1', resources: { requests: { cpu: '1' } } }],
+            containers: [
+              { name: 'app', image: 'registry.invalid/cpu-hog:1', resources: { requests: { cpu: '1' } } },
+            ],
           },
         },
       },
@@ -153,7 +154,9 @@ async function expectPlacement(
 
 const runningCount = (p: Placement): number => [...p.running.values()].reduce((a, b) => a + b, 0);
 
-test('a 4-CPU simulated node runs 4 one-CPU pods and leaves 2 Unschedulable', { timeout: 120_000 }, async (t) => {
+test('a 4-CPU simulated node runs 4 one-CPU pods and leaves 2 Unschedulable', {
+  timeout: 120_000,
+}, async (t) => {
   const f = await fixture(t);
   const node = `${f.id}-a`;
   await addNode(f, node, 4);
@@ -195,7 +198,9 @@ test('pods of a deleted node are recreated and Pending again', { timeout: 240_00
   // no longer exists after a 40 s quarantine, checked every 20 s; the ReplicaSet recreates
   // them and the scheduler fits what it can on the remaining node.
   const ms = await expectPlacement(f, { running: { [b]: 4 }, unschedulable: 2 }, 150_000);
-  t.diagnostic(`${onA} pods on ${a} and ${onB} on ${b} before deletion; 4 Running on ${b} and 2 Unschedulable ${ms} ms after deleting ${a}`);
+  t.diagnostic(
+    `${onA} pods on ${a} and ${onB} on ${b} before deletion; 4 Running on ${b} and 2 Unschedulable ${ms} ms after deleting ${a}`,
+  );
 });
 
 test('kubectl of the same version lists the simulated nodes', { timeout: 60_000 }, async (t) => {
@@ -215,22 +220,30 @@ test('kubectl of the same version lists the simulated nodes', { timeout: 60_000 
       `${TEST_LABEL}=${f.id}`,
       '--no-headers',
     ]);
-    const rows = stdout.trim().split('\n').filter(Boolean).map((l) => l.split(/\s+/));
+    const rows = stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(/\s+/));
     const ready = rows.filter((r) => (r[0] === a || r[0] === b) && r[1] === 'Ready');
     return [ready.length === 2 && rows.length === 2, stdout.trim() || '(no nodes)'];
   });
   const { stdout } = await run(kubectl, ['version', '--kubeconfig', kubeConfigPath(), '-o', 'json']);
-  const v = JSON.parse(stdout) as { clientVersion: { gitVersion: string }; serverVersion: { gitVersion: string } };
+  const v = JSON.parse(stdout) as {
+    clientVersion: { gitVersion: string };
+    serverVersion: { gitVersion: string };
+  };
   assert.equal(v.clientVersion.gitVersion, v.serverVersion.gitVersion);
 });
 
 /** kubectl built at the control plane's version, located by the stack's own k8s component. */
 async function kubectlPath(): Promise<string> {
   if (process.env.SCALEWISE_KUBECTL) return process.env.SCALEWISE_KUBECTL;
-  const { stdout } = await run('bash', [
-    '-c',
-    'source scripts/lib/common.sh && source scripts/lib/k8s.sh && k8s_kubectl_path',
-  ], { cwd: repoRoot });
+  const { stdout } = await run(
+    'bash',
+    ['-c', 'source scripts/lib/common.sh && source scripts/lib/k8s.sh && k8s_kubectl_path'],
+    { cwd: repoRoot },
+  );
   const path = stdout.trim();
   assert.ok(existsSync(path), `kubectl not built at ${path}: run the k8s component's install`);
   return path;
