@@ -1,0 +1,1 @@
+export { type DemoShape, defaultShape, demoPlan, type Phase, podsFor } from './plan.ts';
