@@ -1,0 +1,396 @@
+/**
+ * The decider: `decide(state, input, now) -> { state, events }`. Pure: no I/O, no clock (now
+ * is epoch ms, given), no await; the input state is never mutated. It never throws: an input
+ * it cannot use leaves the state as it was and emits nothing, a bad trigger becomes
+ * TriggerRejected.
+ */
+import { catalogue, type EventData } from '@scalewise/events';
+import { cmp, fmt, secs } from './explain.ts';
+import { clonePool, type EngineState } from './state.ts';
+import {
+  cooldownLeft,
+  enforceMax,
+  housekeep,
+  isLow,
+  maybeOptimalActive,
+  recommend,
+  type Step,
+  scaleDown,
+  scaleUp,
+  utilizationRecommendation,
+} from './step.ts';
+import { onTrigger } from './triggers.ts';
+import {
+  type ConsumedEventType,
+  consumedEventTypes,
+  type EngineEvent,
+  type EngineInput,
+  type Intent,
+  type TriggerEvent,
+  triggerTypes,
+} from './types.ts';
+
+export interface Decision<I = EngineInput> {
+  state: EngineState;
+  events: Intent<I>[];
+}
+
+const consumed: ReadonlySet<string> = new Set(consumedEventTypes);
+const triggers: ReadonlySet<string> = new Set(triggerTypes);
+
+/**
+ * Decides what one input means for its pool.
+ * @param now epoch milliseconds; a non-finite value makes the input a no-op.
+ * @returns the next state (the input state untouched) and the events to publish, in order.
+ */
+export function decide<I extends EngineInput>(state: EngineState, input: I, now: number): Decision<I> {
+  const unchanged: Decision<I> = { state, events: [] };
+  if (
+    typeof input !== 'object' ||
+    input === null ||
+    typeof input.type !== 'string' ||
+    !Number.isFinite(now)
+  ) {
+    return unchanged;
+  }
+  if (triggers.has(input.type)) return onTrigger(state, input as TriggerEvent, now) as Decision<I>;
+  if (!consumed.has(input.type)) return unchanged;
+  const type = input.type as ConsumedEventType;
+  const parsed = catalogue[type].schema.safeParse(input.data);
+  if (!parsed.success) return unchanged;
+  const data = parsed.data as { pool: string };
+  const pool = Object.hasOwn(state.pools, data.pool) ? state.pools[data.pool] : undefined;
+  if (!pool) return unchanged;
+  const s: Step = { pool: clonePool(pool), now, input, events: [] };
+  housekeep(s);
+  onEvent(s, { ...input, data } as EngineEvent);
+  return {
+    state: { ...state, pools: { ...state.pools, [data.pool]: s.pool } },
+    events: s.events as Intent<I>[],
+  };
+}
+
+function onEvent(s: Step, e: EngineEvent): void {
+  switch (e.type) {
+    case 'io.scalewise.PoolMetricsObserved':
+      onMetrics(s, e.data);
+      return;
+    case 'io.scalewise.PendingPodsDetected':
+      onPending(s, e.data);
+      return;
+    case 'io.scalewise.ResourcePressureAlert':
+      onPressure(s, e.data);
+      return;
+    case 'io.scalewise.UnderutilizationWarning':
+      onUnderutilization(s, e.data);
+      return;
+    case 'io.scalewise.NodeHealthDegraded':
+      onDegraded(s, e.data);
+      return;
+    case 'io.scalewise.NodeReady':
+      onNodeReady(s, e.data);
+      return;
+    case 'io.scalewise.NodeRemoved':
+      onNodeRemoved(s, e.data);
+      return;
+    case 'io.scalewise.NodeUnexpectedlyLost':
+      onNodeLost(s, e.data);
+      return;
+    case 'io.scalewise.ScaleUpStarted':
+      onStarted(s, 'up', e.data.action_id, e.data.count);
+      return;
+    case 'io.scalewise.ScaleDownStarted':
+      onStarted(s, 'down', e.data.action_id, e.data.count);
+      return;
+    case 'io.scalewise.ScalingActionCompleted':
+      onCompleted(s, e.data);
+      return;
+    case 'io.scalewise.ScalingActionFailed':
+      onFailed(s, e.data);
+      return;
+    case 'io.scalewise.ClusterStateSynced':
+      onSynced(s, e.data);
+      return;
+    case 'io.scalewise.AutoScaleUpToMinimum':
+      onFloorAction(s, e.id, e.data.scale_up_count);
+      return;
+    case 'io.scalewise.EmergencyScaleUp':
+      onFloorAction(s, e.id, e.data.emergency_scale);
+      return;
+    default:
+      exhaustive(e);
+  }
+}
+
+/** Compile-time proof that the switch handles every consumed type; nothing at run time. */
+function exhaustive(_: never): void {}
+
+/** The pool's size is known again from a report: a new stretch for OptimalStateTrigger when it changed. */
+function setWorkers(s: Step, workers: number): void {
+  if (s.pool.workers !== workers) s.pool.optimalAnnounced = false;
+  s.pool.workers = workers;
+}
+
+function onMetrics(s: Step, d: EventData<'io.scalewise.PoolMetricsObserved'>): void {
+  const p = s.pool;
+  setWorkers(s, d.workers);
+  p.readyWorkers = d.ready_workers;
+  p.pending =
+    d.pending_pods === 0 ? null : { count: d.pending_pods, target: p.pending?.target ?? null, at: s.now };
+  // All nodes Ready: NotReady reports are over (other conditions wait for their TTL).
+  if (d.ready_workers >= d.workers) p.unhealthy = p.unhealthy.filter((u) => !/^notready$/i.test(u.status));
+  p.lastUtilization = { cpu: d.cpu_avg, memory: d.memory_avg, at: s.now };
+  let rec = utilizationRecommendation(p, d.workers, d.cpu_avg, d.memory_avg);
+  if (p.pending?.target != null) rec = Math.max(rec, p.pending.target);
+  recommend(s, rec);
+  const low = isLow(p, d.cpu_avg, d.memory_avg);
+  if (!low) {
+    p.underutilized = null;
+    p.optimalAnnounced = false;
+    p.lastBlockedReason = null;
+  }
+  if (enforceMax(s, false).kind !== 'none') return;
+  maybeOptimalActive(s);
+  if (low) evaluateUnderutilization(s, false);
+}
+
+function onPending(s: Step, d: EventData<'io.scalewise.PendingPodsDetected'>): void {
+  const p = s.pool;
+  const node = p.policy.nodeSize;
+  let cpu = d.requested_cpu_millicores;
+  let memory = d.requested_memory_bytes;
+  let pods = d.pending_count;
+  const largest = d.largest_pod;
+  // A pod larger than a node fits on no new node either: leave it out rather than grow for it.
+  const unfit =
+    largest !== undefined &&
+    (largest.cpu_millicores > node.cpuMillicores || largest.memory_bytes > node.memoryBytes);
+  if (unfit) {
+    cpu = Math.max(0, cpu - largest.cpu_millicores);
+    memory = Math.max(0, memory - largest.memory_bytes);
+    pods -= 1;
+  }
+  const byCpu = Math.ceil(cpu / node.cpuMillicores);
+  const byMemory = Math.ceil(memory / node.memoryBytes);
+  const needed = pods > 0 ? Math.max(1, byCpu, byMemory) : 0;
+  if (p.workers === null) {
+    p.pending = { count: d.pending_count, target: null, at: s.now };
+    return;
+  }
+  const target = p.workers + needed;
+  p.pending = { count: d.pending_count, target, at: s.now };
+  if (needed === 0) return;
+  recommend(s, target);
+  if (p.paused) return;
+  const gib = (b: number) => `${fmt(b / 2 ** 30)} GiB`;
+  scaleUp(
+    s,
+    {
+      target,
+      rule: 'pending_pods',
+      because:
+        `${d.pending_count} pods pending for ${secs(d.waiting_time)} request ${cpu}m CPU and ${gib(memory)}` +
+        (unfit ? ' (the largest fits no node and is left out)' : '') +
+        `; ${needed} workers of ${node.cpuMillicores}m and ${gib(node.memoryBytes)} fit them`,
+      inputs: {
+        pending_count: d.pending_count,
+        waiting_time: d.waiting_time,
+        requested_cpu_millicores: d.requested_cpu_millicores,
+        requested_memory_bytes: d.requested_memory_bytes,
+        largest_pod_cpu_millicores: largest?.cpu_millicores,
+        largest_pod_memory_bytes: largest?.memory_bytes,
+        largest_pod_fits: largest === undefined ? undefined : !unfit,
+        node_cpu_millicores: node.cpuMillicores,
+        node_memory_bytes: node.memoryBytes,
+        workers_for_cpu: byCpu,
+        workers_for_memory: byMemory,
+        workers_needed: needed,
+        affected_deployments: d.affected_deployments.slice(0, 10).join(', '),
+      },
+      comparisons: [cmp('pending_count', d.pending_count, '>', 0), cmp('workers_needed', needed, '>=', 1)],
+    },
+    'pending_pods',
+    true,
+  );
+}
+
+function onPressure(s: Step, d: EventData<'io.scalewise.ResourcePressureAlert'>): void {
+  const p = s.pool;
+  setWorkers(s, d.workers);
+  p.lastUtilization = { cpu: d.cpu_avg, memory: d.memory_avg, at: s.now };
+  p.underutilized = null;
+  p.lastBlockedReason = null;
+  const byUtilization = utilizationRecommendation(p, d.workers, d.cpu_avg, d.memory_avg);
+  const target = Math.max(d.workers + 1, byUtilization);
+  recommend(s, target);
+  // Pressure repeats while it lasts; after an action the metrics need the cooldown to settle.
+  if (p.paused || cooldownLeft(s) > 0) return;
+  const t = p.policy.thresholds;
+  scaleUp(
+    s,
+    {
+      target,
+      rule: 'resource_pressure',
+      because: `CPU ${fmt(d.cpu_avg)}% (threshold ${d.cpu_threshold}%) and memory ${fmt(d.memory_avg)}% (threshold ${d.memory_threshold}%) over ${secs(d.duration)}; ${target} workers bring them to the targets of ${t.cpuTargetPercent}% and ${t.memoryTargetPercent}%`,
+      inputs: {
+        cpu_avg: d.cpu_avg,
+        memory_avg: d.memory_avg,
+        resource: d.resource,
+        duration: d.duration,
+        cpu_target_percent: t.cpuTargetPercent,
+        memory_target_percent: t.memoryTargetPercent,
+        utilization_recommendation: byUtilization,
+      },
+      comparisons: [
+        cmp('cpu_avg', d.cpu_avg, '>', d.cpu_threshold),
+        cmp('memory_avg', d.memory_avg, '>', d.memory_threshold),
+      ],
+    },
+    'resource_pressure',
+    true,
+  );
+}
+
+function onUnderutilization(s: Step, d: EventData<'io.scalewise.UnderutilizationWarning'>): void {
+  const p = s.pool;
+  setWorkers(s, d.workers);
+  p.lastUtilization = { cpu: d.cpu_avg, memory: d.memory_avg, at: s.now };
+  const since = s.now - d.duration * 1000;
+  p.underutilized = { since: Math.min(p.underutilized?.since ?? since, since) };
+  recommend(s, utilizationRecommendation(p, d.workers, d.cpu_avg, d.memory_avg));
+  maybeOptimalActive(s);
+  evaluateUnderutilization(s, true);
+}
+
+/** Scale down for underutilisation once it has held for the configured time. */
+function evaluateUnderutilization(s: Step, explicit: boolean): void {
+  const p = s.pool;
+  const u = p.lastUtilization;
+  if (!p.underutilized || !u || p.workers === null) return;
+  const held = (s.now - p.underutilized.since) / 1000;
+  const required = p.policy.underutilizedForSeconds;
+  if (held < required) return;
+  const t = p.policy.thresholds;
+  const want = utilizationRecommendation(p, p.workers, u.cpu, u.memory);
+  scaleDown(
+    s,
+    {
+      target: want,
+      rule: 'underutilization',
+      because: `CPU ${fmt(u.cpu)}% < ${t.cpuLowPercent}% and memory ${fmt(u.memory)}% < ${t.memoryLowPercent}% for ${secs(held)}; ${want} workers would run at the targets of ${t.cpuTargetPercent}% and ${t.memoryTargetPercent}%`,
+      inputs: {
+        cpu_avg: u.cpu,
+        memory_avg: u.memory,
+        underutilized_seconds: held,
+        cpu_target_percent: t.cpuTargetPercent,
+        memory_target_percent: t.memoryTargetPercent,
+        utilization_recommendation: want,
+      },
+      comparisons: [
+        cmp('cpu_avg', u.cpu, '<', t.cpuLowPercent),
+        cmp('memory_avg', u.memory, '<', t.memoryLowPercent),
+        cmp('underutilized_seconds', held, '>=', required),
+      ],
+    },
+    'underutilization',
+    { paused: true, floor: true, disabled: true, timing: true, rate: true, force: explicit },
+  );
+}
+
+function onDegraded(s: Step, d: EventData<'io.scalewise.NodeHealthDegraded'>): void {
+  const p = s.pool;
+  p.unhealthy = p.unhealthy.filter((u) => u.node !== d.node_name);
+  p.unhealthy.push({ node: d.node_name, status: d.status, at: s.now });
+}
+
+function forgetNode(s: Step, node: string): void {
+  s.pool.unhealthy = s.pool.unhealthy.filter((u) => u.node !== node);
+}
+
+/** One node of an in-flight action is done: the action expects one fewer. */
+function progress(s: Step, actionId: string, direction: 'up' | 'down'): void {
+  const a = s.pool.inFlight.find((x) => x.id === actionId && x.direction === direction);
+  if (a && a.remaining > 0) a.remaining -= 1;
+}
+
+function onNodeReady(s: Step, d: EventData<'io.scalewise.NodeReady'>): void {
+  forgetNode(s, d.node_name);
+  progress(s, d.action_id, 'up');
+  if (s.pool.workers !== null) setWorkers(s, s.pool.workers + 1);
+}
+
+function onNodeRemoved(s: Step, d: EventData<'io.scalewise.NodeRemoved'>): void {
+  forgetNode(s, d.node_name);
+  progress(s, d.action_id, 'down');
+  if (s.pool.workers !== null) setWorkers(s, Math.max(0, s.pool.workers - 1));
+}
+
+function onNodeLost(s: Step, d: EventData<'io.scalewise.NodeUnexpectedlyLost'>): void {
+  forgetNode(s, d.node_name);
+  setWorkers(s, d.remaining_workers);
+}
+
+function onStarted(s: Step, direction: 'up' | 'down', actionId: string, count: number): void {
+  const p = s.pool;
+  const a = p.inFlight.find((x) => x.id === actionId);
+  if (a) {
+    // node-manager may carry out fewer than decided (e.g. it found some already there).
+    const done = a.count - a.remaining;
+    a.count = count;
+    a.remaining = Math.max(0, count - done);
+    return;
+  }
+  // An action decided elsewhere or before a restart: it counts as in flight and as a change.
+  p.inFlight.push({
+    id: actionId,
+    direction,
+    count,
+    remaining: count,
+    startedAt: s.now,
+    expiresAt: s.now + p.policy.actionTimeoutSeconds * 1000,
+    origin: 'external',
+  });
+  p.scaleEvents.push({ at: s.now, direction, change: count });
+  p.lastActionAt = s.now;
+}
+
+function onCompleted(s: Step, d: EventData<'io.scalewise.ScalingActionCompleted'>): void {
+  const p = s.pool;
+  p.inFlight = p.inFlight.filter((a) => a.id !== d.action_id);
+  setWorkers(s, d.new_workers);
+  p.lastActionAt = s.now;
+  p.underutilized = null;
+  p.lastBlockedReason = null;
+  p.optimalAnnounced = false;
+  // Seed 000 flow 1: a scale-down for underutilisation that lands on min is the optimal state.
+  if (d.action === 'scale_down') maybeOptimalActive(s);
+  enforceMax(s, false);
+}
+
+function onFailed(s: Step, d: EventData<'io.scalewise.ScalingActionFailed'>): void {
+  const p = s.pool;
+  p.inFlight = p.inFlight.filter((a) => a.id !== d.action_id);
+  p.lastActionAt = s.now;
+}
+
+function onSynced(s: Step, d: EventData<'io.scalewise.ClusterStateSynced'>): void {
+  setWorkers(s, d.workers);
+  enforceMax(s, false);
+}
+
+/** A floor action of min-enforcer: in flight under its event id, and a change for the rate policies. */
+function onFloorAction(s: Step, id: string, count: number): void {
+  const p = s.pool;
+  if (p.inFlight.some((a) => a.id === id)) return;
+  p.inFlight.push({
+    id,
+    direction: 'up',
+    count,
+    remaining: count,
+    startedAt: s.now,
+    expiresAt: s.now + p.policy.actionTimeoutSeconds * 1000,
+    origin: 'floor',
+  });
+  p.scaleEvents.push({ at: s.now, direction: 'up', change: count });
+  p.lastActionAt = s.now;
+}

@@ -1,0 +1,116 @@
+/**
+ * Given/When/Then helpers for the core's tests: a pool policy, catalogue-valid inputs built
+ * from the samples, and a runner that feeds inputs at given times. Used by tests only.
+ */
+import { type EventData, parseData, sampleData } from '@scalewise/events';
+import { type Decision, decide } from './decide.ts';
+import { definePoolPolicy, type PoolPolicy, type PoolPolicyInput } from './policy.ts';
+import { type EngineState, initialState } from './state.ts';
+import type { ConsumedEventType, EngineEvent, EngineInput, Intent, TriggerEvent, TriggerType } from './types.ts';
+
+/** 11:00:00 on the samples' day; tests count seconds from here. */
+export const T0 = Date.parse('2026-11-22T11:00:00.000Z');
+/** The epoch ms `n` seconds after T0. */
+export const at = (n: number): number => T0 + n * 1000;
+
+/** The pool of seed 000: min 2, max 6, 4-CPU 8 GiB workers, defaults otherwise. */
+export function pool(overrides: Partial<PoolPolicyInput> = {}): PoolPolicy {
+  return definePoolPolicy({ name: 'workers', min: 2, max: 6, ...overrides });
+}
+
+let seq = 0;
+
+/** A consumed event: the sample data of its type with `data` laid over it. */
+export function ev<T extends ConsumedEventType>(
+  type: T,
+  data: Partial<EventData<T>> = {},
+  id = `e${++seq}`,
+): EngineEvent {
+  return { id, type, source: '/scalewise/test', data: { ...sampleData[type], ...data } } as EngineEvent;
+}
+
+/** A trigger with whatever data (it is the core's job to check it). */
+export function trigger(type: TriggerType, data: unknown, source = '/ci/pipeline', id = `t${++seq}`): TriggerEvent {
+  return { id, type, source, data };
+}
+
+/** Shorthands for the inputs tests use most. */
+export const metrics = (workers: number, cpu: number, memory: number, extra: object = {}) =>
+  ev('io.scalewise.PoolMetricsObserved', {
+    workers,
+    ready_workers: workers,
+    cpu_avg: cpu,
+    memory_avg: memory,
+    pending_pods: 0,
+    ...extra,
+  });
+export const synced = (workers: number) =>
+  ev('io.scalewise.ClusterStateSynced', {
+    workers,
+    k8s_nodes: workers,
+    docker_containers: workers,
+    db_workers: workers,
+  });
+export const underutilized = (workers: number, cpu = 25, memory = 35, duration = 300) =>
+  ev('io.scalewise.UnderutilizationWarning', { workers, cpu_avg: cpu, memory_avg: memory, duration, min_workers: 2 });
+export const pending = (count: number, cpu: number, memory: number, largest?: { cpu: number; memory: number }) =>
+  ev('io.scalewise.PendingPodsDetected', {
+    pending_count: count,
+    requested_cpu_millicores: cpu,
+    requested_memory_bytes: memory,
+    largest_pod: largest ? { cpu_millicores: largest.cpu, memory_bytes: largest.memory } : undefined,
+  });
+export const pressure = (workers: number, cpu: number, memory: number) =>
+  ev('io.scalewise.ResourcePressureAlert', {
+    workers,
+    cpu_avg: cpu,
+    memory_avg: memory,
+    resource: cpu > 80 && memory > 85 ? 'both' : cpu > 80 ? 'cpu' : 'memory',
+  });
+export const completed = (actionId: string, action: 'scale_up' | 'scale_down', previous: number, next: number) =>
+  ev('io.scalewise.ScalingActionCompleted', {
+    action_id: actionId,
+    action,
+    count: Math.abs(next - previous),
+    previous_workers: previous,
+    new_workers: next,
+  });
+
+export const GiB = 2 ** 30;
+
+/** Feeds `[seconds after T0, input]` pairs to a fresh state; returns the state and every event. */
+export function given(
+  policies: PoolPolicy | PoolPolicy[],
+  inputs: Array<[number, EngineInput]> = [],
+): { state: EngineState; events: Intent[] } {
+  let state = initialState(Array.isArray(policies) ? policies : [policies]);
+  const events: Intent[] = [];
+  for (const [t, input] of inputs) {
+    const d = decide(state, input, at(t));
+    state = d.state;
+    events.push(...(d.events as Intent[]));
+  }
+  return { state, events };
+}
+
+/** One input at `t` seconds after T0. */
+export function when(state: EngineState, input: EngineInput, t: number): Decision {
+  return decide(state, input, at(t));
+}
+
+/** The short names of the events, in order. */
+export const names = (events: readonly Intent[]): string[] => events.map((e) => e.type.replace('io.scalewise.', ''));
+
+/** The data of the only event of `type`, failing the test when there is not exactly one. */
+export function one<T extends Intent['type']>(events: readonly Intent[], type: T): EventData<T> {
+  const found = events.filter((e) => e.type === type);
+  if (found.length !== 1) {
+    throw new Error(`expected one ${type}, got ${found.length}: ${names(events).join(', ') || '(none)'}`);
+  }
+  return found[0]!.data as EventData<T>;
+}
+
+/** Validates every intent against its catalogue schema (throws SCHEMA_VIOLATION if one is off). */
+export function validateAll(events: readonly Intent[]): void {
+  for (const e of events) parseData(e.type, e.data);
+}

@@ -1,0 +1,163 @@
+/**
+ * External triggers: `trigger.scale`, `pause`, `resume`, `update`. Each is checked in order
+ * (schema -> invalid, pool -> unknown_pool, source allowlist -> source_not_allowed, paused,
+ * range -> out_of_range) and either acted on or answered with TriggerRejected.
+ */
+import { catalogue, type EventData } from '@scalewise/events';
+import type { Decision } from './decide.ts';
+import { cmp, secs } from './explain.ts';
+import { sourceAllowed } from './policy.ts';
+import { clonePool, desiredOf, type EngineState } from './state.ts';
+import { emitTo, enforceMax, housekeep, type Step, scaleDown, scaleUp } from './step.ts';
+import type { Intent, TriggerEvent } from './types.ts';
+
+type Rejection = EventData<'io.scalewise.TriggerRejected'>['reason'];
+
+const nonEmpty = (v: unknown, fallback: string): string =>
+  typeof v === 'string' && v.length > 0 ? v : fallback;
+
+function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
+  return issues
+    .map((i) => `${i.path.map(String).join('.') || '(data)'}: ${i.message}`)
+    .join('; ')
+    .slice(0, 1000);
+}
+
+/** Handles one trigger. Never throws; every refusal is a TriggerRejected. */
+export function onTrigger(state: EngineState, input: TriggerEvent, now: number): Decision<TriggerEvent> {
+  const raw: unknown = input.data;
+  const named =
+    typeof raw === 'object' && raw !== null && typeof (raw as { pool?: unknown }).pool === 'string'
+      ? ((raw as { pool: string }).pool as string)
+      : undefined;
+  const existing = named !== undefined && Object.hasOwn(state.pools, named) ? state.pools[named] : undefined;
+  // A step over a copy of the named pool (or a throwaway one) so rejections share one emitter.
+  const s: Step | null = existing ? { pool: clonePool(existing), now, input, events: [] } : null;
+  const rejectOnly = (reason: Rejection, message: string): Decision<TriggerEvent> => {
+    const events: Intent[] = [];
+    emitTo(events, input, 'io.scalewise.TriggerRejected', {
+      ...(named !== undefined ? { pool: named } : {}),
+      trigger_id: nonEmpty(input.id, '(none)'),
+      trigger_type: nonEmpty(input.type, '(none)'),
+      trigger_source: nonEmpty(input.source, '(none)'),
+      reason,
+      message,
+    });
+    return { state, events: events as Decision<TriggerEvent>['events'] };
+  };
+
+  const parsed = catalogue[input.type].schema.safeParse(raw);
+  if (!parsed.success) return rejectOnly('invalid', describeIssues(parsed.error.issues));
+  if (!s) return rejectOnly('unknown_pool', `no pool named '${named}'`);
+  const source = typeof input.source === 'string' ? input.source : '';
+  if (!sourceAllowed(source, s.pool.policy.allowedTriggerSources)) {
+    return rejectOnly(
+      'source_not_allowed',
+      `source '${source}' is not in the allowlist of pool '${s.pool.policy.name}'`,
+    );
+  }
+  housekeep(s);
+  const p = s.pool;
+  const done = (): Decision<TriggerEvent> => ({
+    state: { ...state, pools: { ...state.pools, [p.policy.name]: p } },
+    events: s.events as Decision<TriggerEvent>['events'],
+  });
+
+  switch (input.type) {
+    case 'io.scalewise.trigger.pause': {
+      const d = parsed.data as EventData<'io.scalewise.trigger.pause'>;
+      if (!p.paused) p.paused = { at: now, reason: d.reason ?? null };
+      return done();
+    }
+    case 'io.scalewise.trigger.resume': {
+      p.paused = null;
+      p.lastBlockedReason = null;
+      return done();
+    }
+    case 'io.scalewise.trigger.update': {
+      const d = parsed.data as EventData<'io.scalewise.trigger.update'>;
+      const min = d.min ?? p.min;
+      const max = d.max ?? p.max;
+      if (min > max) return rejectOnly('out_of_range', `min ${min} would exceed max ${max}`);
+      if (max < 1) return rejectOnly('out_of_range', 'max must be at least 1');
+      p.min = min;
+      p.max = max;
+      p.optimalAnnounced = false;
+      // Lowering max below the pool's size shrinks it now (the HPA does the same); raising min
+      // above it is min-enforcer's to repair.
+      enforceMax(s, true);
+      return done();
+    }
+    case 'io.scalewise.trigger.scale': {
+      const d = parsed.data as EventData<'io.scalewise.trigger.scale'>;
+      if (p.paused) return rejectOnly('paused', `pool '${p.policy.name}' is paused`);
+      const cur = desiredOf(p);
+      if (cur === null) {
+        return rejectOnly(
+          'out_of_range',
+          `the size of pool '${p.policy.name}' is not known yet; retry shortly`,
+        );
+      }
+      const target =
+        d.action === 'set'
+          ? (d.target ?? cur)
+          : d.action === 'scale_up'
+            ? cur + (d.count ?? 0)
+            : cur - (d.count ?? 0);
+      if (target > p.max || target < p.min) {
+        return rejectOnly(
+          'out_of_range',
+          `${d.action} ${d.action === 'set' ? `to ${target}` : `by ${d.count}`} from ${cur} gives ${target}, outside [${p.min}, ${p.max}]`,
+        );
+      }
+      if (target === cur) return done();
+      const req = {
+        target,
+        rule: `trigger_${d.action}`,
+        because: `trigger ${d.action} ${d.action === 'set' ? `to ${target}` : `by ${d.count}`} from ${source}${d.reason ? ` (${d.reason})` : ''}`,
+        inputs: {
+          trigger_action: d.action,
+          trigger_count: d.count,
+          trigger_target: d.target,
+          trigger_reason: d.reason,
+          task_id: d.task_id,
+          trigger_source: source,
+        },
+        comparisons: [cmp('target', target, '<=', p.max), cmp('target', target, '>=', p.min)],
+      };
+      if (target > cur) {
+        const out = scaleUp(s, req, 'trigger', false);
+        switch (out.kind) {
+          case 'decided':
+            return done();
+          case 'none': {
+            const why =
+              out.why === 'policy_disabled'
+                ? 'scale-up is disabled for this pool (selectPolicy Disabled)'
+                : out.why === 'rate_limited'
+                  ? `the scale-up rate policies allow no growth for ${secs(out.retryAfter)}`
+                  : `no scale-up results (${out.why})`;
+            return rejectOnly('out_of_range', why);
+          }
+          default: {
+            const unreachable: never = out;
+            return unreachable;
+          }
+        }
+      }
+      scaleDown(s, req, 'trigger', {
+        paused: false,
+        floor: false,
+        disabled: true,
+        timing: false,
+        rate: true,
+        force: true,
+      });
+      return done();
+    }
+    default: {
+      const unreachable: never = input.type;
+      return rejectOnly('invalid', `unknown trigger type ${String(unreachable)}`);
+    }
+  }
+}

@@ -1,0 +1,72 @@
+/** What the decision core takes in and gives out. */
+import type { EventData } from '@scalewise/events';
+
+/** Signal, node, action and state events the core consumes (validated by the shell's bus). */
+export const consumedEventTypes = [
+  'io.scalewise.PoolMetricsObserved',
+  'io.scalewise.PendingPodsDetected',
+  'io.scalewise.ResourcePressureAlert',
+  'io.scalewise.UnderutilizationWarning',
+  'io.scalewise.NodeHealthDegraded',
+  'io.scalewise.NodeReady',
+  'io.scalewise.NodeRemoved',
+  'io.scalewise.NodeUnexpectedlyLost',
+  'io.scalewise.ScaleUpStarted',
+  'io.scalewise.ScaleDownStarted',
+  'io.scalewise.ScalingActionCompleted',
+  'io.scalewise.ScalingActionFailed',
+  'io.scalewise.ClusterStateSynced',
+  'io.scalewise.AutoScaleUpToMinimum',
+  'io.scalewise.EmergencyScaleUp',
+] as const;
+export type ConsumedEventType = (typeof consumedEventTypes)[number];
+
+/** External triggers (the `scalewise.triggers` topic). */
+export const triggerTypes = [
+  'io.scalewise.trigger.scale',
+  'io.scalewise.trigger.pause',
+  'io.scalewise.trigger.resume',
+  'io.scalewise.trigger.update',
+] as const;
+export type TriggerType = (typeof triggerTypes)[number];
+
+/**
+ * A consumed event: the parts of a CloudEvent the core reads. A `ScalewiseEvent` of the same
+ * type is one.
+ */
+export type EngineEvent = {
+  [T in ConsumedEventType]: { id: string; type: T; source: string; data: EventData<T> };
+}[ConsumedEventType];
+
+/**
+ * A trigger as it came from outside. Its data is checked by the core against the catalogue,
+ * so a trigger that breaks the schema or the policy becomes TriggerRejected, never an error.
+ */
+export interface TriggerEvent {
+  id: string;
+  type: TriggerType;
+  source: string;
+  data: unknown;
+}
+
+export type EngineInput = EngineEvent | TriggerEvent;
+
+/** Event types the core produces. */
+export const producedEventTypes = [
+  'io.scalewise.ScaleUpDecision',
+  'io.scalewise.ScaleDownDecision',
+  'io.scalewise.ScaleDownBlocked',
+  'io.scalewise.OptimalStateTrigger',
+  'io.scalewise.TriggerRejected',
+] as const;
+export type ProducedEventType = (typeof producedEventTypes)[number];
+
+/**
+ * An event to publish. The shell turns it into a CloudEvent with `causedBy(causedBy, type,
+ * data, { id })`: the id is deterministic (`<input id>/<name>`), so a redelivered input yields
+ * the same decision id and node-manager's idempotency per decision id holds; in-flight actions
+ * are tracked under it.
+ */
+export type Intent<I = EngineInput> = {
+  [T in ProducedEventType]: { id: string; type: T; data: EventData<T>; causedBy: I };
+}[ProducedEventType];
