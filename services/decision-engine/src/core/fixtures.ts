@@ -6,7 +6,14 @@ import { type EventData, parseData, sampleData } from '@scalewise/events';
 import { type Decision, decide } from './decide.ts';
 import { definePoolPolicy, type PoolPolicy, type PoolPolicyInput } from './policy.ts';
 import { type EngineState, initialState } from './state.ts';
-import type { ConsumedEventType, EngineEvent, EngineInput, Intent, TriggerEvent, TriggerType } from './types.ts';
+import type {
+  ConsumedEventType,
+  EngineEvent,
+  EngineInput,
+  Intent,
+  TriggerEvent,
+  TriggerType,
+} from './types.ts';
 
 /** 11:00:00 on the samples' day; tests count seconds from here. */
 export const T0 = Date.parse('2026-11-22T11:00:00.000Z');
@@ -30,7 +37,12 @@ export function ev<T extends ConsumedEventType>(
 }
 
 /** A trigger with whatever data (it is the core's job to check it). */
-export function trigger(type: TriggerType, data: unknown, source = '/ci/pipeline', id = `t${++seq}`): TriggerEvent {
+export function trigger(
+  type: TriggerType,
+  data: unknown,
+  source = '/ci/pipeline',
+  id = `t${++seq}`,
+): TriggerEvent {
   return { id, type, source, data };
 }
 
@@ -52,8 +64,19 @@ export const synced = (workers: number) =>
     db_workers: workers,
   });
 export const underutilized = (workers: number, cpu = 25, memory = 35, duration = 300) =>
-  ev('io.scalewise.UnderutilizationWarning', { workers, cpu_avg: cpu, memory_avg: memory, duration, min_workers: 2 });
-export const pending = (count: number, cpu: number, memory: number, largest?: { cpu: number; memory: number }) =>
+  ev('io.scalewise.UnderutilizationWarning', {
+    workers,
+    cpu_avg: cpu,
+    memory_avg: memory,
+    duration,
+    min_workers: 2,
+  });
+export const pending = (
+  count: number,
+  cpu: number,
+  memory: number,
+  largest?: { cpu: number; memory: number },
+) =>
   ev('io.scalewise.PendingPodsDetected', {
     pending_count: count,
     requested_cpu_millicores: cpu,
@@ -67,7 +90,12 @@ export const pressure = (workers: number, cpu: number, memory: number) =>
     memory_avg: memory,
     resource: cpu > 80 && memory > 85 ? 'both' : cpu > 80 ? 'cpu' : 'memory',
   });
-export const completed = (actionId: string, action: 'scale_up' | 'scale_down', previous: number, next: number) =>
+export const completed = (
+  actionId: string,
+  action: 'scale_up' | 'scale_down',
+  previous: number,
+  next: number,
+) =>
   ev('io.scalewise.ScalingActionCompleted', {
     action_id: actionId,
     action,
@@ -99,7 +127,8 @@ export function when(state: EngineState, input: EngineInput, t: number): Decisio
 }
 
 /** The short names of the events, in order. */
-export const names = (events: readonly Intent[]): string[] => events.map((e) => e.type.replace('io.scalewise.', ''));
+export const names = (events: readonly Intent[]): string[] =>
+  events.map((e) => e.type.replace('io.scalewise.', ''));
 
 /** The data of the only event of `type`, failing the test when there is not exactly one. */
 export function one<T extends Intent['type']>(events: readonly Intent[], type: T): EventData<T> {

@@ -16,7 +16,10 @@ const now = 1_000_000;
 const ago = (s: number) => now - s * 1000;
 const up = (s: number, change: number): ScaleEvent => ({ at: ago(s), direction: 'up', change });
 const down = (s: number, change: number): ScaleEvent => ({ at: ago(s), direction: 'down', change });
-const rules = (selectPolicy: ScalingRules['selectPolicy'], policies: ScalingRules['policies']): ScalingRules => ({
+const rules = (
+  selectPolicy: ScalingRules['selectPolicy'],
+  policies: ScalingRules['policies'],
+): ScalingRules => ({
   stabilizationWindowSeconds: 0,
   selectPolicy,
   policies,
@@ -44,7 +47,10 @@ describe('scaleUpLimit (HPA calculateScaleUpLimitWithScalingRules)', () => {
   });
 
   test('removals within the period raise the start of the period', () => {
-    assert.equal(scaleUpLimit(rules('Max', [{ type: 'Pods', value: 1, periodSeconds: 60 }]), 3, [down(10, 2)], now), 6);
+    assert.equal(
+      scaleUpLimit(rules('Max', [{ type: 'Pods', value: 1, periodSeconds: 60 }]), 3, [down(10, 2)], now),
+      6,
+    );
   });
 
   test('selectPolicy Min takes the strictest policy', () => {
@@ -57,12 +63,21 @@ describe('scaleUpLimit (HPA calculateScaleUpLimitWithScalingRules)', () => {
   });
 
   test('Percent rounds up, so a small pool can always grow', () => {
-    assert.equal(scaleUpLimit(rules('Max', [{ type: 'Percent', value: 10, periodSeconds: 60 }]), 1, [], now), 2);
-    assert.equal(scaleUpLimit(rules('Max', [{ type: 'Percent', value: 10, periodSeconds: 60 }]), 10, [], now), 11);
+    assert.equal(
+      scaleUpLimit(rules('Max', [{ type: 'Percent', value: 10, periodSeconds: 60 }]), 1, [], now),
+      2,
+    );
+    assert.equal(
+      scaleUpLimit(rules('Max', [{ type: 'Percent', value: 10, periodSeconds: 60 }]), 10, [], now),
+      11,
+    );
   });
 
   test('the limit is never below the current size', () => {
-    assert.equal(scaleUpLimit(rules('Max', [{ type: 'Pods', value: 1, periodSeconds: 60 }]), 3, [up(1, 5)], now), 3);
+    assert.equal(
+      scaleUpLimit(rules('Max', [{ type: 'Pods', value: 1, periodSeconds: 60 }]), 3, [up(1, 5)], now),
+      3,
+    );
   });
 });
 
@@ -89,8 +104,14 @@ describe('scaleDownLimit (HPA calculateScaleDownLimitWithBehaviors)', () => {
   });
 
   test('Percent rounds down (truncates) as the HPA does', () => {
-    assert.equal(scaleDownLimit(rules('Max', [{ type: 'Percent', value: 10, periodSeconds: 60 }]), 5, [], now), 4);
-    assert.equal(scaleDownLimit(rules('Max', [{ type: 'Percent', value: 10, periodSeconds: 60 }]), 10, [], now), 9);
+    assert.equal(
+      scaleDownLimit(rules('Max', [{ type: 'Percent', value: 10, periodSeconds: 60 }]), 5, [], now),
+      4,
+    );
+    assert.equal(
+      scaleDownLimit(rules('Max', [{ type: 'Percent', value: 10, periodSeconds: 60 }]), 10, [], now),
+      9,
+    );
   });
 
   test('additions within the period lower the start of the period', () => {

@@ -136,12 +136,20 @@ export function withPolicies(state: EngineState, policies: readonly PoolPolicy[]
   return { pools };
 }
 
-/** The size the pool is heading for: its workers plus what in-flight actions still add or remove. */
+/**
+ * The size the pool is heading for: its workers, less what in-flight scale-downs still remove
+ * (never more than there are: a report may already count a removal whose NodeRemoved is still
+ * on its way), plus what in-flight scale-ups still add.
+ */
 export function desiredOf(pool: PoolState): number | null {
   if (pool.workers === null) return null;
-  let d = pool.workers;
-  for (const a of pool.inFlight) d += a.direction === 'up' ? a.remaining : -a.remaining;
-  return Math.max(0, d);
+  let up = 0;
+  let down = 0;
+  for (const a of pool.inFlight) {
+    if (a.direction === 'up') up += a.remaining;
+    else down += a.remaining;
+  }
+  return Math.max(0, pool.workers - down) + up;
 }
 
 /** A private copy of one pool's state for a decision step to change. */

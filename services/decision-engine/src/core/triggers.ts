@@ -46,10 +46,15 @@ export function onTrigger(state: EngineState, input: TriggerEvent, now: number):
     return { state, events: events as Decision<TriggerEvent>['events'] };
   };
 
+  if (typeof input.id !== 'string' || input.id.length === 0)
+    return rejectOnly('invalid', 'the trigger has no id');
+  if (typeof input.source !== 'string' || input.source.length === 0) {
+    return rejectOnly('invalid', 'the trigger has no source');
+  }
   const parsed = catalogue[input.type].schema.safeParse(raw);
   if (!parsed.success) return rejectOnly('invalid', describeIssues(parsed.error.issues));
   if (!s) return rejectOnly('unknown_pool', `no pool named '${named}'`);
-  const source = typeof input.source === 'string' ? input.source : '';
+  const source = input.source;
   if (!sourceAllowed(source, s.pool.policy.allowedTriggerSources)) {
     return rejectOnly(
       'source_not_allowed',

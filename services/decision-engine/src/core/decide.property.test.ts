@@ -1,0 +1,632 @@
+/**
+ * Property tests: random policies and random sequences of signals, node and action events,
+ * triggers (valid, invalid and junk) and time steps. After every step the outputs must keep
+ * the contract, checked against small models written here independently of the core.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { type EventData, parseData, sampleData } from '@scalewise/events';
+import fc from 'fast-check';
+import { decide } from './decide.ts';
+import { T0 } from './fixtures.ts';
+import { definePoolPolicy, type PoolPolicy, type ScalingRules } from './policy.ts';
+import { desiredOf, type EngineState, initialState, type PoolState } from './state.ts';
+import type { EngineInput, Intent } from './types.ts';
+
+// ---------------------------------------------------------------- generators
+
+const rulesArb = (direction: 'up' | 'down'): fc.Arbitrary<ScalingRules> =>
+  fc.record({
+    stabilizationWindowSeconds:
+      direction === 'up' ? fc.integer({ min: 0, max: 120 }) : fc.integer({ min: 0, max: 600 }),
+    selectPolicy: fc.constantFrom('Max', 'Min', 'Disabled', 'Max' as const),
+    policies: fc.array(
+      fc.record({
+        type: fc.constantFrom('Pods', 'Percent'),
+        value: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 200 })),
+        periodSeconds: fc.integer({ min: 1, max: 180 }),
+      }),
+      { minLength: 1, maxLength: 3 },
+    ),
+  });
+
+const policyArb: fc.Arbitrary<PoolPolicy> = fc
+  .record({
+    min: fc.integer({ min: 0, max: 4 }),
+    span: fc.integer({ min: 0, max: 8 }),
+    up: rulesArb('up'),
+    down: rulesArb('down'),
+    cooldownSeconds: fc.integer({ min: 0, max: 120 }),
+    underutilizedForSeconds: fc.integer({ min: 0, max: 600 }),
+    actionTimeoutSeconds: fc.integer({ min: 30, max: 900 }),
+    unhealthyNodeTtlSeconds: fc.integer({ min: 30, max: 600 }),
+  })
+  .map((r) =>
+    definePoolPolicy({
+      name: 'workers',
+      min: r.min,
+      max: Math.max(1, r.min + r.span),
+      behavior: { scaleUp: r.up, scaleDown: r.down },
+      cooldownSeconds: r.cooldownSeconds,
+      underutilizedForSeconds: r.underutilizedForSeconds,
+      actionTimeoutSeconds: r.actionTimeoutSeconds,
+      unhealthyNodeTtlSeconds: r.unhealthyNodeTtlSeconds,
+      allowedTriggerSources: ['/ci/*', 'ops-bot'],
+    }),
+  );
+
+const workersArb = fc.integer({ min: 0, max: 14 });
+const pct = fc.integer({ min: 0, max: 100 });
+const node = fc.constantFrom('workers-1', 'workers-2', 'workers-3', 'workers-4');
+const pick = fc.nat(5);
+
+type Cmd =
+  | {
+      k: 'metrics';
+      workers: number;
+      notReady: number;
+      cpu: number;
+      mem: number;
+      pending: number;
+      pool: string;
+    }
+  | { k: 'pending'; count: number; cpu: number; mem: number; largest: boolean }
+  | { k: 'pressure'; workers: number; cpu: number; mem: number }
+  | { k: 'under'; workers: number; cpu: number; mem: number; duration: number }
+  | { k: 'degraded'; node: string; status: string }
+  | { k: 'ready'; node: string; pick: number }
+  | { k: 'removed'; node: string; pick: number }
+  | { k: 'lost'; node: string; remaining: number }
+  | { k: 'started'; pick: number; count: number; up: boolean }
+  | { k: 'completed'; pick: number; next: number }
+  | { k: 'failed'; pick: number }
+  | { k: 'synced'; workers: number }
+  | { k: 'floor'; count: number; emergency: boolean }
+  | { k: 'trigger'; type: string; data: unknown; source: string }
+  | { k: 'junk'; type: string; data: unknown };
+
+const triggerData = fc.oneof(
+  fc.record(
+    {
+      pool: fc.constantFrom('workers', 'workers', 'other'),
+      action: fc.constantFrom('scale_up', 'scale_down', 'set', 'bogus'),
+      count: fc.integer({ min: -1, max: 10 }),
+      target: fc.integer({ min: 0, max: 16 }),
+      reason: fc.string({ maxLength: 20 }),
+    },
+    { requiredKeys: ['pool', 'action'] },
+  ),
+  fc.record(
+    {
+      pool: fc.constantFrom('workers', 'other'),
+      min: fc.integer({ min: -1, max: 10 }),
+      max: fc.integer({ min: -1, max: 16 }),
+    },
+    { requiredKeys: ['pool'] },
+  ),
+  fc.anything(),
+);
+
+const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      k: fc.constant('metrics' as const),
+      workers: workersArb,
+      notReady: fc.nat(2),
+      cpu: pct,
+      mem: pct,
+      pending: fc.oneof(fc.constant(0), fc.constant(0), fc.constant(0), fc.nat(3)),
+      pool: fc.constantFrom('workers', 'workers', 'workers', 'other'),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      k: fc.constant('pending' as const),
+      count: fc.integer({ min: 1, max: 20 }),
+      cpu: fc.nat(40_000),
+      mem: fc.nat(64 * 2 ** 30),
+      largest: fc.boolean(),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ k: fc.constant('pressure' as const), workers: workersArb, cpu: pct, mem: pct }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      k: fc.constant('under' as const),
+      workers: workersArb,
+      cpu: fc.integer({ min: 0, max: 29 }),
+      mem: fc.integer({ min: 0, max: 39 }),
+      duration: fc.nat(900),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      k: fc.constant('degraded' as const),
+      node,
+      status: fc.constantFrom('NotReady', 'MemoryPressure'),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('ready' as const), node, pick }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('removed' as const), node, pick }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('lost' as const), node, remaining: workersArb }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      k: fc.constant('started' as const),
+      pick,
+      count: fc.integer({ min: 1, max: 4 }),
+      up: fc.boolean(),
+    }),
+  },
+  { weight: 4, arbitrary: fc.record({ k: fc.constant('completed' as const), pick, next: workersArb }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('failed' as const), pick }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('synced' as const), workers: workersArb }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      k: fc.constant('floor' as const),
+      count: fc.integer({ min: 1, max: 3 }),
+      emergency: fc.boolean(),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      k: fc.constant('trigger' as const),
+      type: fc.constant('io.scalewise.trigger.scale'),
+      data: fc.oneof(
+        fc.record({
+          pool: fc.constant('workers'),
+          action: fc.constantFrom('scale_up', 'scale_down'),
+          count: fc.integer({ min: 1, max: 4 }),
+        }),
+        fc.record({
+          pool: fc.constant('workers'),
+          action: fc.constant('set'),
+          target: fc.integer({ min: 0, max: 10 }),
+        }),
+      ),
+      source: fc.constantFrom('/ci/a', '/ci/b', 'ops-bot', 'ops-bot', '/evil'),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      k: fc.constant('trigger' as const),
+      type: fc.constantFrom(
+        'io.scalewise.trigger.pause',
+        'io.scalewise.trigger.resume',
+        'io.scalewise.trigger.resume',
+        'io.scalewise.trigger.update',
+        'io.scalewise.trigger.update',
+      ),
+      data: fc.oneof(
+        fc.constant({ pool: 'workers' }),
+        fc.record(
+          {
+            pool: fc.constant('workers'),
+            min: fc.integer({ min: 0, max: 5 }),
+            max: fc.integer({ min: 1, max: 12 }),
+          },
+          { requiredKeys: ['pool'] },
+        ),
+      ),
+      source: fc.constantFrom('/ci/a', 'ops-bot'),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      k: fc.constant('trigger' as const),
+      type: fc.constantFrom(
+        'io.scalewise.trigger.scale',
+        'io.scalewise.trigger.update',
+        'io.scalewise.trigger.pause',
+        'io.scalewise.trigger.resume',
+      ),
+      data: triggerData,
+      source: fc.constantFrom('/ci/a', '/ci/b', 'ops-bot', '/evil', ''),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      k: fc.constant('junk' as const),
+      type: fc.constantFrom(
+        'io.scalewise.PoolMetricsObserved',
+        'io.scalewise.NodeReady',
+        'io.scalewise.ScalingActionCompleted',
+        'io.scalewise.NodeCreated',
+        'nonsense',
+      ),
+      data: fc.anything(),
+    }),
+  },
+);
+
+const stepArb = fc.tuple(
+  fc.oneof(fc.integer({ min: 0, max: 5_000 }), fc.integer({ min: 0, max: 90_000 })),
+  cmdArb,
+);
+
+// ---------------------------------------------------------------- materialising commands
+
+let seq = 0;
+const id = () => `in-${++seq}`;
+
+function actionIdFor(pool: PoolState, n: number): string {
+  const live = pool.inFlight;
+  return live.length > 0 ? live[n % live.length]!.id : `unknown-${n}`;
+}
+
+function materialise(cmd: Cmd, pool: PoolState): EngineInput {
+  const ev = <T extends keyof typeof sampleData>(type: T, data: Partial<EventData<T>>) =>
+    ({ id: id(), type, source: '/scalewise/test', data: { ...sampleData[type], ...data } }) as EngineInput;
+  switch (cmd.k) {
+    case 'metrics':
+      return ev('io.scalewise.PoolMetricsObserved', {
+        pool: cmd.pool,
+        workers: cmd.workers,
+        ready_workers: Math.max(0, cmd.workers - cmd.notReady),
+        cpu_avg: cmd.cpu,
+        memory_avg: cmd.mem,
+        pending_pods: cmd.pending,
+      });
+    case 'pending':
+      return ev('io.scalewise.PendingPodsDetected', {
+        pending_count: cmd.count,
+        requested_cpu_millicores: cmd.cpu,
+        requested_memory_bytes: cmd.mem,
+        largest_pod: cmd.largest
+          ? { cpu_millicores: Math.ceil(cmd.cpu / 2), memory_bytes: Math.ceil(cmd.mem / 2) }
+          : undefined,
+      });
+    case 'pressure':
+      return ev('io.scalewise.ResourcePressureAlert', {
+        workers: cmd.workers,
+        cpu_avg: cmd.cpu,
+        memory_avg: cmd.mem,
+      });
+    case 'under':
+      return ev('io.scalewise.UnderutilizationWarning', {
+        workers: cmd.workers,
+        cpu_avg: cmd.cpu,
+        memory_avg: cmd.mem,
+        duration: cmd.duration,
+      });
+    case 'degraded':
+      return ev('io.scalewise.NodeHealthDegraded', { node_name: cmd.node, status: cmd.status });
+    case 'ready':
+      return ev('io.scalewise.NodeReady', { node_name: cmd.node, action_id: actionIdFor(pool, cmd.pick) });
+    case 'removed':
+      return ev('io.scalewise.NodeRemoved', { node_name: cmd.node, action_id: actionIdFor(pool, cmd.pick) });
+    case 'lost':
+      return ev('io.scalewise.NodeUnexpectedlyLost', {
+        node_name: cmd.node,
+        remaining_workers: cmd.remaining,
+      });
+    case 'started':
+      return cmd.up
+        ? ev('io.scalewise.ScaleUpStarted', { action_id: actionIdFor(pool, cmd.pick), count: cmd.count })
+        : ev('io.scalewise.ScaleDownStarted', { action_id: actionIdFor(pool, cmd.pick), count: cmd.count });
+    case 'completed':
+      return ev('io.scalewise.ScalingActionCompleted', {
+        action_id: actionIdFor(pool, cmd.pick),
+        new_workers: cmd.next,
+      });
+    case 'failed':
+      return ev('io.scalewise.ScalingActionFailed', { action_id: actionIdFor(pool, cmd.pick) });
+    case 'synced':
+      return ev('io.scalewise.ClusterStateSynced', { workers: cmd.workers });
+    case 'floor':
+      return cmd.emergency
+        ? ev('io.scalewise.EmergencyScaleUp', { emergency_scale: cmd.count })
+        : ev('io.scalewise.AutoScaleUpToMinimum', { scale_up_count: cmd.count });
+    case 'trigger':
+      return { id: id(), type: cmd.type, source: cmd.source, data: cmd.data } as EngineInput;
+    case 'junk':
+      return { id: id(), type: cmd.type, source: '/junk', data: cmd.data } as unknown as EngineInput;
+  }
+}
+
+// ---------------------------------------------------------------- independent models
+
+interface Change {
+  at: number;
+  up: boolean;
+  change: number;
+}
+
+/** The HPA rate limit, written out again from horizontal.go for the check. */
+function hpaLimit(
+  rules: ScalingRules,
+  up: boolean,
+  current: number,
+  log: readonly Change[],
+  now: number,
+): number {
+  if (rules.selectPolicy === 'Disabled') return current;
+  const proposals = rules.policies.map((p) => {
+    const inPeriod = log.filter((c) => c.at > now - p.periodSeconds * 1000);
+    const added = inPeriod.filter((c) => c.up).reduce((a, c) => a + c.change, 0);
+    const removed = inPeriod.filter((c) => !c.up).reduce((a, c) => a + c.change, 0);
+    const start = current - added + removed;
+    if (up) return p.type === 'Pods' ? start + p.value : Math.ceil((start * (100 + p.value)) / 100);
+    return p.type === 'Pods' ? start - p.value : Math.floor((start * (100 - p.value)) / 100);
+  });
+  const generous = (up ? Math.max : Math.min)(...proposals);
+  const strict = (up ? Math.min : Math.max)(...proposals);
+  return rules.selectPolicy === 'Max' ? generous : strict;
+}
+
+interface Model {
+  /** Pods pending by the latest report. */
+  pending: number;
+  /** Unhealthy nodes by name -> [last report, status]. */
+  unhealthy: Map<string, [number, string]>;
+  /** Every change of the pool's size the core should count. */
+  log: Change[];
+}
+
+function updateModel(m: Model, input: EngineInput, before: PoolState, now: number): void {
+  const d = input.data as Record<string, unknown> | null;
+  if (typeof d !== 'object' || d === null || d.pool !== 'workers') return;
+  const known = (actionId: unknown) =>
+    before.inFlight.some((a) => a.id === actionId && a.expiresAt > now && a.remaining > 0);
+  switch (input.type) {
+    case 'io.scalewise.PoolMetricsObserved':
+      m.pending = d.pending_pods as number;
+      if ((d.ready_workers as number) >= (d.workers as number)) {
+        for (const [n, [, status]] of m.unhealthy) if (status === 'NotReady') m.unhealthy.delete(n);
+      }
+      break;
+    case 'io.scalewise.PendingPodsDetected':
+      m.pending = d.pending_count as number;
+      break;
+    case 'io.scalewise.NodeHealthDegraded':
+      m.unhealthy.set(d.node_name as string, [now, d.status as string]);
+      break;
+    case 'io.scalewise.NodeReady':
+    case 'io.scalewise.NodeRemoved':
+    case 'io.scalewise.NodeUnexpectedlyLost':
+      m.unhealthy.delete(d.node_name as string);
+      break;
+    case 'io.scalewise.AutoScaleUpToMinimum':
+      if (!before.inFlight.some((a) => a.id === input.id))
+        m.log.push({ at: now, up: true, change: d.scale_up_count as number });
+      break;
+    case 'io.scalewise.EmergencyScaleUp':
+      if (!before.inFlight.some((a) => a.id === input.id))
+        m.log.push({ at: now, up: true, change: d.emergency_scale as number });
+      break;
+    case 'io.scalewise.ScaleUpStarted':
+    case 'io.scalewise.ScaleDownStarted':
+      if (!known(d.action_id)) {
+        m.log.push({ at: now, up: input.type === 'io.scalewise.ScaleUpStarted', change: d.count as number });
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+// ---------------------------------------------------------------- the property
+
+/** What the runs produced, so the test can prove the generators reach every path. */
+const seen = new Map<string, number>();
+const count = (key: string) => seen.set(key, (seen.get(key) ?? 0) + 1);
+
+function check(policy: PoolPolicy, steps: Array<[number, Cmd]>): void {
+  let state: EngineState = initialState([policy]);
+  let now = T0;
+  const model: Model = { pending: 0, unhealthy: new Map(), log: [] };
+  for (const [dt, cmd] of steps) {
+    now += dt;
+    const before = state.pools.workers!;
+    const input = materialise(cmd, before);
+    const result = decide(state, input, now); // must not throw
+    const after = result.state.pools.workers!;
+    if (cmd.k !== 'junk') updateModel(model, input, before, now);
+    const events = result.events as Intent[];
+    const ids = new Set(events.map((e) => e.id));
+    assert.equal(ids.size, events.length, 'event ids are unique within a step');
+    const paused = before.paused !== null && input.type !== 'io.scalewise.trigger.resume';
+    for (const e of events) {
+      parseData(e.type, e.data); // every output validates against its catalogue schema
+      const reason = (e.data as { reason?: string }).reason;
+      count(
+        e.type === 'io.scalewise.ScaleDownBlocked' || e.type === 'io.scalewise.TriggerRejected'
+          ? `${e.type}:${reason}`
+          : e.type,
+      );
+      assert.equal(e.causedBy, input);
+      if (e.type === 'io.scalewise.ScaleUpDecision') {
+        const d = e.data;
+        assert.ok(!paused, 'a paused pool decides nothing');
+        assert.ok(d.desired_workers <= after.max, `desired ${d.desired_workers} above max ${after.max}`);
+        assert.equal(d.desired_workers, d.current_workers + d.count);
+        assert.equal(desiredOf(after), d.desired_workers, 'the decision is in flight');
+        const limit = hpaLimit(policy.behavior.scaleUp, true, d.current_workers, model.log, now);
+        assert.ok(
+          d.desired_workers <= Math.max(limit, d.current_workers),
+          `scale-up to ${d.desired_workers} beyond rate limit ${limit}`,
+        );
+        model.log.push({ at: now, up: true, change: d.count });
+      }
+      if (e.type === 'io.scalewise.ScaleDownDecision') {
+        const d = e.data;
+        assert.ok(!paused, 'a paused pool decides nothing');
+        assert.ok(d.desired_workers >= after.min, `desired ${d.desired_workers} below min ${after.min}`);
+        assert.equal(d.desired_workers, d.current_workers - d.count);
+        assert.equal(desiredOf(after), d.desired_workers, 'the decision is in flight');
+        assert.equal(model.pending, 0, 'no scale-down while pods are pending');
+        const unhealthy = [...model.unhealthy].filter(
+          ([, [t]]) => t + policy.unhealthyNodeTtlSeconds * 1000 > now,
+        );
+        assert.deepEqual(unhealthy, [], 'no scale-down while a node is unhealthy');
+        const others = after.inFlight.filter((a) => a.id !== e.id);
+        assert.deepEqual(others, [], 'no scale-down while an action is in flight');
+        if (d.explanation.rule !== 'max_limit') {
+          const limit = hpaLimit(policy.behavior.scaleDown, false, d.current_workers, model.log, now);
+          assert.ok(
+            d.desired_workers >= Math.min(limit, d.current_workers),
+            `scale-down to ${d.desired_workers} beyond rate limit ${limit}`,
+          );
+          assert.notEqual(policy.behavior.scaleDown.selectPolicy, 'Disabled');
+        } else {
+          assert.equal(d.desired_workers, after.max);
+        }
+        if (d.explanation.rule === 'underutilization') {
+          const last = before.lastActionAt;
+          assert.ok(last === null || now - last >= policy.cooldownSeconds * 1000, 'cooldown respected');
+        }
+        model.log.push({ at: now, up: false, change: d.count });
+      }
+      if (e.type === 'io.scalewise.TriggerRejected') {
+        assert.ok(input.type.startsWith('io.scalewise.trigger.'), 'only triggers are rejected');
+      }
+    }
+    if (input.type.startsWith('io.scalewise.trigger.')) {
+      // A trigger is acted on or answered: never silently dropped unless it changes nothing.
+      assert.ok(events.length <= 2);
+    }
+    state = result.state;
+  }
+}
+
+describe('decide: properties over random event sequences', () => {
+  test('never throws; outputs validate; min/max, rate limits, safety blocks, pause and cooldown hold', () => {
+    fc.assert(
+      fc.property(
+        policyArb,
+        fc.array(stepArb, { minLength: 1, maxLength: 80, size: 'max' }),
+        (policy, steps) => {
+          check(policy, steps);
+        },
+      ),
+      { numRuns: 400 },
+    );
+    const missing = [
+      'io.scalewise.ScaleUpDecision',
+      'io.scalewise.ScaleDownDecision',
+      'io.scalewise.OptimalStateTrigger',
+      ...[
+        'pending_pods',
+        'node_unhealthy',
+        'action_in_flight',
+        'at_minimum',
+        'cooldown',
+        'stabilization_window',
+        'paused',
+        'policy_disabled',
+      ].map((r) => `io.scalewise.ScaleDownBlocked:${r}`),
+      ...['unknown_pool', 'out_of_range', 'source_not_allowed', 'invalid', 'paused'].map(
+        (r) => `io.scalewise.TriggerRejected:${r}`,
+      ),
+    ].filter((k) => !seen.has(k));
+    assert.deepEqual(missing, [], `paths the random runs never reached: ${JSON.stringify([...seen])}`);
+  });
+
+  test('rate policies hold over bursts of triggers and completions (and do block)', () => {
+    const burst = fc.array(
+      fc.tuple(
+        fc.integer({ min: 0, max: 20_000 }),
+        fc.oneof(
+          fc.record({
+            k: fc.constant('trigger' as const),
+            type: fc.constant('io.scalewise.trigger.scale'),
+            source: fc.constant('ops-bot'),
+            data: fc.record({
+              pool: fc.constant('workers'),
+              action: fc.constantFrom('scale_up', 'scale_down'),
+              count: fc.integer({ min: 1, max: 5 }),
+            }),
+          }),
+          fc.record({
+            k: fc.constant('completed' as const),
+            pick: fc.constant(0),
+            next: fc.integer({ min: 0, max: 20 }),
+          }),
+        ) as fc.Arbitrary<Cmd>,
+      ),
+      { minLength: 1, maxLength: 40, size: 'max' },
+    );
+    const rated = fc.tuple(rulesArb('up'), rulesArb('down')).map(([up, down]) =>
+      definePoolPolicy({
+        name: 'workers',
+        min: 0,
+        max: 20,
+        behavior: { scaleUp: up, scaleDown: down },
+        allowedTriggerSources: ['ops-bot'],
+      }),
+    );
+    seen.clear();
+    fc.assert(
+      fc.property(rated, burst, (policy, steps) =>
+        check(policy, [[0, { k: 'synced', workers: 10 }], ...steps]),
+      ),
+      { numRuns: 300 },
+    );
+    assert.ok((seen.get('io.scalewise.ScaleDownBlocked:rate_limited') ?? 0) > 0, JSON.stringify([...seen]));
+    assert.ok((seen.get('io.scalewise.ScaleDownDecision') ?? 0) > 0);
+    assert.ok((seen.get('io.scalewise.ScaleUpDecision') ?? 0) > 0);
+  });
+
+  test('decide never throws on arbitrary values as input', () => {
+    const state = initialState([definePoolPolicy({ name: 'workers', min: 1, max: 4 })], { workers: 2 });
+    fc.assert(
+      fc.property(fc.anything(), fc.oneof(fc.double(), fc.integer()), (input, now) => {
+        const d = decide(state, input as EngineInput, now);
+        for (const e of d.events) parseData(e.type, e.data);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test('a scale-up decision never takes the pool above max, even when max is lowered in between', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 10 }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.integer({ min: 1, max: 40 }),
+        (workers, newMax, pods) => {
+          let state = initialState([definePoolPolicy({ name: 'workers', min: 0, max: 12 })], { workers });
+          state = decide(
+            state,
+            {
+              id: 'u',
+              type: 'io.scalewise.trigger.update',
+              source: '/ci/x',
+              data: { pool: 'workers', max: newMax },
+            },
+            T0,
+          ).state;
+          const d = decide(
+            state,
+            {
+              id: 'p',
+              type: 'io.scalewise.PendingPodsDetected',
+              source: 's',
+              data: {
+                ...sampleData['io.scalewise.PendingPodsDetected'],
+                pending_count: pods,
+                requested_cpu_millicores: pods * 1000,
+              },
+            },
+            T0 + 60_000,
+          );
+          for (const e of d.events) {
+            if (e.type === 'io.scalewise.ScaleUpDecision') assert.ok(e.data.desired_workers <= newMax);
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});

@@ -1,0 +1,372 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ScalewiseError } from '@scalewise/errors';
+import { decide } from './decide.ts';
+import {
+  at,
+  completed,
+  ev,
+  GiB,
+  given,
+  names,
+  one,
+  pending,
+  pool,
+  synced,
+  trigger,
+  underutilized,
+  when,
+} from './fixtures.ts';
+import { definePoolPolicy, sourceAllowed } from './policy.ts';
+import { desiredOf, type EngineState, initialState, withPolicies } from './state.ts';
+
+function deepFreeze<T>(o: T): T {
+  if (typeof o === 'object' && o !== null && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}
+
+describe('decide is a pure function', () => {
+  test('the input state is never changed (frozen, it would throw)', () => {
+    const { state } = given(pool(), [[0, synced(3)]]);
+    const frozen = deepFreeze(structuredClone(state));
+    const d = decide(frozen, pending(3, 6000, GiB), at(1));
+    assert.deepEqual(frozen, state);
+    assert.notEqual(d.state, frozen);
+    assert.equal(desiredOf(d.state.pools.workers!), 5);
+  });
+
+  test('the same state, input and time give the same result', () => {
+    const { state } = given(pool(), [[0, synced(3)]]);
+    const input = underutilized(3);
+    assert.deepEqual(decide(state, input, at(1)), decide(state, input, at(1)));
+  });
+
+  test('event ids derive from the input id; causedBy is the input itself', () => {
+    const { state } = given(pool(), [[0, synced(3)]]);
+    const input = underutilized(3);
+    const { events } = when(state, input, 1);
+    assert.deepEqual(
+      events.map((e) => e.id),
+      [`${input.id}/OptimalStateTrigger`, `${input.id}/ScaleDownDecision`],
+    );
+    assert.ok(events.every((e) => e.causedBy === input));
+  });
+
+  test('a decided action is in flight under its decision id', () => {
+    const { state, events } = given(pool(), [
+      [0, synced(3)],
+      [1, pending(1, 1000, GiB)],
+    ]);
+    const a = state.pools.workers!.inFlight;
+    assert.deepEqual(
+      a.map((x) => [x.id, x.direction, x.count, x.origin]),
+      [[events[0]!.id, 'up', 1, 'decision']],
+    );
+    assert.equal(a[0]!.expiresAt, at(1) + 600_000);
+  });
+});
+
+describe('inputs the core cannot use change nothing', () => {
+  const base = () => given(pool(), [[0, synced(3)]]).state;
+
+  test('an unknown pool, an unknown type, bad data, a non-finite time, a non-object', () => {
+    const state = base();
+    const cases: Array<[unknown, number]> = [
+      [ev('io.scalewise.PoolMetricsObserved', { pool: 'elsewhere' }), at(1)],
+      [{ id: 'x', type: 'io.scalewise.NodeCreated', source: 's', data: {} }, at(1)],
+      [
+        {
+          id: 'x',
+          type: 'io.scalewise.PoolMetricsObserved',
+          source: 's',
+          data: { pool: 'workers', cpu_avg: 900 },
+        },
+        at(1),
+      ],
+      [{ id: 'x', type: 'io.scalewise.PoolMetricsObserved', source: 's' }, at(1)],
+      [synced(5), Number.NaN],
+      [synced(5), Number.POSITIVE_INFINITY],
+      [null, at(1)],
+      ['io.scalewise.ClusterStateSynced', at(1)],
+      [{ type: 7 }, at(1)],
+      [{ id: 'x', type: '__proto__', source: 's', data: {} }, at(1)],
+      [{ ...synced(5), data: { ...synced(5).data, pool: '__proto__' } }, at(1)],
+    ];
+    for (const [input, now] of cases) {
+      const d = decide(state, input as never, now);
+      assert.equal(d.state, state, JSON.stringify(input));
+      assert.deepEqual(d.events, []);
+    }
+  });
+});
+
+describe('tracking actions and workers', () => {
+  test('NodeReady of an in-flight action moves a worker from "coming" to "there": desired stays', () => {
+    const { state, events } = given(pool(), [
+      [0, synced(3)],
+      [1, pending(3, 6000, GiB)],
+    ]);
+    const id = events[0]!.id;
+    const s1 = when(state, ev('io.scalewise.NodeReady', { node_name: 'workers-4', action_id: id }), 5).state;
+    assert.equal(s1.pools.workers!.workers, 4);
+    assert.equal(s1.pools.workers!.inFlight[0]!.remaining, 1);
+    assert.equal(desiredOf(s1.pools.workers!), 5);
+  });
+
+  test('ScaleUpStarted with a smaller count than decided lowers what is still expected', () => {
+    const { state, events } = given(pool(), [
+      [0, synced(3)],
+      [1, pending(3, 6000, GiB)],
+    ]);
+    const started = ev('io.scalewise.ScaleUpStarted', {
+      action_id: events[0]!.id,
+      count: 1,
+      previous_workers: 3,
+      target_workers: 4,
+    });
+    assert.equal(desiredOf(when(state, started, 2).state.pools.workers!), 4);
+  });
+
+  test('an action started elsewhere counts as in flight', () => {
+    const { state } = given(pool(), [[0, synced(3)]]);
+    const started = ev('io.scalewise.ScaleDownStarted', { action_id: 'other-1', count: 1 });
+    const s1 = when(state, started, 1).state;
+    assert.equal(desiredOf(s1.pools.workers!), 2);
+    assert.equal(s1.pools.workers!.inFlight[0]!.origin, 'external');
+  });
+
+  test('ScalingActionCompleted ends the action and sets the workers', () => {
+    const { state, events } = given(pool(), [
+      [0, synced(3)],
+      [1, pending(3, 6000, GiB)],
+    ]);
+    const s1 = when(state, completed(events[0]!.id, 'scale_up', 3, 5), 30).state;
+    assert.deepEqual(s1.pools.workers!.inFlight, []);
+    assert.equal(s1.pools.workers!.workers, 5);
+    assert.equal(s1.pools.workers!.lastActionAt, at(30));
+  });
+
+  test('ScalingActionFailed ends the action; the cooldown runs from the failure', () => {
+    const { state, events } = given(pool(), [
+      [0, synced(3)],
+      [1, pending(3, 6000, GiB)],
+    ]);
+    const failed = ev('io.scalewise.ScalingActionFailed', { action_id: events[0]!.id, action: 'scale_up' });
+    const s1 = when(state, failed, 40).state;
+    assert.deepEqual(s1.pools.workers!.inFlight, []);
+    assert.equal(desiredOf(s1.pools.workers!), 3);
+    assert.equal(s1.pools.workers!.lastActionAt, at(40));
+  });
+
+  test('NodeRemoved and NodeUnexpectedlyLost lower the workers', () => {
+    const { state } = given(pool(), [
+      [0, synced(4)],
+      [1, ev('io.scalewise.NodeRemoved', { node_name: 'workers-4', action_id: 'x' })],
+    ]);
+    assert.equal(state.pools.workers!.workers, 3);
+    const lost = ev('io.scalewise.NodeUnexpectedlyLost', { node_name: 'workers-3', remaining_workers: 1 });
+    assert.equal(when(state, lost, 2).state.pools.workers!.workers, 1);
+  });
+
+  test('EmergencyScaleUp and AutoScaleUpToMinimum are floor actions in flight under their event id', () => {
+    const e = ev('io.scalewise.EmergencyScaleUp', { emergency_scale: 2 }, 'em-1');
+    const { state } = given(pool(), [
+      [0, synced(1)],
+      [1, e],
+      [2, e],
+    ]);
+    assert.deepEqual(
+      state.pools.workers!.inFlight.map((a) => [a.id, a.count, a.origin]),
+      [['em-1', 2, 'floor']],
+      'a redelivery adds nothing',
+    );
+  });
+});
+
+describe('state and policy', () => {
+  test('initialState may take known sizes', () => {
+    const s = initialState([pool()], { workers: 4 });
+    assert.equal(s.pools.workers!.workers, 4);
+    assert.equal(initialState([pool()]).pools.workers!.workers, null);
+  });
+
+  test('withPolicies keeps runtime state and a runtime min/max until the configured value changes', () => {
+    const { state } = given(pool(), [
+      [0, synced(3)],
+      [1, trigger('io.scalewise.trigger.update', { pool: 'workers', max: 9 })],
+    ]);
+    const same = withPolicies(state, [pool({ cooldownSeconds: 5 })]);
+    assert.equal(same.pools.workers!.max, 9);
+    assert.equal(same.pools.workers!.workers, 3);
+    assert.equal(same.pools.workers!.policy.cooldownSeconds, 5);
+    const changed = withPolicies(state, [pool({ max: 7 }), pool({ name: 'gpu', min: 0, max: 2 })]);
+    assert.equal(changed.pools.workers!.max, 7);
+    assert.equal(changed.pools.gpu!.workers, null);
+    assert.deepEqual(Object.keys(withPolicies(state, [pool({ name: 'gpu', min: 0, max: 2 })]).pools), [
+      'gpu',
+    ]);
+  });
+
+  test('definePoolPolicy fills the documented defaults', () => {
+    const p = definePoolPolicy({ name: 'workers', min: 2, max: 6 });
+    assert.equal(p.behavior.scaleUp.stabilizationWindowSeconds, 0);
+    assert.equal(p.behavior.scaleDown.stabilizationWindowSeconds, 300);
+    assert.deepEqual(p.behavior.scaleUp.policies, [
+      { type: 'Pods', value: 4, periodSeconds: 15 },
+      { type: 'Percent', value: 100, periodSeconds: 15 },
+    ]);
+    assert.equal(p.behavior.scaleUp.selectPolicy, 'Max');
+    assert.deepEqual(p.behavior.scaleDown.policies, [{ type: 'Percent', value: 100, periodSeconds: 15 }]);
+    assert.equal(p.cooldownSeconds, 60);
+    assert.equal(p.underutilizedForSeconds, 300);
+    assert.deepEqual(p.allowedTriggerSources, ['*']);
+    assert.equal(p.thresholds.cpuHighPercent, 80);
+    assert.equal(p.thresholds.memoryHighPercent, 85);
+    assert.equal(p.thresholds.cpuLowPercent, 30);
+    assert.equal(p.thresholds.memoryLowPercent, 40);
+  });
+
+  test('definePoolPolicy names the key it rejects', () => {
+    const bad: Array<[object, RegExp]> = [
+      [{ min: 5, max: 3 }, /min \(5\) must not exceed max \(3\)/],
+      [{ min: -1 }, /min must be/],
+      [{ max: 0 }, /max must be/],
+      [{ name: 'Not A Label' }, /name must be a DNS label/],
+      [
+        { behavior: { scaleUp: { stabilizationWindowSeconds: 4000 } } },
+        /behavior.scaleUp.stabilizationWindowSeconds/,
+      ],
+      [
+        { behavior: { scaleDown: { policies: [{ type: 'Pods', value: 0, periodSeconds: 15 }] } } },
+        /scaleDown.policies\[0\].value/,
+      ],
+      [
+        { behavior: { scaleDown: { policies: [{ type: 'Pods', value: 1, periodSeconds: 2000 }] } } },
+        /periodSeconds must be 1-1800/,
+      ],
+      [{ behavior: { scaleUp: { policies: [] } } }, /at least one policy/],
+      [{ behavior: { scaleUp: { selectPolicy: 'Sometimes' } } }, /selectPolicy/],
+      [{ thresholds: { cpuLowPercent: 70 } }, /cpuLow < cpuTarget/],
+      [{ nodeSize: { cpuMillicores: 0 } }, /nodeSize.cpuMillicores/],
+      [{ allowedTriggerSources: [''] }, /allowedTriggerSources\[0\]/],
+      [{ actionTimeoutSeconds: 0 }, /actionTimeoutSeconds/],
+    ];
+    for (const [overrides, message] of bad) {
+      assert.throws(
+        () => definePoolPolicy({ name: 'workers', min: 2, max: 6, ...overrides } as never),
+        (e: unknown) => e instanceof ScalewiseError && e.code === 'INVALID_CONFIG' && message.test(e.message),
+        JSON.stringify(overrides),
+      );
+    }
+    assert.doesNotThrow(() =>
+      definePoolPolicy({
+        name: 'w',
+        min: 0,
+        max: 1,
+        behavior: { scaleUp: { selectPolicy: 'Disabled', policies: [] } },
+      }),
+    );
+  });
+
+  test('sourceAllowed: exact names and globs with * and ?', () => {
+    assert.ok(sourceAllowed('/ci/pipeline', ['/ci/*']));
+    assert.ok(sourceAllowed('/ci/', ['/ci/*']));
+    assert.ok(sourceAllowed('ops-bot', ['/ci/*', 'ops-bot']));
+    assert.ok(sourceAllowed('job-7', ['job-?']));
+    assert.ok(sourceAllowed('anything', ['*']));
+    assert.ok(sourceAllowed('a.b', ['a.b']));
+    assert.ok(!sourceAllowed('axb', ['a.b']), 'a dot is literal');
+    assert.ok(!sourceAllowed('job-17', ['job-?']));
+    assert.ok(!sourceAllowed('/cid', ['/ci/*']));
+    assert.ok(!sourceAllowed('x', []));
+    assert.ok(sourceAllowed('/a/b/c/d', ['/a/*/c/*']));
+  });
+
+  test('sourceAllowed stays fast on a hostile source', () => {
+    const started = performance.now();
+    assert.ok(!sourceAllowed(`${'a'.repeat(50_000)}b`, ['*a*a*a*a*a*a*c']));
+    assert.ok(performance.now() - started < 2000);
+  });
+});
+
+describe('seed 000 flows at the decision core', () => {
+  test('flow 1: scale-down with visibility', () => {
+    // 1. ClusterStateSynced(3) 2. UnderutilizationWarning 3. OptimalStateTrigger(anticipated)
+    // 4. ScaleDownDecision(to 2) 5. ScaleDownStarted 6. ScalingActionCompleted(2)
+    // 7. OptimalStateTrigger(active) 8. ClusterStateSynced(2)
+    let state: EngineState = initialState([pool()]);
+    const out: string[] = [];
+    const feed = (input: Parameters<typeof decide>[1], t: number) => {
+      const d = decide(state, input, at(t));
+      state = d.state;
+      out.push(...names(d.events as never));
+      return d.events;
+    };
+    feed(synced(3), 0);
+    const decided = feed(underutilized(3, 25, 35, 300), 1);
+    const decision = one(decided, 'io.scalewise.ScaleDownDecision');
+    assert.equal(decision.desired_workers, 2);
+    const id = decided[1]!.id;
+    feed(
+      ev('io.scalewise.ScaleDownStarted', {
+        action_id: id,
+        count: 1,
+        previous_workers: 3,
+        target_workers: 2,
+      }),
+      2,
+    );
+    feed(ev('io.scalewise.NodeRemoved', { node_name: 'workers-3', action_id: id }), 4);
+    feed(completed(id, 'scale_down', 3, 2), 5);
+    feed(synced(2), 6);
+    assert.deepEqual(out, ['OptimalStateTrigger', 'ScaleDownDecision', 'OptimalStateTrigger']);
+    assert.equal(state.pools.workers!.workers, 2);
+    assert.deepEqual(state.pools.workers!.inFlight, []);
+  });
+
+  test('flow 2: during minimum recovery the engine decides nothing and holds scale-down', () => {
+    let state: EngineState = initialState([pool()]);
+    const out: string[] = [];
+    const feed = (input: Parameters<typeof decide>[1], t: number) => {
+      const d = decide(state, input, at(t));
+      state = d.state;
+      out.push(...names(d.events as never));
+    };
+    feed(synced(2), 0);
+    feed(
+      ev('io.scalewise.NodeUnexpectedlyLost', {
+        node_name: 'workers-3',
+        remaining_workers: 1,
+        cause: 'container_crash',
+      }),
+      1,
+    );
+    feed(
+      ev(
+        'io.scalewise.AutoScaleUpToMinimum',
+        { current_workers: 1, min_workers: 2, scale_up_count: 1 },
+        'floor-1',
+      ),
+      1,
+    );
+    assert.equal(desiredOf(state.pools.workers!), 2);
+    feed(
+      ev('io.scalewise.ScaleUpStarted', {
+        action_id: 'floor-1',
+        count: 1,
+        previous_workers: 1,
+        target_workers: 2,
+      }),
+      2,
+    );
+    feed(ev('io.scalewise.NodeReady', { node_name: 'workers-14', action_id: 'floor-1' }), 8);
+    assert.equal(state.pools.workers!.workers, 2);
+    feed(completed('floor-1', 'scale_up', 1, 2), 9);
+    feed(synced(2), 10);
+    assert.deepEqual(out, []);
+    assert.deepEqual(state.pools.workers!.inFlight, []);
+  });
+});
