@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  type AnyScalewiseEvent,
+  causedBy,
+  createEvent,
+  type EventData,
+  type EventType,
+  type ScalewiseEvent,
+  sampleData,
+} from '@scalewise/events';
+import { explain, reasonsInForce } from './explain.ts';
+
+let clock = Date.UTC(2026, 10, 22, 11, 20);
+const tick = () => {
+  clock += 1000;
+  return new Date(clock).toISOString();
+};
+const d = <T extends EventType>(t: T) => sampleData[t] as EventData<T>;
+const src = { source: '/scalewise/test' };
+
+function pendingPodsChain() {
+  const pending = createEvent('io.scalewise.PendingPodsDetected', d('io.scalewise.PendingPodsDetected'), {
+    ...src,
+    clusterid: 'local',
+    time: tick(),
+  });
+  const decision = causedBy(pending, 'io.scalewise.ScaleUpDecision', d('io.scalewise.ScaleUpDecision'), {
+    ...src,
+    time: tick(),
+  });
+  const started = causedBy(decision, 'io.scalewise.ScaleUpStarted', d('io.scalewise.ScaleUpStarted'), {
+    ...src,
+    time: tick(),
+  });
+  const created = causedBy(started, 'io.scalewise.NodeCreated', d('io.scalewise.NodeCreated'), {
+    ...src,
+    time: tick(),
+  });
+  const ready = causedBy(created, 'io.scalewise.NodeReady', d('io.scalewise.NodeReady'), {
+    ...src,
+    time: tick(),
+  });
+  const done = causedBy(
+    ready,
+    'io.scalewise.ScalingActionCompleted',
+    d('io.scalewise.ScalingActionCompleted'),
+    {
+      ...src,
+      time: tick(),
+    },
+  );
+  const blocked = causedBy(pending, 'io.scalewise.ScaleDownBlocked', d('io.scalewise.ScaleDownBlocked'), {
+    ...src,
+    time: tick(),
+  });
+  return { pending, decision, started, created, ready, done, blocked };
+}
+
+const names = (events: { event: ScalewiseEvent }[]) =>
+  events.map((l) => l.event.type.replace('io.scalewise.', ''));
+
+test('explaining the decision gives its cause, then everything it led to, in order', () => {
+  const c = pendingPodsChain();
+  const all = Object.values(c).reverse() as AnyScalewiseEvent[];
+  const x = explain(c.decision.id, [...all, c.decision]);
+  assert.ok(x);
+  assert.deepEqual(names(x.chain), [
+    'PendingPodsDetected',
+    'ScaleUpDecision',
+    'ScaleUpStarted',
+    'NodeCreated',
+    'NodeReady',
+    'ScalingActionCompleted',
+  ]);
+  assert.deepEqual(
+    x.chain.map((l) => l.depth),
+    [0, 1, 2, 3, 4, 5],
+  );
+  assert.equal(x.correlationid, c.pending.id);
+  assert.deepEqual(
+    x.blocked.map((e) => e.type),
+    ['io.scalewise.ScaleDownBlocked'],
+  );
+  assert.deepEqual(
+    x.related.map((e) => e.type),
+    ['io.scalewise.ScaleDownBlocked'],
+  );
+});
+
+test('explaining the result walks back to the root cause', () => {
+  const c = pendingPodsChain();
+  const x = explain(c.done.id, Object.values(c) as AnyScalewiseEvent[]);
+  assert.equal(x?.chain[0]?.event.type, 'io.scalewise.PendingPodsDetected');
+  assert.equal(x?.chain.at(-1)?.event.id, c.done.id);
+});
+
+test('an unknown id has no explanation; a causation cycle does not loop', () => {
+  const c = pendingPodsChain();
+  assert.equal(explain('nope', Object.values(c) as AnyScalewiseEvent[]), undefined);
+  const a = { ...c.pending, causationid: c.decision.id } as AnyScalewiseEvent;
+  const x = explain(c.decision.id, [a, c.decision as AnyScalewiseEvent]);
+  assert.equal(x?.chain.length, 2);
+});
+
+test('reasons in force: the latest block of each reason before the time asked', () => {
+  const c = pendingPodsChain();
+  const again = causedBy(c.pending, 'io.scalewise.ScaleDownBlocked', d('io.scalewise.ScaleDownBlocked'), {
+    ...src,
+    time: tick(),
+  });
+  const at = Date.parse(again.time);
+  const got = reasonsInForce(Object.values({ ...c, again }) as AnyScalewiseEvent[], 'workers', at);
+  assert.deepEqual(
+    got.map((e) => e.id),
+    [again.id],
+  );
+  assert.deepEqual(reasonsInForce(Object.values(c) as AnyScalewiseEvent[], 'other', at), []);
+});

@@ -1,0 +1,15 @@
+export { type ChainLink, type Explanation, explain, reasonsInForce } from './explain.ts';
+export {
+  addSilence,
+  initialRoutingState,
+  type Notification,
+  openAlerts,
+  type RoutingConfig,
+  type RoutingState,
+  resolves,
+  route,
+  type Silence,
+  type SinkConfig,
+  silenceMatches,
+} from './notify.ts';
+export { BoundedBuffer, filterProblems, matches, type StreamFilter, type StreamMessage } from './stream.ts';
