@@ -377,8 +377,7 @@ interface Model {
 function updateModel(m: Model, input: EngineInput, before: PoolState, now: number): void {
   const d = input.data as Record<string, unknown> | null;
   if (typeof d !== 'object' || d === null || d.pool !== 'workers') return;
-  const known = (actionId: unknown) =>
-    before.inFlight.some((a) => a.id === actionId && a.expiresAt > now && a.remaining > 0);
+  const known = (actionId: unknown) => before.inFlight.some((a) => a.id === actionId && a.expiresAt > now);
   switch (input.type) {
     case 'io.scalewise.PoolMetricsObserved':
       m.pending = d.pending_pods as number;

@@ -203,6 +203,23 @@ describe('ScaleDownBlocked, one test per reason', () => {
     assert.equal(b.in_flight_action_id, actionId);
   });
 
+  test('an action whose nodes are all Ready is still in flight until it completes', () => {
+    const { state, events } = given(pool({ cooldownSeconds: 0 }), [
+      [0, synced(3)],
+      [1, pending(1, 1000, GiB)],
+      [5, metrics(3, 1, 1, { pending_pods: 0 })],
+    ]);
+    const id = events[0]!.id;
+    const ready = when(
+      state,
+      ev('io.scalewise.NodeReady', { node_name: 'workers-4', action_id: id }),
+      10,
+    ).state;
+    const b = one(when(ready, underutilized(4), 400).events, 'io.scalewise.ScaleDownBlocked');
+    assert.equal(b.reason, 'action_in_flight');
+    assert.equal(b.in_flight_action_id, id);
+  });
+
   test('an action lost without completion stops counting after actionTimeoutSeconds', () => {
     const { state } = given(pool({ actionTimeoutSeconds: 120 }), [
       [0, synced(3)],

@@ -67,7 +67,9 @@ export function recommend(s: Step, replicas: number): void {
 export function housekeep(s: Step): void {
   const p = s.pool;
   const b = p.policy.behavior;
-  p.inFlight = p.inFlight.filter((a) => a.expiresAt > s.now && a.remaining > 0);
+  // An action whose nodes are all there is still in flight until it completes (node-manager
+  // may still be cleaning up): no scale-down in between.
+  p.inFlight = p.inFlight.filter((a) => a.expiresAt > s.now);
   p.unhealthy = p.unhealthy.filter((u) => u.at + p.policy.unhealthyNodeTtlSeconds * 1000 > s.now);
   p.recommendations = prune(
     p.recommendations,
