@@ -1,4 +1,5 @@
 export { type ChainLink, type Explanation, explain, reasonsInForce } from './explain.ts';
+export { headline, type SlackBody, slackBody, type WebhookBody, webhookBody } from './format.ts';
 export {
   addSilence,
   initialRoutingState,
