@@ -1,1 +1,20 @@
+export { type Breaker, type BreakerOptions, createBreaker } from './breaker.ts';
+export { type Bus, type BusConfig, createBus } from './bus.ts';
+export { createS3DeadLetterStore, type DeadLetter, type DeadLetterStore, deadLetterKey } from './dlq.ts';
+export { createRedisIdempotency, type IdempotencyStore, memoryIdempotency } from './idempotency.ts';
 export { type BreakerState, type BusMetrics, noopBusMetrics } from './metrics.ts';
+export { activeTraceparent, createPublisher, type Publisher, type PublisherDeps } from './publisher.ts';
+export { backoffMs, defaultRetryPolicy, type RetryPolicy, withRetry } from './retry.ts';
+export {
+  type BusLogger,
+  createSubscriber,
+  type Handler,
+  type HandlerContext,
+  type HandlerRegistry,
+  isDependencyFailure,
+  type Outputs,
+  type Subscriber,
+  type SubscriberDeps,
+  silentLogger,
+} from './subscriber.ts';
+export { ensureTopics, type TopicOptions } from './topics.ts';

@@ -13,7 +13,7 @@ export interface BusMetrics {
     topic: string,
     type: string,
     seconds: number,
-    outcome: 'handled' | 'duplicate' | 'dead_lettered' | 'failed',
+    outcome: 'handled' | 'duplicate' | 'dead_lettered' | 'ignored',
   ): void;
   /** Consumer lag of one partition for one group, in records. */
   consumerLag(group: string, topic: string, partition: number, lag: number): void;

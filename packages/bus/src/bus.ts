@@ -1,0 +1,164 @@
+/**
+ * The composition the services use: one Kafka client, an idempotent producer, breakers
+ * around the producer, S3 and Redis, the dead-letter store and the idempotency store, and
+ * subscribers built on them.
+ */
+import { S3Client } from '@aws-sdk/client-s3';
+import type { EventType, TopicKey } from '@scalewise/events';
+import { Redis } from 'ioredis';
+import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
+import { type Breaker, type BreakerOptions, createBreaker } from './breaker.ts';
+import { createS3DeadLetterStore, type DeadLetterStore } from './dlq.ts';
+import { createRedisIdempotency, type IdempotencyStore } from './idempotency.ts';
+import { type BreakerState, type BusMetrics, noopBusMetrics } from './metrics.ts';
+import { createPublisher, type Publisher } from './publisher.ts';
+import type { RetryPolicy } from './retry.ts';
+import {
+  type BusLogger,
+  createSubscriber,
+  type HandlerRegistry,
+  type Subscriber,
+  silentLogger,
+} from './subscriber.ts';
+import { ensureTopics } from './topics.ts';
+
+export interface BusConfig {
+  service: string;
+  clusterid: string;
+  /** kafkajs client options (brokers, ssl, sasl, ...). */
+  kafka: KafkaConfig;
+  redis: { url: string };
+  s3: {
+    endpoint?: string;
+    region: string;
+    bucket: string;
+    accessKeyId?: string;
+    secretAccessKey?: string;
+    forcePathStyle?: boolean;
+  };
+  /** @default 'scalewise.' */
+  topicPrefix?: string;
+  /** Partitions of topics the bus creates. @default 6 */
+  partitions?: number;
+  breakers?: BreakerOptions;
+  retry?: RetryPolicy;
+  metrics?: BusMetrics;
+  logger?: BusLogger;
+  onBreakerState?: (name: string, state: BreakerState) => void;
+}
+
+export interface Bus {
+  kafka: Kafka;
+  publisher: Publisher;
+  dlq: DeadLetterStore;
+  idempotency: IdempotencyStore;
+  redis: Redis;
+  s3: S3Client;
+  breakers: { producer: Breaker; s3: Breaker; redis: Breaker };
+  /** Connects the producer, creates missing topics and the DLQ bucket. */
+  start(): Promise<void>;
+  subscribe<T extends EventType>(options: {
+    groupId: string;
+    handlers: HandlerRegistry<T>;
+    topics?: readonly TopicKey[];
+    fromBeginning?: boolean;
+  }): Subscriber;
+  /** Stops the subscribers (draining), flushes and disconnects everything. */
+  stop(deadlineMs?: number): Promise<void>;
+}
+
+export function createBus(config: BusConfig): Bus {
+  const metrics = config.metrics ?? noopBusMetrics;
+  const logger = config.logger ?? silentLogger;
+  const kafka = new Kafka({ logLevel: logLevel.WARN, ...config.kafka });
+  const breakers = {
+    producer: createBreaker('kafka-producer', config.breakers, metrics, config.onBreakerState),
+    s3: createBreaker('s3', config.breakers, metrics, config.onBreakerState),
+    redis: createBreaker('redis', config.breakers, metrics, config.onBreakerState),
+  };
+  // Idempotent producer: Kafka deduplicates retried sends per partition (acks=all required).
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+  });
+  const publisher = createPublisher({
+    producer,
+    breaker: breakers.producer,
+    topicPrefix: config.topicPrefix ?? 'scalewise.',
+    metrics,
+  });
+  const s3 = new S3Client({
+    region: config.s3.region,
+    forcePathStyle: config.s3.forcePathStyle ?? true,
+    ...(config.s3.endpoint ? { endpoint: config.s3.endpoint } : {}),
+    ...(config.s3.accessKeyId && config.s3.secretAccessKey
+      ? { credentials: { accessKeyId: config.s3.accessKeyId, secretAccessKey: config.s3.secretAccessKey } }
+      : {}),
+    maxAttempts: 2,
+  });
+  const redis = new Redis(config.redis.url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+  });
+  redis.on('error', () => undefined); // reported through the breaker and /readyz, not as an unhandled event
+  const dlq = createS3DeadLetterStore(s3, config.s3.bucket, breakers.s3);
+  const idempotency = createRedisIdempotency(redis, breakers.redis);
+  const subscribers: Subscriber[] = [];
+
+  return {
+    kafka,
+    publisher,
+    dlq,
+    idempotency,
+    redis,
+    s3,
+    breakers,
+    async start() {
+      await redis
+        .connect()
+        .catch((err: Error) => logger.warn({ err: err.message }, 'Redis not reachable yet'));
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        await ensureTopics(admin, {
+          prefix: config.topicPrefix ?? 'scalewise.',
+          partitions: config.partitions ?? 6,
+        });
+      } finally {
+        await admin.disconnect();
+      }
+      await producer.connect();
+      await dlq.ensureBucket();
+    },
+    subscribe(options) {
+      const s = createSubscriber({
+        kafka,
+        groupId: options.groupId,
+        service: config.service,
+        clusterid: config.clusterid,
+        handlers: options.handlers,
+        publisher,
+        dlq,
+        idempotency,
+        topicPrefix: config.topicPrefix ?? 'scalewise.',
+        ...(options.topics ? { topics: options.topics } : {}),
+        ...(options.fromBeginning !== undefined ? { fromBeginning: options.fromBeginning } : {}),
+        ...(config.retry ? { retry: config.retry } : {}),
+        metrics,
+        logger,
+      });
+      subscribers.push(s);
+      return s;
+    },
+    async stop(deadlineMs = 30_000) {
+      await Promise.all(subscribers.map((s) => s.stop(deadlineMs)));
+      await publisher.flush().catch(() => undefined);
+      await producer.disconnect();
+      redis.disconnect();
+      s3.destroy();
+      for (const b of Object.values(breakers)) b.shutdown();
+    },
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * Publishing events: an idempotent producer with acks=all, through a circuit breaker.
+ * `publish` waits for Kafka's acknowledgement; `enqueue` + `flush` batch many events into
+ * one request. The W3C trace context of the caller's active span is carried in the
+ * `traceparent` extension when the event has none.
+ */
+
+import { context, propagation } from '@opentelemetry/api';
+import { ScalewiseError } from '@scalewise/errors';
+import {
+  type AnyScalewiseEvent,
+  type ScalewiseEvent,
+  toKafkaMessage,
+  topicName,
+  topicOf,
+} from '@scalewise/events';
+import type { Producer, TopicMessages } from 'kafkajs';
+import type { Breaker } from './breaker.ts';
+import { type BusMetrics, noopBusMetrics } from './metrics.ts';
+
+export interface PublisherDeps {
+  producer: Producer;
+  breaker: Breaker;
+  /** @default 'scalewise.' */
+  topicPrefix?: string;
+  metrics?: BusMetrics;
+  now?: () => number;
+  /** Batch size at which `enqueue` flushes by itself. @default 500 */
+  maxBatch?: number;
+  /** How long `enqueue` may hold an event before flushing. @default 20 ms */
+  lingerMs?: number;
+}
+
+export interface Publisher {
+  /** Publishes events and resolves once Kafka acknowledged all of them (acks=all). */
+  publish(...events: (ScalewiseEvent | AnyScalewiseEvent)[]): Promise<void>;
+  /** Adds an event to the current batch; resolves when its batch is acknowledged. */
+  enqueue(event: ScalewiseEvent | AnyScalewiseEvent): Promise<void>;
+  /** Sends the current batch now. */
+  flush(): Promise<void>;
+  /** The Kafka topic of an event. */
+  topicFor(event: ScalewiseEvent | AnyScalewiseEvent): string;
+}
+
+/** The caller's trace context as a W3C traceparent, when a span is active. */
+export function activeTraceparent(): string | undefined {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return carrier.traceparent;
+}
+
+export function createPublisher(deps: PublisherDeps): Publisher {
+  const prefix = deps.topicPrefix ?? 'scalewise.';
+  const metrics = deps.metrics ?? noopBusMetrics;
+  const now = deps.now ?? Date.now;
+  const maxBatch = deps.maxBatch ?? 500;
+  const lingerMs = deps.lingerMs ?? 20;
+  let batch: {
+    event: ScalewiseEvent | AnyScalewiseEvent;
+    resolve: () => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+  let timer: NodeJS.Timeout | undefined;
+
+  const topicFor = (e: ScalewiseEvent | AnyScalewiseEvent) => topicName(topicOf(e.type), prefix);
+
+  async function send(events: (ScalewiseEvent | AnyScalewiseEvent)[]): Promise<void> {
+    if (events.length === 0) return;
+    const traceparent = activeTraceparent();
+    const byTopic = new Map<string, TopicMessages>();
+    for (const e of events) {
+      const withTrace = e.traceparent || !traceparent ? e : { ...e, traceparent };
+      const topic = topicFor(e);
+      const tm = byTopic.get(topic) ?? { topic, messages: [] };
+      tm.messages.push(toKafkaMessage(withTrace));
+      byTopic.set(topic, tm);
+    }
+    const started = now();
+    try {
+      await deps.breaker.call(() =>
+        deps.producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 }),
+      );
+    } catch (err) {
+      for (const e of events)
+        metrics.publishFailed(topicFor(e), e.type, (err as { code?: string }).code ?? 'UNKNOWN');
+      if (err instanceof ScalewiseError) throw err;
+      throw new ScalewiseError(
+        'DEPENDENCY_UNAVAILABLE',
+        `publishing ${events.length} event(s) failed: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    const seconds = (now() - started) / 1000;
+    for (const e of events) metrics.published(topicFor(e), e.type, seconds);
+  }
+
+  async function flush(): Promise<void> {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    const current = batch;
+    batch = [];
+    if (current.length === 0) return;
+    try {
+      await send(current.map((b) => b.event));
+      for (const b of current) b.resolve();
+    } catch (err) {
+      for (const b of current) b.reject(err);
+    }
+  }
+
+  return {
+    publish: (...events) => send(events),
+    enqueue(event) {
+      return new Promise<void>((resolve, reject) => {
+        batch.push({ event, resolve, reject });
+        if (batch.length >= maxBatch) void flush();
+        else timer ??= setTimeout(() => void flush(), lingerMs);
+      });
+    },
+    flush,
+    topicFor,
+  };
+}
