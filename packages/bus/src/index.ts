@@ -4,6 +4,15 @@ export { createS3DeadLetterStore, type DeadLetter, type DeadLetterStore, deadLet
 export { createRedisIdempotency, type IdempotencyStore, memoryIdempotency } from './idempotency.ts';
 export { type BreakerState, type BusMetrics, noopBusMetrics } from './metrics.ts';
 export { activeTraceparent, createPublisher, type Publisher, type PublisherDeps } from './publisher.ts';
+export {
+  asReplay,
+  type ReplayRange,
+  type ReplayStats,
+  replay,
+  replayDeadLetter,
+  replayIntoTopic,
+  replayMatches,
+} from './replay.ts';
 export { backoffMs, defaultRetryPolicy, type RetryPolicy, withRetry } from './retry.ts';
 export {
   type BusLogger,
