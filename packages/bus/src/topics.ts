@@ -1,3 +1,4 @@
+import { ScalewiseError } from '@scalewise/errors';
 import { type TopicKey, topicKeys, topicName } from '@scalewise/events';
 import type { Admin } from 'kafkajs';
 
@@ -10,11 +11,24 @@ export interface TopicOptions {
   replicationFactor?: number;
   /** @default every topic of DESIGN.md section 4 */
   topics?: readonly TopicKey[];
+  /** How long to wait for every partition of the created topics to have a leader. @default 30000 */
+  leaderTimeoutMs?: number;
 }
 
+/** Metadata errors a KRaft broker returns for a topic it created a moment ago. */
+const settlingErrors = new Set([
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  'NOT_LEADER_FOR_PARTITION',
+]);
+
 /**
- * Creates the missing Scalewise topics (the brokers have auto-creation off) and waits for
- * their leaders. Existing topics are left as they are.
+ * Creates the missing Scalewise topics (the brokers have auto-creation off) and waits until
+ * every partition of them has a leader. Existing topics are left as they are.
+ *
+ * kafkajs' own `waitForLeaders` retries only LEADER_NOT_AVAILABLE, but a fresh KRaft broker
+ * answers UNKNOWN_TOPIC_OR_PARTITION until the topic reaches its metadata cache
+ * (tulios/kafkajs#815, #1563), so the wait is done here.
  * @returns the names created.
  */
 export async function ensureTopics(admin: Admin, options: TopicOptions = {}): Promise<string[]> {
@@ -22,14 +36,59 @@ export async function ensureTopics(admin: Admin, options: TopicOptions = {}): Pr
   const wanted = (options.topics ?? topicKeys).map((k) => topicName(k, prefix));
   const existing = new Set(await admin.listTopics());
   const missing = wanted.filter((t) => !existing.has(t));
-  if (missing.length === 0) return [];
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: missing.map((topic) => ({
-      topic,
-      numPartitions: options.partitions ?? 6,
-      replicationFactor: options.replicationFactor ?? 1,
-    })),
-  });
+  if (missing.length > 0) {
+    try {
+      await admin.createTopics({
+        waitForLeaders: false,
+        topics: missing.map((topic) => ({
+          topic,
+          numPartitions: options.partitions ?? 6,
+          replicationFactor: options.replicationFactor ?? 1,
+        })),
+      });
+    } catch (err) {
+      // Another process created them between listTopics and createTopics.
+      if (!isTopicExists(err)) throw err;
+    }
+  }
+  await waitForLeaders(admin, wanted, options.leaderTimeoutMs ?? 30_000);
   return missing;
+}
+
+function isTopicExists(err: unknown): boolean {
+  const e = err as { type?: string; errors?: { type?: string }[] } | undefined;
+  if (e?.type === 'TOPIC_ALREADY_EXISTS') return true;
+  return (
+    Array.isArray(e?.errors) &&
+    e.errors.length > 0 &&
+    e.errors.every((x) => x.type === 'TOPIC_ALREADY_EXISTS')
+  );
+}
+
+async function waitForLeaders(admin: Admin, topics: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no metadata yet';
+  for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+    try {
+      const { topics: meta } = await admin.fetchTopicMetadata({ topics });
+      const leaderless = meta.flatMap((t) =>
+        t.partitions
+          .filter((p) => p.leader < 0 || p.partitionErrorCode !== 0)
+          .map((p) => `${t.name}[${p.partitionId}]`),
+      );
+      if (leaderless.length === 0 && meta.length === topics.length) return;
+      last = `partitions without a leader: ${leaderless.slice(0, 5).join(', ')}`;
+    } catch (err) {
+      const type = (err as { type?: string }).type;
+      if (type === undefined || !settlingErrors.has(type)) throw err;
+      last = type;
+    }
+    if (Date.now() + delay > deadline) {
+      throw new ScalewiseError(
+        'TIMEOUT',
+        `topics ${topics.join(', ')} have no leaders after ${timeoutMs} ms (${last})`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, delay));
+  }
 }
