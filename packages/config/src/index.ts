@@ -1,1 +1,11 @@
-export {};
+export { kafkaClientConfig, s3ClientConfig, topicNames } from './clients.ts';
+export {
+  type ConfigProblem,
+  envBindings,
+  type LoadedConfig,
+  type LoadOptions,
+  loadConfig,
+  redact,
+  validate,
+} from './load.ts';
+export { type Config, type ConfigInput, configSchema, type PoolConfig } from './schema.ts';

@@ -1,0 +1,68 @@
+/** The configuration mapped onto the clients' own option types. */
+import { type TopicKey, topicKeys } from '@scalewise/events';
+import type { KafkaConfig, SASLOptions } from 'kafkajs';
+import type { LoadedConfig } from './load.ts';
+import type { Config } from './schema.ts';
+
+/**
+ * kafkajs options: brokers, timeouts, TLS (CA, client certificate and key read at load) and
+ * SASL PLAIN or SCRAM-SHA-256/512, as `kafka.security` says.
+ */
+export function kafkaClientConfig(loaded: LoadedConfig, clientId: string): KafkaConfig {
+  const { kafka } = loaded.config;
+  const sec = kafka.security;
+  const out: KafkaConfig = {
+    clientId: kafka.client_id ?? clientId,
+    brokers: kafka.brokers,
+    connectionTimeout: kafka.connection_timeout_ms,
+    requestTimeout: kafka.request_timeout_ms,
+  };
+  if (sec.protocol === 'SSL' || sec.protocol === 'SASL_SSL') {
+    const { ca, cert, key } = loaded.kafkaTls;
+    out.ssl = {
+      rejectUnauthorized: sec.reject_unauthorized,
+      ...(ca ? { ca: [ca] } : {}),
+      ...(cert ? { cert } : {}),
+      ...(key ? { key } : {}),
+    };
+  }
+  if ((sec.protocol === 'SASL_PLAINTEXT' || sec.protocol === 'SASL_SSL') && sec.mechanism) {
+    const username = sec.username ?? '';
+    const password = sec.password ?? '';
+    const sasl: SASLOptions =
+      sec.mechanism === 'PLAIN'
+        ? { mechanism: 'plain', username, password }
+        : sec.mechanism === 'SCRAM-SHA-256'
+          ? { mechanism: 'scram-sha-256', username, password }
+          : { mechanism: 'scram-sha-512', username, password };
+    out.sasl = sasl;
+  }
+  return out;
+}
+
+/** The Kafka topic of every topic key: `events.topics.<key>` when set, else prefix + key. */
+export function topicNames(config: Config): Record<TopicKey, string> {
+  const names = {} as Record<TopicKey, string>;
+  for (const k of topicKeys) names[k] = config.events.topics[k] ?? `${config.events.topic_prefix}${k}`;
+  return names;
+}
+
+/** Options of the S3 client and the dead-letter bucket. */
+export function s3ClientConfig(config: Config): {
+  endpoint?: string;
+  region: string;
+  bucket: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  forcePathStyle: boolean;
+} {
+  const s3 = config.s3;
+  return {
+    region: s3.region,
+    bucket: s3.bucket,
+    forcePathStyle: s3.force_path_style,
+    ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
+    ...(s3.access_key_id ? { accessKeyId: s3.access_key_id } : {}),
+    ...(s3.secret_access_key ? { secretAccessKey: s3.secret_access_key } : {}),
+  };
+}

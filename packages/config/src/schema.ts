@@ -1,0 +1,268 @@
+/**
+ * The one configuration file of every Scalewise service. Keys are snake_case as in seed 000's
+ * `autoscaler:` block; durations are seconds, percentages 0-100. Every default here is the one
+ * DESIGN.md and docs/configuration.md document.
+ */
+import { z } from 'zod';
+
+const name = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'a DNS label: lower-case letters, digits and -, at most 63');
+const percent = z.number().min(0, 'a percentage 0-100').max(100, 'a percentage 0-100');
+const seconds = (max = 86_400) =>
+  z.number().int('whole seconds').min(0, 'seconds >= 0').max(max, `seconds <= ${max}`);
+const positiveInt = z.number().int('an integer').min(1, 'an integer >= 1');
+const severity = z.enum(['info', 'warning', 'critical']);
+const sourceGlobs = z.array(z.string().min(1)).min(1, 'at least one source (use "*" for any)');
+
+export const scalingPolicySchema = z.strictObject({
+  type: z.enum(['Pods', 'Percent']),
+  value: positiveInt,
+  period_seconds: z.number().int().min(1, '1-1800').max(1800, '1-1800'),
+});
+
+/** HPA v2 `HPAScalingRules` for one direction. */
+const scalingRules = (defaults: { window: number; policies: z.input<typeof scalingPolicySchema>[] }) =>
+  z
+    .strictObject({
+      stabilization_window_seconds: seconds(3600).default(defaults.window),
+      select_policy: z.enum(['Max', 'Min', 'Disabled']).default('Max'),
+      policies: z.array(scalingPolicySchema).default(defaults.policies),
+    })
+    .prefault({});
+
+export const thresholdsSchema = z
+  .strictObject({
+    /** ResourcePressureAlert: CPU above this OR memory above memory_high_percent (seed 000). */
+    cpu_high_percent: percent.default(80),
+    memory_high_percent: percent.default(85),
+    /** UnderutilizationWarning: CPU below this AND memory below memory_low_percent. */
+    cpu_low_percent: percent.default(30),
+    memory_low_percent: percent.default(40),
+    /** The utilisation a resize aims at (the HPA target). */
+    cpu_target_percent: percent.default(60),
+    memory_target_percent: percent.default(70),
+    /** Underutilisation must hold this long before a scale-down. */
+    underutilized_for_seconds: seconds().default(300),
+  })
+  .prefault({});
+
+export const poolSchema = z.strictObject({
+  name,
+  /** Who creates and removes this pool's workers (node-manager providers). */
+  provider: z.enum(['kwok', 'k3s-docker', 'docker', 'cloud']).default('kwok'),
+  /** Falls back to autoscaler.limits.min_nodes. */
+  min: z.number().int('an integer').min(0, 'an integer >= 0').optional(),
+  /** Falls back to autoscaler.limits.max_nodes. */
+  max: positiveInt.optional(),
+  /** What one worker offers to pods (its allocatable): CPU in millicores, memory in MiB. */
+  node_size: z
+    .strictObject({
+      cpu_millicores: positiveInt.default(4000),
+      memory_mib: positiveInt.default(8192),
+    })
+    .prefault({}),
+  thresholds: thresholdsSchema,
+  behavior: z
+    .strictObject({
+      scale_up: scalingRules({
+        window: 0,
+        policies: [
+          { type: 'Pods', value: 4, period_seconds: 15 },
+          { type: 'Percent', value: 100, period_seconds: 15 },
+        ],
+      }),
+      scale_down: scalingRules({
+        window: 300,
+        policies: [{ type: 'Percent', value: 100, period_seconds: 15 }],
+      }),
+    })
+    .prefault({}),
+  /** After any action, no scale-down and no pressure scale-up for this long. */
+  cooldown_seconds: seconds().default(60),
+  /** Trigger sources (CloudEvents `source`) allowed to act on this pool: exact, or globs with * and ?. */
+  allowed_trigger_sources: sourceGlobs.default(['*']),
+  /** An action with no completion after this long no longer counts as in flight. */
+  action_timeout_seconds: seconds().default(600),
+  /** A degraded node not reported again for this long no longer blocks scale-down. */
+  unhealthy_node_ttl_seconds: seconds().default(300),
+  /** Labels the pool's nodes carry (node-manager sets them, metrics-listener selects by them). */
+  node_labels: z.record(z.string(), z.string()).default({}),
+  /** Provider-specific settings (image, instance type, ...), passed through to the provider. */
+  provider_options: z.record(z.string(), z.unknown()).default({}),
+});
+
+const topicNames = z
+  .strictObject({
+    metrics: z.string().min(1).optional(),
+    signals: z.string().min(1).optional(),
+    nodes: z.string().min(1).optional(),
+    decisions: z.string().min(1).optional(),
+    actions: z.string().min(1).optional(),
+    state: z.string().min(1).optional(),
+    triggers: z.string().min(1).optional(),
+    dlq: z.string().min(1).optional(),
+  })
+  .default({});
+
+export const configSchema = z.strictObject({
+  autoscaler: z.strictObject({
+    /** Seed 000's `limits`: the min and max of pools that do not set their own. */
+    limits: z
+      .strictObject({
+        min_nodes: z.number().int().min(0, 'an integer >= 0').default(2),
+        max_nodes: positiveInt.default(6),
+      })
+      .prefault({}),
+    pools: z.array(poolSchema).min(1, 'at least one pool'),
+    enforcement: z
+      .strictObject({
+        auto_scale_to_min: z.boolean().default(true),
+        /** Seconds between floor checks; a failed floor action waits this long. */
+        min_violation_check_interval: z.number().int().min(1, 'seconds >= 1').max(3600).default(10),
+        /** This many unexpected losses within emergency_window_seconds make it an emergency. */
+        emergency_scale_threshold: positiveInt.default(2),
+        emergency_window_seconds: z.number().int().min(1).max(3600).default(60),
+      })
+      .prefault({}),
+  }),
+  events: z
+    .strictObject({
+      topic_prefix: z.string().default('scalewise.'),
+      /** Full names for single topics, overriding prefix + key. */
+      topics: topicNames,
+      partitions: positiveInt.default(6),
+      replication_factor: positiveInt.default(1),
+      retry: z
+        .strictObject({
+          attempts: positiveInt.default(5),
+          initial_ms: positiveInt.default(200),
+          max_ms: positiveInt.default(10_000),
+        })
+        .prefault({}),
+      breaker: z
+        .strictObject({
+          /** Percentage of failed calls in the rolling window that opens a breaker. */
+          error_threshold_percent: percent.default(50),
+          reset_timeout_ms: positiveInt.default(10_000),
+          call_timeout_ms: positiveInt.default(10_000),
+        })
+        .prefault({}),
+      /** How long an event id is remembered to drop redeliveries. */
+      idempotency_ttl_seconds: seconds(30 * 86_400).default(7 * 86_400),
+      /** Consumer group id prefix; the service name is appended. */
+      group_prefix: z.string().default('scalewise.'),
+    })
+    .prefault({}),
+  kafka: z
+    .strictObject({
+      brokers: z
+        .array(z.string().regex(/^[^\s:]+:\d{1,5}$/, 'host:port'))
+        .min(1, 'at least one broker')
+        .default(['127.0.0.1:9092']),
+      client_id: z.string().min(1).optional(),
+      security: z
+        .strictObject({
+          protocol: z.enum(['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL']).default('PLAINTEXT'),
+          mechanism: z.enum(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']).optional(),
+          username: z.string().min(1).optional(),
+          password: z.string().min(1).optional(),
+          /** PEM files for TLS: the CA that signed the brokers, and a client certificate and key for mTLS. */
+          ca_file: z.string().min(1).optional(),
+          cert_file: z.string().min(1).optional(),
+          key_file: z.string().min(1).optional(),
+          reject_unauthorized: z.boolean().default(true),
+        })
+        .prefault({}),
+      connection_timeout_ms: positiveInt.default(3000),
+      request_timeout_ms: positiveInt.default(30_000),
+    })
+    .prefault({}),
+  redis: z
+    .strictObject({
+      url: z
+        .string()
+        .regex(/^rediss?:\/\/\S+$/, 'a redis:// or rediss:// URL')
+        .default('redis://127.0.0.1:6379'),
+      key_prefix: z.string().default('scalewise:'),
+    })
+    .prefault({}),
+  s3: z
+    .strictObject({
+      endpoint: z.url('an http(s) URL').optional(),
+      region: z.string().min(1).default('us-east-1'),
+      bucket: z
+        .string()
+        .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name')
+        .default('scalewise-dlq'),
+      access_key_id: z.string().min(1).optional(),
+      secret_access_key: z.string().min(1).optional(),
+      force_path_style: z.boolean().default(true),
+    })
+    .prefault({}),
+  kubernetes: z
+    .strictObject({
+      /** A kubeconfig file; without one, the in-cluster service account is used. */
+      kubeconfig: z.string().min(1).optional(),
+      context: z.string().min(1).optional(),
+      /** Seconds between full re-lists of a watch (resync). */
+      resync_seconds: seconds().default(300),
+    })
+    .prefault({}),
+  alerts: z
+    .strictObject({
+      sinks: z
+        .array(
+          z.strictObject({
+            name,
+            kind: z.enum(['webhook', 'slack']),
+            url: z.url('an http(s) URL'),
+            min_severity: severity.default('warning'),
+            max_per_minute: positiveInt.default(30),
+          }),
+        )
+        .default([]),
+      group_window_seconds: seconds().default(300),
+      history: z
+        .strictObject({
+          max_events: positiveInt.default(100_000),
+          max_age_seconds: seconds(90 * 86_400).default(7 * 86_400),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  http: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.number().int().min(0, 'a port 0-65535').max(65_535, 'a port 0-65535').default(8080),
+      /** Bearer token required by mutating REST routes; none = those routes are refused. */
+      api_token: z.string().min(16, 'at least 16 characters').optional(),
+    })
+    .prefault({}),
+  telemetry: z
+    .strictObject({
+      log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      /** OTLP/HTTP traces endpoint (e.g. http://jaeger:4318/v1/traces); none = traces are not exported. */
+      otlp_traces_endpoint: z.url('an http(s) URL').optional(),
+      /** Fraction of new traces recorded (a parent's decision is always followed). */
+      trace_sample_ratio: z.number().min(0, '0-1').max(1, '0-1').default(1),
+    })
+    .prefault({}),
+  /** Shutdown: how long draining may take before the process exits non-zero. */
+  shutdown_timeout_seconds: z.number().int().min(1).max(600).default(25),
+  /** The CloudEvents `clusterid` extension of every event this installation emits. */
+  cluster_id: name.default('local'),
+});
+
+/** The configuration as the YAML file and environment give it. */
+export type ConfigInput = z.input<typeof configSchema>;
+type Parsed = z.output<typeof configSchema>;
+/** A pool with its min and max resolved from autoscaler.limits. */
+export type PoolConfig = Omit<Parsed['autoscaler']['pools'][number], 'min' | 'max'> & {
+  min: number;
+  max: number;
+};
+/** The validated configuration with every default filled in. */
+export type Config = Omit<Parsed, 'autoscaler'> & {
+  autoscaler: Omit<Parsed['autoscaler'], 'pools'> & { pools: PoolConfig[] };
+};
