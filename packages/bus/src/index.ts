@@ -27,3 +27,4 @@ export {
   silentLogger,
 } from './subscriber.ts';
 export { ensureTopics, type TopicOptions } from './topics.ts';
+export { inProcessSpan, parentContext, startPublishSpans, traceparentOf } from './tracing.ts';

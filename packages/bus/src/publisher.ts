@@ -17,6 +17,7 @@ import {
 import type { Producer, TopicMessages } from 'kafkajs';
 import type { Breaker } from './breaker.ts';
 import { type BusMetrics, noopBusMetrics } from './metrics.ts';
+import { startPublishSpans } from './tracing.ts';
 
 export interface PublisherDeps {
   producer: Producer;
@@ -64,15 +65,16 @@ export function createPublisher(deps: PublisherDeps): Publisher {
 
   const topicFor = (e: ScalewiseEvent | AnyScalewiseEvent) => topicName(topicOf(e.type), prefix);
 
-  async function send(events: (ScalewiseEvent | AnyScalewiseEvent)[]): Promise<void> {
-    if (events.length === 0) return;
-    const traceparent = activeTraceparent();
+  async function send(input: (ScalewiseEvent | AnyScalewiseEvent)[]): Promise<void> {
+    if (input.length === 0) return;
+    // Each event gets a PRODUCER span, child of its own traceparent or of the caller's span.
+    const spans = startPublishSpans(input, topicFor);
+    const events = spans.events;
     const byTopic = new Map<string, TopicMessages>();
     for (const e of events) {
-      const withTrace = e.traceparent || !traceparent ? e : { ...e, traceparent };
       const topic = topicFor(e);
       const tm = byTopic.get(topic) ?? { topic, messages: [] };
-      tm.messages.push(toKafkaMessage(withTrace));
+      tm.messages.push(toKafkaMessage(e));
       byTopic.set(topic, tm);
     }
     const started = now();
@@ -81,6 +83,7 @@ export function createPublisher(deps: PublisherDeps): Publisher {
         deps.producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 }),
       );
     } catch (err) {
+      spans.end(err);
       for (const e of events)
         metrics.publishFailed(topicFor(e), e.type, (err as { code?: string }).code ?? 'UNKNOWN');
       if (err instanceof ScalewiseError) throw err;
@@ -92,6 +95,7 @@ export function createPublisher(deps: PublisherDeps): Publisher {
         },
       );
     }
+    spans.end();
     const seconds = (now() - started) / 1000;
     for (const e of events) metrics.published(topicFor(e), e.type, seconds);
   }

@@ -34,6 +34,7 @@ import type { IdempotencyStore } from './idempotency.ts';
 import { type BusMetrics, noopBusMetrics } from './metrics.ts';
 import type { Publisher } from './publisher.ts';
 import { backoffMs, defaultRetryPolicy, type RetryPolicy, sleep as realSleep, withRetry } from './retry.ts';
+import { inProcessSpan } from './tracing.ts';
 
 export interface HandlerContext {
   topic: string;
@@ -281,61 +282,67 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
       metrics.consumed(topic, event.type, (now() - started) / 1000, 'ignored');
       return;
     }
-    const duplicate = await untilAvailable(payload, 'checking processed events', () =>
-      deps.idempotency.seen(deps.groupId, event.source, event.id),
-    );
-    if (duplicate) {
-      metrics.consumed(topic, event.type, (now() - started) / 1000, 'duplicate');
-      return;
-    }
-    let outputs: Outputs;
-    let attempts = 0;
-    try {
-      const r = await withRetry(
-        async (attempt) => {
-          attempts = attempt;
-          return handler(event as ScalewiseEvent<EventType>, {
-            topic,
-            partition,
-            offset: message.offset,
-            attempt,
-            heartbeat: payload.heartbeat,
-          });
-        },
-        retry,
-        {
-          sleep,
-          ...(deps.random ? { random: deps.random } : {}),
-          beforeWait: async (attempt, waitMs, err) => {
-            log.warn(
-              {
+    await inProcessSpan(
+      event,
+      { topic, partition, offset: message.offset, group: deps.groupId },
+      async () => {
+        const duplicate = await untilAvailable(payload, 'checking processed events', () =>
+          deps.idempotency.seen(deps.groupId, event.source, event.id),
+        );
+        if (duplicate) {
+          metrics.consumed(topic, event.type, (now() - started) / 1000, 'duplicate');
+          return;
+        }
+        let outputs: Outputs;
+        let attempts = 0;
+        try {
+          const r = await withRetry(
+            async (attempt) => {
+              attempts = attempt;
+              return handler(event as ScalewiseEvent<EventType>, {
                 topic,
                 partition,
                 offset: message.offset,
-                type: event.type,
                 attempt,
-                waitMs,
-                err: (err as Error).message,
+                heartbeat: payload.heartbeat,
+              });
+            },
+            retry,
+            {
+              sleep,
+              ...(deps.random ? { random: deps.random } : {}),
+              beforeWait: async (attempt, waitMs, err) => {
+                log.warn(
+                  {
+                    topic,
+                    partition,
+                    offset: message.offset,
+                    type: event.type,
+                    attempt,
+                    waitMs,
+                    err: (err as Error).message,
+                  },
+                  'handler failed, retrying',
+                );
+                await payload.heartbeat();
               },
-              'handler failed, retrying',
-            );
-            await payload.heartbeat();
-          },
-        },
-      );
-      outputs = r.value;
-    } catch (err) {
-      await deadLetter(payload, err, Math.max(1, attempts), started, event);
-      metrics.consumed(topic, event.type, (now() - started) / 1000, 'dead_lettered');
-      return;
-    }
-    const out = [...(outputs ?? [])];
-    if (out.length > 0)
-      await untilAvailable(payload, 'publishing outputs', () => deps.publisher.publish(...out));
-    await untilAvailable(payload, 'marking the event processed', () =>
-      deps.idempotency.mark(deps.groupId, event.source, event.id),
+            },
+          );
+          outputs = r.value;
+        } catch (err) {
+          await deadLetter(payload, err, Math.max(1, attempts), started, event);
+          metrics.consumed(topic, event.type, (now() - started) / 1000, 'dead_lettered');
+          return;
+        }
+        const out = [...(outputs ?? [])];
+        if (out.length > 0)
+          await untilAvailable(payload, 'publishing outputs', () => deps.publisher.publish(...out));
+        await untilAvailable(payload, 'marking the event processed', () =>
+          deps.idempotency.mark(deps.groupId, event.source, event.id),
+        );
+        metrics.consumed(topic, event.type, (now() - started) / 1000, 'handled');
+      },
     );
-    metrics.consumed(topic, event.type, (now() - started) / 1000, 'handled');
   }
 
   return {

@@ -1,1 +1,9 @@
-export {};
+export { createLogger, eventLogger, type Logger, type LoggerConfig, redactedPaths } from './logger.ts';
+export {
+  breakerStateValue,
+  createServiceMetrics,
+  type PoolGauges,
+  type ServiceMetrics,
+  type WorkerState,
+} from './metrics.ts';
+export { createTelemetry, type Telemetry, type TelemetryOptions } from './telemetry.ts';
