@@ -38,6 +38,8 @@ export interface BusConfig {
   };
   /** @default 'scalewise.' */
   topicPrefix?: string;
+  /** Full names of single topics, overriding prefix + key (config `events.topics`). */
+  topicNames?: Partial<Record<TopicKey, string>>;
   /** Partitions of topics the bus creates. @default 6 */
   partitions?: number;
   breakers?: BreakerOptions;
@@ -86,6 +88,7 @@ export function createBus(config: BusConfig): Bus {
     producer,
     breaker: breakers.producer,
     topicPrefix: config.topicPrefix ?? 'scalewise.',
+    topicNames: config.topicNames ?? {},
     metrics,
   });
   const s3 = new S3Client({
@@ -124,6 +127,7 @@ export function createBus(config: BusConfig): Bus {
       try {
         await ensureTopics(admin, {
           prefix: config.topicPrefix ?? 'scalewise.',
+          names: config.topicNames ?? {},
           partitions: config.partitions ?? 6,
         });
       } finally {
@@ -143,6 +147,7 @@ export function createBus(config: BusConfig): Bus {
         dlq,
         idempotency,
         topicPrefix: config.topicPrefix ?? 'scalewise.',
+        topicNames: config.topicNames ?? {},
         ...(options.topics ? { topics: options.topics } : {}),
         ...(options.fromBeginning !== undefined ? { fromBeginning: options.fromBeginning } : {}),
         ...(config.retry ? { retry: config.retry } : {}),

@@ -10,6 +10,7 @@ import { ScalewiseError } from '@scalewise/errors';
 import {
   type AnyScalewiseEvent,
   type ScalewiseEvent,
+  type TopicKey,
   toKafkaMessage,
   topicName,
   topicOf,
@@ -24,6 +25,7 @@ export interface PublisherDeps {
   breaker: Breaker;
   /** @default 'scalewise.' */
   topicPrefix?: string;
+  topicNames?: Partial<Record<TopicKey, string>>;
   metrics?: BusMetrics;
   now?: () => number;
   /** Batch size at which `enqueue` flushes by itself. @default 500 */
@@ -63,7 +65,7 @@ export function createPublisher(deps: PublisherDeps): Publisher {
   }[] = [];
   let timer: NodeJS.Timeout | undefined;
 
-  const topicFor = (e: ScalewiseEvent | AnyScalewiseEvent) => topicName(topicOf(e.type), prefix);
+  const topicFor = (e: ScalewiseEvent | AnyScalewiseEvent) => topicName(topicOf(e.type), prefix, deps.topicNames);
 
   async function send(input: (ScalewiseEvent | AnyScalewiseEvent)[]): Promise<void> {
     if (input.length === 0) return;

@@ -77,6 +77,7 @@ export interface SubscriberDeps<T extends EventType> {
   idempotency: IdempotencyStore;
   /** @default 'scalewise.' */
   topicPrefix?: string;
+  topicNames?: Partial<Record<TopicKey, string>>;
   /** Topics to read. @default the topics of the handled types */
   topics?: readonly TopicKey[];
   /** Read from the beginning when the group has no offsets. @default false */
@@ -124,7 +125,7 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
   };
   const handled = new Set<string>(Object.keys(deps.handlers));
   const topicKeys = deps.topics ?? [...new Set([...handled].map((t) => topicOf(t as EventType)))];
-  const topics = topicKeys.map((k) => topicName(k, prefix));
+  const topics = topicKeys.map((k) => topicName(k, prefix, deps.topicNames));
   const pausedNow = new Map<string, { topic: string; partition: number }>();
   let stopping = false;
 

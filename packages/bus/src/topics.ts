@@ -5,6 +5,8 @@ import type { Admin } from 'kafkajs';
 export interface TopicOptions {
   /** @default 'scalewise.' */
   prefix?: string;
+  /** Full names of single topics, overriding prefix + key. */
+  names?: Partial<Record<TopicKey, string>>;
   /** @default 6 */
   partitions?: number;
   /** @default 1 */
@@ -33,7 +35,7 @@ const settlingErrors = new Set([
  */
 export async function ensureTopics(admin: Admin, options: TopicOptions = {}): Promise<string[]> {
   const prefix = options.prefix ?? 'scalewise.';
-  const wanted = (options.topics ?? topicKeys).map((k) => topicName(k, prefix));
+  const wanted = (options.topics ?? topicKeys).map((k) => topicName(k, prefix, options.names));
   const existing = new Set(await admin.listTopics());
   const missing = wanted.filter((t) => !existing.has(t));
   if (missing.length > 0) {

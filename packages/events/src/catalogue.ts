@@ -199,8 +199,12 @@ export function eventTypesOfTopic(topic: TopicKey): EventType[] {
 }
 
 /** The Kafka topic name of a logical topic. @default prefix `scalewise.` */
-export function topicName(topic: TopicKey, prefix = 'scalewise.'): string {
-  return `${prefix}${topic}`;
+export function topicName(
+  topic: TopicKey,
+  prefix = 'scalewise.',
+  overrides: Partial<Record<TopicKey, string>> = {},
+): string {
+  return overrides[topic] ?? `${prefix}${topic}`;
 }
 
 /** The JSON Schema of an event type's data, for external producers and docs. */

@@ -1,1 +1,10 @@
-export {};
+export { type AppDeps, buildApp, type CheckResult, type ReadinessCheck, runChecks } from './app.ts';
+export { kafkaCheck, redisCheck, s3Check } from './checks.ts';
+export {
+  createService,
+  exitCodes,
+  runService,
+  type Service,
+  type ServiceContext,
+  type ServiceDefinition,
+} from './service.ts';

@@ -1,0 +1,74 @@
+/** Readiness checks of the servers every service depends on. */
+import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Redis } from 'ioredis';
+import { type Admin, Kafka, type KafkaConfig, logLevel } from 'kafkajs';
+import type { ReadinessCheck } from './app.ts';
+
+/**
+ * Kafka: the cluster answers a metadata request. Uses its own admin client with no retries
+ * and short timeouts, so a stopped broker turns the check red within the check timeout;
+ * the connection is dropped after a failure so the next check starts afresh.
+ */
+export function kafkaCheck(config: KafkaConfig): ReadinessCheck & { close(): Promise<void> } {
+  const kafka = new Kafka({
+    ...config,
+    clientId: `${config.clientId ?? 'scalewise'}-readiness`,
+    connectionTimeout: 1000,
+    requestTimeout: 1500,
+    retry: { retries: 0 },
+    logLevel: logLevel.NOTHING,
+  });
+  let admin: Admin | undefined;
+  const drop = async () => {
+    const a = admin;
+    admin = undefined;
+    await a?.disconnect().catch(() => undefined);
+  };
+  return {
+    name: 'kafka',
+    async check() {
+      try {
+        if (!admin) {
+          admin = kafka.admin({ retry: { retries: 0 } });
+          await admin.connect();
+        }
+        const cluster = await admin.describeCluster();
+        if (cluster.brokers.length === 0) throw new Error('the cluster reports no brokers');
+      } catch (err) {
+        await drop();
+        throw new Error(`kafka ${(config.brokers as string[]).join(',')}: ${(err as Error).message}`);
+      }
+    },
+    close: drop,
+  };
+}
+
+/** Redis: PING answers PONG. */
+export function redisCheck(redis: Redis): ReadinessCheck {
+  return {
+    name: 'redis',
+    async check() {
+      if (redis.status !== 'ready') throw new Error(`redis connection is ${redis.status}`);
+      const pong = await redis.ping();
+      if (pong !== 'PONG') throw new Error(`redis answered ${pong} to PING`);
+    },
+  };
+}
+
+/** S3: the dead-letter bucket exists and the credentials may read it. */
+export function s3Check(s3: S3Client, bucket: string): ReadinessCheck {
+  return {
+    name: 's3',
+    async check() {
+      try {
+        await s3.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: AbortSignal.timeout(1500) });
+      } catch (err) {
+        const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+        const status = e.$metadata?.httpStatusCode;
+        throw new Error(
+          `s3 bucket ${bucket}: ${status ? `HTTP ${status} ` : ''}${e.name ?? ''} ${e.message ?? ''}`.trim(),
+        );
+      }
+    },
+  };
+}

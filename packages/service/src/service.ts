@@ -1,0 +1,234 @@
+/**
+ * The composition root every service uses: config, telemetry, the bus, the HTTP surface and
+ * their order of starting and stopping. `createService` builds and wires (tests use it);
+ * `runService` adds the process: listening, SIGTERM/SIGINT draining within the configured
+ * deadline, and exiting non-zero on an uncaught error rather than limping on.
+ */
+import { type Bus, createBus, type HandlerRegistry, type Subscriber } from '@scalewise/bus';
+import {
+  type Config,
+  kafkaClientConfig,
+  type LoadedConfig,
+  loadConfig,
+  s3ClientConfig,
+} from '@scalewise/config';
+import { ScalewiseError } from '@scalewise/errors';
+import type { EventType, TopicKey } from '@scalewise/events';
+import { createTelemetry, type Telemetry, type TelemetryOptions } from '@scalewise/telemetry';
+import type { FastifyInstance } from 'fastify';
+import { buildApp, type ReadinessCheck } from './app.ts';
+import { kafkaCheck, redisCheck, s3Check } from './checks.ts';
+
+export interface ServiceContext {
+  name: string;
+  config: Config;
+  loaded: LoadedConfig;
+  telemetry: Telemetry;
+  bus: Bus;
+}
+
+export interface ServiceDefinition<T extends EventType = EventType> {
+  name: string;
+  version?: string;
+  /** The loaded config; when absent it is loaded from SCALEWISE_CONFIG and the environment. */
+  config?: LoadedConfig;
+  /** The events this service consumes, one handler per type. */
+  handlers?: (ctx: ServiceContext) => HandlerRegistry<T>;
+  /** Consumer group. @default `${events.group_prefix}${name}` */
+  groupId?: string;
+  /** Topics to consume. @default the topics of the handled types */
+  topics?: readonly TopicKey[];
+  fromBeginning?: boolean;
+  /** The service's own REST routes. */
+  routes?: (app: FastifyInstance, ctx: ServiceContext) => void | Promise<void>;
+  /** Readiness checks besides Kafka, Redis and S3 (the Kubernetes API, ...). */
+  checks?: (ctx: ServiceContext) => ReadinessCheck[];
+  /** Runs after the bus started, before listening (load state, start watches and timers). */
+  onStart?: (ctx: ServiceContext) => Promise<void>;
+  /** Runs first on shutdown (stop timers and watches). */
+  onStop?: (ctx: ServiceContext) => Promise<void>;
+  /** Test hooks: extra span processors, log destination. */
+  telemetry?: Pick<TelemetryOptions, 'spanProcessors' | 'logDestination'>;
+}
+
+export interface Service extends ServiceContext {
+  app: FastifyInstance;
+  /** Starts the bus and the consumer (when there are handlers). Does not listen. */
+  start(): Promise<void>;
+  /** Listens on http.host:http.port; returns the address. */
+  listen(): Promise<string>;
+  /** Drains: /readyz turns 503, the consumer finishes its record, everything closes. */
+  stop(): Promise<void>;
+  readonly draining: boolean;
+}
+
+export async function createService<T extends EventType>(def: ServiceDefinition<T>): Promise<Service> {
+  const loaded = def.config ?? loadConfig();
+  const { config } = loaded;
+  const telemetry = createTelemetry({
+    service: def.name,
+    ...(def.version ? { version: def.version } : {}),
+    config: config.telemetry,
+    logBase: { cluster_id: config.cluster_id },
+    ...def.telemetry,
+  });
+  const kafkaConfig = kafkaClientConfig(loaded, def.name);
+  const s3 = s3ClientConfig(config);
+  const bus = createBus({
+    service: def.name,
+    clusterid: config.cluster_id,
+    kafka: kafkaConfig,
+    redis: { url: config.redis.url },
+    s3,
+    topicPrefix: config.events.topic_prefix,
+    topicNames: config.events.topics,
+    partitions: config.events.partitions,
+    breakers: {
+      errorThresholdPercentage: config.events.breaker.error_threshold_percent,
+      resetTimeoutMs: config.events.breaker.reset_timeout_ms,
+      timeoutMs: config.events.breaker.call_timeout_ms,
+    },
+    retry: {
+      maxAttempts: config.events.retry.attempts,
+      baseMs: config.events.retry.initial_ms,
+      maxMs: config.events.retry.max_ms,
+    },
+    metrics: telemetry.metrics.bus,
+    logger: telemetry.logger,
+  });
+  const ctx: ServiceContext = { name: def.name, config, loaded, telemetry, bus };
+  const kafkaReady = kafkaCheck(kafkaConfig);
+  const checks = [
+    kafkaReady,
+    redisCheck(bus.redis),
+    s3Check(bus.s3, s3.bucket),
+    ...(def.checks?.(ctx) ?? []),
+  ];
+  let draining = false;
+  const app = await buildApp({
+    service: def.name,
+    ...(def.version ? { version: def.version } : {}),
+    logger: telemetry.logger,
+    metrics: telemetry.metrics,
+    checks,
+    draining: () => draining,
+    ...(def.routes ? { routes: (a: FastifyInstance) => def.routes?.(a, ctx) } : {}),
+  });
+  let subscriber: Subscriber | undefined;
+  let stopped: Promise<void> | undefined;
+
+  return {
+    ...ctx,
+    app,
+    get draining() {
+      return draining;
+    },
+    async start() {
+      await bus.start();
+      if (def.handlers) {
+        subscriber = bus.subscribe({
+          groupId: def.groupId ?? `${config.events.group_prefix}${def.name}`,
+          handlers: def.handlers(ctx),
+          ...(def.topics ? { topics: def.topics } : {}),
+          ...(def.fromBeginning !== undefined ? { fromBeginning: def.fromBeginning } : {}),
+        });
+        await subscriber.start();
+      }
+      await def.onStart?.(ctx);
+      telemetry.logger.info(
+        { groupId: def.groupId, handlers: def.handlers !== undefined },
+        'service started',
+      );
+    },
+    async listen() {
+      const address = await app.listen({ host: config.http.host, port: config.http.port });
+      telemetry.logger.info({ address }, 'listening');
+      return address;
+    },
+    stop() {
+      stopped ??= (async () => {
+        draining = true;
+        const deadlineMs = config.shutdown_timeout_seconds * 1000;
+        const errors: unknown[] = [];
+        const step = async (what: string, fn: () => Promise<unknown>) => {
+          try {
+            await fn();
+          } catch (err) {
+            errors.push(err);
+            telemetry.logger.error({ err, step: what }, 'shutdown step failed');
+          }
+        };
+        await step('onStop', async () => def.onStop?.(ctx));
+        // The bus drains its subscribers (the record in hand finishes and is committed).
+        await step('bus', () => bus.stop(deadlineMs));
+        await step('readiness', () => kafkaReady.close());
+        await step('http', () => app.close());
+        telemetry.logger.info({ errors: errors.length }, 'service stopped');
+        await step('telemetry', () => telemetry.shutdown());
+        if (errors.length > 0)
+          throw new AggregateError(errors, `${def.name}: ${errors.length} shutdown step(s) failed`);
+      })();
+      return stopped;
+    },
+  };
+}
+
+/** Exit codes: 0 drained cleanly; 1 failed or exceeded the drain deadline; 78 bad config (EX_CONFIG). */
+export const exitCodes = { ok: 0, failed: 1, config: 78 } as const;
+
+/**
+ * Runs a service as the process: loads the config (a bad one is printed in full, exit 78),
+ * starts, listens, and drains on SIGTERM/SIGINT within `shutdown_timeout_seconds`.
+ */
+export async function runService<T extends EventType>(def: ServiceDefinition<T>): Promise<Service> {
+  let loaded: LoadedConfig;
+  try {
+    loaded = def.config ?? loadConfig();
+  } catch (err) {
+    if (err instanceof ScalewiseError && err.code === 'INVALID_CONFIG') {
+      process.stderr.write(`${def.name}: ${err.message}\n`);
+      process.exit(exitCodes.config);
+    }
+    throw err;
+  }
+  const service = await createService({ ...def, config: loaded });
+  const log = service.telemetry.logger;
+  const die = (kind: string) => (err: unknown) => {
+    log.fatal({ err }, `${kind}: exiting`);
+    process.exitCode = exitCodes.failed;
+    // Give the logger a moment to flush; do not wait for a drain that may hang on the broken state.
+    setTimeout(() => process.exit(exitCodes.failed), 200).unref();
+  };
+  process.on('uncaughtException', die('uncaught exception'));
+  process.on('unhandledRejection', die('unhandled rejection'));
+  const shutdown = (signal: string) => {
+    if (service.draining) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(exitCodes.failed);
+    }
+    log.info({ signal }, 'draining');
+    const deadline = setTimeout(() => {
+      log.error({ seconds: loaded.config.shutdown_timeout_seconds }, 'drain deadline exceeded: exiting');
+      process.exit(exitCodes.failed);
+    }, loaded.config.shutdown_timeout_seconds * 1000);
+    deadline.unref();
+    service.stop().then(
+      () => process.exit(exitCodes.ok),
+      (err) => {
+        log.error({ err }, 'drain failed');
+        process.exit(exitCodes.failed);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  try {
+    await service.start();
+    await service.listen();
+  } catch (err) {
+    log.fatal({ err }, 'start failed');
+    await service.stop().catch(() => undefined);
+    process.exit(exitCodes.failed);
+  }
+  return service;
+}
