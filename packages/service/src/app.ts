@@ -75,7 +75,6 @@ export async function runChecks(
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
     // Bodies of REST routes are small JSON documents.
     bodyLimit: 1024 * 1024,
   });
@@ -115,14 +114,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }),
   );
 
-  app.get('/healthz', async () => ({
+  // Probes and scrapes arrive every few seconds: their request lines are not logged.
+  const quiet = { logLevel: 'warn' as const };
+
+  app.get('/healthz', quiet, async () => ({
     status: 'ok',
     service: deps.service,
     ...(deps.version ? { version: deps.version } : {}),
     uptime_seconds: Math.round((Date.now() - started) / 1000),
   }));
 
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', quiet, async (_request, reply) => {
     if (deps.draining?.()) {
       return reply.status(503).send({ status: 'draining', service: deps.service, failing: [], checks: {} });
     }
@@ -141,7 +143,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.status(failing.length === 0 ? 200 : 503).send(body);
   });
 
-  app.get('/metrics', async (_request, reply) => {
+  app.get('/metrics', quiet, async (_request, reply) => {
     const text = deps.metrics ? await deps.metrics.render() : '';
     return reply.type('text/plain; version=0.0.4; charset=utf-8').send(text);
   });

@@ -14,8 +14,14 @@ import {
 } from '@scalewise/config';
 import { ScalewiseError } from '@scalewise/errors';
 import type { EventType, TopicKey } from '@scalewise/events';
-import { createTelemetry, type Telemetry, type TelemetryOptions } from '@scalewise/telemetry';
+import {
+  createTelemetry,
+  kafkajsLogCreator,
+  type Telemetry,
+  type TelemetryOptions,
+} from '@scalewise/telemetry';
 import type { FastifyInstance } from 'fastify';
+import { type KafkaConfig, logLevel } from 'kafkajs';
 import { buildApp, type ReadinessCheck } from './app.ts';
 import { kafkaCheck, redisCheck, s3Check } from './checks.ts';
 
@@ -72,7 +78,13 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
     logBase: { cluster_id: config.cluster_id },
     ...def.telemetry,
   });
-  const kafkaConfig = kafkaClientConfig(loaded, def.name);
+  // The bus creates its producer with kafkajs' default partitioner on purpose (murmur2, as Java).
+  process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+  const kafkaConfig: KafkaConfig = {
+    ...kafkaClientConfig(loaded, def.name),
+    logLevel: logLevel.WARN,
+    logCreator: kafkajsLogCreator(telemetry.logger),
+  };
   const s3 = s3ClientConfig(config);
   const bus = createBus({
     service: def.name,

@@ -1,4 +1,11 @@
-export { createLogger, eventLogger, type Logger, type LoggerConfig, redactedPaths } from './logger.ts';
+export {
+  createLogger,
+  eventLogger,
+  kafkajsLogCreator,
+  type Logger,
+  type LoggerConfig,
+  redactedPaths,
+} from './logger.ts';
 export {
   breakerStateValue,
   createServiceMetrics,

@@ -43,6 +43,35 @@ export function createLogger(config: LoggerConfig): Logger {
   return config.destination ? pino(options, config.destination) : pino(options);
 }
 
+/** kafkajs' numeric levels (NOTHING 0, ERROR 1, WARN 2, INFO 4, DEBUG 5) as pino methods. */
+const kafkaLevels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
+  1: 'error',
+  2: 'warn',
+  4: 'info',
+  5: 'debug',
+};
+
+/**
+ * A kafkajs `logCreator` writing into the service's pino logger (one JSON stream, with trace
+ * ids), instead of kafkajs' own console logger.
+ */
+export function kafkajsLogCreator(logger: Logger) {
+  const log = logger.child({ component: 'kafkajs' });
+  return () =>
+    ({
+      level,
+      log: entry,
+    }: {
+      namespace: string;
+      level: number;
+      label: string;
+      log: { message: string } & Record<string, unknown>;
+    }) => {
+      const { message, timestamp: _t, logger: _l, ...fields } = entry;
+      log[kafkaLevels[level] ?? 'info'](fields, message);
+    };
+}
+
 /** A child logger carrying an event's correlation fields (seed 003's log shape). */
 export function eventLogger(
   logger: Logger,
