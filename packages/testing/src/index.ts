@@ -1,4 +1,23 @@
+export { K3S_IMAGE, type KubernetesEndpoint, KWOK_IMAGE, kubeconfigWithServer } from './k3s.ts';
 export { freshGroupId, freshTopic, testKafka } from './kafka.ts';
+export {
+  coreApi,
+  createSimulatedNode,
+  KWOK_NODE_KEY,
+  KWOK_NODE_VALUE,
+  kubeConfigPath,
+  loadKubeConfig,
+  type SimulatedNodeSpec,
+  simulatedNodeManifest,
+} from './kube.ts';
 export { uniqueName } from './names.ts';
-export { getStack, parseEnvLines, repositoryRoot, type StackEndpoints, type StackOptions } from './stack.ts';
+export {
+  chooseServers,
+  getStack,
+  parseEnvLines,
+  repositoryRoot,
+  type ServerMode,
+  type StackEndpoints,
+  type StackOptions,
+} from './stack.ts';
 export { type WaitForOptions, waitFor } from './wait.ts';

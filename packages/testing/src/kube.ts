@@ -26,11 +26,26 @@ export interface SimulatedNodeSpec {
 }
 
 /**
+ * A node name the API server accepts that is also a valid value for the
+ * `kubernetes.io/hostname` label: a lowercase DNS label, at most 63 characters.
+ */
+const NODE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
  * The Node object for a simulated node, as the `kwok` node provider creates it: the kwok
  * label and annotation, `type=kwok`, providerID `kwok://<name>`, and capacity equal to
- * allocatable. Pure; see {@link createSimulatedNode} to create it.
+ * allocatable. Labels and annotations given in the spec cannot override the fixed ones.
+ * Pure; see {@link createSimulatedNode} to create it.
+ *
+ * @throws Error when the name is not a lowercase DNS label of at most 63 characters (it is
+ *   also the hostname label's value, so dotted names the API would take are refused here).
  */
 export function simulatedNodeManifest(spec: SimulatedNodeSpec): V1Node {
+  if (!NODE_NAME.test(spec.name)) {
+    throw new Error(
+      `simulated node name '${spec.name}' is not a lowercase DNS label (a-z, 0-9 and '-', at most 63 characters)`,
+    );
+  }
   const resources = {
     cpu: String(spec.cpu ?? '4'),
     memory: spec.memory ?? '16Gi',
@@ -69,7 +84,8 @@ export function simulatedNodeManifest(spec: SimulatedNodeSpec): V1Node {
  * Creates a simulated node. kwok marks it Ready within about a second and keeps its Lease
  * renewed; pods the scheduler binds to it become Running.
  *
- * @throws the client's ApiException, e.g. code 409 when a node of that name exists.
+ * @throws Error for a name {@link simulatedNodeManifest} refuses; the client's ApiException,
+ *   e.g. code 409 when a node of that name exists.
  */
 export async function createSimulatedNode(api: CoreV1Api, spec: SimulatedNodeSpec): Promise<V1Node> {
   return api.createNode({ body: simulatedNodeManifest(spec) });

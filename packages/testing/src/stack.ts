@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { type KubernetesEndpoint, startK3s } from './k3s.ts';
+import { loadKubeConfig } from './kube.ts';
 
 const exec = promisify(execFile);
 
@@ -19,8 +21,8 @@ export interface StackEndpoints {
     secretAccessKey: string;
     forcePathStyle: true;
   };
-  /** The admin kubeconfig, when the stack has a Kubernetes API. */
-  kubeconfig?: string;
+  /** The Kubernetes API, when asked for with `getStack({ kubernetes: true })`. */
+  kubernetes?: KubernetesEndpoint;
   /** Stops what this process started (containers); the native stack is left running. */
   stop(): Promise<void>;
 }
@@ -30,8 +32,36 @@ const stackScript = join(repoRoot, 'scripts', 'stack');
 
 /** What a test needs besides Kafka, Redis and S3. */
 export interface StackOptions {
-  /** A Kubernetes API server with KWOK simulated nodes. @default false */
+  /**
+   * A Kubernetes API server with KWOK managing nodes labelled `kwok.x-k8s.io/node=fake`:
+   * the native stack's k8s component, or k3s and kwok containers. @default false
+   */
   kubernetes?: boolean;
+}
+
+/** Where the servers come from. */
+export type ServerMode = StackEndpoints['mode'];
+
+/**
+ * Chooses native servers or containers from `SCALEWISE_TEST_SERVERS` (`auto`, `native` or
+ * `containers`; unset or empty means `auto`) and whether a Docker engine answered. `auto`
+ * takes containers when there is an engine; an explicit `containers` is taken as it is, as
+ * testcontainers finds engines (rootless, remote, configured in ~/.testcontainers.properties)
+ * that our probe of DOCKER_HOST and /var/run/docker.sock does not. Pure.
+ *
+ * @throws Error for any other setting.
+ */
+export function chooseServers(setting: string | undefined, dockerReachable: boolean): ServerMode {
+  switch (setting || 'auto') {
+    case 'auto':
+      return dockerReachable ? 'containers' : 'native';
+    case 'native':
+      return 'native';
+    case 'containers':
+      return 'containers';
+    default:
+      throw new Error(`SCALEWISE_TEST_SERVERS must be auto, native or containers, not '${setting}'`);
+  }
 }
 
 const started = new Map<string, Promise<StackEndpoints>>();
@@ -55,11 +85,10 @@ export function getStack(options: StackOptions = {}): Promise<StackEndpoints> {
 }
 
 async function start(options: StackOptions): Promise<StackEndpoints> {
-  const wanted = process.env.SCALEWISE_TEST_SERVERS ?? 'auto';
-  if (wanted === 'containers' || (wanted === 'auto' && (await dockerReachable()))) {
-    return startContainers(options);
-  }
-  return startNative(options);
+  const setting = process.env.SCALEWISE_TEST_SERVERS;
+  // Only ask the engine when the answer matters.
+  const docker = (setting || 'auto') === 'auto' && (await dockerReachable());
+  return chooseServers(setting, docker) === 'containers' ? startContainers(options) : startNative(options);
 }
 
 async function dockerReachable(): Promise<boolean> {
@@ -126,25 +155,27 @@ async function startNative(options: StackOptions): Promise<StackEndpoints> {
       secretAccessKey: required(env, 'S3_SECRET_ACCESS_KEY'),
       forcePathStyle: true,
     },
-    ...(options.kubernetes ? { kubeconfig: required(env, 'KUBECONFIG') } : {}),
+    ...(options.kubernetes ? { kubernetes: kubernetesAt(required(env, 'KUBECONFIG')) } : {}),
     stop: async () => {},
   };
 }
 
+/** @throws Error when the kubeconfig is missing or names no server. */
+function kubernetesAt(kubeconfig: string): KubernetesEndpoint {
+  const server = loadKubeConfig(kubeconfig).getCurrentCluster()?.server;
+  if (!server) throw new Error(`the kubeconfig ${kubeconfig} names no server for its current context`);
+  return { kubeconfig, server };
+}
+
 async function startContainers(options: StackOptions): Promise<StackEndpoints> {
-  if (options.kubernetes) {
-    // A k3s container gives the same API; KWOK nodes need the kwok controller beside it.
-    throw new Error(
-      'a Kubernetes API from containers is not wired yet: run with SCALEWISE_TEST_SERVERS=native',
-    );
-  }
   // Loaded only where a Docker engine answers: the native path never needs them.
   const { GenericContainer, Wait } = await import('testcontainers');
   const { KafkaContainer } = await import('@testcontainers/kafka');
   const { RedisContainer } = await import('@testcontainers/redis');
   const accessKeyId = 'scalewise';
   const secretAccessKey = 'scalewise-secret';
-  const [kafka, redis, s3] = await Promise.all([
+  const [k8s, kafka, redis, s3] = await Promise.all([
+    options.kubernetes ? startK3s(join(repoRoot, 'scripts', 'k8s', 'kwok-stages.yaml')) : undefined,
     new KafkaContainer('apache/kafka:3.9.2').withKraft().start(),
     new RedisContainer('redis:7.0').start(),
     new GenericContainer('andrewgaul/s3proxy:sha-latest')
@@ -169,8 +200,9 @@ async function startContainers(options: StackOptions): Promise<StackEndpoints> {
       secretAccessKey,
       forcePathStyle: true,
     },
+    ...(k8s ? { kubernetes: k8s.kubernetes } : {}),
     stop: async () => {
-      await Promise.all([kafka.stop(), redis.stop(), s3.stop()]);
+      await Promise.all([kafka.stop(), redis.stop(), s3.stop(), k8s?.stop()]);
     },
   };
 }
