@@ -1,26 +1,19 @@
 /**
- * One call gives a service its telemetry: the OpenTelemetry SDK for traces (OTLP/HTTP export
- * when configured, off by default; W3C traceparent propagation; AsyncLocalStorage context;
- * the bus creates the Kafka spans), a per-service Prometheus registry for /metrics, and the
- * pino logger.
- *
- * The SDK is composed from its parts (sdk-trace, context-async-hooks, core) rather than
- * through @opentelemetry/sdk-node: sdk-node loads every exporter it can configure from
- * OTEL_* (gRPC, protobuf, Zipkin, logs), about 35 MiB of idle memory per service that this
- * configuration never uses (bench/idle-rss.mjs).
+ * One call gives a service its telemetry: the OpenTelemetry Node SDK for traces (OTLP/HTTP
+ * export when configured, off by default; W3C traceparent propagation; the bus creates the
+ * Kafka spans), a per-service Prometheus registry for /metrics, and the pino logger.
  */
-import { context, propagation, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
+import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
   BatchSpanProcessor,
   NoopSpanProcessor,
   ParentBasedSampler,
   type SpanProcessor,
   TraceIdRatioBasedSampler,
-  TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { createLogger, type Logger } from './logger.ts';
@@ -53,7 +46,7 @@ export interface Telemetry {
 }
 
 /** The process's one tracing SDK: the first service to start it sets it up. */
-let sdk: { provider: TracerProvider; users: number; service: string } | undefined;
+let sdk: { instance: NodeSDK; users: number; service: string } | undefined;
 
 function startTracing(options: TelemetryOptions, logger: Logger): void {
   if (sdk) {
@@ -72,24 +65,28 @@ function startTracing(options: TelemetryOptions, logger: Logger): void {
     processors.push(new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: endpoint }) }));
   // Without any exporter spans are still created, so log lines and events carry trace ids.
   if (processors.length === 0) processors.push(new NoopSpanProcessor());
-  const provider = new TracerProvider({
+  const instance = new NodeSDK({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: options.service,
       ...(options.version ? { [ATTR_SERVICE_VERSION]: options.version } : {}),
     }),
+    autoDetectResources: false,
     spanProcessors: processors,
     sampler: new ParentBasedSampler({
       root: new TraceIdRatioBasedSampler(options.config?.trace_sample_ratio ?? 1),
     }),
+    textMapPropagator: new W3CTraceContextPropagator(),
+    // Explicitly empty: the SDK would otherwise read OTEL_* and push metrics and logs over OTLP.
+    metricReaders: [],
+    logRecordProcessors: [],
+    // No @opentelemetry/instrumentation-kafkajs: it patches kafkajs only when loaded through
+    // require(), not from the ES modules the services are, and its spans would duplicate the
+    // bus's own PRODUCER/CONSUMER spans (packages/bus/src/tracing.ts), which are the ones
+    // that follow the CloudEvent's traceparent.
+    instrumentations: [],
   });
-  // No @opentelemetry/instrumentation-kafkajs: it patches kafkajs only when loaded through
-  // require(), not from the ES modules the services are, and its spans would duplicate the
-  // bus's own PRODUCER/CONSUMER spans (packages/bus/src/tracing.ts), which are the ones that
-  // follow the CloudEvent's traceparent.
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  trace.setGlobalTracerProvider(provider);
-  sdk = { provider, users: 1, service: options.service };
+  instance.start();
+  sdk = { instance, users: 1, service: options.service };
   logger.info({ otlp: endpoint ?? 'off' }, 'tracing started');
 }
 
@@ -120,12 +117,9 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
       if (sdk) {
         sdk.users -= 1;
         if (sdk.users === 0) {
-          const { provider } = sdk;
+          const { instance } = sdk;
           sdk = undefined;
-          await provider.shutdown();
-          trace.disable();
-          propagation.disable();
-          context.disable();
+          await instance.shutdown();
         }
       }
     },
