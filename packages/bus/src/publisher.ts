@@ -65,7 +65,8 @@ export function createPublisher(deps: PublisherDeps): Publisher {
   }[] = [];
   let timer: NodeJS.Timeout | undefined;
 
-  const topicFor = (e: ScalewiseEvent | AnyScalewiseEvent) => topicName(topicOf(e.type), prefix, deps.topicNames);
+  const topicFor = (e: ScalewiseEvent | AnyScalewiseEvent) =>
+    topicName(topicOf(e.type), prefix, deps.topicNames);
 
   async function send(input: (ScalewiseEvent | AnyScalewiseEvent)[]): Promise<void> {
     if (input.length === 0) return;
