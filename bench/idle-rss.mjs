@@ -42,7 +42,9 @@ async function bundle(dir) {
     target: 'node24',
     logLevel: 'error',
     // Everything in one file (third-party code too), with require() available to the CommonJS parts.
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    },
   });
   return outfile;
 }
@@ -61,9 +63,13 @@ async function measure(label, args, port, cwd) {
     if (port) {
       const deadline = Date.now() + 60_000;
       for (;;) {
-        const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status === 200, () => false);
+        const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (r) => r.status === 200,
+          () => false,
+        );
         if (ok) break;
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${label} never became ready: ${stderr}`);
+        if (Date.now() > deadline || child.exitCode !== null)
+          throw new Error(`${label} never became ready: ${stderr}`);
         await sleep(250);
       }
     }
@@ -86,7 +92,12 @@ try {
   const bundled = await bundle(dir);
   const results = [
     await measure('bare node (setInterval)', ['-e', 'setInterval(() => {}, 1000)'], 0, root),
-    await measure('kit service, TypeScript sources', [join(root, 'packages', 'service', 'examples', 'minimal.ts')], 18191, root),
+    await measure(
+      'kit service, TypeScript sources',
+      [join(root, 'packages', 'service', 'examples', 'minimal.ts')],
+      18191,
+      root,
+    ),
     await measure('kit service, esbuild bundle', [bundled], 18192, join(root, 'packages', 'service')),
     // A smaller young generation (a NODE_OPTIONS choice) trades a little GC time for memory.
     await measure('bundle, --max-semi-space-size=2', ['--max-semi-space-size=2', bundled], 18193, root),

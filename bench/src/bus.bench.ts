@@ -1,0 +1,178 @@
+// The event bus against raw kafkajs on the same broker, in one run: throughput of N events
+// published in batches and consumed, and end-to-end latency (publish -> handler) of single
+// events sent one at a time. The bus adds the CloudEvents codec, schema validation, Redis
+// idempotency, breakers and spans; raw kafkajs sends JSON with acks=-1. Reported, never asserted.
+//
+//   node bench/src/bus.bench.ts [--events 20000] [--latency 500]
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { createBus } from '@scalewise/bus';
+import { createEvent, sampleData } from '@scalewise/events';
+import { getStack, uniqueName } from '@scalewise/testing';
+import { Kafka, logLevel } from 'kafkajs';
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+const { values } = parseArgs({
+  options: { events: { type: 'string', default: '20000' }, latency: { type: 'string', default: '500' } },
+});
+const N = Number(values.events);
+const L = Number(values.latency);
+const BATCH = 500;
+const stack = await getStack();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+interface Result {
+  eventsPerSecond: number;
+  p50: number;
+  p99: number;
+}
+
+/** A handler-side waiter: resolves when `count` arrivals were seen. */
+function arrivals() {
+  let seen = 0;
+  let want = Number.POSITIVE_INFINITY;
+  let done: () => void = () => {};
+  const at = new Map<string, number>();
+  return {
+    hit(id: string) {
+      at.set(id, performance.now());
+      seen += 1;
+      if (seen >= want) done();
+    },
+    until(count: number) {
+      want = count;
+      return seen >= count ? Promise.resolve() : new Promise<void>((r) => (done = r));
+    },
+    at,
+    reset() {
+      seen = 0;
+      at.clear();
+    },
+  };
+}
+
+async function raw(): Promise<Result> {
+  const kafka = new Kafka({
+    clientId: uniqueName('raw'),
+    brokers: stack.kafka.brokers,
+    logLevel: logLevel.NOTHING,
+  });
+  const topic = uniqueName('bench-raw');
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: false });
+  for (;;) {
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
+    if (meta?.topics[0]?.partitions.every((p) => p.leader >= 0)) break;
+    await sleep(100);
+  }
+  await admin.disconnect();
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const consumer = kafka.consumer({ groupId: uniqueName('raw-g') });
+  const got = arrivals();
+  await producer.connect();
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: false });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const body = JSON.parse(String(message.value)) as { id: string };
+      got.hit(body.id);
+    },
+  });
+  await sleep(3000); // group join
+  const payload = sampleData['io.scalewise.PoolMetricsObserved'];
+  const t0 = performance.now();
+  for (let i = 0; i < N; i += BATCH) {
+    const messages = Array.from({ length: Math.min(BATCH, N - i) }, (_, j) => ({
+      key: `pool-${(i + j) % 7}`,
+      value: JSON.stringify({ id: `t-${i + j}`, data: payload }),
+    }));
+    await producer.send({ topic, acks: -1, messages });
+  }
+  await got.until(N);
+  const seconds = (performance.now() - t0) / 1000;
+  got.reset();
+  const lat: number[] = [];
+  for (let i = 0; i < L; i++) {
+    const id = `l-${i}`;
+    const sent = performance.now();
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [{ key: 'pool-0', value: JSON.stringify({ id, data: payload }) }],
+    });
+    await got.until(i + 1);
+    lat.push((got.at.get(id) ?? Number.NaN) - sent);
+  }
+  await consumer.disconnect();
+  await producer.disconnect();
+  lat.sort((a, b) => a - b);
+  return { eventsPerSecond: N / seconds, p50: pct(lat, 50), p99: pct(lat, 99) };
+}
+
+async function viaBus(): Promise<Result> {
+  const bus = createBus({
+    service: 'bench',
+    clusterid: 'local',
+    kafka: { clientId: uniqueName('bus'), brokers: stack.kafka.brokers, logLevel: logLevel.NOTHING },
+    redis: { url: stack.redis.url },
+    s3: { ...stack.s3, bucket: uniqueName('bench-dlq') },
+    topicPrefix: `${uniqueName('bench-bus')}.`,
+    partitions: 6,
+  });
+  await bus.start();
+  const got = arrivals();
+  const sub = bus.subscribe({
+    groupId: uniqueName('bus-g'),
+    handlers: { 'io.scalewise.PoolMetricsObserved': async (e) => got.hit(e.id) },
+  });
+  await sub.start();
+  await sleep(3000);
+  const payload = sampleData['io.scalewise.PoolMetricsObserved'];
+  const make = (id: string, i: number) =>
+    createEvent(
+      'io.scalewise.PoolMetricsObserved',
+      { ...payload, pool: `pool-${i % 7}` },
+      { source: '/bench', clusterid: 'local', id },
+    );
+  const t0 = performance.now();
+  for (let i = 0; i < N; i += BATCH) {
+    await bus.publisher.publish(
+      ...Array.from({ length: Math.min(BATCH, N - i) }, (_, j) => make(`t-${i + j}`, i + j)),
+    );
+  }
+  await got.until(N);
+  const seconds = (performance.now() - t0) / 1000;
+  got.reset();
+  const lat: number[] = [];
+  for (let i = 0; i < L; i++) {
+    const id = `l-${i}`;
+    const sent = performance.now();
+    await bus.publisher.publish(make(id, 0));
+    await got.until(i + 1);
+    lat.push((got.at.get(id) ?? Number.NaN) - sent);
+  }
+  await bus.stop(10_000);
+  lat.sort((a, b) => a - b);
+  return { eventsPerSecond: N / seconds, p50: pct(lat, 50), p99: pct(lat, 99) };
+}
+
+const r = await raw();
+const b = await viaBus();
+const rss = process.memoryUsage().rss / 2 ** 20;
+console.log(
+  `${N} events in batches of ${BATCH}, ${L} single events for latency; broker ${stack.kafka.brokers.join(',')}`,
+);
+console.log('path            events/s     p50 ms    p99 ms');
+console.log(
+  `raw kafkajs   ${r.eventsPerSecond.toFixed(0).padStart(10)}${r.p50.toFixed(1).padStart(11)}${r.p99.toFixed(1).padStart(10)}`,
+);
+console.log(
+  `scalewise bus ${b.eventsPerSecond.toFixed(0).padStart(10)}${b.p50.toFixed(1).padStart(11)}${b.p99.toFixed(1).padStart(10)}`,
+);
+console.log(
+  `bus / raw: throughput ${(b.eventsPerSecond / r.eventsPerSecond).toFixed(2)}, p50 ${(b.p50 / r.p50).toFixed(2)}, p99 ${(b.p99 / r.p99).toFixed(2)}; process RSS ${rss.toFixed(0)} MiB`,
+);
+process.exit(0);
