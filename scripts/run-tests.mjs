@@ -6,7 +6,11 @@
 // unit: `*.test.ts` that are not `*.int.test.ts`; pure, no servers.
 // int:  `*.int.test.ts`; real servers from packages/testing (the native stack or testcontainers).
 // The last line printed is "N passed, N failed, N skipped" for the whole run.
-import { spawnSync } from 'node:child_process';
+//
+// A watchdog ends a run that outlives SCALEWISE_TEST_RUN_TIMEOUT_S (unit 600 s, int 1800 s):
+// node's runner then names the test files still running, the stack's status is printed, and
+// the exit status is 124, so that a hang fails the step instead of the whole CI job.
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -54,10 +58,13 @@ const out = mkdtempSync(join(tmpdir(), 'scalewise-tests-'));
 const summaryFile = join(out, 'summary.txt');
 // Integration tests share one broker and one API server: keep their parallelism modest.
 const concurrency = process.env.SCALEWISE_TEST_CONCURRENCY ?? (kind === 'unit' ? '4' : '3');
+const runTimeoutS = Number(process.env.SCALEWISE_TEST_RUN_TIMEOUT_S ?? (kind === 'unit' ? 600 : 1800));
 const args = [
   '--test',
   `--test-concurrency=${concurrency}`,
   `--test-timeout=${process.env.SCALEWISE_TEST_TIMEOUT_MS ?? (kind === 'unit' ? '30000' : '300000')}`,
+  // A file whose tests are done but that left a socket or timer open must not hold the run.
+  '--test-force-exit',
   '--test-reporter=spec',
   '--test-reporter-destination=stdout',
   `--test-reporter=${join(repo, 'scripts', 'summary-reporter.mjs')}`,
@@ -65,14 +72,43 @@ const args = [
   ...files,
 ];
 const started = Date.now();
-const res = spawnSync(process.execPath, args, {
+const child = spawn(process.execPath, args, {
   stdio: 'inherit',
   cwd: repo,
+  // Its own process group, so the watchdog can end the test files it spawned too.
+  detached: true,
   env: {
     ...process.env,
-    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --disable-warning=ExperimentalWarning`.trim(),
+    // kafkajs 2.2.4 schedules a timer with a negative delay (tulios/kafkajs#1751); harmless.
+    NODE_OPTIONS:
+      `${process.env.NODE_OPTIONS ?? ''} --disable-warning=ExperimentalWarning --disable-warning=TimeoutNegativeWarning`.trim(),
   },
 });
+let timedOut = false;
+const watchdog = setTimeout(() => {
+  timedOut = true;
+  console.error(`\nrun-tests: the ${kind} run did not end within ${runTimeoutS} s; stopping it.`);
+  if (kind !== 'unit') {
+    const status = spawnSync(join(repo, 'scripts', 'stack'), ['status'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    console.error(`run-tests: scripts/stack status:\n${status.stdout}${status.stderr}`);
+  }
+  try {
+    process.kill(-child.pid, 'SIGTERM');
+  } catch {}
+  setTimeout(() => {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {}
+  }, 10_000).unref();
+}, runTimeoutS * 1000);
+const status = await new Promise((done) =>
+  child.on('exit', (code, signal) => done(code ?? (signal ? 1 : 0))),
+);
+clearTimeout(watchdog);
+
 let summary = '';
 try {
   if (statSync(summaryFile).size > 0) summary = readFileSync(summaryFile, 'utf8').trim();
@@ -82,4 +118,4 @@ console.log(
   `run-tests: ${files.length} ${kind} test files in ${((Date.now() - started) / 1000).toFixed(1)}s`,
 );
 if (summary) console.log(summary);
-process.exit(res.status ?? 1);
+process.exit(timedOut ? 124 : status);
