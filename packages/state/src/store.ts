@@ -1,0 +1,144 @@
+/**
+ * Per-key state in Redis with optimistic concurrency and an outbox: the way a service keeps
+ * the state its pure core folds events into, so that any number of replicas can handle one
+ * pool's events without ever deciding twice or from a stale state.
+ *
+ * `apply(key, inputId, step)` reads the state and its version, runs `step` (pure, may run more
+ * than once), and writes the new state only if the version is still the one it read (a Lua
+ * compare-and-set). The outputs are stored beside the state, under the input's id, in the same
+ * write. So:
+ * - two replicas handling events of one pool at once serialise: the loser of the race re-reads
+ *   and steps again from the winner's state;
+ * - an input applied once is never applied again: a redelivery (or a second replica that got
+ *   the same record) gets the stored outputs back, to publish again under the same ids,
+ *   instead of a second decision.
+ */
+import { ScalewiseError } from '@scalewise/errors';
+import type { Redis } from 'ioredis';
+
+/** What one step of the core returns. */
+export interface StepResult<S, O> {
+  state: S;
+  outputs: O[];
+}
+
+export interface Applied<O> {
+  outputs: O[];
+  /** The input had been applied before: these are the outputs stored then. */
+  replayed: boolean;
+  /** Compare-and-set attempts (1 without contention). */
+  attempts: number;
+  version: number;
+}
+
+export interface Stored<S> {
+  state: S;
+  version: number;
+}
+
+export interface StateStore<S, O> {
+  /**
+   * Applies one input to the state under `key`, exactly once per `inputId`.
+   * @param step pure: it may run again when another writer got in first.
+   * @throws ScalewiseError CONFLICT after `maxAttempts` lost races; DEPENDENCY_UNAVAILABLE when
+   *   Redis fails (retriable, so the bus retries and never commits the input).
+   */
+  apply(key: string, inputId: string, step: (state: S | null) => StepResult<S, O>): Promise<Applied<O>>;
+  get(key: string): Promise<Stored<S> | null>;
+  /** Deletes the state (tests, or a pool removed from the config). */
+  delete(key: string): Promise<void>;
+}
+
+export interface StateStoreOptions {
+  redis: Redis;
+  /** Prefix of every key, e.g. `scalewise:<cluster>:decision-engine`. */
+  namespace: string;
+  /** Inputs whose outputs are kept for redeliveries. @default 512 */
+  outboxSize?: number;
+  /** @default 50 */
+  maxAttempts?: number;
+  /** Wraps every Redis call (the service's breaker). */
+  call?: <T>(fn: () => Promise<T>) => Promise<T>;
+}
+
+// KEYS[1] the hash; ARGV: expected version, new version, state JSON, outbox JSON.
+const casScript = `
+local v = redis.call('HGET', KEYS[1], 'v')
+if (v or '0') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[3], 'o', ARGV[4])
+return 1
+`;
+
+interface OutboxEntry<O> {
+  id: string;
+  outputs: O[];
+}
+
+export function createStateStore<S, O>(options: StateStoreOptions): StateStore<S, O> {
+  const { redis, namespace } = options;
+  const outboxSize = options.outboxSize ?? 512;
+  const maxAttempts = options.maxAttempts ?? 50;
+  const call = options.call ?? (<T>(fn: () => Promise<T>) => fn());
+  const keyOf = (key: string) => `${namespace}:state:${key}`;
+
+  const redisCall = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await call(fn);
+    } catch (err) {
+      if (err instanceof ScalewiseError) throw err;
+      throw new ScalewiseError('DEPENDENCY_UNAVAILABLE', `redis: ${what} failed: ${(err as Error).message}`, {
+        cause: err,
+        details: { dependency: 'redis' },
+      });
+    }
+  };
+
+  const read = async (key: string) => {
+    const h = await redisCall(`HGETALL ${keyOf(key)}`, () => redis.hgetall(keyOf(key)));
+    if (!h.v) return { version: 0, state: null as S | null, outbox: [] as OutboxEntry<O>[] };
+    return {
+      version: Number(h.v),
+      state: JSON.parse(h.s ?? 'null') as S | null,
+      outbox: JSON.parse(h.o ?? '[]') as OutboxEntry<O>[],
+    };
+  };
+
+  return {
+    async apply(key, inputId, step) {
+      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+        const cur = await read(key);
+        const done = cur.outbox.find((e) => e.id === inputId);
+        if (done) return { outputs: done.outputs, replayed: true, attempts: attempt, version: cur.version };
+        const next = step(cur.state);
+        const outbox = [...cur.outbox, { id: inputId, outputs: next.outputs }].slice(-outboxSize);
+        const version = cur.version + 1;
+        const ok = await redisCall(`compare-and-set ${keyOf(key)}`, () =>
+          redis.eval(
+            casScript,
+            1,
+            keyOf(key),
+            String(cur.version),
+            String(version),
+            JSON.stringify(next.state),
+            JSON.stringify(outbox),
+          ),
+        );
+        if (ok === 1) return { outputs: next.outputs, replayed: false, attempts: attempt, version };
+        // Another writer got in first: back off a little (jittered) and step from its state.
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * attempt)));
+      }
+      throw new ScalewiseError(
+        'CONFLICT',
+        `state ${keyOf(key)}: ${maxAttempts} writers in a row changed it while input ${inputId} was applied`,
+        { retriable: true, details: { key, inputId } },
+      );
+    },
+    async get(key) {
+      const cur = await read(key);
+      return cur.version === 0 || cur.state === null ? null : { state: cur.state, version: cur.version };
+    },
+    async delete(key) {
+      await redisCall(`DEL ${keyOf(key)}`, () => redis.del(keyOf(key)));
+    },
+  };
+}
