@@ -86,6 +86,11 @@ export const poolSchema = z.strictObject({
   action_timeout_seconds: seconds().default(600),
   /** A degraded node not reported again for this long no longer blocks scale-down. */
   unhealthy_node_ttl_seconds: seconds().default(300),
+  /**
+   * Decide and report, never act: decisions and floor actions carry `dry_run: true` and
+   * node-manager leaves the pool alone. For trying a policy on a live cluster.
+   */
+  dry_run: z.boolean().default(false),
   /** Labels the pool's nodes carry (node-manager sets them, metrics-listener selects by them). */
   node_labels: z.record(z.string(), z.string()).default({}),
   /** Provider-specific settings (image, instance type, ...), passed through to the provider. */

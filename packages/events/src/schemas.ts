@@ -152,6 +152,10 @@ export const scaleUpDecision = z.object({
   count: z.number().int().min(1),
   reason: z.enum(['pending_pods', 'resource_pressure', 'trigger', 'external_metric']),
   explanation: explanationSchema,
+  dry_run: z
+    .boolean()
+    .optional()
+    .describe('the pool is in dry-run mode: reported only, node-manager does not act on it'),
 });
 
 export const scaleDownDecision = z.object({
@@ -161,6 +165,10 @@ export const scaleDownDecision = z.object({
   count: z.number().int().min(1),
   reason: z.enum(['underutilization', 'trigger', 'external_metric']),
   explanation: explanationSchema,
+  dry_run: z
+    .boolean()
+    .optional()
+    .describe('the pool is in dry-run mode: reported only, node-manager does not act on it'),
 });
 
 export const scaleDownBlocked = z.object({
@@ -191,6 +199,10 @@ export const autoScaleUpToMinimum = z.object({
   min_workers: count,
   scale_up_count: z.number().int().min(1),
   reason: z.literal('minimum_violation'),
+  dry_run: z
+    .boolean()
+    .optional()
+    .describe('the pool is in dry-run mode: reported only, node-manager does not act on it'),
 });
 
 export const emergencyScaleUp = z.object({
@@ -199,6 +211,10 @@ export const emergencyScaleUp = z.object({
   remaining_workers: count,
   min_workers: count,
   emergency_scale: z.number().int().min(1),
+  dry_run: z
+    .boolean()
+    .optional()
+    .describe('the pool is in dry-run mode: reported only, node-manager does not act on it'),
 });
 
 export const triggerRejected = z.object({

@@ -69,6 +69,11 @@ export interface PoolPolicy {
   actionTimeoutSeconds: number;
   /** A degraded node not reported again for this long no longer blocks scale-down. */
   unhealthyNodeTtlSeconds: number;
+  /**
+   * Decide and report, never act: decisions carry `dry_run: true`, node-manager ignores them,
+   * and as nothing will happen they are not tracked as in flight (the cooldown still spaces them).
+   */
+  dryRun: boolean;
 }
 
 type DeepPartial<T> = {
@@ -120,6 +125,7 @@ export const policyDefaults = {
   allowedTriggerSources: ['*'] as readonly string[],
   actionTimeoutSeconds: 600,
   unhealthyNodeTtlSeconds: 300,
+  dryRun: false,
 } as const;
 
 function fail(pool: string, key: string, message: string): never {
@@ -169,12 +175,14 @@ export function definePoolPolicy(input: PoolPolicyInput): PoolPolicy {
     allowedTriggerSources: [...(input.allowedTriggerSources ?? policyDefaults.allowedTriggerSources)],
     actionTimeoutSeconds: input.actionTimeoutSeconds ?? policyDefaults.actionTimeoutSeconds,
     unhealthyNodeTtlSeconds: input.unhealthyNodeTtlSeconds ?? policyDefaults.unhealthyNodeTtlSeconds,
+    dryRun: input.dryRun ?? policyDefaults.dryRun,
   };
   const n = policy.name;
   if (typeof n !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(n)) {
     fail(String(n), 'name', 'must be a DNS label (lower-case letters, digits and -, at most 63)');
   }
   if (!isInt(policy.min) || policy.min < 0) fail(n, 'min', 'must be an integer >= 0');
+  if (typeof policy.dryRun !== 'boolean') fail(n, 'dryRun', 'must be a boolean');
   if (!isInt(policy.max) || policy.max < 1) fail(n, 'max', 'must be an integer >= 1');
   if (policy.min > policy.max) fail(n, 'min', `(${policy.min}) must not exceed max (${policy.max})`);
   if (!(policy.nodeSize.cpuMillicores > 0)) fail(n, 'nodeSize.cpuMillicores', 'must be > 0');

@@ -41,6 +41,16 @@ export function emitTo<T extends ProducedEventType>(
 }
 
 export function emit<T extends ProducedEventType>(s: Step, type: T, data: EventData<T>): string {
+  const decision = type === 'io.scalewise.ScaleUpDecision' || type === 'io.scalewise.ScaleDownDecision';
+  if (decision && s.pool.policy.dryRun) {
+    const d = data as EventData<'io.scalewise.ScaleUpDecision'>;
+    const marked = {
+      ...d,
+      dry_run: true,
+      explanation: { ...d.explanation, summary: `Dry run, nothing is done: ${d.explanation.summary}` },
+    };
+    return emitTo(s.events, s.input, type, marked as EventData<T>);
+  }
   return emitTo(s.events, s.input, type, data);
 }
 
@@ -96,6 +106,18 @@ export function baseInputs(s: Step): Record<string, InputValue> {
 
 function recordAction(s: Step, id: string, direction: 'up' | 'down', count: number): void {
   const p = s.pool;
+  if (!p.policy.dryRun) recordInFlight(s, id, direction, count);
+  if (direction === 'up') p.lastScaleUpAt = s.now;
+  else p.lastScaleDownAt = s.now;
+  p.lastActionAt = s.now;
+  p.lastBlockedReason = null;
+  p.underutilized = null;
+  p.optimalAnnounced = false;
+}
+
+/** Nothing will carry out a dry-run decision: it is neither in flight nor a change for the rate policies. */
+function recordInFlight(s: Step, id: string, direction: 'up' | 'down', count: number): void {
+  const p = s.pool;
   p.inFlight.push({
     id,
     direction,
@@ -106,12 +128,6 @@ function recordAction(s: Step, id: string, direction: 'up' | 'down', count: numb
     origin: 'decision',
   });
   p.scaleEvents.push({ at: s.now, direction, change: count });
-  if (direction === 'up') p.lastScaleUpAt = s.now;
-  else p.lastScaleDownAt = s.now;
-  p.lastActionAt = s.now;
-  p.lastBlockedReason = null;
-  p.underutilized = null;
-  p.optimalAnnounced = false;
 }
 
 /** Seconds left of the cooldown after the last action; 0 when it has run out. */

@@ -423,3 +423,37 @@ describe('robustness and purity', () => {
     assert.ok(sourceAllowed('/ci/a', ['/ci/*']) && !sourceAllowed('/cd/a', ['/ci/*']));
   });
 });
+
+describe('dry_run pools', () => {
+  test('Given a dry-run pool below its floor, When a tick checks, Then the repair is reported marked dry_run, once', () => {
+    const state = initialEnforcerState([floor({ dryRun: true })], { workers: 1 });
+    const first = enforce(state, tick(), at(0));
+    const repair = first.events.find((e) => e.type === 'io.scalewise.AutoScaleUpToMinimum');
+    assert.equal(repair?.type, 'io.scalewise.AutoScaleUpToMinimum');
+    assert.equal(repair.data.dry_run, true);
+    assert.equal(repair.data.scale_up_count, 1);
+    parseData(repair.type, repair.data);
+    // Tracked like a real one: the next tick does not repeat it.
+    assert.deepEqual(enforce(first.state, tick(), at(10)).events, []);
+  });
+
+  test('Given a dry-run pool losing two nodes at once, Then EmergencyScaleUp is marked dry_run', () => {
+    let state: EnforcerState = initialEnforcerState([floor({ dryRun: true, min: 3 })], { workers: 3 });
+    state = enforce(state, lost('a', 2), at(0)).state;
+    const { events } = enforce(state, lost('b', 1), at(1));
+    const e = events.find((x) => x.type === 'io.scalewise.EmergencyScaleUp');
+    assert.equal(e?.type, 'io.scalewise.EmergencyScaleUp');
+    assert.equal(e.data.dry_run, true);
+  });
+
+  test('Given an ordinary pool, Then floor actions carry no dry_run field', () => {
+    const { events } = enforce(initialEnforcerState([floor()], { workers: 1 }), tick(), at(0));
+    const repair = events.find((e) => e.type === 'io.scalewise.AutoScaleUpToMinimum');
+    assert.equal(repair?.type, 'io.scalewise.AutoScaleUpToMinimum');
+    assert.equal(repair.data.dry_run, undefined);
+    assert.throws(
+      () => defineFloorPolicy({ name: 'p', min: 0, max: 1, dryRun: 1 as unknown as boolean }),
+      /dryRun must be a boolean/,
+    );
+  });
+});

@@ -285,7 +285,11 @@ function apply(s: Step, e: EnforcerEvent): boolean {
 
 function emit<T extends EnforcerOutputType>(s: Step, type: T, data: EventData<T>): string {
   const id = `${s.input.id}/${s.pool.policy.name}/${type.slice('io.scalewise.'.length)}`;
-  s.events.push({ id, type, data, causedBy: s.input } as EnforcerIntent);
+  // A dry-run pool's floor actions are reported, marked, and tracked like real ones (so they do
+  // not repeat on every tick), but node-manager does not carry them out.
+  const acts = type === 'io.scalewise.AutoScaleUpToMinimum' || type === 'io.scalewise.EmergencyScaleUp';
+  const marked = acts && s.pool.policy.dryRun ? { ...data, dry_run: true } : data;
+  s.events.push({ id, type, data: marked, causedBy: s.input } as EnforcerIntent);
   return id;
 }
 

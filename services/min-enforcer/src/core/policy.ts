@@ -20,6 +20,8 @@ export interface FloorPolicy {
   actionTimeoutSeconds: number;
   /** Sources whose `trigger.update` may change min/max (exact or `*`/`?` globs), as the decision engine's. */
   allowedTriggerSources: readonly string[];
+  /** Report floor actions marked `dry_run`; node-manager does not carry them out. */
+  dryRun: boolean;
 }
 
 export type FloorPolicyInput = Pick<FloorPolicy, 'name' | 'min' | 'max'> &
@@ -32,6 +34,7 @@ export const floorDefaults = {
   emergencyWindowSeconds: 60,
   actionTimeoutSeconds: 600,
   allowedTriggerSources: ['*'] as readonly string[],
+  dryRun: false,
 } as const;
 
 function fail(pool: string, key: string, message: string): never {
@@ -55,6 +58,7 @@ export function defineFloorPolicy(input: FloorPolicyInput): FloorPolicy {
     emergencyWindowSeconds: input.emergencyWindowSeconds ?? floorDefaults.emergencyWindowSeconds,
     actionTimeoutSeconds: input.actionTimeoutSeconds ?? floorDefaults.actionTimeoutSeconds,
     allowedTriggerSources: [...(input.allowedTriggerSources ?? floorDefaults.allowedTriggerSources)],
+    dryRun: input.dryRun ?? floorDefaults.dryRun,
   };
   const n = p.name;
   if (typeof n !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(n)) {
@@ -64,6 +68,7 @@ export function defineFloorPolicy(input: FloorPolicyInput): FloorPolicy {
   if (!isInt(p.max) || p.max < 1) fail(n, 'max', 'must be an integer >= 1');
   if (p.min > p.max) fail(n, 'min', `(${p.min}) must not exceed max (${p.max})`);
   if (typeof p.autoScaleToMin !== 'boolean') fail(n, 'autoScaleToMin', 'must be a boolean');
+  if (typeof p.dryRun !== 'boolean') fail(n, 'dryRun', 'must be a boolean');
   if (!(p.checkIntervalSeconds > 0)) fail(n, 'checkIntervalSeconds', 'must be > 0');
   if (!isInt(p.emergencyScaleThreshold) || p.emergencyScaleThreshold < 1) {
     fail(n, 'emergencyScaleThreshold', 'must be an integer >= 1');
