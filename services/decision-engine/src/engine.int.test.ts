@@ -1,0 +1,310 @@
+// The decision engine as a service on the real Kafka, Redis and S3: seed 000's scale-down flow
+// from fed events and a simulated node-manager, bad triggers dead-lettered or rejected while
+// the next one is handled, and two replicas on one pool never deciding in conflict.
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { recordTopics } from '@scalewise/bus/test-support/recorder';
+import { type LoadedConfig, loadConfig } from '@scalewise/config';
+import {
+  type AnyScalewiseEvent,
+  causedBy,
+  createEvent,
+  type EventData,
+  type EventType,
+  sampleData,
+  toKafkaMessage,
+} from '@scalewise/events';
+import { createService, type Service } from '@scalewise/service';
+import { getStack, type StackEndpoints, testKafka, uniqueName, waitFor } from '@scalewise/testing';
+import { defineDecisionEngine } from './service.ts';
+
+const quiet = new Writable({ write: (_c, _e, done) => done() });
+let stack: StackEndpoints;
+const running: Service[] = [];
+
+before(async () => {
+  stack = await getStack();
+});
+after(async () => {
+  await Promise.all(running.map((s) => s.stop().catch(() => undefined)));
+});
+
+/** A config of its own: topics, groups, DLQ bucket and Redis keys no other test shares. */
+function testConfig(pools: string): { loaded: LoadedConfig; prefix: string } {
+  const prefix = `${uniqueName('de')}.`;
+  const loaded = loadConfig({
+    text: `
+cluster_id: ${uniqueName('c')}
+autoscaler:
+  pools: ${pools}
+events:
+  topic_prefix: "${prefix}"
+  group_prefix: "${prefix}"
+  partitions: 3
+kafka: { brokers: [${stack.kafka.brokers.join(', ')}] }
+redis: { url: "${stack.redis.url}" }
+s3:
+  endpoint: ${stack.s3.endpoint}
+  region: ${stack.s3.region}
+  bucket: ${uniqueName('de-dlq')}
+  access_key_id: ${stack.s3.accessKeyId}
+  secret_access_key: ${stack.s3.secretAccessKey}
+http: { host: 127.0.0.1, port: 0 }
+telemetry: { log_level: warn }
+shutdown_timeout_seconds: 10
+`,
+    env: {},
+  });
+  return { loaded, prefix };
+}
+
+async function startEngine(loaded: LoadedConfig, groupId?: string): Promise<Service> {
+  const service = await createService(
+    defineDecisionEngine({
+      config: loaded,
+      fromBeginning: true,
+      ...(groupId ? { groupId } : {}),
+      telemetry: { logDestination: quiet },
+    }),
+  );
+  running.push(service);
+  await service.start();
+  return service;
+}
+
+const src = '/scalewise/test/feeder';
+function ev<T extends EventType>(type: T, data: Partial<EventData<T>>, clusterid: string): AnyScalewiseEvent {
+  return createEvent(type, { ...sampleData[type], ...data } as EventData<T>, {
+    source: src,
+    clusterid,
+  }) as AnyScalewiseEvent;
+}
+
+describe('decision-engine on the real broker', () => {
+  test('seed 000 flow 1, scale-down with visibility: the seed chain, in the seed order', async (t) => {
+    const { loaded, prefix } = testConfig('[{ name: workers, min: 2, max: 6 }]');
+    const cid = loaded.config.cluster_id;
+    const engine = await startEngine(loaded);
+    const rec = await recordTopics(
+      stack.kafka.brokers,
+      ['signals', 'decisions', 'actions', 'state'].map((k) => `${prefix}${k}`),
+      uniqueName('rec'),
+    );
+    t.after(() => rec.stop());
+    // node-manager, simulated: carries out each ScaleDownDecision on the real broker.
+    const nm = await recordTopics(stack.kafka.brokers, [`${prefix}decisions`], uniqueName('nm'));
+    t.after(() => nm.stop());
+    const acted = new Set<string>();
+    const nodeManager = setInterval(() => {
+      for (const d of nm.of('io.scalewise.ScaleDownDecision')) {
+        if (acted.has(d.id)) continue;
+        acted.add(d.id);
+        const data = d.data as EventData<'io.scalewise.ScaleDownDecision'>;
+        const s = { source: '/scalewise/test/node-manager' };
+        const started = causedBy(
+          d,
+          'io.scalewise.ScaleDownStarted',
+          {
+            pool: data.pool,
+            action_id: d.id,
+            count: data.count,
+            previous_workers: data.current_workers,
+            target_workers: data.desired_workers,
+            nodes: ['workers-3'],
+          },
+          s,
+        );
+        const done = causedBy(
+          started,
+          'io.scalewise.ScalingActionCompleted',
+          {
+            pool: data.pool,
+            action_id: d.id,
+            action: 'scale_down',
+            count: data.count,
+            previous_workers: data.current_workers,
+            new_workers: data.desired_workers,
+            duration: 1.5,
+          },
+          s,
+        );
+        void engine.bus.publisher.publish(started).then(() => engine.bus.publisher.publish(done));
+      }
+    }, 50);
+    t.after(() => clearInterval(nodeManager));
+
+    // 1. ClusterStateSynced (workers=3); 2. UnderutilizationWarning (25 %, 35 %, 300 s).
+    const synced3 = ev(
+      'io.scalewise.ClusterStateSynced',
+      { workers: 3, k8s_nodes: 3, docker_containers: 3, db_workers: 3 },
+      cid,
+    );
+    await engine.bus.publisher.publish(synced3);
+    const warning = ev(
+      'io.scalewise.UnderutilizationWarning',
+      { workers: 3, cpu_avg: 25, memory_avg: 35, duration: 300 },
+      cid,
+    );
+    await engine.bus.publisher.publish(warning);
+    await waitFor(() => rec.of('io.scalewise.OptimalStateTrigger').length >= 2, {
+      timeoutMs: 30_000,
+      what: 'OptimalStateTrigger anticipated and active',
+    });
+    // 8. ClusterStateSynced (workers=2): agrees with the decision, so nothing more is decided.
+    const synced2 = ev('io.scalewise.ClusterStateSynced', { workers: 2 }, cid);
+    await engine.bus.publisher.publish(synced2);
+    await waitFor(() => rec.events.some((e) => e.id === synced2.id), {
+      timeoutMs: 10_000,
+      what: 'the last sync',
+    });
+
+    const chain = rec.events.filter((e) => e.correlationid === warning.correlationid);
+    const [anticipated, active] = rec.of('io.scalewise.OptimalStateTrigger');
+    const decision = rec.of('io.scalewise.ScaleDownDecision');
+    const started = rec.of('io.scalewise.ScaleDownStarted');
+    const completed = rec.of('io.scalewise.ScalingActionCompleted');
+    assert.equal(decision.length, 1, 'one ScaleDownDecision');
+    assert.equal((anticipated?.data as { state: string }).state, 'anticipated');
+    assert.equal((active?.data as { state: string }).state, 'active');
+    const d = decision[0]?.data as EventData<'io.scalewise.ScaleDownDecision'>;
+    assert.equal(d.current_workers, 3);
+    assert.equal(d.desired_workers, 2);
+    assert.equal(d.reason, 'underutilization');
+    assert.equal(d.explanation.inputs.input_event_id, warning.id, 'the explanation names its input event');
+    // The seed's order: each event caused by the one before it in the chain, its time not earlier.
+    const seedOrder = [warning, anticipated, decision[0], started[0], completed[0], active];
+    assert.equal(anticipated?.causationid, warning.id);
+    assert.equal(decision[0]?.causationid, warning.id);
+    assert.equal(started[0]?.causationid, decision[0]?.id);
+    assert.equal(completed[0]?.causationid, started[0]?.id);
+    assert.equal(active?.causationid, completed[0]?.id);
+    for (let i = 1; i < seedOrder.length; i++) {
+      assert.ok(
+        Date.parse(seedOrder[i]?.time ?? '') >= Date.parse(seedOrder[i - 1]?.time ?? ''),
+        `step ${i} in order`,
+      );
+    }
+    assert.deepEqual(
+      chain.map((e) => e.type.replace('io.scalewise.', '')).sort(),
+      [
+        'OptimalStateTrigger',
+        'OptimalStateTrigger',
+        'ScaleDownDecision',
+        'ScaleDownStarted',
+        'ScalingActionCompleted',
+        'UnderutilizationWarning',
+      ],
+      'one chain: one correlation id from the warning to the optimal state',
+    );
+    // Nothing else was decided after the last sync.
+    assert.equal(rec.of('io.scalewise.ScaleUpDecision', 'io.scalewise.ScaleDownBlocked').length, 0);
+  });
+
+  test('a malformed trigger is dead-lettered with its reason, an out-of-range one rejected, the next valid one decided', async (t) => {
+    const { loaded, prefix } = testConfig('[{ name: workers, min: 1, max: 5 }]');
+    const cid = loaded.config.cluster_id;
+    const engine = await startEngine(loaded);
+    const rec = await recordTopics(
+      stack.kafka.brokers,
+      [`${prefix}decisions`, `${prefix}dlq`],
+      uniqueName('rec'),
+    );
+    t.after(() => rec.stop());
+    await engine.bus.publisher.publish(ev('io.scalewise.ClusterStateSynced', { workers: 2 }, cid));
+    // Not JSON, under CloudEvents headers of a trigger: no schema can read it.
+    const producer = testKafka(stack).producer();
+    await producer.connect();
+    t.after(() => producer.disconnect());
+    const good = createEvent(
+      'io.scalewise.trigger.scale',
+      { pool: 'workers', action: 'scale_up', count: 1, reason: 'x' },
+      { source: '/ci/pipeline', clusterid: cid },
+    );
+    const broken = toKafkaMessage(good);
+    await producer.send({
+      topic: `${prefix}triggers`,
+      messages: [
+        {
+          ...broken,
+          value: Buffer.from('{"pool": "workers", "action": '),
+          headers: { ...broken.headers, ce_id: 'broken-1' },
+        },
+      ],
+    });
+    const beyond = createEvent(
+      'io.scalewise.trigger.scale',
+      { pool: 'workers', action: 'set', target: 9, reason: 'too many' },
+      { source: '/ci/pipeline', clusterid: cid },
+    );
+    await engine.bus.publisher.publish(beyond);
+    await engine.bus.publisher.publish(good);
+    await waitFor(() => rec.of('io.scalewise.ScaleUpDecision').length >= 1, {
+      timeoutMs: 30_000,
+      what: 'the valid trigger decided',
+    });
+    await waitFor(() => rec.of('io.scalewise.DeadLetterRecorded').length >= 1, {
+      timeoutMs: 30_000,
+      what: 'the dead letter',
+    });
+    const dead = rec.of('io.scalewise.DeadLetterRecorded')[0]
+      ?.data as EventData<'io.scalewise.DeadLetterRecorded'>;
+    assert.equal(dead.event_id, 'broken-1');
+    assert.match(dead.error_code, /MALFORMED_RECORD/);
+    const rejected = rec.of('io.scalewise.TriggerRejected');
+    assert.equal(rejected.length, 1);
+    const r = rejected[0]?.data as EventData<'io.scalewise.TriggerRejected'>;
+    assert.equal(r.reason, 'out_of_range');
+    assert.equal(r.trigger_id, beyond.id);
+    assert.match(r.message, /9/);
+    const up = rec.of('io.scalewise.ScaleUpDecision')[0];
+    assert.equal(up?.causationid, good.id);
+    assert.equal((up?.data as EventData<'io.scalewise.ScaleUpDecision'>).desired_workers, 3);
+  });
+
+  test('two replicas that both receive every event of a pool decide once per input, never in conflict', async (t) => {
+    const { loaded, prefix } = testConfig(`
+    - name: workers
+      min: 1
+      max: 50
+      behavior: { scale_up: { policies: [{ type: Pods, value: 100, period_seconds: 15 }] } }`);
+    const cid = loaded.config.cluster_id;
+    // Two consumer groups: each replica gets every record (the worst case: a rebalance that
+    // overlaps, or a second deployment by mistake). They share the pool state in Redis.
+    const a = await startEngine(loaded, `${prefix}replica-a`);
+    const b = await startEngine(loaded, `${prefix}replica-b`);
+    const rec = await recordTopics(stack.kafka.brokers, [`${prefix}decisions`], uniqueName('rec'));
+    t.after(() => rec.stop());
+    await a.bus.publisher.publish(ev('io.scalewise.ClusterStateSynced', { workers: 3 }, cid));
+    const triggers = Array.from({ length: 12 }, (_, i) =>
+      createEvent(
+        'io.scalewise.trigger.scale',
+        { pool: 'workers', action: 'scale_up', count: 1, reason: `step ${i}` },
+        { source: '/ci/pipeline', clusterid: cid },
+      ),
+    );
+    for (const tr of triggers) await (tr.id.charCodeAt(0) % 2 ? a : b).bus.publisher.publish(tr);
+    // Each replica handles each trigger; wait until both have (their copies arrive too).
+    await waitFor(() => rec.of('io.scalewise.ScaleUpDecision').length >= 24, {
+      timeoutMs: 60_000,
+      what: '12 decisions from each replica',
+    });
+    const decisions = rec.of('io.scalewise.ScaleUpDecision');
+    const byId = new Map<string, string>();
+    for (const d of decisions) {
+      const data = JSON.stringify(d.data);
+      const seen = byId.get(d.id);
+      assert.ok(seen === undefined || seen === data, `decision ${d.id} published twice with different data`);
+      byId.set(d.id, data);
+    }
+    assert.equal(byId.size, 12, 'one decision per trigger');
+    const targets = [...byId.values()].map(
+      (s) => (JSON.parse(s) as { desired_workers: number }).desired_workers,
+    );
+    assert.deepEqual(
+      targets.sort((x, y) => x - y),
+      Array.from({ length: 12 }, (_, i) => 4 + i),
+      'each step grew the pool by one from the state the previous step left',
+    );
+  });
+});

@@ -1,0 +1,123 @@
+/**
+ * The decision engine's shell: every consumed event goes through the pure core with the pool's
+ * state from Redis, and the decisions it returns are published before the input is committed.
+ *
+ * Two replicas never decide in conflict for one pool: the pool's state lives in Redis and each
+ * step is written with a compare-and-set (packages/state), so concurrent events of one pool are
+ * applied one after the other, each on the state the previous one left. An input that was
+ * applied already (redelivered, or consumed by a second replica) gets the decisions stored with
+ * it, under the same ids, never new ones.
+ */
+import type { HandlerRegistry, Outputs } from '@scalewise/bus';
+import { type AnyScalewiseEvent, causedBy, type ScalewiseEvent } from '@scalewise/events';
+import type { ServiceContext } from '@scalewise/service';
+import { createStateStore, type StateStore } from '@scalewise/state';
+import {
+  consumedEventTypes,
+  decide,
+  desiredOf,
+  type EngineInput,
+  type Intent,
+  initialState,
+  type PoolPolicy,
+  type PoolState,
+  triggerTypes,
+  withPolicies,
+} from './core/index.ts';
+import { poolPolicies } from './policies.ts';
+
+export const serviceName = 'decision-engine';
+export const handledTypes = [...consumedEventTypes, ...triggerTypes] as const;
+export type HandledType = (typeof handledTypes)[number];
+
+export interface DecisionEngine {
+  handlers: HandlerRegistry<HandledType>;
+  store: StateStore<PoolState, AnyScalewiseEvent>;
+  policies: ReadonlyMap<string, PoolPolicy>;
+  /** The state of a pool as the engine holds it (the config's policy applied), or null before any event. */
+  poolState(pool: string): Promise<PoolState | null>;
+}
+
+export interface DecisionEngineOptions {
+  /** The clock (tests). @default Date.now */
+  now?: () => number;
+}
+
+const poolOf = (data: unknown): string | undefined => {
+  const p = (data as { pool?: unknown } | null)?.pool;
+  return typeof p === 'string' ? p : undefined;
+};
+
+export function createDecisionEngine(
+  ctx: ServiceContext,
+  options: DecisionEngineOptions = {},
+): DecisionEngine {
+  const { config, bus, telemetry } = ctx;
+  const now = options.now ?? Date.now;
+  const policies = new Map(poolPolicies(config).map((p) => [p.name, p]));
+  const source = `/scalewise/${config.cluster_id}/${serviceName}`;
+  const store = createStateStore<PoolState, AnyScalewiseEvent>({
+    redis: bus.redis,
+    namespace: `scalewise:${config.cluster_id}:${serviceName}`,
+    call: (fn) => bus.breakers.redis.call(fn),
+  });
+  for (const p of policies.values()) telemetry.metrics.pools.limits(p.name, p.min, p.max);
+
+  /** The stored pool with the configured policy applied (a config change takes effect here). */
+  const current = (policy: PoolPolicy, stored: PoolState | null): PoolState => {
+    const base = stored ? { pools: { [policy.name]: stored } } : initialState([policy]);
+    const pool = withPolicies(base, [policy]).pools[policy.name];
+    if (!pool) throw new Error(`pool ${policy.name} vanished from its own state`);
+    return pool;
+  };
+
+  const toEvent = (input: ScalewiseEvent, intent: Intent): AnyScalewiseEvent =>
+    causedBy(input, intent.type, intent.data, { source, id: intent.id }) as AnyScalewiseEvent;
+
+  async function handle(event: ScalewiseEvent<HandledType>): Promise<Outputs> {
+    const input = event as unknown as EngineInput;
+    const name = poolOf(event.data);
+    const policy = name === undefined ? undefined : policies.get(name);
+    const t = now();
+    if (!policy) {
+      // An unknown pool (or a trigger without one): nothing to keep; the core answers a
+      // trigger with TriggerRejected and ignores anything else. Ids are derived from the
+      // input's, so a redelivery publishes the same rejection.
+      const { events } = decide(initialState([...policies.values()]), input, t);
+      return events.map((i) => toEvent(event, i));
+    }
+    let written: PoolState | undefined;
+    const applied = await store.apply(policy.name, event.id, (stored) => {
+      const pool = current(policy, stored);
+      const { state, events } = decide({ pools: { [policy.name]: pool } }, input, t);
+      written = state.pools[policy.name] ?? pool;
+      return { state: written, outputs: events.map((i) => toEvent(event, i)) };
+    });
+    if (applied.replayed) {
+      telemetry.logger.info(
+        { event_id: event.id, pool: policy.name, outputs: applied.outputs.length },
+        'input applied before: publishing its stored decisions again',
+      );
+    } else if (written) {
+      const desired = desiredOf(written);
+      if (desired !== null) telemetry.metrics.pools.desired(policy.name, desired);
+      telemetry.metrics.pools.limits(policy.name, written.min, written.max);
+    }
+    return applied.outputs;
+  }
+
+  const handlers = Object.fromEntries(
+    handledTypes.map((t) => [t, handle]),
+  ) as unknown as HandlerRegistry<HandledType>;
+  return {
+    handlers,
+    store,
+    policies,
+    async poolState(pool) {
+      const policy = policies.get(pool);
+      if (!policy) return null;
+      const stored = await store.get(pool);
+      return stored ? current(policy, stored.state) : null;
+    },
+  };
+}
