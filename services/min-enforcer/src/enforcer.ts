@@ -1,0 +1,183 @@
+/**
+ * min-enforcer's shell: node lifecycle and state events, and a periodic check every
+ * `min_violation_check_interval`, go through the pure floor core with the pool's state from
+ * Redis; what it returns is published before the input is committed (events) or right after
+ * the check (ticks).
+ *
+ * Replicas: the pool's state is written with a compare-and-set (packages/state), so two
+ * replicas never repair one violation twice: the second one steps from the state the first
+ * left, where the repair is already in flight. A check is named after its interval
+ * (`check/<pool>/<n>`, n = now / interval): replicas checking in the same interval share it,
+ * and the later one gets the first one's outputs back, published again under the same ids.
+ */
+import type { HandlerRegistry, Outputs } from '@scalewise/bus';
+import type { Config, PoolConfig } from '@scalewise/config';
+import { type AnyScalewiseEvent, causedBy, createEvent, type ScalewiseEvent } from '@scalewise/events';
+import type { ServiceContext } from '@scalewise/service';
+import { createStateStore, type StateStore } from '@scalewise/state';
+import {
+  defineFloorPolicy,
+  type EnforcerInput,
+  type EnforcerIntent,
+  enforce,
+  enforcerEventTypes,
+  type FloorPolicy,
+  type FloorPoolState,
+  initialEnforcerState,
+} from './core/index.ts';
+
+export const serviceName = 'min-enforcer';
+export type HandledType = (typeof enforcerEventTypes)[number];
+
+export function floorPolicy(pool: PoolConfig, config: Config): FloorPolicy {
+  const e = config.autoscaler.enforcement;
+  return defineFloorPolicy({
+    name: pool.name,
+    min: pool.min,
+    max: pool.max,
+    autoScaleToMin: e.auto_scale_to_min,
+    checkIntervalSeconds: e.min_violation_check_interval,
+    emergencyScaleThreshold: e.emergency_scale_threshold,
+    emergencyWindowSeconds: e.emergency_window_seconds,
+    actionTimeoutSeconds: pool.action_timeout_seconds,
+    allowedTriggerSources: pool.allowed_trigger_sources,
+    dryRun: pool.dry_run,
+  });
+}
+
+export interface MinEnforcer {
+  handlers: HandlerRegistry<HandledType>;
+  store: StateStore<FloorPoolState, AnyScalewiseEvent>;
+  policies: ReadonlyMap<string, FloorPolicy>;
+  /** Checks every pool now (the timer calls this) and publishes what the checks found. */
+  check(): Promise<AnyScalewiseEvent[]>;
+  /** Starts the periodic check. */
+  start(): void;
+  stop(): Promise<void>;
+  poolState(pool: string): Promise<FloorPoolState | null>;
+}
+
+export interface MinEnforcerOptions {
+  /** @default Date.now */
+  now?: () => number;
+}
+
+const poolOf = (data: unknown): string | undefined => {
+  const p = (data as { pool?: unknown } | null)?.pool;
+  return typeof p === 'string' ? p : undefined;
+};
+
+export function createMinEnforcer(ctx: ServiceContext, options: MinEnforcerOptions = {}): MinEnforcer {
+  const { config, bus, telemetry } = ctx;
+  const log = telemetry.logger;
+  const now = options.now ?? Date.now;
+  const policies = new Map(config.autoscaler.pools.map((p) => [p.name, floorPolicy(p, config)]));
+  const source = `/scalewise/${config.cluster_id}/${serviceName}`;
+  const intervalMs = config.autoscaler.enforcement.min_violation_check_interval * 1000;
+  const store = createStateStore<FloorPoolState, AnyScalewiseEvent>({
+    redis: bus.redis,
+    namespace: `scalewise:${config.cluster_id}:${serviceName}`,
+    call: (fn) => bus.breakers.redis.call(fn),
+  });
+
+  /** The stored pool with the configured policy (a changed min/max in the YAML wins). */
+  const current = (policy: FloorPolicy, stored: FloorPoolState | null): FloorPoolState => {
+    const fresh = initialEnforcerState([policy]).pools[policy.name] as FloorPoolState;
+    if (!stored) return fresh;
+    const configChanged = stored.policy.min !== policy.min || stored.policy.max !== policy.max;
+    return {
+      ...stored,
+      policy,
+      min: configChanged ? policy.min : stored.min,
+      max: configChanged ? policy.max : stored.max,
+    };
+  };
+
+  const toEvent = (parent: ScalewiseEvent | undefined, intent: EnforcerIntent): AnyScalewiseEvent =>
+    (parent
+      ? causedBy(parent, intent.type, intent.data, { source, id: intent.id })
+      : createEvent(intent.type, intent.data, {
+          source,
+          id: intent.id,
+          clusterid: config.cluster_id,
+        })) as AnyScalewiseEvent;
+
+  async function apply(policy: FloorPolicy, input: EnforcerInput, parent: ScalewiseEvent | undefined) {
+    const t = now();
+    return store.apply(policy.name, input.id, (stored) => {
+      const pool = current(policy, stored);
+      const { state, events } = enforce({ pools: { [policy.name]: pool } }, input, t);
+      return { state: state.pools[policy.name] ?? pool, outputs: events.map((i) => toEvent(parent, i)) };
+    });
+  }
+
+  async function handle(event: ScalewiseEvent<HandledType>): Promise<Outputs> {
+    const name = poolOf(event.data);
+    const policy = name === undefined ? undefined : policies.get(name);
+    if (!policy) return [];
+    const applied = await apply(policy, event as unknown as EnforcerInput, event);
+    return applied.outputs;
+  }
+
+  // Outputs of a check that could not be published yet: sent first at the next check.
+  let unsent: AnyScalewiseEvent[] = [];
+  async function check(): Promise<AnyScalewiseEvent[]> {
+    const t = now();
+    const outputs: AnyScalewiseEvent[] = [];
+    for (const policy of policies.values()) {
+      try {
+        const applied = await apply(
+          policy,
+          { type: 'tick', id: `check/${policy.name}/${Math.floor(t / intervalMs)}` },
+          undefined,
+        );
+        outputs.push(...applied.outputs);
+      } catch (err) {
+        log.error({ err, pool: policy.name }, 'floor check failed; the next one tries again');
+      }
+    }
+    const send = [...unsent, ...outputs];
+    if (send.length > 0) {
+      try {
+        await bus.publisher.publish(...send);
+        unsent = [];
+      } catch (err) {
+        unsent = send;
+        log.error(
+          { err, events: send.length },
+          'publishing the floor check failed; retried at the next check',
+        );
+      }
+    }
+    return outputs;
+  }
+
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> = Promise.resolve();
+  const handlers = Object.fromEntries(
+    enforcerEventTypes.map((t) => [t, handle]),
+  ) as unknown as HandlerRegistry<HandledType>;
+  return {
+    handlers,
+    store,
+    policies,
+    check,
+    start() {
+      timer ??= setInterval(() => {
+        // One check at a time: a slow Redis must not stack them up.
+        running = running.then(check, check);
+      }, intervalMs);
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      timer = undefined;
+      await running.catch(() => undefined);
+    },
+    async poolState(pool) {
+      const policy = policies.get(pool);
+      if (!policy) return null;
+      const stored = await store.get(pool);
+      return stored ? current(policy, stored.state) : null;
+    },
+  };
+}
