@@ -5,8 +5,8 @@
  *
  * `apply(key, inputId, step)` reads the state and its version, runs `step` (pure, may run more
  * than once), and writes the new state only if the version is still the one it read (a Lua
- * compare-and-set). The outputs are stored beside the state, under the input's id, in the same
- * write. So:
+ * compare-and-set). The outputs are stored beside the state, under the input's id (a key with a
+ * TTL, a day by default), in the same atomic write. So:
  * - two replicas handling events of one pool at once serialise: the loser of the race re-reads
  *   and steps again from the winner's state;
  * - an input applied once is never applied again: a redelivery (or a second replica that got
@@ -53,33 +53,48 @@ export interface StateStoreOptions {
   redis: Redis;
   /** Prefix of every key, e.g. `scalewise:<cluster>:decision-engine`. */
   namespace: string;
-  /** Inputs whose outputs are kept for redeliveries. @default 512 */
-  outboxSize?: number;
+  /** How long the outputs of an applied input are kept for its redeliveries. @default 86400 (a day) */
+  outboxTtlSeconds?: number;
   /** @default 50 */
   maxAttempts?: number;
   /** Wraps every Redis call (the service's breaker). */
   call?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
-// KEYS[1] the hash; ARGV: expected version, new version, state JSON, outbox JSON.
+// KEYS[1] the state hash, KEYS[2] the input's outbox entry; ARGV: expected version, new
+// version, state JSON, outputs JSON, outbox TTL in seconds. State and outputs in one write.
 const casScript = `
 local v = redis.call('HGET', KEYS[1], 'v')
 if (v or '0') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[3], 'o', ARGV[4])
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 's', ARGV[3])
+redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5])
 return 1
 `;
 
-interface OutboxEntry<O> {
-  id: string;
-  outputs: O[];
-}
+type CasRedis = Redis & {
+  scalewiseStateCas(
+    state: string,
+    outbox: string,
+    expected: string,
+    next: string,
+    json: string,
+    outputs: string,
+    ttl: number,
+  ): Promise<number>;
+};
 
 export function createStateStore<S, O>(options: StateStoreOptions): StateStore<S, O> {
-  const { redis, namespace } = options;
-  const outboxSize = options.outboxSize ?? 512;
+  const { namespace } = options;
+  const redis = options.redis as CasRedis;
+  // EVALSHA with the script cached by ioredis (EVAL on a NOSCRIPT).
+  if (typeof redis.scalewiseStateCas !== 'function') {
+    redis.defineCommand('scalewiseStateCas', { numberOfKeys: 2, lua: casScript });
+  }
+  const outboxTtl = options.outboxTtlSeconds ?? 86_400;
   const maxAttempts = options.maxAttempts ?? 50;
   const call = options.call ?? (<T>(fn: () => Promise<T>) => fn());
   const keyOf = (key: string) => `${namespace}:state:${key}`;
+  const outboxOf = (key: string, inputId: string) => `${namespace}:outbox:${key}:${inputId}`;
 
   const redisCall = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
@@ -93,34 +108,40 @@ export function createStateStore<S, O>(options: StateStoreOptions): StateStore<S
     }
   };
 
-  const read = async (key: string) => {
-    const h = await redisCall(`HGETALL ${keyOf(key)}`, () => redis.hgetall(keyOf(key)));
-    if (!h.v) return { version: 0, state: null as S | null, outbox: [] as OutboxEntry<O>[] };
+  /** The state, its version and, when asked, the outputs stored for one input: one round trip. */
+  const read = async (key: string, inputId?: string) => {
+    const [[vs], done] = await redisCall(`read ${keyOf(key)}`, async () => {
+      const p = redis.pipeline().hmget(keyOf(key), 'v', 's');
+      if (inputId !== undefined) p.get(outboxOf(key, inputId));
+      const res = (await p.exec()) ?? [];
+      for (const [err] of res) if (err) throw err;
+      return [[res[0]?.[1] as (string | null)[]], res[1]?.[1] as string | null | undefined] as const;
+    });
+    const [v, s] = vs ?? [];
     return {
-      version: Number(h.v),
-      state: JSON.parse(h.s ?? 'null') as S | null,
-      outbox: JSON.parse(h.o ?? '[]') as OutboxEntry<O>[],
+      version: v ? Number(v) : 0,
+      state: v && s ? (JSON.parse(s) as S) : null,
+      outputs: typeof done === 'string' ? (JSON.parse(done) as O[]) : undefined,
     };
   };
 
   return {
     async apply(key, inputId, step) {
       for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-        const cur = await read(key);
-        const done = cur.outbox.find((e) => e.id === inputId);
-        if (done) return { outputs: done.outputs, replayed: true, attempts: attempt, version: cur.version };
+        const cur = await read(key, inputId);
+        if (cur.outputs)
+          return { outputs: cur.outputs, replayed: true, attempts: attempt, version: cur.version };
         const next = step(cur.state);
-        const outbox = [...cur.outbox, { id: inputId, outputs: next.outputs }].slice(-outboxSize);
         const version = cur.version + 1;
         const ok = await redisCall(`compare-and-set ${keyOf(key)}`, () =>
-          redis.eval(
-            casScript,
-            1,
+          redis.scalewiseStateCas(
             keyOf(key),
+            outboxOf(key, inputId),
             String(cur.version),
             String(version),
             JSON.stringify(next.state),
-            JSON.stringify(outbox),
+            JSON.stringify(next.outputs),
+            outboxTtl,
           ),
         );
         if (ok === 1) return { outputs: next.outputs, replayed: false, attempts: attempt, version };
@@ -135,7 +156,7 @@ export function createStateStore<S, O>(options: StateStoreOptions): StateStore<S
     },
     async get(key) {
       const cur = await read(key);
-      return cur.version === 0 || cur.state === null ? null : { state: cur.state, version: cur.version };
+      return cur.state === null ? null : { state: cur.state, version: cur.version };
     },
     async delete(key) {
       await redisCall(`DEL ${keyOf(key)}`, () => redis.del(keyOf(key)));

@@ -154,5 +154,16 @@ export function desiredOf(pool: PoolState): number | null {
 
 /** A private copy of one pool's state for a decision step to change. */
 export function clonePool(pool: PoolState): PoolState {
-  return structuredClone(pool);
+  // By hand: structuredClone was 95 % of a step's time. The policy is shared, never changed.
+  return {
+    ...pool,
+    inFlight: pool.inFlight.map((a) => ({ ...a })),
+    recommendations: pool.recommendations.map((r) => ({ ...r })),
+    scaleEvents: pool.scaleEvents.map((e) => ({ ...e })),
+    pending: pool.pending && { ...pool.pending },
+    unhealthy: pool.unhealthy.map((u) => ({ ...u })),
+    paused: pool.paused && { ...pool.paused },
+    underutilized: pool.underutilized && { ...pool.underutilized },
+    lastUtilization: pool.lastUtilization && { ...pool.lastUtilization },
+  };
 }

@@ -123,6 +123,16 @@ export function initialEnforcerState(
   return { pools };
 }
 
+/** A private copy of one pool's state for a step to change; the policy is shared, never changed. */
+function clonePool(pool: FloorPoolState): FloorPoolState {
+  return {
+    ...pool,
+    inFlight: pool.inFlight.map((a) => ({ ...a })),
+    losses: pool.losses.map((l) => ({ ...l })),
+    violation: pool.violation && { ...pool.violation },
+  };
+}
+
 /** The size the pool heads for: workers, less in-flight removals (at most all), plus in-flight additions. */
 export function headingFor(pool: FloorPoolState): number | null {
   if (pool.workers === null) return null;
@@ -162,7 +172,7 @@ export function enforce<I extends EnforcerInput>(
     const pools: Record<string, FloorPoolState> = {};
     const events: EnforcerIntent[] = [];
     for (const [name, pool] of Object.entries(state.pools)) {
-      const s: Step = { pool: structuredClone(pool), now, input, events };
+      const s: Step = { pool: clonePool(pool), now, input, events };
       housekeep(s);
       check(s);
       pools[name] = s.pool;
@@ -175,7 +185,7 @@ export function enforce<I extends EnforcerInput>(
   const data = parsed.data as { pool: string };
   const pool = Object.hasOwn(state.pools, data.pool) ? state.pools[data.pool] : undefined;
   if (!pool) return unchanged;
-  const s: Step = { pool: structuredClone(pool), now, input, events: [] };
+  const s: Step = { pool: clonePool(pool), now, input, events: [] };
   housekeep(s);
   if (!apply(s, { ...input, data } as EnforcerEvent)) return unchanged;
   check(s);

@@ -1,0 +1,294 @@
+// The policy core and the decision engine, in one run:
+//  1. decisions per second of the pure cores (decide, enforce) over a mixed stream of inputs,
+//     and of the decision engine's step with its Redis compare-and-set around each input;
+//  2. input event -> decision event latency through the real broker (the decision-engine
+//     service consuming a trigger and publishing its decision; one at a time, p50/p99), and
+//     the end-to-end throughput of a burst of triggers.
+// Reported, never asserted.
+//
+//   node bench/src/decide.bench.ts [--inputs 100000] [--latency 300] [--burst 3000]
+
+import { performance } from 'node:perf_hooks';
+import { Writable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '@scalewise/config';
+import { defineDecisionEngine } from '@scalewise/decision-engine';
+import { decide, definePoolPolicy, type EngineInput, initialState } from '@scalewise/decision-engine/core';
+import { createEvent, type EventData, type EventType, fromKafkaMessage, sampleData } from '@scalewise/events';
+import {
+  defineFloorPolicy,
+  type EnforcerInput,
+  enforce,
+  initialEnforcerState,
+} from '@scalewise/min-enforcer/core';
+import { createService } from '@scalewise/service';
+import { createStateStore } from '@scalewise/state';
+import { getStack, uniqueName } from '@scalewise/testing';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+const { values } = parseArgs({
+  options: {
+    inputs: { type: 'string', default: '100000' },
+    latency: { type: 'string', default: '300' },
+    burst: { type: 'string', default: '3000' },
+  },
+});
+const N = Number(values.inputs);
+const L = Number(values.latency);
+const B = Number(values.burst);
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+};
+const f = (n: number, d = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+
+// A day in the life of a pool, one input per 5 s of simulated time: samples, pressure, idle
+// stretches, pending pods, and node-manager's answers to what was decided.
+function* stream(count: number): Generator<[EngineInput, number]> {
+  const t0 = Date.parse('2026-11-22T00:00:00Z');
+  const e = <T extends EventType>(type: T, data: Partial<EventData<T>>, i: number) =>
+    ({
+      id: `in-${i}`,
+      type,
+      source: '/bench',
+      data: { ...sampleData[type], ...data },
+    }) as unknown as EngineInput;
+  let workers = 3;
+  for (let i = 0; i < count; i++) {
+    const now = t0 + i * 5000;
+    const phase = Math.floor(i / 200) % 4;
+    const k = i % 10;
+    if (k === 0)
+      yield [
+        e(
+          'io.scalewise.ClusterStateSynced',
+          { workers, k8s_nodes: workers, docker_containers: workers, db_workers: workers },
+          i,
+        ),
+        now,
+      ];
+    else if (phase === 0 && k === 5)
+      yield [
+        e(
+          'io.scalewise.PendingPodsDetected',
+          { pending_count: 3, requested_cpu_millicores: 6000, requested_memory_bytes: 2 ** 31 },
+          i,
+        ),
+        now,
+      ];
+    else if (phase === 1 && k === 5)
+      yield [e('io.scalewise.ResourcePressureAlert', { workers, cpu_avg: 90, memory_avg: 60 }, i), now];
+    else if (phase === 2 && k === 5)
+      yield [
+        e('io.scalewise.UnderutilizationWarning', { workers, cpu_avg: 10, memory_avg: 15, duration: 400 }, i),
+        now,
+      ];
+    else if (phase === 3 && k === 5)
+      yield [
+        {
+          id: `in-${i}`,
+          type: 'io.scalewise.trigger.scale',
+          source: '/ci/pipeline',
+          data: { pool: 'workers', action: 'set', target: 4, reason: 'bench' },
+        },
+        now,
+      ];
+    else {
+      workers = Math.max(
+        1,
+        Math.min(20, workers + (phase === 2 ? -1 : phase === 0 ? 1 : 0) * (k === 9 ? 1 : 0)),
+      );
+      yield [
+        e(
+          'io.scalewise.PoolMetricsObserved',
+          {
+            workers,
+            ready_workers: workers,
+            cpu_avg: phase === 2 ? 12 : 55,
+            memory_avg: phase === 2 ? 20 : 50,
+            pending_pods: 0,
+          },
+          i,
+        ),
+        now,
+      ];
+    }
+  }
+}
+
+const policy = definePoolPolicy({ name: 'workers', min: 1, max: 20, cooldownSeconds: 30 });
+const inputs = [...stream(N)];
+
+function coreDecide() {
+  let state = initialState([policy]);
+  let out = 0;
+  const t = performance.now();
+  for (const [input, now] of inputs) {
+    const d = decide(state, input, now);
+    state = d.state;
+    out += d.events.length;
+  }
+  return { ms: performance.now() - t, out };
+}
+
+function coreEnforce() {
+  const floor = defineFloorPolicy({ name: 'workers', min: 2, max: 20 });
+  let state = initialEnforcerState([floor]);
+  let out = 0;
+  const t0 = Date.parse('2026-11-22T00:00:00Z');
+  const t = performance.now();
+  for (let i = 0; i < N; i++) {
+    const input: EnforcerInput =
+      i % 3 === 0
+        ? { type: 'tick', id: `tick-${i}` }
+        : ({
+            id: `e-${i}`,
+            type: 'io.scalewise.ClusterStateSynced',
+            source: '/bench',
+            data: { ...sampleData['io.scalewise.ClusterStateSynced'], workers: i % 7 },
+          } as EnforcerInput);
+    const r = enforce(state, input, t0 + i * 1000);
+    state = r.state;
+    out += r.events.length;
+  }
+  return { ms: performance.now() - t, out };
+}
+
+const stack = await getStack();
+
+async function withStore(count: number) {
+  const redis = new Redis(stack.redis.url);
+  const store = createStateStore<unknown, unknown>({ redis, namespace: uniqueName('bench-de') });
+  let out = 0;
+  const t = performance.now();
+  for (const [input, now] of inputs.slice(0, count)) {
+    const r = await store.apply('workers', input.id, (s) => {
+      const d = decide(
+        { pools: { workers: (s ?? initialState([policy]).pools.workers) as never } },
+        input,
+        now,
+      );
+      return { state: d.state.pools.workers, outputs: d.events };
+    });
+    out += r.outputs.length;
+  }
+  const ms = performance.now() - t;
+  await store.delete('workers');
+  await redis.quit();
+  return { ms, out, count };
+}
+
+async function throughBroker() {
+  const prefix = `${uniqueName('bench-de')}.`;
+  const loaded = loadConfig({
+    text: `
+cluster_id: ${uniqueName('bench')}
+autoscaler:
+  pools:
+    - name: workers
+      min: 1
+      max: 1000000
+      behavior: { scale_up: { policies: [{ type: Pods, value: 1000000, period_seconds: 15 }] } }
+events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 6 }
+kafka: { brokers: [${stack.kafka.brokers.join(', ')}] }
+redis: { url: "${stack.redis.url}" }
+s3: { endpoint: ${stack.s3.endpoint}, region: ${stack.s3.region}, bucket: ${uniqueName('bench-dlq')}, access_key_id: ${stack.s3.accessKeyId}, secret_access_key: ${stack.s3.secretAccessKey} }
+http: { host: 127.0.0.1, port: 0 }
+telemetry: { log_level: warn }
+`,
+    env: {},
+  });
+  const service = await createService(
+    defineDecisionEngine({
+      config: loaded,
+      fromBeginning: true,
+      telemetry: { logDestination: new Writable({ write: (_c, _e, done) => done() }) },
+    }),
+  );
+  await service.start();
+  const cid = loaded.config.cluster_id;
+  const arrived = new Map<string, number>();
+  let waiting: { id: string; done: () => void } | undefined;
+  let want = Number.POSITIVE_INFINITY;
+  let burstDone: () => void = () => {};
+  const kafka = new Kafka({
+    clientId: uniqueName('bench'),
+    brokers: stack.kafka.brokers,
+    logLevel: logLevel.NOTHING,
+  });
+  const consumer = kafka.consumer({ groupId: uniqueName('bench-rec'), maxWaitTimeInMs: 10 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [`${prefix}decisions`], fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const e = fromKafkaMessage({ key: message.key, value: message.value, headers: message.headers ?? {} });
+      if (!e.causationid) return;
+      arrived.set(e.causationid, performance.now());
+      if (waiting?.id === e.causationid) waiting.done();
+      if (arrived.size >= want) burstDone();
+    },
+  });
+  await service.bus.publisher.publish(
+    createEvent(
+      'io.scalewise.ClusterStateSynced',
+      { ...sampleData['io.scalewise.ClusterStateSynced'], workers: 1 },
+      { source: '/bench', clusterid: cid },
+    ),
+  );
+  const trigger = () =>
+    createEvent(
+      'io.scalewise.trigger.scale',
+      { pool: 'workers', action: 'scale_up', count: 1, reason: 'bench' },
+      { source: '/bench', clusterid: cid },
+    );
+  // Warm-up, then one at a time.
+  const lat: number[] = [];
+  for (let i = 0; i < L + 20; i++) {
+    const e = trigger();
+    const got = new Promise<void>((r) => (waiting = { id: e.id, done: r }));
+    const t = performance.now();
+    await service.bus.publisher.publish(e);
+    await got;
+    if (i >= 20) lat.push((arrived.get(e.id) ?? Number.NaN) - t);
+  }
+  // A burst: every trigger of one pool, in order, through the state store.
+  arrived.clear();
+  const burst = Array.from({ length: B }, trigger);
+  const all = new Promise<void>((r) => (burstDone = r));
+  want = B;
+  const t = performance.now();
+  for (let i = 0; i < burst.length; i += 500) await service.bus.publisher.publish(...burst.slice(i, i + 500));
+  await all;
+  const burstMs = performance.now() - t;
+  await consumer.disconnect();
+  await service.stop();
+  return { lat, burstMs };
+}
+
+const d = coreDecide();
+const en = coreEnforce();
+const s = await withStore(Math.min(N, 5000));
+const b = await throughBroker();
+
+console.log(
+  `decision core and engine, ${f(N)} inputs (node ${process.version}, ${new Date().toISOString()})`,
+);
+console.log('path                                     inputs/s     decisions out');
+console.log(`decide() (pure)                     ${f((N / d.ms) * 1000).padStart(12)}     ${f(d.out)}`);
+console.log(`enforce() (pure)                    ${f((N / en.ms) * 1000).padStart(12)}     ${f(en.out)}`);
+console.log(
+  `decide() + Redis compare-and-set    ${f((s.count / s.ms) * 1000).padStart(12)}     ${f(s.out)} (${f(s.count)} inputs)`,
+);
+console.log(`service, burst of ${f(B)} triggers     ${f((B / b.burstMs) * 1000).padStart(12)}     ${f(B)}`);
+console.log('');
+console.log(`trigger -> decision through the broker, one at a time (${L}):`);
+console.log(
+  `  p50 ${f(pct(b.lat, 50), 1)} ms   p99 ${f(pct(b.lat, 99), 1)} ms   max ${f(Math.max(...b.lat), 1)} ms`,
+);
+console.log(
+  `  pure decide() per input: ${f((d.ms / N) * 1000, 2)} us; share of the p50: ${f((d.ms / N / pct(b.lat, 50)) * 100, 3)} %`,
+);
+process.exit(0);
