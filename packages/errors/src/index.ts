@@ -19,6 +19,7 @@ export const errorCatalogue = {
   BAD_REQUEST: { status: 400, retriable: false, summary: 'a request that names something wrong' },
   UNAUTHORIZED: { status: 401, retriable: false, summary: 'a missing or wrong bearer token' },
   NOT_FOUND: { status: 404, retriable: false, summary: 'the named thing does not exist' },
+  FORBIDDEN: { status: 403, retriable: false, summary: 'not allowed in this configuration' },
   CONFLICT: { status: 409, retriable: false, summary: 'the request conflicts with the current state' },
   // Dependencies: retriable, the breaker and backoff decide when.
   DEPENDENCY_UNAVAILABLE: {

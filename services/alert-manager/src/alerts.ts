@@ -1,0 +1,161 @@
+/**
+ * alert-manager's shell. Two consumer groups over every topic, so that a slow webhook never
+ * delays the history or the live stream:
+ * - `<prefix>alert-manager`: every event into the history (Redis streams) and out to the
+ *   WebSocket clients whose filter it matches;
+ * - `<prefix>alert-manager-notify`: events of severity warning and above routed (grouped,
+ *   deduplicated, silenced, rate-limited, resolved: the pure core) and delivered to the sinks.
+ *   A delivery that fails is retried by the bus with backoff; after the last retry the event's
+ *   record is dead-lettered with the sink's error (and DeadLetterRecorded published), so a
+ *   notification is never dropped silently. Each (sink, alert, status, event) is delivered once
+ *   (a Redis marker), also across retries and replicas.
+ */
+import type { HandlerRegistry, Subscriber } from '@scalewise/bus';
+import { ScalewiseError } from '@scalewise/errors';
+import { type AnyScalewiseEvent, type EventType, eventTypes } from '@scalewise/events';
+import type { ServiceContext } from '@scalewise/service';
+import { createRedisHistory, type History } from './adapters/history.ts';
+import { createSink, type Sink } from './adapters/sinks.ts';
+import { createStreamHub, type StreamHub } from './adapters/stream.ts';
+import {
+  initialRoutingState,
+  type Notification,
+  type RoutingConfig,
+  type RoutingState,
+  route,
+} from './core/index.ts';
+
+export const serviceName = 'alert-manager';
+
+export interface AlertManager {
+  history: History;
+  hub: StreamHub;
+  routing: RoutingState;
+  sinks: ReadonlyMap<string, Sink>;
+  handlers: HandlerRegistry<EventType>;
+  /** Starts the notification consumer (its own group). */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface AlertManagerOptions {
+  /** @default Date.now */
+  now?: () => number;
+  /** Where a new notification consumer group starts (tests: the beginning). @default latest */
+  fromBeginning?: boolean;
+  /** Per-client buffer of the live stream, and the unsent bytes at which a client counts as slow. */
+  stream?: { capacity?: number; highWaterBytes?: number };
+}
+
+export function createAlertManager(ctx: ServiceContext, options: AlertManagerOptions = {}): AlertManager {
+  const { config, bus, telemetry } = ctx;
+  const now = options.now ?? Date.now;
+  const log = telemetry.logger;
+  const namespace = `scalewise:${config.cluster_id}:${serviceName}`;
+  const history = createRedisHistory(bus.redis, {
+    prefix: `scalewise:${config.cluster_id}:history`,
+    maxEvents: config.alerts.history.max_events,
+    maxAgeSeconds: config.alerts.history.max_age_seconds,
+  });
+  const hub = createStreamHub({ ...options.stream, meter: telemetry.metrics.meter });
+  const sinks = new Map(
+    config.alerts.sinks.map((s) => [
+      s.name,
+      createSink(s, { breaker: config.events.breaker, metrics: telemetry.metrics.bus }),
+    ]),
+  );
+  const routingConfig: RoutingConfig = {
+    sinks: config.alerts.sinks.map((s) => ({
+      name: s.name,
+      kind: s.kind,
+      minSeverity: s.min_severity,
+      maxPerMinute: s.max_per_minute,
+    })),
+    groupWindowSeconds: config.alerts.group_window_seconds,
+  };
+  const routing = initialRoutingState();
+  const notified = telemetry.metrics.meter.createCounter('scalewise_notifications_total', {
+    description: 'Notifications delivered (or failed) per sink and status',
+  });
+
+  const record = async (event: AnyScalewiseEvent) => {
+    await bus.breakers.redis.call(() => history.append(event));
+    hub.publish(event);
+  };
+  const handlers = Object.fromEntries(
+    eventTypes.map((t) => [t, record]),
+  ) as unknown as HandlerRegistry<EventType>;
+
+  // The notifications an event produced, kept across the bus's retries of it (routing
+  // deduplicates by event id, so routing it again would produce none). Bounded.
+  const pending = new Map<string, Notification[]>();
+  const deliveryKey = (n: Notification) =>
+    `${namespace}:delivered:${n.sink}:${n.alertKey}:${n.status}:${n.event.source}:${n.event.id}`;
+
+  async function notify(event: AnyScalewiseEvent): Promise<void> {
+    let todo = pending.get(event.id);
+    if (!todo) {
+      todo = route(routing, routingConfig, event, now()).notifications;
+      if (todo.length === 0) return;
+      pending.set(event.id, todo);
+      if (pending.size > 1000) pending.delete(pending.keys().next().value as string);
+    }
+    const failures: ScalewiseError[] = [];
+    for (const n of todo) {
+      const key = deliveryKey(n);
+      if ((await bus.breakers.redis.call(() => bus.redis.exists(key))) === 1) continue;
+      const sink = sinks.get(n.sink);
+      if (!sink) continue;
+      try {
+        await sink.send(n);
+        await bus.breakers.redis.call(() => bus.redis.set(key, '1', 'EX', 7 * 86_400));
+        notified.add(1, { sink: n.sink, status: n.status, outcome: 'delivered' });
+        log.info(
+          { sink: n.sink, alert: n.alertKey, status: n.status, event_id: event.id },
+          'notification delivered',
+        );
+      } catch (err) {
+        notified.add(1, { sink: n.sink, status: n.status, outcome: 'failed' });
+        failures.push(
+          err instanceof ScalewiseError
+            ? err
+            : new ScalewiseError('DEPENDENCY_UNAVAILABLE', `sink ${n.sink}: ${(err as Error).message}`, {
+                cause: err,
+              }),
+        );
+      }
+    }
+    if (failures.length > 0) {
+      const retriable = failures.some((f) => f.retriable);
+      throw new ScalewiseError(
+        retriable ? 'DEPENDENCY_UNAVAILABLE' : 'BAD_REQUEST',
+        `notification of ${event.type} ${event.id} not delivered: ${failures.map((f) => f.message).join('; ')}`,
+        { retriable, details: { event_id: event.id, sinks: failures.map((f) => f.details.sink) } },
+      );
+    }
+    pending.delete(event.id);
+  }
+
+  let notifier: Subscriber | undefined;
+  return {
+    history,
+    hub,
+    routing,
+    sinks,
+    handlers,
+    async start() {
+      if (sinks.size === 0) return;
+      notifier = bus.subscribe({
+        groupId: `${config.events.group_prefix}${serviceName}-notify`,
+        handlers: Object.fromEntries(
+          eventTypes.map((t) => [t, notify]),
+        ) as unknown as HandlerRegistry<EventType>,
+        ...(options.fromBeginning !== undefined ? { fromBeginning: options.fromBeginning } : {}),
+      });
+      await notifier.start();
+    },
+    async stop() {
+      hub.close();
+    },
+  };
+}

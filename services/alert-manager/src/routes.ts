@@ -1,0 +1,193 @@
+/**
+ * alert-manager's REST and WebSocket surface:
+ *   GET    /v1/events?from&to&pool&type&severity&correlationid&limit   the history, oldest first
+ *   GET    /v1/events/:id
+ *   GET    /v1/explain/:id                  the causal chain of an event
+ *   GET    /v1/explain?pool=P&at=ISO        why not: the blocks and rejections in force, and the decisions around
+ *   GET    /v1/alerts                       open alerts
+ *   GET    /v1/silences, POST /v1/silences, DELETE /v1/silences/:id
+ *   GET    /events (WebSocket)              live events matching the filter the client sends
+ * With `http.api_token` set, every route needs `Authorization: Bearer <token>` (the WebSocket
+ * also takes `?token=`, as browsers cannot set headers on it): 401 otherwise. Without a token
+ * configured the read routes are open and the silence routes are refused (403).
+ */
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import websocket from '@fastify/websocket';
+import { ScalewiseError } from '@scalewise/errors';
+import type { AnyScalewiseEvent, Severity } from '@scalewise/events';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { HistoryQuery } from './adapters/history.ts';
+import type { AlertManager } from './alerts.ts';
+import { addSilence, explain, openAlerts, reasonsInForce } from './core/index.ts';
+
+const list = (v: unknown): string[] | undefined => {
+  if (v === undefined) return undefined;
+  const xs = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).filter(Boolean);
+  return xs.length > 0 ? xs : undefined;
+};
+
+/** An instant given as epoch ms or ISO 8601. */
+function instant(name: string, v: unknown): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const s = String(v);
+  const t = /^\d+$/.test(s) ? Number(s) : Date.parse(s);
+  if (!Number.isFinite(t)) {
+    throw new ScalewiseError(
+      'BAD_REQUEST',
+      `${name}: '${s}' is neither epoch milliseconds nor an ISO 8601 time`,
+      {
+        details: { field: name },
+      },
+    );
+  }
+  return t;
+}
+
+function sameToken(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+export async function alertRoutes(
+  app: FastifyInstance,
+  am: AlertManager,
+  token: string | undefined,
+): Promise<void> {
+  const authorized = (req: FastifyRequest): boolean => {
+    if (!token) return true;
+    const header = req.headers.authorization ?? '';
+    const q = (req.query as { token?: string } | undefined)?.token;
+    const given = header.startsWith('Bearer ') ? header.slice(7) : (q ?? '');
+    return sameToken(given, token);
+  };
+  const guard = async (req: FastifyRequest) => {
+    if (!authorized(req))
+      throw new ScalewiseError('UNAUTHORIZED', 'a bearer token is required (Authorization: Bearer <token>)');
+  };
+  const guardWrite = async (req: FastifyRequest) => {
+    if (!token) {
+      throw new ScalewiseError('FORBIDDEN', 'silences need http.api_token configured; none is');
+    }
+    await guard(req);
+  };
+
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+
+  app.get('/events', { websocket: true, preValidation: guard }, (socket) => am.hub.accept(socket));
+
+  app.get('/v1/events', { preValidation: guard }, async (req) => {
+    const q = req.query as Record<string, unknown>;
+    const query: HistoryQuery = {};
+    const from = instant('from', q.from);
+    const to = instant('to', q.to);
+    if (from !== undefined) query.from = from;
+    if (to !== undefined) query.to = to;
+    const pools = list(q.pool);
+    const types = list(q.type)?.map((t) => (t.startsWith('io.scalewise.') ? t : `io.scalewise.${t}`));
+    const severities = list(q.severity);
+    if (pools) query.pools = pools;
+    if (types) query.types = types;
+    if (severities) query.severities = severities;
+    if (typeof q.correlationid === 'string') query.correlationid = q.correlationid;
+    if (q.limit !== undefined) {
+      const n = Number(q.limit);
+      if (!Number.isInteger(n) || n < 1 || n > 5000) {
+        throw new ScalewiseError(
+          'BAD_REQUEST',
+          `limit: expected an integer 1-5000, got '${String(q.limit)}'`,
+        );
+      }
+      query.limit = n;
+    }
+    return { events: await am.history.query(query) };
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/events/:id', { preValidation: guard }, async (req) => {
+    const e = await am.history.get(req.params.id);
+    if (!e) throw new ScalewiseError('NOT_FOUND', `no event with id '${req.params.id}' in the history`);
+    return e;
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/explain/:id', { preValidation: guard }, async (req) => {
+    const e = await am.history.get(req.params.id);
+    if (!e) throw new ScalewiseError('NOT_FOUND', `no event with id '${req.params.id}' in the history`);
+    const chain = await am.history.chain(e.correlationid);
+    const x = explain(e.id, chain.length > 0 ? chain : [e]);
+    if (!x) throw new ScalewiseError('NOT_FOUND', `event '${e.id}' is not in its own chain`);
+    return x;
+  });
+
+  app.get('/v1/explain', { preValidation: guard }, async (req) => {
+    const q = req.query as Record<string, unknown>;
+    if (typeof q.pool !== 'string' || q.pool === '') {
+      throw new ScalewiseError(
+        'BAD_REQUEST',
+        'pool: required, with at (ISO time or epoch ms), or use /v1/explain/<event id>',
+      );
+    }
+    const at = instant('at', q.at) ?? Date.now();
+    const lookback = 600_000;
+    const around: AnyScalewiseEvent[] = await am.history.query({
+      from: at - lookback,
+      to: at,
+      pools: [q.pool],
+      limit: 5000,
+    });
+    const decisions = around.filter((e) =>
+      [
+        'ScaleUpDecision',
+        'ScaleDownDecision',
+        'AutoScaleUpToMinimum',
+        'EmergencyScaleUp',
+        'OptimalStateTrigger',
+      ].some((t) => e.type === `io.scalewise.${t}`),
+    );
+    return {
+      pool: q.pool,
+      at: new Date(at).toISOString(),
+      blocked: reasonsInForce(around, q.pool, at, lookback),
+      decisions: decisions.slice(-20),
+    };
+  });
+
+  app.get('/v1/alerts', { preValidation: guard }, async () => ({ alerts: openAlerts(am.routing) }));
+
+  app.get('/v1/silences', { preValidation: guard }, async () => ({
+    silences: [...am.routing.silences.values()],
+  }));
+
+  app.post('/v1/silences', { preValidation: guardWrite }, async (req, reply) => {
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    const endsAt = instant('endsAt', b.endsAt);
+    if (endsAt === undefined)
+      throw new ScalewiseError('BAD_REQUEST', 'endsAt: required (ISO time or epoch ms)');
+    const silence = {
+      id: randomUUID(),
+      endsAt,
+      createdBy: typeof b.createdBy === 'string' ? b.createdBy : 'api',
+      comment: typeof b.comment === 'string' ? b.comment : '',
+      ...(list(b.pools) ? { pools: list(b.pools) } : {}),
+      ...(list(b.types) ? { types: list(b.types) } : {}),
+      ...(list(b.severities) ? { severities: list(b.severities) as Severity[] } : {}),
+    };
+    try {
+      addSilence(am.routing, silence, Date.now());
+    } catch (err) {
+      throw new ScalewiseError('BAD_REQUEST', (err as Error).message);
+    }
+    reply.code(201);
+    return silence;
+  });
+
+  app.delete<{ Params: { id: string } }>(
+    '/v1/silences/:id',
+    { preValidation: guardWrite },
+    async (req, reply) => {
+      if (!am.routing.silences.delete(req.params.id)) {
+        throw new ScalewiseError('NOT_FOUND', `no silence with id '${req.params.id}'`);
+      }
+      reply.code(204);
+    },
+  );
+}
