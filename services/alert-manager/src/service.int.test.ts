@@ -262,10 +262,20 @@ describe('alert-manager on the real servers', () => {
     await service.bus.publisher.publish(pending, decision, started);
     await waitFor(
       async () => {
-        const r = await fetch(`${base}/v1/events?pool=workers&type=ScaleUpStarted`, { headers: auth });
-        return r.ok && ((await r.json()) as { events: unknown[] }).events.length === 1;
+        // Three topics, consumed in parallel: wait for the whole chain.
+        const r = await fetch(`${base}/v1/events?correlationid=${pending.correlationid}`, { headers: auth });
+        return r.ok && ((await r.json()) as { events: unknown[] }).events.length === 3;
       },
       { timeoutMs: 30_000, what: 'the events in the history' },
+    );
+    const byType = (await (
+      await fetch(`${base}/v1/events?pool=workers&type=ScaleUpStarted`, { headers: auth })
+    ).json()) as {
+      events: AnyScalewiseEvent[];
+    };
+    assert.deepEqual(
+      byType.events.map((e) => e.id),
+      [started.id],
     );
     assert.equal((await fetch(`${base}/v1/events`)).status, 401);
     const x = (await (await fetch(`${base}/v1/explain/${decision.id}`, { headers: auth })).json()) as {
@@ -276,7 +286,7 @@ describe('alert-manager on the real servers', () => {
       ['PendingPodsDetected', 'ScaleUpDecision', 'ScaleUpStarted'],
     );
     assert.equal(
-      (x.chain[1]?.event.data as { desired_workers: number }).desired_workers,
+      (x.chain[1]?.event.data as { desired_workers?: number } | undefined)?.desired_workers,
       sampleData['io.scalewise.ScaleUpDecision'].desired_workers,
     );
     const missing = await fetch(`${base}/v1/explain/nope`, { headers: auth });
