@@ -48,6 +48,9 @@ export const envBindings: readonly EnvBinding[] = [
     kind: 'string' as const,
   })),
   { env: 'REDIS_URL', key: 'redis.url', kind: 'string' },
+  // Seed 004's names for the trigger bridge.
+  { env: 'REDIS_STREAM', key: 'trigger_bridge.stream', kind: 'string' },
+  { env: 'REDIS_CONSUMER_GROUP', key: 'trigger_bridge.group', kind: 'string' },
   { env: 'S3_ENDPOINT', key: 's3.endpoint', kind: 'string' },
   { env: 'S3_REGION', key: 's3.region', kind: 'string' },
   { env: 'S3_BUCKET', key: 's3.bucket', kind: 'string' },

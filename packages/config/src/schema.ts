@@ -205,6 +205,24 @@ export const configSchema = z.strictObject({
       force_path_style: z.boolean().default(true),
     })
     .prefault({}),
+  /**
+   * Seed 004's Redis Streams trigger bridge (metrics-listener): entries like
+   * `XADD otto:scale:events * type scale_up pod_count 3 task_id task-123` become
+   * io.scalewise.trigger.scale events on the triggers topic.
+   */
+  trigger_bridge: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      /** The stream read (seed 004's REDIS_STREAM). */
+      stream: z.string().min(1).default('otto:scale:events'),
+      /** The consumer group on it (seed 004's REDIS_CONSUMER_GROUP). */
+      group: z.string().min(1).default('scalewise-bridge'),
+      /** The pool of entries that name none (seed 004's entries never do). */
+      default_pool: name.optional(),
+      /** How long one read waits for entries, in milliseconds. */
+      block_ms: z.number().int().min(10).max(60_000).default(2000),
+    })
+    .prefault({}),
   kubernetes: z
     .strictObject({
       /** A kubeconfig file; without one, the in-cluster service account is used. */

@@ -1,0 +1,1 @@
+export { type BridgeDefaults, type Bridged, bridgeEntry, fieldsOf } from './bridge.ts';
