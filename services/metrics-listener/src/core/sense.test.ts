@@ -1,0 +1,311 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parseData } from '@scalewise/events';
+import fc from 'fast-check';
+import {
+  initialSenseState,
+  type NodeSample,
+  type PendingPod,
+  type PoolSample,
+  type SenseIntent,
+  type SensePolicy,
+  type SensePoolState,
+  sense,
+  utilization,
+} from './sense.ts';
+
+const T0 = Date.parse('2026-11-22T11:00:00Z');
+const GiB = 2 ** 30;
+const policy: SensePolicy = {
+  pool: 'workers',
+  min: 2,
+  max: 6,
+  cpuHighPercent: 80,
+  memoryHighPercent: 85,
+  cpuLowPercent: 30,
+  memoryLowPercent: 40,
+  underutilizedPeriods: 3,
+  healthRepeatSeconds: 60,
+};
+const node = (name: string, cpuReq: number, memReq: number, extra: Partial<NodeSample> = {}): NodeSample => ({
+  name,
+  ready: true,
+  pressure: [],
+  cpuAllocatableMillicores: 4000,
+  memoryAllocatableBytes: 8 * GiB,
+  cpuRequestedMillicores: cpuReq,
+  memoryRequestedBytes: memReq,
+  ...extra,
+});
+const sample = (s: number, nodes: NodeSample[], pending: PendingPod[] = []): PoolSample => ({
+  pool: 'workers',
+  at: T0 + s * 1000,
+  nodes,
+  pending,
+});
+const types = (events: SenseIntent[]) => events.map((e) => e.type.replace('io.scalewise.', ''));
+const of = <T extends SenseIntent['type']>(events: SenseIntent[], type: T) =>
+  events.find((e) => e.type === type)?.data as Extract<SenseIntent, { type: T }>['data'] | undefined;
+function run(samples: PoolSample[], p = policy): { state: SensePoolState; events: SenseIntent[][] } {
+  let state = initialSenseState();
+  const events: SenseIntent[][] = [];
+  for (const s of samples) {
+    const r = sense(state, s, p);
+    state = r.state;
+    events.push(r.events);
+  }
+  return { state, events };
+}
+
+describe('PoolMetricsObserved and utilisation', () => {
+  test('Given three nodes with requests, Then CPU and memory are requested / allocatable of the ready nodes', () => {
+    const { events } = run([
+      sample(0, [node('a', 2000, 4 * GiB), node('b', 1000, 2 * GiB), node('c', 0, 0, { ready: false })]),
+    ]);
+    const m = of(events[0] ?? [], 'io.scalewise.PoolMetricsObserved');
+    assert.deepEqual(
+      [m?.workers, m?.ready_workers, m?.cpu_avg, m?.memory_avg, m?.source],
+      [3, 2, 37.5, 37.5, 'requests'],
+    );
+  });
+
+  test('Given usage on every ready node, Then the metrics server numbers are used', () => {
+    const u = utilization([
+      node('a', 100, 100, { cpuUsageMillicores: 3600, memoryUsageBytes: 4 * GiB }),
+      node('b', 100, 100, { cpuUsageMillicores: 2800, memoryUsageBytes: 2 * GiB }),
+    ]);
+    assert.deepEqual(u, { cpu: 80, memory: 37.5, source: 'metrics-server' });
+    // One node without usage: back to requests for all, never a mix.
+    assert.equal(
+      utilization([node('a', 100, 100, { cpuUsageMillicores: 1 }), node('b', 100, 100)]).source,
+      'requests',
+    );
+  });
+
+  test('an empty pool reports 0 % and no pressure', () => {
+    const { events } = run([sample(0, [])]);
+    assert.deepEqual(types(events[0] ?? []), ['PoolMetricsObserved']);
+  });
+});
+
+describe('ResourcePressureAlert', () => {
+  test('Given CPU above 80 %, Then pressure on cpu, repeated with the time it has held; it ends when CPU drops', () => {
+    const hot = [node('a', 3600, GiB), node('b', 3400, GiB)];
+    const { events } = run([
+      sample(0, hot),
+      sample(10, hot),
+      sample(20, [node('a', 1000, GiB), node('b', 1000, GiB)]),
+    ]);
+    assert.equal(of(events[0] ?? [], 'io.scalewise.ResourcePressureAlert')?.resource, 'cpu');
+    assert.equal(of(events[0] ?? [], 'io.scalewise.ResourcePressureAlert')?.duration, 0);
+    assert.equal(of(events[1] ?? [], 'io.scalewise.ResourcePressureAlert')?.duration, 10);
+    assert.equal(of(events[2] ?? [], 'io.scalewise.ResourcePressureAlert'), undefined);
+  });
+
+  test('memory above 85 % alone, and both', () => {
+    const mem = run([sample(0, [node('a', 100, 7.5 * GiB)])]).events[0] ?? [];
+    assert.equal(of(mem, 'io.scalewise.ResourcePressureAlert')?.resource, 'memory');
+    const both = run([sample(0, [node('a', 3900, 7.5 * GiB)])]).events[0] ?? [];
+    assert.equal(of(both, 'io.scalewise.ResourcePressureAlert')?.resource, 'both');
+    // Exactly at the threshold is not above it.
+    assert.equal(
+      of(run([sample(0, [node('a', 3200, GiB)])]).events[0] ?? [], 'io.scalewise.ResourcePressureAlert'),
+      undefined,
+    );
+  });
+});
+
+describe('UnderutilizationWarning', () => {
+  const idle = [node('a', 400, GiB), node('b', 400, GiB), node('c', 400, GiB)];
+  test('Given an idle pool above min, Then the warning comes only from the third consecutive sample, with its duration', () => {
+    const { events } = run([sample(0, idle), sample(10, idle), sample(20, idle), sample(30, idle)]);
+    assert.equal(of(events[1] ?? [], 'io.scalewise.UnderutilizationWarning'), undefined);
+    const w = of(events[2] ?? [], 'io.scalewise.UnderutilizationWarning');
+    assert.deepEqual([w?.periods, w?.duration, w?.cpu_avg, w?.min_workers], [3, 20, 10, 2]);
+    assert.equal(of(events[3] ?? [], 'io.scalewise.UnderutilizationWarning')?.duration, 30);
+  });
+
+  test('a busy sample in between starts the count again', () => {
+    const busy = [node('a', 2000, GiB), node('b', 2000, GiB), node('c', 2000, GiB)];
+    const { events } = run([
+      sample(0, idle),
+      sample(10, idle),
+      sample(20, busy),
+      sample(30, idle),
+      sample(40, idle),
+    ]);
+    assert.ok(events.every((e) => of(e, 'io.scalewise.UnderutilizationWarning') === undefined));
+  });
+
+  test('never at the minimum, never with pods pending, and memory must be low too', () => {
+    const atMin = [node('a', 100, GiB), node('b', 100, GiB)];
+    assert.ok(
+      run([0, 10, 20, 30].map((s) => sample(s, atMin))).events.every(
+        (e) => !of(e, 'io.scalewise.UnderutilizationWarning'),
+      ),
+    );
+    const waiting: PendingPod = {
+      namespace: 'd',
+      name: 'p',
+      cpuMillicores: 9000,
+      memoryBytes: 0,
+      pendingSince: T0,
+      reason: 'Unschedulable',
+    };
+    assert.ok(
+      run([0, 10, 20, 30].map((s) => sample(s, idle, [waiting]))).events.every(
+        (e) => !of(e, 'io.scalewise.UnderutilizationWarning'),
+      ),
+    );
+    const memBusy = [node('a', 100, 4 * GiB), node('b', 100, 4 * GiB), node('c', 100, 4 * GiB)];
+    assert.ok(
+      run([0, 10, 20, 30].map((s) => sample(s, memBusy))).events.every(
+        (e) => !of(e, 'io.scalewise.UnderutilizationWarning'),
+      ),
+    );
+  });
+});
+
+describe('PendingPodsDetected', () => {
+  test('Given pods of two Deployments waiting, Then count, longest wait, deployments, summed requests and the largest pod', () => {
+    const pods: PendingPod[] = [
+      {
+        namespace: 'shop',
+        name: 'web-1',
+        cpuMillicores: 1000,
+        memoryBytes: GiB,
+        pendingSince: T0 - 45_000,
+        owner: 'Deployment/web',
+        reason: 'Unschedulable',
+      },
+      {
+        namespace: 'shop',
+        name: 'web-2',
+        cpuMillicores: 1000,
+        memoryBytes: GiB,
+        pendingSince: T0 - 5_000,
+        owner: 'Deployment/web',
+        reason: 'Unschedulable',
+      },
+      {
+        namespace: 'jobs',
+        name: 'etl-x',
+        cpuMillicores: 3000,
+        memoryBytes: 2 * GiB,
+        pendingSince: T0 - 10_000,
+        owner: 'Job/etl',
+        reason: 'Unschedulable',
+      },
+      {
+        namespace: 'ops',
+        name: 'api-1',
+        cpuMillicores: 500,
+        memoryBytes: GiB,
+        pendingSince: T0,
+        owner: 'Deployment/api',
+        reason: 'Unschedulable',
+      },
+    ];
+    const p = of(
+      run([sample(0, [node('a', 3900, GiB)], pods)]).events[0] ?? [],
+      'io.scalewise.PendingPodsDetected',
+    );
+    assert.deepEqual(
+      [
+        p?.pending_count,
+        p?.waiting_time,
+        p?.affected_deployments,
+        p?.requested_cpu_millicores,
+        p?.requested_memory_bytes,
+        p?.largest_pod,
+      ],
+      [4, 45, ['ops/api', 'shop/web'], 5500, 5 * GiB, { cpu_millicores: 3000, memory_bytes: 2 * GiB }],
+    );
+    assert.equal(p?.pods?.[0]?.name, 'web-1', 'longest-waiting first');
+  });
+});
+
+describe('NodeHealthDegraded', () => {
+  test('Given a node NotReady, Then reported at once, again after 60 s, and forgotten once Ready', () => {
+    const sick = node('b', 0, 0, {
+      ready: false,
+      readyCondition: {
+        type: 'Ready',
+        status: 'Unknown',
+        reason: 'NodeStatusUnknown',
+        message: 'Kubelet stopped posting node status.',
+      },
+    });
+    const { events } = run([
+      sample(0, [node('a', 0, 0), sick]),
+      sample(30, [node('a', 0, 0), sick]),
+      sample(60, [node('a', 0, 0), sick]),
+      sample(70, [node('a', 0, 0), node('b', 0, 0)]),
+      sample(80, [node('a', 0, 0), sick]),
+    ]);
+    const h = of(events[0] ?? [], 'io.scalewise.NodeHealthDegraded');
+    assert.deepEqual(
+      [h?.node_name, h?.status, h?.condition, h?.reason],
+      ['b', 'NotReady', 'Ready', 'NodeStatusUnknown'],
+    );
+    assert.equal(of(events[1] ?? [], 'io.scalewise.NodeHealthDegraded'), undefined, 'not again within 60 s');
+    assert.ok(of(events[2] ?? [], 'io.scalewise.NodeHealthDegraded'), 'again after 60 s');
+    assert.equal(of(events[3] ?? [], 'io.scalewise.NodeHealthDegraded'), undefined);
+    assert.ok(of(events[4] ?? [], 'io.scalewise.NodeHealthDegraded'), 'a new problem is reported at once');
+  });
+
+  test('a pressure condition on a Ready node is reported with its type, and a change of problem at once', () => {
+    const mp = node('a', 0, 0, {
+      pressure: [{ type: 'MemoryPressure', status: 'True', reason: 'KubeletHasInsufficientMemory' }],
+    });
+    const dp = node('a', 0, 0, { pressure: [{ type: 'DiskPressure', status: 'True' }] });
+    const { events } = run([sample(0, [mp]), sample(10, [dp])]);
+    assert.equal(of(events[0] ?? [], 'io.scalewise.NodeHealthDegraded')?.status, 'MemoryPressure');
+    assert.equal(of(events[1] ?? [], 'io.scalewise.NodeHealthDegraded')?.status, 'DiskPressure');
+  });
+});
+
+describe('properties', () => {
+  const arbNode = fc.record({
+    name: fc.constantFrom('a', 'b', 'c', 'd'),
+    ready: fc.boolean(),
+    pressure: fc.constantFrom([], [{ type: 'PIDPressure', status: 'True' }]),
+    cpuAllocatableMillicores: fc.integer({ min: 0, max: 64_000 }),
+    memoryAllocatableBytes: fc.integer({ min: 0, max: 256 * GiB }),
+    cpuRequestedMillicores: fc.integer({ min: 0, max: 100_000 }),
+    memoryRequestedBytes: fc.integer({ min: 0, max: 512 * GiB }),
+  });
+  const arbPod = fc.record({
+    namespace: fc.constantFrom('a', 'b'),
+    name: fc.string({ minLength: 1, maxLength: 8 }),
+    cpuMillicores: fc.integer({ min: 0, max: 10_000 }),
+    memoryBytes: fc.integer({ min: 0, max: 16 * GiB }),
+    pendingSince: fc.integer({ min: T0 - 3_600_000, max: T0 + 3_600_000 }),
+    owner: fc.option(fc.constantFrom('Deployment/web', 'Job/x', 'ReplicaSet/r'), { nil: undefined }),
+    reason: fc.constant('Unschedulable'),
+  });
+  test('every event validates against the catalogue, percentages stay 0-100, and it never throws', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.uniqueArray(arbNode, { selector: (n) => n.name, maxLength: 4 }),
+            fc.array(arbPod, { maxLength: 60 }),
+          ),
+          {
+            maxLength: 8,
+          },
+        ),
+        (steps) => {
+          let state = initialSenseState();
+          steps.forEach(([nodes, pods], i) => {
+            const r = sense(state, sample(i * 10, nodes as NodeSample[], pods as PendingPod[]), policy);
+            state = r.state;
+            for (const e of r.events) parseData(e.type, e.data);
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -1,0 +1,284 @@
+/**
+ * Sensing, pure: one sample of a pool (its nodes with allocatable, requested and, when a
+ * metrics server answers, used resources; its pods waiting for a node) in, the events of seed
+ * 000's definitions out. The shell builds samples from the Kubernetes watch cache every
+ * sample interval and publishes what comes back.
+ *
+ * - PoolMetricsObserved every sample: workers, ready workers, CPU and memory in percent of
+ *   allocatable (used when every ready node has usage, else requested), pods pending.
+ * - ResourcePressureAlert every sample while CPU > cpu_high OR memory > memory_high, with how
+ *   long it has held.
+ * - UnderutilizationWarning every sample once workers > min AND CPU < cpu_low AND memory <
+ *   memory_low has held for `underutilizedPeriods` consecutive samples, with the duration
+ *   since its first sample (the decision engine waits for its own `underutilized_for_seconds`).
+ * - PendingPodsDetected every sample while pods wait: count, the longest wait, the
+ *   Deployments behind them, their summed requests and the largest pod.
+ * - NodeHealthDegraded for a node NotReady or under Memory/Disk/PID pressure: when it starts
+ *   and again every `healthRepeatSeconds` while it lasts (the decision engine forgets an
+ *   unreported problem after its TTL).
+ */
+import type { EventData } from '@scalewise/events';
+
+export interface NodeCondition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+}
+
+export interface NodeSample {
+  name: string;
+  ready: boolean;
+  /** Conditions other than Ready that are True (MemoryPressure, DiskPressure, PIDPressure, ...). */
+  pressure: readonly NodeCondition[];
+  readyCondition?: NodeCondition;
+  cpuAllocatableMillicores: number;
+  memoryAllocatableBytes: number;
+  cpuRequestedMillicores: number;
+  memoryRequestedBytes: number;
+  /** From metrics.k8s.io, when it answered for this node. */
+  cpuUsageMillicores?: number;
+  memoryUsageBytes?: number;
+}
+
+export interface PendingPod {
+  namespace: string;
+  name: string;
+  cpuMillicores: number;
+  memoryBytes: number;
+  /** Epoch ms since the pod has been unschedulable (or created). */
+  pendingSince: number;
+  /** The Deployment (through its ReplicaSet) or other owner, as kind/name. */
+  owner?: string;
+  reason: string;
+}
+
+export interface PoolSample {
+  pool: string;
+  at: number;
+  nodes: NodeSample[];
+  pending: PendingPod[];
+}
+
+export interface SensePolicy {
+  pool: string;
+  min: number;
+  max: number;
+  cpuHighPercent: number;
+  memoryHighPercent: number;
+  cpuLowPercent: number;
+  memoryLowPercent: number;
+  /** Consecutive low samples before the first UnderutilizationWarning. @default 3 */
+  underutilizedPeriods: number;
+  /** @default 60 */
+  healthRepeatSeconds: number;
+}
+
+export interface SensePoolState {
+  pressureSince: number | null;
+  lowSince: number | null;
+  lowPeriods: number;
+  /** Node -> the problem last reported and when. */
+  degraded: Record<string, { status: string; reportedAt: number }>;
+}
+
+export const initialSenseState = (): SensePoolState => ({
+  pressureSince: null,
+  lowSince: null,
+  lowPeriods: 0,
+  degraded: {},
+});
+
+export type SenseIntent = {
+  [T in SensedType]: { type: T; data: EventData<T> };
+}[SensedType];
+
+export type SensedType =
+  | 'io.scalewise.PoolMetricsObserved'
+  | 'io.scalewise.ResourcePressureAlert'
+  | 'io.scalewise.UnderutilizationWarning'
+  | 'io.scalewise.PendingPodsDetected'
+  | 'io.scalewise.NodeHealthDegraded';
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+const pct = (part: number, whole: number) =>
+  whole > 0 ? Math.min(100, Math.max(0, round1((part / whole) * 100))) : 0;
+const secs = (ms: number) => Math.max(0, Math.round(ms / 100) / 10);
+
+/** CPU and memory of the pool in percent of what its ready nodes offer, and where they came from. */
+export function utilization(nodes: readonly NodeSample[]): {
+  cpu: number;
+  memory: number;
+  source: 'metrics-server' | 'requests';
+} {
+  const ready = nodes.filter((n) => n.ready);
+  const measured =
+    ready.length > 0 &&
+    ready.every((n) => n.cpuUsageMillicores !== undefined && n.memoryUsageBytes !== undefined);
+  let cpu = 0;
+  let mem = 0;
+  let cpuAll = 0;
+  let memAll = 0;
+  for (const n of ready) {
+    cpuAll += n.cpuAllocatableMillicores;
+    memAll += n.memoryAllocatableBytes;
+    cpu += measured ? (n.cpuUsageMillicores ?? 0) : n.cpuRequestedMillicores;
+    mem += measured ? (n.memoryUsageBytes ?? 0) : n.memoryRequestedBytes;
+  }
+  return {
+    cpu: pct(cpu, cpuAll),
+    memory: pct(mem, memAll),
+    source: measured ? 'metrics-server' : 'requests',
+  };
+}
+
+export function sense(
+  state: SensePoolState,
+  sample: PoolSample,
+  policy: SensePolicy,
+): { state: SensePoolState; events: SenseIntent[] } {
+  const now = sample.at;
+  const events: SenseIntent[] = [];
+  const next: SensePoolState = { ...state, degraded: { ...state.degraded } };
+  const workers = sample.nodes.length;
+  const readyWorkers = sample.nodes.filter((n) => n.ready).length;
+  const u = utilization(sample.nodes);
+  const pool = policy.pool;
+  events.push({
+    type: 'io.scalewise.PoolMetricsObserved',
+    data: {
+      pool,
+      workers,
+      ready_workers: readyWorkers,
+      cpu_avg: u.cpu,
+      memory_avg: u.memory,
+      pending_pods: sample.pending.length,
+      source: u.source,
+      observed_at: new Date(now).toISOString(),
+    },
+  });
+
+  // Pressure: only with ready nodes to measure (an empty pool has pending pods instead).
+  const cpuHigh = readyWorkers > 0 && u.cpu > policy.cpuHighPercent;
+  const memHigh = readyWorkers > 0 && u.memory > policy.memoryHighPercent;
+  if (cpuHigh || memHigh) {
+    next.pressureSince = state.pressureSince ?? now;
+    events.push({
+      type: 'io.scalewise.ResourcePressureAlert',
+      data: {
+        pool,
+        cpu_avg: u.cpu,
+        memory_avg: u.memory,
+        workers,
+        max_workers: policy.max,
+        resource: cpuHigh && memHigh ? 'both' : cpuHigh ? 'cpu' : 'memory',
+        cpu_threshold: policy.cpuHighPercent,
+        memory_threshold: policy.memoryHighPercent,
+        duration: secs(now - next.pressureSince),
+      },
+    });
+  } else {
+    next.pressureSince = null;
+  }
+
+  // Underutilisation: seed 000's definition, held for consecutive periods.
+  const low =
+    readyWorkers > 0 &&
+    workers > policy.min &&
+    sample.pending.length === 0 &&
+    u.cpu < policy.cpuLowPercent &&
+    u.memory < policy.memoryLowPercent;
+  if (low) {
+    next.lowSince = state.lowSince ?? now;
+    next.lowPeriods = state.lowPeriods + 1;
+    if (next.lowPeriods >= policy.underutilizedPeriods) {
+      events.push({
+        type: 'io.scalewise.UnderutilizationWarning',
+        data: {
+          pool,
+          workers,
+          min_workers: policy.min,
+          cpu_avg: u.cpu,
+          memory_avg: u.memory,
+          duration: secs(now - next.lowSince),
+          periods: next.lowPeriods,
+          cpu_threshold: policy.cpuLowPercent,
+          memory_threshold: policy.memoryLowPercent,
+        },
+      });
+    }
+  } else {
+    next.lowSince = null;
+    next.lowPeriods = 0;
+  }
+
+  if (sample.pending.length > 0) {
+    const owners = new Set<string>();
+    let cpu = 0;
+    let mem = 0;
+    let largest = { cpu_millicores: 0, memory_bytes: 0 };
+    let oldest = now;
+    for (const p of sample.pending) {
+      if (p.owner?.startsWith('Deployment/'))
+        owners.add(`${p.namespace}/${p.owner.slice('Deployment/'.length)}`);
+      cpu += p.cpuMillicores;
+      mem += p.memoryBytes;
+      oldest = Math.min(oldest, p.pendingSince);
+      if (
+        p.cpuMillicores > largest.cpu_millicores ||
+        (p.cpuMillicores === largest.cpu_millicores && p.memoryBytes > largest.memory_bytes)
+      ) {
+        largest = { cpu_millicores: p.cpuMillicores, memory_bytes: p.memoryBytes };
+      }
+    }
+    const longest = [...sample.pending].sort(
+      (a, b) => a.pendingSince - b.pendingSince || a.name.localeCompare(b.name),
+    );
+    events.push({
+      type: 'io.scalewise.PendingPodsDetected',
+      data: {
+        pool,
+        pending_count: sample.pending.length,
+        waiting_time: secs(now - oldest),
+        affected_deployments: [...owners].sort(),
+        requested_cpu_millicores: Math.round(cpu),
+        requested_memory_bytes: Math.round(mem),
+        largest_pod: largest,
+        pods: longest.slice(0, 50).map((p) => ({
+          namespace: p.namespace,
+          name: p.name,
+          reason: p.reason,
+          waiting_time: secs(now - p.pendingSince),
+        })),
+      },
+    });
+  }
+
+  // Node health: report when a problem starts or changes, and again every healthRepeatSeconds.
+  const seen = new Set<string>();
+  for (const n of sample.nodes) {
+    const problem: NodeCondition | undefined = !n.ready
+      ? { ...(n.readyCondition ?? { type: 'Ready', status: 'Unknown' }), type: 'Ready' }
+      : n.pressure[0];
+    if (!problem) continue;
+    const status = n.ready ? problem.type : 'NotReady';
+    seen.add(n.name);
+    const last = state.degraded[n.name];
+    if (last && last.status === status && now - last.reportedAt < policy.healthRepeatSeconds * 1000) continue;
+    next.degraded[n.name] = { status, reportedAt: now };
+    events.push({
+      type: 'io.scalewise.NodeHealthDegraded',
+      data: {
+        pool,
+        node_name: n.name,
+        status,
+        condition: problem.type,
+        ...(problem.reason ? { reason: problem.reason } : {}),
+        ...(problem.message ? { message: problem.message } : {}),
+        last_check: new Date(now).toISOString(),
+      },
+    });
+  }
+  for (const name of Object.keys(next.degraded)) if (!seen.has(name)) delete next.degraded[name];
+  return { state: next, events };
+}
