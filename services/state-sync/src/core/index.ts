@@ -1,0 +1,13 @@
+export {
+  actionEnded,
+  emptyStore,
+  type Instance,
+  type KubeNode,
+  type PoolStore,
+  reconcile,
+  removingNodes,
+  type StoredNode,
+  type SyncIntent,
+  type SyncPolicy,
+  type SyncType,
+} from './reconcile.ts';
