@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// Bundles one service for its container image: services/<name>/src/main.ts and the
-// workspace packages it imports (@scalewise/*, shipped as TypeScript) into
-// services/<name>/dist/main.js. Every other package stays an external import, resolved at
-// run time from the node_modules `pnpm deploy --prod` installs, so that OpenTelemetry's
-// instrumentations can patch them and native modules keep working.
+// Bundles one service for its container image: services/<name>/src/main.ts with everything
+// it imports (the workspace packages, shipped as TypeScript, and every third-party package)
+// into one file, services/<name>/dist/main.js. The image needs nothing else: no node_modules,
+// no package manager at run time. Only optional native add-ons that their packages load
+// inside try/catch (ws's bufferutil and utf-8-validate) stay external and are simply absent.
 //
 //   node scripts/build-service.mjs <service>
 import { existsSync } from 'node:fs';
@@ -22,17 +22,8 @@ if (!existsSync(entry)) {
   process.exit(2);
 }
 
-/** Bundle @scalewise/* (workspace TypeScript); keep every other bare import external. */
-const externalThirdParty = {
-  name: 'external-third-party',
-  setup(b) {
-    b.onResolve({ filter: /^[^./]/ }, (args) => {
-      if (args.path.startsWith('@scalewise/')) return undefined;
-      return { path: args.path, external: true };
-    });
-  },
-};
-
+/** Optional native add-ons, loaded in try/catch by their users: left out of the bundle. */
+const optionalNative = ['bufferutil', 'utf-8-validate'];
 const result = await build({
   entryPoints: [entry],
   outfile: join(root, 'services', service, 'dist', 'main.js'),
@@ -41,9 +32,15 @@ const result = await build({
   format: 'esm',
   target: 'node24',
   sourcemap: 'linked',
-  plugins: [externalThirdParty],
+  external: optionalNative,
+  // Some bundled CommonJS packages call require() for Node built-ins: give the ESM bundle one.
+  banner: {
+    js: "import { createRequire as __scalewiseCreateRequire } from 'node:module'; const require = __scalewiseCreateRequire(import.meta.url);",
+  },
   logLevel: 'warning',
   metafile: true,
 });
 const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
-console.log(`build-service: ${service} -> services/${service}/dist/main.js (${(bytes / 1024).toFixed(0)} KiB with map)`);
+console.log(
+  `build-service: ${service} -> services/${service}/dist/main.js (${(bytes / 1024).toFixed(0)} KiB with map)`,
+);

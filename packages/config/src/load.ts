@@ -42,6 +42,7 @@ export const envBindings: readonly EnvBinding[] = [
   { env: 'KAFKA_SSL_KEY_FILE', key: 'kafka.security.key_file', kind: 'string' },
   { env: 'KAFKA_SSL_REJECT_UNAUTHORIZED', key: 'kafka.security.reject_unauthorized', kind: 'bool' },
   { env: 'KAFKA_TOPIC_PREFIX', key: 'events.topic_prefix', kind: 'string' },
+  { env: 'KAFKA_GROUP_PREFIX', key: 'events.group_prefix', kind: 'string' },
   ...topicKeys.map((k) => ({
     env: `KAFKA_TOPIC_${k.toUpperCase()}`,
     key: `events.topics.${k}`,
