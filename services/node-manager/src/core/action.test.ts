@@ -1,0 +1,283 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { parseData, sampleData } from '@scalewise/events';
+import fc from 'fast-check';
+import {
+  type Action,
+  type ActionIntent,
+  type Decision,
+  type Observation,
+  observe,
+  outstanding,
+  type Step,
+  start,
+  workerNames,
+} from './action.ts';
+
+const T0 = Date.parse('2026-11-22T11:00:00Z');
+const at = (s: number) => T0 + s * 1000;
+const policy = { readyTimeoutSeconds: 300, drainTimeoutSeconds: 600 };
+const up = (count = 2, extra: object = {}): Decision => ({
+  id: 'sig-1/ScaleUpDecision',
+  type: 'io.scalewise.ScaleUpDecision',
+  data: {
+    ...sampleData['io.scalewise.ScaleUpDecision'],
+    pool: 'workers',
+    current_workers: 3,
+    desired_workers: 3 + count,
+    count,
+    ...extra,
+  },
+});
+const down = (count = 1): Decision => ({
+  id: 'warn-1/ScaleDownDecision',
+  type: 'io.scalewise.ScaleDownDecision',
+  data: {
+    ...sampleData['io.scalewise.ScaleDownDecision'],
+    pool: 'workers',
+    current_workers: 3,
+    desired_workers: 3 - count,
+    count,
+  },
+});
+const names = (events: ActionIntent[]) => events.map((e) => e.type.replace('io.scalewise.', ''));
+function feed(
+  step: Step,
+  obs: [Observation, number][],
+): { action: Action; events: ActionIntent[]; commands: Step['commands'] } {
+  let action = step.action as Action;
+  const events = [...step.events];
+  const commands = [...step.commands];
+  for (const [o, t] of obs) {
+    const r = observe(action, o, t);
+    action = r.action as Action;
+    events.push(...r.events);
+    commands.push(...r.commands);
+  }
+  return { action, events, commands };
+}
+
+describe('scale up', () => {
+  test('Given ScaleUpDecision for 2, Then started, create 2 named workers, each created then ready, then completed with the duration', () => {
+    const s = start(null, up(2), at(0), policy);
+    const [a, b] = workerNames('workers', 'sig-1/ScaleUpDecision', 2);
+    assert.deepEqual(s.commands, [
+      { kind: 'create', pool: 'workers', actionId: 'sig-1/ScaleUpDecision', nodes: [a, b] },
+    ]);
+    const r = feed(s, [
+      [{ kind: 'created', node: a as string, providerId: `kwok://${a}`, provider: 'kwok' }, at(1)],
+      [{ kind: 'created', node: b as string, providerId: `kwok://${b}`, provider: 'kwok' }, at(1)],
+      [{ kind: 'ready', node: a as string }, at(3)],
+      [{ kind: 'ready', node: b as string }, at(4)],
+    ]);
+    assert.deepEqual(names(r.events), [
+      'ScaleUpStarted',
+      'NodeCreated',
+      'NodeCreated',
+      'NodeReady',
+      'NodeReady',
+      'ScalingActionCompleted',
+    ]);
+    const done = r.events.at(-1)?.data as { previous_workers: number; new_workers: number; duration: number };
+    assert.deepEqual([done.previous_workers, done.new_workers, done.duration], [3, 5, 4]);
+    assert.equal(r.action.phase, 'completed');
+    for (const e of r.events) parseData(e.type, e.data);
+  });
+
+  test('a redelivered decision finds its action: nothing new; worker names are stable per decision id', () => {
+    const s = start(null, up(2), at(0), policy);
+    const again = start(s.action, up(2), at(5), policy);
+    assert.deepEqual([again.events, again.commands], [[], []]);
+    assert.deepEqual(workerNames('workers', 'x', 3), workerNames('workers', 'x', 3));
+    assert.notDeepEqual(workerNames('workers', 'x', 1), workerNames('workers', 'y', 1));
+    assert.match(workerNames('workers', 'sig-1/ScaleUpDecision', 1)[0] ?? '', /^workers-[0-9a-z]{7}-1$/);
+  });
+
+  test('AutoScaleUpToMinimum and EmergencyScaleUp start scale-ups of their counts', () => {
+    const floor = start(
+      null,
+      {
+        id: 'f',
+        type: 'io.scalewise.AutoScaleUpToMinimum',
+        data: { ...sampleData['io.scalewise.AutoScaleUpToMinimum'], scale_up_count: 1 },
+      },
+      at(0),
+      policy,
+    );
+    assert.equal(floor.action?.count, 1);
+    const em = start(
+      null,
+      {
+        id: 'e',
+        type: 'io.scalewise.EmergencyScaleUp',
+        data: { ...sampleData['io.scalewise.EmergencyScaleUp'], emergency_scale: 2 },
+      },
+      at(0),
+      policy,
+    );
+    assert.equal(em.action?.count, 2);
+  });
+
+  test('dry-run decisions start nothing', () => {
+    assert.deepEqual(start(null, up(2, { dry_run: true }), at(0), policy), {
+      action: null,
+      events: [],
+      commands: [],
+    });
+  });
+
+  test('Given one worker never Ready, When the deadline passes, Then failed with TIMEOUT naming it and the completed count', () => {
+    const s = start(null, up(2), at(0), policy);
+    const [a, b] = workerNames('workers', 'sig-1/ScaleUpDecision', 2) as [string, string];
+    const r = feed(s, [
+      [{ kind: 'created', node: a, providerId: 'p', provider: 'kwok' }, at(1)],
+      [{ kind: 'created', node: b, providerId: 'p', provider: 'kwok' }, at(1)],
+      [{ kind: 'ready', node: a }, at(2)],
+      [{ kind: 'tick' }, at(100)],
+      [{ kind: 'tick' }, at(300)],
+    ]);
+    const f = r.events.at(-1);
+    assert.equal(f?.type, 'io.scalewise.ScalingActionFailed');
+    const d = f?.data as { error_code: string; message: string; completed_count: number };
+    assert.equal(d.error_code, 'TIMEOUT');
+    assert.match(d.message, new RegExp(`${b} \\(created\\)`));
+    assert.equal(d.completed_count, 1);
+    // Finished: later observations change nothing.
+    assert.deepEqual(observe(r.action, { kind: 'ready', node: b }, at(301)).events, []);
+  });
+
+  test('NodeReady never comes before NodeCreated', () => {
+    const s = start(null, up(1), at(0), policy);
+    const [a] = workerNames('workers', 'sig-1/ScaleUpDecision', 1) as [string];
+    assert.deepEqual(observe(s.action as Action, { kind: 'ready', node: a }, at(1)).events, []);
+  });
+
+  test('after a restart the creation still outstanding is issued again, nothing else', () => {
+    const s = start(null, up(2), at(0), policy);
+    const [a, b] = workerNames('workers', 'sig-1/ScaleUpDecision', 2) as [string, string];
+    const r = feed(s, [[{ kind: 'created', node: a, providerId: 'p', provider: 'kwok' }, at(1)]]);
+    assert.deepEqual(outstanding(r.action), [
+      { kind: 'create', pool: 'workers', actionId: 'sig-1/ScaleUpDecision', nodes: [b] },
+    ]);
+  });
+});
+
+describe('scale down', () => {
+  test('Given ScaleDownDecision and a victim, Then started with it, drain, drained -> remove, removed, completed', () => {
+    const s = start(null, down(1), at(0), policy, { nodes: ['workers-3'] });
+    assert.deepEqual(s.commands, [
+      { kind: 'drain', pool: 'workers', actionId: 'warn-1/ScaleDownDecision', node: 'workers-3' },
+    ]);
+    const r = feed(s, [
+      [{ kind: 'drained', node: 'workers-3', evictedPods: 4 }, at(5)],
+      [{ kind: 'removed', node: 'workers-3', provider: 'kwok' }, at(6)],
+    ]);
+    assert.deepEqual(names(r.events), [
+      'ScaleDownStarted',
+      'NodeDrained',
+      'NodeRemoved',
+      'ScalingActionCompleted',
+    ]);
+    assert.deepEqual(r.commands.at(-1), {
+      kind: 'remove',
+      pool: 'workers',
+      actionId: 'warn-1/ScaleDownDecision',
+      node: 'workers-3',
+    });
+    assert.deepEqual((r.events[0]?.data as { nodes: string[] }).nodes, ['workers-3']);
+    assert.equal((r.events.at(-1)?.data as { new_workers: number }).new_workers, 2);
+    for (const e of r.events) parseData(e.type, e.data);
+  });
+
+  test('Given no node may go, Then failed at once with the reason', () => {
+    const s = start(null, down(1), at(0), policy, {
+      nodes: [],
+      reason: 'workers-1: scalewise.io/scale-down-disabled',
+    });
+    assert.deepEqual(names(s.events), ['ScalingActionFailed']);
+    assert.match((s.events[0]?.data as { message: string }).message, /scale-down-disabled/);
+    assert.equal(s.action?.phase, 'failed');
+  });
+
+  test('Given a drain a PodDisruptionBudget blocks, Then failed with the error and the node uncordoned', () => {
+    const s = start(null, down(1), at(0), policy, { nodes: ['workers-3'] });
+    const r = feed(s, [
+      [
+        {
+          kind: 'failed',
+          node: 'workers-3',
+          code: 'PDB_BLOCKED',
+          message: 'pdb shop/web allows 0 disruptions',
+          retriable: true,
+        },
+        at(60),
+      ],
+    ]);
+    assert.deepEqual(names(r.events), ['ScaleDownStarted', 'ScalingActionFailed']);
+    assert.deepEqual(r.commands.at(-1), {
+      kind: 'uncordon',
+      pool: 'workers',
+      actionId: 'warn-1/ScaleDownDecision',
+      node: 'workers-3',
+    });
+  });
+});
+
+describe('properties', () => {
+  test('whatever the shell reports, in any order: events validate, each node is created/ready/drained/removed at most once, completion is last and once', () => {
+    const obs = (nodes: string[]) =>
+      fc.oneof(
+        fc.record({
+          kind: fc.constant('created' as const),
+          node: fc.constantFrom(...nodes),
+          providerId: fc.constant('p'),
+          provider: fc.constant('kwok'),
+        }),
+        fc.record({ kind: fc.constant('ready' as const), node: fc.constantFrom(...nodes) }),
+        fc.record({
+          kind: fc.constant('drained' as const),
+          node: fc.constantFrom(...nodes),
+          evictedPods: fc.nat(20),
+        }),
+        fc.record({
+          kind: fc.constant('removed' as const),
+          node: fc.constantFrom(...nodes),
+          provider: fc.constant('kwok'),
+        }),
+        fc.constant({ kind: 'tick' as const }),
+      );
+    const nodes = [...workerNames('workers', 'sig-1/ScaleUpDecision', 3), 'workers-1', 'workers-2'];
+    fc.assert(
+      fc.property(
+        fc.boolean(),
+        fc.array(fc.tuple(obs(nodes), fc.integer({ min: 0, max: 700 })), { maxLength: 30 }),
+        (isUp, steps) => {
+          const s = isUp
+            ? start(null, up(3), at(0), policy)
+            : start(null, down(2), at(0), policy, { nodes: ['workers-1', 'workers-2'] });
+          const r = feed(
+            s,
+            steps.sort((x, y) => x[1] - y[1]).map(([o, t]) => [o as Observation, at(t)]),
+          );
+          for (const e of r.events) parseData(e.type, e.data);
+          const seen = new Set<string>();
+          for (const e of r.events) {
+            const n = (e.data as { node_name?: string }).node_name;
+            if (!n) continue;
+            const key = `${e.type}/${n}`;
+            assert.ok(!seen.has(key), `${key} twice`);
+            seen.add(key);
+          }
+          const ends = r.events.filter(
+            (e) =>
+              e.type === 'io.scalewise.ScalingActionCompleted' ||
+              e.type === 'io.scalewise.ScalingActionFailed',
+          );
+          assert.ok(ends.length <= 1);
+          if (ends.length === 1) assert.equal(r.events.at(-1), ends[0]);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});

@@ -1,0 +1,352 @@
+/**
+ * node-manager's core, pure: one action per decision id, a small state machine that turns a
+ * decision into commands for the shell (create these workers, drain this node, remove it) and
+ * the shell's observations back into seed 000's events, in order:
+ *
+ *   scale up:   ScaleUpStarted, per worker NodeCreated then NodeReady, ScalingActionCompleted
+ *               (or ScalingActionFailed when not all are Ready by the deadline)
+ *   scale down: ScaleDownStarted (with the victims), per node NodeDrained then NodeRemoved,
+ *               ScalingActionCompleted (or ScalingActionFailed when a drain cannot finish:
+ *               a PodDisruptionBudget that does not give way; the node is uncordoned)
+ *
+ * Idempotent by construction: the action is keyed by the decision id and its workers are
+ * named from it (`<pool>-<hash of the id>-<i>`), so a redelivered decision finds its action
+ * and does nothing, and a restart re-issues only the commands still outstanding, which the
+ * providers treat as no-ops for what already exists. Dry-run decisions start nothing.
+ */
+import type { EventData } from '@scalewise/events';
+
+export type DecisionType =
+  | 'io.scalewise.ScaleUpDecision'
+  | 'io.scalewise.AutoScaleUpToMinimum'
+  | 'io.scalewise.EmergencyScaleUp'
+  | 'io.scalewise.ScaleDownDecision';
+
+export type Decision = {
+  [T in DecisionType]: { id: string; type: T; data: EventData<T> };
+}[DecisionType];
+
+export type NodeState = 'requested' | 'created' | 'ready' | 'draining' | 'drained' | 'removed' | 'failed';
+
+export interface ActionNode {
+  state: NodeState;
+  at: number;
+}
+
+export interface Action {
+  id: string;
+  pool: string;
+  direction: 'up' | 'down';
+  count: number;
+  previousWorkers: number;
+  startedAt: number;
+  /** Past this, an unfinished action fails. */
+  deadline: number;
+  phase: 'running' | 'completed' | 'failed';
+  nodes: Record<string, ActionNode>;
+}
+
+export type Command =
+  | { kind: 'create'; pool: string; actionId: string; nodes: string[] }
+  | { kind: 'drain'; pool: string; actionId: string; node: string }
+  | { kind: 'remove'; pool: string; actionId: string; node: string }
+  | { kind: 'uncordon'; pool: string; actionId: string; node: string };
+
+export type Observation =
+  | { kind: 'created'; node: string; providerId: string; provider: string }
+  | { kind: 'ready'; node: string }
+  | { kind: 'drained'; node: string; evictedPods: number }
+  | { kind: 'removed'; node: string; provider: string }
+  | { kind: 'failed'; node?: string; code: string; message: string; retriable: boolean }
+  | { kind: 'tick' };
+
+type OutType =
+  | 'io.scalewise.ScaleUpStarted'
+  | 'io.scalewise.ScaleDownStarted'
+  | 'io.scalewise.NodeCreated'
+  | 'io.scalewise.NodeReady'
+  | 'io.scalewise.NodeDrained'
+  | 'io.scalewise.NodeRemoved'
+  | 'io.scalewise.ScalingActionCompleted'
+  | 'io.scalewise.ScalingActionFailed';
+
+export type ActionIntent = { [T in OutType]: { type: T; data: EventData<T> } }[OutType];
+
+export interface Step {
+  action: Action | null;
+  events: ActionIntent[];
+  commands: Command[];
+}
+
+export interface ActionPolicy {
+  /** A scale-up must have all its workers Ready within this. @default 300 */
+  readyTimeoutSeconds: number;
+  /** A scale-down must have drained and removed its nodes within this. @default 600 */
+  drainTimeoutSeconds: number;
+}
+
+/** A short, stable, DNS-safe tag of a decision id (FNV-1a, base 36). */
+export function tagOf(id: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(36).padStart(7, '0');
+}
+
+/** The names of the workers a scale-up creates: stable for a decision id. */
+export function workerNames(pool: string, actionId: string, count: number): string[] {
+  const tag = tagOf(actionId);
+  return Array.from({ length: count }, (_, i) => `${pool}-${tag}-${i + 1}`);
+}
+
+const secs = (ms: number) => Math.max(0, Math.round(ms / 100) / 10);
+
+/**
+ * Starts the action of a decision.
+ * @param existing the action already stored under the decision id, if any: then nothing happens.
+ * @param victims for a scale-down, the nodes the shell chose (least utilised first); fewer than
+ *   asked is allowed, none fails the action with `reason`.
+ */
+export function start(
+  existing: Action | null,
+  decision: Decision,
+  now: number,
+  policy: ActionPolicy,
+  victims: { nodes: string[]; reason?: string } = { nodes: [] },
+): Step {
+  if (existing) return { action: existing, events: [], commands: [] };
+  const d = decision.data as { pool: string; dry_run?: boolean };
+  if (d.dry_run === true) return { action: null, events: [], commands: [] };
+  const pool = d.pool;
+  if (decision.type === 'io.scalewise.ScaleDownDecision') {
+    const data = decision.data;
+    const nodes = victims.nodes.slice(0, data.count);
+    const action: Action = {
+      id: decision.id,
+      pool,
+      direction: 'down',
+      count: nodes.length,
+      previousWorkers: data.current_workers,
+      startedAt: now,
+      deadline: now + policy.drainTimeoutSeconds * 1000,
+      phase: 'running',
+      nodes: Object.fromEntries(nodes.map((n) => [n, { state: 'draining' as const, at: now }])),
+    };
+    if (nodes.length === 0) {
+      action.phase = 'failed';
+      return {
+        action,
+        events: [
+          failedEvent(action, 'NO_ELIGIBLE_NODES', victims.reason ?? 'no node may be removed', false, now),
+        ],
+        commands: [],
+      };
+    }
+    return {
+      action,
+      events: [
+        {
+          type: 'io.scalewise.ScaleDownStarted',
+          data: {
+            pool,
+            action_id: decision.id,
+            count: nodes.length,
+            previous_workers: data.current_workers,
+            target_workers: Math.max(0, data.current_workers - nodes.length),
+            nodes,
+          },
+        },
+      ],
+      commands: nodes.map((node) => ({ kind: 'drain' as const, pool, actionId: decision.id, node })),
+    };
+  }
+  const { count, previous } =
+    decision.type === 'io.scalewise.ScaleUpDecision'
+      ? { count: decision.data.count, previous: decision.data.current_workers }
+      : decision.type === 'io.scalewise.AutoScaleUpToMinimum'
+        ? { count: decision.data.scale_up_count, previous: decision.data.current_workers }
+        : { count: decision.data.emergency_scale, previous: decision.data.remaining_workers };
+  const names = workerNames(pool, decision.id, count);
+  const action: Action = {
+    id: decision.id,
+    pool,
+    direction: 'up',
+    count,
+    previousWorkers: previous,
+    startedAt: now,
+    deadline: now + policy.readyTimeoutSeconds * 1000,
+    phase: 'running',
+    nodes: Object.fromEntries(names.map((n) => [n, { state: 'requested' as const, at: now }])),
+  };
+  return {
+    action,
+    events: [
+      {
+        type: 'io.scalewise.ScaleUpStarted',
+        data: {
+          pool,
+          action_id: decision.id,
+          count,
+          previous_workers: previous,
+          target_workers: previous + count,
+        },
+      },
+    ],
+    commands: [{ kind: 'create', pool, actionId: decision.id, nodes: names }],
+  };
+}
+
+function failedEvent(
+  a: Action,
+  code: string,
+  message: string,
+  retriable: boolean,
+  now: number,
+): ActionIntent {
+  const done = Object.values(a.nodes).filter(
+    (n) => n.state === (a.direction === 'up' ? 'ready' : 'removed'),
+  ).length;
+  return {
+    type: 'io.scalewise.ScalingActionFailed',
+    data: {
+      pool: a.pool,
+      action_id: a.id,
+      action: a.direction === 'up' ? 'scale_up' : 'scale_down',
+      error_code: code,
+      message: message.slice(0, 2000),
+      retriable,
+      attempts: 1,
+      completed_count: done,
+      duration: secs(now - a.startedAt),
+    },
+  };
+}
+
+/** Applies what the shell observed to a running action. Unknown nodes and finished actions are ignored. */
+export function observe(current: Action, o: Observation, now: number): Step {
+  if (current.phase !== 'running') return { action: current, events: [], commands: [] };
+  const a: Action = { ...current, nodes: { ...current.nodes } };
+  const events: ActionIntent[] = [];
+  const commands: Command[] = [];
+  const set = (node: string, state: NodeState) => {
+    a.nodes[node] = { state, at: now };
+  };
+  const node = 'node' in o && o.node !== undefined ? a.nodes[o.node] : undefined;
+  switch (o.kind) {
+    case 'created':
+      if (!node || node.state !== 'requested') break;
+      set(o.node, 'created');
+      events.push({
+        type: 'io.scalewise.NodeCreated',
+        data: {
+          pool: a.pool,
+          node_name: o.node,
+          provider: o.provider,
+          provider_id: o.providerId,
+          action_id: a.id,
+        },
+      });
+      break;
+    case 'ready':
+      if (!node || node.state !== 'created') break;
+      set(o.node, 'ready');
+      events.push({
+        type: 'io.scalewise.NodeReady',
+        data: { pool: a.pool, node_name: o.node, action_id: a.id, ready_after: secs(now - a.startedAt) },
+      });
+      break;
+    case 'drained':
+      if (!node || node.state !== 'draining') break;
+      set(o.node, 'drained');
+      events.push({
+        type: 'io.scalewise.NodeDrained',
+        data: {
+          pool: a.pool,
+          node_name: o.node,
+          action_id: a.id,
+          evicted_pods: o.evictedPods,
+          duration: secs(now - a.startedAt),
+        },
+      });
+      commands.push({ kind: 'remove', pool: a.pool, actionId: a.id, node: o.node });
+      break;
+    case 'removed':
+      if (!node || (node.state !== 'drained' && node.state !== 'draining')) break;
+      set(o.node, 'removed');
+      events.push({
+        type: 'io.scalewise.NodeRemoved',
+        data: { pool: a.pool, node_name: o.node, provider: o.provider, action_id: a.id },
+      });
+      break;
+    case 'failed': {
+      a.phase = 'failed';
+      events.push(failedEvent(a, o.code, o.message, o.retriable, now));
+      // Nodes cordoned for this action and not removed get their scheduling back.
+      for (const [n, s] of Object.entries(a.nodes)) {
+        if (a.direction === 'down' && (s.state === 'draining' || s.state === 'drained')) {
+          commands.push({ kind: 'uncordon', pool: a.pool, actionId: a.id, node: n });
+        }
+      }
+      return { action: a, events, commands };
+    }
+    case 'tick':
+      if (now >= a.deadline) {
+        a.phase = 'failed';
+        const waiting = Object.entries(a.nodes)
+          .filter(([, s]) => s.state !== (a.direction === 'up' ? 'ready' : 'removed'))
+          .map(([n, s]) => `${n} (${s.state})`);
+        events.push(
+          failedEvent(
+            a,
+            'TIMEOUT',
+            `${a.direction === 'up' ? 'not Ready' : 'not removed'} in time: ${waiting.join(', ')}`,
+            true,
+            now,
+          ),
+        );
+        if (a.direction === 'down') {
+          for (const [n, s] of Object.entries(a.nodes)) {
+            if (s.state === 'draining' || s.state === 'drained')
+              commands.push({ kind: 'uncordon', pool: a.pool, actionId: a.id, node: n });
+          }
+        }
+        return { action: a, events, commands };
+      }
+      break;
+  }
+  const goal = a.direction === 'up' ? 'ready' : 'removed';
+  if (Object.values(a.nodes).every((n) => n.state === goal)) {
+    a.phase = 'completed';
+    events.push({
+      type: 'io.scalewise.ScalingActionCompleted',
+      data: {
+        pool: a.pool,
+        action_id: a.id,
+        action: a.direction === 'up' ? 'scale_up' : 'scale_down',
+        count: a.count,
+        previous_workers: a.previousWorkers,
+        new_workers:
+          a.direction === 'up' ? a.previousWorkers + a.count : Math.max(0, a.previousWorkers - a.count),
+        duration: secs(now - a.startedAt),
+      },
+    });
+  }
+  return { action: a, events, commands };
+}
+
+/** The commands a restarted node-manager must issue again for a running action. */
+export function outstanding(a: Action): Command[] {
+  if (a.phase !== 'running') return [];
+  const requested = Object.entries(a.nodes)
+    .filter(([, s]) => s.state === 'requested')
+    .map(([n]) => n);
+  const out: Command[] = [];
+  if (requested.length > 0) out.push({ kind: 'create', pool: a.pool, actionId: a.id, nodes: requested });
+  for (const [n, s] of Object.entries(a.nodes)) {
+    if (s.state === 'draining') out.push({ kind: 'drain', pool: a.pool, actionId: a.id, node: n });
+    if (s.state === 'drained') out.push({ kind: 'remove', pool: a.pool, actionId: a.id, node: n });
+  }
+  return out;
+}

@@ -1,0 +1,17 @@
+export {
+  type Action,
+  type ActionIntent,
+  type ActionNode,
+  type ActionPolicy,
+  type Command,
+  type Decision,
+  type DecisionType,
+  type NodeState,
+  type Observation,
+  observe,
+  outstanding,
+  type Step,
+  start,
+  tagOf,
+  workerNames,
+} from './action.ts';
