@@ -184,8 +184,8 @@ describe('scale down', () => {
       actionId: 'warn-1/ScaleDownDecision',
       node: 'workers-3',
     });
-    assert.deepEqual((r.events[0]?.data as { nodes: string[] }).nodes, ['workers-3']);
-    assert.equal((r.events.at(-1)?.data as { new_workers: number }).new_workers, 2);
+    assert.deepEqual((r.events[0]?.data as { nodes?: string[] } | undefined)?.nodes, ['workers-3']);
+    assert.equal((r.events.at(-1)?.data as { new_workers?: number } | undefined)?.new_workers, 2);
     for (const e of r.events) parseData(e.type, e.data);
   });
 
@@ -195,7 +195,10 @@ describe('scale down', () => {
       reason: 'workers-1: scalewise.io/scale-down-disabled',
     });
     assert.deepEqual(names(s.events), ['ScalingActionFailed']);
-    assert.match((s.events[0]?.data as { message: string }).message, /scale-down-disabled/);
+    assert.match(
+      (s.events[0]?.data as { message?: string } | undefined)?.message ?? '',
+      /scale-down-disabled/,
+    );
     assert.equal(s.action?.phase, 'failed');
   });
 

@@ -236,7 +236,7 @@ export function observe(current: Action, o: Observation, now: number): Step {
   const node = 'node' in o && o.node !== undefined ? a.nodes[o.node] : undefined;
   switch (o.kind) {
     case 'created':
-      if (!node || node.state !== 'requested') break;
+      if (node?.state !== 'requested') break;
       set(o.node, 'created');
       events.push({
         type: 'io.scalewise.NodeCreated',
@@ -250,7 +250,7 @@ export function observe(current: Action, o: Observation, now: number): Step {
       });
       break;
     case 'ready':
-      if (!node || node.state !== 'created') break;
+      if (node?.state !== 'created') break;
       set(o.node, 'ready');
       events.push({
         type: 'io.scalewise.NodeReady',
@@ -258,7 +258,7 @@ export function observe(current: Action, o: Observation, now: number): Step {
       });
       break;
     case 'drained':
-      if (!node || node.state !== 'draining') break;
+      if (node?.state !== 'draining') break;
       set(o.node, 'drained');
       events.push({
         type: 'io.scalewise.NodeDrained',
