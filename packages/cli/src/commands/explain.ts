@@ -1,0 +1,116 @@
+/**
+ * `scalewise explain <event-id>` and `scalewise explain --pool P --at TIME`: asks
+ * alert-manager's history (GET /v1/explain/:id, GET /v1/explain?pool&at) and prints the
+ * causal chain indented by depth with each decision's numbers, or the reasons in force and
+ * the decisions around a time.
+ */
+import type { Explanation } from '@scalewise/alert-manager/core';
+import { ScalewiseError } from '@scalewise/errors';
+import { commonOptions, httpOptions, intFlag, parseCommand, timeFlag, urlFlag } from '../args.ts';
+import type { Context } from '../context.ts';
+import { UsageError } from '../errors.ts';
+import { formatExplanation, formatPoolExplanation, type PoolExplanation } from '../format.ts';
+import { getJson } from '../http.ts';
+
+export const explainUsage = `Usage:
+  scalewise explain <event-id> [options]
+  scalewise explain --pool P [--at TIME] [options]
+
+With an event id: the chain of cause and effect it belongs to, from the signal or trigger that
+started it to what followed, indented by depth, each decision with its rule, inputs, the numbers
+it compared and any clamping; then the reasons not to act in force in that chain.
+With --pool: the reasons not to act in force at TIME (default now) and the decisions before it.
+
+Options:
+  --pool P                the pool
+  --at TIME               ISO 8601 or epoch ms (default now)
+  --json                  print the API's answer as JSON
+  --alert-manager URL     default $SCALEWISE_ALERT_MANAGER_URL or http://127.0.0.1:8086
+  --token T               bearer token (default $SCALEWISE_API_TOKEN)
+  --timeout MS            per request (default 8000)
+  -h, --help              this help`;
+
+const options = {
+  ...commonOptions,
+  ...httpOptions,
+  pool: { type: 'string' },
+  at: { type: 'string' },
+  json: { type: 'boolean' },
+  'alert-manager': { type: 'string' },
+} as const;
+
+export interface ExplainOptions {
+  target: { id: string } | { pool: string; at: number };
+  json: boolean;
+  baseUrl: string;
+  token?: string;
+  timeoutMs?: number;
+}
+
+/** @throws UsageError */
+export function parseExplain(
+  args: string[],
+  env: Record<string, string | undefined>,
+): ExplainOptions | 'help' {
+  const { values: v, positionals } = parseCommand('explain', args, options, true);
+  if (v.help) return 'help';
+  if (positionals.length > 1) throw new UsageError(`one event id, got ${positionals.length}`, 'explain');
+  const id = positionals[0];
+  if (id !== undefined && v.pool !== undefined) {
+    throw new UsageError('give an event id or --pool, not both', 'explain');
+  }
+  if (id === undefined && v.pool === undefined)
+    throw new UsageError('give an event id or --pool P', 'explain');
+  if (v.at !== undefined && v.pool === undefined) throw new UsageError('--at goes with --pool', 'explain');
+  const token = v.token ?? env.SCALEWISE_API_TOKEN;
+  const timeout = v.timeout !== undefined ? intFlag('explain', 'timeout', v.timeout, 1) : undefined;
+  return {
+    target:
+      id !== undefined
+        ? { id }
+        : { pool: v.pool as string, at: v.at !== undefined ? timeFlag('explain', 'at', v.at) : Date.now() },
+    json: v.json === true,
+    baseUrl: urlFlag(
+      'explain',
+      'alert-manager',
+      v['alert-manager'] ?? env.SCALEWISE_ALERT_MANAGER_URL ?? 'http://127.0.0.1:8086',
+    ),
+    ...(token ? { token } : {}),
+    ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
+  };
+}
+
+function isExplanation(x: unknown): x is Explanation {
+  const e = x as Explanation;
+  return typeof e === 'object' && e !== null && Array.isArray(e.chain) && Array.isArray(e.blocked);
+}
+
+export async function runExplain(o: ExplainOptions, ctx: Context): Promise<number> {
+  const http = { service: 'alert-manager', token: o.token, timeoutMs: o.timeoutMs ?? ctx.connectTimeoutMs };
+  if ('id' in o.target) {
+    const x = await getJson<unknown>(`${o.baseUrl}/v1/explain/${encodeURIComponent(o.target.id)}`, http);
+    if (!isExplanation(x)) {
+      throw new ScalewiseError(
+        'DEPENDENCY_UNAVAILABLE',
+        'alert-manager answered with something not an explanation',
+      );
+    }
+    const related = x.related ?? [];
+    const lines = o.json
+      ? [JSON.stringify(x)]
+      : formatExplanation({ ...x, related }, o.target.id, ctx.colour);
+    ctx.stdout.write(`${lines.join('\n')}\n`);
+    return 0;
+  }
+  const q = new URLSearchParams({ pool: o.target.pool, at: new Date(o.target.at).toISOString() });
+  const r = await getJson<PoolExplanation>(`${o.baseUrl}/v1/explain?${q}`, http);
+  if (!Array.isArray(r.blocked) || !Array.isArray(r.decisions)) {
+    throw new ScalewiseError(
+      'DEPENDENCY_UNAVAILABLE',
+      'alert-manager answered with something not an explanation',
+    );
+  }
+  const lines = o.json ? [JSON.stringify(r)] : formatPoolExplanation(r, ctx.colour);
+  ctx.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}

@@ -1,0 +1,202 @@
+/**
+ * `scalewise trigger scale|pause|resume|update`: publishes a trigger CloudEvent to the
+ * triggers topic, as any external system would (DESIGN.md section 4). The data is checked
+ * against the catalogue first, so a bad request fails here, naming its flag, instead of
+ * becoming a TriggerRejected later. Prints the event id.
+ */
+import { createBreaker, createPublisher } from '@scalewise/bus';
+import { ScalewiseError } from '@scalewise/errors';
+import { createEvent, type EventData, type ScalewiseEvent, topicOf } from '@scalewise/events';
+import { commonOptions, intFlag, parseCommand } from '../args.ts';
+import { type Context, connectKafka, withDeadline } from '../context.ts';
+import { UsageError } from '../errors.ts';
+
+type TriggerType =
+  | 'io.scalewise.trigger.scale'
+  | 'io.scalewise.trigger.pause'
+  | 'io.scalewise.trigger.resume'
+  | 'io.scalewise.trigger.update';
+
+export const triggerUsage = `Usage:
+  scalewise trigger scale  --pool P (--count N [--action scale_up|scale_down] | --target N) [options]
+  scalewise trigger pause  --pool P [--reason R] [options]
+  scalewise trigger resume --pool P [--reason R] [options]
+  scalewise trigger update --pool P [--min N] [--max N] [--reason R] [options]
+
+Publishes a trigger event (io.scalewise.trigger.<kind>) to the triggers topic and prints its id.
+The decision-engine acts on it, or answers with TriggerRejected (unknown pool, out of range,
+source not allowed, paused); follow it with: scalewise tail --type TriggerRejected,ScaleUpDecision
+
+Options:
+  --pool P            the pool (required)
+  --count N           scale: how many workers to add or remove (>= 1)
+  --action A          scale: scale_up (default with --count) or scale_down
+  --target N          scale: the number of workers wanted (action set)
+  --min N, --max N    update: the pool's new minimum and/or maximum
+  --reason R          why, for the audit trail
+  --task-id ID        scale: the caller's task id
+  --source S          the CloudEvents source (default /scalewise/cli); pools may allow only some
+  --json              print the whole event as JSON instead of its id
+  --config FILE       the Scalewise YAML (default $SCALEWISE_CONFIG; else defaults + KAFKA_* env)
+  -h, --help          this help`;
+
+const options = {
+  ...commonOptions,
+  pool: { type: 'string' },
+  count: { type: 'string' },
+  action: { type: 'string' },
+  target: { type: 'string' },
+  min: { type: 'string' },
+  max: { type: 'string' },
+  reason: { type: 'string' },
+  'task-id': { type: 'string' },
+  source: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+export interface TriggerOptions {
+  type: TriggerType;
+  data: EventData<TriggerType>;
+  source: string;
+  json: boolean;
+}
+
+const kinds = ['scale', 'pause', 'resume', 'update'] as const;
+type Kind = (typeof kinds)[number];
+
+/** The flag that sets each data field, for error messages. */
+const flagOf: Record<string, string> = {
+  pool: '--pool',
+  action: '--action',
+  count: '--count',
+  target: '--target',
+  reason: '--reason',
+  task_id: '--task-id',
+  min: '--min',
+  max: '--max',
+};
+
+/**
+ * Parses `trigger <kind> ...` into the event to send, validated against the catalogue.
+ * @throws UsageError naming the flag at fault.
+ */
+export function parseTrigger(args: string[]): TriggerOptions | 'help' {
+  const [kind, ...rest] = args;
+  if (kind === '-h' || kind === '--help' || kind === 'help') return 'help';
+  if (!kinds.includes(kind as Kind)) {
+    throw new UsageError(
+      kind
+        ? `unknown trigger '${kind}': expected scale, pause, resume or update`
+        : 'which trigger? scale, pause, resume or update',
+      'trigger',
+    );
+  }
+  const command = `trigger ${kind}`;
+  const { values: v } = parseCommand(command, rest, options);
+  if (v.help) return 'help';
+  if (!v.pool) throw new UsageError('--pool is required', command);
+  const allowed: Record<Kind, string[]> = {
+    scale: ['count', 'action', 'target', 'task-id'],
+    pause: [],
+    resume: [],
+    update: ['min', 'max'],
+  };
+  for (const f of ['count', 'action', 'target', 'task-id', 'min', 'max'] as const) {
+    if (v[f] !== undefined && !allowed[kind as Kind].includes(f)) {
+      throw new UsageError(`--${f} does not apply to trigger ${kind}`, command);
+    }
+  }
+  const reason = v.reason !== undefined ? { reason: v.reason } : {};
+  let type: TriggerType;
+  let data: Record<string, unknown>;
+  switch (kind as Kind) {
+    case 'scale': {
+      type = 'io.scalewise.trigger.scale';
+      if (v.count !== undefined && v.target !== undefined) {
+        throw new UsageError('give either --count (with --action) or --target, not both', command);
+      }
+      if (v.count === undefined && v.target === undefined) {
+        throw new UsageError('give --count N (with --action scale_up|scale_down) or --target N', command);
+      }
+      if (v.target !== undefined) {
+        if (v.action !== undefined && v.action !== 'set') {
+          throw new UsageError(`--action ${v.action} takes --count, not --target`, command);
+        }
+        data = { pool: v.pool, action: 'set', target: intFlag(command, 'target', v.target, 0) };
+      } else {
+        const action = v.action ?? 'scale_up';
+        if (action !== 'scale_up' && action !== 'scale_down') {
+          throw new UsageError(`--action: expected scale_up or scale_down, got '${action}'`, command);
+        }
+        data = { pool: v.pool, action, count: intFlag(command, 'count', v.count as string, 1) };
+      }
+      if (v['task-id'] !== undefined) data.task_id = v['task-id'];
+      break;
+    }
+    case 'pause':
+    case 'resume':
+      type = kind === 'pause' ? 'io.scalewise.trigger.pause' : 'io.scalewise.trigger.resume';
+      data = { pool: v.pool };
+      break;
+    case 'update':
+      type = 'io.scalewise.trigger.update';
+      data = { pool: v.pool };
+      if (v.min !== undefined) data.min = intFlag(command, 'min', v.min, 0);
+      if (v.max !== undefined) data.max = intFlag(command, 'max', v.max, 0);
+      if (v.min === undefined && v.max === undefined)
+        throw new UsageError('give --min and/or --max', command);
+      break;
+  }
+  Object.assign(data, reason);
+  const source = v.source ?? '/scalewise/cli';
+  if (!source.trim()) throw new UsageError('--source must not be empty', command);
+  return { type, data: checked(command, type, data, source), source, json: v.json === true };
+}
+
+/** The data as the catalogue accepts it. @throws UsageError naming the flag of the first bad field. */
+function checked(command: string, type: TriggerType, data: Record<string, unknown>, source: string) {
+  try {
+    return createEvent(type, data as EventData<TriggerType>, { source, clusterid: 'check' }).data;
+  } catch (err) {
+    if (err instanceof ScalewiseError && err.code === 'SCHEMA_VIOLATION') {
+      const issues = (err.details.issues as { path: string; message: string }[] | undefined) ?? [];
+      const first = issues[0];
+      if (first) {
+        const field = first.path.split('.')[0] ?? '';
+        const flag = flagOf[field] ?? (field || 'the request');
+        throw new UsageError(`${flag}: ${first.message} (${type} field '${first.path}')`, command);
+      }
+      throw new UsageError(err.message, command);
+    }
+    throw err;
+  }
+}
+
+/** Publishes the trigger (acks=all) and prints its id. @throws DEPENDENCY_UNAVAILABLE */
+export async function runTrigger(o: TriggerOptions, ctx: Context): Promise<number> {
+  const { config } = ctx.config();
+  const event = createEvent(o.type, o.data, { source: o.source, clusterid: config.cluster_id });
+  const producer = ctx.kafka().producer({ idempotent: true, maxInFlightRequests: 1 });
+  await connectKafka(producer, config.kafka.brokers, ctx.connectTimeoutMs);
+  const breaker = createBreaker('kafka-producer', { timeoutMs: ctx.connectTimeoutMs });
+  const publisher = createPublisher({
+    producer,
+    breaker,
+    topicPrefix: config.events.topic_prefix,
+    topicNames: config.events.topics,
+  });
+  const topic = ctx.topics()[topicOf(event.type)];
+  try {
+    await withDeadline(
+      publisher.publish(event as ScalewiseEvent),
+      ctx.connectTimeoutMs + 2000,
+      `Kafka did not acknowledge the trigger on ${topic} in time`,
+    );
+  } finally {
+    breaker.shutdown();
+    await producer.disconnect().catch(() => undefined);
+  }
+  ctx.stdout.write(o.json ? `${JSON.stringify(event)}\n` : `${event.id}\n`);
+  ctx.stderr.write(`published ${event.type} for pool ${event.partitionkey} to ${topic}\n`);
+  return 0;
+}

@@ -1,0 +1,300 @@
+/**
+ * What a person reads: one line per event, the explanation of a decision with its numbers,
+ * an explained chain indented by depth, the pools table. Pure: strings in, strings out.
+ */
+import type { Explanation } from '@scalewise/alert-manager/core';
+import { type AnyScalewiseEvent, isEventType } from '@scalewise/events';
+import { noColour, type Palette } from './colour.ts';
+
+/** `io.scalewise.ScaleUpDecision` -> `ScaleUpDecision`. */
+export function shortType(type: string): string {
+  return type.replace(/^io\.scalewise\./, '');
+}
+
+const pct = (n: number) => `${Math.round(n * 10) / 10}%`;
+const secs = (n: number) => (n >= 120 ? `${Math.round(n / 6) / 10}m` : `${Math.round(n * 10) / 10}s`);
+const signed = (n: number) => (n >= 0 ? `+${n}` : `${n}`);
+const short = (id: string) => (id.length > 12 ? id.slice(0, 8) : id);
+
+function bytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i += 1;
+  }
+  return `${Math.round(v * 10) / 10} ${units[i]}`;
+}
+
+const scalar = (v: unknown) =>
+  v === null || ['string', 'number', 'boolean'].includes(typeof v) ? String(v) : JSON.stringify(v);
+
+/** `k=v, k=v` of the scalar fields of `data`, for types this CLI does not know. */
+function generic(data: unknown): string {
+  if (typeof data !== 'object' || data === null) return scalar(data);
+  return Object.entries(data as Record<string, unknown>)
+    .filter(([k, v]) => k !== 'pool' && (v === null || typeof v !== 'object'))
+    .map(([k, v]) => `${k}=${scalar(v)}`)
+    .join(', ');
+}
+
+const dry = (d: { dry_run?: boolean | undefined }) => (d.dry_run ? ' [dry run]' : '');
+
+/** A short, human summary of what an event says, with the numbers that matter. */
+export function summarize(e: AnyScalewiseEvent): string {
+  if (!isEventType(e.type)) return generic((e as { data?: unknown }).data);
+  switch (e.type) {
+    case 'io.scalewise.PoolMetricsObserved': {
+      const d = e.data;
+      return `${d.workers} workers (${d.ready_workers} ready), cpu ${pct(d.cpu_avg)}, memory ${pct(d.memory_avg)}, ${d.pending_pods} pending [${d.source}]`;
+    }
+    case 'io.scalewise.ResourcePressureAlert': {
+      const d = e.data;
+      const parts = [];
+      if (d.resource !== 'memory') parts.push(`cpu ${pct(d.cpu_avg)} > ${pct(d.cpu_threshold)}`);
+      if (d.resource !== 'cpu') parts.push(`memory ${pct(d.memory_avg)} > ${pct(d.memory_threshold)}`);
+      return `${parts.join(', ')} for ${secs(d.duration)}; ${d.workers} of max ${d.max_workers} workers`;
+    }
+    case 'io.scalewise.UnderutilizationWarning': {
+      const d = e.data;
+      return `cpu ${pct(d.cpu_avg)} < ${pct(d.cpu_threshold)}, memory ${pct(d.memory_avg)} < ${pct(d.memory_threshold)} for ${secs(d.duration)} (${d.periods} periods); ${d.workers} workers, min ${d.min_workers}`;
+    }
+    case 'io.scalewise.PendingPodsDetected': {
+      const d = e.data;
+      const deps = d.affected_deployments.length ? `; ${d.affected_deployments.join(', ')}` : '';
+      return `${d.pending_count} pods pending, longest ${secs(d.waiting_time)}; requests ${d.requested_cpu_millicores}m CPU, ${bytes(d.requested_memory_bytes)}${deps}`;
+    }
+    case 'io.scalewise.OptimalStateTrigger': {
+      const d = e.data;
+      return `${d.current_workers} workers at min ${d.min_workers}, cpu ${pct(d.cpu_avg)}, memory ${pct(d.memory_avg)} (${d.state})`;
+    }
+    case 'io.scalewise.NodeHealthDegraded': {
+      const d = e.data;
+      return `node ${d.node_name}: ${d.status} (${d.condition})${d.reason ? ` ${d.reason}` : ''}${d.message ? `: ${d.message}` : ''}`;
+    }
+    case 'io.scalewise.NodeUnexpectedlyLost': {
+      const d = e.data;
+      return `node ${d.node_name} lost (${d.cause}), last seen ${d.last_seen}; ${d.remaining_workers} workers remain`;
+    }
+    case 'io.scalewise.NodeCreated':
+      return `node ${e.data.node_name} created by ${e.data.provider} (${e.data.provider_id})`;
+    case 'io.scalewise.NodeReady':
+      return `node ${e.data.node_name} ready after ${secs(e.data.ready_after)}`;
+    case 'io.scalewise.NodeDrained':
+      return `node ${e.data.node_name} drained: ${e.data.evicted_pods} pods evicted in ${secs(e.data.duration)}`;
+    case 'io.scalewise.NodeRemoved':
+      return `node ${e.data.node_name} removed (${e.data.provider})`;
+    case 'io.scalewise.ScaleUpDecision': {
+      const d = e.data;
+      return `scale up ${d.current_workers} -> ${d.desired_workers} (${signed(d.count)}), ${d.reason}: ${d.explanation.summary}${dry(d)}`;
+    }
+    case 'io.scalewise.ScaleDownDecision': {
+      const d = e.data;
+      return `scale down ${d.current_workers} -> ${d.desired_workers} (${signed(-d.count)}), ${d.reason}: ${d.explanation.summary}${dry(d)}`;
+    }
+    case 'io.scalewise.ScaleDownBlocked': {
+      const d = e.data;
+      const retry = d.retry_after !== undefined ? `, lifts in ${secs(d.retry_after)}` : '';
+      return `scale-down blocked: ${d.reason}${retry} (${d.workers} workers, min ${d.min_workers}): ${d.explanation.summary}`;
+    }
+    case 'io.scalewise.AutoScaleUpToMinimum': {
+      const d = e.data;
+      return `scale up to the minimum: ${d.current_workers} -> ${d.current_workers + d.scale_up_count} (${signed(d.scale_up_count)}), min ${d.min_workers}${dry(d)}`;
+    }
+    case 'io.scalewise.EmergencyScaleUp': {
+      const d = e.data;
+      return `emergency: ${d.lost_count} nodes lost, ${d.remaining_workers} remain (min ${d.min_workers}); ${signed(d.emergency_scale)}${dry(d)}`;
+    }
+    case 'io.scalewise.TriggerRejected': {
+      const d = e.data;
+      return `${shortType(d.trigger_type)} from ${d.trigger_source} rejected (${d.reason}): ${d.message}`;
+    }
+    case 'io.scalewise.ScaleUpStarted': {
+      const d = e.data;
+      return `scale-up started: ${d.previous_workers} -> ${d.target_workers} (${signed(d.count)}), action ${short(d.action_id)}`;
+    }
+    case 'io.scalewise.ScaleDownStarted': {
+      const d = e.data;
+      return `scale-down started: ${d.previous_workers} -> ${d.target_workers} (${signed(-d.count)}), nodes ${d.nodes.join(', ')}`;
+    }
+    case 'io.scalewise.ScalingActionCompleted': {
+      const d = e.data;
+      return `${d.action} completed: ${d.previous_workers} -> ${d.new_workers} in ${secs(d.duration)}`;
+    }
+    case 'io.scalewise.ScalingActionFailed': {
+      const d = e.data;
+      return `${d.action} failed after ${d.attempts} attempt(s) (${d.error_code}${d.retriable ? ', retriable' : ''}): ${d.message}; ${d.completed_count} done`;
+    }
+    case 'io.scalewise.ClusterStateSynced': {
+      const d = e.data;
+      return `in sync: ${d.workers} workers (kubernetes ${d.k8s_nodes}, provider ${d.docker_containers}, store ${d.db_workers})`;
+    }
+    case 'io.scalewise.StateDriftDetected': {
+      const d = e.data;
+      const drift = d.drift.map((x) => `${x.kind} ${x.name}`).join(', ');
+      return `drift: ${drift} (kubernetes ${d.k8s_nodes}, provider ${d.docker_containers}, store ${d.db_workers}); ${d.repaired ? 'repaired' : 'not repaired'}`;
+    }
+    case 'io.scalewise.MinimumNodesViolation':
+      return `${e.data.current_workers} workers, below the minimum ${e.data.min_workers}`;
+    case 'io.scalewise.MinimumNodesRestored': {
+      const d = e.data;
+      const after = d.violation_duration !== undefined ? ` after ${secs(d.violation_duration)}` : '';
+      return `minimum restored: ${d.current_workers} workers, min ${d.min_workers}${after}`;
+    }
+    case 'io.scalewise.DeadLetterRecorded': {
+      const d = e.data;
+      return `dead letter from ${d.topic}[${d.partition}]@${d.offset} in ${d.service}: ${d.error_code} ${d.reason} -> s3://${d.bucket}/${d.key}`;
+    }
+    case 'io.scalewise.trigger.scale': {
+      const d = e.data;
+      const what =
+        d.action === 'set'
+          ? `set to ${d.target}`
+          : `${d.action} ${d.action === 'scale_up' ? '+' : '-'}${d.count}`;
+      return `${what}${d.reason ? `: ${d.reason}` : ''}${d.task_id ? ` (task ${d.task_id})` : ''} from ${e.source}`;
+    }
+    case 'io.scalewise.trigger.pause':
+    case 'io.scalewise.trigger.resume':
+      return `${shortType(e.type).slice('trigger.'.length)}${e.data.reason ? `: ${e.data.reason}` : ''} from ${e.source}`;
+    case 'io.scalewise.trigger.update': {
+      const d = e.data;
+      const parts = [d.min !== undefined ? `min ${d.min}` : '', d.max !== undefined ? `max ${d.max}` : ''];
+      return `update ${parts.filter(Boolean).join(', ')}${d.reason ? `: ${d.reason}` : ''} from ${e.source}`;
+    }
+    default: {
+      const unreachable: never = e;
+      return generic((unreachable as { data?: unknown }).data);
+    }
+  }
+}
+
+/** The severity, padded, coloured by how bad it is. */
+export function severityLabel(severity: string, p: Palette = noColour): string {
+  const label = severity.padEnd(8);
+  if (severity === 'critical') return p.bold(p.red(label));
+  if (severity === 'warning') return p.yellow(label);
+  return p.dim(label);
+}
+
+/** One line per event: time, severity, type, pool, summary. */
+export function formatEventLine(e: AnyScalewiseEvent, p: Palette = noColour): string {
+  const replay = e.replayof ? p.dim(` (replay of ${short(e.replayof)})`) : '';
+  return `${p.dim(e.time)}  ${severityLabel(e.severity, p)}${p.bold(shortType(e.type).padEnd(24))} ${p.cyan(e.partitionkey.padEnd(12))} ${summarize(e)}${replay}`;
+}
+
+interface ExplanationData {
+  rule: string;
+  summary: string;
+  inputs: Record<string, number | string | boolean | null>;
+  comparisons: { metric: string; value: number; operator: string; threshold: number; result: boolean }[];
+  clamped?: { wanted: number; got: number; by: string } | undefined;
+}
+
+/** The explanation a decision event carries, if it carries one. */
+export function explanationOf(e: AnyScalewiseEvent): ExplanationData | undefined {
+  const x = (e.data as { explanation?: unknown } | undefined)?.explanation;
+  if (typeof x !== 'object' || x === null || typeof (x as ExplanationData).rule !== 'string')
+    return undefined;
+  return x as ExplanationData;
+}
+
+/** The numbers behind a decision: rule, inputs, comparisons, clamping; one line each. */
+export function formatDecisionNumbers(e: AnyScalewiseEvent, p: Palette = noColour): string[] {
+  const x = explanationOf(e);
+  if (!x) return [];
+  const lines = [`rule ${p.bold(x.rule)}: ${x.summary}`];
+  const inputs = Object.entries(x.inputs ?? {});
+  if (inputs.length > 0) lines.push(`inputs: ${inputs.map(([k, v]) => `${k}=${scalar(v)}`).join(', ')}`);
+  for (const c of x.comparisons ?? []) {
+    const verdict = c.result ? p.green('true') : p.red('false');
+    lines.push(`compared: ${c.metric} ${c.value} ${c.operator} ${c.threshold} -> ${verdict}`);
+  }
+  if (x.clamped) lines.push(`clamped: wanted ${x.clamped.wanted}, got ${x.clamped.got} (by ${x.clamped.by})`);
+  return lines;
+}
+
+function eventBlock(e: AnyScalewiseEvent, indent: string, p: Palette, mark = ' '): string[] {
+  const head = `${indent}${mark} ${formatEventLine(e, p)}  ${p.dim(`id ${e.id}`)}`;
+  const numbers = formatDecisionNumbers(e, p).map((l) => `${indent}      ${l}`);
+  return [head, ...numbers];
+}
+
+/**
+ * The causal chain of an event, indented by depth, the asked-for event marked `*`, each
+ * decision followed by its numbers; then the reasons not to act in force in the chain and
+ * the other events of the correlation.
+ */
+export function formatExplanation(x: Explanation, targetId: string, p: Palette = noColour): string[] {
+  const lines = [
+    `${p.bold('correlation')} ${x.correlationid}: ${x.chain.length} event(s) on the path, * marks ${targetId}`,
+  ];
+  for (const link of x.chain) {
+    lines.push(
+      ...eventBlock(link.event, '  '.repeat(link.depth + 1), p, link.event.id === targetId ? '*' : ' '),
+    );
+  }
+  if (x.blocked.length > 0) {
+    lines.push('', p.bold('not acted on (reasons in this chain):'));
+    for (const e of x.blocked) lines.push(...eventBlock(e, '  ', p));
+  }
+  if (x.related.length > 0) {
+    lines.push('', p.bold('also in this correlation:'));
+    for (const e of x.related) lines.push(...eventBlock(e, '  ', p));
+  }
+  return lines;
+}
+
+/** The answer of `GET /v1/explain?pool&at`. */
+export interface PoolExplanation {
+  pool: string;
+  at: string;
+  blocked: AnyScalewiseEvent[];
+  decisions: AnyScalewiseEvent[];
+}
+
+/** "Why (not) at that time?": the reasons in force, then the decisions before `at`. */
+export function formatPoolExplanation(r: PoolExplanation, p: Palette = noColour): string[] {
+  const lines = [`${p.bold('pool')} ${r.pool} at ${r.at}`, '', p.bold('reasons not to act in force:')];
+  if (r.blocked.length === 0) lines.push('  (none)');
+  for (const e of r.blocked) lines.push(...eventBlock(e, '  ', p));
+  lines.push('', p.bold('decisions in the 10 minutes before:'));
+  if (r.decisions.length === 0) lines.push('  (none)');
+  for (const e of r.decisions) lines.push(...eventBlock(e, '  ', p));
+  return lines;
+}
+
+/** One row of the decision-engine's `GET /v1/pools`. */
+export interface PoolStatus {
+  pool: string;
+  workers: number | null;
+  desired: number | null;
+  min: number | null | undefined;
+  max: number | null | undefined;
+  paused: boolean;
+  dry_run: boolean;
+  in_flight: number;
+}
+
+/** The pools as an aligned table. */
+export function formatStatus(pools: PoolStatus[], p: Palette = noColour): string[] {
+  const n = (v: number | null | undefined) => (v === null || v === undefined ? '-' : String(v));
+  const rows = pools.map((s) => {
+    const state = [s.paused ? 'paused' : 'active', s.dry_run ? 'dry-run' : ''].filter(Boolean).join(',');
+    return [s.pool, n(s.workers), n(s.desired), n(s.min), n(s.max), state, n(s.in_flight)];
+  });
+  const header = ['POOL', 'WORKERS', 'DESIRED', 'MIN', 'MAX', 'STATE', 'IN-FLIGHT'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  const colourState = (row: string[], text: string) => {
+    const st = row[5] ?? '';
+    if (st.includes('paused')) return p.yellow(text);
+    if (row[1] !== row[2] && row[2] !== '-') return p.cyan(text);
+    return text;
+  };
+  return [p.bold(line(header)), ...rows.map((r) => colourState(r, line(r)))];
+}
