@@ -1,0 +1,188 @@
+// What a person reads: event lines, decision numbers, explained chains, the pools table.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { explain } from '@scalewise/alert-manager/core';
+import { type AnyScalewiseEvent, createEvent, eventTypes, sampleData } from '@scalewise/events';
+import { colourEnabled, palette } from './colour.ts';
+import {
+  formatDecisionNumbers,
+  formatEventLine,
+  formatExplanation,
+  formatPoolExplanation,
+  formatStatus,
+  summarize,
+} from './format.ts';
+import { scaleUpChain } from './test-fixtures.ts';
+
+const ESC = '\x1b[';
+
+describe('event lines', () => {
+  test('a decision line has time, severity, type, pool and the explanation summary', () => {
+    const { decision } = scaleUpChain();
+    assert.equal(
+      formatEventLine(decision),
+      '2026-11-22T11:20:01.000Z  info    ScaleUpDecision          workers      scale up 3 -> 5 (+2), pending_pods: 3 pods pending for 4s; 2 more 4-CPU workers fit them',
+    );
+  });
+
+  test('every catalogue type has a summary of its own, without colour codes', () => {
+    for (const type of eventTypes) {
+      const e = createEvent(type, sampleData[type] as never, {
+        source: '/t',
+        clusterid: 'c',
+        partitionkey: 'workers',
+      });
+      const s = summarize(e as AnyScalewiseEvent);
+      assert.ok(s.length > 5, `${type}: '${s}'`);
+      assert.ok(!s.includes('[object Object]'), `${type}: '${s}'`);
+      assert.ok(!s.includes(ESC), type);
+    }
+  });
+
+  test('numbers that matter are in the summaries', () => {
+    const { pending, completed, started } = scaleUpChain();
+    assert.equal(summarize(pending), '3 pods pending, longest 4s; requests 6000m CPU, 3 GiB; web');
+    assert.equal(summarize(started), 'scale-up started: 3 -> 5 (+2), action evt-decision');
+    assert.equal(summarize(completed), 'scale_up completed: 3 -> 5 in 12s');
+  });
+
+  test('an event type this CLI does not know is shown by its scalar fields', () => {
+    const e = {
+      ...scaleUpChain().pending,
+      type: 'io.scalewise.SomethingNew.v2',
+      data: { pool: 'w', n: 3, ok: true, nested: {} },
+    };
+    assert.equal(summarize(e as unknown as AnyScalewiseEvent), 'n=3, ok=true');
+  });
+
+  test('a replayed event says so', () => {
+    const e = { ...scaleUpChain().ready, replayof: '0123456789abcdef' };
+    assert.match(formatEventLine(e), /\(replay of 01234567\)$/);
+  });
+
+  test('colour: severity coloured on a TTY; none with NO_COLOR, on a pipe or TERM=dumb', () => {
+    const { pending } = scaleUpChain();
+    const coloured = formatEventLine(pending, palette(true));
+    assert.ok(coloured.includes(`${ESC}33mwarning`), coloured);
+    assert.equal(colourEnabled(true, {}), true);
+    assert.equal(colourEnabled(true, { NO_COLOR: '1' }), false);
+    assert.equal(colourEnabled(true, { NO_COLOR: '' }), true);
+    assert.equal(colourEnabled(false, {}), false);
+    assert.equal(colourEnabled(true, { TERM: 'dumb' }), false);
+    assert.equal(colourEnabled(false, { FORCE_COLOR: '1' }), true);
+    assert.equal(colourEnabled(true, { FORCE_COLOR: '1', NO_COLOR: 'x' }), false);
+  });
+});
+
+describe('decision numbers', () => {
+  test('rule, inputs, each comparison and the clamping, one line each', () => {
+    assert.deepEqual(formatDecisionNumbers(scaleUpChain().decision), [
+      'rule pending_pods: 3 pods pending for 4s; 2 more 4-CPU workers fit them',
+      'inputs: pending_count=3, requested_cpu_millicores=6000, node_cpu_millicores=4000',
+      'compared: pending_count 3 > 0 -> true',
+      'clamped: wanted 6, got 5 (by max)',
+    ]);
+  });
+
+  test('an event without an explanation has no numbers block', () => {
+    assert.deepEqual(formatDecisionNumbers(scaleUpChain().ready), []);
+  });
+});
+
+describe('explain rendering', () => {
+  test('the chain of a scale-up, indented by depth, asked-for event marked, numbers under the decision', () => {
+    const c = scaleUpChain();
+    const x = explain(c.decision.id, c.all);
+    assert.ok(x);
+    const lines = formatExplanation(x, c.decision.id);
+    const typeAt = (type: string) => lines.findIndex((l) => l.includes(` ${type} `));
+    const order = [
+      'PendingPodsDetected',
+      'ScaleUpDecision',
+      'ScaleUpStarted',
+      'NodeCreated',
+      'NodeReady',
+      'ScalingActionCompleted',
+    ];
+    const positions = order.map(typeAt);
+    assert.ok(
+      positions.every((p) => p > 0),
+      `all six on the path: ${positions}`,
+    );
+    assert.deepEqual(
+      [...positions].sort((a, b) => a - b),
+      positions,
+      'in causal order',
+    );
+    // Depth d is indented by 2 * (d + 1) spaces before the marker.
+    order.forEach((type, depth) => {
+      const line = lines[typeAt(type)] as string;
+      const mark = type === 'ScaleUpDecision' ? '*' : ' ';
+      assert.ok(line.startsWith(`${'  '.repeat(depth + 1)}${mark} 2026-`), `${type}: '${line}'`);
+    });
+    const decisionAt = typeAt('ScaleUpDecision');
+    assert.deepEqual(
+      lines.slice(decisionAt + 1, decisionAt + 5).map((l) => l.trim()),
+      [
+        'rule pending_pods: 3 pods pending for 4s; 2 more 4-CPU workers fit them',
+        'inputs: pending_count=3, requested_cpu_millicores=6000, node_cpu_millicores=4000',
+        'compared: pending_count 3 > 0 -> true',
+        'clamped: wanted 6, got 5 (by max)',
+      ],
+    );
+    assert.equal(lines[0], `correlation ${c.pending.id}: 6 event(s) on the path, * marks evt-decision`);
+    const blockedAt = lines.indexOf('not acted on (reasons in this chain):');
+    assert.ok(blockedAt > decisionAt);
+    assert.match(lines[blockedAt + 1] as string, /ScaleDownBlocked .*scale-down blocked: pending_pods/);
+    assert.match(
+      lines[blockedAt + 2] as string,
+      /^ +rule no_scale_down_while_pending: 3 pods pending: no scale-down$/,
+    );
+  });
+
+  test('the reasons in force and the decisions around a time, (none) when empty', () => {
+    const c = scaleUpChain();
+    const lines = formatPoolExplanation({
+      pool: 'workers',
+      at: '2026-11-22T11:21:00.000Z',
+      blocked: [],
+      decisions: [c.decision],
+    });
+    assert.equal(lines[0], 'pool workers at 2026-11-22T11:21:00.000Z');
+    assert.equal(lines[3], '  (none)');
+    assert.match(lines[6] as string, /ScaleUpDecision/);
+    assert.match(lines[10] as string, /clamped: wanted 6, got 5 \(by max\)/);
+  });
+});
+
+describe('status table', () => {
+  test('aligned columns, dashes for unknowns, paused and dry-run in the state column', () => {
+    const lines = formatStatus([
+      {
+        pool: 'workers',
+        workers: 3,
+        desired: 5,
+        min: 2,
+        max: 6,
+        paused: false,
+        dry_run: false,
+        in_flight: 1,
+      },
+      {
+        pool: 'batch-large',
+        workers: null,
+        desired: null,
+        min: 0,
+        max: 4,
+        paused: true,
+        dry_run: true,
+        in_flight: 0,
+      },
+    ]);
+    assert.deepEqual(lines, [
+      'POOL         WORKERS  DESIRED  MIN  MAX  STATE           IN-FLIGHT',
+      'workers      3        5        2    6    active          1',
+      'batch-large  -        -        0    4    paused,dry-run  0',
+    ]);
+  });
+});
