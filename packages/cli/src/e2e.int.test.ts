@@ -1,0 +1,129 @@
+// End to end with the real decision-engine on the real broker, Redis and S3: a trigger the
+// CLI publishes is decided (or rejected) by the engine, and `status` reads the engine's pools.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { after, before, test } from 'node:test';
+import { recordTopics } from '@scalewise/bus/test-support/recorder';
+import { loadConfig } from '@scalewise/config';
+import { defineDecisionEngine } from '@scalewise/decision-engine';
+import { createEvent, type EventData, sampleData } from '@scalewise/events';
+import { createService, type Service } from '@scalewise/service';
+import { getStack, type StackEndpoints, uniqueName, waitFor } from '@scalewise/testing';
+
+const main = new URL('./main.ts', import.meta.url).pathname;
+const quiet = new Writable({ write: (_c, _e, done) => done() });
+let stack: StackEndpoints;
+let engine: Service;
+let prefix: string;
+let address: string;
+
+before(async () => {
+  stack = await getStack();
+  prefix = `${uniqueName('cli-e2e')}.`;
+  const loaded = loadConfig({
+    text: `
+cluster_id: ${uniqueName('c')}
+autoscaler:
+  pools: [{ name: workers, min: 2, max: 6 }]
+events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
+kafka: { brokers: [${stack.kafka.brokers.join(', ')}] }
+redis: { url: "${stack.redis.url}" }
+s3:
+  endpoint: ${stack.s3.endpoint}
+  region: ${stack.s3.region}
+  bucket: ${uniqueName('cli-dlq')}
+  access_key_id: ${stack.s3.accessKeyId}
+  secret_access_key: ${stack.s3.secretAccessKey}
+http: { host: 127.0.0.1, port: 0 }
+telemetry: { log_level: warn }
+`,
+    env: {},
+  });
+  engine = await createService(
+    defineDecisionEngine({ config: loaded, fromBeginning: true, telemetry: { logDestination: quiet } }),
+  );
+  await engine.start();
+  address = await engine.listen();
+  const synced = createEvent(
+    'io.scalewise.ClusterStateSynced',
+    {
+      ...sampleData['io.scalewise.ClusterStateSynced'],
+      workers: 2,
+      k8s_nodes: 2,
+      docker_containers: 2,
+      db_workers: 2,
+    },
+    { source: '/scalewise/test', clusterid: loaded.config.cluster_id },
+  );
+  await engine.bus.publisher.publish(synced);
+});
+after(async () => {
+  await engine?.stop().catch(() => undefined);
+});
+
+function scalewise(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { SCALEWISE_CONFIG: _f, ...rest } = process.env;
+  const env = {
+    ...rest,
+    KAFKA_BROKERS: stack.kafka.brokers.join(','),
+    KAFKA_TOPIC_PREFIX: prefix,
+    SCALEWISE_DECISION_ENGINE_URL: address,
+    NO_COLOR: '1',
+  };
+  const child = spawn(process.execPath, [main, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b: Buffer) => {
+    stdout += b.toString();
+  });
+  child.stderr.on('data', (b: Buffer) => {
+    stderr += b.toString();
+  });
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+test('trigger scale --pool workers --count 2 is decided by the decision-engine: ScaleUpDecision 2 -> 4 caused by it', async (t) => {
+  const rec = await recordTopics(stack.kafka.brokers, [`${prefix}decisions`], uniqueName('rec'));
+  t.after(() => rec.stop());
+  const r = await scalewise(['trigger', 'scale', '--pool', 'workers', '--count', '2']);
+  assert.equal(r.code, 0, r.stderr);
+  const id = r.stdout.trim();
+  const decision = await waitFor(
+    () => rec.of('io.scalewise.ScaleUpDecision').find((e) => e.causationid === id),
+    { timeoutMs: 30_000, what: 'the ScaleUpDecision of the trigger' },
+  );
+  const d = decision.data as EventData<'io.scalewise.ScaleUpDecision'>;
+  assert.equal(d.reason, 'trigger');
+  assert.equal(d.current_workers, 2);
+  assert.equal(d.desired_workers, 4);
+  assert.equal(rec.of('io.scalewise.TriggerRejected').filter((e) => e.causationid === id).length, 0);
+
+  const status = await scalewise(['status']);
+  assert.equal(status.code, 0, status.stderr);
+  const [header, row] = status.stdout.trimEnd().split('\n');
+  assert.match(header as string, /^POOL +WORKERS +DESIRED +MIN +MAX +STATE +IN-FLIGHT$/);
+  assert.match(row as string, /^workers +2 +4 +2 +6 +active +1$/);
+});
+
+test('a trigger for a pool the engine does not know comes back as TriggerRejected unknown_pool', async (t) => {
+  const rec = await recordTopics(stack.kafka.brokers, [`${prefix}decisions`], uniqueName('rec'));
+  t.after(() => rec.stop());
+  const r = await scalewise(['trigger', 'pause', '--pool', 'gpu']);
+  assert.equal(r.code, 0, r.stderr);
+  const id = r.stdout.trim();
+  const rejected = await waitFor(
+    () =>
+      rec
+        .of('io.scalewise.TriggerRejected')
+        .find((e) => (e.data as { trigger_id: string }).trigger_id === id),
+    { timeoutMs: 30_000, what: 'the TriggerRejected' },
+  );
+  assert.equal((rejected.data as EventData<'io.scalewise.TriggerRejected'>).reason, 'unknown_pool');
+  const status = await scalewise(['status', '--pool', 'gpu']);
+  assert.equal(status.code, 1);
+  assert.equal(
+    status.stderr,
+    "scalewise status: NOT_FOUND: decision-engine: no pool named 'gpu' in the configuration\n",
+  );
+});
