@@ -2,6 +2,7 @@
 import type { EventType } from '@scalewise/events';
 import type { ServiceContext, ServiceDefinition } from '@scalewise/service';
 import { type AlertManager, type AlertManagerOptions, createAlertManager, serviceName } from './alerts.ts';
+import { consoleRoutes } from './console.ts';
 import { alertRoutes } from './routes.ts';
 
 export interface AlertManagerService extends ServiceDefinition<EventType> {
@@ -25,7 +26,10 @@ export function defineAlertManager(
     name: serviceName,
     version: '0.1.0',
     handlers: (ctx) => of(ctx).handlers,
-    routes: (app, ctx) => alertRoutes(app, of(ctx), ctx.config.http.api_token),
+    routes: async (app, ctx) => {
+      await alertRoutes(app, of(ctx), ctx.config.http.api_token);
+      consoleRoutes(app, { config: ctx.config });
+    },
     onStart: async (ctx) => of(ctx).start(),
     onStop: async (ctx) => of(ctx).stop(),
     ...(fromBeginning !== undefined ? { fromBeginning } : {}),

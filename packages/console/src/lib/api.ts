@@ -1,0 +1,81 @@
+/**
+ * alert-manager's REST API as the console uses it, with the bearer token on every call.
+ * `fetch` is injected so the error mapping is tested without a server.
+ */
+import type { AnyScalewiseEvent, ExplainResponse, OpenAlert, PoolLimits, Silence } from './types.ts';
+
+/** A failed call: its HTTP status (0 when the server was not reached) and a sentence to show. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export type FetchLike = (url: string, init?: RequestInit) => Promise<Response>;
+
+export interface Api {
+  events(query: string): Promise<AnyScalewiseEvent[]>;
+  explain(id: string): Promise<ExplainResponse>;
+  alerts(): Promise<OpenAlert[]>;
+  silences(): Promise<Silence[]>;
+  addSilence(s: { pools?: string[]; types?: string[]; endsAt: string; comment: string }): Promise<Silence>;
+  removeSilence(id: string): Promise<void>;
+  pools(): Promise<PoolLimits[]>;
+}
+
+/** The message a person sees for a failed call. */
+export function errorMessage(status: number, serverMessage: string): string {
+  if (status === 401) return 'The token was refused (401): check the bearer token and sign in again.';
+  if (status === 403) return `Not allowed (403): ${serverMessage}`;
+  if (status === 0) return `alert-manager did not answer: ${serverMessage}`;
+  return `${serverMessage} (${status})`;
+}
+
+export function createApi(base: string, token: string, fetchFn: FetchLike = fetch): Api {
+  async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetchFn(`${base}${path}`, {
+        ...init,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(init.body ? { 'content-type': 'application/json' } : {}),
+        },
+      });
+    } catch (err) {
+      throw new ApiError(0, 'UNREACHABLE', errorMessage(0, (err as Error).message));
+    }
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = undefined;
+    }
+    if (!res.ok) {
+      const e = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+      throw new ApiError(
+        res.status,
+        e?.code ?? 'HTTP',
+        errorMessage(res.status, e?.message ?? res.statusText),
+      );
+    }
+    return body as T;
+  }
+  const enc = encodeURIComponent;
+  return {
+    events: async (query) => (await call<{ events: AnyScalewiseEvent[] }>(`/v1/events?${query}`)).events,
+    explain: (id) => call<ExplainResponse>(`/v1/explain/${enc(id)}`),
+    alerts: async () => (await call<{ alerts: OpenAlert[] }>('/v1/alerts')).alerts,
+    silences: async () => (await call<{ silences: Silence[] }>('/v1/silences')).silences,
+    addSilence: (s) => call<Silence>('/v1/silences', { method: 'POST', body: JSON.stringify(s) }),
+    removeSilence: (id) => call<void>(`/v1/silences/${enc(id)}`, { method: 'DELETE' }),
+    pools: async () => (await call<{ pools: PoolLimits[] }>('/console/api/pools')).pools,
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * One pool's sizes over time as an inline SVG of step lines (workers, desired, min, max).
+ * Pure: returns a view description. Each line carries `data-series` and `data-last` (its last
+ * value), and the legend prints the last values, so people and tests read the same numbers.
+ */
+import { h, type VNode } from './h.ts';
+import { lastValue, type Point, type PoolSeries, seriesNames } from './series.ts';
+
+export interface ChartOptions {
+  /** Window start and end, epoch ms. */
+  from: number;
+  to: number;
+  width?: number;
+  height?: number;
+  /** Formats a time for the axis. @default HH:MM in UTC */
+  formatTime?: (t: number) => string;
+}
+
+const pad = { left: 34, right: 10, top: 10, bottom: 22 };
+
+const hhmm = (t: number): string => new Date(t).toISOString().slice(11, 16);
+
+/** The SVG path of a step line from `points` to `to`, or '' when there are none. */
+export function stepPath(
+  points: readonly Point[],
+  x: (t: number) => number,
+  y: (v: number) => number,
+  to: number,
+): string {
+  const first = points[0];
+  if (!first) return '';
+  const r = (n: number) => Math.round(n * 10) / 10;
+  let d = `M${r(x(first.t))},${r(y(first.v))}`;
+  for (const p of points.slice(1)) d += `H${r(x(p.t))}V${r(y(p.v))}`;
+  return `${d}H${r(x(to))}`;
+}
+
+export function chartView(series: PoolSeries, o: ChartOptions): VNode {
+  const width = o.width ?? 640;
+  const height = o.height ?? 180;
+  const fmt = o.formatTime ?? hhmm;
+  const all = seriesNames.flatMap((n) => series[n]);
+  const top = Math.max(1, ...all.map((p) => p.v));
+  const span = Math.max(1, o.to - o.from);
+  const innerW = width - pad.left - pad.right;
+  const innerH = height - pad.top - pad.bottom;
+  const x = (t: number) => pad.left + (Math.min(Math.max(t, o.from), o.to) - o.from) * (innerW / span);
+  const y = (v: number) => pad.top + innerH - (v / top) * innerH;
+  const ticks = [...new Set([0, Math.round(top / 2), top])];
+  const lines = seriesNames.map((name) => {
+    const pts = series[name];
+    const last = lastValue(pts);
+    return h('path', {
+      class: `line s-${name}`,
+      d: stepPath(pts, x, y, o.to),
+      'data-series': name,
+      'data-last': last === undefined ? '' : last,
+    });
+  });
+  const lastPoint = series.workers.at(-1);
+  return h(
+    'figure',
+    { class: 'chart', 'data-pool': series.pool },
+    h('figcaption', {}, h('b', {}, series.pool), legend(series)),
+    h(
+      'svg',
+      {
+        viewBox: `0 0 ${width} ${height}`,
+        width,
+        height,
+        role: 'img',
+        'aria-label': `${series.pool}: workers, desired, min and max over time`,
+      },
+      ticks.flatMap((v) => [
+        h('line', { class: 'grid', x1: pad.left, x2: width - pad.right, y1: y(v), y2: y(v) }),
+        h('text', { class: 'tick', x: pad.left - 6, y: y(v) + 4, 'text-anchor': 'end' }, v),
+      ]),
+      h('text', { class: 'tick', x: pad.left, y: height - 6 }, fmt(o.from)),
+      h('text', { class: 'tick', x: width - pad.right, y: height - 6, 'text-anchor': 'end' }, fmt(o.to)),
+      lines,
+      lastPoint &&
+        h('circle', {
+          class: 'last s-workers',
+          cx: x(lastPoint.t),
+          cy: y(lastPoint.v),
+          r: 3,
+          'data-value': lastPoint.v,
+        }),
+    ),
+  );
+}
+
+/** "workers 5 · desired 5 · min 2 · max 6"; a series without points shows "–". */
+export function legend(series: PoolSeries): VNode {
+  return h(
+    'span',
+    { class: 'legend' },
+    seriesNames.map((name) =>
+      h('span', { class: `key s-${name}`, 'data-series': name }, `${name} ${lastValue(series[name]) ?? '–'}`),
+    ),
+  );
+}

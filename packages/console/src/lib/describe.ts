@@ -1,0 +1,74 @@
+/** One line a person can read for each event: what happened, with its numbers. Pure. */
+import type { AnyScalewiseEvent } from './types.ts';
+
+const n = (v: number | undefined) => (v === undefined ? '?' : String(v));
+
+export function summary(e: AnyScalewiseEvent): string {
+  switch (e.type) {
+    case 'io.scalewise.PoolMetricsObserved':
+      return `${e.data.workers} workers (${e.data.ready_workers} ready), CPU ${e.data.cpu_avg}%, memory ${e.data.memory_avg}%, ${e.data.pending_pods} pending`;
+    case 'io.scalewise.ResourcePressureAlert':
+      return `${e.data.resource} pressure: CPU ${e.data.cpu_avg}% (> ${e.data.cpu_threshold}%), memory ${e.data.memory_avg}% (> ${e.data.memory_threshold}%) for ${e.data.duration}s`;
+    case 'io.scalewise.UnderutilizationWarning':
+      return `underutilised for ${e.data.duration}s: CPU ${e.data.cpu_avg}%, memory ${e.data.memory_avg}%`;
+    case 'io.scalewise.PendingPodsDetected':
+      return `${e.data.pending_count} pods pending for ${e.data.waiting_time}s (${e.data.affected_deployments.join(', ') || 'no deployment'})`;
+    case 'io.scalewise.OptimalStateTrigger':
+      return `optimal state (${e.data.state}) at ${e.data.current_workers} workers`;
+    case 'io.scalewise.NodeHealthDegraded':
+      return `${e.data.node_name} ${e.data.status} (${e.data.condition})`;
+    case 'io.scalewise.NodeUnexpectedlyLost':
+      return `${e.data.node_name} lost (${e.data.cause}); ${e.data.remaining_workers} remain`;
+    case 'io.scalewise.NodeCreated':
+      return `${e.data.node_name} created (${e.data.provider})`;
+    case 'io.scalewise.NodeReady':
+      return `${e.data.node_name} ready after ${e.data.ready_after}s`;
+    case 'io.scalewise.NodeDrained':
+      return `${e.data.node_name} drained: ${e.data.evicted_pods} pods evicted in ${e.data.duration}s`;
+    case 'io.scalewise.NodeRemoved':
+      return `${e.data.node_name} removed`;
+    case 'io.scalewise.ScaleUpDecision':
+    case 'io.scalewise.ScaleDownDecision':
+      return `${e.data.current_workers} → ${e.data.desired_workers} workers (${e.data.reason})${e.data.dry_run ? ' [dry run]' : ''}: ${e.data.explanation.summary}`;
+    case 'io.scalewise.ScaleDownBlocked':
+      return `scale-down blocked: ${e.data.reason} (${e.data.workers} workers, min ${e.data.min_workers})`;
+    case 'io.scalewise.AutoScaleUpToMinimum':
+      return `${e.data.current_workers} → ${e.data.current_workers + e.data.scale_up_count} workers to reach min ${e.data.min_workers}`;
+    case 'io.scalewise.EmergencyScaleUp':
+      return `${e.data.lost_count} lost at once: +${e.data.emergency_scale} workers (${e.data.remaining_workers} remain)`;
+    case 'io.scalewise.TriggerRejected':
+      return `trigger rejected (${e.data.reason}): ${e.data.message}`;
+    case 'io.scalewise.ScaleUpStarted':
+    case 'io.scalewise.ScaleDownStarted':
+      return `${e.data.previous_workers} → ${e.data.target_workers} workers started`;
+    case 'io.scalewise.ScalingActionCompleted':
+      return `${e.data.action} done: ${e.data.previous_workers} → ${e.data.new_workers} workers in ${e.data.duration}s`;
+    case 'io.scalewise.ScalingActionFailed':
+      return `${e.data.action} failed (${e.data.error_code}): ${e.data.message}`;
+    case 'io.scalewise.ClusterStateSynced':
+      return `in sync: ${e.data.workers} workers`;
+    case 'io.scalewise.StateDriftDetected':
+      return `drift: ${e.data.drift.map((d) => `${d.kind} ${d.name}`).join(', ')}${e.data.repaired ? ' (repaired)' : ''}`;
+    case 'io.scalewise.MinimumNodesViolation':
+      return `below minimum: ${e.data.current_workers} < ${e.data.min_workers}`;
+    case 'io.scalewise.MinimumNodesRestored':
+      return `minimum restored: ${e.data.current_workers} ≥ ${e.data.min_workers}`;
+    case 'io.scalewise.DeadLetterRecorded':
+      return `dead letter from ${e.data.topic} (${e.data.error_code}): ${e.data.reason}`;
+    case 'io.scalewise.trigger.scale':
+      return `trigger ${e.data.action} ${e.data.action === 'set' ? n(e.data.target) : n(e.data.count)}${e.data.reason ? `: ${e.data.reason}` : ''}`;
+    case 'io.scalewise.trigger.pause':
+      return `pause${e.data.reason ? `: ${e.data.reason}` : ''}`;
+    case 'io.scalewise.trigger.resume':
+      return `resume${e.data.reason ? `: ${e.data.reason}` : ''}`;
+    case 'io.scalewise.trigger.update':
+      return `limits: min ${n(e.data.min)}, max ${n(e.data.max)}`;
+    default: {
+      const never: never = e;
+      return String((never as { type: string }).type);
+    }
+  }
+}
+
+/** The time of an event as HH:MM:SS.mmm in UTC. */
+export const clock = (iso: string): string => new Date(iso).toISOString().slice(11, 23);

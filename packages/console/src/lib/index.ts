@@ -1,0 +1,19 @@
+/** The console's pure parts, for tests and for other tools that render the same views. */
+export { type Api, ApiError, createApi, errorMessage } from './api.ts';
+export { chartView, legend, stepPath } from './chart.ts';
+export { clock, summary } from './describe.ts';
+export { chainView, comparisonText, explanationDetails, explanationOf } from './explain.ts';
+export {
+  filterFromHash,
+  filterToHash,
+  historyQuery,
+  mergeEvents,
+  noFilter,
+  passes,
+  streamFilter,
+  type TimelineFilter,
+} from './filters.ts';
+export { byClass, findAll, h, textOf, type VNode } from './h.ts';
+export { alertsView, deadLettersView, silenceScope, silencesView, timelineView } from './panels.ts';
+export { buildSeries, chartEventTypes, lastValue, type Point, type PoolSeries, valuesOf } from './series.ts';
+export * from './types.ts';

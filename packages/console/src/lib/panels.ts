@@ -1,0 +1,124 @@
+/** The timeline, alerts, silences and dead-letter panels as views. Pure. */
+import { clock, summary } from './describe.ts';
+import { h, type VNode } from './h.ts';
+import { type AnyScalewiseEvent, decisionTypes, type OpenAlert, type Silence, shortType } from './types.ts';
+
+export function timelineView(
+  events: readonly AnyScalewiseEvent[],
+  selectedId: string | undefined,
+  onSelect: (e: AnyScalewiseEvent) => void,
+): VNode {
+  if (events.length === 0) return h('p', { class: 'empty' }, 'No events match the filters yet.');
+  return h(
+    'ol',
+    { class: 'timeline' },
+    events.map((e) => {
+      const decision = decisionTypes.has(e.type);
+      return h(
+        'li',
+        {
+          class: `event sev-${e.severity}${decision ? ' decision' : ''}${e.id === selectedId ? ' selected' : ''}`,
+          'data-id': e.id,
+          'data-type': shortType(e.type),
+          'data-pool': e.partitionkey,
+          tabindex: 0,
+          title: decision ? 'show why' : 'show its chain',
+          onclick: () => onSelect(e),
+          onkeydown: (ev: Event) => {
+            if ((ev as KeyboardEvent).key === 'Enter') onSelect(e);
+          },
+        },
+        h('span', { class: 'time' }, clock(e.time)),
+        h('span', { class: 'sev' }, e.severity),
+        h('span', { class: 'pool' }, e.partitionkey),
+        h('b', { class: 'type' }, shortType(e.type)),
+        h('span', { class: 'sum' }, summary(e)),
+      );
+    }),
+  );
+}
+
+const ago = (t: number, now: number): string => {
+  const s = Math.max(0, Math.round((now - t) / 1000));
+  return s < 120 ? `${s}s ago` : s < 7200 ? `${Math.round(s / 60)}m ago` : `${Math.round(s / 3600)}h ago`;
+};
+
+export function alertsView(alerts: readonly OpenAlert[], now: number): VNode {
+  if (alerts.length === 0) return h('p', { class: 'empty' }, 'No open alerts.');
+  return h(
+    'ul',
+    { class: 'alerts' },
+    alerts.map((a) =>
+      h(
+        'li',
+        { class: `sev-${a.severity}`, 'data-key': a.key },
+        h('span', { class: 'sev' }, a.severity),
+        h('b', {}, shortType(a.type)),
+        h('span', { class: 'pool' }, a.pool),
+        h('span', { class: 'since' }, `since ${ago(a.firstAt, now)}, last ${ago(a.lastAt, now)}`),
+      ),
+    ),
+  );
+}
+
+export function silenceScope(s: Silence): string {
+  const parts = [
+    s.pools?.length ? `pools ${s.pools.join(', ')}` : '',
+    s.types?.length ? `types ${s.types.map(shortType).join(', ')}` : '',
+    s.severities?.length ? `severities ${s.severities.join(', ')}` : '',
+  ].filter(Boolean);
+  return parts.length > 0 ? parts.join('; ') : 'everything';
+}
+
+export function silencesView(
+  silences: readonly Silence[],
+  now: number,
+  onRemove: (s: Silence) => void,
+): VNode {
+  const active = silences.filter((s) => s.endsAt > now);
+  if (active.length === 0) return h('p', { class: 'empty' }, 'No silences.');
+  return h(
+    'ul',
+    { class: 'silences' },
+    active.map((s) =>
+      h(
+        'li',
+        { 'data-id': s.id },
+        h('span', {}, silenceScope(s)),
+        h(
+          'span',
+          { class: 'until' },
+          `until ${new Date(s.endsAt).toISOString().slice(0, 16).replace('T', ' ')}Z`,
+        ),
+        s.comment && h('i', {}, s.comment),
+        h('button', { type: 'button', class: 'remove', onclick: () => onRemove(s) }, 'remove'),
+      ),
+    ),
+  );
+}
+
+/** The dead letters, newest first: where each record came from, why, and its S3 object. */
+export function deadLettersView(events: readonly AnyScalewiseEvent[]): VNode {
+  const letters = events.filter((e) => e.type === 'io.scalewise.DeadLetterRecorded');
+  if (letters.length === 0) return h('p', { class: 'empty' }, 'The dead-letter queue is empty.');
+  return h(
+    'ul',
+    { class: 'dead-letters' },
+    letters.map((e) =>
+      e.type === 'io.scalewise.DeadLetterRecorded'
+        ? h(
+            'li',
+            { 'data-id': e.id },
+            h('span', { class: 'time' }, clock(e.time)),
+            h('b', {}, e.data.error_code),
+            h('span', {}, summary(e)),
+            h(
+              'code',
+              {},
+              `s3://${e.data.bucket}/${e.data.key} (${e.data.service}, ${e.data.consumer_group}, partition ${e.data.partition} offset ${e.data.offset}, ${e.data.attempts} attempts)`,
+            ),
+          )
+        : null,
+    ),
+  );
+}

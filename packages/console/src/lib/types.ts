@@ -1,0 +1,94 @@
+/**
+ * The shapes the console reads. Event shapes come from the catalogue in @scalewise/events
+ * (types only: nothing of it is bundled into the page).
+ */
+import type { AnyScalewiseEvent, EventType, Severity } from '@scalewise/events';
+
+export type { AnyScalewiseEvent, EventType, Severity };
+
+/** What GET /v1/explain/:id answers. */
+export interface ExplainResponse {
+  correlationid: string;
+  chain: { event: AnyScalewiseEvent; depth: number }[];
+  blocked: AnyScalewiseEvent[];
+  related: AnyScalewiseEvent[];
+}
+
+/** One open alert of GET /v1/alerts. */
+export interface OpenAlert {
+  key: string;
+  pool: string;
+  type: string;
+  severity: Severity;
+  firstAt: number;
+  lastAt: number;
+  pending: number;
+}
+
+/** One silence of GET /v1/silences. */
+export interface Silence {
+  id: string;
+  pools?: string[];
+  types?: string[];
+  severities?: Severity[];
+  endsAt: number;
+  createdBy: string;
+  comment: string;
+}
+
+/** A pool's configured limits (GET /console/api/pools). */
+export interface PoolLimits {
+  pool: string;
+  min: number;
+  max: number;
+}
+
+/** The event types of the catalogue, for the type filter. A unit test keeps it equal to the catalogue. */
+export const eventTypeNames = [
+  'io.scalewise.PoolMetricsObserved',
+  'io.scalewise.ResourcePressureAlert',
+  'io.scalewise.UnderutilizationWarning',
+  'io.scalewise.PendingPodsDetected',
+  'io.scalewise.OptimalStateTrigger',
+  'io.scalewise.NodeHealthDegraded',
+  'io.scalewise.NodeUnexpectedlyLost',
+  'io.scalewise.NodeCreated',
+  'io.scalewise.NodeReady',
+  'io.scalewise.NodeDrained',
+  'io.scalewise.NodeRemoved',
+  'io.scalewise.ScaleUpDecision',
+  'io.scalewise.ScaleDownDecision',
+  'io.scalewise.ScaleDownBlocked',
+  'io.scalewise.AutoScaleUpToMinimum',
+  'io.scalewise.EmergencyScaleUp',
+  'io.scalewise.TriggerRejected',
+  'io.scalewise.ScaleUpStarted',
+  'io.scalewise.ScaleDownStarted',
+  'io.scalewise.ScalingActionCompleted',
+  'io.scalewise.ScalingActionFailed',
+  'io.scalewise.ClusterStateSynced',
+  'io.scalewise.StateDriftDetected',
+  'io.scalewise.MinimumNodesViolation',
+  'io.scalewise.MinimumNodesRestored',
+  'io.scalewise.DeadLetterRecorded',
+  'io.scalewise.trigger.scale',
+  'io.scalewise.trigger.pause',
+  'io.scalewise.trigger.resume',
+  'io.scalewise.trigger.update',
+] as const satisfies readonly EventType[];
+
+export const severities: readonly Severity[] = ['info', 'warning', 'critical'];
+
+/** Decision types: a click on one of these opens its explanation. */
+export const decisionTypes: ReadonlySet<string> = new Set([
+  'io.scalewise.ScaleUpDecision',
+  'io.scalewise.ScaleDownDecision',
+  'io.scalewise.ScaleDownBlocked',
+  'io.scalewise.AutoScaleUpToMinimum',
+  'io.scalewise.EmergencyScaleUp',
+  'io.scalewise.OptimalStateTrigger',
+  'io.scalewise.TriggerRejected',
+]);
+
+/** `io.scalewise.ScaleUpDecision` -> `ScaleUpDecision`. */
+export const shortType = (type: string): string => type.replace(/^io\.scalewise\./, '');
