@@ -1,10 +1,19 @@
-export { connectKube, isStatus, type Kube, kubeCall, statusOf } from './client.ts';
-export { type DrainOptions, type DrainResult, drain, podsOn } from './drain.ts';
+export {
+  connectKube,
+  isNetworkError,
+  isStatus,
+  type Kube,
+  kubeCall,
+  statusOf,
+  toKubeError,
+} from './client.ts';
+export { budgetInRefusal, type DrainOptions, type DrainResult, drain, podsOn } from './drain.ts';
 export {
   ACTION_ANNOTATION,
   cordon,
   deleteNode,
   ensureNode,
+  ensureWorker,
   KWOK_NODE_KEY,
   KWOK_NODE_VALUE,
   kwokNodeManifest,
@@ -14,6 +23,24 @@ export {
   uncordon,
   type WorkerSpec,
 } from './nodes.ts';
+export {
+  asNodeInfo,
+  asPodInfo,
+  type ConditionInfo,
+  keepAnnotation,
+  MIRROR_ANNOTATION,
+  NODE_CONDITIONS,
+  type NodeConditionType,
+  type NodeInfo,
+  type OwnerInfo,
+  type PodInfo,
+  podKey,
+  projectNode,
+  projectPod,
+  SAFE_TO_EVICT,
+  type TaintInfo,
+  toMillis,
+} from './projection.ts';
 export { cpuMillicores, memoryBytes, parseQuantity } from './quantity.ts';
 export {
   isActiveOn,
@@ -24,4 +51,39 @@ export {
   podRequests,
   type Resources,
 } from './resources.ts';
-export { chooseVictims, type VictimChoice } from './victims.ts';
+export {
+  holdsNode,
+  type NodeUtilisation,
+  nodeUtilisation,
+  type PendingPod,
+  pendingUnschedulable,
+  podsByNode,
+  totalUtilisation,
+  utilisationOf,
+  workloadOf,
+} from './utilisation.ts';
+export {
+  CA_SCALE_DOWN_DISABLED,
+  chooseVictims,
+  evictionBlocker,
+  isDaemonSetPod,
+  isMirrorPod,
+  type Refusal,
+  type RefusalReason,
+  type VictimChoice,
+} from './victims.ts';
+export {
+  type ApiWatchOptions,
+  apiListerWatcher,
+  type CacheEvent,
+  type KubeCacheOptions,
+  type ListerWatcher,
+  type ListPage,
+  nodeCache,
+  type Projection,
+  podCache,
+  WatchCache,
+  type WatchCacheOptions,
+  type WatchCacheStats,
+  type WatchEventType,
+} from './watch-cache.ts';

@@ -23,11 +23,25 @@ export interface WorkerSpec {
   pods?: number;
   labels?: Record<string, string>;
   taints?: V1Taint[];
+  /** Extra annotations; the kwok annotation and the action id cannot be overridden. */
+  annotations?: Record<string, string>;
+  /** The decision that creates the node, kept in {@link ACTION_ANNOTATION}. */
   actionId?: string;
 }
 
-/** The Node object of a simulated worker. Pure. */
+/** A name the API takes for a node that is also a valid `kubernetes.io/hostname` label value. */
+const NODE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/**
+ * The Node object of a simulated worker of a pool, as packages/testing makes them: the kwok
+ * label and annotation (KWOK plays its kubelet and makes it Ready), the pool label,
+ * providerID `kwok://<name>`, capacity = allocatable of the given size. Pure.
+ * @throws RangeError when the name is not a lowercase DNS label of at most 63 characters.
+ */
 export function kwokNodeManifest(spec: WorkerSpec): V1Node {
+  if (!NODE_NAME.test(spec.name)) {
+    throw new RangeError(`node name '${spec.name}' is not a lowercase DNS label of at most 63 characters`);
+  }
   const resources = {
     cpu: `${spec.cpuMillicores}m`,
     memory: `${Math.floor(spec.memoryBytes / 2 ** 20)}Mi`,
@@ -49,6 +63,7 @@ export function kwokNodeManifest(spec: WorkerSpec): V1Node {
         'kubernetes.io/arch': 'amd64',
       },
       annotations: {
+        ...spec.annotations,
         [KWOK_NODE_KEY]: KWOK_NODE_VALUE,
         ...(spec.actionId ? { [ACTION_ANNOTATION]: spec.actionId } : {}),
       },
@@ -61,7 +76,10 @@ export function kwokNodeManifest(spec: WorkerSpec): V1Node {
   };
 }
 
-/** Creates a node; one that already exists is left as it is (creation is idempotent by name). */
+/**
+ * Creates a node; one that already exists is left as it is (creation is idempotent by name).
+ * @throws ScalewiseError KUBERNETES_API / DEPENDENCY_UNAVAILABLE ({@link toKubeError}).
+ */
 export async function ensureNode(kube: Kube, node: V1Node): Promise<{ created: boolean }> {
   try {
     await kubeCall(`creating node ${node.metadata?.name}`, () => kube.core.createNode({ body: node }));
@@ -72,7 +90,10 @@ export async function ensureNode(kube: Kube, node: V1Node): Promise<{ created: b
   }
 }
 
-/** Deletes a node; one already gone is fine. */
+/**
+ * Deletes a node; one already gone is fine. Its pods are not evicted: drain it first.
+ * @throws ScalewiseError KUBERNETES_API / DEPENDENCY_UNAVAILABLE.
+ */
 export async function deleteNode(kube: Kube, name: string): Promise<{ deleted: boolean }> {
   try {
     await kubeCall(`deleting node ${name}`, () => kube.core.deleteNode({ name }));
@@ -89,5 +110,10 @@ async function setUnschedulable(kube: Kube, name: string, unschedulable: boolean
   );
 }
 
+/** Marks a node unschedulable (spec.unschedulable = true); idempotent. @throws as {@link kubeCall}. */
 export const cordon = (kube: Kube, name: string) => setUnschedulable(kube, name, true);
+/** Lets the scheduler use a node again; idempotent. @throws as {@link kubeCall}. */
 export const uncordon = (kube: Kube, name: string) => setUnschedulable(kube, name, false);
+
+/** Creates the simulated worker of {@link kwokNodeManifest}, idempotent by name. */
+export const ensureWorker = (kube: Kube, spec: WorkerSpec) => ensureNode(kube, kwokNodeManifest(spec));

@@ -9,32 +9,49 @@ export interface Resources {
   memoryBytes: number;
 }
 
+type Requests = { [key: string]: string } | undefined;
+const add = (a: Resources, r: Requests): Resources => ({
+  cpuMillicores: a.cpuMillicores + cpuMillicores(r?.cpu),
+  memoryBytes: a.memoryBytes + memoryBytes(r?.memory),
+});
+const max = (a: Resources, b: Resources): Resources => ({
+  cpuMillicores: Math.max(a.cpuMillicores, b.cpuMillicores),
+  memoryBytes: Math.max(a.memoryBytes, b.memoryBytes),
+});
+const zero = (): Resources => ({ cpuMillicores: 0, memoryBytes: 0 });
+
 /**
- * A pod's requests as the scheduler sees them: the larger of (the sum over its containers)
- * and (the largest init container), plus the pod overhead.
+ * A pod's requests as the scheduler counts them (k8s.io/component-helpers resource.PodRequests):
+ * the sum over its containers plus its sidecars (init containers with restartPolicy Always),
+ * or the largest init container plus the sidecars started before it, whichever is larger;
+ * pod-level requests (`spec.resources`) replace the container sums where set; the pod
+ * overhead is added on top.
  */
 export function podRequests(pod: V1Pod): Resources {
-  const sum = { cpuMillicores: 0, memoryBytes: 0 };
-  for (const c of pod.spec?.containers ?? []) {
-    sum.cpuMillicores += cpuMillicores(c.resources?.requests?.cpu);
-    sum.memoryBytes += memoryBytes(c.resources?.requests?.memory);
-  }
+  let containers = zero();
+  for (const c of pod.spec?.containers ?? []) containers = add(containers, c.resources?.requests);
+  let sidecars = zero();
+  let init = zero();
   for (const c of pod.spec?.initContainers ?? []) {
-    // Sidecars (restartPolicy Always) run beside the app containers: they add up.
     if (c.restartPolicy === 'Always') {
-      sum.cpuMillicores += cpuMillicores(c.resources?.requests?.cpu);
-      sum.memoryBytes += memoryBytes(c.resources?.requests?.memory);
-      continue;
+      sidecars = add(sidecars, c.resources?.requests);
+      init = max(init, sidecars);
+    } else {
+      // A regular init container runs beside the sidecars started before it.
+      init = max(init, add(sidecars, c.resources?.requests));
     }
-    sum.cpuMillicores = Math.max(sum.cpuMillicores, cpuMillicores(c.resources?.requests?.cpu));
-    sum.memoryBytes = Math.max(sum.memoryBytes, memoryBytes(c.resources?.requests?.memory));
   }
-  const o = pod.spec?.overhead;
-  if (o) {
-    sum.cpuMillicores += cpuMillicores(o.cpu);
-    sum.memoryBytes += memoryBytes(o.memory);
-  }
-  return sum;
+  let total = max(
+    {
+      cpuMillicores: containers.cpuMillicores + sidecars.cpuMillicores,
+      memoryBytes: containers.memoryBytes + sidecars.memoryBytes,
+    },
+    init,
+  );
+  const podLevel = pod.spec?.resources?.requests;
+  if (podLevel?.cpu !== undefined) total = { ...total, cpuMillicores: cpuMillicores(podLevel.cpu) };
+  if (podLevel?.memory !== undefined) total = { ...total, memoryBytes: memoryBytes(podLevel.memory) };
+  return add(total, pod.spec?.overhead);
 }
 
 export function nodeAllocatable(node: V1Node): Resources {

@@ -1,63 +1,110 @@
 /**
  * Which nodes a scale-down removes, pure: the least requested utilisation first, the newest
  * first among equals (as the Cluster Autoscaler prefers), never a node annotated
- * `scalewise.io/scale-down-disabled: "true"`, never one running a pod that may not be moved
- * (annotated `cluster-autoscaler.kubernetes.io/safe-to-evict: "false"`, with local storage, or
- * without a controller that would recreate it). Each refusal says why.
+ * `scalewise.io/scale-down-disabled: "true"` (or the Cluster Autoscaler's own
+ * `cluster-autoscaler.kubernetes.io/scale-down-disabled`), never one running a pod that may
+ * not be moved (annotated `cluster-autoscaler.kubernetes.io/safe-to-evict: "false"`, with
+ * local storage, or without a controller that would recreate it). Each refusal says why.
  */
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { SCALE_DOWN_DISABLED } from './nodes.ts';
-import { isActiveOn, nodeAllocatable, podRequests } from './resources.ts';
+import {
+  asNodeInfo,
+  MIRROR_ANNOTATION,
+  type NodeInfo,
+  type PodInfo,
+  podKey,
+  SAFE_TO_EVICT,
+} from './projection.ts';
+import { nodeUtilisation, podsByNode } from './utilisation.ts';
 
-export interface VictimChoice {
-  victims: string[];
-  refused: { node: string; why: string }[];
+/** The Cluster Autoscaler's annotation with the same meaning as {@link SCALE_DOWN_DISABLED}. */
+export const CA_SCALE_DOWN_DISABLED = 'cluster-autoscaler.kubernetes.io/scale-down-disabled';
+
+export type RefusalReason =
+  | 'SCALE_DOWN_DISABLED'
+  | 'BEING_DELETED'
+  | 'NOT_SAFE_TO_EVICT'
+  | 'LOCAL_STORAGE'
+  | 'UNMANAGED_POD';
+
+export interface Refusal {
+  node: string;
+  reason: RefusalReason;
+  /** `namespace/name` of the pod that keeps the node, for the pod reasons. */
+  pod?: string;
+  /** The reason in words, for events and logs. */
+  why: string;
 }
 
-function blocker(p: V1Pod): string | undefined {
-  const a = p.metadata?.annotations ?? {};
-  const name = `${p.metadata?.namespace}/${p.metadata?.name}`;
-  if (a['kubernetes.io/config.mirror'] !== undefined) return undefined;
-  const owners = p.metadata?.ownerReferences ?? [];
-  if (owners.some((r) => r.kind === 'DaemonSet')) return undefined;
-  if (a['cluster-autoscaler.kubernetes.io/safe-to-evict'] === 'false')
-    return `pod ${name} is annotated safe-to-evict: "false"`;
-  if (a['cluster-autoscaler.kubernetes.io/safe-to-evict'] === 'true') return undefined;
-  if (p.spec?.volumes?.some((v) => v.emptyDir || v.hostPath)) return `pod ${name} has local storage`;
-  if (owners.length === 0) return `pod ${name} has no controller to recreate it`;
+export interface VictimChoice {
+  /** Node names, the first to remove first. */
+  victims: string[];
+  refused: Refusal[];
+  /** Every node that could go, in the order of preference, with the numbers compared. */
+  ranked: { node: string; utilisation: number; createdAt: number }[];
+}
+
+/** A pod that a drain would skip (it stays, or comes back, wherever the node goes). */
+export const isMirrorPod = (p: PodInfo): boolean => p.annotations[MIRROR_ANNOTATION] !== undefined;
+export const isDaemonSetPod = (p: PodInfo): boolean => p.owners.some((r) => r.kind === 'DaemonSet');
+
+/**
+ * Why a pod keeps its node from being removed, or undefined when it may be evicted.
+ * DaemonSet and mirror pods never block; `safe-to-evict: "true"` overrides local storage and
+ * a missing owner; terminating pods are already leaving.
+ */
+export function evictionBlocker(p: PodInfo): Omit<Refusal, 'node'> | undefined {
+  if (isMirrorPod(p) || isDaemonSetPod(p) || p.deletedAt !== undefined) return undefined;
+  const pod = podKey(p);
+  const safe = p.annotations[SAFE_TO_EVICT];
+  if (safe === 'false')
+    return { reason: 'NOT_SAFE_TO_EVICT', pod, why: `pod ${pod} is annotated safe-to-evict: "false"` };
+  if (safe === 'true') return undefined;
+  if (p.localStorage.length > 0)
+    return {
+      reason: 'LOCAL_STORAGE',
+      pod,
+      why: `pod ${pod} has local storage (${p.localStorage.join(', ')})`,
+    };
+  if (p.owners.length === 0)
+    return { reason: 'UNMANAGED_POD', pod, why: `pod ${pod} has no controller to recreate it` };
   return undefined;
 }
 
-export function chooseVictims(nodes: readonly V1Node[], pods: readonly V1Pod[], count: number): VictimChoice {
-  const refused: VictimChoice['refused'] = [];
-  const candidates: { name: string; util: number; created: number }[] = [];
-  for (const n of nodes) {
-    const name = n.metadata?.name ?? '';
-    if (n.metadata?.annotations?.[SCALE_DOWN_DISABLED] === 'true') {
-      refused.push({ node: name, why: `annotated ${SCALE_DOWN_DISABLED}` });
+/**
+ * Chooses up to `count` nodes to remove among `nodes` (the pool's nodes), given every pod
+ * (pods on other nodes are ignored). Accepts the watch cache's projections or API objects.
+ */
+export function chooseVictims(
+  nodes: Iterable<NodeInfo | V1Node>,
+  pods: Iterable<PodInfo | V1Pod>,
+  count: number,
+): VictimChoice {
+  const byNode = podsByNode(pods);
+  const refused: Refusal[] = [];
+  const ranked: VictimChoice['ranked'] = [];
+  for (const raw of nodes) {
+    const n = asNodeInfo(raw);
+    const disabled = [SCALE_DOWN_DISABLED, CA_SCALE_DOWN_DISABLED].find((k) => n.annotations[k] === 'true');
+    if (disabled) {
+      refused.push({ node: n.name, reason: 'SCALE_DOWN_DISABLED', why: `annotated ${disabled}` });
       continue;
     }
-    const on = pods.filter((p) => isActiveOn(p, name));
-    const why = on.map(blocker).find((b) => b !== undefined);
-    if (why) {
-      refused.push({ node: name, why });
+    if (n.deletedAt !== undefined) {
+      refused.push({ node: n.name, reason: 'BEING_DELETED', why: 'already being deleted' });
       continue;
     }
-    const alloc = nodeAllocatable(n);
-    let cpu = 0;
-    let mem = 0;
-    for (const p of on) {
-      const r = podRequests(p);
-      cpu += r.cpuMillicores;
-      mem += r.memoryBytes;
+    const on = byNode.get(n.name) ?? [];
+    const blocker = on.map(evictionBlocker).find((b) => b !== undefined);
+    if (blocker) {
+      refused.push({ node: n.name, ...blocker });
+      continue;
     }
-    const util = Math.max(
-      alloc.cpuMillicores > 0 ? cpu / alloc.cpuMillicores : 0,
-      alloc.memoryBytes > 0 ? mem / alloc.memoryBytes : 0,
-    );
-    const created = Date.parse(String(n.metadata?.creationTimestamp ?? 0)) || 0;
-    candidates.push({ name, util, created });
+    ranked.push({ node: n.name, utilisation: nodeUtilisation(n, on).utilisation, createdAt: n.createdAt });
   }
-  candidates.sort((a, b) => a.util - b.util || b.created - a.created || a.name.localeCompare(b.name));
-  return { victims: candidates.slice(0, Math.max(0, count)).map((c) => c.name), refused };
+  ranked.sort(
+    (a, b) => a.utilisation - b.utilisation || b.createdAt - a.createdAt || a.node.localeCompare(b.node),
+  );
+  return { victims: ranked.slice(0, Math.max(0, count)).map((c) => c.node), refused, ranked };
 }
