@@ -142,8 +142,11 @@ async function loadCharts(api: Api): Promise<void> {
     if (batch.length < 5000 || !last) break;
     cursor = Date.parse(last.time);
   }
-  state.chartFrom = from;
   state.chartEvents = mergeEvents([], out, 20_000).reverse();
+  // Fit the time axis to the data when it covers only the end of the window.
+  const first = state.chartEvents[0];
+  const firstAt = first ? Date.parse(first.time) : from;
+  state.chartFrom = Math.max(from, firstAt - Math.max(10_000, (Date.now() - firstAt) * 0.1));
   render('charts');
 }
 

@@ -1,0 +1,372 @@
+// The web console end to end, in Debian's chromium (headless, driven by playwright-core),
+// against the real system: alert-manager and decision-engine as services on the real Kafka,
+// Redis and S3 of the stack, the console's build served by alert-manager. A PendingPodsDetected
+// is decided by the real decision-engine; node-manager and state-sync are played by the test
+// (ScaleUpStarted, ScalingActionCompleted, ClusterStateSynced) on the real broker.
+// Screenshots go to test-results/console/.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { defineAlertManager } from '@scalewise/alert-manager';
+import { consoleRoutes } from '@scalewise/alert-manager/console';
+import { recordTopics } from '@scalewise/bus/test-support/recorder';
+import { type LoadedConfig, loadConfig } from '@scalewise/config';
+import { defineDecisionEngine } from '@scalewise/decision-engine';
+import {
+  type AnyScalewiseEvent,
+  causedBy,
+  createEvent,
+  type EventData,
+  type EventType,
+  sampleData,
+} from '@scalewise/events';
+import { buildApp, createService, type Service } from '@scalewise/service';
+import { createLogger } from '@scalewise/telemetry';
+import { getStack, repositoryRoot, type StackEndpoints, uniqueName, waitFor } from '@scalewise/testing';
+import { type Browser, chromium, type Page } from 'playwright-core';
+
+const pkg = fileURLToPath(new URL('..', import.meta.url));
+const web = join(pkg, 'dist', 'web');
+const shots = join(repositoryRoot(), 'test-results', 'console');
+const quiet = new Writable({ write: (_c, _e, done) => done() });
+const token = `console-${uniqueName('t')}`;
+
+let stack: StackEndpoints;
+let browser: Browser;
+let loaded: LoadedConfig;
+let prefix: string;
+let base: string;
+let engineBase: string;
+let engine: Service;
+let am: Service;
+const running: Service[] = [];
+
+/** Newest modification time under a path (files only). */
+function newest(path: string): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  return Math.max(0, ...readdirSync(path).map((n) => newest(join(path, n))));
+}
+
+/** Builds the console when its build is missing or older than its sources (CI built it already). */
+async function ensureBuilt(): Promise<void> {
+  let built = 0;
+  try {
+    built = statSync(join(web, 'index.html')).mtimeMs;
+  } catch {}
+  const sources = Math.max(newest(join(pkg, 'src')), newest(join(pkg, 'index.html')));
+  if (built >= sources) return;
+  const { build } = await import('vite');
+  await build({ root: pkg, logLevel: 'warn' });
+}
+
+const src = { source: '/scalewise/test/console' };
+function ev<T extends EventType>(type: T, data: Partial<EventData<T>>): AnyScalewiseEvent {
+  return createEvent(type, { ...sampleData[type], ...data } as EventData<T>, {
+    ...src,
+    clusterid: loaded.config.cluster_id,
+  }) as AnyScalewiseEvent;
+}
+
+/** Bytes on the wire for a GET with gzip accepted (headers excluded). */
+function wireBytes(url: string): Promise<{ bytes: number; encoding: string; csp: string }> {
+  return new Promise((resolve, reject) => {
+    request(url, { headers: { 'accept-encoding': 'gzip, br' } }, (res) => {
+      let bytes = 0;
+      res.on('data', (c: Buffer) => (bytes += c.length));
+      res.on('end', () =>
+        resolve({
+          bytes,
+          encoding: String(res.headers['content-encoding'] ?? 'identity'),
+          csp: String(res.headers['content-security-policy'] ?? ''),
+        }),
+      );
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+before(async () => {
+  mkdirSync(shots, { recursive: true });
+  const chromiumPath = execFileSync('bash', [join(pkg, 'scripts', 'ensure-chromium.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
+  [stack] = await Promise.all([getStack(), ensureBuilt()]);
+  prefix = `${uniqueName('console')}.`;
+  loaded = loadConfig({
+    text: `
+cluster_id: ${uniqueName('c')}
+autoscaler: { pools: [{ name: workers, min: 2, max: 6 }] }
+events:
+  topic_prefix: "${prefix}"
+  group_prefix: "${prefix}"
+  partitions: 3
+kafka: { brokers: [${stack.kafka.brokers.join(', ')}] }
+redis: { url: "${stack.redis.url}" }
+s3:
+  endpoint: ${stack.s3.endpoint}
+  region: ${stack.s3.region}
+  bucket: ${uniqueName('console-dlq')}
+  access_key_id: ${stack.s3.accessKeyId}
+  secret_access_key: ${stack.s3.secretAccessKey}
+http: { host: 127.0.0.1, port: 0, api_token: ${token} }
+telemetry: { log_level: warn }
+shutdown_timeout_seconds: 10
+`,
+    env: {},
+  });
+  const common = { config: loaded, fromBeginning: true, telemetry: { logDestination: quiet } };
+  engine = await createService(defineDecisionEngine(common));
+  running.push(engine);
+  am = await createService(defineAlertManager(common));
+  running.push(am);
+  // One after the other: two buses creating the same DLQ bucket at once race in S3
+  // (BucketAlreadyOwnedByYou from packages/bus ensureBucket).
+  await engine.start();
+  await am.start();
+  base = await am.listen();
+  engineBase = await engine.listen();
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    // The tests may run as root, where chromium's sandbox cannot start.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  });
+});
+
+after(async () => {
+  await browser?.close().catch(() => undefined);
+  await Promise.all(running.map((s) => s.stop().catch(() => undefined)));
+});
+
+describe('the web console in a real browser', () => {
+  test('served by alert-manager at / and /console/: small, gzipped, with a content security policy', async (t) => {
+    const page = await (await fetch(`${base}/`)).text();
+    assert.match(page, /<title>Scalewise console<\/title>/);
+    assert.equal((await fetch(`${base}/console/`)).status, 200);
+    assert.equal((await fetch(`${base}/console/some/view`)).status, 200, 'a view path is the page');
+    assert.equal((await fetch(`${base}/console/assets/nope.js`)).status, 404);
+    assert.equal((await fetch(`${base}/console/api/pools`)).status, 401, 'the limits need the token');
+    const pools = await (
+      await fetch(`${base}/console/api/pools`, { headers: { authorization: `Bearer ${token}` } })
+    ).json();
+    assert.deepEqual(pools, { pools: [{ pool: 'workers', min: 2, max: 6 }] });
+    const assets = [...page.matchAll(/(?:src|href)="(\/console\/assets\/[^"]+)"/g)].map(
+      (m) => m[1] as string,
+    );
+    assert.ok(assets.length >= 2, `the page links its script and style: ${assets.join(', ')}`);
+    const html = await wireBytes(`${base}/`);
+    assert.match(html.csp, /default-src 'self'/);
+    let total = html.bytes;
+    for (const a of assets) {
+      const r = await wireBytes(`${base}${a}`);
+      assert.equal(r.encoding, 'gzip', a);
+      total += r.bytes;
+    }
+    t.diagnostic(`page transfer size (gzip, bodies): ${total} bytes for ${assets.length + 1} files`);
+    assert.ok(total < 40 * 1024, `the page stays small: ${total} bytes`);
+  });
+
+  test('a missing build answers 404 naming it, and the service still starts', async () => {
+    const app = await buildApp({ service: 'am', logger: createLogger({ service: 'am', level: 'silent' }) });
+    consoleRoutes(app, { config: loaded.config, dir: join(pkg, 'no-such-build') });
+    const res = await app.inject({ method: 'GET', url: '/' });
+    assert.equal(res.statusCode, 404);
+    const body = res.json() as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'NOT_FOUND');
+    assert.match(body.error.message, /web console is not built: .*no-such-build.index\.html is missing/);
+    assert.match(body.error.message, /pnpm --filter @scalewise\/console build/);
+    await app.close();
+  });
+
+  test('a wrong token shows a clear error and stays signed out', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/`);
+    await page.fill('#token', 'not-the-token');
+    await page.click('#login button[type=submit]');
+    const error = page.locator('#login-error');
+    await error.waitFor({ state: 'visible', timeout: 10_000 });
+    assert.match((await error.textContent()) ?? '', /token was refused \(401\)/);
+    assert.equal(await page.locator('#app').isHidden(), true);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('scalewise.token')), null);
+    await shot(page, 'wrong-token');
+    await page.close();
+  });
+
+  test('pending pods: the scale-up appears live, its chain explains it, the chart ends at the synced worker count', async (t) => {
+    const decisions = await recordTopics(stack.kafka.brokers, [`${prefix}decisions`], uniqueName('rec'));
+    t.after(() => decisions.stop());
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const problems: string[] = [];
+    page.on('pageerror', (err) => problems.push(err.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(m.text());
+    });
+    await page.goto(`${base}/`);
+    await page.fill('#token', token);
+    await page.click('#login button[type=submit]');
+    await page.locator('#conn[data-state=live]').waitFor({ timeout: 15_000 });
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('scalewise.token')), token);
+
+    // The state store says 3 workers; then pods are pending.
+    const pub = am.bus.publisher;
+    await pub.publish(
+      ev('io.scalewise.ClusterStateSynced', {
+        workers: 3,
+        k8s_nodes: 3,
+        docker_containers: 3,
+        db_workers: 3,
+      }),
+    );
+    const pending = ev('io.scalewise.PendingPodsDetected', { pending_count: 3, waiting_time: 4 });
+    const published = Date.now();
+    await pub.publish(pending);
+
+    // The real decision-engine decides; the row appears in the live timeline within seconds.
+    const row = page.locator(`.event[data-type=ScaleUpDecision][data-pool=workers]`);
+    await row.first().waitFor({ timeout: 15_000 });
+    const seenAfterMs = Date.now() - published;
+    t.diagnostic(`ScaleUpDecision in the timeline ${seenAfterMs} ms after PendingPodsDetected was published`);
+    assert.ok(seenAfterMs < 10_000, `within seconds: ${seenAfterMs} ms`);
+
+    const decision = await waitFor(
+      () => decisions.of('io.scalewise.ScaleUpDecision').find((d) => d.causationid === pending.id),
+      { timeoutMs: 15_000, what: 'the decision on the broker' },
+    );
+    const d = decision.data as EventData<'io.scalewise.ScaleUpDecision'>;
+    assert.equal(d.reason, 'pending_pods');
+    assert.equal(d.current_workers, 3);
+
+    // node-manager and state-sync, played on the real broker.
+    const nm = { source: '/scalewise/test/node-manager' };
+    const started = causedBy(
+      decision,
+      'io.scalewise.ScaleUpStarted',
+      {
+        pool: 'workers',
+        action_id: decision.id,
+        count: d.count,
+        previous_workers: 3,
+        target_workers: d.desired_workers,
+      },
+      nm,
+    );
+    const done = causedBy(
+      started,
+      'io.scalewise.ScalingActionCompleted',
+      {
+        pool: 'workers',
+        action_id: decision.id,
+        action: 'scale_up',
+        count: d.count,
+        previous_workers: 3,
+        new_workers: d.desired_workers,
+        duration: 2.5,
+      },
+      nm,
+    );
+    await pub.publish(started);
+    await pub.publish(done);
+    const synced = ev('io.scalewise.ClusterStateSynced', {
+      workers: d.desired_workers,
+      k8s_nodes: d.desired_workers,
+      docker_containers: d.desired_workers,
+      db_workers: d.desired_workers,
+    });
+    await pub.publish(synced);
+    await waitFor(
+      async () => {
+        const r = await fetch(`${base}/v1/events?correlationid=${pending.correlationid}`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        return r.ok && ((await r.json()) as { events: unknown[] }).events.length >= 4;
+      },
+      { timeoutMs: 20_000, what: 'the whole chain in the history' },
+    );
+    await shot(page, 'timeline');
+
+    // Clicking the decision shows its chain with the rule and the numbers.
+    await row.first().click();
+    const chain = page.locator('#explain .chain');
+    await chain.locator('.link.selected[data-type=ScaleUpDecision]').waitFor({ timeout: 10_000 });
+    const types = await chain
+      .locator('.link')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-type')));
+    assert.deepEqual(types, [
+      'PendingPodsDetected',
+      'ScaleUpDecision',
+      'ScaleUpStarted',
+      'ScalingActionCompleted',
+    ]);
+    const why = (await chain.locator('.link.selected .why').textContent()) ?? '';
+    assert.match(why, new RegExp(`rule\\s+${d.explanation.rule}`));
+    assert.match(why, /pending_count/);
+    const comparisons = await chain.locator('.link.selected .comparisons li').allTextContents();
+    assert.deepEqual(
+      comparisons,
+      d.explanation.comparisons.map(
+        (c) => `${c.metric} ${c.value} ${c.operator} ${c.threshold} ${c.result ? '✓' : '✗'}`,
+      ),
+    );
+    await shot(page, 'explain');
+
+    // The chart's last workers point is the worker count of the last state event, which is
+    // also what the decision-engine's state store holds for the pool.
+    const workersLine = page.locator('figure.chart[data-pool=workers] path[data-series=workers]');
+    await waitFor(async () => (await workersLine.getAttribute('data-last')) === String(d.desired_workers), {
+      timeoutMs: 15_000,
+      what: `the chart's last workers point at ${d.desired_workers}`,
+    });
+    const lastDot = await page
+      .locator('figure.chart[data-pool=workers] circle.last')
+      .getAttribute('data-value');
+    assert.equal(lastDot, String(d.desired_workers));
+    const stored = await waitFor(
+      async () => {
+        const r = (await (await fetch(`${engineBase}/v1/pools`)).json()) as {
+          pools: { pool: string; workers: number | null }[];
+        };
+        const w = r.pools.find((p) => p.pool === 'workers')?.workers;
+        return w === d.desired_workers ? w : undefined;
+      },
+      { timeoutMs: 15_000, what: "the decision-engine's stored worker count" },
+    );
+    assert.equal(await workersLine.getAttribute('data-last'), String(stored));
+    const legend = (await page.locator('figure.chart[data-pool=workers] .legend').textContent()) ?? '';
+    assert.match(legend, new RegExp(`workers ${d.desired_workers}.*min 2.*max 6`, 's'));
+    await shot(page, 'console');
+
+    // A dead letter: the count in the header, its details behind the link.
+    assert.equal((await page.locator('#dlq-count').textContent()) ?? '', '0');
+    const letter = createEvent(
+      'io.scalewise.DeadLetterRecorded',
+      { ...sampleData['io.scalewise.DeadLetterRecorded'], topic: `${prefix}triggers` },
+      { ...src, clusterid: loaded.config.cluster_id, partitionkey: `${prefix}triggers` },
+    );
+    await pub.publish(letter);
+    await page.locator('#dlq[data-count="1"]').waitFor({ timeout: 15_000 });
+    await page.click('#dlq');
+    const details = page.locator(`#dead-letters li[data-id="${letter.id}"]`);
+    await details.waitFor({ timeout: 5_000 });
+    assert.match((await details.textContent()) ?? '', /MALFORMED_RECORD[\s\S]*value is not valid JSON/);
+
+    // Filters: severity=critical hides the info decision.
+    await page.selectOption('#f-severity', 'critical');
+    await page.locator('.timeline-panel .empty, .event.sev-critical').first().waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator('.event[data-type=ScaleUpDecision]').count(), 0);
+    assert.match(page.url(), /#severity=critical$/);
+    assert.deepEqual(problems, [], 'no errors in the page');
+    await page.close();
+  });
+});
