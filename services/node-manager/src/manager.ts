@@ -1,0 +1,390 @@
+/**
+ * node-manager's shell: decisions in, the pure action core (src/core) in the middle, the
+ * provider and the Kubernetes API out.
+ *
+ * - A decision is applied to its action record (Redis, compare-and-set, keyed by the decision
+ *   id) and its first event (ScaleUpStarted / ScaleDownStarted) is returned to the bus, which
+ *   publishes it before committing the decision. A redelivered decision finds its record and
+ *   starts nothing; a dry-run decision is logged and acknowledged.
+ * - The commands of the step (create, drain, remove, uncordon) then run in the background;
+ *   what they and the node watch observe (created, Ready, drained, removed, failed, deadlines)
+ *   is applied to the record the same way and the resulting events are published, each caused
+ *   by the one before it in the action.
+ * - Running actions are indexed in Redis; a restarted node-manager re-issues what each still
+ *   needs (creation is idempotent by the worker names the core derives from the decision id).
+ */
+
+import { randomUUID } from 'node:crypto';
+import { makeInformer, type V1Node } from '@kubernetes/client-node';
+import type { HandlerRegistry, Outputs } from '@scalewise/bus';
+import type { PoolConfig } from '@scalewise/config';
+import { ScalewiseError } from '@scalewise/errors';
+import { type AnyScalewiseEvent, causedBy, type ScalewiseEvent } from '@scalewise/events';
+import { chooseVictims, drain, isReady, type Kube, MANAGED_BY, POOL_LABEL, uncordon } from '@scalewise/kube';
+import type { ServiceContext } from '@scalewise/service';
+import { createStateStore } from '@scalewise/state';
+import {
+  type Action,
+  type ActionIntent,
+  type ActionPolicy,
+  type Command,
+  type Decision,
+  type DecisionType,
+  type Observation,
+  observe,
+  outstanding,
+  start,
+} from './core/index.ts';
+import type { Provider } from './providers/provider.ts';
+
+export const serviceName = 'node-manager';
+export const decisionTypes = [
+  'io.scalewise.ScaleUpDecision',
+  'io.scalewise.ScaleDownDecision',
+  'io.scalewise.AutoScaleUpToMinimum',
+  'io.scalewise.EmergencyScaleUp',
+] as const satisfies readonly DecisionType[];
+
+/** What is kept per action: the core's state and the events that chain its outputs. */
+export interface ActionRecord {
+  action: Action;
+  decision: AnyScalewiseEvent;
+  started: AnyScalewiseEvent | null;
+  /** The last event per node, and of the action. */
+  tips: Record<string, AnyScalewiseEvent>;
+  last: AnyScalewiseEvent | null;
+}
+
+export interface NodeManager {
+  handlers: HandlerRegistry<(typeof decisionTypes)[number]>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  record(actionId: string): Promise<ActionRecord | null>;
+  /** Actions still running (the index). */
+  running(): Promise<string[]>;
+}
+
+export interface NodeManagerDeps {
+  kube: Kube;
+  providers: Record<string, Provider>;
+  now?: () => number;
+  /** Seconds between deadline checks. @default 1 */
+  tickSeconds?: number;
+}
+
+export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): NodeManager {
+  const { config, bus, telemetry } = ctx;
+  const log = telemetry.logger;
+  const now = deps.now ?? Date.now;
+  const source = `/scalewise/${config.cluster_id}/${serviceName}`;
+  const ns = `scalewise:${config.cluster_id}:${serviceName}`;
+  const runningKey = `${ns}:running`;
+  const pools = new Map(config.autoscaler.pools.map((p) => [p.name, p]));
+  const store = createStateStore<ActionRecord, AnyScalewiseEvent>({
+    redis: bus.redis,
+    namespace: ns,
+    call: (fn) => bus.breakers.redis.call(fn),
+  });
+  const policyOf = (pool: PoolConfig): ActionPolicy => ({
+    // Fail before the decision engine stops counting the action (action_timeout_seconds).
+    readyTimeoutSeconds: Math.max(10, Math.floor(pool.action_timeout_seconds * 0.5)),
+    drainTimeoutSeconds: Math.max(10, Math.floor(pool.action_timeout_seconds * 0.9)),
+  });
+  const providerOf = (pool: PoolConfig): Provider => {
+    const p = deps.providers[pool.provider];
+    if (!p) {
+      throw new ScalewiseError(
+        'INVALID_CONFIG',
+        `pool '${pool.name}': provider '${pool.provider}' is not available in this node-manager`,
+        {
+          details: { pool: pool.name, provider: pool.provider },
+        },
+      );
+    }
+    return p;
+  };
+  /** Node -> the running action that waits for it. */
+  const waiting = new Map<string, string>();
+
+  function toEvents(rec: ActionRecord, intents: ActionIntent[]): AnyScalewiseEvent[] {
+    const out: AnyScalewiseEvent[] = [];
+    for (const i of intents) {
+      const node = (i.data as { node_name?: string }).node_name;
+      const name = i.type.slice('io.scalewise.'.length);
+      const terminal =
+        i.type === 'io.scalewise.ScalingActionCompleted' || i.type === 'io.scalewise.ScalingActionFailed';
+      const parent = terminal
+        ? (rec.last ?? rec.decision)
+        : node
+          ? (rec.tips[node] ?? rec.started ?? rec.decision)
+          : rec.decision;
+      const e = causedBy(parent as ScalewiseEvent, i.type, i.data, {
+        source,
+        id: `${rec.action.id}/${name}${node ? `/${node}` : ''}`,
+      }) as AnyScalewiseEvent;
+      if (i.type === 'io.scalewise.ScaleUpStarted' || i.type === 'io.scalewise.ScaleDownStarted')
+        rec.started = e;
+      if (node) rec.tips = { ...rec.tips, [node]: e };
+      rec.last = e;
+      out.push(e);
+    }
+    return out;
+  }
+
+  const track = async (a: Action) => {
+    if (a.phase === 'running') {
+      await bus.breakers.redis.call(() => bus.redis.sadd(runningKey, a.id));
+      for (const [n, s] of Object.entries(a.nodes))
+        if (s.state === 'requested' || s.state === 'created') waiting.set(n, a.id);
+    } else {
+      await bus.breakers.redis.call(() => bus.redis.srem(runningKey, a.id));
+      for (const n of Object.keys(a.nodes)) if (waiting.get(n) === a.id) waiting.delete(n);
+    }
+  };
+
+  /**
+   * Applies an observation to an action, publishes its events, runs its commands. Every
+   * observation is a new input (the core ignores repeats: a node is Ready once), so one seen
+   * too early, say Ready before its creation was recorded, does not hide a later one.
+   */
+  async function apply(actionId: string, o: Observation, label: string): Promise<void> {
+    const inputId = `${label}/${randomUUID()}`;
+    let commands: Command[] = [];
+    let next: Action | null = null;
+    const applied = await store.apply(actionId, inputId, (stored) => {
+      if (!stored) {
+        throw new ScalewiseError('NOT_FOUND', `no action ${actionId} to apply '${o.kind}' to`, {
+          details: { actionId },
+        });
+      }
+      const rec: ActionRecord = { ...stored, tips: { ...stored.tips } };
+      const s = observe(rec.action, o, now());
+      commands = s.commands;
+      rec.action = s.action ?? rec.action;
+      next = rec.action;
+      return { state: rec, outputs: toEvents(rec, s.events) };
+    });
+    if (applied.replayed) commands = [];
+    if (applied.outputs.length > 0) await publish(applied.outputs);
+    if (next) await track(next);
+    for (const c of commands) void run(c);
+  }
+
+  async function publish(events: AnyScalewiseEvent[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await bus.publisher.publish(...events);
+        return;
+      } catch (err) {
+        if (attempt >= 5) {
+          log.error({ err, events: events.map((e) => e.id) }, 'publishing action events failed');
+          throw err;
+        }
+        await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+      }
+    }
+  }
+
+  const failure = (err: unknown): Observation => {
+    const e = err instanceof ScalewiseError ? err : undefined;
+    return {
+      kind: 'failed',
+      code: (e?.details.reason as string | undefined) ?? e?.code ?? 'PROVIDER_ERROR',
+      message: (err as Error).message,
+      retriable: e?.retriable ?? true,
+    };
+  };
+
+  async function run(c: Command): Promise<void> {
+    const pool = pools.get(c.pool);
+    if (!pool) return;
+    try {
+      switch (c.kind) {
+        case 'create': {
+          for (const n of c.nodes) waiting.set(n, c.actionId);
+          const made = await withRetry(() => providerOf(pool).create(pool, c.nodes, c.actionId));
+          for (const m of made) {
+            await apply(
+              c.actionId,
+              { kind: 'created', node: m.node, providerId: m.providerId, provider: pool.provider },
+              `created/${m.node}`,
+            );
+          }
+          // Nodes already Ready (KWOK is quick, or a restart) would never raise an update.
+          for (const m of made) {
+            const n = await deps.kube.core.readNode({ name: m.node }).catch(() => undefined);
+            if (n && isReady(n)) await apply(c.actionId, { kind: 'ready', node: m.node }, `ready/${m.node}`);
+          }
+          return;
+        }
+        case 'drain': {
+          const r = await drain(deps.kube, c.node, {
+            timeoutMs: policyOf(pool).drainTimeoutSeconds * 1000 * 0.8,
+          });
+          await apply(
+            c.actionId,
+            { kind: 'drained', node: c.node, evictedPods: r.evicted.length },
+            `drained/${c.node}`,
+          );
+          return;
+        }
+        case 'remove':
+          await withRetry(() => providerOf(pool).remove(pool, c.node));
+          await apply(
+            c.actionId,
+            { kind: 'removed', node: c.node, provider: pool.provider },
+            `removed/${c.node}`,
+          );
+          return;
+        case 'uncordon':
+          await withRetry(() => uncordon(deps.kube, c.node));
+          return;
+      }
+    } catch (err) {
+      log.error({ err, command: c.kind, action_id: c.actionId }, 'action command failed');
+      await apply(
+        c.actionId,
+        { ...failure(err), ...('node' in c ? { node: c.node } : {}) } as Observation,
+        `failed/${c.kind}/${'node' in c ? c.node : c.nodes.join(',')}`,
+      ).catch((e) => log.error({ err: e }, 'recording the failure failed'));
+    }
+  }
+
+  async function withRetry<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const retriable = !(err instanceof ScalewiseError) || err.retriable;
+        if (!retriable || attempt >= 4) throw err;
+        await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
+      }
+    }
+  }
+
+  async function onDecision(event: ScalewiseEvent<(typeof decisionTypes)[number]>): Promise<Outputs> {
+    const data = event.data as { pool: string; dry_run?: boolean; count?: number };
+    const pool = pools.get(data.pool);
+    if (!pool) {
+      log.warn(
+        { pool: data.pool, event_id: event.id },
+        'decision for a pool not in the configuration: ignored',
+      );
+      return [];
+    }
+    if (data.dry_run === true) {
+      log.info({ pool: data.pool, event_id: event.id, type: event.type }, 'dry-run decision: nothing done');
+      return [];
+    }
+    let victims: { nodes: string[]; reason?: string } = { nodes: [] };
+    if (event.type === 'io.scalewise.ScaleDownDecision') {
+      const [nodes, podList] = await Promise.all([
+        deps.kube.core.listNode({ labelSelector: `${POOL_LABEL}=${pool.name}` }),
+        deps.kube.core.listPodForAllNamespaces({}),
+      ]);
+      const choice = chooseVictims(nodes.items, podList.items, data.count ?? 0);
+      victims = {
+        nodes: choice.victims,
+        ...(choice.refused.length
+          ? { reason: choice.refused.map((r) => `${r.node}: ${r.why}`).join('; ') }
+          : {}),
+      };
+    }
+    let commands: Command[] = [];
+    let action: Action | null = null;
+    const applied = await store.apply(event.id, event.id, (stored) => {
+      const s = start(stored?.action ?? null, event as unknown as Decision, now(), policyOf(pool), victims);
+      commands = s.commands;
+      action = s.action;
+      const rec: ActionRecord = stored
+        ? { ...stored, tips: { ...stored.tips } }
+        : {
+            action: s.action as Action,
+            decision: event as AnyScalewiseEvent,
+            started: null,
+            tips: {},
+            last: null,
+          };
+      rec.action = s.action ?? rec.action;
+      return { state: rec, outputs: toEvents(rec, s.events) };
+    });
+    if (applied.replayed) {
+      log.info({ action_id: event.id }, 'decision seen before: its action is not started again');
+      return applied.outputs;
+    }
+    if (action) await track(action);
+    // After the bus has published the start (the handler's outputs): run the commands.
+    setImmediate(() => {
+      for (const c of commands) void run(c);
+    });
+    return applied.outputs;
+  }
+
+  const informer = makeInformer<V1Node>(
+    deps.kube.kc,
+    '/api/v1/nodes',
+    () => deps.kube.core.listNode({ labelSelector: `${MANAGED_BY}=scalewise` }),
+    `${MANAGED_BY}=scalewise`,
+  );
+  const onNode = (n: V1Node) => {
+    const name = n.metadata?.name ?? '';
+    const actionId = waiting.get(name);
+    if (actionId && isReady(n))
+      void apply(actionId, { kind: 'ready', node: name }, `ready/${name}`).catch((err) =>
+        log.error({ err }, 'recording Ready failed'),
+      );
+  };
+  informer.on('add', onNode);
+  informer.on('update', onNode);
+  let stopped = false;
+  informer.on('error', (err) => {
+    log.warn({ err }, 'node watch failed; restarting it');
+    setTimeout(() => {
+      if (!stopped) void informer.start().catch((e) => log.error({ err: e }, 'node watch did not restart'));
+    }, 1000);
+  });
+
+  let timer: NodeJS.Timeout | undefined;
+  const handlers = Object.fromEntries(
+    decisionTypes.map((t) => [t, onDecision]),
+  ) as unknown as NodeManager['handlers'];
+  return {
+    handlers,
+    async start() {
+      // Resume what a previous process left running.
+      const ids = await bus.redis.smembers(runningKey);
+      for (const id of ids) {
+        const rec = await store.get(id);
+        if (!rec || rec.state.action.phase !== 'running') {
+          await bus.redis.srem(runningKey, id);
+          continue;
+        }
+        await track(rec.state.action);
+        const again = outstanding(rec.state.action);
+        log.info({ action_id: id, commands: again.map((c) => c.kind) }, 'resuming an action');
+        for (const c of again) void run(c);
+      }
+      await informer.start();
+      timer = setInterval(
+        async () => {
+          const t = now();
+          for (const id of await bus.redis.smembers(runningKey).catch(() => [] as string[])) {
+            await apply(id, { kind: 'tick' }, `tick/${Math.floor(t / 1000)}`).catch((err) =>
+              log.error({ err }, 'deadline check failed'),
+            );
+          }
+        },
+        (deps.tickSeconds ?? 1) * 1000,
+      );
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearInterval(timer);
+      await informer.stop();
+    },
+    async record(actionId) {
+      return (await store.get(actionId))?.state ?? null;
+    },
+    running: () => bus.redis.smembers(runningKey),
+  };
+}
