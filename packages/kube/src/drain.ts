@@ -111,7 +111,7 @@ async function evict(
       if (isStatus(err, 404)) return false; // already gone
       if (isStatus(err, 409)) return false; // a namesake: ours is gone
       if (!isStatus(err, 429)) throw toKubeError(`evicting ${id(p)} from ${node}`, err);
-      if (Date.now() + wait > deadline) {
+      if (Date.now() >= deadline) {
         const named = budgetInRefusal((err as { body?: unknown }).body);
         const budget = named?.name ?? (await budgetCovering(kube, p));
         throw new ScalewiseError(
@@ -131,7 +131,8 @@ async function evict(
           },
         );
       }
-      await pause(wait);
+      // The last try is at the deadline itself.
+      await pause(Math.max(0, Math.min(wait, deadline - Date.now())));
       wait = Math.min(wait * 2, options.maxRetryMs ?? 5000);
     }
   }

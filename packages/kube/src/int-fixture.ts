@@ -1,0 +1,60 @@
+// Shared by the integration tests (not exported by the package): a Kube on the test stack, and
+// per test a fresh namespace and pool whose nodes are tainted so that no other test's pods land
+// on them, all deleted when the test ends.
+import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
+import type { V1Pod } from '@kubernetes/client-node';
+import { getStack, uniqueName, waitFor } from '@scalewise/testing';
+import { connectKube, type Kube } from './client.ts';
+import { kwokNodeManifest, POOL_LABEL, type WorkerSpec } from './nodes.ts';
+
+export interface Fixture {
+  kube: Kube;
+  kubeconfig: string;
+  /** The namespace, the pool and the taint value: unique to the test. */
+  id: string;
+  /** A worker of the test's pool: 2 CPUs, 4 GiB, tainted for this test only. */
+  worker(name: string, extra?: Partial<WorkerSpec>): ReturnType<typeof kwokNodeManifest>;
+  /** Tolerations and node selector that put a pod on the test's workers. */
+  placement: Pick<NonNullable<V1Pod['spec']>, 'tolerations' | 'nodeSelector'>;
+}
+
+export const TAINT_KEY = 'scalewise.io/test';
+
+export async function fixture(t: TestContext, prefix: string): Promise<Fixture> {
+  const stack = await getStack({ kubernetes: true });
+  assert.ok(stack.kubernetes, 'getStack({ kubernetes: true }) gave no Kubernetes API');
+  const kubeconfig = stack.kubernetes.kubeconfig;
+  const kube = connectKube({ kubeconfig });
+  const id = uniqueName(prefix);
+  await kube.core.createNamespace({ body: { metadata: { name: id } } });
+  t.after(async () => {
+    await kube.core.deleteNamespace({ name: id }).catch(() => undefined);
+    await kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${id}` }).catch(() => undefined);
+  });
+  await waitFor(
+    async () =>
+      (await kube.core.listNamespacedServiceAccount({ namespace: id })).items.some(
+        (sa) => sa.metadata?.name === 'default',
+      ),
+    { timeoutMs: 30_000, what: `the default ServiceAccount of ${id}` },
+  );
+  return {
+    kube,
+    kubeconfig,
+    id,
+    worker: (name, extra = {}) =>
+      kwokNodeManifest({
+        name,
+        pool: id,
+        cpuMillicores: 2000,
+        memoryBytes: 4 * 2 ** 30,
+        taints: [{ key: TAINT_KEY, value: id, effect: 'NoSchedule' }],
+        ...extra,
+      }),
+    placement: {
+      nodeSelector: { [POOL_LABEL]: id },
+      tolerations: [{ key: TAINT_KEY, operator: 'Equal', value: id, effect: 'NoSchedule' }],
+    },
+  };
+}
