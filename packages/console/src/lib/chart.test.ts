@@ -52,6 +52,13 @@ describe('the pool chart', () => {
     assert.equal(textOf(byClass(view, 'legend')[0] ?? view), 'workers 5 desired 5 min 2 max 6');
     assert.equal(byClass(view, 'last')[0]?.props['data-value'], 5, 'the last workers point is marked');
     assert.equal(view.props['data-pool'], 'workers');
+    assert.deepEqual(
+      byClass(view, 'tick').slice(-2).map(textOf),
+      ['00:00:00', '00:01:40'],
+      'seconds on a short window',
+    );
+    const hour = chartView(series, { from, to: 3_600_000 });
+    assert.deepEqual(byClass(hour, 'tick').slice(-2).map(textOf), ['00:00', '01:00']);
   });
 
   test('the y axis reaches the largest value; times outside the window are clamped to its edges', () => {

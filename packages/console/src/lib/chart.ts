@@ -12,13 +12,14 @@ export interface ChartOptions {
   to: number;
   width?: number;
   height?: number;
-  /** Formats a time for the axis. @default HH:MM in UTC */
+  /** Formats a time for the axis. @default HH:MM in UTC, HH:MM:SS when the window is under 10 minutes */
   formatTime?: (t: number) => string;
 }
 
 const pad = { left: 34, right: 10, top: 10, bottom: 22 };
 
 const hhmm = (t: number): string => new Date(t).toISOString().slice(11, 16);
+const hhmmss = (t: number): string => new Date(t).toISOString().slice(11, 19);
 
 /** The SVG path of a step line from `points` to `to`, or '' when there are none. */
 export function stepPath(
@@ -38,7 +39,7 @@ export function stepPath(
 export function chartView(series: PoolSeries, o: ChartOptions): VNode {
   const width = o.width ?? 640;
   const height = o.height ?? 180;
-  const fmt = o.formatTime ?? hhmm;
+  const fmt = o.formatTime ?? (o.to - o.from < 600_000 ? hhmmss : hhmm);
   const all = seriesNames.flatMap((n) => series[n]);
   const top = Math.max(1, ...all.map((p) => p.v));
   const span = Math.max(1, o.to - o.from);

@@ -15,5 +15,13 @@ export {
 } from './filters.ts';
 export { byClass, findAll, h, textOf, type VNode } from './h.ts';
 export { alertsView, deadLettersView, silenceScope, silencesView, timelineView } from './panels.ts';
-export { buildSeries, chartEventTypes, lastValue, type Point, type PoolSeries, valuesOf } from './series.ts';
+export {
+  buildSeries,
+  chartEventTypes,
+  fitStart,
+  lastValue,
+  type Point,
+  type PoolSeries,
+  valuesOf,
+} from './series.ts';
 export * from './types.ts';

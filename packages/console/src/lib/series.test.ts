@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ev, scaleUpChain } from './fixtures.test-support.ts';
-import { buildSeries, lastValue, valuesOf } from './series.ts';
+import { buildSeries, fitStart, lastValue, valuesOf } from './series.ts';
 
 const t0 = Date.parse('2026-11-22T11:00:00.000Z');
 const at = (s: number) => new Date(t0 + s * 1000).toISOString();
@@ -84,5 +84,16 @@ describe('pool sizes over time from the history', () => {
       { min: 2, desired: 3 },
     );
     assert.deepEqual(valuesOf(ev('io.scalewise.NodeReady', {}, at(0))), {});
+  });
+});
+
+describe('the time axis', () => {
+  test('fits recent data, keeps the window when the data fills it, and the window when there is none', () => {
+    const now = t0 + 3_600_000;
+    const recent = [ev('io.scalewise.ClusterStateSynced', {}, new Date(now - 60_000).toISOString())];
+    assert.equal(fitStart(recent, t0, now), now - 70_000, 'a minute of data, 10 s margin');
+    const old = [ev('io.scalewise.ClusterStateSynced', {}, new Date(t0 + 60_000).toISOString())];
+    assert.equal(fitStart(old, t0, now), t0);
+    assert.equal(fitStart([], t0, now), t0);
   });
 });

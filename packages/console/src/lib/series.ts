@@ -126,3 +126,15 @@ export function buildSeries(
 
 /** The last value of a series, or undefined when it has none. */
 export const lastValue = (points: readonly Point[]): number | undefined => points.at(-1)?.v;
+
+/**
+ * The chart's start: the window's start, or shortly before the first event when the events
+ * cover only the end of the window (a pool that just started, a quiet hour), so that recent
+ * steps are not squeezed against the right edge. The margin is 10% of the shown span, 10 s at least.
+ */
+export function fitStart(events: readonly AnyScalewiseEvent[], windowStart: number, now: number): number {
+  let first = Number.POSITIVE_INFINITY;
+  for (const e of events) first = Math.min(first, Date.parse(e.time));
+  if (!Number.isFinite(first)) return windowStart;
+  return Math.max(windowStart, Math.min(now, first) - Math.max(10_000, (now - first) * 0.1));
+}

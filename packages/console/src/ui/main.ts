@@ -16,7 +16,7 @@ import {
 } from '../lib/filters.ts';
 import { h } from '../lib/h.ts';
 import { alertsView, deadLettersView, silencesView, timelineView } from '../lib/panels.ts';
-import { buildSeries, chartEventTypes, valuesOf } from '../lib/series.ts';
+import { buildSeries, chartEventTypes, fitStart, valuesOf } from '../lib/series.ts';
 import {
   type AnyScalewiseEvent,
   eventTypeNames,
@@ -83,11 +83,12 @@ function render(...parts: ('timeline' | 'charts' | 'alerts' | 'silences' | 'dlq'
       mount(byId('timeline'), timelineView(shown, state.selected, select));
     }
     if (dirty.has('charts')) {
-      const series = buildSeries(state.chartEvents, state.limits, state.chartFrom);
+      const from = fitStart(state.chartEvents, state.chartFrom, now);
+      const series = buildSeries(state.chartEvents, state.limits, from);
       mount(
         byId('charts'),
         ...(series.length > 0
-          ? series.map((s) => chartView(s, { from: state.chartFrom, to: now }))
+          ? series.map((s) => chartView(s, { from, to: now }))
           : [h('p', { class: 'empty' }, 'No pool sizes in this window yet.')]),
       );
       for (const s of series) state.pools.add(s.pool);
@@ -142,11 +143,8 @@ async function loadCharts(api: Api): Promise<void> {
     if (batch.length < 5000 || !last) break;
     cursor = Date.parse(last.time);
   }
+  state.chartFrom = from;
   state.chartEvents = mergeEvents([], out, 20_000).reverse();
-  // Fit the time axis to the data when it covers only the end of the window.
-  const first = state.chartEvents[0];
-  const firstAt = first ? Date.parse(first.time) : from;
-  state.chartFrom = Math.max(from, firstAt - Math.max(10_000, (Date.now() - firstAt) * 0.1));
   render('charts');
 }
 
