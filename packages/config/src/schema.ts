@@ -120,6 +120,18 @@ export const configSchema = z.strictObject({
       })
       .prefault({}),
     pools: z.array(poolSchema).min(1, 'at least one pool'),
+    /** metrics-listener: how often each pool is sampled, and seed 000's consecutive periods. */
+    sensing: z
+      .strictObject({
+        sample_interval_seconds: z.number().int().min(1, 'seconds >= 1').max(600).default(10),
+        /** Low samples in a row before the first UnderutilizationWarning. */
+        underutilized_periods: positiveInt.default(3),
+        /** A degraded node is reported again this often while it lasts (under the engine's 300 s TTL). */
+        health_repeat_seconds: z.number().int().min(1).max(3600).default(60),
+        /** The pool of pending pods that select none with scalewise.io/pool (none: the first pool). */
+        default_pool: name.optional(),
+      })
+      .prefault({}),
     enforcement: z
       .strictObject({
         auto_scale_to_min: z.boolean().default(true),

@@ -1,0 +1,147 @@
+// metrics-listener on the real kube-apiserver, scheduler and KWOK, Kafka, Redis and S3:
+// pods that cannot be placed become PendingPodsDetected naming their Deployment, a full
+// worker ResourcePressureAlert, an idle pool UnderutilizationWarning only after the
+// configured consecutive samples.
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { recordTopics } from '@scalewise/bus/test-support/recorder';
+import { loadConfig } from '@scalewise/config';
+import type { EventData } from '@scalewise/events';
+import { connectKube, ensureNode, type Kube, kwokNodeManifest, POOL_LABEL } from '@scalewise/kube';
+import { createService } from '@scalewise/service';
+import { getStack, type StackEndpoints, uniqueName, waitFor } from '@scalewise/testing';
+import { defineMetricsListener } from './service.ts';
+
+const quiet = new Writable({ write: (_c, _e, done) => done() });
+let stack: StackEndpoints;
+let kube: Kube;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+before(async () => {
+  stack = await getStack({ kubernetes: true });
+  assert.ok(stack.kubernetes);
+  kube = connectKube({ kubeconfig: stack.kubernetes.kubeconfig });
+});
+after(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+});
+
+async function setup(workers: number) {
+  const pool = uniqueName('ml')
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 40);
+  const prefix = `${pool}.`;
+  await kube.core.createNamespace({ body: { metadata: { name: pool } } });
+  cleanups.push(async () => {
+    await kube.core.deleteNamespace({ name: pool }).catch(() => undefined);
+    await kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${pool}` }).catch(() => undefined);
+  });
+  for (let i = 1; i <= workers; i++) {
+    await ensureNode(
+      kube,
+      kwokNodeManifest({ name: `${pool}-${i}`, pool, cpuMillicores: 2000, memoryBytes: 4 * 2 ** 30 }),
+    );
+  }
+  await waitFor(
+    async () => (await kube.core.listNamespacedServiceAccount({ namespace: pool })).items.length > 0,
+    {
+      timeoutMs: 30_000,
+      what: 'the default ServiceAccount',
+    },
+  );
+  const loaded = loadConfig({
+    text: `
+cluster_id: ${pool}
+autoscaler:
+  pools: [{ name: ${pool}, min: 1, max: 6, node_size: { cpu_millicores: 2000, memory_mib: 4096 } }]
+  sensing: { sample_interval_seconds: 1, underutilized_periods: 3 }
+events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
+kafka: { brokers: [${stack.kafka.brokers.join(', ')}] }
+redis: { url: "${stack.redis.url}" }
+s3: { endpoint: ${stack.s3.endpoint}, region: ${stack.s3.region}, bucket: ${uniqueName('ml-dlq')}, access_key_id: ${stack.s3.accessKeyId}, secret_access_key: ${stack.s3.secretAccessKey} }
+kubernetes: { kubeconfig: "${stack.kubernetes?.kubeconfig}" }
+http: { host: 127.0.0.1, port: 0 }
+telemetry: { log_level: warn }
+shutdown_timeout_seconds: 10
+`,
+    env: {},
+  });
+  const service = await createService(
+    defineMetricsListener({ config: loaded, kube, telemetry: { logDestination: quiet } }),
+  );
+  cleanups.push(() => service.stop());
+  await service.start();
+  const rec = await recordTopics(
+    stack.kafka.brokers,
+    [`${prefix}metrics`, `${prefix}signals`, `${prefix}nodes`],
+    uniqueName('rec'),
+  );
+  cleanups.push(() => rec.stop());
+  return { pool, rec, service };
+}
+
+async function deployment(pool: string, replicas: number, cpu: string) {
+  await kube.apps.createNamespacedDeployment({
+    namespace: pool,
+    body: {
+      metadata: { name: 'web' },
+      spec: {
+        replicas,
+        selector: { matchLabels: { app: 'web' } },
+        template: {
+          metadata: { labels: { app: 'web' } },
+          spec: {
+            nodeSelector: { [POOL_LABEL]: pool },
+            containers: [{ name: 'web', image: 'web', resources: { requests: { cpu, memory: '256Mi' } } }],
+          },
+        },
+      },
+    },
+  });
+}
+
+describe('metrics-listener on the real servers', () => {
+  test('a full worker: PendingPodsDetected naming the Deployment, ResourcePressureAlert on CPU, PoolMetricsObserved', async () => {
+    const { pool, rec } = await setup(1);
+    // 900m each on a 2000m worker: two fit (90 % CPU), the third waits.
+    await deployment(pool, 3, '900m');
+    await waitFor(() => rec.of('io.scalewise.PendingPodsDetected').length >= 1, {
+      timeoutMs: 60_000,
+      what: 'PendingPodsDetected',
+    });
+    const p = rec.of('io.scalewise.PendingPodsDetected').at(-1)
+      ?.data as EventData<'io.scalewise.PendingPodsDetected'>;
+    assert.equal(p.pool, pool);
+    assert.equal(p.pending_count, 1);
+    assert.deepEqual(p.affected_deployments, [`${pool}/web`]);
+    assert.equal(p.requested_cpu_millicores, 900);
+    await waitFor(() => rec.of('io.scalewise.ResourcePressureAlert').length >= 1, {
+      timeoutMs: 30_000,
+      what: 'ResourcePressureAlert',
+    });
+    const a = rec.of('io.scalewise.ResourcePressureAlert').at(-1)
+      ?.data as EventData<'io.scalewise.ResourcePressureAlert'>;
+    assert.deepEqual([a.resource, a.cpu_avg, a.workers], ['cpu', 90, 1]);
+    const m = rec.of('io.scalewise.PoolMetricsObserved').at(-1)
+      ?.data as EventData<'io.scalewise.PoolMetricsObserved'>;
+    assert.deepEqual([m.workers, m.ready_workers, m.pending_pods, m.source], [1, 1, 1, 'requests']);
+  });
+
+  test('an idle pool above its minimum: UnderutilizationWarning only from the third consecutive sample', async () => {
+    const { pool, rec } = await setup(3);
+    await waitFor(() => rec.of('io.scalewise.UnderutilizationWarning').length >= 1, {
+      timeoutMs: 60_000,
+      what: 'UnderutilizationWarning',
+    });
+    const first = rec.of('io.scalewise.UnderutilizationWarning')[0];
+    const w = first?.data as EventData<'io.scalewise.UnderutilizationWarning'>;
+    assert.equal(w.pool, pool);
+    assert.equal(w.periods, 3);
+    assert.ok(w.duration >= 1.5, `held for its samples (${w.duration} s)`);
+    const before = rec
+      .of('io.scalewise.PoolMetricsObserved')
+      .filter((e) => Date.parse(e.time) < Date.parse(first?.time ?? ''));
+    assert.ok(before.length >= 2, 'two samples came first without a warning');
+  });
+});

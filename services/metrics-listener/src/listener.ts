@@ -1,0 +1,221 @@
+/**
+ * metrics-listener's shell: watch caches of Nodes and Pods (list, then watch from the
+ * resourceVersion; never polling lists), a sample of each pool every
+ * `sample_interval_seconds` run through the pure sensing core, and its events published.
+ * A pool's nodes carry `scalewise.io/pool=<pool>`; a pending pod belongs to the pool its
+ * nodeSelector names, else to `sensing.default_pool` (the first pool). Utilisation is
+ * requested / allocatable, as the Cluster Autoscaler counts it. The seed 004 Redis Streams
+ * trigger bridge runs here too when enabled.
+ */
+import type { V1Pod } from '@kubernetes/client-node';
+import type { Config } from '@scalewise/config';
+import { type AnyScalewiseEvent, createEvent } from '@scalewise/events';
+import {
+  apiListerWatcher,
+  type Kube,
+  type NodeInfo,
+  nodeUtilisation,
+  POOL_LABEL,
+  type PodInfo,
+  pendingUnschedulable,
+  podKey,
+  podsByNode,
+  projectNode,
+  projectPod,
+  WatchCache,
+} from '@scalewise/kube';
+import type { ReadinessCheck, ServiceContext } from '@scalewise/service';
+import { Redis } from 'ioredis';
+import { createTriggerBridge, type TriggerBridge } from './adapters/bridge.ts';
+import {
+  initialSenseState,
+  type NodeSample,
+  type PoolSample,
+  type SensePolicy,
+  type SensePoolState,
+  sense,
+} from './core/index.ts';
+
+export const serviceName = 'metrics-listener';
+
+type PooledPod = PodInfo & { pool?: string };
+
+export interface MetricsListener {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** One sampling round now (the timer calls this); returns what was published. */
+  sample(): Promise<AnyScalewiseEvent[]>;
+  checks(): ReadinessCheck[];
+  readonly nodes: WatchCache<NodeInfo>;
+  readonly pods: WatchCache<PooledPod>;
+}
+
+export function sensePolicies(config: Config): SensePolicy[] {
+  const s = config.autoscaler.sensing;
+  return config.autoscaler.pools.map((p) => ({
+    pool: p.name,
+    min: p.min,
+    max: p.max,
+    cpuHighPercent: p.thresholds.cpu_high_percent,
+    memoryHighPercent: p.thresholds.memory_high_percent,
+    cpuLowPercent: p.thresholds.cpu_low_percent,
+    memoryLowPercent: p.thresholds.memory_low_percent,
+    underutilizedPeriods: s.underutilized_periods,
+    healthRepeatSeconds: s.health_repeat_seconds,
+  }));
+}
+
+export function createMetricsListener(
+  ctx: ServiceContext,
+  deps: { kube: Kube; now?: () => number },
+): MetricsListener {
+  const { config, bus, telemetry } = ctx;
+  const log = telemetry.logger;
+  const now = deps.now ?? Date.now;
+  const source = `/scalewise/${config.cluster_id}/${serviceName}`;
+  const policies = sensePolicies(config);
+  const defaultPool = config.autoscaler.sensing.default_pool ?? policies[0]?.pool;
+  const nodes = new WatchCache<NodeInfo>(apiListerWatcher(deps.kube, 'nodes'), {
+    what: 'nodes',
+    project: (raw) => projectNode(raw as never),
+    key: (n) => n.name,
+  });
+  const pods = new WatchCache<PooledPod>(apiListerWatcher(deps.kube, 'pods'), {
+    what: 'pods',
+    project: (raw) => {
+      const pool = (raw as V1Pod).spec?.nodeSelector?.[POOL_LABEL];
+      return { ...projectPod(raw as V1Pod), ...(pool ? { pool } : {}) };
+    },
+    key: podKey,
+  });
+  for (const c of [nodes, pods]) c.onError((err) => log.warn({ err }, 'watch failed; it retries by itself'));
+  const states = new Map<string, SensePoolState>(policies.map((p) => [p.pool, initialSenseState()]));
+
+  function sampleOf(policy: SensePolicy, at: number): PoolSample {
+    const members = nodes
+      .list()
+      .filter((n) => n.labels[POOL_LABEL] === policy.pool && n.deletedAt === undefined);
+    const byNode = podsByNode(pods.values());
+    const samples: NodeSample[] = members.map((n) => {
+      const u = nodeUtilisation(n, byNode.get(n.name) ?? []);
+      const ready = n.conditions.Ready?.status === 'True';
+      return {
+        name: n.name,
+        ready,
+        ...(n.conditions.Ready
+          ? {
+              readyCondition: {
+                type: 'Ready',
+                status: n.conditions.Ready.status,
+                ...(n.conditions.Ready.reason ? { reason: n.conditions.Ready.reason } : {}),
+              },
+            }
+          : {}),
+        pressure: (['MemoryPressure', 'DiskPressure', 'PIDPressure'] as const)
+          .filter((c) => n.conditions[c]?.status === 'True')
+          .map((c) => ({
+            type: c,
+            status: 'True',
+            ...(n.conditions[c]?.reason ? { reason: n.conditions[c]?.reason } : {}),
+          })),
+        cpuAllocatableMillicores: n.allocatable.cpuMillicores,
+        memoryAllocatableBytes: n.allocatable.memoryBytes,
+        cpuRequestedMillicores: u.requested.cpuMillicores,
+        memoryRequestedBytes: u.requested.memoryBytes,
+      };
+    });
+    const pending = pendingUnschedulable(pods.values(), at)
+      .filter((p) => (pods.get(podKey(p))?.pool ?? defaultPool) === policy.pool)
+      .map((p) => ({
+        namespace: p.namespace,
+        name: p.name,
+        cpuMillicores: p.requests.cpuMillicores,
+        memoryBytes: p.requests.memoryBytes,
+        pendingSince: p.since,
+        ...(p.workload ? { owner: p.workload } : {}),
+        reason: 'Unschedulable',
+      }));
+    return { pool: policy.pool, at, nodes: samples, pending };
+  }
+
+  async function sample(): Promise<AnyScalewiseEvent[]> {
+    const at = now();
+    const out: AnyScalewiseEvent[] = [];
+    for (const policy of policies) {
+      const r = sense(states.get(policy.pool) ?? initialSenseState(), sampleOf(policy, at), policy);
+      states.set(policy.pool, r.state);
+      for (const e of r.events) {
+        out.push(
+          createEvent(e.type, e.data, {
+            source,
+            clusterid: config.cluster_id,
+            // One id per pool, type (and node) and sample: a retried publish is the same event.
+            id: `${policy.pool}/${e.type.slice('io.scalewise.'.length)}/${'node_name' in e.data ? `${e.data.node_name}/` : ''}${at}`,
+          }) as AnyScalewiseEvent,
+        );
+      }
+      const workers = r.events.find((e) => e.type === 'io.scalewise.PoolMetricsObserved');
+      if (workers?.type === 'io.scalewise.PoolMetricsObserved') {
+        telemetry.metrics.pools.workers(policy.pool, {
+          ready: workers.data.ready_workers,
+          not_ready: workers.data.workers - workers.data.ready_workers,
+        });
+      }
+    }
+    if (out.length > 0) await bus.publisher.publish(...out);
+    return out;
+  }
+
+  let timer: NodeJS.Timeout | undefined;
+  let bridge: TriggerBridge | undefined;
+  let bridgeRedis: Redis | undefined;
+  let round: Promise<unknown> = Promise.resolve();
+  return {
+    nodes,
+    pods,
+    sample,
+    checks: () => [
+      {
+        name: 'kubernetes',
+        check: async () => {
+          await deps.kube.core.getAPIResources();
+        },
+      },
+    ],
+    async start() {
+      nodes.start();
+      pods.start();
+      await Promise.all([nodes.synced, pods.synced]);
+      log.info({ nodes: nodes.size, pods: pods.size }, 'watch caches synced');
+      timer = setInterval(() => {
+        round = round
+          .then(sample, sample)
+          .catch((err) => log.error({ err }, 'sampling failed; the next round tries again'));
+      }, config.autoscaler.sensing.sample_interval_seconds * 1000);
+      const tb = config.trigger_bridge;
+      if (tb.enabled) {
+        bridgeRedis = new Redis(config.redis.url);
+        bridge = createTriggerBridge({
+          redis: bridgeRedis,
+          publisher: bus.publisher,
+          dlq: bus.dlq,
+          stream: tb.stream,
+          group: tb.group,
+          ...(tb.default_pool ? { defaultPool: tb.default_pool } : {}),
+          blockMs: tb.block_ms,
+          service: serviceName,
+          clusterid: config.cluster_id,
+          logger: log,
+        });
+        await bridge.start();
+      }
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      await round.catch(() => undefined);
+      await bridge?.stop();
+      await bridgeRedis?.quit().catch(() => undefined);
+      await Promise.all([nodes.stop(), pods.stop()]);
+    },
+  };
+}
