@@ -99,9 +99,39 @@ export function toMillis(t: Date | string | undefined | null): number {
   return Number.isFinite(ms) ? ms : 0;
 }
 
-function annotationsOf(a: Record<string, string> | undefined): Record<string, string> {
+// Shared empty values: most pods have no kept annotation, no local storage.
+const EMPTY_RECORD: Readonly<Record<string, string>> = Object.freeze({});
+const EMPTY_LIST: readonly never[] = Object.freeze([]);
+
+/**
+ * The one copy of a string that many objects repeat (namespaces, node names, owners, label
+ * keys and values): each parsed API object brings its own copies. Bounded: the table is
+ * emptied when it grows past 50,000 entries, so churning values cannot grow it for ever.
+ */
+const interned = new Map<string, string>();
+function intern(s: string): string {
+  const hit = interned.get(s);
+  if (hit !== undefined) return hit;
+  if (interned.size >= 50_000) interned.clear();
+  interned.set(s, s);
+  return s;
+}
+
+function annotationsOf(a: Record<string, string> | undefined): Readonly<Record<string, string>> {
+  let out: Record<string, string> | undefined;
+  if (a)
+    for (const k of Object.keys(a)) {
+      if (!keepAnnotation(k)) continue;
+      out ??= {};
+      out[intern(k)] = intern(a[k] as string);
+    }
+  return out ?? EMPTY_RECORD;
+}
+
+function labelsOf(l: Record<string, string> | undefined): Readonly<Record<string, string>> {
+  if (!l) return EMPTY_RECORD;
   const out: Record<string, string> = {};
-  if (a) for (const k of Object.keys(a)) if (keepAnnotation(k)) out[k] = a[k] as string;
+  for (const k of Object.keys(l)) out[intern(k)] = intern(l[k] as string);
   return out;
 }
 
@@ -125,7 +155,7 @@ export function projectNode(node: V1Node): NodeInfo {
     name: m.name ?? '',
     uid: m.uid ?? '',
     resourceVersion: m.resourceVersion ?? '',
-    labels: { ...m.labels },
+    labels: labelsOf(m.labels),
     annotations: annotationsOf(m.annotations),
     taints: (node.spec?.taints ?? []).map((t) => ({
       key: t.key,
@@ -146,26 +176,33 @@ export function projectNode(node: V1Node): NodeInfo {
   return info;
 }
 
+function localStorageOf(pod: V1Pod): readonly string[] {
+  const local = pod.spec?.volumes?.filter((v) => v.emptyDir || v.hostPath);
+  return local?.length ? local.map((v) => v.name) : EMPTY_LIST;
+}
+
 export function projectPod(pod: V1Pod): PodInfo {
   const m = pod.metadata ?? {};
   const info: PodInfo = {
-    namespace: m.namespace ?? '',
+    namespace: intern(m.namespace ?? ''),
     name: m.name ?? '',
     uid: m.uid ?? '',
     resourceVersion: m.resourceVersion ?? '',
-    phase: pod.status?.phase ?? 'Unknown',
+    phase: intern(pod.status?.phase ?? 'Unknown'),
     requests: podRequests(pod),
-    owners: (m.ownerReferences ?? []).map((r) => ({
-      kind: r.kind,
-      name: r.name,
-      controller: r.controller === true,
-    })),
-    labels: { ...m.labels },
+    owners: m.ownerReferences?.length
+      ? m.ownerReferences.map((r) => ({
+          kind: intern(r.kind),
+          name: intern(r.name),
+          controller: r.controller === true,
+        }))
+      : EMPTY_LIST,
+    labels: labelsOf(m.labels),
     annotations: annotationsOf(m.annotations),
-    localStorage: (pod.spec?.volumes ?? []).filter((v) => v.emptyDir || v.hostPath).map((v) => v.name),
+    localStorage: localStorageOf(pod),
     createdAt: toMillis(m.creationTimestamp as Date | string | undefined),
   };
-  if (pod.spec?.nodeName) info.nodeName = pod.spec.nodeName;
+  if (pod.spec?.nodeName) info.nodeName = intern(pod.spec.nodeName);
   if (m.deletionTimestamp) info.deletedAt = toMillis(m.deletionTimestamp as Date | string);
   const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
   if (
