@@ -128,6 +128,10 @@ export const configSchema = z.strictObject({
         underutilized_periods: positiveInt.default(3),
         /** A degraded node is reported again this often while it lasts (under the engine's 300 s TTL). */
         health_repeat_seconds: z.number().int().min(1).max(3600).default(60),
+        /** state-sync compares the Kubernetes, provider and store views this often. */
+        sync_interval_seconds: z.number().int().min(1, 'seconds >= 1').max(600).default(10),
+        /** state-sync: a node NotReady this long is lost (NodeUnexpectedlyLost, not_ready_timeout). */
+        not_ready_timeout_seconds: z.number().int().min(1).max(86_400).default(300),
         /** The pool of pending pods that select none with scalewise.io/pool (none: the first pool). */
         default_pool: name.optional(),
       })
