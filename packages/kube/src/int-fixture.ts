@@ -30,6 +30,12 @@ export async function fixture(t: TestContext, prefix: string): Promise<Fixture> 
   await kube.core.createNamespace({ body: { metadata: { name: id } } });
   t.after(async () => {
     await kube.core.deleteNamespace({ name: id }).catch(() => undefined);
+    // Nodes last: KWOK removes the terminating pods of the nodes it still manages at once;
+    // pods left on a deleted node wait for the pod garbage collector (a minute or more).
+    await waitFor(async () => (await kube.core.listNamespacedPod({ namespace: id })).items.length === 0, {
+      timeoutMs: 30_000,
+      what: `the pods of ${id} gone`,
+    }).catch(() => undefined);
     await kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${id}` }).catch(() => undefined);
   });
   await waitFor(

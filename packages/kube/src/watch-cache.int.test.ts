@@ -200,8 +200,10 @@ async function proxy(target: URL): Promise<{ port: number; down(): Promise<void>
   const down = () =>
     new Promise<void>((resolve) => {
       for (const x of sockets) x.destroy();
-      server?.close(() => resolve());
+      const s = server;
       server = undefined;
+      if (s) s.close(() => resolve());
+      else resolve();
     });
   await up();
   return { port, down, up };
