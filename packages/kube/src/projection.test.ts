@@ -179,6 +179,17 @@ describe('pod projection', () => {
     assert.equal(projectPod(apiPod('t')).unschedulableSince, undefined);
   });
 
+  test('the nodeSelector is kept when there is one', () => {
+    const raw = apiPod('p');
+    assert.equal(projectPod(raw).nodeSelector, undefined);
+    raw.spec = {
+      ...raw.spec,
+      containers: raw.spec?.containers ?? [],
+      nodeSelector: { 'scalewise.io/pool': 'gpu' },
+    };
+    assert.deepEqual(projectPod(raw).nodeSelector, { 'scalewise.io/pool': 'gpu' });
+  });
+
   test('a terminating pod carries its deletion time', () => {
     assert.equal(
       projectPod(apiPod('p', { node: 'n', deleting: true })).deletedAt,

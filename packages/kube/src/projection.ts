@@ -68,6 +68,8 @@ export interface PodInfo {
   labels: Readonly<Record<string, string>>;
   /** Only the annotations {@link keepAnnotation} keeps. */
   annotations: Readonly<Record<string, string>>;
+  /** The pod's nodeSelector, when it has one (which pool a pending pod waits for). */
+  nodeSelector?: Readonly<Record<string, string>>;
   /** Names of the pod's emptyDir and hostPath volumes: data that dies with the node. */
   localStorage: readonly string[];
   /** Epoch ms. */
@@ -203,6 +205,8 @@ export function projectPod(pod: V1Pod): PodInfo {
     createdAt: toMillis(m.creationTimestamp as Date | string | undefined),
   };
   if (pod.spec?.nodeName) info.nodeName = intern(pod.spec.nodeName);
+  if (pod.spec?.nodeSelector && Object.keys(pod.spec.nodeSelector).length > 0)
+    info.nodeSelector = labelsOf(pod.spec.nodeSelector);
   if (m.deletionTimestamp) info.deletedAt = toMillis(m.deletionTimestamp as Date | string);
   const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
   if (
