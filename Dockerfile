@@ -26,13 +26,17 @@ COPY scripts/build-service.mjs scripts/build-service.mjs
 COPY tsconfig.base.json ./
 RUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm install --frozen-lockfile --offline
 RUN node scripts/build-service.mjs "$SERVICE" \
- && mkdir -p /out && cp -r "services/$SERVICE/dist" /out/dist
+ && mkdir -p /out && cp -r "services/$SERVICE/dist" /out/dist \
+ && if [ "$SERVICE" = alert-manager ]; then \
+      pnpm --filter @scalewise/console build && cp -r packages/console/dist/web /out/console; \
+    fi
 
 FROM ${NODE_IMAGE} AS runtime
 ARG SERVICE
 LABEL org.opencontainers.image.title="scalewise-${SERVICE}" \
       org.opencontainers.image.source="https://github.com/scalewise/scalewise"
-ENV SCALEWISE_SERVICE=${SERVICE} SCALEWISE_HTTP_HOST=0.0.0.0 SCALEWISE_HTTP_PORT=8080
+ENV SCALEWISE_SERVICE=${SERVICE} SCALEWISE_HTTP_HOST=0.0.0.0 SCALEWISE_HTTP_PORT=8080 \
+    SCALEWISE_CONSOLE_DIR=/app/console
 WORKDIR /app
 COPY --from=build --chown=root:root /out /app
 # The image's files belong to root and are read-only for the service's user.

@@ -16,8 +16,19 @@ export function connectKube(
   options: { kubeconfig?: string | undefined; context?: string | undefined } = {},
 ): Kube {
   const kc = new KubeConfig();
-  if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
-  else kc.loadFromCluster();
+  if (options.kubeconfig) {
+    kc.loadFromFile(options.kubeconfig);
+  } else if (process.env.KUBERNETES_SERVICE_HOST) {
+    kc.loadFromCluster();
+  } else {
+    // Outside a pod there is no service account to fall back on: say so, instead of letting
+    // every request fail later against https://undefined:undefined.
+    throw new ScalewiseError(
+      'INVALID_CONFIG',
+      'kubernetes.kubeconfig (or KUBECONFIG) is not set, and this is not a pod (KUBERNETES_SERVICE_HOST is unset): no Kubernetes API to talk to',
+      { details: { key: 'kubernetes.kubeconfig' } },
+    );
+  }
   if (options.context) kc.setCurrentContext(options.context);
   return {
     kc,

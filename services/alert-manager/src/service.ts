@@ -28,7 +28,11 @@ export function defineAlertManager(
     handlers: (ctx) => of(ctx).handlers,
     routes: async (app, ctx) => {
       await alertRoutes(app, of(ctx), ctx.config.http.api_token);
-      consoleRoutes(app, { config: ctx.config });
+      consoleRoutes(app, {
+        config: ctx.config,
+        // The image ships the build beside dist/ (Dockerfile); from sources it is found by itself.
+        ...(process.env.SCALEWISE_CONSOLE_DIR ? { dir: process.env.SCALEWISE_CONSOLE_DIR } : {}),
+      });
     },
     onStart: async (ctx) => of(ctx).start(),
     onStop: async (ctx) => of(ctx).stop(),

@@ -148,17 +148,16 @@ const pods = async (pool: string): Promise<V1Pod[]> =>
   (await kube.core.listNamespacedPod({ namespace: pool })).items;
 const workers = async (pool: string) =>
   (await kube.core.listNode({ labelSelector: `${POOL_LABEL}=${pool}` })).items;
-async function groupJoined(groupId: string): Promise<void> {
+async function startGroupAtZero(groupId: string, topic: string): Promise<void> {
   const admin = testKafka(stack).admin();
   await admin.connect();
   try {
-    await waitFor(
-      async () => {
-        const { groups } = await admin.describeGroups([groupId]);
-        return groups[0]?.state === 'Stable' && groups[0].members.length > 0;
-      },
-      { timeoutMs: 60_000, what: `consumer group ${groupId} joined` },
-    );
+    const offsets = await admin.fetchTopicOffsets(topic);
+    await admin.setOffsets({
+      groupId,
+      topic,
+      partitions: offsets.map((o) => ({ partition: o.partition, offset: '0' })),
+    });
   } finally {
     await admin.disconnect();
   }
@@ -320,11 +319,12 @@ describe('node-manager on the real servers', () => {
       cleanups.push(async () => child.kill('SIGKILL'));
       return child;
     };
-    const first = spawnManager();
-    // A new consumer group starts at the end of the topic: publish once the child has joined.
-    await groupJoined(`${pool}.node-manager`);
+    // The child's consumer group is new: commit offset 0 for it so it reads what is already
+    // on the topic (a new group would otherwise start at the end, racing this publish).
+    await startGroupAtZero(`${pool}.node-manager`, `${pool}.decisions`);
     const d = decision('io.scalewise.ScaleUpDecision', pool, 0, 3);
     await feed(d, d);
+    const first = spawnManager();
     await waitFor(() => rec.of('io.scalewise.ScaleUpStarted').length >= 1, {
       timeoutMs: 60_000,
       what: 'the scale-up started',
