@@ -3,7 +3,6 @@
  * around the producer, S3 and Redis, the dead-letter store and the idempotency store, and
  * subscribers built on them.
  */
-import { S3Client } from '@aws-sdk/client-s3';
 import type { EventType, TopicKey } from '@scalewise/events';
 import { Redis } from 'ioredis';
 import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
@@ -13,6 +12,7 @@ import { createRedisIdempotency, type IdempotencyStore } from './idempotency.ts'
 import { type BreakerState, type BusMetrics, noopBusMetrics } from './metrics.ts';
 import { createPublisher, type Publisher } from './publisher.ts';
 import type { RetryPolicy } from './retry.ts';
+import { createS3Client, type S3Api } from './s3.ts';
 import {
   type BusLogger,
   createSubscriber,
@@ -55,7 +55,7 @@ export interface Bus {
   dlq: DeadLetterStore;
   idempotency: IdempotencyStore;
   redis: Redis;
-  s3: S3Client;
+  s3: S3Api;
   breakers: { producer: Breaker; s3: Breaker; redis: Breaker };
   /** Connects the producer, creates missing topics and the DLQ bucket. */
   start(): Promise<void>;
@@ -91,14 +91,13 @@ export function createBus(config: BusConfig): Bus {
     topicNames: config.topicNames ?? {},
     metrics,
   });
-  const s3 = new S3Client({
+  const s3 = createS3Client({
     region: config.s3.region,
     forcePathStyle: config.s3.forcePathStyle ?? true,
     ...(config.s3.endpoint ? { endpoint: config.s3.endpoint } : {}),
     ...(config.s3.accessKeyId && config.s3.secretAccessKey
-      ? { credentials: { accessKeyId: config.s3.accessKeyId, secretAccessKey: config.s3.secretAccessKey } }
+      ? { accessKeyId: config.s3.accessKeyId, secretAccessKey: config.s3.secretAccessKey }
       : {}),
-    maxAttempts: 2,
   });
   const redis = new Redis(config.redis.url, {
     lazyConnect: true,

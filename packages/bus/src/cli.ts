@@ -9,7 +9,6 @@
  * Exits non-zero with one clear line on any error.
  */
 import { readFileSync } from 'node:fs';
-import { S3Client } from '@aws-sdk/client-s3';
 import { ScalewiseError } from '@scalewise/errors';
 import { type TopicKey, topicKeys, topicName } from '@scalewise/events';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
@@ -18,6 +17,7 @@ import { createBreaker } from './breaker.ts';
 import { createS3DeadLetterStore, type DeadLetterStore } from './dlq.ts';
 import { createPublisher } from './publisher.ts';
 import { asReplay, type ReplayRange, type ReplayStats, replay, replayDeadLetter } from './replay.ts';
+import { createS3Client } from './s3.ts';
 
 /** Where output goes: stdout for results, stderr for progress and summaries. */
 export interface CliOutput {
@@ -253,14 +253,12 @@ export function envDeps(env: Record<string, string | undefined> = process.env): 
         retry: { retries: 3 },
       }),
     deadLetters: () => {
-      const s3 = new S3Client({
+      const s3 = createS3Client({
         region: env.S3_REGION ?? 'us-east-1',
         forcePathStyle: true,
         ...(env.S3_ENDPOINT ? { endpoint: env.S3_ENDPOINT } : {}),
         ...(env.S3_ACCESS_KEY_ID && env.S3_SECRET_ACCESS_KEY
-          ? {
-              credentials: { accessKeyId: env.S3_ACCESS_KEY_ID, secretAccessKey: env.S3_SECRET_ACCESS_KEY },
-            }
+          ? { accessKeyId: env.S3_ACCESS_KEY_ID, secretAccessKey: env.S3_SECRET_ACCESS_KEY }
           : {}),
       });
       return createS3DeadLetterStore(s3, env.S3_BUCKET ?? 'scalewise-dlq', createBreaker('s3'));

@@ -3,16 +3,9 @@
  * `dlq/<topic>/<yyyy>/<mm>/<dd>/<event-id or partition-offset>.json`, with the original
  * record byte for byte (value in base64), where it came from, and why it failed.
  */
-import {
-  CreateBucketCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
 import { ScalewiseError } from '@scalewise/errors';
 import type { Breaker } from './breaker.ts';
+import { createS3Client, type S3Api, S3Error } from './s3.ts';
 
 export interface DeadLetter {
   version: 1;
@@ -68,14 +61,79 @@ export interface DeadLetterStore {
   }): Promise<{ key: string; size: number; lastModified?: Date }[]>;
 }
 
-export function createS3DeadLetterStore(s3: S3Client, bucket: string, breaker: Breaker): DeadLetterStore {
+/**
+ * The parts of an `@aws-sdk/client-s3` S3Client's resolved configuration the store reads when
+ * a caller still hands it one (packages/cli): region, endpoint, path style and credentials.
+ * The requests themselves go through {@link createS3Client}; the SDK's `send` is not used.
+ */
+export interface SdkS3ClientLike {
+  send: unknown;
+  config: {
+    region: () => Promise<string>;
+    credentials: () => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string }>;
+    forcePathStyle?: boolean | undefined;
+    endpoint?: unknown;
+  };
+}
+
+/** Our client with the region, endpoint, path style and credentials of an SDK client. */
+function fromSdkClient(sdk: SdkS3ClientLike): S3Api {
+  let client: Promise<S3Api> | undefined;
+  const resolve = () =>
+    (client ??= (async () => {
+      const region = await sdk.config.region();
+      const ep =
+        typeof sdk.config.endpoint === 'function'
+          ? ((await sdk.config.endpoint()) as {
+              protocol: string;
+              hostname: string;
+              port?: number;
+              path?: string;
+            })
+          : undefined;
+      const endpoint = ep
+        ? `${ep.protocol.replace(/:?$/, ':')}//${ep.hostname}${ep.port ? `:${ep.port}` : ''}${ep.path ?? ''}`
+        : undefined;
+      return createS3Client({
+        region,
+        ...(endpoint ? { endpoint } : {}),
+        forcePathStyle: sdk.config.forcePathStyle ?? false,
+        credentials: async () => {
+          const c = await sdk.config.credentials();
+          return {
+            accessKeyId: c.accessKeyId,
+            secretAccessKey: c.secretAccessKey,
+            sessionToken: c.sessionToken,
+          };
+        },
+      });
+    })());
+  return {
+    headBucket: async (...a) => (await resolve()).headBucket(...a),
+    createBucket: async (...a) => (await resolve()).createBucket(...a),
+    putObject: async (...a) => (await resolve()).putObject(...a),
+    getObject: async (...a) => (await resolve()).getObject(...a),
+    listObjects: async (...a) => (await resolve()).listObjects(...a),
+    destroy: () => void client?.then((c) => c.destroy()),
+  };
+}
+
+/**
+ * The dead-letter store on the bucket, every call through the S3 breaker.
+ * @param s3 our S3 client ({@link createS3Client}), or an `@aws-sdk/client-s3` S3Client whose configuration is reused
+ */
+export function createS3DeadLetterStore(
+  s3In: S3Api | SdkS3ClientLike,
+  bucket: string,
+  breaker: Breaker,
+): DeadLetterStore {
+  const s3: S3Api = 'send' in s3In ? fromSdkClient(s3In) : s3In;
   const wrap = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await breaker.call(fn);
     } catch (err) {
       if (err instanceof ScalewiseError) throw err;
-      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-      if (status === 404 || (err as { name?: string }).name === 'NoSuchKey') {
+      if (err instanceof S3Error && err.status === 404) {
         throw new ScalewiseError('NOT_FOUND', `${what}: not found in bucket ${bucket}`, { cause: err });
       }
       throw new ScalewiseError('DEPENDENCY_UNAVAILABLE', `${what}: S3 failed: ${(err as Error).message}`, {
@@ -88,33 +146,23 @@ export function createS3DeadLetterStore(s3: S3Client, bucket: string, breaker: B
     async ensureBucket() {
       await wrap(`bucket ${bucket}`, async () => {
         try {
-          await s3.send(new HeadBucketCommand({ Bucket: bucket }));
+          await s3.headBucket(bucket);
         } catch (err) {
-          const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-          if (status !== 404) throw err;
-          await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+          if (!(err instanceof S3Error) || err.status !== 404) throw err;
+          await s3.createBucket(bucket);
         }
       });
     },
     async put(d) {
       const key = deadLetterKey(d);
       await wrap(`storing ${key}`, () =>
-        s3.send(
-          new PutObjectCommand({
-            Bucket: bucket,
-            Key: key,
-            Body: JSON.stringify(d, null, 2),
-            ContentType: 'application/json',
-          }),
-        ),
+        s3.putObject(bucket, key, JSON.stringify(d, null, 2), 'application/json'),
       );
       return key;
     },
     async get(key) {
-      const out = await wrap(`reading ${key}`, () =>
-        s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })),
-      );
-      const text = (await out.Body?.transformToString('utf8')) ?? '';
+      const out = await wrap(`reading ${key}`, () => s3.getObject(bucket, key));
+      const text = out.toString('utf8');
       try {
         return JSON.parse(text) as DeadLetter;
       } catch (err) {
@@ -130,17 +178,10 @@ export function createS3DeadLetterStore(s3: S3Client, bucket: string, breaker: B
       let token: string | undefined;
       do {
         const page = await wrap('listing dead letters', () =>
-          s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })),
+          s3.listObjects(bucket, { prefix, continuationToken: token }),
         );
-        for (const o of page.Contents ?? []) {
-          if (o.Key)
-            out.push({
-              key: o.Key,
-              size: o.Size ?? 0,
-              ...(o.LastModified ? { lastModified: o.LastModified } : {}),
-            });
-        }
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+        out.push(...page.contents);
+        token = page.nextContinuationToken;
       } while (token && out.length < limit);
       return out.slice(0, limit);
     },

@@ -1,6 +1,12 @@
 export { type Breaker, type BreakerOptions, createBreaker } from './breaker.ts';
 export { type Bus, type BusConfig, createBus } from './bus.ts';
-export { createS3DeadLetterStore, type DeadLetter, type DeadLetterStore, deadLetterKey } from './dlq.ts';
+export {
+  createS3DeadLetterStore,
+  type DeadLetter,
+  type DeadLetterStore,
+  deadLetterKey,
+  type SdkS3ClientLike,
+} from './dlq.ts';
 export { createRedisIdempotency, type IdempotencyStore, memoryIdempotency } from './idempotency.ts';
 export { type BreakerState, type BusMetrics, noopBusMetrics } from './metrics.ts';
 export { activeTraceparent, createPublisher, type Publisher, type PublisherDeps } from './publisher.ts';
@@ -14,6 +20,16 @@ export {
   replayMatches,
 } from './replay.ts';
 export { backoffMs, defaultRetryPolicy, type RetryPolicy, withRetry } from './retry.ts';
+export {
+  createS3Client,
+  parseListObjects,
+  type S3Api,
+  type S3ClientOptions,
+  type S3Credentials,
+  S3Error,
+  type S3ObjectInfo,
+  signS3Request,
+} from './s3.ts';
 export {
   type BusLogger,
   createSubscriber,

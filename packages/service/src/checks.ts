@@ -1,5 +1,5 @@
 /** Readiness checks of the servers every service depends on. */
-import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type S3Api, S3Error } from '@scalewise/bus';
 import type { Redis } from 'ioredis';
 import { type Admin, Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 import type { ReadinessCheck } from './app.ts';
@@ -55,19 +55,16 @@ export function redisCheck(redis: Redis): ReadinessCheck {
   };
 }
 
-/** S3: the dead-letter bucket exists and the credentials may read it. */
-export function s3Check(s3: S3Client, bucket: string): ReadinessCheck {
+/** S3: the dead-letter bucket exists and the credentials may read it (a signed HEAD of the bucket). */
+export function s3Check(s3: Pick<S3Api, 'headBucket'>, bucket: string): ReadinessCheck {
   return {
     name: 's3',
     async check() {
       try {
-        await s3.send(new HeadBucketCommand({ Bucket: bucket }), { abortSignal: AbortSignal.timeout(1500) });
+        await s3.headBucket(bucket, { signal: AbortSignal.timeout(1500) });
       } catch (err) {
-        const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
-        const status = e.$metadata?.httpStatusCode;
-        throw new Error(
-          `s3 bucket ${bucket}: ${status ? `HTTP ${status} ` : ''}${e.name ?? ''} ${e.message ?? ''}`.trim(),
-        );
+        const status = err instanceof S3Error && err.status > 0 ? `HTTP ${err.status} ` : '';
+        throw new Error(`s3 bucket ${bucket}: ${status}${(err as Error).message}`);
       }
     },
   };

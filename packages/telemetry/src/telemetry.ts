@@ -1,19 +1,26 @@
 /**
- * One call gives a service its telemetry: the OpenTelemetry Node SDK for traces (OTLP/HTTP
- * export when configured, off by default; W3C traceparent propagation; the bus creates the
- * Kafka spans), a per-service Prometheus registry for /metrics, and the pino logger.
+ * One call gives a service its telemetry: OpenTelemetry tracing (OTLP/HTTP export when
+ * configured, off by default; W3C traceparent propagation; the bus creates the Kafka spans),
+ * a per-service Prometheus registry for /metrics, and the pino logger.
+ *
+ * Tracing is the SDK's TracerProvider registered with an AsyncLocalStorage context manager
+ * and the W3C propagator: the three things `@opentelemetry/sdk-node`'s NodeSDK did for us.
+ * NodeSDK itself is not used: it imports every exporter it can configure from OTEL_*
+ * variables (gRPC, protobuf, Zipkin, logs, metrics), which cost each service about 20 MiB
+ * of idle RSS (bench/README.md) for code it never ran.
  */
-import { trace } from '@opentelemetry/api';
+import { context, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
   BatchSpanProcessor,
   NoopSpanProcessor,
   ParentBasedSampler,
+  type SpanExporter,
   type SpanProcessor,
   TraceIdRatioBasedSampler,
+  TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { createLogger, type Logger } from './logger.ts';
@@ -45,8 +52,37 @@ export interface Telemetry {
   shutdown(): Promise<void>;
 }
 
-/** The process's one tracing SDK: the first service to start it sets it up. */
-let sdk: { instance: NodeSDK; users: number; service: string } | undefined;
+/** The process's one tracer provider: the first service to start it sets it up. */
+let sdk:
+  | {
+      instance: TracerProvider;
+      contextManager: AsyncLocalStorageContextManager;
+      users: number;
+      service: string;
+    }
+  | undefined;
+
+/**
+ * The OTLP/HTTP exporter, created on the first export: its module (and the OTLP transformer
+ * under it) is loaded only by a service configured to send traces.
+ */
+function lazyOtlpExporter(url: string): SpanExporter {
+  let exporter: Promise<SpanExporter> | undefined;
+  const get = () =>
+    (exporter ??= import('@opentelemetry/exporter-trace-otlp-http').then(
+      ({ OTLPTraceExporter }) => new OTLPTraceExporter({ url }),
+    ));
+  return {
+    export(spans, done) {
+      get().then(
+        (e) => e.export(spans, done),
+        (error: Error) => done({ code: 1, error }),
+      );
+    },
+    shutdown: () => (exporter ? exporter.then((e) => e.shutdown()) : Promise.resolve()),
+    forceFlush: () => (exporter ? exporter.then((e) => e.forceFlush?.()) : Promise.resolve()),
+  };
+}
 
 function startTracing(options: TelemetryOptions, logger: Logger): void {
   if (sdk) {
@@ -61,32 +97,25 @@ function startTracing(options: TelemetryOptions, logger: Logger): void {
   }
   const endpoint = options.config?.otlp_traces_endpoint;
   const processors: SpanProcessor[] = [...(options.spanProcessors ?? [])];
-  if (endpoint)
-    processors.push(new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url: endpoint }) }));
+  if (endpoint) processors.push(new BatchSpanProcessor({ exporter: lazyOtlpExporter(endpoint) }));
   // Without any exporter spans are still created, so log lines and events carry trace ids.
   if (processors.length === 0) processors.push(new NoopSpanProcessor());
-  const instance = new NodeSDK({
+  const instance = new TracerProvider({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: options.service,
       ...(options.version ? { [ATTR_SERVICE_VERSION]: options.version } : {}),
     }),
-    autoDetectResources: false,
     spanProcessors: processors,
     sampler: new ParentBasedSampler({
       root: new TraceIdRatioBasedSampler(options.config?.trace_sample_ratio ?? 1),
     }),
-    textMapPropagator: new W3CTraceContextPropagator(),
-    // Explicitly empty: the SDK would otherwise read OTEL_* and push metrics and logs over OTLP.
-    metricReaders: [],
-    logRecordProcessors: [],
-    // No @opentelemetry/instrumentation-kafkajs: it patches kafkajs only when loaded through
-    // require(), not from the ES modules the services are, and its spans would duplicate the
-    // bus's own PRODUCER/CONSUMER spans (packages/bus/src/tracing.ts), which are the ones
-    // that follow the CloudEvent's traceparent.
-    instrumentations: [],
   });
-  instance.start();
-  sdk = { instance, users: 1, service: options.service };
+  // No @opentelemetry/instrumentation-kafkajs: see this package's README ("Kafka spans").
+  const contextManager = new AsyncLocalStorageContextManager().enable();
+  context.setGlobalContextManager(contextManager);
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  trace.setGlobalTracerProvider(instance);
+  sdk = { instance, contextManager, users: 1, service: options.service };
   logger.info({ otlp: endpoint ?? 'off' }, 'tracing started');
 }
 
@@ -117,9 +146,13 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
       if (sdk) {
         sdk.users -= 1;
         if (sdk.users === 0) {
-          const { instance } = sdk;
+          const { instance, contextManager } = sdk;
           sdk = undefined;
           await instance.shutdown();
+          trace.disable();
+          propagation.disable();
+          context.disable();
+          contextManager.disable();
         }
       }
     },
