@@ -125,7 +125,11 @@ describe('a service built with the kit', () => {
     const finished = await waitFor(
       () => {
         const all = spans.getFinishedSpans();
-        return all.filter((s) => s.name === 'process io.scalewise.PoolMetricsObserved').length >= 5
+        return all.filter(
+          (s) =>
+            s.kind === SpanKind.CONSUMER &&
+            s.attributes['cloudevents.event_type'] === 'io.scalewise.PoolMetricsObserved',
+        ).length >= 5
           ? all
           : undefined;
       },

@@ -100,9 +100,9 @@ describe('traces', () => {
       },
     );
     const finished = spans.getFinishedSpans();
-    const producer = finished.find((s) => s.name === 'publish io.scalewise.PendingPodsDetected');
-    const consumer = finished.find((s) => s.name === 'process io.scalewise.PendingPodsDetected');
-    const output = finished.find((s) => s.name === 'publish io.scalewise.ScaleUpDecision');
+    const producer = finished.find((s) => s.name === 'publish scalewise.signals');
+    const consumer = finished.find((s) => s.name === 'process scalewise.signals');
+    const output = finished.find((s) => s.name === 'publish scalewise.decisions');
     assert.ok(producer && consumer && output);
     assert.equal(producer.kind, SpanKind.PRODUCER);
     assert.equal(consumer.kind, SpanKind.CONSUMER);
@@ -117,6 +117,75 @@ describe('traces', () => {
     const line = lines.find((l) => l.msg === 'inside the consumer span');
     assert.equal(line?.trace_id, traceId, 'log lines carry the trace id');
     assert.equal(line?.span_id, consumer.spanContext().spanId);
+  });
+});
+
+describe('messaging semantic conventions', () => {
+  test('publish <topic> and process <topic> carry the Kafka messaging attributes', async () => {
+    spans.reset();
+    const event = createEvent('io.scalewise.ScaleUpDecision', sampleData['io.scalewise.ScaleUpDecision'], {
+      source: '/test',
+      clusterid: 'local',
+    });
+    const published = startPublishSpans([event], () => 'scalewise.decisions');
+    published.end();
+    const sent = published.events[0];
+    assert.ok(sent);
+    await inProcessSpan(
+      sent,
+      { topic: 'scalewise.decisions', partition: 4, offset: '1234', group: 'scalewise.node-manager' },
+      async () => undefined,
+    );
+    const [producer, consumer] = spans.getFinishedSpans();
+    assert.equal(producer?.name, 'publish scalewise.decisions');
+    assert.equal(producer?.kind, SpanKind.PRODUCER);
+    assert.deepEqual(
+      {
+        system: producer?.attributes['messaging.system'],
+        destination: producer?.attributes['messaging.destination.name'],
+        key: producer?.attributes['messaging.kafka.message.key'],
+        id: producer?.attributes['messaging.message.id'],
+        operation: producer?.attributes['messaging.operation.name'],
+        operationType: producer?.attributes['messaging.operation.type'],
+      },
+      {
+        system: 'kafka',
+        destination: 'scalewise.decisions',
+        key: event.partitionkey,
+        id: event.id,
+        operation: 'publish',
+        operationType: 'send',
+      },
+    );
+    assert.equal(consumer?.name, 'process scalewise.decisions');
+    assert.equal(consumer?.kind, SpanKind.CONSUMER);
+    assert.deepEqual(
+      {
+        system: consumer?.attributes['messaging.system'],
+        destination: consumer?.attributes['messaging.destination.name'],
+        key: consumer?.attributes['messaging.kafka.message.key'],
+        partition: consumer?.attributes['messaging.kafka.destination.partition'],
+        partitionId: consumer?.attributes['messaging.destination.partition.id'],
+        offset: consumer?.attributes['messaging.kafka.offset'],
+        group: consumer?.attributes['messaging.consumer.group.name'],
+        id: consumer?.attributes['messaging.message.id'],
+        operation: consumer?.attributes['messaging.operation.name'],
+        operationType: consumer?.attributes['messaging.operation.type'],
+      },
+      {
+        system: 'kafka',
+        destination: 'scalewise.decisions',
+        key: event.partitionkey,
+        partition: 4,
+        partitionId: '4',
+        offset: 1234,
+        group: 'scalewise.node-manager',
+        id: event.id,
+        operation: 'process',
+        operationType: 'process',
+      },
+    );
+    assert.equal(consumer?.parentSpanContext?.spanId, producer?.spanContext().spanId);
   });
 });
 
