@@ -3,21 +3,28 @@
 // telemetry, bus with a consumer, fastify), side by side in one run:
 //   - bare node (the floor),
 //   - the service run from its TypeScript sources (Node strips types at load: local runs),
-//   - the service bundled by esbuild into one file, dependencies included (no type stripping,
-//     no module resolution at run time).
+//   - the service bundled as the images bundle it (scripts/build-service.mjs: no type
+//     stripping, no module resolution at run time), with and without the V8 flag that
+//     docs/configuration.md recommends for the launcher,
+//   - optionally an earlier bundle (--baseline <main.js>, e.g. one built from an older
+//     commit), so that a change is measured before and after in the same run.
 // Each is started against the native stack, waited for until /readyz answers 200, left idle,
 // then its RSS is sampled. Numbers vary with the machine; they are reported, never asserted.
 //
-//   node bench/idle-rss.mjs [--idle-seconds 15] [--samples 10]
+//   node bench/idle-rss.mjs [--idle-seconds 15] [--samples 10] [--baseline <bundle.js>]
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
+import { bundleService } from '../scripts/build-service.mjs';
 
 const { values } = parseArgs({
-  options: { 'idle-seconds': { type: 'string', default: '15' }, samples: { type: 'string', default: '10' } },
+  options: {
+    'idle-seconds': { type: 'string', default: '15' },
+    samples: { type: 'string', default: '10' },
+    baseline: { type: 'string' },
+  },
 });
 const idleSeconds = Number(values['idle-seconds']);
 const samples = Number(values.samples);
@@ -31,23 +38,8 @@ function rssMiB(pid) {
   return kb / 1024;
 }
 
-async function bundle(dir) {
-  const outfile = join(dir, 'minimal.mjs');
-  await build({
-    entryPoints: [join(root, 'packages', 'service', 'examples', 'minimal.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    logLevel: 'error',
-    // Everything in one file (third-party code too), with require() available to the CommonJS parts.
-    banner: {
-      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    },
-  });
-  return outfile;
-}
+/** The V8 flag recommended for a service's launcher (docs/configuration.md, "Memory"). */
+const launcherFlags = ['--max-semi-space-size=2'];
 
 async function measure(label, args, port, cwd) {
   const child = spawn(process.execPath, args, {
@@ -89,7 +81,9 @@ async function measure(label, args, port, cwd) {
 
 const dir = mkdtempSync(join(tmpdir(), 'scalewise-bench-'));
 try {
-  const bundled = await bundle(dir);
+  await bundleService(join(root, 'packages', 'service', 'examples', 'minimal.ts'), dir, { sourcemap: false });
+  const bundled = join(dir, 'main.js');
+  const baseline = values.baseline ? resolve(values.baseline) : undefined;
   const results = [
     await measure('bare node (setInterval)', ['-e', 'setInterval(() => {}, 1000)'], 0, root),
     await measure(
@@ -98,16 +92,27 @@ try {
       18191,
       root,
     ),
-    await measure('kit service, esbuild bundle', [bundled], 18192, join(root, 'packages', 'service')),
-    // A smaller young generation (a NODE_OPTIONS choice) trades a little GC time for memory.
-    await measure('bundle, --max-semi-space-size=2', ['--max-semi-space-size=2', bundled], 18193, root),
+    await measure('kit service, bundle (build-service)', [bundled], 18192, dir),
+    // A smaller young generation trades a little GC time for memory.
+    await measure('bundle, --max-semi-space-size=2', [...launcherFlags, bundled], 18193, dir),
+    ...(baseline
+      ? [
+          await measure(
+            `baseline ${(statSync(baseline).size / 1048576).toFixed(1)} MB bundle`,
+            [baseline],
+            18194,
+            dir,
+          ),
+          await measure('baseline, --max-semi-space-size=2', [...launcherFlags, baseline], 18195, dir),
+        ]
+      : []),
   ];
   const floor = results[0].median;
   console.log(`idle RSS after ${idleSeconds} s idle, ${samples} samples, node ${process.version}`);
-  console.log('case                                  median MiB   max MiB   above bare node');
+  console.log('case                                     median MiB   max MiB   above bare node');
   for (const r of results) {
     console.log(
-      `${r.label.padEnd(38)}${r.median.toFixed(1).padStart(10)}${r.max.toFixed(1).padStart(10)}${(r.median - floor).toFixed(1).padStart(12)}`,
+      `${r.label.padEnd(41)}${r.median.toFixed(1).padStart(10)}${r.max.toFixed(1).padStart(10)}${(r.median - floor).toFixed(1).padStart(12)}`,
     );
   }
   console.log(`bundle / sources: ${(results[2].median / results[1].median).toFixed(2)}`);
