@@ -149,7 +149,18 @@ export function createS3DeadLetterStore(
           await s3.headBucket(bucket);
         } catch (err) {
           if (!(err instanceof S3Error) || err.status !== 404) throw err;
-          await s3.createBucket(bucket);
+          try {
+            await s3.createBucket(bucket);
+          } catch (e) {
+            // Another service created it between our HEAD and our PUT: the bucket is there.
+            if (
+              !(
+                e instanceof S3Error &&
+                (e.code === 'BucketAlreadyOwnedByYou' || e.code === 'BucketAlreadyExists')
+              )
+            )
+              throw e;
+          }
         }
       });
     },
