@@ -142,6 +142,10 @@ export function summarize(e: AnyScalewiseEvent): string {
       const after = d.violation_duration !== undefined ? ` after ${secs(d.violation_duration)}` : '';
       return `minimum restored: ${d.current_workers} workers, min ${d.min_workers}${after}`;
     }
+    case 'io.scalewise.CircuitBreakerStateChanged': {
+      const d = e.data;
+      return `${d.service}: circuit breaker ${d.breaker} ${d.previous ? `${d.previous} -> ` : ''}${d.state}`;
+    }
     case 'io.scalewise.DeadLetterRecorded': {
       const d = e.data;
       return `dead letter from ${d.topic}[${d.partition}]@${d.offset} in ${d.service}: ${d.error_code} ${d.reason} -> s3://${d.bucket}/${d.key}`;

@@ -34,7 +34,13 @@ const designTopics: Record<string, string[]> = {
     'TriggerRejected',
   ],
   actions: ['ScaleUpStarted', 'ScaleDownStarted', 'ScalingActionCompleted', 'ScalingActionFailed'],
-  state: ['ClusterStateSynced', 'StateDriftDetected', 'MinimumNodesViolation', 'MinimumNodesRestored'],
+  state: [
+    'ClusterStateSynced',
+    'StateDriftDetected',
+    'MinimumNodesViolation',
+    'MinimumNodesRestored',
+    'CircuitBreakerStateChanged',
+  ],
   triggers: ['trigger.scale', 'trigger.pause', 'trigger.resume', 'trigger.update'],
   dlq: ['DeadLetterRecorded'],
 };

@@ -146,6 +146,12 @@ export const catalogue = {
     s.minimumNodesRestored,
     'the minimum holds again',
   ),
+  'io.scalewise.CircuitBreakerStateChanged': entry(
+    'state',
+    'warning',
+    s.circuitBreakerStateChanged,
+    'a circuit breaker around a dependency opened, half-opened or closed',
+  ),
   'io.scalewise.DeadLetterRecorded': entry(
     'dlq',
     'warning',

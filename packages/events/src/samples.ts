@@ -220,6 +220,13 @@ export const sampleData: { [T in EventType]: EventData<T> } = {
     restore_time: at,
     violation_duration: 6,
   },
+  'io.scalewise.CircuitBreakerStateChanged': {
+    service: 'decision-engine',
+    breaker: 'redis',
+    state: 'open',
+    previous: 'closed',
+    changed_at: at,
+  },
   'io.scalewise.DeadLetterRecorded': {
     bucket: 'scalewise-dlq',
     key: 'dlq/scalewise.triggers/2026/11/22/0b7e.json',
@@ -251,6 +258,7 @@ export function sampleEvents(options: { source?: string; clusterid?: string } = 
       source: options.source ?? '/scalewise/test',
       clusterid: options.clusterid ?? 'local',
       ...(type === 'io.scalewise.DeadLetterRecorded' ? { partitionkey: 'scalewise.triggers' } : {}),
+      ...(type === 'io.scalewise.CircuitBreakerStateChanged' ? { partitionkey: 'decision-engine' } : {}),
     }),
   );
 }

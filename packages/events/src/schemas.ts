@@ -309,6 +309,17 @@ export const minimumNodesRestored = z.object({
   violation_duration: seconds.optional(),
 });
 
+export const circuitBreakerStateChanged = z.object({
+  service: z.string().min(1).describe('the service whose breaker it is'),
+  breaker: z
+    .string()
+    .min(1)
+    .describe('the dependency it guards: kafka-producer, redis, s3, sink-<name>, ...'),
+  state: z.enum(['closed', 'half_open', 'open']),
+  previous: z.enum(['closed', 'half_open', 'open']).optional(),
+  changed_at: timestamp,
+});
+
 export const deadLetterRecorded = z.object({
   bucket: z.string().min(1),
   key: z.string().min(1),

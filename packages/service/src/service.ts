@@ -4,7 +4,13 @@
  * `runService` adds the process: listening, SIGTERM/SIGINT draining within the configured
  * deadline, and exiting non-zero on an uncaught error rather than limping on.
  */
-import { type Bus, createBus, type HandlerRegistry, type Subscriber } from '@scalewise/bus';
+import {
+  type BreakerState,
+  type Bus,
+  createBus,
+  type HandlerRegistry,
+  type Subscriber,
+} from '@scalewise/bus';
 import {
   type Config,
   kafkaClientConfig,
@@ -13,7 +19,7 @@ import {
   s3ClientConfig,
 } from '@scalewise/config';
 import { ScalewiseError } from '@scalewise/errors';
-import type { EventType, TopicKey } from '@scalewise/events';
+import { createEvent, type EventType, type TopicKey } from '@scalewise/events';
 import {
   createTelemetry,
   kafkajsLogCreator,
@@ -86,7 +92,31 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
     logCreator: kafkajsLogCreator(telemetry.logger),
   };
   const s3 = s3ClientConfig(config);
+  // Breaker state is a metric (the bus records it) and an event (DESIGN.md section 6), which
+  // alert-manager turns into a notification when one opens. Published without waiting; when the
+  // broken dependency is Kafka itself the event cannot go out, and the metric and log remain.
+  const breakerStates = new Map<string, BreakerState>();
+  const onBreakerState = (breaker: string, state: BreakerState) => {
+    const previous = breakerStates.get(breaker) ?? 'closed';
+    breakerStates.set(breaker, state);
+    if (previous === state) return;
+    telemetry.logger.warn({ breaker, state, previous }, 'circuit breaker changed state');
+    const event = createEvent(
+      'io.scalewise.CircuitBreakerStateChanged',
+      { service: def.name, breaker, state, previous, changed_at: new Date().toISOString() },
+      {
+        source: `/scalewise/${config.cluster_id}/${def.name}`,
+        clusterid: config.cluster_id,
+        partitionkey: def.name,
+        severity: state === 'open' ? 'critical' : state === 'half_open' ? 'warning' : 'info',
+      },
+    );
+    bus.publisher.publish(event).catch((err) => {
+      telemetry.logger.warn({ err, breaker, state }, 'could not publish the breaker change');
+    });
+  };
   const bus = createBus({
+    onBreakerState,
     service: def.name,
     clusterid: config.cluster_id,
     kafka: kafkaConfig,

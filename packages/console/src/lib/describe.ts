@@ -53,6 +53,8 @@ export function summary(e: AnyScalewiseEvent): string {
       return `below minimum: ${e.data.current_workers} < ${e.data.min_workers}`;
     case 'io.scalewise.MinimumNodesRestored':
       return `minimum restored: ${e.data.current_workers} ≥ ${e.data.min_workers}`;
+    case 'io.scalewise.CircuitBreakerStateChanged':
+      return `${e.data.service}: breaker ${e.data.breaker} ${e.data.state.replace('_', '-')}`;
     case 'io.scalewise.DeadLetterRecorded':
       return `dead letter from ${e.data.topic} (${e.data.error_code}): ${e.data.reason}`;
     case 'io.scalewise.trigger.scale':

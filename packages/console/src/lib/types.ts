@@ -70,6 +70,7 @@ export const eventTypeNames = [
   'io.scalewise.StateDriftDetected',
   'io.scalewise.MinimumNodesViolation',
   'io.scalewise.MinimumNodesRestored',
+  'io.scalewise.CircuitBreakerStateChanged',
   'io.scalewise.DeadLetterRecorded',
   'io.scalewise.trigger.scale',
   'io.scalewise.trigger.pause',
