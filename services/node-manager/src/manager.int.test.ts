@@ -152,12 +152,23 @@ async function startGroupAtZero(groupId: string, topic: string): Promise<void> {
   const admin = testKafka(stack).admin();
   await admin.connect();
   try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    await admin.setOffsets({
-      groupId,
-      topic,
-      partitions: offsets.map((o) => ({ partition: o.partition, offset: '0' })),
-    });
+    // Just after the topic was created a partition may still be electing its leader: retry.
+    await waitFor(
+      async () => {
+        try {
+          const offsets = await admin.fetchTopicOffsets(topic);
+          await admin.setOffsets({
+            groupId,
+            topic,
+            partitions: offsets.map((o) => ({ partition: o.partition, offset: '0' })),
+          });
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      { timeoutMs: 20_000, what: `offset 0 committed for ${groupId}` },
+    );
   } finally {
     await admin.disconnect();
   }
