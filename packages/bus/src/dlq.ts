@@ -191,7 +191,9 @@ export function createS3DeadLetterStore(
         const page = await wrap('listing dead letters', () =>
           s3.listObjects(bucket, { prefix, continuationToken: token }),
         );
-        out.push(...page.contents);
+        // Every dead letter's key ends in .json. Some S3 servers (s3proxy's filesystem backend)
+        // list an upload in progress under a temporary name (<key>-<uuid>); leave those out.
+        out.push(...page.contents.filter((o) => o.key.endsWith('.json')));
         token = page.nextContinuationToken;
       } while (token && out.length < limit);
       return out.slice(0, limit);
