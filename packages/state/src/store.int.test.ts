@@ -138,3 +138,20 @@ test('Redis unreachable: a retriable DEPENDENCY_UNAVAILABLE naming Redis, nothin
   );
   assert.equal(ran, false);
 });
+
+test('an input that changes nothing and outputs nothing writes nothing', async () => {
+  const store = createStateStore<Counter, string>({ redis, namespace: uniqueName('state-test') });
+  await store.apply('p', 'e-1', add('e-1', 1));
+  const before = await store.get('p');
+  const same = await store.apply('p', 'check-1', (s) => ({ state: s as Counter, outputs: [] }));
+  assert.equal(same.version, before?.version);
+  assert.equal((await store.get('p'))?.version, before?.version, 'no new version');
+  // A step with outputs is recorded even when the state stays the same.
+  const said = await store.apply('p', 'check-2', (s) => ({ state: s as Counter, outputs: ['hello'] }));
+  assert.equal(said.version, (before?.version ?? 0) + 1);
+  assert.equal(
+    (await store.apply('p', 'check-2', (s) => ({ state: s as Counter, outputs: ['again'] }))).replayed,
+    true,
+  );
+  await store.delete('p');
+});

@@ -121,6 +121,7 @@ export function createStateStore<S, O>(options: StateStoreOptions): StateStore<S
     return {
       version: v ? Number(v) : 0,
       state: v && s ? (JSON.parse(s) as S) : null,
+      json: v && s ? s : null,
       outputs: typeof done === 'string' ? (JSON.parse(done) as O[]) : undefined,
     };
   };
@@ -132,6 +133,12 @@ export function createStateStore<S, O>(options: StateStoreOptions): StateStore<S
         if (cur.outputs)
           return { outputs: cur.outputs, replayed: true, attempts: attempt, version: cur.version };
         const next = step(cur.state);
+        const json = JSON.stringify(next.state);
+        // An input that changes nothing and says nothing (a periodic check finding all well)
+        // writes nothing: no new version, no outbox entry. Applied again, it again does nothing.
+        if (next.outputs.length === 0 && json === cur.json) {
+          return { outputs: [], replayed: false, attempts: attempt, version: cur.version };
+        }
         const version = cur.version + 1;
         const ok = await redisCall(`compare-and-set ${keyOf(key)}`, () =>
           redis.scalewiseStateCas(
@@ -139,7 +146,7 @@ export function createStateStore<S, O>(options: StateStoreOptions): StateStore<S
             outboxOf(key, inputId),
             String(cur.version),
             String(version),
-            JSON.stringify(next.state),
+            json,
             JSON.stringify(next.outputs),
             outboxTtl,
           ),

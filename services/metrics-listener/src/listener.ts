@@ -7,22 +7,20 @@
  * requested / allocatable, as the Cluster Autoscaler counts it. The seed 004 Redis Streams
  * trigger bridge runs here too when enabled.
  */
-import type { V1Pod } from '@kubernetes/client-node';
 import type { Config } from '@scalewise/config';
 import { type AnyScalewiseEvent, createEvent } from '@scalewise/events';
 import {
-  apiListerWatcher,
   type Kube,
   type NodeInfo,
+  nodeCache,
   nodeUtilisation,
   POOL_LABEL,
   type PodInfo,
   pendingUnschedulable,
+  podCache,
   podKey,
   podsByNode,
-  projectNode,
-  projectPod,
-  WatchCache,
+  type WatchCache,
 } from '@scalewise/kube';
 import type { ReadinessCheck, ServiceContext } from '@scalewise/service';
 import { Redis } from 'ioredis';
@@ -38,8 +36,6 @@ import {
 
 export const serviceName = 'metrics-listener';
 
-type PooledPod = PodInfo & { pool?: string };
-
 export interface MetricsListener {
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -47,7 +43,7 @@ export interface MetricsListener {
   sample(): Promise<AnyScalewiseEvent[]>;
   checks(): ReadinessCheck[];
   readonly nodes: WatchCache<NodeInfo>;
-  readonly pods: WatchCache<PooledPod>;
+  readonly pods: WatchCache<PodInfo>;
 }
 
 export function sensePolicies(config: Config): SensePolicy[] {
@@ -75,27 +71,33 @@ export function createMetricsListener(
   const source = `/scalewise/${config.cluster_id}/${serviceName}`;
   const policies = sensePolicies(config);
   const defaultPool = config.autoscaler.sensing.default_pool ?? policies[0]?.pool;
-  const nodes = new WatchCache<NodeInfo>(apiListerWatcher(deps.kube, 'nodes'), {
-    what: 'nodes',
-    project: (raw) => projectNode(raw as never),
-    key: (n) => n.name,
-  });
-  const pods = new WatchCache<PooledPod>(apiListerWatcher(deps.kube, 'pods'), {
-    what: 'pods',
-    project: (raw) => {
-      const pool = (raw as V1Pod).spec?.nodeSelector?.[POOL_LABEL];
-      return { ...projectPod(raw as V1Pod), ...(pool ? { pool } : {}) };
-    },
-    key: podKey,
-  });
+  const nodes = nodeCache(deps.kube);
+  const pods = podCache(deps.kube);
   for (const c of [nodes, pods]) c.onError((err) => log.warn({ err }, 'watch failed; it retries by itself'));
   const states = new Map<string, SensePoolState>(policies.map((p) => [p.pool, initialSenseState()]));
 
-  function sampleOf(policy: SensePolicy, at: number): PoolSample {
-    const members = nodes
-      .list()
-      .filter((n) => n.labels[POOL_LABEL] === policy.pool && n.deletedAt === undefined);
-    const byNode = podsByNode(pods.values());
+  /** What one round reads once for all pools: nodes by pool, pods by node, waiting pods by pool. */
+  function roundViews(at: number) {
+    const group = <T>(map: Map<string, T[]>, key: string, item: T) => {
+      const list = map.get(key);
+      if (list) list.push(item);
+      else map.set(key, [item]);
+    };
+    const nodesByPool = new Map<string, NodeInfo[]>();
+    for (const n of nodes.values()) {
+      const pool = n.labels[POOL_LABEL];
+      if (pool !== undefined && n.deletedAt === undefined) group(nodesByPool, pool, n);
+    }
+    const pendingByPool = new Map<string, ReturnType<typeof pendingUnschedulable>>();
+    for (const p of pendingUnschedulable(pods.values(), at)) {
+      group(pendingByPool, pods.get(podKey(p))?.nodeSelector?.[POOL_LABEL] ?? defaultPool ?? '', p);
+    }
+    return { nodesByPool, byNode: podsByNode(pods.values()), pendingByPool };
+  }
+
+  function sampleOf(policy: SensePolicy, at: number, views: ReturnType<typeof roundViews>): PoolSample {
+    const { byNode } = views;
+    const members = views.nodesByPool.get(policy.pool) ?? [];
     const samples: NodeSample[] = members.map((n) => {
       const u = nodeUtilisation(n, byNode.get(n.name) ?? []);
       const ready = n.conditions.Ready?.status === 'True';
@@ -124,25 +126,24 @@ export function createMetricsListener(
         memoryRequestedBytes: u.requested.memoryBytes,
       };
     });
-    const pending = pendingUnschedulable(pods.values(), at)
-      .filter((p) => (pods.get(podKey(p))?.pool ?? defaultPool) === policy.pool)
-      .map((p) => ({
-        namespace: p.namespace,
-        name: p.name,
-        cpuMillicores: p.requests.cpuMillicores,
-        memoryBytes: p.requests.memoryBytes,
-        pendingSince: p.since,
-        ...(p.workload ? { owner: p.workload } : {}),
-        reason: 'Unschedulable',
-      }));
+    const pending = (views.pendingByPool.get(policy.pool) ?? []).map((p) => ({
+      namespace: p.namespace,
+      name: p.name,
+      cpuMillicores: p.requests.cpuMillicores,
+      memoryBytes: p.requests.memoryBytes,
+      pendingSince: p.since,
+      ...(p.workload ? { owner: p.workload } : {}),
+      reason: 'Unschedulable',
+    }));
     return { pool: policy.pool, at, nodes: samples, pending };
   }
 
   async function sample(): Promise<AnyScalewiseEvent[]> {
     const at = now();
     const out: AnyScalewiseEvent[] = [];
+    const views = roundViews(at);
     for (const policy of policies) {
-      const r = sense(states.get(policy.pool) ?? initialSenseState(), sampleOf(policy, at), policy);
+      const r = sense(states.get(policy.pool) ?? initialSenseState(), sampleOf(policy, at, views), policy);
       states.set(policy.pool, r.state);
       for (const e of r.events) {
         out.push(

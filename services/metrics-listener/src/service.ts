@@ -14,9 +14,7 @@ export function defineMetricsListener(
   let l: MetricsListener | undefined;
   const of = (ctx: ServiceContext): MetricsListener => {
     l ??= createMetricsListener(ctx, {
-      kube:
-        given ??
-        connectKube({ kubeconfig: ctx.config.kubernetes.kubeconfig, context: ctx.config.kubernetes.context }),
+      kube: given ?? connectKube(ctx.config.kubernetes),
       ...(now ? { now } : {}),
     });
     return l;

@@ -15,12 +15,19 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { makeInformer, type V1Node } from '@kubernetes/client-node';
 import type { HandlerRegistry, Outputs } from '@scalewise/bus';
 import type { PoolConfig } from '@scalewise/config';
 import { ScalewiseError } from '@scalewise/errors';
 import { type AnyScalewiseEvent, causedBy, type ScalewiseEvent } from '@scalewise/events';
-import { chooseVictims, drain, isReady, type Kube, MANAGED_BY, POOL_LABEL, uncordon } from '@scalewise/kube';
+import {
+  chooseVictims,
+  drain,
+  type Kube,
+  MANAGED_BY,
+  nodeCache,
+  POOL_LABEL,
+  uncordon,
+} from '@scalewise/kube';
 import type { ServiceContext } from '@scalewise/service';
 import { createStateStore } from '@scalewise/state';
 import {
@@ -131,12 +138,16 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
     return out;
   }
 
+  /** Running action -> its deadline: only an action past it needs a deadline check. */
+  const deadlines = new Map<string, number>();
   const track = async (a: Action) => {
     if (a.phase === 'running') {
+      deadlines.set(a.id, a.deadline);
       await bus.breakers.redis.call(() => bus.redis.sadd(runningKey, a.id));
       for (const [n, s] of Object.entries(a.nodes))
         if (s.state === 'requested' || s.state === 'created') waiting.set(n, a.id);
     } else {
+      deadlines.delete(a.id);
       await bus.breakers.redis.call(() => bus.redis.srem(runningKey, a.id));
       for (const n of Object.keys(a.nodes)) if (waiting.get(n) === a.id) waiting.delete(n);
     }
@@ -210,10 +221,12 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
               `created/${m.node}`,
             );
           }
-          // Nodes already Ready (KWOK is quick, or a restart) would never raise an update.
+          // A node the watch saw Ready before its creation was recorded raises no new update:
+          // look in the watch's cache (an update it has not seen yet still comes later).
           for (const m of made) {
-            const n = await deps.kube.core.readNode({ name: m.node }).catch(() => undefined);
-            if (n && isReady(n)) await apply(c.actionId, { kind: 'ready', node: m.node }, `ready/${m.node}`);
+            if (workers.get(m.node)?.conditions.Ready?.status === 'True') {
+              await apply(c.actionId, { kind: 'ready', node: m.node }, `ready/${m.node}`);
+            }
           }
           return;
         }
@@ -320,28 +333,17 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
     return applied.outputs;
   }
 
-  const informer = makeInformer<V1Node>(
-    deps.kube.kc,
-    '/api/v1/nodes',
-    () => deps.kube.core.listNode({ labelSelector: `${MANAGED_BY}=scalewise` }),
-    `${MANAGED_BY}=scalewise`,
-  );
-  const onNode = (n: V1Node) => {
-    const name = n.metadata?.name ?? '';
-    const actionId = waiting.get(name);
-    if (actionId && isReady(n))
-      void apply(actionId, { kind: 'ready', node: name }, `ready/${name}`).catch((err) =>
+  // The workers Scalewise made, watched (packages/kube's cache: resumes, relists, retries).
+  const workers = nodeCache(deps.kube, { labelSelector: `${MANAGED_BY}=scalewise` });
+  workers.onError((err) => log.warn({ err }, 'node watch failed; it retries by itself'));
+  workers.on((e) => {
+    if (e.type === 'delete') return;
+    const n = e.object;
+    const actionId = waiting.get(n.name);
+    if (actionId && n.conditions.Ready?.status === 'True')
+      void apply(actionId, { kind: 'ready', node: n.name }, `ready/${n.name}`).catch((err) =>
         log.error({ err }, 'recording Ready failed'),
       );
-  };
-  informer.on('add', onNode);
-  informer.on('update', onNode);
-  let stopped = false;
-  informer.on('error', (err) => {
-    log.warn({ err }, 'node watch failed; restarting it');
-    setTimeout(() => {
-      if (!stopped) void informer.start().catch((e) => log.error({ err: e }, 'node watch did not restart'));
-    }, 1000);
   });
 
   let timer: NodeJS.Timeout | undefined;
@@ -364,12 +366,14 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
         log.info({ action_id: id, commands: again.map((c) => c.kind) }, 'resuming an action');
         for (const c of again) void run(c);
       }
-      await informer.start();
+      workers.start();
+      await workers.synced;
       timer = setInterval(
-        async () => {
+        () => {
           const t = now();
-          for (const id of await bus.redis.smembers(runningKey).catch(() => [] as string[])) {
-            await apply(id, { kind: 'tick' }, `tick/${Math.floor(t / 1000)}`).catch((err) =>
+          for (const [id, deadline] of deadlines) {
+            if (t < deadline) continue;
+            apply(id, { kind: 'tick' }, `tick/${Math.floor(t / 1000)}`).catch((err) =>
               log.error({ err }, 'deadline check failed'),
             );
           }
@@ -378,9 +382,8 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
       );
     },
     async stop() {
-      stopped = true;
       if (timer) clearInterval(timer);
-      await informer.stop();
+      await workers.stop();
     },
     async record(actionId) {
       return (await store.get(actionId))?.state ?? null;

@@ -18,9 +18,7 @@ export function defineNodeManager(
   let m: NodeManager | undefined;
   const of = (ctx: ServiceContext): NodeManager => {
     if (!m) {
-      const kube =
-        given ??
-        connectKube({ kubeconfig: ctx.config.kubernetes.kubeconfig, context: ctx.config.kubernetes.context });
+      const kube = given ?? connectKube(ctx.config.kubernetes);
       m = createNodeManager(ctx, {
         kube,
         providers: { kwok: kwokProvider(kube) },

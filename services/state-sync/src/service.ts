@@ -14,9 +14,7 @@ export function defineStateSync(
   let s: StateSync | undefined;
   const of = (ctx: ServiceContext): StateSync => {
     s ??= createStateSync(ctx, {
-      kube:
-        given ??
-        connectKube({ kubeconfig: ctx.config.kubernetes.kubeconfig, context: ctx.config.kubernetes.context }),
+      kube: given ?? connectKube(ctx.config.kubernetes),
     });
     return s;
   };

@@ -12,14 +12,7 @@
  */
 import type { HandlerRegistry } from '@scalewise/bus';
 import { type AnyScalewiseEvent, createEvent, type ScalewiseEvent } from '@scalewise/events';
-import {
-  apiListerWatcher,
-  type Kube,
-  type NodeInfo,
-  POOL_LABEL,
-  projectNode,
-  WatchCache,
-} from '@scalewise/kube';
+import { type Kube, type NodeInfo, nodeCache, POOL_LABEL, type WatchCache } from '@scalewise/kube';
 import type { ServiceContext } from '@scalewise/service';
 import { createStateStore, type StateStore } from '@scalewise/state';
 import {
@@ -60,11 +53,7 @@ export function createStateSync(ctx: ServiceContext, deps: { kube: Kube; now?: (
     namespace: `scalewise:${config.cluster_id}:${serviceName}`,
     call: (fn) => bus.breakers.redis.call(fn),
   });
-  const nodes = new WatchCache<NodeInfo>(apiListerWatcher(deps.kube, 'nodes'), {
-    what: 'nodes',
-    project: (raw) => projectNode(raw as never),
-    key: (n) => n.name,
-  });
+  const nodes = nodeCache(deps.kube);
   nodes.onError((err) => log.warn({ err }, 'node watch failed; it retries by itself'));
   const policy = {
     notReadyTimeoutSeconds: config.autoscaler.sensing.not_ready_timeout_seconds,
@@ -83,10 +72,16 @@ export function createStateSync(ctx: ServiceContext, deps: { kube: Kube; now?: (
   async function sync(): Promise<AnyScalewiseEvent[]> {
     const t = now();
     const out: AnyScalewiseEvent[] = [];
+    const byPool = new Map<string, NodeInfo[]>();
+    for (const n of nodes.values()) {
+      const pool = n.labels[POOL_LABEL];
+      if (pool === undefined || n.deletedAt !== undefined) continue;
+      const list = byPool.get(pool);
+      if (list) list.push(n);
+      else byPool.set(pool, [n]);
+    }
     for (const pool of pools) {
-      const members = nodes
-        .list()
-        .filter((n) => n.labels[POOL_LABEL] === pool.name && n.deletedAt === undefined);
+      const members = byPool.get(pool.name) ?? [];
       const kube: KubeNode[] = members.map((n) => ({
         name: n.name,
         ready: n.conditions.Ready?.status === 'True',
