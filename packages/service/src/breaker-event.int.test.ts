@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig } from '@scalewise/config';
 import type { EventData } from '@scalewise/events';
-import { getStack, uniqueName, waitFor } from '@scalewise/testing';
+import { getStack, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { createService } from './index.ts';
 
 test('Redis unreachable: the redis breaker opens and CircuitBreakerStateChanged(open) is published, critical', async (t) => {
@@ -27,10 +27,7 @@ events:
   topic_prefix: "${prefix}"
   partitions: 1
   breaker: { error_threshold_percent: 50, reset_timeout_ms: 60000, call_timeout_ms: 300 }
-kafka: { brokers: [${stack.kafka.brokers.join(', ')}] }
-redis: { url: "redis://127.0.0.1:${port}" }
-s3: { endpoint: ${stack.s3.endpoint}, region: ${stack.s3.region}, bucket: ${uniqueName('brk-dlq')}, access_key_id: ${stack.s3.accessKeyId}, secret_access_key: ${stack.s3.secretAccessKey} }
-http: { host: 127.0.0.1, port: 0 }
+${serversYaml(stack, { redisUrl: `redis://127.0.0.1:${port}` })}
 telemetry: { log_level: fatal }
 shutdown_timeout_seconds: 5
 `,

@@ -1,3 +1,4 @@
+export { serversYaml } from './config.ts';
 export { K3S_IMAGE, type KubernetesEndpoint, KWOK_IMAGE, kubeconfigWithServer } from './k3s.ts';
 export { freshGroupId, freshTopic, testKafka } from './kafka.ts';
 export {

@@ -17,7 +17,7 @@ import {
   sampleData,
 } from '@scalewise/events';
 import { createService, type Service } from '@scalewise/service';
-import { getStack, type StackEndpoints, uniqueName, waitFor } from '@scalewise/testing';
+import { getStack, type StackEndpoints, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { WebSocket } from 'ws';
 import { defineAlertManager } from './service.ts';
 
@@ -71,15 +71,7 @@ events:
   group_prefix: "${prefix}"
   partitions: 3
   retry: { attempts: 3, initial_ms: 50, max_ms: 200 }
-kafka: { brokers: [${stack.kafka.brokers.join(', ')}] }
-redis: { url: "${stack.redis.url}" }
-s3:
-  endpoint: ${stack.s3.endpoint}
-  region: ${stack.s3.region}
-  bucket: ${uniqueName('am-dlq')}
-  access_key_id: ${stack.s3.accessKeyId}
-  secret_access_key: ${stack.s3.secretAccessKey}
-http: { host: 127.0.0.1, port: 0, api_token: ${token} }
+${serversYaml(stack, { apiToken: token })}
 telemetry: { log_level: warn }
 shutdown_timeout_seconds: 10
 `,

@@ -16,7 +16,14 @@ import {
   toKafkaMessage,
 } from '@scalewise/events';
 import { createService, type Service } from '@scalewise/service';
-import { getStack, type StackEndpoints, testKafka, uniqueName, waitFor } from '@scalewise/testing';
+import {
+  getStack,
+  type StackEndpoints,
+  serversYaml,
+  testKafka,
+  uniqueName,
+  waitFor,
+} from '@scalewise/testing';
 import { defineDecisionEngine } from './service.ts';
 
 const quiet = new Writable({ write: (_c, _e, done) => done() });
@@ -42,15 +49,7 @@ events:
   topic_prefix: "${prefix}"
   group_prefix: "${prefix}"
   partitions: 3
-kafka: { brokers: [${stack.kafka.brokers.join(', ')}] }
-redis: { url: "${stack.redis.url}" }
-s3:
-  endpoint: ${stack.s3.endpoint}
-  region: ${stack.s3.region}
-  bucket: ${uniqueName('de-dlq')}
-  access_key_id: ${stack.s3.accessKeyId}
-  secret_access_key: ${stack.s3.secretAccessKey}
-http: { host: 127.0.0.1, port: 0 }
+${serversYaml(stack)}
 telemetry: { log_level: warn }
 shutdown_timeout_seconds: 10
 `,

@@ -10,7 +10,7 @@ import { loadConfig } from '@scalewise/config';
 import type { EventData } from '@scalewise/events';
 import { connectKube, ensureNode, type Kube, kwokNodeManifest, POOL_LABEL } from '@scalewise/kube';
 import { createService } from '@scalewise/service';
-import { getStack, type StackEndpoints, uniqueName, waitFor } from '@scalewise/testing';
+import { getStack, type StackEndpoints, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { defineMetricsListener } from './service.ts';
 
 const quiet = new Writable({ write: (_c, _e, done) => done() });
@@ -57,11 +57,7 @@ autoscaler:
   pools: [{ name: ${pool}, min: 1, max: 6, node_size: { cpu_millicores: 2000, memory_mib: 4096 } }]
   sensing: { sample_interval_seconds: 1, underutilized_periods: 3 }
 events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
-kafka: { brokers: [${stack.kafka.brokers.join(', ')}] }
-redis: { url: "${stack.redis.url}" }
-s3: { endpoint: ${stack.s3.endpoint}, region: ${stack.s3.region}, bucket: ${uniqueName('ml-dlq')}, access_key_id: ${stack.s3.accessKeyId}, secret_access_key: ${stack.s3.secretAccessKey} }
-kubernetes: { kubeconfig: "${stack.kubernetes?.kubeconfig}" }
-http: { host: 127.0.0.1, port: 0 }
+${serversYaml(stack)}
 telemetry: { log_level: warn }
 shutdown_timeout_seconds: 10
 `,

@@ -15,7 +15,7 @@ import {
   sampleData,
 } from '@scalewise/events';
 import { createService, type Service } from '@scalewise/service';
-import { getStack, type StackEndpoints, uniqueName, waitFor } from '@scalewise/testing';
+import { getStack, type StackEndpoints, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { defineMinEnforcer } from './service.ts';
 
 const quiet = new Writable({ write: (_c, _e, done) => done() });
@@ -38,15 +38,7 @@ autoscaler:
   pools: [{ name: workers, min: 2, max: 6 }]
   enforcement: { min_violation_check_interval: ${checkInterval}, emergency_scale_threshold: 2 }
 events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
-kafka: { brokers: [${stack.kafka.brokers.join(', ')}] }
-redis: { url: "${stack.redis.url}" }
-s3:
-  endpoint: ${stack.s3.endpoint}
-  region: ${stack.s3.region}
-  bucket: ${uniqueName('me-dlq')}
-  access_key_id: ${stack.s3.accessKeyId}
-  secret_access_key: ${stack.s3.secretAccessKey}
-http: { host: 127.0.0.1, port: 0 }
+${serversYaml(stack)}
 telemetry: { log_level: warn }
 shutdown_timeout_seconds: 10
 `,

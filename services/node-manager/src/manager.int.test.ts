@@ -19,6 +19,7 @@ import {
   getStack,
   repositoryRoot,
   type StackEndpoints,
+  serversYaml,
   testKafka,
   uniqueName,
   waitFor,
@@ -56,11 +57,7 @@ autoscaler:
       node_size: { cpu_millicores: 2000, memory_mib: 4096 }
       action_timeout_seconds: 40
 events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
-kafka: { brokers: [${stack.kafka.brokers.join(', ')}] }
-redis: { url: "${stack.redis.url}" }
-s3: { endpoint: ${stack.s3.endpoint}, region: ${stack.s3.region}, bucket: ${uniqueName('nm-dlq')}, access_key_id: ${stack.s3.accessKeyId}, secret_access_key: ${stack.s3.secretAccessKey} }
-kubernetes: { kubeconfig: "${stack.kubernetes?.kubeconfig}" }
-http: { host: 127.0.0.1, port: 0 }
+${serversYaml(stack)}
 telemetry: { log_level: ${process.env.NM_DEBUG ? 'debug' : 'warn'} }
 shutdown_timeout_seconds: 10
 `;

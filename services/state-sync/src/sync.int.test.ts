@@ -16,7 +16,7 @@ import {
   POOL_LABEL,
 } from '@scalewise/kube';
 import { createService, type Service } from '@scalewise/service';
-import { getStack, type StackEndpoints, uniqueName, waitFor } from '@scalewise/testing';
+import { getStack, type StackEndpoints, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { defineStateSync } from './service.ts';
 
 const quiet = new Writable({ write: (_c, _e, done) => done() });
@@ -54,11 +54,7 @@ autoscaler:
   pools: [{ name: ${pool}, min: 1, max: 6 }]
   sensing: { sync_interval_seconds: 1 }
 events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
-kafka: { brokers: [${stack.kafka.brokers.join(', ')}] }
-redis: { url: "${stack.redis.url}" }
-s3: { endpoint: ${stack.s3.endpoint}, region: ${stack.s3.region}, bucket: ${uniqueName('ss-dlq')}, access_key_id: ${stack.s3.accessKeyId}, secret_access_key: ${stack.s3.secretAccessKey} }
-kubernetes: { kubeconfig: "${stack.kubernetes?.kubeconfig}" }
-http: { host: 127.0.0.1, port: 0 }
+${serversYaml(stack)}
 telemetry: { log_level: warn }
 shutdown_timeout_seconds: 10
 `,

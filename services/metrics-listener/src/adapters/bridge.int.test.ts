@@ -9,7 +9,7 @@ import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { type LoadedConfig, loadConfig } from '@scalewise/config';
 import type { EventData } from '@scalewise/events';
 import { createService, type Service } from '@scalewise/service';
-import { getStack, type StackEndpoints, uniqueName, waitFor } from '@scalewise/testing';
+import { getStack, type StackEndpoints, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { Redis } from 'ioredis';
 import { createTriggerBridge, type TriggerBridge } from './bridge.ts';
 
@@ -40,15 +40,7 @@ events:
   group_prefix: "${prefix}"
   partitions: 1
   retry: { attempts: 2, initial_ms: 50, max_ms: 200 }
-kafka: { brokers: [${brokers.join(', ')}] }
-redis: { url: "${stack.redis.url}" }
-s3:
-  endpoint: ${stack.s3.endpoint}
-  region: ${stack.s3.region}
-  bucket: ${uniqueName('ml-dlq')}
-  access_key_id: ${stack.s3.accessKeyId}
-  secret_access_key: ${stack.s3.secretAccessKey}
-http: { host: 127.0.0.1, port: 0 }
+${serversYaml(stack, { brokers })}
 telemetry: { log_level: fatal }
 shutdown_timeout_seconds: 10
 `,
