@@ -11,7 +11,7 @@
 // node's runner then names the test files still running, the stack's status is printed, and
 // the exit status is 124, so that a hang fails the step instead of the whole CI job.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 
@@ -56,6 +56,9 @@ if (files.length === 0) {
 
 const out = mkdtempSync(join(tmpdir(), 'scalewise-tests-'));
 const summaryFile = join(out, 'summary.txt');
+// packages/testing's uniqueName records every name here, so that the topics named after
+// them can be dropped when the run ends (see dropRunTopics).
+const namesFile = join(out, 'names.txt');
 // Integration tests share one broker and one API server: keep their parallelism modest.
 const concurrency = process.env.SCALEWISE_TEST_CONCURRENCY ?? (kind === 'unit' ? '4' : '3');
 const runTimeoutS = Number(process.env.SCALEWISE_TEST_RUN_TIMEOUT_S ?? (kind === 'unit' ? 600 : 1800));
@@ -79,6 +82,7 @@ const child = spawn(process.execPath, args, {
   detached: true,
   env: {
     ...process.env,
+    ...(kind === 'unit' ? {} : { SCALEWISE_TEST_NAMES_FILE: namesFile }),
     // kafkajs 2.2.4 schedules a timer with a negative delay (tulios/kafkajs#1751); harmless.
     NODE_OPTIONS:
       `${process.env.NODE_OPTIONS ?? ''} --disable-warning=ExperimentalWarning --disable-warning=TimeoutNegativeWarning`.trim(),
@@ -109,11 +113,35 @@ const status = await new Promise((done) =>
 );
 clearTimeout(watchdog);
 
+if (kind !== 'unit') dropRunTopics();
+
 let summary = '';
 try {
   if (statSync(summaryFile).size > 0) summary = readFileSync(summaryFile, 'utf8').trim();
 } catch {}
 rmSync(out, { recursive: true, force: true });
+
+/**
+ * Drops the Kafka topics this run's tests created on the native stack's broker: each run
+ * creates hundreds of partitions, and a broker that keeps tens of thousands of them from
+ * earlier runs takes minutes to start.
+ */
+function dropRunTopics() {
+  if (!existsSync(namesFile) || process.env.SCALEWISE_TEST_SERVERS === 'containers') return;
+  const env = spawnSync(join(repo, 'scripts', 'stack'), ['env'], { encoding: 'utf8', timeout: 30_000 });
+  const brokers = /^KAFKA_BROKERS=(.+)$/m.exec(env.stdout ?? '')?.[1];
+  if (!brokers) return;
+  spawnSync(
+    process.execPath,
+    [
+      '--disable-warning=TimeoutNegativeWarning',
+      join(repo, 'packages', 'testing', 'src', 'drop-test-topics.ts'),
+      namesFile,
+      brokers,
+    ],
+    { stdio: 'inherit', cwd: repo, timeout: 180_000 },
+  );
+}
 console.log(
   `run-tests: ${files.length} ${kind} test files in ${((Date.now() - started) / 1000).toFixed(1)}s`,
 );

@@ -36,7 +36,18 @@ _kafka_java() { _kafka_java_cmd "$@"; "${_kafka_cmd[@]}"; }
 
 kafka_start() {
   local dir data; dir=$(rundir kafka); data=$(datadir kafka)
+  if [[ ${SCALEWISE_KAFKA_FRESH:-} == 1 && -d $data ]]; then
+    log "kafka: starting on fresh storage (SCALEWISE_KAFKA_FRESH=1); the previous topics are gone"
+    rm -rf "$data"
+  fi
   mkdir -p "$data"
+  # Every partition is a directory the broker opens and checks before it serves; tens of
+  # thousands of them (topics left by earlier test runs) keep a 2-core broker from becoming
+  # ready within the start timeout.
+  local parts; parts=$(find "$data" -mindepth 1 -maxdepth 1 -type d -name '*-[0-9]*' 2>/dev/null | wc -l)
+  if ((parts > ${SCALEWISE_KAFKA_WARN_PARTITIONS:-3000})); then
+    log "kafka: $data holds $parts partitions; loading them slows the start. 'scripts/stack reset kafka' starts empty"
+  fi
   cat >"$dir/log4j.properties" <<PROPS
 log4j.rootLogger=WARN, stdout
 log4j.appender.stdout=org.apache.log4j.ConsoleAppender
@@ -45,6 +56,7 @@ log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
 log4j.logger.kafka.server.KafkaServer=INFO
 log4j.logger.kafka.server.BrokerServer=INFO
 log4j.logger.kafka.server.ControllerServer=INFO
+log4j.logger.kafka.log.LogManager=INFO
 PROPS
   cat >"$dir/server.properties" <<PROPS
 process.roles=broker,controller
@@ -82,3 +94,6 @@ kafka_ready() {
 }
 
 kafka_stop() { stop_pid kafka 30; }
+
+# Drops every topic and committed offset: the data directory goes, the next start formats anew.
+kafka_reset() { rm -rf "$(datadir kafka)"; }
