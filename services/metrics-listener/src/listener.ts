@@ -140,6 +140,7 @@ export function createMetricsListener(
 
   async function sample(): Promise<AnyScalewiseEvent[]> {
     const at = now();
+    const t0 = performance.now();
     const out: AnyScalewiseEvent[] = [];
     const views = roundViews(at);
     for (const policy of policies) {
@@ -163,9 +164,23 @@ export function createMetricsListener(
         });
       }
     }
+    const ms = performance.now() - t0;
+    roundSeconds.record(ms / 1000);
+    log.debug(
+      { ms: Math.round(ms * 100) / 100, nodes: nodes.size, pods: pods.size, events: out.length },
+      'sampled',
+    );
     if (out.length > 0) await bus.publisher.publish(...out);
     return out;
   }
+
+  const roundSeconds = telemetry.metrics.meter.createHistogram('scalewise_metrics_listener_round_seconds', {
+    description: 'One sampling round over every pool, from the watch caches to the events (publish excluded)',
+    unit: 's',
+    advice: {
+      explicitBucketBoundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    },
+  });
 
   let timer: NodeJS.Timeout | undefined;
   let bridge: TriggerBridge | undefined;
