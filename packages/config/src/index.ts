@@ -8,4 +8,11 @@ export {
   redact,
   validate,
 } from './load.ts';
+export {
+  type PodsOptions,
+  type PodsOptionsInput,
+  podsOptionsSchema,
+  RESERVED_POD_ENV,
+  RESERVED_POD_LABELS,
+} from './pods-options.ts';
 export { type Config, type ConfigInput, configSchema, type PoolConfig } from './schema.ts';

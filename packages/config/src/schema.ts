@@ -4,6 +4,7 @@
  * DESIGN.md and docs/configuration.md document.
  */
 import { z } from 'zod';
+import { podsOptionsSchema } from './pods-options.ts';
 
 const name = z
   .string()
@@ -47,10 +48,45 @@ export const thresholdsSchema = z
   })
   .prefault({});
 
-export const poolSchema = z.strictObject({
+/**
+ * A pool's Prometheus source (KEDA's prometheus trigger, for workers): metrics-listener runs
+ * `query` against `server_address` + /api/v1/query every sample interval; above
+ * `activation_threshold` the pool wants ceil(value / threshold) workers (AverageValue) or
+ * ceil(workers * value / threshold) (Value), and a ResourcePressureAlert asks for them when
+ * that is more than it has.
+ */
+export const prometheusSourceSchema = z.strictObject({
+  /** Prometheus (or any server with its HTTP query API), e.g. http://prometheus.monitoring:9090. */
+  server_address: z
+    .url({ protocol: /^https?$/, error: 'an http(s) URL' })
+    .refine((u) => !/[?#]/.test(u), 'the server address, without a query or fragment'),
+  /** PromQL returning a scalar or one series (aggregate with sum()/max()). */
+  query: z.string().trim().min(1, 'a PromQL query'),
+  /** The metric one worker takes (KEDA's threshold). */
+  threshold: z.number().positive('a number > 0'),
+  /** At or below this the metric asks for nothing (KEDA's activationThreshold). */
+  activation_threshold: z.number().min(0, 'a number >= 0').default(0),
+  /** AverageValue: ceil(value / threshold) workers; Value: ceil(workers * value / threshold). */
+  metric_type: z.enum(['AverageValue', 'Value']).default('AverageValue'),
+  /** An empty result or NaN counts as 0 (true) or as a failed query (false). */
+  ignore_null_values: z.boolean().default(true),
+  /** One query may take this long. */
+  timeout_seconds: z.number().min(0.1, 'seconds >= 0.1').max(60, 'seconds <= 60').default(5),
+  /** The metric's name in events and explanations. */
+  name: z
+    .string()
+    .regex(/^[a-zA-Z_:][a-zA-Z0-9_:.-]{0,62}$/, 'a metric name: letters, digits, _ : . -, at most 63')
+    .default('prometheus'),
+  /** Extra request headers (e.g. X-Scope-OrgID for a multi-tenant Cortex/Mimir). */
+  headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name'), z.string()).default({}),
+  /** Bearer token for the server; prefer setting it from the environment. */
+  bearer_token: z.string().min(1).optional(),
+});
+
+const poolFields = z.strictObject({
   name,
   /** Who creates and removes this pool's workers (node-manager providers). */
-  provider: z.enum(['kwok', 'k3s-docker', 'docker', 'cloud']).default('kwok'),
+  provider: z.enum(['kwok', 'k3s-docker', 'docker', 'cloud', 'pods']).default('kwok'),
   /** Falls back to autoscaler.limits.min_nodes. */
   min: z.number().int('an integer').min(0, 'an integer >= 0').optional(),
   /** Falls back to autoscaler.limits.max_nodes. */
@@ -95,6 +131,26 @@ export const poolSchema = z.strictObject({
   node_labels: z.record(z.string(), z.string()).default({}),
   /** Provider-specific settings (image, instance type, ...), passed through to the provider. */
   provider_options: z.record(z.string(), z.unknown()).default({}),
+  /** External metrics the pool also scales on (metrics-listener). */
+  metrics: z
+    .strictObject({
+      prometheus: prometheusSourceSchema.optional(),
+    })
+    .default({}),
+});
+
+/** A pool; a pods pool's `provider_options` are typed (pods-options.ts), errors naming their key. */
+export const poolSchema = poolFields.superRefine((pool, ctx) => {
+  if (pool.provider !== 'pods') return;
+  const parsed = podsOptionsSchema.safeParse(pool.provider_options);
+  if (!parsed.success)
+    for (const issue of parsed.error.issues) {
+      const path = ['provider_options', ...issue.path];
+      // A bad key of a map (labels, env) says why in its nested issues.
+      if (issue.code === 'invalid_key')
+        ctx.addIssue({ code: 'custom', path, message: issue.issues.map((i) => i.message).join('; ') });
+      else ctx.addIssue({ ...issue, path } as z.core.$ZodRawIssue);
+    }
 });
 
 const topicNames = z
@@ -134,6 +190,13 @@ export const configSchema = z.strictObject({
         not_ready_timeout_seconds: z.number().int().min(1).max(86_400).default(300),
         /** The pool of pending pods that select none with scalewise.io/pool (none: the first pool). */
         default_pool: name.optional(),
+        /**
+         * metrics-listener: node usage from metrics.k8s.io when the API serves it (auto), else
+         * requests / allocatable; `requests` never asks.
+         */
+        utilization_source: z.enum(['auto', 'requests']).default('auto'),
+        /** How often metrics-listener looks again whether metrics.k8s.io is served (and after it failed). */
+        metrics_api_recheck_seconds: z.number().int().min(1, 'seconds >= 1').max(3600).default(60),
       })
       .prefault({}),
     enforcement: z

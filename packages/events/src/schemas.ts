@@ -13,6 +13,11 @@ const timestamp = z.iso.datetime({ offset: true }).describe('RFC 3339 time');
 const nodeName = z.string().min(1).max(253);
 /** The id of the decision event an action carries out (node-manager keys actions by it). */
 const actionId = z.string().min(1).describe('id of the decision event this action carries out');
+/** What a worker is; absent means a node (providers kwok, docker, ...). */
+const workerKind = z
+  .enum(['node', 'pod'])
+  .optional()
+  .describe('pod: a worker Pod of a pods pool (node_name is the pod name); absent: a node');
 
 /** A number the rule compared, and how. */
 export const comparisonSchema = z.object({
@@ -37,6 +42,22 @@ export const explanationSchema = z.object({
 
 const scaleAction = z.enum(['scale_up', 'scale_down']);
 
+/**
+ * What a pool's external metric (a Prometheus query, like KEDA's prometheus trigger) asks for:
+ * `desired_workers` is `ceil(value / threshold)` (metric_type AverageValue, the default) or
+ * `ceil(workers * value / threshold)` (Value); 0 while value <= activation_threshold.
+ */
+export const metricDemand = z.object({
+  name: z.string().min(1).describe('the metric as the pool config names it'),
+  query: z.string().min(1).describe('the PromQL query'),
+  value: z.number(),
+  threshold: z.number().positive().describe('the metric one worker takes'),
+  activation_threshold: z.number().min(0),
+  metric_type: z.enum(['AverageValue', 'Value']),
+  active: z.boolean().describe('value > activation_threshold'),
+  desired_workers: count.describe('the workers the metric asks for'),
+});
+
 export const poolMetricsObserved = z.object({
   pool,
   workers: count,
@@ -46,6 +67,13 @@ export const poolMetricsObserved = z.object({
   pending_pods: count,
   source: z.enum(['metrics-server', 'requests', 'prometheus']),
   observed_at: timestamp,
+  /** The pool's Prometheus query this sample, when the pool has one (optional, added compatibly). */
+  metric: metricDemand
+    .extend({
+      value: z.number().nullable().describe('null when the query gave no value (see error)'),
+      error: z.string().optional().describe('why the query gave no value'),
+    })
+    .optional(),
 });
 
 export const resourcePressureAlert = z.object({
@@ -54,10 +82,13 @@ export const resourcePressureAlert = z.object({
   memory_avg: percent,
   workers: count,
   max_workers: count,
-  resource: z.enum(['cpu', 'memory', 'both']),
+  /** `metric`: only the pool's external metric is above its target, CPU and memory are not. */
+  resource: z.enum(['cpu', 'memory', 'both', 'metric']),
   cpu_threshold: percent,
   memory_threshold: percent,
   duration: seconds,
+  /** Set when the pool's external metric asks for more workers than it has (optional, added compatibly). */
+  metric: metricDemand.optional(),
 });
 
 export const underutilizationWarning = z.object({
@@ -121,6 +152,7 @@ export const nodeCreated = z.object({
   provider: z.string().min(1),
   provider_id: z.string().min(1),
   action_id: actionId,
+  worker_kind: workerKind,
 });
 
 export const nodeReady = z.object({
@@ -128,6 +160,7 @@ export const nodeReady = z.object({
   node_name: nodeName,
   action_id: actionId,
   ready_after: seconds,
+  worker_kind: workerKind,
 });
 
 export const nodeDrained = z.object({
@@ -136,13 +169,27 @@ export const nodeDrained = z.object({
   action_id: actionId,
   evicted_pods: count,
   duration: seconds,
+  worker_kind: workerKind,
 });
 
 export const nodeRemoved = z.object({
   pool,
   node_name: nodeName,
   provider: z.string().min(1),
-  action_id: actionId,
+  action_id: actionId.describe(
+    'the scale-down that removed the worker; for a finished worker pod, the scale-up that created it',
+  ),
+  worker_kind: workerKind,
+  reason: z
+    .enum(['scale_down', 'completed'])
+    .optional()
+    .describe('completed: a worker pod that finished its task was cleaned up (absent: scale_down)'),
+  pod_phase: z.enum(['Succeeded', 'Failed']).optional().describe('how a completed worker pod ended'),
+  task_id: z
+    .string()
+    .max(253)
+    .optional()
+    .describe("the task a completed worker pod carried (trigger's task_id)"),
 });
 
 export const scaleUpDecision = z.object({

@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import type { HandlerRegistry, Outputs } from '@scalewise/bus';
 import type { PoolConfig } from '@scalewise/config';
 import { ScalewiseError } from '@scalewise/errors';
-import { type AnyScalewiseEvent, causedBy, type ScalewiseEvent } from '@scalewise/events';
+import { type AnyScalewiseEvent, causedBy, createEvent, type ScalewiseEvent } from '@scalewise/events';
 import {
   chooseVictims,
   drain,
@@ -42,7 +42,7 @@ import {
   outstanding,
   start,
 } from './core/index.ts';
-import type { Provider } from './providers/provider.ts';
+import type { Provider, WorkerChange } from './providers/provider.ts';
 
 export const serviceName = 'node-manager';
 export const decisionTypes = [
@@ -96,6 +96,7 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
     // Fail before the decision engine stops counting the action (action_timeout_seconds).
     readyTimeoutSeconds: Math.max(10, Math.floor(pool.action_timeout_seconds * 0.5)),
     drainTimeoutSeconds: Math.max(10, Math.floor(pool.action_timeout_seconds * 0.9)),
+    ...(deps.providers[pool.provider]?.workers ? { workerKind: 'pod' as const } : {}),
   });
   const providerOf = (pool: PoolConfig): Provider => {
     const p = deps.providers[pool.provider];
@@ -213,7 +214,9 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
       switch (c.kind) {
         case 'create': {
           for (const n of c.nodes) waiting.set(n, c.actionId);
-          const made = await withRetry(() => providerOf(pool).create(pool, c.nodes, c.actionId));
+          const made = await withRetry(() =>
+            providerOf(pool).create(pool, c.nodes, c.actionId, c.taskId ? { taskId: c.taskId } : {}),
+          );
           for (const m of made) {
             await apply(
               c.actionId,
@@ -224,13 +227,18 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
           // A node the watch saw Ready before its creation was recorded raises no new update:
           // look in the watch's cache (an update it has not seen yet still comes later).
           for (const m of made) {
-            if (workers.get(m.node)?.conditions.Ready?.status === 'True') {
+            if (isReady(pool, m.node)) {
               await apply(c.actionId, { kind: 'ready', node: m.node }, `ready/${m.node}`);
             }
           }
           return;
         }
         case 'drain': {
+          if (providerOf(pool).workers) {
+            // A worker pod is not a node: nothing to cordon or evict (it was chosen idle).
+            await apply(c.actionId, { kind: 'drained', node: c.node, evictedPods: 0 }, `drained/${c.node}`);
+            return;
+          }
           const r = await drain(deps.kube, c.node, {
             timeoutMs: policyOf(pool).drainTimeoutSeconds * 1000 * 0.8,
           });
@@ -290,7 +298,17 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
       return [];
     }
     let victims: { nodes: string[]; reason?: string } = { nodes: [] };
-    if (event.type === 'io.scalewise.ScaleDownDecision') {
+    const podWorkers = deps.providers[pool.provider]?.workers;
+    if (event.type === 'io.scalewise.ScaleDownDecision' && podWorkers) {
+      // Worker pods: only idle ones go (providers/pods.ts), never one at work.
+      const choice = podWorkers.idle(pool, data.count ?? 0);
+      victims = {
+        nodes: choice.victims,
+        ...(choice.refused.length
+          ? { reason: choice.refused.map((r) => `${r.worker}: ${r.why}`).join('; ') }
+          : {}),
+      };
+    } else if (event.type === 'io.scalewise.ScaleDownDecision') {
       const [nodes, podList] = await Promise.all([
         deps.kube.core.listNode({ labelSelector: `${POOL_LABEL}=${pool.name}` }),
         deps.kube.core.listPodForAllNamespaces({}),
@@ -346,6 +364,70 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
       );
   });
 
+  /** Ready from the node watch, or from the provider's own watch for workers that are not nodes. */
+  function isReady(pool: PoolConfig, worker: string): boolean {
+    const w = deps.providers[pool.provider]?.workers;
+    return w ? w.isReady(worker) : workers.get(worker)?.conditions.Ready?.status === 'True';
+  }
+
+  // Providers whose workers are not nodes (pods) watch them: Ready, and finished ones.
+  const workerWatches = [
+    ...new Set(
+      config.autoscaler.pools.flatMap((p) => {
+        const w = deps.providers[p.provider]?.workers;
+        return w ? [w] : [];
+      }),
+    ),
+  ];
+  for (const w of workerWatches) w.on((change) => onWorkerChange(change));
+
+  async function onWorkerChange(c: WorkerChange): Promise<void> {
+    const pool = pools.get(c.pool);
+    if (!pool) return;
+    const actionId = waiting.get(c.worker);
+    if (c.kind === 'ready') {
+      if (actionId)
+        await apply(actionId, { kind: 'ready', node: c.worker }, `ready/${c.worker}`).catch((err) =>
+          log.error({ err }, 'recording Ready failed'),
+        );
+      return;
+    }
+    // A worker that ended before it was seen Ready: a success did its work (Ready in passing), a failure fails its action.
+    if (actionId) {
+      await apply(
+        actionId,
+        c.phase === 'Succeeded'
+          ? { kind: 'ready', node: c.worker }
+          : {
+              kind: 'failed',
+              node: c.worker,
+              code: 'WORKER_FAILED',
+              message: `worker pod ${c.worker} failed before it was Ready`,
+              retriable: true,
+            },
+        `${c.phase === 'Succeeded' ? 'ready' : 'failed'}/${c.worker}`,
+      );
+    }
+    // Its end, caused by the worker's last event in the action that made it (when still stored).
+    const owner = c.actionId ? ((await store.get(c.actionId))?.state ?? null) : null;
+    const parent = owner ? (owner.tips[c.worker] ?? owner.last ?? owner.decision) : null;
+    const data = {
+      pool: c.pool,
+      node_name: c.worker,
+      provider: pool.provider,
+      action_id: c.actionId ?? c.worker,
+      worker_kind: 'pod' as const,
+      reason: 'completed' as const,
+      pod_phase: c.phase,
+      ...(c.taskId !== undefined ? { task_id: c.taskId } : {}),
+    };
+    const id = `${c.actionId ?? c.worker}/NodeRemoved/${c.worker}`;
+    const event = parent
+      ? causedBy(parent as ScalewiseEvent, 'io.scalewise.NodeRemoved', data, { source, id })
+      : createEvent('io.scalewise.NodeRemoved', data, { source, id, clusterid: config.cluster_id });
+    await publish([event as AnyScalewiseEvent]);
+  }
+
   let timer: NodeJS.Timeout | undefined;
   const handlers = Object.fromEntries(
     decisionTypes.map((t) => [t, onDecision]),
@@ -367,7 +449,7 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
         for (const c of again) void run(c);
       }
       workers.start();
-      await workers.synced;
+      await Promise.all([workers.synced, ...workerWatches.map((w) => w.start())]);
       timer = setInterval(
         () => {
           const t = now();
@@ -383,7 +465,7 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
     },
     async stop() {
       if (timer) clearInterval(timer);
-      await workers.stop();
+      await Promise.all([workers.stop(), ...workerWatches.map((w) => w.stop())]);
     },
     async record(actionId) {
       return (await store.get(actionId))?.state ?? null;

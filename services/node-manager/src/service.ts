@@ -3,6 +3,7 @@ import { connectKube, type Kube } from '@scalewise/kube';
 import type { ServiceContext, ServiceDefinition } from '@scalewise/service';
 import { createNodeManager, type decisionTypes, type NodeManager, serviceName } from './manager.ts';
 import { kwokProvider } from './providers/kwok.ts';
+import { podsProvider } from './providers/pods.ts';
 
 export interface NodeManagerService extends ServiceDefinition<(typeof decisionTypes)[number]> {
   manager(): NodeManager | undefined;
@@ -21,7 +22,19 @@ export function defineNodeManager(
       const kube = given ?? connectKube(ctx.config.kubernetes);
       m = createNodeManager(ctx, {
         kube,
-        providers: { kwok: kwokProvider(kube) },
+        providers: {
+          kwok: kwokProvider(kube),
+          // Only with a pods pool: its watch of worker pods costs nothing otherwise.
+          ...(ctx.config.autoscaler.pools.some((p) => p.provider === 'pods')
+            ? {
+                pods: podsProvider({
+                  kube,
+                  pools: ctx.config.autoscaler.pools.filter((p) => p.provider === 'pods'),
+                  log: ctx.telemetry.logger,
+                }),
+              }
+            : {}),
+        },
         ...(tickSeconds ? { tickSeconds } : {}),
       });
     }

@@ -44,10 +44,14 @@ export interface Action {
   deadline: number;
   phase: 'running' | 'completed' | 'failed';
   nodes: Record<string, ActionNode>;
+  /** The trigger's task id (`explanation.inputs.task_id`) a scale-up passes to its workers. */
+  taskId?: string;
+  /** `pod` for a pods pool: its events say `worker_kind: pod`. Absent: nodes. */
+  workerKind?: 'pod';
 }
 
 export type Command =
-  | { kind: 'create'; pool: string; actionId: string; nodes: string[] }
+  | { kind: 'create'; pool: string; actionId: string; nodes: string[]; taskId?: string }
   | { kind: 'drain'; pool: string; actionId: string; node: string }
   | { kind: 'remove'; pool: string; actionId: string; node: string }
   | { kind: 'uncordon'; pool: string; actionId: string; node: string };
@@ -83,7 +87,20 @@ export interface ActionPolicy {
   readyTimeoutSeconds: number;
   /** A scale-down must have drained and removed its nodes within this. @default 600 */
   drainTimeoutSeconds: number;
+  /** `pod` when the pool's workers are Pods (provider `pods`). @default nodes */
+  workerKind?: 'pod';
 }
+
+/** The task id a decision carries from its trigger (`explanation.inputs.task_id`), if any. */
+export function taskIdOf(decision: Decision): string | undefined {
+  const inputs = (decision.data as { explanation?: { inputs?: Record<string, unknown> } }).explanation
+    ?.inputs;
+  const t = inputs?.task_id;
+  return typeof t === 'string' && t.length > 0 ? t : undefined;
+}
+
+/** `worker_kind` of an action's node events: only pods say it (nodes' events stay as they were). */
+const kindOf = (a: Action): { worker_kind?: 'pod' } => (a.workerKind ? { worker_kind: a.workerKind } : {});
 
 /** A short, stable, DNS-safe tag of a decision id (FNV-1a, base 36). */
 export function tagOf(id: string): string {
@@ -133,6 +150,7 @@ export function start(
       deadline: now + policy.drainTimeoutSeconds * 1000,
       phase: 'running',
       nodes: Object.fromEntries(nodes.map((n) => [n, { state: 'draining' as const, at: now }])),
+      ...(policy.workerKind ? { workerKind: policy.workerKind } : {}),
     };
     if (nodes.length === 0) {
       action.phase = 'failed';
@@ -169,6 +187,7 @@ export function start(
         ? { count: decision.data.scale_up_count, previous: decision.data.current_workers }
         : { count: decision.data.emergency_scale, previous: decision.data.remaining_workers };
   const names = workerNames(pool, decision.id, count);
+  const taskId = taskIdOf(decision);
   const action: Action = {
     id: decision.id,
     pool,
@@ -179,6 +198,8 @@ export function start(
     deadline: now + policy.readyTimeoutSeconds * 1000,
     phase: 'running',
     nodes: Object.fromEntries(names.map((n) => [n, { state: 'requested' as const, at: now }])),
+    ...(taskId !== undefined ? { taskId } : {}),
+    ...(policy.workerKind ? { workerKind: policy.workerKind } : {}),
   };
   return {
     action,
@@ -194,7 +215,15 @@ export function start(
         },
       },
     ],
-    commands: [{ kind: 'create', pool, actionId: decision.id, nodes: names }],
+    commands: [
+      {
+        kind: 'create',
+        pool,
+        actionId: decision.id,
+        nodes: names,
+        ...(taskId !== undefined ? { taskId } : {}),
+      },
+    ],
   };
 }
 
@@ -246,6 +275,7 @@ export function observe(current: Action, o: Observation, now: number): Step {
           provider: o.provider,
           provider_id: o.providerId,
           action_id: a.id,
+          ...kindOf(a),
         },
       });
       break;
@@ -254,7 +284,13 @@ export function observe(current: Action, o: Observation, now: number): Step {
       set(o.node, 'ready');
       events.push({
         type: 'io.scalewise.NodeReady',
-        data: { pool: a.pool, node_name: o.node, action_id: a.id, ready_after: secs(now - a.startedAt) },
+        data: {
+          pool: a.pool,
+          node_name: o.node,
+          action_id: a.id,
+          ready_after: secs(now - a.startedAt),
+          ...kindOf(a),
+        },
       });
       break;
     case 'drained':
@@ -268,6 +304,7 @@ export function observe(current: Action, o: Observation, now: number): Step {
           action_id: a.id,
           evicted_pods: o.evictedPods,
           duration: secs(now - a.startedAt),
+          ...kindOf(a),
         },
       });
       commands.push({ kind: 'remove', pool: a.pool, actionId: a.id, node: o.node });
@@ -277,7 +314,7 @@ export function observe(current: Action, o: Observation, now: number): Step {
       set(o.node, 'removed');
       events.push({
         type: 'io.scalewise.NodeRemoved',
-        data: { pool: a.pool, node_name: o.node, provider: o.provider, action_id: a.id },
+        data: { pool: a.pool, node_name: o.node, provider: o.provider, action_id: a.id, ...kindOf(a) },
       });
       break;
     case 'failed': {
@@ -285,7 +322,8 @@ export function observe(current: Action, o: Observation, now: number): Step {
       events.push(failedEvent(a, o.code, o.message, o.retriable, now));
       // Nodes cordoned for this action and not removed get their scheduling back.
       for (const [n, s] of Object.entries(a.nodes)) {
-        if (a.direction === 'down' && (s.state === 'draining' || s.state === 'drained')) {
+        // Pod workers are never cordoned: nothing to give back.
+        if (a.direction === 'down' && !a.workerKind && (s.state === 'draining' || s.state === 'drained')) {
           commands.push({ kind: 'uncordon', pool: a.pool, actionId: a.id, node: n });
         }
       }
@@ -306,7 +344,7 @@ export function observe(current: Action, o: Observation, now: number): Step {
             now,
           ),
         );
-        if (a.direction === 'down') {
+        if (a.direction === 'down' && !a.workerKind) {
           for (const [n, s] of Object.entries(a.nodes)) {
             if (s.state === 'draining' || s.state === 'drained')
               commands.push({ kind: 'uncordon', pool: a.pool, actionId: a.id, node: n });
@@ -343,7 +381,14 @@ export function outstanding(a: Action): Command[] {
     .filter(([, s]) => s.state === 'requested')
     .map(([n]) => n);
   const out: Command[] = [];
-  if (requested.length > 0) out.push({ kind: 'create', pool: a.pool, actionId: a.id, nodes: requested });
+  if (requested.length > 0)
+    out.push({
+      kind: 'create',
+      pool: a.pool,
+      actionId: a.id,
+      nodes: requested,
+      ...(a.taskId !== undefined ? { taskId: a.taskId } : {}),
+    });
   for (const [n, s] of Object.entries(a.nodes)) {
     if (s.state === 'draining') out.push({ kind: 'drain', pool: a.pool, actionId: a.id, node: n });
     if (s.state === 'drained') out.push({ kind: 'remove', pool: a.pool, actionId: a.id, node: n });
