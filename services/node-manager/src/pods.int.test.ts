@@ -1,0 +1,328 @@
+// The pods provider (seed 004) on the real Kafka, Redis, S3 and kube-apiserver with KWOK:
+// a trigger's scale-up with a task id makes three worker pods that carry it, Running and Ready
+// on a KWOK node, each reported and deleted once it completed; a scale-down deletes the idle
+// worker and neither the one at a task nor the one marked busy.
+//
+// Completion: the native stack's KWOK completes only Job pods (scripts/k8s/kwok-stages.yaml,
+// pod-complete selects ownerReferences kind Job), and a worker pod has no owner. So this test
+// plays the kubelet for the end of the task: it writes the status the kubelet writes when the
+// container exits 0 (phase Succeeded, container terminated) through the pods/status
+// subresource of the real API server; node-manager sees it through its watch like any status.
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import type { V1Pod } from '@kubernetes/client-node';
+import { recordTopics } from '@scalewise/bus/test-support/recorder';
+import { loadConfig } from '@scalewise/config';
+import { type AnyScalewiseEvent, createEvent, type EventData, sampleData } from '@scalewise/events';
+import { connectKube, ensureWorker, type Kube, POOL_LABEL } from '@scalewise/kube';
+import { createService, type Service } from '@scalewise/service';
+import { getStack, type StackEndpoints, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
+import { BUSY_ANNOTATION, TASK_LABEL, WORKER_POD_SELECTOR } from './core/pods.ts';
+import { defineNodeManager } from './service.ts';
+
+const quiet = new Writable({ write: (_c, _e, done) => done() });
+let stack: StackEndpoints;
+let kube: Kube;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+before(async () => {
+  stack = await getStack({ kubernetes: true });
+  assert.ok(stack.kubernetes);
+  kube = connectKube({ kubeconfig: stack.kubernetes.kubeconfig });
+});
+after(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+});
+
+/** A pods pool, its namespace, a KWOK node its pods run on, topics and groups of the test's own. */
+async function setup() {
+  const pool = uniqueName('pods')
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 40);
+  const prefix = `${pool}.`;
+  const host = `${pool}-host`;
+  const yaml = `
+cluster_id: ${pool}
+autoscaler:
+  pools:
+    - name: ${pool}
+      provider: pods
+      min: 0
+      max: 10
+      action_timeout_seconds: 40
+      provider_options:
+        namespace: ${pool}
+        image: busybox:1.36
+        command: [sh, -c]
+        args: ["echo working on $TASK_ID; sleep 30"]
+        env: { LOG_LEVEL: debug }
+        resources: { requests: { cpu: 100m, memory: 64Mi }, limits: { memory: 128Mi } }
+        labels: { app: otto-agent }
+        node_selector: { kubernetes.io/hostname: ${host} }
+        cleanup: { succeeded_after_seconds: 0, failed_after_seconds: 0 }
+events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
+${serversYaml(stack)}
+telemetry: { log_level: ${process.env.NM_DEBUG ? 'debug' : 'warn'} }
+shutdown_timeout_seconds: 10
+`;
+  await kube.core.createNamespace({ body: { metadata: { name: pool } } });
+  // The node the worker pods run on: KWOK plays its kubelet (pods on it become Running and Ready).
+  await ensureWorker(kube, { name: host, pool: host, cpuMillicores: 16_000, memoryBytes: 32 * 2 ** 30 });
+  cleanups.push(async () => {
+    await kube.core.deleteNamespace({ name: pool }).catch(() => undefined);
+    await waitFor(async () => (await kube.core.listNamespacedPod({ namespace: pool })).items.length === 0, {
+      timeoutMs: 30_000,
+      what: 'the namespace emptied while KWOK still manages its node',
+    }).catch(() => undefined);
+    await kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${host}` }).catch(() => undefined);
+  });
+  await waitFor(
+    async () => (await kube.core.listNamespacedServiceAccount({ namespace: pool })).items.length > 0,
+    { timeoutMs: 30_000, what: 'the default ServiceAccount' },
+  );
+  const feeder = await createService({
+    name: 'test-feeder',
+    config: loadConfig({ text: yaml, env: {} }),
+    telemetry: { logDestination: quiet },
+  });
+  await feeder.start();
+  cleanups.push(() => feeder.stop());
+  const rec = await recordTopics(
+    stack.kafka.brokers,
+    [`${prefix}nodes`, `${prefix}actions`],
+    uniqueName('rec'),
+  );
+  cleanups.push(() => rec.stop());
+  const service = await createService(
+    defineNodeManager({
+      config: loadConfig({ text: yaml, env: {} }),
+      fromBeginning: true,
+      kube,
+      telemetry: { logDestination: process.env.NM_DEBUG ? process.stderr : quiet },
+    }),
+  );
+  cleanups.push(() => service.stop());
+  await service.start();
+  return {
+    pool,
+    rec,
+    service: service as Service,
+    feed: (...e: AnyScalewiseEvent[]) => feeder.bus.publisher.publish(...e),
+  };
+}
+
+/** A decision as the decision engine makes it for `io.scalewise.trigger.scale`, with its task id. */
+const decision = (
+  type: 'io.scalewise.ScaleUpDecision' | 'io.scalewise.ScaleDownDecision',
+  pool: string,
+  current: number,
+  count: number,
+  taskId?: string,
+) =>
+  createEvent(
+    type,
+    {
+      ...(sampleData[type] as object),
+      pool,
+      current_workers: current,
+      desired_workers: type === 'io.scalewise.ScaleUpDecision' ? current + count : current - count,
+      count,
+      ...(type === 'io.scalewise.ScaleUpDecision' ? { reason: 'trigger' } : {}),
+      explanation: {
+        rule: type === 'io.scalewise.ScaleUpDecision' ? 'trigger_scale_up' : 'trigger_scale_down',
+        summary: `trigger from the test${taskId ? ` for ${taskId}` : ''}`,
+        inputs: { trigger_action: 'scale_up', trigger_count: count, ...(taskId ? { task_id: taskId } : {}) },
+        comparisons: [],
+      },
+    } as EventData<typeof type>,
+    { source: '/scalewise/test/decision-engine', clusterid: pool },
+  ) as AnyScalewiseEvent;
+
+const workerPods = async (pool: string): Promise<V1Pod[]> =>
+  (
+    await kube.core.listNamespacedPod({
+      namespace: pool,
+      labelSelector: `${WORKER_POD_SELECTOR},${POOL_LABEL}=${pool}`,
+    })
+  ).items;
+const podReady = (p: V1Pod) =>
+  p.status?.phase === 'Running' &&
+  !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+
+/** What the kubelet writes when the worker's container exits 0. */
+async function completeTask(namespace: string, name: string): Promise<void> {
+  const pod = await kube.core.readNamespacedPod({ name, namespace });
+  const now = new Date();
+  pod.status = {
+    ...pod.status,
+    phase: 'Succeeded',
+    conditions: (pod.status?.conditions ?? []).map((c) =>
+      c.type === 'Ready' || c.type === 'ContainersReady'
+        ? { ...c, status: 'False', reason: 'PodCompleted', lastTransitionTime: now }
+        : c,
+    ),
+    containerStatuses: (pod.spec?.containers ?? []).map((c) => ({
+      name: c.name,
+      image: c.image ?? '',
+      imageID: '',
+      ready: false,
+      restartCount: 0,
+      started: false,
+      state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: now, finishedAt: now } },
+    })),
+  };
+  await kube.core.replaceNamespacedPodStatus({ name, namespace, body: pod });
+}
+
+const completed = (rec: { of(t: string): AnyScalewiseEvent[] }) =>
+  rec
+    .of('io.scalewise.NodeRemoved')
+    .filter((e) => (e.data as EventData<'io.scalewise.NodeRemoved'>).reason === 'completed');
+
+describe('pods provider on the real servers', () => {
+  test('a trigger with task_id makes three worker pods that carry it, Running; each is cleaned up after it completed', async () => {
+    const { pool, rec, feed } = await setup();
+    const up = decision('io.scalewise.ScaleUpDecision', pool, 0, 3, 'task-123');
+    await feed(up);
+    await waitFor(() => rec.of('io.scalewise.ScalingActionCompleted').length === 1, {
+      timeoutMs: 60_000,
+      what: 'the scale-up completed',
+    });
+    const pods = await workerPods(pool);
+    assert.equal(pods.length, 3);
+    for (const p of pods) {
+      assert.ok(podReady(p), `${p.metadata?.name} Running and Ready`);
+      assert.equal(p.metadata?.labels?.[TASK_LABEL], 'task-123');
+      assert.equal(p.metadata?.labels?.['managed-by'], 'scalewise');
+      assert.equal(p.metadata?.labels?.app, 'otto-agent');
+      assert.equal(p.spec?.nodeName, `${pool}-host`);
+      const env = p.spec?.containers[0]?.env ?? [];
+      assert.equal(env.find((e) => e.name === 'TASK_ID')?.value, 'task-123');
+    }
+    // The action's events name the pods, say they are pods, and chain as a node scale-up does.
+    const chain = rec.events.filter((e) => e.correlationid === up.correlationid);
+    const names = pods.map((p) => p.metadata?.name as string).sort();
+    for (const type of ['io.scalewise.NodeCreated', 'io.scalewise.NodeReady'] as const) {
+      const of = chain.filter((e) => e.type === type);
+      assert.deepEqual(of.map((e) => (e.data as { node_name: string }).node_name).sort(), names);
+      for (const e of of) assert.equal((e.data as { worker_kind?: string }).worker_kind, 'pod');
+    }
+    const done = rec.of('io.scalewise.ScalingActionCompleted')[0]
+      ?.data as EventData<'io.scalewise.ScalingActionCompleted'>;
+    assert.deepEqual([done.action_id, done.previous_workers, done.new_workers], [up.id, 0, 3]);
+
+    // Each task ends in turn; each worker is reported and deleted after it, the others stay.
+    for (const [i, name] of names.entries()) {
+      await completeTask(pool, name);
+      await waitFor(() => completed(rec).length === i + 1, {
+        timeoutMs: 30_000,
+        what: `${name} reported completed`,
+      });
+      await waitFor(async () => !(await workerPods(pool)).some((p) => p.metadata?.name === name), {
+        timeoutMs: 30_000,
+        what: `${name} deleted`,
+      });
+      const left = (await workerPods(pool)).map((p) => p.metadata?.name).sort();
+      assert.deepEqual(left, names.slice(i + 1), 'only the finished worker went');
+    }
+    const ends = completed(rec);
+    assert.deepEqual(ends.map((e) => (e.data as { node_name: string }).node_name).sort(), names);
+    for (const e of ends) {
+      const d = e.data as EventData<'io.scalewise.NodeRemoved'>;
+      assert.deepEqual(
+        [d.action_id, d.provider, d.worker_kind, d.pod_phase, d.task_id],
+        [up.id, 'pods', 'pod', 'Succeeded', 'task-123'],
+      );
+      // In the scale-up's chain, caused by the worker's NodeReady.
+      assert.equal(e.correlationid, up.correlationid);
+      const ready = chain.find(
+        (x) =>
+          x.type === 'io.scalewise.NodeReady' && (x.data as { node_name: string }).node_name === d.node_name,
+      );
+      assert.equal(e.causationid, ready?.id);
+    }
+  });
+
+  test('a ScaleDownDecision deletes the idle worker, never the one at a task nor the one marked busy', async () => {
+    const { pool, rec, feed } = await setup();
+    const idle = decision('io.scalewise.ScaleUpDecision', pool, 0, 2);
+    await feed(idle);
+    await waitFor(() => rec.of('io.scalewise.ScalingActionCompleted').length === 1, {
+      timeoutMs: 60_000,
+      what: 'two workers without a task',
+    });
+    const task = decision('io.scalewise.ScaleUpDecision', pool, 2, 1, 'build-42');
+    await feed(task);
+    await waitFor(() => rec.of('io.scalewise.ScalingActionCompleted').length === 2, {
+      timeoutMs: 60_000,
+      what: 'one worker at a task',
+    });
+    const pods = await workerPods(pool);
+    assert.equal(pods.length, 3);
+    const atTask = pods.find((p) => p.metadata?.labels?.[TASK_LABEL] === 'build-42')?.metadata
+      ?.name as string;
+    const free = pods.filter((p) => p.metadata?.name !== atTask).map((p) => p.metadata?.name as string);
+    // One of the free workers took work of its own and says so.
+    const [marked, spare] = free as [string, string];
+    await kube.core.patchNamespacedPod({
+      name: marked,
+      namespace: pool,
+      body: [
+        { op: 'add', path: `/metadata/annotations/${BUSY_ANNOTATION.replace('/', '~1')}`, value: 'true' },
+      ],
+    });
+    await waitFor(
+      async () =>
+        (await workerPods(pool)).some(
+          (p) => p.metadata?.name === marked && p.metadata.annotations?.[BUSY_ANNOTATION] === 'true',
+        ),
+      { timeoutMs: 10_000, what: 'the busy mark' },
+    );
+    // Asked for two: only the spare one may go.
+    const down = decision('io.scalewise.ScaleDownDecision', pool, 3, 2);
+    // The watch sees the mark within milliseconds; give it a moment before the decision.
+    await new Promise((r) => setTimeout(r, 500));
+    await feed(down);
+    await waitFor(() => rec.of('io.scalewise.ScalingActionCompleted').length === 3, {
+      timeoutMs: 60_000,
+      what: 'the scale-down',
+    });
+    const started = rec.of('io.scalewise.ScaleDownStarted')[0]
+      ?.data as EventData<'io.scalewise.ScaleDownStarted'>;
+    assert.deepEqual(started.nodes, [spare]);
+    const chain = rec.events.filter((e) => e.correlationid === down.correlationid);
+    assert.deepEqual(chain.map((e) => e.type.replace('io.scalewise.', '')).sort(), [
+      'NodeDrained',
+      'NodeRemoved',
+      'ScaleDownStarted',
+      'ScalingActionCompleted',
+    ]);
+    const removed = chain.find((e) => e.type === 'io.scalewise.NodeRemoved')
+      ?.data as EventData<'io.scalewise.NodeRemoved'>;
+    assert.deepEqual([removed.node_name, removed.worker_kind], [spare, 'pod']);
+    await waitFor(async () => (await workerPods(pool)).length === 2, {
+      timeoutMs: 30_000,
+      what: 'the idle worker deleted',
+    });
+    assert.deepEqual(
+      (await workerPods(pool)).map((p) => p.metadata?.name).sort(),
+      [atTask, marked].sort(),
+      'the busy workers stay',
+    );
+
+    // Nothing idle is left: the next scale-down fails and says why.
+    const none = decision('io.scalewise.ScaleDownDecision', pool, 2, 1);
+    await feed(none);
+    await waitFor(() => rec.of('io.scalewise.ScalingActionFailed').length === 1, {
+      timeoutMs: 30_000,
+      what: 'the refused scale-down',
+    });
+    const f = rec.of('io.scalewise.ScalingActionFailed')[0]
+      ?.data as EventData<'io.scalewise.ScalingActionFailed'>;
+    assert.equal(f.error_code, 'NO_ELIGIBLE_NODES');
+    assert.match(f.message, /runs task build-42/);
+    assert.match(f.message, /scalewise\.io\/busy/);
+    assert.equal((await workerPods(pool)).length, 2);
+  });
+});
