@@ -23,6 +23,7 @@ RUN test -n "$SERVICE" || (echo "build with --build-arg SERVICE=<service name>" 
 COPY packages packages
 COPY services services
 COPY scripts/build-service.mjs scripts/build-service.mjs
+COPY scripts/lib/own-source-map.mjs scripts/lib/own-source-map.mjs
 COPY tsconfig.base.json ./
 RUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm install --frozen-lockfile --offline
 RUN node scripts/build-service.mjs "$SERVICE" \

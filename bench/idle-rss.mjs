@@ -1,19 +1,33 @@
 #!/usr/bin/env node
-// Idle memory of a service built with the kit (packages/service/examples/minimal.ts: config,
-// telemetry, bus with a consumer, fastify), side by side in one run:
+// Idle memory of the services, side by side in one run:
 //   - bare node (the floor),
-//   - the service run from its TypeScript sources (Node strips types at load: local runs),
-//   - the service bundled as the images bundle it (scripts/build-service.mjs: no type
-//     stripping, no module resolution at run time), with and without the V8 flag that
-//     docs/configuration.md recommends for the launcher,
+//   - a kit service (packages/service/examples/minimal.ts: config, telemetry, bus with a
+//     consumer, fastify) from its TypeScript sources (Node strips types at load: local runs),
+//     bundled as the images bundle it (scripts/build-service.mjs), and bundled with the
+//     image's V8 flags,
+//   - each of the six services (services/<name>/src/main.ts) bundled and started exactly as
+//     its image starts it: dist/ copied alone to a scratch directory (no node_modules to lean
+//     on) and run with the Dockerfile's ENTRYPOINT flags (read from the Dockerfile, so the
+//     bench measures what ships), against the native stack with a topic prefix and cluster id
+//     of its own (as scripts/validate-deploy does),
 //   - optionally an earlier bundle (--baseline <main.js>, e.g. one built from an older
 //     commit), so that a change is measured before and after in the same run.
-// Each is started against the native stack, waited for until /readyz answers 200, left idle,
-// then its RSS is sampled. Numbers vary with the machine; they are reported, never asserted.
+// Each is started, waited for until /readyz answers 200, left idle, then its RSS is sampled.
+// Numbers vary with the machine; they are reported, never asserted.
 //
 //   node bench/idle-rss.mjs [--idle-seconds 15] [--samples 10] [--baseline <bundle.js>]
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+//                           [--services all|none|<name>,<name>] [--flags='<node flags>'] [--no-kit]
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,7 +38,11 @@ const { values } = parseArgs({
     'idle-seconds': { type: 'string', default: '15' },
     samples: { type: 'string', default: '10' },
     baseline: { type: 'string' },
+    services: { type: 'string', default: 'all' },
+    flags: { type: 'string' },
+    kit: { type: 'boolean', default: true },
   },
+  allowNegative: true,
 });
 const idleSeconds = Number(values['idle-seconds']);
 const samples = Number(values.samples);
@@ -38,13 +56,32 @@ function rssMiB(pid) {
   return kb / 1024;
 }
 
-/** The V8 flag recommended for a service's launcher (docs/configuration.md, "Memory"). */
-const launcherFlags = ['--max-semi-space-size=2'];
+/**
+ * The node flags of the image's ENTRYPOINT (Dockerfile), without `node` and the script:
+ * measured here so that the numbers are those of what ships. `--flags` replaces them (to
+ * measure a candidate before changing the Dockerfile).
+ */
+function imageFlags() {
+  if (values.flags !== undefined) return values.flags.split(/\s+/).filter(Boolean);
+  const line = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))?.[1];
+  if (!line) throw new Error('no ENTRYPOINT ["node", ...] line in the Dockerfile');
+  const argv = JSON.parse(line);
+  return argv.slice(1, -1);
+}
+const flags = imageFlags();
+/** The V8 flags alone (not --enable-source-maps and the like), for the kit-service rows. */
+const v8Flags = flags.filter((f) => /^--(max|min|lite|no-|single|stack|initial)/.test(f));
 
-async function measure(label, args, port, cwd) {
+async function measure(label, args, port, cwd, extraEnv = {}) {
   const child = spawn(process.execPath, args, {
     cwd,
-    env: { ...process.env, SCALEWISE_CONFIG: config, SCALEWISE_HTTP_PORT: String(port), LOG_LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      SCALEWISE_CONFIG: config,
+      SCALEWISE_HTTP_PORT: String(port),
+      LOG_LEVEL: 'warn',
+      ...extraEnv,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -79,43 +116,78 @@ async function measure(label, args, port, cwd) {
   }
 }
 
+const allServices = readdirSync(join(root, 'services')).filter((s) =>
+  existsSync(join(root, 'services', s, 'src', 'main.ts')),
+);
+const services =
+  values.services === 'all' ? allServices : values.services === 'none' ? [] : values.services.split(',');
+const kubeconfig = services.length
+  ? execFileSync(join(root, 'scripts', 'stack'), ['kubeconfig'], { encoding: 'utf8' }).trim()
+  : '';
+
 const dir = mkdtempSync(join(tmpdir(), 'scalewise-bench-'));
 try {
-  await bundleService(join(root, 'packages', 'service', 'examples', 'minimal.ts'), dir, { sourcemap: false });
-  const bundled = join(dir, 'main.js');
+  await bundleService(join(root, 'packages', 'service', 'examples', 'minimal.ts'), join(dir, 'minimal'), {
+    sourcemap: false,
+  });
+  const bundled = join(dir, 'minimal', 'main.js');
   const baseline = values.baseline ? resolve(values.baseline) : undefined;
-  const results = [
-    await measure('bare node (setInterval)', ['-e', 'setInterval(() => {}, 1000)'], 0, root),
-    await measure(
-      'kit service, TypeScript sources',
-      [join(root, 'packages', 'service', 'examples', 'minimal.ts')],
-      18191,
-      root,
-    ),
-    await measure('kit service, bundle (build-service)', [bundled], 18192, dir),
-    // A smaller young generation trades a little GC time for memory.
-    await measure('bundle, --max-semi-space-size=2', [...launcherFlags, bundled], 18193, dir),
-    ...(baseline
-      ? [
-          await measure(
-            `baseline ${(statSync(baseline).size / 1048576).toFixed(1)} MB bundle`,
-            [baseline],
-            18194,
-            dir,
-          ),
-          await measure('baseline, --max-semi-space-size=2', [...launcherFlags, baseline], 18195, dir),
-        ]
-      : []),
-  ];
+  let port = 18190;
+  const results = [await measure('bare node (setInterval)', ['-e', 'setInterval(() => {}, 1000)'], 0, root)];
+  if (values.kit) {
+    results.push(
+      await measure(
+        'kit service, TypeScript sources',
+        [join(root, 'packages', 'service', 'examples', 'minimal.ts')],
+        ++port,
+        root,
+      ),
+      await measure('kit service, bundle (build-service)', [bundled], ++port, dir),
+      // A smaller young generation trades a little GC time for memory.
+      await measure(`kit bundle, ${v8Flags.join(' ')}`, [...v8Flags, bundled], ++port, dir),
+    );
+  }
+  if (baseline) {
+    const size = (statSync(baseline).size / 1048576).toFixed(1);
+    results.push(await measure(`baseline ${size} MB bundle`, [baseline], ++port, dir));
+    results.push(await measure(`baseline, ${v8Flags.join(' ')}`, [...v8Flags, baseline], ++port, dir));
+  }
+  const kitRows = results.length;
+  for (const svc of services) {
+    // As the image holds it: the service's dist/ alone (main.js, chunks, source maps).
+    const out = join(dir, svc);
+    mkdirSync(out);
+    const bytes = await bundleService(join(root, 'services', svc, 'src', 'main.ts'), join(out, 'dist'));
+    // alert-manager's image carries the console build beside dist/ (when it has been built).
+    const web = join(root, 'packages', 'console', 'dist', 'web');
+    if (svc === 'alert-manager' && existsSync(web)) cpSync(web, join(out, 'console'), { recursive: true });
+    const id = `bench-rss-${svc}-${process.pid}`;
+    const r = await measure(
+      `${svc} (${(bytes / 1048576).toFixed(1)} MB js)`,
+      [...flags, 'dist/main.js'],
+      ++port,
+      out,
+      {
+        KUBECONFIG: kubeconfig,
+        SCALEWISE_CLUSTER_ID: id,
+        KAFKA_TOPIC_PREFIX: `${id}.`,
+        KAFKA_GROUP_PREFIX: `${id}.`,
+        SCALEWISE_CONSOLE_DIR: join(out, 'console'),
+      },
+    );
+    results.push(r);
+  }
   const floor = results[0].median;
   console.log(`idle RSS after ${idleSeconds} s idle, ${samples} samples, node ${process.version}`);
   console.log('case                                     median MiB   max MiB   above bare node');
-  for (const r of results) {
+  results.forEach((r, i) => {
+    if (i === kitRows)
+      console.log(`services, bundled, run as the image runs them: node ${flags.join(' ')} dist/main.js`);
     console.log(
       `${r.label.padEnd(41)}${r.median.toFixed(1).padStart(10)}${r.max.toFixed(1).padStart(10)}${(r.median - floor).toFixed(1).padStart(12)}`,
     );
-  }
-  console.log(`bundle / sources: ${(results[2].median / results[1].median).toFixed(2)}`);
+  });
+  if (values.kit) console.log(`bundle / sources: ${(results[2].median / results[1].median).toFixed(2)}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

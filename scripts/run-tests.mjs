@@ -22,7 +22,9 @@ if (!['unit', 'int', 'all'].includes(kind)) {
   process.exit(2);
 }
 const roots =
-  dirs.length > 0 ? dirs.map((d) => resolve(d)) : ['packages', 'services'].map((d) => join(repo, d));
+  dirs.length > 0
+    ? dirs.map((d) => resolve(d))
+    : ['packages', 'services', 'scripts'].map((d) => join(repo, d));
 
 function* walk(dir) {
   let entries;
