@@ -13,18 +13,20 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
-import { loadConfig } from '@scalewise/config';
+import { loadConfig, type PoolConfig } from '@scalewise/config';
 import { type AnyScalewiseEvent, createEvent, type EventData, sampleData } from '@scalewise/events';
 import { connectKube, ensureWorker, type Kube, POOL_LABEL } from '@scalewise/kube';
 import { createService, type Service } from '@scalewise/service';
 import { getStack, type StackEndpoints, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { BUSY_ANNOTATION, TASK_LABEL, WORKER_POD_SELECTOR } from './core/pods.ts';
+import { podsProvider } from './providers/pods.ts';
 import { defineNodeManager } from './service.ts';
 
 const quiet = new Writable({ write: (_c, _e, done) => done() });
 let stack: StackEndpoints;
 let kube: Kube;
 const cleanups: (() => Promise<unknown>)[] = [];
+const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 before(async () => {
   stack = await getStack({ kubernetes: true });
@@ -107,6 +109,7 @@ shutdown_timeout_seconds: 10
   return {
     pool,
     rec,
+    config: loadConfig({ text: yaml, env: {} }).config,
     service: service as Service,
     feed: (...e: AnyScalewiseEvent[]) => feeder.bus.publisher.publish(...e),
   };
@@ -150,13 +153,13 @@ const podReady = (p: V1Pod) =>
   p.status?.phase === 'Running' &&
   !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 
-/** What the kubelet writes when the worker's container exits 0. */
-async function completeTask(namespace: string, name: string): Promise<void> {
+/** What the kubelet writes when the worker's container exits (0: Succeeded, else Failed). */
+async function completeTask(namespace: string, name: string, exitCode = 0): Promise<void> {
   const pod = await kube.core.readNamespacedPod({ name, namespace });
   const now = new Date();
   pod.status = {
     ...pod.status,
-    phase: 'Succeeded',
+    phase: exitCode === 0 ? 'Succeeded' : 'Failed',
     conditions: (pod.status?.conditions ?? []).map((c) =>
       c.type === 'Ready' || c.type === 'ContainersReady'
         ? { ...c, status: 'False', reason: 'PodCompleted', lastTransitionTime: now }
@@ -169,7 +172,14 @@ async function completeTask(namespace: string, name: string): Promise<void> {
       ready: false,
       restartCount: 0,
       started: false,
-      state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: now, finishedAt: now } },
+      state: {
+        terminated: {
+          exitCode,
+          reason: exitCode === 0 ? 'Completed' : 'Error',
+          startedAt: now,
+          finishedAt: now,
+        },
+      },
     })),
   };
   await kube.core.replaceNamespacedPodStatus({ name, namespace, body: pod });
@@ -182,15 +192,22 @@ const completed = (rec: { of(t: string): AnyScalewiseEvent[] }) =>
 
 describe('pods provider on the real servers', () => {
   test('a trigger with task_id makes three worker pods that carry it, Running; each is cleaned up after it completed', async () => {
-    const { pool, rec, feed } = await setup();
+    const { pool, rec, feed, config } = await setup();
     const up = decision('io.scalewise.ScaleUpDecision', pool, 0, 3, 'task-123');
-    await feed(up);
+    // Delivered twice: still three workers.
+    await feed(up, up);
     await waitFor(() => rec.of('io.scalewise.ScalingActionCompleted').length === 1, {
       timeoutMs: 60_000,
       what: 'the scale-up completed',
     });
     const pods = await workerPods(pool);
     assert.equal(pods.length, 3);
+    const poolConfig = config.autoscaler.pools[0] as PoolConfig;
+    const listed = await podsProvider({ kube, pools: [poolConfig], log: silent }).list(poolConfig);
+    assert.deepEqual(
+      listed.map((i) => [i.node, i.id, i.alive]).sort(),
+      pods.map((p) => [p.metadata?.name, `pod://${pool}/${p.metadata?.name}`, true]).sort(),
+    );
     for (const p of pods) {
       assert.ok(podReady(p), `${p.metadata?.name} Running and Ready`);
       assert.equal(p.metadata?.labels?.[TASK_LABEL], 'task-123');
@@ -212,9 +229,9 @@ describe('pods provider on the real servers', () => {
       ?.data as EventData<'io.scalewise.ScalingActionCompleted'>;
     assert.deepEqual([done.action_id, done.previous_workers, done.new_workers], [up.id, 0, 3]);
 
-    // Each task ends in turn; each worker is reported and deleted after it, the others stay.
+    // Each task ends in turn (the last one fails); each worker is reported and deleted after it, the others stay.
     for (const [i, name] of names.entries()) {
-      await completeTask(pool, name);
+      await completeTask(pool, name, i === names.length - 1 ? 1 : 0);
       await waitFor(() => completed(rec).length === i + 1, {
         timeoutMs: 30_000,
         what: `${name} reported completed`,
@@ -232,7 +249,7 @@ describe('pods provider on the real servers', () => {
       const d = e.data as EventData<'io.scalewise.NodeRemoved'>;
       assert.deepEqual(
         [d.action_id, d.provider, d.worker_kind, d.pod_phase, d.task_id],
-        [up.id, 'pods', 'pod', 'Succeeded', 'task-123'],
+        [up.id, 'pods', 'pod', d.node_name === names.at(-1) ? 'Failed' : 'Succeeded', 'task-123'],
       );
       // In the scale-up's chain, caused by the worker's NodeReady.
       assert.equal(e.correlationid, up.correlationid);
