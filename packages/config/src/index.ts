@@ -1,5 +1,13 @@
 export { kafkaClientConfig, s3ClientConfig, topicNames } from './clients.ts';
 export {
+  DEFAULT_K3S_AGENT_IMAGE,
+  type DockerOptions,
+  type DockerOptionsInput,
+  dockerOptionsSchema,
+  RESERVED_DOCKER_ENV,
+  RESERVED_DOCKER_LABELS,
+} from './docker-options.ts';
+export {
   type ConfigProblem,
   envBindings,
   type LoadedConfig,

@@ -4,6 +4,7 @@
  * DESIGN.md and docs/configuration.md document.
  */
 import { z } from 'zod';
+import { dockerOptionsSchema } from './docker-options.ts';
 import { podsOptionsSchema } from './pods-options.ts';
 
 const name = z
@@ -139,10 +140,19 @@ const poolFields = z.strictObject({
     .default({}),
 });
 
-/** A pool; a pods pool's `provider_options` are typed (pods-options.ts), errors naming their key. */
+/**
+ * A pool; the `provider_options` of a pods or docker pool are typed (pods-options.ts,
+ * docker-options.ts), errors naming their key.
+ */
 export const poolSchema = poolFields.superRefine((pool, ctx) => {
-  if (pool.provider !== 'pods') return;
-  const parsed = podsOptionsSchema.safeParse(pool.provider_options);
+  const schema =
+    pool.provider === 'pods'
+      ? podsOptionsSchema
+      : pool.provider === 'docker' || pool.provider === 'k3s-docker'
+        ? dockerOptionsSchema
+        : undefined;
+  if (!schema) return;
+  const parsed = schema.safeParse(pool.provider_options);
   if (!parsed.success)
     for (const issue of parsed.error.issues) {
       const path = ['provider_options', ...issue.path];

@@ -30,6 +30,7 @@ export const errorCatalogue = {
   CIRCUIT_OPEN: { status: 503, retriable: true, summary: "a dependency's circuit breaker is open" },
   TIMEOUT: { status: 504, retriable: true, summary: 'a call did not finish in time' },
   KUBERNETES_API: { status: 502, retriable: true, summary: 'the Kubernetes API answered with an error' },
+  DOCKER_API: { status: 502, retriable: true, summary: 'the Docker Engine API answered with an error' },
   // Handlers.
   HANDLER_FAILED: { status: 500, retriable: true, summary: 'an event handler failed' },
   RETRIES_EXHAUSTED: { status: 500, retriable: false, summary: 'the last retry failed' },

@@ -2,4 +2,4 @@
 import { runService } from '@scalewise/service';
 import { defineNodeManager } from './service.ts';
 
-await runService(defineNodeManager());
+await runService(defineNodeManager({ env: process.env }));

@@ -2,6 +2,7 @@
 import { connectKube, type Kube } from '@scalewise/kube';
 import type { ServiceContext, ServiceDefinition } from '@scalewise/service';
 import { createNodeManager, type decisionTypes, type NodeManager, serviceName } from './manager.ts';
+import { type DockerApi, isDockerPool, openDockerProvider } from './providers/docker.ts';
 import { kwokProvider } from './providers/kwok.ts';
 import { podsProvider } from './providers/pods.ts';
 
@@ -13,9 +14,13 @@ export function defineNodeManager(
   options: Partial<ServiceDefinition<(typeof decisionTypes)[number]>> & {
     kube?: Kube;
     tickSeconds?: number;
+    /** DOCKER_HOST, K3S_URL, K3S_TOKEN(_FILE), K3S_AGENT_IMAGE, DOCKER_NETWORK (main.ts: process.env). */
+    env?: Record<string, string | undefined>;
+    /** The Docker API client of the docker provider (tests). @default one for env.DOCKER_HOST */
+    docker?: DockerApi;
   } = {},
 ): NodeManagerService {
-  const { kube: given, tickSeconds, ...def } = options;
+  const { kube: given, tickSeconds, env = {}, docker: dockerApi, ...def } = options;
   let m: NodeManager | undefined;
   const of = (ctx: ServiceContext): NodeManager => {
     if (!m) {
@@ -33,6 +38,10 @@ export function defineNodeManager(
                   log: ctx.telemetry.logger,
                 }),
               }
+            : {}),
+          // Only with a docker pool: its settings are checked here, so a bad one fails the start.
+          ...(ctx.config.autoscaler.pools.some(isDockerPool)
+            ? openDockerProvider({ ctx, kube, env, ...(dockerApi ? { api: dockerApi } : {}) })
             : {}),
         },
         ...(tickSeconds ? { tickSeconds } : {}),
