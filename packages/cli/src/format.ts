@@ -52,8 +52,14 @@ export function summarize(e: AnyScalewiseEvent): string {
     case 'io.scalewise.ResourcePressureAlert': {
       const d = e.data;
       const parts = [];
-      if (d.resource !== 'memory') parts.push(`cpu ${pct(d.cpu_avg)} > ${pct(d.cpu_threshold)}`);
-      if (d.resource !== 'cpu') parts.push(`memory ${pct(d.memory_avg)} > ${pct(d.memory_threshold)}`);
+      if (d.resource === 'cpu' || d.resource === 'both')
+        parts.push(`cpu ${pct(d.cpu_avg)} > ${pct(d.cpu_threshold)}`);
+      if (d.resource === 'memory' || d.resource === 'both')
+        parts.push(`memory ${pct(d.memory_avg)} > ${pct(d.memory_threshold)}`);
+      if (d.metric)
+        parts.push(
+          `${d.metric.name} ${d.metric.value} wants ${d.metric.desired_workers} workers (threshold ${d.metric.threshold})`,
+        );
       return `${parts.join(', ')} for ${secs(d.duration)}; ${d.workers} of max ${d.max_workers} workers`;
     }
     case 'io.scalewise.UnderutilizationWarning': {

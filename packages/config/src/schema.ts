@@ -80,8 +80,8 @@ export const prometheusSourceSchema = z.strictObject({
     .default('prometheus'),
   /** Extra request headers (e.g. X-Scope-OrgID for a multi-tenant Cortex/Mimir). */
   headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name'), z.string()).default({}),
-  /** Bearer token for the server; prefer setting it from the environment. */
-  bearer_token: z.string().min(1).optional(),
+  /** A file holding a bearer token for the server (a mounted Secret), read at each query. */
+  bearer_token_file: z.string().min(1).optional(),
 });
 
 const poolFields = z.strictObject({

@@ -3,9 +3,11 @@
  * resourceVersion; never polling lists), a sample of each pool every
  * `sample_interval_seconds` run through the pure sensing core, and its events published.
  * A pool's nodes carry `scalewise.io/pool=<pool>`; a pending pod belongs to the pool its
- * nodeSelector names, else to `sensing.default_pool` (the first pool). Utilisation is
- * requested / allocatable, as the Cluster Autoscaler counts it. The seed 004 Redis Streams
- * trigger bridge runs here too when enabled.
+ * nodeSelector names, else to `sensing.default_pool` (the first pool). Utilisation is node
+ * usage from metrics.k8s.io when the API server serves it (adapters/metrics-api.ts, one list
+ * per round), else requested / allocatable, as the Cluster Autoscaler counts it. A pool with
+ * `metrics.prometheus` also has its query run each round (adapters/prometheus.ts). The seed 004
+ * Redis Streams trigger bridge runs here too when enabled.
  */
 import type { Config } from '@scalewise/config';
 import { type AnyScalewiseEvent, createEvent } from '@scalewise/events';
@@ -25,10 +27,14 @@ import {
 import type { ReadinessCheck, ServiceContext } from '@scalewise/service';
 import { Redis } from 'ioredis';
 import { createTriggerBridge, type TriggerBridge } from './adapters/bridge.ts';
+import { createMetricsApi, type MetricsApi } from './adapters/metrics-api.ts';
+import { createPrometheusSource, type PrometheusSource, prometheusSpec } from './adapters/prometheus.ts';
 import {
   initialSenseState,
   type NodeSample,
+  type NodeUsage,
   type PoolSample,
+  type QueryReading,
   type SensePolicy,
   type SensePoolState,
   sense,
@@ -44,6 +50,7 @@ export interface MetricsListener {
   checks(): ReadinessCheck[];
   readonly nodes: WatchCache<NodeInfo>;
   readonly pods: WatchCache<PodInfo>;
+  readonly metricsApi: MetricsApi;
 }
 
 export function sensePolicies(config: Config): SensePolicy[] {
@@ -58,6 +65,7 @@ export function sensePolicies(config: Config): SensePolicy[] {
     memoryLowPercent: p.thresholds.memory_low_percent,
     underutilizedPeriods: s.underutilized_periods,
     healthRepeatSeconds: s.health_repeat_seconds,
+    ...(p.metrics.prometheus ? { prometheus: prometheusSpec(p.metrics.prometheus) } : {}),
   }));
 }
 
@@ -75,6 +83,38 @@ export function createMetricsListener(
   const pods = podCache(deps.kube);
   for (const c of [nodes, pods]) c.onError((err) => log.warn({ err }, 'watch failed; it retries by itself'));
   const states = new Map<string, SensePoolState>(policies.map((p) => [p.pool, initialSenseState()]));
+  const sensing = config.autoscaler.sensing;
+  const metricsApi = createMetricsApi({
+    kube: deps.kube,
+    log,
+    mode: sensing.utilization_source,
+    recheckSeconds: sensing.metrics_api_recheck_seconds,
+  });
+  const breaker = {
+    errorThresholdPercentage: config.events.breaker.error_threshold_percent,
+    resetTimeoutMs: config.events.breaker.reset_timeout_ms,
+  };
+  const prometheus = new Map<string, PrometheusSource>();
+  for (const p of config.autoscaler.pools) {
+    if (p.metrics.prometheus)
+      prometheus.set(p.name, createPrometheusSource(p.name, p.metrics.prometheus, { breaker }));
+  }
+
+  /** The round's I/O, all at once: node usage (one list for every pool) and each pool's query. */
+  async function readExternal(at: number) {
+    const [usage, readings] = await Promise.all([
+      metricsApi.nodeUsage(at),
+      Promise.all([...prometheus].map(async ([pool, src]) => [pool, await src.read(at)] as const)),
+    ]);
+    for (const [pool, r] of readings) {
+      if (!r.ok)
+        log.warn(
+          { pool, error: r.error },
+          'prometheus query gave no value; the metric asks for nothing this round',
+        );
+    }
+    return { usage, readings: new Map<string, QueryReading>(readings) };
+  }
 
   /** What one round reads once for all pools: nodes by pool, pods by node, waiting pods by pool. */
   function roundViews(at: number) {
@@ -95,12 +135,18 @@ export function createMetricsListener(
     return { nodesByPool, byNode: podsByNode(pods.values()), pendingByPool };
   }
 
-  function sampleOf(policy: SensePolicy, at: number, views: ReturnType<typeof roundViews>): PoolSample {
+  function sampleOf(
+    policy: SensePolicy,
+    at: number,
+    views: ReturnType<typeof roundViews>,
+    external: { usage: Map<string, NodeUsage> | undefined; readings: Map<string, QueryReading> },
+  ): PoolSample {
     const { byNode } = views;
     const members = views.nodesByPool.get(policy.pool) ?? [];
     const samples: NodeSample[] = members.map((n) => {
       const u = nodeUtilisation(n, byNode.get(n.name) ?? []);
       const ready = n.conditions.Ready?.status === 'True';
+      const used = external.usage?.get(n.name);
       return {
         name: n.name,
         ready,
@@ -124,6 +170,7 @@ export function createMetricsListener(
         memoryAllocatableBytes: n.allocatable.memoryBytes,
         cpuRequestedMillicores: u.requested.cpuMillicores,
         memoryRequestedBytes: u.requested.memoryBytes,
+        ...(used ? { cpuUsageMillicores: used.cpuMillicores, memoryUsageBytes: used.memoryBytes } : {}),
       };
     });
     const pending = (views.pendingByPool.get(policy.pool) ?? []).map((p) => ({
@@ -135,16 +182,19 @@ export function createMetricsListener(
       ...(p.workload ? { owner: p.workload } : {}),
       reason: 'Unschedulable',
     }));
-    return { pool: policy.pool, at, nodes: samples, pending };
+    const metric = external.readings.get(policy.pool);
+    return { pool: policy.pool, at, nodes: samples, pending, ...(metric ? { metric } : {}) };
   }
 
   async function sample(): Promise<AnyScalewiseEvent[]> {
     const at = now();
+    const external = await readExternal(at);
     const t0 = performance.now();
     const out: AnyScalewiseEvent[] = [];
     const views = roundViews(at);
     for (const policy of policies) {
-      const r = sense(states.get(policy.pool) ?? initialSenseState(), sampleOf(policy, at, views), policy);
+      const sampled = sampleOf(policy, at, views, external);
+      const r = sense(states.get(policy.pool) ?? initialSenseState(), sampled, policy);
       states.set(policy.pool, r.state);
       for (const e of r.events) {
         out.push(
@@ -189,6 +239,7 @@ export function createMetricsListener(
   return {
     nodes,
     pods,
+    metricsApi,
     sample,
     checks: () => [
       {
@@ -231,6 +282,7 @@ export function createMetricsListener(
       await round.catch(() => undefined);
       await bridge?.stop();
       await bridgeRedis?.quit().catch(() => undefined);
+      for (const src of prometheus.values()) src.shutdown();
       await Promise.all([nodes.stop(), pods.stop()]);
     },
   };

@@ -8,7 +8,9 @@ export function summary(e: AnyScalewiseEvent): string {
     case 'io.scalewise.PoolMetricsObserved':
       return `${e.data.workers} workers (${e.data.ready_workers} ready), CPU ${e.data.cpu_avg}%, memory ${e.data.memory_avg}%, ${e.data.pending_pods} pending`;
     case 'io.scalewise.ResourcePressureAlert':
-      return `${e.data.resource} pressure: CPU ${e.data.cpu_avg}% (> ${e.data.cpu_threshold}%), memory ${e.data.memory_avg}% (> ${e.data.memory_threshold}%) for ${e.data.duration}s`;
+      return e.data.metric && e.data.resource === 'metric'
+        ? `${e.data.metric.name} pressure: ${e.data.metric.value} asks for ${e.data.metric.desired_workers} workers (threshold ${e.data.metric.threshold} each) for ${e.data.duration}s`
+        : `${e.data.resource} pressure: CPU ${e.data.cpu_avg}% (> ${e.data.cpu_threshold}%), memory ${e.data.memory_avg}% (> ${e.data.memory_threshold}%) for ${e.data.duration}s`;
     case 'io.scalewise.UnderutilizationWarning':
       return `underutilised for ${e.data.duration}s: CPU ${e.data.cpu_avg}%, memory ${e.data.memory_avg}%`;
     case 'io.scalewise.PendingPodsDetected':

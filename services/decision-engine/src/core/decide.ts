@@ -142,8 +142,11 @@ function onMetrics(s: Step, d: EventData<'io.scalewise.PoolMetricsObserved'>): v
   p.lastUtilization = { cpu: d.cpu_avg, memory: d.memory_avg, at: s.now };
   let rec = utilizationRecommendation(p, d.workers, d.cpu_avg, d.memory_avg);
   if (p.pending?.target != null) rec = Math.max(rec, p.pending.target);
+  // An external metric counts as the HPA counts several metrics: the largest recommendation wins.
+  const metricNeeds = d.metric?.active ? d.metric.desired_workers : 0;
+  rec = Math.max(rec, metricNeeds);
   recommend(s, rec);
-  const low = isLow(p, d.cpu_avg, d.memory_avg);
+  const low = isLow(p, d.cpu_avg, d.memory_avg) && metricNeeds < d.workers;
   if (!low) {
     p.underutilized = null;
     p.optimalAnnounced = false;
@@ -220,8 +223,13 @@ function onPressure(s: Step, d: EventData<'io.scalewise.ResourcePressureAlert'>)
   p.lastUtilization = { cpu: d.cpu_avg, memory: d.memory_avg, at: s.now };
   p.underutilized = null;
   p.lastBlockedReason = null;
+  const m = d.metric?.active ? d.metric : undefined;
+  if (d.resource === 'metric' && m) {
+    onMetricPressure(s, d, m);
+    return;
+  }
   const byUtilization = utilizationRecommendation(p, d.workers, d.cpu_avg, d.memory_avg);
-  const target = Math.max(d.workers + 1, byUtilization);
+  const target = Math.max(d.workers + 1, byUtilization, m?.desired_workers ?? 0);
   recommend(s, target);
   // Pressure repeats while it lasts; after an action the metrics need the cooldown to settle.
   if (p.paused || cooldownLeft(s) > 0) return;
@@ -244,6 +252,51 @@ function onPressure(s: Step, d: EventData<'io.scalewise.ResourcePressureAlert'>)
       comparisons: [
         cmp('cpu_avg', d.cpu_avg, '>', d.cpu_threshold),
         cmp('memory_avg', d.memory_avg, '>', d.memory_threshold),
+      ],
+    },
+    'resource_pressure',
+    true,
+  );
+}
+
+/**
+ * Pressure from the pool's external metric alone (KEDA's prometheus trigger): the pool grows
+ * to the workers the metric asks for, ceil(value / threshold) for an AverageValue target,
+ * through the same cooldown, stabilisation, rate policies and max as any pressure.
+ */
+function onMetricPressure(
+  s: Step,
+  d: EventData<'io.scalewise.ResourcePressureAlert'>,
+  m: NonNullable<EventData<'io.scalewise.ResourcePressureAlert'>['metric']>,
+): void {
+  const p = s.pool;
+  const target = Math.max(d.workers + 1, m.desired_workers);
+  recommend(s, target);
+  if (p.paused || cooldownLeft(s) > 0) return;
+  const perWorker = m.metric_type === 'AverageValue';
+  scaleUp(
+    s,
+    {
+      target,
+      rule: 'metric_pressure',
+      because: perWorker
+        ? `${m.name} is ${fmt(m.value)} against ${fmt(m.threshold)} per worker for ${secs(d.duration)}: ceil(${fmt(m.value)} / ${fmt(m.threshold)}) = ${m.desired_workers} workers, ${d.workers} now`
+        : `${m.name} is ${fmt(m.value)} against a target of ${fmt(m.threshold)} for ${secs(d.duration)}: ceil(${d.workers} × ${fmt(m.value)} / ${fmt(m.threshold)}) = ${m.desired_workers} workers`,
+      inputs: {
+        metric: m.name,
+        query: m.query,
+        value: m.value,
+        threshold: m.threshold,
+        activation_threshold: m.activation_threshold,
+        metric_type: m.metric_type,
+        desired_workers: m.desired_workers,
+        cpu_avg: d.cpu_avg,
+        memory_avg: d.memory_avg,
+        duration: d.duration,
+      },
+      comparisons: [
+        cmp(m.name, m.value, '>', m.activation_threshold),
+        cmp('desired_workers', m.desired_workers, '>', d.workers),
       ],
     },
     'resource_pressure',

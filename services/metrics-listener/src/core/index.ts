@@ -1,5 +1,12 @@
 export { type BridgeDefaults, type Bridged, bridgeEntry, fieldsOf } from './bridge.ts';
 export {
+  type MetricDemand,
+  metricDemand,
+  type PrometheusSpec,
+  type QueryReading,
+  readQueryResult,
+} from './prometheus.ts';
+export {
   initialSenseState,
   type NodeCondition,
   type NodeSample,
@@ -12,3 +19,4 @@ export {
   sense,
   utilization,
 } from './sense.ts';
+export { type NodeUsage, type ParsedNodeMetrics, parseNodeMetricsList } from './usage.ts';

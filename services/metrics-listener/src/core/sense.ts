@@ -6,10 +6,12 @@
  *
  * - PoolMetricsObserved every sample: workers, ready workers, CPU and memory in percent of
  *   allocatable (used when every ready node has usage, else requested), pods pending.
- * - ResourcePressureAlert every sample while CPU > cpu_high OR memory > memory_high, with how
- *   long it has held.
+ * - ResourcePressureAlert every sample while CPU > cpu_high OR memory > memory_high, or the
+ *   pool's Prometheus metric asks for more workers than it has (prometheus.ts), with how long
+ *   it has held; `resource: metric` when only the metric does, `metric` with its numbers.
  * - UnderutilizationWarning every sample once workers > min AND CPU < cpu_low AND memory <
- *   memory_low has held for `underutilizedPeriods` consecutive samples, with the duration
+ *   memory_low (and the pool's metric, if any, does not need the workers there are) has held
+ *   for `underutilizedPeriods` consecutive samples, with the duration
  *   since its first sample (the decision engine waits for its own `underutilized_for_seconds`).
  * - PendingPodsDetected every sample while pods wait: count, the longest wait, the
  *   Deployments behind them, their summed requests and the largest pod.
@@ -18,6 +20,7 @@
  *   unreported problem after its TTL).
  */
 import type { EventData } from '@scalewise/events';
+import { type MetricDemand, metricDemand, type PrometheusSpec, type QueryReading } from './prometheus.ts';
 
 export interface NodeCondition {
   type: string;
@@ -58,6 +61,8 @@ export interface PoolSample {
   at: number;
   nodes: NodeSample[];
   pending: PendingPod[];
+  /** The pool's Prometheus query this round, when the policy has one. */
+  metric?: QueryReading;
 }
 
 export interface SensePolicy {
@@ -72,6 +77,8 @@ export interface SensePolicy {
   underutilizedPeriods: number;
   /** @default 60 */
   healthRepeatSeconds: number;
+  /** The pool's Prometheus source, if it has one. */
+  prometheus?: PrometheusSpec;
 }
 
 export interface SensePoolState {
@@ -144,6 +151,10 @@ export function sense(
   const readyWorkers = sample.nodes.filter((n) => n.ready).length;
   const u = utilization(sample.nodes);
   const pool = policy.pool;
+  const spec = policy.prometheus;
+  const reading = spec ? (sample.metric ?? { ok: false, error: 'the query was not run' }) : undefined;
+  const demand: MetricDemand | undefined =
+    spec && reading?.ok ? metricDemand(reading.value, workers, spec) : undefined;
   events.push({
     type: 'io.scalewise.PoolMetricsObserved',
     data: {
@@ -155,13 +166,26 @@ export function sense(
       pending_pods: sample.pending.length,
       source: u.source,
       observed_at: new Date(now).toISOString(),
+      ...(spec && reading
+        ? {
+            metric: demand ?? {
+              ...metricDemand(0, workers, spec),
+              value: null,
+              active: false,
+              desired_workers: 0,
+              ...(reading.ok ? {} : { error: reading.error }),
+            },
+          }
+        : {}),
     },
   });
 
   // Pressure: only with ready nodes to measure (an empty pool has pending pods instead).
   const cpuHigh = readyWorkers > 0 && u.cpu > policy.cpuHighPercent;
   const memHigh = readyWorkers > 0 && u.memory > policy.memoryHighPercent;
-  if (cpuHigh || memHigh) {
+  // The metric needs no ready node: like KEDA it can take an empty pool from 0 to 1.
+  const metricHigh = demand?.active === true && demand.desired_workers > workers;
+  if (cpuHigh || memHigh || metricHigh) {
     next.pressureSince = state.pressureSince ?? now;
     events.push({
       type: 'io.scalewise.ResourcePressureAlert',
@@ -171,10 +195,11 @@ export function sense(
         memory_avg: u.memory,
         workers,
         max_workers: policy.max,
-        resource: cpuHigh && memHigh ? 'both' : cpuHigh ? 'cpu' : 'memory',
+        resource: cpuHigh && memHigh ? 'both' : cpuHigh ? 'cpu' : memHigh ? 'memory' : 'metric',
         cpu_threshold: policy.cpuHighPercent,
         memory_threshold: policy.memoryHighPercent,
         duration: secs(now - next.pressureSince),
+        ...(metricHigh ? { metric: demand } : {}),
       },
     });
   } else {
@@ -187,7 +212,9 @@ export function sense(
     workers > policy.min &&
     sample.pending.length === 0 &&
     u.cpu < policy.cpuLowPercent &&
-    u.memory < policy.memoryLowPercent;
+    u.memory < policy.memoryLowPercent &&
+    // The metric still needs every worker there is: no scale-down on CPU and memory alone.
+    !(demand?.active && demand.desired_workers >= workers);
   if (low) {
     next.lowSince = state.lowSince ?? now;
     next.lowPeriods = state.lowPeriods + 1;

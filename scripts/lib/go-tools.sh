@@ -1,0 +1,54 @@
+# shellcheck shell=bash
+# Optional Go servers that some integration tests start for themselves on a free 127.0.0.1
+# port. They are not stack components: `scripts/stack up` never builds or starts them.
+#
+#   metrics-server     sigs.k8s.io/metrics-server (cmd/metrics-server): metrics.k8s.io
+#                      from KWOK's simulated kubelet /metrics/resource endpoints
+#   victoria-metrics   github.com/VictoriaMetrics/VictoriaMetrics (app/victoria-metrics):
+#                      a single-node server with the Prometheus query API (/api/v1/query)
+#
+# Built once from the Go module proxy with the local Go toolchain, the way the k8s component
+# builds its servers (k8s.sh's _k8s_go_build), into $SCALEWISE_CACHE/<name>-<version>/bin.
+
+METRICS_SERVER_VERSION=${SCALEWISE_METRICS_SERVER_VERSION:-v0.9.0}
+VICTORIA_METRICS_VERSION=${SCALEWISE_VICTORIA_METRICS_VERSION:-v1.122.0}
+
+# go_tool_path <name>: where the binary is (or will be) once built.
+go_tool_path() {
+  case $1 in
+    metrics-server) echo "$SCALEWISE_CACHE/metrics-server-$METRICS_SERVER_VERSION/bin/metrics-server" ;;
+    victoria-metrics) echo "$SCALEWISE_CACHE/victoria-metrics-$VICTORIA_METRICS_VERSION/bin/victoria-metrics" ;;
+    *) log "error: unknown Go tool '$1' (known: metrics-server victoria-metrics)"; return 1 ;;
+  esac
+}
+
+# _go_tool_build <name> <module> <version> <package>: build into the cache unless built.
+_go_tool_build() {
+  local name=$1 module=$2 version=$3 pkg=$4
+  local root="$SCALEWISE_CACHE/$name-$version"
+  local stamp="$root/bin/.built"
+  [[ -f $stamp && $(cat "$stamp") == "$version" ]] && return 0
+  _k8s_need_go || return 1
+  mkdir -p "$root/src"
+  printf 'module scalewise.local/%s-build\n\ngo 1.26.0\n\nrequire %s %s\n' "$name" "$module" "$version" >"$root/src/go.mod"
+  : >"$root/src/go.sum"
+  _k8s_go_build "$name $version (module $module)" "$root/src" "$root/bin" "" "$pkg" || return 1
+  echo "$version" >"$stamp"
+}
+
+# go_tool_install <name>: build it once (one build at a time, even when two tests race).
+go_tool_install() {
+  mkdir -p "$SCALEWISE_CACHE"
+  (
+    flock 9
+    case $1 in
+      metrics-server)
+        _go_tool_build metrics-server sigs.k8s.io/metrics-server "$METRICS_SERVER_VERSION" \
+          sigs.k8s.io/metrics-server/cmd/metrics-server ;;
+      victoria-metrics)
+        _go_tool_build victoria-metrics github.com/VictoriaMetrics/VictoriaMetrics "$VICTORIA_METRICS_VERSION" \
+          github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics ;;
+      *) log "error: unknown Go tool '$1' (known: metrics-server victoria-metrics)"; exit 1 ;;
+    esac
+  ) 9>"$SCALEWISE_CACHE/.go-tools-$1.lock"
+}

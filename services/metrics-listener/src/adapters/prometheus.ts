@@ -1,0 +1,125 @@
+/**
+ * A pool's Prometheus source, the I/O half: `GET <server_address>/api/v1/query?query=...&time=...`
+ * (the HTTP API Prometheus, Thanos, Mimir and VictoriaMetrics serve), with a timeout and a
+ * circuit breaker; the answer is read by the pure core (core/prometheus.ts). A query never
+ * throws into the sampling round: every failure comes back as a reading with its reason, which
+ * PoolMetricsObserved carries and the round logs.
+ */
+import { readFile } from 'node:fs/promises';
+import { type Breaker, type BreakerOptions, createBreaker } from '@scalewise/bus';
+import type { PoolConfig } from '@scalewise/config';
+import { ScalewiseError } from '@scalewise/errors';
+import { type PrometheusSpec, type QueryReading, readQueryResult } from '../core/index.ts';
+
+type SourceConfig = NonNullable<PoolConfig['metrics']['prometheus']>;
+
+export interface PrometheusSource {
+  readonly spec: PrometheusSpec;
+  /** Runs the query at `at` (epoch ms). Never throws. */
+  read(at: number): Promise<QueryReading>;
+  shutdown(): void;
+}
+
+/** The pure core's view of a pool's config. */
+export function prometheusSpec(c: SourceConfig): PrometheusSpec {
+  return {
+    name: c.name,
+    query: c.query,
+    threshold: c.threshold,
+    activationThreshold: c.activation_threshold,
+    metricType: c.metric_type,
+    ignoreNullValues: c.ignore_null_values,
+  };
+}
+
+/** The query URL; `time` in seconds as the API takes it. */
+export function queryUrl(serverAddress: string, query: string, at: number): string {
+  const url = new URL(serverAddress.endsWith('/') ? serverAddress : `${serverAddress}/`);
+  const api = new URL('api/v1/query', url);
+  api.searchParams.set('query', query);
+  api.searchParams.set('time', (at / 1000).toFixed(3));
+  return api.toString();
+}
+
+export function createPrometheusSource(
+  pool: string,
+  c: SourceConfig,
+  deps: {
+    breaker?: BreakerOptions;
+    onBreakerState?: (name: string, state: 'closed' | 'open' | 'half_open') => void;
+    fetch?: typeof fetch;
+  } = {},
+): PrometheusSource {
+  const spec = prometheusSpec(c);
+  const doFetch = deps.fetch ?? fetch;
+  const timeoutMs = Math.round(c.timeout_seconds * 1000);
+  const breaker: Breaker = createBreaker(
+    `prometheus:${pool}`,
+    // The breaker's own timeout backs up the request's.
+    { ...deps.breaker, timeoutMs: timeoutMs + 1000 },
+    undefined,
+    deps.onBreakerState,
+  );
+
+  async function query(at: number): Promise<unknown> {
+    const headers: Record<string, string> = { accept: 'application/json', ...c.headers };
+    if (c.bearer_token_file) {
+      headers.authorization = `Bearer ${(await readFile(c.bearer_token_file, 'utf8')).trim()}`;
+    }
+    let res: Response;
+    try {
+      res = await doFetch(queryUrl(c.server_address, c.query, at), {
+        headers,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      const name = (err as Error).name;
+      throw new ScalewiseError(
+        name === 'TimeoutError' ? 'TIMEOUT' : 'DEPENDENCY_UNAVAILABLE',
+        name === 'TimeoutError'
+          ? `prometheus ${c.server_address}: no answer within ${c.timeout_seconds}s`
+          : `prometheus ${c.server_address}: ${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message}`,
+        { cause: err },
+      );
+    }
+    const text = await res.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    // 400 and 422 carry the API's error body (a bad query): an answer, not an outage.
+    if (res.status === 400 || res.status === 422)
+      return body ?? { status: 'error', error: `HTTP ${res.status}` };
+    if (!res.ok) {
+      throw new ScalewiseError(
+        'DEPENDENCY_UNAVAILABLE',
+        `prometheus ${c.server_address}: HTTP ${res.status}${res.status === 401 || res.status === 403 ? ' (check bearer_token_file and headers)' : ''}`,
+        { retriable: res.status >= 500 || res.status === 429 },
+      );
+    }
+    if (body === undefined) {
+      throw new ScalewiseError(
+        'DEPENDENCY_UNAVAILABLE',
+        `prometheus ${c.server_address}: the answer is not JSON`,
+        {
+          retriable: false,
+        },
+      );
+    }
+    return body;
+  }
+
+  return {
+    spec,
+    async read(at) {
+      try {
+        return readQueryResult(await breaker.call(() => query(at)), spec);
+      } catch (err) {
+        return { ok: false, error: (err as Error).message };
+      }
+    },
+    shutdown: () => breaker.shutdown(),
+  };
+}
