@@ -1,0 +1,351 @@
+// A 5,000-node / 150,000-pod cluster as objects on a real kube-apiserver (nodes KWOK
+// manages, pods bound to them with requests), and the real metrics-listener and
+// decision-engine processes run against it: the time of a full resync (list and watch of
+// every node and pod until the caches are synced), the time of a steady-state sampling
+// round (p50/p99 of the service's own per-round measurement), and the RSS of both
+// services. Reported, never asserted.
+//
+//   node bench/src/cluster-scale.bench.ts [--nodes 5000] [--pods-per-node 30] [--pools 5] [--rounds 30]
+//
+// The cluster is big enough to disturb everything else on the shared stack, so it gets a
+// control plane of its own: scripts/stack's k8s component in a separate run directory
+// ($SCALEWISE_HOME/run-bench-cluster) on other ports (API 16443). Its etcd keeps the
+// objects between runs, so a second run only creates what is missing.
+// `--down` stops that control plane; `--reset` also deletes its data.
+
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { connectKube, type Kube, kwokNodeManifest, nodeCache, podCache } from '@scalewise/kube';
+import { getStack, uniqueName } from '@scalewise/testing';
+
+const { values } = parseArgs({
+  options: {
+    nodes: { type: 'string', default: '5000' },
+    'pods-per-node': { type: 'string', default: '30' },
+    pools: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '30' },
+    down: { type: 'boolean', default: false },
+    reset: { type: 'boolean', default: false },
+  },
+});
+const nodeCount = Number(values.nodes);
+const podsPerNode = Number(values['pods-per-node']);
+const poolCount = Number(values.pools);
+const rounds = Number(values.rounds);
+for (const [k, v] of Object.entries({
+  nodes: nodeCount,
+  'pods-per-node': podsPerNode,
+  pools: poolCount,
+  rounds,
+})) {
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer, got ${v}`);
+}
+
+const repo = resolve(import.meta.dirname, '../..');
+const stackScript = join(repo, 'scripts', 'stack');
+const home = process.env.SCALEWISE_HOME ?? join(homedir(), '.cache', 'scalewise');
+const stackEnv = {
+  ...process.env,
+  SCALEWISE_HOME: home,
+  SCALEWISE_RUN_DIR: join(home, 'run-bench-cluster'),
+  SCALEWISE_K8S_PORT: '16443',
+  SCALEWISE_ETCD_PORT: '12379',
+  SCALEWISE_ETCD_PEER_PORT: '12380',
+  SCALEWISE_KCM_PORT: '12257',
+  SCALEWISE_SCHEDULER_PORT: '12259',
+  SCALEWISE_KWOK_PORT: '12247',
+};
+const stackCmd = (...args: string[]) => {
+  const r = spawnSync(stackScript, args, { env: stackEnv, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`scripts/stack ${args.join(' ')} failed:\n${r.stderr}`);
+  return r.stdout.trim();
+};
+
+if (values.down || values.reset) {
+  stackCmd('down', 'k8s');
+  if (values.reset) rmSync(stackEnv.SCALEWISE_RUN_DIR, { recursive: true, force: true });
+  console.log(values.reset ? 'bench control plane stopped and deleted' : 'bench control plane stopped');
+  process.exit(0);
+}
+
+const t0 = performance.now();
+stackCmd('up', 'k8s');
+const kubeconfig = stackCmd('kubeconfig');
+const kube = connectKube({ kubeconfig });
+const ns = 'bench-cluster';
+const pools = Array.from({ length: poolCount }, (_, i) => `bench-${i}`);
+const nodeName = (i: number) => `bench-node-${String(i).padStart(5, '0')}`;
+console.log(`control plane up in ${((performance.now() - t0) / 1000).toFixed(1)} s (${kubeconfig})`);
+
+/** Runs `fn` over `items` with at most `width` calls in flight. */
+async function inParallel<T>(items: readonly T[], width: number, fn: (item: T) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) await fn(items[next++] as T);
+    }),
+  );
+}
+const status = (err: unknown) => (err as { code?: number }).code;
+const ignoreConflict = (err: unknown) => {
+  if (status(err) !== 409) throw err;
+};
+
+/** The pods of the namespace matching a field selector, counted page by page (the API sets
+ * remainingItemCount only for lists without selectors). */
+async function countPods(k: Kube, fieldSelector?: string) {
+  let n = 0;
+  let cont: string | undefined;
+  do {
+    const page = await k.core.listNamespacedPod({
+      namespace: ns,
+      limit: 5000,
+      ...(fieldSelector ? { fieldSelector } : {}),
+      ...(cont ? { _continue: cont } : {}),
+    });
+    n += page.items.length;
+    cont = page.metadata?._continue;
+  } while (cont);
+  return n;
+}
+
+async function populate(k: Kube) {
+  const t = performance.now();
+  await k.core.createNamespace({ body: { metadata: { name: ns } } }).catch(ignoreConflict);
+  // Pods are refused until the controller manager has made the namespace's default account.
+  while ((await k.core.listNamespacedServiceAccount({ namespace: ns })).items.length === 0) {
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const existingNodes = new Set(
+    (await k.core.listNode({ labelSelector: 'scalewise.io/bench=cluster-scale' })).items.map(
+      (n) => n.metadata?.name,
+    ),
+  );
+  const missing = Array.from({ length: nodeCount }, (_, i) => i).filter(
+    (i) => !existingNodes.has(nodeName(i)),
+  );
+  await inParallel(missing, 32, async (i) => {
+    const node = kwokNodeManifest({
+      name: nodeName(i),
+      pool: pools[i % poolCount] as string,
+      cpuMillicores: 32_000,
+      memoryBytes: 128 * 2 ** 30,
+      labels: { 'scalewise.io/bench': 'cluster-scale' },
+    });
+    await k.core.createNode({ body: node }).catch(ignoreConflict);
+  });
+  const nodesMs = performance.now() - t;
+  const total = nodeCount * podsPerNode;
+  const have = await countPods(k);
+  let created = 0;
+  if (have < total) {
+    const names = new Set<string>();
+    let cont: string | undefined;
+    do {
+      const page = await k.core.listNamespacedPod({
+        namespace: ns,
+        limit: 5000,
+        ...(cont ? { _continue: cont } : {}),
+      });
+      for (const p of page.items) if (p.metadata?.name) names.add(p.metadata.name);
+      cont = page.metadata?._continue;
+    } while (cont);
+    const todo: [number, number][] = [];
+    for (let i = 0; i < nodeCount; i++)
+      for (let j = 0; j < podsPerNode; j++) if (!names.has(`${nodeName(i)}-p${j}`)) todo.push([i, j]);
+    const started = performance.now();
+    await inParallel(todo, 64, async ([i, j]) => {
+      await k.core
+        .createNamespacedPod({
+          namespace: ns,
+          body: {
+            metadata: { name: `${nodeName(i)}-p${j}`, labels: { app: `app-${j % 50}` } },
+            spec: {
+              nodeName: nodeName(i),
+              tolerations: [{ key: 'kwok.x-k8s.io/node', operator: 'Exists', effect: 'NoSchedule' }],
+              containers: [
+                { name: 'c', image: 'bench', resources: { requests: { cpu: '500m', memory: '1Gi' } } },
+              ],
+            },
+          },
+        })
+        .catch(ignoreConflict);
+      if (++created % 10_000 === 0)
+        console.log(
+          `  ${created}/${todo.length} pods created, ${Math.round(created / ((performance.now() - started) / 1000))}/s`,
+        );
+    });
+  }
+  return { nodesCreated: missing.length, nodesMs, podsCreated: created, populateMs: performance.now() - t };
+}
+
+async function waitReady(k: Kube, timeoutMs: number) {
+  const t = performance.now();
+  let ready = 0;
+  let running = 0;
+  while (performance.now() - t < timeoutMs) {
+    const nodes = await k.core.listNode({ labelSelector: 'scalewise.io/bench=cluster-scale' });
+    ready = nodes.items.filter((n) =>
+      n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+    ).length;
+    running = await countPods(k, 'status.phase=Running');
+    if (ready === nodeCount && running === nodeCount * podsPerNode) break;
+    await new Promise((r) => setTimeout(r, 5000));
+  }
+  return { ready, running, waitMs: performance.now() - t };
+}
+
+const pop = await populate(kube);
+console.log(
+  `populated: ${pop.nodesCreated} nodes created in ${(pop.nodesMs / 1000).toFixed(1)} s, ${pop.podsCreated} pods; ${(pop.populateMs / 1000).toFixed(1)} s in all`,
+);
+const settled = await waitReady(kube, 20 * 60_000);
+console.log(
+  `KWOK: ${settled.ready}/${nodeCount} nodes Ready, ${settled.running}/${nodeCount * podsPerNode} pods Running (waited ${(settled.waitMs / 1000).toFixed(1)} s)`,
+);
+
+// A full resync as metrics-listener does it at start: packages/kube's node and pod watch
+// caches, listed and watching, in this process.
+const heapBefore = process.memoryUsage().heapUsed;
+const resyncStart = performance.now();
+const caches = [nodeCache(kube), podCache(kube)] as const;
+for (const c of caches) c.start();
+await Promise.all(caches.map((c) => c.synced));
+const resyncMs = performance.now() - resyncStart;
+const cacheHeapMiB = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
+console.log(
+  `resync: ${caches[0].size} nodes and ${caches[1].size} pods listed and watched in ${(resyncMs / 1000).toFixed(2)} s; the caches hold about ${cacheHeapMiB.toFixed(0)} MiB of heap`,
+);
+await Promise.all(caches.map((c) => c.stop()));
+
+// The services: real processes, Kafka/Redis/S3 of the shared stack, topics of their own.
+const stack = await getStack();
+const prefix = `${uniqueName('bench-scale')}.`;
+const dir = mkdtempSync(join(tmpdir(), 'bench-scale-'));
+const configFile = join(dir, 'scalewise.yaml');
+writeFileSync(
+  configFile,
+  `
+cluster_id: bench-scale
+autoscaler:
+  pools:
+${pools.map((p) => `    - { name: ${p}, min: 1, max: ${nodeCount}, node_size: { cpu_millicores: 32000, memory_mib: 131072 } }`).join('\n')}
+  sensing: { sample_interval_seconds: 2 }
+events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
+kafka: { brokers: [${stack.kafka.brokers.join(', ')}] }
+redis: { url: "${stack.redis.url}" }
+s3: { endpoint: ${stack.s3.endpoint}, region: ${stack.s3.region}, bucket: ${uniqueName('bench-dlq')}, access_key_id: ${stack.s3.accessKeyId}, secret_access_key: ${stack.s3.secretAccessKey} }
+kubernetes: { kubeconfig: "${kubeconfig}" }
+http: { host: 127.0.0.1, port: 0 }
+telemetry: { log_level: debug }
+`,
+);
+
+interface Proc {
+  child: ChildProcess;
+  spawnedAt: number;
+  lines: { at: number; log: Record<string, unknown> }[];
+}
+// As the images run them: each service bundled (scripts/build-service.mjs) and started with
+// the Dockerfile's ENTRYPOINT from a directory holding only its dist/.
+const { bundleService } = (await import(join(repo, 'scripts', 'build-service.mjs'))) as {
+  bundleService: (entry: string, outdir: string) => Promise<number>;
+};
+const entrypoint = JSON.parse(
+  /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(join(repo, 'Dockerfile'), 'utf8'))?.[1] ?? 'null',
+) as string[] | null;
+if (entrypoint?.[0] !== 'node') throw new Error('Dockerfile: no ENTRYPOINT ["node", ...] line');
+
+async function startService(name: string): Promise<Proc> {
+  const cwd = join(dir, name);
+  mkdirSync(cwd);
+  await bundleService(join(repo, 'services', name, 'src', 'main.ts'), join(cwd, 'dist'));
+  const child = spawn(process.execPath, entrypoint?.slice(1) ?? [], {
+    cwd,
+    env: { ...process.env, SCALEWISE_CONFIG: configFile },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const proc: Proc = { child, spawnedAt: performance.now(), lines: [] };
+  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+    try {
+      proc.lines.push({ at: performance.now(), log: JSON.parse(line) as Record<string, unknown> });
+    } catch {
+      // not a log line
+    }
+  });
+  return proc;
+}
+/** Resident set size and its peak, in MiB, from /proc. */
+function rss(pid: number | undefined) {
+  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return { rssMiB: kib('VmRSS') / 1024, peakMiB: kib('VmHWM') / 1024 };
+}
+async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined): Promise<T> {
+  const t = performance.now();
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (performance.now() - t > timeoutMs)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+async function stop(p: Proc) {
+  if (p.child.exitCode !== null) return;
+  const exited = new Promise((r) => p.child.once('exit', r));
+  p.child.kill('SIGTERM');
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? Number.NaN;
+
+const engine = await startService('decision-engine');
+const listener = await startService('metrics-listener');
+try {
+  const synced = await until('metrics-listener to sync its caches', 10 * 60_000, () =>
+    listener.lines.find((l) => l.log.msg === 'watch caches synced'),
+  );
+  const listenerSynced = rss(listener.child.pid);
+  const samples = await until(`${rounds} sampling rounds`, rounds * 60_000, () => {
+    const s = listener.lines.filter((l) => l.log.msg === 'sampled');
+    return s.length >= rounds ? s : undefined;
+  });
+  const ms = samples.map((s) => Number(s.log.ms));
+  const listenerLoaded = rss(listener.child.pid);
+  const engineLoaded = rss(engine.child.pid);
+  const first = samples[0]?.log ?? {};
+  console.log(`\ncluster: ${first.nodes} nodes, ${first.pods} pods in the watch caches; ${poolCount} pools`);
+  console.table({
+    'full resync: nodes and pods listed, caches synced': { value: (resyncMs / 1000).toFixed(2), unit: 's' },
+    'metrics-listener: process start to caches synced': {
+      value: ((synced.at - listener.spawnedAt) / 1000).toFixed(2),
+      unit: 's',
+    },
+    'sampling round p50': { value: pct(ms, 50).toFixed(1), unit: 'ms' },
+    'sampling round p99': { value: pct(ms, 99).toFixed(1), unit: 'ms' },
+    'sampling round max': { value: Math.max(...ms).toFixed(1), unit: 'ms' },
+    'metrics-listener RSS after sync': { value: listenerSynced.rssMiB.toFixed(1), unit: 'MiB' },
+    [`metrics-listener RSS after ${rounds} rounds (peak)`]: {
+      value: `${listenerLoaded.rssMiB.toFixed(1)} (${listenerLoaded.peakMiB.toFixed(1)})`,
+      unit: 'MiB',
+    },
+    'decision-engine RSS, same time (peak)': {
+      value: `${engineLoaded.rssMiB.toFixed(1)} (${engineLoaded.peakMiB.toFixed(1)})`,
+      unit: 'MiB',
+    },
+  });
+} finally {
+  await Promise.all([stop(listener), stop(engine)]);
+  rmSync(dir, { recursive: true, force: true });
+}
+console.log('the bench control plane keeps running; `node bench/src/cluster-scale.bench.ts --down` stops it');
+process.exit(0);
