@@ -96,6 +96,18 @@ shutdown_timeout_seconds: 10
     uniqueName('rec'),
   );
   cleanups.push(() => rec.stop());
+  const service = await startManager(yaml);
+  return {
+    pool,
+    rec,
+    config: loadConfig({ text: yaml, env: {} }).config,
+    service,
+    yaml,
+    feed: (...e: AnyScalewiseEvent[]) => feeder.bus.publisher.publish(...e),
+  };
+}
+
+async function startManager(yaml: string): Promise<Service> {
   const service = await createService(
     defineNodeManager({
       config: loadConfig({ text: yaml, env: {} }),
@@ -106,13 +118,7 @@ shutdown_timeout_seconds: 10
   );
   cleanups.push(() => service.stop());
   await service.start();
-  return {
-    pool,
-    rec,
-    config: loadConfig({ text: yaml, env: {} }).config,
-    service: service as Service,
-    feed: (...e: AnyScalewiseEvent[]) => feeder.bus.publisher.publish(...e),
-  };
+  return service;
 }
 
 /** A decision as the decision engine makes it for `io.scalewise.trigger.scale`, with its task id. */
@@ -341,5 +347,34 @@ describe('pods provider on the real servers', () => {
     assert.match(f.message, /runs task build-42/);
     assert.match(f.message, /scalewise\.io\/busy/);
     assert.equal((await workerPods(pool)).length, 2);
+  });
+
+  test('a worker that finished while node-manager was down is reported and deleted when it is back', async () => {
+    const { pool, rec, feed, service, yaml } = await setup();
+    const up = decision('io.scalewise.ScaleUpDecision', pool, 0, 1, 'nightly-7');
+    await feed(up);
+    await waitFor(() => rec.of('io.scalewise.ScalingActionCompleted').length === 1, {
+      timeoutMs: 60_000,
+      what: 'one worker',
+    });
+    const [name] = (await workerPods(pool)).map((p) => p.metadata?.name as string);
+    assert.ok(name);
+    await service.stop();
+    await completeTask(pool, name);
+    // Nobody watches: the finished pod stays.
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal((await workerPods(pool))[0]?.status?.phase, 'Succeeded');
+    assert.equal(completed(rec).length, 0);
+    await startManager(yaml);
+    await waitFor(() => completed(rec).length === 1, {
+      timeoutMs: 30_000,
+      what: 'the end reported after the restart',
+    });
+    await waitFor(async () => (await workerPods(pool)).length === 0, {
+      timeoutMs: 30_000,
+      what: 'the pod deleted',
+    });
+    const d = completed(rec)[0]?.data as EventData<'io.scalewise.NodeRemoved'>;
+    assert.deepEqual([d.node_name, d.task_id, d.pod_phase], [name, 'nightly-7', 'Succeeded']);
   });
 });

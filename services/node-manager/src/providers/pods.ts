@@ -70,7 +70,8 @@ export function podsOptionsOf(pool: PoolConfig): PodsOptions {
 export function podsProvider(deps: PodsProviderDeps): PodsProvider {
   const { kube, log } = deps;
   const now = deps.now ?? Date.now;
-  const pools = new Map(deps.pools.map((p) => [p.name, p]));
+  /** Each pool's cleanup policy, parsed once. */
+  const cleanupOf = new Map(deps.pools.map((p) => [p.name, podsOptionsOf(p).cleanup]));
   const cache = new WatchCache<WorkerPod>(
     apiListerWatcher(kube, 'pods', { labelSelector: WORKER_POD_SELECTOR }),
     { what: 'worker pods', project: (raw) => projectWorkerPod(raw as V1Pod), key: (w) => w.name },
@@ -80,6 +81,8 @@ export function podsProvider(deps: PodsProviderDeps): PodsProvider {
   const timers = new Map<string, NodeJS.Timeout>();
   /** Workers being cleaned up now (a watch update must not start a second cleanup). */
   const reaping = new Set<string>();
+  /** Failed cleanups in a row per worker: the next try waits 5 s doubling up to 5 min. */
+  const failures = new Map<string, number>();
   let stopped = false;
 
   const tell = async (change: WorkerChange): Promise<void> => {
@@ -103,9 +106,9 @@ export function podsProvider(deps: PodsProviderDeps): PodsProvider {
 
   function schedule(w: WorkerPod): void {
     if (stopped || w.deletedAt !== undefined || reaping.has(w.name) || timers.has(w.name)) return;
-    const pool = pools.get(w.pool);
-    if (!pool) return;
-    const at = cleanupAt(w, podsOptionsOf(pool).cleanup);
+    const cleanup = cleanupOf.get(w.pool);
+    if (!cleanup) return;
+    const at = cleanupAt(w, cleanup);
     if (at === undefined) return;
     const t = setTimeout(
       () => {
@@ -144,12 +147,19 @@ export function podsProvider(deps: PodsProviderDeps): PodsProvider {
         },
         'finished worker pod cleaned up',
       );
+      failures.delete(name);
     } catch (err) {
-      log.warn({ err, worker: name }, 'cleaning up a finished worker pod failed; retried in 5 s');
+      const n = (failures.get(name) ?? 0) + 1;
+      failures.set(name, n);
+      const waitMs = Math.min(5000 * 2 ** (n - 1), 300_000);
+      log.warn(
+        { err, worker: name, attempt: n, retry_in_ms: waitMs },
+        'cleaning up a finished worker pod failed; retried',
+      );
       const t = setTimeout(() => {
         timers.delete(name);
         void reap(name);
-      }, 5000);
+      }, waitMs);
       t.unref?.();
       timers.set(name, t);
     } finally {
@@ -161,6 +171,7 @@ export function podsProvider(deps: PodsProviderDeps): PodsProvider {
     const w = e.object;
     if (e.type === 'delete') {
       unschedule(w.name);
+      failures.delete(w.name);
       return;
     }
     if (w.ready && (e.type === 'add' || !e.old.ready)) {
