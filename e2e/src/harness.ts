@@ -1,0 +1,441 @@
+/**
+ * The whole system as an operator runs it: all six services as child processes
+ * (`node services/<name>/src/main.ts` with one YAML config, as `scripts/up` starts them) on the
+ * running stack, in a namespace of their own so that test files running side by side never
+ * see each other: a unique cluster id (the services' Redis keys), topic and consumer-group
+ * prefix, pool name (the `scalewise.io/pool` label of its nodes), Kubernetes namespace for the
+ * test's workloads, dead-letter bucket and trigger-bridge stream.
+ *
+ * Every event on the system's topics is recorded from the first one: the topics are created
+ * and each service's consumer group gets offset 0 committed before the services start (a new
+ * group would otherwise start at the end and miss what was published while it joined).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import type { V1Node } from '@kubernetes/client-node';
+import { ensureTopics } from '@scalewise/bus';
+import { type Recorder, recordTopics } from '@scalewise/bus/test-support/recorder';
+import { type TopicKey, topicKeys, topicName } from '@scalewise/events';
+import { connectKube, ensureNode, type Kube, kwokNodeManifest, POOL_LABEL } from '@scalewise/kube';
+import {
+  getStack,
+  repositoryRoot,
+  type StackEndpoints,
+  serversYaml,
+  testKafka,
+  uniqueName,
+  waitFor,
+} from '@scalewise/testing';
+import { Redis } from 'ioredis';
+
+/** The six services, in the order they start (consumers of a topic before its producers). */
+export const serviceNames = [
+  'alert-manager',
+  'state-sync',
+  'decision-engine',
+  'min-enforcer',
+  'node-manager',
+  'metrics-listener',
+] as const;
+export type ServiceName = (typeof serviceNames)[number];
+
+/** Consumer groups the services use, after the group prefix. */
+const groupSuffixes = [...serviceNames, 'alert-manager-notify'];
+
+export interface PoolOptions {
+  /** @default 2 */
+  min?: number;
+  /** @default 6 */
+  max?: number;
+  /** What one worker offers. @default 4000 millicores, 8192 MiB */
+  cpuMillicores?: number;
+  memoryMib?: number;
+  /** @default 2 */
+  cooldownSeconds?: number;
+  /** @default 2 */
+  underutilizedForSeconds?: number;
+  /** The scale-down stabilisation window. @default 2 */
+  scaleDownWindowSeconds?: number;
+  /** @default 60 */
+  actionTimeoutSeconds?: number;
+}
+
+export interface SystemOptions {
+  /** Short, for names and logs: `scale-down`, `node-failure`, ... */
+  label: string;
+  pool?: PoolOptions;
+  /** Workers of the pool created (Ready) before the services start. @default 0 */
+  initialWorkers?: number;
+  /** @default 1 */
+  sampleIntervalSeconds?: number;
+  /** @default 2 */
+  underutilizedPeriods?: number;
+  /** @default 1 */
+  syncIntervalSeconds?: number;
+  /** @default 1 */
+  minCheckIntervalSeconds?: number;
+  /** @default 2 */
+  emergencyScaleThreshold?: number;
+  /** Losses within this many seconds count together towards the threshold. @default 60 */
+  emergencyWindowSeconds?: number;
+  /** Seed 004's Redis-stream bridge in metrics-listener, on a stream of this system's own. @default false */
+  triggerBridge?: boolean;
+}
+
+export interface RunningService {
+  name: ServiceName;
+  port: number;
+  child: ChildProcess;
+  logFile: string;
+}
+
+export interface System {
+  /** Unique to this system: the cluster id, pool, namespace and the topic/group prefix before the dot. */
+  name: string;
+  pool: string;
+  /** Where the test's workloads go (pods select the pool's nodes). */
+  namespace: string;
+  clusterId: string;
+  /** The full name of one of the system's topics. */
+  topic(key: TopicKey): string;
+  /** The Redis stream the trigger bridge reads (when enabled). */
+  bridgeStream: string;
+  /** Every event on the system's topics since before the services started. */
+  rec: Recorder;
+  kube: Kube;
+  redis: Redis;
+  stack: StackEndpoints;
+  services: ReadonlyMap<ServiceName, RunningService>;
+  logDir: string;
+  /** The pool's nodes on the API server, those being deleted left out. */
+  workers(): Promise<V1Node[]>;
+  /** Names of the pool's Ready nodes. */
+  readyWorkers(): Promise<string[]>;
+  /** SIGTERM to every service (SIGKILL after the deadline), then deletes the namespace and the pool's nodes. */
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on 127.0.0.1 (the OS picks it; the service binds it a moment later). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  return address.port;
+}
+
+/** Environment variables that override config keys (packages/config): none may leak in from the shell. */
+const overridePrefixes = ['KAFKA_', 'REDIS_', 'S3_', 'SCALEWISE_', 'OTEL_'];
+function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (overridePrefixes.some((p) => k.startsWith(p)) || k === 'KUBECONFIG' || k === 'LOG_LEVEL') continue;
+    env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+/** The YAML every service of the system reads. */
+export function systemYaml(
+  stack: StackEndpoints,
+  o: SystemOptions,
+  names: { name: string; pool: string; bridgeStream: string },
+): string {
+  const p = o.pool ?? {};
+  const { name, pool } = names;
+  return `cluster_id: ${name}
+autoscaler:
+  pools:
+    - name: ${pool}
+      provider: kwok
+      min: ${p.min ?? 2}
+      max: ${p.max ?? 6}
+      node_size: { cpu_millicores: ${p.cpuMillicores ?? 4000}, memory_mib: ${p.memoryMib ?? 8192} }
+      cooldown_seconds: ${p.cooldownSeconds ?? 2}
+      action_timeout_seconds: ${p.actionTimeoutSeconds ?? 60}
+      thresholds: { underutilized_for_seconds: ${p.underutilizedForSeconds ?? 2} }
+      behavior:
+        scale_down: { stabilization_window_seconds: ${p.scaleDownWindowSeconds ?? 2} }
+  sensing:
+    sample_interval_seconds: ${o.sampleIntervalSeconds ?? 1}
+    underutilized_periods: ${o.underutilizedPeriods ?? 2}
+    sync_interval_seconds: ${o.syncIntervalSeconds ?? 1}
+    # Pending pods that name no pool belong to other tests, not to this system.
+    default_pool: ${name}-none
+  enforcement:
+    auto_scale_to_min: true
+    min_violation_check_interval: ${o.minCheckIntervalSeconds ?? 1}
+    emergency_scale_threshold: ${o.emergencyScaleThreshold ?? 2}
+    emergency_window_seconds: ${o.emergencyWindowSeconds ?? 60}
+events: { topic_prefix: "${name}.", group_prefix: "${name}.", partitions: 3 }
+redis: { url: "${stack.redis.url}", key_prefix: "${name}:" }
+trigger_bridge: { enabled: ${o.triggerBridge ?? false}, stream: "${names.bridgeStream}", group: ${name}-bridge, default_pool: ${pool}, block_ms: 500 }
+${serversYaml(stack)
+  .split('\n')
+  .filter((l) => !l.startsWith('redis:') && !l.startsWith('http:'))
+  .join('\n')}
+http: { host: 127.0.0.1, port: 0 }
+telemetry: { log_level: ${process.env.E2E_LOG_LEVEL ?? 'info'} }
+shutdown_timeout_seconds: 10
+`;
+}
+
+/**
+ * Commits offset 0 on every partition of `topics` for each service's consumer group, so that
+ * the services read the topics from their first record. One member per group joins once for
+ * all topics (kafkajs' admin.setOffsets joins a group per topic, about 5 s each), the groups
+ * side by side.
+ */
+async function startGroupsAtZero(stack: StackEndpoints, prefix: string, topics: string[]): Promise<void> {
+  const kafka = testKafka(stack);
+  const admin = kafka.admin();
+  await admin.connect();
+  const partitions = new Map<string, number[]>();
+  try {
+    for (const topic of topics) {
+      const offsets = await waitFor(
+        async () => {
+          const o = await admin.fetchTopicOffsets(topic);
+          return o.length > 0 ? o : undefined;
+        },
+        { timeoutMs: 30_000, what: `the partitions of ${topic}` },
+      );
+      partitions.set(
+        topic,
+        offsets.map((o) => o.partition),
+      );
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  await Promise.all(
+    groupSuffixes.map(async (suffix) => {
+      const consumer = kafka.consumer({ groupId: `${prefix}${suffix}`, maxWaitTimeInMs: 100 });
+      await consumer.connect();
+      try {
+        const joined = new Promise<void>((resolve) => {
+          const off = consumer.on(consumer.events.GROUP_JOIN, () => {
+            off();
+            resolve();
+          });
+        });
+        await consumer.subscribe({ topics, fromBeginning: true });
+        await consumer.run({ autoCommit: false, eachMessage: async () => undefined });
+        await joined;
+        await consumer.commitOffsets(
+          [...partitions].flatMap(([topic, ps]) =>
+            ps.map((partition) => ({ topic, partition, offset: '0' })),
+          ),
+        );
+      } finally {
+        await consumer.disconnect();
+      }
+    }),
+  );
+}
+
+/**
+ * Starts the six services against the running stack and waits until each answers /readyz.
+ * Their logs go to `test-results/e2e/<name>/<service>.log`.
+ *
+ * @throws Error naming the service and its log when one exits or is not ready within 60 s
+ *   (what was started is stopped first).
+ */
+export async function startSystem(options: SystemOptions): Promise<System> {
+  const stack = await getStack({ kubernetes: true });
+  if (!stack.kubernetes) throw new Error('the stack has no Kubernetes API');
+  const kube = connectKube({ kubeconfig: stack.kubernetes.kubeconfig });
+  // At most 40 characters: pool and namespace names derive from it (DNS labels).
+  const name = uniqueName(`e2e-${options.label}`).slice(0, 40).replace(/-+$/, '');
+  const pool = name;
+  const prefix = `${name}.`;
+  const bridgeStream = `${name}:otto:scale:events`;
+  const yaml = systemYaml(stack, options, { name, pool, bridgeStream });
+  const logDir = join(repositoryRoot(), 'test-results', 'e2e', name);
+  mkdirSync(logDir, { recursive: true });
+  const configFile = join(logDir, 'config.yaml');
+  writeFileSync(configFile, yaml);
+
+  const redis = new Redis(stack.redis.url, { lazyConnect: true, maxRetriesPerRequest: 3 });
+  await redis.connect();
+  const services = new Map<ServiceName, RunningService>();
+  let rec: (Recorder & { undecodable: number }) | undefined;
+  const stopped: { done?: Promise<void> } = {};
+
+  const workers = async () =>
+    (await kube.core.listNode({ labelSelector: `${POOL_LABEL}=${pool}` })).items.filter(
+      (n) => n.metadata?.deletionTimestamp === undefined,
+    );
+  const system: System = {
+    name,
+    pool,
+    namespace: name,
+    clusterId: name,
+    topic: (key) => topicName(key, prefix),
+    bridgeStream,
+    get rec(): Recorder {
+      if (!rec) throw new Error('the recorder has not started');
+      return rec;
+    },
+    kube,
+    redis,
+    stack,
+    services,
+    logDir,
+    workers,
+    readyWorkers: async () =>
+      (await workers())
+        .filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+        .map((n) => n.metadata?.name as string),
+    stop: () => {
+      stopped.done ??= stopAll();
+      return stopped.done;
+    },
+  };
+
+  async function stopAll(): Promise<void> {
+    // Producers first, as scripts/up does (in reverse order of starting).
+    const running = [...services.values()].reverse();
+    const t = Date.now();
+    await Promise.all(running.map((s) => terminate(s.child, 15_000)));
+    await rec?.stop().catch(() => undefined);
+    // What the system said, for reading after a failure.
+    if (rec) writeFileSync(join(logDir, 'events.jsonl'), rec.events.map((e) => JSON.stringify(e)).join('\n'));
+    note(`services stopped in ${Date.now() - t} ms`);
+    await kube.core.deleteNamespace({ name }).catch(() => undefined);
+    // Pods go with the namespace while KWOK still plays their nodes' kubelet; then the nodes.
+    await waitFor(
+      async () => {
+        try {
+          await kube.core.readNamespace({ name });
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      { timeoutMs: 60_000, intervalMs: 500, what: `namespace ${name} deleted` },
+    ).catch(() => undefined);
+    await kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${pool}` }).catch(() => undefined);
+    const keys = await redis.keys(`*${name}*`).catch(() => [] as string[]);
+    if (keys.length > 0) await redis.del(...keys).catch(() => undefined);
+    redis.disconnect();
+    note(`cleaned up in ${Date.now() - t} ms`);
+  }
+  const started = Date.now();
+  const note = (what: string) => {
+    if (process.env.E2E_VERBOSE) process.stderr.write(`e2e ${name} +${Date.now() - started} ms: ${what}\n`);
+  };
+
+  try {
+    await kube.core.createNamespace({ body: { metadata: { name } } });
+    await ensureWorkers(kube, pool, options, 0);
+    const admin = testKafka(stack).admin();
+    await admin.connect();
+    try {
+      await ensureTopics(admin, { prefix, partitions: 3 });
+    } finally {
+      await admin.disconnect();
+    }
+    const topics = topicKeys.map((k) => topicName(k, prefix));
+    note('topics created');
+    await startGroupsAtZero(stack, prefix, topics);
+    note('consumer groups at offset 0');
+    rec = await recordTopics(stack.kafka.brokers, topics, `${name}.e2e-recorder`);
+    note('recorder joined');
+
+    const main = (svc: ServiceName) => join(repositoryRoot(), 'services', svc, 'src', 'main.ts');
+    for (const svc of serviceNames) {
+      const port = await freePort();
+      const logFile = join(logDir, `${svc}.log`);
+      const log = createWriteStream(logFile);
+      const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', main(svc)], {
+        cwd: repositoryRoot(),
+        env: childEnv({ SCALEWISE_CONFIG: configFile, SCALEWISE_HTTP_PORT: String(port) }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child.stdout?.pipe(log);
+      child.stderr?.pipe(log);
+      services.set(svc, { name: svc, port, child, logFile });
+    }
+    await Promise.all(
+      [...services.values()].map((s) =>
+        waitFor(
+          async () => {
+            if (s.child.exitCode !== null || s.child.signalCode !== null) {
+              throw new Error(`${s.name} exited (${s.child.exitCode ?? s.child.signalCode})`);
+            }
+            const res = await fetch(`http://127.0.0.1:${s.port}/readyz`);
+            return res.status === 200;
+          },
+          { timeoutMs: 60_000, intervalMs: 250, what: `${s.name} ready (log ${s.logFile})` },
+        ).catch((err) => {
+          throw new Error(`${(err as Error).message}\n${tail(s.logFile)}`, { cause: err });
+        }),
+      ),
+    );
+    note('every service ready');
+    // A service that exits later is a failure of the test that was running: say so loudly.
+    for (const s of services.values()) {
+      s.child.once('exit', (code, signal) => {
+        if (!stopped.done) {
+          process.stderr.write(`e2e ${name}: ${s.name} exited early (${code ?? signal}); log ${s.logFile}\n`);
+        }
+      });
+    }
+    return system;
+  } catch (err) {
+    await system.stop().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Creates the pool's initial workers (named `<pool>-init-<i>`), as a provider would have. */
+async function ensureWorkers(kube: Kube, pool: string, o: SystemOptions, from: number): Promise<void> {
+  for (let i = from; i < (o.initialWorkers ?? 0); i++) {
+    await ensureNode(
+      kube,
+      kwokNodeManifest({
+        name: `${pool}-init-${i}`,
+        pool,
+        cpuMillicores: o.pool?.cpuMillicores ?? 4000,
+        memoryBytes: (o.pool?.memoryMib ?? 8192) * 2 ** 20,
+        labels: {},
+      }),
+    );
+  }
+  if ((o.initialWorkers ?? 0) > 0) {
+    await waitFor(
+      async () => {
+        const nodes = (await kube.core.listNode({ labelSelector: `${POOL_LABEL}=${pool}` })).items;
+        return (
+          nodes.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+            .length === o.initialWorkers
+        );
+      },
+      { timeoutMs: 30_000, what: `${o.initialWorkers} initial workers Ready` },
+    );
+  }
+}
+
+/** SIGTERM, then SIGKILL when the child has not exited by the deadline. */
+async function terminate(child: ChildProcess, deadlineMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), deadlineMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+function tail(file: string, lines = 20): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,143 @@
+// Seed 000's testing scenario 2 (node failure) with all six services as processes on the
+// real stack: an empty pool brought to its minimum, a worker deleted at the minimum and the
+// seed's recovery chain, then two workers lost at once and the emergency scale-up.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { AnyScalewiseEvent, EventData } from '@scalewise/events';
+import { waitFor } from '@scalewise/testing';
+import { short } from './chain.ts';
+import { dataOf, expectChain, waitForEvent, waitForSynced } from './expect.ts';
+import { type System, startSystem } from './harness.ts';
+
+let system: System;
+const window = 8;
+before(async () => {
+  system = await startSystem({
+    label: 'node-failure',
+    pool: { min: 2, max: 6 },
+    // Losses further apart than this are not one burst.
+    emergencyWindowSeconds: window,
+  });
+});
+after(async () => {
+  await system?.stop();
+});
+
+const deleteNode = (name: string) => system.kube.core.deleteNode({ name, gracePeriodSeconds: 0 });
+
+describe('node failure (seed 000 scenario 2)', () => {
+  test('an empty pool with min 2 is brought to its minimum: AutoScaleUpToMinimum, two Ready workers, synced', async () => {
+    const chain = await expectChain(
+      system,
+      ['AutoScaleUpToMinimum', 'ScaleUpStarted', 'NodeCreated', 'NodeReady', 'ScalingActionCompleted'],
+      { timeoutMs: 60_000 },
+    );
+    const floor = chain[0]?.data as EventData<'io.scalewise.AutoScaleUpToMinimum'>;
+    assert.equal(floor.min_workers, 2);
+    assert.equal(floor.current_workers + floor.scale_up_count, 2);
+    await waitFor(async () => (await system.readyWorkers()).length === 2, {
+      timeoutMs: 30_000,
+      what: 'two Ready workers on the API server',
+    });
+    await waitForSynced(system, 2, { since: Date.parse(chain[4]?.time ?? '') });
+  });
+
+  test('a worker deleted at the minimum: the seed recovery chain, in causal order, back to 2 workers', async () => {
+    const before = await system.readyWorkers();
+    assert.equal(before.length, 2);
+    const victim = before[0] as string;
+    const t0 = Date.now();
+    await deleteNode(victim);
+    // The violation and its repair are both caused by the loss (min-enforcer says both for
+    // the one input, violation first); the repair starts the rest of the seed's chain.
+    const start = (e: AnyScalewiseEvent) => (e.data as { node_name?: string }).node_name === victim;
+    const [lost, violation] = await expectChain(system, ['NodeUnexpectedlyLost', 'MinimumNodesViolation'], {
+      since: t0 - 1000,
+      start,
+    });
+    const chain = await expectChain(
+      system,
+      [
+        'NodeUnexpectedlyLost',
+        'AutoScaleUpToMinimum',
+        'ScaleUpStarted',
+        'NodeCreated',
+        'NodeReady',
+        'ScalingActionCompleted',
+        'MinimumNodesRestored',
+      ],
+      { since: t0 - 1000, start, timeoutMs: 60_000 },
+    );
+    const [, floor, , created, , completed, restored] = chain;
+    assert.equal(chain[0]?.id, lost?.id);
+    assert.ok(Date.parse(violation?.time ?? '') <= Date.parse(floor?.time ?? ''), 'violation before repair');
+    assert.equal(dataOf(lost, 'io.scalewise.NodeUnexpectedlyLost').node_name, victim);
+    assert.equal(dataOf(lost, 'io.scalewise.NodeUnexpectedlyLost').cause, 'node_deleted');
+    const v = dataOf(violation, 'io.scalewise.MinimumNodesViolation');
+    assert.deepEqual([v.current_workers, v.min_workers], [1, 2]);
+    assert.equal(dataOf(floor, 'io.scalewise.AutoScaleUpToMinimum').scale_up_count, 1);
+    const newNode = dataOf(created, 'io.scalewise.NodeCreated').node_name;
+    assert.notEqual(newNode, victim);
+    const done = dataOf(completed, 'io.scalewise.ScalingActionCompleted');
+    assert.deepEqual([done.action, done.previous_workers, done.new_workers], ['scale_up', 1, 2]);
+    const r = dataOf(restored, 'io.scalewise.MinimumNodesRestored');
+    assert.deepEqual([r.current_workers, r.min_workers], [2, 2]);
+    // One correlation id from the loss to the restoration.
+    assert.equal(
+      new Set([violation, ...chain].map((e) => e?.correlationid)).size,
+      1,
+      chain.map((e) => short(e.type)).join(),
+    );
+    // ... and then the three views agree on 2 again.
+    await waitForSynced(system, 2, { since: Date.parse(restored?.time ?? '') });
+    const ready = await system.readyWorkers();
+    assert.equal(ready.length, 2);
+    assert.ok(ready.includes(newNode), `${newNode} among the Ready workers ${ready.join(', ')}`);
+  });
+
+  test('two workers lost at once: EmergencyScaleUp, and the pool is back at its minimum or above', async () => {
+    const before = await system.readyWorkers();
+    assert.equal(before.length, 2);
+    // The previous test's loss must be out of the emergency window: only these two count.
+    const lastLoss = Math.max(
+      ...system.rec.of('io.scalewise.NodeUnexpectedlyLost').map((e) => Date.parse(e.time)),
+    );
+    await waitFor(() => Date.now() > lastLoss + (window + 1) * 1000, {
+      timeoutMs: (window + 2) * 1000,
+      what: 'the emergency window after the last loss',
+    });
+    const t0 = Date.now();
+    await Promise.all(before.map(deleteNode));
+    const chain = await expectChain(
+      system,
+      ['EmergencyScaleUp', 'ScaleUpStarted', 'NodeCreated', 'NodeReady', 'ScalingActionCompleted'],
+      { since: t0 - 1000, timeoutMs: 60_000 },
+    );
+    const emergency = chain[0]?.data as EventData<'io.scalewise.EmergencyScaleUp'>;
+    assert.equal(emergency.lost_count, 2);
+    assert.equal(emergency.min_workers, 2);
+    assert.equal(emergency.remaining_workers, 0);
+    assert.ok(emergency.emergency_scale >= 1, `emergency_scale ${emergency.emergency_scale}`);
+    // Each lost node was reported, and the violation seen, in the same period.
+    for (const node of before) {
+      await waitForEvent(
+        system,
+        'NodeUnexpectedlyLost',
+        (e) => (e.data as { node_name: string }).node_name === node,
+        {
+          since: t0 - 1000,
+          timeoutMs: 5_000,
+        },
+      );
+    }
+    await waitForEvent(system, 'MinimumNodesRestored', () => true, { since: t0 });
+    const ready = await waitFor(
+      async () => {
+        const r = await system.readyWorkers();
+        return r.length >= 2 && r.every((n) => !before.includes(n)) ? r : undefined;
+      },
+      { timeoutMs: 60_000, what: 'at least two new Ready workers' },
+    );
+    await waitForSynced(system, ready.length, { since: Date.parse(chain[4]?.time ?? '') });
+  });
+});
