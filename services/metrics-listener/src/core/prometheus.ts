@@ -60,7 +60,8 @@ function sampleValue(pair: unknown): number | undefined {
   if (raw === '+Inf' || raw === 'Inf') return Number.POSITIVE_INFINITY;
   if (raw === '-Inf') return Number.NEGATIVE_INFINITY;
   const n = Number(raw);
-  return raw.trim() === '' ? undefined : n;
+  // Only the spelled-out "NaN" is NaN; any other unreadable text is no value at all.
+  return raw.trim() === '' || Number.isNaN(n) ? undefined : n;
 }
 
 /**
