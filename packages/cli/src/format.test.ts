@@ -25,6 +25,35 @@ describe('event lines', () => {
     );
   });
 
+  test('a worker pod of a pods pool is called so; a finished one says how it ended and its task', () => {
+    const opts = { source: '/t', clusterid: 'c' };
+    const ready = createEvent(
+      'io.scalewise.NodeReady',
+      { ...sampleData['io.scalewise.NodeReady'], node_name: 'otto-1', worker_kind: 'pod' },
+      opts,
+    );
+    assert.match(summarize(ready as AnyScalewiseEvent), /^worker pod otto-1 ready after/);
+    const done = createEvent(
+      'io.scalewise.NodeRemoved',
+      {
+        ...sampleData['io.scalewise.NodeRemoved'],
+        node_name: 'otto-1',
+        provider: 'pods',
+        worker_kind: 'pod',
+        reason: 'completed',
+        pod_phase: 'Succeeded',
+        task_id: 'task-123',
+      },
+      opts,
+    );
+    assert.equal(
+      summarize(done as AnyScalewiseEvent),
+      'worker pod otto-1 finished (Succeeded, task task-123) and cleaned up (pods)',
+    );
+    const node = createEvent('io.scalewise.NodeRemoved', sampleData['io.scalewise.NodeRemoved'], opts);
+    assert.match(summarize(node as AnyScalewiseEvent), /^node \S+ removed \(/);
+  });
+
   test('every catalogue type has a summary of its own, without colour codes', () => {
     for (const type of eventTypes) {
       const e = createEvent(type, sampleData[type] as never, {

@@ -41,6 +41,10 @@ function generic(data: unknown): string {
 
 const dry = (d: { dry_run?: boolean | undefined }) => (d.dry_run ? ' [dry run]' : '');
 
+/** What a node event's worker is: a node, or a worker pod of a pods pool. */
+const workerWord = (d: { worker_kind?: 'node' | 'pod' | undefined }): string =>
+  d.worker_kind === 'pod' ? 'worker pod' : 'node';
+
 /** A short, human summary of what an event says, with the numbers that matter. */
 export function summarize(e: AnyScalewiseEvent): string {
   if (!isEventType(e.type)) return generic((e as { data?: unknown }).data);
@@ -84,13 +88,17 @@ export function summarize(e: AnyScalewiseEvent): string {
       return `node ${d.node_name} lost (${d.cause}), last seen ${d.last_seen}; ${d.remaining_workers} workers remain`;
     }
     case 'io.scalewise.NodeCreated':
-      return `node ${e.data.node_name} created by ${e.data.provider} (${e.data.provider_id})`;
+      return `${workerWord(e.data)} ${e.data.node_name} created by ${e.data.provider} (${e.data.provider_id})`;
     case 'io.scalewise.NodeReady':
-      return `node ${e.data.node_name} ready after ${secs(e.data.ready_after)}`;
+      return `${workerWord(e.data)} ${e.data.node_name} ready after ${secs(e.data.ready_after)}`;
     case 'io.scalewise.NodeDrained':
-      return `node ${e.data.node_name} drained: ${e.data.evicted_pods} pods evicted in ${secs(e.data.duration)}`;
-    case 'io.scalewise.NodeRemoved':
-      return `node ${e.data.node_name} removed (${e.data.provider})`;
+      return `${workerWord(e.data)} ${e.data.node_name} drained: ${e.data.evicted_pods} pods evicted in ${secs(e.data.duration)}`;
+    case 'io.scalewise.NodeRemoved': {
+      const d = e.data;
+      if (d.reason === 'completed')
+        return `${workerWord(d)} ${d.node_name} finished (${d.pod_phase ?? 'done'}${d.task_id ? `, task ${d.task_id}` : ''}) and cleaned up (${d.provider})`;
+      return `${workerWord(d)} ${d.node_name} removed (${d.provider})`;
+    }
     case 'io.scalewise.ScaleUpDecision': {
       const d = e.data;
       return `scale up ${d.current_workers} -> ${d.desired_workers} (${signed(d.count)}), ${d.reason}: ${d.explanation.summary}${dry(d)}`;
