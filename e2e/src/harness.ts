@@ -81,6 +81,11 @@ export interface SystemOptions {
   emergencyScaleThreshold?: number;
   /** Losses within this many seconds count together towards the threshold. @default 60 */
   emergencyWindowSeconds?: number;
+  /**
+   * Runs once the namespace and the initial workers exist, before any service starts (a
+   * workload the services must find as it is when they start).
+   */
+  prepare?: (place: { kube: Kube; namespace: string; pool: string }) => Promise<void>;
   /** Seed 004's Redis-stream bridge in metrics-listener, on a stream of this system's own. @default false */
   triggerBridge?: boolean;
 }
@@ -334,6 +339,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   try {
     await kube.core.createNamespace({ body: { metadata: { name } } });
     await ensureWorkers(kube, pool, options, 0);
+    await options.prepare?.({ kube, namespace: name, pool });
     const admin = testKafka(stack).admin();
     await admin.connect();
     try {

@@ -18,4 +18,4 @@ export {
   startSystem,
   systemYaml,
 } from './harness.ts';
-export { deploy, podsOf, runningPods, undeploy, type WorkloadSpec } from './workload.ts';
+export { deploy, type Place, podsOf, runningPods, undeploy, type WorkloadSpec } from './workload.ts';

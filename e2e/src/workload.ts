@@ -17,8 +17,11 @@ export interface WorkloadSpec {
   nodeSelector?: Record<string, string>;
 }
 
+/** Where workloads go: the system's namespace and pool (a System is one). */
+export type Place = Pick<System, 'kube' | 'namespace' | 'pool'>;
+
 /** Creates a Deployment whose pods select the system's pool. */
-export async function deploy(system: System, spec: WorkloadSpec): Promise<void> {
+export async function deploy(system: Place, spec: WorkloadSpec): Promise<void> {
   const labels = { app: spec.name };
   await system.kube.apps.createNamespacedDeployment({
     namespace: system.namespace,
@@ -48,7 +51,7 @@ export async function deploy(system: System, spec: WorkloadSpec): Promise<void> 
 }
 
 /** Deletes a Deployment and its pods now. */
-export async function undeploy(system: System, name: string): Promise<void> {
+export async function undeploy(system: Place, name: string): Promise<void> {
   await system.kube.apps.deleteNamespacedDeployment({
     name,
     namespace: system.namespace,
@@ -63,13 +66,13 @@ export async function undeploy(system: System, name: string): Promise<void> {
 }
 
 /** The pods of a Deployment. */
-export async function podsOf(system: System, name: string): Promise<V1Pod[]> {
+export async function podsOf(system: Place, name: string): Promise<V1Pod[]> {
   return (
     await system.kube.core.listNamespacedPod({ namespace: system.namespace, labelSelector: `app=${name}` })
   ).items.filter((p) => p.metadata?.deletionTimestamp === undefined);
 }
 
 /** How many of a Deployment's pods are Running. */
-export async function runningPods(system: System, name: string): Promise<number> {
+export async function runningPods(system: Place, name: string): Promise<number> {
   return (await podsOf(system, name)).filter((p) => p.status?.phase === 'Running').length;
 }

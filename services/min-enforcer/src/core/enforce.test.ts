@@ -168,6 +168,39 @@ describe('floor actions', () => {
     assert.equal(one(events, 'io.scalewise.AutoScaleUpToMinimum').scale_up_count, 1);
   });
 
+  test('a NodeRemoved read after its action completed is not counted twice: no violation at the minimum', () => {
+    // The nodes and actions topics are consumed side by side: the completion (new_workers 2)
+    // may be read before the NodeRemoved of its node.
+    const { names, state } = run(floor(), [
+      [0, synced(3)],
+      [1, ev('io.scalewise.ScaleDownStarted', { action_id: 'd-1', count: 1 })],
+      [
+        2,
+        ev('io.scalewise.ScalingActionCompleted', {
+          action_id: 'd-1',
+          action: 'scale_down',
+          count: 1,
+          previous_workers: 3,
+          new_workers: 2,
+        }),
+      ],
+      [2.1, ev('io.scalewise.NodeRemoved', { node_name: 'w-3', action_id: 'd-1' })],
+      [3, tick()],
+    ]);
+    assert.deepEqual(names, []);
+    assert.equal(state.pools.workers?.workers, 2);
+  });
+
+  test('a NodeReady read after its action completed is not counted twice', () => {
+    const { state } = run(floor(), [
+      [0, synced(2)],
+      [1, ev('io.scalewise.ScaleUpStarted', { action_id: 'u-1', count: 1 })],
+      [2, completed('u-1', 2, 3)],
+      [2.1, ev('io.scalewise.NodeReady', { node_name: 'w-4', action_id: 'u-1' })],
+    ]);
+    assert.equal(state.pools.workers?.workers, 3);
+  });
+
   test('a floor action lost without completion expires: the next tick repairs again, without a new violation', () => {
     const { names } = run(floor({ actionTimeoutSeconds: 60 }), [
       [0, synced(2)],

@@ -222,9 +222,17 @@ function track(
   });
 }
 
-function progress(s: Step, actionId: string, direction: 'up' | 'down'): void {
+/**
+ * One node of an action in flight arrived or left: true when it counts. The node events
+ * (nodes topic) and the action's completion (actions topic) are read side by side, so a
+ * NodeReady/NodeRemoved may come after the ScalingActionCompleted whose `new_workers` already
+ * counts it; a node of an action not in flight (completed, or never seen) changes no count.
+ */
+function progress(s: Step, actionId: string, direction: 'up' | 'down'): boolean {
   const a = s.pool.inFlight.find((x) => x.id === actionId && x.direction === direction);
-  if (a && a.remaining > 0) a.remaining -= 1;
+  if (!a || a.remaining <= 0) return false;
+  a.remaining -= 1;
+  return true;
 }
 
 /** Applies an event to the pool; false when it changes nothing (a refused trigger). */
@@ -232,12 +240,10 @@ function apply(s: Step, e: EnforcerEvent): boolean {
   const p = s.pool;
   switch (e.type) {
     case 'io.scalewise.NodeReady':
-      progress(s, e.data.action_id, 'up');
-      if (p.workers !== null) p.workers += 1;
+      if (progress(s, e.data.action_id, 'up') && p.workers !== null) p.workers += 1;
       return true;
     case 'io.scalewise.NodeRemoved':
-      progress(s, e.data.action_id, 'down');
-      if (p.workers !== null) p.workers = Math.max(0, p.workers - 1);
+      if (progress(s, e.data.action_id, 'down') && p.workers !== null) p.workers = Math.max(0, p.workers - 1);
       return true;
     case 'io.scalewise.NodeUnexpectedlyLost': {
       const d = e.data;
