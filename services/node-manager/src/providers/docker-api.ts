@@ -352,6 +352,9 @@ export function createDockerClient(options: DockerClientOptions): DockerApi {
       if (a.status === 201)
         return { kind: 'created', id: json<{ Id: string }>(a, 'create container', name).Id };
       if (a.status === 409) return { kind: 'exists' };
+      // podman 4's compatibility API answers a taken name with 500 instead of Docker's 409.
+      if (a.status === 500 && /name .* is already in use/i.test(errorMessage(a.body)))
+        return { kind: 'exists' };
       if (a.status === 404) return { kind: 'no-image', message: errorMessage(a.body) };
       throw apiError('create container', a, name);
     },
