@@ -12,6 +12,7 @@ import {
 } from './catalogue.ts';
 import { causedBy, createEvent, parseData } from './envelope.ts';
 import { sampleData } from './samples.ts';
+import * as schemas from './schemas.ts';
 
 // DESIGN.md section 4, written out again on purpose: the catalogue must match the contract.
 const designTopics: Record<string, string[]> = {
@@ -52,6 +53,17 @@ describe('catalogue', () => {
       assert.deepEqual(actual, names.map((n) => `io.scalewise.${n}`).sort(), topic);
     }
     assert.equal(eventTypes.length, Object.values(designTopics).flat().length);
+  });
+
+  test('an event schema is built on first read, then the same object is kept', () => {
+    // schemas.ts exports builders, so that importing the catalogue builds no event schema.
+    assert.equal(typeof schemas.poolMetricsObserved, 'function');
+    assert.notEqual(schemas.poolMetricsObserved(), schemas.poolMetricsObserved());
+    for (const type of eventTypes) {
+      const first = catalogue[type].schema;
+      assert.equal(catalogue[type].schema, first, type);
+      assert.equal(first.safeParse(sampleData[type]).success, true, type);
+    }
   });
 
   test('severities: losses and floor violations are critical', () => {

@@ -27,12 +27,22 @@ interface Entry {
   summary: string;
 }
 
-const entry = <S extends z.ZodType>(topic: TopicKey, severity: Severity, schema: S, summary: string) => ({
-  topic,
-  severity,
-  schema,
-  summary,
-});
+/**
+ * One catalogue entry. Its `schema` is built on first read and kept (schemas.ts exports a
+ * builder per event): a service pays only for the types it publishes or consumes.
+ */
+const entry = <S extends z.ZodType>(topic: TopicKey, severity: Severity, build: () => S, summary: string) => {
+  let schema: S | undefined;
+  return {
+    topic,
+    severity,
+    get schema(): S {
+      schema ??= build();
+      return schema;
+    },
+    summary,
+  };
+};
 
 /** Every event type Scalewise produces or accepts, by its CloudEvents `type`. */
 export const catalogue = {
