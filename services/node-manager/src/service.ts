@@ -22,9 +22,14 @@ export function defineNodeManager(
 ): NodeManagerService {
   const { kube: given, tickSeconds, env = {}, docker: dockerApi, ...def } = options;
   let m: NodeManager | undefined;
+  let docker: ReturnType<typeof openDockerProvider> | undefined;
   const of = (ctx: ServiceContext): NodeManager => {
     if (!m) {
       const kube = given ?? connectKube(ctx.config.kubernetes);
+      // Only with a docker pool: its settings are checked here, so a bad one fails the start.
+      if (ctx.config.autoscaler.pools.some(isDockerPool)) {
+        docker = openDockerProvider({ ctx, kube, env, ...(dockerApi ? { api: dockerApi } : {}) });
+      }
       m = createNodeManager(ctx, {
         kube,
         providers: {
@@ -39,10 +44,7 @@ export function defineNodeManager(
                 }),
               }
             : {}),
-          // Only with a docker pool: its settings are checked here, so a bad one fails the start.
-          ...(ctx.config.autoscaler.pools.some(isDockerPool)
-            ? openDockerProvider({ ctx, kube, env, ...(dockerApi ? { api: dockerApi } : {}) })
-            : {}),
+          ...docker?.providers,
         },
         ...(tickSeconds ? { tickSeconds } : {}),
       });
@@ -53,6 +55,8 @@ export function defineNodeManager(
     name: serviceName,
     version: '0.1.0',
     handlers: (ctx) => of(ctx).handlers,
+    // The Docker engine is a dependency of a node-manager with a docker pool.
+    checks: (ctx) => (of(ctx) && docker ? [docker.check] : []),
     onStart: async (ctx) => of(ctx).start(),
     onStop: async (ctx) => of(ctx).stop(),
     ...def,

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -236,6 +237,55 @@ describe('docker provider on a real Docker Engine API (podman)', () => {
     );
   });
 
+  test('an image the engine lacks is pulled; a pull that fails names the image, the reason and what to do', async () => {
+    // A registry address where nothing listens (127.0.0.1 only): the engine's pull fails fast.
+    const pool = poolOf({ image: '127.0.0.1:1/scalewise-absent:1', pull: 'missing' });
+    const lines: string[] = [];
+    await assert.rejects(
+      providerFor(pool, lines).create(pool, [`${pool.name}-a`], 'decision-1'),
+      (e) =>
+        e instanceof ScalewiseError &&
+        e.code === 'DOCKER_API' &&
+        e.retriable &&
+        e.details.reason === 'DOCKER_PULL_FAILED' &&
+        e.message.startsWith('image 127.0.0.1:1/scalewise-absent:1: the Docker engine at unix://') &&
+        /could not pull it \(.*connection refused.*\); pull it there yourself \(docker pull 127\.0\.0\.1:1\/scalewise-absent:1\)/.test(
+          e.message,
+        ),
+    );
+    assert.ok(lines.some((l) => l.startsWith('pulling the k3s agent image')));
+    assert.deepEqual(await providerFor(pool).list(pool), []);
+  });
+
+  test('the same engine answers over tcp:// (DOCKER_HOST=tcp://127.0.0.1:<port>)', async () => {
+    // A TCP front of the engine's socket, as a socket proxy in front of dockerd would be.
+    const socketPath = (parseDockerHost(dockerHost) as { socketPath: string }).socketPath;
+    const front = createServer((c) => {
+      const back = connect(socketPath);
+      c.pipe(back).pipe(c);
+      c.on('error', () => back.destroy());
+      back.on('error', () => c.destroy());
+    });
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => front.close(r)));
+    const port = (front.address() as AddressInfo).port;
+    const overTcp = createDockerClient({ endpoint: parseDockerHost(`tcp://127.0.0.1:${port}`) });
+    const pool = poolOf();
+    const p = dockerProvider({
+      docker: overTcp,
+      pools: [pool],
+      env: { K3S_URL: 'https://k3s:6443', K3S_TOKEN: TOKEN },
+    });
+    const [made] = await p.create(pool, [`${pool.name}-a`], 'decision-1');
+    assert.equal((await docker.inspectContainer(`k3s-worker-${pool.name}-a`))?.State?.Running, true);
+    assert.deepEqual(
+      (await p.list(pool)).map((i) => i.id),
+      [made?.providerId],
+    );
+    await p.remove(pool, `${pool.name}-a`);
+    assert.deepEqual(await p.list(pool), []);
+  });
+
   test('a socket where no engine listens fails as unavailable, naming the socket and DOCKER_HOST', async () => {
     const absent = createDockerClient({ endpoint: parseDockerHost(`unix://${engineDir}/absent.sock`) });
     await assert.rejects(
@@ -255,6 +305,32 @@ describe('docker provider on a real Docker Engine API (podman)', () => {
 });
 
 describe('node-manager with a docker pool', () => {
+  test('without a k3s server to join, node-manager does not start, naming the key and K3S_URL', async () => {
+    const pool = uniqueName('nmd').slice(0, 30);
+    const yaml = `
+autoscaler:
+  pools:
+    - name: ${pool}
+      provider: docker
+${serversYaml(stack)}
+`;
+    await assert.rejects(
+      createService(
+        defineNodeManager({
+          config: loadConfig({ text: yaml, env: {} }),
+          env: { DOCKER_HOST: dockerHost, K3S_TOKEN: TOKEN },
+          kube,
+          telemetry: { logDestination: quiet },
+        }),
+      ),
+      (e) =>
+        e instanceof ScalewiseError &&
+        e.code === 'INVALID_CONFIG' &&
+        e.message.startsWith('autoscaler.pools[0].provider_options.server_url: ') &&
+        e.message.includes('K3S_URL'),
+    );
+  });
+
   test('a scale-up starts k3s agent containers that become the nodes; a scale-down removes one, container and Node', async () => {
     const pool = uniqueName('nmd').slice(0, 30);
     const prefix = `${pool}.`;
@@ -303,6 +379,9 @@ shutdown_timeout_seconds: 10
     );
     cleanups.push(() => nm.stop());
     await nm.start();
+    const ready = await nm.app.inject({ method: 'GET', url: '/readyz' });
+    assert.equal(ready.statusCode, 200, ready.body);
+    assert.equal(ready.json().checks.docker.ok, true);
 
     const decide = (
       type: 'io.scalewise.ScaleUpDecision' | 'io.scalewise.ScaleDownDecision',

@@ -21,7 +21,7 @@ import {
 } from '@scalewise/config';
 import { ScalewiseError } from '@scalewise/errors';
 import { deleteNode, type Kube, POOL_LABEL } from '@scalewise/kube';
-import type { ServiceContext } from '@scalewise/service';
+import type { ReadinessCheck, ServiceContext } from '@scalewise/service';
 import {
   type ContainerInspect,
   createDockerClient,
@@ -291,10 +291,23 @@ export function dockerProvider(deps: DockerProviderDeps): Provider {
   };
   const where = describeEndpoint(docker.endpoint);
 
-  async function ensureImage(s: DockerSettings): Promise<void> {
-    if (s.options.pull === 'always' || !(await docker.imageExists(s.image))) {
-      deps.log?.info({ image: s.image }, 'pulling the k3s agent image');
+  async function ensureImage(s: DockerSettings, pool: PoolConfig): Promise<void> {
+    if (s.options.pull === 'missing' && (await docker.imageExists(s.image))) return;
+    deps.log?.info({ image: s.image, pool: pool.name }, 'pulling the k3s agent image');
+    try {
       await docker.pullImage(s.image);
+    } catch (err) {
+      if (!(err instanceof ScalewiseError) || err.code !== 'DOCKER_API') throw err;
+      // A registry that does not answer may answer later: retried, like any engine error.
+      throw new ScalewiseError(
+        'DOCKER_API',
+        `image ${s.image}: the Docker engine at ${where} could not pull it (${err.message.replace(/^Docker API pull image \S+: /, '')}); pull it there yourself (docker pull ${s.image}), or fix the name or the engine's registry access`,
+        {
+          retriable: err.retriable,
+          cause: err,
+          details: { ...err.details, reason: 'DOCKER_PULL_FAILED', image: s.image, pool: pool.name },
+        },
+      );
     }
   }
 
@@ -321,7 +334,7 @@ export function dockerProvider(deps: DockerProviderDeps): Provider {
   async function ensureContainer(pool: PoolConfig, node: string, actionId: string): Promise<string> {
     const s = settingsOf(pool);
     const name = containerName(s, node);
-    if (s.options.pull === 'always') await ensureImage(s);
+    if (s.options.pull === 'always') await ensureImage(s, pool);
     for (let attempt = 1; ; attempt++) {
       const r = await docker.createContainer(name, containerSpec(pool, node, actionId, s, tokenOf(s)));
       if (r.kind === 'created') {
@@ -333,7 +346,7 @@ export function dockerProvider(deps: DockerProviderDeps): Provider {
       }
       if (r.kind === 'no-image') {
         if (s.options.pull === 'never' || attempt > 1) throw missingImage(s, r.message, pool);
-        await ensureImage(s);
+        await ensureImage(s, pool);
         continue;
       }
       // 409: made by an earlier attempt of this action (or of another): use it, if it is ours.
@@ -416,6 +429,7 @@ export const isDockerPool = (pool: PoolConfig): boolean =>
  * The composition root's docker provider, under both of its names: a client of DOCKER_HOST
  * (or `api`) whose calls go through a `docker` circuit breaker (events.breaker settings, the
  * call timeout stretched to cover a pull and a stop), and the pools' settings checked now.
+ * `check` is the engine's readiness (`docker` in /readyz): it answers `GET /_ping`.
  * @throws ScalewiseError INVALID_CONFIG naming DOCKER_HOST or a pool's key.
  */
 export function openDockerProvider(o: {
@@ -423,7 +437,7 @@ export function openDockerProvider(o: {
   kube: Kube;
   env: DockerEnv;
   api?: DockerApi;
-}): { docker: Provider; 'k3s-docker': Provider } {
+}): { providers: { docker: Provider; 'k3s-docker': Provider }; check: ReadinessCheck } {
   const { config, telemetry } = o.ctx;
   const pools = config.autoscaler.pools;
   const pullTimeoutMs = 600_000;
@@ -451,5 +465,8 @@ export function openDockerProvider(o: {
     kube: o.kube,
     log: telemetry.logger,
   });
-  return { docker: provider, 'k3s-docker': provider };
+  return {
+    providers: { docker: provider, 'k3s-docker': provider },
+    check: { name: 'docker', check: () => api.ping() },
+  };
 }
