@@ -6,6 +6,8 @@
 #                      from KWOK's simulated kubelet /metrics/resource endpoints
 #   victoria-metrics   github.com/VictoriaMetrics/VictoriaMetrics (app/victoria-metrics):
 #                      a single-node server with the Prometheus query API (/api/v1/query)
+#   kwok               the k8s component's own kwok build, for a test that runs a second
+#                      kwok (its own nodes, its own metrics configuration) beside the stack's
 #
 # Built once from the Go module proxy with the local Go toolchain, the way the k8s component
 # builds its servers (k8s.sh's _k8s_go_build), into $SCALEWISE_CACHE/<name>-<version>/bin.
@@ -18,7 +20,8 @@ go_tool_path() {
   case $1 in
     metrics-server) echo "$SCALEWISE_CACHE/metrics-server-$METRICS_SERVER_VERSION/bin/metrics-server" ;;
     victoria-metrics) echo "$SCALEWISE_CACHE/victoria-metrics-$VICTORIA_METRICS_VERSION/bin/victoria-metrics" ;;
-    *) log "error: unknown Go tool '$1' (known: metrics-server victoria-metrics)"; return 1 ;;
+    kwok) echo "$(_kwok_bin)/kwok" ;;
+    *) log "error: unknown Go tool '$1' (known: metrics-server victoria-metrics kwok)"; return 1 ;;
   esac
 }
 
@@ -39,6 +42,11 @@ _go_tool_build() {
 # go_tool_install <name>: build it once (one build at a time, even when two tests race).
 go_tool_install() {
   mkdir -p "$SCALEWISE_CACHE"
+  # kwok is the k8s component's build, under the k8s component's lock.
+  if [[ $1 == kwok ]]; then
+    ( flock 9; _k8s_install_kwok ) 9>"$SCALEWISE_CACHE/.k8s-build.lock"
+    return
+  fi
   (
     flock 9
     case $1 in
@@ -48,7 +56,7 @@ go_tool_install() {
       victoria-metrics)
         _go_tool_build victoria-metrics github.com/VictoriaMetrics/VictoriaMetrics "$VICTORIA_METRICS_VERSION" \
           github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics ;;
-      *) log "error: unknown Go tool '$1' (known: metrics-server victoria-metrics)"; exit 1 ;;
+      *) log "error: unknown Go tool '$1' (known: metrics-server victoria-metrics kwok)"; exit 1 ;;
     esac
   ) 9>"$SCALEWISE_CACHE/.go-tools-$1.lock"
 }

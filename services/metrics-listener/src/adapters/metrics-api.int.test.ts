@@ -1,0 +1,418 @@
+// metrics.k8s.io for real: KWOK's resource-usage simulation (a second kwok beside the stack's,
+// managing only this test's nodes, serving kubelet-style /metrics/resource from Metric and
+// ClusterResourceUsage), metrics-server v0.9 (built from the Go module proxy by
+// scripts/go-tool) scraping it, registered as the v1beta1.metrics.k8s.io APIService of the
+// stack's kube-apiserver, and metrics-listener reading NodeMetrics through the apiserver's
+// aggregation layer, with Kafka, Redis and S3.
+//
+// The stack's apiserver has no --proxy-client-cert-file (the aggregator sends no client
+// certificate), so metrics-server sees its requests as system:anonymous: while the test runs,
+// a ClusterRoleBinding lets system:anonymous get/list metrics.k8s.io nodes and pods only.
+// The APIService, the binding, the namespace and the nodes are removed afterwards; the shared
+// servers are not restarted or reconfigured.
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { ApiregistrationV1Api, RbacAuthorizationV1Api, type V1Node } from '@kubernetes/client-node';
+import { recordTopics } from '@scalewise/bus/test-support/recorder';
+import { loadConfig } from '@scalewise/config';
+import type { EventData } from '@scalewise/events';
+import { connectKube, isStatus, type Kube, POOL_LABEL } from '@scalewise/kube';
+import { createService } from '@scalewise/service';
+import {
+  getStack,
+  repositoryRoot,
+  type StackEndpoints,
+  serversYaml,
+  uniqueName,
+  waitFor,
+} from '@scalewise/testing';
+import { defineMetricsListener } from '../service.ts';
+import { freePort, goTool, type Proc, selfSignedCert, startProcess } from '../test-support/processes.ts';
+import { createMetricsApi } from './metrics-api.ts';
+
+const APISERVICE = 'v1beta1.metrics.k8s.io';
+const SIM_LABEL = 'scalewise.io/metrics-sim';
+const GiB = 2 ** 30;
+const quiet = new Writable({ write: (_c, _e, done) => done() });
+
+// What KWOK serves per node (trimmed from kwok's kustomize/metrics/resource), and each pod's
+// usage from its kwok.x-k8s.io/usage-cpu / usage-memory annotations (kustomize/metrics/usage).
+const kwokMetrics = `
+kind: Metric
+apiVersion: kwok.x-k8s.io/v1alpha1
+metadata:
+  name: metrics-resource
+spec:
+  path: "/metrics/nodes/{nodeName}/metrics/resource"
+  metrics:
+  - { name: scrape_error, dimension: node, kind: gauge, value: '0' }
+  - name: container_start_time_seconds
+    dimension: container
+    kind: gauge
+    labels:
+    - { name: container, value: 'container.name' }
+    - { name: namespace, value: 'pod.metadata.namespace' }
+    - { name: pod, value: 'pod.metadata.name' }
+    value: 'pod.SinceSecond()'
+  - name: container_cpu_usage_seconds_total
+    dimension: container
+    kind: counter
+    labels:
+    - { name: container, value: 'container.name' }
+    - { name: namespace, value: 'pod.metadata.namespace' }
+    - { name: pod, value: 'pod.metadata.name' }
+    value: 'pod.CumulativeUsage("cpu", container.name)'
+  - name: container_memory_working_set_bytes
+    dimension: container
+    kind: gauge
+    labels:
+    - { name: container, value: 'container.name' }
+    - { name: namespace, value: 'pod.metadata.namespace' }
+    - { name: pod, value: 'pod.metadata.name' }
+    value: 'pod.Usage("memory", container.name)'
+  - { name: node_cpu_usage_seconds_total, dimension: node, kind: counter, value: 'node.CumulativeUsage("cpu")' }
+  - { name: node_memory_working_set_bytes, dimension: node, kind: gauge, value: 'node.Usage("memory")' }
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterResourceUsage
+metadata:
+  name: usage-from-annotation
+spec:
+  usages:
+  - usage:
+      cpu:
+        expression: '"kwok.x-k8s.io/usage-cpu" in pod.metadata.annotations ? Quantity(pod.metadata.annotations["kwok.x-k8s.io/usage-cpu"]) : Quantity("1m")'
+      memory:
+        expression: '"kwok.x-k8s.io/usage-memory" in pod.metadata.annotations ? Quantity(pod.metadata.annotations["kwok.x-k8s.io/usage-memory"]) : Quantity("1Mi")'
+`;
+
+let stack: StackEndpoints;
+let kube: Kube;
+let dir: string;
+let run: string;
+const procs: Proc[] = [];
+const cleanups: (() => Promise<unknown>)[] = [];
+
+async function registerApiService(port: number, namespace: string): Promise<void> {
+  const reg = kube.kc.makeApiClient(ApiregistrationV1Api);
+  const existing = await reg.readAPIService({ name: APISERVICE }).catch((err) => {
+    if (isStatus(err, 404)) return undefined;
+    throw err;
+  });
+  assert.equal(
+    existing,
+    undefined,
+    `${APISERVICE} is already registered (service ${existing?.spec?.service?.namespace}/${existing?.spec?.service?.name}): this test does not replace someone else's`,
+  );
+  await kube.core.createNamespacedService({
+    namespace,
+    body: {
+      metadata: { name: 'metrics-server' },
+      // The aggregator resolves an ExternalName service to host:port directly (no kube-proxy here).
+      spec: { type: 'ExternalName', externalName: 'localhost', ports: [{ name: 'https', port }] },
+    },
+  });
+  await reg.createAPIService({
+    body: {
+      metadata: { name: APISERVICE, labels: { 'scalewise.io/test-run': run } },
+      spec: {
+        group: 'metrics.k8s.io',
+        version: 'v1beta1',
+        groupPriorityMinimum: 100,
+        versionPriority: 100,
+        // metrics-server's self-signed serving certificate, as in a kwokctl cluster.
+        insecureSkipTLSVerify: true,
+        service: { namespace, name: 'metrics-server', port },
+      },
+    },
+  });
+}
+
+async function unregisterApiService(): Promise<void> {
+  const reg = kube.kc.makeApiClient(ApiregistrationV1Api);
+  const existing = await reg.readAPIService({ name: APISERVICE }).catch(() => undefined);
+  if (existing?.metadata?.labels?.['scalewise.io/test-run'] === run) {
+    await reg.deleteAPIService({ name: APISERVICE }).catch(() => undefined);
+  }
+}
+
+function simNode(name: string, pool: string): V1Node {
+  const r = { cpu: '4', memory: '8Gi', pods: '110' };
+  return {
+    metadata: {
+      name,
+      // Not kwok.x-k8s.io/node=fake: the stack's kwok leaves these to this test's kwok.
+      labels: { [SIM_LABEL]: run, [POOL_LABEL]: pool, type: 'kwok', 'kubernetes.io/hostname': name },
+      annotations: {
+        'kwok.x-k8s.io/node': 'fake',
+        'metrics.k8s.io/resource-metrics-path': `/metrics/nodes/${name}/metrics/resource`,
+      },
+    },
+    spec: { taints: [{ key: SIM_LABEL, value: run, effect: 'NoSchedule' }] },
+    status: { capacity: { ...r }, allocatable: { ...r } },
+  };
+}
+
+before(async () => {
+  stack = await getStack({ kubernetes: true });
+  assert.ok(stack.kubernetes, 'a Kubernetes API');
+  kube = connectKube({ kubeconfig: stack.kubernetes.kubeconfig });
+  run = uniqueName('msim')
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 40);
+  dir = await mkdtemp(join(tmpdir(), 'scalewise-metrics-sim-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+});
+
+after(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  for (const p of procs) await p.stop().catch(() => undefined);
+});
+
+describe('metrics.k8s.io through the real aggregation layer', () => {
+  test('usage from metrics-server replaces requests when the API appears, and requests come back when it goes', async () => {
+    const [kwokBin, msBin] = await Promise.all([goTool('kwok'), goTool('metrics-server')]);
+    const pool = run;
+    await kube.core.createNamespace({ body: { metadata: { name: run } } });
+    const rbac = kube.kc.makeApiClient(RbacAuthorizationV1Api);
+    cleanups.push(async () => {
+      await unregisterApiService();
+      await rbac.deleteClusterRoleBinding({ name: run }).catch(() => undefined);
+      await rbac.deleteClusterRole({ name: run }).catch(() => undefined);
+      await kube.core.deleteNamespace({ name: run }).catch(() => undefined);
+      // Pods first (this test's kwok finishes their deletion), then the nodes.
+      await waitFor(async () => (await kube.core.listNamespacedPod({ namespace: run })).items.length === 0, {
+        timeoutMs: 30_000,
+        what: 'the pods to go',
+      }).catch(() => undefined);
+      await kube.core.deleteCollectionNode({ labelSelector: `${SIM_LABEL}=${run}` }).catch(() => undefined);
+    });
+
+    // This test's kwok: its nodes only, kubelet endpoint on its own port with TLS.
+    const kwokPort = await freePort();
+    const kwokCert = await selfSignedCert(dir, 'kwok');
+    const stages = await readFile(join(repositoryRoot(), 'scripts', 'k8s', 'kwok-stages.yaml'), 'utf8');
+    await writeFile(join(dir, 'kwok.yaml'), `${stages}\n---\n${kwokMetrics}`);
+    const kwok = startProcess(
+      kwokBin,
+      [
+        '--kubeconfig',
+        stack.kubernetes?.kubeconfig ?? '',
+        '--config',
+        join(dir, 'kwok.yaml'),
+        '--manage-nodes-with-label-selector',
+        `${SIM_LABEL}=${run}`,
+        '--node-lease-duration-seconds',
+        '40',
+        '--server-address',
+        `127.0.0.1:${kwokPort}`,
+        '--node-port',
+        String(kwokPort),
+        '--tls-cert-file',
+        kwokCert.cert,
+        '--tls-private-key-file',
+        kwokCert.key,
+        '--node-ip',
+        '127.0.0.1',
+        '--cidr',
+        '10.246.0.0/16',
+      ],
+      join(dir, 'kwok.log'),
+    );
+    procs.push(kwok);
+
+    // Two 4-CPU workers, each running a pod that requests 100m but uses 3.6 and 3.2 CPUs.
+    for (const [i, cpu] of [
+      [1, '3600m'],
+      [2, '3200m'],
+    ] as const) {
+      const name = `${run}-${i}`;
+      await kube.core.createNode({ body: simNode(name, pool) });
+      await kube.core.createNamespacedPod({
+        namespace: run,
+        body: {
+          metadata: {
+            name: `busy-${i}`,
+            annotations: { 'kwok.x-k8s.io/usage-cpu': cpu, 'kwok.x-k8s.io/usage-memory': '2Gi' },
+          },
+          spec: {
+            nodeName: name,
+            tolerations: [{ key: SIM_LABEL, operator: 'Exists' }],
+            containers: [
+              { name: 'c', image: 'busy', resources: { requests: { cpu: '100m', memory: '64Mi' } } },
+            ],
+          },
+        },
+      });
+    }
+    await waitFor(
+      async () =>
+        (await kube.core.listNode({ labelSelector: `${SIM_LABEL}=${run}` })).items.every((n) =>
+          n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+        ),
+      { timeoutMs: 60_000, what: "this test's kwok to make its nodes Ready" },
+    ).catch(async (err) => assert.fail(`${err.message}; kwok log:\n${await kwok.tail(10)}`));
+
+    // metrics-server, for this test's nodes only.
+    const msPort = await freePort();
+    const ms = startProcess(
+      msBin,
+      [
+        '--secure-port',
+        String(msPort),
+        '--bind-address',
+        '127.0.0.1',
+        '--cert-dir',
+        join(dir, 'ms-certs'),
+        '--kubeconfig',
+        stack.kubernetes?.kubeconfig ?? '',
+        '--authentication-kubeconfig',
+        stack.kubernetes?.kubeconfig ?? '',
+        '--authorization-kubeconfig',
+        stack.kubernetes?.kubeconfig ?? '',
+        '--authentication-skip-lookup',
+        // The aggregator's discovery and OpenAPI requests are non-resource paths: allowed here,
+        // so nothing cluster-wide is granted for them.
+        '--authorization-always-allow-paths',
+        '/healthz,/readyz,/livez,/apis,/apis/metrics.k8s.io,/apis/metrics.k8s.io/v1beta1,/openapi/*',
+        '--kubelet-insecure-tls',
+        '--kubelet-use-node-status-port',
+        '--kubelet-preferred-address-types',
+        'InternalIP',
+        '--node-selector',
+        `${SIM_LABEL}=${run}`,
+        '--metric-resolution',
+        '10s',
+        '--kubelet-request-timeout',
+        '5s',
+      ],
+      join(dir, 'metrics-server.log'),
+    );
+    procs.push(ms);
+    await rbac.createClusterRole({
+      body: {
+        metadata: { name: run },
+        rules: [{ apiGroups: ['metrics.k8s.io'], resources: ['nodes', 'pods'], verbs: ['get', 'list'] }],
+      },
+    });
+    await rbac.createClusterRoleBinding({
+      body: {
+        metadata: { name: run },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: run },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'system:anonymous' }],
+      },
+    });
+
+    // metrics-listener, started before the API is registered, rechecking every second.
+    const prefix = `${run}.`;
+    const loaded = loadConfig({
+      text: `
+cluster_id: ${run}
+autoscaler:
+  pools: [{ name: ${pool}, min: 1, max: 6, node_size: { cpu_millicores: 4000, memory_mib: 8192 } }]
+  sensing: { sample_interval_seconds: 1, metrics_api_recheck_seconds: 1 }
+events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
+${serversYaml(stack)}
+telemetry: { log_level: warn }
+shutdown_timeout_seconds: 10
+`,
+      env: {},
+    });
+    const service = await createService(
+      defineMetricsListener({ config: loaded, kube, telemetry: { logDestination: quiet } }),
+    );
+    cleanups.push(() => service.stop());
+    await service.start();
+    const rec = await recordTopics(
+      stack.kafka.brokers,
+      [`${prefix}metrics`, `${prefix}signals`],
+      uniqueName('rec'),
+    );
+    cleanups.push(() => rec.stop());
+    const observed = () =>
+      rec
+        .of('io.scalewise.PoolMetricsObserved')
+        .map((e) => e.data as EventData<'io.scalewise.PoolMetricsObserved'>)
+        .filter((d) => d.pool === pool);
+
+    // 1. No metrics.k8s.io: requests / allocatable, 200m of 8000m.
+    await waitFor(() => observed().some((d) => d.workers === 2 && d.ready_workers === 2), {
+      timeoutMs: 30_000,
+      what: 'a sample of both workers',
+    });
+    const first = observed().find((d) => d.ready_workers === 2);
+    assert.deepEqual([first?.source, first?.cpu_avg], ['requests', 2.5]);
+    assert.equal(rec.of('io.scalewise.ResourcePressureAlert').length, 0);
+
+    // 2. Registered: node usage through the aggregation layer, (3600 + 3200) / 8000 = 85 %.
+    await registerApiService(msPort, run);
+    const said: string[] = [];
+    const note = (o: object, msg: string) =>
+      said.push(
+        `${msg} ${JSON.stringify({ ...o, err: String((o as { err?: unknown }).err ?? '').slice(0, 300) })}`,
+      );
+    const direct = createMetricsApi({ kube, log: { info: note, warn: note }, recheckSeconds: 1 });
+    let last: unknown;
+    const usage = await waitFor(
+      async () => {
+        const u = await direct.nodeUsage(Date.now());
+        last = u && [...u.keys()];
+        return u?.has(`${run}-1`) && u.has(`${run}-2`) ? u : undefined;
+      },
+      {
+        timeoutMs: 120_000,
+        intervalMs: 1000,
+        what: 'NodeMetrics of both nodes through the apiserver',
+      },
+    ).catch(async (err) =>
+      assert.fail(
+        `${err.message}; state ${direct.state()}, last nodes ${JSON.stringify(last)}, said:\n${said.slice(-5).join('\n')}\nmetrics-server log:\n${await ms.tail(10)}`,
+      ),
+    );
+    assert.equal(direct.state(), 'served');
+    const cpu1 = usage.get(`${run}-1`)?.cpuMillicores ?? 0;
+    assert.ok(Math.abs(cpu1 - 3600) <= 50, `node 1 uses about 3600m (metrics-server says ${cpu1}m)`);
+    assert.equal(usage.get(`${run}-1`)?.memoryBytes, 2 * GiB);
+
+    await waitFor(() => observed().some((d) => d.source === 'metrics-server'), {
+      timeoutMs: 30_000,
+      what: 'a PoolMetricsObserved from metrics-server',
+    });
+    const measured = observed().find((d) => d.source === 'metrics-server');
+    assert.ok(
+      measured && measured.cpu_avg >= 84 && measured.cpu_avg <= 86.5,
+      `CPU from usage, about 85 % (got ${measured?.cpu_avg})`,
+    );
+    assert.equal(measured?.memory_avg, 25);
+    // Above 80 % on usage while requests say 2.5 %: pressure that requests alone would never show.
+    const alert = await waitFor(
+      () =>
+        rec
+          .of('io.scalewise.ResourcePressureAlert')
+          .map((e) => e.data as EventData<'io.scalewise.ResourcePressureAlert'>)
+          .find((a) => a.pool === pool),
+      { timeoutMs: 30_000, what: 'ResourcePressureAlert on measured CPU' },
+    );
+    assert.deepEqual([alert.resource, alert.workers], ['cpu', 2]);
+    assert.ok(alert.cpu_avg > 80);
+
+    // 3. Unregistered: the next discovery fails and the samples fall back to requests.
+    await unregisterApiService();
+    const gone = observed().length;
+    await waitFor(
+      () =>
+        observed()
+          .slice(gone)
+          .some((d) => d.source === 'requests'),
+      {
+        timeoutMs: 30_000,
+        what: 'the fall back to requests',
+      },
+    );
+    assert.equal(observed().at(-1)?.cpu_avg, 2.5);
+  });
+});
