@@ -61,6 +61,8 @@ export interface PoolOptions {
   scaleDownWindowSeconds?: number;
   /** @default 60 */
   actionTimeoutSeconds?: number;
+  /** The scale-up rate policy: at most this many workers added per 15 s. @default 10 */
+  scaleUpPodsPer15s?: number;
 }
 
 export interface SystemOptions {
@@ -165,6 +167,7 @@ autoscaler:
       action_timeout_seconds: ${p.actionTimeoutSeconds ?? 60}
       thresholds: { underutilized_for_seconds: ${p.underutilizedForSeconds ?? 2} }
       behavior:
+        scale_up: { policies: [{ type: Pods, value: ${p.scaleUpPodsPer15s ?? 10}, period_seconds: 15 }] }
         scale_down: { stabilization_window_seconds: ${p.scaleDownWindowSeconds ?? 2} }
   sensing:
     sample_interval_seconds: ${o.sampleIntervalSeconds ?? 1}

@@ -37,8 +37,9 @@ export async function sendTrigger(system: System, data: Omit<ScaleTrigger, 'pool
 
 /**
  * Produces a trigger with `kcat` as an external system would: CloudEvents 1.0 binary mode,
- * the attributes as `ce_*` headers, `content-type: application/json`, the data as the value,
- * keyed by pool. Returns the event id.
+ * the attributes as `ce_*` headers (the required ones and the `partitionkey` and `clusterid`
+ * extensions), `content-type: application/json`, the data as the value, keyed by pool.
+ * Returns the event id.
  *
  * @throws Error with kcat's output when it fails (or is not installed: `apt-get install kcat`).
  */
@@ -54,6 +55,10 @@ export async function kcatTrigger(
     ce_type: 'io.scalewise.trigger.scale',
     ce_source: source,
     ce_time: new Date().toISOString(),
+    // Every Scalewise event carries these two extensions (DESIGN.md section 4); without them
+    // the consumers dead-letter the record as MALFORMED_RECORD.
+    ce_partitionkey: system.pool,
+    ce_clusterid: system.clusterId,
     'content-type': 'application/json',
   };
   const args = [
