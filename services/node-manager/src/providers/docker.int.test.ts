@@ -39,6 +39,7 @@ const TOKEN = 'test-join-token-7f3a';
 let engineDir: string;
 let dockerHost: string;
 let image: string;
+let network: string;
 let docker: DockerApi;
 let stack: StackEndpoints;
 let kube: Kube;
@@ -55,6 +56,7 @@ before(async () => {
   );
   dockerHost = vars.DOCKER_HOST as string;
   image = vars.TEST_IMAGE as string;
+  network = vars.TEST_NETWORK as string;
   docker = createDockerClient({ endpoint: parseDockerHost(dockerHost) });
   stack = await getStack({ kubernetes: true });
   assert.ok(stack.kubernetes);
@@ -105,7 +107,7 @@ function providerFor(pool: PoolConfig, lines: string[] = []) {
 
 describe('docker provider on a real Docker Engine API (podman)', () => {
   test('create starts one running k3s agent container per worker, with its flags, labels, env and host config', async () => {
-    const pool = poolOf({ labels: { team: 'infra' } });
+    const pool = poolOf({ labels: { team: 'infra' }, network });
     const lines: string[] = [];
     const p = providerFor(pool, lines);
     const nodes = [`${pool.name}-a`, `${pool.name}-b`];
@@ -126,6 +128,7 @@ describe('docker provider on a real Docker Engine API (podman)', () => {
           Labels: Record<string, string>;
         };
         HostConfig: { Privileged: boolean; Tmpfs: Record<string, string>; RestartPolicy: { Name: string } };
+        NetworkSettings: { Networks: Record<string, unknown> };
       };
       assert.equal(`docker://${c.Id}`, m.providerId);
       assert.equal(c.State.Running, true);
@@ -146,6 +149,7 @@ describe('docker provider on a real Docker Engine API (podman)', () => {
       assert.equal(c.HostConfig.Privileged, true);
       assert.ok('/run' in c.HostConfig.Tmpfs && '/var/run' in c.HostConfig.Tmpfs);
       assert.equal(c.HostConfig.RestartPolicy.Name, 'unless-stopped');
+      assert.deepEqual(Object.keys(c.NetworkSettings.Networks), [network]);
     }
     const listed = await p.list(pool);
     assert.deepEqual(listed.map((i) => i.node).sort(), [...nodes].sort());
@@ -400,6 +404,8 @@ shutdown_timeout_seconds: 10
       ) as AnyScalewiseEvent;
 
     const up = decide('io.scalewise.ScaleUpDecision', 0);
+    // Delivered twice (a producer retry, a replay): still two workers.
+    await feeder.bus.publisher.publish(up);
     await feeder.bus.publisher.publish(up);
     const containers = () => docker.listContainers(['managed-by=scalewise', `scalewise.io/pool=${pool}`]);
     await waitFor(async () => (await containers()).filter((c) => c.State === 'running').length === 2, {
@@ -426,6 +432,7 @@ shutdown_timeout_seconds: 10
     );
     const created = rec.of('io.scalewise.NodeCreated').map((e) => e.data as { node_name: string });
     assert.equal(created.length, 2);
+    assert.equal((await containers()).length, 2);
     const ids = new Set((await containers()).map((c) => c.Labels?.['scalewise.io/node']));
     assert.ok(created.every((d) => ids.has(d.node_name)));
 
