@@ -96,9 +96,16 @@ export function createMetricsListener(
   };
   const prometheus = new Map<string, PrometheusSource>();
   for (const p of config.autoscaler.pools) {
-    if (p.metrics.prometheus)
-      prometheus.set(p.name, createPrometheusSource(p.name, p.metrics.prometheus, { breaker }));
+    if (p.metrics.prometheus) {
+      const source = createPrometheusSource(p.name, p.metrics.prometheus, {
+        breaker,
+        metrics: telemetry.metrics.bus,
+      });
+      prometheus.set(p.name, source);
+    }
   }
+  /** The last query error of each pool: logged when it starts or changes, not every round. */
+  const queryErrors = new Map<string, string>();
 
   /** The round's I/O, all at once: node usage (one list for every pool) and each pool's query. */
   async function readExternal(at: number) {
@@ -107,11 +114,16 @@ export function createMetricsListener(
       Promise.all([...prometheus].map(async ([pool, src]) => [pool, await src.read(at)] as const)),
     ]);
     for (const [pool, r] of readings) {
-      if (!r.ok)
+      const previous = queryErrors.get(pool);
+      if (r.ok && previous !== undefined) log.info({ pool }, 'prometheus query answers again');
+      if (!r.ok && r.error !== previous) {
         log.warn(
           { pool, error: r.error },
-          'prometheus query gave no value; the metric asks for nothing this round',
+          'prometheus query gave no value; the metric asks for nothing until it does',
         );
+      }
+      if (r.ok) queryErrors.delete(pool);
+      else queryErrors.set(pool, r.error);
     }
     return { usage, readings: new Map<string, QueryReading>(readings) };
   }

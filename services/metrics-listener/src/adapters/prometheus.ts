@@ -6,7 +6,7 @@
  * PoolMetricsObserved carries and the round logs.
  */
 import { readFile } from 'node:fs/promises';
-import { type Breaker, type BreakerOptions, createBreaker } from '@scalewise/bus';
+import { type Breaker, type BreakerOptions, type BusMetrics, createBreaker } from '@scalewise/bus';
 import type { PoolConfig } from '@scalewise/config';
 import { ScalewiseError } from '@scalewise/errors';
 import { type PrometheusSpec, type QueryReading, readQueryResult } from '../core/index.ts';
@@ -46,6 +46,8 @@ export function createPrometheusSource(
   c: SourceConfig,
   deps: {
     breaker?: BreakerOptions;
+    /** Where the breaker's state goes (scalewise_circuit_breaker_state{breaker="prometheus:<pool>"}). */
+    metrics?: BusMetrics;
     onBreakerState?: (name: string, state: 'closed' | 'open' | 'half_open') => void;
     fetch?: typeof fetch;
   } = {},
@@ -57,7 +59,7 @@ export function createPrometheusSource(
     `prometheus:${pool}`,
     // The breaker's own timeout backs up the request's.
     { ...deps.breaker, timeoutMs: timeoutMs + 1000 },
-    undefined,
+    deps.metrics,
     deps.onBreakerState,
   );
 
