@@ -28,7 +28,7 @@ import type { ReadinessCheck, ServiceContext } from '@scalewise/service';
 import { Redis } from 'ioredis';
 import { createTriggerBridge, type TriggerBridge } from './adapters/bridge.ts';
 import { createMetricsApi, type MetricsApi } from './adapters/metrics-api.ts';
-import { createPrometheusSource, type PrometheusSource, prometheusSpec } from './adapters/prometheus.ts';
+import { createPoolQueries, prometheusSpec } from './adapters/prometheus.ts';
 import {
   initialSenseState,
   type NodeSample,
@@ -90,42 +90,19 @@ export function createMetricsListener(
     mode: sensing.utilization_source,
     recheckSeconds: sensing.metrics_api_recheck_seconds,
   });
-  const breaker = {
-    errorThresholdPercentage: config.events.breaker.error_threshold_percent,
-    resetTimeoutMs: config.events.breaker.reset_timeout_ms,
-  };
-  const prometheus = new Map<string, PrometheusSource>();
-  for (const p of config.autoscaler.pools) {
-    if (p.metrics.prometheus) {
-      const source = createPrometheusSource(p.name, p.metrics.prometheus, {
-        breaker,
-        metrics: telemetry.metrics.bus,
-      });
-      prometheus.set(p.name, source);
-    }
-  }
-  /** The last query error of each pool: logged when it starts or changes, not every round. */
-  const queryErrors = new Map<string, string>();
+  const queries = createPoolQueries(config.autoscaler.pools, {
+    breaker: {
+      errorThresholdPercentage: config.events.breaker.error_threshold_percent,
+      resetTimeoutMs: config.events.breaker.reset_timeout_ms,
+    },
+    metrics: telemetry.metrics.bus,
+    log,
+  });
 
   /** The round's I/O, all at once: node usage (one list for every pool) and each pool's query. */
   async function readExternal(at: number) {
-    const [usage, readings] = await Promise.all([
-      metricsApi.nodeUsage(at),
-      Promise.all([...prometheus].map(async ([pool, src]) => [pool, await src.read(at)] as const)),
-    ]);
-    for (const [pool, r] of readings) {
-      const previous = queryErrors.get(pool);
-      if (r.ok && previous !== undefined) log.info({ pool }, 'prometheus query answers again');
-      if (!r.ok && r.error !== previous) {
-        log.warn(
-          { pool, error: r.error },
-          'prometheus query gave no value; the metric asks for nothing until it does',
-        );
-      }
-      if (r.ok) queryErrors.delete(pool);
-      else queryErrors.set(pool, r.error);
-    }
-    return { usage, readings: new Map<string, QueryReading>(readings) };
+    const [usage, readings] = await Promise.all([metricsApi.nodeUsage(at), queries.readAll(at)]);
+    return { usage, readings };
   }
 
   /** What one round reads once for all pools: nodes by pool, pods by node, waiting pods by pool. */
@@ -294,7 +271,7 @@ export function createMetricsListener(
       await round.catch(() => undefined);
       await bridge?.stop();
       await bridgeRedis?.quit().catch(() => undefined);
-      for (const src of prometheus.values()) src.shutdown();
+      queries.shutdown();
       await Promise.all([nodes.stop(), pods.stop()]);
     },
   };

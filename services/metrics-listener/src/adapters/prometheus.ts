@@ -125,3 +125,53 @@ export function createPrometheusSource(
     shutdown: () => breaker.shutdown(),
   };
 }
+
+/** The Prometheus sources of every pool that has one, read together once per round. */
+export interface PoolQueries {
+  /** Each pool's reading at `at` (pools without a source are absent). Never throws. */
+  readAll(at: number): Promise<Map<string, QueryReading>>;
+  shutdown(): void;
+}
+
+/**
+ * One source per pool with `metrics.prometheus`; a failing query is logged when it starts or
+ * changes and when it answers again, not every round.
+ */
+export function createPoolQueries(
+  pools: readonly Pick<PoolConfig, 'name' | 'metrics'>[],
+  deps: {
+    breaker?: BreakerOptions;
+    metrics?: BusMetrics;
+    log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  },
+): PoolQueries {
+  const sources = new Map<string, PrometheusSource>();
+  for (const p of pools) {
+    const c = p.metrics.prometheus;
+    if (c) sources.set(p.name, createPrometheusSource(p.name, c, { ...deps }));
+  }
+  const errors = new Map<string, string>();
+  return {
+    async readAll(at) {
+      const readings = await Promise.all(
+        [...sources].map(async ([pool, src]) => [pool, await src.read(at)] as const),
+      );
+      for (const [pool, r] of readings) {
+        const previous = errors.get(pool);
+        if (r.ok && previous !== undefined) deps.log.info({ pool }, 'prometheus query answers again');
+        if (!r.ok && r.error !== previous) {
+          deps.log.warn(
+            { pool, error: r.error },
+            'prometheus query gave no value; the metric asks for nothing until it does',
+          );
+        }
+        if (r.ok) errors.delete(pool);
+        else errors.set(pool, r.error);
+      }
+      return new Map(readings);
+    },
+    shutdown() {
+      for (const s of sources.values()) s.shutdown();
+    },
+  };
+}
