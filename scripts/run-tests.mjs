@@ -5,6 +5,7 @@
 //
 // unit: `*.test.ts` that are not `*.int.test.ts`; pure, no servers.
 // int:  `*.int.test.ts`; real servers from packages/testing (the native stack or testcontainers).
+//       Without dirs, e2e/ is left out: `run-tests.mjs int e2e` runs the end-to-end tests.
 // The last line printed is "N passed, N failed, N skipped" for the whole run.
 //
 // A watchdog ends a run that outlives SCALEWISE_TEST_RUN_TIMEOUT_S (unit 600 s, int 1800 s):
@@ -21,10 +22,12 @@ if (!['unit', 'int', 'all'].includes(kind)) {
   console.error(`run-tests: unknown kind '${kind}' (expected unit, int or all)`);
   process.exit(2);
 }
+// e2e/'s integration tests start all six services per file: scripts/test runs them in a step
+// of their own, one file at a time (`run-tests.mjs int e2e`); its unit tests run with the rest.
 const roots =
   dirs.length > 0
     ? dirs.map((d) => resolve(d))
-    : ['packages', 'services', 'scripts'].map((d) => join(repo, d));
+    : ['packages', 'services', 'scripts', ...(kind === 'int' ? [] : ['e2e'])].map((d) => join(repo, d));
 
 function* walk(dir) {
   let entries;

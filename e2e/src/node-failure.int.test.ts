@@ -3,7 +3,7 @@
 // seed's recovery chain, then two workers lost at once and the emergency scale-up.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { AnyScalewiseEvent, EventData } from '@scalewise/events';
+import type { AnyScalewiseEvent } from '@scalewise/events';
 import { waitFor } from '@scalewise/testing';
 import { short } from './chain.ts';
 import { dataOf, expectChain, waitForEvent, waitForSynced } from './expect.ts';
@@ -32,7 +32,7 @@ describe('node failure (seed 000 scenario 2)', () => {
       ['AutoScaleUpToMinimum', 'ScaleUpStarted', 'NodeCreated', 'NodeReady', 'ScalingActionCompleted'],
       { timeoutMs: 60_000 },
     );
-    const floor = chain[0]?.data as EventData<'io.scalewise.AutoScaleUpToMinimum'>;
+    const floor = dataOf(chain[0], 'io.scalewise.AutoScaleUpToMinimum');
     assert.equal(floor.min_workers, 2);
     assert.equal(floor.current_workers + floor.scale_up_count, 2);
     await waitFor(async () => (await system.readyWorkers()).length === 2, {
@@ -95,7 +95,7 @@ describe('node failure (seed 000 scenario 2)', () => {
     assert.ok(ready.includes(newNode), `${newNode} among the Ready workers ${ready.join(', ')}`);
   });
 
-  test('two workers lost at once: EmergencyScaleUp, and the pool is back at its minimum or above', async () => {
+  test('two workers lost at once: EmergencyScaleUp puts back the size before the losses, 2, and no more', async () => {
     const before = await system.readyWorkers();
     assert.equal(before.length, 2);
     // The previous test's loss must be out of the emergency window: only these two count.
@@ -113,31 +113,45 @@ describe('node failure (seed 000 scenario 2)', () => {
       ['EmergencyScaleUp', 'ScaleUpStarted', 'NodeCreated', 'NodeReady', 'ScalingActionCompleted'],
       { since: t0 - 1000, timeoutMs: 60_000 },
     );
-    const emergency = chain[0]?.data as EventData<'io.scalewise.EmergencyScaleUp'>;
-    assert.equal(emergency.lost_count, 2);
-    assert.equal(emergency.min_workers, 2);
-    assert.equal(emergency.remaining_workers, 0);
-    assert.ok(emergency.emergency_scale >= 1, `emergency_scale ${emergency.emergency_scale}`);
-    // Each lost node was reported, and the violation seen, in the same period.
-    for (const node of before) {
-      await waitForEvent(
-        system,
-        'NodeUnexpectedlyLost',
-        (e) => (e.data as { node_name: string }).node_name === node,
-        {
-          since: t0 - 1000,
-          timeoutMs: 5_000,
-        },
-      );
-    }
-    await waitForEvent(system, 'MinimumNodesRestored', () => true, { since: t0 });
-    const ready = await waitFor(
-      async () => {
-        const r = await system.readyWorkers();
-        return r.length >= 2 && r.every((n) => !before.includes(n)) ? r : undefined;
-      },
-      { timeoutMs: 60_000, what: 'at least two new Ready workers' },
+    const emergency = dataOf(chain[0], 'io.scalewise.EmergencyScaleUp');
+    assert.deepEqual([emergency.lost_count, emergency.min_workers, emergency.remaining_workers], [2, 2, 0]);
+    // Each lost node was reported; the first loss started the repair, the second made it an emergency.
+    const losses = system.rec
+      .of('io.scalewise.NodeUnexpectedlyLost')
+      .filter((e) => Date.parse(e.time) >= t0 - 1000);
+    assert.deepEqual(
+      losses.map((e) => dataOf(e, 'io.scalewise.NodeUnexpectedlyLost').node_name).sort(),
+      [...before].sort(),
     );
-    await waitForSynced(system, ready.length, { since: Date.parse(chain[4]?.time ?? '') });
+    const repairs = await waitFor(
+      () => {
+        const r = system.rec
+          .of('io.scalewise.AutoScaleUpToMinimum', 'io.scalewise.EmergencyScaleUp')
+          .filter((e) => Date.parse(e.time) >= t0 - 1000);
+        const sum = r.reduce(
+          (n, e) =>
+            n +
+            (e.type === 'io.scalewise.EmergencyScaleUp'
+              ? dataOf(e, 'io.scalewise.EmergencyScaleUp').emergency_scale
+              : dataOf(e, 'io.scalewise.AutoScaleUpToMinimum').scale_up_count),
+          0,
+        );
+        return sum >= 2 ? r : undefined;
+      },
+      { timeoutMs: 10_000, what: 'repairs for both losses' },
+    );
+    const restored = await waitForEvent(system, 'MinimumNodesRestored', () => true, { since: t0 });
+    await waitForSynced(system, 2, { since: Date.parse(restored.time) });
+    // Exactly the two lost are put back: one emergency, two new workers, nothing on top.
+    assert.equal(repairs.filter((e) => e.type === 'io.scalewise.EmergencyScaleUp').length, 1);
+    const created = system.rec.of('io.scalewise.NodeCreated').filter((e) => Date.parse(e.time) >= t0);
+    assert.equal(
+      created.length,
+      2,
+      created.map((e) => dataOf(e, 'io.scalewise.NodeCreated').node_name).join(),
+    );
+    const ready = await system.readyWorkers();
+    assert.equal(ready.length, 2);
+    assert.ok(ready.every((n) => !before.includes(n)));
   });
 });

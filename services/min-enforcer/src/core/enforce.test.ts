@@ -201,6 +201,33 @@ describe('floor actions', () => {
     assert.equal(state.pools.workers?.workers, 3);
   });
 
+  test('two repairs side by side: a completion whose new_workers missed the other one starts no second emergency', () => {
+    // Seen end to end: a repair and an EmergencyScaleUp, each completed by node-manager with
+    // new_workers from its decision's snapshot (the emergency's: 0 + 1 = 1, while 2 exist).
+    const burst = run(floor(), [
+      [0, synced(2)],
+      [1, lost('w-1', 1)],
+      [1.1, lost('w-2', 0)],
+    ]);
+    assert.deepEqual(burst.names, ['MinimumNodesViolation', 'AutoScaleUpToMinimum', 'EmergencyScaleUp']);
+    const [repair, emergency] = [burst.events[1]?.id as string, burst.events[2]?.id as string];
+    const after = run(
+      floor(),
+      [
+        [2, ev('io.scalewise.ScaleUpStarted', { action_id: repair, count: 1 })],
+        [2.1, ev('io.scalewise.ScaleUpStarted', { action_id: emergency, count: 1 })],
+        [3, ev('io.scalewise.NodeReady', { node_name: 'w-3', action_id: repair })],
+        [3.1, completed(repair, 1, 2)],
+        [4, completed(emergency, 0, 1)],
+        [4.1, ev('io.scalewise.NodeReady', { node_name: 'w-4', action_id: emergency })],
+        [5, tick()],
+      ],
+      burst.state,
+    );
+    assert.deepEqual(after.names, ['MinimumNodesRestored']);
+    assert.equal(after.state.pools.workers?.workers, 2);
+  });
+
   test('a floor action lost without completion expires: the next tick repairs again, without a new violation', () => {
     const { names } = run(floor({ actionTimeoutSeconds: 60 }), [
       [0, synced(2)],

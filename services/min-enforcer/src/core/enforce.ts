@@ -270,10 +270,19 @@ function apply(s: Step, e: EnforcerEvent): boolean {
       }
       return true;
     }
-    case 'io.scalewise.ScalingActionCompleted':
-      p.inFlight = p.inFlight.filter((a) => a.id !== e.data.action_id);
-      p.workers = e.data.new_workers;
+    case 'io.scalewise.ScalingActionCompleted': {
+      const a = p.inFlight.find((x) => x.id === e.data.action_id);
+      p.inFlight = p.inFlight.filter((x) => x.id !== e.data.action_id);
+      // For an action it followed: its own count and the action's nodes not counted yet (their
+      // NodeReady/NodeRemoved still to be read). new_workers is node-manager's decision-time
+      // count plus the action's, blind to actions that ran beside it (a repair and an
+      // emergency scale-up at once): taken only for an action it did not follow.
+      p.workers =
+        a && p.workers !== null
+          ? Math.max(0, p.workers + (a.direction === 'up' ? a.remaining : -a.remaining))
+          : e.data.new_workers;
       return true;
+    }
     case 'io.scalewise.ScalingActionFailed': {
       const ours = p.inFlight.some((a) => a.id === e.data.action_id && a.origin === 'floor');
       p.inFlight = p.inFlight.filter((a) => a.id !== e.data.action_id);

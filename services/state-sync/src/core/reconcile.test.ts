@@ -130,6 +130,17 @@ describe('NodeUnexpectedlyLost', () => {
     );
   });
 
+  test('Given two nodes deleted within one cycle, Then each lost one after the other: remaining 1, then 0', () => {
+    const { events } = reconcile('workers', synced(['a', 'b']), [], [], at(10), policy);
+    assert.deepEqual(
+      of(events, 'io.scalewise.NodeUnexpectedlyLost').map((l) => [l.node_name, l.remaining_workers]),
+      [
+        ['a', 1],
+        ['b', 0],
+      ],
+    );
+  });
+
   test('Given a container that died, Then lost with the provider cause', () => {
     const { events } = reconcile(
       'workers',

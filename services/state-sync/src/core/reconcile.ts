@@ -104,6 +104,7 @@ export function reconcile(
   const repaired: Record<string, StoredNode> = {};
   const removing = { ...store.removing };
   const remaining = nodes.filter((n) => !dead.has(n.name)).length;
+  const lost: { name: string; known: StoredNode; instanceDied: boolean }[] = [];
   for (const [name, known] of Object.entries(store.nodes)) {
     const n = kube.get(name);
     const instanceDied = dead.has(name);
@@ -113,6 +114,13 @@ export function reconcile(
       delete removing[name];
       continue;
     }
+    lost.push({ name, known, instanceDied });
+  }
+  // Several nodes gone in one cycle are reported one after the other, each with the workers
+  // left after it (the last with what is left now), as separate cycles would have: consumers
+  // that size repairs from remaining_workers (min-enforcer's EmergencyScaleUp puts back the
+  // size before the burst) see the same losses whether they came in one cycle or in several.
+  lost.forEach(({ name, known, instanceDied }, i) => {
     events.push({
       type: 'io.scalewise.NodeUnexpectedlyLost',
       data: {
@@ -120,10 +128,10 @@ export function reconcile(
         node_name: name,
         last_seen: iso(known.lastSeen),
         cause: instanceDied ? (dead.get(name)?.cause ?? 'instance_gone') : 'node_deleted',
-        remaining_workers: remaining,
+        remaining_workers: remaining + (lost.length - 1 - i),
       },
     });
-  }
+  });
 
   for (const n of nodes) {
     if (dead.has(n.name)) continue;
