@@ -2,4 +2,4 @@
 import { runService } from '@scalewise/service';
 import { defineStateSync } from './service.ts';
 
-await runService(defineStateSync());
+await runService(defineStateSync({ env: process.env }));

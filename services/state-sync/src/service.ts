@@ -1,5 +1,6 @@
 /** state-sync as a kit service. */
 import { connectKube, type Kube } from '@scalewise/kube';
+import type { DockerEnv, Provider } from '@scalewise/node-manager/providers';
 import type { ServiceContext, ServiceDefinition } from '@scalewise/service';
 import { createStateSync, type handledTypes, type StateSync, serviceName } from './sync.ts';
 
@@ -8,13 +9,21 @@ export interface StateSyncService extends ServiceDefinition<(typeof handledTypes
 }
 
 export function defineStateSync(
-  options: Partial<ServiceDefinition<(typeof handledTypes)[number]>> & { kube?: Kube } = {},
+  options: Partial<ServiceDefinition<(typeof handledTypes)[number]>> & {
+    kube?: Kube;
+    /** DOCKER_HOST / DOCKER_API_VERSION for docker pools (main.ts: process.env). */
+    env?: DockerEnv;
+    /** Provider name -> implementation (tests). @default node-manager's, for the configured pools */
+    providers?: Readonly<Record<string, Provider>>;
+  } = {},
 ): StateSyncService {
-  const { kube: given, ...def } = options;
+  const { kube: given, env, providers, ...def } = options;
   let s: StateSync | undefined;
   const of = (ctx: ServiceContext): StateSync => {
     s ??= createStateSync(ctx, {
       kube: given ?? connectKube(ctx.config.kubernetes),
+      ...(env ? { env } : {}),
+      ...(providers ? { providers } : {}),
     });
     return s;
   };

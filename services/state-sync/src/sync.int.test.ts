@@ -1,20 +1,30 @@
 // state-sync on the real kube-apiserver with KWOK, Kafka, Redis and S3: a deleted node with
 // no scale-down in flight is lost within seconds, one a scale-down removes is not; a store
-// key deleted in Redis is drift, repaired, then synced.
+// key deleted in Redis is drift, repaired, then synced. A pods pool: its worker pods (made by
+// the test with node-manager's own manifest, Running on a KWOK node) are the pool's workers in
+// all three views; a worker pod that finished and that node-manager (running beside) cleaned
+// up is not lost, a running one deleted is, one a scale-down removes is not.
+//
+// Completion: the stack's KWOK completes only Job pods, so the test writes the status the
+// kubelet writes when the task's container exits 0, through the real pods/status subresource
+// (as node-manager's pods test does).
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
-import { loadConfig } from '@scalewise/config';
+import { loadConfig, podsOptionsSchema } from '@scalewise/config';
 import { type AnyScalewiseEvent, createEvent, type EventData, sampleData } from '@scalewise/events';
 import {
   connectKube,
   deleteNode,
   ensureNode,
+  ensureWorker,
   type Kube,
   kwokNodeManifest,
   POOL_LABEL,
 } from '@scalewise/kube';
+import { defineNodeManager } from '@scalewise/node-manager';
+import { workerPodManifest } from '@scalewise/node-manager/core';
 import { createService, type Service } from '@scalewise/service';
 import { getStack, type StackEndpoints, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { defineStateSync } from './service.ts';
@@ -158,5 +168,190 @@ describe('state-sync on the real servers', () => {
     };
     assert.equal(stored.workers, 2);
     assert.deepEqual(Object.keys(stored.nodes).sort(), [`${pool}-1`, `${pool}-2`]);
+  });
+});
+
+/** The pool's stored state, as the API and CLI read it. */
+async function stored(service: Service, cluster: string, pool: string) {
+  const s = await service.bus.redis.hget(`scalewise:${cluster}:state-sync:state:${pool}`, 's');
+  return s ? (JSON.parse(s) as { workers: number; removing: Record<string, string>; nodes: object }) : null;
+}
+
+/** What the kubelet writes when the worker's container exits 0. */
+async function completeTask(namespace: string, name: string): Promise<void> {
+  const pod = await kube.core.readNamespacedPod({ name, namespace });
+  const now = new Date();
+  pod.status = {
+    ...pod.status,
+    phase: 'Succeeded',
+    conditions: (pod.status?.conditions ?? []).map((c) =>
+      c.type === 'Ready' || c.type === 'ContainersReady'
+        ? { ...c, status: 'False', reason: 'PodCompleted', lastTransitionTime: now }
+        : c,
+    ),
+    containerStatuses: (pod.spec?.containers ?? []).map((c) => ({
+      name: c.name,
+      image: c.image ?? '',
+      imageID: '',
+      ready: false,
+      restartCount: 0,
+      started: false,
+      state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: now, finishedAt: now } },
+    })),
+  };
+  await kube.core.replaceNamespacedPodStatus({ name, namespace, body: pod });
+}
+
+describe('state-sync of a pods pool on the real servers', () => {
+  test('worker pods are the workers: synced at 3; a completed one cleaned up by node-manager is not lost, a deleted running one is, one a scale-down removes is not', async () => {
+    const pool = uniqueName('sp')
+      .replace(/[^a-z0-9-]/g, '-')
+      .slice(0, 40);
+    const host = `${pool}-host`;
+    const prefix = `${pool}.`;
+    const yaml = `
+cluster_id: ${pool}
+autoscaler:
+  pools:
+    - name: ${pool}
+      provider: pods
+      min: 0
+      max: 10
+      provider_options:
+        namespace: ${pool}
+        image: busybox:1.36
+        node_selector: { kubernetes.io/hostname: ${host} }
+        cleanup: { succeeded_after_seconds: 0, failed_after_seconds: 0 }
+  sensing: { sync_interval_seconds: 1 }
+events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
+${serversYaml(stack)}
+telemetry: { log_level: warn }
+shutdown_timeout_seconds: 10
+`;
+    await kube.core.createNamespace({ body: { metadata: { name: pool } } });
+    // The node the worker pods run on: KWOK plays its kubelet (its pods become Running and Ready).
+    await ensureWorker(kube, { name: host, pool: host, cpuMillicores: 16_000, memoryBytes: 32 * 2 ** 30 });
+    cleanups.push(async () => {
+      await kube.core.deleteNamespace({ name: pool }).catch(() => undefined);
+      await waitFor(async () => (await kube.core.listNamespacedPod({ namespace: pool })).items.length === 0, {
+        timeoutMs: 30_000,
+        what: 'the namespace emptied while KWOK still manages its node',
+      }).catch(() => undefined);
+      await kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${host}` });
+    });
+    await waitFor(
+      async () => (await kube.core.listNamespacedServiceAccount({ namespace: pool })).items.length > 0,
+      { timeoutMs: 30_000, what: 'the default ServiceAccount' },
+    );
+    const config = loadConfig({ text: yaml, env: {} });
+    const poolConfig = config.config.autoscaler.pools[0];
+    assert.ok(poolConfig);
+    const options = podsOptionsSchema.parse(poolConfig.provider_options);
+    const workers = [1, 2, 3].map((i) => `${pool}-w${i}`);
+    for (const name of workers) {
+      await kube.core.createNamespacedPod({
+        namespace: pool,
+        body: workerPodManifest({ name, pool, actionId: 'decision-up-1', options }),
+      });
+    }
+    const service = await createService(
+      defineStateSync({ config, kube, fromBeginning: true, telemetry: { logDestination: quiet } }),
+    );
+    cleanups.push(() => service.stop());
+    await service.start();
+    // node-manager beside it: it cleans up the worker pods that finish (NodeRemoved, completed).
+    const manager = await createService(
+      defineNodeManager({ config, kube, fromBeginning: true, telemetry: { logDestination: quiet } }),
+    );
+    cleanups.push(() => manager.stop());
+    await manager.start();
+    // Started once the services made the topics; it reads them from the beginning.
+    const rec = await recordTopics(
+      stack.kafka.brokers,
+      [`${prefix}state`, `${prefix}nodes`],
+      uniqueName('rec'),
+    );
+    cleanups.push(() => rec.stop());
+
+    const syncedAt = (n: number, from = 0) =>
+      rec.events.slice(from).some((e) => {
+        if (e.type !== 'io.scalewise.ClusterStateSynced') return false;
+        const d = e.data as EventData<'io.scalewise.ClusterStateSynced'>;
+        return d.workers === n && d.k8s_nodes === n && d.docker_containers === n && d.db_workers === n;
+      });
+    await waitFor(() => syncedAt(3), {
+      timeoutMs: 60_000,
+      what: 'ClusterStateSynced with 3 worker pods in all three views',
+    });
+    const lostNames = () =>
+      rec.of('io.scalewise.NodeUnexpectedlyLost').map((e) => (e.data as { node_name: string }).node_name);
+
+    // 1. w1 finishes its task: node-manager reports it and deletes it; not a loss.
+    let mark = rec.events.length;
+    await completeTask(pool, `${pool}-w1`);
+    await waitFor(
+      () =>
+        rec.of('io.scalewise.NodeRemoved').some((e) => {
+          const d = e.data as EventData<'io.scalewise.NodeRemoved'>;
+          return d.node_name === `${pool}-w1` && d.reason === 'completed';
+        }),
+      { timeoutMs: 20_000, what: "node-manager's NodeRemoved (completed) for w1" },
+    );
+    await waitFor(
+      async () =>
+        (await kube.core.listNamespacedPod({ namespace: pool })).items.every(
+          (p) => p.metadata?.name !== `${pool}-w1`,
+        ),
+      { timeoutMs: 20_000, what: 'w1 deleted by node-manager' },
+    );
+    await waitFor(() => syncedAt(2, mark), { timeoutMs: 15_000, what: 'ClusterStateSynced at 2' });
+    assert.deepEqual(lostNames(), [], 'a completed worker is not lost');
+
+    // 2. w2 deleted while it runs, with no scale-down in flight: lost within seconds.
+    mark = rec.events.length;
+    const t0 = Date.now();
+    await kube.core.deleteNamespacedPod({ namespace: pool, name: `${pool}-w2` });
+    await waitFor(() => lostNames().length >= 1, { timeoutMs: 15_000, what: 'NodeUnexpectedlyLost for w2' });
+    const lost = rec.of('io.scalewise.NodeUnexpectedlyLost')[0]
+      ?.data as EventData<'io.scalewise.NodeUnexpectedlyLost'>;
+    assert.deepEqual([lost.node_name, lost.cause, lost.remaining_workers], [`${pool}-w2`, 'node_deleted', 1]);
+    const lostAfterMs = Date.now() - t0;
+    assert.ok(lostAfterMs < 15_000, `lost after ${lostAfterMs} ms`);
+    await waitFor(() => syncedAt(1, mark), { timeoutMs: 15_000, what: 'ClusterStateSynced at 1' });
+
+    // 3. A scale-down removing w3, announced first: its deletion is expected.
+    await service.bus.publisher.publish(
+      createEvent(
+        'io.scalewise.ScaleDownStarted',
+        {
+          ...sampleData['io.scalewise.ScaleDownStarted'],
+          pool,
+          action_id: 'decision-down-1',
+          count: 1,
+          previous_workers: 1,
+          target_workers: 0,
+          nodes: [`${pool}-w3`],
+        },
+        { source: '/scalewise/test/node-manager', clusterid: pool },
+      ),
+    );
+    await waitFor(
+      async () => (await stored(service, pool, pool))?.removing[`${pool}-w3`] === 'decision-down-1',
+      {
+        timeoutMs: 15_000,
+        what: 'the scale-down recorded in the store',
+      },
+    );
+    mark = rec.events.length;
+    await kube.core.deleteNamespacedPod({ namespace: pool, name: `${pool}-w3` });
+    await waitFor(() => syncedAt(0, mark), { timeoutMs: 15_000, what: 'ClusterStateSynced at 0' });
+    assert.deepEqual(lostNames(), [`${pool}-w2`], 'only the deleted running worker was lost');
+    const drifts = rec
+      .of('io.scalewise.StateDriftDetected')
+      .map((e) => (e.data as EventData<'io.scalewise.StateDriftDetected'>).drift)
+      .filter((d) => !(d.length === 1 && d[0]?.name === 'store'));
+    assert.deepEqual(drifts, [], 'no drift but the first build of the store');
+    assert.equal((await stored(service, pool, pool))?.workers, 0);
+    console.log(`pods pool: deleted running worker pod -> NodeUnexpectedlyLost in ${lostAfterMs} ms`);
   });
 });

@@ -1,31 +1,56 @@
 /**
- * state-sync's shell: every `sensing.sync_interval_seconds` (and at once when a node is
- * deleted) each pool's three views are reconciled by the pure core: the Kubernetes Nodes
- * (a watch cache), the provider's instances, and the state store. The events it returns are
+ * state-sync's shell: every `sensing.sync_interval_seconds` (and at once when a node or a
+ * worker pod is deleted) each pool's three views are reconciled by the pure core: the
+ * Kubernetes view (a watch cache of Nodes; for a `pods` pool, of its worker Pods:
+ * core/workers.ts), the provider's instances (listed through node-manager's providers, behind a
+ * breaker and retries: adapters/providers.ts), and the state store. The events it returns are
  * published; the repaired store is written with a compare-and-set (packages/state), as are
- * the scale-downs in flight learned from ScaleDownStarted / ScalingActionCompleted / Failed.
+ * the scale-downs in flight learned from ScaleDownStarted / ScalingActionCompleted / Failed
+ * and the worker pods node-manager cleaned up as completed (NodeRemoved, reason completed).
  *
  * The store is the read model the API and CLI read: one Redis hash per pool,
  * `scalewise:<cluster_id>:state-sync:state:<pool>`, field `s` the JSON of {@link PoolStore}
  * (workers, readyWorkers, nodes {name: {status, lastSeen, notReadySince}}, removing
- * {node: action id}, lastSync) and `v` its version.
+ * {node: action id or `completed`}, lastSync, instances (the provider's last count),
+ * providerError ({code, message, since} while the provider cannot be listed, else null),
+ * suspects (Kubernetes/provider differences awaiting a second look)) and `v` its version.
+ * For a `pods` pool the "nodes" are its worker pods.
  */
-import type { HandlerRegistry } from '@scalewise/bus';
-import { type AnyScalewiseEvent, createEvent, type ScalewiseEvent } from '@scalewise/events';
-import { type Kube, type NodeInfo, nodeCache, POOL_LABEL, type WatchCache } from '@scalewise/kube';
+import type { BreakerState, HandlerRegistry } from '@scalewise/bus';
+import type { PoolConfig } from '@scalewise/config';
+import { type AnyScalewiseEvent, createEvent, type EventData, type ScalewiseEvent } from '@scalewise/events';
+import {
+  apiListerWatcher,
+  type Kube,
+  type NodeInfo,
+  nodeCache,
+  POOL_LABEL,
+  WatchCache,
+} from '@scalewise/kube';
+import { WORKER_POD_SELECTOR } from '@scalewise/node-manager/core';
+import type { DockerEnv, Provider } from '@scalewise/node-manager/providers';
 import type { ServiceContext } from '@scalewise/service';
 import { createStateStore, type StateStore } from '@scalewise/state';
+import { createInstanceSource, type InstanceSource, openProviders } from './adapters/providers.ts';
 import {
   actionEnded,
-  type Instance,
+  completedPod,
+  emptyStore,
   type KubeNode,
   type PoolStore,
+  type ProviderView,
+  projectWorkerPodView,
+  type RawPod,
   reconcile,
   removingNodes,
+  type WorkerPodView,
+  workerNodes,
+  workersCompleted,
 } from './core/index.ts';
 
 export const serviceName = 'state-sync';
 export const handledTypes = [
+  'io.scalewise.NodeRemoved',
   'io.scalewise.ScaleDownStarted',
   'io.scalewise.ScalingActionCompleted',
   'io.scalewise.ScalingActionFailed',
@@ -36,13 +61,25 @@ export interface StateSync {
   handlers: HandlerRegistry<Handled>;
   store: StateStore<PoolStore, AnyScalewiseEvent>;
   nodes: WatchCache<NodeInfo>;
+  /** The worker pods of `pods` pools (started only when one is configured). */
+  workerPods: WatchCache<WorkerPodView>;
+  instances: InstanceSource;
   /** Reconciles every pool now; returns what was published. */
   sync(): Promise<AnyScalewiseEvent[]>;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export function createStateSync(ctx: ServiceContext, deps: { kube: Kube; now?: () => number }): StateSync {
+export interface StateSyncDeps {
+  kube: Kube;
+  now?: () => number;
+  /** DOCKER_HOST / DOCKER_API_VERSION for docker pools (main.ts: process.env). */
+  env?: DockerEnv;
+  /** Provider name -> implementation. @default node-manager's, for the configured pools */
+  providers?: Readonly<Record<string, Provider>>;
+}
+
+export function createStateSync(ctx: ServiceContext, deps: StateSyncDeps): StateSync {
   const { config, bus, telemetry } = ctx;
   const log = telemetry.logger;
   const now = deps.now ?? Date.now;
@@ -60,14 +97,99 @@ export function createStateSync(ctx: ServiceContext, deps: { kube: Kube; now?: (
     registrationGraceSeconds: 120,
   };
 
-  /** The provider's view. KWOK workers are their own instances; other providers list theirs through node-manager's provider interface (not wired here yet). */
-  const instancesOf = (members: NodeInfo[]): Instance[] =>
-    members.map((n) => ({
-      id: n.providerID ?? `kwok://${n.name}`,
-      node: n.name,
-      alive: true,
+  const isPodsPool = (pool: PoolConfig) => pool.provider === 'pods';
+  const hasPodsPool = pools.some(isPodsPool);
+  // Worker pods: their own watch (the pods provider's labels), kept small by its projection.
+  const workerPods = new WatchCache<WorkerPodView>(
+    apiListerWatcher(deps.kube, 'pods', { labelSelector: WORKER_POD_SELECTOR }),
+    {
+      what: 'worker pods',
+      project: (raw) => projectWorkerPodView(raw as RawPod, POOL_LABEL),
+      key: (w) => `${w.namespace}/${w.name}`,
+    },
+  );
+  workerPods.onError((err) => log.warn({ err }, 'worker pod watch failed; it retries by itself'));
+  /** Pool -> worker pods seen finished (before any deletion) since the last reconciliation. */
+  const completedSeen = new Map<string, Set<string>>();
+  const noteCompleted = (w: WorkerPodView) => {
+    if (!completedPod(w) || !w.pool) return;
+    const set = completedSeen.get(w.pool) ?? new Set<string>();
+    set.add(w.name);
+    completedSeen.set(w.pool, set);
+  };
+
+  // Breaker state is a metric and an event (DESIGN.md section 6), as for the kit's own breakers.
+  const breakerStates = new Map<string, BreakerState>();
+  const onBreakerState = (breaker: string, state: BreakerState) => {
+    const previous = breakerStates.get(breaker) ?? 'closed';
+    breakerStates.set(breaker, state);
+    if (previous === state) return;
+    log.warn({ breaker, state, previous }, 'circuit breaker changed state');
+    bus.publisher
+      .publish(
+        createEvent(
+          'io.scalewise.CircuitBreakerStateChanged',
+          { service: serviceName, breaker, state, previous, changed_at: new Date(now()).toISOString() },
+          {
+            source,
+            clusterid: config.cluster_id,
+            partitionkey: serviceName,
+            severity: state === 'open' ? 'critical' : state === 'half_open' ? 'warning' : 'info',
+          },
+        ),
+      )
+      .catch((err) => log.warn({ err, breaker, state }, 'could not publish the breaker change'));
+  };
+  const instances = createInstanceSource({
+    providers:
+      deps.providers ?? openProviders({ kube: deps.kube, pools, env: deps.env ?? {}, log: telemetry.logger }),
+    breaker: {
+      errorThresholdPercentage: config.events.breaker.error_threshold_percent,
+      resetTimeoutMs: config.events.breaker.reset_timeout_ms,
+      timeoutMs: config.events.breaker.call_timeout_ms,
+    },
+    retry: {
+      maxAttempts: config.events.retry.attempts,
+      baseMs: config.events.retry.initial_ms,
+      maxMs: config.events.retry.max_ms,
+    },
+    metrics: telemetry.metrics.bus,
+    onBreakerState,
+  });
+  /** Pools whose provider could not be listed at the last try (said once per outage). */
+  const failing = new Set<string>();
+
+  /** The Kubernetes view of a pool: its Nodes, or for a `pods` pool its live worker pods. */
+  function kubeView(pool: PoolConfig, byPool: Map<string, NodeInfo[]>): KubeNode[] {
+    if (isPodsPool(pool)) return workerNodes(workerPods.values(), pool.name);
+    return (byPool.get(pool.name) ?? []).map((n) => ({
+      name: n.name,
+      ready: n.conditions.Ready?.status === 'True',
+      since: n.conditions.Ready?.since || n.createdAt,
       createdAt: n.createdAt,
     }));
+  }
+
+  async function providerView(pool: PoolConfig): Promise<ProviderView> {
+    const view = await instances.list(pool);
+    if (!Array.isArray(view)) {
+      const v = view as Exclude<ProviderView, readonly unknown[]>;
+      if (!failing.has(pool.name)) {
+        failing.add(pool.name);
+        log.warn(
+          { pool: pool.name, provider: pool.provider, code: v.code, err: v.message },
+          "the provider's instances could not be listed: the pool is judged from Kubernetes alone until it answers",
+        );
+      }
+      return view;
+    }
+    if (failing.delete(pool.name)) {
+      log.info({ pool: pool.name, provider: pool.provider }, "the provider's instances are listed again");
+    }
+    // A worker pod's end (finished, or deleted) is judged from the watch, which saw whether it
+    // finished before anyone deleted it; the provider's not-alive pods cannot tell the two apart.
+    return isPodsPool(pool) ? view.filter((i) => i.alive) : view;
+  }
 
   async function sync(): Promise<AnyScalewiseEvent[]> {
     const t = now();
@@ -81,21 +203,18 @@ export function createStateSync(ctx: ServiceContext, deps: { kube: Kube; now?: (
       else byPool.set(pool, [n]);
     }
     for (const pool of pools) {
-      const members = byPool.get(pool.name) ?? [];
-      const kube: KubeNode[] = members.map((n) => ({
-        name: n.name,
-        ready: n.conditions.Ready?.status === 'True',
-        since: n.conditions.Ready?.since || n.createdAt,
-      }));
+      // Kubernetes first, then the provider: a worker created between the two reads is within
+      // the registration grace, one gone between them is only a suspect (core/reconcile.ts).
+      const completed = isPodsPool(pool) ? [...(completedSeen.get(pool.name) ?? [])] : [];
+      if (isPodsPool(pool)) {
+        for (const w of workerPods.values())
+          if (w.pool === pool.name && completedPod(w)) completed.push(w.name);
+      }
+      const kube = kubeView(pool, byPool);
+      const provider = await providerView(pool);
       const applied = await store.apply(pool.name, `sync/${t}`, (stored) => {
-        const r = reconcile(
-          pool.name,
-          stored,
-          kube,
-          pool.provider === 'kwok' ? instancesOf(members) : [],
-          t,
-          policy,
-        );
+        const base = stored && completed.length > 0 ? workersCompleted(stored, completed) : stored;
+        const r = reconcile(pool.name, base, kube, provider, t, policy);
         return {
           state: r.store,
           outputs: r.events.map(
@@ -109,6 +228,8 @@ export function createStateSync(ctx: ServiceContext, deps: { kube: Kube; now?: (
         };
       });
       out.push(...applied.outputs);
+      const seen = completedSeen.get(pool.name);
+      if (seen) for (const n of completed) seen.delete(n);
     }
     if (out.length > 0) await bus.publisher.publish(...out);
     return out;
@@ -117,15 +238,19 @@ export function createStateSync(ctx: ServiceContext, deps: { kube: Kube; now?: (
   async function onAction(event: ScalewiseEvent<Handled>): Promise<AnyScalewiseEvent[]> {
     const d = event.data as { pool: string; action_id: string; nodes?: string[] };
     if (!pools.some((p) => p.name === d.pool)) return [];
+    if (event.type === 'io.scalewise.NodeRemoved') {
+      // Only a worker pod node-manager cleaned up after its task is news here; a scale-down's
+      // removals were announced by its ScaleDownStarted.
+      const r = event.data as EventData<'io.scalewise.NodeRemoved'>;
+      if (r.reason !== 'completed') return [];
+      await store.apply(d.pool, event.id, (stored) => ({
+        state: workersCompleted(stored ?? emptyStore(d.pool), [r.node_name]),
+        outputs: [],
+      }));
+      return [];
+    }
     await store.apply(d.pool, event.id, (stored) => {
-      const base = stored ?? {
-        pool: d.pool,
-        workers: 0,
-        readyWorkers: 0,
-        nodes: {},
-        removing: {},
-        lastSync: null,
-      };
+      const base = stored ?? emptyStore(d.pool);
       const next =
         event.type === 'io.scalewise.ScaleDownStarted'
           ? removingNodes(base, d.action_id, d.nodes ?? [])
@@ -148,9 +273,19 @@ export function createStateSync(ctx: ServiceContext, deps: { kube: Kube; now?: (
     ) as unknown as HandlerRegistry<Handled>,
     store,
     nodes,
+    workerPods,
+    instances,
     sync,
     async start() {
       nodes.start();
+      if (hasPodsPool) {
+        workerPods.on((e) => {
+          if (e.type !== 'delete') noteCompleted(e.object);
+          else schedule();
+        });
+        workerPods.start();
+        await workerPods.synced;
+      }
       await nodes.synced;
       // A deleted node is news: reconcile at once rather than at the next tick.
       nodes.on((e) => {
@@ -162,6 +297,8 @@ export function createStateSync(ctx: ServiceContext, deps: { kube: Kube; now?: (
       if (timer) clearInterval(timer);
       await round.catch(() => undefined);
       await nodes.stop();
+      if (hasPodsPool) await workerPods.stop();
+      instances.shutdown();
     },
   };
 }

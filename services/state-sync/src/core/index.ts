@@ -1,13 +1,25 @@
 export {
   actionEnded,
+  COMPLETED,
   emptyStore,
   type Instance,
   type KubeNode,
   type PoolStore,
+  type ProviderUnavailable,
+  type ProviderView,
   reconcile,
   removingNodes,
   type StoredNode,
   type SyncIntent,
   type SyncPolicy,
   type SyncType,
+  workersCompleted,
 } from './reconcile.ts';
+export {
+  completedPod,
+  isFinishedPod,
+  projectWorkerPodView,
+  type RawPod,
+  type WorkerPodView,
+  workerNodes,
+} from './workers.ts';

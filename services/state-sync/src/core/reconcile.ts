@@ -10,7 +10,20 @@
  *   that stayed NotReady past `notReadyTimeoutSeconds`) with no scale-down in flight for it,
  *   with its cause and when it was last seen.
  * Scale-downs in flight are learned from action events (`removing`): their nodes leave
- * without a loss.
+ * without a loss. So do worker pods that finished their task (`pods` pools): the shell marks
+ * them {@link COMPLETED} ({@link workersCompleted}) before they leave the view.
+ *
+ * The provider's view is a list of instances, or {@link ProviderUnavailable} when it could not
+ * be listed. An unavailable provider is never "every instance gone": the cycle judges only what
+ * Kubernetes shows (a deleted node, a NotReady timeout), repairs the store from it, keeps the
+ * last instance count, records the failure in the store (`provider`), and says no
+ * ClusterStateSynced (the three views cannot be said to agree).
+ *
+ * A difference between Kubernetes and the provider (`node_without_instance`,
+ * `instance_without_node`) is reported only once two reconciliations in a row have seen it
+ * (`suspects`): the node watch and the provider's list are read at different moments, so a
+ * node deleted or created between the two reads is not drift. A node a scale-down is removing
+ * may lose its instance first: not drift either.
  */
 import type { EventData } from '@scalewise/events';
 
@@ -19,7 +32,15 @@ export interface KubeNode {
   ready: boolean;
   /** Epoch ms of the last Ready transition (or creation). */
   since: number;
+  /** Epoch ms the node (or worker pod) was created; absent: old enough that the store should know it. */
+  createdAt?: number;
 }
+
+/**
+ * A node created this long before the last sync should be in the store (creation times have
+ * whole seconds, and the watch may lag the API a little).
+ */
+const STALE_MARGIN_MS = 2_000;
 
 export interface Instance {
   /** The provider's id (container id, kwok node name, pod name). */
@@ -30,8 +51,24 @@ export interface Instance {
   /** Epoch ms when the provider created it. */
   createdAt: number;
   /** Why a dead instance died, when the provider knows (a container that exited: container_crash). */
-  cause?: 'container_crash' | 'instance_gone';
+  cause?: 'container_crash' | 'instance_gone' | 'node_deleted';
 }
+
+/** The provider could not be listed (its retries ran out, or its circuit breaker is open). */
+export interface ProviderUnavailable {
+  unavailable: true;
+  /** The error's code (e.g. CIRCUIT_OPEN, RETRIES_EXHAUSTED, DEPENDENCY_UNAVAILABLE). */
+  code: string;
+  message: string;
+}
+
+/** The provider's view: its instances of the pool, or why it could not say. */
+export type ProviderView = readonly Instance[] | ProviderUnavailable;
+
+const isUnavailable = (v: ProviderView): v is ProviderUnavailable => !Array.isArray(v);
+
+/** The `removing` mark of a worker pod that finished its task: it leaves without a loss. */
+export const COMPLETED = 'completed';
 
 export interface StoredNode {
   status: 'ready' | 'not_ready';
@@ -49,9 +86,18 @@ export interface PoolStore {
   workers: number;
   readyWorkers: number;
   nodes: Record<string, StoredNode>;
-  /** Nodes a scale-down in flight is removing, with its action id. */
+  /** Nodes a scale-down in flight is removing, with its action id (or {@link COMPLETED}). */
   removing: Record<string, string>;
   lastSync: number | null;
+  /** Live instances the provider listed at its last successful listing (null: never listed). */
+  instances?: number | null;
+  /** Set while the provider cannot be listed: the error, and since when (epoch ms). */
+  providerError?: { code: string; message: string; since: number } | null;
+  /**
+   * Differences between Kubernetes and the provider seen so far, `<kind>/<name>` -> epoch ms
+   * first seen; reported once seen by two reconciliations in a row.
+   */
+  suspects?: Record<string, number>;
 }
 
 export const emptyStore = (pool: string): PoolStore => ({
@@ -88,7 +134,7 @@ export function reconcile(
   pool: string,
   stored: PoolStore | null,
   nodes: readonly KubeNode[],
-  instances: readonly Instance[],
+  provider: ProviderView,
   now: number,
   policy: SyncPolicy,
 ): { store: PoolStore; events: SyncIntent[] } {
@@ -96,6 +142,9 @@ export function reconcile(
   const events: SyncIntent[] = [];
   const iso = (ms: number) => new Date(ms).toISOString();
   const kube = new Map(nodes.map((n) => [n.name, n]));
+  const unavailable = isUnavailable(provider) ? provider : null;
+  // Unavailable: nothing is known of the instances (not: there are none).
+  const instances: readonly Instance[] = isUnavailable(provider) ? [] : provider;
   const alive = instances.filter((i) => i.alive);
   const byNode = new Map(alive.map((i) => [i.node, i]));
   const dead = new Map(instances.filter((i) => !i.alive).map((i) => [i.node, i]));
@@ -110,8 +159,9 @@ export function reconcile(
     const instanceDied = dead.has(name);
     if (n && !instanceDied) continue;
     if (removing[name] !== undefined) {
-      // Removed by a scale-down: expected, not a loss.
-      delete removing[name];
+      // Removed by a scale-down (or finished): expected, not a loss. The mark stays while the
+      // node does (a container removed before its node is deleted).
+      if (!n) delete removing[name];
       continue;
     }
     lost.push({ name, known, instanceDied });
@@ -134,7 +184,7 @@ export function reconcile(
   });
 
   for (const n of nodes) {
-    if (dead.has(n.name)) continue;
+    if (dead.has(n.name) && removing[n.name] === undefined) continue;
     const before = store.nodes[n.name];
     const notReadySince = n.ready ? null : (before?.notReadySince ?? n.since);
     const node: StoredNode = { status: n.ready ? 'ready' : 'not_ready', lastSeen: now, notReadySince };
@@ -159,28 +209,48 @@ export function reconcile(
   // Marks for nodes neither known nor listed any more have done their work.
   for (const n of Object.keys(removing)) if (!store.nodes[n] && !kube.has(n)) delete removing[n];
 
-  // The three views.
+  // The three views. Kubernetes against the provider: only what two cycles in a row saw.
   const drift: Drift[] = [];
-  for (const n of nodes) {
-    if (!byNode.has(n.name) && !dead.has(n.name)) drift.push({ kind: 'node_without_instance', name: n.name });
-  }
-  for (const i of alive) {
-    if (!kube.has(i.node) && now - i.createdAt >= policy.registrationGraceSeconds * 1000) {
-      drift.push({ kind: 'instance_without_node', name: i.node });
+  let suspects: Record<string, number> = { ...store.suspects };
+  if (!unavailable) {
+    const seen: Drift[] = [];
+    for (const n of nodes) {
+      if (!byNode.has(n.name) && !dead.has(n.name) && removing[n.name] === undefined) {
+        seen.push({ kind: 'node_without_instance', name: n.name });
+      }
+    }
+    for (const i of alive) {
+      if (!kube.has(i.node) && now - i.createdAt >= policy.registrationGraceSeconds * 1000) {
+        seen.push({ kind: 'instance_without_node', name: i.node });
+      }
+    }
+    suspects = {};
+    for (const d of seen) {
+      const key = `${d.kind}/${d.name}`;
+      const first = store.suspects?.[key] ?? now;
+      suspects[key] = first;
+      if (first < now) drift.push(d);
     }
   }
+  // The store out of date: not the churn since the last cycle (a node that joined since, one
+  // lost or removed now, each said by its own event), but what the store should have held and
+  // does not: a node older than the last sync missing from it (a worker key deleted), or a
+  // worker count that disagrees with its own nodes.
   const storedNames = Object.keys(store.nodes).sort();
   const liveNames = Object.keys(repaired).sort();
-  const stale =
-    stored === null ||
-    store.workers !== liveNames.length ||
-    storedNames.length !== liveNames.length ||
-    storedNames.some((n, i) => n !== liveNames[i]);
-  if (stale && stored !== null) {
-    for (const n of liveNames) if (!store.nodes[n]) drift.push({ kind: 'state_stale', name: n });
-    for (const n of storedNames) if (!repaired[n]) drift.push({ kind: 'state_stale', name: n });
-    if (!drift.some((d) => d.kind === 'state_stale')) drift.push({ kind: 'state_stale', name: 'workers' });
-  } else if (stored === null && liveNames.length > 0 && store.lastSync === null) {
+  const lastSync = store.lastSync;
+  const shouldHaveKnown = (name: string): boolean => {
+    const createdAt = kube.get(name)?.createdAt;
+    return createdAt === undefined || lastSync === null || createdAt <= lastSync - STALE_MARGIN_MS;
+  };
+  if (stored !== null) {
+    for (const n of liveNames) {
+      if (!store.nodes[n] && shouldHaveKnown(n)) drift.push({ kind: 'state_stale', name: n });
+    }
+    if (store.workers !== storedNames.length && !drift.some((d) => d.kind === 'state_stale')) {
+      drift.push({ kind: 'state_stale', name: 'workers' });
+    }
+  } else if (liveNames.length > 0) {
     // A missing store key: first run, or someone deleted it. Either way it is rebuilt.
     drift.push({ kind: 'state_stale', name: 'store' });
   }
@@ -192,10 +262,20 @@ export function reconcile(
     nodes: repaired,
     removing,
     lastSync: now,
+    instances: unavailable ? (store.instances ?? null) : alive.length,
+    providerError: unavailable
+      ? {
+          code: unavailable.code,
+          message: unavailable.message,
+          since: store.providerError?.since ?? now,
+        }
+      : null,
+    suspects,
   };
   const counts = {
     k8s_nodes: nodes.length,
-    docker_containers: alive.length,
+    // Unavailable: the last count listed, not 0 (which would read as every instance gone).
+    docker_containers: unavailable ? (store.instances ?? 0) : alive.length,
     db_workers: stored === null ? 0 : Object.keys(store.nodes).length,
   };
   if (drift.length > 0) {
@@ -203,13 +283,25 @@ export function reconcile(
       type: 'io.scalewise.StateDriftDetected',
       data: { pool, ...counts, drift, repaired: drift.every((d) => d.kind === 'state_stale') },
     });
-  } else {
+  } else if (!unavailable && Object.keys(suspects).length === 0) {
     events.push({
       type: 'io.scalewise.ClusterStateSynced',
       data: { pool, ...counts, workers: next.workers, last_sync: iso(now) },
     });
   }
   return { store: next, events };
+}
+
+/** Worker pods that finished their task (or that node-manager cleaned up as completed): they leave without being lost. */
+export function workersCompleted(store: PoolStore, names: Iterable<string>): PoolStore {
+  const removing = { ...store.removing };
+  let changed = false;
+  for (const n of names) {
+    if (removing[n] === COMPLETED) continue;
+    removing[n] = COMPLETED;
+    changed = true;
+  }
+  return changed ? { ...store, removing } : store;
 }
 
 /** A scale-down started: its nodes leave without being lost. */
