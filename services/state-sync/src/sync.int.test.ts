@@ -9,6 +9,7 @@
 // kubelet writes when the task's container exits 0, through the real pods/status subresource
 // (as node-manager's pods test does).
 import assert from 'node:assert/strict';
+import { type AddressInfo, createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
@@ -353,5 +354,119 @@ shutdown_timeout_seconds: 10
     assert.deepEqual(drifts, [], 'no drift but the first build of the store');
     assert.equal((await stored(service, pool, pool))?.workers, 0);
     console.log(`pods pool: deleted running worker pod -> NodeUnexpectedlyLost in ${lostAfterMs} ms`);
+  });
+});
+
+/** A 127.0.0.1 port nothing listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('state-sync with its provider down, on the real servers', () => {
+  test('the Docker API refusing connections: no node is lost for it, no ClusterStateSynced, the failure is in the store and its breaker opens; a deleted node is still lost', async () => {
+    const pool = uniqueName('sd')
+      .replace(/[^a-z0-9-]/g, '-')
+      .slice(0, 40);
+    const prefix = `${pool}.`;
+    cleanups.push(() => kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${pool}` }));
+    // The pool's nodes as k3s agents would register them; their containers cannot be listed.
+    for (let i = 1; i <= 3; i++) {
+      await ensureNode(
+        kube,
+        kwokNodeManifest({ name: `${pool}-${i}`, pool, cpuMillicores: 2000, memoryBytes: 4 * 2 ** 30 }),
+      );
+    }
+    const config = loadConfig({
+      text: `
+cluster_id: ${pool}
+autoscaler:
+  pools: [{ name: ${pool}, provider: docker, min: 1, max: 6 }]
+  sensing: { sync_interval_seconds: 1 }
+events:
+  topic_prefix: "${prefix}"
+  group_prefix: "${prefix}"
+  partitions: 3
+  retry: { attempts: 2, initial_ms: 20, max_ms: 50 }
+${serversYaml(stack)}
+telemetry: { log_level: warn }
+shutdown_timeout_seconds: 10
+`,
+      env: {},
+    });
+    const service = await createService(
+      defineStateSync({
+        config,
+        kube,
+        env: { DOCKER_HOST: `tcp://127.0.0.1:${await closedPort()}` },
+        fromBeginning: true,
+        telemetry: { logDestination: quiet },
+      }),
+    );
+    cleanups.push(() => service.stop());
+    await service.start();
+    const rec = await recordTopics(
+      stack.kafka.brokers,
+      [`${prefix}state`, `${prefix}nodes`],
+      uniqueName('rec'),
+    );
+    cleanups.push(() => rec.stop());
+    const read = async () => {
+      const s = await service.bus.redis.hget(`scalewise:${pool}:state-sync:state:${pool}`, 's');
+      return s
+        ? (JSON.parse(s) as {
+            workers: number;
+            lastSync: number;
+            providerError: { code: string; message: string; since: number } | null;
+          })
+        : null;
+    };
+    await waitFor(
+      () =>
+        rec.of('io.scalewise.CircuitBreakerStateChanged').some((e) => {
+          const d = e.data as EventData<'io.scalewise.CircuitBreakerStateChanged'>;
+          return d.service === 'state-sync' && d.breaker === 'provider-docker' && d.state === 'open';
+        }),
+      { timeoutMs: 30_000, what: "CircuitBreakerStateChanged: state-sync's provider-docker breaker open" },
+    );
+    // Three more cycles with the breaker open.
+    const opened = Date.now();
+    await waitFor(async () => ((await read())?.lastSync ?? 0) > opened + 2_500, {
+      timeoutMs: 15_000,
+      what: 'three cycles with the provider down',
+    });
+    const s = await read();
+    assert.equal(s?.workers, 3);
+    assert.equal(s?.providerError?.code, 'CIRCUIT_OPEN');
+    assert.ok(
+      (s?.providerError?.since ?? Infinity) < opened,
+      'since the first failure, before the breaker opened',
+    );
+    assert.deepEqual(
+      rec.of('io.scalewise.NodeUnexpectedlyLost'),
+      [],
+      'no instance is lost for a provider down',
+    );
+    assert.deepEqual(rec.of('io.scalewise.ClusterStateSynced'), [], 'the views cannot be said to agree');
+    assert.deepEqual(
+      rec
+        .of('io.scalewise.StateDriftDetected')
+        .map((e) => (e.data as EventData<'io.scalewise.StateDriftDetected'>).drift.map((d) => d.kind)),
+      [['state_stale']],
+      'only the first build of the store',
+    );
+
+    // Kubernetes still says what it sees.
+    await deleteNode(kube, `${pool}-3`);
+    await waitFor(() => rec.of('io.scalewise.NodeUnexpectedlyLost').length >= 1, {
+      timeoutMs: 15_000,
+      what: 'NodeUnexpectedlyLost for the deleted node',
+    });
+    const lost = rec.of('io.scalewise.NodeUnexpectedlyLost')[0]
+      ?.data as EventData<'io.scalewise.NodeUnexpectedlyLost'>;
+    assert.deepEqual([lost.node_name, lost.cause, lost.remaining_workers], [`${pool}-3`, 'node_deleted', 2]);
   });
 });
