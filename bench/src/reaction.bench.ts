@@ -1,0 +1,168 @@
+// The whole system's reaction times, all six services as processes on the native stack
+// (e2e's startSystem: the kwok provider, the real kube-apiserver, scheduler and KWOK):
+//
+// 1. an unschedulable pod created -> ScaleUpDecision, and -> that pod Running on a new
+//    worker: one pod at a time, each too big for the free room of every worker, kept
+//    running so that the next one needs a new worker again (`--runs`, default 50);
+// 2. a worker deleted at the minimum -> NodeUnexpectedlyLost, and -> MinimumNodesRestored
+//    (`--losses`, default 20).
+//
+// Reported with the anchors of issue 11, never asserted.
+//
+//   node bench/src/reaction.bench.ts [--runs 50] [--losses 20] [--sample-interval 1]
+
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { type System, startSystem } from '@scalewise/e2e';
+import type { AnyScalewiseEvent } from '@scalewise/events';
+import { POOL_LABEL } from '@scalewise/kube';
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '50' },
+    losses: { type: 'string', default: '20' },
+    'sample-interval': { type: 'string', default: '1' },
+  },
+});
+const runs = Number(values.runs);
+const losses = Number(values.losses);
+const sampleInterval = Number(values['sample-interval']);
+for (const [k, v] of Object.entries({ runs, losses, 'sample-interval': sampleInterval })) {
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer, got ${v}`);
+}
+
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? Number.NaN;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The first recorded event of `type` created at or after `since` (epoch ms). */
+async function first(
+  system: System,
+  type: string,
+  since: number,
+  timeoutMs = 120_000,
+): Promise<AnyScalewiseEvent> {
+  const full = `io.scalewise.${type}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const e = system.rec.events.find((x) => x.type === full && Date.parse(x.time) >= since);
+    if (e) return e;
+    if (Date.now() > deadline) throw new Error(`no ${type} within ${timeoutMs} ms`);
+    await sleep(5);
+  }
+}
+
+async function pendingPodToWorker(): Promise<{ decision: number[]; running: number[] }> {
+  const system = await startSystem({
+    label: 'bench-reaction',
+    // Workers of 2 CPUs, pods of 1.5: every pod needs a worker of its own.
+    pool: {
+      min: 1,
+      max: runs + 2,
+      cpuMillicores: 2000,
+      memoryMib: 4096,
+      cooldownSeconds: 0,
+      scaleUpPodsPer15s: 100,
+    },
+    initialWorkers: 1,
+    sampleIntervalSeconds: sampleInterval,
+  });
+  const decision: number[] = [];
+  const running: number[] = [];
+  /** Creates a pod of 1.5 CPUs selecting the pool's workers (2 CPUs each). */
+  const bigPod = (name: string) =>
+    system.kube.core.createNamespacedPod({
+      namespace: system.namespace,
+      body: {
+        metadata: { name },
+        spec: {
+          nodeSelector: { [POOL_LABEL]: system.pool },
+          terminationGracePeriodSeconds: 0,
+          containers: [{ name, image: name, resources: { requests: { cpu: '1500m', memory: '256Mi' } } }],
+        },
+      },
+    });
+  const runningNow = async (name: string) => {
+    for (;;) {
+      const pod = await system.kube.core.readNamespacedPod({ name, namespace: system.namespace });
+      if (pod.status?.phase === 'Running') return;
+      await sleep(20);
+    }
+  };
+  try {
+    // The initial worker's room taken first, so that every measured pod needs a new worker.
+    await bigPod('filler');
+    await runningNow('filler');
+    for (let i = 0; i < runs; i++) {
+      const name = `job-${i}`;
+      const t0 = Date.now();
+      const p0 = performance.now();
+      await bigPod(name);
+      const d = await first(system, 'ScaleUpDecision', t0);
+      decision.push(Date.parse(d.time) - t0);
+      await runningNow(name);
+      running.push(performance.now() - p0);
+      // The decision must be the last of this run: wait for its action to complete.
+      await first(system, 'ScalingActionCompleted', t0);
+      process.stdout.write('.');
+    }
+    process.stdout.write('\n');
+  } finally {
+    await system.stop();
+  }
+  return { decision, running };
+}
+
+async function lostToRestored(): Promise<{ lost: number[]; restored: number[] }> {
+  const system = await startSystem({
+    label: 'bench-restore',
+    pool: { min: 2, max: 6 },
+    initialWorkers: 2,
+    sampleIntervalSeconds: sampleInterval,
+    syncIntervalSeconds: sampleInterval,
+  });
+  const lost: number[] = [];
+  const restored: number[] = [];
+  try {
+    await first(system, 'ClusterStateSynced', 0);
+    for (let i = 0; i < losses; i++) {
+      const [victim] = await system.readyWorkers();
+      if (!victim) throw new Error('no ready worker to delete');
+      const t0 = Date.now();
+      await system.kube.core.deleteNode({ name: victim });
+      const l = await first(system, 'NodeUnexpectedlyLost', t0);
+      lost.push(Date.parse(l.time) - t0);
+      const r = await first(system, 'MinimumNodesRestored', t0);
+      restored.push(Date.parse(r.time) - t0);
+      // Let the replacement settle (synced at 2 again) before the next loss.
+      while ((await system.readyWorkers()).length < 2) await sleep(100);
+      await first(system, 'ClusterStateSynced', Date.now());
+      process.stdout.write('.');
+    }
+    process.stdout.write('\n');
+  } finally {
+    await system.stop();
+  }
+  return { lost, restored };
+}
+
+const up = await pendingPodToWorker();
+const down = await lostToRestored();
+const row = (xs: number[], anchor: string) => ({
+  runs: xs.length,
+  'p50 ms': Math.round(pct(xs, 50)),
+  'p99 ms': Math.round(pct(xs, 99)),
+  'max ms': Math.round(Math.max(...xs)),
+  anchor,
+});
+console.log(`\nsample interval ${sampleInterval} s, state-sync interval ${sampleInterval} s, 2 shared cores`);
+console.table({
+  'unschedulable pod -> ScaleUpDecision': row(
+    up.decision,
+    'Cluster Autoscaler: 10 s scan interval; SLO <= 30 s, ~5 s average (< 100 nodes)',
+  ),
+  'unschedulable pod -> Running on a new worker': row(up.running, '(KWOK worker: no VM boot)'),
+  'worker deleted at min -> NodeUnexpectedlyLost': row(down.lost, ''),
+  'worker deleted at min -> MinimumNodesRestored': row(down.restored, 'seed 000 example: 90 s'),
+});
+process.exit(0);
