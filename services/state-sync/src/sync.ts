@@ -202,16 +202,21 @@ export function createStateSync(ctx: ServiceContext, deps: StateSyncDeps): State
       if (list) list.push(n);
       else byPool.set(pool, [n]);
     }
-    for (const pool of pools) {
-      // Kubernetes first, then the provider: a worker created between the two reads is within
-      // the registration grace, one gone between them is only a suspect (core/reconcile.ts).
+    // Kubernetes first, then the provider: a worker created between the two reads is within
+    // the registration grace, one gone between them is only a suspect (core/reconcile.ts).
+    const views = pools.map((pool) => {
       const completed = isPodsPool(pool) ? [...(completedSeen.get(pool.name) ?? [])] : [];
       if (isPodsPool(pool)) {
         for (const w of workerPods.values())
           if (w.pool === pool.name && completedPod(w)) completed.push(w.name);
       }
-      const kube = kubeView(pool, byPool);
-      const provider = await providerView(pool);
+      return { pool, completed, kube: kubeView(pool, byPool) };
+    });
+    // All pools' providers at once: one slow or failing provider delays the round by its own
+    // retries, not by theirs times the number of pools.
+    const providers = await Promise.all(pools.map((pool) => providerView(pool)));
+    for (const [i, { pool, completed, kube }] of views.entries()) {
+      const provider = providers[i] as ProviderView;
       const applied = await store.apply(pool.name, `sync/${t}`, (stored) => {
         const base = stored && completed.length > 0 ? workersCompleted(stored, completed) : stored;
         const r = reconcile(pool.name, base, kube, provider, t, policy);
