@@ -358,7 +358,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     note('recorder joined');
 
     const main = (svc: ServiceName) => join(repositoryRoot(), 'services', svc, 'src', 'main.ts');
-    for (const svc of serviceNames) {
+    const launch = async (svc: ServiceName): Promise<RunningService> => {
       const port = await freePort();
       const logFile = join(logDir, `${svc}.log`);
       const log = createWriteStream(logFile);
@@ -369,24 +369,39 @@ export async function startSystem(options: SystemOptions): Promise<System> {
       });
       child.stdout?.pipe(log);
       child.stderr?.pipe(log);
-      services.set(svc, { name: svc, port, child, logFile });
-    }
-    await Promise.all(
-      [...services.values()].map((s) =>
-        waitFor(
-          async () => {
-            if (s.child.exitCode !== null || s.child.signalCode !== null) {
-              throw new Error(`${s.name} exited (${s.child.exitCode ?? s.child.signalCode})`);
-            }
-            const res = await fetch(`http://127.0.0.1:${s.port}/readyz`);
-            return res.status === 200;
-          },
-          { timeoutMs: 60_000, intervalMs: 250, what: `${s.name} ready (log ${s.logFile})` },
-        ).catch((err) => {
-          throw new Error(`${(err as Error).message}\n${tail(s.logFile)}`, { cause: err });
-        }),
-      ),
+      const s = { name: svc, port, child, logFile };
+      services.set(svc, s);
+      return s;
+    };
+    const ready = (s: RunningService) =>
+      waitFor(
+        async () => {
+          if (s.child.exitCode !== null || s.child.signalCode !== null) {
+            throw new Error(`${s.name} exited (${s.child.exitCode ?? s.child.signalCode})`);
+          }
+          const res = await fetch(`http://127.0.0.1:${s.port}/readyz`);
+          return res.status === 200;
+        },
+        { timeoutMs: 60_000, intervalMs: 250, what: `${s.name} ready (log ${s.logFile})` },
+      ).catch((err) => {
+        throw new Error(`${(err as Error).message}\n${tail(s.logFile)}`, { cause: err });
+      });
+    // Sensing starts last, once state-sync has said what the pool is (the seed's flows begin
+    // with ClusterStateSynced): a pool of initial workers is not scaled before it is known.
+    const first = await Promise.all(
+      serviceNames.filter((svc) => svc !== 'metrics-listener').map((svc) => launch(svc)),
     );
+    await Promise.all(first.map(ready));
+    note('every service but metrics-listener ready');
+    const workersAtStart = options.initialWorkers ?? 0;
+    await waitFor(
+      () =>
+        rec
+          ?.of('io.scalewise.ClusterStateSynced')
+          .some((e) => (e.data as { k8s_nodes: number }).k8s_nodes === workersAtStart),
+      { timeoutMs: 30_000, intervalMs: 100, what: `ClusterStateSynced with ${workersAtStart} workers` },
+    );
+    await ready(await launch('metrics-listener'));
     note('every service ready');
     // A service that exits later is a failure of the test that was running: say so loudly.
     for (const s of services.values()) {

@@ -143,11 +143,17 @@ function check(policy: FloorPolicy, steps: Array<[number, Cmd]>): void {
   let state: EnforcerState = initialEnforcerState([policy]);
   let now = Date.parse('2026-11-22T11:00:00Z');
   let inViolation = false;
+  let deferred = false;
   for (const [dt, cmd] of steps) {
     now += dt;
     const input = materialise(cmd, state.pools.workers!);
+    const before = state.pools.workers!.workers;
     const r = enforce(state, input, now); // must not throw
     const after = r.state.pools.workers!;
+    // A drop only ClusterStateSynced reports waits for the next check (its losses may follow);
+    // inputs that change nothing leave it waiting.
+    const syncedDrop = cmd.k === 'synced' && before !== null && (after.workers ?? 0) < before;
+    deferred = syncedDrop || (deferred && r.state === state);
     const events = r.events as EnforcerIntent[];
     assert.equal(new Set(events.map((e) => e.id)).size, events.length, 'ids unique within a step');
     const floorActions = events.filter(
@@ -189,8 +195,10 @@ function check(policy: FloorPolicy, steps: Array<[number, Cmd]>): void {
         }
       }
     }
-    // Liveness: below the floor, the repair in flight covers the deficit (unless backing off).
+    // Liveness: below the floor, the repair in flight covers the deficit (unless backing off,
+    // or after a drop only ClusterStateSynced reported: the next input or tick that applies repairs).
     if (
+      !deferred &&
       policy.autoScaleToMin &&
       after.workers !== null &&
       after.workers < after.min &&

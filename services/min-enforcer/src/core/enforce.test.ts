@@ -153,6 +153,7 @@ describe('floor actions', () => {
       [0, synced(4)],
       [1, ev('io.scalewise.ScaleUpStarted', { action_id: 'decision-7', count: 1 })],
       [2, synced(1)],
+      [3, tick()],
     ]);
     assert.equal(one(events, 'io.scalewise.AutoScaleUpToMinimum').scale_up_count, 2);
   });
@@ -191,6 +192,28 @@ describe('floor actions', () => {
     assert.equal(state.pools.workers?.workers, 2);
   });
 
+  test('a scale-down to the minimum whose ClusterStateSynced is read before its NodeRemoved and completion: no violation', () => {
+    const { names, state } = run(floor(), [
+      [0, synced(3)],
+      [1, ev('io.scalewise.ScaleDownStarted', { action_id: 'd-1', count: 1 })],
+      [2, synced(2)],
+      [
+        2.1,
+        ev('io.scalewise.ScalingActionCompleted', {
+          action_id: 'd-1',
+          action: 'scale_down',
+          count: 1,
+          previous_workers: 3,
+          new_workers: 2,
+        }),
+      ],
+      [2.2, ev('io.scalewise.NodeRemoved', { node_name: 'w-3', action_id: 'd-1' })],
+      [3, tick()],
+    ]);
+    assert.deepEqual(names, []);
+    assert.equal(state.pools.workers?.workers, 2);
+  });
+
   test('a NodeReady read after its action completed is not counted twice', () => {
     const { state } = run(floor(), [
       [0, synced(2)],
@@ -221,11 +244,39 @@ describe('floor actions', () => {
         [4, completed(emergency, 0, 1)],
         [4.1, ev('io.scalewise.NodeReady', { node_name: 'w-4', action_id: emergency })],
         [5, tick()],
+        // Counts taken on the high side meanwhile are set right by the next sync.
+        [6, synced(2)],
+        [7, tick()],
       ],
       burst.state,
     );
     assert.deepEqual(after.names, ['MinimumNodesRestored']);
     assert.equal(after.state.pools.workers?.workers, 2);
+  });
+
+  test('two lost at once, their ClusterStateSynced read first: the drop waits for the losses, which make it an emergency', () => {
+    // state-sync says the losses (nodes topic) and the agreement after them (state topic) in one
+    // cycle; min-enforcer reads the two topics side by side.
+    const early = run(floor(), [
+      [0, synced(2)],
+      [1, synced(0)],
+    ]);
+    assert.deepEqual(early.names, [], 'nothing on the drop alone');
+    const { names, events } = run(
+      floor(),
+      [
+        [1.01, lost('w-1', 1)],
+        [1.02, lost('w-2', 0)],
+      ],
+      early.state,
+    );
+    assert.deepEqual(names, ['MinimumNodesViolation', 'AutoScaleUpToMinimum', 'EmergencyScaleUp']);
+    assert.equal(one(events, 'io.scalewise.EmergencyScaleUp').emergency_scale, 1);
+    // With no loss to wait for, the next check repairs.
+    assert.deepEqual(run(floor(), [[2, tick()]], early.state).names, [
+      'MinimumNodesViolation',
+      'AutoScaleUpToMinimum',
+    ]);
   });
 
   test('a floor action lost without completion expires: the next tick repairs again, without a new violation', () => {

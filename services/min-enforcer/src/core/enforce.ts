@@ -3,8 +3,9 @@
  * epoch ms, given), no await; the input state is never mutated; it never throws (an input it
  * cannot use changes nothing).
  *
- * Per pool it follows the workers from node, action and state events. Whenever they change,
- * and on every `tick` (the shell sends one each `min_violation_check_interval`):
+ * Per pool it follows the workers from node, action and state events. Whenever they change
+ * (a drop that only ClusterStateSynced reports waits for the next tick: its losses may still
+ * be on their way), and on every `tick` (the shell sends one each `min_violation_check_interval`):
  * - workers < min, first time: MinimumNodesViolation;
  * - then, unless the floor is already being repaired: AutoScaleUpToMinimum for
  *   `min - workers - in flight`, or EmergencyScaleUp when `emergencyScaleThreshold` nodes or
@@ -187,8 +188,14 @@ export function enforce<I extends EnforcerInput>(
   if (!pool) return unchanged;
   const s: Step = { pool: clonePool(pool), now, input, events: [] };
   housekeep(s);
+  const before = s.pool.workers;
   if (!apply(s, { ...input, data } as EnforcerEvent)) return unchanged;
-  check(s);
+  // A drop that ClusterStateSynced (state topic) reports may be read before the
+  // NodeUnexpectedlyLost events of the same cycle (nodes topic): left to the next check, so
+  // that the losses are counted first (two at once make it an emergency, not a plain repair).
+  const syncedDrop =
+    input.type === 'io.scalewise.ClusterStateSynced' && before !== null && (s.pool.workers ?? 0) < before;
+  if (!syncedDrop) check(s);
   return {
     state: { pools: { ...state.pools, [data.pool]: s.pool } },
     events: s.events as EnforcerIntent<I>[],
@@ -273,14 +280,18 @@ function apply(s: Step, e: EnforcerEvent): boolean {
     case 'io.scalewise.ScalingActionCompleted': {
       const a = p.inFlight.find((x) => x.id === e.data.action_id);
       p.inFlight = p.inFlight.filter((x) => x.id !== e.data.action_id);
-      // For an action it followed: its own count and the action's nodes not counted yet (their
-      // NodeReady/NodeRemoved still to be read). new_workers is node-manager's decision-time
-      // count plus the action's, blind to actions that ran beside it (a repair and an
-      // emergency scale-up at once): taken only for an action it did not follow.
-      p.workers =
+      // new_workers is node-manager's decision-time count plus the action's, blind to actions
+      // that ran beside it (a repair and an emergency scale-up at once: 0 + 1 while 2 exist).
+      // For an action it followed, its own count with the action's nodes not counted yet
+      // (their NodeReady/NodeRemoved still to be read) is the other estimate; but a
+      // ClusterStateSynced read in between may have counted them already. Of the two the
+      // larger: a count too low starts a repair nobody needs, one too high lasts until the
+      // next ClusterStateSynced.
+      const own =
         a && p.workers !== null
           ? Math.max(0, p.workers + (a.direction === 'up' ? a.remaining : -a.remaining))
-          : e.data.new_workers;
+          : 0;
+      p.workers = Math.max(e.data.new_workers, own);
       return true;
     }
     case 'io.scalewise.ScalingActionFailed': {
