@@ -279,6 +279,32 @@ describe('floor actions', () => {
     ]);
   });
 
+  test('a sync taken before the repair nodes, read after the first completion, starts no second emergency', () => {
+    const burst = run(floor(), [
+      [0, synced(2)],
+      [1, lost('w-1', 1)],
+      [1.1, lost('w-2', 0)],
+    ]);
+    const [repair, emergency] = [burst.events[1]?.id as string, burst.events[2]?.id as string];
+    const after = run(
+      floor(),
+      [
+        [2, ev('io.scalewise.ScaleUpStarted', { action_id: repair, count: 1 })],
+        [2.1, ev('io.scalewise.ScaleUpStarted', { action_id: emergency, count: 1 })],
+        [3, completed(repair, 1, 2)],
+        [3.1, synced(0)], // taken at 1.2 s, read now
+        [3.2, ev('io.scalewise.NodeReady', { node_name: 'w-3', action_id: repair })],
+        [4, completed(emergency, 0, 1)],
+        [4.1, ev('io.scalewise.NodeReady', { node_name: 'w-4', action_id: emergency })],
+        [5, tick()],
+        [6, synced(2)],
+      ],
+      burst.state,
+    );
+    assert.deepEqual(after.names, ['MinimumNodesRestored']);
+    assert.equal(after.state.pools.workers?.workers, 2);
+  });
+
   test('a floor action lost without completion expires: the next tick repairs again, without a new violation', () => {
     const { names } = run(floor({ actionTimeoutSeconds: 60 }), [
       [0, synced(2)],

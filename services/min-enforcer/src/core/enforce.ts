@@ -262,7 +262,13 @@ function apply(s: Step, e: EnforcerEvent): boolean {
       return true;
     }
     case 'io.scalewise.ClusterStateSynced':
-      p.workers = e.data.workers;
+      // While its own repair is in flight, a sync (a snapshot that may predate the repair's
+      // nodes, read after their events) only raises the count: lowered, it made a finished
+      // emergency scale-up look short and start another. Losses still lower it by their events.
+      p.workers =
+        p.workers !== null && p.inFlight.some((a) => a.direction === 'up' && a.origin === 'floor')
+          ? Math.max(p.workers, e.data.workers)
+          : e.data.workers;
       return true;
     case 'io.scalewise.ScaleUpStarted':
     case 'io.scalewise.ScaleDownStarted': {
