@@ -9,7 +9,8 @@
 //     its image starts it: dist/ copied alone to a scratch directory (no node_modules to lean
 //     on) and run with the Dockerfile's ENTRYPOINT flags (read from the Dockerfile, so the
 //     bench measures what ships), against the native stack with a topic prefix and cluster id
-//     of its own (as scripts/validate-deploy does),
+//     of its own (as scripts/validate-deploy does), started once to create its topics and
+//     consumer group, then started again and measured,
 //   - optionally an earlier bundle (--baseline <main.js>, e.g. one built from an older
 //     commit), so that a change is measured before and after in the same run.
 // Each is started, waited for until /readyz answers 200, left idle, then its RSS is sampled.
@@ -17,6 +18,7 @@
 //
 //   node bench/idle-rss.mjs [--idle-seconds 15] [--samples 10] [--baseline <bundle.js>]
 //                           [--services all|none|<name>,<name>] [--flags='<node flags>'] [--no-kit]
+//                           [--no-image-env]
 import { execFileSync, spawn } from 'node:child_process';
 import {
   cpSync,
@@ -41,6 +43,7 @@ const { values } = parseArgs({
     services: { type: 'string', default: 'all' },
     flags: { type: 'string' },
     kit: { type: 'boolean', default: true },
+    'image-env': { type: 'boolean', default: true },
   },
   allowNegative: true,
 });
@@ -56,6 +59,8 @@ function rssMiB(pid) {
   return kb / 1024;
 }
 
+const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+
 /**
  * The node flags of the image's ENTRYPOINT (Dockerfile), without `node` and the script:
  * measured here so that the numbers are those of what ships. `--flags` replaces them (to
@@ -63,7 +68,7 @@ function rssMiB(pid) {
  */
 function imageFlags() {
   if (values.flags !== undefined) return values.flags.split(/\s+/).filter(Boolean);
-  const line = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))?.[1];
+  const line = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(dockerfile)?.[1];
   if (!line) throw new Error('no ENTRYPOINT ["node", ...] line in the Dockerfile');
   const argv = JSON.parse(line);
   return argv.slice(1, -1);
@@ -72,11 +77,26 @@ const flags = imageFlags();
 /** The V8 flags alone (not --enable-source-maps and the like), for the kit-service rows. */
 const v8Flags = flags.filter((f) => /^--(max|min|lite|no-|single|stack|initial)/.test(f));
 
-async function measure(label, args, port, cwd, extraEnv = {}) {
+/**
+ * The allocator settings of the image (`ENV MALLOC_...=` lines of the Dockerfile's runtime
+ * stage), given to every measured process but bare node; `--no-image-env` leaves them out.
+ */
+function imageEnv() {
+  if (!values['image-env']) return {};
+  const env = {};
+  for (const [, name, value] of dockerfile.matchAll(/^ENV\s+((?:MALLOC|GLIBC)_[A-Z_]*)=(\S+)\s*$/gm)) {
+    env[name] = value;
+  }
+  return env;
+}
+const allocatorEnv = imageEnv();
+
+async function measure(label, args, port, cwd, extraEnv = {}, { idle = idleSeconds, count = samples } = {}) {
   const child = spawn(process.execPath, args, {
     cwd,
     env: {
       ...process.env,
+      ...(port ? allocatorEnv : {}),
       SCALEWISE_CONFIG: config,
       SCALEWISE_HTTP_PORT: String(port),
       LOG_LEVEL: 'warn',
@@ -102,9 +122,9 @@ async function measure(label, args, port, cwd, extraEnv = {}) {
         await sleep(250);
       }
     }
-    await sleep(idleSeconds * 1000);
+    await sleep(idle * 1000);
     const values = [];
-    for (let i = 0; i < samples; i++) {
+    for (let i = 0; i < count; i++) {
       values.push(rssMiB(child.pid));
       await sleep(1000);
     }
@@ -162,23 +182,35 @@ try {
     const web = join(root, 'packages', 'console', 'dist', 'web');
     if (svc === 'alert-manager' && existsSync(web)) cpSync(web, join(out, 'console'), { recursive: true });
     const id = `bench-rss-${svc}-${process.pid}`;
+    const env = {
+      KUBECONFIG: kubeconfig,
+      SCALEWISE_CLUSTER_ID: id,
+      KAFKA_TOPIC_PREFIX: `${id}.`,
+      KAFKA_GROUP_PREFIX: `${id}.`,
+      SCALEWISE_CONSOLE_DIR: join(out, 'console'),
+    };
+    // A first start creates the service's topics and consumer group (leader elections and
+    // retries that leave garbage behind: about 7 MiB more than a restart); a service in a
+    // running deployment finds them there, so the second start is the one measured.
+    await measure(`${svc} (creating its topics)`, [...flags, 'dist/main.js'], ++port, out, env, {
+      idle: 0,
+      count: 1,
+    });
     const r = await measure(
       `${svc} (${(bytes / 1048576).toFixed(1)} MB js)`,
       [...flags, 'dist/main.js'],
       ++port,
       out,
-      {
-        KUBECONFIG: kubeconfig,
-        SCALEWISE_CLUSTER_ID: id,
-        KAFKA_TOPIC_PREFIX: `${id}.`,
-        KAFKA_GROUP_PREFIX: `${id}.`,
-        SCALEWISE_CONSOLE_DIR: join(out, 'console'),
-      },
+      env,
     );
     results.push(r);
   }
   const floor = results[0].median;
+  const envText = Object.entries(allocatorEnv)
+    .map(([k, v]) => `${k}=${v} `)
+    .join('');
   console.log(`idle RSS after ${idleSeconds} s idle, ${samples} samples, node ${process.version}`);
+  if (envText) console.log(`environment of the services (Dockerfile ENV): ${envText}`);
   console.log('case                                     median MiB   max MiB   above bare node');
   results.forEach((r, i) => {
     if (i === kitRows)

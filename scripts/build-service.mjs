@@ -24,11 +24,41 @@
 //     map to their .ts file and line; a frame in a dependency keeps its function name and
 //     its position in the bundle.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { ownCodeSourceMap } from './lib/own-source-map.mjs';
 
 const root = join(import.meta.dirname, '..');
+
+/**
+ * `import ... from 'node:http'` (any Node built-in) in the bundle becomes a require() of it.
+ * An ES module import of a built-in builds its namespace from every export, which runs the
+ * lazy getters Node defines on some of them: node:http's WebSocket, CloseEvent and
+ * MessageEvent load Node's internal undici (about 13.5 MiB of RSS, for a WebSocket client no
+ * service uses), and fs, util and process have smaller ones. require() returns the exports
+ * object and runs none of them; esbuild reads the names off it where they are used.
+ */
+const builtinPattern = new RegExp(
+  `^(node:)?(${builtinModules.map((m) => m.replace(/^node:/, '').replace(/[/.]/g, '\\$&')).join('|')})$`,
+);
+const builtinsAsRequire = {
+  name: 'builtins-as-require',
+  setup(b) {
+    b.onResolve({ filter: builtinPattern }, (args) =>
+      args.kind === 'import-statement' || args.kind === 'dynamic-import'
+        ? {
+            path: args.path.startsWith('node:') ? args.path : `node:${args.path}`,
+            namespace: 'builtin-require',
+          }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'builtin-require' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+  },
+};
 
 /** Optional native add-ons, loaded in try/catch by their users: left out of the bundle. */
 const optionalNative = ['bufferutil', 'utf-8-validate'];
@@ -57,6 +87,7 @@ export async function bundleService(entry, outdir, { sourcemap = 'linked' } = {}
     minifySyntax: true,
     keepNames: true,
     external: optionalNative,
+    plugins: [builtinsAsRequire],
     // Some bundled CommonJS packages call require() for Node built-ins: give the ESM bundle one.
     banner: {
       js: "import { createRequire as __scalewiseCreateRequire } from 'node:module'; const require = __scalewiseCreateRequire(import.meta.url);",

@@ -2,9 +2,8 @@
  * Data schemas of every Scalewise event: the only place an event's shape is written.
  * Each event's schema is a function that builds it: the catalogue builds it on first use
  * (catalogue.ts), so that a service holds only the schemas of the types it handles. All 31
- * built at import cost a bundled service 1.5 MiB of RSS (0.5 MiB of heap) for nothing (bench/
- * README.md). The small pieces several events share are
- * built once, here.
+ * built at import cost a bundled service 1.5 MiB of RSS (0.5 MiB of heap) for nothing
+ * (bench/README.md). The small pieces several events share are built once, here.
  * Units are explicit and uniform: percentages are numbers 0-100, durations are seconds,
  * times are RFC 3339 strings, CPU is in millicores and memory in bytes.
  */
