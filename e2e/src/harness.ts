@@ -251,7 +251,7 @@ async function startGroupsAtZero(stack: StackEndpoints, prefix: string, topics: 
  * Starts the six services against the running stack and waits until each answers /readyz.
  * Their logs go to `test-results/e2e/<name>/<service>.log`.
  *
- * @throws Error naming the service and its log when one exits or is not ready within 60 s
+ * @throws Error naming the service and its log when one exits or is not ready within 120 s
  *   (what was started is stopped first).
  */
 export async function startSystem(options: SystemOptions): Promise<System> {
@@ -382,7 +382,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
           const res = await fetch(`http://127.0.0.1:${s.port}/readyz`);
           return res.status === 200;
         },
-        { timeoutMs: 60_000, intervalMs: 250, what: `${s.name} ready (log ${s.logFile})` },
+        { timeoutMs: 120_000, intervalMs: 250, what: `${s.name} ready (log ${s.logFile})` },
       ).catch((err) => {
         throw new Error(`${(err as Error).message}\n${tail(s.logFile)}`, { cause: err });
       });
