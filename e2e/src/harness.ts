@@ -329,9 +329,17 @@ export async function startSystem(options: SystemOptions): Promise<System> {
       { timeoutMs: 60_000, intervalMs: 500, what: `namespace ${name} deleted` },
     ).catch(() => undefined);
     await kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${pool}` }).catch(() => undefined);
-    const keys = await redis.keys(`*${name}*`).catch(() => [] as string[]);
-    if (keys.length > 0) await redis.del(...keys).catch(() => undefined);
-    redis.disconnect();
+    // The system's Redis keys (state, outputs, processed ids, the bridge stream) all carry
+    // its name; SCAN rather than KEYS, not to hold a shared server.
+    await new Promise<void>((resolve) => {
+      const stream = redis.scanStream({ match: `*${name}*`, count: 1000 });
+      stream.on('data', (keys: string[]) => {
+        if (keys.length > 0) void redis.del(...keys).catch(() => undefined);
+      });
+      stream.on('end', resolve);
+      stream.on('error', () => resolve());
+    });
+    await redis.quit().catch(() => redis.disconnect());
     note(`cleaned up in ${Date.now() - t} ms`);
   }
   const started = Date.now();
