@@ -93,6 +93,30 @@ describe('node failure (seed 000 scenario 2)', () => {
     const ready = await system.readyWorkers();
     assert.equal(ready.length, 2);
     assert.ok(ready.includes(newNode), `${newNode} among the Ready workers ${ready.join(', ')}`);
+    // "Why is there a new node?": alert-manager's history gives the same chain from the loss.
+    const port = system.services.get('alert-manager')?.port;
+    const explained = await waitFor(
+      async () => {
+        const res = await fetch(
+          `http://127.0.0.1:${port}/v1/explain/${encodeURIComponent(restored?.id ?? '')}`,
+        );
+        if (res.status !== 200) return undefined;
+        const x = (await res.json()) as { chain: { event: { id: string; type: string }; depth: number }[] };
+        return x.chain.some((l) => l.event.id === restored?.id) ? x : undefined;
+      },
+      { timeoutMs: 20_000, what: 'the explanation of MinimumNodesRestored from alert-manager' },
+    );
+    const path = explained.chain.map((l) => short(l.event.type));
+    assert.deepEqual(path.slice(0, path.indexOf('MinimumNodesRestored') + 1), [
+      'NodeUnexpectedlyLost',
+      'AutoScaleUpToMinimum',
+      'ScaleUpStarted',
+      'NodeCreated',
+      'NodeReady',
+      'ScalingActionCompleted',
+      'MinimumNodesRestored',
+    ]);
+    assert.equal(explained.chain[0]?.event.id, lost?.id);
   });
 
   test('two workers lost at once: EmergencyScaleUp puts back the size before the losses, 2, and no more', async () => {

@@ -155,6 +155,21 @@ describe('errors', () => {
     );
   });
 
+  test('a path parameter as long as a derived event id (hundreds of characters) reaches the route', async () => {
+    const app = await buildApp({
+      service: 'svc',
+      logger: quiet,
+      routes: (a) => {
+        a.get<{ Params: { id: string } }>('/v1/events/:id', async (req) => ({ id: req.params.id }));
+      },
+    });
+    const id = `workers/NodeUnexpectedlyLost/workers-0abc123-1/1795433697153/${'workers/AutoScaleUpToMinimum/'.repeat(8)}ScaleUpStarted`;
+    assert.ok(id.length > 300);
+    const res = await app.inject(`/v1/events/${encodeURIComponent(id)}`);
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.json().id, id);
+  });
+
   test('an unknown route is a 404 in the same shape', async () => {
     const app = await buildApp({ service: 'svc', logger: quiet });
     const res = await app.inject('/nope');

@@ -77,6 +77,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Bodies of REST routes are small JSON documents.
     bodyLimit: 1024 * 1024,
+    // Event ids are derived along their chain (`<pool>/NodeUnexpectedlyLost/<node>/<t>/<pool>/
+    // AutoScaleUpToMinimum/ScaleUpStarted`), often past fastify's default of 100 characters for
+    // a path parameter: /v1/explain/<id> answered 414 for them.
+    routerOptions: { maxParamLength: 2048 },
   });
   const started = Date.now();
   const checks = deps.checks ?? [];
