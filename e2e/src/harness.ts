@@ -258,8 +258,9 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   const stack = await getStack({ kubernetes: true });
   if (!stack.kubernetes) throw new Error('the stack has no Kubernetes API');
   const kube = connectKube({ kubeconfig: stack.kubernetes.kubeconfig });
-  // At most 40 characters: pool and namespace names derive from it (DNS labels).
-  const name = uniqueName(`e2e-${options.label}`).slice(0, 40).replace(/-+$/, '');
+  // Under 40 characters (pool, namespace and node names derive from it: DNS labels), and
+  // exactly as uniqueName recorded it, so that the test run drops the topics named after it.
+  const name = uniqueName(`e2e-${options.label.slice(0, 16)}`);
   const pool = name;
   const prefix = `${name}.`;
   const bridgeStream = `${name}:otto:scale:events`;
