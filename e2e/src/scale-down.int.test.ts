@@ -149,6 +149,9 @@ describe('scale-down (seed 000 scenarios 1 and 5)', () => {
     );
     await waitForSynced(system, 2, { since: t1 });
     assert.equal((await system.workers()).length, 2);
+    // Neither scale-down to the minimum was taken for a violation of it.
+    assert.equal(system.rec.of('io.scalewise.MinimumNodesViolation').length, 0);
+    assert.equal(system.rec.of('io.scalewise.AutoScaleUpToMinimum').length, 0);
   });
 
   test('the state store deleted in Redis: StateDriftDetected (state_stale, repaired), the store rewritten, synced at 2', async () => {

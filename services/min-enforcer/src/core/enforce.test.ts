@@ -214,6 +214,18 @@ describe('floor actions', () => {
     assert.equal(state.pools.workers?.workers, 2);
   });
 
+  test('a scale-down to the minimum whose ClusterStateSynced is read between its start and its NodeRemoved: no violation', () => {
+    const { names, state } = run(floor(), [
+      [0, synced(3)],
+      [1, ev('io.scalewise.ScaleDownStarted', { action_id: 'd-1', count: 1 })],
+      [2, synced(2)], // the node already gone in this snapshot
+      [2.1, ev('io.scalewise.NodeRemoved', { node_name: 'w-3', action_id: 'd-1' })],
+      [3, tick()],
+    ]);
+    assert.deepEqual(names, []);
+    assert.equal(state.pools.workers?.workers, 2);
+  });
+
   test('a NodeReady read after its action completed is not counted twice', () => {
     const { state } = run(floor(), [
       [0, synced(2)],

@@ -70,6 +70,13 @@ export interface TrackedAction {
   expiresAt: number;
   /** floor: issued here; other: seen started (a decision of the decision engine, say). */
   origin: 'floor' | 'other';
+  /**
+   * A ClusterStateSynced was read while it ran: the count is that snapshot's, which may
+   * include nodes of this action already, so its NodeReady/NodeRemoved change neither the
+   * count nor `remaining` (the count is taken on the high side until the next sync: a count
+   * too low starts a repair nobody needs).
+   */
+  synced?: boolean;
 }
 
 export interface Loss {
@@ -233,11 +240,12 @@ function track(
  * One node of an action in flight arrived or left: true when it counts. The node events
  * (nodes topic) and the action's completion (actions topic) are read side by side, so a
  * NodeReady/NodeRemoved may come after the ScalingActionCompleted whose `new_workers` already
- * counts it; a node of an action not in flight (completed, or never seen) changes no count.
+ * counts it; a node of an action not in flight (completed, or never seen) changes no count,
+ * nor one of an action a ClusterStateSynced was read during (the snapshot may count it).
  */
 function progress(s: Step, actionId: string, direction: 'up' | 'down'): boolean {
   const a = s.pool.inFlight.find((x) => x.id === actionId && x.direction === direction);
-  if (!a || a.remaining <= 0) return false;
+  if (!a || a.remaining <= 0 || a.synced) return false;
   a.remaining -= 1;
   return true;
 }
@@ -262,6 +270,7 @@ function apply(s: Step, e: EnforcerEvent): boolean {
       return true;
     }
     case 'io.scalewise.ClusterStateSynced':
+      for (const a of p.inFlight) a.synced = true;
       // While its own repair is in flight, a sync (a snapshot that may predate the repair's
       // nodes, read after their events) only raises the count: lowered, it made a finished
       // emergency scale-up look short and start another. Losses still lower it by their events.
