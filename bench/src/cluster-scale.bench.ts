@@ -229,15 +229,14 @@ console.log(
 
 // A full resync as metrics-listener does it at start: packages/kube's node and pod watch
 // caches, listed and watching, in this process.
-const heapBefore = process.memoryUsage().heapUsed;
 const resyncStart = performance.now();
 const caches = [nodeCache(kube), podCache(kube)] as const;
 for (const c of caches) c.start();
 await Promise.all(caches.map((c) => c.synced));
 const resyncMs = performance.now() - resyncStart;
-const cacheHeapMiB = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
+const heapMiB = process.memoryUsage().heapUsed / 2 ** 20;
 console.log(
-  `resync: ${caches[0].size} nodes and ${caches[1].size} pods listed and watched in ${(resyncMs / 1000).toFixed(2)} s; the caches hold about ${cacheHeapMiB.toFixed(0)} MiB of heap`,
+  `resync: ${caches[0].size} nodes and ${caches[1].size} pods listed and watched in ${(resyncMs / 1000).toFixed(2)} s; this process's heap then ${heapMiB.toFixed(0)} MiB`,
 );
 await Promise.all(caches.map((c) => c.stop()));
 
