@@ -13,7 +13,7 @@
 // the exit status is 124, so that a hang fails the step instead of the whole CI job.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 
 const repo = resolve(import.meta.dirname, '..');
@@ -64,8 +64,11 @@ const summaryFile = join(out, 'summary.txt');
 // packages/testing's uniqueName records every name here, so that the topics named after
 // them can be dropped when the run ends (see dropRunTopics).
 const namesFile = join(out, 'names.txt');
-// Integration tests share one broker and one API server: keep their parallelism modest.
-const concurrency = process.env.SCALEWISE_TEST_CONCURRENCY ?? (kind === 'unit' ? '4' : '3');
+// Integration tests share one broker and one API server: keep their parallelism modest, no
+// more files at once than cores (three at once on two cores made timing-bound tests time out).
+const concurrency =
+  process.env.SCALEWISE_TEST_CONCURRENCY ??
+  (kind === 'unit' ? '4' : String(Math.min(3, availableParallelism())));
 const runTimeoutS = Number(process.env.SCALEWISE_TEST_RUN_TIMEOUT_S ?? (kind === 'unit' ? 600 : 1800));
 const args = [
   '--test',

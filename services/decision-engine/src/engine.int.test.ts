@@ -284,10 +284,20 @@ describe('decision-engine on the real broker', () => {
     );
     for (const tr of triggers) await (tr.id.charCodeAt(0) % 2 ? a : b).bus.publisher.publish(tr);
     // Each replica handles each trigger; wait until both have (their copies arrive too).
-    await waitFor(() => rec.of('io.scalewise.ScaleUpDecision').length >= 24, {
-      timeoutMs: 60_000,
-      what: '12 decisions from each replica',
-    });
+    await waitFor(
+      () => {
+        const got = rec.of('io.scalewise.ScaleUpDecision');
+        if (got.length >= 24) return true;
+        // The cause of a timeout: how far the two replicas got.
+        throw new Error(
+          `${got.length} of 24 decisions, for ${new Set(got.map((d) => d.id)).size} of 12 triggers`,
+        );
+      },
+      {
+        timeoutMs: 60_000,
+        what: '12 decisions from each replica',
+      },
+    );
     const decisions = rec.of('io.scalewise.ScaleUpDecision');
     const byId = new Map<string, string>();
     for (const d of decisions) {

@@ -119,8 +119,17 @@ describe('metrics-listener on the real servers', () => {
     const a = rec.of('io.scalewise.ResourcePressureAlert').at(-1)
       ?.data as EventData<'io.scalewise.ResourcePressureAlert'>;
     assert.deepEqual([a.resource, a.cpu_avg, a.workers], ['cpu', 90, 1]);
-    const m = rec.of('io.scalewise.PoolMetricsObserved').at(-1)
-      ?.data as EventData<'io.scalewise.PoolMetricsObserved'>;
+    // PoolMetricsObserved goes to its own topic: it may arrive after the alert of its round.
+    const observed = () =>
+      rec
+        .of('io.scalewise.PoolMetricsObserved')
+        .map((e) => e.data as EventData<'io.scalewise.PoolMetricsObserved'>)
+        .filter((d) => d.pending_pods === 1);
+    await waitFor(() => observed().length >= 1, {
+      timeoutMs: 30_000,
+      what: 'PoolMetricsObserved with the pending pod',
+    });
+    const m = observed().at(-1)!;
     assert.deepEqual([m.workers, m.ready_workers, m.pending_pods, m.source], [1, 1, 1, 'requests']);
   });
 
