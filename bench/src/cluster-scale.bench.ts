@@ -19,7 +19,7 @@
 // pod's requests whatever its phase (as the scheduler does), so a round does the same work.
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -27,6 +27,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { connectKube, type Kube, kwokNodeManifest, nodeCache, podCache } from '@scalewise/kube';
 import { getStack, uniqueName } from '@scalewise/testing';
+import { bundleAsImage } from './image.ts';
 
 const { values } = parseArgs({
   options: {
@@ -269,22 +270,12 @@ interface Proc {
   lines: { at: number; log: Record<string, unknown> }[];
 }
 // As the images run them: each service bundled (scripts/build-service.mjs) and started with
-// the Dockerfile's ENTRYPOINT from a directory holding only its dist/.
-const { bundleService } = (await import(join(repo, 'scripts', 'build-service.mjs'))) as {
-  bundleService: (entry: string, outdir: string) => Promise<number>;
-};
-const entrypoint = JSON.parse(
-  /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(join(repo, 'Dockerfile'), 'utf8'))?.[1] ?? 'null',
-) as string[] | null;
-if (entrypoint?.[0] !== 'node') throw new Error('Dockerfile: no ENTRYPOINT ["node", ...] line');
-
+// the Dockerfile's ENTRYPOINT and allocator settings from a directory holding only its dist/.
 async function startService(name: string): Promise<Proc> {
-  const cwd = join(dir, name);
-  mkdirSync(cwd);
-  await bundleService(join(repo, 'services', name, 'src', 'main.ts'), join(cwd, 'dist'));
-  const child = spawn(process.execPath, entrypoint?.slice(1) ?? [], {
-    cwd,
-    env: { ...process.env, SCALEWISE_CONFIG: configFile },
+  const how = await bundleAsImage(name, dir);
+  const child = spawn(process.execPath, how.args, {
+    cwd: how.cwd,
+    env: { ...process.env, ...how.env, SCALEWISE_CONFIG: configFile },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const proc: Proc = { child, spawnedAt: performance.now(), lines: [] };

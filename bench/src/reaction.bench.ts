@@ -7,21 +7,30 @@
 // 2. a worker deleted at the minimum -> NodeUnexpectedlyLost, and -> MinimumNodesRestored
 //    (`--losses`, default 20).
 //
+// The services run as their images run them (bundled, the Dockerfile's ENTRYPOINT flags and
+// allocator settings; `--sources` runs their TypeScript sources instead), and the RSS of each is
+// sampled every second while it works: the services' loaded RSS.
+//
 // Reported with the anchors of issue 11, never asserted.
 //
-//   node bench/src/reaction.bench.ts [--runs 50] [--losses 20] [--sample-interval 1]
+//   node bench/src/reaction.bench.ts [--runs 50] [--losses 20] [--sample-interval 1] [--sources]
 
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { type System, startSystem } from '@scalewise/e2e';
+import { type ServiceName, type System, type SystemOptions, startSystem } from '@scalewise/e2e';
 import type { AnyScalewiseEvent } from '@scalewise/events';
 import { POOL_LABEL } from '@scalewise/kube';
+import { bundleAsImage } from './image.ts';
 
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '50' },
     losses: { type: 'string', default: '20' },
     'sample-interval': { type: 'string', default: '1' },
+    sources: { type: 'boolean', default: false },
   },
 });
 const runs = Number(values.runs);
@@ -29,6 +38,38 @@ const losses = Number(values.losses);
 const sampleInterval = Number(values['sample-interval']);
 for (const [k, v] of Object.entries({ runs, losses, 'sample-interval': sampleInterval })) {
   if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer, got ${v}`);
+}
+
+// Each service bundled once, started as its image starts it by both systems.
+const bundleDir = mkdtempSync(join(tmpdir(), 'scalewise-reaction-'));
+const bundles = new Map<ServiceName, ReturnType<typeof bundleAsImage>>();
+const launch: SystemOptions['launch'] = values.sources
+  ? undefined
+  : (svc) => {
+      let b = bundles.get(svc);
+      if (!b) {
+        b = bundleAsImage(svc, bundleDir);
+        bundles.set(svc, b);
+      }
+      return b;
+    };
+
+/** RSS samples in MiB per service, taken every second while `watch` runs. */
+const rssSamples = new Map<string, number[]>();
+function watchRss(system: System, phase: string): () => void {
+  const timer = setInterval(() => {
+    for (const [name, s] of system.services) {
+      try {
+        const status = readFileSync(`/proc/${s.child.pid}/status`, 'utf8');
+        const kib = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]);
+        const key = `${name} (${phase})`;
+        if (Number.isFinite(kib)) rssSamples.set(key, [...(rssSamples.get(key) ?? []), kib / 1024]);
+      } catch {
+        // exited
+      }
+    }
+  }, 1000);
+  return () => clearInterval(timer);
 }
 
 const pct = (xs: number[], p: number) =>
@@ -66,7 +107,9 @@ async function pendingPodToWorker(): Promise<{ decision: number[]; running: numb
     },
     initialWorkers: 1,
     sampleIntervalSeconds: sampleInterval,
+    ...(launch ? { launch } : {}),
   });
+  const unwatch = watchRss(system, 'scale-ups');
   const decision: number[] = [];
   const running: number[] = [];
   /** Creates a pod of 1.5 CPUs selecting the pool's workers (2 CPUs each). */
@@ -108,6 +151,7 @@ async function pendingPodToWorker(): Promise<{ decision: number[]; running: numb
     }
     process.stdout.write('\n');
   } finally {
+    unwatch();
     await system.stop();
   }
   return { decision, running };
@@ -120,7 +164,9 @@ async function lostToRestored(): Promise<{ lost: number[]; restored: number[] }>
     initialWorkers: 2,
     sampleIntervalSeconds: sampleInterval,
     syncIntervalSeconds: sampleInterval,
+    ...(launch ? { launch } : {}),
   });
+  const unwatch = watchRss(system, 'losses');
   const lost: number[] = [];
   const restored: number[] = [];
   try {
@@ -141,6 +187,7 @@ async function lostToRestored(): Promise<{ lost: number[]; restored: number[] }>
     }
     process.stdout.write('\n');
   } finally {
+    unwatch();
     await system.stop();
   }
   return { lost, restored };
@@ -165,4 +212,22 @@ console.table({
   'worker deleted at min -> NodeUnexpectedlyLost': row(down.lost, ''),
   'worker deleted at min -> MinimumNodesRestored': row(down.restored, 'seed 000 example: 90 s'),
 });
+console.log(
+  `RSS of each service while it worked, sampled every second (${values.sources ? 'TypeScript sources' : 'started as its image starts it'}):`,
+);
+console.table(
+  Object.fromEntries(
+    [...rssSamples.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, xs]) => [
+        k,
+        {
+          samples: xs.length,
+          'median MiB': pct(xs, 50).toFixed(1),
+          'max MiB': Math.max(...xs).toFixed(1),
+        },
+      ]),
+  ),
+);
+rmSync(bundleDir, { recursive: true, force: true });
 process.exit(0);

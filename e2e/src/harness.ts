@@ -90,6 +90,11 @@ export interface SystemOptions {
   prepare?: (place: { kube: Kube; namespace: string; pool: string }) => Promise<void>;
   /** Seed 004's Redis-stream bridge in metrics-listener, on a stream of this system's own. @default false */
   triggerBridge?: boolean;
+  /**
+   * How a service process starts (after `node`): its arguments, working directory and
+   * environment on top of the system's. @default its TypeScript sources (`services/<svc>/src/main.ts`)
+   */
+  launch?: (service: ServiceName) => Promise<{ args: string[]; cwd: string; env?: Record<string, string> }>;
 }
 
 export interface RunningService {
@@ -366,14 +371,22 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     rec = await recordTopics(stack.kafka.brokers, topics, `${name}.e2e-recorder`);
     note('recorder joined');
 
-    const main = (svc: ServiceName) => join(repositoryRoot(), 'services', svc, 'src', 'main.ts');
+    const fromSources = async (svc: ServiceName) => ({
+      args: [
+        '--disable-warning=TimeoutNegativeWarning',
+        join(repositoryRoot(), 'services', svc, 'src', 'main.ts'),
+      ],
+      cwd: repositoryRoot(),
+      env: {},
+    });
     const launch = async (svc: ServiceName): Promise<RunningService> => {
       const port = await freePort();
       const logFile = join(logDir, `${svc}.log`);
       const log = createWriteStream(logFile);
-      const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', main(svc)], {
-        cwd: repositoryRoot(),
-        env: childEnv({ SCALEWISE_CONFIG: configFile, SCALEWISE_HTTP_PORT: String(port) }),
+      const how = await (options.launch ?? fromSources)(svc);
+      const child = spawn(process.execPath, how.args, {
+        cwd: how.cwd,
+        env: childEnv({ ...how.env, SCALEWISE_CONFIG: configFile, SCALEWISE_HTTP_PORT: String(port) }),
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child.stdout?.pipe(log);
