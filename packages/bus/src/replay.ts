@@ -9,6 +9,7 @@ import { type AnyScalewiseEvent, fromKafkaMessage } from '@scalewise/events';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { DeadLetter, DeadLetterStore } from './dlq.ts';
 import type { Publisher } from './publisher.ts';
+import { whileSettling } from './topics.ts';
 
 export interface ReplayRange {
   /** The Kafka topic (full name). */
@@ -60,11 +61,11 @@ export async function replay(
     const topics = await admin.listTopics();
     if (!topics.includes(range.topic))
       throw new ScalewiseError('NOT_FOUND', `topic ${range.topic} does not exist`);
-    const high = await admin.fetchTopicOffsets(range.topic);
+    const high = await whileSettling(() => admin.fetchTopicOffsets(range.topic));
     const highOf = new Map(high.map((p) => [p.partition, BigInt(p.high)]));
     const lowOf = new Map(high.map((p) => [p.partition, BigInt(p.low)]));
     const byTime = async (ms: number) => {
-      const res = await admin.fetchTopicOffsetsByTimestamp(range.topic, ms);
+      const res = await whileSettling(() => admin.fetchTopicOffsetsByTimestamp(range.topic, ms));
       // -1: no record at or after that time, i.e. the end.
       return new Map(
         res.map((p) => [p.partition, p.offset === '-1' ? (highOf.get(p.partition) ?? 0n) : BigInt(p.offset)]),

@@ -67,6 +67,24 @@ function isTopicExists(err: unknown): boolean {
   );
 }
 
+/**
+ * Runs `fn` again while the broker answers with an error of a partition that is still settling
+ * (a topic created or a leadership moved a moment ago), up to `timeoutMs`.
+ * @throws the last error when it is of another kind or the time is up.
+ */
+export async function whileSettling<T>(fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+    try {
+      return await fn();
+    } catch (err) {
+      const type = (err as { type?: string }).type;
+      if (type === undefined || !settlingErrors.has(type) || Date.now() + delay > deadline) throw err;
+    }
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
 async function waitForLeaders(admin: Admin, topics: string[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no metadata yet';
@@ -78,7 +96,13 @@ async function waitForLeaders(admin: Admin, topics: string[], timeoutMs: number)
           .filter((p) => p.leader < 0 || p.partitionErrorCode !== 0)
           .map((p) => `${t.name}[${p.partitionId}]`),
       );
-      if (leaderless.length === 0 && meta.length === topics.length) return;
+      if (leaderless.length === 0 && meta.length === topics.length) {
+        // The metadata names a leader before that broker serves the partition (KRaft applies
+        // the leadership a moment later: ListOffsets and Produce answer NOT_LEADER_FOR_PARTITION
+        // meanwhile). Asking every partition for its offsets proves it is served.
+        for (const t of topics) await admin.fetchTopicOffsets(t);
+        return;
+      }
       last = `partitions without a leader: ${leaderless.slice(0, 5).join(', ')}`;
     } catch (err) {
       const type = (err as { type?: string }).type;

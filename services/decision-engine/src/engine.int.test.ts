@@ -14,6 +14,8 @@ import {
   type EventType,
   sampleData,
   toKafkaMessage,
+  topicKeys,
+  topicName,
 } from '@scalewise/events';
 import { createService, type Service } from '@scalewise/service';
 import {
@@ -272,7 +274,12 @@ describe('decision-engine on the real broker', () => {
     // overlaps, or a second deployment by mistake). They share the pool state in Redis.
     const a = await startEngine(loaded, `${prefix}replica-a`);
     const b = await startEngine(loaded, `${prefix}replica-b`);
-    const rec = await recordTopics(stack.kafka.brokers, [`${prefix}decisions`], uniqueName('rec'));
+    // Every topic of the pool, so that a timeout can say what the replicas did instead.
+    const rec = await recordTopics(
+      stack.kafka.brokers,
+      topicKeys.map((k) => topicName(k, prefix)),
+      uniqueName('rec'),
+    );
     t.after(() => rec.stop());
     await a.bus.publisher.publish(ev('io.scalewise.ClusterStateSynced', { workers: 3 }, cid));
     const triggers = Array.from({ length: 12 }, (_, i) =>
@@ -289,8 +296,10 @@ describe('decision-engine on the real broker', () => {
         const got = rec.of('io.scalewise.ScaleUpDecision');
         if (got.length >= 24) return true;
         // The cause of a timeout: how far the two replicas got.
+        const counts = new Map<string, number>();
+        for (const e of rec.events) counts.set(e.type, (counts.get(e.type) ?? 0) + 1);
         throw new Error(
-          `${got.length} of 24 decisions, for ${new Set(got.map((d) => d.id)).size} of 12 triggers`,
+          `${got.length} of 24 decisions, for ${new Set(got.map((d) => d.id)).size} of 12 triggers; on the topics: ${[...counts].map(([k, n]) => `${k.replace('io.scalewise.', '')} ${n}`).join(', ')}`,
         );
       },
       {
