@@ -229,6 +229,17 @@ describe('the web console in a real browser', () => {
         db_workers: 3,
       }),
     );
+    // The state and signals topics are read independently: pending pods read before the pool's
+    // size is known decide nothing. Wait until the engine knows it.
+    await waitFor(
+      async () => {
+        const r = (await (await fetch(`${engineBase}/v1/pools`)).json()) as {
+          pools: { pool: string; workers: number | null }[];
+        };
+        return r.pools.find((p) => p.pool === 'workers')?.workers === 3;
+      },
+      { timeoutMs: 60_000, what: 'the pool size known to the decision-engine' },
+    );
     const pending = ev('io.scalewise.PendingPodsDetected', { pending_count: 3, waiting_time: 4 });
     const published = Date.now();
     await pub.publish(pending);

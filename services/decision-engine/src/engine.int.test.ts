@@ -282,6 +282,16 @@ describe('decision-engine on the real broker', () => {
     );
     t.after(() => rec.stop());
     await a.bus.publisher.publish(ev('io.scalewise.ClusterStateSynced', { workers: 3 }, cid));
+    // The state topic and the triggers topic are read independently: a trigger read before the
+    // pool's size is known is rejected ('not known yet'). The replicas share the state in Redis.
+    const base = await a.listen();
+    await waitFor(
+      async () => {
+        const r = (await (await fetch(`${base}/v1/pools`)).json()) as { pools: { workers: number | null }[] };
+        return r.pools[0]?.workers === 3;
+      },
+      { timeoutMs: 60_000, what: 'the pool size known to the replicas' },
+    );
     const triggers = Array.from({ length: 12 }, (_, i) =>
       createEvent(
         'io.scalewise.trigger.scale',
