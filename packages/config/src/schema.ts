@@ -207,6 +207,13 @@ export const configSchema = z.strictObject({
         utilization_source: z.enum(['auto', 'requests']).default('auto'),
         /** How often metrics-listener looks again whether metrics.k8s.io is served (and after it failed). */
         metrics_api_recheck_seconds: z.number().int().min(1, 'seconds >= 1').max(3600).default(60),
+        /**
+         * metrics-listener: a pod the watch shows turning unschedulable is reported at once
+         * (PendingPodsDetected between sampling rounds), not at the next round.
+         */
+        react_to_pending_pods: z.boolean().default(true),
+        /** Pods turning unschedulable within this many ms of the first are reported together. */
+        pending_pods_debounce_ms: z.number().int().min(0).max(10_000).default(100),
       })
       .prefault({}),
     enforcement: z

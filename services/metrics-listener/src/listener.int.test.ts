@@ -27,7 +27,7 @@ after(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
 });
 
-async function setup(workers: number) {
+async function setup(workers: number, sensing = '{ sample_interval_seconds: 1, underutilized_periods: 3 }') {
   const pool = uniqueName('ml')
     .replace(/[^a-z0-9-]/g, '-')
     .slice(0, 40);
@@ -55,7 +55,7 @@ async function setup(workers: number) {
 cluster_id: ${pool}
 autoscaler:
   pools: [{ name: ${pool}, min: 1, max: 6, node_size: { cpu_millicores: 2000, memory_mib: 4096 } }]
-  sensing: { sample_interval_seconds: 1, underutilized_periods: 3 }
+  sensing: ${sensing}
 events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
 ${serversYaml(stack)}
 telemetry: { log_level: warn }
@@ -131,6 +131,49 @@ describe('metrics-listener on the real servers', () => {
     });
     const m = observed().at(-1)!;
     assert.deepEqual([m.workers, m.ready_workers, m.pending_pods, m.source], [1, 1, 1, 'requests']);
+  });
+
+  test('a pod turning unschedulable is reported from the watch, without a sampling round; more pods later, all that wait', async () => {
+    // No round in the test's time: whatever is reported comes from the watch.
+    const { pool, rec } = await setup(1, '{ sample_interval_seconds: 600 }');
+    await deployment(pool, 3, '900m');
+    const pending = () =>
+      rec
+        .of('io.scalewise.PendingPodsDetected')
+        .map((e) => e.data as EventData<'io.scalewise.PendingPodsDetected'>);
+    await waitFor(() => pending().length >= 1, {
+      timeoutMs: 60_000,
+      what: 'PendingPodsDetected from the watch',
+    });
+    const first = pending()[0];
+    assert.equal(first?.pool, pool);
+    assert.equal(first?.pending_count, 1);
+    assert.deepEqual(first?.affected_deployments, [`${pool}/web`]);
+    await kube.apps.patchNamespacedDeploymentScale({
+      name: 'web',
+      namespace: pool,
+      body: [{ op: 'replace', path: '/spec/replicas', value: 5 }],
+    });
+    await waitFor(() => pending().some((p) => p.pending_count === 3), {
+      timeoutMs: 60_000,
+      what: 'PendingPodsDetected with the three pods then waiting',
+    });
+    assert.equal(rec.of('io.scalewise.PoolMetricsObserved').length, 0, 'no sampling round ran');
+  });
+
+  test('react_to_pending_pods false: an unschedulable pod waits for the round', async () => {
+    const { pool, rec } = await setup(1, '{ sample_interval_seconds: 600, react_to_pending_pods: false }');
+    await deployment(pool, 3, '900m');
+    // The scheduler has marked the third pod unschedulable; the watch has seen it by a margin.
+    await waitFor(
+      async () =>
+        (await kube.core.listNamespacedPod({ namespace: pool })).items.some((p) =>
+          p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.reason === 'Unschedulable'),
+        ),
+      { timeoutMs: 60_000, what: 'a pod marked unschedulable' },
+    );
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(rec.of('io.scalewise.PendingPodsDetected').length, 0);
   });
 
   test('an idle pool above its minimum: UnderutilizationWarning only from the third consecutive sample', async () => {

@@ -33,7 +33,9 @@ import {
   initialSenseState,
   type NodeSample,
   type NodeUsage,
+  type PendingPod,
   type PoolSample,
+  pendingPodsEvent,
   type QueryReading,
   type SensePolicy,
   type SensePoolState,
@@ -105,6 +107,20 @@ export function createMetricsListener(
     return { usage, readings };
   }
 
+  /** The pool a pod waits for: the one its nodeSelector names, else the default pool. */
+  const poolOfPod = (p: PodInfo): string => p.nodeSelector?.[POOL_LABEL] ?? defaultPool ?? '';
+
+  const pendingSamples = (list: ReturnType<typeof pendingUnschedulable>): PendingPod[] =>
+    list.map((p) => ({
+      namespace: p.namespace,
+      name: p.name,
+      cpuMillicores: p.requests.cpuMillicores,
+      memoryBytes: p.requests.memoryBytes,
+      pendingSince: p.since,
+      ...(p.workload ? { owner: p.workload } : {}),
+      reason: 'Unschedulable',
+    }));
+
   /** What one round reads once for all pools: nodes by pool, pods by node, waiting pods by pool. */
   function roundViews(at: number) {
     const group = <T>(map: Map<string, T[]>, key: string, item: T) => {
@@ -119,7 +135,8 @@ export function createMetricsListener(
     }
     const pendingByPool = new Map<string, ReturnType<typeof pendingUnschedulable>>();
     for (const p of pendingUnschedulable(pods.values(), at)) {
-      group(pendingByPool, pods.get(podKey(p))?.nodeSelector?.[POOL_LABEL] ?? defaultPool ?? '', p);
+      const info = pods.get(podKey(p));
+      group(pendingByPool, info ? poolOfPod(info) : (defaultPool ?? ''), p);
     }
     return { nodesByPool, byNode: podsByNode(pods.values()), pendingByPool };
   }
@@ -162,15 +179,7 @@ export function createMetricsListener(
         ...(used ? { cpuUsageMillicores: used.cpuMillicores, memoryUsageBytes: used.memoryBytes } : {}),
       };
     });
-    const pending = (views.pendingByPool.get(policy.pool) ?? []).map((p) => ({
-      namespace: p.namespace,
-      name: p.name,
-      cpuMillicores: p.requests.cpuMillicores,
-      memoryBytes: p.requests.memoryBytes,
-      pendingSince: p.since,
-      ...(p.workload ? { owner: p.workload } : {}),
-      reason: 'Unschedulable',
-    }));
+    const pending = pendingSamples(views.pendingByPool.get(policy.pool) ?? []);
     const metric = external.readings.get(policy.pool);
     return { pool: policy.pool, at, nodes: samples, pending, ...(metric ? { metric } : {}) };
   }
@@ -213,6 +222,67 @@ export function createMetricsListener(
     return out;
   }
 
+  /**
+   * PendingPodsDetected for pools whose pods the watch showed turning unschedulable since the
+   * last report: every pod of the pool waiting now, as a round would report them. Runs in the
+   * rounds' chain, so its events never interleave with a round's.
+   */
+  async function reportPending(poolNames: readonly string[]): Promise<AnyScalewiseEvent[]> {
+    const at = now();
+    const wanted = new Set(poolNames);
+    const byPool = new Map<string, ReturnType<typeof pendingUnschedulable>>();
+    for (const p of pendingUnschedulable(pods.values(), at)) {
+      const info = pods.get(podKey(p));
+      const pool = info ? poolOfPod(info) : (defaultPool ?? '');
+      if (!wanted.has(pool)) continue;
+      byPool.set(pool, [...(byPool.get(pool) ?? []), p]);
+    }
+    const out: AnyScalewiseEvent[] = [];
+    for (const [pool, list] of byPool) {
+      const e = pendingPodsEvent(pool, pendingSamples(list), at);
+      if (!e) continue;
+      out.push(
+        createEvent(e.type, e.data, {
+          source,
+          clusterid: config.cluster_id,
+          id: `${pool}/PendingPodsDetected/${at}`,
+        }) as AnyScalewiseEvent,
+      );
+    }
+    log.debug({ pools: [...byPool.keys()], events: out.length }, 'pending pods reported from the watch');
+    if (out.length > 0) await bus.publisher.publish(...out);
+    return out;
+  }
+
+  // Pods the watch has shown unschedulable (keys), and the pools with newly unschedulable ones.
+  const unschedulable = new Set<string>();
+  const dirtyPools = new Set<string>();
+  let pendingTimer: NodeJS.Timeout | undefined;
+  let watching = false;
+  const known = new Set(policies.map((p) => p.pool));
+  pods.on((e) => {
+    const key = podKey(e.object);
+    const waits =
+      e.type !== 'delete' && e.object.unschedulableSince !== undefined && e.object.deletedAt === undefined;
+    if (!waits) {
+      unschedulable.delete(key);
+      return;
+    }
+    if (unschedulable.has(key)) return;
+    unschedulable.add(key);
+    const pool = poolOfPod(e.object);
+    if (!watching || !sensing.react_to_pending_pods || !known.has(pool)) return;
+    dirtyPools.add(pool);
+    pendingTimer ??= setTimeout(() => {
+      pendingTimer = undefined;
+      const poolNames = [...dirtyPools];
+      dirtyPools.clear();
+      round = round
+        .then(() => reportPending(poolNames))
+        .catch((err) => log.error({ err }, 'reporting pending pods failed; the next round reports them'));
+    }, sensing.pending_pods_debounce_ms);
+  });
+
   const roundSeconds = telemetry.metrics.meter.createHistogram('scalewise_metrics_listener_round_seconds', {
     description: 'One sampling round over every pool, from the watch caches to the events (publish excluded)',
     unit: 's',
@@ -243,6 +313,8 @@ export function createMetricsListener(
       pods.start();
       await Promise.all([nodes.synced, pods.synced]);
       log.info({ nodes: nodes.size, pods: pods.size }, 'watch caches synced');
+      // Pods already waiting at start are the first round's to report; new ones are reported as they come.
+      watching = true;
       timer = setInterval(() => {
         round = round
           .then(sample, sample)
@@ -267,7 +339,9 @@ export function createMetricsListener(
       }
     },
     async stop() {
+      watching = false;
       if (timer) clearInterval(timer);
+      if (pendingTimer) clearTimeout(pendingTimer);
       await round.catch(() => undefined);
       await bridge?.stop();
       await bridgeRedis?.quit().catch(() => undefined);

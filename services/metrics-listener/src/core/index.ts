@@ -12,6 +12,7 @@ export {
   type NodeSample,
   type PendingPod,
   type PoolSample,
+  pendingPodsEvent,
   type SensedType,
   type SenseIntent,
   type SensePolicy,

@@ -7,6 +7,7 @@ import {
   type NodeSample,
   type PendingPod,
   type PoolSample,
+  pendingPodsEvent,
   type SenseIntent,
   type SensePolicy,
   type SensePoolState,
@@ -222,6 +223,46 @@ describe('PendingPodsDetected', () => {
       [4, 45, ['ops/api', 'shop/web'], 5500, 5 * GiB, { cpu_millicores: 3000, memory_bytes: 2 * GiB }],
     );
     assert.equal(p?.pods?.[0]?.name, 'web-1', 'longest-waiting first');
+  });
+
+  test('Given the same waiting pods, Then the event reported from the watch is the one a round reports', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            name: fc.stringMatching(/^[a-z][a-z0-9-]{0,10}$/),
+            cpu: fc.integer({ min: 0, max: 8000 }),
+            memMiB: fc.integer({ min: 0, max: 16_384 }),
+            waitedMs: fc.integer({ min: 0, max: 600_000 }),
+            owner: fc.constantFrom(undefined, 'Deployment/web', 'Job/etl'),
+          }),
+          { maxLength: 60 },
+        ),
+        (specs) => {
+          const pods: PendingPod[] = specs.map((x) => ({
+            namespace: 'ns',
+            name: x.name,
+            cpuMillicores: x.cpu,
+            memoryBytes: x.memMiB * 2 ** 20,
+            pendingSince: T0 - x.waitedMs,
+            ...(x.owner ? { owner: x.owner } : {}),
+            reason: 'Unschedulable',
+          }));
+          const fromRound =
+            run([{ ...sample(0, [node('a', 0, 0)], pods) }]).events[0]?.find(
+              (e) => e.type === 'io.scalewise.PendingPodsDetected',
+            ) ?? null;
+          const fromWatch = pendingPodsEvent('workers', pods, T0);
+          assert.deepEqual(fromWatch, fromRound);
+          if (fromWatch) parseData(fromWatch.type, fromWatch.data); // throws naming the field when invalid
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  test('Given no pod waiting, Then nothing to report', () => {
+    assert.equal(pendingPodsEvent('workers', [], T0), null);
   });
 });
 

@@ -239,47 +239,8 @@ export function sense(
     next.lowPeriods = 0;
   }
 
-  if (sample.pending.length > 0) {
-    const owners = new Set<string>();
-    let cpu = 0;
-    let mem = 0;
-    let largest = { cpu_millicores: 0, memory_bytes: 0 };
-    let oldest = now;
-    for (const p of sample.pending) {
-      if (p.owner?.startsWith('Deployment/'))
-        owners.add(`${p.namespace}/${p.owner.slice('Deployment/'.length)}`);
-      cpu += p.cpuMillicores;
-      mem += p.memoryBytes;
-      oldest = Math.min(oldest, p.pendingSince);
-      if (
-        p.cpuMillicores > largest.cpu_millicores ||
-        (p.cpuMillicores === largest.cpu_millicores && p.memoryBytes > largest.memory_bytes)
-      ) {
-        largest = { cpu_millicores: p.cpuMillicores, memory_bytes: p.memoryBytes };
-      }
-    }
-    const longest = [...sample.pending].sort(
-      (a, b) => a.pendingSince - b.pendingSince || a.name.localeCompare(b.name),
-    );
-    events.push({
-      type: 'io.scalewise.PendingPodsDetected',
-      data: {
-        pool,
-        pending_count: sample.pending.length,
-        waiting_time: secs(now - oldest),
-        affected_deployments: [...owners].sort(),
-        requested_cpu_millicores: Math.round(cpu),
-        requested_memory_bytes: Math.round(mem),
-        largest_pod: largest,
-        pods: longest.slice(0, 50).map((p) => ({
-          namespace: p.namespace,
-          name: p.name,
-          reason: p.reason,
-          waiting_time: secs(now - p.pendingSince),
-        })),
-      },
-    });
-  }
+  const pending = pendingPodsEvent(pool, sample.pending, now);
+  if (pending) events.push(pending);
 
   // Node health: report when a problem starts or changes, and again every healthRepeatSeconds.
   const seen = new Set<string>();
@@ -308,4 +269,56 @@ export function sense(
   }
   for (const name of Object.keys(next.degraded)) if (!seen.has(name)) delete next.degraded[name];
   return { state: next, events };
+}
+
+/**
+ * PendingPodsDetected for a pool's waiting pods, or null when none wait: what a sampling
+ * round reports, and what the shell reports as soon as the watch shows a pod turned
+ * unschedulable (between rounds), so that a scale-up need not wait for the next round.
+ */
+export function pendingPodsEvent(
+  pool: string,
+  pending: readonly PendingPod[],
+  now: number,
+): Extract<SenseIntent, { type: 'io.scalewise.PendingPodsDetected' }> | null {
+  if (pending.length === 0) return null;
+  const owners = new Set<string>();
+  let cpu = 0;
+  let mem = 0;
+  let largest = { cpu_millicores: 0, memory_bytes: 0 };
+  let oldest = now;
+  for (const p of pending) {
+    if (p.owner?.startsWith('Deployment/'))
+      owners.add(`${p.namespace}/${p.owner.slice('Deployment/'.length)}`);
+    cpu += p.cpuMillicores;
+    mem += p.memoryBytes;
+    oldest = Math.min(oldest, p.pendingSince);
+    if (
+      p.cpuMillicores > largest.cpu_millicores ||
+      (p.cpuMillicores === largest.cpu_millicores && p.memoryBytes > largest.memory_bytes)
+    ) {
+      largest = { cpu_millicores: p.cpuMillicores, memory_bytes: p.memoryBytes };
+    }
+  }
+  const longest = [...pending].sort(
+    (a, b) => a.pendingSince - b.pendingSince || a.name.localeCompare(b.name),
+  );
+  return {
+    type: 'io.scalewise.PendingPodsDetected',
+    data: {
+      pool,
+      pending_count: pending.length,
+      waiting_time: secs(now - oldest),
+      affected_deployments: [...owners].sort(),
+      requested_cpu_millicores: Math.round(cpu),
+      requested_memory_bytes: Math.round(mem),
+      largest_pod: largest,
+      pods: longest.slice(0, 50).map((p) => ({
+        namespace: p.namespace,
+        name: p.name,
+        reason: p.reason,
+        waiting_time: secs(now - p.pendingSince),
+      })),
+    },
+  };
 }
