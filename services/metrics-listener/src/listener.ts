@@ -1,7 +1,8 @@
 /**
  * metrics-listener's shell: watch caches of Nodes and Pods (list, then watch from the
  * resourceVersion; never polling lists), a sample of each pool every
- * `sample_interval_seconds` run through the pure sensing core, and its events published.
+ * `sample_interval_seconds` run through the pure sensing core, and its events published; a pod
+ * the watch shows turning unschedulable is reported between rounds (`react_to_pending_pods`).
  * A pool's nodes carry `scalewise.io/pool=<pool>`; a pending pod belongs to the pool its
  * nodeSelector names, else to `sensing.default_pool` (the first pool). Utilisation is node
  * usage from metrics.k8s.io when the API server serves it (adapters/metrics-api.ts, one list
