@@ -27,7 +27,11 @@ after(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
 });
 
-async function setup(workers: number, sensing = '{ sample_interval_seconds: 1, underutilized_periods: 3 }') {
+async function setup(
+  workers: number,
+  sensing = '{ sample_interval_seconds: 1, underutilized_periods: 3 }',
+  beforeStart?: (pool: string) => Promise<void>,
+) {
   const pool = uniqueName('ml')
     .replace(/[^a-z0-9-]/g, '-')
     .slice(0, 40);
@@ -63,6 +67,7 @@ shutdown_timeout_seconds: 10
 `,
     env: {},
   });
+  await beforeStart?.(pool);
   const service = await createService(
     defineMetricsListener({ config: loaded, kube, telemetry: { logDestination: quiet } }),
   );
@@ -75,6 +80,13 @@ shutdown_timeout_seconds: 10
   );
   cleanups.push(() => rec.stop());
   return { pool, rec, service };
+}
+
+/** Pods of the namespace the scheduler has marked unschedulable. */
+async function unschedulablePods(namespace: string): Promise<number> {
+  return (await kube.core.listNamespacedPod({ namespace })).items.filter((p) =>
+    p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.reason === 'Unschedulable'),
+  ).length;
 }
 
 async function deployment(pool: string, replicas: number, cpu: string) {
@@ -134,7 +146,7 @@ describe('metrics-listener on the real servers', () => {
   });
 
   test('a pod turning unschedulable is reported from the watch, without a sampling round; more pods later, all that wait', async () => {
-    // No round in the test's time: whatever is reported comes from the watch.
+    // No round in the test's time but the one at start: whatever is reported comes from the watch.
     const { pool, rec } = await setup(1, '{ sample_interval_seconds: 600 }');
     await deployment(pool, 3, '900m');
     const pending = () =>
@@ -158,20 +170,43 @@ describe('metrics-listener on the real servers', () => {
       timeoutMs: 60_000,
       what: 'PendingPodsDetected with the three pods then waiting',
     });
-    assert.equal(rec.of('io.scalewise.PoolMetricsObserved').length, 0, 'no sampling round ran');
+    assert.equal(
+      rec.of('io.scalewise.PoolMetricsObserved').length,
+      1,
+      'no sampling round ran but the one at start',
+    );
+    const atStart = rec.of('io.scalewise.PoolMetricsObserved')[0]?.data as
+      | EventData<'io.scalewise.PoolMetricsObserved'>
+      | undefined;
+    assert.equal(atStart?.pending_pods, 0, 'the round at start saw none');
+  });
+
+  test('pods already waiting when it starts are reported by a round at start, not one interval later', async () => {
+    const { pool, rec } = await setup(1, '{ sample_interval_seconds: 600 }', async (p) => {
+      await deployment(p, 3, '900m');
+      await waitFor(async () => (await unschedulablePods(p)) > 0, {
+        timeoutMs: 60_000,
+        what: 'a pod marked unschedulable before the start',
+      });
+    });
+    await waitFor(() => rec.of('io.scalewise.PendingPodsDetected').length >= 1, {
+      timeoutMs: 60_000,
+      what: 'PendingPodsDetected from the round at start',
+    });
+    const p = rec.of('io.scalewise.PendingPodsDetected')[0]?.data as
+      | EventData<'io.scalewise.PendingPodsDetected'>
+      | undefined;
+    assert.deepEqual([p?.pool, p?.pending_count], [pool, 1]);
   });
 
   test('react_to_pending_pods false: an unschedulable pod waits for the round', async () => {
     const { pool, rec } = await setup(1, '{ sample_interval_seconds: 600, react_to_pending_pods: false }');
     await deployment(pool, 3, '900m');
     // The scheduler has marked the third pod unschedulable; the watch has seen it by a margin.
-    await waitFor(
-      async () =>
-        (await kube.core.listNamespacedPod({ namespace: pool })).items.some((p) =>
-          p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.reason === 'Unschedulable'),
-        ),
-      { timeoutMs: 60_000, what: 'a pod marked unschedulable' },
-    );
+    await waitFor(async () => (await unschedulablePods(pool)) > 0, {
+      timeoutMs: 60_000,
+      what: 'a pod marked unschedulable',
+    });
     await new Promise((r) => setTimeout(r, 2000));
     assert.equal(rec.of('io.scalewise.PendingPodsDetected').length, 0);
   });

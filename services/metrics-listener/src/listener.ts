@@ -314,13 +314,16 @@ export function createMetricsListener(
       pods.start();
       await Promise.all([nodes.synced, pods.synced]);
       log.info({ nodes: nodes.size, pods: pods.size }, 'watch caches synced');
-      // Pods already waiting at start are the first round's to report; new ones are reported as they come.
+      // New unschedulable pods are reported as they come; those already waiting (a restart
+      // mid-burst) by a first round now, not one interval later.
       watching = true;
-      timer = setInterval(() => {
+      const nextRound = () => {
         round = round
           .then(sample, sample)
           .catch((err) => log.error({ err }, 'sampling failed; the next round tries again'));
-      }, config.autoscaler.sensing.sample_interval_seconds * 1000);
+      };
+      nextRound();
+      timer = setInterval(nextRound, config.autoscaler.sensing.sample_interval_seconds * 1000);
       const tb = config.trigger_bridge;
       if (tb.enabled) {
         bridgeRedis = new Redis(config.redis.url);
