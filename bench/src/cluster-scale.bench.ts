@@ -5,7 +5,7 @@
 // round (p50/p99 of the service's own per-round measurement), and the RSS of both
 // services. Reported, never asserted.
 //
-//   node bench/src/cluster-scale.bench.ts [--nodes 5000] [--pods-per-node 30] [--pools 5] [--rounds 30]
+//   node bench/src/cluster-scale.bench.ts [--nodes 5000] [--pods-per-node 30] [--pools 5] [--rounds 30] [--page-sizes 500[,5000...]]
 //
 // The cluster is big enough to disturb everything else on the shared stack, so it gets a
 // control plane of its own: scripts/stack's k8s component in a separate run directory
@@ -35,6 +35,7 @@ const { values } = parseArgs({
     'pods-per-node': { type: 'string', default: '30' },
     pools: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '30' },
+    'page-sizes': { type: 'string', default: '500' },
     down: { type: 'boolean', default: false },
     reset: { type: 'boolean', default: false },
   },
@@ -43,6 +44,14 @@ const nodeCount = Number(values.nodes);
 const podsPerNode = Number(values['pods-per-node']);
 const poolCount = Number(values.pools);
 const rounds = Number(values.rounds);
+const pageSizes = values['page-sizes'].split(',').map(Number);
+for (const size of pageSizes) {
+  if (!Number.isInteger(size) || size < 1) {
+    throw new Error(
+      `--page-sizes must be positive integers separated by commas, got '${values['page-sizes']}'`,
+    );
+  }
+}
 for (const [k, v] of Object.entries({
   nodes: nodeCount,
   'pods-per-node': podsPerNode,
@@ -229,17 +238,21 @@ console.log(
 );
 
 // A full resync as metrics-listener does it at start: packages/kube's node and pod watch
-// caches, listed and watching, in this process.
-const resyncStart = performance.now();
-const caches = [nodeCache(kube), podCache(kube)] as const;
-for (const c of caches) c.start();
-await Promise.all(caches.map((c) => c.synced));
-const resyncMs = performance.now() - resyncStart;
-const heapMiB = process.memoryUsage().heapUsed / 2 ** 20;
-console.log(
-  `resync: ${caches[0].size} nodes and ${caches[1].size} pods listed and watched in ${(resyncMs / 1000).toFixed(2)} s; this process's heap then ${heapMiB.toFixed(0)} MiB`,
-);
-await Promise.all(caches.map((c) => c.stop()));
+// caches, listed and watching, in this process; once per list page size asked for.
+let resyncMs = Number.NaN;
+for (const pageSize of pageSizes) {
+  const resyncStart = performance.now();
+  const caches = [nodeCache(kube, { pageSize }), podCache(kube, { pageSize })] as const;
+  for (const c of caches) c.start();
+  await Promise.all(caches.map((c) => c.synced));
+  const ms = performance.now() - resyncStart;
+  if (Number.isNaN(resyncMs)) resyncMs = ms;
+  const heapMiB = process.memoryUsage().heapUsed / 2 ** 20;
+  console.log(
+    `resync, pages of ${pageSize}: ${caches[0].size} nodes and ${caches[1].size} pods listed and watched in ${(ms / 1000).toFixed(2)} s; this process's heap then ${heapMiB.toFixed(0)} MiB`,
+  );
+  await Promise.all(caches.map((c) => c.stop()));
+}
 
 // The services: real processes, Kafka/Redis/S3 of the shared stack, topics of their own.
 const stack = await getStack();
@@ -333,7 +346,10 @@ try {
   const first = samples[0]?.log ?? {};
   console.log(`\ncluster: ${first.nodes} nodes, ${first.pods} pods in the watch caches; ${poolCount} pools`);
   console.table({
-    'full resync: nodes and pods listed, caches synced': { value: (resyncMs / 1000).toFixed(2), unit: 's' },
+    [`full resync (pages of ${pageSizes[0]}): nodes and pods listed, caches synced`]: {
+      value: (resyncMs / 1000).toFixed(2),
+      unit: 's',
+    },
     'metrics-listener: process start to caches synced': {
       value: ((synced.at - listener.spawnedAt) / 1000).toFixed(2),
       unit: 's',
