@@ -72,6 +72,11 @@ export const poolMetricsObserved = () =>
     pending_pods: count,
     source: z.enum(['metrics-server', 'requests', 'prometheus']),
     observed_at: timestamp,
+    /**
+     * pod: a pods pool, whose workers are worker Pods (counted here, Running ones ready); their
+     * CPU and memory are not measured (0). Absent: nodes. Optional, added compatibly.
+     */
+    worker_kind: workerKind,
     /** The pool's Prometheus query this sample, when the pool has one (optional, added compatibly). */
     metric: metricDemand
       .extend({

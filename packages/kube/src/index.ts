@@ -21,6 +21,7 @@ export {
   POOL_LABEL,
   SCALE_DOWN_DISABLED,
   uncordon,
+  WORKER_KIND_LABEL,
   type WorkerSpec,
 } from './nodes.ts';
 export {

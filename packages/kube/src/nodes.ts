@@ -14,6 +14,8 @@ export const ACTION_ANNOTATION = 'scalewise.io/action-id';
 /** A node never chosen for scale-down. */
 export const SCALE_DOWN_DISABLED = 'scalewise.io/scale-down-disabled';
 export const MANAGED_BY = 'app.kubernetes.io/managed-by';
+/** `pod` on the worker Pods of a pods pool (with MANAGED_BY scalewise and the pool's POOL_LABEL). */
+export const WORKER_KIND_LABEL = 'scalewise.io/worker-kind';
 
 export interface WorkerSpec {
   name: string;

@@ -8,7 +8,15 @@ import { after, before, describe, test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig } from '@scalewise/config';
 import type { EventData } from '@scalewise/events';
-import { connectKube, ensureNode, type Kube, kwokNodeManifest, POOL_LABEL } from '@scalewise/kube';
+import {
+  connectKube,
+  ensureNode,
+  type Kube,
+  kwokNodeManifest,
+  MANAGED_BY,
+  POOL_LABEL,
+  WORKER_KIND_LABEL,
+} from '@scalewise/kube';
 import { createService } from '@scalewise/service';
 import { getStack, type StackEndpoints, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { defineMetricsListener } from './service.ts';
@@ -226,5 +234,113 @@ describe('metrics-listener on the real servers', () => {
       .of('io.scalewise.PoolMetricsObserved')
       .filter((e) => Date.parse(e.time) < Date.parse(first?.time ?? ''));
     assert.ok(before.length >= 2, 'two samples came first without a warning');
+  });
+});
+
+describe('metrics-listener with a pods pool on the real servers', () => {
+  test('worker pods are its workers (Running ones ready), worker_kind pod; no utilisation signals, no node health', async () => {
+    const pool = uniqueName('mp')
+      .replace(/[^a-z0-9-]/g, '-')
+      .slice(0, 40);
+    const host = `${pool}-host`;
+    const prefix = `${pool}.`;
+    await kube.core.createNamespace({ body: { metadata: { name: pool } } });
+    // The node the worker pods run on, in a pool of its own: KWOK makes its pods Running.
+    await ensureNode(
+      kube,
+      kwokNodeManifest({ name: host, pool: host, cpuMillicores: 16_000, memoryBytes: 32 * 2 ** 30 }),
+    );
+    cleanups.push(async () => {
+      await kube.core.deleteNamespace({ name: pool }).catch(() => undefined);
+      await waitFor(async () => (await kube.core.listNamespacedPod({ namespace: pool })).items.length === 0, {
+        timeoutMs: 30_000,
+        what: 'the namespace emptied while KWOK still manages its node',
+      }).catch(() => undefined);
+      await kube.core.deleteNode({ name: host }).catch(() => undefined);
+    });
+    await waitFor(
+      async () => (await kube.core.listNamespacedServiceAccount({ namespace: pool })).items.length > 0,
+      { timeoutMs: 30_000, what: 'the default ServiceAccount' },
+    );
+    // Worker pods as node-manager's pods provider labels them, and a pod of the namespace that is not one.
+    const pod = (name: string, labels: Record<string, string>) =>
+      kube.core.createNamespacedPod({
+        namespace: pool,
+        body: {
+          metadata: { name, labels },
+          spec: {
+            nodeSelector: { 'kubernetes.io/hostname': host },
+            containers: [{ name: 'w', image: 'busybox:1.36', resources: { requests: { cpu: '100m' } } }],
+          },
+        },
+      });
+    const workerLabels = { [MANAGED_BY]: 'scalewise', [WORKER_KIND_LABEL]: 'pod', [POOL_LABEL]: pool };
+    for (const i of [1, 2, 3]) await pod(`${pool}-w${i}`, workerLabels);
+    await pod(`${pool}-other`, { app: 'other', [POOL_LABEL]: pool });
+    const loaded = loadConfig({
+      text: `
+cluster_id: ${pool}
+autoscaler:
+  pools:
+    - name: ${pool}
+      provider: pods
+      min: 0
+      max: 10
+      provider_options: { namespace: ${pool}, image: busybox:1.36 }
+  sensing: { sample_interval_seconds: 1, underutilized_periods: 2 }
+events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
+${serversYaml(stack)}
+telemetry: { log_level: warn }
+shutdown_timeout_seconds: 10
+`,
+      env: {},
+    });
+    const service = await createService(
+      defineMetricsListener({ config: loaded, kube, telemetry: { logDestination: quiet } }),
+    );
+    cleanups.push(() => service.stop());
+    await service.start();
+    const rec = await recordTopics(
+      stack.kafka.brokers,
+      [`${prefix}metrics`, `${prefix}signals`, `${prefix}nodes`],
+      uniqueName('rec'),
+    );
+    cleanups.push(() => rec.stop());
+    const observed = () =>
+      rec
+        .of('io.scalewise.PoolMetricsObserved')
+        .map((e) => e.data as EventData<'io.scalewise.PoolMetricsObserved'>);
+    await waitFor(() => observed().some((m) => m.ready_workers === 3), {
+      timeoutMs: 60_000,
+      what: 'three Running worker pods observed',
+    });
+    const m = observed().find((x) => x.ready_workers === 3);
+    assert.deepEqual(
+      [m?.pool, m?.workers, m?.cpu_avg, m?.memory_avg, m?.worker_kind],
+      [pool, 3, 0, 0, 'pod'],
+    );
+    await kube.core.deleteNamespacedPod({
+      name: `${pool}-w3`,
+      namespace: pool,
+      body: { gracePeriodSeconds: 0 },
+    });
+    const seen = observed().length;
+    await waitFor(
+      () =>
+        observed()
+          .slice(seen)
+          .some((x) => x.workers === 2),
+      {
+        timeoutMs: 30_000,
+        what: 'two workers once one is deleted',
+      },
+    );
+    // Idle by CPU (0) for far more samples than underutilized_periods, above its minimum: nothing.
+    await waitFor(() => observed().length >= seen + 4, { timeoutMs: 30_000, what: 'four more samples' });
+    assert.deepEqual(
+      rec.events.map((e) => e.type).filter((t) => t !== 'io.scalewise.PoolMetricsObserved'),
+      [],
+      'no UnderutilizationWarning, ResourcePressureAlert or NodeHealthDegraded for worker pods',
+    );
   });
 });

@@ -14,6 +14,7 @@ import type { Config } from '@scalewise/config';
 import { type AnyScalewiseEvent, createEvent } from '@scalewise/events';
 import {
   type Kube,
+  MANAGED_BY,
   type NodeInfo,
   nodeCache,
   nodeUtilisation,
@@ -24,6 +25,7 @@ import {
   podKey,
   podsByNode,
   type WatchCache,
+  WORKER_KIND_LABEL,
 } from '@scalewise/kube';
 import type { ReadinessCheck, ServiceContext } from '@scalewise/service';
 import { Redis } from 'ioredis';
@@ -69,6 +71,7 @@ export function sensePolicies(config: Config): SensePolicy[] {
     underutilizedPeriods: s.underutilized_periods,
     healthRepeatSeconds: s.health_repeat_seconds,
     ...(p.metrics.prometheus ? { prometheus: prometheusSpec(p.metrics.prometheus) } : {}),
+    ...(p.provider === 'pods' ? { workerKind: 'pod' as const } : {}),
   }));
 }
 
@@ -82,6 +85,7 @@ export function createMetricsListener(
   const source = `/scalewise/${config.cluster_id}/${serviceName}`;
   const policies = sensePolicies(config);
   const defaultPool = config.autoscaler.sensing.default_pool ?? policies[0]?.pool;
+  const hasPodsPool = policies.some((p) => p.workerKind === 'pod');
   const nodes = nodeCache(deps.kube);
   const pods = podCache(deps.kube);
   for (const c of [nodes, pods]) c.onError((err) => log.warn({ err }, 'watch failed; it retries by itself'));
@@ -134,12 +138,30 @@ export function createMetricsListener(
       const pool = n.labels[POOL_LABEL];
       if (pool !== undefined && n.deletedAt === undefined) group(nodesByPool, pool, n);
     }
+    // A pods pool's workers: its worker Pods (node-manager's pods provider labels them), not
+    // finished and not being deleted.
+    const workerPodsByPool = new Map<string, PodInfo[]>();
+    if (hasPodsPool) {
+      for (const p of pods.values()) {
+        const pool = p.labels[POOL_LABEL];
+        if (
+          pool !== undefined &&
+          p.labels[WORKER_KIND_LABEL] === 'pod' &&
+          p.labels[MANAGED_BY] === 'scalewise' &&
+          p.deletedAt === undefined &&
+          p.phase !== 'Succeeded' &&
+          p.phase !== 'Failed'
+        ) {
+          group(workerPodsByPool, pool, p);
+        }
+      }
+    }
     const pendingByPool = new Map<string, ReturnType<typeof pendingUnschedulable>>();
     for (const p of pendingUnschedulable(pods.values(), at)) {
       const info = pods.get(podKey(p));
       group(pendingByPool, info ? poolOfPod(info) : (defaultPool ?? ''), p);
     }
-    return { nodesByPool, byNode: podsByNode(pods.values()), pendingByPool };
+    return { nodesByPool, workerPodsByPool, byNode: podsByNode(pods.values()), pendingByPool };
   }
 
   function sampleOf(
@@ -149,6 +171,26 @@ export function createMetricsListener(
     external: { usage: Map<string, NodeUsage> | undefined; readings: Map<string, QueryReading> },
   ): PoolSample {
     const { byNode } = views;
+    if (policy.workerKind === 'pod') {
+      // Counted, Running ones ready; the core measures no CPU or memory for them.
+      const workers = (views.workerPodsByPool.get(policy.pool) ?? []).map((p) => ({
+        name: p.name,
+        ready: p.phase === 'Running',
+        pressure: [],
+        cpuAllocatableMillicores: 0,
+        memoryAllocatableBytes: 0,
+        cpuRequestedMillicores: 0,
+        memoryRequestedBytes: 0,
+      }));
+      const metric = external.readings.get(policy.pool);
+      return {
+        pool: policy.pool,
+        at,
+        nodes: workers,
+        pending: pendingSamples(views.pendingByPool.get(policy.pool) ?? []),
+        ...(metric ? { metric } : {}),
+      };
+    }
     const members = views.nodesByPool.get(policy.pool) ?? [];
     const samples: NodeSample[] = members.map((n) => {
       const u = nodeUtilisation(n, byNode.get(n.name) ?? []);

@@ -266,6 +266,62 @@ describe('PendingPodsDetected', () => {
   });
 });
 
+describe('a pods pool (workerKind pod)', () => {
+  const podsPolicy: SensePolicy = { ...policy, workerKind: 'pod', min: 0 };
+  const worker = (name: string, running: boolean): NodeSample => ({
+    name,
+    ready: running,
+    pressure: [],
+    cpuAllocatableMillicores: 0,
+    memoryAllocatableBytes: 0,
+    cpuRequestedMillicores: 0,
+    memoryRequestedBytes: 0,
+  });
+
+  test('Given two Running worker pods and one starting, Then 3 workers, 2 ready, worker_kind pod, and nothing else for ten samples', () => {
+    const samples = Array.from({ length: 10 }, (_, i) =>
+      sample(i * 10, [worker('w-1', true), worker('w-2', true), worker('w-3', false)]),
+    );
+    const { events } = run(samples, podsPolicy);
+    for (const round of events) assert.deepEqual(types(round), ['PoolMetricsObserved']);
+    const m = of(events[0] ?? [], 'io.scalewise.PoolMetricsObserved');
+    assert.deepEqual(
+      [m?.workers, m?.ready_workers, m?.cpu_avg, m?.memory_avg, m?.worker_kind],
+      [3, 2, 0, 0, 'pod'],
+    );
+  });
+
+  test('Given a queue metric asking for more workers than there are pods, Then ResourcePressureAlert on the metric', () => {
+    const metricPolicy: SensePolicy = {
+      ...podsPolicy,
+      prometheus: {
+        name: 'queue',
+        query: 'q',
+        threshold: 10,
+        activationThreshold: 0,
+        metricType: 'Value',
+        ignoreNullValues: true,
+      },
+    };
+    const r = sense(
+      initialSenseState(),
+      { ...sample(0, [worker('w-1', true)]), metric: { ok: true, value: 35, series: 1 } },
+      metricPolicy,
+    );
+    const a = of(r.events, 'io.scalewise.ResourcePressureAlert');
+    assert.equal(a?.resource, 'metric');
+    assert.equal(a?.metric?.desired_workers, 4);
+  });
+
+  test('Given the same sample as a nodes pool, Then the nodes pool reports no worker_kind', () => {
+    const m = of(
+      sense(initialSenseState(), sample(0, [node('a', 0, 0)]), policy).events,
+      'io.scalewise.PoolMetricsObserved',
+    );
+    assert.equal(m?.worker_kind, undefined);
+  });
+});
+
 describe('NodeHealthDegraded', () => {
   test('Given a node NotReady, Then reported at once, again after 60 s, and forgotten once Ready', () => {
     const sick = node('b', 0, 0, {

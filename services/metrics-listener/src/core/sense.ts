@@ -79,6 +79,12 @@ export interface SensePolicy {
   healthRepeatSeconds: number;
   /** The pool's Prometheus source, if it has one. */
   prometheus?: PrometheusSpec;
+  /**
+   * `pod`: a pods pool. The sample's "nodes" are its worker Pods (ready: Running); their CPU and
+   * memory are not measured, so only the Prometheus metric (a queue, say) raises pressure and
+   * nothing reports underutilisation or node health. Absent: nodes.
+   */
+  workerKind?: 'pod';
 }
 
 export interface SensePoolState {
@@ -149,7 +155,8 @@ export function sense(
   const next: SensePoolState = { ...state, degraded: { ...state.degraded } };
   const workers = sample.nodes.length;
   const readyWorkers = sample.nodes.filter((n) => n.ready).length;
-  const u = utilization(sample.nodes);
+  const pods = policy.workerKind === 'pod';
+  const u = pods ? { cpu: 0, memory: 0, source: 'requests' as const } : utilization(sample.nodes);
   const pool = policy.pool;
   const spec = policy.prometheus;
   const reading = spec ? (sample.metric ?? { ok: false, error: 'the query was not run' }) : undefined;
@@ -166,6 +173,7 @@ export function sense(
       pending_pods: sample.pending.length,
       source: u.source,
       observed_at: new Date(now).toISOString(),
+      ...(pods ? { worker_kind: 'pod' as const } : {}),
       ...(spec && reading
         ? {
             metric: demand ?? {
@@ -181,8 +189,8 @@ export function sense(
   });
 
   // Pressure: only with ready nodes to measure (an empty pool has pending pods instead).
-  const cpuHigh = readyWorkers > 0 && u.cpu > policy.cpuHighPercent;
-  const memHigh = readyWorkers > 0 && u.memory > policy.memoryHighPercent;
+  const cpuHigh = !pods && readyWorkers > 0 && u.cpu > policy.cpuHighPercent;
+  const memHigh = !pods && readyWorkers > 0 && u.memory > policy.memoryHighPercent;
   // The metric needs no ready node: like KEDA it can take an empty pool from 0 to 1.
   const metricHigh = demand?.active === true && demand.desired_workers > workers;
   if (cpuHigh || memHigh || metricHigh) {
@@ -208,6 +216,7 @@ export function sense(
 
   // Underutilisation: seed 000's definition, held for consecutive periods.
   const low =
+    !pods &&
     readyWorkers > 0 &&
     workers > policy.min &&
     sample.pending.length === 0 &&
@@ -244,7 +253,8 @@ export function sense(
 
   // Node health: report when a problem starts or changes, and again every healthRepeatSeconds.
   const seen = new Set<string>();
-  for (const n of sample.nodes) {
+  // A worker pod starting or done is not a node in trouble.
+  for (const n of pods ? [] : sample.nodes) {
     const problem: NodeCondition | undefined = !n.ready
       ? { ...(n.readyCondition ?? { type: 'Ready', status: 'Unknown' }), type: 'Ready' }
       : n.pressure[0];

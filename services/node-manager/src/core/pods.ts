@@ -18,12 +18,17 @@
  */
 import type { V1Pod, V1Toleration } from '@kubernetes/client-node';
 import type { PodsOptions } from '@scalewise/config';
-import { MANAGED_BY as MANAGED_BY_LABEL, POOL_LABEL, SAFE_TO_EVICT } from '@scalewise/kube';
+import {
+  MANAGED_BY as MANAGED_BY_LABEL,
+  POOL_LABEL,
+  SAFE_TO_EVICT,
+  WORKER_KIND_LABEL,
+} from '@scalewise/kube';
 import { tagOf } from './action.ts';
 
 /** The seed's own label (`managed-by: ottoscaler` there), beside `app.kubernetes.io/managed-by`. */
 export const SEED_MANAGED_BY_LABEL = 'managed-by';
-export const WORKER_KIND_LABEL = 'scalewise.io/worker-kind';
+export { WORKER_KIND_LABEL };
 export const ACTION_LABEL = 'scalewise.io/action';
 export const TASK_LABEL = 'scalewise.io/task-id';
 export const ACTION_ID_ANNOTATION = 'scalewise.io/action-id';
