@@ -183,6 +183,18 @@ autoscaler:
     ]);
   });
 
+  test('leader election: a renewal not below the lease, and a namespace that is no DNS label, are named', () => {
+    const list = problems(`
+autoscaler:
+  pools: [{ name: a }]
+  sensing: { leader_election: { lease_seconds: 5, renew_seconds: 5, namespace: Kube_System } }
+`);
+    assert.deepEqual(keys(list), [
+      'autoscaler.sensing.leader_election.namespace',
+      'autoscaler.sensing.leader_election.renew_seconds',
+    ]);
+  });
+
   test('a YAML syntax error names the line; a duplicate key is an error', () => {
     const list = problems('autoscaler:\n  pools:\n    - name: a\n  pools: []\n');
     assert.equal(list[0]?.key, '(yaml)');

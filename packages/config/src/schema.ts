@@ -214,6 +214,23 @@ export const configSchema = z.strictObject({
         react_to_pending_pods: z.boolean().default(true),
         /** Pods turning unschedulable within this many ms of the first are reported together. */
         pending_pods_debounce_ms: z.number().int().min(0).max(10_000).default(100),
+        /**
+         * metrics-listener replicas elect one that samples (a coordination.k8s.io Lease named
+         * `scalewise-<cluster_id>-metrics-listener`); the others only run the trigger bridge.
+         */
+        leader_election: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            /** The namespace of the Lease (the services' own in a cluster). */
+            namespace: name.default('default'),
+            lease_seconds: z.number().int().min(2).max(300).default(15),
+            renew_seconds: z.number().int().min(1).max(100).default(5),
+          })
+          .refine((l) => l.renew_seconds < l.lease_seconds, {
+            message: 'renew_seconds must be below lease_seconds',
+            path: ['renew_seconds'],
+          })
+          .prefault({}),
       })
       .prefault({}),
     enforcement: z

@@ -9,6 +9,15 @@ export {
 } from './client.ts';
 export { budgetInRefusal, type DrainOptions, type DrainResult, drain, podsOn } from './drain.ts';
 export {
+  type LeaderElector,
+  type LeaderElectorOptions,
+  type LeaseAction,
+  type LeaseView,
+  leaderElector,
+  leaseStep,
+  leaseView,
+} from './lease.ts';
+export {
   ACTION_ANNOTATION,
   cordon,
   deleteNode,

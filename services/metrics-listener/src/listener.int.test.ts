@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
+import { CoordinationV1Api } from '@kubernetes/client-node';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig } from '@scalewise/config';
 import type { EventData } from '@scalewise/events';
@@ -19,6 +20,7 @@ import {
 } from '@scalewise/kube';
 import { createService } from '@scalewise/service';
 import { getStack, type StackEndpoints, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
+import { leaseName } from './listener.ts';
 import { defineMetricsListener } from './service.ts';
 
 const quiet = new Writable({ write: (_c, _e, done) => done() });
@@ -341,6 +343,77 @@ shutdown_timeout_seconds: 10
       rec.events.map((e) => e.type).filter((t) => t !== 'io.scalewise.PoolMetricsObserved'),
       [],
       'no UnderutilizationWarning, ResourcePressureAlert or NodeHealthDegraded for worker pods',
+    );
+  });
+});
+
+describe('metrics-listener replicas on the real servers', () => {
+  test('two replicas elect one sampler on a Lease; when it stops, the other takes over', async () => {
+    const pool = uniqueName('me')
+      .replace(/[^a-z0-9-]/g, '-')
+      .slice(0, 40);
+    const prefix = `${pool}.`;
+    await ensureNode(
+      kube,
+      kwokNodeManifest({ name: `${pool}-1`, pool, cpuMillicores: 2000, memoryBytes: 4 * 2 ** 30 }),
+    );
+    cleanups.push(() => kube.core.deleteNode({ name: `${pool}-1` }).catch(() => undefined));
+    const text = `
+cluster_id: ${pool}
+autoscaler:
+  pools: [{ name: ${pool}, min: 1, max: 6 }]
+  sensing:
+    sample_interval_seconds: 1
+    leader_election: { lease_seconds: 3, renew_seconds: 1 }
+events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
+${serversYaml(stack)}
+telemetry: { log_level: warn }
+shutdown_timeout_seconds: 10
+`;
+    const replica = async () => {
+      const def = defineMetricsListener({
+        config: loadConfig({ text, env: {} }),
+        kube,
+        telemetry: { logDestination: quiet },
+      });
+      const service = await createService(def);
+      cleanups.push(() => service.stop());
+      await service.start();
+      return { service, listener: () => def.listener() as NonNullable<ReturnType<typeof def.listener>> };
+    };
+    const a = await replica();
+    const b = await replica();
+    const rec = await recordTopics(stack.kafka.brokers, [`${prefix}metrics`], uniqueName('rec'));
+    cleanups.push(() => rec.stop());
+
+    await waitFor(() => [a, b].filter((r) => r.listener().isLeader()).length === 1, {
+      timeoutMs: 30_000,
+      what: 'one leader of two',
+    });
+    const [leader, follower] = a.listener().isLeader() ? [a, b] : [b, a];
+    assert.deepEqual(await follower.listener().sample(), [], 'the follower samples nothing');
+    assert.ok((await leader.listener().sample()).length > 0, 'the leader samples');
+    const lease = await kube.kc
+      .makeApiClient(CoordinationV1Api)
+      .readNamespacedLease({ name: leaseName(pool), namespace: 'default' });
+    assert.ok(lease.spec?.holderIdentity, 'the Lease names its holder');
+    cleanups.push(() =>
+      kube.kc
+        .makeApiClient(CoordinationV1Api)
+        .deleteNamespacedLease({ name: leaseName(pool), namespace: 'default' })
+        .catch(() => undefined),
+    );
+
+    // The leader stops (it releases the Lease): the other samples from then on.
+    await leader.service.stop();
+    const stoppedAt = Date.now();
+    await waitFor(() => follower.listener().isLeader(), {
+      timeoutMs: 30_000,
+      what: 'the other replica elected',
+    });
+    await waitFor(
+      () => rec.of('io.scalewise.PoolMetricsObserved').some((e) => Date.parse(e.time) > stoppedAt + 1000),
+      { timeoutMs: 30_000, what: 'samples after the first leader stopped' },
     );
   });
 });

@@ -10,10 +10,14 @@
  * `metrics.prometheus` also has its query run each round (adapters/prometheus.ts). The seed 004
  * Redis Streams trigger bridge runs here too when enabled.
  */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Config } from '@scalewise/config';
 import { type AnyScalewiseEvent, createEvent } from '@scalewise/events';
 import {
   type Kube,
+  type LeaderElector,
+  leaderElector,
   MANAGED_BY,
   type NodeInfo,
   nodeCache,
@@ -50,8 +54,10 @@ export const serviceName = 'metrics-listener';
 export interface MetricsListener {
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** One sampling round now (the timer calls this); returns what was published. */
+  /** One sampling round now (the timer calls this); returns what was published (nothing unless leader). */
   sample(): Promise<AnyScalewiseEvent[]>;
+  /** Whether this replica samples: the elected one, or the only one when election is off. */
+  isLeader(): boolean;
   checks(): ReadinessCheck[];
   readonly nodes: WatchCache<NodeInfo>;
   readonly pods: WatchCache<PodInfo>;
@@ -75,9 +81,18 @@ export function sensePolicies(config: Config): SensePolicy[] {
   }));
 }
 
+/** The Lease metrics-listener's replicas of a cluster elect their sampler on: a DNS subdomain. */
+export function leaseName(clusterId: string): string {
+  const safe = clusterId
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]+/g, '-')
+    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '');
+  return `scalewise-${safe || 'cluster'}`.slice(0, 230).replace(/[^a-z0-9]+$/, '') + '-metrics-listener';
+}
+
 export function createMetricsListener(
   ctx: ServiceContext,
-  deps: { kube: Kube; now?: () => number },
+  deps: { kube: Kube; now?: () => number; identity?: string },
 ): MetricsListener {
   const { config, bus, telemetry } = ctx;
   const log = telemetry.logger;
@@ -91,6 +106,23 @@ export function createMetricsListener(
   for (const c of [nodes, pods]) c.onError((err) => log.warn({ err }, 'watch failed; it retries by itself'));
   const states = new Map<string, SensePoolState>(policies.map((p) => [p.pool, initialSenseState()]));
   const sensing = config.autoscaler.sensing;
+  const election = sensing.leader_election;
+  const elector: LeaderElector | undefined = election.enabled
+    ? leaderElector(deps.kube, {
+        name: leaseName(config.cluster_id),
+        namespace: election.namespace,
+        identity: deps.identity ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`,
+        leaseSeconds: election.lease_seconds,
+        renewSeconds: election.renew_seconds,
+        onError: (err) => {
+          log.warn(
+            { err, lease: `${election.namespace}/${leaseName(config.cluster_id)}` },
+            'leader election: the Lease could not be read or written (metrics-listener needs get, create and update on coordination.k8s.io leases in that namespace)',
+          );
+        },
+      })
+    : undefined;
+  const leading = () => elector?.isLeader() ?? true;
   const metricsApi = createMetricsApi({
     kube: deps.kube,
     log,
@@ -228,6 +260,7 @@ export function createMetricsListener(
   }
 
   async function sample(): Promise<AnyScalewiseEvent[]> {
+    if (!leading()) return [];
     const at = now();
     const external = await readExternal(at);
     const t0 = performance.now();
@@ -271,6 +304,7 @@ export function createMetricsListener(
    * rounds' chain, so its events never interleave with a round's.
    */
   async function reportPending(poolNames: readonly string[]): Promise<AnyScalewiseEvent[]> {
+    if (!leading()) return [];
     const at = now();
     const wanted = new Set(poolNames);
     const byPool = new Map<string, ReturnType<typeof pendingUnschedulable>>();
@@ -343,7 +377,20 @@ export function createMetricsListener(
     pods,
     metricsApi,
     sample,
+    isLeader: leading,
     checks: () => [
+      ...(elector
+        ? [
+            {
+              name: 'leader-election',
+              // Leader or follower is fine; a Lease that cannot be read or written is not.
+              check: async () => {
+                const err = elector.lastError();
+                if (err !== undefined && !elector.isLeader()) throw err;
+              },
+            },
+          ]
+        : []),
       {
         name: 'kubernetes',
         check: async () => {
@@ -364,7 +411,21 @@ export function createMetricsListener(
           .then(sample, sample)
           .catch((err) => log.error({ err }, 'sampling failed; the next round tries again'));
       };
-      nextRound();
+      if (elector) {
+        elector.onChange((leader) => {
+          log.info(
+            { identity: elector.identity, leader },
+            leader ? 'elected to sample' : 'no longer samples',
+          );
+          if (!leader) return;
+          // What a previous stretch as leader counted is stale: start the periods afresh.
+          for (const p of policies) states.set(p.pool, initialSenseState());
+          nextRound();
+        });
+        await elector.start();
+      } else {
+        nextRound();
+      }
       timer = setInterval(nextRound, config.autoscaler.sensing.sample_interval_seconds * 1000);
       const tb = config.trigger_bridge;
       if (tb.enabled) {
@@ -388,6 +449,7 @@ export function createMetricsListener(
       watching = false;
       if (timer) clearInterval(timer);
       if (pendingTimer) clearTimeout(pendingTimer);
+      await elector?.stop();
       await round.catch(() => undefined);
       await bridge?.stop();
       await bridgeRedis?.quit().catch(() => undefined);

@@ -1,0 +1,183 @@
+/**
+ * Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection does it:
+ * the holder renews the Lease every `renewSeconds`; another candidate takes it over only once
+ * it has gone unrenewed for `leaseSeconds`, with the Lease's resourceVersion as precondition,
+ * so two candidates never both hold it. A holder that cannot renew for `leaseSeconds` steps
+ * down by itself (another may hold the Lease by then). Stopping releases it at once.
+ */
+import { CoordinationV1Api, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
+import { isStatus, type Kube } from './client.ts';
+
+/** What a candidate reads of the Lease. */
+export interface LeaseView {
+  holder: string | null;
+  /** Epoch ms of the last renewal (or acquisition). */
+  renewedAt: number;
+  durationSeconds: number;
+}
+
+export type LeaseAction = 'create' | 'renew' | 'acquire' | 'follow';
+
+/** What `me` does with the Lease as read at `now`: pure, the elector's whole policy. */
+export function leaseStep(lease: LeaseView | null, me: string, now: number): LeaseAction {
+  if (lease === null) return 'create';
+  if (lease.holder === me) return 'renew';
+  const expired = lease.holder === null || now >= lease.renewedAt + lease.durationSeconds * 1000;
+  return expired ? 'acquire' : 'follow';
+}
+
+/** The view of a Lease object. */
+export function leaseView(lease: V1Lease): LeaseView {
+  const renewed = lease.spec?.renewTime ?? lease.spec?.acquireTime;
+  return {
+    holder: lease.spec?.holderIdentity || null,
+    renewedAt: renewed ? new Date(renewed).getTime() : 0,
+    durationSeconds: lease.spec?.leaseDurationSeconds ?? 15,
+  };
+}
+
+export interface LeaderElectorOptions {
+  /** The Lease's name: one per group of replicas that elect one leader. */
+  name: string;
+  namespace: string;
+  /** This candidate: unique among the replicas (a pod name, host and pid). */
+  identity: string;
+  /** @default 15 */
+  leaseSeconds?: number;
+  /** @default 5 */
+  renewSeconds?: number;
+  now?: () => number;
+  onError?: (err: unknown) => void;
+}
+
+export interface LeaderElector {
+  readonly identity: string;
+  isLeader(): boolean;
+  /** The error of the last try, undefined when it read (and, when due, wrote) the Lease. */
+  lastError(): unknown;
+  /** Called on every change, with the new state. */
+  onChange(listener: (leader: boolean) => void): void;
+  /** The first try is done when this resolves; then it goes on every renewSeconds. */
+  start(): Promise<void>;
+  /** Stops trying and releases the Lease when held. */
+  stop(): Promise<void>;
+}
+
+export function leaderElector(kube: Kube, options: LeaderElectorOptions): LeaderElector {
+  const api = kube.kc.makeApiClient(CoordinationV1Api);
+  const { name, namespace, identity } = options;
+  const leaseSeconds = options.leaseSeconds ?? 15;
+  const renewMs = (options.renewSeconds ?? 5) * 1000;
+  const now = options.now ?? Date.now;
+  const listeners = new Set<(leader: boolean) => void>();
+  let leader = false;
+  /** When the Lease was last renewed by us: past this plus leaseSeconds we are no longer sure. */
+  let heldUntil = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let turn: Promise<void> = Promise.resolve();
+  let failure: unknown;
+
+  const set = (v: boolean) => {
+    if (v === leader) return;
+    leader = v;
+    for (const l of listeners) l(v);
+  };
+  const spec = (at: number, acquire: boolean, lease?: V1Lease): V1Lease['spec'] => ({
+    holderIdentity: identity,
+    leaseDurationSeconds: leaseSeconds,
+    renewTime: new V1MicroTime(at),
+    acquireTime: acquire || !lease?.spec?.acquireTime ? new V1MicroTime(at) : lease.spec.acquireTime,
+    leaseTransitions: (lease?.spec?.leaseTransitions ?? 0) + (acquire && lease ? 1 : 0),
+  });
+
+  async function tryOnce(): Promise<void> {
+    const at = now();
+    try {
+      let lease: V1Lease | null = null;
+      try {
+        lease = await api.readNamespacedLease({ name, namespace });
+      } catch (err) {
+        if (!isStatus(err, 404)) throw err;
+      }
+      const action = leaseStep(lease ? leaseView(lease) : null, identity, at);
+      failure = undefined;
+      if (action === 'follow') {
+        set(false);
+        return;
+      }
+      if (action === 'create') {
+        await api.createNamespacedLease({
+          namespace,
+          body: { metadata: { name, namespace }, spec: spec(at, true) },
+        });
+      } else {
+        // renew or acquire: only over the version read (another candidate may have moved it).
+        await api.replaceNamespacedLease({
+          name,
+          namespace,
+          body: {
+            metadata: { ...lease?.metadata, name, namespace },
+            spec: spec(at, action === 'acquire', lease ?? undefined),
+          },
+        });
+      }
+      heldUntil = at + leaseSeconds * 1000;
+      set(true);
+    } catch (err) {
+      // 409: another candidate created or moved the Lease first: follow it.
+      if (isStatus(err, 409)) {
+        set(false);
+        return;
+      }
+      failure = err;
+      options.onError?.(err);
+      // Unsure whether our renewals land: step down once the Lease may have expired.
+      if (leader && now() >= heldUntil) set(false);
+    }
+  }
+
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      turn = turn.then(tryOnce).finally(schedule);
+    }, renewMs);
+  };
+
+  return {
+    identity,
+    isLeader: () => leader,
+    lastError: () => failure,
+    onChange(listener) {
+      listeners.add(listener);
+    },
+    async start() {
+      stopped = false;
+      turn = turn.then(tryOnce);
+      await turn;
+      schedule();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await turn.catch(() => undefined);
+      if (!leader) return;
+      set(false);
+      // Released: a renewal time far in the past lets the next candidate take it at once.
+      try {
+        const lease = await api.readNamespacedLease({ name, namespace });
+        if (lease.spec?.holderIdentity !== identity) return;
+        await api.replaceNamespacedLease({
+          name,
+          namespace,
+          body: {
+            ...lease,
+            spec: { ...lease.spec, holderIdentity: undefined, renewTime: new V1MicroTime(0) },
+          },
+        });
+      } catch (err) {
+        if (!isStatus(err, 409) && !isStatus(err, 404)) options.onError?.(err);
+      }
+    },
+  };
+}
