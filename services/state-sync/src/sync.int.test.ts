@@ -46,6 +46,7 @@ after(async () => {
 
 async function setup(
   workers: number,
+  replicas = 1,
 ): Promise<{ pool: string; service: Service; rec: Awaited<ReturnType<typeof recordTopics>> }> {
   const pool = uniqueName('ss')
     .replace(/[^a-z0-9-]/g, '-')
@@ -71,11 +72,16 @@ shutdown_timeout_seconds: 10
 `,
     env: {},
   });
-  const service = await createService(
-    defineStateSync({ config: loaded, kube, fromBeginning: true, telemetry: { logDestination: quiet } }),
-  );
-  cleanups.push(() => service.stop());
-  await service.start();
+  const services: Service[] = [];
+  for (let i = 0; i < replicas; i++) {
+    const s = await createService(
+      defineStateSync({ config: loaded, kube, fromBeginning: true, telemetry: { logDestination: quiet } }),
+    );
+    cleanups.push(() => s.stop());
+    await s.start();
+    services.push(s);
+  }
+  const service = services[0] as Service;
   const rec = await recordTopics(
     stack.kafka.brokers,
     [`${prefix}state`, `${prefix}nodes`],
@@ -89,6 +95,26 @@ const synced = (rec: { of(...t: string[]): AnyScalewiseEvent[] }, workers: numbe
   rec.of('io.scalewise.ClusterStateSynced').some((e) => (e.data as { workers: number }).workers === workers);
 
 describe('state-sync on the real servers', () => {
+  test('two replicas reconciling the same pool report a deleted node lost once', async () => {
+    const { pool, rec } = await setup(3, 2);
+    await waitFor(() => synced(rec, 3), { timeoutMs: 30_000, what: 'ClusterStateSynced with 3 workers' });
+    await deleteNode(kube, `${pool}-3`);
+    await waitFor(() => synced(rec, 2), { timeoutMs: 30_000, what: 'ClusterStateSynced with 2 workers' });
+    // A few more rounds of both replicas.
+    const seen = rec.events.length;
+    await waitFor(
+      () => rec.of('io.scalewise.ClusterStateSynced').length >= 4 && rec.events.length > seen + 3,
+      {
+        timeoutMs: 30_000,
+        what: 'more rounds',
+      },
+    );
+    const lost = rec
+      .of('io.scalewise.NodeUnexpectedlyLost')
+      .map((e) => (e.data as { node_name: string }).node_name);
+    assert.deepEqual(lost, [`${pool}-3`], 'one NodeUnexpectedlyLost for the one node');
+  });
+
   test('a node deleted with no scale-down in flight is lost within seconds; one a scale-down removes is not', async () => {
     const { pool, service, rec } = await setup(3);
     await waitFor(() => synced(rec, 3), { timeoutMs: 30_000, what: 'ClusterStateSynced with 3 workers' });
