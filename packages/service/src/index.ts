@@ -1,8 +1,10 @@
 export { type AppDeps, buildApp, type CheckResult, type ReadinessCheck, runChecks } from './app.ts';
 export { kafkaCheck, redisCheck, s3Check } from './checks.ts';
 export {
+  breakerOptionsOf,
   createService,
   exitCodes,
+  retryPolicyOf,
   runService,
   type Service,
   type ServiceContext,

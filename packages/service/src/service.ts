@@ -5,10 +5,12 @@
  * deadline, and exiting non-zero on an uncaught error rather than limping on.
  */
 import {
+  type BreakerOptions,
   type BreakerState,
   type Bus,
   createBus,
   type HandlerRegistry,
+  type RetryPolicy,
   type Subscriber,
 } from '@scalewise/bus';
 import {
@@ -37,6 +39,29 @@ export interface ServiceContext {
   loaded: LoadedConfig;
   telemetry: Telemetry;
   bus: Bus;
+  /**
+   * Reports a breaker's new state as the kit does for its own (a log line and a
+   * CircuitBreakerStateChanged event): for breakers a service makes around other dependencies.
+   */
+  onBreakerState(breaker: string, state: BreakerState): void;
+}
+
+/** The breakers' settings of `events.breaker`, for the bus and any breaker a service makes. */
+export function breakerOptionsOf(config: Config): BreakerOptions {
+  return {
+    errorThresholdPercentage: config.events.breaker.error_threshold_percent,
+    resetTimeoutMs: config.events.breaker.reset_timeout_ms,
+    timeoutMs: config.events.breaker.call_timeout_ms,
+  };
+}
+
+/** The retry policy of `events.retry`. */
+export function retryPolicyOf(config: Config): RetryPolicy {
+  return {
+    maxAttempts: config.events.retry.attempts,
+    baseMs: config.events.retry.initial_ms,
+    maxMs: config.events.retry.max_ms,
+  };
 }
 
 export interface ServiceDefinition<T extends EventType = EventType> {
@@ -125,20 +150,12 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
     topicPrefix: config.events.topic_prefix,
     topicNames: config.events.topics,
     partitions: config.events.partitions,
-    breakers: {
-      errorThresholdPercentage: config.events.breaker.error_threshold_percent,
-      resetTimeoutMs: config.events.breaker.reset_timeout_ms,
-      timeoutMs: config.events.breaker.call_timeout_ms,
-    },
-    retry: {
-      maxAttempts: config.events.retry.attempts,
-      baseMs: config.events.retry.initial_ms,
-      maxMs: config.events.retry.max_ms,
-    },
+    breakers: breakerOptionsOf(config),
+    retry: retryPolicyOf(config),
     metrics: telemetry.metrics.bus,
     logger: telemetry.logger,
   });
-  const ctx: ServiceContext = { name: def.name, config, loaded, telemetry, bus };
+  const ctx: ServiceContext = { name: def.name, config, loaded, telemetry, bus, onBreakerState };
   const kafkaReady = kafkaCheck(kafkaConfig);
   const checks = [
     kafkaReady,

@@ -31,7 +31,7 @@ import {
   type WatchCache,
   WORKER_KIND_LABEL,
 } from '@scalewise/kube';
-import type { ReadinessCheck, ServiceContext } from '@scalewise/service';
+import { breakerOptionsOf, type ReadinessCheck, type ServiceContext } from '@scalewise/service';
 import { Redis } from 'ioredis';
 import { createTriggerBridge, type TriggerBridge } from './adapters/bridge.ts';
 import { createMetricsApi, type MetricsApi } from './adapters/metrics-api.ts';
@@ -130,10 +130,7 @@ export function createMetricsListener(
     recheckSeconds: sensing.metrics_api_recheck_seconds,
   });
   const queries = createPoolQueries(config.autoscaler.pools, {
-    breaker: {
-      errorThresholdPercentage: config.events.breaker.error_threshold_percent,
-      resetTimeoutMs: config.events.breaker.reset_timeout_ms,
-    },
+    breaker: breakerOptionsOf(config),
     metrics: telemetry.metrics.bus,
     log,
   });

@@ -16,7 +16,7 @@
  * suspects (Kubernetes/provider differences awaiting a second look)) and `v` its version.
  * For a `pods` pool the "nodes" are its worker pods.
  */
-import type { BreakerState, HandlerRegistry } from '@scalewise/bus';
+import type { HandlerRegistry } from '@scalewise/bus';
 import type { PoolConfig } from '@scalewise/config';
 import { type AnyScalewiseEvent, createEvent, type EventData, type ScalewiseEvent } from '@scalewise/events';
 import {
@@ -29,7 +29,7 @@ import {
 } from '@scalewise/kube';
 import { WORKER_POD_SELECTOR } from '@scalewise/node-manager/core';
 import type { DockerEnv, Provider } from '@scalewise/node-manager/providers';
-import type { ServiceContext } from '@scalewise/service';
+import { breakerOptionsOf, retryPolicyOf, type ServiceContext } from '@scalewise/service';
 import { createStateStore, type StateStore } from '@scalewise/state';
 import { createInstanceSource, type InstanceSource, openProviders } from './adapters/providers.ts';
 import {
@@ -118,43 +118,14 @@ export function createStateSync(ctx: ServiceContext, deps: StateSyncDeps): State
     completedSeen.set(w.pool, set);
   };
 
-  // Breaker state is a metric and an event (DESIGN.md section 6), as for the kit's own breakers.
-  const breakerStates = new Map<string, BreakerState>();
-  const onBreakerState = (breaker: string, state: BreakerState) => {
-    const previous = breakerStates.get(breaker) ?? 'closed';
-    breakerStates.set(breaker, state);
-    if (previous === state) return;
-    log.warn({ breaker, state, previous }, 'circuit breaker changed state');
-    bus.publisher
-      .publish(
-        createEvent(
-          'io.scalewise.CircuitBreakerStateChanged',
-          { service: serviceName, breaker, state, previous, changed_at: new Date(now()).toISOString() },
-          {
-            source,
-            clusterid: config.cluster_id,
-            partitionkey: serviceName,
-            severity: state === 'open' ? 'critical' : state === 'half_open' ? 'warning' : 'info',
-          },
-        ),
-      )
-      .catch((err) => log.warn({ err, breaker, state }, 'could not publish the breaker change'));
-  };
   const instances = createInstanceSource({
     providers:
       deps.providers ?? openProviders({ kube: deps.kube, pools, env: deps.env ?? {}, log: telemetry.logger }),
-    breaker: {
-      errorThresholdPercentage: config.events.breaker.error_threshold_percent,
-      resetTimeoutMs: config.events.breaker.reset_timeout_ms,
-      timeoutMs: config.events.breaker.call_timeout_ms,
-    },
-    retry: {
-      maxAttempts: config.events.retry.attempts,
-      baseMs: config.events.retry.initial_ms,
-      maxMs: config.events.retry.max_ms,
-    },
+    breaker: breakerOptionsOf(config),
+    retry: retryPolicyOf(config),
     metrics: telemetry.metrics.bus,
-    onBreakerState,
+    // Reported as the kit reports its own breakers (a log line and CircuitBreakerStateChanged).
+    onBreakerState: ctx.onBreakerState,
   });
   /** Pools whose provider could not be listed at the last try (said once per outage). */
   const failing = new Set<string>();
