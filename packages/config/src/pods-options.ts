@@ -5,6 +5,8 @@
  * `provider_options` with this schema), so a mistake fails the start naming its key, e.g.
  * `autoscaler.pools[0].provider_options.resources.limits.cpu`.
  */
+
+import { parseQuantity } from '@scalewise/kube/quantity';
 import { z } from 'zod';
 
 /** Labels and env names node-manager sets on every worker pod; options may not set them. */
@@ -144,7 +146,7 @@ export const podsOptionsSchema = z
     // A limit below its request is refused by the API server at every create: say it now.
     for (const [name, limit] of Object.entries(o.resources.limits)) {
       const request = o.resources.requests[name];
-      if (request !== undefined && quantityValue(request) > quantityValue(limit)) {
+      if (request !== undefined && parseQuantity(request) > parseQuantity(limit)) {
         ctx.addIssue({
           code: 'custom',
           path: ['resources', 'requests', name],
@@ -156,28 +158,3 @@ export const podsOptionsSchema = z
 
 export type PodsOptions = z.output<typeof podsOptionsSchema>;
 export type PodsOptionsInput = z.input<typeof podsOptionsSchema>;
-
-const suffixes: Record<string, number> = {
-  n: 1e-9,
-  u: 1e-6,
-  m: 1e-3,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  E: 1e18,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-  Ei: 2 ** 60,
-};
-
-/** The number a quantity stands for (already checked by the schema's pattern). */
-function quantityValue(q: string): number {
-  const m = /^([\d.]+(?:[eE][-+]?\d+)?)([A-Za-z]*)$/.exec(q);
-  if (!m) return Number.NaN;
-  return Number(m[1]) * (suffixes[m[2] as string] ?? 1);
-}
