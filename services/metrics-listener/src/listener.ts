@@ -44,6 +44,7 @@ import {
   type PoolSample,
   pendingPodsEvent,
   type QueryReading,
+  type SenseIntent,
   type SensePolicy,
   type SensePoolState,
   sense,
@@ -79,6 +80,13 @@ export function sensePolicies(config: Config): SensePolicy[] {
     ...(p.metrics.prometheus ? { prometheus: prometheusSpec(p.metrics.prometheus) } : {}),
     ...(p.provider === 'pods' ? { workerKind: 'pod' as const } : {}),
   }));
+}
+
+/** Appends `item` to the list of `key`. */
+function group<T>(map: Map<string, T[]>, key: string, item: T): void {
+  const list = map.get(key);
+  if (list) list.push(item);
+  else map.set(key, [item]);
 }
 
 /** The Lease metrics-listener's replicas of a cluster elect their sampler on: a DNS subdomain. */
@@ -155,13 +163,26 @@ export function createMetricsListener(
       reason: 'Unschedulable',
     }));
 
+  /** The pods waiting for a node at `at`, by the pool they wait for. */
+  function pendingByPoolAt(at: number): Map<string, PendingPod[]> {
+    const byPool = new Map<string, ReturnType<typeof pendingUnschedulable>>();
+    for (const p of pendingUnschedulable(pods.values(), at)) {
+      const info = pods.get(podKey(p));
+      group(byPool, info ? poolOfPod(info) : (defaultPool ?? ''), p);
+    }
+    return new Map([...byPool].map(([pool, list]) => [pool, pendingSamples(list)]));
+  }
+
+  /** A sensed event as published: one id per pool, type (and node) and sample time, so a retried publish is the same event. */
+  const toEvent = (pool: string, e: SenseIntent, at: number): AnyScalewiseEvent =>
+    createEvent(e.type, e.data, {
+      source,
+      clusterid: config.cluster_id,
+      id: `${pool}/${e.type.slice('io.scalewise.'.length)}/${'node_name' in e.data ? `${e.data.node_name}/` : ''}${at}`,
+    }) as AnyScalewiseEvent;
+
   /** What one round reads once for all pools: nodes by pool, pods by node, waiting pods by pool. */
   function roundViews(at: number) {
-    const group = <T>(map: Map<string, T[]>, key: string, item: T) => {
-      const list = map.get(key);
-      if (list) list.push(item);
-      else map.set(key, [item]);
-    };
     const nodesByPool = new Map<string, NodeInfo[]>();
     for (const n of nodes.values()) {
       const pool = n.labels[POOL_LABEL];
@@ -185,12 +206,12 @@ export function createMetricsListener(
         }
       }
     }
-    const pendingByPool = new Map<string, ReturnType<typeof pendingUnschedulable>>();
-    for (const p of pendingUnschedulable(pods.values(), at)) {
-      const info = pods.get(podKey(p));
-      group(pendingByPool, info ? poolOfPod(info) : (defaultPool ?? ''), p);
-    }
-    return { nodesByPool, workerPodsByPool, byNode: podsByNode(pods.values()), pendingByPool };
+    return {
+      nodesByPool,
+      workerPodsByPool,
+      byNode: podsByNode(pods.values()),
+      pendingByPool: pendingByPoolAt(at),
+    };
   }
 
   function sampleOf(
@@ -216,7 +237,7 @@ export function createMetricsListener(
         pool: policy.pool,
         at,
         nodes: workers,
-        pending: pendingSamples(views.pendingByPool.get(policy.pool) ?? []),
+        pending: views.pendingByPool.get(policy.pool) ?? [],
         ...(metric ? { metric } : {}),
       };
     }
@@ -251,7 +272,7 @@ export function createMetricsListener(
         ...(used ? { cpuUsageMillicores: used.cpuMillicores, memoryUsageBytes: used.memoryBytes } : {}),
       };
     });
-    const pending = pendingSamples(views.pendingByPool.get(policy.pool) ?? []);
+    const pending = views.pendingByPool.get(policy.pool) ?? [];
     const metric = external.readings.get(policy.pool);
     return { pool: policy.pool, at, nodes: samples, pending, ...(metric ? { metric } : {}) };
   }
@@ -267,16 +288,7 @@ export function createMetricsListener(
       const sampled = sampleOf(policy, at, views, external);
       const r = sense(states.get(policy.pool) ?? initialSenseState(), sampled, policy);
       states.set(policy.pool, r.state);
-      for (const e of r.events) {
-        out.push(
-          createEvent(e.type, e.data, {
-            source,
-            clusterid: config.cluster_id,
-            // One id per pool, type (and node) and sample: a retried publish is the same event.
-            id: `${policy.pool}/${e.type.slice('io.scalewise.'.length)}/${'node_name' in e.data ? `${e.data.node_name}/` : ''}${at}`,
-          }) as AnyScalewiseEvent,
-        );
-      }
+      for (const e of r.events) out.push(toEvent(policy.pool, e, at));
       const workers = r.events.find((e) => e.type === 'io.scalewise.PoolMetricsObserved');
       if (workers?.type === 'io.scalewise.PoolMetricsObserved') {
         telemetry.metrics.pools.workers(policy.pool, {
@@ -303,27 +315,13 @@ export function createMetricsListener(
   async function reportPending(poolNames: readonly string[]): Promise<AnyScalewiseEvent[]> {
     if (!leading()) return [];
     const at = now();
-    const wanted = new Set(poolNames);
-    const byPool = new Map<string, ReturnType<typeof pendingUnschedulable>>();
-    for (const p of pendingUnschedulable(pods.values(), at)) {
-      const info = pods.get(podKey(p));
-      const pool = info ? poolOfPod(info) : (defaultPool ?? '');
-      if (!wanted.has(pool)) continue;
-      byPool.set(pool, [...(byPool.get(pool) ?? []), p]);
-    }
+    const byPool = pendingByPoolAt(at);
     const out: AnyScalewiseEvent[] = [];
-    for (const [pool, list] of byPool) {
-      const e = pendingPodsEvent(pool, pendingSamples(list), at);
-      if (!e) continue;
-      out.push(
-        createEvent(e.type, e.data, {
-          source,
-          clusterid: config.cluster_id,
-          id: `${pool}/PendingPodsDetected/${at}`,
-        }) as AnyScalewiseEvent,
-      );
+    for (const pool of poolNames) {
+      const e = pendingPodsEvent(pool, byPool.get(pool) ?? [], at);
+      if (e) out.push(toEvent(pool, e, at));
     }
-    log.debug({ pools: [...byPool.keys()], events: out.length }, 'pending pods reported from the watch');
+    log.debug({ pools: poolNames, events: out.length }, 'pending pods reported from the watch');
     if (out.length > 0) await bus.publisher.publish(...out);
     return out;
   }
