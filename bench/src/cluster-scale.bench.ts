@@ -26,7 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { connectKube, type Kube, kwokNodeManifest, nodeCache, podCache } from '@scalewise/kube';
-import { getStack, uniqueName } from '@scalewise/testing';
+import { getStack, serversYaml, uniqueName } from '@scalewise/testing';
 import { bundleAsImage } from './image.ts';
 
 const { values } = parseArgs({
@@ -268,11 +268,7 @@ autoscaler:
 ${pools.map((p) => `    - { name: ${p}, min: 1, max: ${nodeCount}, node_size: { cpu_millicores: 32000, memory_mib: 131072 } }`).join('\n')}
   sensing: { sample_interval_seconds: 2 }
 events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
-kafka: { brokers: [${stack.kafka.brokers.join(', ')}] }
-redis: { url: "${stack.redis.url}" }
-s3: { endpoint: ${stack.s3.endpoint}, region: ${stack.s3.region}, bucket: ${uniqueName('bench-dlq')}, access_key_id: ${stack.s3.accessKeyId}, secret_access_key: ${stack.s3.secretAccessKey} }
-kubernetes: { kubeconfig: "${kubeconfig}" }
-http: { host: 127.0.0.1, port: 0 }
+${serversYaml(stack, { kubeconfig: kubeconfig })}
 telemetry: { log_level: debug }
 `,
 );

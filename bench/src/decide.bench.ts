@@ -23,7 +23,7 @@ import {
 } from '@scalewise/min-enforcer/core';
 import { createService } from '@scalewise/service';
 import { createStateStore } from '@scalewise/state';
-import { getStack, uniqueName } from '@scalewise/testing';
+import { getStack, serversYaml, uniqueName } from '@scalewise/testing';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 
@@ -193,10 +193,7 @@ autoscaler:
       max: 1000000
       behavior: { scale_up: { policies: [{ type: Pods, value: 1000000, period_seconds: 15 }] } }
 events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 6 }
-kafka: { brokers: [${stack.kafka.brokers.join(', ')}] }
-redis: { url: "${stack.redis.url}" }
-s3: { endpoint: ${stack.s3.endpoint}, region: ${stack.s3.region}, bucket: ${uniqueName('bench-dlq')}, access_key_id: ${stack.s3.accessKeyId}, secret_access_key: ${stack.s3.secretAccessKey} }
-http: { host: 127.0.0.1, port: 0 }
+${serversYaml(stack)}
 telemetry: { log_level: warn }
 `,
     env: {},

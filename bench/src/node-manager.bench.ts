@@ -13,7 +13,7 @@ import { createEvent, fromKafkaMessage, sampleData } from '@scalewise/events';
 import { connectKube, POOL_LABEL } from '@scalewise/kube';
 import { defineNodeManager } from '@scalewise/node-manager';
 import { createService } from '@scalewise/service';
-import { getStack, uniqueName } from '@scalewise/testing';
+import { getStack, serversYaml, uniqueName } from '@scalewise/testing';
 import { Kafka, logLevel } from 'kafkajs';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
@@ -30,11 +30,7 @@ cluster_id: ${pool}
 autoscaler:
   pools: [{ name: ${pool}, min: 0, max: 100, node_size: { cpu_millicores: 1000, memory_mib: 2048 } }]
 events: { topic_prefix: "${pool}.", group_prefix: "${pool}.", partitions: 3 }
-kafka: { brokers: [${stack.kafka.brokers.join(', ')}] }
-redis: { url: "${stack.redis.url}" }
-s3: { endpoint: ${stack.s3.endpoint}, region: ${stack.s3.region}, bucket: ${uniqueName('bench-dlq')}, access_key_id: ${stack.s3.accessKeyId}, secret_access_key: ${stack.s3.secretAccessKey} }
-kubernetes: { kubeconfig: "${stack.kubernetes.kubeconfig}" }
-http: { host: 127.0.0.1, port: 0 }
+${serversYaml(stack)}
 telemetry: { log_level: error }
 `;
 const quiet = new Writable({ write: (_c, _e, done) => done() });

@@ -15,7 +15,7 @@ import { createEvent, fromKafkaMessage, sampleData } from '@scalewise/events';
 import { connectKube, ensureWorker, isStatus, POOL_LABEL } from '@scalewise/kube';
 import { defineNodeManager } from '@scalewise/node-manager';
 import { createService } from '@scalewise/service';
-import { getStack, uniqueName } from '@scalewise/testing';
+import { getStack, serversYaml, uniqueName } from '@scalewise/testing';
 import { Kafka, logLevel } from 'kafkajs';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
@@ -43,11 +43,7 @@ autoscaler:
         resources: { requests: { cpu: 100m, memory: 64Mi } }
         node_selector: { kubernetes.io/hostname: ${host} }
 events: { topic_prefix: "${pool}.", group_prefix: "${pool}.", partitions: 3 }
-kafka: { brokers: [${stack.kafka.brokers.join(', ')}] }
-redis: { url: "${stack.redis.url}" }
-s3: { endpoint: ${stack.s3.endpoint}, region: ${stack.s3.region}, bucket: ${uniqueName('bench-dlq')}, access_key_id: ${stack.s3.accessKeyId}, secret_access_key: ${stack.s3.secretAccessKey} }
-kubernetes: { kubeconfig: "${stack.kubernetes.kubeconfig}" }
-http: { host: 127.0.0.1, port: 0 }
+${serversYaml(stack)}
 telemetry: { log_level: error }
 `;
 await kube.core.createNamespace({ body: { metadata: { name: pool } } });

@@ -3,19 +3,22 @@ import type { StackEndpoints } from './stack.ts';
 
 /**
  * The part of a service's YAML config that points it at the test servers: Kafka, Redis, S3
- * (with a dead-letter bucket no other test uses), the Kubernetes API when the stack has one,
+ * (with a dead-letter bucket no other test uses), the Kubernetes API when the stack has one
+ * (or `kubeconfig`, another control plane's),
  * and HTTP on a free port of 127.0.0.1. Tests add cluster_id, autoscaler, events, ... around it.
  */
 export function serversYaml(
   stack: StackEndpoints,
-  options: { brokers?: readonly string[]; redisUrl?: string; apiToken?: string } = {},
+  options: { brokers?: readonly string[]; redisUrl?: string; apiToken?: string; kubeconfig?: string } = {},
 ): string {
   const s3 = stack.s3;
   return [
     `kafka: { brokers: [${(options.brokers ?? stack.kafka.brokers).join(', ')}] }`,
     `redis: { url: "${options.redisUrl ?? stack.redis.url}" }`,
     `s3: { endpoint: "${s3.endpoint}", region: ${s3.region}, bucket: ${uniqueName('dlq')}, access_key_id: ${s3.accessKeyId}, secret_access_key: ${s3.secretAccessKey} }`,
-    ...(stack.kubernetes ? [`kubernetes: { kubeconfig: "${stack.kubernetes.kubeconfig}" }`] : []),
+    ...(options.kubeconfig || stack.kubernetes
+      ? [`kubernetes: { kubeconfig: "${options.kubeconfig ?? stack.kubernetes?.kubeconfig}" }`]
+      : []),
     `http: { host: 127.0.0.1, port: 0${options.apiToken ? `, api_token: ${options.apiToken}` : ''} }`,
   ].join('\n');
 }
