@@ -82,6 +82,9 @@ export function sensePolicies(config: Config): SensePolicy[] {
   }));
 }
 
+/** How long after a node of a pool turned Ready its pending pods are left to the next round. */
+const NEW_NODE_GRACE_MS = 2000;
+
 /** Appends `item` to the list of `key`. */
 function group<T>(map: Map<string, T[]>, key: string, item: T): void {
   const list = map.get(key);
@@ -318,6 +321,10 @@ export function createMetricsListener(
     const byPool = pendingByPoolAt(at);
     const out: AnyScalewiseEvent[] = [];
     for (const pool of poolNames) {
+      if (at - (readyAt.get(pool) ?? Number.NEGATIVE_INFINITY) < NEW_NODE_GRACE_MS) {
+        log.debug({ pool }, 'pending pods left to the round: a node of the pool has just turned Ready');
+        continue;
+      }
       const e = pendingPodsEvent(pool, byPool.get(pool) ?? [], at);
       if (e) out.push(toEvent(pool, e, at));
     }
@@ -325,6 +332,19 @@ export function createMetricsListener(
     if (out.length > 0) await bus.publisher.publish(...out);
     return out;
   }
+
+  // When a node of a pool turned Ready a moment ago, the scheduler has not yet placed the waiting
+  // pods on it (a scale-up just completed): a report from the watch then would ask for workers
+  // that the new node is about to serve. The next round reports whatever still waits.
+  const readyAt = new Map<string, number>();
+  nodes.on((e) => {
+    // The first list is the cluster as it was: nothing has just turned Ready.
+    if (!watching || e.type === 'delete') return;
+    const pool = e.object.labels[POOL_LABEL];
+    const ready = e.object.conditions.Ready?.status === 'True';
+    const wasReady = e.type === 'update' && e.old.conditions.Ready?.status === 'True';
+    if (pool !== undefined && ready && !wasReady) readyAt.set(pool, now());
+  });
 
   // Pods the watch has shown unschedulable (keys), and the pools with newly unschedulable ones.
   const unschedulable = new Set<string>();
