@@ -82,7 +82,7 @@ export function sensePolicies(config: Config): SensePolicy[] {
   }));
 }
 
-/** How long after a node of a pool turned Ready its pending pods are left to the next round. */
+/** How long after a node of a pool turned Ready a report of its pending pods from the watch waits. */
 const NEW_NODE_GRACE_MS = 2000;
 
 /** Appends `item` to the list of `key`. */
@@ -321,8 +321,17 @@ export function createMetricsListener(
     const byPool = pendingByPoolAt(at);
     const out: AnyScalewiseEvent[] = [];
     for (const pool of poolNames) {
-      if (at - (readyAt.get(pool) ?? Number.NEGATIVE_INFINITY) < NEW_NODE_GRACE_MS) {
-        log.debug({ pool }, 'pending pods left to the round: a node of the pool has just turned Ready');
+      const wait = (readyAt.get(pool) ?? Number.NEGATIVE_INFINITY) + NEW_NODE_GRACE_MS - at;
+      if (wait > 0) {
+        log.debug(
+          { pool, wait_ms: wait },
+          'pending pods reported once the node that just turned Ready had its chance',
+        );
+        const t = setTimeout(() => {
+          graceTimers.delete(t);
+          kick(pool, 0);
+        }, wait);
+        graceTimers.add(t);
         continue;
       }
       const e = pendingPodsEvent(pool, byPool.get(pool) ?? [], at);
@@ -335,8 +344,9 @@ export function createMetricsListener(
 
   // When a node of a pool turned Ready a moment ago, the scheduler has not yet placed the waiting
   // pods on it (a scale-up just completed): a report from the watch then would ask for workers
-  // that the new node is about to serve. The next round reports whatever still waits.
+  // that the new node is about to serve. It is made once the grace is over, of what still waits.
   const readyAt = new Map<string, number>();
+  const graceTimers = new Set<NodeJS.Timeout>();
   nodes.on((e) => {
     // The first list is the cluster as it was: nothing has just turned Ready.
     if (!watching || e.type === 'delete') return;
@@ -364,6 +374,12 @@ export function createMetricsListener(
     unschedulable.add(key);
     const pool = poolOfPod(e.object);
     if (!watching || !sensing.react_to_pending_pods || !known.has(pool)) return;
+    kick(pool, sensing.pending_pods_debounce_ms);
+  });
+
+  /** Reports the pool's pending pods after `delayMs`, together with the other pools kicked by then. */
+  function kick(pool: string, delayMs: number): void {
+    if (!watching) return;
     dirtyPools.add(pool);
     pendingTimer ??= setTimeout(() => {
       pendingTimer = undefined;
@@ -372,8 +388,8 @@ export function createMetricsListener(
       round = round
         .then(() => reportPending(poolNames))
         .catch((err) => log.error({ err }, 'reporting pending pods failed; the next round reports them'));
-    }, sensing.pending_pods_debounce_ms);
-  });
+    }, delayMs);
+  }
 
   const roundSeconds = telemetry.metrics.meter.createHistogram('scalewise_metrics_listener_round_seconds', {
     description: 'One sampling round over every pool, from the watch caches to the events (publish excluded)',
@@ -464,6 +480,7 @@ export function createMetricsListener(
       watching = false;
       if (timer) clearInterval(timer);
       if (pendingTimer) clearTimeout(pendingTimer);
+      for (const t of graceTimers) clearTimeout(t);
       await elector?.stop();
       await round.catch(() => undefined);
       await bridge?.stop();
