@@ -1,0 +1,7 @@
+/**
+ * The scheduling simulation (DESIGN.md section 5): kube-scheduler's filter predicates over
+ * plain values, a scale-up planner that places pending pods on existing, in-flight and new
+ * template nodes, and a removal planner that proves a node's pods can move. Pure: no I/O, no
+ * clock.
+ */
+export * from './types.ts';
