@@ -73,7 +73,18 @@ export function summarize(e: AnyScalewiseEvent): string {
     case 'io.scalewise.PendingPodsDetected': {
       const d = e.data;
       const deps = d.affected_deployments.length ? `; ${d.affected_deployments.join(', ')}` : '';
-      return `${d.pending_count} pods pending, longest ${secs(d.waiting_time)}; requests ${d.requested_cpu_millicores}m CPU, ${bytes(d.requested_memory_bytes)}${deps}`;
+      const sim = d.simulation
+        ? `; simulated: ${d.simulation.fit_existing} fit the pool's ${d.simulation.pool_nodes} nodes (${d.simulation.in_flight_nodes} in flight), ${d.simulation.pods_on_new_nodes} need ${d.simulation.new_nodes} new`
+        : '';
+      return `${d.pending_count} pods pending, longest ${secs(d.waiting_time)}; requests ${d.requested_cpu_millicores}m CPU, ${bytes(d.requested_memory_bytes)}${deps}${sim}`;
+    }
+    case 'io.scalewise.NotTriggerScaleUp': {
+      const d = e.data;
+      const lines = d.pods.map(
+        (p) =>
+          `\n  ${p.namespace}/${p.name}: ${p.pools.map((x) => `${x.pool}: ${x.message}`).join('; ') || 'no pool'}`,
+      );
+      return `${d.summary}${lines.join('')}`;
     }
     case 'io.scalewise.OptimalStateTrigger': {
       const d = e.data;
@@ -105,12 +116,16 @@ export function summarize(e: AnyScalewiseEvent): string {
     }
     case 'io.scalewise.ScaleDownDecision': {
       const d = e.data;
-      return `scale down ${d.current_workers} -> ${d.desired_workers} (${signed(-d.count)}), ${d.reason}: ${d.explanation.summary}${dry(d)}`;
+      const which = d.nodes?.length ? ` [${d.nodes.join(', ')}]` : '';
+      return `scale down ${d.current_workers} -> ${d.desired_workers} (${signed(-d.count)})${which}, ${d.reason}: ${d.explanation.summary}${dry(d)}`;
     }
     case 'io.scalewise.ScaleDownBlocked': {
       const d = e.data;
       const retry = d.retry_after !== undefined ? `, lifts in ${secs(d.retry_after)}` : '';
-      return `scale-down blocked: ${d.reason}${retry} (${d.workers} workers, min ${d.min_workers}): ${d.explanation.summary}`;
+      const nodes = (d.blocked_nodes ?? []).map(
+        (b) => `\n  ${b.node}: ${b.pod ? `${b.pod}: ` : ''}${b.message} (${b.constraint})`,
+      );
+      return `scale-down blocked: ${d.reason}${retry} (${d.workers} workers, min ${d.min_workers}): ${d.explanation.summary}${nodes.join('')}`;
     }
     case 'io.scalewise.AutoScaleUpToMinimum': {
       const d = e.data;

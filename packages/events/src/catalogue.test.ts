@@ -17,7 +17,13 @@ import * as schemas from './schemas.ts';
 // DESIGN.md section 4, written out again on purpose: the catalogue must match the contract.
 const designTopics: Record<string, string[]> = {
   metrics: ['PoolMetricsObserved'],
-  signals: ['ResourcePressureAlert', 'UnderutilizationWarning', 'PendingPodsDetected', 'OptimalStateTrigger'],
+  signals: [
+    'ResourcePressureAlert',
+    'UnderutilizationWarning',
+    'PendingPodsDetected',
+    'NotTriggerScaleUp',
+    'OptimalStateTrigger',
+  ],
   nodes: [
     'NodeHealthDegraded',
     'NodeUnexpectedlyLost',

@@ -65,6 +65,12 @@ export const catalogue = {
     s.pendingPodsDetected,
     'unschedulable pods',
   ),
+  'io.scalewise.NotTriggerScaleUp': entry(
+    'signals',
+    'warning',
+    s.notTriggerScaleUp,
+    'pending pods that no pool can host: they grow nothing',
+  ),
   'io.scalewise.OptimalStateTrigger': entry(
     'signals',
     'info',

@@ -33,4 +33,4 @@ export {
   validateEvent,
 } from './envelope.ts';
 export { sampleData, sampleEvents } from './samples.ts';
-export { comparisonSchema, explanationSchema } from './schemas.ts';
+export { comparisonSchema, explanationSchema, UNPLACEABLE_KEY } from './schemas.ts';

@@ -5,6 +5,7 @@
  */
 import type { EventData, EventType } from './catalogue.ts';
 import { createEvent, type ScalewiseEvent } from './envelope.ts';
+import { UNPLACEABLE_KEY } from './schemas.ts';
 
 const at = '2026-11-22T11:20:00.000Z';
 const explanation = {
@@ -56,6 +57,40 @@ export const sampleData: { [T in EventType]: EventData<T> } = {
     requested_memory_bytes: 3 * 2 ** 30,
     largest_pod: { cpu_millicores: 2000, memory_bytes: 2 ** 30 },
     pods: [{ namespace: 'default', name: 'web-7d9c-abcde', reason: 'Unschedulable', waiting_time: 4 }],
+    simulation: {
+      pool_nodes: 2,
+      in_flight_nodes: 0,
+      fit_existing: 1,
+      new_nodes: 1,
+      pods_on_new_nodes: 2,
+      expander: 'least_waste',
+      template: { cpu_millicores: 4000, memory_bytes: 8 * 2 ** 30, pods: 110 },
+      waste: { cpu_percent: 0, memory_percent: 75 },
+      new_node_pods: [{ pods: 2 }],
+    },
+  },
+  'io.scalewise.NotTriggerScaleUp': {
+    pending_count: 1,
+    pods: [
+      {
+        namespace: 'default',
+        name: 'trainer-0',
+        owner: 'Job/trainer',
+        waiting_time: 12,
+        existing_nodes: [
+          { constraint: 'node_selector', message: 'node selector: accelerator=h100 not on node', nodes: 3 },
+        ],
+        pools: [
+          {
+            pool: 'workers',
+            constraint: 'node_selector',
+            message: 'node selector: accelerator=h100 not on the template',
+          },
+        ],
+      },
+    ],
+    summary:
+      '1 pod pending that no pool can host: default/trainer-0 (node selector: accelerator=h100 on no pool)',
   },
   'io.scalewise.OptimalStateTrigger': {
     pool: 'workers',
@@ -259,6 +294,7 @@ export function sampleEvents(options: { source?: string; clusterid?: string } = 
       clusterid: options.clusterid ?? 'local',
       ...(type === 'io.scalewise.DeadLetterRecorded' ? { partitionkey: 'scalewise.triggers' } : {}),
       ...(type === 'io.scalewise.CircuitBreakerStateChanged' ? { partitionkey: 'decision-engine' } : {}),
+      ...(type === 'io.scalewise.NotTriggerScaleUp' ? { partitionkey: UNPLACEABLE_KEY } : {}),
     }),
   );
 }

@@ -102,6 +102,31 @@ export const resourcePressureAlert = () =>
     metric: metricDemand.optional(),
   });
 
+/** A constraint of the scheduling simulation (packages/scheduling): a predicate or a rule of scale-up or removal. */
+const constraint = z.enum([
+  'resources',
+  'node_unschedulable',
+  'node_selector',
+  'node_affinity',
+  'taints',
+  'pod_affinity',
+  'pod_anti_affinity',
+  'topology_spread',
+  'host_ports',
+  'pool_max',
+  'pdb',
+  'not_evictable',
+  'headroom',
+]);
+
+/** Why the simulation keeps a node: the pod and the constraint (absent pod: the node itself, e.g. headroom). */
+const blockedNode = z.object({
+  node: nodeName,
+  pod: z.string().optional().describe('namespace/name of the pod that cannot move'),
+  constraint,
+  message: z.string().min(1),
+});
+
 export const underutilizationWarning = () =>
   z.object({
     pool,
@@ -113,6 +138,28 @@ export const underutilizationWarning = () =>
     periods: count.describe('consecutive sample periods the condition held'),
     cpu_threshold: percent,
     memory_threshold: percent,
+    /**
+     * The scheduling simulation's scale-down pass (added compatibly): the pool's nodes whose
+     * requested CPU and memory have been under the low thresholds for the periods, which of
+     * them can go (every pod placed elsewhere under the scheduler's predicates and the PDBs, one
+     * removal after another), and which must stay and why. Absent: pool averages only.
+     */
+    simulation: z
+      .object({
+        candidate_nodes: count.describe('nodes under the low thresholds for the configured periods'),
+        removable_nodes: z
+          .array(
+            z.object({
+              node: nodeName,
+              cpu_percent: percent.describe('requested CPU of the node, percent of its allocatable'),
+              memory_percent: percent,
+              pods: count.describe('pods that move elsewhere (DaemonSet and mirror pods aside)'),
+            }),
+          )
+          .describe('in the order they should go'),
+        blocked_nodes: z.array(blockedNode).max(50),
+      })
+      .optional(),
   });
 
 export const pendingPodsDetected = () =>
@@ -128,6 +175,68 @@ export const pendingPodsDetected = () =>
       .array(z.object({ namespace: z.string(), name: z.string(), reason: z.string(), waiting_time: seconds }))
       .max(50)
       .optional(),
+    /**
+     * The scheduling simulation's answer for this pool (added compatibly): the pods above are
+     * the ones it placed on this pool's nodes, existing, in flight or new. The decision-engine
+     * sizes the scale-up from `new_nodes` (absent: from the summed requests, as before).
+     */
+    simulation: z
+      .object({
+        pool_nodes: count.describe(
+          "the pool's nodes the simulation saw, Ready or in flight (created, not Ready)",
+        ),
+        in_flight_nodes: count.describe('of those, created and not Ready yet'),
+        fit_existing: count.describe(
+          "pods that fit on the pool's existing or in-flight nodes: nothing to buy for them",
+        ),
+        new_nodes: count.describe("new nodes of the pool's template the other pods need"),
+        pods_on_new_nodes: count,
+        expander: z.enum(['least_waste', 'priority']),
+        template: z.object({
+          cpu_millicores: count,
+          memory_bytes: count,
+          pods: count,
+          zones: z.array(z.string()).optional(),
+        }),
+        waste: z
+          .object({ cpu_percent: percent, memory_percent: percent })
+          .describe("unrequested share of the new nodes' CPU and memory"),
+        new_node_pods: z
+          .array(z.object({ zone: z.string().optional(), pods: count }))
+          .max(100)
+          .optional()
+          .describe('pods placed on each new node (up to 100 nodes)'),
+      })
+      .optional(),
+  });
+
+/**
+ * Pods that wait and that no pool can host (the Cluster Autoscaler's NotTriggerScaleUp): no
+ * existing node takes them and no pool's template would, or every pool that would is at its
+ * max. They grow nothing; each says why per pool.
+ */
+/** The partition key of NotTriggerScaleUp: its pods belong to no pool. */
+export const UNPLACEABLE_KEY = 'scalewise.unplaceable';
+
+export const notTriggerScaleUp = () =>
+  z.object({
+    pending_count: z.number().int().min(1),
+    pods: z
+      .array(
+        z.object({
+          namespace: z.string(),
+          name: z.string(),
+          owner: z.string().optional(),
+          waiting_time: seconds,
+          existing_nodes: z
+            .array(z.object({ constraint, message: z.string(), nodes: count }))
+            .max(5)
+            .describe('why the existing nodes refused it, most common first, with how many nodes each'),
+          pools: z.array(z.object({ pool, constraint, message: z.string() })),
+        }),
+      )
+      .max(50),
+    summary: z.string().min(1),
   });
 
 export const optimalStateTrigger = () =>
@@ -238,6 +347,12 @@ export const scaleDownDecision = () =>
       .boolean()
       .optional()
       .describe('the pool is in dry-run mode: reported only, node-manager does not act on it'),
+    nodes: z
+      .array(nodeName)
+      .optional()
+      .describe(
+        'the nodes the simulation found removable, in order: node-manager removes these (re-checked on fresh state) and no others',
+      ),
   });
 
 export const scaleDownBlocked = () =>
@@ -253,10 +368,16 @@ export const scaleDownBlocked = () =>
       'rate_limited',
       'paused',
       'policy_disabled',
+      'pods_cannot_move',
     ]),
     workers: count,
     min_workers: count,
     pending_count: count.optional(),
+    blocked_nodes: z
+      .array(blockedNode)
+      .max(50)
+      .optional()
+      .describe('pods_cannot_move: each under-used node that must stay, with the pod and the constraint'),
     unhealthy_nodes: z.array(z.string()).optional(),
     in_flight_action_id: z.string().optional(),
     retry_after: seconds.optional().describe('when the block is time-based: seconds until it lifts'),

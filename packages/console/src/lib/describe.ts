@@ -15,6 +15,8 @@ export function summary(e: AnyScalewiseEvent): string {
       return `underutilised for ${e.data.duration}s: CPU ${e.data.cpu_avg}%, memory ${e.data.memory_avg}%`;
     case 'io.scalewise.PendingPodsDetected':
       return `${e.data.pending_count} pods pending for ${e.data.waiting_time}s (${e.data.affected_deployments.join(', ') || 'no deployment'})`;
+    case 'io.scalewise.NotTriggerScaleUp':
+      return e.data.summary;
     case 'io.scalewise.OptimalStateTrigger':
       return `optimal state (${e.data.state}) at ${e.data.current_workers} workers`;
     case 'io.scalewise.NodeHealthDegraded':
@@ -33,7 +35,7 @@ export function summary(e: AnyScalewiseEvent): string {
     case 'io.scalewise.ScaleDownDecision':
       return `${e.data.current_workers} → ${e.data.desired_workers} workers (${e.data.reason})${e.data.dry_run ? ' [dry run]' : ''}: ${e.data.explanation.summary}`;
     case 'io.scalewise.ScaleDownBlocked':
-      return `scale-down blocked: ${e.data.reason} (${e.data.workers} workers, min ${e.data.min_workers})`;
+      return `scale-down blocked: ${e.data.reason} (${e.data.workers} workers, min ${e.data.min_workers})${(e.data.blocked_nodes ?? []).map((b) => `; ${b.node}: ${b.message}`).join('')}`;
     case 'io.scalewise.AutoScaleUpToMinimum':
       return `${e.data.current_workers} → ${e.data.current_workers + e.data.scale_up_count} workers to reach min ${e.data.min_workers}`;
     case 'io.scalewise.EmergencyScaleUp':

@@ -49,6 +49,7 @@ export const eventTypeNames = [
   'io.scalewise.ResourcePressureAlert',
   'io.scalewise.UnderutilizationWarning',
   'io.scalewise.PendingPodsDetected',
+  'io.scalewise.NotTriggerScaleUp',
   'io.scalewise.OptimalStateTrigger',
   'io.scalewise.NodeHealthDegraded',
   'io.scalewise.NodeUnexpectedlyLost',
