@@ -6,8 +6,9 @@
  */
 import { catalogue, type EventData } from '@scalewise/events';
 import { cmp, fmt, secs } from './explain.ts';
-import { clonePool, type EngineState } from './state.ts';
+import { clonePool, type EngineState, type PoolState } from './state.ts';
 import {
+  block,
   cooldownLeft,
   enforceMax,
   housekeep,
@@ -146,7 +147,11 @@ function onMetrics(s: Step, d: EventData<'io.scalewise.PoolMetricsObserved'>): v
   const metricNeeds = d.metric?.active ? d.metric.desired_workers : 0;
   rec = Math.max(rec, metricNeeds);
   recommend(s, rec);
-  const low = isLow(p, d.cpu_avg, d.memory_avg) && metricNeeds < d.workers;
+  // Node by node (the simulation): a pool whose average is not low may still have a node to
+  // spare; the warnings, not the averages, say when that ends.
+  const simulated = p.underutilized?.simulation !== undefined;
+  const low = (simulated || isLow(p, d.cpu_avg, d.memory_avg)) && metricNeeds < d.workers;
+  if (d.pending_pods > 0 && simulated) p.underutilized = null;
   if (!low) {
     p.underutilized = null;
     p.optimalAnnounced = false;
@@ -154,10 +159,14 @@ function onMetrics(s: Step, d: EventData<'io.scalewise.PoolMetricsObserved'>): v
   }
   if (enforceMax(s, false).kind !== 'none') return;
   maybeOptimalActive(s);
-  if (low) evaluateUnderutilization(s, false);
+  if (low && !simulated) evaluateUnderutilization(s, false);
 }
 
 function onPending(s: Step, d: EventData<'io.scalewise.PendingPodsDetected'>): void {
+  if (d.simulation) {
+    onSimulatedPending(s, d, d.simulation);
+    return;
+  }
   const p = s.pool;
   const node = p.policy.nodeSize;
   let cpu = d.requested_cpu_millicores;
@@ -217,6 +226,65 @@ function onPending(s: Step, d: EventData<'io.scalewise.PendingPodsDetected'>): v
   );
 }
 
+/**
+ * Pending pods as the scheduling simulation placed them (metrics-listener): the pool needs the
+ * nodes it has and sees (Ready or in flight) plus the new template nodes the simulation packed
+ * the other pods onto. Nodes decided but not yet created are in the desired size already, so a
+ * report that comes before they exist asks for nothing more (nothing is bought twice); pods that
+ * fit the nodes there are ask for nothing at all.
+ */
+function onSimulatedPending(
+  s: Step,
+  d: EventData<'io.scalewise.PendingPodsDetected'>,
+  sim: NonNullable<EventData<'io.scalewise.PendingPodsDetected'>['simulation']>,
+): void {
+  const p = s.pool;
+  const target = sim.pool_nodes + sim.new_nodes;
+  p.pending = { count: d.pending_count, target: sim.new_nodes > 0 ? target : null, at: s.now };
+  if (p.workers === null || sim.new_nodes === 0) return;
+  recommend(s, target);
+  if (p.paused) return;
+  const gib = (b: number) => `${fmt(b / 2 ** 30)} GiB`;
+  const t = sim.template;
+  const fitting =
+    sim.fit_existing > 0
+      ? `${sim.fit_existing} fit the pool's ${sim.pool_nodes} nodes${sim.in_flight_nodes > 0 ? ` (${sim.in_flight_nodes} still starting)` : ''}, `
+      : '';
+  scaleUp(
+    s,
+    {
+      target,
+      rule: 'pending_pods',
+      because:
+        `${d.pending_count} pods pending for ${secs(d.waiting_time)}: ${fitting}` +
+        `${sim.pods_on_new_nodes} fit no node there and are packed onto ${sim.new_nodes} new nodes of ${t.cpu_millicores}m CPU and ${gib(t.memory_bytes)}` +
+        ` (${sim.expander === 'priority' ? 'highest priority' : 'least waste'}: ${fmt(sim.waste.cpu_percent)}% CPU and ${fmt(sim.waste.memory_percent)}% memory left unrequested)`,
+      inputs: {
+        pending_count: d.pending_count,
+        waiting_time: d.waiting_time,
+        pool_nodes: sim.pool_nodes,
+        in_flight_nodes: sim.in_flight_nodes,
+        fit_existing: sim.fit_existing,
+        pods_on_new_nodes: sim.pods_on_new_nodes,
+        new_nodes: sim.new_nodes,
+        expander: sim.expander,
+        node_cpu_millicores: t.cpu_millicores,
+        node_memory_bytes: t.memory_bytes,
+        node_pods: t.pods,
+        waste_cpu_percent: sim.waste.cpu_percent,
+        waste_memory_percent: sim.waste.memory_percent,
+        affected_deployments: d.affected_deployments.slice(0, 10).join(', '),
+      },
+      comparisons: [
+        cmp('pods_on_new_nodes', sim.pods_on_new_nodes, '>', 0),
+        cmp('new_nodes', sim.new_nodes, '>=', 1),
+      ],
+    },
+    'pending_pods',
+    true,
+  );
+}
+
 function onPressure(s: Step, d: EventData<'io.scalewise.ResourcePressureAlert'>): void {
   const p = s.pool;
   setWorkers(s, d.workers);
@@ -239,7 +307,7 @@ function onPressure(s: Step, d: EventData<'io.scalewise.ResourcePressureAlert'>)
     {
       target,
       rule: 'resource_pressure',
-      because: `CPU ${fmt(d.cpu_avg)}% (threshold ${d.cpu_threshold}%) and memory ${fmt(d.memory_avg)}% (threshold ${d.memory_threshold}%) over ${secs(d.duration)}; ${target} workers bring them to the targets of ${t.cpuTargetPercent}% and ${t.memoryTargetPercent}%`,
+      because: `CPU ${fmt(d.cpu_avg)}% (threshold ${d.cpu_threshold}%) and memory ${fmt(d.memory_avg)}% (threshold ${d.memory_threshold}%) over ${secs(d.duration)}; ${target} workers bring them to the targets of ${t.cpuTargetPercent}% and ${t.memoryTargetPercent}%: headroom for pods to come (no pod is pending; scale-down keeps these nodes while a removal would bring the pressure back)`,
       inputs: {
         cpu_avg: d.cpu_avg,
         memory_avg: d.memory_avg,
@@ -309,8 +377,16 @@ function onUnderutilization(s: Step, d: EventData<'io.scalewise.Underutilization
   setWorkers(s, d.workers);
   p.lastUtilization = { cpu: d.cpu_avg, memory: d.memory_avg, at: s.now };
   const since = s.now - d.duration * 1000;
-  p.underutilized = { since: Math.min(p.underutilized?.since ?? since, since) };
-  recommend(s, utilizationRecommendation(p, d.workers, d.cpu_avg, d.memory_avg));
+  // With the simulation, metrics-listener keeps the time its candidate nodes have been low.
+  p.underutilized = d.simulation
+    ? { since, simulation: d.simulation }
+    : { since: Math.min(p.underutilized?.since ?? since, since) };
+  recommend(
+    s,
+    d.simulation
+      ? Math.max(p.min, d.workers - d.simulation.removable_nodes.length)
+      : utilizationRecommendation(p, d.workers, d.cpu_avg, d.memory_avg),
+  );
   maybeOptimalActive(s);
   evaluateUnderutilization(s, true);
 }
@@ -323,6 +399,11 @@ function evaluateUnderutilization(s: Step, explicit: boolean): void {
   const held = (s.now - p.underutilized.since) / 1000;
   const required = p.policy.underutilizedForSeconds;
   if (held < required) return;
+  const sim = p.underutilized.simulation;
+  if (sim) {
+    simulatedScaleDown(s, sim, held, explicit);
+    return;
+  }
   const t = p.policy.thresholds;
   const want = utilizationRecommendation(p, p.workers, u.cpu, u.memory);
   scaleDown(
@@ -344,6 +425,73 @@ function evaluateUnderutilization(s: Step, explicit: boolean): void {
         cmp('memory_avg', u.memory, '<', t.memoryLowPercent),
         cmp('underutilized_seconds', held, '>=', required),
       ],
+    },
+    'underutilization',
+    { paused: true, floor: true, disabled: true, timing: true, rate: true, force: explicit },
+  );
+}
+
+/**
+ * Scale down node by node, as the simulation found them removable: every pod of each fits on
+ * the nodes that stay, under the scheduler's predicates and the PDBs. No removable node: the
+ * nodes that must stay are named, each with the pod and the constraint that keeps it.
+ */
+function simulatedScaleDown(
+  s: Step,
+  sim: NonNullable<NonNullable<PoolState['underutilized']>['simulation']>,
+  held: number,
+  explicit: boolean,
+): void {
+  const p = s.pool;
+  const t = p.policy.thresholds;
+  const workers = p.workers ?? 0;
+  const removable = sim.removable_nodes;
+  const names = removable.map((r) => r.node);
+  const target = Math.max(0, workers - removable.length);
+  const low = `${sim.candidate_nodes} of ${workers} nodes under ${t.cpuLowPercent}% CPU and ${t.memoryLowPercent}% memory requested for ${secs(held)}`;
+  const inputs = {
+    candidate_nodes: sim.candidate_nodes,
+    removable_nodes: names.join(', '),
+    removable_count: removable.length,
+    blocked_count: sim.blocked_nodes.length,
+    underutilized_seconds: held,
+  };
+  const comparisons = [
+    cmp('candidate_nodes', sim.candidate_nodes, '>', 0),
+    cmp('underutilized_seconds', held, '>=', p.policy.underutilizedForSeconds),
+  ];
+  if (removable.length === 0) {
+    const first = sim.blocked_nodes[0];
+    const why = first
+      ? `${first.node} must stay: ${first.pod ? `${first.pod}: ` : ''}${first.message}`
+      : 'no node can go';
+    block(
+      s,
+      'pods_cannot_move',
+      explicit,
+      { target: workers, rule: 'underutilization', because: low, inputs, comparisons },
+      `no node can go: ${why}${sim.blocked_nodes.length > 1 ? ` (and ${sim.blocked_nodes.length - 1} more)` : ''}`,
+      { blocked_nodes: sim.blocked_nodes },
+      [cmp('removable_nodes', 0, '>', 0)],
+    );
+    return;
+  }
+  const detail = removable
+    .slice(0, 5)
+    .map(
+      (r) =>
+        `${r.node} (${fmt(r.cpu_percent)}% CPU, ${fmt(r.memory_percent)}% memory, ${r.pods} pods to move)`,
+    )
+    .join(', ');
+  scaleDown(
+    s,
+    {
+      target,
+      rule: 'underutilization',
+      because: `${low}; the simulation places every pod of ${removable.length} of them on the nodes that stay: ${detail}${removable.length > 5 ? ', ...' : ''}`,
+      inputs,
+      comparisons,
+      nodes: names,
     },
     'underutilization',
     { paused: true, floor: true, disabled: true, timing: true, rate: true, force: explicit },

@@ -82,6 +82,47 @@ export const pending = (
     requested_cpu_millicores: cpu,
     requested_memory_bytes: memory,
     largest_pod: largest ? { cpu_millicores: largest.cpu, memory_bytes: largest.memory } : undefined,
+    // Pool averages only: the sizing from summed requests (events from before the simulation).
+    simulation: undefined,
+  });
+
+type PendingSimulation = NonNullable<EventData<'io.scalewise.PendingPodsDetected'>['simulation']>;
+type RemovalSimulation = NonNullable<EventData<'io.scalewise.UnderutilizationWarning'>['simulation']>;
+
+/** PendingPodsDetected as the scheduling simulation reports it. */
+export const simulatedPending = (count: number, sim: Partial<PendingSimulation> & { new_nodes: number }) =>
+  ev('io.scalewise.PendingPodsDetected', {
+    pending_count: count,
+    simulation: {
+      pool_nodes: 0,
+      in_flight_nodes: 0,
+      fit_existing: 0,
+      pods_on_new_nodes: count,
+      expander: 'least_waste',
+      template: { cpu_millicores: 4000, memory_bytes: 8 * GiB, pods: 110 },
+      waste: { cpu_percent: 10, memory_percent: 50 },
+      ...sim,
+    },
+  });
+
+/** UnderutilizationWarning with the simulation's removable and blocked nodes. */
+export const simulatedUnderutilized = (
+  workers: number,
+  removable: readonly string[],
+  blocked: RemovalSimulation['blocked_nodes'] = [],
+  duration = 600,
+) =>
+  ev('io.scalewise.UnderutilizationWarning', {
+    workers,
+    cpu_avg: 10,
+    memory_avg: 10,
+    duration,
+    min_workers: 2,
+    simulation: {
+      candidate_nodes: removable.length + blocked.length,
+      removable_nodes: removable.map((node) => ({ node, cpu_percent: 5, memory_percent: 5, pods: 1 })),
+      blocked_nodes: blocked,
+    },
   });
 export const pressure = (workers: number, cpu: number, memory: number) =>
   ev('io.scalewise.ResourcePressureAlert', {

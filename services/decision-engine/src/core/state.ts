@@ -2,6 +2,7 @@
  * The decision core's state: plain JSON-serialisable data per pool, so the shell can keep it
  * in Redis or rebuild it by replaying events.
  */
+import type { EventData } from '@scalewise/events';
 import type { Recommendation, ScaleEvent } from './hpa.ts';
 import type { PoolPolicy } from './policy.ts';
 
@@ -40,7 +41,8 @@ export type BlockReason =
   | 'stabilization_window'
   | 'rate_limited'
   | 'paused'
-  | 'policy_disabled';
+  | 'policy_disabled'
+  | 'pods_cannot_move';
 
 export interface PoolState {
   policy: PoolPolicy;
@@ -64,7 +66,15 @@ export interface PoolState {
   unhealthy: UnhealthyNode[];
   paused: { at: number; reason: string | null } | null;
   /** Since when CPU and memory have been below the low thresholds, while they still are. */
-  underutilized: { since: number } | null;
+  /**
+   * Since when the pool has been underutilised; with `simulation`, the scheduling simulation's
+   * verdict of the last UnderutilizationWarning: the nodes that can go, in order, and those that
+   * must stay with the pod and constraint that keep them.
+   */
+  underutilized: {
+    since: number;
+    simulation?: NonNullable<EventData<'io.scalewise.UnderutilizationWarning'>['simulation']>;
+  } | null;
   lastUtilization: Utilization | null;
   /** OptimalStateTrigger(active) was announced for the current stretch at the minimum. */
   optimalAnnounced: boolean;

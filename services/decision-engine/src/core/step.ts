@@ -145,6 +145,8 @@ export interface Request {
   because: string;
   inputs: Record<string, InputValue | undefined>;
   comparisons: Comparison[];
+  /** For a scale-down: the nodes the simulation found removable, in order; the decision names the first `count`. */
+  nodes?: readonly string[];
 }
 
 export type UpOutcome =
@@ -247,7 +249,7 @@ export type DownOutcome =
   | { kind: 'blocked'; reason: BlockReason }
   | { kind: 'none' };
 
-function block(
+export function block(
   s: Step,
   reason: BlockReason,
   force: boolean,
@@ -286,6 +288,7 @@ const blockRules: Record<BlockReason, string> = {
   cooldown: 'cooldown',
   stabilization_window: 'stabilization_window',
   rate_limited: 'rate_policy',
+  pods_cannot_move: 'pods_must_fit_elsewhere',
 };
 
 /**
@@ -452,6 +455,7 @@ export function scaleDown(
       comparisons,
       { wanted: req.target, got, by },
     ),
+    ...(req.nodes ? { nodes: req.nodes.slice(0, count) } : {}),
   });
   recordAction(s, id, 'down', count);
   return { kind: 'decided', id };

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  given,
+  names,
+  one,
+  pool,
+  simulatedPending,
+  simulatedUnderutilized,
+  synced,
+  validateAll,
+  when,
+} from './fixtures.ts';
+import { desiredOf } from './state.ts';
+
+describe('scale-up sized by the scheduling simulation', () => {
+  test('Given 3 pods that fit one per new node, When reported, Then one decision buys 3', () => {
+    const { state } = given(pool({ max: 10 }), [[0, synced(2)]]);
+    const { events } = when(state, simulatedPending(3, { pool_nodes: 2, new_nodes: 3 }), 1);
+    const d = one(events, 'io.scalewise.ScaleUpDecision');
+    assert.equal(d.current_workers, 2);
+    assert.equal(d.desired_workers, 5);
+    assert.equal(d.count, 3);
+    assert.equal(d.explanation.inputs.new_nodes, 3);
+    assert.match(d.explanation.summary, /packed onto 3 new nodes of 4000m CPU/);
+    validateAll(events);
+  });
+
+  test('Given pods that all fit the nodes there, When reported, Then nothing is bought', () => {
+    const { state } = given(pool(), [[0, synced(3)]]);
+    const { events } = when(
+      state,
+      simulatedPending(2, {
+        pool_nodes: 3,
+        in_flight_nodes: 1,
+        fit_existing: 2,
+        new_nodes: 0,
+        pods_on_new_nodes: 0,
+      }),
+      1,
+    );
+    assert.deepEqual(names(events), []);
+  });
+
+  test('Given a decision in flight whose nodes do not exist yet, When the same pods are reported again, Then nothing more is bought', () => {
+    const { state } = given(pool({ max: 10 }), [
+      [0, synced(2)],
+      [1, simulatedPending(3, { pool_nodes: 2, new_nodes: 3 })],
+    ]);
+    assert.equal(desiredOf(state.pools.workers!), 5);
+    const again = when(state, simulatedPending(3, { pool_nodes: 2, new_nodes: 3 }), 2);
+    assert.deepEqual(names(again.events), []);
+    // One more pod needing a fourth node asks for the difference only.
+    const more = one(
+      when(state, simulatedPending(4, { pool_nodes: 2, new_nodes: 4 }), 2).events,
+      'io.scalewise.ScaleUpDecision',
+    );
+    assert.equal(more.count, 1);
+  });
+
+  test('Given the nodes turned Ready and the pods fit them, When reported before they are bound, Then nothing is bought (no grace period)', () => {
+    const { state } = given(pool({ max: 10 }), [
+      [0, synced(2)],
+      [1, simulatedPending(3, { pool_nodes: 2, new_nodes: 3 })],
+      [2, synced(5)],
+    ]);
+    const { events } = when(
+      state,
+      simulatedPending(3, { pool_nodes: 5, fit_existing: 3, new_nodes: 0, pods_on_new_nodes: 0 }),
+      3,
+    );
+    assert.deepEqual(names(events), []);
+  });
+});
+
+describe('scale-down node by node from the simulation', () => {
+  test('Given 2 removable nodes of 5, When underutilised long enough, Then the decision names them', () => {
+    const { state } = given(pool({ max: 10 }), [[0, synced(5)]]);
+    const { events } = when(state, simulatedUnderutilized(5, ['n-4', 'n-5']), 1);
+    const d = one(events, 'io.scalewise.ScaleDownDecision');
+    assert.equal(d.current_workers, 5);
+    assert.equal(d.desired_workers, 3);
+    assert.deepEqual(d.nodes, ['n-4', 'n-5']);
+    assert.match(d.explanation.summary, /n-4 .*n-5/);
+    validateAll(events);
+  });
+
+  test('Given removable nodes beyond the floor, Then only down to min and only the first nodes', () => {
+    const { state } = given(pool({ min: 2, max: 10 }), [[0, synced(3)]]);
+    const d = one(
+      when(state, simulatedUnderutilized(3, ['a', 'b', 'c']), 1).events,
+      'io.scalewise.ScaleDownDecision',
+    );
+    assert.equal(d.desired_workers, 2);
+    assert.deepEqual(d.nodes, ['a']);
+  });
+
+  test('Given no node can go, Then ScaleDownBlocked names each node with its pod and constraint', () => {
+    const blocked = [
+      {
+        node: 'n-1',
+        pod: 'default/web-1',
+        constraint: 'pod_anti_affinity' as const,
+        message: 'anti-affinity (app=web, kubernetes.io/hostname) on all 3 other nodes',
+      },
+      {
+        node: 'n-2',
+        pod: 'default/web-2',
+        constraint: 'pdb' as const,
+        message: 'PDB default/web allows no disruption',
+      },
+    ];
+    const { state } = given(pool({ max: 10 }), [[0, synced(4)]]);
+    const { events } = when(state, simulatedUnderutilized(4, [], blocked), 1);
+    assert.deepEqual(names(events), ['ScaleDownBlocked']);
+    const b = one(events, 'io.scalewise.ScaleDownBlocked');
+    assert.equal(b.reason, 'pods_cannot_move');
+    assert.deepEqual(b.blocked_nodes, blocked);
+    assert.match(b.explanation.summary, /n-1 must stay: default\/web-1: anti-affinity/);
+    validateAll(events);
+  });
+
+  test('Given the nodes have not been low for underutilized_for_seconds, Then nothing yet', () => {
+    const { state } = given(pool({ max: 10, underutilizedForSeconds: 300 }), [[0, synced(5)]]);
+    assert.deepEqual(names(when(state, simulatedUnderutilized(5, ['x'], [], 100), 1).events), []);
+  });
+});
