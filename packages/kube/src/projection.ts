@@ -6,9 +6,27 @@
  * They accept objects as the typed client returns them (timestamps as Date) and as a watch
  * stream carries them (timestamps as RFC 3339 strings).
  */
-import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import type {
+  V1LabelSelector,
+  V1Node,
+  V1NodeSelectorTerm,
+  V1Pod,
+  V1PodAffinityTerm,
+  V1PodDisruptionBudget,
+  V1PodSpec,
+} from '@kubernetes/client-node';
+import type {
+  HostPort,
+  LabelSelector,
+  NodeSelectorRequirement,
+  NodeSelectorTerm,
+  PodAffinityTerm,
+  ResourceList,
+  Toleration,
+  TopologySpreadConstraint,
+} from '@scalewise/scheduling';
 import { cpuMillicores, memoryBytes } from './quantity.ts';
-import { podRequests, type Resources } from './resources.ts';
+import { podExtraRequests, podRequests, type Resources } from './resources.ts';
 
 /** A condition of a node: its status and since when it has held. */
 export interface ConditionInfo {
@@ -38,12 +56,24 @@ export interface NodeInfo {
   taints: readonly TaintInfo[];
   unschedulable: boolean;
   providerID?: string;
-  allocatable: Resources & { pods: number };
+  allocatable: NodeAllocatable;
   conditions: Partial<Record<NodeConditionType, ConditionInfo>>;
   /** Epoch ms. */
   createdAt: number;
   /** Epoch ms, while the node is being deleted. */
   deletedAt?: number;
+}
+
+/** What a node offers to pods. The optional parts are absent when the node has none. */
+export interface NodeAllocatable extends Resources {
+  pods: number;
+  /** `ephemeral-storage`, in bytes. */
+  ephemeralStorageBytes?: number;
+  /**
+   * Extended resources (`nvidia.com/gpu`, ...) as counts: every allocatable key but cpu,
+   * memory, pods, ephemeral-storage and `hugepages-*`.
+   */
+  extended?: Readonly<Record<string, number>>;
 }
 
 export interface OwnerInfo {
@@ -64,18 +94,46 @@ export interface PodInfo {
   unschedulableSince?: number;
   /** Requests as the scheduler counts them ({@link podRequests}). */
   requests: Resources;
+  /**
+   * Requests beyond cpu and memory as the scheduler counts them ({@link podExtraRequests}):
+   * `ephemeral-storage` in bytes, extended resources as counts.
+   */
+  extraRequests?: ResourceList;
   owners: readonly OwnerInfo[];
   labels: Readonly<Record<string, string>>;
   /** Only the annotations {@link keepAnnotation} keeps. */
   annotations: Readonly<Record<string, string>>;
   /** The pod's nodeSelector, when it has one (which pool a pending pod waits for). */
   nodeSelector?: Readonly<Record<string, string>>;
+  /** The pod's tolerations (tolerationSeconds left out: the scheduler does not read it). */
+  tolerations?: readonly Toleration[];
+  /** Required node affinity: its nodeSelectorTerms (ORed). */
+  nodeAffinity?: readonly NodeSelectorTerm[];
+  /** Required inter-pod affinity terms. */
+  podAffinity?: readonly PodAffinityTerm[];
+  /** Required inter-pod anti-affinity terms. */
+  podAntiAffinity?: readonly PodAffinityTerm[];
+  /** Topology spread constraints with whenUnsatisfiable DoNotSchedule (the others do not constrain). */
+  topologySpread?: readonly TopologySpreadConstraint[];
+  /** The containers' ports that have a hostPort. */
+  hostPorts?: readonly HostPort[];
   /** Names of the pod's emptyDir and hostPath volumes: data that dies with the node. */
   localStorage: readonly string[];
   /** Epoch ms. */
   createdAt: number;
   /** Epoch ms, while the pod is terminating. */
   deletedAt?: number;
+}
+
+/** A PodDisruptionBudget: which pods it guards and how many of them may go now. */
+export interface PdbInfo {
+  namespace: string;
+  name: string;
+  resourceVersion: string;
+  /** Absent: the budget selects no pod (policy/v1); empty ({}): every pod of its namespace. */
+  selector?: LabelSelector;
+  /** status.disruptionsAllowed (0 until the disruption controller has counted). */
+  disruptionsAllowed: number;
 }
 
 /** The annotation of a static pod's mirror. */
@@ -117,6 +175,170 @@ function intern(s: string): string {
   if (interned.size >= 50_000) interned.clear();
   interned.set(s, s);
   return s;
+}
+
+/**
+ * The one frozen copy of a value many objects repeat (the tolerations every pod gets from
+ * admission, a workload's affinity and spread constraints, a pool's extended resources):
+ * pods of one template share one copy instead of each holding its own. Values are compared
+ * by their JSON, so they must be built with their keys in a fixed order. Bounded like
+ * {@link intern}.
+ */
+const sharedValues = new Map<string, unknown>();
+function share<T>(value: T): T {
+  const json = JSON.stringify(value);
+  const hit = sharedValues.get(json);
+  if (hit !== undefined) return hit as T;
+  if (sharedValues.size >= 10_000) sharedValues.clear();
+  sharedValues.set(json, deepFreeze(value));
+  return value;
+}
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+const strings = (values: string[] | undefined) => (values ? values.map(intern) : undefined);
+
+function selectorOf(s: V1LabelSelector | undefined): LabelSelector | undefined {
+  if (!s) return undefined;
+  const out: { -readonly [K in keyof LabelSelector]: LabelSelector[K] } = {};
+  if (s.matchLabels && Object.keys(s.matchLabels).length > 0) out.matchLabels = labelsOf(s.matchLabels);
+  if (s.matchExpressions?.length)
+    out.matchExpressions = s.matchExpressions.map((e) => ({
+      key: intern(e.key),
+      operator: intern(e.operator),
+      ...(e.values ? { values: strings(e.values) } : {}),
+    }));
+  return out;
+}
+
+function requirementsOf(list: NodeSelectorRequirement[] | undefined) {
+  return list?.length
+    ? list.map((e) => ({
+        key: intern(e.key),
+        operator: intern(e.operator),
+        ...(e.values ? { values: strings(e.values as string[]) } : {}),
+      }))
+    : undefined;
+}
+
+function nodeTermOf(t: V1NodeSelectorTerm): NodeSelectorTerm {
+  const expressions = requirementsOf(t.matchExpressions);
+  const fields = requirementsOf(t.matchFields);
+  return {
+    ...(expressions ? { matchExpressions: expressions } : {}),
+    ...(fields ? { matchFields: fields } : {}),
+  };
+}
+
+function podTermOf(t: V1PodAffinityTerm): PodAffinityTerm {
+  const selector = selectorOf(t.labelSelector);
+  const namespaceSelector = selectorOf(t.namespaceSelector);
+  return {
+    ...(selector ? { labelSelector: selector } : {}),
+    ...(t.namespaces?.length ? { namespaces: strings(t.namespaces) } : {}),
+    ...(namespaceSelector ? { namespaceSelector } : {}),
+    topologyKey: intern(t.topologyKey),
+  };
+}
+
+function podTermsOf(terms: V1PodAffinityTerm[] | undefined): readonly PodAffinityTerm[] | undefined {
+  return terms?.length ? share(terms.map(podTermOf)) : undefined;
+}
+
+function tolerationsOf(spec: V1PodSpec): readonly Toleration[] | undefined {
+  if (!spec.tolerations?.length) return undefined;
+  return share(
+    spec.tolerations.map((t) => ({
+      ...(t.key !== undefined ? { key: intern(t.key) } : {}),
+      ...(t.operator !== undefined ? { operator: intern(t.operator) } : {}),
+      ...(t.value !== undefined ? { value: intern(t.value) } : {}),
+      ...(t.effect !== undefined ? { effect: intern(t.effect) } : {}),
+    })),
+  );
+}
+
+function nodeAffinityOf(spec: V1PodSpec): readonly NodeSelectorTerm[] | undefined {
+  const terms =
+    spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+  return terms?.length ? share(terms.map(nodeTermOf)) : undefined;
+}
+
+function topologySpreadOf(spec: V1PodSpec): readonly TopologySpreadConstraint[] | undefined {
+  const hard = spec.topologySpreadConstraints?.filter((c) => c.whenUnsatisfiable === 'DoNotSchedule');
+  if (!hard?.length) return undefined;
+  return share(
+    hard.map((c) => {
+      const selector = selectorOf(c.labelSelector);
+      return {
+        maxSkew: c.maxSkew,
+        topologyKey: intern(c.topologyKey),
+        whenUnsatisfiable: 'DoNotSchedule',
+        ...(selector ? { labelSelector: selector } : {}),
+        ...(c.minDomains !== undefined ? { minDomains: c.minDomains } : {}),
+        ...(c.nodeAffinityPolicy ? { nodeAffinityPolicy: intern(c.nodeAffinityPolicy) } : {}),
+        ...(c.nodeTaintsPolicy ? { nodeTaintsPolicy: intern(c.nodeTaintsPolicy) } : {}),
+      };
+    }),
+  );
+}
+
+function hostPortsOf(spec: V1PodSpec): readonly HostPort[] | undefined {
+  const ports = spec.containers?.flatMap((c) =>
+    (c.ports ?? [])
+      .filter((p) => p.hostPort !== undefined && p.hostPort > 0)
+      .map((p) => ({
+        port: p.hostPort as number,
+        ...(p.protocol ? { protocol: intern(p.protocol) } : {}),
+        ...(p.hostIP ? { hostIP: intern(p.hostIP) } : {}),
+      })),
+  );
+  return ports?.length ? share(ports) : undefined;
+}
+
+/** The scheduling constraints a pod has; absent fields for those it has not. */
+function schedulingOf(spec: V1PodSpec | undefined): Partial<PodInfo> {
+  if (!spec) return {};
+  const out: Partial<PodInfo> = {};
+  const tolerations = tolerationsOf(spec);
+  if (tolerations) out.tolerations = tolerations;
+  const nodeAffinity = nodeAffinityOf(spec);
+  if (nodeAffinity) out.nodeAffinity = nodeAffinity;
+  const podAffinity = podTermsOf(spec.affinity?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution);
+  if (podAffinity) out.podAffinity = podAffinity;
+  const podAntiAffinity = podTermsOf(
+    spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution,
+  );
+  if (podAntiAffinity) out.podAntiAffinity = podAntiAffinity;
+  const topologySpread = topologySpreadOf(spec);
+  if (topologySpread) out.topologySpread = topologySpread;
+  const hostPorts = hostPortsOf(spec);
+  if (hostPorts) out.hostPorts = hostPorts;
+  return out;
+}
+
+const notExtended = (k: string): boolean =>
+  k === 'cpu' || k === 'memory' || k === 'pods' || k === 'ephemeral-storage' || k.startsWith('hugepages-');
+
+function allocatableOf(a: Record<string, string>): NodeAllocatable {
+  const out: NodeAllocatable = {
+    cpuMillicores: cpuMillicores(a.cpu),
+    memoryBytes: memoryBytes(a.memory),
+    pods: memoryBytes(a.pods),
+  };
+  if (a['ephemeral-storage'] !== undefined) out.ephemeralStorageBytes = memoryBytes(a['ephemeral-storage']);
+  let extended: Record<string, number> | undefined;
+  for (const k of Object.keys(a).sort()) {
+    if (notExtended(k)) continue;
+    extended ??= {};
+    extended[intern(k)] = memoryBytes(a[k]);
+  }
+  if (extended) out.extended = share(extended);
+  return out;
 }
 
 function annotationsOf(a: Record<string, string> | undefined): Readonly<Record<string, string>> {
@@ -165,11 +387,7 @@ export function projectNode(node: V1Node): NodeInfo {
       effect: t.effect,
     })),
     unschedulable: node.spec?.unschedulable === true,
-    allocatable: {
-      cpuMillicores: cpuMillicores(a.cpu),
-      memoryBytes: memoryBytes(a.memory),
-      pods: memoryBytes(a.pods),
-    },
+    allocatable: allocatableOf(a),
     conditions,
     createdAt: toMillis(m.creationTimestamp as Date | string | undefined),
   };
@@ -203,7 +421,10 @@ export function projectPod(pod: V1Pod): PodInfo {
     annotations: annotationsOf(m.annotations),
     localStorage: localStorageOf(pod),
     createdAt: toMillis(m.creationTimestamp as Date | string | undefined),
+    ...schedulingOf(pod.spec),
   };
+  const extra = podExtraRequests(pod);
+  if (extra) info.extraRequests = share(extra);
   if (pod.spec?.nodeName) info.nodeName = intern(pod.spec.nodeName);
   if (pod.spec?.nodeSelector && Object.keys(pod.spec.nodeSelector).length > 0)
     info.nodeSelector = labelsOf(pod.spec.nodeSelector);
@@ -219,6 +440,19 @@ export function projectPod(pod: V1Pod): PodInfo {
       toMillis(scheduled.lastTransitionTime as Date | string | undefined) || info.createdAt;
   }
   return info;
+}
+
+/** The projection of a PodDisruptionBudget. Pure. */
+export function projectPdb(pdb: V1PodDisruptionBudget): PdbInfo {
+  const m = pdb.metadata ?? {};
+  const selector = pdb.spec?.selector ? (selectorOf(pdb.spec.selector) ?? {}) : undefined;
+  return {
+    namespace: intern(m.namespace ?? ''),
+    name: m.name ?? '',
+    resourceVersion: m.resourceVersion ?? '',
+    ...(selector ? { selector } : {}),
+    disruptionsAllowed: Math.max(0, pdb.status?.disruptionsAllowed ?? 0),
+  };
 }
 
 /** The cache key of a pod: `namespace/name`. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
-import { isUnschedulable, ownerOf, podRequests } from './resources.ts';
+import { isUnschedulable, ownerOf, podExtraRequests, podRequests } from './resources.ts';
 
 const pod = (
   spec: Partial<V1Pod['spec']>,
@@ -125,5 +125,58 @@ describe('pod state', () => {
       'Job/etl',
     );
     assert.equal(ownerOf(pod({})), undefined);
+  });
+});
+
+describe('extra requests (ephemeral-storage, extended resources) as the scheduler counts them', () => {
+  const r = (requests: Record<string, string>, extra: Partial<V1Container> = {}): V1Container => ({
+    name: 'x',
+    ...extra,
+    resources: { requests },
+  });
+
+  test('a pod that asks only for cpu and memory has none', () => {
+    // Given a pod with cpu, memory and hugepages requests only
+    const p = pod({ containers: [r({ cpu: '1', memory: '1Gi', 'hugepages-2Mi': '2Mi' })] });
+    // Then it has no extra requests
+    assert.equal(podExtraRequests(p), undefined);
+    assert.equal(podExtraRequests({ metadata: { name: 'x' } }), undefined);
+  });
+
+  test('the containers add up, the largest init container counts when larger, the overhead on top', () => {
+    // Given two containers with a GPU and storage each, an init container asking for more
+    // storage than both, a sidecar and an overhead
+    const p = pod({
+      containers: [
+        r({ 'nvidia.com/gpu': '1', 'ephemeral-storage': '1Gi' }),
+        r({ 'nvidia.com/gpu': '1', 'ephemeral-storage': '1Gi' }),
+      ],
+      initContainers: [
+        r({ 'ephemeral-storage': '5Gi' }),
+        r({ 'ephemeral-storage': '512Mi', 'example.com/dongle': '1' }, { restartPolicy: 'Always' }),
+      ],
+      overhead: { 'ephemeral-storage': '100Mi' },
+    });
+    // When its extra requests are counted
+    const extra = podExtraRequests(p);
+    // Then GPUs add up, the init container's 5Gi beats 2Gi + the 512Mi sidecar, and the
+    // overhead comes on top
+    assert.deepEqual(extra, {
+      'nvidia.com/gpu': 2,
+      'ephemeral-storage': 5 * Gi + 100 * Mi,
+      'example.com/dongle': 1,
+    });
+  });
+
+  test('a regular init container counts beside the sidecars started before it', () => {
+    const p = pod({
+      containers: [r({ 'ephemeral-storage': '1Gi' })],
+      initContainers: [
+        r({ 'ephemeral-storage': '1Gi' }, { restartPolicy: 'Always' }),
+        r({ 'ephemeral-storage': '3Gi' }),
+      ],
+    });
+    // max(1Gi + 1Gi, 1Gi + 3Gi)
+    assert.deepEqual(podExtraRequests(p), { 'ephemeral-storage': 4 * Gi });
   });
 });

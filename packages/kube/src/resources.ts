@@ -54,6 +54,63 @@ export function podRequests(pod: V1Pod): Resources {
   return add(total, pod.spec?.overhead);
 }
 
+/** Resources a pod's requests may name that {@link podExtraRequests} leaves out. */
+const notExtra = (name: string): boolean =>
+  name === 'cpu' || name === 'memory' || name === 'pods' || name.startsWith('hugepages-');
+
+type Amounts = Map<string, number>;
+function addAmounts(into: Amounts, r: Requests): Amounts {
+  const out = new Map(into);
+  if (r)
+    for (const k of Object.keys(r)) {
+      if (notExtra(k)) continue;
+      out.set(k, (out.get(k) ?? 0) + memoryBytes(r[k]));
+    }
+  return out;
+}
+function maxAmounts(a: Amounts, b: Amounts): Amounts {
+  const out = new Map(a);
+  for (const [k, v] of b) out.set(k, Math.max(out.get(k) ?? 0, v));
+  return out;
+}
+
+/**
+ * A pod's requests beyond cpu and memory, as the scheduler counts them: `ephemeral-storage`
+ * in bytes and extended resources (`nvidia.com/gpu`, ...) as counts, by the rules of
+ * {@link podRequests} (containers plus sidecars, or the largest init container, plus the
+ * overhead). `pods` and `hugepages-*` are left out (node projections do not keep hugepages
+ * either). Undefined when the pod requests none of them, as most pods do.
+ */
+export function podExtraRequests(pod: V1Pod): Record<string, number> | undefined {
+  const spec = pod.spec;
+  if (!spec) return undefined;
+  const empty: Amounts = new Map();
+  let containers = empty;
+  for (const c of spec.containers ?? []) containers = addAmounts(containers, c.resources?.requests);
+  let sidecars = empty;
+  let init = empty;
+  for (const c of spec.initContainers ?? []) {
+    if (c.restartPolicy === 'Always') {
+      sidecars = addAmounts(sidecars, c.resources?.requests);
+      init = maxAmounts(init, sidecars);
+    } else {
+      init = maxAmounts(init, addAmounts(sidecars, c.resources?.requests));
+    }
+  }
+  const running = new Map(containers);
+  for (const [k, v] of sidecars) running.set(k, (running.get(k) ?? 0) + v);
+  let total = maxAmounts(running, init);
+  // pod-level requests (spec.resources) name only cpu, memory and hugepages: nothing here.
+  total = addAmounts(total, spec.overhead);
+  let out: Record<string, number> | undefined;
+  for (const [k, v] of total) {
+    if (v <= 0) continue;
+    out ??= {};
+    out[k] = v;
+  }
+  return out;
+}
+
 export function nodeAllocatable(node: V1Node): Resources {
   const a = node.status?.allocatable ?? node.status?.capacity ?? {};
   return { cpuMillicores: cpuMillicores(a.cpu), memoryBytes: memoryBytes(a.memory) };

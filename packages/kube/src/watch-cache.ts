@@ -18,10 +18,18 @@
  * The I/O is behind {@link ListerWatcher}; {@link apiListerWatcher} is the real one.
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { type V1Node, type V1Pod, Watch } from '@kubernetes/client-node';
+import { type V1Node, type V1Pod, type V1PodDisruptionBudget, Watch } from '@kubernetes/client-node';
 import { ScalewiseError } from '@scalewise/errors';
 import { isStatus, type Kube, toKubeError } from './client.ts';
-import { type NodeInfo, type PodInfo, podKey, projectNode, projectPod } from './projection.ts';
+import {
+  type NodeInfo,
+  type PdbInfo,
+  type PodInfo,
+  podKey,
+  projectNode,
+  projectPdb,
+  projectPod,
+} from './projection.ts';
 
 export interface ListPage<R> {
   items: R[];
@@ -399,13 +407,19 @@ export interface ApiWatchOptions {
   timeoutSeconds?: number;
 }
 
-/** The real list and watch of nodes or pods (all namespaces) through client-node. */
+const paths = {
+  nodes: '/api/v1/nodes',
+  pods: '/api/v1/pods',
+  poddisruptionbudgets: '/apis/policy/v1/poddisruptionbudgets',
+} as const;
+
+/** The real list and watch of nodes, pods or PodDisruptionBudgets (all namespaces) through client-node. */
 export function apiListerWatcher(
   kube: Kube,
-  resource: 'nodes' | 'pods',
+  resource: keyof typeof paths,
   options: ApiWatchOptions = {},
-): ListerWatcher<V1Node | V1Pod> {
-  const path = resource === 'nodes' ? '/api/v1/nodes' : '/api/v1/pods';
+): ListerWatcher<V1Node | V1Pod | V1PodDisruptionBudget> {
+  const path = paths[resource];
   const selectors = {
     ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
     ...(options.fieldSelector ? { fieldSelector: options.fieldSelector } : {}),
@@ -416,7 +430,9 @@ export function apiListerWatcher(
       const list =
         resource === 'nodes'
           ? await kube.core.listNode(request)
-          : await kube.core.listPodForAllNamespaces(request);
+          : resource === 'pods'
+            ? await kube.core.listPodForAllNamespaces(request)
+            : await kube.policy.listPodDisruptionBudgetForAllNamespaces(request);
       return {
         items: list.items,
         resourceVersion: list.metadata?.resourceVersion ?? '',
@@ -473,6 +489,18 @@ export function podCache(kube: Kube, options: KubeCacheOptions = {}): WatchCache
   return new WatchCache<PodInfo>(
     apiListerWatcher(kube, 'pods', options),
     { what: 'pods', project: (raw) => projectPod(raw as V1Pod), key: podKey },
+    options,
+  );
+}
+
+/**
+ * A watch cache of PodDisruptionBudgets (policy/v1) in all namespaces, keyed by
+ * `namespace/name`, holding {@link PdbInfo}s. Call `start()`.
+ */
+export function pdbCache(kube: Kube, options: KubeCacheOptions = {}): WatchCache<PdbInfo> {
+  return new WatchCache<PdbInfo>(
+    apiListerWatcher(kube, 'poddisruptionbudgets', options),
+    { what: 'PodDisruptionBudgets', project: (raw) => projectPdb(raw as V1PodDisruptionBudget), key: podKey },
     options,
   );
 }
