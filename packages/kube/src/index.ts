@@ -65,6 +65,7 @@ export {
   podRequests,
   type Resources,
 } from './resources.ts';
+export { blockerOf, boundPod, simBlocker, simNode, simPdb, simPod, snapshotOf } from './sim.ts';
 export {
   holdsNode,
   type NodeUtilisation,
