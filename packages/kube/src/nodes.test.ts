@@ -34,11 +34,36 @@ describe('KWOK worker manifest', () => {
     assert.deepEqual(projectNode(n).allocatable, { cpuMillicores: 2500, memoryBytes: 4 * 2 ** 30, pods: 30 });
   });
 
+  test('a GPU node in a zone: ephemeral storage, extended resources and the zone label', () => {
+    // Given a worker spec with storage, two GPUs and a zone
+    const n = kwokNodeManifest({
+      name: 'gpu-1',
+      pool: 'gpu',
+      cpuMillicores: 8000,
+      memoryBytes: 32 * 2 ** 30,
+      ephemeralStorageBytes: 100 * 2 ** 30,
+      extended: { 'nvidia.com/gpu': 2 },
+      zone: 'eu-1b',
+    });
+    // Then the node offers them and is labelled with its zone
+    assert.equal(n.metadata?.labels?.['topology.kubernetes.io/zone'], 'eu-1b');
+    assert.deepEqual(projectNode(n).allocatable, {
+      cpuMillicores: 8000,
+      memoryBytes: 32 * 2 ** 30,
+      pods: 110,
+      ephemeralStorageBytes: 100 * 2 ** 30,
+      extended: { 'nvidia.com/gpu': 2 },
+    });
+    assert.deepEqual(n.status?.allocatable, n.status?.capacity);
+  });
+
   test('defaults: 110 pods, no taints, no action annotation', () => {
     const n = kwokNodeManifest({ name: 'w', pool: 'p', cpuMillicores: 1000, memoryBytes: 2 ** 30 });
     assert.equal(n.status?.allocatable?.pods, '110');
     assert.equal(n.spec?.taints, undefined);
     assert.equal(n.metadata?.annotations?.[ACTION_ANNOTATION], undefined);
+    assert.equal(n.metadata?.labels?.['topology.kubernetes.io/zone'], undefined);
+    assert.equal(n.status?.allocatable?.['ephemeral-storage'], undefined);
   });
 
   test('a name that is not a DNS label is refused before any request', () => {

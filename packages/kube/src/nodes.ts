@@ -2,6 +2,7 @@
  * Worker nodes: the KWOK node of a pool (the `kwok` provider), cordon and uncordon.
  */
 import type { V1Node, V1Taint } from '@kubernetes/client-node';
+import { ZONE_LABEL } from '@scalewise/scheduling';
 import { isStatus, type Kube, kubeCall } from './client.ts';
 
 /** Nodes labelled so are managed by KWOK (the native stack runs it with this selector). */
@@ -22,7 +23,14 @@ export interface WorkerSpec {
   pool: string;
   cpuMillicores: number;
   memoryBytes: number;
+  /** @default 110 */
   pods?: number;
+  /** Allocatable ephemeral-storage in bytes; absent: the node offers none. */
+  ephemeralStorageBytes?: number;
+  /** Extended resources the node offers (`nvidia.com/gpu` -> count). */
+  extended?: Readonly<Record<string, number>>;
+  /** Its `topology.kubernetes.io/zone`; absent: no zone label. */
+  zone?: string;
   labels?: Record<string, string>;
   taints?: V1Taint[];
   /** Extra annotations; the kwok annotation and the action id cannot be overridden. */
@@ -36,19 +44,24 @@ const NODE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /**
  * The Node object of a simulated worker of a pool, as packages/testing makes them: the kwok
- * label and annotation (KWOK plays its kubelet and makes it Ready), the pool label,
- * providerID `kwok://<name>`, capacity = allocatable of the given size. Pure.
+ * label and annotation (KWOK plays its kubelet and makes it Ready), the pool label, the zone
+ * label when it has a zone, its taints, providerID `kwok://<name>`, capacity = allocatable of
+ * the given size (cpu, memory, pods, ephemeral-storage, extended resources). Pure.
  * @throws RangeError when the name is not a lowercase DNS label of at most 63 characters.
  */
 export function kwokNodeManifest(spec: WorkerSpec): V1Node {
   if (!NODE_NAME.test(spec.name)) {
     throw new RangeError(`node name '${spec.name}' is not a lowercase DNS label of at most 63 characters`);
   }
-  const resources = {
+  const resources: Record<string, string> = {
     cpu: `${spec.cpuMillicores}m`,
     memory: `${Math.floor(spec.memoryBytes / 2 ** 20)}Mi`,
     pods: String(spec.pods ?? 110),
+    ...(spec.ephemeralStorageBytes !== undefined
+      ? { 'ephemeral-storage': String(spec.ephemeralStorageBytes) }
+      : {}),
   };
+  for (const [k, v] of Object.entries(spec.extended ?? {})) resources[k] = String(v);
   return {
     apiVersion: 'v1',
     kind: 'Node',
@@ -56,6 +69,7 @@ export function kwokNodeManifest(spec: WorkerSpec): V1Node {
       name: spec.name,
       labels: {
         ...spec.labels,
+        ...(spec.zone ? { [ZONE_LABEL]: spec.zone } : {}),
         [POOL_LABEL]: spec.pool,
         [MANAGED_BY]: 'scalewise',
         type: 'kwok',
