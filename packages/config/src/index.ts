@@ -23,4 +23,5 @@ export {
   RESERVED_POD_ENV,
   RESERVED_POD_LABELS,
 } from './pods-options.ts';
-export { type Config, type ConfigInput, configSchema, type PoolConfig } from './schema.ts';
+export { type Config, type ConfigInput, configSchema, type PoolConfig, taintSchema } from './schema.ts';
+export { kwokWorkerSpec, nextZone, poolTaints, poolTemplate } from './template.ts';

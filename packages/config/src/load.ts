@@ -306,6 +306,12 @@ function checkAutoscaler(data: Parsed['autoscaler'], add: Add): Config['autoscal
         `must be below memory_high_percent (${t.memory_high_percent})`,
       );
     }
+    if (pool.zones.length > 0 && pool.node_labels['topology.kubernetes.io/zone'] !== undefined) {
+      add(
+        `${at}.node_labels.topology.kubernetes.io/zone`,
+        'the pool has zones: each new node gets its zone from them, so node_labels may not set it',
+      );
+    }
     return { ...pool, min, max };
   });
   return { ...data, pools };

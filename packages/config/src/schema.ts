@@ -17,6 +17,54 @@ const positiveInt = z.number().int('an integer').min(1, 'an integer >= 1');
 const severity = z.enum(['info', 'warning', 'critical']);
 const sourceGlobs = z.array(z.string().min(1)).min(1, 'at least one source (use "*" for any)');
 
+const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const labelName = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+/** Why a label key (`[prefix/]name`) is not one, or undefined when it is. */
+function labelKeyProblem(key: string): string | undefined {
+  const slash = key.lastIndexOf('/');
+  const prefix = slash < 0 ? undefined : key.slice(0, slash);
+  const rest = slash < 0 ? key : key.slice(slash + 1);
+  if (prefix !== undefined && (prefix.length > 253 || !dnsSubdomain.test(prefix)))
+    return `'${key}': the prefix must be a DNS subdomain (lower-case letters, digits, - and .)`;
+  if (!labelName.test(rest))
+    return `'${key}': the name must be 1-63 letters, digits, - _ or ., starting and ending with a letter or digit`;
+  return undefined;
+}
+
+/** A label key: `[prefix/]name`, the prefix a DNS subdomain, the name up to 63 characters. */
+const labelKey = z.string().superRefine((key, ctx) => {
+  const problem = labelKeyProblem(key);
+  if (problem) ctx.addIssue({ code: 'custom', message: `not a label key: ${problem}` });
+});
+
+/**
+ * Why a name is not an extended resource a node can offer, or undefined when it is: a
+ * `domain/name` whose domain is not kubernetes.io (those names are Kubernetes' own).
+ */
+function extendedResourceProblem(key: string): string | undefined {
+  if (!key.includes('/')) return 'an extended resource needs a domain prefix, e.g. nvidia.com/gpu';
+  const problem = labelKeyProblem(key);
+  if (problem) return `not a resource name: ${problem}`;
+  const domain = key.slice(0, key.lastIndexOf('/'));
+  if (domain === 'kubernetes.io' || domain.endsWith('.kubernetes.io'))
+    return 'the kubernetes.io domain is reserved for Kubernetes';
+  if (key.startsWith('requests.')) return "a resource name may not start with 'requests.'";
+  return undefined;
+}
+
+export const taintSchema = z.strictObject({
+  key: labelKey,
+  value: z
+    .string()
+    .regex(
+      /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/,
+      'a label value: at most 63 letters, digits, - _ .',
+    )
+    .optional(),
+  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']),
+});
+
 export const scalingPolicySchema = z.strictObject({
   type: z.enum(['Pods', 'Percent']),
   value: positiveInt,
@@ -92,13 +140,39 @@ const poolFields = z.strictObject({
   min: z.number().int('an integer').min(0, 'an integer >= 0').optional(),
   /** Falls back to autoscaler.limits.max_nodes. */
   max: positiveInt.optional(),
-  /** What one worker offers to pods (its allocatable): CPU in millicores, memory in MiB. */
+  /**
+   * What one worker offers to pods (its allocatable): CPU in millicores, memory in MiB, the
+   * pods it takes, ephemeral storage in MiB and extended resources (`nvidia.com/gpu: 1`).
+   */
   node_size: z
     .strictObject({
       cpu_millicores: positiveInt.default(4000),
       memory_mib: positiveInt.default(8192),
+      pods: positiveInt.default(110),
+      ephemeral_storage_mib: positiveInt.optional(),
+      extended_resources: z
+        .record(z.string(), positiveInt)
+        .superRefine((resources, ctx) => {
+          for (const key of Object.keys(resources)) {
+            const problem = extendedResourceProblem(key);
+            if (problem) ctx.addIssue({ code: 'custom', path: [key], message: problem });
+          }
+        })
+        .default({}),
     })
     .prefault({}),
+  /** Taints every new node of the pool carries (pods need a toleration to go there). */
+  node_taints: z.array(taintSchema).default([]),
+  /**
+   * Zones (`topology.kubernetes.io/zone`) new nodes are spread over: each goes to the zone with
+   * the fewest nodes of the pool, the first listed among equals. Empty: no zone label.
+   */
+  zones: z
+    .array(z.string().regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, 'a zone name (a label value)'))
+    .refine((zones) => new Set(zones).size === zones.length, 'each zone once')
+    .default([]),
+  /** For the `priority` expander: among pools that fit, the highest priority grows. */
+  priority: z.number().int('an integer').default(0),
   thresholds: thresholdsSchema,
   behavior: z
     .strictObject({
@@ -186,6 +260,13 @@ export const configSchema = z.strictObject({
       })
       .prefault({}),
     pools: z.array(poolSchema).min(1, 'at least one pool'),
+    /** The scheduling simulation that decides which pool grows for pending pods. */
+    scheduling: z
+      .strictObject({
+        /** Among pools that can host the pending pods: the least wasted CPU and memory, or the highest priority. */
+        expander: z.enum(['least_waste', 'priority']).default('least_waste'),
+      })
+      .prefault({}),
     /** metrics-listener: how often each pool is sampled, and seed 000's consecutive periods. */
     sensing: z
       .strictObject({
