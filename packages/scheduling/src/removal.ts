@@ -28,7 +28,7 @@ function nowhere(pod: string, tally: Tally, n: number): Reason {
   if (top.length === 1) {
     return {
       predicate: first.reason.predicate,
-      message: `pod ${pod}: ${first.reason.message} on all ${n} other nodes`,
+      message: `pod ${pod}: ${first.reason.message} on ${n === 1 ? 'the only other node' : `all ${n} other nodes`}`,
     };
   }
   const parts = top.map((g) => `${g.reason.message} on ${g.nodes}`);
