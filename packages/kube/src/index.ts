@@ -32,6 +32,7 @@ export {
   uncordon,
   WORKER_KIND_LABEL,
   type WorkerSpec,
+  ZONE_LABEL,
 } from './nodes.ts';
 export {
   asNodeInfo,

@@ -3,6 +3,10 @@
  */
 import type { V1Node, V1Taint } from '@kubernetes/client-node';
 import { ZONE_LABEL } from '@scalewise/scheduling';
+
+/** `topology.kubernetes.io/zone` (the scheduling package's, here for the providers). */
+export { ZONE_LABEL };
+
 import { isStatus, type Kube, kubeCall } from './client.ts';
 
 /** Nodes labelled so are managed by KWOK (the native stack runs it with this selector). */
