@@ -20,6 +20,7 @@ export const RESERVED_DOCKER_LABELS = [
   'scalewise.io/pool',
   'scalewise.io/node',
   'scalewise.io/action-id',
+  'scalewise.io/zone',
 ] as const;
 /** Environment of the agent node-manager sets; options may not set it. */
 export const RESERVED_DOCKER_ENV = ['K3S_URL', 'K3S_TOKEN', 'K3S_TOKEN_FILE', 'K3S_NODE_NAME'] as const;

@@ -24,4 +24,4 @@ export {
   RESERVED_POD_LABELS,
 } from './pods-options.ts';
 export { type Config, type ConfigInput, configSchema, type PoolConfig, taintSchema } from './schema.ts';
-export { kwokWorkerSpec, nextZone, poolTaints, poolTemplate } from './template.ts';
+export { kwokWorkerSpec, nextZone, poolTaints, poolTemplate, zonesOfNew } from './template.ts';

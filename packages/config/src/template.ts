@@ -106,6 +106,33 @@ export function nextZone(
 }
 
 /**
+ * The zones of new nodes of a pool created together, by {@link nextZone}, counting those
+ * already given: `existing` is the zone of each of the pool's nodes (name -> zone; nodes being
+ * deleted left out). A name already there (made by an earlier attempt) keeps its zone and is
+ * not counted twice. Empty when the pool has no zones.
+ */
+export function zonesOfNew(
+  zones: readonly string[],
+  existing: ReadonlyMap<string, string>,
+  nodes: readonly string[],
+): Map<string, string> {
+  const out = new Map<string, string>();
+  if (zones.length === 0) return out;
+  const count: Record<string, number> = {};
+  for (const zone of existing.values()) count[zone] = (count[zone] ?? 0) + 1;
+  for (const name of nodes) {
+    let zone = existing.get(name);
+    if (zone === undefined) {
+      zone = nextZone(zones, count);
+      if (zone === undefined) continue;
+      count[zone] = (count[zone] ?? 0) + 1;
+    }
+    out.set(name, zone);
+  }
+  return out;
+}
+
+/**
  * The kwok provider's worker of a pool ({@link kwokNodeManifest}'s spec): named `name`, of the
  * pool's node_size, labels and taints, in `zone`.
  */
