@@ -6,11 +6,13 @@ import {
   containerName,
   containerSpec,
   type DockerEnv,
+  dockerProvider,
   instanceOf,
   kubeletMaySet,
   notOurs,
   resolveDockerSettings,
 } from './docker.ts';
+import type { DockerApi } from './docker-api.ts';
 
 const poolOf = (extra: Record<string, unknown> = {}): PoolConfig => {
   const config = configSchema.parse({
@@ -188,6 +190,78 @@ describe('the container of a worker', () => {
     assert.deepEqual(host.Ulimits, [
       { Name: 'nofile', Soft: 65535, Hard: 65535 },
       { Name: 'nproc', Soft: 65535, Hard: 65535 },
+    ]);
+  });
+});
+
+describe("a worker of a pool's template", () => {
+  test('carries the pool taints before the provider_options ones, and its zone as a node label', () => {
+    // Given a pool with node_taints and a provider_options taint
+    const pool = poolOf({
+      node_taints: [
+        { key: 'nvidia.com/gpu', value: 'true', effect: 'NoSchedule' },
+        { key: 'spot', effect: 'NoExecute' },
+      ],
+      provider_options: { node_taints: ['dedicated=batch:NoSchedule'] },
+      zones: ['z1'],
+    });
+    // When the container of a worker in zone z1 is made
+    const body = containerSpec(pool, 'w-1', 'a', resolveDockerSettings(pool, env, 'p'), 't', 'z1');
+    // Then the agent registers the node with the zone label and every taint
+    assert.deepEqual(body.Cmd, [
+      'agent',
+      '--node-name',
+      'w-1',
+      '--node-label',
+      'topology.kubernetes.io/zone=z1',
+      '--node-label',
+      'scalewise.io/pool=workers',
+      '--node-taint',
+      'nvidia.com/gpu=true:NoSchedule',
+      '--node-taint',
+      'spot:NoExecute',
+      '--node-taint',
+      'dedicated=batch:NoSchedule',
+    ]);
+    assert.equal((body.Labels as Record<string, string>)['scalewise.io/zone'], 'z1');
+  });
+
+  test('new workers go to the zone with the fewest workers of the pool, counting those just made', async () => {
+    // Given a pool over z1, z2 with one worker in z1 and one going away in z2
+    const pool = poolOf({ zones: ['z1', 'z2'] });
+    const labels = (node: string, zone: string) => ({
+      'managed-by': 'scalewise',
+      'scalewise.io/pool': 'workers',
+      'scalewise.io/node': node,
+      'scalewise.io/zone': zone,
+    });
+    const made = new Map<string, string[]>();
+    const docker = {
+      endpoint: { kind: 'unix', path: '/var/run/docker.sock' },
+      async listContainers() {
+        return [
+          { Id: '1', Labels: labels('w-1', 'z1'), State: 'running' },
+          { Id: '2', Labels: labels('w-2', 'z2'), State: 'removing' },
+        ];
+      },
+      async imageExists() {
+        return true;
+      },
+      async createContainer(name: string, body: { Cmd: string[] }) {
+        made.set(name, body.Cmd);
+        return { kind: 'created', id: name };
+      },
+      async startContainer() {},
+    } as unknown as DockerApi;
+    // When three workers are created at once
+    await dockerProvider({ docker, pools: [pool], env }).create(pool, ['w-3', 'w-4', 'w-5'], 'a');
+    // Then z2 (empty), then z1 (tie, listed first), then z2
+    const zoneOf = (n: string) =>
+      made.get(`k3s-worker-${n}`)?.find((a) => a.startsWith('topology.kubernetes.io/zone='));
+    assert.deepEqual(['w-3', 'w-4', 'w-5'].map(zoneOf), [
+      'topology.kubernetes.io/zone=z2',
+      'topology.kubernetes.io/zone=z1',
+      'topology.kubernetes.io/zone=z2',
     ]);
   });
 });

@@ -18,9 +18,10 @@ import {
   type DockerOptions,
   dockerOptionsSchema,
   type PoolConfig,
+  zonesOfNew,
 } from '@scalewise/config';
 import { ScalewiseError } from '@scalewise/errors';
-import { deleteNode, type Kube, POOL_LABEL } from '@scalewise/kube';
+import { deleteNode, type Kube, POOL_LABEL, ZONE_LABEL } from '@scalewise/kube';
 import type { ReadinessCheck, ServiceContext } from '@scalewise/service';
 import {
   type ContainerInspect,
@@ -39,6 +40,8 @@ export const MANAGED_BY_LABEL = 'managed-by';
 export const MANAGED_BY_VALUE = 'scalewise';
 export const NODE_LABEL = 'scalewise.io/node';
 export const ACTION_LABEL = 'scalewise.io/action-id';
+/** The zone a worker's node was given (its topology.kubernetes.io/zone), to count per zone. */
+export const ZONE_CONTAINER_LABEL = 'scalewise.io/zone';
 
 /** Where a worker's join token comes from (never logged, never in an error). */
 export type TokenSource = { kind: 'file'; path: string; key: string } | { kind: 'value'; value: string };
@@ -164,9 +167,10 @@ export const containerName = (settings: DockerSettings, node: string): string =>
 
 /**
  * The body of `POST /containers/create` for one worker: `k3s agent --node-name <node>` with
- * the pool label (and the pool's node labels and taints), K3S_URL and K3S_TOKEN, labels
- * `managed-by=scalewise`, pool, node and action id, privileged with tmpfs /run and /var/run
- * and k3s's ulimits unless the options say otherwise. Pure.
+ * the pool label, the pool's node labels, its zone label when it has a zone, the pool's
+ * `node_taints` and `provider_options.node_taints`, K3S_URL and K3S_TOKEN, labels
+ * `managed-by=scalewise`, pool, node, action id and zone, privileged with tmpfs /run and
+ * /var/run and k3s's ulimits unless the options say otherwise. Pure.
  */
 export function containerSpec(
   pool: PoolConfig,
@@ -174,15 +178,23 @@ export function containerSpec(
   actionId: string,
   settings: DockerSettings,
   token: string,
+  zone?: string,
 ): Record<string, unknown> {
   const o = settings.options;
-  const nodeLabels = { ...pool.node_labels, [POOL_LABEL]: pool.name };
+  const nodeLabels = {
+    ...pool.node_labels,
+    ...(zone ? { [ZONE_LABEL]: zone } : {}),
+    [POOL_LABEL]: pool.name,
+  };
+  const taints = pool.node_taints.map(
+    (t) => `${t.key}${t.value !== undefined ? `=${t.value}` : ''}:${t.effect}`,
+  );
   const cmd = [
     'agent',
     '--node-name',
     node,
     ...Object.entries(nodeLabels).flatMap(([k, v]) => ['--node-label', `${k}=${v}`]),
-    ...o.node_taints.flatMap((t) => ['--node-taint', t]),
+    ...[...taints, ...o.node_taints].flatMap((t) => ['--node-taint', t]),
     ...o.extra_args,
   ];
   const binds = o.volumes;
@@ -201,6 +213,7 @@ export function containerSpec(
       [POOL_LABEL]: pool.name,
       [NODE_LABEL]: node,
       [ACTION_LABEL]: actionId,
+      ...(zone ? { [ZONE_CONTAINER_LABEL]: zone } : {}),
     },
     StopTimeout: o.stop_timeout_seconds,
     HostConfig: {
@@ -331,12 +344,17 @@ export function dockerProvider(deps: DockerProviderDeps): Provider {
     );
   }
 
-  async function ensureContainer(pool: PoolConfig, node: string, actionId: string): Promise<string> {
+  async function ensureContainer(
+    pool: PoolConfig,
+    node: string,
+    actionId: string,
+    zone: string | undefined,
+  ): Promise<string> {
     const s = settingsOf(pool);
     const name = containerName(s, node);
     if (s.options.pull === 'always') await ensureImage(s, pool);
     for (let attempt = 1; ; attempt++) {
-      const r = await docker.createContainer(name, containerSpec(pool, node, actionId, s, tokenOf(s)));
+      const r = await docker.createContainer(name, containerSpec(pool, node, actionId, s, tokenOf(s), zone));
       if (r.kind === 'created') {
         deps.log?.info(
           { container: name, container_id: r.id, node, pool: pool.name },
@@ -377,12 +395,29 @@ export function dockerProvider(deps: DockerProviderDeps): Provider {
     });
   }
 
+  /** The zone of each of the pool's workers that is not going (node -> zone). */
+  async function zonesOfPool(pool: PoolConfig): Promise<Map<string, string>> {
+    const found = await docker.listContainers([
+      `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
+      `${POOL_LABEL}=${pool.name}`,
+    ]);
+    const zones = new Map<string, string>();
+    for (const c of found) {
+      const node = c.Labels?.[NODE_LABEL];
+      const zone = c.Labels?.[ZONE_CONTAINER_LABEL];
+      if (node && zone && c.State !== 'removing' && c.State !== 'dead') zones.set(node, zone);
+    }
+    return zones;
+  }
+
   return {
     name: 'docker',
     async create(pool, nodes, actionId) {
+      const zones =
+        pool.zones.length > 0 ? zonesOfNew(pool.zones, await zonesOfPool(pool), nodes) : undefined;
       const out: { node: string; providerId: string }[] = [];
       for (const node of nodes) {
-        const id = await ensureContainer(pool, node, actionId);
+        const id = await ensureContainer(pool, node, actionId, zones?.get(node));
         // 304 when it runs already: an existing container that was stopped starts again.
         await docker.startContainer(id);
         out.push({ node, providerId: `docker://${id}` });

@@ -1,25 +1,36 @@
 /**
  * The `kwok` provider: workers are Node objects on the real API server that KWOK plays the
  * kubelet for (the default for local runs and tests). The node is its own instance.
+ *
+ * A worker is the pool's node template made real (packages/config template.ts): its
+ * node_size (cpu, memory, pods, ephemeral storage, extended resources), node_labels,
+ * node_taints and, for a pool with zones, the zone with the fewest of the pool's nodes.
  */
-import type { PoolConfig } from '@scalewise/config';
-import { deleteNode, ensureNode, type Kube, kwokNodeManifest, POOL_LABEL } from '@scalewise/kube';
+import { kwokWorkerSpec, type PoolConfig, zonesOfNew } from '@scalewise/config';
+import { deleteNode, ensureNode, type Kube, kwokNodeManifest, POOL_LABEL, ZONE_LABEL } from '@scalewise/kube';
 import type { Instance, Provider } from './provider.ts';
+
+/** The zone of each of the pool's nodes not being deleted (name -> zone). */
+async function zonesOfPool(kube: Kube, pool: PoolConfig): Promise<Map<string, string>> {
+  const list = await kube.core.listNode({ labelSelector: `${POOL_LABEL}=${pool.name}` });
+  const zones = new Map<string, string>();
+  for (const n of list.items) {
+    const zone = n.metadata?.labels?.[ZONE_LABEL];
+    if (zone && n.metadata?.name && !n.metadata.deletionTimestamp) zones.set(n.metadata.name, zone);
+  }
+  return zones;
+}
 
 export function kwokProvider(kube: Kube): Provider {
   return {
     name: 'kwok',
     async create(pool, nodes, actionId) {
+      // A node made by an earlier attempt keeps its zone (creation is idempotent by name).
+      const zones =
+        pool.zones.length > 0 ? zonesOfNew(pool.zones, await zonesOfPool(kube, pool), nodes) : undefined;
       const out: { node: string; providerId: string }[] = [];
       for (const name of nodes) {
-        const manifest = kwokNodeManifest({
-          name,
-          pool: pool.name,
-          cpuMillicores: pool.node_size.cpu_millicores,
-          memoryBytes: pool.node_size.memory_mib * 2 ** 20,
-          labels: pool.node_labels,
-          actionId,
-        });
+        const manifest = kwokNodeManifest(kwokWorkerSpec(pool, name, { zone: zones?.get(name), actionId }));
         await ensureNode(kube, manifest);
         out.push({ node: name, providerId: manifest.spec?.providerID ?? `kwok://${name}` });
       }
