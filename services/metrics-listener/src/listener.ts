@@ -3,8 +3,12 @@
  * resourceVersion; never polling lists), a sample of each pool every
  * `sample_interval_seconds` run through the pure sensing core, and its events published; a pod
  * the watch shows turning unschedulable is reported between rounds (`react_to_pending_pods`).
- * A pool's nodes carry `scalewise.io/pool=<pool>`; a pending pod belongs to the pool its
- * nodeSelector names, else to `sensing.default_pool` (the first pool). Utilisation is node
+ * A pool's nodes carry `scalewise.io/pool=<pool>`. Waiting pods go through the scheduling
+ * simulation (packages/scheduling, core/simulate.ts) over the caches of Nodes, Pods and
+ * PodDisruptionBudgets: a pod belongs to the pool whose node (existing, in flight, or new from
+ * the pool's template, chosen by the expander) it was placed on; pods no pool can host are
+ * NotTriggerScaleUp; the under-used nodes of a pool go through its removal pass. A pod whose
+ * nodeSelector names a `pods` pool (worker pods, no nodes) is that pool's. Utilisation is node
  * usage from metrics.k8s.io when the API server serves it (adapters/metrics-api.ts, one list
  * per round), else requested / allocatable, as the Cluster Autoscaler counts it. A pool with
  * `metrics.prometheus` also has its query run each round (adapters/prometheus.ts). The seed 004
@@ -12,9 +16,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Config } from '@scalewise/config';
-import { type AnyScalewiseEvent, createEvent } from '@scalewise/events';
+import { type Config, poolTemplate } from '@scalewise/config';
+import { type AnyScalewiseEvent, createEvent, UNPLACEABLE_KEY } from '@scalewise/events';
 import {
+  CA_SCALE_DOWN_DISABLED,
+  evictionBlocker,
   type Kube,
   type LeaderElector,
   leaderElector,
@@ -24,13 +30,18 @@ import {
   nodeUtilisation,
   POOL_LABEL,
   type PodInfo,
+  pdbCache,
   pendingUnschedulable,
   podCache,
   podKey,
   podsByNode,
+  SCALE_DOWN_DISABLED,
+  simPod,
+  snapshotOf,
   type WatchCache,
   WORKER_KIND_LABEL,
 } from '@scalewise/kube';
+import type { BoundPod, NodeTemplate, Snapshot } from '@scalewise/scheduling';
 import { breakerOptionsOf, type ReadinessCheck, type ServiceContext } from '@scalewise/service';
 import { Redis } from 'ioredis';
 import { createTriggerBridge, type TriggerBridge } from './adapters/bridge.ts';
@@ -40,9 +51,12 @@ import {
   initialSenseState,
   type NodeSample,
   type NodeUsage,
+  type PendingPlan,
   type PendingPod,
   type PoolSample,
   pendingPodsEvent,
+  planPending,
+  planPoolRemoval,
   type QueryReading,
   type SenseIntent,
   type SensePolicy,
@@ -82,9 +96,6 @@ export function sensePolicies(config: Config): SensePolicy[] {
   }));
 }
 
-/** How long after a node of a pool turned Ready a report of its pending pods from the watch waits. */
-const NEW_NODE_GRACE_MS = 2000;
-
 /** Appends `item` to the list of `key`. */
 function group<T>(map: Map<string, T[]>, key: string, item: T): void {
   const list = map.get(key);
@@ -114,7 +125,12 @@ export function createMetricsListener(
   const hasPodsPool = policies.some((p) => p.workerKind === 'pod');
   const nodes = nodeCache(deps.kube);
   const pods = podCache(deps.kube);
-  for (const c of [nodes, pods]) c.onError((err) => log.warn({ err }, 'watch failed; it retries by itself'));
+  const pdbs = pdbCache(deps.kube);
+  for (const c of [nodes, pods, pdbs])
+    c.onError((err) => log.warn({ err }, 'watch failed; it retries by itself'));
+  const poolConfigs = new Map(config.autoscaler.pools.map((p) => [p.name, p]));
+  const podsPools = new Set(policies.filter((p) => p.workerKind === 'pod').map((p) => p.pool));
+  const expander = config.autoscaler.scheduling.expander;
   const states = new Map<string, SensePoolState>(policies.map((p) => [p.pool, initialSenseState()]));
   const sensing = config.autoscaler.sensing;
   const election = sensing.leader_election;
@@ -152,29 +168,96 @@ export function createMetricsListener(
     return { usage, readings };
   }
 
-  /** The pool a pod waits for: the one its nodeSelector names, else the default pool. */
-  const poolOfPod = (p: PodInfo): string => p.nodeSelector?.[POOL_LABEL] ?? defaultPool ?? '';
+  const pendingSample = (p: ReturnType<typeof pendingUnschedulable>[number]): PendingPod => ({
+    namespace: p.namespace,
+    name: p.name,
+    cpuMillicores: p.requests.cpuMillicores,
+    memoryBytes: p.requests.memoryBytes,
+    pendingSince: p.since,
+    ...(p.workload ? { owner: p.workload } : {}),
+    reason: 'Unschedulable',
+  });
 
-  const pendingSamples = (list: ReturnType<typeof pendingUnschedulable>): PendingPod[] =>
-    list.map((p) => ({
-      namespace: p.namespace,
-      name: p.name,
-      cpuMillicores: p.requests.cpuMillicores,
-      memoryBytes: p.requests.memoryBytes,
-      pendingSince: p.since,
-      ...(p.workload ? { owner: p.workload } : {}),
-      reason: 'Unschedulable',
-    }));
+  /**
+   * The cluster as the caches hold it now, for the simulation. A node that has been NotReady
+   * longer than `not_ready_timeout_seconds` is broken, not starting: no pod counts on it.
+   */
+  const snapshot = (): Snapshot => {
+    const snap = snapshotOf(nodes.values(), pods.values(), pdbs.values());
+    const at = now();
+    const limit = sensing.not_ready_timeout_seconds * 1000;
+    const broken = (name: string) => {
+      const ready = nodes.get(name)?.conditions.Ready;
+      const since = ready?.since || nodes.get(name)?.createdAt || at;
+      return ready?.status !== 'True' && at - since > limit;
+    };
+    if (!snap.nodes.some((n) => n.inFlight && broken(n.name))) return snap;
+    return {
+      ...snap,
+      nodes: snap.nodes.map((n) =>
+        n.inFlight && broken(n.name) ? { ...n, inFlight: false, unschedulable: true } : n,
+      ),
+    };
+  };
 
-  /** The pods waiting for a node at `at`, by the pool they wait for. */
-  function pendingByPoolAt(at: number): Map<string, PendingPod[]> {
-    const byPool = new Map<string, ReturnType<typeof pendingUnschedulable>>();
+  /** Each node pool's template, with the nodes it may still add (max less the nodes it has). */
+  function templates(nodeCounts: ReadonlyMap<string, number>): NodeTemplate[] {
+    const out: NodeTemplate[] = [];
+    for (const policy of policies) {
+      const pool = poolConfigs.get(policy.pool);
+      if (!pool || policy.workerKind === 'pod') continue;
+      out.push({
+        ...poolTemplate(pool),
+        maxNew: Math.max(0, policy.max - (nodeCounts.get(policy.pool) ?? 0)),
+      });
+    }
+    // Among pools the expander finds equal, the order decides: sensing.default_pool first.
+    return out.sort((a, b) => Number(b.pool === defaultPool) - Number(a.pool === defaultPool));
+  }
+
+  /**
+   * The pods waiting for a node at `at` through the simulation: by pool, and those no pool can
+   * host. A pod whose nodeSelector names a `pods` pool is that pool's, as it is (no nodes).
+   */
+  function simulatePending(
+    at: number,
+    snap = snapshot(),
+  ): PendingPlan & { podsPools: Map<string, PendingPod[]> } {
+    const podsPoolPending = new Map<string, PendingPod[]>();
+    const waiting: { pod: ReturnType<typeof simPod>; sample: PendingPod }[] = [];
     for (const p of pendingUnschedulable(pods.values(), at)) {
       const info = pods.get(podKey(p));
-      group(byPool, info ? poolOfPod(info) : (defaultPool ?? ''), p);
+      const named = info?.nodeSelector?.[POOL_LABEL];
+      if (named !== undefined && podsPools.has(named)) {
+        group(podsPoolPending, named, pendingSample(p));
+        continue;
+      }
+      // A pod that names a pool this configuration does not have waits for someone else's
+      // nodes (another autoscaler's, or a pool left out on purpose): not ours to report.
+      if (named !== undefined && !poolConfigs.has(named)) continue;
+      if (info) waiting.push({ pod: simPod(info), sample: pendingSample(p) });
     }
-    return new Map([...byPool].map(([pool, list]) => [pool, pendingSamples(list)]));
+    const nodeCounts = new Map<string, number>();
+    for (const n of snap.nodes)
+      if (n.pool !== undefined) nodeCounts.set(n.pool, (nodeCounts.get(n.pool) ?? 0) + 1);
+    const plan =
+      waiting.length > 0
+        ? planPending({ snapshot: snap, waiting, templates: templates(nodeCounts), expander, now: at })
+        : { byPool: new Map(), unplaceable: null, elsewhere: 0 };
+    return { ...plan, podsPools: podsPoolPending };
   }
+
+  /** Why a pod may not be evicted at all (safe-to-evict "false", local storage, no controller). */
+  const blocker = (bp: BoundPod): string | undefined => {
+    const info = pods.get(bp.key);
+    return info ? evictionBlocker(info)?.why : undefined;
+  };
+
+  /** Nodes an operator keeps out of scale-down (scalewise.io/ or the Cluster Autoscaler's annotation). */
+  const scaleDownDisabled = (name: string): boolean => {
+    const a = nodes.get(name)?.annotations;
+    return a?.[SCALE_DOWN_DISABLED] === 'true' || a?.[CA_SCALE_DOWN_DISABLED] === 'true';
+  };
 
   /** A sensed event as published: one id per pool, type (and node) and sample time, so a retried publish is the same event. */
   const toEvent = (pool: string, e: SenseIntent, at: number): AnyScalewiseEvent =>
@@ -209,11 +292,13 @@ export function createMetricsListener(
         }
       }
     }
+    const snap = snapshot();
     return {
       nodesByPool,
       workerPodsByPool,
       byNode: podsByNode(pods.values()),
-      pendingByPool: pendingByPoolAt(at),
+      snapshot: snap,
+      plan: simulatePending(at, snap),
     };
   }
 
@@ -240,7 +325,7 @@ export function createMetricsListener(
         pool: policy.pool,
         at,
         nodes: workers,
-        pending: views.pendingByPool.get(policy.pool) ?? [],
+        pending: views.plan.podsPools.get(policy.pool) ?? [],
         ...(metric ? { metric } : {}),
       };
     }
@@ -273,11 +358,19 @@ export function createMetricsListener(
         cpuRequestedMillicores: u.requested.cpuMillicores,
         memoryRequestedBytes: u.requested.memoryBytes,
         ...(used ? { cpuUsageMillicores: used.cpuMillicores, memoryUsageBytes: used.memoryBytes } : {}),
+        createdAt: n.createdAt,
       };
     });
-    const pending = views.pendingByPool.get(policy.pool) ?? [];
+    const simulated = views.plan.byPool.get(policy.pool);
     const metric = external.readings.get(policy.pool);
-    return { pool: policy.pool, at, nodes: samples, pending, ...(metric ? { metric } : {}) };
+    return {
+      pool: policy.pool,
+      at,
+      nodes: samples,
+      pending: simulated?.pending ?? [],
+      ...(simulated ? { simulation: simulated.simulation } : {}),
+      ...(metric ? { metric } : {}),
+    };
   }
 
   async function sample(): Promise<AnyScalewiseEvent[]> {
@@ -291,7 +384,23 @@ export function createMetricsListener(
       const sampled = sampleOf(policy, at, views, external);
       const r = sense(states.get(policy.pool) ?? initialSenseState(), sampled, policy);
       states.set(policy.pool, r.state);
-      for (const e of r.events) out.push(toEvent(policy.pool, e, at));
+      const candidates = r.candidates.filter((c) => !scaleDownDisabled(c.node));
+      for (const e of r.events) {
+        if (e.type === 'io.scalewise.UnderutilizationWarning') {
+          // The removal pass: which of the candidates can go, with every pod placed elsewhere.
+          if (candidates.length === 0) continue;
+          e.data.simulation = planPoolRemoval({
+            snapshot: views.snapshot,
+            pool: policy.pool,
+            candidates,
+            maxRemovals: e.data.workers - policy.min,
+            blocker,
+            cpuHighPercent: policy.cpuHighPercent,
+            memoryHighPercent: policy.memoryHighPercent,
+          });
+        }
+        out.push(toEvent(policy.pool, e, at));
+      }
       const workers = r.events.find((e) => e.type === 'io.scalewise.PoolMetricsObserved');
       if (workers?.type === 'io.scalewise.PoolMetricsObserved') {
         telemetry.metrics.pools.workers(policy.pool, {
@@ -300,6 +409,8 @@ export function createMetricsListener(
         });
       }
     }
+    const unplaceable = unplaceableEvent(views.plan, at);
+    if (unplaceable) out.push(unplaceable);
     const ms = performance.now() - t0;
     roundSeconds.record(ms / 1000);
     log.debug(
@@ -310,55 +421,47 @@ export function createMetricsListener(
     return out;
   }
 
+  /** NotTriggerScaleUp for the pods no pool can host, keyed apart from every pool. */
+  function unplaceableEvent(plan: PendingPlan, at: number): AnyScalewiseEvent | null {
+    if (!plan.unplaceable) return null;
+    return createEvent('io.scalewise.NotTriggerScaleUp', plan.unplaceable, {
+      source,
+      clusterid: config.cluster_id,
+      partitionkey: UNPLACEABLE_KEY,
+      id: `${UNPLACEABLE_KEY}/NotTriggerScaleUp/${at}`,
+    }) as AnyScalewiseEvent;
+  }
+
   /**
-   * PendingPodsDetected for pools whose pods the watch showed turning unschedulable since the
-   * last report: every pod of the pool waiting now, as a round would report them. Runs in the
-   * rounds' chain, so its events never interleave with a round's.
+   * PendingPodsDetected, from the simulation over the caches as they are now, for every pool
+   * with waiting pods, once the watch showed pods turning unschedulable since the last report;
+   * NotTriggerScaleUp for those no pool can host. Pods that fit a node there or in flight are
+   * counted as such (`fit_existing`), so a report right after a scale-up buys nothing for them:
+   * no grace period. Runs in the rounds' chain, so its events never interleave with a round's.
    */
-  async function reportPending(poolNames: readonly string[]): Promise<AnyScalewiseEvent[]> {
+  async function reportPending(): Promise<AnyScalewiseEvent[]> {
     if (!leading()) return [];
     const at = now();
-    const byPool = pendingByPoolAt(at);
+    const plan = simulatePending(at);
     const out: AnyScalewiseEvent[] = [];
-    for (const pool of poolNames) {
-      const wait = (readyAt.get(pool) ?? Number.NEGATIVE_INFINITY) + NEW_NODE_GRACE_MS - at;
-      if (wait > 0) {
-        log.debug(
-          { pool, wait_ms: wait },
-          'pending pods reported once the node that just turned Ready had its chance',
-        );
-        const t = setTimeout(() => {
-          graceTimers.delete(t);
-          kick(pool, 0);
-        }, wait);
-        graceTimers.add(t);
-        continue;
-      }
-      const e = pendingPodsEvent(pool, byPool.get(pool) ?? [], at);
-      if (e) out.push(toEvent(pool, e, at));
+    for (const [pool, e] of plan.byPool) {
+      if (!known.has(pool)) continue;
+      const ev = pendingPodsEvent(pool, e.pending, at, e.simulation);
+      if (ev) out.push(toEvent(pool, ev, at));
     }
-    log.debug({ pools: poolNames, events: out.length }, 'pending pods reported from the watch');
+    for (const [pool, list] of plan.podsPools) {
+      const ev = pendingPodsEvent(pool, list, at);
+      if (ev) out.push(toEvent(pool, ev, at));
+    }
+    const unplaceable = unplaceableEvent(plan, at);
+    if (unplaceable) out.push(unplaceable);
+    log.debug({ events: out.length, elsewhere: plan.elsewhere }, 'pending pods reported from the watch');
     if (out.length > 0) await bus.publisher.publish(...out);
     return out;
   }
 
-  // When a node of a pool turned Ready a moment ago, the scheduler has not yet placed the waiting
-  // pods on it (a scale-up just completed): a report from the watch then would ask for workers
-  // that the new node is about to serve. It is made once the grace is over, of what still waits.
-  const readyAt = new Map<string, number>();
-  const graceTimers = new Set<NodeJS.Timeout>();
-  nodes.on((e) => {
-    // The first list is the cluster as it was: nothing has just turned Ready.
-    if (!watching || e.type === 'delete') return;
-    const pool = e.object.labels[POOL_LABEL];
-    const ready = e.object.conditions.Ready?.status === 'True';
-    const wasReady = e.type === 'update' && e.old.conditions.Ready?.status === 'True';
-    if (pool !== undefined && ready && !wasReady) readyAt.set(pool, now());
-  });
-
-  // Pods the watch has shown unschedulable (keys), and the pools with newly unschedulable ones.
+  // Pods the watch has shown unschedulable (keys).
   const unschedulable = new Set<string>();
-  const dirtyPools = new Set<string>();
   let pendingTimer: NodeJS.Timeout | undefined;
   let watching = false;
   const known = new Set(policies.map((p) => p.pool));
@@ -372,21 +475,17 @@ export function createMetricsListener(
     }
     if (unschedulable.has(key)) return;
     unschedulable.add(key);
-    const pool = poolOfPod(e.object);
-    if (!watching || !sensing.react_to_pending_pods || !known.has(pool)) return;
-    kick(pool, sensing.pending_pods_debounce_ms);
+    if (!watching || !sensing.react_to_pending_pods) return;
+    kick(sensing.pending_pods_debounce_ms);
   });
 
-  /** Reports the pool's pending pods after `delayMs`, together with the other pools kicked by then. */
-  function kick(pool: string, delayMs: number): void {
+  /** Reports the pending pods after `delayMs`, with every pod turned unschedulable by then. */
+  function kick(delayMs: number): void {
     if (!watching) return;
-    dirtyPools.add(pool);
     pendingTimer ??= setTimeout(() => {
       pendingTimer = undefined;
-      const poolNames = [...dirtyPools];
-      dirtyPools.clear();
       round = round
-        .then(() => reportPending(poolNames))
+        .then(() => reportPending())
         .catch((err) => log.error({ err }, 'reporting pending pods failed; the next round reports them'));
     }, delayMs);
   }
@@ -432,7 +531,8 @@ export function createMetricsListener(
     async start() {
       nodes.start();
       pods.start();
-      await Promise.all([nodes.synced, pods.synced]);
+      pdbs.start();
+      await Promise.all([nodes.synced, pods.synced, pdbs.synced]);
       log.info({ nodes: nodes.size, pods: pods.size }, 'watch caches synced');
       // New unschedulable pods are reported as they come; those already waiting (a restart
       // mid-burst) by a first round now, not one interval later.
@@ -480,13 +580,12 @@ export function createMetricsListener(
       watching = false;
       if (timer) clearInterval(timer);
       if (pendingTimer) clearTimeout(pendingTimer);
-      for (const t of graceTimers) clearTimeout(t);
       await elector?.stop();
       await round.catch(() => undefined);
       await bridge?.stop();
       await bridgeRedis?.quit().catch(() => undefined);
       queries.shutdown();
-      await Promise.all([nodes.stop(), pods.stop()]);
+      await Promise.all([nodes.stop(), pods.stop(), pdbs.stop()]);
     },
   };
 }

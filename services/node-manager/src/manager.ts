@@ -20,14 +20,20 @@ import type { PoolConfig } from '@scalewise/config';
 import { ScalewiseError } from '@scalewise/errors';
 import { type AnyScalewiseEvent, causedBy, createEvent, type ScalewiseEvent } from '@scalewise/events';
 import {
+  blockerOf,
   chooseVictims,
   drain,
   type Kube,
   MANAGED_BY,
   nodeCache,
   POOL_LABEL,
+  projectNode,
+  projectPdb,
+  projectPod,
+  snapshotOf,
   uncordon,
 } from '@scalewise/kube';
+import { planRemoval } from '@scalewise/scheduling';
 import type { ServiceContext } from '@scalewise/service';
 import { createStateStore } from '@scalewise/state';
 import {
@@ -283,6 +289,67 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
     }
   }
 
+  /**
+   * The nodes a scale-down removes, re-checked on the cluster as the API serves it now (not the
+   * state the decision saw): the decision's nodes in its order (or, for a decision that names
+   * none, the least used nodes of the pool), each kept only if the scheduling simulation still
+   * places every one of its pods on the nodes that stay, within the PDBs and the pool's pressure
+   * thresholds. A refused node is named with the pod and constraint that keeps it.
+   */
+  async function recheckVictims(
+    pool: PoolConfig,
+    named: readonly string[] | undefined,
+    count: number,
+  ): Promise<{ nodes: string[]; reason?: string }> {
+    const [nodeList, podList, pdbList] = await Promise.all([
+      deps.kube.core.listNode({}),
+      deps.kube.core.listPodForAllNamespaces({}),
+      deps.kube.policy.listPodDisruptionBudgetForAllNamespaces({}),
+    ]);
+    const nodes = nodeList.items.map(projectNode);
+    const pods = podList.items.map(projectPod);
+    const poolNodes = nodes.filter((n) => n.labels[POOL_LABEL] === pool.name);
+    const ranked = chooseVictims(poolNodes, pods, poolNodes.length);
+    const disabled = new Map(
+      ranked.refused.filter((r) => r.reason === 'SCALE_DOWN_DISABLED').map((r) => [r.node, r.why]),
+    );
+    const known = new Set(poolNodes.map((n) => n.name));
+    const refusals: string[] = [];
+    const candidates: string[] = [];
+    for (const n of named ?? ranked.ranked.map((r) => r.node)) {
+      if (!known.has(n)) refusals.push(`${n}: no longer a node of the pool`);
+      else if (disabled.has(n)) refusals.push(`${n}: ${disabled.get(n)}`);
+      else candidates.push(n);
+    }
+    const plan = planRemoval({
+      snapshot: snapshotOf(nodes, pods, pdbList.items.map(projectPdb)),
+      candidates,
+      blocker: blockerOf,
+      maxRemovals: count,
+      headroom: {
+        [pool.name]: {
+          cpu: pool.thresholds.cpu_high_percent / 100,
+          memory: pool.thresholds.memory_high_percent / 100,
+        },
+      },
+    });
+    for (const b of plan.blocked) refusals.push(`${b.node}: ${b.pod ? `${b.pod}: ` : ''}${b.reason.message}`);
+    const chosen = plan.removable.map((r) => r.node);
+    if (refusals.length > 0)
+      log.info(
+        { pool: pool.name, decided: named, removed: chosen, refused: refusals },
+        'scale-down re-checked on the cluster as it is now: some nodes stay',
+      );
+    return {
+      nodes: chosen,
+      ...(refusals.length
+        ? {
+            reason: `${named ? 're-checked on the cluster as it is now, ' : ''}no node may be removed: ${refusals.join('; ')}`,
+          }
+        : {}),
+    };
+  }
+
   async function onDecision(event: ScalewiseEvent<(typeof decisionTypes)[number]>): Promise<Outputs> {
     const data = event.data as { pool: string; dry_run?: boolean; count?: number };
     const pool = pools.get(data.pool);
@@ -309,17 +376,7 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
           : {}),
       };
     } else if (event.type === 'io.scalewise.ScaleDownDecision') {
-      const [nodes, podList] = await Promise.all([
-        deps.kube.core.listNode({ labelSelector: `${POOL_LABEL}=${pool.name}` }),
-        deps.kube.core.listPodForAllNamespaces({}),
-      ]);
-      const choice = chooseVictims(nodes.items, podList.items, data.count ?? 0);
-      victims = {
-        nodes: choice.victims,
-        ...(choice.refused.length
-          ? { reason: choice.refused.map((r) => `${r.node}: ${r.why}`).join('; ') }
-          : {}),
-      };
+      victims = await recheckVictims(pool, (event.data as { nodes?: string[] }).nodes, data.count ?? 0);
     }
     let commands: Command[] = [];
     let action: Action | null = null;

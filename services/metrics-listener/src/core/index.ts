@@ -13,6 +13,7 @@ export {
   type PendingPod,
   type PoolSample,
   pendingPodsEvent,
+  type RemovalCandidate,
   type SensedType,
   type SenseIntent,
   type SensePolicy,
@@ -20,4 +21,12 @@ export {
   sense,
   utilization,
 } from './sense.ts';
+export {
+  type Candidate,
+  type PendingPlan,
+  planPending,
+  planPoolRemoval,
+  type Unplaceable,
+  type WaitingPod,
+} from './simulate.ts';
 export { type NodeUsage, type ParsedNodeMetrics, parseNodeMetricsList } from './usage.ts';

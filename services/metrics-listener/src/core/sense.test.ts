@@ -167,6 +167,87 @@ describe('UnderutilizationWarning', () => {
   });
 });
 
+describe('scale-down candidates, node by node', () => {
+  test('Given a busy pool with one nearly empty node, Then that node alone is a candidate, though the average is not low', () => {
+    const nodes = [node('a', 3600, 6 * GiB), node('b', 3600, 6 * GiB), node('c', 100, GiB)];
+    let state = initialSenseState();
+    let last: ReturnType<typeof sense> | undefined;
+    for (const s of [0, 10, 20]) {
+      last = sense(state, sample(s, nodes), policy);
+      state = last.state;
+    }
+    const w = of(last?.events ?? [], 'io.scalewise.UnderutilizationWarning');
+    assert.ok(w, 'warned');
+    assert.ok((w?.cpu_avg ?? 0) > policy.cpuLowPercent, 'the pool average is above the low threshold');
+    assert.deepEqual(
+      last?.candidates.map((c) => c.node),
+      ['c'],
+    );
+  });
+
+  test('Given several candidates, Then the least requested first, the newest first among equals', () => {
+    const nodes = [
+      node('old', 400, GiB, { createdAt: 1 }),
+      node('new', 400, GiB, { createdAt: 2 }),
+      node('emptiest', 0, 0, { createdAt: 0 }),
+    ];
+    let state = initialSenseState();
+    let last: ReturnType<typeof sense> | undefined;
+    for (const s of [0, 10, 20]) {
+      last = sense(state, sample(s, nodes), policy);
+      state = last.state;
+    }
+    assert.deepEqual(
+      last?.candidates.map((c) => c.node),
+      ['emptiest', 'new', 'old'],
+    );
+  });
+
+  test('Given a node that turned low later, Then the duration is that of the most recent candidate', () => {
+    const busyC = [node('a', 100, GiB), node('b', 100, GiB), node('c', 3000, GiB)];
+    const idleC = [node('a', 100, GiB), node('b', 100, GiB), node('c', 100, GiB)];
+    const { events } = run([
+      sample(0, busyC),
+      sample(10, busyC),
+      sample(20, idleC),
+      sample(30, idleC),
+      sample(40, idleC),
+    ]);
+    const w = of(events[4] ?? [], 'io.scalewise.UnderutilizationWarning');
+    assert.equal(w?.duration, 20, 'c has been low since t=20');
+    assert.equal(w?.periods, 3);
+  });
+
+  test('property: every candidate is a Ready node under both low thresholds for the periods', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            cpu: fc.integer({ min: 0, max: 4000 }),
+            mem: fc.integer({ min: 0, max: 8 }),
+            ready: fc.boolean(),
+          }),
+          { minLength: 3, maxLength: 8 },
+        ),
+        (specs) => {
+          const nodes = specs.map((x, i) => node(`n${i}`, x.cpu, x.mem * GiB, { ready: x.ready }));
+          let state = initialSenseState();
+          let last: ReturnType<typeof sense> | undefined;
+          for (const s of [0, 10, 20]) {
+            last = sense(state, sample(s, nodes), policy);
+            state = last.state;
+          }
+          for (const c of last?.candidates ?? []) {
+            const n = nodes.find((x) => x.name === c.node);
+            assert.ok(n?.ready);
+            assert.ok(c.cpuPercent < policy.cpuLowPercent && c.memoryPercent < policy.memoryLowPercent);
+          }
+        },
+      ),
+    );
+  });
+});
+
 describe('PendingPodsDetected', () => {
   test('Given pods of two Deployments waiting, Then count, longest wait, deployments, summed requests and the largest pod', () => {
     const pods: PendingPod[] = [

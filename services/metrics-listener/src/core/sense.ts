@@ -9,10 +9,13 @@
  * - ResourcePressureAlert every sample while CPU > cpu_high OR memory > memory_high, or the
  *   pool's Prometheus metric asks for more workers than it has (prometheus.ts), with how long
  *   it has held; `resource: metric` when only the metric does, `metric` with its numbers.
- * - UnderutilizationWarning every sample once workers > min AND CPU < cpu_low AND memory <
- *   memory_low (and the pool's metric, if any, does not need the workers there are) has held
- *   for `underutilizedPeriods` consecutive samples, with the duration
- *   since its first sample (the decision engine waits for its own `underutilized_for_seconds`).
+ * - UnderutilizationWarning every sample while workers > min, no pod waits for the pool, the
+ *   pool's metric (if any) does not need the workers there are, and at least one Ready node has
+ *   had requested CPU < cpu_low AND memory < memory_low for `underutilizedPeriods` consecutive
+ *   samples: those nodes are the scale-down candidates (`candidates`, least requested first,
+ *   the newest first among equals), which the shell runs through the scheduling simulation's
+ *   removal pass (simulate.ts). The duration is that of the candidate low for the shortest
+ *   time (the decision engine waits for its own `underutilized_for_seconds`).
  * - PendingPodsDetected every sample while pods wait: count, the longest wait, the
  *   Deployments behind them, their summed requests and the largest pod.
  * - NodeHealthDegraded for a node NotReady or under Memory/Disk/PID pressure: when it starts
@@ -42,6 +45,8 @@ export interface NodeSample {
   /** From metrics.k8s.io, when it answered for this node. */
   cpuUsageMillicores?: number;
   memoryUsageBytes?: number;
+  /** Epoch ms the node was created: the newest goes first among equally used candidates. */
+  createdAt?: number;
 }
 
 export interface PendingPod {
@@ -63,6 +68,8 @@ export interface PoolSample {
   pending: PendingPod[];
   /** The pool's Prometheus query this round, when the policy has one. */
   metric?: QueryReading;
+  /** The scheduling simulation's answer for the pool's waiting pods (simulate.ts). */
+  simulation?: EventData<'io.scalewise.PendingPodsDetected'>['simulation'];
 }
 
 export interface SensePolicy {
@@ -91,6 +98,8 @@ export interface SensePoolState {
   pressureSince: number | null;
   lowSince: number | null;
   lowPeriods: number;
+  /** Node -> since when and for how many consecutive samples its requests have been under the low thresholds. */
+  lowNodes: Record<string, { since: number; periods: number }>;
   /** Node -> the problem last reported and when. */
   degraded: Record<string, { status: string; reportedAt: number }>;
 }
@@ -99,8 +108,16 @@ export const initialSenseState = (): SensePoolState => ({
   pressureSince: null,
   lowSince: null,
   lowPeriods: 0,
+  lowNodes: {},
   degraded: {},
 });
+
+/** A node that may go: under the low thresholds for the periods. */
+export interface RemovalCandidate {
+  node: string;
+  cpuPercent: number;
+  memoryPercent: number;
+}
 
 export type SenseIntent = {
   [T in SensedType]: { type: T; data: EventData<T> };
@@ -149,10 +166,10 @@ export function sense(
   state: SensePoolState,
   sample: PoolSample,
   policy: SensePolicy,
-): { state: SensePoolState; events: SenseIntent[] } {
+): { state: SensePoolState; events: SenseIntent[]; candidates: RemovalCandidate[] } {
   const now = sample.at;
   const events: SenseIntent[] = [];
-  const next: SensePoolState = { ...state, degraded: { ...state.degraded } };
+  const next: SensePoolState = { ...state, degraded: { ...state.degraded }, lowNodes: {} };
   const workers = sample.nodes.length;
   const readyWorkers = sample.nodes.filter((n) => n.ready).length;
   const pods = policy.workerKind === 'pod';
@@ -214,41 +231,68 @@ export function sense(
     next.pressureSince = null;
   }
 
-  // Underutilisation: seed 000's definition, held for consecutive periods.
+  // Underutilisation, node by node (the Cluster Autoscaler's rule): a Ready node whose requests
+  // stay under both low thresholds for the periods is a candidate; the simulation decides
+  // whether it can go.
+  const lowNodes = state.lowNodes ?? {};
+  const candidates: (RemovalCandidate & { createdAt: number; since: number; periods: number })[] = [];
+  if (!pods) {
+    for (const n of sample.nodes) {
+      const cpu = pct(n.cpuRequestedMillicores, n.cpuAllocatableMillicores);
+      const memory = pct(n.memoryRequestedBytes, n.memoryAllocatableBytes);
+      if (!n.ready || !(cpu < policy.cpuLowPercent && memory < policy.memoryLowPercent)) continue;
+      const prev = lowNodes[n.name];
+      const entry = { since: prev?.since ?? now, periods: (prev?.periods ?? 0) + 1 };
+      next.lowNodes[n.name] = entry;
+      if (entry.periods >= policy.underutilizedPeriods)
+        candidates.push({
+          node: n.name,
+          cpuPercent: cpu,
+          memoryPercent: memory,
+          createdAt: n.createdAt ?? 0,
+          ...entry,
+        });
+    }
+  }
+  candidates.sort(
+    (a, b) =>
+      Math.max(a.cpuPercent, a.memoryPercent) - Math.max(b.cpuPercent, b.memoryPercent) ||
+      b.createdAt - a.createdAt ||
+      a.node.localeCompare(b.node),
+  );
   const low =
     !pods &&
     readyWorkers > 0 &&
     workers > policy.min &&
     sample.pending.length === 0 &&
-    u.cpu < policy.cpuLowPercent &&
-    u.memory < policy.memoryLowPercent &&
+    candidates.length > 0 &&
     // The metric still needs every worker there is: no scale-down on CPU and memory alone.
     !(demand?.active && demand.desired_workers >= workers);
   if (low) {
-    next.lowSince = state.lowSince ?? now;
-    next.lowPeriods = state.lowPeriods + 1;
-    if (next.lowPeriods >= policy.underutilizedPeriods) {
-      events.push({
-        type: 'io.scalewise.UnderutilizationWarning',
-        data: {
-          pool,
-          workers,
-          min_workers: policy.min,
-          cpu_avg: u.cpu,
-          memory_avg: u.memory,
-          duration: secs(now - next.lowSince),
-          periods: next.lowPeriods,
-          cpu_threshold: policy.cpuLowPercent,
-          memory_threshold: policy.memoryLowPercent,
-        },
-      });
-    }
+    const since = Math.max(...candidates.map((c) => c.since));
+    const periods = Math.min(...candidates.map((c) => c.periods));
+    next.lowSince = since;
+    next.lowPeriods = periods;
+    events.push({
+      type: 'io.scalewise.UnderutilizationWarning',
+      data: {
+        pool,
+        workers,
+        min_workers: policy.min,
+        cpu_avg: u.cpu,
+        memory_avg: u.memory,
+        duration: secs(now - since),
+        periods,
+        cpu_threshold: policy.cpuLowPercent,
+        memory_threshold: policy.memoryLowPercent,
+      },
+    });
   } else {
     next.lowSince = null;
     next.lowPeriods = 0;
   }
 
-  const pending = pendingPodsEvent(pool, sample.pending, now);
+  const pending = pendingPodsEvent(pool, sample.pending, now, sample.simulation);
   if (pending) events.push(pending);
 
   // Node health: report when a problem starts or changes, and again every healthRepeatSeconds.
@@ -278,7 +322,13 @@ export function sense(
     });
   }
   for (const name of Object.keys(next.degraded)) if (!seen.has(name)) delete next.degraded[name];
-  return { state: next, events };
+  return {
+    state: next,
+    events,
+    candidates: low
+      ? candidates.map((c) => ({ node: c.node, cpuPercent: c.cpuPercent, memoryPercent: c.memoryPercent }))
+      : [],
+  };
 }
 
 /**
@@ -290,6 +340,7 @@ export function pendingPodsEvent(
   pool: string,
   pending: readonly PendingPod[],
   now: number,
+  simulation?: EventData<'io.scalewise.PendingPodsDetected'>['simulation'],
 ): Extract<SenseIntent, { type: 'io.scalewise.PendingPodsDetected' }> | null {
   if (pending.length === 0) return null;
   const owners = new Set<string>();
@@ -329,6 +380,7 @@ export function pendingPodsEvent(
         reason: p.reason,
         waiting_time: secs(now - p.pendingSince),
       })),
+      ...(simulation ? { simulation } : {}),
     },
   };
 }
