@@ -9,6 +9,7 @@ import {
   nextZone,
   type PoolConfig,
   poolTemplate,
+  zonesOfNew,
 } from './index.ts';
 
 const poolsOf = (text: string): PoolConfig[] => loadConfig({ text, env: {} }).config.autoscaler.pools;
@@ -217,5 +218,24 @@ describe('nextZone', () => {
     assert.equal(nextZone(zones, { a: 2, b: 1, c: 1 }), 'b');
     assert.equal(nextZone(zones, { a: 0, b: 0, c: 0, x: -5 }), 'a', 'zones not listed do not count');
     assert.equal(nextZone([], { a: 1 }), undefined);
+  });
+});
+
+describe('zonesOfNew', () => {
+  test('Given zones asked for by the decision, Then each node goes there; the others by the balanced rule counting them', () => {
+    const got = zonesOfNew(['a', 'b', 'c'], new Map([['old', 'a']]), ['n1', 'n2', 'n3'], {
+      n1: 'c',
+      n2: 'x',
+    });
+    assert.deepEqual(
+      Object.fromEntries(got),
+      { n1: 'c', n2: 'b', n3: 'a' },
+      'x is no zone of the pool: n2 by the rule',
+    );
+  });
+
+  test('Given a node made by an earlier attempt, Then it keeps its zone whatever is asked', () => {
+    const got = zonesOfNew(['a', 'b'], new Map([['n1', 'b']]), ['n1'], { n1: 'a' });
+    assert.deepEqual(Object.fromEntries(got), { n1: 'b' });
   });
 });

@@ -109,12 +109,14 @@ export function nextZone(
  * The zones of new nodes of a pool created together, by {@link nextZone}, counting those
  * already given: `existing` is the zone of each of the pool's nodes (name -> zone; nodes being
  * deleted left out). A name already there (made by an earlier attempt) keeps its zone and is
- * not counted twice. Empty when the pool has no zones.
+ * not counted twice. A zone `asked` for a node (the scheduling simulation's, carried by the
+ * ScaleUpDecision) is taken when it is one of the pool's. Empty when the pool has no zones.
  */
 export function zonesOfNew(
   zones: readonly string[],
   existing: ReadonlyMap<string, string>,
   nodes: readonly string[],
+  asked: Readonly<Record<string, string>> = {},
 ): Map<string, string> {
   const out = new Map<string, string>();
   if (zones.length === 0) return out;
@@ -122,6 +124,11 @@ export function zonesOfNew(
   for (const zone of existing.values()) count[zone] = (count[zone] ?? 0) + 1;
   for (const name of nodes) {
     let zone = existing.get(name);
+    const wanted = asked[name];
+    if (zone === undefined && wanted !== undefined && zones.includes(wanted)) {
+      zone = wanted;
+      count[zone] = (count[zone] ?? 0) + 1;
+    }
     if (zone === undefined) {
       zone = nextZone(zones, count);
       if (zone === undefined) continue;

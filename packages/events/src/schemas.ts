@@ -333,6 +333,12 @@ export const scaleUpDecision = () =>
       .boolean()
       .optional()
       .describe('the pool is in dry-run mode: reported only, node-manager does not act on it'),
+    zones: z
+      .array(z.string().min(1))
+      .optional()
+      .describe(
+        'the zone of each new node, as the scheduling simulation placed the pending pods (a pool with zones): the provider creates them there',
+      ),
   });
 
 export const scaleDownDecision = () =>

@@ -146,6 +146,32 @@ describe('planScaleUp', () => {
     assert.equal(plan.pools[0]!.newNodes[0]!.zone, 'z2');
   });
 
+  test('a pod that needs another zone than the least populated one gets a new node there', () => {
+    // The pool's two (full) nodes are in z3, its most populated zone; one pod needs z3.
+    const full = { allocatable: { cpu: 0, memory: 0 } };
+    const plan = planScaleUp({
+      snapshot: {
+        nodes: [
+          node('n1', { ...full, pool: 'a', labels: { [ZONE_LABEL]: 'z3', 'scalewise.io/pool': 'a' } }),
+          node('n2', { ...full, pool: 'a', labels: { [ZONE_LABEL]: 'z3', 'scalewise.io/pool': 'a' } }),
+        ],
+        pods: [],
+      },
+      pending: [
+        pod('pinned', {
+          requests: { cpu: 1000 },
+          nodeAffinity: [{ matchExpressions: [{ key: ZONE_LABEL, operator: 'In', values: ['z3'] }] }],
+        }),
+        pod('free', { requests: { cpu: 3500 } }),
+      ],
+      templates: [template('a', { zones: ['z1', 'z2', 'z3'] })],
+    });
+    const zones = Object.fromEntries(plan.pools[0]!.newNodes.map((n) => [n.pods[0], n.zone]));
+    assert.equal(zones['default/pinned'], 'z3', 'the zone the pod needs, though it has the most nodes');
+    assert.equal(zones['default/free'], 'z1', 'the least populated zone for a pod that needs none');
+    assert.deepEqual(plan.unplaceable, []);
+  });
+
   test('least_waste picks the pool whose node the pod fills best; priority the highest priority', () => {
     const templates = [
       template('big', { allocatable: { cpu: 16000, memory: 64 * GiB }, priority: 10 }),

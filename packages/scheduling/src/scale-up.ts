@@ -71,6 +71,19 @@ export function nextZone(cluster: Cluster, template: NodeTemplate): string | und
   return best;
 }
 
+/**
+ * The zones a new node of the template may go to, the fewest live nodes of the pool first (the
+ * first listed among equals): {@link nextZone} first, the others after it. [undefined] when the
+ * template lists none.
+ */
+export function zonesByNeed(cluster: Cluster, template: NodeTemplate): (string | undefined)[] {
+  if (template.zones.length === 0) return [undefined];
+  return template.zones
+    .map((zone, i) => ({ zone, i, n: cluster.poolNodesInZone(template.pool, zone) }))
+    .sort((a, b) => a.n - b.n || a.i - b.i)
+    .map((z) => z.zone);
+}
+
 function better(expander: Expander, a: Candidate, b: Candidate): boolean {
   const pa = a.template.priority ?? 0;
   const pb = b.template.priority ?? 0;
@@ -146,24 +159,35 @@ export function planScaleUp(input: ScaleUpInput): ScaleUpPlan {
     templates.forEach((template, index) => {
       const pool = pools.get(template.pool);
       const planned = pool?.nodes.length ?? 0;
-      const zone = nextZone(cluster, template);
       const name = `${template.pool}/new-${planned + 1}`;
-      const reason =
+      const fixed =
         templateFailure(pod, template) ??
         (planned >= template.maxNew
           ? failure(
               'pool_max',
               `pool ${template.pool} is at its max: ${planned} new node(s) planned, ${template.maxNew} allowed`,
             )
-          : undefined) ??
-        checkNodeSelector(pod, templateLabels(template, name, zone), name) ??
-        (dependsOnPods(ctx) ? tryFresh(cluster, ctx, template, name, zone) : undefined);
-      if (reason) {
-        refused.push({ pool: template.pool, reason });
+          : undefined);
+      if (fixed) {
+        refused.push({ pool: template.pool, reason: fixed });
         return;
       }
-      const c: Candidate = { index, template, zone, waste: wasteAfter(pod, template) };
-      if (!best || better(expander, c, best)) best = c;
+      // The zone the pod needs (node affinity, topology spread, anti-affinity), the least
+      // populated first: the decision carries the zone of each new node to the provider.
+      let first: Failure | undefined;
+      for (const zone of zonesByNeed(cluster, template)) {
+        const reason =
+          checkNodeSelector(pod, templateLabels(template, name, zone), name) ??
+          (dependsOnPods(ctx) ? tryFresh(cluster, ctx, template, name, zone) : undefined);
+        if (reason) {
+          first ??= reason;
+          continue;
+        }
+        const c: Candidate = { index, template, zone, waste: wasteAfter(pod, template) };
+        if (!best || better(expander, c, best)) best = c;
+        return;
+      }
+      if (first) refused.push({ pool: template.pool, reason: first });
     });
 
     if (!best) {

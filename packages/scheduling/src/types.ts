@@ -147,8 +147,8 @@ export interface NodeTemplate {
   taints: readonly Taint[];
   allocatable: ResourceList;
   /**
-   * The zones new nodes are spread over (ZONE_LABEL). A new node goes to the zone with the
-   * fewest nodes of the pool, the first listed among equals; empty: no zone label.
+   * The zones new nodes may go to (ZONE_LABEL): the one with the fewest nodes of the pool first
+   * (the first listed among equals), else the next where the pod fits; empty: no zone label.
    */
   zones: readonly string[];
   /** How many nodes the pool may still add (its max less its current and in-flight size). */

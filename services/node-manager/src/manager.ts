@@ -221,7 +221,10 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
         case 'create': {
           for (const n of c.nodes) waiting.set(n, c.actionId);
           const made = await withRetry(() =>
-            providerOf(pool).create(pool, c.nodes, c.actionId, c.taskId ? { taskId: c.taskId } : {}),
+            providerOf(pool).create(pool, c.nodes, c.actionId, {
+              ...(c.taskId ? { taskId: c.taskId } : {}),
+              ...(c.zones ? { zones: c.zones } : {}),
+            }),
           );
           for (const m of made) {
             await apply(

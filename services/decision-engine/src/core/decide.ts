@@ -246,6 +246,12 @@ function onSimulatedPending(
   if (p.paused) return;
   const gib = (b: number) => `${fmt(b / 2 ** 30)} GiB`;
   const t = sim.template;
+  // The zones of the new nodes, when the pool has zones and every new node is listed.
+  const listed = sim.new_node_pods ?? [];
+  const zones =
+    listed.length === sim.new_nodes && listed.every((n) => n.zone !== undefined)
+      ? listed.map((n) => n.zone as string)
+      : undefined;
   const fitting =
     sim.fit_existing > 0
       ? `${sim.fit_existing} fit the pool's ${sim.pool_nodes} nodes${sim.in_flight_nodes > 0 ? ` (${sim.in_flight_nodes} still starting)` : ''}, `
@@ -273,12 +279,14 @@ function onSimulatedPending(
         node_pods: t.pods,
         waste_cpu_percent: sim.waste.cpu_percent,
         waste_memory_percent: sim.waste.memory_percent,
+        new_node_zones: zones?.join(', '),
         affected_deployments: d.affected_deployments.slice(0, 10).join(', '),
       },
       comparisons: [
         cmp('pods_on_new_nodes', sim.pods_on_new_nodes, '>', 0),
         cmp('new_nodes', sim.new_nodes, '>=', 1),
       ],
+      ...(zones ? { zones } : {}),
     },
     'pending_pods',
     true,

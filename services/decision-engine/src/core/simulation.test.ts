@@ -73,6 +73,37 @@ describe('scale-up sized by the scheduling simulation', () => {
   });
 });
 
+describe('zones of new nodes', () => {
+  test('Given the simulation placed new nodes in zones, Then the decision names them; with some in flight, the last ones', () => {
+    const { state } = given(pool({ max: 10 }), [[0, synced(0)]]);
+    const sim = {
+      new_nodes: 2,
+      new_node_pods: [
+        { zone: 'z1', pods: 1 },
+        { zone: 'z3', pods: 1 },
+      ],
+    };
+    const d = one(when(state, simulatedPending(2, sim), 1).events, 'io.scalewise.ScaleUpDecision');
+    assert.deepEqual(d.zones, ['z1', 'z3']);
+    assert.equal(d.explanation.inputs.new_node_zones, 'z1, z3');
+    const first = given(pool({ max: 10 }), [
+      [0, synced(0)],
+      [1, simulatedPending(1, { new_nodes: 1, new_node_pods: [{ zone: 'z1', pods: 1 }] })],
+    ]);
+    const more = one(when(first.state, simulatedPending(2, sim), 2).events, 'io.scalewise.ScaleUpDecision');
+    assert.deepEqual([more.count, more.zones], [1, ['z3']]);
+  });
+
+  test('Given a pool without zones, Then the decision names none', () => {
+    const { state } = given(pool({ max: 10 }), [[0, synced(0)]]);
+    const d = one(
+      when(state, simulatedPending(1, { new_nodes: 1, new_node_pods: [{ pods: 1 }] }), 1).events,
+      'io.scalewise.ScaleUpDecision',
+    );
+    assert.equal(d.zones, undefined);
+  });
+});
+
 describe('scale-down node by node from the simulation', () => {
   test('Given 2 removable nodes of 5, When underutilised long enough, Then the decision names them', () => {
     const { state } = given(pool({ max: 10 }), [[0, synced(5)]]);

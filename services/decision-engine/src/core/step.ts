@@ -147,6 +147,11 @@ export interface Request {
   comparisons: Comparison[];
   /** For a scale-down: the nodes the simulation found removable, in order; the decision names the first `count`. */
   nodes?: readonly string[];
+  /**
+   * For a scale-up: the zone of each new node the simulation opened, in order. The decision
+   * names the last `count` (the first ones are those decided before and still in flight).
+   */
+  zones?: readonly string[];
 }
 
 export type UpOutcome =
@@ -224,6 +229,7 @@ export function scaleUp(
     count,
     reason,
     explanation: explanation(req.rule, summary, inputs, comparisons, clamp),
+    ...(req.zones && req.zones.length >= count ? { zones: req.zones.slice(req.zones.length - count) } : {}),
   });
   recordAction(s, id, 'up', count);
   return { kind: 'decided', id };

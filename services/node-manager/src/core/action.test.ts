@@ -84,6 +84,16 @@ describe('scale up', () => {
     for (const e of r.events) parseData(e.type, e.data);
   });
 
+  test('Given a decision naming the zones of its nodes, Then the create command and a restart carry them', () => {
+    const s = start(null, up(2, { zones: ['z2', 'z1'] }), at(0), policy);
+    const [a, b] = workerNames('workers', 'sig-1/ScaleUpDecision', 2);
+    const zones = { [a as string]: 'z2', [b as string]: 'z1' };
+    assert.deepEqual(s.commands, [
+      { kind: 'create', pool: 'workers', actionId: 'sig-1/ScaleUpDecision', nodes: [a, b], zones },
+    ]);
+    assert.deepEqual(outstanding(s.action as Action), s.commands);
+  });
+
   test('a redelivered decision finds its action: nothing new; worker names are stable per decision id', () => {
     const s = start(null, up(2), at(0), policy);
     const again = start(s.action, up(2), at(5), policy);

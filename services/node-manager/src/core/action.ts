@@ -46,12 +46,21 @@ export interface Action {
   nodes: Record<string, ActionNode>;
   /** The trigger's task id (`explanation.inputs.task_id`) a scale-up passes to its workers. */
   taskId?: string;
+  /** The zone of each new worker, as the ScaleUpDecision's simulation chose them (name -> zone). */
+  zones?: Record<string, string>;
   /** `pod` for a pods pool: its events say `worker_kind: pod`. Absent: nodes. */
   workerKind?: 'pod';
 }
 
 export type Command =
-  | { kind: 'create'; pool: string; actionId: string; nodes: string[]; taskId?: string }
+  | {
+      kind: 'create';
+      pool: string;
+      actionId: string;
+      nodes: string[];
+      taskId?: string;
+      zones?: Record<string, string>;
+    }
   | { kind: 'drain'; pool: string; actionId: string; node: string }
   | { kind: 'remove'; pool: string; actionId: string; node: string }
   | { kind: 'uncordon'; pool: string; actionId: string; node: string };
@@ -188,6 +197,10 @@ export function start(
         : { count: decision.data.emergency_scale, previous: decision.data.remaining_workers };
   const names = workerNames(pool, decision.id, count);
   const taskId = taskIdOf(decision);
+  const asked = decision.type === 'io.scalewise.ScaleUpDecision' ? decision.data.zones : undefined;
+  const zones = asked?.length
+    ? Object.fromEntries(names.flatMap((n, i) => (asked[i] !== undefined ? [[n, asked[i] as string]] : [])))
+    : undefined;
   const action: Action = {
     id: decision.id,
     pool,
@@ -199,6 +212,7 @@ export function start(
     phase: 'running',
     nodes: Object.fromEntries(names.map((n) => [n, { state: 'requested' as const, at: now }])),
     ...(taskId !== undefined ? { taskId } : {}),
+    ...(zones ? { zones } : {}),
     ...(policy.workerKind ? { workerKind: policy.workerKind } : {}),
   };
   return {
@@ -222,6 +236,7 @@ export function start(
         actionId: decision.id,
         nodes: names,
         ...(taskId !== undefined ? { taskId } : {}),
+        ...(zones ? { zones } : {}),
       },
     ],
   };
@@ -388,6 +403,7 @@ export function outstanding(a: Action): Command[] {
       actionId: a.id,
       nodes: requested,
       ...(a.taskId !== undefined ? { taskId: a.taskId } : {}),
+      ...(a.zones ? { zones: a.zones } : {}),
     });
   for (const [n, s] of Object.entries(a.nodes)) {
     if (s.state === 'draining') out.push({ kind: 'drain', pool: a.pool, actionId: a.id, node: n });

@@ -412,9 +412,11 @@ export function dockerProvider(deps: DockerProviderDeps): Provider {
 
   return {
     name: 'docker',
-    async create(pool, nodes, actionId) {
+    async create(pool, nodes, actionId, options = {}) {
       const zones =
-        pool.zones.length > 0 ? zonesOfNew(pool.zones, await zonesOfPool(pool), nodes) : undefined;
+        pool.zones.length > 0
+          ? zonesOfNew(pool.zones, await zonesOfPool(pool), nodes, options.zones)
+          : undefined;
       const out: { node: string; providerId: string }[] = [];
       for (const node of nodes) {
         const id = await ensureContainer(pool, node, actionId, zones?.get(node));

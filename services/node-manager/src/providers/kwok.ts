@@ -24,10 +24,12 @@ async function zonesOfPool(kube: Kube, pool: PoolConfig): Promise<Map<string, st
 export function kwokProvider(kube: Kube): Provider {
   return {
     name: 'kwok',
-    async create(pool, nodes, actionId) {
+    async create(pool, nodes, actionId, options = {}) {
       // A node made by an earlier attempt keeps its zone (creation is idempotent by name).
       const zones =
-        pool.zones.length > 0 ? zonesOfNew(pool.zones, await zonesOfPool(kube, pool), nodes) : undefined;
+        pool.zones.length > 0
+          ? zonesOfNew(pool.zones, await zonesOfPool(kube, pool), nodes, options.zones)
+          : undefined;
       const out: { node: string; providerId: string }[] = [];
       for (const name of nodes) {
         const manifest = kwokNodeManifest(kwokWorkerSpec(pool, name, { zone: zones?.get(name), actionId }));

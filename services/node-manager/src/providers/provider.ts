@@ -17,6 +17,8 @@ export interface Instance {
 export interface CreateOptions {
   /** The trigger's task id the workers are for (pods: label, annotation and TASK_ID env). */
   taskId?: string;
+  /** The zone the scheduling simulation chose for each worker (name -> zone), when the decision said. */
+  zones?: Readonly<Record<string, string>>;
 }
 
 export interface Provider {
