@@ -122,9 +122,7 @@ export function summarize(e: AnyScalewiseEvent): string {
     case 'io.scalewise.ScaleDownBlocked': {
       const d = e.data;
       const retry = d.retry_after !== undefined ? `, lifts in ${secs(d.retry_after)}` : '';
-      const nodes = (d.blocked_nodes ?? []).map(
-        (b) => `\n  ${b.node}: ${b.pod ? `${b.pod}: ` : ''}${b.message} (${b.constraint})`,
-      );
+      const nodes = (d.blocked_nodes ?? []).map((b) => `\n  ${b.node}: ${b.message} (${b.constraint})`);
       return `scale-down blocked: ${d.reason}${retry} (${d.workers} workers, min ${d.min_workers}): ${d.explanation.summary}${nodes.join('')}`;
     }
     case 'io.scalewise.AutoScaleUpToMinimum': {

@@ -58,7 +58,7 @@ export const sampleData: { [T in EventType]: EventData<T> } = {
     largest_pod: { cpu_millicores: 2000, memory_bytes: 2 ** 30 },
     pods: [{ namespace: 'default', name: 'web-7d9c-abcde', reason: 'Unschedulable', waiting_time: 4 }],
     simulation: {
-      pool_nodes: 2,
+      pool_nodes: 3,
       in_flight_nodes: 0,
       fit_existing: 1,
       new_nodes: 1,

@@ -226,7 +226,7 @@ describe('node-manager on the real servers', () => {
     });
   });
 
-  test('ScaleDownDecision: the least utilised worker is drained and removed, never a disabled one; a PDB with maxUnavailable 0 fails the next one', async () => {
+  test('ScaleDownDecision: the least utilised worker is drained and removed, never a disabled one; a PDB with maxUnavailable 0 refuses the next one before any cordon', async () => {
     const { pool, yaml, rec, feed } = await setup();
     await startManager(yaml);
     const up = decision('io.scalewise.ScaleUpDecision', pool, 0, 3);
@@ -301,17 +301,18 @@ describe('node-manager on the real servers', () => {
     });
     const f = rec.of('io.scalewise.ScalingActionFailed')[0]
       ?.data as EventData<'io.scalewise.ScalingActionFailed'>;
-    assert.equal(f.error_code, 'PDB_BLOCKED');
-    assert.match(f.message, new RegExp(`PodDisruptionBudget ${pool}/web-pdb`));
+    // The re-check on the cluster as it is now (the scheduling simulation's removal pass) finds
+    // the budget before anything is cordoned: the node is refused, named with its pod and PDB.
+    assert.equal(f.error_code, 'NO_ELIGIBLE_NODES');
+    assert.match(f.message, new RegExp(`${pool}/web-pdb`));
+    assert.match(f.message, /re-checked on the cluster as it is now/);
     const kept = (await workers(pool)).find((n) => n.metadata?.name !== names[0]);
-    await waitFor(
-      async () =>
-        (await kube.core.readNode({ name: kept?.metadata?.name as string })).spec?.unschedulable !== true,
-      {
-        timeoutMs: 10_000,
-        what: 'the node uncordoned after the failed drain',
-      },
+    assert.notEqual(
+      (await kube.core.readNode({ name: kept?.metadata?.name as string })).spec?.unschedulable,
+      true,
+      'never cordoned',
     );
+    assert.equal(rec.of('io.scalewise.NodeDrained').length, 1, 'only the first scale-down drained a node');
   });
 
   test('a decision delivered twice, and node-manager SIGKILLed mid scale-up and restarted: exactly the target', async (t) => {

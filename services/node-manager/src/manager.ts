@@ -336,7 +336,7 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
         },
       },
     });
-    for (const b of plan.blocked) refusals.push(`${b.node}: ${b.pod ? `${b.pod}: ` : ''}${b.reason.message}`);
+    for (const b of plan.blocked) refusals.push(`${b.node}: ${b.reason.message}`);
     const chosen = plan.removable.map((r) => r.node);
     if (refusals.length > 0)
       log.info(
@@ -347,7 +347,7 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
       nodes: chosen,
       ...(refusals.length
         ? {
-            reason: `${named ? 're-checked on the cluster as it is now, ' : ''}no node may be removed: ${refusals.join('; ')}`,
+            reason: `re-checked on the cluster as it is now, no node may be removed: ${refusals.join('; ')}`,
           }
         : {}),
     };

@@ -470,9 +470,7 @@ function simulatedScaleDown(
   ];
   if (removable.length === 0) {
     const first = sim.blocked_nodes[0];
-    const why = first
-      ? `${first.node} must stay: ${first.pod ? `${first.pod}: ` : ''}${first.message}`
-      : 'no node can go';
+    const why = first ? `${first.node} must stay: ${first.message}` : 'no node can go';
     block(
       s,
       'pods_cannot_move',

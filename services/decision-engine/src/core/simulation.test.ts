@@ -132,13 +132,13 @@ describe('scale-down node by node from the simulation', () => {
         node: 'n-1',
         pod: 'default/web-1',
         constraint: 'pod_anti_affinity' as const,
-        message: 'anti-affinity (app=web, kubernetes.io/hostname) on all 3 other nodes',
+        message: 'pod default/web-1: anti-affinity (app=web, kubernetes.io/hostname) on all 3 other nodes',
       },
       {
         node: 'n-2',
         pod: 'default/web-2',
         constraint: 'pdb' as const,
-        message: 'PDB default/web allows no disruption',
+        message: 'pod default/web-2: PodDisruptionBudget default/web allows no more disruptions',
       },
     ];
     const { state } = given(pool({ max: 10 }), [[0, synced(4)]]);
@@ -147,7 +147,7 @@ describe('scale-down node by node from the simulation', () => {
     const b = one(events, 'io.scalewise.ScaleDownBlocked');
     assert.equal(b.reason, 'pods_cannot_move');
     assert.deepEqual(b.blocked_nodes, blocked);
-    assert.match(b.explanation.summary, /n-1 must stay: default\/web-1: anti-affinity/);
+    assert.match(b.explanation.summary, /n-1 must stay: pod default\/web-1: anti-affinity/);
     validateAll(events);
   });
 
