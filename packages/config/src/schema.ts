@@ -279,7 +279,7 @@ export const configSchema = z.strictObject({
         sync_interval_seconds: z.number().int().min(1, 'seconds >= 1').max(600).default(10),
         /** state-sync: a node NotReady this long is lost (NodeUnexpectedlyLost, not_ready_timeout). */
         not_ready_timeout_seconds: z.number().int().min(1).max(86_400).default(300),
-        /** The pool of pending pods that select none with scalewise.io/pool (none: the first pool). */
+        /** Among pools the scheduling simulation's expander finds equal for a pod, the one chosen first (none: the first pool). */
         default_pool: name.optional(),
         /**
          * metrics-listener: node usage from metrics.k8s.io when the API serves it (auto), else
