@@ -100,6 +100,20 @@ export const resourcePressureAlert = () =>
     duration: seconds,
     /** Set when the pool's external metric asks for more workers than it has (optional, added compatibly). */
     metric: metricDemand.optional(),
+    /**
+     * Headroom as the scheduling simulation sizes it (optional, added compatibly): room for one
+     * node's worth (`wanted`: the pool's pods per Ready node) of pods shaped like its typical
+     * pod (the median by CPU of the pods on its nodes): how many fit its nodes now, and how many
+     * new nodes of its template give room for the rest.
+     */
+    headroom: z
+      .object({
+        typical_pod: z.object({ cpu_millicores: count, memory_bytes: count }),
+        wanted: z.number().int().min(1),
+        fit_now: count,
+        new_nodes: count,
+      })
+      .optional(),
   });
 
 /** A constraint of the scheduling simulation (packages/scheduling): a predicate or a rule of scale-up or removal. */

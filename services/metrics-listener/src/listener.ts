@@ -55,6 +55,7 @@ import {
   type PendingPod,
   type PoolSample,
   pendingPodsEvent,
+  planHeadroom,
   planPending,
   planPoolRemoval,
   type QueryReading,
@@ -386,6 +387,19 @@ export function createMetricsListener(
       states.set(policy.pool, r.state);
       const candidates = r.candidates.filter((c) => !scaleDownDisabled(c.node));
       for (const e of r.events) {
+        if (e.type === 'io.scalewise.ResourcePressureAlert' && e.data.resource !== 'metric') {
+          // Headroom sized by the simulation: room for one node's worth of the typical pod.
+          const pool = poolConfigs.get(policy.pool);
+          const headroom = pool
+            ? planHeadroom({
+                snapshot: views.snapshot,
+                pool: policy.pool,
+                template: { ...poolTemplate(pool), maxNew: Math.max(0, policy.max - e.data.workers) },
+                poolLabel: { key: POOL_LABEL, value: policy.pool },
+              })
+            : undefined;
+          if (headroom) e.data.headroom = headroom;
+        }
         if (e.type === 'io.scalewise.UnderutilizationWarning') {
           // The removal pass: which of the candidates can go, with every pod placed elsewhere.
           if (candidates.length === 0) continue;

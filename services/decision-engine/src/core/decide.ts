@@ -305,7 +305,10 @@ function onPressure(s: Step, d: EventData<'io.scalewise.ResourcePressureAlert'>)
     return;
   }
   const byUtilization = utilizationRecommendation(p, d.workers, d.cpu_avg, d.memory_avg);
-  const target = Math.max(d.workers + 1, byUtilization, m?.desired_workers ?? 0);
+  const h = d.headroom;
+  // Headroom sized by the simulation: the new nodes that give room for a node's worth of the typical pod.
+  const byHeadroom = h ? d.workers + h.new_nodes : 0;
+  const target = Math.max(d.workers + 1, byUtilization, byHeadroom, m?.desired_workers ?? 0);
   recommend(s, target);
   // Pressure repeats while it lasts; after an action the metrics need the cooldown to settle.
   if (p.paused || cooldownLeft(s) > 0) return;
@@ -315,7 +318,7 @@ function onPressure(s: Step, d: EventData<'io.scalewise.ResourcePressureAlert'>)
     {
       target,
       rule: 'resource_pressure',
-      because: `CPU ${fmt(d.cpu_avg)}% (threshold ${d.cpu_threshold}%) and memory ${fmt(d.memory_avg)}% (threshold ${d.memory_threshold}%) over ${secs(d.duration)}; ${target} workers bring them to the targets of ${t.cpuTargetPercent}% and ${t.memoryTargetPercent}%: headroom for pods to come (no pod is pending; scale-down keeps these nodes while a removal would bring the pressure back)`,
+      because: `CPU ${fmt(d.cpu_avg)}% (threshold ${d.cpu_threshold}%) and memory ${fmt(d.memory_avg)}% (threshold ${d.memory_threshold}%) over ${secs(d.duration)}; ${target} workers bring them to the targets of ${t.cpuTargetPercent}% and ${t.memoryTargetPercent}%: headroom for pods to come (no pod is pending; scale-down keeps these nodes while a removal would bring the pressure back)${h ? `; room for ${h.wanted} more pods like the typical one (${h.typical_pod.cpu_millicores}m CPU, ${fmt(h.typical_pod.memory_bytes / 2 ** 20)} MiB): ${h.fit_now} fit the nodes there, ${h.new_nodes} new nodes give room for the rest` : ''}`,
       inputs: {
         cpu_avg: d.cpu_avg,
         memory_avg: d.memory_avg,
@@ -324,6 +327,11 @@ function onPressure(s: Step, d: EventData<'io.scalewise.ResourcePressureAlert'>)
         cpu_target_percent: t.cpuTargetPercent,
         memory_target_percent: t.memoryTargetPercent,
         utilization_recommendation: byUtilization,
+        headroom_wanted_pods: h?.wanted,
+        headroom_fit_now: h?.fit_now,
+        headroom_new_nodes: h?.new_nodes,
+        typical_pod_cpu_millicores: h?.typical_pod.cpu_millicores,
+        typical_pod_memory_bytes: h?.typical_pod.memory_bytes,
       },
       comparisons: [
         cmp('cpu_avg', d.cpu_avg, '>', d.cpu_threshold),

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  ev,
   given,
   names,
   one,
@@ -154,5 +155,30 @@ describe('scale-down node by node from the simulation', () => {
   test('Given the nodes have not been low for underutilized_for_seconds, Then nothing yet', () => {
     const { state } = given(pool({ max: 10, underutilizedForSeconds: 300 }), [[0, synced(5)]]);
     assert.deepEqual(names(when(state, simulatedUnderutilized(5, ['x'], [], 100), 1).events), []);
+  });
+});
+
+describe('pressure as headroom', () => {
+  test('Given pressure with the simulation wanting 2 new nodes for the typical pods, Then the scale-up gives that room and says so', () => {
+    const { state } = given(pool({ max: 10 }), [[0, synced(4)]]);
+    const alert = ev('io.scalewise.ResourcePressureAlert', {
+      workers: 4,
+      cpu_avg: 85,
+      memory_avg: 40,
+      resource: 'cpu',
+      headroom: {
+        typical_pod: { cpu_millicores: 2000, memory_bytes: 2 ** 30 },
+        wanted: 2,
+        fit_now: 0,
+        new_nodes: 2,
+      },
+    });
+    const d = one(when(state, alert, 100).events, 'io.scalewise.ScaleUpDecision');
+    assert.equal(d.desired_workers, 6);
+    assert.equal(d.explanation.inputs.headroom_new_nodes, 2);
+    assert.match(
+      d.explanation.summary,
+      /headroom.*room for 2 more pods like the typical one \(2000m CPU, 1024 MiB\): 0 fit the nodes there, 2 new nodes/,
+    );
   });
 });

@@ -23,7 +23,9 @@ export {
 } from './sense.ts';
 export {
   type Candidate,
+  type Headroom,
   type PendingPlan,
+  planHeadroom,
   planPending,
   planPoolRemoval,
   type Unplaceable,

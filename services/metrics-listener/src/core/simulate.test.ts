@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { parseData } from '@scalewise/events';
 import type { BoundPod, NodeTemplate, SimNode, SimPod, Snapshot } from '@scalewise/scheduling';
 import type { PendingPod } from './sense.ts';
-import { planPending, planPoolRemoval, type WaitingPod } from './simulate.ts';
+import { planHeadroom, planPending, planPoolRemoval, type WaitingPod } from './simulate.ts';
 
 const GiB = 2 ** 30;
 const T0 = Date.parse('2026-12-04T10:00:00Z');
@@ -192,5 +192,49 @@ describe('the removal pass of a pool', () => {
       },
     ]);
     assert.match(r.blocked_nodes[0]?.message ?? '', /local storage/);
+  });
+});
+
+describe('headroom for a pool under pressure', () => {
+  test('Given 2 full nodes of 1000m pods (4 each), Then room for 4 typical pods takes one new node', () => {
+    const nodes = [node('a-1', 'a'), node('a-2', 'a')];
+    const pods = [1, 2, 3, 4, 5, 6, 7, 8].map((i) => bound(pod(`web-${i}`, 1000), `a-${i <= 4 ? 1 : 2}`));
+    const h = planHeadroom({
+      snapshot: { nodes, pods },
+      pool: 'a',
+      template: template('a'),
+      poolLabel: { key: 'scalewise.io/pool', value: 'a' },
+    });
+    assert.deepEqual(h, {
+      typical_pod: { cpu_millicores: 1000, memory_bytes: GiB / 4 },
+      wanted: 4,
+      fit_now: 0,
+      new_nodes: 1,
+    });
+  });
+
+  test('Given room left for the typical pods, Then no new node is needed for them', () => {
+    const nodes = [node('a-1', 'a'), node('a-2', 'a')];
+    const pods = [bound(pod('web-1', 3500), 'a-1'), bound(pod('web-2', 500), 'a-2')];
+    const h = planHeadroom({
+      snapshot: { nodes, pods },
+      pool: 'a',
+      template: template('a'),
+      poolLabel: { key: 'scalewise.io/pool', value: 'a' },
+    });
+    assert.equal(h?.typical_pod.cpu_millicores, 3500, 'the median by CPU of two is the upper one');
+    assert.deepEqual([h?.wanted, h?.fit_now, h?.new_nodes], [1, 1, 0]);
+  });
+
+  test('Given no pod on the pool, Then no shape to size by', () => {
+    assert.equal(
+      planHeadroom({
+        snapshot: { nodes: [node('a-1', 'a')], pods: [] },
+        pool: 'a',
+        template: template('a'),
+        poolLabel: { key: 'scalewise.io/pool', value: 'a' },
+      }),
+      undefined,
+    );
   });
 });

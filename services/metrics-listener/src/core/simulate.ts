@@ -229,3 +229,45 @@ export function planPoolRemoval(input: {
     })),
   };
 }
+
+export type Headroom = NonNullable<EventData<'io.scalewise.ResourcePressureAlert'>['headroom']>;
+
+/**
+ * Headroom for a pool under pressure, sized by the simulation: one node's worth of pods shaped
+ * like the pool's typical pod (the median by CPU of the pods on its nodes, DaemonSet pods
+ * aside), placed on its nodes as they are, then on new nodes of its template. Undefined when
+ * no pod runs on the pool's nodes (nothing to take the shape from).
+ */
+export function planHeadroom(input: {
+  snapshot: Snapshot;
+  pool: string;
+  template: NodeTemplate;
+  poolLabel: { key: string; value: string };
+}): Headroom | undefined {
+  const { snapshot, pool, template } = input;
+  const nodes = new Set(snapshot.nodes.filter((n) => n.pool === pool && !n.inFlight).map((n) => n.name));
+  if (nodes.size === 0) return undefined;
+  const shapes = snapshot.pods
+    .filter((p) => nodes.has(p.nodeName) && !p.daemon)
+    .map((p) => ({ cpu: p.requests.cpu ?? 0, memory: p.requests.memory ?? 0 }))
+    .sort((a, b) => a.cpu - b.cpu || a.memory - b.memory);
+  const typical = shapes[Math.floor(shapes.length / 2)];
+  if (!typical) return undefined;
+  const wanted = Math.max(1, Math.ceil(shapes.length / nodes.size));
+  const pending: SimPod[] = Array.from({ length: wanted }, (_, i) => ({
+    key: `scalewise-headroom/${pool}-${i + 1}`,
+    namespace: 'scalewise-headroom',
+    labels: {},
+    requests: { cpu: typical.cpu, memory: typical.memory },
+    nodeSelector: { [input.poolLabel.key]: input.poolLabel.value },
+    // The pool's own taints never keep its own typical pods off it.
+    tolerations: [{ operator: 'Exists' }],
+  }));
+  const plan = planScaleUp({ snapshot, pending, templates: [template], expander: 'least_waste' });
+  return {
+    typical_pod: { cpu_millicores: Math.round(typical.cpu), memory_bytes: Math.round(typical.memory) },
+    wanted,
+    fit_now: plan.onExisting.length,
+    new_nodes: plan.pools.find((p) => p.pool === pool)?.newNodes.length ?? 0,
+  };
+}
