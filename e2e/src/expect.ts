@@ -76,6 +76,37 @@ export async function waitForEvent(
   }
 }
 
+/**
+ * The events of a type (short or full name) at or after `since` (event time, epoch ms) that
+ * match `where`, in arrival order.
+ */
+export function eventsOf(
+  system: System,
+  type: string,
+  options: { since?: number; where?: (e: AnyScalewiseEvent) => boolean } = {},
+): AnyScalewiseEvent[] {
+  const t = full(type);
+  const since = options.since ?? 0;
+  const where = options.where ?? (() => true);
+  return system.rec.events.filter((e) => e.type === t && Date.parse(e.time) >= since && where(e));
+}
+
+/**
+ * Holds a window in which something must NOT happen: waits `ms` (a plain wait on purpose,
+ * there being no event to wait for), then returns the events of `types` (short or full names)
+ * recorded with an event time from the window's start on, for the test to assert on.
+ */
+export async function quietWindow(
+  system: System,
+  ms: number,
+  types: readonly string[],
+): Promise<AnyScalewiseEvent[]> {
+  const start = Date.now();
+  const wanted = new Set(types.map(full));
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return system.rec.events.filter((e) => wanted.has(e.type) && Date.parse(e.time) >= start);
+}
+
 /** ClusterStateSynced's numbers: the Kubernetes, provider and store views of the pool. */
 export interface SyncedData {
   pool: string;

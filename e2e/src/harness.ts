@@ -15,7 +15,7 @@ import { once } from 'node:events';
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import type { V1Node } from '@kubernetes/client-node';
+import type { V1Node, V1Taint } from '@kubernetes/client-node';
 import { ensureTopics } from '@scalewise/bus';
 import { type Recorder, recordTopics } from '@scalewise/bus/test-support/recorder';
 import { type TopicKey, topicKeys, topicName } from '@scalewise/events';
@@ -63,7 +63,39 @@ export interface PoolOptions {
   actionTimeoutSeconds?: number;
   /** The scale-up rate policy: at most this many workers added per 15 s. @default 10 */
   scaleUpPodsPer15s?: number;
+  /** The template's `node_labels`: every node of the pool carries them. @default none */
+  nodeLabels?: Record<string, string>;
+  /** The template's `node_taints`. @default none */
+  taints?: PoolTaint[];
+  /** `zones`: new nodes go to the zone with the fewest of the pool's nodes. @default none */
+  zones?: string[];
+  /** For the `priority` expander. @default 0 (the config's default) */
+  priority?: number;
 }
+
+/** A taint of a pool's nodes (`node_taints`). */
+export interface PoolTaint {
+  key: string;
+  value?: string;
+  effect: 'NoSchedule' | 'NoExecute' | 'PreferNoSchedule';
+}
+
+/**
+ * A further pool of the system, named `<name>-<suffix>` (see {@link System.poolName}), with the
+ * same behaviour (cooldown, windows, thresholds, rate) as the main pool's defaults; its nodes
+ * are deleted at stop.
+ */
+export interface ExtraPool
+  extends Pick<
+    PoolOptions,
+    'min' | 'max' | 'cpuMillicores' | 'memoryMib' | 'nodeLabels' | 'taints' | 'zones' | 'priority'
+  > {
+  /** Short (a few characters): node names are `<name>-<suffix>-<tag>-<i>`, at most 63. */
+  suffix: string;
+}
+
+/** The node label {@link SystemOptions.systemLabel} puts on every pool of a system. */
+export const SYSTEM_LABEL = 'e2e.scalewise.io/system';
 
 export interface SystemOptions {
   /** Short, for names and logs: `scale-down`, `node-failure`, ... */
@@ -90,6 +122,16 @@ export interface SystemOptions {
   prepare?: (place: { kube: Kube; namespace: string; pool: string }) => Promise<void>;
   /** Seed 004's Redis-stream bridge in metrics-listener, on a stream of this system's own. @default false */
   triggerBridge?: boolean;
+  /** Pools besides the main one (`kwok`, min 0 and max 6 unless set). @default none */
+  extraPools?: ExtraPool[];
+  /**
+   * Adds `e2e.scalewise.io/system: <name>` ({@link SYSTEM_LABEL}) to every pool's node labels,
+   * the initial workers' included: pods that select it (and no pool) are this system's alone,
+   * and the simulation chooses their pool. @default false
+   */
+  systemLabel?: boolean;
+  /** `autoscaler.scheduling.expander`. @default the config's (least_waste) */
+  expander?: 'least_waste' | 'priority';
   /**
    * How a service process starts (after `node`): its arguments, working directory and
    * environment on top of the system's. @default its TypeScript sources (`services/<svc>/src/main.ts`)
@@ -110,6 +152,15 @@ export interface System {
   pool: string;
   /** Where the test's workloads go (pods select the pool's nodes). */
   namespace: string;
+  /** Every pool of the system, the main one first. */
+  pools: string[];
+  /** The name of an extra pool: `<name>-<suffix>`. */
+  poolName(suffix: string): string;
+  /**
+   * `{ 'e2e.scalewise.io/system': name }` with {@link SystemOptions.systemLabel} (a node
+   * selector only this system's nodes satisfy), else empty.
+   */
+  systemSelector: Record<string, string>;
   clusterId: string;
   /** The full name of one of the system's topics. */
   topic(key: TopicKey): string;
@@ -124,9 +175,11 @@ export interface System {
   logDir: string;
   /** The pool's nodes on the API server, those being deleted left out. */
   workers(): Promise<V1Node[]>;
+  /** The nodes of one of the system's pools (full name), those being deleted left out. */
+  workersOf(pool: string): Promise<V1Node[]>;
   /** Names of the pool's Ready nodes. */
   readyWorkers(): Promise<string[]>;
-  /** SIGTERM to every service (SIGKILL after the deadline), then deletes the namespace and the pool's nodes. */
+  /** SIGTERM to every service (SIGKILL after the deadline), then deletes the namespace and the pools' nodes. */
   stop(): Promise<void>;
 }
 
@@ -152,28 +205,63 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
+/** A pool of the YAML: its name and everything a pool block says. */
+interface PoolYaml extends PoolOptions {
+  name: string;
+}
+
+/** One entry of `autoscaler.pools` (JSON is YAML's flow style: labels and taints quoted as they are). */
+function poolYaml(p: PoolYaml): string {
+  const template = [
+    p.nodeLabels && Object.keys(p.nodeLabels).length > 0
+      ? `      node_labels: ${JSON.stringify(p.nodeLabels)}`
+      : '',
+    p.taints && p.taints.length > 0 ? `      node_taints: ${JSON.stringify(p.taints)}` : '',
+    p.zones && p.zones.length > 0 ? `      zones: ${JSON.stringify(p.zones)}` : '',
+    p.priority !== undefined ? `      priority: ${p.priority}` : '',
+  ].filter((l) => l !== '');
+  return `    - name: ${p.name}
+      provider: kwok
+      min: ${p.min ?? 2}
+      max: ${p.max ?? 6}
+      node_size: { cpu_millicores: ${p.cpuMillicores ?? 4000}, memory_mib: ${p.memoryMib ?? 8192} }
+${template.map((l) => `${l}\n`).join('')}      cooldown_seconds: ${p.cooldownSeconds ?? 2}
+      action_timeout_seconds: ${p.actionTimeoutSeconds ?? 60}
+      thresholds: { underutilized_for_seconds: ${p.underutilizedForSeconds ?? 2} }
+      behavior:
+        scale_up: { policies: [{ type: Pods, value: ${p.scaleUpPodsPer15s ?? 10}, period_seconds: 15 }] }
+        scale_down: { stabilization_window_seconds: ${p.scaleDownWindowSeconds ?? 2} }`;
+}
+
+/** Every pool of a system with its labels (the system label added when asked), the main one first. */
+function poolsOf(o: SystemOptions, name: string): PoolYaml[] {
+  const system: Record<string, string> = o.systemLabel ? { [SYSTEM_LABEL]: name } : {};
+  const withSystem = (labels: Record<string, string> | undefined) =>
+    Object.keys({ ...labels, ...system }).length > 0 ? { ...labels, ...system } : undefined;
+  const main = o.pool ?? {};
+  return [
+    { ...main, name, nodeLabels: withSystem(main.nodeLabels) },
+    ...(o.extraPools ?? []).map(({ suffix, ...p }) => ({
+      ...p,
+      min: p.min ?? 0,
+      name: `${name}-${suffix}`,
+      nodeLabels: withSystem(p.nodeLabels),
+    })),
+  ];
+}
+
 /** The YAML every service of the system reads. */
 export function systemYaml(
   stack: StackEndpoints,
   o: SystemOptions,
   names: { name: string; pool: string; bridgeStream: string },
 ): string {
-  const p = o.pool ?? {};
   const { name, pool } = names;
+  const pools = poolsOf(o, name).map((p, i) => (i === 0 ? { ...p, name: pool } : p));
   return `cluster_id: ${name}
 autoscaler:
-  pools:
-    - name: ${pool}
-      provider: kwok
-      min: ${p.min ?? 2}
-      max: ${p.max ?? 6}
-      node_size: { cpu_millicores: ${p.cpuMillicores ?? 4000}, memory_mib: ${p.memoryMib ?? 8192} }
-      cooldown_seconds: ${p.cooldownSeconds ?? 2}
-      action_timeout_seconds: ${p.actionTimeoutSeconds ?? 60}
-      thresholds: { underutilized_for_seconds: ${p.underutilizedForSeconds ?? 2} }
-      behavior:
-        scale_up: { policies: [{ type: Pods, value: ${p.scaleUpPodsPer15s ?? 10}, period_seconds: 15 }] }
-        scale_down: { stabilization_window_seconds: ${p.scaleDownWindowSeconds ?? 2} }
+${o.expander ? `  scheduling: { expander: ${o.expander} }\n` : ''}  pools:
+${pools.map(poolYaml).join('\n')}
   sensing:
     sample_interval_seconds: ${o.sampleIntervalSeconds ?? 1}
     underutilized_periods: ${o.underutilizedPeriods ?? 2}
@@ -281,14 +369,19 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   let rec: (Recorder & { undecodable: number }) | undefined;
   const stopped: { done?: Promise<void> } = {};
 
-  const workers = async () =>
-    (await kube.core.listNode({ labelSelector: `${POOL_LABEL}=${pool}` })).items.filter(
+  const pools = poolsOf(options, name).map((p) => p.name);
+  const workersOf = async (of: string) =>
+    (await kube.core.listNode({ labelSelector: `${POOL_LABEL}=${of}` })).items.filter(
       (n) => n.metadata?.deletionTimestamp === undefined,
     );
+  const workers = () => workersOf(pool);
   const system: System = {
     name,
     pool,
     namespace: name,
+    pools,
+    poolName: (suffix) => `${name}-${suffix}`,
+    systemSelector: options.systemLabel ? { [SYSTEM_LABEL]: name } : {},
     clusterId: name,
     topic: (key) => topicName(key, prefix),
     bridgeStream,
@@ -302,6 +395,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     services,
     logDir,
     workers,
+    workersOf,
     readyWorkers: async () =>
       (await workers())
         .filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
@@ -334,7 +428,9 @@ export async function startSystem(options: SystemOptions): Promise<System> {
       },
       { timeoutMs: 60_000, intervalMs: 500, what: `namespace ${name} deleted` },
     ).catch(() => undefined);
-    await kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${pool}` }).catch(() => undefined);
+    for (const p of pools) {
+      await kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${p}` }).catch(() => undefined);
+    }
     // The system's Redis keys (state, outputs, processed ids, the bridge stream) all carry
     // its name; SCAN rather than KEYS, not to hold a shared server.
     await new Promise<void>((resolve) => {
@@ -418,9 +514,10 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     const workersAtStart = options.initialWorkers ?? 0;
     await waitFor(
       () =>
-        rec
-          ?.of('io.scalewise.ClusterStateSynced')
-          .some((e) => (e.data as { k8s_nodes: number }).k8s_nodes === workersAtStart),
+        rec?.of('io.scalewise.ClusterStateSynced').some((e) => {
+          const d = e.data as { pool: string; k8s_nodes: number };
+          return d.pool === pool && d.k8s_nodes === workersAtStart;
+        }),
       { timeoutMs: 30_000, intervalMs: 100, what: `ClusterStateSynced with ${workersAtStart} workers` },
     );
     await ready(await launch('metrics-listener'));
@@ -440,9 +537,15 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   }
 }
 
-/** Creates the pool's initial workers (named `<pool>-init-<i>`), as a provider would have. */
+/**
+ * Creates the pool's initial workers (named `<pool>-init-<i>`) of its template, as a provider
+ * would have: its labels (the system label included) and taints, the zones taken in turn.
+ */
 async function ensureWorkers(kube: Kube, pool: string, o: SystemOptions, from: number): Promise<void> {
+  const main = poolsOf(o, pool)[0];
+  const zones = main?.zones ?? [];
   for (let i = from; i < (o.initialWorkers ?? 0); i++) {
+    const zone = zones.length > 0 ? zones[i % zones.length] : undefined;
     await ensureNode(
       kube,
       kwokNodeManifest({
@@ -450,7 +553,9 @@ async function ensureWorkers(kube: Kube, pool: string, o: SystemOptions, from: n
         pool,
         cpuMillicores: o.pool?.cpuMillicores ?? 4000,
         memoryBytes: (o.pool?.memoryMib ?? 8192) * 2 ** 20,
-        labels: {},
+        labels: { ...main?.nodeLabels },
+        ...(main?.taints ? { taints: main.taints as V1Taint[] } : {}),
+        ...(zone ? { zone } : {}),
       }),
     );
   }

@@ -2,20 +2,35 @@ export { ancestors, type ChainEvent, causalChain, describe, short } from './chai
 export {
   type ChainAssertion,
   dataOf,
+  eventsOf,
   expectChain,
   lastSynced,
+  quietWindow,
   type SyncedData,
   waitForEvent,
   waitForSynced,
 } from './expect.ts';
 export {
+  type ExtraPool,
   type PoolOptions,
+  type PoolTaint,
   type RunningService,
   type ServiceName,
+  SYSTEM_LABEL,
   type System,
   type SystemOptions,
   serviceNames,
   startSystem,
   systemYaml,
 } from './harness.ts';
-export { deploy, type Place, podsOf, runningPods, undeploy, type WorkloadSpec } from './workload.ts';
+export {
+  type BudgetSpec,
+  createBudget,
+  deploy,
+  type Place,
+  podsOf,
+  runningPods,
+  scale,
+  undeploy,
+  type WorkloadSpec,
+} from './workload.ts';
