@@ -3,9 +3,13 @@
 //
 // 1. an unschedulable pod created -> ScaleUpDecision, and -> that pod Running on a new
 //    worker: one pod at a time, each too big for the free room of every worker, kept
-//    running so that the next one needs a new worker again (`--runs`, default 50);
+//    running so that the next one needs a new worker again. Two cases side by side, taken in
+//    turn in one run (`--runs` of each, default 20): "after a scale-up", the pod created as
+//    soon as the previous scale-up's node is Ready and its action completed, and "quiet", the
+//    pod created once the pool has been idle for `--quiet-seconds` (default 3) since its last
+//    node turned Ready;
 // 2. a worker deleted at the minimum -> NodeUnexpectedlyLost, and -> MinimumNodesRestored
-//    (`--losses`, default 20).
+//    (`--losses`, default 20; 0 leaves this part out).
 //
 // The services run as their images run them (bundled, the Dockerfile's ENTRYPOINT flags and
 // allocator settings; `--sources` runs their TypeScript sources instead), and the RSS of each is
@@ -13,7 +17,7 @@
 //
 // Reported with the anchors of issue 11, never asserted.
 //
-//   node bench/src/reaction.bench.ts [--runs 50] [--losses 20] [--sample-interval 10] [--sources]
+//   node bench/src/reaction.bench.ts [--runs 20] [--quiet-seconds 3] [--losses 20] [--sample-interval 10] [--sources]
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +31,8 @@ import { bundleAsImage } from './image.ts';
 
 const { values } = parseArgs({
   options: {
-    runs: { type: 'string', default: '50' },
+    runs: { type: 'string', default: '20' },
+    'quiet-seconds': { type: 'string', default: '3' },
     losses: { type: 'string', default: '20' },
     'sample-interval': { type: 'string', default: '10' },
     sources: { type: 'boolean', default: false },
@@ -36,9 +41,13 @@ const { values } = parseArgs({
 const runs = Number(values.runs);
 const losses = Number(values.losses);
 const sampleInterval = Number(values['sample-interval']);
-for (const [k, v] of Object.entries({ runs, losses, 'sample-interval': sampleInterval })) {
+const quietSeconds = Number(values['quiet-seconds']);
+for (const [k, v] of Object.entries({ runs, 'sample-interval': sampleInterval })) {
   if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer, got ${v}`);
 }
+if (!Number.isInteger(losses) || losses < 0)
+  throw new Error(`--losses must be an integer >= 0, got ${losses}`);
+if (!(quietSeconds >= 0)) throw new Error(`--quiet-seconds must be >= 0, got ${quietSeconds}`);
 
 // Each service bundled once, started as its image starts it by both systems.
 const bundleDir = mkdtempSync(join(tmpdir(), 'scalewise-reaction-'));
@@ -93,13 +102,18 @@ async function first(
   }
 }
 
-async function pendingPodToWorker(): Promise<{ decision: number[]; running: number[] }> {
+type Case = 'quiet' | 'after';
+type Timings = Record<Case, { decision: number[]; running: number[] }>;
+
+async function pendingPodToWorker(): Promise<
+  Timings & { spare: Record<Case, number>; extra: Record<Case, number> }
+> {
   const system = await startSystem({
     label: 'bench-reaction',
     // Workers of 2 CPUs, pods of 1.5: every pod needs a worker of its own.
     pool: {
       min: 1,
-      max: runs + 2,
+      max: 2 * runs + 2,
       cpuMillicores: 2000,
       memoryMib: 4096,
       cooldownSeconds: 0,
@@ -110,8 +124,10 @@ async function pendingPodToWorker(): Promise<{ decision: number[]; running: numb
     ...(launch ? { launch } : {}),
   });
   const unwatch = watchRss(system, 'scale-ups');
-  const decision: number[] = [];
-  const running: number[] = [];
+  const out: Timings = { quiet: { decision: [], running: [] }, after: { decision: [], running: [] } };
+  const starts: { kind: Case; t0: number }[] = [];
+  const spare: Record<Case, number> = { quiet: 0, after: 0 };
+  const extra: Record<Case, number> = { quiet: 0, after: 0 };
   /** Creates a pod of 1.5 CPUs selecting the pool's workers (2 CPUs each). */
   const bigPod = (name: string) =>
     system.kube.core.createNamespacedPod({
@@ -125,6 +141,20 @@ async function pendingPodToWorker(): Promise<{ decision: number[]; running: numb
         },
       },
     });
+  /** The first ScaleUpDecision since t0, or undefined when the pod runs without one. */
+  const decisionOrRunning = async (name: string, t0: number): Promise<AnyScalewiseEvent | undefined> => {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const d = system.rec.events.find(
+        (x) => x.type === 'io.scalewise.ScaleUpDecision' && Date.parse(x.time) >= t0,
+      );
+      if (d) return d;
+      const pod = await system.kube.core.readNamespacedPod({ name, namespace: system.namespace });
+      if (pod.status?.phase === 'Running') return undefined;
+      if (Date.now() > deadline) throw new Error(`no ScaleUpDecision for ${name} within 120 s`);
+      await sleep(20);
+    }
+  };
   const runningNow = async (name: string) => {
     for (;;) {
       const pod = await system.kube.core.readNamespacedPod({ name, namespace: system.namespace });
@@ -136,25 +166,53 @@ async function pendingPodToWorker(): Promise<{ decision: number[]; running: numb
     // The initial worker's room taken first, so that every measured pod needs a new worker.
     await bigPod('filler');
     await runningNow('filler');
-    for (let i = 0; i < runs; i++) {
+    // When the pool's last node was seen Ready: the filler's node is an initial worker.
+    let readyAt = Date.now();
+    for (let i = 0; i < 2 * runs; i++) {
       const name = `job-${i}`;
+      // In turn, so that both cases see the same machine: "after" right away (the previous
+      // run's node has just turned Ready), "quiet" once the pool has been idle long enough.
+      const kind: Case = i % 2 === 0 ? 'after' : 'quiet';
+      if (kind === 'quiet') await sleep(Math.max(0, readyAt + quietSeconds * 1000 - Date.now()));
       const t0 = Date.now();
       const p0 = performance.now();
       await bigPod(name);
-      const d = await first(system, 'ScaleUpDecision', t0);
-      decision.push(Date.parse(d.time) - t0);
+      starts.push({ kind, t0 });
+      const d = await decisionOrRunning(name, t0);
+      if (!d) {
+        // Running on a node bought before (an earlier run bought one too many): no reaction
+        // to measure; counted and reported.
+        spare[kind] += 1;
+        readyAt = Date.now();
+        process.stdout.write('s');
+        continue;
+      }
+      out[kind].decision.push(Date.parse(d.time) - t0);
       await runningNow(name);
-      running.push(performance.now() - p0);
+      out[kind].running.push(performance.now() - p0);
       // The decision must be the last of this run: wait for its action to complete.
       await first(system, 'ScalingActionCompleted', t0);
-      process.stdout.write('.');
+      // The new node is Ready (its pod runs) and its action completed: the next "after" run
+      // starts now, the next "quiet" one quietSeconds from now.
+      readyAt = Date.now();
+      process.stdout.write(kind === 'quiet' ? 'q' : 'a');
     }
     process.stdout.write('\n');
+    // Decisions per run (from its pod's creation to the next's): more than one bought a node
+    // the pod did not need.
+    for (const [j, s] of starts.entries()) {
+      const end = starts[j + 1]?.t0 ?? Number.POSITIVE_INFINITY;
+      const n = system.rec.events.filter((x) => {
+        const t = Date.parse(x.time);
+        return x.type === 'io.scalewise.ScaleUpDecision' && t >= s.t0 && t < end;
+      }).length;
+      if (n > 1) extra[s.kind] += n - 1;
+    }
   } finally {
     unwatch();
     await system.stop();
   }
-  return { decision, running };
+  return { ...out, spare, extra };
 }
 
 async function lostToRestored(): Promise<{ lost: number[]; restored: number[] }> {
@@ -194,7 +252,7 @@ async function lostToRestored(): Promise<{ lost: number[]; restored: number[] }>
 }
 
 const up = await pendingPodToWorker();
-const down = await lostToRestored();
+const down = losses > 0 ? await lostToRestored() : undefined;
 const row = (xs: number[], anchor: string) => ({
   runs: xs.length,
   'p50 ms': Math.round(pct(xs, 50)),
@@ -203,15 +261,32 @@ const row = (xs: number[], anchor: string) => ({
   anchor,
 });
 console.log(`\nsample interval ${sampleInterval} s, state-sync interval ${sampleInterval} s, 2 shared cores`);
+console.log(
+  `scale-ups taken in turn: "quiet" = pod created ${quietSeconds} s after the pool's last node was seen Ready, ` +
+    `"after scale-up" = pod created as soon as the previous scale-up's node was Ready and its action completed`,
+);
+const CA = 'Cluster Autoscaler: 10 s scan interval; SLO <= 30 s, ~5 s average (< 100 nodes)';
 console.table({
-  'unschedulable pod -> ScaleUpDecision': row(
-    up.decision,
-    'Cluster Autoscaler: 10 s scan interval; SLO <= 30 s, ~5 s average (< 100 nodes)',
-  ),
-  'unschedulable pod -> Running on a new worker': row(up.running, '(KWOK worker: no VM boot)'),
-  'worker deleted at min -> NodeUnexpectedlyLost': row(down.lost, ''),
-  'worker deleted at min -> MinimumNodesRestored': row(down.restored, 'seed 000 example: 90 s'),
+  'quiet: unschedulable pod -> ScaleUpDecision': row(up.quiet.decision, `goal p99 <= 200 ms; ${CA}`),
+  'after scale-up: unschedulable pod -> ScaleUpDecision': row(up.after.decision, 'goal p99 <= 200 ms'),
+  'quiet: unschedulable pod -> Running on a new worker': row(up.quiet.running, '(KWOK worker: no VM boot)'),
+  'after scale-up: unschedulable pod -> Running on a new worker': row(up.after.running, ''),
+  ...(down
+    ? {
+        'worker deleted at min -> NodeUnexpectedlyLost': row(down.lost, ''),
+        'worker deleted at min -> MinimumNodesRestored': row(down.restored, 'seed 000 example: 90 s'),
+      }
+    : {}),
 });
+console.log(
+  `runs whose pod ran on a node bought before (no decision): quiet ${up.spare.quiet}, after ${up.spare.after}; ` +
+    `ScaleUpDecisions beyond the first in a run (a node bought twice): quiet ${up.extra.quiet}, after ${up.extra.after}`,
+);
+const ratio = (a: number[], b: number[], p: number) => (pct(a, p) / pct(b, p)).toFixed(2);
+console.log(
+  `after scale-up / quiet, pod -> ScaleUpDecision: p50 ${ratio(up.after.decision, up.quiet.decision, 50)}, ` +
+    `p99 ${ratio(up.after.decision, up.quiet.decision, 99)}`,
+);
 console.log(
   `RSS of each service while it worked, sampled every second (${values.sources ? 'TypeScript sources' : 'started as its image starts it'}):`,
 );
