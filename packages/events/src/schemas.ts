@@ -220,6 +220,12 @@ export const pendingPodsDetected = () =>
           .max(100)
           .optional()
           .describe('pods placed on each new node (up to 100 nodes)'),
+        action_nodes: z
+          .record(z.string(), count)
+          .optional()
+          .describe(
+            "of pool_nodes, how many each recent scale-up action made (by node-manager's action id on the node): what the decision-engine's actions in flight have already delivered",
+          ),
       })
       .optional(),
   });

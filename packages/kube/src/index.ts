@@ -66,7 +66,16 @@ export {
   podRequests,
   type Resources,
 } from './resources.ts';
-export { blockerOf, boundPod, simBlocker, simNode, simPdb, simPod, snapshotOf } from './sim.ts';
+export {
+  blockerOf,
+  boundPod,
+  LIFECYCLE_TAINTS,
+  simBlocker,
+  simNode,
+  simPdb,
+  simPod,
+  snapshotOf,
+} from './sim.ts';
 export {
   holdsNode,
   type NodeUtilisation,

@@ -58,6 +58,27 @@ describe('simNode', () => {
     assert.equal(c.pool, undefined, 'no pool label, no pool');
   });
 
+  test('the lifecycle taints of a node starting (not-ready, unreachable, uninitialized) are left out, its own kept', () => {
+    // Given a node in flight, and one just turned Ready that still carries not-ready
+    const starting = apiNode('s');
+    starting.spec = {
+      taints: [
+        { key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' },
+        { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' },
+        { key: 'node.cloudprovider.kubernetes.io/uninitialized', value: 'true', effect: 'NoSchedule' },
+        { key: 'dedicated', value: 'batch', effect: 'NoSchedule' },
+      ],
+    };
+    const justReady = ready(apiNode('r'));
+    justReady.spec = { taints: [{ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }] };
+    // Then the simulation sees only the pool's own taint: readiness is inFlight's to say
+    assert.deepEqual(simNode(projectNode(starting)).taints, [
+      { key: 'dedicated', value: 'batch', effect: 'NoSchedule' },
+    ]);
+    assert.equal(simNode(projectNode(starting)).inFlight, true);
+    assert.deepEqual(simNode(projectNode(justReady)).taints, []);
+  });
+
   test('the same projection gives the same object', () => {
     const info = projectNode(apiNode('a'));
     assert.equal(simNode(info), simNode(info));

@@ -26,6 +26,19 @@ const pods = new WeakMap<PodInfo, SimPod>();
 const origins = new WeakMap<SimPod, PodInfo>();
 
 /**
+ * Taints the node lifecycle controller puts on a node while it is not Ready (and a cloud
+ * provider while it is not initialised), and takes off once it is: a node in flight carries
+ * them until a moment after it turned Ready. The simulation counts readiness through
+ * `inFlight` (and the caller's not-Ready timeout), so it leaves these out: with them, no pod
+ * would fit a node in flight, nor one just turned Ready, and each would be bought again.
+ */
+export const LIFECYCLE_TAINTS: ReadonlySet<string> = new Set([
+  'node.kubernetes.io/not-ready',
+  'node.kubernetes.io/unreachable',
+  'node.cloudprovider.kubernetes.io/uninitialized',
+]);
+
+/**
  * A node as the simulation sees it: its labels, taints and allocatable (cpu in millicores,
  * memory and ephemeral-storage in bytes, pods, extended resources), cordoned or not, its pool
  * (POOL_LABEL) and whether it is in flight (its Ready condition not True, and not being
@@ -47,7 +60,9 @@ export function simNode(n: NodeInfo): SimNode {
   const out: SimNode = {
     name: n.name,
     labels: n.labels,
-    taints: n.taints,
+    taints: n.taints.some((t) => LIFECYCLE_TAINTS.has(t.key))
+      ? n.taints.filter((t) => !LIFECYCLE_TAINTS.has(t.key))
+      : n.taints,
     allocatable,
     ...(n.unschedulable ? { unschedulable: true } : {}),
     ...(pool !== undefined ? { pool } : {}),

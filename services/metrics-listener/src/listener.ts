@@ -19,6 +19,7 @@ import { hostname } from 'node:os';
 import { type Config, poolTemplate } from '@scalewise/config';
 import { type AnyScalewiseEvent, createEvent, UNPLACEABLE_KEY } from '@scalewise/events';
 import {
+  ACTION_ANNOTATION,
   CA_SCALE_DOWN_DISABLED,
   evictionBlocker,
   type Kube,
@@ -245,7 +246,34 @@ export function createMetricsListener(
       waiting.length > 0
         ? planPending({ snapshot: snap, waiting, templates: templates(nodeCounts), expander, now: at })
         : { byPool: new Map(), unplaceable: null, elsewhere: 0 };
+    if (plan.byPool.size > 0) {
+      const made = actionNodes(at);
+      for (const [pool, e] of plan.byPool) {
+        const counts = made.get(pool);
+        if (counts) e.simulation.action_nodes = counts;
+      }
+    }
     return { ...plan, podsPools: podsPoolPending };
+  }
+
+  /**
+   * Of each pool's nodes, how many each recent action made (node-manager's action id on the
+   * node, within the pool's action timeout): the decision-engine subtracts what its actions in
+   * flight have already delivered, so the sizing does not hang on which topic it read first.
+   */
+  function actionNodes(at: number): Map<string, Record<string, number>> {
+    const out = new Map<string, Record<string, number>>();
+    for (const n of nodes.values()) {
+      const pool = n.labels[POOL_LABEL];
+      const action = n.annotations[ACTION_ANNOTATION];
+      const cfg = pool === undefined ? undefined : poolConfigs.get(pool);
+      if (!cfg || action === undefined || n.deletedAt !== undefined) continue;
+      if (at - n.createdAt > cfg.action_timeout_seconds * 1000) continue;
+      const counts = out.get(cfg.name) ?? {};
+      counts[action] = (counts[action] ?? 0) + 1;
+      out.set(cfg.name, counts);
+    }
+    return out;
   }
 
   /** Why a pod may not be evicted at all (safe-to-evict "false", local storage, no controller). */

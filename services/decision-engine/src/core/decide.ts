@@ -6,7 +6,7 @@
  */
 import { catalogue, type EventData } from '@scalewise/events';
 import { cmp, fmt, secs } from './explain.ts';
-import { clonePool, type EngineState, type PoolState } from './state.ts';
+import { clonePool, desiredOf, type EngineState, type PoolState } from './state.ts';
 import {
   block,
   cooldownLeft,
@@ -239,9 +239,18 @@ function onSimulatedPending(
   sim: NonNullable<EventData<'io.scalewise.PendingPodsDetected'>['simulation']>,
 ): void {
   const p = s.pool;
-  const target = sim.pool_nodes + sim.new_nodes;
-  p.pending = { count: d.pending_count, target: sim.new_nodes > 0 ? target : null, at: s.now };
-  if (p.workers === null || sim.new_nodes === 0) return;
+  // What the actions in flight will still add that the simulation could not see: their nodes
+  // not yet among the pool's (action_nodes counts those it saw, by action). Without the
+  // counts, every node of an action in flight is taken as unseen (never buying twice).
+  const seen = sim.action_nodes ?? {};
+  const unseen = p.inFlight
+    .filter((a) => a.direction === 'up')
+    .reduce((n, a) => n + Math.max(0, a.count - (seen[a.id] ?? 0)), 0);
+  const needed = Math.max(0, sim.new_nodes - unseen);
+  const cur = desiredOf(p);
+  const target = (cur ?? sim.pool_nodes) + needed;
+  p.pending = { count: d.pending_count, target: needed > 0 ? target : null, at: s.now };
+  if (p.workers === null || needed === 0) return;
   recommend(s, target);
   if (p.paused) return;
   const gib = (b: number) => `${fmt(b / 2 ** 30)} GiB`;
@@ -264,12 +273,14 @@ function onSimulatedPending(
       because:
         `${d.pending_count} pods pending for ${secs(d.waiting_time)}: ${fitting}` +
         `${sim.pods_on_new_nodes} fit no node there and are packed onto ${sim.new_nodes} new nodes of ${t.cpu_millicores}m CPU and ${gib(t.memory_bytes)}` +
+        (unseen > 0 ? `, ${unseen} of them decided and not created yet` : '') +
         ` (${sim.expander === 'priority' ? 'highest priority' : 'least waste'}: ${fmt(sim.waste.cpu_percent)}% CPU and ${fmt(sim.waste.memory_percent)}% memory left unrequested)`,
       inputs: {
         pending_count: d.pending_count,
         waiting_time: d.waiting_time,
         pool_nodes: sim.pool_nodes,
         in_flight_nodes: sim.in_flight_nodes,
+        nodes_in_flight_not_created: unseen,
         fit_existing: sim.fit_existing,
         pods_on_new_nodes: sim.pods_on_new_nodes,
         new_nodes: sim.new_nodes,

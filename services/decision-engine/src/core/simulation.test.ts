@@ -59,6 +59,27 @@ describe('scale-up sized by the scheduling simulation', () => {
     assert.equal(more.count, 1);
   });
 
+  test('Given an action in flight whose node the simulation already saw, When a new pod needs a node, Then one is bought at once', () => {
+    const { state, events } = given(pool({ max: 10 }), [
+      [0, synced(3)],
+      [1, simulatedPending(1, { pool_nodes: 3, new_nodes: 1 })],
+    ]);
+    const first = one(events, 'io.scalewise.ScaleUpDecision');
+    assert.equal(first.count, 1);
+    const id = events.find((e) => e.type === 'io.scalewise.ScaleUpDecision')?.id as string;
+    // The first decision's node exists (counted in pool_nodes, made by that action), the pods
+    // it was for run there, and a new pod fits nowhere: the action in flight covers nothing more.
+    const next = when(
+      state,
+      simulatedPending(1, { pool_nodes: 4, in_flight_nodes: 0, new_nodes: 1, action_nodes: { [id]: 1 } }),
+      2,
+    );
+    const d = one(next.events, 'io.scalewise.ScaleUpDecision');
+    assert.equal(d.count, 1);
+    // Without the counts, the node of the action in flight is taken as still to come.
+    assert.deepEqual(names(when(state, simulatedPending(1, { pool_nodes: 4, new_nodes: 1 }), 2).events), []);
+  });
+
   test('Given the nodes turned Ready and the pods fit them, When reported before they are bound, Then nothing is bought (no grace period)', () => {
     const { state } = given(pool({ max: 10 }), [
       [0, synced(2)],
