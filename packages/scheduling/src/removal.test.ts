@@ -143,4 +143,23 @@ describe('planRemoval', () => {
     );
     assert.deepEqual(plan.blocked, []);
   });
+
+  test("maxRemovalsByPool caps each pool; the capped pool's later candidates are skipped, others go on", () => {
+    const nodes = [
+      node('a1', { pool: 'a' }),
+      node('a2', { pool: 'a' }),
+      node('a3', { pool: 'a' }),
+      node('b1', { pool: 'b' }),
+      node('b2', { pool: 'b' }),
+    ];
+    const plan = planRemoval({
+      snapshot: { nodes, pods: [] },
+      candidates: ['a1', 'a2', 'b1', 'a3', 'b2'],
+      maxRemovalsByPool: { a: 1, b: 2 },
+    });
+    assert.deepEqual(
+      plan.removable.map((r) => r.node),
+      ['a1', 'b1', 'b2'],
+    );
+  });
 });

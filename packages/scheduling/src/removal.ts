@@ -73,7 +73,8 @@ class Mover {
 }
 
 /**
- * Finds which candidates can go, in order, until `maxRemovals` are found: each candidate's
+ * Finds which candidates can go, in order, until `maxRemovals` are found (and no more of a
+ * pool's than `maxRemovalsByPool` allows; the pool's later candidates are skipped): each candidate's
  * pods but its daemon pods are evicted (the blocker and the PDBs allow it) and placed on
  * the other running nodes (not in flight, not cordoned, not removed in this plan) under
  * every predicate, the candidate's own pods out of the topology counts first. Unknown
@@ -88,10 +89,13 @@ export function planRemoval(input: RemovalInput): RemovalPlan {
   const mover = new Mover(cluster);
   const plan: RemovalPlan = { removable: [], blocked: [] };
 
+  const byPool = new Map<string, number>();
   for (const name of input.candidates) {
     if (plan.removable.length >= max) break;
     const node = cluster.byName.get(name);
     if (!node || node.removed) continue;
+    const cap = node.pool === undefined ? undefined : input.maxRemovalsByPool?.[node.pool];
+    if (cap !== undefined && (byPool.get(node.pool as string) ?? 0) >= cap) continue;
     const placed = [...node.pods];
     const leaving = largestFirst(
       placed.filter((pp) => !pp.pod.daemon).map((pp) => pp.pod as BoundPod),
@@ -116,6 +120,7 @@ export function planRemoval(input: RemovalInput): RemovalPlan {
     }
     for (const [k, n] of spent) allowed.set(k, (allowed.get(k) ?? 0) - n);
     plan.removable.push({ node: node.name, moves: result.moves });
+    if (node.pool !== undefined) byPool.set(node.pool, (byPool.get(node.pool) ?? 0) + 1);
   }
   return plan;
 }

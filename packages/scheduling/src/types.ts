@@ -261,6 +261,8 @@ export interface RemovalInput {
   blocker?: (pod: BoundPod) => string | undefined;
   /** Stop once this many nodes are found removable. @default Infinity */
   maxRemovals?: number;
+  /** Per pool: at most this many of its nodes are found removable (its size less its min). */
+  maxRemovalsByPool?: Readonly<Record<string, number>>;
   /**
    * Per pool: the requested share (0..1) of CPU and memory its remaining nodes may reach once
    * a node is gone (the pressure thresholds), so a removal never brings the pressure back that

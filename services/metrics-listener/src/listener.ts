@@ -54,11 +54,12 @@ import {
   type NodeUsage,
   type PendingPlan,
   type PendingPod,
+  type PoolRemoval,
   type PoolSample,
   pendingPodsEvent,
   planHeadroom,
   planPending,
-  planPoolRemoval,
+  planRemovals,
   type QueryReading,
   type SenseIntent,
   type SensePolicy,
@@ -409,6 +410,10 @@ export function createMetricsListener(
     const t0 = performance.now();
     const out: AnyScalewiseEvent[] = [];
     const views = roundViews(at);
+    const removals: {
+      warning: Extract<SenseIntent, { type: 'io.scalewise.UnderutilizationWarning' }>;
+      removal: PoolRemoval;
+    }[] = [];
     for (const policy of policies) {
       const sampled = sampleOf(policy, at, views, external);
       const r = sense(states.get(policy.pool) ?? initialSenseState(), sampled, policy);
@@ -429,17 +434,19 @@ export function createMetricsListener(
           if (headroom) e.data.headroom = headroom;
         }
         if (e.type === 'io.scalewise.UnderutilizationWarning') {
-          // The removal pass: which of the candidates can go, with every pod placed elsewhere.
+          // The removal pass, once for every pool after the loop: which candidates can go.
           if (candidates.length === 0) continue;
-          e.data.simulation = planPoolRemoval({
-            snapshot: views.snapshot,
-            pool: policy.pool,
-            candidates,
-            maxRemovals: e.data.workers - policy.min,
-            blocker,
-            cpuHighPercent: policy.cpuHighPercent,
-            memoryHighPercent: policy.memoryHighPercent,
+          removals.push({
+            warning: e,
+            removal: {
+              pool: policy.pool,
+              candidates,
+              maxRemovals: e.data.workers - policy.min,
+              cpuHighPercent: policy.cpuHighPercent,
+              memoryHighPercent: policy.memoryHighPercent,
+            },
           });
+          continue;
         }
         out.push(toEvent(policy.pool, e, at));
       }
@@ -449,6 +456,14 @@ export function createMetricsListener(
           ready: workers.data.ready_workers,
           not_ready: workers.data.workers - workers.data.ready_workers,
         });
+      }
+    }
+    if (removals.length > 0) {
+      const sims = planRemovals({ snapshot: views.snapshot, pools: removals.map((r) => r.removal), blocker });
+      for (const { warning, removal } of removals) {
+        const sim = sims.get(removal.pool);
+        if (sim) warning.data.simulation = sim;
+        out.push(toEvent(removal.pool, warning, at));
       }
     }
     const unplaceable = unplaceableEvent(views.plan, at);

@@ -25,9 +25,11 @@ export {
   type Candidate,
   type Headroom,
   type PendingPlan,
+  type PoolRemoval,
   planHeadroom,
   planPending,
   planPoolRemoval,
+  planRemovals,
   type Unplaceable,
   type WaitingPod,
 } from './simulate.ts';

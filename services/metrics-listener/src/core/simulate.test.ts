@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { parseData } from '@scalewise/events';
 import type { BoundPod, NodeTemplate, SimNode, SimPod, Snapshot } from '@scalewise/scheduling';
 import type { PendingPod } from './sense.ts';
-import { planHeadroom, planPending, planPoolRemoval, type WaitingPod } from './simulate.ts';
+import { planHeadroom, planPending, planPoolRemoval, planRemovals, type WaitingPod } from './simulate.ts';
 
 const GiB = 2 ** 30;
 const T0 = Date.parse('2026-12-04T10:00:00Z');
@@ -192,6 +192,42 @@ describe('the removal pass of a pool', () => {
       },
     ]);
     assert.match(r.blocked_nodes[0]?.message ?? '', /local storage/);
+  });
+});
+
+describe('the removal pass of every pool at once', () => {
+  test('Given two pools with idle nodes, Then each pool gets its own verdict, each within its own limit', () => {
+    const nodes = [node('a-1', 'a'), node('a-2', 'a'), node('a-3', 'a'), node('b-1', 'b'), node('b-2', 'b')];
+    const idle = (n: string) => ({ node: n, cpuPercent: 0, memoryPercent: 0 });
+    const sims = planRemovals({
+      snapshot: { nodes, pods: [] },
+      pools: [
+        {
+          pool: 'a',
+          candidates: ['a-1', 'a-2', 'a-3'].map(idle),
+          maxRemovals: 2,
+          cpuHighPercent: 80,
+          memoryHighPercent: 85,
+        },
+        {
+          pool: 'b',
+          candidates: ['b-1', 'b-2'].map(idle),
+          maxRemovals: 1,
+          cpuHighPercent: 80,
+          memoryHighPercent: 85,
+        },
+      ],
+      blocker: () => undefined,
+    });
+    assert.deepEqual(
+      sims.get('a')?.removable_nodes.map((r) => r.node),
+      ['a-1', 'a-2'],
+    );
+    assert.deepEqual(
+      sims.get('b')?.removable_nodes.map((r) => r.node),
+      ['b-1'],
+    );
+    assert.deepEqual([sims.get('a')?.candidate_nodes, sims.get('b')?.candidate_nodes], [3, 2]);
   });
 });
 

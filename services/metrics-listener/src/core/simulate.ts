@@ -188,46 +188,82 @@ export interface Candidate {
   memoryPercent: number;
 }
 
-/**
- * The scale-down pass of one pool: which candidates (least used first) can go, one after
- * another, with every pod placed on the nodes that stay, within the PDBs, and without bringing
- * the pool's requests above the pressure thresholds; which must stay and why.
- */
-export function planPoolRemoval(input: {
-  snapshot: Snapshot;
+/** One pool's part of the scale-down pass. */
+export interface PoolRemoval {
   pool: string;
   candidates: readonly Candidate[];
   /** The pool may lose this many nodes (its size less its min). */
   maxRemovals: number;
-  blocker: (pod: BoundPod) => string | undefined;
   /** The pressure thresholds, percent. */
   cpuHighPercent: number;
   memoryHighPercent: number;
-}): RemovalSimulation {
-  const { snapshot, candidates } = input;
+}
+
+/**
+ * The scale-down pass of every pool at once, over one model of the cluster: each pool's
+ * candidates (least used first) are tried one after another, each removable only if every pod
+ * on it is placed on the nodes that stay, within the PDBs, and without bringing its pool's
+ * requests above the pressure thresholds; which must stay and why.
+ */
+export function planRemovals(input: {
+  snapshot: Snapshot;
+  pools: readonly PoolRemoval[];
+  blocker: (pod: BoundPod) => string | undefined;
+}): Map<string, RemovalSimulation> {
+  const { snapshot, pools } = input;
   const plan = planRemoval({
     snapshot,
-    candidates: candidates.map((c) => c.node),
+    candidates: pools.flatMap((p) => p.candidates.map((c) => c.node)),
     blocker: input.blocker,
-    maxRemovals: Math.max(0, input.maxRemovals),
-    headroom: { [input.pool]: { cpu: input.cpuHighPercent / 100, memory: input.memoryHighPercent / 100 } },
+    maxRemovalsByPool: Object.fromEntries(pools.map((p) => [p.pool, Math.max(0, p.maxRemovals)])),
+    headroom: Object.fromEntries(
+      pools.map((p) => [p.pool, { cpu: p.cpuHighPercent / 100, memory: p.memoryHighPercent / 100 }]),
+    ),
   });
-  const byNode = new Map(candidates.map((c) => [c.node, c]));
-  return {
-    candidate_nodes: candidates.length,
-    removable_nodes: plan.removable.map((r) => ({
+  const poolOf = new Map<string, { pool: string; c: Candidate }>();
+  for (const p of pools) for (const c of p.candidates) poolOf.set(c.node, { pool: p.pool, c });
+  const out = new Map<string, RemovalSimulation>(
+    pools.map((p) => [
+      p.pool,
+      { candidate_nodes: p.candidates.length, removable_nodes: [], blocked_nodes: [] },
+    ]),
+  );
+  for (const r of plan.removable) {
+    const hit = poolOf.get(r.node);
+    const sim = hit && out.get(hit.pool);
+    sim?.removable_nodes.push({
       node: r.node,
-      cpu_percent: byNode.get(r.node)?.cpuPercent ?? 0,
-      memory_percent: byNode.get(r.node)?.memoryPercent ?? 0,
+      cpu_percent: hit?.c.cpuPercent ?? 0,
+      memory_percent: hit?.c.memoryPercent ?? 0,
       pods: r.moves.length,
-    })),
-    blocked_nodes: plan.blocked.slice(0, 50).map((b) => ({
+    });
+  }
+  for (const b of plan.blocked) {
+    const hit = poolOf.get(b.node);
+    const sim = hit && out.get(hit.pool);
+    if (!sim || sim.blocked_nodes.length >= 50) continue;
+    sim.blocked_nodes.push({
       node: b.node,
       ...(b.pod ? { pod: b.pod } : {}),
       constraint: b.reason.predicate,
       message: b.reason.message,
-    })),
-  };
+    });
+  }
+  return out;
+}
+
+/** The scale-down pass of one pool ({@link planRemovals} with that pool alone). */
+export function planPoolRemoval(
+  input: PoolRemoval & { snapshot: Snapshot; blocker: (pod: BoundPod) => string | undefined },
+): RemovalSimulation {
+  const { snapshot, blocker, ...pool } = input;
+  return (
+    planRemovals({ snapshot, blocker, pools: [pool] }).get(pool.pool) ?? {
+      candidate_nodes: 0,
+      removable_nodes: [],
+      blocked_nodes: [],
+    }
+  );
 }
 
 export type Headroom = NonNullable<EventData<'io.scalewise.ResourcePressureAlert'>['headroom']>;
