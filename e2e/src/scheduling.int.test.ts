@@ -451,6 +451,11 @@ describe('zones', () => {
     const pods = await running(system, app, 3);
     const nodes = await system.workers();
     const zoneOf = new Map(nodes.map((n) => [n.metadata?.name ?? '', n.metadata?.labels?.[ZONE_LABEL]]));
+    assert.deepEqual(
+      [...zoneOf.values()].sort(),
+      zones,
+      `3 nodes in 3 zones: ${JSON.stringify([...zoneOf])}`,
+    );
     // The decision's 3 nodes, one in each zone.
     const created = eventsOf(system, 'NodeCreated', {
       where: (e) => dataOf(e, 'io.scalewise.NodeCreated').action_id === decision?.id,
