@@ -23,7 +23,7 @@ describe('planRemoval', () => {
       pod: 'default/web-1',
       reason: {
         predicate: 'pod_anti_affinity',
-        message: `pod default/web-1: anti-affinity (app=web, ${HOSTNAME_LABEL}) on all 3 other nodes`,
+        message: `pod default/web-1: anti-affinity (app=web, ${HOSTNAME_LABEL}) on all 3 other nodes it could run on`,
       },
     });
   });
@@ -161,5 +161,22 @@ describe('planRemoval', () => {
       plan.removable.map((r) => r.node),
       ['a1', 'b1', 'b2'],
     );
+  });
+
+  test('the reason a pod cannot move is that of the nodes it could run on, not of nodes it never could', () => {
+    // Given 2 nodes of pool a with one anti-affinity replica each, and 5 nodes of pool b it never selects
+    const anti: Partial<SimPod> = {
+      labels: { app: 'web' },
+      nodeSelector: { 'scalewise.io/pool': 'a' },
+      podAntiAffinity: [{ labelSelector: { matchLabels: { app: 'web' } }, topologyKey: HOSTNAME_LABEL }],
+    };
+    const nodes = [node('a1'), node('a2'), ...[1, 2, 3, 4, 5].map((i) => node(`b${i}`, { pool: 'b' }))];
+    const plan = planRemoval({
+      snapshot: { nodes, pods: [bound('web-1', 'a1', anti), bound('web-2', 'a2', anti)] },
+      candidates: ['a1'],
+    });
+    // Then the reason is the anti-affinity on the one node it could run on
+    assert.equal(plan.blocked[0]?.reason.predicate, 'pod_anti_affinity');
+    assert.match(plan.blocked[0]?.reason.message ?? '', /on the only other node it could run on/);
   });
 });

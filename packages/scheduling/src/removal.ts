@@ -19,23 +19,32 @@ function pct(x: number): string {
   return `${Math.round(x * 100)}%`;
 }
 
-/** Why the pod fits none of the `n` receivers, from their failures. */
-function nowhere(pod: string, tally: Tally, n: number): Reason {
+/** Predicates that refuse a pod whatever runs on the node: such a node is none the pod could move to. */
+const STATIC: ReadonlySet<string> = new Set([
+  'node_selector',
+  'node_affinity',
+  'taints',
+  'node_unschedulable',
+]);
+
+/** Why the pod fits none of the `n` receivers, from their failures (`which`: of what the n nodes are). */
+function nowhere(pod: string, tally: Tally, n: number, which = ''): Reason {
   if (n === 0)
     return { predicate: 'resources', message: `pod ${pod}: no other running, schedulable node to move to` };
   const top = tally.top(3);
   const first = top[0]!;
+  const of = which ? ` ${which}` : '';
   if (top.length === 1) {
     return {
       predicate: first.reason.predicate,
-      message: `pod ${pod}: ${first.reason.message} on ${n === 1 ? 'the only other node' : `all ${n} other nodes`}`,
+      message: `pod ${pod}: ${first.reason.message} on ${n === 1 ? `the only other node${of}` : `all ${n} other nodes${of}`}`,
     };
   }
   const parts = top.map((g) => `${g.reason.message} on ${g.nodes}`);
   if (tally.size > top.length) parts.push('...');
   return {
     predicate: first.reason.predicate,
-    message: `pod ${pod} fits none of the ${n} other nodes: ${parts.join('; ')}`,
+    message: `pod ${pod} fits none of the ${n} other nodes${of}: ${parts.join('; ')}`,
   };
 }
 
@@ -61,14 +70,21 @@ class Mover {
       this.cursor = i;
       return { to: node };
     }
-    // No receiver: go over them again, this time keeping every failure for the reason.
-    const tally = new Tally();
+    // No receiver: go over them again, this time keeping every failure for the reason. The
+    // nodes the pod could never run on (its selector, affinity or their taints refuse it) say
+    // nothing of why it cannot move; the reason is that of the nodes it could run on, when
+    // there are any.
+    const eligible = new Tally();
+    const never = new Tally();
     for (const node of nodes) {
       if (node.removed || node.inFlight) continue;
       const f = filter(cluster, ctx, node);
-      if (f) tally.add(f);
+      if (!f) continue;
+      if (STATIC.has(f.predicate)) never.add(f);
+      else eligible.add(f);
     }
-    return { reason: nowhere(pod.key, tally, tally.total) };
+    if (eligible.total > 0) return { reason: nowhere(pod.key, eligible, eligible.total, 'it could run on') };
+    return { reason: nowhere(pod.key, never, never.total) };
   }
 }
 
