@@ -26,7 +26,6 @@ import { loadConfig, poolTemplate } from '@scalewise/config';
 import {
   deploy,
   type ExtraPool,
-  type ServiceName,
   type SystemOptions,
   startSystem,
   type WorkloadSpec,
@@ -34,7 +33,7 @@ import {
 import { POOL_LABEL, projectPod, simPod } from '@scalewise/kube';
 import { planScaleUp } from '@scalewise/scheduling';
 import { waitFor } from '@scalewise/testing';
-import { bundleAsImage } from './image.ts';
+import { imageLauncher } from './image.ts';
 
 const { values } = parseArgs({
   options: {
@@ -54,17 +53,7 @@ for (const [k, v] of Object.entries({ pods: podsN, max, rate, 'sample-interval':
 }
 
 const bundleDir = mkdtempSync(join(tmpdir(), 'scalewise-burst-'));
-const bundles = new Map<ServiceName, ReturnType<typeof bundleAsImage>>();
-const launch: SystemOptions['launch'] = values.sources
-  ? undefined
-  : (svc) => {
-      let b = bundles.get(svc);
-      if (!b) {
-        b = bundleAsImage(svc, bundleDir);
-        bundles.set(svc, b);
-      }
-      return b;
-    };
+const launch: SystemOptions['launch'] = values.sources ? undefined : imageLauncher(bundleDir);
 
 // The rate and cooldown of every pool. ExtraPool does not list them (the harness gives extra
 // pools the main pool's defaults): the spread passes them through to the YAML, and the pools'

@@ -60,3 +60,21 @@ export async function bundleAsImage(
   await bundleService(join(root, 'services', service, 'src', 'main.ts'), join(cwd, 'dist'));
   return { args: [...launch.flags, launch.script], cwd, env: launch.env };
 }
+
+/**
+ * How an e2e system starts each service in a bench: bundled once into `dir` and started as its
+ * image starts it (the harness's `launch`), each bundle made on first use and shared after.
+ */
+export function imageLauncher(
+  dir: string,
+): (service: string) => Promise<{ args: string[]; cwd: string; env: Record<string, string> }> {
+  const bundles = new Map<string, ReturnType<typeof bundleAsImage>>();
+  return (service) => {
+    let b = bundles.get(service);
+    if (!b) {
+      b = bundleAsImage(service, dir);
+      bundles.set(service, b);
+    }
+    return b;
+  };
+}

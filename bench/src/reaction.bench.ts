@@ -24,10 +24,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { type ServiceName, type System, type SystemOptions, startSystem } from '@scalewise/e2e';
+import { type System, type SystemOptions, startSystem } from '@scalewise/e2e';
 import type { AnyScalewiseEvent } from '@scalewise/events';
 import { POOL_LABEL } from '@scalewise/kube';
-import { bundleAsImage } from './image.ts';
+import { imageLauncher } from './image.ts';
 
 const { values } = parseArgs({
   options: {
@@ -51,17 +51,7 @@ if (!(quietSeconds >= 0)) throw new Error(`--quiet-seconds must be >= 0, got ${q
 
 // Each service bundled once, started as its image starts it by both systems.
 const bundleDir = mkdtempSync(join(tmpdir(), 'scalewise-reaction-'));
-const bundles = new Map<ServiceName, ReturnType<typeof bundleAsImage>>();
-const launch: SystemOptions['launch'] = values.sources
-  ? undefined
-  : (svc) => {
-      let b = bundles.get(svc);
-      if (!b) {
-        b = bundleAsImage(svc, bundleDir);
-        bundles.set(svc, b);
-      }
-      return b;
-    };
+const launch: SystemOptions['launch'] = values.sources ? undefined : imageLauncher(bundleDir);
 
 /** RSS samples in MiB per service, taken every second while `watch` runs. */
 const rssSamples = new Map<string, number[]>();

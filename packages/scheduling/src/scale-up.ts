@@ -207,16 +207,7 @@ export function planScaleUp(input: ScaleUpInput): ScaleUpPlan {
       pools.set(template.pool, pool);
     }
     const name = `${template.pool}/new-${pool.nodes.length + 1}`;
-    const node = cluster.addNode(
-      {
-        name,
-        labels: templateLabels(template, name, zone),
-        taints: template.taints,
-        allocatable: template.allocatable,
-        pool: template.pool,
-      },
-      true,
-    );
+    const node = openNode(cluster, template, name, zone);
     cluster.place(pod, node);
     opened.push(node);
     pool.nodes.push(node);
@@ -250,15 +241,14 @@ export function planScaleUp(input: ScaleUpInput): ScaleUpPlan {
   return plan;
 }
 
-/** The pod-dependent predicates on a fresh node of the template, tried and taken back. */
-function tryFresh(
+/** A new node of the template in the simulated cluster, in flight. */
+function openNode(
   cluster: Cluster,
-  ctx: PodContext,
   template: NodeTemplate,
   name: string,
   zone: string | undefined,
-): Failure | undefined {
-  const node = cluster.addNode(
+): NodeState {
+  return cluster.addNode(
     {
       name,
       labels: templateLabels(template, name, zone),
@@ -268,6 +258,17 @@ function tryFresh(
     },
     true,
   );
+}
+
+/** The pod-dependent predicates on a fresh node of the template, tried and taken back. */
+function tryFresh(
+  cluster: Cluster,
+  ctx: PodContext,
+  template: NodeTemplate,
+  name: string,
+  zone: string | undefined,
+): Failure | undefined {
+  const node = openNode(cluster, template, name, zone);
   try {
     return filter(cluster, fresh(cluster, ctx), node);
   } finally {
