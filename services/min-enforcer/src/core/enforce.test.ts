@@ -28,13 +28,15 @@ function ev<T extends EnforcerEventType>(
 ) {
   return { id, type, source, data: { ...sampleData[type], ...data } } as EnforcerEvent;
 }
-const synced = (workers: number, pool = 'workers') =>
+/** ClusterStateSynced of a snapshot taken at `takenAt` s (default: late, newer than anything read). */
+const synced = (workers: number, pool = 'workers', takenAt = 100_000) =>
   ev('io.scalewise.ClusterStateSynced', {
     pool,
     workers,
     k8s_nodes: workers,
     docker_containers: workers,
     db_workers: workers,
+    last_sync: new Date(at(takenAt)).toISOString(),
   });
 const lost = (node: string, remaining: number) =>
   ev('io.scalewise.NodeUnexpectedlyLost', {
@@ -304,7 +306,7 @@ describe('floor actions', () => {
         [2, ev('io.scalewise.ScaleUpStarted', { action_id: repair, count: 1 })],
         [2.1, ev('io.scalewise.ScaleUpStarted', { action_id: emergency, count: 1 })],
         [3, completed(repair, 1, 2)],
-        [3.1, synced(0)], // taken at 1.2 s, read now
+        [3.1, synced(0, 'workers', 1.2)], // taken at 1.2 s, read now
         [3.2, ev('io.scalewise.NodeReady', { node_name: 'w-3', action_id: repair })],
         [4, completed(emergency, 0, 1)],
         [4.1, ev('io.scalewise.NodeReady', { node_name: 'w-4', action_id: emergency })],
@@ -315,6 +317,35 @@ describe('floor actions', () => {
     );
     assert.deepEqual(after.names, ['MinimumNodesRestored']);
     assert.equal(after.state.pools.workers?.workers, 2);
+  });
+
+  test('a sync taken before both repairs completed, read after them, starts no third repair', () => {
+    const burst = run(floor(), [
+      [0, synced(2, 'workers', 0)],
+      [1, lost('w-1', 1)],
+      [1.1, lost('w-2', 0)],
+    ]);
+    const [repair, emergency] = [burst.events[1]?.id as string, burst.events[2]?.id as string];
+    const after = run(
+      floor(),
+      [
+        [2, ev('io.scalewise.ScaleUpStarted', { action_id: repair, count: 1 })],
+        [2.1, ev('io.scalewise.ScaleUpStarted', { action_id: emergency, count: 1 })],
+        [3, completed(repair, 1, 2)],
+        [3.2, ev('io.scalewise.NodeReady', { node_name: 'w-3', action_id: repair })],
+        [4, completed(emergency, 0, 1)],
+        [4.1, ev('io.scalewise.NodeReady', { node_name: 'w-4', action_id: emergency })],
+        [4.6, synced(1, 'workers', 2.5)], // taken at 2.5 s, with one new node: read after both completions
+        [5, tick()],
+      ],
+      burst.state,
+    );
+    assert.deepEqual(after.names, ['MinimumNodesRestored']);
+    assert.ok((after.state.pools.workers?.workers ?? 0) >= 2);
+    // A snapshot taken after them is the count again.
+    const later = run(floor(), [[6, synced(2, 'workers', 5.5)]], after.state);
+    assert.equal(later.state.pools.workers?.workers, 2);
+    assert.deepEqual(later.names, []);
   });
 
   test('a floor action lost without completion expires: the next tick repairs again, without a new violation', () => {

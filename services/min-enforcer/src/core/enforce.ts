@@ -99,6 +99,12 @@ export interface FloorPoolState {
   violation: { since: number } | null;
   /** After a failed floor action, none is issued before this time. */
   retryAt: number | null;
+  /**
+   * When the last action's completion was applied (epoch ms): a ClusterStateSynced whose
+   * snapshot (`last_sync`) is older may not count that action's nodes, so it only raises the
+   * count. Absent in a state stored before it existed.
+   */
+  completedAt?: number | null;
 }
 
 export interface EnforcerState {
@@ -126,6 +132,7 @@ export function initialEnforcerState(
       losses: [],
       violation: null,
       retryAt: null,
+      completedAt: null,
     };
   }
   return { pools };
@@ -274,8 +281,13 @@ function apply(s: Step, e: EnforcerEvent): boolean {
       // While its own repair is in flight, a sync (a snapshot that may predate the repair's
       // nodes, read after their events) only raises the count: lowered, it made a finished
       // emergency scale-up look short and start another. Losses still lower it by their events.
+      // Likewise a snapshot taken before the last completion we applied, read after it (the
+      // state and actions topics are read side by side): lowered, it made a repair just done
+      // look undone and started another. A loss after the snapshot lowers it by its own event.
       p.workers =
-        p.workers !== null && p.inFlight.some((a) => a.direction === 'up' && a.origin === 'floor')
+        p.workers !== null &&
+        (p.inFlight.some((a) => a.direction === 'up' && a.origin === 'floor') ||
+          Date.parse(e.data.last_sync) < (p.completedAt ?? Number.NEGATIVE_INFINITY))
           ? Math.max(p.workers, e.data.workers)
           : e.data.workers;
       return true;
@@ -307,6 +319,7 @@ function apply(s: Step, e: EnforcerEvent): boolean {
           ? Math.max(0, p.workers + (a.direction === 'up' ? a.remaining : -a.remaining))
           : 0;
       p.workers = Math.max(e.data.new_workers, own);
+      p.completedAt = s.now;
       return true;
     }
     case 'io.scalewise.ScalingActionFailed': {
