@@ -203,6 +203,11 @@ export const pendingPodsDetected = () =>
         fit_existing: count.describe(
           "pods that fit on the pool's existing or in-flight nodes: nothing to buy for them",
         ),
+        unplaceable: count
+          .optional()
+          .describe(
+            'pods that name this pool (its label in their nodeSelector) that no node can host (also in NotTriggerScaleUp): counted as waiting for the pool, they hold its scale-down, and buy nothing',
+          ),
         new_nodes: count.describe("new nodes of the pool's template the other pods need"),
         pods_on_new_nodes: count,
         expander: z.enum(['least_waste', 'priority']),

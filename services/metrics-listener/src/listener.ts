@@ -245,7 +245,14 @@ export function createMetricsListener(
       if (n.pool !== undefined) nodeCounts.set(n.pool, (nodeCounts.get(n.pool) ?? 0) + 1);
     const plan =
       waiting.length > 0
-        ? planPending({ snapshot: snap, waiting, templates: templates(nodeCounts), expander, now: at })
+        ? planPending({
+            snapshot: snap,
+            waiting,
+            templates: templates(nodeCounts),
+            expander,
+            now: at,
+            namedPool: (pod) => pod.nodeSelector?.[POOL_LABEL],
+          })
         : { byPool: new Map(), unplaceable: null, elsewhere: 0 };
     if (plan.byPool.size > 0) {
       const made = actionNodes(at);

@@ -121,6 +121,25 @@ describe('pending pods through the simulation', () => {
     parseData('io.scalewise.NotTriggerScaleUp', u);
   });
 
+  test('Given a pod that names pool a and fits nowhere, Then it waits for a (holding its scale-down) and is NotTriggerScaleUp too', () => {
+    const stuck = pod('stuck-1', 500, { nodeSelector: { 'scalewise.io/pool': 'a', never: 'true' } });
+    const r = planPending({
+      snapshot: { nodes: [node('a-1', 'a')], pods: [] },
+      waiting: [waiting(stuck)],
+      templates: [template('a'), template('b')],
+      expander: 'least_waste',
+      now: T0,
+      namedPool: (p) => p.nodeSelector?.['scalewise.io/pool'],
+    });
+    const a = r.byPool.get('a');
+    assert.deepEqual(
+      [a?.pending.length, a?.simulation.unplaceable, a?.simulation.new_nodes, a?.simulation.fit_existing],
+      [1, 1, 0, 0],
+    );
+    assert.equal(r.byPool.has('b'), false);
+    assert.equal(r.unplaceable?.pending_count, 1);
+  });
+
   test('Given a pool at its max, Then its pods are unplaceable with pool_max', () => {
     const r = plan({ nodes: [], pods: [] }, [pod('web-1', 3000)], [template('a', { maxNew: 0 })]);
     assert.equal(r.unplaceable?.pods[0]?.pools[0]?.constraint, 'pool_max');

@@ -52,6 +52,11 @@ export function planPending(input: {
   templates: readonly NodeTemplate[];
   expander: Expander;
   now: number;
+  /**
+   * The pool a pod names itself (its nodeSelector's pool label), if any: a pod that names a
+   * pool and fits nowhere still waits for that pool (it holds its scale-down).
+   */
+  namedPool?: (pod: SimPod) => string | undefined;
 }): PendingPlan {
   const { snapshot, waiting, templates, expander, now } = input;
   const byKey = new Map(waiting.map((w) => [w.pod.key, w]));
@@ -101,6 +106,14 @@ export function planPending(input: {
       if (w) e.pending.push(w.sample);
     }
   }
+  const unplaceableOf = new Map<string, number>();
+  for (const u of plan.unplaceable) {
+    const w = byKey.get(u.pod);
+    const pool = w && input.namedPool?.(w.pod);
+    if (!w || pool === undefined || !templateOf.has(pool)) continue;
+    entry(pool).pending.push(w.sample);
+    unplaceableOf.set(pool, (unplaceableOf.get(pool) ?? 0) + 1);
+  }
   const byPool = new Map<string, { pending: PendingPod[]; simulation: PendingSimulation }>();
   for (const [pool, e] of out) {
     const t = templateOf.get(pool);
@@ -112,6 +125,7 @@ export function planPending(input: {
         pool_nodes: nodes.all,
         in_flight_nodes: nodes.inFlight,
         fit_existing: e.fit,
+        ...(unplaceableOf.has(pool) ? { unplaceable: unplaceableOf.get(pool) } : {}),
         new_nodes: newNodes.length,
         pods_on_new_nodes: e.plan?.pods.length ?? 0,
         expander,
