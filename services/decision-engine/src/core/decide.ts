@@ -151,7 +151,6 @@ function onMetrics(s: Step, d: EventData<'io.scalewise.PoolMetricsObserved'>): v
   // spare; the warnings, not the averages, say when that ends.
   const simulated = p.underutilized?.simulation !== undefined;
   const low = (simulated || isLow(p, d.cpu_avg, d.memory_avg)) && metricNeeds < d.workers;
-  if (d.pending_pods > 0 && simulated) p.underutilized = null;
   if (!low) {
     p.underutilized = null;
     p.optimalAnnounced = false;

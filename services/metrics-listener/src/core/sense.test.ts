@@ -138,7 +138,7 @@ describe('UnderutilizationWarning', () => {
     assert.ok(events.every((e) => of(e, 'io.scalewise.UnderutilizationWarning') === undefined));
   });
 
-  test('never at the minimum, never with pods pending, and memory must be low too', () => {
+  test('never at the minimum, and memory must be low too; pods pending do not stop it (the engine blocks on them, saying so)', () => {
     const atMin = [node('a', 100, GiB), node('b', 100, GiB)];
     assert.ok(
       run([0, 10, 20, 30].map((s) => sample(s, atMin))).events.every(
@@ -154,8 +154,9 @@ describe('UnderutilizationWarning', () => {
       reason: 'Unschedulable',
     };
     assert.ok(
-      run([0, 10, 20, 30].map((s) => sample(s, idle, [waiting]))).events.every(
-        (e) => !of(e, 'io.scalewise.UnderutilizationWarning'),
+      of(
+        run([0, 10, 20, 30].map((s) => sample(s, idle, [waiting]))).events[3] ?? [],
+        'io.scalewise.UnderutilizationWarning',
       ),
     );
     const memBusy = [node('a', 100, 4 * GiB), node('b', 100, 4 * GiB), node('c', 100, 4 * GiB)];

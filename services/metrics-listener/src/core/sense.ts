@@ -9,8 +9,7 @@
  * - ResourcePressureAlert every sample while CPU > cpu_high OR memory > memory_high, or the
  *   pool's Prometheus metric asks for more workers than it has (prometheus.ts), with how long
  *   it has held; `resource: metric` when only the metric does, `metric` with its numbers.
- * - UnderutilizationWarning every sample while workers > min, no pod waits for the pool, the
- *   pool's metric (if any) does not need the workers there are, and at least one Ready node has
+ * - UnderutilizationWarning every sample while workers > min, the pool's metric (if any) does not need the workers there are, and at least one Ready node has
  *   had requested CPU < cpu_low AND memory < memory_low for `underutilizedPeriods` consecutive
  *   samples: those nodes are the scale-down candidates (`candidates`, least requested first,
  *   the newest first among equals), which the shell runs through the scheduling simulation's
@@ -264,7 +263,8 @@ export function sense(
     !pods &&
     readyWorkers > 0 &&
     workers > policy.min &&
-    sample.pending.length === 0 &&
+    // Pods waiting for the pool do not stop the warning: the decision engine answers it with
+    // ScaleDownBlocked pending_pods, which says why the idle nodes stay.
     candidates.length > 0 &&
     // The metric still needs every worker there is: no scale-down on CPU and memory alone.
     !(demand?.active && demand.desired_workers >= workers);
