@@ -23,13 +23,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, poolTemplate } from '@scalewise/config';
-import {
-  deploy,
-  type ExtraPool,
-  type SystemOptions,
-  startSystem,
-  type WorkloadSpec,
-} from '@scalewise/e2e';
+import { deploy, type ExtraPool, type SystemOptions, startSystem, type WorkloadSpec } from '@scalewise/e2e';
 import { POOL_LABEL, projectPod, simPod } from '@scalewise/kube';
 import { planScaleUp } from '@scalewise/scheduling';
 import { waitFor } from '@scalewise/testing';
