@@ -316,19 +316,27 @@ function onPressure(s: Step, d: EventData<'io.scalewise.ResourcePressureAlert'>)
   }
   const byUtilization = utilizationRecommendation(p, d.workers, d.cpu_avg, d.memory_avg);
   const h = d.headroom;
-  // Headroom sized by the simulation: the new nodes that give room for a node's worth of the typical pod.
-  const byHeadroom = h ? d.workers + h.new_nodes : 0;
-  const target = Math.max(d.workers + 1, byUtilization, byHeadroom, m?.desired_workers ?? 0);
+  // Headroom sized by the simulation (room for a node's worth of the typical pod) replaces the
+  // utilisation targets when the event has it; at least one node either way (seed 000).
+  const target = Math.max(
+    d.workers + 1,
+    h ? d.workers + h.new_nodes : byUtilization,
+    m?.desired_workers ?? 0,
+  );
   recommend(s, target);
   // Pressure repeats while it lasts; after an action the metrics need the cooldown to settle.
   if (p.paused || cooldownLeft(s) > 0) return;
+  // While pods wait for the pool, they size its growth (PendingPodsDetected): headroom is for
+  // a pool with nothing pending, or a burst would be bought twice.
+  // Pending pods reported before the last action are left to the next report.
+  if ((p.pending?.count ?? 0) > 0 && (p.pending?.at ?? 0) >= (p.lastActionAt ?? 0)) return;
   const t = p.policy.thresholds;
   scaleUp(
     s,
     {
       target,
       rule: 'resource_pressure',
-      because: `CPU ${fmt(d.cpu_avg)}% (threshold ${d.cpu_threshold}%) and memory ${fmt(d.memory_avg)}% (threshold ${d.memory_threshold}%) over ${secs(d.duration)}; ${target} workers bring them to the targets of ${t.cpuTargetPercent}% and ${t.memoryTargetPercent}%: headroom for pods to come (no pod is pending; scale-down keeps these nodes while a removal would bring the pressure back)${h ? `; room for ${h.wanted} more pods like the typical one (${h.typical_pod.cpu_millicores}m CPU, ${fmt(h.typical_pod.memory_bytes / 2 ** 20)} MiB): ${h.fit_now} fit the nodes there, ${h.new_nodes} new nodes give room for the rest` : ''}`,
+      because: `CPU ${fmt(d.cpu_avg)}% (threshold ${d.cpu_threshold}%) and memory ${fmt(d.memory_avg)}% (threshold ${d.memory_threshold}%) over ${secs(d.duration)}; ${h ? `headroom for pods to come (no pod is pending): room for ${h.wanted} more pods like the typical one (${h.typical_pod.cpu_millicores}m CPU, ${fmt(h.typical_pod.memory_bytes / 2 ** 20)} MiB), ${h.fit_now} of which fit the nodes there; ${h.new_nodes} new nodes give room for the rest (at least one)` : `${target} workers bring them to the targets of ${t.cpuTargetPercent}% and ${t.memoryTargetPercent}%: headroom for pods to come (no pod is pending)`}; scale-down keeps these nodes while a removal would bring the pressure back`,
       inputs: {
         cpu_avg: d.cpu_avg,
         memory_avg: d.memory_avg,

@@ -180,6 +180,26 @@ describe('scale-down node by node from the simulation', () => {
 });
 
 describe('pressure as headroom', () => {
+  test('Given pods waiting for the pool, Then pressure buys no headroom: the pods size the growth', () => {
+    const { state } = given(pool({ max: 10 }), [
+      [0, synced(4)],
+      [1, simulatedPending(3, { pool_nodes: 4, fit_existing: 3, new_nodes: 0, pods_on_new_nodes: 0 })],
+    ]);
+    const alert = ev('io.scalewise.ResourcePressureAlert', {
+      workers: 4,
+      cpu_avg: 95,
+      memory_avg: 40,
+      resource: 'cpu',
+      headroom: {
+        typical_pod: { cpu_millicores: 1000, memory_bytes: 2 ** 30 },
+        wanted: 4,
+        fit_now: 0,
+        new_nodes: 1,
+      },
+    });
+    assert.deepEqual(names(when(state, alert, 100).events), []);
+  });
+
   test('Given pressure with the simulation wanting 2 new nodes for the typical pods, Then the scale-up gives that room and says so', () => {
     const { state } = given(pool({ max: 10 }), [[0, synced(4)]]);
     const alert = ev('io.scalewise.ResourcePressureAlert', {
@@ -199,7 +219,7 @@ describe('pressure as headroom', () => {
     assert.equal(d.explanation.inputs.headroom_new_nodes, 2);
     assert.match(
       d.explanation.summary,
-      /headroom.*room for 2 more pods like the typical one \(2000m CPU, 1024 MiB\): 0 fit the nodes there, 2 new nodes/,
+      /headroom.*room for 2 more pods like the typical one \(2000m CPU, 1024 MiB\), 0 of which fit the nodes there; 2 new nodes/,
     );
   });
 });
