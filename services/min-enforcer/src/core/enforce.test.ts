@@ -293,18 +293,30 @@ describe('floor actions', () => {
     ]);
   });
 
-  test('a sync taken before the repair nodes, read after the first completion, starts no second emergency', () => {
+  /** A pool of 2 loses both at once: the repair and the emergency scale-up, both started. */
+  const twoLostAndRepairing = () => {
     const burst = run(floor(), [
-      [0, synced(2)],
+      [0, synced(2, 'workers', 0)],
       [1, lost('w-1', 1)],
       [1.1, lost('w-2', 0)],
     ]);
     const [repair, emergency] = [burst.events[1]?.id as string, burst.events[2]?.id as string];
-    const after = run(
+    const started = run(
       floor(),
       [
         [2, ev('io.scalewise.ScaleUpStarted', { action_id: repair, count: 1 })],
         [2.1, ev('io.scalewise.ScaleUpStarted', { action_id: emergency, count: 1 })],
+      ],
+      burst.state,
+    );
+    return { state: started.state, repair, emergency };
+  };
+
+  test('a sync taken before the repair nodes, read after the first completion, starts no second emergency', () => {
+    const { state, repair, emergency } = twoLostAndRepairing();
+    const after = run(
+      floor(),
+      [
         [3, completed(repair, 1, 2)],
         [3.1, synced(0, 'workers', 1.2)], // taken at 1.2 s, read now
         [3.2, ev('io.scalewise.NodeReady', { node_name: 'w-3', action_id: repair })],
@@ -313,24 +325,17 @@ describe('floor actions', () => {
         [5, tick()],
         [6, synced(2)],
       ],
-      burst.state,
+      state,
     );
     assert.deepEqual(after.names, ['MinimumNodesRestored']);
     assert.equal(after.state.pools.workers?.workers, 2);
   });
 
   test('a sync taken before both repairs completed, read after them, starts no third repair', () => {
-    const burst = run(floor(), [
-      [0, synced(2, 'workers', 0)],
-      [1, lost('w-1', 1)],
-      [1.1, lost('w-2', 0)],
-    ]);
-    const [repair, emergency] = [burst.events[1]?.id as string, burst.events[2]?.id as string];
+    const { state, repair, emergency } = twoLostAndRepairing();
     const after = run(
       floor(),
       [
-        [2, ev('io.scalewise.ScaleUpStarted', { action_id: repair, count: 1 })],
-        [2.1, ev('io.scalewise.ScaleUpStarted', { action_id: emergency, count: 1 })],
         [3, completed(repair, 1, 2)],
         [3.2, ev('io.scalewise.NodeReady', { node_name: 'w-3', action_id: repair })],
         [4, completed(emergency, 0, 1)],
@@ -338,7 +343,7 @@ describe('floor actions', () => {
         [4.6, synced(1, 'workers', 2.5)], // taken at 2.5 s, with one new node: read after both completions
         [5, tick()],
       ],
-      burst.state,
+      state,
     );
     assert.deepEqual(after.names, ['MinimumNodesRestored']);
     assert.ok((after.state.pools.workers?.workers ?? 0) >= 2);
