@@ -211,6 +211,12 @@ describe('metrics-listener on the real servers', () => {
 
   test('react_to_pending_pods false: an unschedulable pod waits for the round', async () => {
     const { pool, rec } = await setup(1, '{ sample_interval_seconds: 600, react_to_pending_pods: false }');
+    // The first round runs once this replica holds the Lease, which may take a moment on a
+    // fresh stack: the pods must come after it, or that round reports them (CI saw it once).
+    await waitFor(() => rec.of('io.scalewise.PoolMetricsObserved').length > 0, {
+      timeoutMs: 30_000,
+      what: 'the first sampling round',
+    });
     await deployment(pool, 3, '900m');
     // The scheduler has marked the third pod unschedulable; the watch has seen it by a margin.
     await waitFor(async () => (await unschedulablePods(pool)) > 0, {
