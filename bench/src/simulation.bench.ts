@@ -11,7 +11,7 @@
 // (c) a full scale-down pass: planRemoval over every node under the default low thresholds
 //     (CPU < 30 % and memory < 40 % requested), no limit on removals, the PDBs and the
 //     not-evictable pods counted, the pressure thresholds (80 %) as headroom; and the same pool
-//     by pool through metrics-listener's planPoolRemoval;
+//     by pool through metrics-listener's planRemovals, one pool per call;
 //
 // and one metrics-listener round's worth (snapshot with 1 % changed + planPending + one
 // planRemovals over every pool, as the round runs it) beside the goal of < 1 s; heap used and RSS at each stage. Reported, never
@@ -36,13 +36,7 @@ import {
   simPod,
   snapshotOf,
 } from '@scalewise/kube';
-import {
-  type Candidate,
-  planPending,
-  planPoolRemoval,
-  planRemovals,
-  type WaitingPod,
-} from '@scalewise/metrics-listener/core';
+import { type Candidate, planPending, planRemovals, type WaitingPod } from '@scalewise/metrics-listener/core';
 import { Cluster, planRemoval, planScaleUp, type SimPod, type Snapshot } from '@scalewise/scheduling';
 import {
   boundPods,
@@ -228,22 +222,21 @@ for (let r = 0; r < rounds; r++) {
   let poolsMs = 0;
   let removable = 0;
   for (const [pool, candidates] of byPool) {
-    const [sim, ms1] = time(() =>
-      planPoolRemoval({
+    const [sims, ms1] = time(() =>
+      planRemovals({
         snapshot: snap,
-        pool,
-        candidates,
-        maxRemovals: candidates.length,
+        pools: [
+          { pool, candidates, maxRemovals: candidates.length, cpuHighPercent: 80, memoryHighPercent: 80 },
+        ],
         blocker: blockerOf,
-        cpuHighPercent: 80,
-        memoryHighPercent: 80,
       }),
     );
+    const sim = sims.get(pool) ?? { removable_nodes: [] };
     poolsMs += ms1;
     removable += sim.removable_nodes.length;
   }
   lastPoolRemoval = removable;
-  rec(`planPoolRemoval (metrics-listener), ${byPool.size} pools one after the other`, poolsMs);
+  rec(`planRemovals (metrics-listener), ${byPool.size} pools one call each`, poolsMs);
   // What a round does: one removal pass over every pool's candidates.
   const [, allPoolsMs] = time(() =>
     planRemovals({

@@ -70,6 +70,7 @@ export {
   blockerOf,
   boundPod,
   LIFECYCLE_TAINTS,
+  type SnapshotOptions,
   simBlocker,
   simNode,
   simPdb,

@@ -2,18 +2,19 @@
  * Worker nodes: the KWOK node of a pool (the `kwok` provider), cordon and uncordon.
  */
 import type { V1Node, V1Taint } from '@kubernetes/client-node';
-import { ZONE_LABEL } from '@scalewise/scheduling';
+import { POOL_LABEL, ZONE_LABEL } from '@scalewise/scheduling';
 
-/** `topology.kubernetes.io/zone` (the scheduling package's, here for the providers). */
-export { ZONE_LABEL };
+/**
+ * `topology.kubernetes.io/zone`, and the label every node of a pool carries its name in
+ * (`scalewise.io/pool`): the scheduling package's, here for the providers and the services.
+ */
+export { POOL_LABEL, ZONE_LABEL };
 
 import { isStatus, type Kube, kubeCall } from './client.ts';
 
 /** Nodes labelled so are managed by KWOK (the native stack runs it with this selector). */
 export const KWOK_NODE_KEY = 'kwok.x-k8s.io/node';
 export const KWOK_NODE_VALUE = 'fake';
-/** Every node of a pool carries its name here. */
-export const POOL_LABEL = 'scalewise.io/pool';
 /** The decision that created a node. */
 export const ACTION_ANNOTATION = 'scalewise.io/action-id';
 /** A node never chosen for scale-down. */

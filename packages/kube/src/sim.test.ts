@@ -162,6 +162,28 @@ describe('simPdb', () => {
 });
 
 describe('snapshotOf', () => {
+  test('a node NotReady past the timeout is broken, not in flight: no capacity; one within it is in flight', () => {
+    const since = Date.parse('2026-12-04T10:00:00Z');
+    const notReady = (name: string, at: number) => {
+      const raw = apiNode(name);
+      raw.status = {
+        ...raw.status,
+        conditions: [{ type: 'Ready', status: 'False', lastTransitionTime: new Date(at) }],
+      };
+      return projectNode(raw);
+    };
+    const nodes = [notReady('old', since), notReady('young', since + 250_000)];
+    const snap = snapshotOf(nodes, [], undefined, { now: since + 301_000, notReadyTimeoutMs: 300_000 });
+    const byName = Object.fromEntries(snap.nodes.map((n) => [n.name, n]));
+    assert.deepEqual([byName.old?.inFlight, byName.old?.unschedulable], [false, true]);
+    assert.deepEqual([byName.young?.inFlight, byName.young?.unschedulable], [true, undefined]);
+    // Without the options every node not Ready is in flight.
+    assert.equal(
+      snapshotOf(nodes, []).nodes.every((n) => n.inFlight === true),
+      true,
+    );
+  });
+
   test('nodes not being deleted, and the pods that hold them', () => {
     // Given two nodes, one being deleted, and pods of every kind
     const n1 = projectNode(ready(apiNode('n1')));

@@ -142,6 +142,25 @@ export function simPdb(p: PdbInfo): SimPdb {
 
 const finished = (p: PodInfo): boolean => p.phase === 'Succeeded' || p.phase === 'Failed';
 
+export interface SnapshotOptions {
+  /** Epoch ms of the snapshot, for {@link SnapshotOptions.notReadyTimeoutMs}. */
+  now?: number;
+  /**
+   * A node not Ready for longer than this (since its Ready condition's last transition, or its
+   * creation) is broken, not starting: no pod counts on it (cordoned, not in flight). Absent:
+   * every node not Ready is in flight.
+   */
+  notReadyTimeoutMs?: number;
+}
+
+function broken(n: NodeInfo, now: number | undefined, timeoutMs: number | undefined): boolean {
+  if (now === undefined || timeoutMs === undefined) return false;
+  return now - (n.conditions.Ready?.since || n.createdAt || now) > timeoutMs;
+}
+
+/** A node in flight for too long, as the simulation counts it: no capacity at all. */
+const brokenNode = (node: SimNode): SimNode => ({ ...node, inFlight: false, unschedulable: true });
+
 /**
  * The cluster the simulation starts from, of the watch caches' contents: the nodes not being
  * deleted, and the pods bound to them that hold their node (not finished, not terminating).
@@ -152,12 +171,15 @@ export function snapshotOf(
   nodeInfos: Iterable<NodeInfo>,
   podInfos: Iterable<PodInfo>,
   pdbs?: Iterable<PdbInfo>,
+  options: SnapshotOptions = {},
 ): Snapshot {
   const simNodes: SimNode[] = [];
   const names = new Set<string>();
+  const { now, notReadyTimeoutMs } = options;
   for (const n of nodeInfos) {
     if (n.deletedAt !== undefined) continue;
-    simNodes.push(simNode(n));
+    const node = simNode(n);
+    simNodes.push(node.inFlight && broken(n, now, notReadyTimeoutMs) ? brokenNode(node) : node);
     names.add(n.name);
   }
   const bound: BoundPod[] = [];

@@ -16,7 +16,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type Config, poolTemplate } from '@scalewise/config';
+import { type Config, type PoolConfig, poolTemplate } from '@scalewise/config';
 import { type AnyScalewiseEvent, createEvent, UNPLACEABLE_KEY } from '@scalewise/events';
 import {
   ACTION_ANNOTATION,
@@ -182,41 +182,29 @@ export function createMetricsListener(
   });
 
   /**
-   * The cluster as the caches hold it now, for the simulation. A node that has been NotReady
-   * longer than `not_ready_timeout_seconds` is broken, not starting: no pod counts on it.
+   * The cluster as the caches hold it now, for the simulation. A node NotReady longer than
+   * `not_ready_timeout_seconds` is broken, not starting: no pod counts on it.
    */
-  const snapshot = (): Snapshot => {
-    const snap = snapshotOf(nodes.values(), pods.values(), pdbs.values());
-    const at = now();
-    const limit = sensing.not_ready_timeout_seconds * 1000;
-    const broken = (name: string) => {
-      const ready = nodes.get(name)?.conditions.Ready;
-      const since = ready?.since || nodes.get(name)?.createdAt || at;
-      return ready?.status !== 'True' && at - since > limit;
-    };
-    if (!snap.nodes.some((n) => n.inFlight && broken(n.name))) return snap;
-    return {
-      ...snap,
-      nodes: snap.nodes.map((n) =>
-        n.inFlight && broken(n.name) ? { ...n, inFlight: false, unschedulable: true } : n,
-      ),
-    };
-  };
+  const snapshot = (): Snapshot =>
+    snapshotOf(nodes.values(), pods.values(), pdbs.values(), {
+      now: now(),
+      notReadyTimeoutMs: sensing.not_ready_timeout_seconds * 1000,
+    });
 
-  /** Each node pool's template, with the nodes it may still add (max less the nodes it has). */
-  function templates(nodeCounts: ReadonlyMap<string, number>): NodeTemplate[] {
-    const out: NodeTemplate[] = [];
-    for (const policy of policies) {
-      const pool = poolConfigs.get(policy.pool);
-      if (!pool || policy.workerKind === 'pod') continue;
-      out.push({
-        ...poolTemplate(pool),
-        maxNew: Math.max(0, policy.max - (nodeCounts.get(policy.pool) ?? 0)),
-      });
-    }
-    // Among pools the expander finds equal, the order decides: sensing.default_pool first.
-    return out.sort((a, b) => Number(b.pool === defaultPool) - Number(a.pool === defaultPool));
-  }
+  // Each node pool's template, as its nodes are made (the config does not change at run time).
+  // Among pools the expander finds equal the order decides: sensing.default_pool first.
+  const poolTemplates = policies
+    .filter((p) => p.workerKind !== 'pod' && poolConfigs.has(p.pool))
+    .map((p) => ({ policy: p, template: poolTemplate(poolConfigs.get(p.pool) as PoolConfig) }))
+    .sort((a, b) => Number(b.policy.pool === defaultPool) - Number(a.policy.pool === defaultPool));
+  const templateOf = new Map(poolTemplates.map((t) => [t.policy.pool, t.template]));
+
+  /** Each node pool's template with the nodes it may still add (its max less the nodes it has). */
+  const templates = (nodeCounts: ReadonlyMap<string, number>): NodeTemplate[] =>
+    poolTemplates.map(({ policy, template }) => ({
+      ...template,
+      maxNew: Math.max(0, policy.max - (nodeCounts.get(policy.pool) ?? 0)),
+    }));
 
   /**
    * The pods waiting for a node at `at` through the simulation: by pool, and those no pool can
@@ -429,12 +417,12 @@ export function createMetricsListener(
       for (const e of r.events) {
         if (e.type === 'io.scalewise.ResourcePressureAlert' && e.data.resource !== 'metric') {
           // Headroom sized by the simulation: room for one node's worth of the typical pod.
-          const pool = poolConfigs.get(policy.pool);
-          const headroom = pool
+          const template = templateOf.get(policy.pool);
+          const headroom = template
             ? planHeadroom({
                 snapshot: views.snapshot,
                 pool: policy.pool,
-                template: { ...poolTemplate(pool), maxNew: Math.max(0, policy.max - e.data.workers) },
+                template: { ...template, maxNew: Math.max(0, policy.max - e.data.workers) },
                 poolLabel: { key: POOL_LABEL, value: policy.pool },
               })
             : undefined;

@@ -123,6 +123,9 @@ function onEvent(s: Step, e: EngineEvent): void {
   }
 }
 
+/** Bytes in GiB, for explanations. */
+const gib = (b: number) => `${fmt(b / 2 ** 30)} GiB`;
+
 /** Compile-time proof that the switch handles every consumed type; nothing at run time. */
 function exhaustive(_: never): void {}
 
@@ -193,7 +196,6 @@ function onPending(s: Step, d: EventData<'io.scalewise.PendingPodsDetected'>): v
   if (needed === 0) return;
   recommend(s, target);
   if (p.paused) return;
-  const gib = (b: number) => `${fmt(b / 2 ** 30)} GiB`;
   scaleUp(
     s,
     {
@@ -227,10 +229,9 @@ function onPending(s: Step, d: EventData<'io.scalewise.PendingPodsDetected'>): v
 
 /**
  * Pending pods as the scheduling simulation placed them (metrics-listener): the pool needs the
- * nodes it has and sees (Ready or in flight) plus the new template nodes the simulation packed
- * the other pods onto. Nodes decided but not yet created are in the desired size already, so a
- * report that comes before they exist asks for nothing more (nothing is bought twice); pods that
- * fit the nodes there are ask for nothing at all.
+ * new template nodes the simulation packed them onto, less the nodes its actions in flight will
+ * still add that the simulation could not see yet (decided, not created): nothing is bought
+ * twice. Pods that fit the nodes there (Ready or in flight) ask for nothing at all.
  */
 function onSimulatedPending(
   s: Step,
@@ -252,7 +253,6 @@ function onSimulatedPending(
   if (p.workers === null || needed === 0) return;
   recommend(s, target);
   if (p.paused) return;
-  const gib = (b: number) => `${fmt(b / 2 ** 30)} GiB`;
   const t = sim.template;
   // The zones of the new nodes, when the pool has zones and every new node is listed.
   const listed = sim.new_node_pods ?? [];

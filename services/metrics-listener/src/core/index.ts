@@ -28,7 +28,6 @@ export {
   type PoolRemoval,
   planHeadroom,
   planPending,
-  planPoolRemoval,
   planRemovals,
   type Unplaceable,
   type WaitingPod,

@@ -95,8 +95,6 @@ export interface SensePolicy {
 
 export interface SensePoolState {
   pressureSince: number | null;
-  lowSince: number | null;
-  lowPeriods: number;
   /** Node -> since when and for how many consecutive samples its requests have been under the low thresholds. */
   lowNodes: Record<string, { since: number; periods: number }>;
   /** Node -> the problem last reported and when. */
@@ -105,8 +103,6 @@ export interface SensePoolState {
 
 export const initialSenseState = (): SensePoolState => ({
   pressureSince: null,
-  lowSince: null,
-  lowPeriods: 0,
   lowNodes: {},
   degraded: {},
 });
@@ -130,9 +126,11 @@ export type SensedType =
   | 'io.scalewise.NodeHealthDegraded';
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
-const pct = (part: number, whole: number) =>
+/** `part` in percent of `whole`, one decimal, within 0..100. */
+export const pct = (part: number, whole: number) =>
   whole > 0 ? Math.min(100, Math.max(0, round1((part / whole) * 100))) : 0;
-const secs = (ms: number) => Math.max(0, Math.round(ms / 100) / 10);
+/** Milliseconds as seconds, one decimal, never negative. */
+export const secs = (ms: number) => Math.max(0, Math.round(ms / 100) / 10);
 
 /** CPU and memory of the pool in percent of what its ready nodes offer, and where they came from. */
 export function utilization(nodes: readonly NodeSample[]): {
@@ -233,14 +231,13 @@ export function sense(
   // Underutilisation, node by node (the Cluster Autoscaler's rule): a Ready node whose requests
   // stay under both low thresholds for the periods is a candidate; the simulation decides
   // whether it can go.
-  const lowNodes = state.lowNodes ?? {};
   const candidates: (RemovalCandidate & { createdAt: number; since: number; periods: number })[] = [];
   if (!pods) {
     for (const n of sample.nodes) {
       const cpu = pct(n.cpuRequestedMillicores, n.cpuAllocatableMillicores);
       const memory = pct(n.memoryRequestedBytes, n.memoryAllocatableBytes);
       if (!n.ready || !(cpu < policy.cpuLowPercent && memory < policy.memoryLowPercent)) continue;
-      const prev = lowNodes[n.name];
+      const prev = state.lowNodes[n.name];
       const entry = { since: prev?.since ?? now, periods: (prev?.periods ?? 0) + 1 };
       next.lowNodes[n.name] = entry;
       if (entry.periods >= policy.underutilizedPeriods)
@@ -271,8 +268,6 @@ export function sense(
   if (low) {
     const since = Math.max(...candidates.map((c) => c.since));
     const periods = Math.min(...candidates.map((c) => c.periods));
-    next.lowSince = since;
-    next.lowPeriods = periods;
     events.push({
       type: 'io.scalewise.UnderutilizationWarning',
       data: {
@@ -287,9 +282,6 @@ export function sense(
         memory_threshold: policy.memoryLowPercent,
       },
     });
-  } else {
-    next.lowSince = null;
-    next.lowPeriods = 0;
   }
 
   const pending = pendingPodsEvent(pool, sample.pending, now, sample.simulation);

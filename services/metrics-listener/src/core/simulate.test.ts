@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { parseData } from '@scalewise/events';
 import type { BoundPod, NodeTemplate, SimNode, SimPod, Snapshot } from '@scalewise/scheduling';
 import type { PendingPod } from './sense.ts';
-import { planHeadroom, planPending, planPoolRemoval, planRemovals, type WaitingPod } from './simulate.ts';
+import { type PoolRemoval, planHeadroom, planPending, planRemovals, type WaitingPod } from './simulate.ts';
 
 const GiB = 2 ** 30;
 const T0 = Date.parse('2026-12-04T10:00:00Z');
@@ -46,6 +46,17 @@ const waiting = (p: SimPod, since = T0 - 5000): WaitingPod => {
   };
   return { pod: p, sample };
 };
+/** The removal pass of one pool alone. */
+const planPoolRemoval = ({
+  snapshot,
+  blocker,
+  ...pool
+}: PoolRemoval & { snapshot: Snapshot; blocker: (pod: BoundPod) => string | undefined }) =>
+  planRemovals({ snapshot, blocker, pools: [pool] }).get(pool.pool) ?? {
+    candidate_nodes: 0,
+    removable_nodes: [],
+    blocked_nodes: [],
+  };
 const plan = (snapshot: Snapshot, pods: SimPod[], templates: NodeTemplate[]) =>
   planPending({
     snapshot,

@@ -17,7 +17,7 @@ import {
   type SimPod,
   type Snapshot,
 } from '@scalewise/scheduling';
-import type { PendingPod } from './sense.ts';
+import { type PendingPod, pct, secs } from './sense.ts';
 
 type PendingSimulation = NonNullable<EventData<'io.scalewise.PendingPodsDetected'>['simulation']>;
 type RemovalSimulation = NonNullable<EventData<'io.scalewise.UnderutilizationWarning'>['simulation']>;
@@ -37,9 +37,6 @@ export interface PendingPlan {
   /** Pods that fit a node of no pool (the scheduler will place them): counted, not reported. */
   elsewhere: number;
 }
-
-const pct = (x: number) => Math.round(Math.min(1, Math.max(0, x)) * 1000) / 10;
-const secs = (ms: number) => Math.max(0, Math.round(ms / 100) / 10);
 
 /**
  * Places the waiting pods on the snapshot's nodes, then on new nodes of the templates, and
@@ -135,7 +132,10 @@ export function planPending(input: {
           pods: Math.round(t?.allocatable.pods ?? 110),
           ...(t && t.zones.length > 0 ? { zones: [...t.zones] } : {}),
         },
-        waste: { cpu_percent: pct(e.plan?.waste.cpu ?? 0), memory_percent: pct(e.plan?.waste.memory ?? 0) },
+        waste: {
+          cpu_percent: pct(e.plan?.waste.cpu ?? 0, 1),
+          memory_percent: pct(e.plan?.waste.memory ?? 0, 1),
+        },
         ...(newNodes.length > 0
           ? {
               new_node_pods: newNodes
@@ -264,20 +264,6 @@ export function planRemovals(input: {
     });
   }
   return out;
-}
-
-/** The scale-down pass of one pool ({@link planRemovals} with that pool alone). */
-export function planPoolRemoval(
-  input: PoolRemoval & { snapshot: Snapshot; blocker: (pod: BoundPod) => string | undefined },
-): RemovalSimulation {
-  const { snapshot, blocker, ...pool } = input;
-  return (
-    planRemovals({ snapshot, blocker, pools: [pool] }).get(pool.pool) ?? {
-      candidate_nodes: 0,
-      removable_nodes: [],
-      blocked_nodes: [],
-    }
-  );
 }
 
 export type Headroom = NonNullable<EventData<'io.scalewise.ResourcePressureAlert'>['headroom']>;
