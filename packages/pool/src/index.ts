@@ -1,0 +1,9 @@
+export * from './ledger.ts';
+export {
+  createPoolStore,
+  type PoolApplied,
+  type PoolRecord,
+  type PoolStep,
+  type PoolStore,
+  type PoolStoreOptions,
+} from './store.ts';
