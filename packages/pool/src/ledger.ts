@@ -56,6 +56,8 @@ export interface LedgerAction {
   nodes: string[];
   /** down: the victims already removed. */
   removed: string[];
+  /** The pool's workers when it started (what its events state as `previous_workers`). */
+  from?: number;
 }
 
 export interface Limits {
@@ -339,6 +341,8 @@ export function actionStarted(
     nodes?: readonly string[];
     now: number;
     timeoutMs: number;
+    /** The pool's workers at the start. */
+    from?: number;
   },
 ): Ledger {
   const cur = l.actions[s.id];
@@ -360,7 +364,13 @@ export function actionStarted(
     // those already removed stay listed.
     nodes = [...new Set([...base.removed, ...s.nodes])];
   }
-  const next: LedgerAction = { ...base, count: s.count, state: 'started', nodes };
+  const next: LedgerAction = {
+    ...base,
+    count: s.count,
+    state: 'started',
+    nodes,
+    ...(base.from === undefined && s.from !== undefined ? { from: s.from } : {}),
+  };
   if (cur && JSON.stringify(cur) === JSON.stringify(next)) return l;
   return withAction(l, next);
 }
