@@ -63,9 +63,11 @@ export interface LedgerAction {
 export interface Limits {
   min: number;
   max: number;
-  /** `config`, or the source of the update trigger that set them. */
+  /** The source of the update trigger that set them. */
   source: string;
   at: number;
+  /** The configured limits they replaced: a change of the configured value itself wins over them. */
+  base: { min: number; max: number };
 }
 
 /** An external target held against underutilisation scale-down until `until`. */
@@ -477,11 +479,29 @@ export function listed(l: Ledger, nodes: readonly ListedNode[], now: number): Li
   return { ledger: { ...l, members, syncedAt: now }, appeared, lost, removed, stale };
 }
 
-/** Sets the limits in force. */
+/** Sets the limits in force (an accepted `trigger.update`); setting the same ones again changes nothing. */
 export function withLimits(l: Ledger, limits: Limits): Ledger {
   const cur = l.limits;
-  if (cur && cur.min === limits.min && cur.max === limits.max && cur.source === limits.source) return l;
+  if (
+    cur &&
+    cur.min === limits.min &&
+    cur.max === limits.max &&
+    cur.base.min === limits.base.min &&
+    cur.base.max === limits.base.max
+  ) {
+    return l;
+  }
   return { ...l, limits };
+}
+
+/**
+ * The floor and ceiling in force for a pool configured with `min`/`max`: the last accepted
+ * update's, unless the configured values changed since it was accepted.
+ */
+export function limitsOf(l: Ledger, min: number, max: number): { min: number; max: number } {
+  const u = l.limits;
+  if (u && u.base.min === min && u.base.max === max) return { min: u.min, max: u.max };
+  return { min, max };
 }
 
 /** Sets or clears the held external target. */

@@ -2,26 +2,28 @@
  * The decision engine's shell: every consumed event goes through the pure core with the pool's
  * state from Redis, and the decisions it returns are published before the input is committed.
  *
- * Two replicas never decide in conflict for one pool: the pool's state lives in Redis and each
- * step is written with a compare-and-set (packages/state), so concurrent events of one pool are
- * applied one after the other, each on the state the previous one left. An input that was
- * applied already (redelivered, or consumed by a second replica) gets the decisions stored with
- * it, under the same ids, never new ones.
+ * The pool's numbers are its ledger's (packages/pool): the engine's own state of a pool lives
+ * beside the ledger in the pool's record in Redis, and each step writes both, with the actions
+ * it decided claimed in the ledger, in one compare-and-set. So two replicas, or this engine and
+ * min-enforcer, never act on one deficit twice: concurrent events of one pool are applied one
+ * after the other, each on the record the previous one left. An input that was applied
+ * already (redelivered, or consumed by a second replica) gets the decisions stored with it,
+ * under the same ids, never new ones.
  */
 import type { HandlerRegistry, Outputs } from '@scalewise/bus';
 import { type AnyScalewiseEvent, causedBy, type ScalewiseEvent } from '@scalewise/events';
 import type { ServiceContext } from '@scalewise/service';
-import { createStateStore, type StateStore } from '@scalewise/state';
+import { createPoolStore, desiredOf as ledgerDesired, type Ledger, type PoolStore, pruned } from '@scalewise/pool';
 import {
   consumedEventTypes,
   decide,
-  desiredOf,
   type EngineInput,
   type Intent,
   initialState,
   type PoolPolicy,
   type PoolState,
   triggerTypes,
+  viewOf,
   withPolicies,
 } from './core/index.ts';
 import { poolPolicies } from './policies.ts';
@@ -32,10 +34,10 @@ export type HandledType = (typeof handledTypes)[number];
 
 export interface DecisionEngine {
   handlers: HandlerRegistry<HandledType>;
-  store: StateStore<PoolState, AnyScalewiseEvent>;
+  store: PoolStore<PoolState, AnyScalewiseEvent>;
   policies: ReadonlyMap<string, PoolPolicy>;
-  /** The state of a pool as the engine holds it (the config's policy applied), or null before any event. */
-  poolState(pool: string): Promise<PoolState | null>;
+  /** The state of a pool as the engine sees it (its own, with the ledger's numbers), or null for an unknown pool. */
+  poolState(pool: string): Promise<{ state: PoolState; ledger: Ledger } | null>;
 }
 
 export interface DecisionEngineOptions {
@@ -56,19 +58,20 @@ export function createDecisionEngine(
   const now = options.now ?? Date.now;
   const policies = new Map(poolPolicies(config).map((p) => [p.name, p]));
   const source = `/scalewise/${config.cluster_id}/${serviceName}`;
-  const store = createStateStore<PoolState, AnyScalewiseEvent>({
+  const store = createPoolStore<PoolState, AnyScalewiseEvent>({
     redis: bus.redis,
-    namespace: `scalewise:${config.cluster_id}:${serviceName}`,
+    clusterId: config.cluster_id,
+    service: serviceName,
     call: (fn) => bus.breakers.redis.call(fn),
   });
   for (const p of policies.values()) telemetry.metrics.pools.limits(p.name, p.min, p.max);
 
   /** The stored pool with the configured policy applied (a config change takes effect here). */
-  const current = (policy: PoolPolicy, stored: PoolState | null): PoolState => {
-    const base = stored ? { pools: { [policy.name]: stored } } : initialState([policy]);
-    const pool = withPolicies(base, [policy]).pools[policy.name];
-    if (!pool) throw new Error(`pool ${policy.name} vanished from its own state`);
-    return pool;
+  const current = (policy: PoolPolicy, stored: PoolState | null, ledger: Ledger, t: number) => {
+    const base = stored
+      ? { pools: { [policy.name]: stored }, ledgers: { [policy.name]: ledger } }
+      : initialState([policy], {}, { [policy.name]: ledger }, t);
+    return withPolicies(base, [policy]);
   };
 
   const toEvent = (input: ScalewiseEvent, intent: Intent): AnyScalewiseEvent =>
@@ -87,19 +90,21 @@ export function createDecisionEngine(
       return events.map((i) => toEvent(event, i));
     }
     let written: PoolState | undefined;
-    const applied = await store.apply(policy.name, event.id, (stored) => {
-      const pool = current(policy, stored);
-      const { state, events } = decide({ pools: { [policy.name]: pool } }, input, t);
-      written = state.pools[policy.name] ?? pool;
-      return { state: written, outputs: events.map((i) => toEvent(event, i)) };
+    let ledgerAfter: Ledger | undefined;
+    const applied = await store.apply(policy.name, event.id, (ledger, stored) => {
+      const before = current(policy, stored, pruned(ledger, t), t);
+      const { state, events } = decide(before, input, t);
+      written = state.pools[policy.name];
+      ledgerAfter = state.ledgers[policy.name] ?? ledger;
+      return { ledger: ledgerAfter, part: written, outputs: events.map((i) => toEvent(event, i)) };
     });
     if (applied.replayed) {
       telemetry.logger.info(
         { event_id: event.id, pool: policy.name, outputs: applied.outputs.length },
         'input applied before: publishing its stored decisions again',
       );
-    } else if (written) {
-      const desired = desiredOf(written);
+    } else if (written && ledgerAfter) {
+      const desired = ledgerDesired(ledgerAfter, t);
       if (desired !== null) telemetry.metrics.pools.desired(policy.name, desired);
       telemetry.metrics.pools.limits(policy.name, written.min, written.max);
     }
@@ -117,7 +122,9 @@ export function createDecisionEngine(
       const policy = policies.get(pool);
       if (!policy) return null;
       const stored = await store.get(pool);
-      return stored ? current(policy, stored.state) : null;
+      const t = now();
+      const state = current(policy, stored.part, stored.ledger, t).pools[pool];
+      return state ? { state: viewOf(state, stored.ledger, t), ledger: stored.ledger } : null;
     },
   };
 }

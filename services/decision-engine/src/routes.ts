@@ -8,7 +8,7 @@ export function decisionRoutes(app: FastifyInstance, engine: DecisionEngine): vo
   app.get('/v1/pools', async () => {
     const pools = [];
     for (const name of engine.policies.keys()) {
-      const s = await engine.poolState(name);
+      const s = (await engine.poolState(name))?.state;
       pools.push({
         pool: name,
         workers: s?.workers ?? null,
@@ -29,7 +29,7 @@ export function decisionRoutes(app: FastifyInstance, engine: DecisionEngine): vo
         details: { pool },
       });
     }
-    const state = await engine.poolState(pool);
-    return { pool, state };
+    const r = await engine.poolState(pool);
+    return { pool, state: r?.state ?? null, ledger: r?.ledger ?? null };
   });
 }

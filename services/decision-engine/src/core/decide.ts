@@ -6,7 +6,8 @@
  */
 import { catalogue, type EventData } from '@scalewise/events';
 import { cmp, fmt, secs } from './explain.ts';
-import { clonePool, desiredOf, type EngineState, type PoolState } from './state.ts';
+import { emptyLedger } from '@scalewise/pool';
+import { desiredOf, type EngineState, type PoolState, settled, viewOf } from './state.ts';
 import {
   block,
   cooldownLeft,
@@ -62,11 +63,15 @@ export function decide<I extends EngineInput>(state: EngineState, input: I, now:
   const data = parsed.data as { pool: string };
   const pool = Object.hasOwn(state.pools, data.pool) ? state.pools[data.pool] : undefined;
   if (!pool) return unchanged;
-  const s: Step = { pool: clonePool(pool), now, input, events: [] };
+  const ledger = state.ledgers[data.pool] ?? emptyLedger(data.pool);
+  const s: Step = { pool: viewOf(pool, ledger, now), now, input, events: [] };
   housekeep(s);
   onEvent(s, { ...input, data } as EngineEvent);
   return {
-    state: { ...state, pools: { ...state.pools, [data.pool]: s.pool } },
+    state: {
+      pools: { ...state.pools, [data.pool]: s.pool },
+      ledgers: { ...state.ledgers, [data.pool]: settled(ledger, s.pool, s.events, now, input.source) },
+    },
     events: s.events as Intent<I>[],
   };
 }
@@ -129,16 +134,8 @@ const gib = (b: number) => `${fmt(b / 2 ** 30)} GiB`;
 /** Compile-time proof that the switch handles every consumed type; nothing at run time. */
 function exhaustive(_: never): void {}
 
-/** The pool's size is known again from a report: a new stretch for OptimalStateTrigger when it changed. */
-function setWorkers(s: Step, workers: number): void {
-  if (s.pool.workers !== workers) s.pool.optimalAnnounced = false;
-  s.pool.workers = workers;
-}
-
 function onMetrics(s: Step, d: EventData<'io.scalewise.PoolMetricsObserved'>): void {
   const p = s.pool;
-  setWorkers(s, d.workers);
-  p.readyWorkers = d.ready_workers;
   p.pending =
     d.pending_pods === 0 ? null : { count: d.pending_pods, target: p.pending?.target ?? null, at: s.now };
   // All nodes Ready: NotReady reports are over (other conditions wait for their TTL).
@@ -305,7 +302,6 @@ function onSimulatedPending(
 
 function onPressure(s: Step, d: EventData<'io.scalewise.ResourcePressureAlert'>): void {
   const p = s.pool;
-  setWorkers(s, d.workers);
   p.lastUtilization = { cpu: d.cpu_avg, memory: d.memory_avg, at: s.now };
   p.underutilized = null;
   p.lastBlockedReason = null;
@@ -408,7 +404,6 @@ function onMetricPressure(
 
 function onUnderutilization(s: Step, d: EventData<'io.scalewise.UnderutilizationWarning'>): void {
   const p = s.pool;
-  setWorkers(s, d.workers);
   p.lastUtilization = { cpu: d.cpu_avg, memory: d.memory_avg, at: s.now };
   const since = s.now - d.duration * 1000;
   // With the simulation, metrics-listener keeps the time its candidate nodes have been low.
@@ -540,57 +535,33 @@ function forgetNode(s: Step, node: string): void {
   s.pool.unhealthy = s.pool.unhealthy.filter((u) => u.node !== node);
 }
 
-/** One node of an in-flight action is done: the action expects one fewer. */
-function progress(s: Step, actionId: string, direction: 'up' | 'down'): void {
-  const a = s.pool.inFlight.find((x) => x.id === actionId && x.direction === direction);
-  if (a && a.remaining > 0) a.remaining -= 1;
-}
-
 function onNodeReady(s: Step, d: EventData<'io.scalewise.NodeReady'>): void {
   forgetNode(s, d.node_name);
-  progress(s, d.action_id, 'up');
-  if (s.pool.workers !== null) setWorkers(s, s.pool.workers + 1);
 }
 
 function onNodeRemoved(s: Step, d: EventData<'io.scalewise.NodeRemoved'>): void {
   forgetNode(s, d.node_name);
-  progress(s, d.action_id, 'down');
-  if (s.pool.workers !== null) setWorkers(s, Math.max(0, s.pool.workers - 1));
 }
 
 function onNodeLost(s: Step, d: EventData<'io.scalewise.NodeUnexpectedlyLost'>): void {
   forgetNode(s, d.node_name);
-  setWorkers(s, d.remaining_workers);
 }
 
-function onStarted(s: Step, direction: 'up' | 'down', actionId: string, count: number): void {
+/** An action's change counts once for the rate policies, whoever reports it first. */
+function counted(s: Step, id: string, direction: 'up' | 'down', count: number): void {
   const p = s.pool;
-  const a = p.inFlight.find((x) => x.id === actionId);
-  if (a) {
-    // node-manager may carry out fewer than decided (e.g. it found some already there).
-    const done = a.count - a.remaining;
-    a.count = count;
-    a.remaining = Math.max(0, count - done);
-    return;
-  }
-  // An action decided elsewhere or before a restart: it counts as in flight and as a change.
-  p.inFlight.push({
-    id: actionId,
-    direction,
-    count,
-    remaining: count,
-    startedAt: s.now,
-    expiresAt: s.now + p.policy.actionTimeoutSeconds * 1000,
-    origin: 'external',
-  });
-  p.scaleEvents.push({ at: s.now, direction, change: count });
+  if (p.scaleEvents.some((e) => e.id === id)) return;
+  p.scaleEvents.push({ at: s.now, direction, change: count, id });
   p.lastActionAt = s.now;
+}
+
+/** An action started: one decided elsewhere (or before a restart) is a change for the rate policies. */
+function onStarted(s: Step, direction: 'up' | 'down', actionId: string, count: number): void {
+  counted(s, actionId, direction, count);
 }
 
 function onCompleted(s: Step, d: EventData<'io.scalewise.ScalingActionCompleted'>): void {
   const p = s.pool;
-  p.inFlight = p.inFlight.filter((a) => a.id !== d.action_id);
-  setWorkers(s, d.new_workers);
   p.lastActionAt = s.now;
   p.underutilized = null;
   p.lastBlockedReason = null;
@@ -600,30 +571,15 @@ function onCompleted(s: Step, d: EventData<'io.scalewise.ScalingActionCompleted'
   enforceMax(s, false);
 }
 
-function onFailed(s: Step, d: EventData<'io.scalewise.ScalingActionFailed'>): void {
-  const p = s.pool;
-  p.inFlight = p.inFlight.filter((a) => a.id !== d.action_id);
-  p.lastActionAt = s.now;
+function onFailed(s: Step, _d: EventData<'io.scalewise.ScalingActionFailed'>): void {
+  s.pool.lastActionAt = s.now;
 }
 
-function onSynced(s: Step, d: EventData<'io.scalewise.ClusterStateSynced'>): void {
-  setWorkers(s, d.workers);
+function onSynced(s: Step, _d: EventData<'io.scalewise.ClusterStateSynced'>): void {
   enforceMax(s, false);
 }
 
-/** A floor action of min-enforcer: in flight under its event id, and a change for the rate policies. */
+/** A floor action of min-enforcer (in flight in the ledger since it was claimed): a change for the rate policies. */
 function onFloorAction(s: Step, id: string, count: number): void {
-  const p = s.pool;
-  if (p.inFlight.some((a) => a.id === id)) return;
-  p.inFlight.push({
-    id,
-    direction: 'up',
-    count,
-    remaining: count,
-    startedAt: s.now,
-    expiresAt: s.now + p.policy.actionTimeoutSeconds * 1000,
-    origin: 'floor',
-  });
-  p.scaleEvents.push({ at: s.now, direction: 'up', change: count });
-  p.lastActionAt = s.now;
+  counted(s, id, 'up', count);
 }

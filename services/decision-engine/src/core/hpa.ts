@@ -12,6 +12,8 @@ export interface ScaleEvent {
   at: number;
   direction: 'up' | 'down';
   change: number;
+  /** The action it was (so an action is counted once, whoever reports it first). */
+  id?: string;
 }
 
 /** One recommendation, kept for the stabilisation windows. */

@@ -38,6 +38,8 @@ export {
   type InFlightAction,
   initialState,
   type PoolState,
+  settled,
+  viewOf,
   withPolicies,
 } from './state.ts';
 export {

@@ -3,10 +3,21 @@
  * in Redis or rebuild it by replaying events.
  */
 import type { EventData } from '@scalewise/events';
+import {
+  claim,
+  emptyLedger,
+  inFlightOf,
+  type Ledger,
+  limitsOf,
+  listed,
+  readyWorkersOf,
+  withLimits,
+  workersOf,
+} from '@scalewise/pool';
 import type { Recommendation, ScaleEvent } from './hpa.ts';
 import type { PoolPolicy } from './policy.ts';
 
-/** An action that was decided or started and has not completed, failed or expired. */
+/** An action that was decided or started and has not completed, failed or expired (the ledger's). */
 export interface InFlightAction {
   /** The id of the decision event the action carries out (node-manager's `action_id`). */
   id: string;
@@ -44,12 +55,17 @@ export type BlockReason =
   | 'policy_disabled'
   | 'pods_cannot_move';
 
+/**
+ * One pool as a decision step sees it. `min`, `max`, `workers`, `readyWorkers` and `inFlight`
+ * are the pool ledger's (packages/pool), set at the start of every step ({@link viewOf}); the
+ * rest is the engine's own.
+ */
 export interface PoolState {
   policy: PoolPolicy;
   /** Limits in force: the policy's, or the last accepted `trigger.update`. */
   min: number;
   max: number;
-  /** Workers the pool has, as last reported; null until an event reports it. */
+  /** Workers the pool has; null until its members have been listed once. */
   workers: number | null;
   readyWorkers: number | null;
   inFlight: InFlightAction[];
@@ -84,6 +100,8 @@ export interface PoolState {
 
 export interface EngineState {
   pools: Record<string, PoolState>;
+  /** The pool ledgers, by pool: read at the start of every step, written with the claims. */
+  ledgers: Record<string, Ledger>;
 }
 
 function freshPool(policy: PoolPolicy, workers: number | null): PoolState {
@@ -110,40 +128,114 @@ function freshPool(policy: PoolPolicy, workers: number | null): PoolState {
 }
 
 /**
- * The state before any event. `workers` gives pools a known size (e.g. from the state store);
- * otherwise a pool's size is unknown, and nothing is decided for it, until an event reports it.
+ * The state before any event. `ledgers` give pools a known size; `workers` (tests, tools)
+ * gives a pool a ledger listing that many Ready members named `<pool>-<i>`. Otherwise a
+ * pool's size is unknown, and nothing is decided for it, until state-sync lists its members.
  */
 export function initialState(
   policies: readonly PoolPolicy[],
   workers: Readonly<Record<string, number>> = {},
+  ledgers: Readonly<Record<string, Ledger>> = {},
+  now = 0,
 ): EngineState {
   const pools: Record<string, PoolState> = {};
-  for (const p of policies) pools[p.name] = freshPool(p, workers[p.name] ?? null);
-  return { pools };
+  const books: Record<string, Ledger> = {};
+  for (const p of policies) {
+    const n = workers[p.name];
+    const l =
+      ledgers[p.name] ??
+      (n === undefined
+        ? emptyLedger(p.name)
+        : listed(
+            emptyLedger(p.name),
+            Array.from({ length: n }, (_, i) => ({ name: `${p.name}-${i}`, ready: true })),
+            now,
+          ).ledger);
+    books[p.name] = l;
+    pools[p.name] = viewOf(freshPool(p, null), l, now);
+  }
+  return { pools, ledgers: books };
+}
+
+/**
+ * A copy of the pool for a step, with the ledger's numbers: limits, workers, and the actions
+ * in flight (decided here, floor repairs, or started by someone else). A change of the size
+ * starts a new stretch for OptimalStateTrigger.
+ */
+export function viewOf(pool: PoolState, l: Ledger, now: number): PoolState {
+  const p = clonePool(pool);
+  const workers = workersOf(l);
+  if (p.workers !== workers) p.optimalAnnounced = false;
+  p.workers = workers;
+  p.readyWorkers = readyWorkersOf(l);
+  const { min, max } = limitsOf(l, p.policy.min, p.policy.max);
+  p.min = min;
+  p.max = max;
+  p.inFlight = inFlightOf(l, now).map((a) => ({
+    id: a.id,
+    direction: a.direction,
+    count: a.count,
+    remaining: a.remaining,
+    startedAt: a.at,
+    expiresAt: a.expiresAt,
+    origin: a.origin === 'floor' ? 'floor' : a.origin === 'external' ? 'external' : 'decision',
+  }));
+  return p;
+}
+
+/**
+ * The ledger after a step: the actions the step decided are claimed (a scale-down with the
+ * nodes it names), and limits it changed (an accepted `trigger.update` from `source`) are set.
+ */
+export function settled(
+  l: Ledger,
+  pool: PoolState,
+  decided: readonly { id: string; type: string; data: unknown }[],
+  now: number,
+  source: string,
+): Ledger {
+  let next = l;
+  for (const a of pool.inFlight) {
+    if (a.origin !== 'decision' || next.actions[a.id]) continue;
+    const e = decided.find((d) => d.id === a.id);
+    const nodes = (e?.data as { nodes?: string[] } | undefined)?.nodes;
+    next = claim(next, {
+      id: a.id,
+      direction: a.direction,
+      count: a.count,
+      origin: 'decision',
+      now,
+      timeoutMs: a.expiresAt - a.startedAt,
+      ...(nodes ? { nodes } : {}),
+    });
+  }
+  const limits = limitsOf(next, pool.policy.min, pool.policy.max);
+  if (limits.min !== pool.min || limits.max !== pool.max) {
+    next = withLimits(next, {
+      min: pool.min,
+      max: pool.max,
+      source,
+      at: now,
+      base: { min: pool.policy.min, max: pool.policy.max },
+    });
+  }
+  return next;
 }
 
 /**
  * Applies a new set of policies (a config reload) to a state: new pools start fresh, removed
  * pools are dropped, kept pools keep their runtime state. A runtime min/max (from
- * `trigger.update`) holds until the configured value itself changes.
+ * `trigger.update`, in the ledger) holds until the configured value itself changes.
  */
 export function withPolicies(state: EngineState, policies: readonly PoolPolicy[]): EngineState {
   const pools: Record<string, PoolState> = {};
+  const ledgers: Record<string, Ledger> = {};
   for (const p of policies) {
     const old = state.pools[p.name];
-    if (!old) {
-      pools[p.name] = freshPool(p, null);
-      continue;
-    }
-    const configChanged = old.policy.min !== p.min || old.policy.max !== p.max;
-    pools[p.name] = {
-      ...old,
-      policy: p,
-      min: configChanged ? p.min : old.min,
-      max: configChanged ? p.max : old.max,
-    };
+    ledgers[p.name] = state.ledgers[p.name] ?? emptyLedger(p.name);
+    pools[p.name] = old ? { ...old, policy: p } : freshPool(p, null);
   }
-  return { pools };
+  return { pools, ledgers };
 }
 
 /**

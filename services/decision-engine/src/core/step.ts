@@ -77,9 +77,6 @@ export function recommend(s: Step, replicas: number): void {
 export function housekeep(s: Step): void {
   const p = s.pool;
   const b = p.policy.behavior;
-  // An action whose nodes are all there is still in flight until it completes (node-manager
-  // may still be cleaning up): no scale-down in between.
-  p.inFlight = p.inFlight.filter((a) => a.expiresAt > s.now);
   p.unhealthy = p.unhealthy.filter((u) => u.at + p.policy.unhealthyNodeTtlSeconds * 1000 > s.now);
   p.recommendations = prune(
     p.recommendations,
@@ -127,7 +124,7 @@ function recordInFlight(s: Step, id: string, direction: 'up' | 'down', count: nu
     expiresAt: s.now + p.policy.actionTimeoutSeconds * 1000,
     origin: 'decision',
   });
-  p.scaleEvents.push({ at: s.now, direction, change: count });
+  p.scaleEvents.push({ at: s.now, direction, change: count, id });
 }
 
 /** Seconds left of the cooldown after the last action; 0 when it has run out. */
@@ -216,6 +213,13 @@ export function scaleUp(
     got = p.max;
     by.push('max_workers');
   }
+  // Never a target below the floor: a pool under its minimum grows to it at least (the same
+  // deficit min-enforcer would repair; the ledger's claim keeps it from repairing it again).
+  if (got < p.min) {
+    got = Math.min(p.min, p.max);
+    by.push('min_workers');
+    comparisons.push(cmp('desired_workers', got, '>=', p.min));
+  }
   const count = got - cur;
   const clamp: Clamp = { wanted: req.target, got, by };
   const summary =
@@ -298,8 +302,8 @@ const blockRules: Record<BlockReason, string> = {
 };
 
 /**
- * Shrinks the pool towards `req.target`, never below min, checking in order: paused,
- * at_minimum, pending pods, unhealthy nodes, an action in flight, selectPolicy Disabled,
+ * Shrinks the pool towards `req.target`, never below min, checking in order: paused, an
+ * action in flight, at_minimum, pending pods, unhealthy nodes, selectPolicy Disabled,
  * cooldown, the stabilisation window, the rate policies. The first that applies becomes
  * ScaleDownBlocked; otherwise ScaleDownDecision (preceded by OptimalStateTrigger(anticipated)
  * when it lands on min while underutilised).
@@ -316,6 +320,20 @@ export function scaleDown(
   const f = checks.force;
   if (checks.paused && p.paused) {
     return block(s, 'paused', f, req, 'the pool is paused', {}, []);
+  }
+  // Before the floor: while an action runs, the pool's workers and the size it heads for
+  // differ, and the block names the action rather than a minimum the workers are not at.
+  const inFlight = p.inFlight[0];
+  if (inFlight) {
+    return block(
+      s,
+      'action_in_flight',
+      f,
+      req,
+      `action ${inFlight.id} (${inFlight.direction} ${inFlight.count}) is in flight`,
+      { in_flight_action_id: inFlight.id },
+      [cmp('in_flight_actions', p.inFlight.length, '>', 0)],
+    );
   }
   if (checks.floor && cur <= p.min) {
     return block(s, 'at_minimum', f, req, `it is at its minimum of ${p.min}`, {}, [
@@ -338,18 +356,6 @@ export function scaleDown(
       `${nodes.length} nodes are unhealthy (${nodes.join(', ')})`,
       { unhealthy_nodes: nodes },
       [cmp('unhealthy_nodes', nodes.length, '>', 0)],
-    );
-  }
-  const inFlight = p.inFlight[0];
-  if (inFlight) {
-    return block(
-      s,
-      'action_in_flight',
-      f,
-      req,
-      `action ${inFlight.id} (${inFlight.direction} ${inFlight.count}) is in flight`,
-      { in_flight_action_id: inFlight.id },
-      [cmp('in_flight_actions', p.inFlight.length, '>', 0)],
     );
   }
   const rules = p.policy.behavior.scaleDown;

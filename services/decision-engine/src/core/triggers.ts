@@ -7,7 +7,8 @@ import { catalogue, type EventData } from '@scalewise/events';
 import type { Decision } from './decide.ts';
 import { cmp, secs } from './explain.ts';
 import { sourceAllowed } from './policy.ts';
-import { clonePool, desiredOf, type EngineState } from './state.ts';
+import { emptyLedger } from '@scalewise/pool';
+import { desiredOf, type EngineState, settled, viewOf } from './state.ts';
 import { emitTo, enforceMax, housekeep, type Step, scaleDown, scaleUp } from './step.ts';
 import type { Intent, TriggerEvent } from './types.ts';
 
@@ -32,7 +33,9 @@ export function onTrigger(state: EngineState, input: TriggerEvent, now: number):
       : undefined;
   const existing = named !== undefined && Object.hasOwn(state.pools, named) ? state.pools[named] : undefined;
   // A step over a copy of the named pool (or a throwaway one) so rejections share one emitter.
-  const s: Step | null = existing ? { pool: clonePool(existing), now, input, events: [] } : null;
+  const ledger = named !== undefined ? (state.ledgers[named] ?? emptyLedger(named)) : null;
+  const s: Step | null =
+    existing && ledger ? { pool: viewOf(existing, ledger, now), now, input, events: [] } : null;
   const rejectOnly = (reason: Rejection, message: string): Decision<TriggerEvent> => {
     const events: Intent[] = [];
     emitTo(events, input, 'io.scalewise.TriggerRejected', {
@@ -64,7 +67,13 @@ export function onTrigger(state: EngineState, input: TriggerEvent, now: number):
   housekeep(s);
   const p = s.pool;
   const done = (): Decision<TriggerEvent> => ({
-    state: { ...state, pools: { ...state.pools, [p.policy.name]: p } },
+    state: {
+      pools: { ...state.pools, [p.policy.name]: p },
+      ledgers: {
+        ...state.ledgers,
+        [p.policy.name]: settled(ledger ?? emptyLedger(p.policy.name), p, s.events, now, source),
+      },
+    },
     events: s.events as Decision<TriggerEvent>['events'],
   });
 
