@@ -1,7 +1,8 @@
 // node-manager on the real Kafka, Redis, S3 and kube-apiserver with KWOK: a scale-up that
 // makes pending pods run, a scale-down that drains the least utilised node and one that a
 // PodDisruptionBudget blocks, a decision delivered twice, and the process SIGKILLed mid
-// scale-up and restarted.
+// scale-up and restarted. The events' numbers are the pool ledger's, whose facts node-manager
+// writes before it publishes them, and before it touches a node.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,12 +10,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig } from '@scalewise/config';
-import { type AnyScalewiseEvent, createEvent, type EventData, sampleData } from '@scalewise/events';
-import { connectKube, isReady, type Kube, POOL_LABEL, SCALE_DOWN_DISABLED } from '@scalewise/kube';
-import { createService, type Service } from '@scalewise/service';
+import {
+  type AnyScalewiseEvent,
+  createEvent,
+  type EventData,
+  type ScalewiseEvent,
+  sampleData,
+} from '@scalewise/events';
+import {
+  connectKube,
+  ensureWorker,
+  isReady,
+  type Kube,
+  POOL_LABEL,
+  SCALE_DOWN_DISABLED,
+} from '@scalewise/kube';
+import { createPoolStore, type Ledger, listed, removedByUs, workersOf } from '@scalewise/pool';
+import { createService } from '@scalewise/service';
 import {
   getStack,
   repositoryRoot,
@@ -24,7 +39,7 @@ import {
   uniqueName,
   waitFor,
 } from '@scalewise/testing';
-import { defineNodeManager } from './service.ts';
+import { defineNodeManager, type NodeManagerService } from './service.ts';
 
 const quiet = new Writable({ write: (_c, _e, done) => done() });
 let stack: StackEndpoints;
@@ -87,21 +102,78 @@ shutdown_timeout_seconds: 10
     uniqueName('rec'),
   );
   cleanups.push(() => rec.stop());
-  return { pool, prefix, yaml, rec, feed: (...e: AnyScalewiseEvent[]) => feeder.bus.publisher.publish(...e) };
+  // The pool's record in Redis, as the other services read and write it.
+  const ledgers = createPoolStore<never, never>({
+    redis: feeder.bus.redis,
+    clusterId: pool,
+    service: 'state-sync',
+  });
+  return {
+    pool,
+    prefix,
+    yaml,
+    rec,
+    ledger: async () => (await ledgers.get(pool)).ledger,
+    /** The pool has `count` Ready workers already, listed into the ledger as state-sync lists them. */
+    async existing(count: number): Promise<void> {
+      const names = Array.from({ length: count }, (_, i) => `${pool}-old-${i + 1}`);
+      for (const name of names)
+        await ensureWorker(kube, { name, pool, cpuMillicores: 2000, memoryBytes: 4 * 2 ** 30 });
+      await waitFor(async () => (await workers(pool)).filter(isReady).length === count, {
+        timeoutMs: 30_000,
+        what: `${count} workers Ready`,
+      });
+      await ledgers.apply(pool, 'listing', (l) => ({
+        ledger: listed(
+          l,
+          names.map((name) => ({ name, ready: true })),
+          Date.now(),
+        ).ledger,
+        outputs: [],
+      }));
+    },
+    feed: (...e: AnyScalewiseEvent[]) => feeder.bus.publisher.publish(...e),
+  };
 }
 
-async function startManager(yaml: string): Promise<Service> {
-  const service = await createService(
-    defineNodeManager({
-      config: loadConfig({ text: yaml, env: {} }),
-      fromBeginning: true,
-      kube,
-      telemetry: { logDestination: process.env.NM_DEBUG ? process.stderr : quiet },
-    }),
-  );
+async function startManager(yaml: string, client: Kube = kube): Promise<NodeManagerService> {
+  const definition = defineNodeManager({
+    config: loadConfig({ text: yaml, env: {} }),
+    fromBeginning: true,
+    kube: client,
+    telemetry: { logDestination: process.env.NM_DEBUG ? process.stderr : quiet },
+  });
+  const service = await createService(definition);
   cleanups.push(() => service.stop());
   await service.start();
-  return service;
+  return definition;
+}
+
+interface Touch {
+  node: string;
+  call: 'cordon' | 'delete';
+  /** The ledger as read before the call went to the API server. */
+  ledger: Ledger;
+}
+
+/**
+ * The test's API client with its cordons and Node deletions noted, each with the ledger as it
+ * was just before: what node-manager, given it, had written before it touched a node.
+ */
+function touchingKube(ledger: () => Promise<Ledger>): { kube: Kube; touches: Touch[] } {
+  const touches: Touch[] = [];
+  const core: CoreV1Api = Object.create(kube.core);
+  core.patchNode = async (req, options) => {
+    const ops = (Array.isArray(req.body) ? req.body : []) as { path?: string; value?: unknown }[];
+    if (ops.some((op) => op.path === '/spec/unschedulable' && op.value === true))
+      touches.push({ node: req.name, call: 'cordon', ledger: await ledger() });
+    return kube.core.patchNode(req, options);
+  };
+  core.deleteNode = async (req, options) => {
+    touches.push({ node: req.name, call: 'delete', ledger: await ledger() });
+    return kube.core.deleteNode(req, options);
+  };
+  return { kube: { ...kube, core }, touches };
 }
 
 const decision = (
@@ -174,21 +246,29 @@ async function startGroupAtZero(groupId: string, topic: string): Promise<void> {
 const types = (events: AnyScalewiseEvent[]) => events.map((e) => e.type.replace('io.scalewise.', ''));
 
 describe('node-manager on the real servers', () => {
-  test('ScaleUpDecision for 2: two KWOK workers Ready, the pending pods Running, events in order with durations', async () => {
-    const { pool, yaml, rec, feed } = await setup();
-    await deployment(pool, 4);
-    await waitFor(async () => (await pods(pool)).length === 4, {
-      timeoutMs: 30_000,
-      what: 'four pending pods',
-    });
+  test("ScaleUpDecision for 2 on a pool of 2: two KWOK workers Ready, the pending pods Running, events in order with the ledger's numbers", async () => {
+    const { pool, yaml, rec, feed, existing, ledger } = await setup();
+    await existing(2);
+    // One pod per worker: two run on the pool's workers, two wait for new ones.
+    await deployment(pool, 4, '1500m');
+    await waitFor(
+      async () => {
+        const all = await pods(pool);
+        return all.length === 4 && all.filter((p) => p.status?.phase === 'Running').length === 2;
+      },
+      { timeoutMs: 30_000, what: 'two pods Running, two pending' },
+    );
     await startManager(yaml);
+    // The decision's count of the pool is stale on purpose: the events state the ledger's.
     const d = decision('io.scalewise.ScaleUpDecision', pool, 0, 2);
     await feed(d);
-    await waitFor(() => rec.of('io.scalewise.ScalingActionCompleted').length === 1, {
+    const chainOf = () => rec.events.filter((e) => e.correlationid === d.correlationid);
+    // Topics are read in parallel: the completion may be recorded before the last NodeReady.
+    await waitFor(() => chainOf().length === 6, {
       timeoutMs: 60_000,
-      what: 'the scale-up completed',
+      what: 'the scale-up completed, all its events recorded',
     });
-    const chain = rec.events.filter((e) => e.correlationid === d.correlationid);
+    const chain = chainOf();
     const order = types(chain);
     assert.deepEqual([...order].sort(), [
       'NodeCreated',
@@ -215,11 +295,14 @@ describe('node-manager on the real servers', () => {
       assert.ok(created, 'each NodeReady is caused by its NodeCreated');
       assert.ok((e.data as { ready_after: number }).ready_after >= 0);
     }
-    const done = rec.of('io.scalewise.ScalingActionCompleted')[0]
-      ?.data as EventData<'io.scalewise.ScalingActionCompleted'>;
-    assert.deepEqual([done.action_id, done.previous_workers, done.new_workers], [d.id, 0, 2]);
+    const start = started?.data as EventData<'io.scalewise.ScaleUpStarted'>;
+    assert.deepEqual([start.previous_workers, start.target_workers], [2, 4]);
+    const done = completed?.data as EventData<'io.scalewise.ScalingActionCompleted'>;
+    assert.deepEqual([done.action_id, done.previous_workers, done.new_workers], [d.id, 2, 4]);
     assert.ok(done.duration >= 0);
-    assert.equal((await workers(pool)).filter(isReady).length, 2);
+    // The pool as the API server has it, and as the ledger has it.
+    assert.equal((await workers(pool)).filter(isReady).length, 4);
+    assert.equal(workersOf(await ledger()), 4);
     await waitFor(async () => (await pods(pool)).filter((p) => p.status?.phase === 'Running').length === 4, {
       timeoutMs: 60_000,
       what: 'the pending pods Running on the new workers',
@@ -227,8 +310,9 @@ describe('node-manager on the real servers', () => {
   });
 
   test('ScaleDownDecision: the least utilised worker is drained and removed, never a disabled one; a PDB with maxUnavailable 0 refuses the next one before any cordon', async () => {
-    const { pool, yaml, rec, feed } = await setup();
-    await startManager(yaml);
+    const { pool, yaml, rec, feed, ledger } = await setup();
+    const touching = touchingKube(ledger);
+    await startManager(yaml, touching.kube);
     const up = decision('io.scalewise.ScaleUpDecision', pool, 0, 3);
     await feed(up);
     await waitFor(() => rec.of('io.scalewise.ScalingActionCompleted').length === 1, {
@@ -277,6 +361,23 @@ describe('node-manager on the real servers', () => {
     assert.equal(byType.get('NodeRemoved')?.causationid, byType.get('NodeDrained')?.id);
     assert.equal(byType.get('ScalingActionCompleted')?.causationid, byType.get('NodeRemoved')?.id);
     assert.equal((await workers(pool)).length, 2);
+    // The victim was in the ledger as this action's before node-manager first touched it (its
+    // cordon) and when it deleted it: its departure is never taken for a loss.
+    const [cordon, deletion] = touching.touches;
+    assert.deepEqual(
+      touching.touches.map((t) => [t.call, t.node]),
+      [
+        ['cordon', victim],
+        ['delete', victim],
+      ],
+    );
+    for (const t of [cordon, deletion]) assert.equal(removedByUs(t?.ledger as Ledger, victim), down.id);
+    assert.equal(cordon?.ledger.members[victim]?.present, true, 'its removal not yet recorded at the cordon');
+    const after = await ledger();
+    assert.deepEqual(
+      [after.members[victim]?.present, after.members[victim]?.lost, removedByUs(after, victim)],
+      [false, undefined, down.id],
+    );
 
     // Now every pod is under a budget that allows no disruption.
     await kube.policy.createNamespacedPodDisruptionBudget({
@@ -313,10 +414,12 @@ describe('node-manager on the real servers', () => {
       'never cordoned',
     );
     assert.equal(rec.of('io.scalewise.NodeDrained').length, 1, 'only the first scale-down drained a node');
+    assert.equal(touching.touches.length, 2, 'no node touched since');
   });
 
   test('a decision delivered twice, and node-manager SIGKILLed mid scale-up and restarted: exactly the target', async (t) => {
-    const { pool, yaml, rec, feed } = await setup();
+    const { pool, yaml, rec, feed, existing, ledger } = await setup();
+    await existing(0);
     const dir = mkdtempSync(join(tmpdir(), 'nm-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'config.yaml');
@@ -363,5 +466,45 @@ describe('node-manager on the real servers', () => {
     );
     const done = rec.of('io.scalewise.ScalingActionCompleted').map((e) => e.id);
     assert.equal(new Set(done).size, 1, 'one completion (copies share its id)');
+    // Every copy of the start states the same numbers, and the ledger counted each worker once.
+    const starts = rec.of('io.scalewise.ScaleUpStarted').map((e) => JSON.stringify([e.id, e.data]));
+    assert.equal(new Set(starts).size, 1, `one start: ${starts.join(' ')}`);
+    const completion = rec.of('io.scalewise.ScalingActionCompleted')[0]
+      ?.data as EventData<'io.scalewise.ScalingActionCompleted'>;
+    assert.deepEqual([completion.previous_workers, completion.new_workers], [0, 3]);
+    assert.equal(workersOf(await ledger()), 3);
+  });
+
+  test('a decision handled again gives back the start it gave, numbers included, though the ledger moved on, and starts nothing', async () => {
+    const { pool, yaml, rec, feed, existing, ledger } = await setup();
+    await existing(1);
+    const nm = await startManager(yaml);
+    const d = decision('io.scalewise.ScaleUpDecision', pool, 0, 1);
+    await feed(d);
+    await waitFor(
+      () =>
+        rec.of('io.scalewise.ScaleUpStarted').length === 1 &&
+        rec.of('io.scalewise.ScalingActionCompleted').length === 1,
+      { timeoutMs: 60_000, what: 'the scale-up started and completed' },
+    );
+    const started = rec.of('io.scalewise.ScaleUpStarted')[0] as AnyScalewiseEvent;
+    const stated = started.data as EventData<'io.scalewise.ScaleUpStarted'>;
+    assert.deepEqual([stated.previous_workers, stated.target_workers], [1, 2]);
+    assert.equal(workersOf(await ledger()), 2);
+    // As a redelivery that got past the bus's processed-events check (a crash before the commit).
+    const handle = nm.manager()?.handlers['io.scalewise.ScaleUpDecision'];
+    const again = await handle?.(d as ScalewiseEvent<'io.scalewise.ScaleUpDecision'>, {
+      topic: `${pool}.decisions`,
+      partition: 0,
+      offset: '0',
+      attempt: 1,
+      heartbeat: async () => undefined,
+    });
+    assert.deepEqual(
+      (again ?? []).map((e) => [e.id, e.data]),
+      [[started.id, started.data]],
+    );
+    assert.deepEqual(await nm.manager()?.running(), []);
+    assert.equal((await workers(pool)).length, 2, 'nothing created again');
   });
 });

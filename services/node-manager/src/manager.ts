@@ -10,6 +10,11 @@
  *   what they and the node watch observe (created, Ready, drained, removed, failed, deadlines)
  *   is applied to the record the same way and the resulting events are published, each caused
  *   by the one before it in the action.
+ * - Every batch of events goes through the pool ledger (packages/pool) before it is published:
+ *   its facts (an action started with its victims, a node joined or left, an action ended) are
+ *   written there first, and the numbers it states (previous_workers, target_workers,
+ *   new_workers) are the ledger's, not the decision's. A start is in the ledger before any of
+ *   its commands runs, so no victim's departure is ever taken for a loss.
  * - Running actions are indexed in Redis; a restarted node-manager re-issues what each still
  *   needs (creation is idempotent by the worker names the core derives from the decision id).
  */
@@ -33,6 +38,7 @@ import {
   snapshotOf,
   uncordon,
 } from '@scalewise/kube';
+import { createPoolStore, pruned, recordFacts } from '@scalewise/pool';
 import { planRemoval } from '@scalewise/scheduling';
 import type { ServiceContext } from '@scalewise/service';
 import { createStateStore } from '@scalewise/state';
@@ -98,6 +104,13 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
     namespace: ns,
     call: (fn) => bus.breakers.redis.call(fn),
   });
+  // The pool ledger every service shares; node-manager keeps no part of its own beside it.
+  const ledgers = createPoolStore<never, AnyScalewiseEvent>({
+    redis: bus.redis,
+    clusterId: config.cluster_id,
+    service: serviceName,
+    call: (fn) => bus.breakers.redis.call(fn),
+  });
   const policyOf = (pool: PoolConfig): ActionPolicy => ({
     // Fail before the decision engine stops counting the action (action_timeout_seconds).
     readyTimeoutSeconds: Math.max(10, Math.floor(pool.action_timeout_seconds * 0.5)),
@@ -145,6 +158,26 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
     return out;
   }
 
+  /**
+   * Writes the facts a batch of one pool's events states into the pool ledger and gives the
+   * events back with the ledger's numbers, to publish. `batch` names the batch in the pool
+   * store's outbox: the same batch again (a redelivered decision) gets the same events back,
+   * numbers included, however the ledger moved on since. A pool no longer configured (an action
+   * resumed after it was removed) is not ours to write about: its events go out as they are.
+   * @throws ScalewiseError DEPENDENCY_UNAVAILABLE or CONFLICT (retriable), as the pool store.
+   */
+  async function stated(batch: string, events: AnyScalewiseEvent[]): Promise<AnyScalewiseEvent[]> {
+    const name = (events[0]?.data as { pool?: string } | undefined)?.pool;
+    const pool = name === undefined ? undefined : pools.get(name);
+    if (!pool) return events;
+    const t = now();
+    const applied = await ledgers.apply(pool.name, `facts/${batch}`, (ledger) => {
+      const r = recordFacts(pruned(ledger, t), events, t, pool.action_timeout_seconds * 1000);
+      return { ledger: r.ledger, outputs: r.events };
+    });
+    return applied.outputs;
+  }
+
   /** Running action -> its deadline: only an action past it needs a deadline check. */
   const deadlines = new Map<string, number>();
   const track = async (a: Action) => {
@@ -183,7 +216,7 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
       return { state: rec, outputs: toEvents(rec, s.events) };
     });
     if (applied.replayed) commands = [];
-    if (applied.outputs.length > 0) await publish(applied.outputs);
+    if (applied.outputs.length > 0) await publish(await stated(inputId, applied.outputs));
     if (next) await track(next);
     for (const c of commands) void run(c);
   }
@@ -399,16 +432,29 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
       rec.action = s.action ?? rec.action;
       return { state: rec, outputs: toEvents(rec, s.events) };
     });
+    // The start and its victims are in the ledger before any command touches a node, and before
+    // the action enters the running index: whoever runs its commands finds them there.
+    const outputs = await stated(event.id, applied.outputs);
     if (applied.replayed) {
-      log.info({ action_id: event.id }, 'decision seen before: its action is not started again');
-      return applied.outputs;
+      const rec = (await store.get(event.id))?.state;
+      if (
+        rec?.action.phase !== 'running' ||
+        (await bus.breakers.redis.call(() => bus.redis.sismember(runningKey, event.id))) === 1
+      ) {
+        log.info({ action_id: event.id }, 'decision seen before: its action is not started again');
+        return outputs;
+      }
+      // Running but not indexed: the ledger write (or the index) failed after the record was
+      // written, and this retry or redelivery is what is left to run its commands.
+      action = rec.action;
+      commands = outstanding(rec.action);
     }
     if (action) await track(action);
-    // After the bus has published the start (the handler's outputs): run the commands.
+    // After the handler has returned (the bus publishes the start meanwhile; the ledger has it).
     setImmediate(() => {
       for (const c of commands) void run(c);
     });
-    return applied.outputs;
+    return outputs;
   }
 
   // The workers Scalewise made, watched (packages/kube's cache: resumes, relists, retries).
@@ -485,7 +531,8 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
     const event = parent
       ? causedBy(parent as ScalewiseEvent, 'io.scalewise.NodeRemoved', data, { source, id })
       : createEvent('io.scalewise.NodeRemoved', data, { source, id, clusterid: config.cluster_id });
-    await publish([event as AnyScalewiseEvent]);
+    // The worker left by the action that made it: in the ledger, never a loss.
+    await publish(await stated(id, [event as AnyScalewiseEvent]));
   }
 
   let timer: NodeJS.Timeout | undefined;
@@ -499,7 +546,7 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
       const ids = await bus.redis.smembers(runningKey);
       for (const id of ids) {
         const rec = await store.get(id);
-        if (!rec || rec.state.action.phase !== 'running') {
+        if (rec?.state.action.phase !== 'running') {
           await bus.redis.srem(runningKey, id);
           continue;
         }

@@ -1,7 +1,8 @@
 // The pods provider (seed 004) on the real Kafka, Redis, S3 and kube-apiserver with KWOK:
 // a trigger's scale-up with a task id makes three worker pods that carry it, Running and Ready
 // on a KWOK node, each reported and deleted once it completed; a scale-down deletes the idle
-// worker and neither the one at a task nor the one marked busy.
+// worker and neither the one at a task nor the one marked busy. Each worker that left is in the
+// pool ledger as removed by an action of ours, never lost.
 //
 // Completion: the native stack's KWOK completes only Job pods (scripts/k8s/kwok-stages.yaml,
 // pod-complete selects ownerReferences kind Job), and a worker pod has no owner. So this test
@@ -16,6 +17,7 @@ import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig, type PoolConfig } from '@scalewise/config';
 import { type AnyScalewiseEvent, createEvent, type EventData, sampleData } from '@scalewise/events';
 import { connectKube, ensureWorker, type Kube, POOL_LABEL } from '@scalewise/kube';
+import { createPoolStore, type Ledger, removedByUs } from '@scalewise/pool';
 import { createService, type Service } from '@scalewise/service';
 import { getStack, type StackEndpoints, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { BUSY_ANNOTATION, TASK_LABEL, WORKER_POD_SELECTOR } from './core/pods.ts';
@@ -97,9 +99,15 @@ shutdown_timeout_seconds: 10
   );
   cleanups.push(() => rec.stop());
   const service = await startManager(yaml);
+  const ledgers = createPoolStore<never, never>({
+    redis: feeder.bus.redis,
+    clusterId: pool,
+    service: 'state-sync',
+  });
   return {
     pool,
     rec,
+    ledger: async () => (await ledgers.get(pool)).ledger,
     config: loadConfig({ text: yaml, env: {} }).config,
     service,
     yaml,
@@ -191,6 +199,12 @@ async function completeTask(namespace: string, name: string, exitCode = 0): Prom
   await kube.core.replaceNamespacedPodStatus({ name, namespace, body: pod });
 }
 
+/** The worker left the pool, removed by the action `actionId` (not lost), as the ledger has it. */
+function assertRemovedBy(ledger: Ledger, worker: string, actionId: string): void {
+  const m = ledger.members[worker];
+  assert.deepEqual([m?.present, m?.lost, removedByUs(ledger, worker)], [false, undefined, actionId], worker);
+}
+
 const completed = (rec: { of(t: string): AnyScalewiseEvent[] }) =>
   rec
     .of('io.scalewise.NodeRemoved')
@@ -198,7 +212,7 @@ const completed = (rec: { of(t: string): AnyScalewiseEvent[] }) =>
 
 describe('pods provider on the real servers', () => {
   test('a trigger with task_id makes three worker pods that carry it, Running; each is cleaned up after it completed', async () => {
-    const { pool, rec, feed, config } = await setup();
+    const { pool, rec, feed, config, ledger } = await setup();
     const up = decision('io.scalewise.ScaleUpDecision', pool, 0, 3, 'task-123');
     // Delivered twice: still three workers.
     await feed(up, up);
@@ -248,6 +262,8 @@ describe('pods provider on the real servers', () => {
       });
       const left = (await workerPods(pool)).map((p) => p.metadata?.name).sort();
       assert.deepEqual(left, names.slice(i + 1), 'only the finished worker went');
+      // In the ledger before its end was published: gone, by the scale-up that made it.
+      assertRemovedBy(await ledger(), name, up.id);
     }
     const ends = completed(rec);
     assert.deepEqual(ends.map((e) => (e.data as { node_name: string }).node_name).sort(), names);
@@ -268,7 +284,7 @@ describe('pods provider on the real servers', () => {
   });
 
   test('a ScaleDownDecision deletes the idle worker, never the one at a task nor the one marked busy', async () => {
-    const { pool, rec, feed } = await setup();
+    const { pool, rec, feed, ledger } = await setup();
     const idle = decision('io.scalewise.ScaleUpDecision', pool, 0, 2);
     await feed(idle);
     await waitFor(() => rec.of('io.scalewise.ScalingActionCompleted').length === 1, {
@@ -333,6 +349,9 @@ describe('pods provider on the real servers', () => {
       [atTask, marked].sort(),
       'the busy workers stay',
     );
+    const after = await ledger();
+    assertRemovedBy(after, spare, down.id);
+    for (const w of [atTask, marked]) assert.equal(after.members[w]?.present, true, `${w} still a member`);
 
     // Nothing idle is left: the next scale-down fails and says why.
     const none = decision('io.scalewise.ScaleDownDecision', pool, 2, 1);

@@ -38,6 +38,10 @@ export interface Action {
   pool: string;
   direction: 'up' | 'down';
   count: number;
+  /**
+   * The pool's workers as the decision counted them: what the events state only until the
+   * pool ledger knows the pool's size; the shell then states the ledger's numbers instead.
+   */
   previousWorkers: number;
   startedAt: number;
   /** Past this, an unfinished action fails. */
