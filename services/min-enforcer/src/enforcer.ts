@@ -4,17 +4,19 @@
  * Redis; what it returns is published before the input is committed (events) or right after
  * the check (ticks).
  *
- * Replicas: the pool's state is written with a compare-and-set (packages/state), so two
- * replicas never repair one violation twice: the second one steps from the state the first
- * left, where the repair is already in flight. A check is named after its interval
+ * The pool's numbers are its ledger's (packages/pool): the floor's own state (the violation,
+ * the back-off) is kept in the pool's record beside the ledger, and both are written with one
+ * compare-and-set together with the repair's claim. So two replicas, or this service and the
+ * decision engine, never repair one deficit twice: the second one steps from the record the
+ * first left, where the repair is already in flight. A check is named after its interval
  * (`check/<pool>/<n>`, n = now / interval): replicas checking in the same interval share it,
  * and the later one gets the first one's outputs back, published again under the same ids.
  */
 import type { HandlerRegistry, Outputs } from '@scalewise/bus';
 import type { Config, PoolConfig } from '@scalewise/config';
 import { type AnyScalewiseEvent, causedBy, createEvent, type ScalewiseEvent } from '@scalewise/events';
+import { createPoolStore, type Ledger, type PoolStore, pruned } from '@scalewise/pool';
 import type { ServiceContext } from '@scalewise/service';
-import { createStateStore, type StateStore } from '@scalewise/state';
 import {
   defineFloorPolicy,
   type EnforcerInput,
@@ -47,14 +49,15 @@ export function floorPolicy(pool: PoolConfig, config: Config): FloorPolicy {
 
 export interface MinEnforcer {
   handlers: HandlerRegistry<HandledType>;
-  store: StateStore<FloorPoolState, AnyScalewiseEvent>;
+  store: PoolStore<FloorPoolState, AnyScalewiseEvent>;
   policies: ReadonlyMap<string, FloorPolicy>;
   /** Checks every pool now (the timer calls this) and publishes what the checks found. */
   check(): Promise<AnyScalewiseEvent[]>;
   /** Starts the periodic check. */
   start(): void;
   stop(): Promise<void>;
-  poolState(pool: string): Promise<FloorPoolState | null>;
+  /** The floor state and the pool's ledger as stored (null: not a configured pool). */
+  poolState(pool: string): Promise<{ floor: FloorPoolState; ledger: Ledger } | null>;
 }
 
 export interface MinEnforcerOptions {
@@ -74,24 +77,16 @@ export function createMinEnforcer(ctx: ServiceContext, options: MinEnforcerOptio
   const policies = new Map(config.autoscaler.pools.map((p) => [p.name, floorPolicy(p, config)]));
   const source = `/scalewise/${config.cluster_id}/${serviceName}`;
   const intervalMs = config.autoscaler.enforcement.min_violation_check_interval * 1000;
-  const store = createStateStore<FloorPoolState, AnyScalewiseEvent>({
+  const store = createPoolStore<FloorPoolState, AnyScalewiseEvent>({
     redis: bus.redis,
-    namespace: `scalewise:${config.cluster_id}:${serviceName}`,
+    clusterId: config.cluster_id,
+    service: serviceName,
     call: (fn) => bus.breakers.redis.call(fn),
   });
 
-  /** The stored pool with the configured policy (a changed min/max in the YAML wins). */
-  const current = (policy: FloorPolicy, stored: FloorPoolState | null): FloorPoolState => {
-    const fresh = initialEnforcerState([policy]).pools[policy.name] as FloorPoolState;
-    if (!stored) return fresh;
-    const configChanged = stored.policy.min !== policy.min || stored.policy.max !== policy.max;
-    return {
-      ...stored,
-      policy,
-      min: configChanged ? policy.min : stored.min,
-      max: configChanged ? policy.max : stored.max,
-    };
-  };
+  /** The stored floor state with the configured policy (the ledger's limits say what is in force). */
+  const current = (policy: FloorPolicy, stored: FloorPoolState | null): FloorPoolState =>
+    stored ? { ...stored, policy } : (initialEnforcerState([policy]).pools[policy.name] as FloorPoolState);
 
   const toEvent = (parent: ScalewiseEvent | undefined, intent: EnforcerIntent): AnyScalewiseEvent =>
     (parent
@@ -104,10 +99,18 @@ export function createMinEnforcer(ctx: ServiceContext, options: MinEnforcerOptio
 
   async function apply(policy: FloorPolicy, input: EnforcerInput, parent: ScalewiseEvent | undefined) {
     const t = now();
-    return store.apply(policy.name, input.id, (stored) => {
+    return store.apply(policy.name, input.id, (ledger, stored) => {
       const pool = current(policy, stored);
-      const { state, events } = enforce({ pools: { [policy.name]: pool } }, input, t);
-      return { state: state.pools[policy.name] ?? pool, outputs: events.map((i) => toEvent(parent, i)) };
+      const { state, events } = enforce(
+        { pools: { [policy.name]: pool }, ledgers: { [policy.name]: pruned(ledger, t) } },
+        input,
+        t,
+      );
+      return {
+        ledger: state.ledgers[policy.name] ?? ledger,
+        part: state.pools[policy.name] ?? pool,
+        outputs: events.map((i) => toEvent(parent, i)),
+      };
     });
   }
 
@@ -177,7 +180,7 @@ export function createMinEnforcer(ctx: ServiceContext, options: MinEnforcerOptio
       const policy = policies.get(pool);
       if (!policy) return null;
       const stored = await store.get(pool);
-      return stored ? current(policy, stored.state) : null;
+      return { floor: current(policy, stored.part), ledger: stored.ledger };
     },
   };
 }

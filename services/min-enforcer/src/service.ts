@@ -1,5 +1,6 @@
 /** min-enforcer as a kit service: its handlers, its periodic check, its routes. */
 import { ScalewiseError } from '@scalewise/errors';
+import { desiredOf, inFlightOf, limitsOf, lossesSince, workersOf } from '@scalewise/pool';
 import type { ServiceContext, ServiceDefinition } from '@scalewise/service';
 import {
   createMinEnforcer,
@@ -37,7 +38,21 @@ export function defineMinEnforcer(
             details: { pool },
           });
         }
-        return { pool, state: await e.poolState(pool) };
+        const stored = await e.poolState(pool);
+        const policy = e.policies.get(pool);
+        if (!stored || !policy) return { pool, state: null };
+        const t = Date.now();
+        const { floor, ledger } = stored;
+        return {
+          pool,
+          workers: workersOf(ledger),
+          desired: desiredOf(ledger, t),
+          ...limitsOf(ledger, policy.min, policy.max),
+          violation: floor.violation,
+          retry_at: floor.retryAt,
+          in_flight: inFlightOf(ledger, t),
+          losses: lossesSince(ledger, t - policy.emergencyWindowSeconds * 1000),
+        };
       });
     },
     ...def,

@@ -3,18 +3,36 @@
  * epoch ms, given), no await; the input state is never mutated; it never throws (an input it
  * cannot use changes nothing).
  *
- * Per pool it follows the workers from node, action and state events. Whenever they change
- * (a drop that only ClusterStateSynced reports waits for the next tick: its losses may still
- * be on their way), and on every `tick` (the shell sends one each `min_violation_check_interval`):
+ * The pool's size, its actions in flight, its losses and its limits are the pool ledger's
+ * (packages/pool, `state.ledgers`): node-manager and state-sync wrote each fact there before
+ * publishing the event that states it, so an event read here finds the ledger already
+ * holding it, and the order the topics are read in does not matter. The floor check runs on
+ * every consumed event and every `tick` (the shell sends one each `min_violation_check_interval`):
  * - workers < min, first time: MinimumNodesViolation;
- * - then, unless the floor is already being repaired: AutoScaleUpToMinimum for
- *   `min - workers - in flight`, or EmergencyScaleUp when `emergencyScaleThreshold` nodes or
- *   more were lost unexpectedly within `emergencyWindowSeconds` (it puts back the pool's size
- *   before the losses, within max);
- * - workers >= min again, with no scale-up still in flight: MinimumNodesRestored with the
+ * - then, unless the actions in flight already cover the deficit (`min - desired`, where
+ *   desired is the workers plus what scale-ups in flight still add, less what scale-downs
+ *   still remove; a decision of the decision engine counts as much as a repair of ours):
+ *   AutoScaleUpToMinimum for the deficit; or, when `emergencyScaleThreshold` nodes or more
+ *   were lost unexpectedly within the last `emergencyWindowSeconds`, EmergencyScaleUp for
+ *   twice the deficit (seed 000: "scale up 2x if this many lost"), within max. The action is
+ *   claimed in the ledger in the same write, so no one repairs the deficit again; none for one
+ *   check interval after a floor action failed (the failure's time is the ledger's);
+ * - workers >= min again, with no scale-up in flight: MinimumNodesRestored with the
  *   violation's duration (seed 000 flow 2: after ScalingActionCompleted, not at NodeReady).
+ * Every number the events state is the ledger's at that moment.
  */
 import { catalogue, type EventData } from '@scalewise/events';
+import {
+  claim,
+  desiredOf,
+  emptyLedger,
+  inFlightOf,
+  type Ledger,
+  limitsOf,
+  lossesSince,
+  withLimits,
+  workersOf,
+} from '@scalewise/pool';
 import { type FloorPolicy, sourceAllowed } from './policy.ts';
 
 /** Events the enforcer consumes. */
@@ -61,54 +79,17 @@ export type EnforcerIntent<I = EnforcerInput> = {
   [T in EnforcerOutputType]: { id: string; type: T; data: EventData<T>; causedBy: I };
 }[EnforcerOutputType];
 
-export interface TrackedAction {
-  id: string;
-  direction: 'up' | 'down';
-  count: number;
-  remaining: number;
-  startedAt: number;
-  expiresAt: number;
-  /** floor: issued here; other: seen started (a decision of the decision engine, say). */
-  origin: 'floor' | 'other';
-  /**
-   * A ClusterStateSynced was read while it ran: the count is that snapshot's, which may
-   * include nodes of this action already, so its NodeReady/NodeRemoved change neither the
-   * count nor `remaining` (the count is taken on the high side until the next sync: a count
-   * too low starts a repair nobody needs).
-   */
-  synced?: boolean;
-}
-
-export interface Loss {
-  node: string;
-  at: number;
-  /** Workers just before this loss. */
-  before: number;
-}
-
 export interface FloorPoolState {
   policy: FloorPolicy;
-  /** Limits in force: the policy's, or the last valid `trigger.update`. */
-  min: number;
-  max: number;
-  /** Workers as last reported; null until an event reports them. */
-  workers: number | null;
-  inFlight: TrackedAction[];
-  /** Unexpected losses within the emergency window. */
-  losses: Loss[];
   violation: { since: number } | null;
   /** After a failed floor action, none is issued before this time. */
   retryAt: number | null;
-  /**
-   * When the last action's completion was applied (epoch ms): a ClusterStateSynced whose
-   * snapshot (`last_sync`) is older may not count that action's nodes, so it only raises the
-   * count. Absent in a state stored before it existed.
-   */
-  completedAt?: number | null;
 }
 
 export interface EnforcerState {
   pools: Record<string, FloorPoolState>;
+  /** The pool ledgers (packages/pool), by pool: read for every number, written with claims. */
+  ledgers: Record<string, Ledger>;
 }
 
 export interface Enforcement<I = EnforcerInput> {
@@ -116,54 +97,25 @@ export interface Enforcement<I = EnforcerInput> {
   events: EnforcerIntent<I>[];
 }
 
-/** The state before any event; `workers` may give pools a known size (e.g. from the state store). */
+/** The state before any event; the ledgers are empty (the size unknown) unless given. */
 export function initialEnforcerState(
   policies: readonly FloorPolicy[],
-  workers: Readonly<Record<string, number>> = {},
+  ledgers: Readonly<Record<string, Ledger>> = {},
 ): EnforcerState {
   const pools: Record<string, FloorPoolState> = {};
+  const books: Record<string, Ledger> = {};
   for (const p of policies) {
-    pools[p.name] = {
-      policy: p,
-      min: p.min,
-      max: p.max,
-      workers: workers[p.name] ?? null,
-      inFlight: [],
-      losses: [],
-      violation: null,
-      retryAt: null,
-      completedAt: null,
-    };
+    pools[p.name] = { policy: p, violation: null, retryAt: null };
+    books[p.name] = ledgers[p.name] ?? emptyLedger(p.name);
   }
-  return { pools };
-}
-
-/** A private copy of one pool's state for a step to change; the policy is shared, never changed. */
-function clonePool(pool: FloorPoolState): FloorPoolState {
-  return {
-    ...pool,
-    inFlight: pool.inFlight.map((a) => ({ ...a })),
-    losses: pool.losses.map((l) => ({ ...l })),
-    violation: pool.violation && { ...pool.violation },
-  };
-}
-
-/** The size the pool heads for: workers, less in-flight removals (at most all), plus in-flight additions. */
-export function headingFor(pool: FloorPoolState): number | null {
-  if (pool.workers === null) return null;
-  let up = 0;
-  let down = 0;
-  for (const a of pool.inFlight) {
-    if (a.direction === 'up') up += a.remaining;
-    else down += a.remaining;
-  }
-  return Math.max(0, pool.workers - down) + up;
+  return { pools, ledgers: books };
 }
 
 const consumed: ReadonlySet<string> = new Set(enforcerEventTypes);
 
 interface Step {
   pool: FloorPoolState;
+  ledger: Ledger;
   now: number;
   input: EnforcerInput;
   events: EnforcerIntent[];
@@ -185,14 +137,16 @@ export function enforce<I extends EnforcerInput>(
   if (input.type === 'tick') {
     if (typeof input.id !== 'string' || input.id.length === 0) return unchanged;
     const pools: Record<string, FloorPoolState> = {};
+    const ledgers: Record<string, Ledger> = { ...state.ledgers };
     const events: EnforcerIntent[] = [];
     for (const [name, pool] of Object.entries(state.pools)) {
-      const s: Step = { pool: clonePool(pool), now, input, events };
+      const s = stepOf(state, name, pool, input, now, events);
       housekeep(s);
       check(s);
       pools[name] = s.pool;
+      ledgers[name] = s.ledger;
     }
-    return { state: { pools }, events: events as EnforcerIntent<I>[] };
+    return { state: { pools, ledgers }, events: events as EnforcerIntent<I>[] };
   }
   if (typeof input.type !== 'string' || !consumed.has(input.type)) return unchanged;
   const parsed = catalogue[input.type].schema.safeParse(input.data);
@@ -200,155 +154,86 @@ export function enforce<I extends EnforcerInput>(
   const data = parsed.data as { pool: string };
   const pool = Object.hasOwn(state.pools, data.pool) ? state.pools[data.pool] : undefined;
   if (!pool) return unchanged;
-  const s: Step = { pool: clonePool(pool), now, input, events: [] };
+  const s = stepOf(state, data.pool, pool, input, now, []);
   housekeep(s);
-  const before = s.pool.workers;
   if (!apply(s, { ...input, data } as EnforcerEvent)) return unchanged;
-  // A drop that ClusterStateSynced (state topic) reports may be read before the
-  // NodeUnexpectedlyLost events of the same cycle (nodes topic): left to the next check, so
-  // that the losses are counted first (two at once make it an emergency, not a plain repair).
-  const syncedDrop =
-    input.type === 'io.scalewise.ClusterStateSynced' && before !== null && (s.pool.workers ?? 0) < before;
-  if (!syncedDrop) check(s);
+  check(s);
   return {
-    state: { pools: { ...state.pools, [data.pool]: s.pool } },
+    state: {
+      pools: { ...state.pools, [data.pool]: s.pool },
+      ledgers: { ...state.ledgers, [data.pool]: s.ledger },
+    },
     events: s.events as EnforcerIntent<I>[],
   };
 }
 
-function housekeep(s: Step): void {
-  const p = s.pool;
-  // An action whose nodes are all there stays until its completion: MinimumNodesRestored
-  // follows ScalingActionCompleted (seed 000 flow 2), even when a tick comes in between.
-  p.inFlight = p.inFlight.filter((a) => a.expiresAt > s.now);
-  p.losses = p.losses.filter((l) => l.at > s.now - p.policy.emergencyWindowSeconds * 1000);
-  if (p.retryAt !== null && p.retryAt <= s.now) p.retryAt = null;
-}
-
-function track(
-  s: Step,
-  id: string,
-  direction: 'up' | 'down',
-  count: number,
-  origin: TrackedAction['origin'],
-): void {
-  s.pool.inFlight.push({
-    id,
-    direction,
-    count,
-    remaining: count,
-    startedAt: s.now,
-    expiresAt: s.now + s.pool.policy.actionTimeoutSeconds * 1000,
-    origin,
-  });
+function stepOf(
+  state: EnforcerState,
+  name: string,
+  pool: FloorPoolState,
+  input: EnforcerInput,
+  now: number,
+  events: EnforcerIntent[],
+): Step {
+  return {
+    pool: { ...pool, violation: pool.violation && { ...pool.violation } },
+    ledger: state.ledgers[name] ?? emptyLedger(name),
+    now,
+    input,
+    events,
+  };
 }
 
 /**
- * One node of an action in flight arrived or left: true when it counts. The node events
- * (nodes topic) and the action's completion (actions topic) are read side by side, so a
- * NodeReady/NodeRemoved may come after the ScalingActionCompleted whose `new_workers` already
- * counts it; a node of an action not in flight (completed, or never seen) changes no count,
- * nor one of an action a ClusterStateSynced was read during (the snapshot may count it).
+ * The back-off after a failed floor action runs one check interval from the failure as the
+ * ledger has it: node-manager writes the failure there before publishing it, so a check may
+ * find it before its ScalingActionFailed is read, and must wait as the event would have made it.
  */
-function progress(s: Step, actionId: string, direction: 'up' | 'down'): boolean {
-  const a = s.pool.inFlight.find((x) => x.id === actionId && x.direction === direction);
-  if (!a || a.remaining <= 0 || a.synced) return false;
-  a.remaining -= 1;
-  return true;
+function housekeep(s: Step): void {
+  const p = s.pool;
+  const interval = p.policy.checkIntervalSeconds * 1000;
+  for (const a of Object.values(s.ledger.actions)) {
+    if (a.origin !== 'floor' || a.state !== 'failed' || a.endedAt === undefined) continue;
+    const until = a.endedAt + interval;
+    if (until > s.now && (p.retryAt === null || until > p.retryAt)) p.retryAt = until;
+  }
+  if (p.retryAt !== null && p.retryAt <= s.now) p.retryAt = null;
 }
 
 /** Applies an event to the pool; false when it changes nothing (a refused trigger). */
 function apply(s: Step, e: EnforcerEvent): boolean {
   const p = s.pool;
   switch (e.type) {
-    case 'io.scalewise.NodeReady':
-      if (progress(s, e.data.action_id, 'up') && p.workers !== null) p.workers += 1;
-      return true;
-    case 'io.scalewise.NodeRemoved':
-      if (progress(s, e.data.action_id, 'down') && p.workers !== null) p.workers = Math.max(0, p.workers - 1);
-      return true;
-    case 'io.scalewise.NodeUnexpectedlyLost': {
-      const d = e.data;
-      p.workers = d.remaining_workers;
-      // A redelivered loss of the same node is not a second loss.
-      if (!p.losses.some((l) => l.node === d.node_name)) {
-        p.losses.push({ node: d.node_name, at: s.now, before: d.remaining_workers + 1 });
-      }
-      return true;
-    }
-    case 'io.scalewise.ClusterStateSynced':
-      for (const a of p.inFlight) a.synced = true;
-      // While its own repair is in flight, a sync (a snapshot that may predate the repair's
-      // nodes, read after their events) only raises the count: lowered, it made a finished
-      // emergency scale-up look short and start another. Losses still lower it by their events.
-      // Likewise a snapshot taken before the last completion we applied, read after it (the
-      // state and actions topics are read side by side): lowered, it made a repair just done
-      // look undone and started another. A loss after the snapshot lowers it by its own event.
-      p.workers =
-        p.workers !== null &&
-        (p.inFlight.some((a) => a.direction === 'up' && a.origin === 'floor') ||
-          Date.parse(e.data.last_sync) < (p.completedAt ?? Number.NEGATIVE_INFINITY))
-          ? Math.max(p.workers, e.data.workers)
-          : e.data.workers;
-      return true;
-    case 'io.scalewise.ScaleUpStarted':
-    case 'io.scalewise.ScaleDownStarted': {
-      const direction = e.type === 'io.scalewise.ScaleUpStarted' ? 'up' : 'down';
-      const a = p.inFlight.find((x) => x.id === e.data.action_id);
-      if (a) {
-        const done = a.count - a.remaining;
-        a.count = e.data.count;
-        a.remaining = Math.max(0, e.data.count - done);
-      } else {
-        track(s, e.data.action_id, direction, e.data.count, 'other');
-      }
-      return true;
-    }
-    case 'io.scalewise.ScalingActionCompleted': {
-      const a = p.inFlight.find((x) => x.id === e.data.action_id);
-      p.inFlight = p.inFlight.filter((x) => x.id !== e.data.action_id);
-      // new_workers is node-manager's decision-time count plus the action's, blind to actions
-      // that ran beside it (a repair and an emergency scale-up at once: 0 + 1 while 2 exist).
-      // For an action it followed, its own count with the action's nodes not counted yet
-      // (their NodeReady/NodeRemoved still to be read) is the other estimate; but a
-      // ClusterStateSynced read in between may have counted them already. Of the two the
-      // larger: a count too low starts a repair nobody needs, one too high lasts until the
-      // next ClusterStateSynced.
-      const own =
-        a && p.workers !== null
-          ? Math.max(0, p.workers + (a.direction === 'up' ? a.remaining : -a.remaining))
-          : 0;
-      p.workers = Math.max(e.data.new_workers, own);
-      p.completedAt = s.now;
-      return true;
-    }
-    case 'io.scalewise.ScalingActionFailed': {
-      const ours = p.inFlight.some((a) => a.id === e.data.action_id && a.origin === 'floor');
-      p.inFlight = p.inFlight.filter((a) => a.id !== e.data.action_id);
-      // Back off one check interval so a provider that keeps failing is not hammered.
-      if (ours) p.retryAt = s.now + p.policy.checkIntervalSeconds * 1000;
-      return true;
-    }
     case 'io.scalewise.trigger.update': {
-      // The decision engine answers refused updates with TriggerRejected; here they change nothing.
+      // The decision engine answers refused updates with TriggerRejected; here they change
+      // nothing. Accepted, both services write the same limits into the ledger.
       if (typeof e.source !== 'string' || e.source.length === 0) return false;
       if (!sourceAllowed(e.source, p.policy.allowedTriggerSources)) return false;
-      const min = e.data.min ?? p.min;
-      const max = e.data.max ?? p.max;
+      const cur = limitsOf(s.ledger, p.policy.min, p.policy.max);
+      const min = e.data.min ?? cur.min;
+      const max = e.data.max ?? cur.max;
       if (min > max || max < 1) return false;
-      p.min = min;
-      p.max = max;
+      s.ledger = withLimits(s.ledger, {
+        min,
+        max,
+        source: e.source,
+        at: s.now,
+        base: { min: p.policy.min, max: p.policy.max },
+      });
       return true;
     }
-    default: {
-      const unreachable: never = e;
-      return unreachable;
-    }
+    default:
+      // Node, state and action events: their facts are in the ledger already (a failure of a
+      // floor action too: housekeep read its back-off from there); the check runs.
+      return true;
   }
 }
 
+const idOf = (s: Step, type: EnforcerOutputType): string =>
+  `${s.input.id}/${s.pool.policy.name}/${type.slice('io.scalewise.'.length)}`;
+
 function emit<T extends EnforcerOutputType>(s: Step, type: T, data: EventData<T>): string {
-  const id = `${s.input.id}/${s.pool.policy.name}/${type.slice('io.scalewise.'.length)}`;
+  const id = idOf(s, type);
   // A dry-run pool's floor actions are reported, marked, and tracked like real ones (so they do
   // not repeat on every tick), but node-manager does not carry them out.
   const acts = type === 'io.scalewise.AutoScaleUpToMinimum' || type === 'io.scalewise.EmergencyScaleUp';
@@ -359,19 +244,21 @@ function emit<T extends EnforcerOutputType>(s: Step, type: T, data: EventData<T>
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** The floor check, after every change and on every tick. */
+/** The floor check, after every consumed event and on every tick. */
 function check(s: Step): void {
   const p = s.pool;
-  const workers = p.workers;
+  const l = s.ledger;
+  const workers = workersOf(l);
   if (workers === null) return;
   const name = p.policy.name;
-  if (workers >= p.min) {
-    const upInFlight = p.inFlight.some((a) => a.direction === 'up');
-    if (p.violation && !upInFlight) {
+  const { min, max } = limitsOf(l, p.policy.min, p.policy.max);
+  const inFlight = inFlightOf(l, s.now);
+  if (workers >= min) {
+    if (p.violation && !inFlight.some((a) => a.direction === 'up')) {
       emit(s, 'io.scalewise.MinimumNodesRestored', {
         pool: name,
         current_workers: workers,
-        min_workers: p.min,
+        min_workers: min,
         restore_time: iso(s.now),
         violation_duration: Math.max(0, (s.now - p.violation.since) / 1000),
       });
@@ -384,39 +271,46 @@ function check(s: Step): void {
     emit(s, 'io.scalewise.MinimumNodesViolation', {
       pool: name,
       current_workers: workers,
-      min_workers: p.min,
+      min_workers: min,
       violation_time: iso(s.now),
     });
   }
   if (!p.policy.autoScaleToMin || p.retryAt !== null) return;
-  const heading = headingFor(p) ?? workers;
-  const lost = p.losses.length;
-  if (lost >= p.policy.emergencyScaleThreshold) {
-    // Put back the size the pool had before this burst of losses (at least min, at most max).
-    const before = Math.max(...p.losses.map((l) => l.before));
-    const target = Math.min(p.max, Math.max(p.min, before));
-    const count = target - heading;
-    if (count >= 1) {
-      const id = emit(s, 'io.scalewise.EmergencyScaleUp', {
-        pool: name,
-        lost_count: lost,
-        remaining_workers: workers,
-        min_workers: p.min,
-        emergency_scale: count,
-      });
-      track(s, id, 'up', count, 'floor');
-    }
+  const desired = desiredOf(l, s.now) ?? workers;
+  const deficit = Math.min(min, max) - desired;
+  // Covered already: the actions in flight (ours or a decision's) will bring it to the floor.
+  if (deficit < 1) return;
+  const room = max - desired;
+  const losses = lossesSince(l, s.now - p.policy.emergencyWindowSeconds * 1000);
+  const emergency = losses.length >= p.policy.emergencyScaleThreshold;
+  // This input acted already (read again): its action is in the ledger, ended or not. Issued
+  // again under the same id it could not be claimed, and node-manager would take it for a
+  // duplicate; the next check repairs under a new one.
+  const type = emergency ? 'io.scalewise.EmergencyScaleUp' : 'io.scalewise.AutoScaleUpToMinimum';
+  if (Object.hasOwn(l.actions, idOf(s, type))) return;
+  if (emergency) {
+    const count = Math.min(room, 2 * deficit);
+    const id = emit(s, 'io.scalewise.EmergencyScaleUp', {
+      pool: name,
+      lost_count: losses.length,
+      remaining_workers: workers,
+      min_workers: min,
+      emergency_scale: count,
+      target_workers: desired + count,
+      rule: `${losses.length} nodes lost unexpectedly within ${p.policy.emergencyWindowSeconds}s (threshold ${p.policy.emergencyScaleThreshold}): twice the deficit of ${deficit} below the minimum of ${min}${count < 2 * deficit ? `, cut to ${count} by the maximum of ${max}` : ''}: ${desired} -> ${desired + count}`,
+    });
+    s.ledger = claim(l, { id, direction: 'up', count, origin: 'floor', now: s.now, timeoutMs: timeoutOf(p) });
     return;
   }
-  const count = Math.min(p.min, p.max) - heading;
-  if (count >= 1) {
-    const id = emit(s, 'io.scalewise.AutoScaleUpToMinimum', {
-      pool: name,
-      current_workers: workers,
-      min_workers: p.min,
-      scale_up_count: count,
-      reason: 'minimum_violation',
-    });
-    track(s, id, 'up', count, 'floor');
-  }
+  const count = Math.min(room, deficit);
+  const id = emit(s, 'io.scalewise.AutoScaleUpToMinimum', {
+    pool: name,
+    current_workers: workers,
+    min_workers: min,
+    scale_up_count: count,
+    reason: 'minimum_violation',
+  });
+  s.ledger = claim(l, { id, direction: 'up', count, origin: 'floor', now: s.now, timeoutMs: timeoutOf(p) });
 }
+
+const timeoutOf = (p: FloorPoolState): number => p.policy.actionTimeoutSeconds * 1000;

@@ -15,11 +15,8 @@ export {
   enforcerEventTypes,
   enforcerOutputTypes,
   type FloorPoolState,
-  headingFor,
   initialEnforcerState,
-  type Loss,
   type Tick,
-  type TrackedAction,
 } from './enforce.ts';
 export {
   defineFloorPolicy,
