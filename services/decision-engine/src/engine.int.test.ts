@@ -1,7 +1,11 @@
-// The decision engine as a service on the real Kafka, Redis and S3: seed 000's scale-down flow
-// from fed events and a simulated node-manager, bad triggers dead-lettered or rejected while
-// the next one is handled, and two replicas on one pool never deciding in conflict.
+// The decision engine as a service on the real Kafka, Redis and S3, with the pool ledger in
+// Redis. The producers are simulated as they work: state-sync lists the pool into the ledger
+// before it publishes ClusterStateSynced; node-manager writes each step of an action into the
+// ledger before it publishes it. Seed 000's scale-down flow from fed events, bad triggers
+// dead-lettered or rejected while the next one is handled, and two replicas on one pool never
+// deciding in conflict; every decision checked against the ledger it was claimed in.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
@@ -17,6 +21,15 @@ import {
   topicKeys,
   topicName,
 } from '@scalewise/events';
+import {
+  createPoolStore,
+  desiredOf,
+  inFlightOf,
+  listed,
+  type PoolStore,
+  recordFacts,
+  workersOf,
+} from '@scalewise/pool';
 import { createService, type Service } from '@scalewise/service';
 import {
   getStack,
@@ -26,7 +39,12 @@ import {
   uniqueName,
   waitFor,
 } from '@scalewise/testing';
+import type { DecisionEngine } from './engine.ts';
 import { defineDecisionEngine } from './service.ts';
+
+const POOL = 'workers';
+/** The pool's action_timeout_seconds (the default), as the producers use it. */
+const TIMEOUT_MS = 600_000;
 
 const quiet = new Writable({ write: (_c, _e, done) => done() });
 let stack: StackEndpoints;
@@ -60,18 +78,74 @@ shutdown_timeout_seconds: 10
   return { loaded, prefix };
 }
 
-async function startEngine(loaded: LoadedConfig, groupId?: string): Promise<Service> {
-  const service = await createService(
-    defineDecisionEngine({
-      config: loaded,
-      fromBeginning: true,
-      ...(groupId ? { groupId } : {}),
-      telemetry: { logDestination: quiet },
-    }),
-  );
+/** The service, and the engine it built (its pool state and ledger, as /v1/pools/:pool shows them). */
+interface Running {
+  service: Service;
+  engine: DecisionEngine;
+}
+
+async function startEngine(loaded: LoadedConfig, groupId?: string): Promise<Running> {
+  const def = defineDecisionEngine({
+    config: loaded,
+    fromBeginning: true,
+    ...(groupId ? { groupId } : {}),
+    telemetry: { logDestination: quiet },
+  });
+  const service = await createService(def);
   running.push(service);
   await service.start();
-  return service;
+  const engine = def.engine();
+  assert.ok(engine, 'the service built its engine');
+  return { service, engine };
+}
+
+/** The pool record as another service reads and writes it: the shared ledger, no part of its own. */
+const storeOf = (svc: Service, service: string): PoolStore<null, AnyScalewiseEvent> =>
+  createPoolStore({ redis: svc.bus.redis, clusterId: svc.config.cluster_id, service });
+
+/**
+ * node-manager (or state-sync) writes the facts of `e` into the ledger, then publishes it with
+ * the ledger's numbers; returns it as published.
+ */
+async function produce(svc: Service, service: string, e: AnyScalewiseEvent): Promise<AnyScalewiseEvent> {
+  const applied = await storeOf(svc, service).apply(POOL, e.id, (ledger) => {
+    const r = recordFacts(ledger, [e], Date.now(), TIMEOUT_MS);
+    return { ledger: r.ledger, outputs: r.events };
+  });
+  await svc.bus.publisher.publish(...applied.outputs);
+  return applied.outputs[0] ?? e;
+}
+
+/**
+ * state-sync lists the pool's nodes (all Ready) into the ledger, then publishes the
+ * ClusterStateSynced that states the count; returns it.
+ */
+async function listing(svc: Service, names: readonly string[]): Promise<AnyScalewiseEvent> {
+  const applied = await storeOf(svc, 'state-sync').apply(POOL, randomUUID(), (ledger) => {
+    const now = Date.now();
+    const l = listed(
+      ledger,
+      names.map((name) => ({ name, ready: true })),
+      now,
+    ).ledger;
+    const n = workersOf(l) ?? 0;
+    const synced = ev(
+      'io.scalewise.ClusterStateSynced',
+      {
+        workers: n,
+        k8s_nodes: n,
+        docker_containers: n,
+        db_workers: n,
+        last_sync: new Date(now).toISOString(),
+      },
+      svc.config.cluster_id,
+    );
+    return { ledger: l, outputs: [synced] };
+  });
+  await svc.bus.publisher.publish(...applied.outputs);
+  const synced = applied.outputs[0];
+  assert.ok(synced);
+  return synced;
 }
 
 const src = '/scalewise/test/feeder';
@@ -86,75 +160,83 @@ describe('decision-engine on the real broker', () => {
   test('seed 000 flow 1, scale-down with visibility: the seed chain, in the seed order', async (t) => {
     const { loaded, prefix } = testConfig('[{ name: workers, min: 2, max: 6 }]');
     const cid = loaded.config.cluster_id;
-    const engine = await startEngine(loaded);
+    const { service: svc, engine } = await startEngine(loaded);
     const rec = await recordTopics(
       stack.kafka.brokers,
       ['signals', 'decisions', 'actions', 'state'].map((k) => `${prefix}${k}`),
       uniqueName('rec'),
     );
     t.after(() => rec.stop());
-    // node-manager, simulated: carries out each ScaleDownDecision on the real broker.
+    // node-manager, simulated: carries out each ScaleDownDecision on the real broker, each step
+    // written into the ledger before it is published (its numbers are the ledger's).
     const nm = await recordTopics(stack.kafka.brokers, [`${prefix}decisions`], uniqueName('nm'));
     t.after(() => nm.stop());
     const acted = new Set<string>();
+    const carryOut = async (d: AnyScalewiseEvent) => {
+      const data = d.data as EventData<'io.scalewise.ScaleDownDecision'>;
+      const s = { source: '/scalewise/test/node-manager' };
+      const base = { pool: data.pool, action_id: d.id };
+      const started = await produce(
+        svc,
+        'node-manager',
+        causedBy(
+          d,
+          'io.scalewise.ScaleDownStarted',
+          { ...base, count: data.count, previous_workers: 0, target_workers: 0, nodes: ['workers-3'] },
+          s,
+        ),
+      );
+      await produce(
+        svc,
+        'node-manager',
+        causedBy(
+          started,
+          'io.scalewise.NodeRemoved',
+          { ...sampleData['io.scalewise.NodeRemoved'], ...base, node_name: 'workers-3' },
+          s,
+        ),
+      );
+      await produce(
+        svc,
+        'node-manager',
+        causedBy(
+          started,
+          'io.scalewise.ScalingActionCompleted',
+          {
+            ...base,
+            action: 'scale_down',
+            count: data.count,
+            previous_workers: 0,
+            new_workers: 0,
+            duration: 1.5,
+          },
+          s,
+        ),
+      );
+    };
     const nodeManager = setInterval(() => {
       for (const d of nm.of('io.scalewise.ScaleDownDecision')) {
         if (acted.has(d.id)) continue;
         acted.add(d.id);
-        const data = d.data as EventData<'io.scalewise.ScaleDownDecision'>;
-        const s = { source: '/scalewise/test/node-manager' };
-        const started = causedBy(
-          d,
-          'io.scalewise.ScaleDownStarted',
-          {
-            pool: data.pool,
-            action_id: d.id,
-            count: data.count,
-            previous_workers: data.current_workers,
-            target_workers: data.desired_workers,
-            nodes: ['workers-3'],
-          },
-          s,
-        );
-        const done = causedBy(
-          started,
-          'io.scalewise.ScalingActionCompleted',
-          {
-            pool: data.pool,
-            action_id: d.id,
-            action: 'scale_down',
-            count: data.count,
-            previous_workers: data.current_workers,
-            new_workers: data.desired_workers,
-            duration: 1.5,
-          },
-          s,
-        );
-        void engine.bus.publisher.publish(started).then(() => engine.bus.publisher.publish(done));
+        void carryOut(d);
       }
     }, 50);
     t.after(() => clearInterval(nodeManager));
 
-    // 1. ClusterStateSynced (workers=3); 2. UnderutilizationWarning (25 %, 35 %, 300 s).
-    const synced3 = ev(
-      'io.scalewise.ClusterStateSynced',
-      { workers: 3, k8s_nodes: 3, docker_containers: 3, db_workers: 3 },
-      cid,
-    );
-    await engine.bus.publisher.publish(synced3);
+    // 1. ClusterStateSynced (workers=3), after state-sync listed them; 2. UnderutilizationWarning.
+    await listing(svc, ['workers-1', 'workers-2', 'workers-3']);
     const warning = ev(
       'io.scalewise.UnderutilizationWarning',
       { workers: 3, cpu_avg: 25, memory_avg: 35, duration: 300 },
       cid,
     );
-    await engine.bus.publisher.publish(warning);
+    await svc.bus.publisher.publish(warning);
     await waitFor(() => rec.of('io.scalewise.OptimalStateTrigger').length >= 2, {
       timeoutMs: 30_000,
       what: 'OptimalStateTrigger anticipated and active',
     });
     // 8. ClusterStateSynced (workers=2): agrees with the decision, so nothing more is decided.
-    const synced2 = ev('io.scalewise.ClusterStateSynced', { workers: 2 }, cid);
-    await engine.bus.publisher.publish(synced2);
+    const synced2 = await listing(svc, ['workers-1', 'workers-2']);
     await waitFor(() => rec.events.some((e) => e.id === synced2.id), {
       timeoutMs: 10_000,
       what: 'the last sync',
@@ -173,6 +255,11 @@ describe('decision-engine on the real broker', () => {
     assert.equal(d.desired_workers, 2);
     assert.equal(d.reason, 'underutilization');
     assert.equal(d.explanation.inputs.input_event_id, warning.id, 'the explanation names its input event');
+    // The numbers node-manager published are the ledger's.
+    const s = started[0]?.data as EventData<'io.scalewise.ScaleDownStarted'>;
+    assert.deepEqual([s.previous_workers, s.target_workers], [3, 2]);
+    const c = completed[0]?.data as EventData<'io.scalewise.ScalingActionCompleted'>;
+    assert.deepEqual([c.previous_workers, c.new_workers], [3, 2]);
     // The seed's order: each event caused by the one before it in the chain, its time not earlier.
     const seedOrder = [warning, anticipated, decision[0], started[0], completed[0], active];
     assert.equal(anticipated?.causationid, warning.id);
@@ -200,19 +287,29 @@ describe('decision-engine on the real broker', () => {
     );
     // Nothing else was decided after the last sync.
     assert.equal(rec.of('io.scalewise.ScaleUpDecision', 'io.scalewise.ScaleDownBlocked').length, 0);
+    // The decision was claimed in the ledger, and ended there with the node it removed.
+    const held = await engine.poolState(POOL);
+    assert.ok(held);
+    const claimed = held.ledger.actions[decision[0]?.id ?? ''];
+    assert.deepEqual(
+      [claimed?.origin, claimed?.direction, claimed?.count, claimed?.state, claimed?.removed],
+      ['decision', 'down', 1, 'done', ['workers-3']],
+    );
+    assert.deepEqual([held.state.workers, held.state.inFlight], [2, []]);
   });
 
   test('a malformed trigger is dead-lettered with its reason, an out-of-range one rejected, the next valid one decided', async (t) => {
     const { loaded, prefix } = testConfig('[{ name: workers, min: 1, max: 5 }]');
     const cid = loaded.config.cluster_id;
-    const engine = await startEngine(loaded);
+    const { service: svc, engine } = await startEngine(loaded);
     const rec = await recordTopics(
       stack.kafka.brokers,
       [`${prefix}decisions`, `${prefix}dlq`],
       uniqueName('rec'),
     );
     t.after(() => rec.stop());
-    await engine.bus.publisher.publish(ev('io.scalewise.ClusterStateSynced', { workers: 2 }, cid));
+    // The pool's size is the ledger's: known as soon as state-sync listed it.
+    await listing(svc, ['workers-1', 'workers-2']);
     // Not JSON, under CloudEvents headers of a trigger: no schema can read it.
     const producer = testKafka(stack).producer();
     await producer.connect();
@@ -238,8 +335,8 @@ describe('decision-engine on the real broker', () => {
       { pool: 'workers', action: 'set', target: 9, reason: 'too many' },
       { source: '/ci/pipeline', clusterid: cid },
     );
-    await engine.bus.publisher.publish(beyond);
-    await engine.bus.publisher.publish(good);
+    await svc.bus.publisher.publish(beyond);
+    await svc.bus.publisher.publish(good);
     await waitFor(() => rec.of('io.scalewise.ScaleUpDecision').length >= 1, {
       timeoutMs: 30_000,
       what: 'the valid trigger decided',
@@ -261,6 +358,14 @@ describe('decision-engine on the real broker', () => {
     const up = rec.of('io.scalewise.ScaleUpDecision')[0];
     assert.equal(up?.causationid, good.id);
     assert.equal((up?.data as EventData<'io.scalewise.ScaleUpDecision'> | undefined)?.desired_workers, 3);
+    // Claimed in the ledger: the pool heads for 3 whoever reads it.
+    const held = await engine.poolState(POOL);
+    assert.ok(held);
+    assert.deepEqual(
+      inFlightOf(held.ledger, Date.now()).map((a) => [a.id, a.direction, a.count, a.origin]),
+      [[up?.id, 'up', 1, 'decision']],
+    );
+    assert.equal(desiredOf(held.ledger, Date.now()), 3);
   });
 
   test('two replicas that both receive every event of a pool decide once per input, never in conflict', async (t) => {
@@ -272,8 +377,8 @@ describe('decision-engine on the real broker', () => {
     const cid = loaded.config.cluster_id;
     // Two consumer groups: each replica gets every record (the worst case: a rebalance that
     // overlaps, or a second deployment by mistake). They share the pool state in Redis.
-    const a = await startEngine(loaded, `${prefix}replica-a`);
-    const b = await startEngine(loaded, `${prefix}replica-b`);
+    const { service: a, engine: engineA } = await startEngine(loaded, `${prefix}replica-a`);
+    const { service: b } = await startEngine(loaded, `${prefix}replica-b`);
     // Every topic of the pool, so that a timeout can say what the replicas did instead.
     const rec = await recordTopics(
       stack.kafka.brokers,
@@ -281,9 +386,10 @@ describe('decision-engine on the real broker', () => {
       uniqueName('rec'),
     );
     t.after(() => rec.stop());
-    await a.bus.publisher.publish(ev('io.scalewise.ClusterStateSynced', { workers: 3 }, cid));
-    // The state topic and the triggers topic are read independently: a trigger read before the
-    // pool's size is known is rejected ('not known yet'). The replicas share the state in Redis.
+    // The pool's size is the ledger's, which the replicas share in Redis with their own state:
+    // known to both as soon as state-sync has listed it (a trigger read before would be
+    // rejected, 'not known yet').
+    await listing(a, ['workers-1', 'workers-2', 'workers-3']);
     const base = await a.listen();
     await waitFor(
       async () => {
@@ -333,6 +439,31 @@ describe('decision-engine on the real broker', () => {
       targets.sort((x, y) => x - y),
       Array.from({ length: 12 }, (_, i) => 4 + i),
       'each step grew the pool by one from the state the previous step left',
+    );
+    // One claim per decision in the ledger: the pool heads for 3 + 12.
+    const held = await engineA.poolState(POOL);
+    assert.ok(held);
+    assert.deepEqual(
+      Object.values(held.ledger.actions)
+        .map((x) => x.id)
+        .sort(),
+      [...byId.keys()].sort(),
+    );
+    assert.equal(desiredOf(held.ledger, Date.now()), 15);
+    // The route shows the same: the engine's view and the ledger it came from.
+    const shown = (await (await fetch(`${base}/v1/pools/${POOL}`)).json()) as {
+      pool: string;
+      state: { workers: number; inFlight: unknown[] };
+      ledger: { actions: Record<string, unknown> };
+    };
+    assert.deepEqual(
+      [
+        shown.pool,
+        shown.state.workers,
+        shown.state.inFlight.length,
+        Object.keys(shown.ledger.actions).length,
+      ],
+      [POOL, 3, 12, 12],
     );
   });
 });

@@ -12,8 +12,14 @@
  */
 import type { HandlerRegistry, Outputs } from '@scalewise/bus';
 import { type AnyScalewiseEvent, causedBy, type ScalewiseEvent } from '@scalewise/events';
+import {
+  createPoolStore,
+  type Ledger,
+  desiredOf as ledgerDesired,
+  type PoolStore,
+  pruned,
+} from '@scalewise/pool';
 import type { ServiceContext } from '@scalewise/service';
-import { createPoolStore, desiredOf as ledgerDesired, type Ledger, type PoolStore, pruned } from '@scalewise/pool';
 import {
   consumedEventTypes,
   decide,

@@ -1,24 +1,30 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ScalewiseError } from '@scalewise/errors';
+import type { EventData } from '@scalewise/events';
+import { desiredOf as ledgerDesired } from '@scalewise/pool';
 import { decide } from './decide.ts';
 import {
   at,
   completed,
   ev,
+  floorClaimed,
   GiB,
   given,
   names,
   one,
   pending,
   pool,
+  produced,
+  simulatedUnderutilized,
   synced,
   trigger,
   underutilized,
   when,
 } from './fixtures.ts';
 import { definePoolPolicy, sourceAllowed } from './policy.ts';
-import { desiredOf, type EngineState, initialState, withPolicies } from './state.ts';
+import { desiredOf, type EngineState, initialState, viewOf, withPolicies } from './state.ts';
+import type { EngineInput, Intent } from './types.ts';
 
 function deepFreeze<T>(o: T): T {
   if (typeof o === 'object' && o !== null && !Object.isFrozen(o)) {
@@ -66,6 +72,80 @@ describe('decide is a pure function', () => {
       [[events[0]!.id, 'up', 1, 'decision']],
     );
     assert.equal(a[0]!.expiresAt, at(1) + 600_000);
+  });
+});
+
+describe('decisions and the ledger', () => {
+  /**
+   * Steps `input` at `t` through the producers and the core, and checks every decision in it:
+   * it starts from the size the ledger said the pool heads for, and is claimed in the ledger
+   * with what it decided (a scale-down with the nodes it names).
+   */
+  function decided(state: EngineState, input: EngineInput, t: number) {
+    const p = produced(state, input, at(t));
+    const before = ledgerDesired(p.state.ledgers.workers!, at(t));
+    const d = decide(p.state, p.input, at(t));
+    const ledger = d.state.ledgers.workers!;
+    const out = d.events.filter(
+      (e) => e.type === 'io.scalewise.ScaleUpDecision' || e.type === 'io.scalewise.ScaleDownDecision',
+    );
+    for (const e of out) {
+      const data = e.data as EventData<'io.scalewise.ScaleDownDecision'>;
+      assert.equal(data.current_workers, before, `${e.type}: current_workers is the ledger's desired`);
+      const a = ledger.actions[e.id];
+      assert.ok(a, `${e.type} is claimed in the ledger`);
+      const direction = e.type === 'io.scalewise.ScaleUpDecision' ? 'up' : 'down';
+      assert.deepEqual(
+        [a.direction, a.count, a.origin, a.state, a.at],
+        [direction, data.count, 'decision', 'claimed', at(t)],
+      );
+      assert.deepEqual(a.nodes, data.nodes ?? [], 'a scale-down claims the nodes it names');
+      assert.equal(ledgerDesired(ledger, at(t)), data.desired_workers);
+    }
+    assert.ok(out.length > 0, `no decision: ${names(d.events).join(', ')}`);
+    return d;
+  }
+
+  test('pending pods on top of an action in flight: from 4 (3 and 1 coming), claimed +2', () => {
+    const { state } = given(pool(), [
+      [0, synced(3)],
+      [1, pending(1, 1000, GiB)],
+    ]);
+    const d = decided(state, pending(3, 12000, GiB), 2);
+    assert.equal(one(d.events, 'io.scalewise.ScaleUpDecision').current_workers, 4);
+  });
+
+  test('underutilisation: from the 5 listed, claimed -3', () => {
+    const { state } = given(pool(), [[0, synced(5)]]);
+    decided(state, underutilized(5, 5, 5, 300), 1);
+  });
+
+  test('the simulation: the removable nodes named are claimed with the decision', () => {
+    const { state } = given(pool(), [[0, synced(5)]]);
+    const d = decided(state, simulatedUnderutilized(5, ['workers-2', 'workers-5']), 1);
+    assert.deepEqual(one(d.events, 'io.scalewise.ScaleDownDecision').nodes, ['workers-2', 'workers-5']);
+  });
+
+  test('triggers and the max limit: claimed the same way', () => {
+    const { state } = given(pool(), [[0, synced(3)]]);
+    const up = decided(
+      state,
+      trigger('io.scalewise.trigger.scale', { pool: 'workers', action: 'scale_up', count: 2 }),
+      1,
+    );
+    decided(
+      up.state,
+      trigger('io.scalewise.trigger.scale', { pool: 'workers', action: 'set', target: 2 }),
+      700,
+    );
+    decided(state, trigger('io.scalewise.trigger.update', { pool: 'workers', max: 2 }), 1);
+  });
+
+  test('a dry run claims nothing: nothing will carry it out', () => {
+    const { state } = given(pool({ dryRun: true }), [[0, synced(3)]]);
+    const { events, state: after } = when(state, pending(1, 1000, GiB), 1);
+    assert.equal(one(events, 'io.scalewise.ScaleUpDecision').dry_run, true);
+    assert.deepEqual(after.ledgers.workers!.actions, {});
   });
 });
 
@@ -161,28 +241,53 @@ describe('tracking actions and workers', () => {
     assert.equal(s1.pools.workers!.lastActionAt, at(40));
   });
 
-  test('NodeRemoved and NodeUnexpectedlyLost lower the workers', () => {
+  test('workers change only through the ledger: NodeRemoved and NodeUnexpectedlyLost as recorded, not as an event counts', () => {
     const { state } = given(pool(), [
       [0, synced(4)],
       [1, ev('io.scalewise.NodeRemoved', { node_name: 'workers-4', action_id: 'x' })],
     ]);
     assert.equal(state.pools.workers!.workers, 3);
+    // The event says 1 remain; the ledger, where state-sync recorded the loss, says 2.
     const lost = ev('io.scalewise.NodeUnexpectedlyLost', { node_name: 'workers-3', remaining_workers: 1 });
-    assert.equal(when(state, lost, 2).state.pools.workers!.workers, 1);
+    assert.equal(when(state, lost, 2).state.pools.workers!.workers, 2);
+    // Read without its fact in the ledger (never so in production), the event changes no count.
+    assert.equal(decide(state, lost, at(2)).state.pools.workers!.workers, 3);
+    assert.equal(decide(state, synced(7), at(2)).state.pools.workers!.workers, 3);
   });
 
-  test('EmergencyScaleUp and AutoScaleUpToMinimum are floor actions in flight under their event id', () => {
+  test('a floor action is in flight because min-enforcer claimed it in the ledger; its event counts once for the rate policies', () => {
     const e = ev('io.scalewise.EmergencyScaleUp', { emergency_scale: 2 }, 'em-1');
+    let state = given(pool(), [[0, synced(1)]]).state;
+    state = floorClaimed(state, 'em-1', 2, 1);
+    state = when(state, e, 1).state;
+    state = when(state, e, 2).state;
+    const p = state.pools.workers!;
+    assert.deepEqual(
+      p.inFlight.map((a) => [a.id, a.count, a.origin]),
+      [['em-1', 2, 'floor']],
+    );
+    assert.equal(desiredOf(p), 3);
+    assert.deepEqual(
+      p.scaleEvents.filter((x) => x.id === 'em-1').map((x) => [x.direction, x.change]),
+      [['up', 2]],
+      'a redelivery adds nothing',
+    );
+  });
+
+  test('AutoScaleUpToMinimum without a claim in the ledger puts nothing in flight: it only counts for the rate policies', () => {
+    const e = ev('io.scalewise.AutoScaleUpToMinimum', { scale_up_count: 1 }, 'floor-9');
     const { state } = given(pool(), [
       [0, synced(1)],
       [1, e],
-      [2, e],
     ]);
+    const p = state.pools.workers!;
+    assert.deepEqual(p.inFlight, []);
+    assert.equal(desiredOf(p), 1);
     assert.deepEqual(
-      state.pools.workers!.inFlight.map((a) => [a.id, a.count, a.origin]),
-      [['em-1', 2, 'floor']],
-      'a redelivery adds nothing',
+      p.scaleEvents.map((x) => [x.id, x.change]),
+      [['floor-9', 1]],
     );
+    assert.deepEqual(state.ledgers.workers!.actions, {}, 'the engine claims nothing for it');
   });
 });
 
@@ -193,21 +298,24 @@ describe('state and policy', () => {
     assert.equal(initialState([pool()]).pools.workers!.workers, null);
   });
 
-  test('withPolicies keeps runtime state and a runtime min/max until the configured value changes', () => {
+  test('withPolicies keeps runtime state and the ledger; a runtime min/max holds until the configured value changes', () => {
     const { state } = given(pool(), [
       [0, synced(3)],
       [1, trigger('io.scalewise.trigger.update', { pool: 'workers', max: 9 })],
     ]);
+    // The limits in force are the ledger's, as the next step sees them.
+    const view = (s: EngineState, name = 'workers') => viewOf(s.pools[name]!, s.ledgers[name]!, at(2));
     const same = withPolicies(state, [pool({ cooldownSeconds: 5 })]);
-    assert.equal(same.pools.workers!.max, 9);
-    assert.equal(same.pools.workers!.workers, 3);
+    assert.equal(view(same).max, 9);
+    assert.equal(view(same).workers, 3);
+    assert.equal(same.ledgers.workers, state.ledgers.workers);
     assert.equal(same.pools.workers!.policy.cooldownSeconds, 5);
     const changed = withPolicies(state, [pool({ max: 7 }), pool({ name: 'gpu', min: 0, max: 2 })]);
-    assert.equal(changed.pools.workers!.max, 7);
-    assert.equal(changed.pools.gpu!.workers, null);
-    assert.deepEqual(Object.keys(withPolicies(state, [pool({ name: 'gpu', min: 0, max: 2 })]).pools), [
-      'gpu',
-    ]);
+    assert.equal(view(changed).max, 7);
+    assert.equal(view(changed, 'gpu').workers, null);
+    const gone = withPolicies(state, [pool({ name: 'gpu', min: 0, max: 2 })]);
+    assert.deepEqual(Object.keys(gone.pools), ['gpu']);
+    assert.deepEqual(Object.keys(gone.ledgers), ['gpu']);
   });
 
   test('definePoolPolicy fills the documented defaults', () => {
@@ -300,7 +408,7 @@ describe('seed 000 flows at the decision core', () => {
     let state: EngineState = initialState([pool()]);
     const out: string[] = [];
     const feed = (input: Parameters<typeof decide>[1], t: number) => {
-      const d = decide(state, input, at(t));
+      const d = when(state, input, t);
       state = d.state;
       out.push(...names(d.events as never));
       return d.events;
@@ -310,12 +418,14 @@ describe('seed 000 flows at the decision core', () => {
     const decision = one(decided, 'io.scalewise.ScaleDownDecision');
     assert.equal(decision.desired_workers, 2);
     const id = decided[1]!.id;
+    assert.equal(state.ledgers.workers!.actions[id]?.state, 'claimed');
     feed(
       ev('io.scalewise.ScaleDownStarted', {
         action_id: id,
         count: 1,
         previous_workers: 3,
         target_workers: 2,
+        nodes: ['workers-3'],
       }),
       2,
     );
@@ -325,25 +435,30 @@ describe('seed 000 flows at the decision core', () => {
     assert.deepEqual(out, ['OptimalStateTrigger', 'ScaleDownDecision', 'OptimalStateTrigger']);
     assert.equal(state.pools.workers!.workers, 2);
     assert.deepEqual(state.pools.workers!.inFlight, []);
+    const a = state.ledgers.workers!.actions[id]!;
+    assert.deepEqual([a.state, a.removed], ['done', ['workers-3']]);
   });
 
   test('flow 2: during minimum recovery the engine decides nothing and holds scale-down', () => {
     let state: EngineState = initialState([pool()]);
-    const out: string[] = [];
+    const out: Intent[] = [];
     const feed = (input: Parameters<typeof decide>[1], t: number) => {
-      const d = decide(state, input, at(t));
+      const d = when(state, input, t);
       state = d.state;
-      out.push(...names(d.events as never));
+      out.push(...(d.events as Intent[]));
     };
     feed(synced(2), 0);
     feed(
       ev('io.scalewise.NodeUnexpectedlyLost', {
-        node_name: 'workers-3',
+        node_name: 'workers-2',
         remaining_workers: 1,
         cause: 'container_crash',
       }),
       1,
     );
+    assert.equal(state.pools.workers!.workers, 1);
+    // min-enforcer claims the repair in the ledger, then publishes it.
+    state = floorClaimed(state, 'floor-1', 1, 1);
     feed(
       ev(
         'io.scalewise.AutoScaleUpToMinimum',
@@ -353,6 +468,13 @@ describe('seed 000 flows at the decision core', () => {
       1,
     );
     assert.equal(desiredOf(state.pools.workers!), 2);
+    // Pods the repair's node will take: nothing more is bought.
+    feed(pending(1, 1000, GiB), 1);
+    // An underutilisation sample: the block names the repair.
+    feed(underutilized(1), 1);
+    const held = one(out, 'io.scalewise.ScaleDownBlocked');
+    assert.deepEqual([held.reason, held.in_flight_action_id], ['action_in_flight', 'floor-1']);
+    out.length = 0;
     feed(
       ev('io.scalewise.ScaleUpStarted', {
         action_id: 'floor-1',

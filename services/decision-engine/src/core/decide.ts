@@ -5,8 +5,8 @@
  * TriggerRejected.
  */
 import { catalogue, type EventData } from '@scalewise/events';
-import { cmp, fmt, secs } from './explain.ts';
 import { emptyLedger } from '@scalewise/pool';
+import { cmp, fmt, secs } from './explain.ts';
 import { desiredOf, type EngineState, type PoolState, settled, viewOf } from './state.ts';
 import {
   block,

@@ -169,9 +169,12 @@ describe('ScaleDownBlocked, one test per reason', () => {
       [0, synced(4)],
       [0, degraded],
     ]);
-    const ready = ev('io.scalewise.NodeReady', { node_name: 'workers-3', action_id: 'none' });
-    const viaReady = when(state, ready, 1).state;
-    assert.equal(names(when(viaReady, underutilized(5), 2).events).at(-1), 'ScaleDownDecision');
+    // node-manager's NodeReady names the scale-up that made the node; once that action has
+    // completed (and its cooldown passed) nothing but the report could block.
+    const ready = ev('io.scalewise.NodeReady', { node_name: 'workers-3', action_id: 'up-1' });
+    let viaReady = when(state, ready, 1).state;
+    viaReady = when(viaReady, completed('up-1', 'scale_up', 3, 4), 1).state;
+    assert.equal(names(when(viaReady, underutilized(4), 62).events).at(-1), 'ScaleDownDecision');
     const viaSample = when(state, metrics(4, 20, 20), 1).state;
     assert.equal(names(when(viaSample, underutilized(4), 2).events).at(-1), 'ScaleDownDecision');
     assert.equal(names(when(state, underutilized(4), 301).events).at(-1), 'ScaleDownDecision', 'TTL 300 s');
@@ -201,6 +204,44 @@ describe('ScaleDownBlocked, one test per reason', () => {
     const b = one(when(s1, underutilized(4), 3).events, 'io.scalewise.ScaleDownBlocked');
     assert.equal(b.reason, 'action_in_flight');
     assert.equal(b.in_flight_action_id, actionId);
+  });
+
+  test('a scale-down 6 -> 2 running: an underutilisation sample is blocked by the action, named, never at_minimum with 6 workers', () => {
+    const { state, events } = given(pool(), [
+      [0, synced(6)],
+      [1, underutilized(6, 5, 5, 300)],
+    ]);
+    const d = one(events, 'io.scalewise.ScaleDownDecision');
+    assert.deepEqual([d.current_workers, d.desired_workers], [6, 2]);
+    const id = events.find((e) => e.type === 'io.scalewise.ScaleDownDecision')!.id;
+    const blockedAt = (s: typeof state, t: number) => {
+      const b = one(
+        when(s, underutilized(s.pools.workers!.workers ?? 0, 5, 5, 300), t).events,
+        'io.scalewise.ScaleDownBlocked',
+      );
+      assert.equal(b.reason, 'action_in_flight');
+      assert.equal(b.in_flight_action_id, id);
+      assert.match(b.explanation.summary, new RegExp(`action ${id} \\(down 4\\) is in flight`));
+      return b;
+    };
+    // Decided, not started: the workers are still 6, the pool heads for 2 (its minimum).
+    assert.equal(blockedAt(state, 2).workers, 6);
+    // Started, and one victim gone: still the action, whatever the workers.
+    let s1 = when(
+      state,
+      ev('io.scalewise.ScaleDownStarted', {
+        action_id: id,
+        count: 4,
+        nodes: ['workers-3', 'workers-4', 'workers-5', 'workers-6'],
+      }),
+      3,
+    ).state;
+    s1 = when(s1, ev('io.scalewise.NodeRemoved', { node_name: 'workers-6', action_id: id }), 4).state;
+    assert.equal(blockedAt(s1, 5).workers, 5);
+    // Completed at the minimum: now it is at_minimum, with the workers it has.
+    s1 = when(s1, completed(id, 'scale_down', 6, 2), 6).state;
+    const b = one(when(s1, underutilized(2), 70).events, 'io.scalewise.ScaleDownBlocked');
+    assert.deepEqual([b.reason, b.workers], ['at_minimum', 2]);
   });
 
   test('an action whose nodes are all Ready is still in flight until it completes', () => {

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { desiredOf as ledgerDesired } from '@scalewise/pool';
 import {
+  at,
   completed,
   ev,
+  floorClaimed,
   GiB,
   given,
   metrics,
@@ -88,6 +91,35 @@ describe('scale-up on pending pods', () => {
     assert.equal(d.desired_workers, 4);
   });
 
+  test('under its minimum, pods for 1 node grow the pool to min: 0 workers, min 2, the decision targets 2', () => {
+    const { state } = given(pool(), [[0, synced(0)]]);
+    const { events, state: after } = when(state, pending(1, 1000, GiB), 1);
+    const d = one(events, 'io.scalewise.ScaleUpDecision');
+    assert.deepEqual([d.current_workers, d.desired_workers, d.count], [0, 2, 2]);
+    assert.deepEqual(d.explanation.clamped, { wanted: 1, got: 2, by: 'min_workers' });
+    // Claimed: the pool heads for its minimum, so min-enforcer finds no deficit to repair.
+    assert.equal(ledgerDesired(after.ledgers.workers!, at(1)), 2);
+  });
+
+  test('a floor repair min-enforcer claimed covers the deficit: the pods it fits decide nothing (one action per deficit)', () => {
+    const base = given(pool(), [[0, synced(0)]]).state;
+    const floor = ev(
+      'io.scalewise.AutoScaleUpToMinimum',
+      { current_workers: 0, scale_up_count: 2 },
+      'floor-1',
+    );
+    const claimed = floorClaimed(base, 'floor-1', 2, 1);
+    // Read before or after the floor event: the claim is what counts.
+    for (const state of [claimed, when(claimed, floor, 1).state]) {
+      const { events, state: after } = when(state, pending(1, 1000, GiB), 2);
+      assert.deepEqual(events, []);
+      assert.deepEqual(Object.keys(after.ledgers.workers!.actions), ['floor-1']);
+    }
+    // Pods that need more than the repair brings ask only for the rest.
+    const d = one(when(claimed, pending(3, 12000, GiB), 2).events, 'io.scalewise.ScaleUpDecision');
+    assert.deepEqual([d.current_workers, d.desired_workers], [2, 3]);
+  });
+
   test('pending pods are not held back by the cooldown', () => {
     const { state, events } = given(pool(), [
       [0, synced(2)],
@@ -168,6 +200,24 @@ describe('scale-up behaviour (HPA v2)', () => {
     assert.equal(one(when(s1, pending(3, 12000, GiB), 62).events, 'io.scalewise.ScaleUpDecision').count, 1);
   });
 
+  test('an action counts once: its start read after the longest period is not a second change', () => {
+    const once = [{ type: 'Pods' as const, value: 1, periodSeconds: 15 }];
+    const p = pool({ max: 10, behavior: { scaleUp: { policies: once }, scaleDown: { policies: once } } });
+    const { state, events } = given(p, [
+      [0, synced(3)],
+      [1, pending(1, 1000, GiB)],
+    ]);
+    const id = events[0]!.id;
+    // node-manager's start, read 20 s after the decision (a consumer lagging): still in flight.
+    const s1 = when(state, ev('io.scalewise.ScaleUpStarted', { action_id: id, count: 1 }), 20).state;
+    assert.deepEqual(
+      s1.pools.workers!.scaleEvents.map((e) => [e.id, e.change]),
+      [[id, 1]],
+    );
+    const d = one(when(s1, pending(3, 12000, GiB), 21).events, 'io.scalewise.ScaleUpDecision');
+    assert.deepEqual([d.current_workers, d.desired_workers], [4, 5], 'the period holds no change of ours');
+  });
+
   test('selectPolicy Min takes the stricter of Pods 4 and Percent 100: on 2 workers, +2', () => {
     const p = pool({ max: 20, behavior: { scaleUp: { selectPolicy: 'Min' } } });
     const { state } = given(p, [[0, synced(2)]]);
@@ -205,12 +255,16 @@ describe('scale-up behaviour (HPA v2)', () => {
     assert.equal(d.desired_workers, 5);
   });
 
-  test('floor actions of min-enforcer count as in flight and as changes for the rate policies', () => {
+  test('floor actions of min-enforcer count as in flight (claimed in the ledger) and as changes for the rate policies', () => {
     const p = pool({ behavior: { scaleUp: { policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }] } } });
-    const { state } = given(p, [
-      [0, synced(1)],
-      [1, ev('io.scalewise.AutoScaleUpToMinimum', { current_workers: 1, min_workers: 2, scale_up_count: 1 })],
-    ]);
+    const floor = ev(
+      'io.scalewise.AutoScaleUpToMinimum',
+      { current_workers: 1, min_workers: 2, scale_up_count: 1 },
+      'floor-1',
+    );
+    // min-enforcer claims the repair in the ledger, then publishes it.
+    let state = floorClaimed(given(p, [[0, synced(1)]]).state, 'floor-1', 1, 1);
+    state = when(state, floor, 1).state;
     // desired is already 2; the floor's +1 used the only pod the period allows.
     assert.deepEqual(when(state, pending(2, 5000, GiB), 2).events, []);
     const { events } = when(state, pending(2, 5000, GiB), 62);

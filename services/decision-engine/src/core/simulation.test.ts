@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { desiredOf as ledgerDesired } from '@scalewise/pool';
 import {
+  at,
   ev,
   given,
   names,
@@ -97,7 +99,8 @@ describe('scale-up sized by the scheduling simulation', () => {
 
 describe('zones of new nodes', () => {
   test('Given the simulation placed new nodes in zones, Then the decision names them; with some in flight, the last ones', () => {
-    const { state } = given(pool({ max: 10 }), [[0, synced(0)]]);
+    // min 0: a pool under its minimum grows to it at least, more nodes than the zones name.
+    const { state } = given(pool({ min: 0, max: 10 }), [[0, synced(0)]]);
     const sim = {
       new_nodes: 2,
       new_node_pods: [
@@ -108,7 +111,7 @@ describe('zones of new nodes', () => {
     const d = one(when(state, simulatedPending(2, sim), 1).events, 'io.scalewise.ScaleUpDecision');
     assert.deepEqual(d.zones, ['z1', 'z3']);
     assert.equal(d.explanation.inputs.new_node_zones, 'z1, z3');
-    const first = given(pool({ max: 10 }), [
+    const first = given(pool({ min: 0, max: 10 }), [
       [0, synced(0)],
       [1, simulatedPending(1, { new_nodes: 1, new_node_pods: [{ zone: 'z1', pods: 1 }] })],
     ]);
@@ -127,25 +130,32 @@ describe('zones of new nodes', () => {
 });
 
 describe('scale-down node by node from the simulation', () => {
-  test('Given 2 removable nodes of 5, When underutilised long enough, Then the decision names them', () => {
+  test('Given 2 removable nodes of 5, When underutilised long enough, Then the decision names them and claims them in the ledger', () => {
     const { state } = given(pool({ max: 10 }), [[0, synced(5)]]);
-    const { events } = when(state, simulatedUnderutilized(5, ['n-4', 'n-5']), 1);
+    const { events, state: after } = when(state, simulatedUnderutilized(5, ['workers-4', 'workers-5']), 1);
     const d = one(events, 'io.scalewise.ScaleDownDecision');
     assert.equal(d.current_workers, 5);
     assert.equal(d.desired_workers, 3);
-    assert.deepEqual(d.nodes, ['n-4', 'n-5']);
-    assert.match(d.explanation.summary, /n-4 .*n-5/);
+    assert.deepEqual(d.nodes, ['workers-4', 'workers-5']);
+    assert.match(d.explanation.summary, /workers-4 .*workers-5/);
     validateAll(events);
+    const id = events.find((e) => e.type === 'io.scalewise.ScaleDownDecision')!.id;
+    const a = after.ledgers.workers!.actions[id]!;
+    assert.deepEqual(
+      [a.direction, a.count, a.nodes, a.state],
+      ['down', 2, ['workers-4', 'workers-5'], 'claimed'],
+    );
+    assert.equal(ledgerDesired(after.ledgers.workers!, at(1)), 3);
   });
 
   test('Given removable nodes beyond the floor, Then only down to min and only the first nodes', () => {
     const { state } = given(pool({ min: 2, max: 10 }), [[0, synced(3)]]);
     const d = one(
-      when(state, simulatedUnderutilized(3, ['a', 'b', 'c']), 1).events,
+      when(state, simulatedUnderutilized(3, ['workers-3', 'workers-2', 'workers-1']), 1).events,
       'io.scalewise.ScaleDownDecision',
     );
     assert.equal(d.desired_workers, 2);
-    assert.deepEqual(d.nodes, ['a']);
+    assert.deepEqual(d.nodes, ['workers-3']);
   });
 
   test('Given no node can go, Then ScaleDownBlocked names each node with its pod and constraint', () => {

@@ -73,7 +73,7 @@ export function recommend(s: Step, replicas: number): void {
   s.pool.recommendations.push({ at: s.now, replicas });
 }
 
-/** Drops what has expired: in-flight actions, stale unhealthy reports, old history. */
+/** Drops what has expired: stale unhealthy reports, old history (what is in flight is the ledger's). */
 export function housekeep(s: Step): void {
   const p = s.pool;
   const b = p.policy.behavior;
@@ -84,7 +84,12 @@ export function housekeep(s: Step): void {
     s.now,
   );
   const periods = [...b.scaleUp.policies, ...b.scaleDown.policies].map((x) => x.periodSeconds);
-  p.scaleEvents = prune(p.scaleEvents, Math.max(0, ...periods), s.now);
+  // The change of an action still in flight is kept past the periods (which no longer count
+  // it): its record is what tells a late report of that action (a start read after the
+  // longest period) from a new change, so that the action is counted once.
+  const cutoff = s.now - Math.max(0, ...periods) * 1000;
+  const live = new Set(p.inFlight.map((a) => a.id));
+  p.scaleEvents = p.scaleEvents.filter((e) => e.at > cutoff || (e.id !== undefined && live.has(e.id)));
 }
 
 /** Numbers every explanation starts with. */

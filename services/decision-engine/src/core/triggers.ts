@@ -4,10 +4,10 @@
  * range -> out_of_range) and either acted on or answered with TriggerRejected.
  */
 import { catalogue, type EventData } from '@scalewise/events';
+import { emptyLedger } from '@scalewise/pool';
 import type { Decision } from './decide.ts';
 import { cmp, secs } from './explain.ts';
 import { sourceAllowed } from './policy.ts';
-import { emptyLedger } from '@scalewise/pool';
 import { desiredOf, type EngineState, settled, viewOf } from './state.ts';
 import { emitTo, enforceMax, housekeep, type Step, scaleDown, scaleUp } from './step.ts';
 import type { Intent, TriggerEvent } from './types.ts';
