@@ -72,15 +72,18 @@ export function recordFacts<E extends FactEvent>(
           timeoutMs,
           ...(known !== null ? { from: known } : {}),
         });
-        // A start stated again (a redelivered decision) keeps the numbers it was first stated with.
-        if (known === null || (before && before.state !== 'claimed')) {
+        // A start stated again (a redelivered decision) keeps the numbers it was first stated
+        // with: the workers the ledger recorded at its first start, not those of now.
+        const first = before && before.state !== 'claimed' ? l.actions[id] : undefined;
+        const from = first ? first.from : (known ?? undefined);
+        if (from === undefined) {
           out.push(e);
           continue;
         }
         out.push(
           patch({
-            previous_workers: known,
-            target_workers: up ? known + count : Math.max(0, known - count),
+            previous_workers: from,
+            target_workers: up ? from + count : Math.max(0, from - count),
           }),
         );
         continue;

@@ -21,7 +21,11 @@
 /** A worker the ledger knows of: there now (`present`), or gone (a tombstone). */
 export interface Member {
   present: boolean;
-  /** Epoch ms of the fact that set the current state. */
+  /**
+   * Epoch ms of the fact that set the current state: for a member a listing added, the
+   * listing's time less its lag (what it vouches for); for a departure reported more than
+   * once, the latest report.
+   */
   at: number;
   /** The node reported Ready at its last report (a member that joined by NodeReady is). */
   ready: boolean;
@@ -31,6 +35,11 @@ export interface Member {
   lost?: boolean;
   /** The action that added it (present) or removed it (gone). */
   action?: string;
+  /**
+   * Gone: epoch ms of the last fact that had it present, when one did. A report of a
+   * departure older than that is of an earlier one (the node came back since).
+   */
+  presentAt?: number;
 }
 
 export type ActionState = 'claimed' | 'started' | 'done' | 'failed';
@@ -227,6 +236,33 @@ function withAction(l: Ledger, a: LedgerAction): Ledger {
 const plus = (list: readonly string[], node: string): string[] =>
   list.includes(node) ? [...list] : [...list, node];
 
+/** A tombstone found to be the work of action `id`: no longer a loss. */
+function removedBy(m: Member, id: string): Member {
+  const { lost: _, ...rest } = m;
+  return { ...rest, action: id };
+}
+
+/**
+ * Records what the down action `a` names and has done, whatever order the facts came in: its
+ * victims already gone without an action (a loss, or a removal not yet tied to an action:
+ * their departure was written before the action was) become its removals, and so do the
+ * members whose tombstone already names it. Then `a` is written.
+ */
+function withDownAction(l: Ledger, a: LedgerAction): Ledger {
+  if (a.direction !== 'down') return withAction(l, a);
+  let members = l.members;
+  let { nodes, removed } = a;
+  for (const [name, m] of Object.entries(l.members)) {
+    if (m.present) continue;
+    if (m.action === a.id || (m.action === undefined && nodes.includes(name))) {
+      if (m.action !== a.id) members = { ...members, [name]: removedBy(m, a.id) };
+      nodes = plus(nodes, name);
+      removed = plus(removed, name);
+    }
+  }
+  return { ...l, members, actions: { ...l.actions, [a.id]: { ...a, nodes, removed } } };
+}
+
 /**
  * A node of the pool became Ready (node-manager's NodeReady). `actionId` names the scale-up
  * that created it; an action not yet in the ledger is recorded as started by someone else.
@@ -239,9 +275,14 @@ export function nodeJoined(
   actionTimeoutMs: number,
 ): Ledger {
   const cur = l.members[node];
-  // A tombstone newer than this report wins: the node left after it joined.
+  // A tombstone newer than this report wins: the node left after it joined. So does one of the
+  // same time, as nodeLeft lets a departure win over a join of its time: both orders agree.
+  const tombstoned = cur !== undefined && !cur.present && cur.at >= now;
+  // A listing taken more than the lag after this report has the later word (as it has when it
+  // comes second, see `listed`): it listed the node (a member now) or the node has left since.
+  const overruled = !cur?.present && l.syncedAt !== null && now <= l.syncedAt - LISTING_LAG_MS;
   let next = l;
-  if (!(cur && !cur.present && cur.at > now)) {
+  if (!tombstoned && !overruled) {
     next = withMember(l, node, {
       present: true,
       at: Math.max(now, cur?.at ?? now),
@@ -279,24 +320,35 @@ export function nodeLeft(
   opts: { lost?: boolean } = {},
 ): Ledger {
   const cur = l.members[node];
-  const ours = actionId ?? removedByUs(l, node);
+  // Of a departure already tied to an action, that action is the remover.
+  const ours = actionId ?? (cur && !cur.present ? cur.action : undefined) ?? removedByUs(l, node);
   let next = l;
-  // A report of the same departure again, or one older than the node's latest fact, changes nothing.
-  if (!(cur && (cur.at > now || !cur.present))) {
+  // Whether this report is about the departure the ledger now holds (or makes it one).
+  let current = false;
+  if (!cur || (cur.present && cur.at <= now)) {
+    current = true;
     next = withMember(l, node, {
       present: false,
       at: now,
       ready: false,
       ...(cur?.createdAt !== undefined ? { createdAt: cur.createdAt } : {}),
       ...(ours ? { action: ours } : { lost: opts.lost === true }),
+      ...(cur ? { presentAt: cur.at } : {}),
     });
-  } else if (cur && !cur.present && cur.lost && ours) {
-    // Said lost, then found to be ours (the removal was written after the listing saw it go).
-    next = withMember(l, node, { ...cur, lost: false, action: ours });
+  } else if (!cur.present) {
+    // Gone already. Said lost (or gone without an action), then found to be ours: the removal
+    // was written after the listing saw it go. A later report of the departure keeps its time,
+    // so that a join of that time loses to it whichever came first.
+    current = cur.presentAt === undefined || now >= cur.presentAt;
+    const m = current && cur.action === undefined && ours ? removedBy(cur, ours) : cur;
+    if (m !== cur || now > cur.at) next = withMember(l, node, { ...m, at: Math.max(cur.at, now) });
   }
-  if (!actionId) return next;
-  const a = next.actions[actionId];
-  if (!a || a.direction !== 'down' || a.removed.includes(node)) return next;
+  // A report of a departure the ledger no longer holds (the node came back after it) changes
+  // nothing more. Otherwise the action that removed the node (the one named, or the one whose
+  // victim it is) records the removal.
+  if (!current || !ours) return next;
+  const a = next.actions[ours];
+  if (a?.direction !== 'down' || a.removed.includes(node)) return next;
   return withAction(next, { ...a, removed: plus(a.removed, node), nodes: plus(a.nodes, node) });
 }
 
@@ -317,7 +369,7 @@ export interface Claim {
  */
 export function claim(l: Ledger, c: Claim): Ledger {
   if (l.actions[c.id]) return l;
-  return withAction(l, {
+  return withDownAction(l, {
     id: c.id,
     direction: c.direction,
     count: c.count,
@@ -363,8 +415,8 @@ export function actionStarted(
   let nodes = base.nodes;
   if (s.direction === 'down' && s.nodes) {
     // The victims node-manager chose (re-checked on fresh state) replace the decision's;
-    // those already removed stay listed.
-    nodes = [...new Set([...base.removed, ...s.nodes])];
+    // those already removed stay listed (after them: stated again, the list is the same).
+    nodes = [...new Set([...s.nodes, ...base.removed])];
   }
   const next: LedgerAction = {
     ...base,
@@ -374,7 +426,7 @@ export function actionStarted(
     ...(base.from === undefined && s.from !== undefined ? { from: s.from } : {}),
   };
   if (cur && JSON.stringify(cur) === JSON.stringify(next)) return l;
-  return withAction(l, next);
+  return withDownAction(l, next);
 }
 
 /** The action ended. A later report of its start does not reopen it. */
@@ -422,9 +474,14 @@ export interface Listing {
  * A full listing of the pool's workers at `now` (state-sync, from the Kubernetes API): the
  * members become what it lists, except where a fact newer than the listing's lag says
  * otherwise (a node that just joined may not be listed yet; one just removed may still be).
- * A tombstone is overruled only by a node created after it (a new node of the same name).
+ * A tombstone is overruled only by a node created after it (a new node of the same name). A
+ * listing older than the last one applied changes nothing.
  */
 export function listed(l: Ledger, nodes: readonly ListedNode[], now: number): Listing {
+  // A listing older than the last one (one applied again late) is overruled by it: it changes nothing.
+  if (l.syncedAt !== null && now < l.syncedAt) {
+    return { ledger: l, appeared: [], lost: [], removed: [], stale: [] };
+  }
   const members: Record<string, Member> = { ...l.members };
   const appeared: string[] = [];
   const lost: string[] = [];
@@ -446,13 +503,17 @@ export function listed(l: Ledger, nodes: readonly ListedNode[], now: number): Li
     }
     if (cur && !cur.present) {
       // Gone by a fact; a listing shows it still: the same node, listed late, unless it was
-      // created after it left (a new node of the same name).
-      const reborn = n.createdAt !== undefined && n.createdAt > cur.at - 1_000;
+      // created after it left (a new node of the same name), which a listing taken no later
+      // than the departure cannot show.
+      const reborn = now > cur.at && n.createdAt !== undefined && n.createdAt > cur.at - 1_000;
       if (!reborn) continue;
     }
     members[n.name] = {
       present: true,
-      at: now,
+      // What the listing vouches for: the node was there a lag before it, so a departure
+      // stated within the lag (taken first or second) wins over it. A new node of a name
+      // that left is there after its departure.
+      at: cur ? now : now - LISTING_LAG_MS,
       ready: n.ready,
       ...(n.createdAt !== undefined ? { createdAt: n.createdAt } : {}),
     };
@@ -472,6 +533,7 @@ export function listed(l: Ledger, nodes: readonly ListedNode[], now: number): Li
       ready: false,
       ...(m.createdAt !== undefined ? { createdAt: m.createdAt } : {}),
       ...(ours ? { action: ours } : { lost: true }),
+      presentAt: m.at,
     };
     if (ours) removed.push(name);
     else lost.push(name);

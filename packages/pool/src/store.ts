@@ -71,8 +71,11 @@ export interface PoolStoreOptions {
 
 // KEYS[1] the pool hash, KEYS[2] the input's outbox entry. ARGV: part field prefix, expected
 // ledger version, expected part version, ledger JSON ('' = unchanged), part JSON ('' =
-// unchanged), outputs JSON, outbox TTL. Both versions are checked before anything is written.
+// unchanged), outputs JSON, outbox TTL. Both versions are checked before anything is written,
+// and so is the outbox entry: a step that only has outputs moves no version, so without that
+// check two writers of the same input would both succeed and both publish.
 const casScript = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 local lv = redis.call('HGET', KEYS[1], 'lv') or '0'
 local pv = redis.call('HGET', KEYS[1], ARGV[1] .. '.v') or '0'
 if lv ~= ARGV[2] or pv ~= ARGV[3] then return 0 end
