@@ -113,19 +113,22 @@ describe('nodeJoined', () => {
     assert.equal(remainingOf(l, l.actions['up-1']!), 1);
   });
 
-  test('with an action the ledger does not know: recorded as a scale-up started by someone else', () => {
+  test('with an action the ledger does not know (an old one): recorded as ended, never in flight', () => {
     const l = nodeJoined(listedWith([]), 'w1', 'up-x', at(10), TIMEOUT);
     assert.deepEqual(l.actions['up-x'], {
       id: 'up-x',
       direction: 'up',
       count: 1,
       origin: 'external',
-      state: 'started',
+      state: 'done',
       at: at(10),
       expiresAt: at(10) + TIMEOUT,
+      endedAt: at(10),
       nodes: ['w1'],
       removed: [],
     });
+    assert.deepEqual(inFlightOf(l, at(11)), []);
+    assert.equal(l.members.w1?.present, true);
   });
 
   test('a tombstone newer than the join wins: the node left after it joined', () => {
@@ -403,10 +406,14 @@ describe('removedByUs', () => {
     assert.equal(removedByUs(l, 'w9'), null);
   });
 
-  test('an ended action still counts for its victims (within the retention)', () => {
-    let l = actionStarted(listedWith(['w1']), downStart('down-1', ['w1'], at(0)));
+  test('an ended action counts for the victims it removed, not for those it left: they may be lost later', () => {
+    let l = actionStarted(listedWith(['w1', 'w2']), downStart('down-1', ['w1', 'w2'], at(0)));
+    l = nodeLeft(l, 'w1', 'down-1', at(2));
     l = actionEnded(l, 'down-1', 'failed', at(5));
     assert.equal(removedByUs(l, 'w1'), 'down-1');
+    assert.equal(removedByUs(l, 'w2'), null);
+    const lost = nodeLeft(l, 'w2', null, at(9), { lost: true });
+    assert.equal(lost.members.w2?.lost, true);
   });
 });
 

@@ -153,7 +153,11 @@ export function remainingOf(l: Ledger, a: LedgerAction): number {
   if (a.direction === 'up') return Math.max(0, a.count - a.nodes.length);
   if (a.nodes.length === 0) return Math.max(0, a.count - a.removed.length);
   let still = 0;
-  for (const n of a.nodes) if (l.members[n]?.present) still += 1;
+  // A victim the ledger has not heard of yet (the simulation saw it first) is still to go.
+  for (const n of a.nodes) {
+    const m = l.members[n];
+    if (m ? m.present : !a.removed.includes(n)) still += 1;
+  }
   // Victims not named yet (a count larger than the list: node-manager names the rest).
   return Math.min(a.count, still + Math.max(0, a.count - a.nodes.length));
 }
@@ -205,7 +209,9 @@ export function desiredOf(l: Ledger, now: number): number | null {
 /** An action of ours removes or removed the node (in flight, or ended within the retention). */
 export function removedByUs(l: Ledger, node: string): string | null {
   for (const a of Object.values(l.actions)) {
-    if (a.direction === 'down' && (a.nodes.includes(node) || a.removed.includes(node))) return a.id;
+    if (a.direction !== 'down') continue;
+    // An ended action removed what it removed; its other victims stay, and may be lost later.
+    if (a.removed.includes(node) || (!ended(a) && a.nodes.includes(node))) return a.id;
   }
   const m = l.members[node];
   return m && !m.present && !m.lost && m.action ? m.action : null;
@@ -265,7 +271,10 @@ function withDownAction(l: Ledger, a: LedgerAction): Ledger {
 
 /**
  * A node of the pool became Ready (node-manager's NodeReady). `actionId` names the scale-up
- * that created it; an action not yet in the ledger is recorded as started by someone else.
+ * that created it. node-manager records an action's start before any of its nodes, so an
+ * action the ledger does not know is an old one (forgotten after the retention, the report
+ * redelivered): it is recorded as ended, never as in flight (it would block scale-down until
+ * its timeout with nothing left to do).
  */
 export function nodeJoined(
   l: Ledger,
@@ -297,9 +306,10 @@ export function nodeJoined(
     direction: 'up' as const,
     count: 1,
     origin: 'external' as const,
-    state: 'started' as const,
+    state: 'done' as const,
     at: now,
     expiresAt: now + actionTimeoutMs,
+    endedAt: now,
     nodes: [],
     removed: [],
   };
