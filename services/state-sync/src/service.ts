@@ -1,15 +1,15 @@
-/** state-sync as a kit service. */
+/** state-sync as a kit service. It consumes no events: it lists, reconciles and publishes. */
 import { connectKube, type Kube } from '@scalewise/kube';
 import type { DockerEnv, Provider } from '@scalewise/node-manager/providers';
 import type { ServiceContext, ServiceDefinition } from '@scalewise/service';
-import { createStateSync, type handledTypes, type StateSync, serviceName } from './sync.ts';
+import { createStateSync, type StateSync, serviceName } from './sync.ts';
 
-export interface StateSyncService extends ServiceDefinition<(typeof handledTypes)[number]> {
+export interface StateSyncService extends ServiceDefinition {
   sync(): StateSync | undefined;
 }
 
 export function defineStateSync(
-  options: Partial<ServiceDefinition<(typeof handledTypes)[number]>> & {
+  options: Partial<ServiceDefinition> & {
     kube?: Kube;
     /** DOCKER_HOST / DOCKER_API_VERSION for docker pools (main.ts: process.env). */
     env?: DockerEnv;
@@ -30,7 +30,6 @@ export function defineStateSync(
   return {
     name: serviceName,
     version: '0.1.0',
-    handlers: (ctx) => of(ctx).handlers,
     onStart: async (ctx) => of(ctx).start(),
     onStop: async (ctx) => of(ctx).stop(),
     ...def,

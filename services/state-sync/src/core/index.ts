@@ -1,6 +1,5 @@
 export {
-  actionEnded,
-  COMPLETED,
+  type CompletedWorker,
   emptyStore,
   type Instance,
   type KubeNode,
@@ -8,12 +7,12 @@ export {
   type ProviderUnavailable,
   type ProviderView,
   reconcile,
-  removingNodes,
   type StoredNode,
+  type SyncInput,
   type SyncIntent,
+  type SyncOutcome,
   type SyncPolicy,
   type SyncType,
-  workersCompleted,
 } from './reconcile.ts';
 export {
   completedPod,

@@ -27,7 +27,7 @@ const pod = (
     ],
   },
 });
-const view = (p: RawPod) => projectWorkerPodView(p, POOL);
+const view = (p: RawPod) => projectWorkerPodView(p, POOL, 'scalewise.io/action-id');
 
 describe('worker pods as the Kubernetes view of a pods pool', () => {
   test('Given running, pending, finished and terminating pods, Then only the live ones of the pool are workers, Ready as the pod says', () => {
@@ -69,5 +69,12 @@ describe('worker pods as the Kubernetes view of a pods pool', () => {
     assert.equal(completedPod(view(pod('w-1', 'Failed'))), true);
     assert.equal(completedPod(view(pod('w-1', 'Failed', { deleted: true }))), false);
     assert.equal(completedPod(view(pod('w-1', 'Running', { ready: true }))), false);
+  });
+
+  test('the view keeps the scale-up that made the pod (its action-id annotation), by which a completed one leaves', () => {
+    const p = pod('w-1', 'Succeeded');
+    if (p.metadata) p.metadata.annotations = { 'scalewise.io/action-id': 'trig-1/ScaleUpDecision' };
+    assert.equal(view(p).actionId, 'trig-1/ScaleUpDecision');
+    assert.equal(view(pod('w-2', 'Succeeded')).actionId, undefined);
   });
 });

@@ -10,8 +10,9 @@
  * - store (`db_workers`): the workers the store held.
  *
  * A worker pod that finished its task is not lost: node-manager reports it (NodeRemoved,
- * reason completed) and deletes it. It is "completed" when it was seen finished before any
- * deletion; a pod deleted while it ran is lost, even if it turns Failed while terminating.
+ * reason completed, with the scale-up that made it) and deletes it. It is "completed" when it
+ * was seen finished before any deletion; a pod deleted while it ran is lost, even if it turns
+ * Failed while terminating.
  */
 import type { KubeNode } from './reconcile.ts';
 
@@ -22,6 +23,8 @@ export interface WorkerPodView {
   /** The watch cache needs it. */
   resourceVersion: string;
   pool: string;
+  /** The scale-up that made it (node-manager's action-id annotation), when it says. */
+  actionId?: string;
   /** Pending, Running, Succeeded, Failed or Unknown. */
   phase: string;
   /** Running with condition Ready=True. */
@@ -41,6 +44,7 @@ export interface RawPod {
     name?: string;
     resourceVersion?: string;
     labels?: Record<string, string>;
+    annotations?: Record<string, string>;
     creationTimestamp?: Date | string;
     deletionTimestamp?: Date | string;
   };
@@ -56,8 +60,15 @@ const millis = (t: Date | string | undefined | null): number => {
   return Number.isFinite(ms) ? ms : 0;
 };
 
-/** The compact view of a worker pod. Pure. */
-export function projectWorkerPodView(pod: RawPod, poolLabel: string): WorkerPodView {
+/**
+ * The compact view of a worker pod. Pure.
+ * @param actionAnnotation the annotation naming the scale-up that made the pod
+ */
+export function projectWorkerPodView(
+  pod: RawPod,
+  poolLabel: string,
+  actionAnnotation: string,
+): WorkerPodView {
   const m = pod.metadata ?? {};
   const phase = pod.status?.phase ?? 'Unknown';
   const readyCondition = (pod.status?.conditions ?? []).find((c) => c.type === 'Ready');
@@ -71,6 +82,8 @@ export function projectWorkerPodView(pod: RawPod, poolLabel: string): WorkerPodV
     readySince: millis(readyCondition?.lastTransitionTime),
     createdAt: millis(m.creationTimestamp),
   };
+  const actionId = m.annotations?.[actionAnnotation];
+  if (actionId) w.actionId = actionId;
   if (m.deletionTimestamp) w.deletedAt = millis(m.deletionTimestamp);
   return w;
 }
