@@ -2,7 +2,7 @@
 // as processes on the real stack. The pool starts with 3 underutilised workers (min 2, max 3)
 // and shrinks to its minimum in the seed's chain. A trigger takes it back to 3; a pod that no
 // node can take blocks the next scale-down while it is pending. Then the state store is
-// deleted behind state-sync's back, and the drift is detected and repaired.
+// deleted behind state-sync's back (the pool's ledger), and the drift is detected and repaired.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { waitFor } from '@scalewise/testing';
@@ -154,9 +154,9 @@ describe('scale-down (seed 000 scenarios 1 and 5)', () => {
     assert.equal(system.rec.of('io.scalewise.AutoScaleUpToMinimum').length, 0);
   });
 
-  test('the state store deleted in Redis: StateDriftDetected (state_stale, repaired), the store rewritten, synced at 2', async () => {
+  test('the pool record deleted in Redis: StateDriftDetected (state_stale, repaired), the ledger rewritten, synced at 2', async () => {
     await waitForSynced(system, 2);
-    const key = `scalewise:${system.clusterId}:state-sync:state:${system.pool}`;
+    const key = `scalewise:${system.clusterId}:pool:{${system.pool}}`;
     assert.equal(await system.redis.exists(key), 1, `${key} exists before`);
     const t0 = Date.now();
     await system.redis.del(key);
@@ -171,16 +171,18 @@ describe('scale-down (seed 000 scenarios 1 and 5)', () => {
     );
     const d = dataOf(drift, 'io.scalewise.StateDriftDetected');
     assert.equal(d.k8s_nodes, 2);
-    assert.equal(d.db_workers, 0, 'the deleted store counted no worker');
+    assert.equal(d.db_workers, 0, 'the deleted ledger counted no worker');
     await waitForSynced(system, 2, { since: Date.parse(drift.time) });
-    const stored = await waitFor(async () => system.redis.hget(key, 's'), {
+    const stored = await waitFor(async () => system.redis.hget(key, 'l'), {
       timeoutMs: 10_000,
       what: `${key} rewritten`,
     });
-    const store = JSON.parse(stored) as { workers: number; nodes: Record<string, unknown> };
-    assert.equal(store.workers, 2);
+    const ledger = JSON.parse(stored) as { members: Record<string, { present: boolean }> };
     assert.deepEqual(
-      Object.keys(store.nodes).sort(),
+      Object.entries(ledger.members)
+        .filter(([, m]) => m.present)
+        .map(([n]) => n)
+        .sort(),
       (await system.workers()).map((n) => n.metadata?.name).sort(),
     );
     // A drifted store is no lost node: nothing was scaled for it.
