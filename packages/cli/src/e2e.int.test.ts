@@ -8,6 +8,7 @@ import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig } from '@scalewise/config';
 import { defineDecisionEngine } from '@scalewise/decision-engine';
 import { createEvent, type EventData, sampleData } from '@scalewise/events';
+import { createPoolStore, listed } from '@scalewise/pool';
 import { createService, type Service } from '@scalewise/service';
 import { getStack, type StackEndpoints, uniqueName, waitFor } from '@scalewise/testing';
 
@@ -45,6 +46,20 @@ telemetry: { log_level: warn }
   );
   await engine.start();
   address = await engine.listen();
+  // The pool's two workers, listed into its ledger as state-sync lists them.
+  const ledgers = createPoolStore({
+    redis: engine.bus.redis,
+    clusterId: loaded.config.cluster_id,
+    service: 'state-sync',
+  });
+  await ledgers.apply('workers', 'seed', (l) => ({
+    ledger: listed(
+      l,
+      ['workers-1', 'workers-2'].map((name) => ({ name, ready: true })),
+      Date.now(),
+    ).ledger,
+    outputs: [],
+  }));
   const synced = createEvent(
     'io.scalewise.ClusterStateSynced',
     {

@@ -17,6 +17,7 @@ import { consoleRoutes } from '@scalewise/alert-manager/console';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { type LoadedConfig, loadConfig } from '@scalewise/config';
 import { defineDecisionEngine } from '@scalewise/decision-engine';
+import { createPoolStore, listed } from '@scalewise/pool';
 import {
   type AnyScalewiseEvent,
   causedBy,
@@ -219,8 +220,20 @@ describe('the web console in a real browser', () => {
     await page.locator('#conn[data-state=live]').waitFor({ timeout: 15_000 });
     assert.equal(await page.evaluate(() => sessionStorage.getItem('scalewise.token')), token);
 
-    // The state store says 3 workers; then pods are pending.
+    // The pool's ledger lists 3 workers (as state-sync does), and it says so; then pods are pending.
     const pub = am.bus.publisher;
+    await createPoolStore({ redis: am.bus.redis, clusterId: loaded.config.cluster_id, service: 'state-sync' }).apply(
+      'workers',
+      'seed',
+      (l) => ({
+        ledger: listed(
+          l,
+          ['workers-1', 'workers-2', 'workers-3'].map((name) => ({ name, ready: true })),
+          Date.now(),
+        ).ledger,
+        outputs: [],
+      }),
+    );
     await pub.publish(
       ev('io.scalewise.ClusterStateSynced', {
         workers: 3,
