@@ -156,6 +156,14 @@ describe('the ledger is the store view', () => {
     assert.deepEqual(types(second.events), ['ClusterStateSynced']);
   });
 
+  test('Given the first listing of an empty pool (nothing in any view), Then in sync at 0 at once: nothing was missed', () => {
+    const first = cycle(fresh(), [], [], 0);
+    assert.deepEqual(types(first.events), ['ClusterStateSynced']);
+    const d = of(first.events, 'io.scalewise.ClusterStateSynced')[0];
+    assert.deepEqual([d?.k8s_nodes, d?.docker_containers, d?.db_workers, d?.workers], [0, 0, 0, 0]);
+    assert.equal(workersOf(first.ledger), 0);
+  });
+
   test('Given the pool record deleted in Redis (tampering), Then the same: drift state_stale store, repaired, then in sync', () => {
     const tampered = fresh();
     const r = cycle(tampered, [kn('a'), kn('b'), kn('c')], [inst('a'), inst('b'), inst('c')], 0);

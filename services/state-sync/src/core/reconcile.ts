@@ -311,7 +311,8 @@ export function reconcile(input: SyncInput): SyncOutcome {
   const kubeNames = [...kube.keys()].sort();
   const agree =
     !unavailable &&
-    everListed &&
+    // Never listed before: the views can only agree on an empty pool (nothing to have missed).
+    (everListed || kubeNames.length === 0) &&
     losses.length === 0 &&
     Object.keys(suspects).length === 0 &&
     sameNames(kubeNames, alive.map((i) => i.node).sort()) &&
