@@ -17,7 +17,6 @@ import { consoleRoutes } from '@scalewise/alert-manager/console';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { type LoadedConfig, loadConfig } from '@scalewise/config';
 import { defineDecisionEngine } from '@scalewise/decision-engine';
-import { createPoolStore, listed } from '@scalewise/pool';
 import {
   type AnyScalewiseEvent,
   causedBy,
@@ -26,6 +25,7 @@ import {
   type EventType,
   sampleData,
 } from '@scalewise/events';
+import { createPoolStore, listed } from '@scalewise/pool';
 import { buildApp, createService, type Service } from '@scalewise/service';
 import { createLogger } from '@scalewise/telemetry';
 import { getStack, repositoryRoot, type StackEndpoints, uniqueName, waitFor } from '@scalewise/testing';
@@ -222,18 +222,18 @@ describe('the web console in a real browser', () => {
 
     // The pool's ledger lists 3 workers (as state-sync does), and it says so; then pods are pending.
     const pub = am.bus.publisher;
-    await createPoolStore({ redis: am.bus.redis, clusterId: loaded.config.cluster_id, service: 'state-sync' }).apply(
-      'workers',
-      'seed',
-      (l) => ({
-        ledger: listed(
-          l,
-          ['workers-1', 'workers-2', 'workers-3'].map((name) => ({ name, ready: true })),
-          Date.now(),
-        ).ledger,
-        outputs: [],
-      }),
-    );
+    await createPoolStore({
+      redis: am.bus.redis,
+      clusterId: loaded.config.cluster_id,
+      service: 'state-sync',
+    }).apply('workers', 'seed', (l) => ({
+      ledger: listed(
+        l,
+        ['workers-1', 'workers-2', 'workers-3'].map((name) => ({ name, ready: true })),
+        Date.now(),
+      ).ledger,
+      outputs: [],
+    }));
     await pub.publish(
       ev('io.scalewise.ClusterStateSynced', {
         workers: 3,

@@ -437,12 +437,16 @@ export const emergencyScaleUp = () =>
     emergency_scale: z.number().int().min(1),
     target_workers: count
       .optional()
-      .describe('the size the repair brings the pool to: its workers, plus what is in flight, plus emergency_scale'),
+      .describe(
+        'the size the repair brings the pool to: its workers, plus what is in flight, plus emergency_scale',
+      ),
     rule: z
       .string()
       .max(500)
       .optional()
-      .describe('why this many: the losses counted, the window, the threshold and the deficit doubled (seed 000)'),
+      .describe(
+        'why this many: the losses counted, the window, the threshold and the deficit doubled (seed 000)',
+      ),
     dry_run: z
       .boolean()
       .optional()
