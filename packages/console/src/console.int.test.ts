@@ -308,6 +308,19 @@ describe('the web console in a real browser', () => {
       docker_containers: d.desired_workers,
       db_workers: d.desired_workers,
     });
+    // node-manager and state-sync write what they state into the pool's ledger first.
+    await createPoolStore({
+      redis: am.bus.redis,
+      clusterId: loaded.config.cluster_id,
+      service: 'state-sync',
+    }).apply('workers', 'after-scale-up', (l) => ({
+      ledger: listed(
+        l,
+        Array.from({ length: d.desired_workers }, (_, i) => ({ name: `workers-${i + 1}`, ready: true })),
+        Date.now(),
+      ).ledger,
+      outputs: [],
+    }));
     await pub.publish(synced);
     await waitFor(
       async () => {
