@@ -254,7 +254,7 @@ function check(s: Step): void {
   const { min, max } = limitsOf(l, p.policy.min, p.policy.max);
   const inFlight = inFlightOf(l, s.now);
   if (workers >= min) {
-    if (p.violation && !inFlight.some((a) => a.direction === 'up')) {
+    if (p.violation && !inFlight.some((a) => a.direction === 'up') && !completionOnItsWay(s)) {
       emit(s, 'io.scalewise.MinimumNodesRestored', {
         pool: name,
         current_workers: workers,
@@ -311,6 +311,27 @@ function check(s: Step): void {
     reason: 'minimum_violation',
   });
   s.ledger = claim(l, { id, direction: 'up', count, origin: 'floor', now: s.now, timeoutMs: timeoutOf(p) });
+}
+
+/**
+ * A scale-up that ended since the violation ended less than a check interval ago, and this
+ * input is no ScalingActionCompleted: the restoration waits for that event (seed 000 flow 2:
+ * MinimumNodesRestored follows the completion, and is caused by it), or, should it never come,
+ * for the first check an interval after the end.
+ */
+function completionOnItsWay(s: Step): boolean {
+  const p = s.pool;
+  if (s.input.type === 'io.scalewise.ScalingActionCompleted') return false;
+  const since = p.violation?.since ?? s.now;
+  const interval = p.policy.checkIntervalSeconds * 1000;
+  return Object.values(s.ledger.actions).some(
+    (a) =>
+      a.direction === 'up' &&
+      a.state === 'done' &&
+      a.endedAt !== undefined &&
+      a.endedAt >= since &&
+      s.now - a.endedAt < interval,
+  );
 }
 
 const timeoutOf = (p: FloorPoolState): number => p.policy.actionTimeoutSeconds * 1000;
