@@ -138,7 +138,9 @@ describe('node failure (seed 000 scenario 2)', () => {
       { since: t0 - 1000, timeoutMs: 60_000 },
     );
     const emergency = dataOf(chain[0], 'io.scalewise.EmergencyScaleUp');
-    assert.deepEqual([emergency.lost_count, emergency.min_workers, emergency.remaining_workers], [2, 2, 0]);
+    assert.deepEqual([emergency.lost_count, emergency.min_workers], [2, 2]);
+    // 0 left, or 1 when the first loss's repair node joined before the second loss was read.
+    assert.ok(emergency.remaining_workers <= 1, `remaining ${emergency.remaining_workers}`);
     // Both losses in one listing: deficit 2, twice that. One loss read first: its repair (+1)
     // covers half, the emergency doubles the deficit left (1). Either way the rule's numbers.
     const heading = (emergency.target_workers ?? 0) - emergency.emergency_scale;
