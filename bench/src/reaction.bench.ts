@@ -210,6 +210,10 @@ async function lostToRestored(): Promise<{ lost: number[]; restored: number[] }>
     label: 'bench-restore',
     pool: { min: 2, max: 6 },
     initialWorkers: 2,
+    // One loss at a time is an ordinary repair back to the minimum: losses a few seconds apart
+    // within the default window would be an emergency (twice the deficit), leaving the pool
+    // above its minimum, where the next loss is no violation.
+    emergencyWindowSeconds: 1,
     sampleIntervalSeconds: sampleInterval,
     syncIntervalSeconds: sampleInterval,
     ...(launch ? { launch } : {}),
