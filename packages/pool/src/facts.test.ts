@@ -195,3 +195,87 @@ describe('recordFacts', () => {
     assert.equal(twice.events[0]?.data.previous_workers, 1);
   });
 });
+
+describe('a completion recorded before a sibling node fact (node-manager writes each node from its own step)', () => {
+  test('scale-down: the victims whose NodeRemoved has not reached the ledger are gone at the completion', () => {
+    let l = pool(['w1', 'w2', 'w3']);
+    l = recordFacts(
+      l,
+      [
+        ev('ScaleDownStarted', {
+          action_id: 'down-1',
+          count: 2,
+          nodes: ['w1', 'w2'],
+          previous_workers: 3,
+          target_workers: 1,
+        }),
+      ],
+      at(0),
+      TIMEOUT,
+    ).ledger;
+    l = recordFacts(
+      l,
+      [ev('NodeRemoved', { action_id: 'down-1', node_name: 'w1', provider: 'kwok' })],
+      at(1),
+      TIMEOUT,
+    ).ledger;
+    const done = recordFacts(
+      l,
+      [
+        ev('ScalingActionCompleted', {
+          action_id: 'down-1',
+          action: 'scale_down',
+          count: 2,
+          previous_workers: 3,
+          new_workers: 0,
+        }),
+      ],
+      at(2),
+      TIMEOUT,
+    );
+    assert.equal(done.events[0]?.data.new_workers, 1);
+    assert.equal(workersOf(done.ledger), 1);
+    assert.equal(removedByUs(done.ledger, 'w2'), 'down-1');
+    // w2's own NodeRemoved, read after, changes nothing.
+    const late = recordFacts(
+      done.ledger,
+      [ev('NodeRemoved', { action_id: 'down-1', node_name: 'w2', provider: 'kwok' })],
+      at(3),
+      TIMEOUT,
+    );
+    assert.equal(workersOf(late.ledger), 1);
+  });
+
+  test('scale-up: the nodes whose NodeReady has not reached the ledger are counted at the completion', () => {
+    let l = pool(['w1']);
+    l = recordFacts(l, [upStarted(2)], at(0), TIMEOUT).ledger;
+    l = recordFacts(
+      l,
+      [ev('NodeReady', { action_id: 'up-1', node_name: 'n1', ready_after: 1 })],
+      at(1),
+      TIMEOUT,
+    ).ledger;
+    const done = recordFacts(
+      l,
+      [
+        ev('ScalingActionCompleted', {
+          action_id: 'up-1',
+          action: 'scale_up',
+          count: 2,
+          previous_workers: 1,
+          new_workers: 0,
+        }),
+      ],
+      at(2),
+      TIMEOUT,
+    );
+    assert.equal(done.events[0]?.data.new_workers, 3);
+    const late = recordFacts(
+      done.ledger,
+      [ev('NodeReady', { action_id: 'up-1', node_name: 'n2', ready_after: 1 })],
+      at(3),
+      TIMEOUT,
+    );
+    assert.equal(workersOf(late.ledger), 3);
+  });
+});

@@ -14,7 +14,15 @@
  *   `new_workers` is the pool's workers after it (and `previous_workers` the start's).
  * Other events pass through unchanged. Applied again (a redelivery), nothing changes.
  */
-import { actionEnded, actionStarted, type Ledger, nodeJoined, nodeLeft, workersOf } from './ledger.ts';
+import {
+  actionEnded,
+  actionStarted,
+  type Ledger,
+  nodeJoined,
+  nodeLeft,
+  remainingOf,
+  workersOf,
+} from './ledger.ts';
 
 /** The parts of an event this reads: a ScalewiseEvent is one. */
 export interface FactEvent {
@@ -110,11 +118,25 @@ export function recordFacts<E extends FactEvent>(
       case 'io.scalewise.ScalingActionFailed': {
         const id = str(d.action_id);
         if (!id) break;
-        l = actionEnded(l, id, e.type === 'io.scalewise.ScalingActionCompleted' ? 'done' : 'failed', now);
+        const done = e.type === 'io.scalewise.ScalingActionCompleted';
+        // node-manager completes an action once every node of it is there or gone, but writes
+        // each node's fact from its own step: a sibling's may reach the ledger just after the
+        // completion. A completed scale-down's victims are gone; a completed scale-up's nodes
+        // not yet recorded are there (their NodeReady facts follow).
+        const a = l.actions[id];
+        let coming = 0;
+        if (done && a?.direction === 'down') {
+          for (const n of a.nodes) if (l.members[n]?.present) l = nodeLeft(l, n, id, now);
+        } else if (done && a?.direction === 'up' && a.state !== 'done') {
+          coming = remainingOf(l, a);
+        }
+        l = actionEnded(l, id, done ? 'done' : 'failed', now);
         const after = workersOf(l);
-        if (e.type === 'io.scalewise.ScalingActionCompleted' && after !== null) {
+        if (done && after !== null) {
           const from = l.actions[id]?.from;
-          out.push(patch({ new_workers: after, ...(from !== undefined ? { previous_workers: from } : {}) }));
+          out.push(
+            patch({ new_workers: after + coming, ...(from !== undefined ? { previous_workers: from } : {}) }),
+          );
           continue;
         }
         break;
