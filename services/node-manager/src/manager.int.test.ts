@@ -348,7 +348,15 @@ describe('node-manager on the real servers', () => {
     const podsOnNode = (n: string) => busyPods.filter((p) => p.spec?.nodeName === n).length;
     const other = names.find((n) => n !== names[0] && n !== victim) as string;
     assert.ok(podsOnNode(victim) <= podsOnNode(other), 'the least utilised of the workers that may go');
-    const chain = rec.events.filter((e) => e.correlationid === down.correlationid);
+    // The nodes and actions topics are recorded side by side: NodeRemoved may come after the
+    // completion.
+    const chain = await waitFor(
+      () => {
+        const c = rec.events.filter((e) => e.correlationid === down.correlationid);
+        return c.length >= 4 ? c : undefined;
+      },
+      { timeoutMs: 10_000, what: 'the scale-down chain of four events' },
+    );
     assert.deepEqual(types(chain).sort(), [
       'NodeDrained',
       'NodeRemoved',
