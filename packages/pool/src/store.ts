@@ -15,6 +15,7 @@
  * Redis Cluster slot).
  */
 import { ScalewiseError } from '@scalewise/errors';
+import { redisCaller } from '@scalewise/state';
 import type { Redis } from 'ioredis';
 import { emptyLedger, type Ledger } from './ledger.ts';
 
@@ -111,17 +112,7 @@ export function createPoolStore<P, O>(options: PoolStoreOptions): PoolStore<P, O
   const keyOf = (pool: string) => `scalewise:${options.clusterId}:pool:{${pool}}`;
   const outboxOf = (pool: string, inputId: string) => `${keyOf(pool)}:outbox:${service}:${inputId}`;
 
-  const redisCall = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await call(fn);
-    } catch (err) {
-      if (err instanceof ScalewiseError) throw err;
-      throw new ScalewiseError('DEPENDENCY_UNAVAILABLE', `redis: ${what} failed: ${(err as Error).message}`, {
-        cause: err,
-        details: { dependency: 'redis' },
-      });
-    }
-  };
+  const redisCall = redisCaller(call);
 
   const read = async (pool: string, inputId?: string) => {
     const res = await redisCall(`read ${keyOf(pool)}`, async () => {

@@ -1,6 +1,7 @@
 export {
   type Applied,
   createStateStore,
+  redisCaller,
   type StateStore,
   type StateStoreOptions,
   type StepResult,

@@ -83,6 +83,26 @@ type CasRedis = Redis & {
   ): Promise<number>;
 };
 
+/**
+ * Wraps Redis calls (through `call`, the service's breaker) so that a failure is a retriable
+ * DEPENDENCY_UNAVAILABLE naming what was tried; a ScalewiseError (an open breaker) passes as is.
+ */
+export function redisCaller(
+  call: <T>(fn: () => Promise<T>) => Promise<T>,
+): <T>(what: string, fn: () => Promise<T>) => Promise<T> {
+  return async (what, fn) => {
+    try {
+      return await call(fn);
+    } catch (err) {
+      if (err instanceof ScalewiseError) throw err;
+      throw new ScalewiseError('DEPENDENCY_UNAVAILABLE', `redis: ${what} failed: ${(err as Error).message}`, {
+        cause: err,
+        details: { dependency: 'redis' },
+      });
+    }
+  };
+}
+
 export function createStateStore<S, O>(options: StateStoreOptions): StateStore<S, O> {
   const { namespace } = options;
   const redis = options.redis as CasRedis;
@@ -96,17 +116,7 @@ export function createStateStore<S, O>(options: StateStoreOptions): StateStore<S
   const keyOf = (key: string) => `${namespace}:state:${key}`;
   const outboxOf = (key: string, inputId: string) => `${namespace}:outbox:${key}:${inputId}`;
 
-  const redisCall = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await call(fn);
-    } catch (err) {
-      if (err instanceof ScalewiseError) throw err;
-      throw new ScalewiseError('DEPENDENCY_UNAVAILABLE', `redis: ${what} failed: ${(err as Error).message}`, {
-        cause: err,
-        details: { dependency: 'redis' },
-      });
-    }
-  };
+  const redisCall = redisCaller(call);
 
   /** The state, its version and, when asked, the outputs stored for one input: one round trip. */
   const read = async (key: string, inputId?: string) => {
