@@ -439,9 +439,9 @@ describe('status', () => {
     const r = await scalewise(['status', '--decision-engine', de.url], cliEnv('x.'));
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(r.stdout.trimEnd().split('\n'), [
-      'POOL     WORKERS  DESIRED  MIN  MAX  STATE   IN-FLIGHT',
-      'workers  3        5        2    6    active  1',
-      'batch    0        0        0    4    paused  0',
+      'POOL     WORKERS  DESIRED  MIN  MAX  STATE   IN-FLIGHT  HOLD',
+      'workers  3        5        2    6    active  1          -',
+      'batch    0        0        0    4    paused  0          -',
     ]);
   });
 

@@ -117,8 +117,9 @@ test('trigger scale --pool workers --count 2 is decided by the decision-engine: 
   const status = await scalewise(['status']);
   assert.equal(status.code, 0, status.stderr);
   const [header, row] = status.stdout.trimEnd().split('\n');
-  assert.match(header as string, /^POOL +WORKERS +DESIRED +MIN +MAX +STATE +IN-FLIGHT$/);
-  assert.match(row as string, /^workers +2 +4 +2 +6 +active +1$/);
+  assert.match(header as string, /^POOL +WORKERS +DESIRED +MIN +MAX +STATE +IN-FLIGHT +HOLD$/);
+  // The trigger's target, reached by its decision, is held for trigger_hold_seconds.
+  assert.match(row as string, /^workers +2 +4 +2 +6 +active +1 +4 until \d\d:\d\d:\d\d$/);
 });
 
 test('a trigger for a pool the engine does not know comes back as TriggerRejected unknown_pool', async (t) => {

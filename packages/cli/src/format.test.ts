@@ -196,6 +196,7 @@ describe('status table', () => {
         paused: false,
         dry_run: false,
         in_flight: 1,
+        hold: { target: 8, trigger_id: 't-1', source: '/ci', state: 'pursued', until: null },
       },
       {
         pool: 'batch-large',
@@ -207,11 +208,29 @@ describe('status table', () => {
         dry_run: true,
         in_flight: 0,
       },
+      {
+        pool: 'gpu',
+        workers: 4,
+        desired: 4,
+        min: 0,
+        max: 4,
+        paused: false,
+        dry_run: false,
+        in_flight: 0,
+        hold: {
+          target: 4,
+          trigger_id: 't-2',
+          source: '/ci',
+          state: 'held',
+          until: '2026-12-04T14:32:10.250Z',
+        },
+      },
     ]);
     assert.deepEqual(lines, [
-      'POOL         WORKERS  DESIRED  MIN  MAX  STATE           IN-FLIGHT',
-      'workers      3        5        2    6    active          1',
-      'batch-large  -        -        0    4    paused,dry-run  0',
+      'POOL         WORKERS  DESIRED  MIN  MAX  STATE           IN-FLIGHT  HOLD',
+      'workers      3        5        2    6    active          1          8 pursued',
+      'batch-large  -        -        0    4    paused,dry-run  0          -',
+      'gpu          4        4        0    4    active          0          4 until 14:32:10',
     ]);
   });
 });

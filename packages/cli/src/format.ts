@@ -137,6 +137,11 @@ export function summarize(e: AnyScalewiseEvent): string {
       const d = e.data;
       return `${shortType(d.trigger_type)} from ${d.trigger_source} rejected (${d.reason}): ${d.message}`;
     }
+    case 'io.scalewise.TriggerHoldEnded': {
+      const d = e.data;
+      const held = d.reached ? `held ${secs(d.held_seconds)}` : 'never reached';
+      return `hold of ${d.target} ended (${d.reason}, ${held}): ${d.message}`;
+    }
     case 'io.scalewise.ScaleUpStarted': {
       const d = e.data;
       return `scale-up started: ${d.previous_workers} -> ${d.target_workers} (${signed(d.count)}), action ${short(d.action_id)}`;
@@ -305,6 +310,22 @@ export interface PoolStatus {
   paused: boolean;
   dry_run: boolean;
   in_flight: number;
+  /** A scale trigger's target, still pursued or held until `until` (absent from older engines). */
+  hold?: {
+    target: number;
+    trigger_id: string;
+    source: string;
+    state: 'pursued' | 'held';
+    until: string | null;
+  } | null;
+}
+
+/** A hold in a status cell: `8 pursued`, `8 until 14:32:10`. */
+function holdCell(h: PoolStatus['hold']): string {
+  if (!h) return '-';
+  return h.state === 'pursued' || h.until === null
+    ? `${h.target} pursued`
+    : `${h.target} until ${h.until.slice(11, 19)}`;
 }
 
 /** The pools as an aligned table. */
@@ -312,9 +333,9 @@ export function formatStatus(pools: PoolStatus[], p: Palette = noColour): string
   const n = (v: number | null | undefined) => (v === null || v === undefined ? '-' : String(v));
   const rows = pools.map((s) => {
     const state = [s.paused ? 'paused' : 'active', s.dry_run ? 'dry-run' : ''].filter(Boolean).join(',');
-    return [s.pool, n(s.workers), n(s.desired), n(s.min), n(s.max), state, n(s.in_flight)];
+    return [s.pool, n(s.workers), n(s.desired), n(s.min), n(s.max), state, n(s.in_flight), holdCell(s.hold)];
   });
-  const header = ['POOL', 'WORKERS', 'DESIRED', 'MIN', 'MAX', 'STATE', 'IN-FLIGHT'];
+  const header = ['POOL', 'WORKERS', 'DESIRED', 'MIN', 'MAX', 'STATE', 'IN-FLIGHT', 'HOLD'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells

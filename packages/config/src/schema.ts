@@ -198,6 +198,11 @@ const poolFields = z.strictObject({
   /** A degraded node not reported again for this long no longer blocks scale-down. */
   unhealthy_node_ttl_seconds: seconds().default(300),
   /**
+   * A `trigger.scale` target, once reached, is held this long against underutilisation
+   * scale-down (a rate-cut target is pursued until reached first).
+   */
+  trigger_hold_seconds: seconds().default(600),
+  /**
    * Decide and report, never act: decisions and floor actions carry `dry_run: true` and
    * node-manager leaves the pool alone. For trying a policy on a live cluster.
    */

@@ -39,6 +39,7 @@ const designTopics: Record<string, string[]> = {
     'AutoScaleUpToMinimum',
     'EmergencyScaleUp',
     'TriggerRejected',
+    'TriggerHoldEnded',
   ],
   actions: ['ScaleUpStarted', 'ScaleDownStarted', 'ScalingActionCompleted', 'ScalingActionFailed'],
   state: [

@@ -124,6 +124,12 @@ export const catalogue = {
     s.triggerRejected,
     'an external trigger broke policy',
   ),
+  'io.scalewise.TriggerHoldEnded': entry(
+    'decisions',
+    'info',
+    s.triggerHoldEnded,
+    "a scale trigger's target is no longer pursued or held",
+  ),
   'io.scalewise.ScaleUpStarted': entry('actions', 'info', s.scaleUpStarted, 'node-manager began a scale-up'),
   'io.scalewise.ScaleDownStarted': entry(
     'actions',

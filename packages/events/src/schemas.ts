@@ -400,6 +400,7 @@ export const scaleDownBlocked = () =>
       'paused',
       'policy_disabled',
       'pods_cannot_move',
+      'trigger_hold',
     ]),
     workers: count,
     min_workers: count,
@@ -411,6 +412,7 @@ export const scaleDownBlocked = () =>
       .describe('pods_cannot_move: each under-used node that must stay, with the pod and the constraint'),
     unhealthy_nodes: z.array(z.string()).optional(),
     in_flight_action_id: z.string().optional(),
+    trigger_id: z.string().optional().describe('trigger_hold: the trigger whose target holds the pool'),
     retry_after: seconds.optional().describe('when the block is time-based: seconds until it lifts'),
     explanation: explanationSchema,
   });
@@ -460,6 +462,27 @@ export const triggerRejected = () =>
     trigger_type: z.string().min(1),
     trigger_source: z.string().min(1),
     reason: z.enum(['unknown_pool', 'out_of_range', 'source_not_allowed', 'invalid', 'paused']),
+    message: z.string().min(1),
+  });
+
+export const triggerHoldEnded = () =>
+  z.object({
+    pool,
+    trigger_id: z.string().min(1),
+    trigger_source: z.string().min(1),
+    action: z.enum(['set', 'scale_up', 'scale_down']),
+    target: count.describe('the size the trigger asked for'),
+    reason: z
+      .enum(['expired', 'replaced', 'action_failed', 'limits_changed', 'overruled'])
+      .describe(
+        'expired: held for trigger_hold_seconds after the pool reached the target; replaced: a newer scale trigger; action_failed: an action taken for it failed; limits_changed: min/max moved the target out of range; overruled: pods needed the pool to grow past a scale-down target',
+      ),
+    reached: z.boolean().describe('the pool reached the target before the hold ended'),
+    held_seconds: seconds.describe('how long the target was held after it was reached (0 if never)'),
+    workers: count.describe("the pool's workers when the hold ended (the ledger's)"),
+    desired_workers: count.describe('the size the pool heads for when the hold ended'),
+    replaced_by: z.string().min(1).optional().describe('replaced: the newer trigger id'),
+    failed_action_id: z.string().min(1).optional().describe('action_failed: the action that failed'),
     message: z.string().min(1),
   });
 

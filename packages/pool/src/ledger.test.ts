@@ -736,11 +736,15 @@ describe('lossesSince', () => {
 describe('holds and limits', () => {
   const hold: Hold = {
     target: 6,
+    direction: 'up',
+    action: 'set',
     trigger: 'trigger-1',
     source: '/ci/pipeline',
     reason: 'release',
     at: at(0),
+    reachedAt: at(10),
     until: at(600),
+    actions: ['trigger-1/ScaleUpDecision'],
   };
 
   test('a hold is in force until its end', () => {
@@ -748,6 +752,11 @@ describe('holds and limits', () => {
     assert.equal(holdAt(l, at(599)), l.hold);
     assert.equal(holdAt(l, at(600)), null);
     assert.equal(holdAt(listedWith([]), at(0)), null);
+  });
+
+  test('a target still pursued has no end yet', () => {
+    const l = withHold(listedWith([]), { ...hold, reachedAt: null, until: null });
+    assert.equal(holdAt(l, at(100_000)), l.hold);
   });
 
   test('setting the same hold again changes nothing; null clears it', () => {

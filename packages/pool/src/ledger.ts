@@ -79,15 +79,29 @@ export interface Limits {
   base: { min: number; max: number };
 }
 
-/** An external target held against underutilisation scale-down until `until`. */
+/**
+ * An external target (an accepted `trigger.scale`): pursued through the rate policies until
+ * the pool heads for it (`reachedAt`), then held for the pool's `trigger_hold_seconds`
+ * (`until`): kept against underutilisation scale-down, and grown back to after a loss. The
+ * decision-engine keeps it; it ends with a TriggerHoldEnded that says why.
+ */
 export interface Hold {
   target: number;
+  /** up: the pool grows to the target; down: it shrinks to it. */
+  direction: 'up' | 'down';
+  action: 'set' | 'scale_up' | 'scale_down';
   /** The trigger's event id. */
   trigger: string;
   source: string;
+  /** The trigger's reason, or '' when it gave none. */
   reason: string;
   at: number;
-  until: number;
+  /** Epoch ms the pool's desired size first reached the target; null while it is pursued. */
+  reachedAt: number | null;
+  /** Epoch ms the hold ends (`reachedAt` + the hold time); null while the target is pursued. */
+  until: number | null;
+  /** The decisions taken for it, so that their failure ends it. */
+  actions: string[];
 }
 
 export interface Ledger {
@@ -582,9 +596,9 @@ export function withHold(l: Ledger, hold: Hold | null): Ledger {
   return { ...l, hold };
 }
 
-/** The hold in force at `now` (null when none or ended). */
-export function holdAt(l: Ledger, now: number): Hold | null {
-  return l.hold && l.hold.until > now ? l.hold : null;
+/** The hold in force at `now`: pursued, or reached and not yet over (null when none or over). */
+export function holdAt(l: Pick<Ledger, 'hold'>, now: number): Hold | null {
+  return l.hold && (l.hold.until === null || l.hold.until > now) ? l.hold : null;
 }
 
 /** Forgets tombstones and ended or expired actions older than the retention. */

@@ -14,6 +14,8 @@ import type { HandlerRegistry, Outputs } from '@scalewise/bus';
 import { type AnyScalewiseEvent, causedBy, type ScalewiseEvent } from '@scalewise/events';
 import {
   createPoolStore,
+  type Hold,
+  holdAt,
   type Ledger,
   desiredOf as ledgerDesired,
   type PoolStore,
@@ -42,8 +44,11 @@ export interface DecisionEngine {
   handlers: HandlerRegistry<HandledType>;
   store: PoolStore<PoolState, AnyScalewiseEvent>;
   policies: ReadonlyMap<string, PoolPolicy>;
-  /** The state of a pool as the engine sees it (its own, with the ledger's numbers), or null for an unknown pool. */
-  poolState(pool: string): Promise<{ state: PoolState; ledger: Ledger } | null>;
+  /**
+   * The state of a pool as the engine sees it (its own, with the ledger's numbers) and the
+   * trigger target in force (pursued, or held and not over), or null for an unknown pool.
+   */
+  poolState(pool: string): Promise<{ state: PoolState; ledger: Ledger; hold: Hold | null } | null>;
 }
 
 export interface DecisionEngineOptions {
@@ -130,7 +135,9 @@ export function createDecisionEngine(
       const stored = await store.get(pool);
       const t = now();
       const state = current(policy, stored.part, stored.ledger, t).pools[pool];
-      return state ? { state: viewOf(state, stored.ledger, t), ledger: stored.ledger } : null;
+      return state
+        ? { state: viewOf(state, stored.ledger, t), ledger: stored.ledger, hold: holdAt(stored.ledger, t) }
+        : null;
     },
   };
 }

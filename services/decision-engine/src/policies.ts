@@ -39,6 +39,7 @@ export function poolPolicy(pool: PoolConfig): PoolPolicy {
     allowedTriggerSources: pool.allowed_trigger_sources,
     actionTimeoutSeconds: pool.action_timeout_seconds,
     unhealthyNodeTtlSeconds: pool.unhealthy_node_ttl_seconds,
+    triggerHoldSeconds: pool.trigger_hold_seconds,
     dryRun: pool.dry_run,
   });
 }

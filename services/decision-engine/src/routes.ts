@@ -8,7 +8,9 @@ export function decisionRoutes(app: FastifyInstance, engine: DecisionEngine): vo
   app.get('/v1/pools', async () => {
     const pools = [];
     for (const name of engine.policies.keys()) {
-      const s = (await engine.poolState(name))?.state;
+      const r = await engine.poolState(name);
+      const s = r?.state;
+      const h = r?.hold ?? null;
       pools.push({
         pool: name,
         workers: s?.workers ?? null,
@@ -18,6 +20,15 @@ export function decisionRoutes(app: FastifyInstance, engine: DecisionEngine): vo
         paused: s?.paused !== null && s?.paused !== undefined,
         dry_run: engine.policies.get(name)?.dryRun ?? false,
         in_flight: s?.inFlight.length ?? 0,
+        hold: h && {
+          target: h.target,
+          action: h.action,
+          trigger_id: h.trigger,
+          source: h.source,
+          reason: h.reason,
+          state: h.reachedAt === null ? 'pursued' : 'held',
+          until: h.until === null ? null : new Date(h.until).toISOString(),
+        },
       });
     }
     return { pools };
@@ -30,6 +41,6 @@ export function decisionRoutes(app: FastifyInstance, engine: DecisionEngine): vo
       });
     }
     const r = await engine.poolState(pool);
-    return { pool, state: r?.state ?? null, ledger: r?.ledger ?? null };
+    return { pool, state: r?.state ?? null, ledger: r?.ledger ?? null, hold: r?.hold ?? null };
   });
 }

@@ -6,7 +6,8 @@ import { getJson } from '../http.ts';
 
 export const statusUsage = `Usage: scalewise status [--pool P ...] [--json] [options]
 
-The pools: workers now, desired, min, max, paused or active, dry-run, actions in flight.
+The pools: workers now, desired, min, max, paused or active, dry-run, actions in flight, and
+a scale trigger's target still pursued or held (HOLD, until when in UTC).
 
 Options:
   --pool P                  only these pools (an unknown one is an error)

@@ -15,6 +15,7 @@ const series: PoolSeries = {
   desired: [{ t: 40_000, v: 5 }],
   min: [{ t: 0, v: 2 }],
   max: [{ t: 0, v: 6 }],
+  holds: [],
 };
 
 describe('the pool chart', () => {
@@ -78,5 +79,28 @@ describe('the pool chart', () => {
     const desired = byClass(view, 'line').find((l) => l.props['data-series'] === 'desired');
     assert.equal(desired?.props.d, '');
     assert.match(textOf(view), /desired –/);
+  });
+
+  test('a held trigger target is a segment from its start to its end, and in the legend while held', () => {
+    const held: PoolSeries = {
+      ...series,
+      holds: [
+        { trigger: 't-1', target: 4, from: 10_000, to: 30_000 },
+        { trigger: 't-2', target: 8, from: 60_000, to: null },
+      ],
+    };
+    const view = chartView(held, { from, to, width: 144, height: 132 });
+    const segments = byClass(view, 's-held').filter((v) => v.tag === 'path');
+    // x: 34 + t / 1000; y: 10 + 100 - v * 100 / 8 (the highest value is the hold's 8)
+    assert.deepEqual(
+      segments.map((p) => [p.props['data-trigger'], p.props.d]),
+      [
+        ['t-1', 'M44,60H64'],
+        ['t-2', 'M94,10H134'],
+      ],
+    );
+    assert.equal(textOf(byClass(view, 'legend')[0] ?? view), 'workers 5 desired 5 min 2 max 6 held 8');
+    const over = chartView({ ...held, holds: held.holds.slice(0, 1) }, { from, to });
+    assert.equal(textOf(byClass(over, 'legend')[0] ?? over), 'workers 5 desired 5 min 2 max 6');
   });
 });

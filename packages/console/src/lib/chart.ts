@@ -4,7 +4,7 @@
  * value), and the legend prints the last values, so people and tests read the same numbers.
  */
 import { h, type VNode } from './h.ts';
-import { lastValue, type Point, type PoolSeries, seriesNames } from './series.ts';
+import { heldNow, lastValue, type Point, type PoolSeries, seriesNames } from './series.ts';
 
 export interface ChartOptions {
   /** Window start and end, epoch ms. */
@@ -41,7 +41,7 @@ export function chartView(series: PoolSeries, o: ChartOptions): VNode {
   const height = o.height ?? 180;
   const fmt = o.formatTime ?? (o.to - o.from < 600_000 ? hhmmss : hhmm);
   const all = seriesNames.flatMap((n) => series[n]);
-  const top = Math.max(1, ...all.map((p) => p.v));
+  const top = Math.max(1, ...all.map((p) => p.v), ...series.holds.map((s) => s.target));
   const span = Math.max(1, o.to - o.from);
   const innerW = width - pad.left - pad.right;
   const innerH = height - pad.top - pad.bottom;
@@ -58,6 +58,16 @@ export function chartView(series: PoolSeries, o: ChartOptions): VNode {
       'data-last': last === undefined ? '' : last,
     });
   });
+  // A held trigger target: a dashed segment at its size for as long as it was held.
+  const holds = series.holds.map((s) =>
+    h('path', {
+      class: 'line s-held',
+      d: `M${x(s.from)},${y(s.target)}H${x(s.to ?? o.to)}`,
+      'data-series': 'held',
+      'data-trigger': s.trigger,
+      'data-last': s.target,
+    }),
+  );
   const lastPoint = series.workers.at(-1);
   return h(
     'figure',
@@ -79,6 +89,7 @@ export function chartView(series: PoolSeries, o: ChartOptions): VNode {
       h('text', { class: 'tick', x: pad.left, y: height - 6 }, fmt(o.from)),
       h('text', { class: 'tick', x: width - pad.right, y: height - 6, 'text-anchor': 'end' }, fmt(o.to)),
       lines,
+      holds,
       lastPoint &&
         h('circle', {
           class: 'last s-workers',
@@ -91,13 +102,18 @@ export function chartView(series: PoolSeries, o: ChartOptions): VNode {
   );
 }
 
-/** "workers 5 · desired 5 · min 2 · max 6"; a series without points shows "–". */
+/**
+ * "workers 5 · desired 5 · min 2 · max 6", and "held 8" while a trigger's target is held; a
+ * series without points shows "–".
+ */
 export function legend(series: PoolSeries): VNode {
+  const held = heldNow(series);
   return h(
     'span',
     { class: 'legend' },
     seriesNames.map((name) =>
       h('span', { class: `key s-${name}`, 'data-series': name }, `${name} ${lastValue(series[name]) ?? '–'}`),
     ),
+    held !== undefined && h('span', { class: 'key s-held', 'data-series': 'held' }, `held ${held}`),
   );
 }

@@ -42,6 +42,8 @@ export function summary(e: AnyScalewiseEvent): string {
       return `${e.data.lost_count} lost at once: +${e.data.emergency_scale} workers (${e.data.remaining_workers} remain)`;
     case 'io.scalewise.TriggerRejected':
       return `trigger rejected (${e.data.reason}): ${e.data.message}`;
+    case 'io.scalewise.TriggerHoldEnded':
+      return `hold of ${e.data.target} workers ended (${e.data.reason}${e.data.reached ? `, held ${e.data.held_seconds}s` : ', never reached'}): ${e.data.message}`;
     case 'io.scalewise.ScaleUpStarted':
     case 'io.scalewise.ScaleDownStarted':
       return `${e.data.previous_workers} → ${e.data.target_workers} workers started`;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { sampleData } from '@scalewise/events';
 import { ev, scaleUpChain } from './fixtures.test-support.ts';
-import { buildSeries, fitStart, lastValue, valuesOf } from './series.ts';
+import { buildSeries, fitStart, heldNow, lastValue, valuesOf } from './series.ts';
 
 const t0 = Date.parse('2026-11-22T11:00:00.000Z');
 const at = (s: number) => new Date(t0 + s * 1000).toISOString();
@@ -95,5 +96,31 @@ describe('the time axis', () => {
     const old = [ev('io.scalewise.ClusterStateSynced', {}, new Date(t0 + 60_000).toISOString())];
     assert.equal(fitStart(old, t0, now), t0);
     assert.equal(fitStart([], t0, now), t0);
+  });
+
+  test("a trigger's target is held from its decision to its TriggerHoldEnded; a newer one replaces it", () => {
+    const inputs = (trigger: string, target: number) => ({
+      explanation: {
+        ...sampleData['io.scalewise.ScaleUpDecision'].explanation,
+        inputs: { trigger_id: trigger, held_target: target },
+      },
+    });
+    const events = [
+      ev('io.scalewise.ScaleUpDecision', inputs('t-1', 8), at(10)),
+      ev('io.scalewise.ScaleUpDecision', inputs('t-1', 8), at(25)),
+      ev('io.scalewise.ScaleDownBlocked', inputs('t-1', 8), at(40)),
+      ev('io.scalewise.TriggerHoldEnded', { trigger_id: 't-1' }, at(70)),
+      ev('io.scalewise.ScaleUpDecision', inputs('t-2', 5), at(80)),
+      ev('io.scalewise.ScaleUpDecision', inputs('t-3', 6), at(90)),
+      ev('io.scalewise.TriggerHoldEnded', { trigger_id: 't-2' }, at(95)),
+      ev('io.scalewise.ScaleUpDecision', { ...inputs('t-4', 9), dry_run: true }, at(99)),
+    ];
+    const [s] = buildSeries(events, [], t0);
+    assert.deepEqual(s?.holds, [
+      { trigger: 't-1', target: 8, from: t0 + 10_000, to: t0 + 70_000 },
+      { trigger: 't-2', target: 5, from: t0 + 80_000, to: t0 + 90_000 },
+      { trigger: 't-3', target: 6, from: t0 + 90_000, to: null },
+    ]);
+    assert.equal(s && heldNow(s), 6);
   });
 });

@@ -5,7 +5,9 @@
  *   EmergencyScaleUp (remaining + emergency_scale)
  * - min / max: the pool's configured limits at the start, then every event that states them
  *   (trigger.update, and the min_workers / max_workers fields of signals and decisions)
- * Dry-run decisions are left out of `desired`: nothing acts on them.
+ * - holds: a scale trigger's target, from the first decision or block that states it
+ *   (`held_target` and `trigger_id` in the explanation's inputs) to its TriggerHoldEnded
+ * Dry-run decisions are left out of `desired` and of holds: nothing acts on them.
  */
 import type { AnyScalewiseEvent, PoolLimits } from './types.ts';
 
@@ -15,12 +17,21 @@ export interface Point {
   v: number;
 }
 
+/** A scale trigger's target while it was pursued or held; `to` is null while it still is. */
+export interface HoldSpan {
+  trigger: string;
+  target: number;
+  from: number;
+  to: number | null;
+}
+
 export interface PoolSeries {
   pool: string;
   workers: Point[];
   desired: Point[];
   min: Point[];
   max: Point[];
+  holds: HoldSpan[];
 }
 
 export type SeriesName = 'workers' | 'desired' | 'min' | 'max';
@@ -41,8 +52,23 @@ export const chartEventTypes = [
   'OptimalStateTrigger',
   'MinimumNodesViolation',
   'MinimumNodesRestored',
+  'TriggerHoldEnded',
   'trigger.update',
 ] as const;
+
+/** The trigger target an event states as held (a decision or block taken for it), if any. */
+export function heldBy(e: AnyScalewiseEvent): { trigger: string; target: number } | undefined {
+  if (
+    e.type !== 'io.scalewise.ScaleUpDecision' &&
+    e.type !== 'io.scalewise.ScaleDownDecision' &&
+    e.type !== 'io.scalewise.ScaleDownBlocked'
+  ) {
+    return undefined;
+  }
+  if ('dry_run' in e.data && e.data.dry_run) return undefined;
+  const { trigger_id: trigger, held_target: target } = e.data.explanation.inputs;
+  return typeof trigger === 'string' && typeof target === 'number' ? { trigger, target } : undefined;
+}
 
 /** The values one event states about its pool's sizes. */
 export function valuesOf(e: AnyScalewiseEvent): Partial<Record<SeriesName, number>> {
@@ -97,7 +123,7 @@ export function buildSeries(
   const of = (pool: string): PoolSeries => {
     let s = pools.get(pool);
     if (!s) {
-      s = { pool, workers: [], desired: [], min: [], max: [] };
+      s = { pool, workers: [], desired: [], min: [], max: [], holds: [] };
       pools.set(pool, s);
     }
     return s;
@@ -109,6 +135,7 @@ export function buildSeries(
   }
   const sorted = [...events].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
   for (const e of sorted) {
+    holdSteps(e, of);
     const values = valuesOf(e);
     const names = Object.keys(values) as SeriesName[];
     if (names.length === 0) continue;
@@ -123,6 +150,29 @@ export function buildSeries(
   }
   return [...pools.values()].sort((a, b) => a.pool.localeCompare(b.pool));
 }
+
+/** Opens, moves or closes the hold span an event states. */
+function holdSteps(e: AnyScalewiseEvent, of: (pool: string) => PoolSeries): void {
+  const ended = e.type === 'io.scalewise.TriggerHoldEnded' ? e.data.trigger_id : undefined;
+  const held = heldBy(e);
+  if (ended === undefined && !held) return;
+  const holds = of(e.partitionkey).holds;
+  const t = Date.parse(e.time);
+  const open = holds.at(-1)?.to === null ? holds.at(-1) : undefined;
+  if (ended !== undefined) {
+    if (open?.trigger === ended) open.to = t;
+    return;
+  }
+  if (!held || (open?.trigger === held.trigger && open.target === held.target)) return;
+  if (open) open.to = t;
+  holds.push({ ...held, from: t, to: null });
+}
+
+/** The target held now, or undefined. */
+export const heldNow = (series: PoolSeries): number | undefined => {
+  const last = series.holds.at(-1);
+  return last && last.to === null ? last.target : undefined;
+};
 
 /** The last value of a series, or undefined when it has none. */
 export const lastValue = (points: readonly Point[]): number | undefined => points.at(-1)?.v;

@@ -63,6 +63,7 @@ export const eventTypeNames = [
   'io.scalewise.AutoScaleUpToMinimum',
   'io.scalewise.EmergencyScaleUp',
   'io.scalewise.TriggerRejected',
+  'io.scalewise.TriggerHoldEnded',
   'io.scalewise.ScaleUpStarted',
   'io.scalewise.ScaleDownStarted',
   'io.scalewise.ScalingActionCompleted',

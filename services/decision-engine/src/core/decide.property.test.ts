@@ -10,7 +10,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type EventData, parseData, sampleData } from '@scalewise/events';
-import { claim, type Ledger, desiredOf as ledgerDesired, memberNames } from '@scalewise/pool';
+import {
+  claim,
+  holdAt,
+  type Ledger,
+  desiredOf as ledgerDesired,
+  memberNames,
+  workersOf,
+} from '@scalewise/pool';
 import fc from 'fast-check';
 import { decide } from './decide.ts';
 import { produced, T0 } from './fixtures.ts';
@@ -614,6 +621,12 @@ function check(policy: PoolPolicy, steps: Array<[number, Cmd]>): void {
         if (d.explanation.rule === 'underutilization') {
           const last = before.lastActionAt;
           assert.ok(last === null || now - last >= policy.cooldownSeconds * 1000, 'cooldown respected');
+          const held = holdAt(ledgerBefore, now);
+          if (held) count('underutilization:stopped_at_hold');
+          assert.ok(
+            !held || d.desired_workers >= held.target,
+            `underutilisation took the pool to ${d.desired_workers}, below the held ${held?.target}`,
+          );
         }
         model.counted.set(e.id, now);
         model.log.push({ at: now, up: false, change: d.count });
@@ -624,10 +637,22 @@ function check(policy: PoolPolicy, steps: Array<[number, Cmd]>): void {
       if (e.type === 'io.scalewise.TriggerRejected') {
         assert.ok(input.type.startsWith('io.scalewise.trigger.'), 'only triggers are rejected');
       }
+      if (e.type === 'io.scalewise.TriggerHoldEnded') {
+        count(`${e.type}:${e.data.reason}`);
+        assert.equal(e.data.workers, workersOf(ledgerBefore), "the end states the ledger's workers");
+        assert.equal(e.data.trigger_id, ledgerBefore.hold?.trigger ?? e.data.trigger_id);
+      }
+    }
+    const hold = ledgerAfter.hold;
+    if (hold) {
+      assert.ok(hold.target >= after.min && hold.target <= after.max, 'a held target is within the limits');
     }
     if (input.type.startsWith('io.scalewise.trigger.')) {
-      // A trigger is acted on or answered: never silently dropped unless it changes nothing.
-      assert.ok(events.length <= 2);
+      // At most a decision (with its OptimalStateTrigger) or a block, and the end of the
+      // hold it replaces (and of its own, when trigger_hold_seconds is 0).
+      const ends = events.filter((e) => e.type === 'io.scalewise.TriggerHoldEnded');
+      assert.ok(ends.length <= 2, `${ends.length} holds ended by one trigger`);
+      assert.ok(events.length - ends.length <= 2, `${events.length - ends.length} events for one trigger`);
     }
     state = result.state;
   }
@@ -660,7 +685,9 @@ describe('decide: properties over random event sequences', () => {
         'paused',
         'policy_disabled',
         'pods_cannot_move',
+        'trigger_hold',
       ].map((r) => `io.scalewise.ScaleDownBlocked:${r}`),
+      ...['replaced', 'limits_changed', 'expired'].map((r) => `io.scalewise.TriggerHoldEnded:${r}`),
       ...['unknown_pool', 'out_of_range', 'source_not_allowed', 'invalid', 'paused'].map(
         (r) => `io.scalewise.TriggerRejected:${r}`,
       ),

@@ -7,6 +7,7 @@
 import { catalogue, type EventData } from '@scalewise/events';
 import { emptyLedger } from '@scalewise/pool';
 import { cmp, fmt, secs } from './explain.ts';
+import { checkHold, endHold, pursueHold } from './hold.ts';
 import { desiredOf, type EngineState, type PoolState, settled, viewOf } from './state.ts';
 import {
   block,
@@ -66,7 +67,9 @@ export function decide<I extends EngineInput>(state: EngineState, input: I, now:
   const ledger = state.ledgers[data.pool] ?? emptyLedger(data.pool);
   const s: Step = { pool: viewOf(pool, ledger, now), now, input, events: [] };
   housekeep(s);
+  checkHold(s);
   onEvent(s, { ...input, data } as EngineEvent);
+  pursueHold(s);
   return {
     state: {
       pools: { ...state.pools, [data.pool]: s.pool },
@@ -456,7 +459,7 @@ function evaluateUnderutilization(s: Step, explicit: boolean): void {
       ],
     },
     'underutilization',
-    { paused: true, floor: true, disabled: true, timing: true, rate: true, force: explicit },
+    { paused: true, floor: true, disabled: true, timing: true, rate: true, force: explicit, hold: true },
   );
 }
 
@@ -521,7 +524,7 @@ function simulatedScaleDown(
       nodes: names,
     },
     'underutilization',
-    { paused: true, floor: true, disabled: true, timing: true, rate: true, force: explicit },
+    { paused: true, floor: true, disabled: true, timing: true, rate: true, force: explicit, hold: true },
   );
 }
 
@@ -571,8 +574,16 @@ function onCompleted(s: Step, d: EventData<'io.scalewise.ScalingActionCompleted'
   enforceMax(s, false);
 }
 
-function onFailed(s: Step, _d: EventData<'io.scalewise.ScalingActionFailed'>): void {
+function onFailed(s: Step, d: EventData<'io.scalewise.ScalingActionFailed'>): void {
   s.pool.lastActionAt = s.now;
+  if (s.pool.hold?.actions.includes(d.action_id)) {
+    endHold(
+      s,
+      'action_failed',
+      `action ${d.action_id} taken for it failed (${d.error_code}: ${d.message}); send the trigger again to retry`,
+      { failedActionId: d.action_id },
+    );
+  }
 }
 
 function onSynced(s: Step, _d: EventData<'io.scalewise.ClusterStateSynced'>): void {

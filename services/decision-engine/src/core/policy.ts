@@ -70,6 +70,11 @@ export interface PoolPolicy {
   /** A degraded node not reported again for this long no longer blocks scale-down. */
   unhealthyNodeTtlSeconds: number;
   /**
+   * A `trigger.scale` target: pursued through the rate policies until the pool heads for it,
+   * then held this long against underutilisation scale-down.
+   */
+  triggerHoldSeconds: number;
+  /**
    * Decide and report, never act: decisions carry `dry_run: true`, node-manager ignores them,
    * and as nothing will happen they are not tracked as in flight (the cooldown still spaces them).
    */
@@ -125,6 +130,7 @@ export const policyDefaults = {
   allowedTriggerSources: ['*'] as readonly string[],
   actionTimeoutSeconds: 600,
   unhealthyNodeTtlSeconds: 300,
+  triggerHoldSeconds: 600,
   dryRun: false,
 } as const;
 
@@ -175,6 +181,7 @@ export function definePoolPolicy(input: PoolPolicyInput): PoolPolicy {
     allowedTriggerSources: [...(input.allowedTriggerSources ?? policyDefaults.allowedTriggerSources)],
     actionTimeoutSeconds: input.actionTimeoutSeconds ?? policyDefaults.actionTimeoutSeconds,
     unhealthyNodeTtlSeconds: input.unhealthyNodeTtlSeconds ?? policyDefaults.unhealthyNodeTtlSeconds,
+    triggerHoldSeconds: input.triggerHoldSeconds ?? policyDefaults.triggerHoldSeconds,
     dryRun: input.dryRun ?? policyDefaults.dryRun,
   };
   const n = policy.name;
@@ -203,6 +210,7 @@ export function definePoolPolicy(input: PoolPolicyInput): PoolPolicy {
   for (const [k, v] of [
     ['cooldownSeconds', policy.cooldownSeconds],
     ['underutilizedForSeconds', policy.underutilizedForSeconds],
+    ['triggerHoldSeconds', policy.triggerHoldSeconds],
   ] as const) {
     if (typeof v !== 'number' || !(v >= 0)) fail(n, k, 'must be >= 0');
   }

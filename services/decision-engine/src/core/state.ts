@@ -6,11 +6,13 @@ import type { EventData } from '@scalewise/events';
 import {
   claim,
   emptyLedger,
+  type Hold,
   inFlightOf,
   type Ledger,
   limitsOf,
   listed,
   readyWorkersOf,
+  withHold,
   withLimits,
   workersOf,
 } from '@scalewise/pool';
@@ -53,7 +55,8 @@ export type BlockReason =
   | 'rate_limited'
   | 'paused'
   | 'policy_disabled'
-  | 'pods_cannot_move';
+  | 'pods_cannot_move'
+  | 'trigger_hold';
 
 /**
  * One pool as a decision step sees it. `min`, `max`, `workers`, `readyWorkers` and `inFlight`
@@ -69,6 +72,8 @@ export interface PoolState {
   workers: number | null;
   readyWorkers: number | null;
   inFlight: InFlightAction[];
+  /** The external target pursued or held (the ledger's; hold.ts). */
+  hold: Hold | null;
   lastScaleUpAt: number | null;
   lastScaleDownAt: number | null;
   /** Last decision, completion or failure: the cooldown runs from here. */
@@ -112,6 +117,7 @@ function freshPool(policy: PoolPolicy, workers: number | null): PoolState {
     workers,
     readyWorkers: null,
     inFlight: [],
+    hold: null,
     lastScaleUpAt: null,
     lastScaleDownAt: null,
     lastActionAt: null,
@@ -171,6 +177,7 @@ export function viewOf(pool: PoolState, l: Ledger, now: number): PoolState {
   const { min, max } = limitsOf(l, p.policy.min, p.policy.max);
   p.min = min;
   p.max = max;
+  p.hold = l.hold && { ...l.hold, actions: [...l.hold.actions] };
   p.inFlight = inFlightOf(l, now).map((a) => ({
     id: a.id,
     direction: a.direction,
@@ -185,7 +192,8 @@ export function viewOf(pool: PoolState, l: Ledger, now: number): PoolState {
 
 /**
  * The ledger after a step: the actions the step decided are claimed (a scale-down with the
- * nodes it names), and limits it changed (an accepted `trigger.update` from `source`) are set.
+ * nodes it names), limits it changed (an accepted `trigger.update` from `source`) are set, and
+ * so is the held target.
  */
 export function settled(
   l: Ledger,
@@ -219,7 +227,7 @@ export function settled(
       base: { min: pool.policy.min, max: pool.policy.max },
     });
   }
-  return next;
+  return withHold(next, pool.hold ?? null);
 }
 
 /**
@@ -260,6 +268,7 @@ export function clonePool(pool: PoolState): PoolState {
   return {
     ...pool,
     inFlight: pool.inFlight.map((a) => ({ ...a })),
+    hold: pool.hold ? { ...pool.hold, actions: [...pool.hold.actions] } : null,
     recommendations: pool.recommendations.map((r) => ({ ...r })),
     scaleEvents: pool.scaleEvents.map((e) => ({ ...e })),
     pending: pool.pending && { ...pool.pending },

@@ -4,6 +4,7 @@
  * blocks, explanation).
  */
 import type { EventData } from '@scalewise/events';
+import { holdAt } from '@scalewise/pool';
 import { type Clamp, type Comparison, cmp, explanation, type InputValue, secs } from './explain.ts';
 import {
   prune,
@@ -35,7 +36,10 @@ export function emitTo<T extends ProducedEventType>(
 ): string {
   const base = typeof input.id === 'string' && input.id.length > 0 ? input.id : 'unidentified';
   const name: Name<T> = type.slice('io.scalewise.'.length) as Name<T>;
-  const id = `${base}/${name}`;
+  // A second event of a type in one step (a hold replaced and the new one ended) gets `-2`.
+  const first = `${base}/${name}`;
+  let id = first;
+  for (let n = 2; events.some((e) => e.id === id); n++) id = `${first}-${n}`;
   events.push({ id, type, data, causedBy: input } as Intent);
   return id;
 }
@@ -257,6 +261,8 @@ export interface DownChecks {
   rate: boolean;
   /** Emit a block even if the same reason was emitted last (explicit inputs). */
   force: boolean;
+  /** Stop at the target a trigger holds (automatic decisions: underutilisation). */
+  hold: boolean;
 }
 
 export type DownOutcome =
@@ -304,6 +310,7 @@ const blockRules: Record<BlockReason, string> = {
   stabilization_window: 'stabilization_window',
   rate_limited: 'rate_policy',
   pods_cannot_move: 'pods_must_fit_elsewhere',
+  trigger_hold: 'trigger_hold',
 };
 
 /**
@@ -344,6 +351,19 @@ export function scaleDown(
     return block(s, 'at_minimum', f, req, `it is at its minimum of ${p.min}`, {}, [
       cmp('desired_workers', cur, '<=', p.min),
     ]);
+  }
+  const held = checks.hold && p.hold && holdAt({ hold: p.hold }, s.now);
+  if (held && cur <= held.target) {
+    const left = held.until === null ? undefined : (held.until - s.now) / 1000;
+    return block(
+      s,
+      'trigger_hold',
+      f,
+      { ...req, inputs: { ...req.inputs, trigger_id: held.trigger, held_target: held.target } },
+      `trigger ${held.trigger} from ${held.source} holds it at ${held.target} ${left === undefined ? 'until the pool reaches it' : `for ${secs(left)} more`}`,
+      { trigger_id: held.trigger, ...(left === undefined ? {} : { retry_after: left }) },
+      [cmp('desired_workers', cur, '<=', held.target)],
+    );
   }
   const pending = p.pending?.count ?? 0;
   if (pending > 0) {
@@ -423,6 +443,11 @@ export function scaleDown(
     by.push('min_workers');
   }
   comparisons.push(cmp('desired_workers', got, '>=', p.min));
+  if (held && got < held.target) {
+    got = held.target;
+    by.push(`trigger_hold (${held.trigger})`);
+    comparisons.push(cmp('held_target', held.target, '>', req.target));
+  }
   if (checks.rate) {
     const limit = scaleDownLimit(rules, cur, p.scaleEvents, s.now);
     if (limit >= cur) {
@@ -513,6 +538,6 @@ export function enforceMax(s: Step, force: boolean): DownOutcome {
       comparisons: [cmp('desired_workers', cur, '>', p.max)],
     },
     'trigger',
-    { paused: true, floor: false, disabled: false, timing: false, rate: false, force },
+    { paused: true, floor: false, disabled: false, timing: false, rate: false, force, hold: false },
   );
 }

@@ -7,6 +7,7 @@ import { catalogue, type EventData } from '@scalewise/events';
 import { emptyLedger } from '@scalewise/pool';
 import type { Decision } from './decide.ts';
 import { cmp, secs } from './explain.ts';
+import { checkHold, pursueHold, startHold, tookFor } from './hold.ts';
 import { sourceAllowed } from './policy.ts';
 import { desiredOf, type EngineState, settled, viewOf } from './state.ts';
 import { emitTo, enforceMax, housekeep, type Step, scaleDown, scaleUp } from './step.ts';
@@ -65,8 +66,14 @@ export function onTrigger(state: EngineState, input: TriggerEvent, now: number):
     );
   }
   housekeep(s);
+  checkHold(s);
   const p = s.pool;
-  const done = (): Decision<TriggerEvent> => ({
+  const done = (): Decision<TriggerEvent> => {
+    checkHold(s);
+    pursueHold(s);
+    return settle();
+  };
+  const settle = (): Decision<TriggerEvent> => ({
     state: {
       pools: { ...state.pools, [p.policy.name]: p },
       ledgers: {
@@ -124,6 +131,9 @@ export function onTrigger(state: EngineState, input: TriggerEvent, now: number):
           `${d.action} ${d.action === 'set' ? `to ${target}` : `by ${d.count}`} from ${cur} gives ${target}, outside [${p.min}, ${p.max}]`,
         );
       }
+      const trigger = { id: input.id, source, reason: d.reason, action: d.action };
+      // Kept (pursued, then held) from here: a refusal below returns without it.
+      startHold(s, trigger, target, target >= cur ? 'up' : 'down');
       if (target === cur) return done();
       const req = {
         target,
@@ -136,6 +146,8 @@ export function onTrigger(state: EngineState, input: TriggerEvent, now: number):
           trigger_reason: d.reason,
           task_id: d.task_id,
           trigger_source: source,
+          trigger_id: input.id,
+          held_target: target,
         },
         comparisons: [cmp('target', target, '<=', p.max), cmp('target', target, '>=', p.min)],
       };
@@ -143,6 +155,7 @@ export function onTrigger(state: EngineState, input: TriggerEvent, now: number):
         const out = scaleUp(s, req, 'trigger', false);
         switch (out.kind) {
           case 'decided':
+            tookFor(s, out.id);
             return done();
           case 'none': {
             const why =
@@ -159,14 +172,21 @@ export function onTrigger(state: EngineState, input: TriggerEvent, now: number):
           }
         }
       }
-      scaleDown(s, req, 'trigger', {
+      const out = scaleDown(s, req, 'trigger', {
         paused: false,
         floor: false,
         disabled: true,
         timing: false,
         rate: true,
         force: true,
+        hold: false,
       });
+      if (out.kind === 'decided') tookFor(s, out.id);
+      // Nothing will ever carry it out: the block says so, and nothing is held.
+      if (out.kind === 'blocked' && out.reason === 'policy_disabled') {
+        p.hold = null;
+        return settle();
+      }
       return done();
     }
     default: {

@@ -58,6 +58,7 @@ export const producedEventTypes = [
   'io.scalewise.ScaleDownBlocked',
   'io.scalewise.OptimalStateTrigger',
   'io.scalewise.TriggerRejected',
+  'io.scalewise.TriggerHoldEnded',
 ] as const;
 export type ProducedEventType = (typeof producedEventTypes)[number];
 
