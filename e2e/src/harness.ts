@@ -63,6 +63,8 @@ export interface PoolOptions {
   actionTimeoutSeconds?: number;
   /** The scale-up rate policy: at most this many workers added per 15 s. @default 10 */
   scaleUpPodsPer15s?: number;
+  /** `trigger_hold_seconds`. @default the config's (600) */
+  triggerHoldSeconds?: number;
   /** The template's `node_labels`: every node of the pool carries them. @default none */
   nodeLabels?: Record<string, string>;
   /** The template's `node_taints`. @default none */
@@ -227,7 +229,7 @@ function poolYaml(p: PoolYaml): string {
       node_size: { cpu_millicores: ${p.cpuMillicores ?? 4000}, memory_mib: ${p.memoryMib ?? 8192} }
 ${template.map((l) => `${l}\n`).join('')}      cooldown_seconds: ${p.cooldownSeconds ?? 2}
       action_timeout_seconds: ${p.actionTimeoutSeconds ?? 60}
-      thresholds: { underutilized_for_seconds: ${p.underutilizedForSeconds ?? 2} }
+${p.triggerHoldSeconds === undefined ? '' : `      trigger_hold_seconds: ${p.triggerHoldSeconds}\n`}      thresholds: { underutilized_for_seconds: ${p.underutilizedForSeconds ?? 2} }
       behavior:
         scale_up: { policies: [{ type: Pods, value: ${p.scaleUpPodsPer15s ?? 10}, period_seconds: 15 }] }
         scale_down: { stabilization_window_seconds: ${p.scaleDownWindowSeconds ?? 2} }`;

@@ -1,12 +1,14 @@
 // The pool ledger on the real servers: every number the events state agrees with the nodes
 // the API server lists, one action per deficit, the emergency rule of seed 000, no loss
 // reported for a node Scalewise removed, ClusterStateSynced only when the views agree, and a
-// ScaleDownBlocked that names the state it saw. Each situation is the one the issue reported.
+// ScaleDownBlocked that names the state it saw, and a trigger's target completed and held.
+// Each situation is the one the issue reported.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { waitFor } from '@scalewise/testing';
 import { dataOf, eventsOf, waitForEvent, waitForSynced } from './expect.ts';
 import { type System, startSystem } from './harness.ts';
+import { sendTrigger } from './triggers.ts';
 import { deploy } from './workload.ts';
 
 const systems: System[] = [];
@@ -189,6 +191,87 @@ describe('the pool ledger', () => {
         `decision ${x.current_workers} -> ${x.desired_workers} ended at ${c.new_workers}`,
       );
     }
+    assertSyncedAgree(s);
+  });
+
+  test('set 8 on an empty pool, +4 per 15 s: completed 0 -> 4 -> 8, held against underutilisation, its end explained', async () => {
+    const hold = 20;
+    const s = await start({
+      label: 'ledger-hold',
+      pool: {
+        min: 0,
+        max: 10,
+        scaleUpPodsPer15s: 4,
+        underutilizedForSeconds: 1,
+        scaleDownWindowSeconds: 0,
+        triggerHoldSeconds: hold,
+      },
+    });
+    await waitForSynced(s, 0);
+    const id = await sendTrigger(s, { action: 'set', target: 8, reason: 'release' });
+    const first = await waitForEvent(s, 'ScaleUpDecision', (e) => e.causationid === id);
+    const d1 = dataOf(first, 'io.scalewise.ScaleUpDecision');
+    assert.deepEqual([d1.current_workers, d1.desired_workers], [0, 4], 'the rate policy cuts it to +4');
+    // The rest once the period has passed, without another trigger.
+    const second = await waitForEvent(
+      s,
+      'ScaleUpDecision',
+      (e) => dataOf(e, 'io.scalewise.ScaleUpDecision').explanation.rule === 'trigger_hold',
+      { timeoutMs: 60_000 },
+    );
+    const d2 = dataOf(second, 'io.scalewise.ScaleUpDecision');
+    assert.deepEqual([d2.current_workers, d2.desired_workers], [4, 8]);
+    assert.equal(d2.explanation.inputs.trigger_id, id);
+    assert.ok(
+      Date.parse(second.time) - Date.parse(first.time) >= 14_000,
+      'the second decision waits for the rate period',
+    );
+    await settlesAt(s, 8);
+    // The nodes are empty: underutilised, but held at 8 (and, before, at the 4 on the way).
+    for (const e of eventsOf(s, 'ScaleDownBlocked')) {
+      const early = dataOf(e, 'io.scalewise.ScaleDownBlocked');
+      assert.equal(early.reason === 'trigger_hold' ? early.trigger_id : id, id);
+    }
+    const blocked = await waitForEvent(
+      s,
+      'ScaleDownBlocked',
+      (e) =>
+        dataOf(e, 'io.scalewise.ScaleDownBlocked').reason === 'trigger_hold' &&
+        dataOf(e, 'io.scalewise.ScaleDownBlocked').workers === 8,
+      { timeoutMs: 60_000 },
+    );
+    const b = dataOf(blocked, 'io.scalewise.ScaleDownBlocked');
+    assert.deepEqual([b.trigger_id, b.workers], [id, 8]);
+    assert.ok(b.retry_after !== undefined && b.retry_after <= hold, `retry_after ${b.retry_after}`);
+    const ended = await waitForEvent(s, 'TriggerHoldEnded', () => true, { timeoutMs: (hold + 30) * 1000 });
+    const nodesAtEnd = await count(s);
+    const end = dataOf(ended, 'io.scalewise.TriggerHoldEnded');
+    assert.deepEqual(
+      [
+        end.trigger_id,
+        end.reason,
+        end.reached,
+        end.held_seconds,
+        end.target,
+        end.workers,
+        end.desired_workers,
+      ],
+      [id, 'expired', true, hold, 8, nodesAtEnd, 8],
+    );
+    assert.equal(
+      eventsOf(s, 'ScaleDownDecision', { since: 0 }).filter(
+        (e) => Date.parse(e.time) < Date.parse(ended.time),
+      ).length,
+      0,
+      'no scale-down while the target was held',
+    );
+    // Released: the empty pool shrinks for underutilisation, and the numbers match the nodes.
+    const down = dataOf(
+      await waitForEvent(s, 'ScaleDownDecision', () => true, { since: Date.parse(ended.time) }),
+      'io.scalewise.ScaleDownDecision',
+    );
+    assert.equal(down.current_workers, 8);
+    await settlesAt(s, down.desired_workers, 90_000);
     assertSyncedAgree(s);
   });
 });
