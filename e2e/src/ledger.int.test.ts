@@ -144,6 +144,46 @@ describe('the pool ledger', () => {
     assertSyncedAgree(s);
   });
 
+  test('a loss, then pods that need two more nodes: the scale-up starts from the nodes there are', async () => {
+    const s = await start({
+      label: 'ledger-from',
+      pool: { min: 1, max: 6, underutilizedForSeconds: 3600 },
+      initialWorkers: 3,
+    });
+    await waitForSynced(s, 3);
+    const [victim] = (await s.workers()).map((n) => n.metadata?.name as string);
+    await s.kube.core.deleteNode({ name: victim as string, gracePeriodSeconds: 0 });
+    const lost = await waitForEvent(
+      s,
+      'NodeUnexpectedlyLost',
+      (e) => (e.data as { node_name: string }).node_name === victim,
+    );
+    assert.equal(dataOf(lost, 'io.scalewise.NodeUnexpectedlyLost').remaining_workers, 2);
+    await waitForSynced(s, 2, { since: Date.parse(lost.time) });
+    // Four pods of 3 CPU on 4-CPU nodes: one per node, two for the nodes there are, two new.
+    const t0 = Date.now();
+    await deploy(s, { name: 'wide', replicas: 4, cpu: '3', memory: '256Mi' });
+    const up = dataOf(
+      await waitForEvent(s, 'ScaleUpDecision', () => true, { since: t0 }),
+      'io.scalewise.ScaleUpDecision',
+    );
+    assert.deepEqual([up.current_workers, up.desired_workers, up.count], [2, 4, 2]);
+    const started = dataOf(
+      await waitForEvent(s, 'ScaleUpStarted', () => true, { since: t0 }),
+      'io.scalewise.ScaleUpStarted',
+    );
+    assert.deepEqual([started.previous_workers, started.target_workers], [2, 4]);
+    const done = dataOf(
+      await waitForEvent(s, 'ScalingActionCompleted', () => true, { since: t0 }),
+      'io.scalewise.ScalingActionCompleted',
+    );
+    assert.deepEqual([done.previous_workers, done.new_workers], [2, 4]);
+    await settlesAt(s, 4);
+    assert.equal(eventsOf(s, 'ScaleUpDecision', { since: t0 }).length, 1, 'one decision for the pods');
+    assert.equal(eventsOf(s, 'AutoScaleUpToMinimum').length, 0, 'above the floor throughout');
+    assertSyncedAgree(s);
+  });
+
   test('a scale-down 6 -> 2: no loss reported for the removed nodes, blocks name the action, numbers match the nodes', async () => {
     const s = await start({
       label: 'ledger-down',
