@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
+import { ScalewiseError } from '@scalewise/errors';
 import {
   type AnyScalewiseEvent,
   createEvent,
@@ -289,5 +290,151 @@ describe('bus', () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  test('S3 down while a poison record waits: other partitions and topics go on; S3 back: stored once, the rest handled', async () => {
+    const s3url = new URL(stack.s3.endpoint);
+    const proxy = await startTcpProxy({ host: s3url.hostname, port: Number(s3url.port) });
+    try {
+      const { bus, prefix } = testBus({
+        s3: { ...stack.s3, endpoint: `http://${proxy.address}`, bucket: uniqueName('dlq') },
+      });
+      await bus.start();
+      const groupId = uniqueName('g');
+      const got: AnyScalewiseEvent[] = [];
+      const sub = bus.subscribe({
+        groupId,
+        fromBeginning: true,
+        handlers: {
+          'io.scalewise.trigger.pause': (e) => void got.push(e as AnyScalewiseEvent),
+          'io.scalewise.NodeReady': (e) => void got.push(e as AnyScalewiseEvent),
+        },
+      });
+      await sub.start();
+      const triggers = topicName('triggers', prefix);
+      const pause = (pool: string) =>
+        toKafkaMessage(
+          createEvent('io.scalewise.trigger.pause', { pool }, { source: '/t', clusterid: 'local' }),
+        );
+      await proxy.cut();
+      const producer = await rawProducer(bus);
+      // The poison record and the one behind it share pool a's partition; pool b and the
+      // nodes topic are elsewhere.
+      const [p0, p1, p2] = [0, 1, 2];
+      await producer.send({
+        topic: triggers,
+        messages: [
+          { ...pause('a'), value: Buffer.from('not json'), partition: p0 },
+          { ...pause('a'), partition: p0 },
+          { ...pause('b'), partition: p1 },
+          { ...pause('c'), partition: p2 },
+        ],
+      });
+      const ready = createEvent(
+        'io.scalewise.NodeReady',
+        { ...sampleData['io.scalewise.NodeReady'], pool: 'a' },
+        { source: '/t', clusterid: 'local' },
+      );
+      await bus.publisher.publish(ready);
+      await waitFor(() => got.length === 3, {
+        timeoutMs: 30_000,
+        what: 'the records not behind the poison one',
+      });
+      assert.deepEqual(
+        got.map((e) => e.partitionkey).sort(),
+        ['a', 'b', 'c'],
+        'pool b and c triggers and the NodeReady of a handled while S3 is down',
+      );
+      assert.equal(
+        got.filter((e) => e.type === 'io.scalewise.trigger.pause' && e.partitionkey === 'a').length,
+        0,
+      );
+      const paused = sub.paused();
+      assert.deepEqual(
+        paused.map((p) => [p.topic, p.partition, p.offset, p.waiting]),
+        [[triggers, p0, '0', 'storing a dead letter']],
+      );
+      const offsets = await committedOffsets(bus, groupId, triggers);
+      assert.equal(offsets.get(p0) ?? '-1', '-1', 'nothing committed past the waiting record');
+      await proxy.restore();
+      await waitFor(() => got.length === 4, { timeoutMs: 60_000, what: 'the record behind the poison one' });
+      assert.deepEqual(sub.paused(), []);
+      assert.equal((await bus.dlq.list({ topic: triggers })).length, 1);
+      await producer.disconnect();
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('one dead letter per record: a group that does not own the topic skips the undecodable record', async () => {
+    const { bus, prefix } = testBus();
+    await bus.start();
+    const owner: AnyScalewiseEvent[] = [];
+    const observer: AnyScalewiseEvent[] = [];
+    const recorded: AnyScalewiseEvent[] = [];
+    const handlers = (into: AnyScalewiseEvent[]) => ({
+      'io.scalewise.trigger.pause': (e: AnyScalewiseEvent) => void into.push(e),
+    });
+    const subs = [
+      bus.subscribe({ groupId: uniqueName('owner'), fromBeginning: true, handlers: handlers(owner) }),
+      bus.subscribe({
+        groupId: uniqueName('observer'),
+        fromBeginning: true,
+        handlers: handlers(observer),
+        ownsTopic: (t) => t !== 'triggers',
+      }),
+      bus.subscribe({
+        groupId: uniqueName('dlq-watch'),
+        fromBeginning: true,
+        handlers: { 'io.scalewise.DeadLetterRecorded': (e) => void recorded.push(e as AnyScalewiseEvent) },
+      }),
+    ];
+    for (const sub of subs) await sub.start();
+    const topic = topicName('triggers', prefix);
+    const good = toKafkaMessage(
+      createEvent('io.scalewise.trigger.pause', { pool: 'workers' }, { source: '/t', clusterid: 'local' }),
+    );
+    const producer = await rawProducer(bus);
+    await producer.send({ topic, messages: [{ ...good, value: Buffer.from('{"pool": ') }, good] });
+    await producer.disconnect();
+    await waitFor(() => owner.length === 1 && observer.length === 1 && recorded.length >= 1, {
+      timeoutMs: 30_000,
+      what: 'the good record in both groups and a dead letter',
+    });
+    // Time for a second dead letter, were there one.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(recorded.length, 1);
+    assert.equal((await bus.dlq.list({ topic })).length, 1);
+  });
+
+  test('a handler failing on a dependency pauses its partition, never dead-letters; handled once it recovers', async () => {
+    const { bus, prefix } = testBus();
+    await bus.start();
+    let down = true;
+    const got: string[] = [];
+    const sub = bus.subscribe({
+      groupId: uniqueName('g'),
+      fromBeginning: true,
+      handlers: {
+        'io.scalewise.trigger.pause': (e) => {
+          if (down) throw new ScalewiseError('CIRCUIT_OPEN', 'redis: circuit open');
+          got.push(e.id);
+        },
+      },
+    });
+    await sub.start();
+    const e = createEvent(
+      'io.scalewise.trigger.pause',
+      { pool: 'workers' },
+      { source: '/t', clusterid: 'local' },
+    );
+    await bus.publisher.publish(e);
+    await waitFor(() => sub.paused().length === 1, { timeoutMs: 30_000, what: 'partition paused' });
+    assert.equal(sub.paused()[0]?.waiting, 'handling io.scalewise.trigger.pause');
+    down = false;
+    await waitFor(() => got.length === 1, { timeoutMs: 30_000, what: 'handled after recovery' });
+    assert.deepEqual(got, [e.id]);
+    assert.deepEqual(sub.paused(), []);
+    assert.equal((await bus.dlq.list({ topic: topicName('triggers', prefix) })).length, 0);
   });
 });

@@ -64,6 +64,11 @@ export interface Bus {
     handlers: HandlerRegistry<T>;
     topics?: readonly TopicKey[];
     fromBeginning?: boolean;
+    /** Whether this service dead-letters an undecodable record of a topic. @default every topic */
+    ownsTopic?: (topic: TopicKey) => boolean;
+    /** kafkajs session timeout and heartbeat interval: how soon a dead member's partitions move. */
+    sessionTimeoutMs?: number;
+    heartbeatIntervalMs?: number;
   }): Subscriber;
   /** Stops the subscribers (draining), flushes and disconnects everything. */
   stop(deadlineMs?: number): Promise<void>;
@@ -149,6 +154,11 @@ export function createBus(config: BusConfig): Bus {
         topicNames: config.topicNames ?? {},
         ...(options.topics ? { topics: options.topics } : {}),
         ...(options.fromBeginning !== undefined ? { fromBeginning: options.fromBeginning } : {}),
+        ...(options.ownsTopic ? { ownsTopic: options.ownsTopic } : {}),
+        ...(options.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: options.sessionTimeoutMs } : {}),
+        ...(options.heartbeatIntervalMs !== undefined
+          ? { heartbeatIntervalMs: options.heartbeatIntervalMs }
+          : {}),
         ...(config.retry ? { retry: config.retry } : {}),
         metrics,
         logger,

@@ -42,5 +42,5 @@ export {
   type SubscriberDeps,
   silentLogger,
 } from './subscriber.ts';
-export { ensureTopics, type TopicOptions } from './topics.ts';
+export { deadLetterOwners, ensureTopics, type TopicOptions } from './topics.ts';
 export { inProcessSpan, parentContext, startPublishSpans, traceparentOf } from './tracing.ts';

@@ -8,12 +8,16 @@ export interface BusMetrics {
   published(topic: string, type: string, seconds: number): void;
   /** A publish that failed for good (after the producer's own retries). */
   publishFailed(topic: string, type: string, code: string): void;
-  /** A consumed record whose processing ended with `outcome` after `seconds`. */
+  /**
+   * A consumed record whose processing ended with `outcome` after `seconds`: `skipped` is an
+   * undecodable record on a topic another service dead-letters; `blocked` a record that waits
+   * for a dependency (its partition paused, nothing committed; it is read again).
+   */
   consumed(
     topic: string,
     type: string,
     seconds: number,
-    outcome: 'handled' | 'duplicate' | 'dead_lettered' | 'ignored',
+    outcome: 'handled' | 'duplicate' | 'dead_lettered' | 'ignored' | 'skipped' | 'blocked',
   ): void;
   /** Consumer lag of one partition for one group, in records. */
   consumerLag(group: string, topic: string, partition: number, lag: number): void;

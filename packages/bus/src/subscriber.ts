@@ -3,18 +3,24 @@
  * event types they take, so a subscribed type without a handler is a compile error.
  *
  * Per record, in partition order:
- *   1. decode (fromKafkaMessage); a record that is not a valid event goes to the DLQ;
+ *   1. decode (fromKafkaMessage); a record that is not a valid event goes to the DLQ if this
+ *      service owns the topic's dead letters (`ownsTopic`), and is skipped (counted, logged)
+ *      otherwise: one dead letter per record, whatever number of groups read the topic;
  *   2. skip types this service has no handler for (another service's), and events already
  *      processed (Redis);
  *   3. run the handler with bounded retries (backoff + jitter, heartbeats between); a
  *      non-retriable error or the last failed attempt sends the record to the DLQ;
  *   4. publish the handler's output events and wait for Kafka's acknowledgement;
- *   5. mark the event processed; only then does kafkajs commit the offset (eachMessage
- *      returning is what resolves it).
+ *   5. mark the event processed; only then is its offset resolved, and committed.
  * A dead letter is: the record stored in S3, then DeadLetterRecorded published, then the
- * commit. When a dependency is down (an open breaker, S3 or Redis or Kafka unreachable)
- * the partition pauses and the step is retried until it works or the service stops;
- * nothing is committed that was neither handled nor stored.
+ * commit.
+ *
+ * When a step cannot proceed because a dependency is down (an open breaker, S3 or Redis or
+ * Kafka unreachable, a handler failing on one), that record's partition alone is paused:
+ * the batch returns with the record unresolved, so nothing is committed past it, and the
+ * partition is resumed after a backoff (200 ms doubling to 10 s), when the record is read
+ * again and the step retried. Every other partition and topic goes on meanwhile: an S3
+ * outage holds back only the records that need a dead letter.
  */
 import { errorCode, isRetriable, ScalewiseError } from '@scalewise/errors';
 import {
@@ -28,7 +34,7 @@ import {
   topicName,
   topicOf,
 } from '@scalewise/events';
-import type { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { DeadLetter, DeadLetterStore } from './dlq.ts';
 import type { IdempotencyStore } from './idempotency.ts';
 import { type BusMetrics, noopBusMetrics } from './metrics.ts';
@@ -82,6 +88,13 @@ export interface SubscriberDeps<T extends EventType> {
   topics?: readonly TopicKey[];
   /** Read from the beginning when the group has no offsets. @default false */
   fromBeginning?: boolean;
+  /**
+   * Whether this service dead-letters an undecodable record of a topic (bus `deadLetterOwners`);
+   * on the others it skips such a record. @default every topic
+   */
+  ownsTopic?: (topic: TopicKey) => boolean;
+  /** Partitions consumed at once (kafkajs `partitionsConsumedConcurrently`). @default 4 */
+  concurrency?: number;
   retry?: RetryPolicy;
   /** Backoff while a dependency is down. @default 200 ms to 10 s */
   pauseBackoff?: RetryPolicy;
@@ -99,8 +112,8 @@ export interface Subscriber {
   start(): Promise<void>;
   /** Stops fetching, lets in-flight records finish, commits and disconnects, within `deadlineMs`. */
   stop(deadlineMs?: number): Promise<void>;
-  /** Partitions paused because a dependency is down. */
-  paused(): { topic: string; partition: number }[];
+  /** Partitions paused because a record of theirs waits for a dependency. */
+  paused(): { topic: string; partition: number; offset: string; waiting: string; since: number }[];
   readonly consumer: Consumer;
 }
 
@@ -108,8 +121,32 @@ const infraCodes = new Set(['CIRCUIT_OPEN', 'DEPENDENCY_UNAVAILABLE', 'TIMEOUT']
 
 /** Whether an error means "a dependency is down" (pause and wait) rather than "this record is bad". */
 export function isDependencyFailure(err: unknown): boolean {
-  return err instanceof ScalewiseError && infraCodes.has(err.code);
+  if (!(err instanceof ScalewiseError)) return false;
+  if (infraCodes.has(err.code)) return true;
+  // A handler that kept failing on a dependency: the record is not at fault.
+  return err.code === 'RETRIES_EXHAUSTED' && isDependencyFailure(err.cause);
 }
+
+/** Thrown inside a record's processing when a step must wait for a dependency. */
+class Blocked extends Error {
+  readonly what: string;
+  readonly reason: unknown;
+  constructor(what: string, reason: unknown) {
+    super(`${what}: waiting for a dependency`);
+    this.what = what;
+    this.reason = reason;
+  }
+}
+
+/** A record in hand: where it came from, and the batch's heartbeat. */
+interface InHand {
+  topic: string;
+  partition: number;
+  message: KafkaMessage;
+  heartbeat(): Promise<void>;
+}
+
+type Outcome = 'done' | 'blocked';
 
 export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): Subscriber {
   const prefix = deps.topicPrefix ?? 'scalewise.';
@@ -126,7 +163,24 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
   const handled = new Set<string>(Object.keys(deps.handlers));
   const topicKeys = deps.topics ?? [...new Set([...handled].map((t) => topicOf(t as EventType)))];
   const topics = topicKeys.map((k) => topicName(k, prefix, deps.topicNames));
-  const pausedNow = new Map<string, { topic: string; partition: number }>();
+  const keyOf = new Map(topicKeys.map((k) => [topicName(k, prefix, deps.topicNames), k]));
+  const owns = (topic: string): boolean => {
+    const key = keyOf.get(topic);
+    return key === undefined || !deps.ownsTopic || deps.ownsTopic(key);
+  };
+  /** Paused partitions: the record that waits, since when, how many tries, the resume timer. */
+  const blocked = new Map<
+    string,
+    {
+      topic: string;
+      partition: number;
+      offset: string;
+      waiting: string;
+      since: number;
+      tries: number;
+      timer?: NodeJS.Timeout;
+    }
+  >();
   let stopping = false;
 
   const consumer = deps.kafka.consumer({
@@ -141,65 +195,24 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
     metrics.consumerLag(deps.groupId, p.topic, p.partition, Number(p.offsetLag));
   });
 
-  /**
-   * Runs `step` until it succeeds. While a dependency is down the partition is paused and
-   * the step retried with backoff; a stop in the meantime aborts with SHUTTING_DOWN, so the
-   * offset is not committed.
-   */
-  async function untilAvailable<R>(
-    payload: EachMessagePayload,
-    what: string,
-    step: () => Promise<R>,
-  ): Promise<R> {
-    let resume: (() => void) | undefined;
-    const key = `${payload.topic}/${payload.partition}`;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const r = await step();
-        if (resume) {
-          resume();
-          pausedNow.delete(key);
-          log.info(
-            { topic: payload.topic, partition: payload.partition, what },
-            'dependency back, partition resumed',
-          );
-        }
-        return r;
-      } catch (err) {
-        if (!isDependencyFailure(err)) throw err;
-        if (!resume) {
-          resume = payload.pause();
-          pausedNow.set(key, { topic: payload.topic, partition: payload.partition });
-          log.warn(
-            {
-              topic: payload.topic,
-              partition: payload.partition,
-              offset: payload.message.offset,
-              what,
-              err: (err as Error).message,
-            },
-            'dependency down, partition paused',
-          );
-        }
-        if (stopping) {
-          throw new ScalewiseError('SHUTTING_DOWN', `stopping while ${what} waits for a dependency`, {
-            cause: err,
-          });
-        }
-        await payload.heartbeat().catch(() => undefined);
-        await sleep(Math.max(50, backoffMs(attempt, pauseBackoff, deps.random)));
-      }
+  /** Runs one step of a record; a dependency failure becomes {@link Blocked}. */
+  async function needs<R>(what: string, step: () => Promise<R>): Promise<R> {
+    try {
+      return await step();
+    } catch (err) {
+      if (isDependencyFailure(err)) throw new Blocked(what, err);
+      throw err;
     }
   }
 
   async function deadLetter(
-    payload: EachMessagePayload,
+    r: InHand,
     err: unknown,
     attempts: number,
     firstFailure: number,
     event: AnyScalewiseEvent | undefined,
   ): Promise<void> {
-    const { topic, partition, message } = payload;
+    const { topic, partition, message } = r;
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(message.headers ?? {})) {
       if (v === undefined) continue;
@@ -233,7 +246,7 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
       first_failure_at: new Date(firstFailure).toISOString(),
       last_failure_at: new Date(now()).toISOString(),
     };
-    const key = await untilAvailable(payload, 'storing a dead letter', () => deps.dlq.put(d));
+    const key = await needs('storing a dead letter', () => deps.dlq.put(d));
     const recorded = createEvent(
       'io.scalewise.DeadLetterRecorded',
       {
@@ -259,7 +272,7 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
         ...(event ? { correlationid: event.correlationid, causationid: event.id } : {}),
       },
     );
-    await untilAvailable(payload, 'publishing DeadLetterRecorded', () => deps.publisher.publish(recorded));
+    await needs('publishing DeadLetterRecorded', () => deps.publisher.publish(recorded));
     metrics.deadLettered(topic, d.error.code);
     log.warn(
       { topic, partition, offset: message.offset, key, code: d.error.code, attempts },
@@ -267,83 +280,175 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
     );
   }
 
-  async function eachMessage(payload: EachMessagePayload): Promise<void> {
-    const { topic, partition, message } = payload;
+  /** Processes one record to its end, or to the step that waits for a dependency. */
+  async function processRecord(r: InHand): Promise<Outcome> {
+    const { topic, partition, message } = r;
     const started = now();
-    let event: AnyScalewiseEvent;
+    let type = 'unknown';
     try {
-      event = fromKafkaMessage(message, { topic, partition, offset: message.offset });
-    } catch (err) {
-      await deadLetter(payload, err, 1, started, undefined);
-      metrics.consumed(topic, 'unknown', (now() - started) / 1000, 'dead_lettered');
-      return;
-    }
-    const handler = (deps.handlers as unknown as Record<string, Handler<EventType> | undefined>)[event.type];
-    if (!handler) {
-      metrics.consumed(topic, event.type, (now() - started) / 1000, 'ignored');
-      return;
-    }
-    await inProcessSpan(
-      event,
-      { topic, partition, offset: message.offset, group: deps.groupId },
-      async () => {
-        const duplicate = await untilAvailable(payload, 'checking processed events', () =>
-          deps.idempotency.seen(deps.groupId, event.source, event.id),
-        );
-        if (duplicate) {
-          metrics.consumed(topic, event.type, (now() - started) / 1000, 'duplicate');
-          return;
-        }
-        let outputs: Outputs;
-        let attempts = 0;
-        try {
-          const r = await withRetry(
-            async (attempt) => {
-              attempts = attempt;
-              return handler(event as ScalewiseEvent<EventType>, {
-                topic,
-                partition,
-                offset: message.offset,
-                attempt,
-                heartbeat: payload.heartbeat,
-              });
-            },
-            retry,
-            {
-              sleep,
-              ...(deps.random ? { random: deps.random } : {}),
-              beforeWait: async (attempt, waitMs, err) => {
-                log.warn(
-                  {
-                    topic,
-                    partition,
-                    offset: message.offset,
-                    type: event.type,
-                    attempt,
-                    waitMs,
-                    err: (err as Error).message,
-                  },
-                  'handler failed, retrying',
-                );
-                await payload.heartbeat();
-              },
-            },
+      let event: AnyScalewiseEvent;
+      try {
+        event = fromKafkaMessage(message, { topic, partition, offset: message.offset });
+      } catch (err) {
+        if (!owns(topic)) {
+          log.warn(
+            { topic, partition, offset: message.offset, err: (err as Error).message },
+            'undecodable record skipped: another service dead-letters this topic',
           );
-          outputs = r.value;
-        } catch (err) {
-          await deadLetter(payload, err, Math.max(1, attempts), started, event);
-          metrics.consumed(topic, event.type, (now() - started) / 1000, 'dead_lettered');
-          return;
+          metrics.consumed(topic, type, (now() - started) / 1000, 'skipped');
+          return 'done';
         }
-        const out = [...(outputs ?? [])];
-        if (out.length > 0)
-          await untilAvailable(payload, 'publishing outputs', () => deps.publisher.publish(...out));
-        await untilAvailable(payload, 'marking the event processed', () =>
-          deps.idempotency.mark(deps.groupId, event.source, event.id),
-        );
-        metrics.consumed(topic, event.type, (now() - started) / 1000, 'handled');
-      },
+        await deadLetter(r, err, 1, started, undefined);
+        metrics.consumed(topic, type, (now() - started) / 1000, 'dead_lettered');
+        return 'done';
+      }
+      type = event.type;
+      const handler = (deps.handlers as unknown as Record<string, Handler<EventType> | undefined>)[
+        event.type
+      ];
+      if (!handler) {
+        metrics.consumed(topic, type, (now() - started) / 1000, 'ignored');
+        return 'done';
+      }
+      await inProcessSpan(
+        event,
+        { topic, partition, offset: message.offset, group: deps.groupId },
+        async () => {
+          const duplicate = await needs('checking processed events', () =>
+            deps.idempotency.seen(deps.groupId, event.source, event.id),
+          );
+          if (duplicate) {
+            metrics.consumed(topic, type, (now() - started) / 1000, 'duplicate');
+            return;
+          }
+          let outputs: Outputs;
+          let attempts = 0;
+          try {
+            const res = await withRetry(
+              async (attempt) => {
+                attempts = attempt;
+                return handler(event as ScalewiseEvent<EventType>, {
+                  topic,
+                  partition,
+                  offset: message.offset,
+                  attempt,
+                  heartbeat: r.heartbeat,
+                });
+              },
+              retry,
+              {
+                sleep,
+                ...(deps.random ? { random: deps.random } : {}),
+                beforeWait: async (attempt, waitMs, err) => {
+                  log.warn(
+                    {
+                      topic,
+                      partition,
+                      offset: message.offset,
+                      type,
+                      attempt,
+                      waitMs,
+                      err: (err as Error).message,
+                    },
+                    'handler failed, retrying',
+                  );
+                  await r.heartbeat();
+                },
+              },
+            );
+            outputs = res.value;
+          } catch (err) {
+            if (isDependencyFailure(err)) throw new Blocked(`handling ${type}`, err);
+            await deadLetter(r, err, Math.max(1, attempts), started, event);
+            metrics.consumed(topic, type, (now() - started) / 1000, 'dead_lettered');
+            return;
+          }
+          const out = [...(outputs ?? [])];
+          if (out.length > 0) await needs('publishing outputs', () => deps.publisher.publish(...out));
+          await needs('marking the event processed', () =>
+            deps.idempotency.mark(deps.groupId, event.source, event.id),
+          );
+          metrics.consumed(topic, type, (now() - started) / 1000, 'handled');
+        },
+      );
+      return 'done';
+    } catch (err) {
+      if (!(err instanceof Blocked)) throw err;
+      metrics.consumed(topic, type, (now() - started) / 1000, 'blocked');
+      block(r, err);
+      return 'blocked';
+    }
+  }
+
+  /** Pauses the record's partition and schedules its resumption after a backoff. */
+  function block(r: InHand, b: Blocked): void {
+    const key = `${r.topic}/${r.partition}`;
+    const prev = blocked.get(key);
+    const tries = prev && prev.offset === r.message.offset ? prev.tries + 1 : 1;
+    if (tries === 1) {
+      log.warn(
+        {
+          topic: r.topic,
+          partition: r.partition,
+          offset: r.message.offset,
+          what: b.what,
+          err: (b.reason as Error).message,
+        },
+        'dependency down, partition paused',
+      );
+    }
+    consumer.pause([{ topic: r.topic, partitions: [r.partition] }]);
+    const entry = {
+      topic: r.topic,
+      partition: r.partition,
+      offset: r.message.offset,
+      waiting: b.what,
+      since: prev && prev.offset === r.message.offset ? prev.since : now(),
+      tries,
+    } as NonNullable<ReturnType<typeof blocked.get>>;
+    if (!stopping) {
+      entry.timer = setTimeout(
+        () => {
+          if (stopping) return;
+          consumer.resume([{ topic: r.topic, partitions: [r.partition] }]);
+        },
+        Math.max(50, backoffMs(tries, pauseBackoff, deps.random)),
+      );
+      entry.timer.unref?.();
+    }
+    blocked.set(key, entry);
+  }
+
+  /** A record of a paused partition went through: the partition is unblocked. */
+  function unblock(topic: string, partition: number): void {
+    const key = `${topic}/${partition}`;
+    const entry = blocked.get(key);
+    if (!entry) return;
+    if (entry.timer) clearTimeout(entry.timer);
+    blocked.delete(key);
+    log.info(
+      { topic, partition, what: entry.waiting, tries: entry.tries },
+      'dependency back, partition resumed',
     );
+  }
+
+  async function eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    for (const message of batch.messages) {
+      if (!payload.isRunning() || payload.isStale() || stopping) break;
+      const outcome = await processRecord({
+        topic: batch.topic,
+        partition: batch.partition,
+        message,
+        heartbeat: payload.heartbeat,
+      });
+      // Unresolved, the record is fetched again when the partition resumes.
+      if (outcome === 'blocked') return;
+      unblock(batch.topic, batch.partition);
+      payload.resolveOffset(message.offset);
+      await payload.commitOffsetsIfNecessary();
+      await payload.heartbeat().catch(() => undefined);
+    }
   }
 
   return {
@@ -355,10 +460,16 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
       }
       await consumer.connect();
       await consumer.subscribe({ topics, fromBeginning: deps.fromBeginning ?? false });
-      await consumer.run({ autoCommit: true, eachMessage });
+      await consumer.run({
+        autoCommit: true,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: deps.concurrency ?? 4,
+        eachBatch,
+      });
     },
     async stop(deadlineMs = 30_000) {
       stopping = true;
+      for (const b of blocked.values()) if (b.timer) clearTimeout(b.timer);
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), deadlineMs);
@@ -367,6 +478,13 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
       if (timer) clearTimeout(timer);
       if (result === 'timeout') log.error({ deadlineMs }, 'consumer did not stop within the deadline');
     },
-    paused: () => [...pausedNow.values()],
+    paused: () =>
+      [...blocked.values()].map(({ topic, partition, offset, waiting, since }) => ({
+        topic,
+        partition,
+        offset,
+        waiting,
+        since,
+      })),
   };
 }

@@ -2,6 +2,22 @@ import { ScalewiseError } from '@scalewise/errors';
 import { type TopicKey, topicKeys, topicName } from '@scalewise/events';
 import type { Admin } from 'kafkajs';
 
+/**
+ * The service that dead-letters an undecodable record of each topic: the one that would have
+ * acted on it. Every other reader of the topic skips such a record (counted and logged), so
+ * that a bad record makes one dead letter, not one per consumer group.
+ */
+export const deadLetterOwners: Readonly<Record<TopicKey, string>> = {
+  metrics: 'decision-engine',
+  signals: 'decision-engine',
+  nodes: 'min-enforcer',
+  decisions: 'node-manager',
+  actions: 'decision-engine',
+  state: 'min-enforcer',
+  triggers: 'decision-engine',
+  dlq: 'alert-manager',
+};
+
 export interface TopicOptions {
   /** @default 'scalewise.' */
   prefix?: string;

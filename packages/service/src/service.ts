@@ -9,6 +9,7 @@ import {
   type BreakerState,
   type Bus,
   createBus,
+  deadLetterOwners,
   type HandlerRegistry,
   type RetryPolicy,
   type Subscriber,
@@ -190,6 +191,7 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
           handlers: def.handlers(ctx),
           ...(def.topics ? { topics: def.topics } : {}),
           ...(def.fromBeginning !== undefined ? { fromBeginning: def.fromBeginning } : {}),
+          ownsTopic: (topic) => deadLetterOwners[topic] === def.name,
         });
         await subscriber.start();
       }
