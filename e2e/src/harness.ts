@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import type { V1Node, V1Taint } from '@kubernetes/client-node';
 import { ensureTopics } from '@scalewise/bus';
 import { type Recorder, recordTopics } from '@scalewise/bus/test-support/recorder';
+import { startTcpProxy, type TcpProxy } from '@scalewise/bus/test-support/tcp-proxy';
 import { type TopicKey, topicKeys, topicName } from '@scalewise/events';
 import { connectKube, ensureNode, type Kube, kwokNodeManifest, POOL_LABEL } from '@scalewise/kube';
 import {
@@ -124,6 +125,11 @@ export interface SystemOptions {
   prepare?: (place: { kube: Kube; namespace: string; pool: string }) => Promise<void>;
   /** Seed 004's Redis-stream bridge in metrics-listener, on a stream of this system's own. @default false */
   triggerBridge?: boolean;
+  /**
+   * The services reach S3 (the dead-letter store) through a TCP proxy of the system's own,
+   * which a test can cut and restore ({@link System.s3Proxy}). @default false
+   */
+  s3Proxy?: boolean;
   /** Pools besides the main one (`kwok`, min 0 and max 6 unless set). @default none */
   extraPools?: ExtraPool[];
   /**
@@ -175,6 +181,8 @@ export interface System {
   stack: StackEndpoints;
   services: ReadonlyMap<ServiceName, RunningService>;
   logDir: string;
+  /** The proxy between the services and S3, with {@link SystemOptions.s3Proxy}. */
+  s3Proxy?: TcpProxy;
   /** The pool's nodes on the API server, those being deleted left out. */
   workers(): Promise<V1Node[]>;
   /** The nodes of one of the system's pools (full name), those being deleted left out. */
@@ -359,7 +367,14 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   const pool = name;
   const prefix = `${name}.`;
   const bridgeStream = `${name}:otto:scale:events`;
-  const yaml = systemYaml(stack, options, { name, pool, bridgeStream });
+  const s3url = new URL(stack.s3.endpoint);
+  const s3Proxy = options.s3Proxy
+    ? await startTcpProxy({ host: s3url.hostname, port: Number(s3url.port) })
+    : undefined;
+  const servicesStack = s3Proxy
+    ? { ...stack, s3: { ...stack.s3, endpoint: `http://${s3Proxy.address}` } }
+    : stack;
+  const yaml = systemYaml(servicesStack, options, { name, pool, bridgeStream });
   const logDir = join(repositoryRoot(), 'test-results', 'e2e', name);
   mkdirSync(logDir, { recursive: true });
   const configFile = join(logDir, 'config.yaml');
@@ -396,6 +411,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     stack,
     services,
     logDir,
+    ...(s3Proxy ? { s3Proxy } : {}),
     workers,
     workersOf,
     readyWorkers: async () =>
@@ -414,6 +430,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     const t = Date.now();
     await Promise.all(running.map((s) => terminate(s.child, 15_000)));
     await rec?.stop().catch(() => undefined);
+    await s3Proxy?.close().catch(() => undefined);
     // What the system said, for reading after a failure.
     if (rec) writeFileSync(join(logDir, 'events.jsonl'), rec.events.map((e) => JSON.stringify(e)).join('\n'));
     note(`services stopped in ${Date.now() - t} ms`);

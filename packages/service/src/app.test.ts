@@ -73,6 +73,30 @@ describe('health and readiness', () => {
     assert.match(text, /scalewise_dependency_up\{dependency="redis"\} 1/);
   });
 
+  test('/readyz is 200 degraded when only a dependency the service works without is down', async () => {
+    const app = await buildApp({
+      service: 'svc',
+      logger: quiet,
+      metrics,
+      checks: [ok('kafka'), ok('redis'), { ...down('s3', 'connect ECONNREFUSED'), degrades: 'dead letters wait' }],
+    });
+    const res = await app.inject('/readyz');
+    assert.equal(res.statusCode, 200);
+    const body = res.json();
+    assert.deepEqual([body.status, body.failing, body.degraded], ['degraded', [], ['s3']]);
+    assert.equal(body.checks.s3.degrades, 'dead letters wait');
+    assert.match(await (await app.inject('/metrics')).body, /scalewise_dependency_up\{dependency="s3"\} 0/);
+    // A needed one down as well: not ready, both named.
+    const worse = await buildApp({
+      service: 'svc',
+      logger: quiet,
+      checks: [down('kafka', 'refused'), { ...down('s3', 'refused'), degrades: 'dead letters wait' }],
+    });
+    const r2 = await worse.inject('/readyz');
+    assert.equal(r2.statusCode, 503);
+    assert.deepEqual([r2.json().status, r2.json().failing, r2.json().degraded], ['not ready', ['kafka'], ['s3']]);
+  });
+
   test('/readyz is 503 while draining', async () => {
     let draining = false;
     const app = await buildApp({

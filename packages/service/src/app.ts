@@ -1,6 +1,7 @@
 /**
  * The HTTP surface every service shares: `/healthz` (the process answers), `/readyz` (every
- * dependency reachable, else 503 naming the failing ones), `/metrics` (Prometheus text), one
+ * dependency the service's own job needs reachable, else 503 naming the failing ones; 200
+ * `degraded` when only a dependency it can work without is down), `/metrics` (Prometheus text), one
  * JSON error shape from the error catalogue, plus the service's own routes.
  * `buildApp` never listens: tests call `inject()`.
  */
@@ -14,6 +15,11 @@ export interface ReadinessCheck {
   name: string;
   /** Resolves when reachable; rejects with the reason otherwise. */
   check(): Promise<void>;
+  /**
+   * The service does its job without it: while it is down the service is `degraded` (200,
+   * named in the body and the metric), not unready, and this says what waits meanwhile.
+   */
+  degrades?: string;
 }
 
 export interface AppDeps {
@@ -36,6 +42,8 @@ export interface CheckResult {
   /** Milliseconds the check took. */
   ms: number;
   error?: string;
+  /** The check's `degrades`, when it failed. */
+  degrades?: string;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -66,6 +74,7 @@ export async function runChecks(
           ok: false,
           ms: Math.round(performance.now() - started),
           error: (err as Error).message || String(err),
+          ...(c.degrades ? { degrades: c.degrades } : {}),
         };
       }
     }),
@@ -134,16 +143,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     const results = await runChecks(checks, timeoutMs);
     for (const r of results) deps.metrics?.dependencyUp(r.name, r.ok);
-    const failing = results.filter((r) => !r.ok).map((r) => r.name);
+    const failing = results.filter((r) => !r.ok && !r.degrades).map((r) => r.name);
+    const degraded = results.filter((r) => !r.ok && r.degrades).map((r) => r.name);
     const body = {
-      status: failing.length === 0 ? 'ready' : 'not ready',
+      status: failing.length > 0 ? 'not ready' : degraded.length > 0 ? 'degraded' : 'ready',
       service: deps.service,
       failing,
+      degraded,
       checks: Object.fromEntries(
-        results.map((r) => [r.name, r.ok ? { ok: true, ms: r.ms } : { ok: false, ms: r.ms, error: r.error }]),
+        results.map((r) => [
+          r.name,
+          r.ok
+            ? { ok: true, ms: r.ms }
+            : { ok: false, ms: r.ms, error: r.error, ...(r.degrades ? { degrades: r.degrades } : {}) },
+        ]),
       ),
     };
-    if (failing.length > 0) deps.logger.warn({ failing }, 'not ready');
+    if (failing.length > 0) deps.logger.warn({ failing, degraded }, 'not ready');
+    else if (degraded.length > 0) deps.logger.warn({ degraded }, 'degraded');
     return reply.status(failing.length === 0 ? 200 : 503).send(body);
   });
 

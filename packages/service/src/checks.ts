@@ -1,5 +1,5 @@
 /** Readiness checks of the servers every service depends on. */
-import { type S3Api, S3Error } from '@scalewise/bus';
+import { type Breaker, type S3Api, S3Error } from '@scalewise/bus';
 import type { Redis } from 'ioredis';
 import { type Admin, Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 import type { ReadinessCheck } from './app.ts';
@@ -44,9 +44,10 @@ export function kafkaCheck(config: KafkaConfig): ReadinessCheck & { close(): Pro
 }
 
 /** Redis: PING answers PONG. */
-export function redisCheck(redis: Redis): ReadinessCheck {
+export function redisCheck(redis: Redis, degrades?: string): ReadinessCheck {
   return {
     name: 'redis',
+    ...(degrades ? { degrades } : {}),
     async check() {
       if (redis.status !== 'ready') throw new Error(`redis connection is ${redis.status}`);
       const pong = await redis.ping();
@@ -55,13 +56,24 @@ export function redisCheck(redis: Redis): ReadinessCheck {
   };
 }
 
-/** S3: the dead-letter bucket exists and the credentials may read it (a signed HEAD of the bucket). */
-export function s3Check(s3: Pick<S3Api, 'headBucket'>, bucket: string): ReadinessCheck {
+/**
+ * S3: the dead-letter bucket exists and the credentials may read it (a signed HEAD of the
+ * bucket). Only dead letters need it: a service without it is degraded, not unready. Through
+ * the S3 breaker when given, so that an outage found by the check opens it, and the breaker's
+ * CircuitBreakerStateChanged raises the alert.
+ */
+export function s3Check(
+  s3: Pick<S3Api, 'headBucket'>,
+  bucket: string,
+  breaker?: Pick<Breaker, 'call'>,
+): ReadinessCheck {
+  const head = () => s3.headBucket(bucket, { signal: AbortSignal.timeout(1500) });
   return {
     name: 's3',
+    degrades: 'records that need a dead letter wait in their partitions (paused, nothing lost)',
     async check() {
       try {
-        await s3.headBucket(bucket, { signal: AbortSignal.timeout(1500) });
+        await (breaker ? breaker.call(head) : head());
       } catch (err) {
         const status = err instanceof S3Error && err.status > 0 ? `HTTP ${err.status} ` : '';
         throw new Error(`s3 bucket ${bucket}: ${status}${(err as Error).message}`);

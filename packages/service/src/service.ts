@@ -31,7 +31,7 @@ import {
 } from '@scalewise/telemetry';
 import type { FastifyInstance } from 'fastify';
 import { type KafkaConfig, logLevel } from 'kafkajs';
-import { buildApp, type ReadinessCheck } from './app.ts';
+import { buildApp, type ReadinessCheck, runChecks } from './app.ts';
 import { kafkaCheck, redisCheck, s3Check } from './checks.ts';
 
 export interface ServiceContext {
@@ -81,6 +81,11 @@ export interface ServiceDefinition<T extends EventType = EventType> {
   routes?: (app: FastifyInstance, ctx: ServiceContext) => void | Promise<void>;
   /** Readiness checks besides Kafka, Redis and S3 (the Kubernetes API, ...). */
   checks?: (ctx: ServiceContext) => ReadinessCheck[];
+  /**
+   * The service's own job does not need Redis: what waits while it is down (the service is
+   * then degraded, not unready). @default Redis is needed
+   */
+  redisDegrades?: string;
   /** Runs after the bus started, before listening (load state, start watches and timers). */
   onStart?: (ctx: ServiceContext) => Promise<void>;
   /** Runs first on shutdown (stop timers and watches). */
@@ -160,11 +165,23 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
   const kafkaReady = kafkaCheck(kafkaConfig);
   const checks = [
     kafkaReady,
-    redisCheck(bus.redis),
-    s3Check(bus.s3, s3.bucket),
+    redisCheck(bus.redis, def.redisDegrades),
+    s3Check(bus.s3, s3.bucket, bus.breakers.s3),
     ...(def.checks?.(ctx) ?? []),
   ];
   let draining = false;
+  // The dependencies the service can work without are checked on their own every 10 s,
+  // probed or not: the metric stays true, and an outage opens its breaker (an alert).
+  let watch: NodeJS.Timeout | undefined;
+  const watchDegrading = () => {
+    const degrading = checks.filter((c) => c.degrades);
+    watch = setInterval(() => {
+      void runChecks(degrading, 2000).then((results) => {
+        for (const r of results) telemetry.metrics.dependencyUp(r.name, r.ok);
+      });
+    }, 10_000);
+    watch.unref();
+  };
   const app = await buildApp({
     service: def.name,
     ...(def.version ? { version: def.version } : {}),
@@ -185,6 +202,7 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
     },
     async start() {
       await bus.start();
+      watchDegrading();
       if (def.handlers) {
         subscriber = bus.subscribe({
           groupId: def.groupId ?? `${config.events.group_prefix}${def.name}`,
@@ -219,6 +237,7 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
             telemetry.logger.error({ err, step: what }, 'shutdown step failed');
           }
         };
+        if (watch) clearInterval(watch);
         await step('onStop', async () => def.onStop?.(ctx));
         // The bus drains its subscribers (the record in hand finishes and is committed).
         await step('bus', () => bus.stop(deadlineMs));

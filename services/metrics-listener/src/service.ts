@@ -23,6 +23,8 @@ export function defineMetricsListener(
     name: serviceName,
     version: '0.1.0',
     checks: (ctx) => of(ctx).checks(),
+    // Sensing and publishing need Kafka and the Kubernetes API, not Redis.
+    redisDegrades: 'the Redis-stream trigger bridge waits',
     onStart: async (ctx) => of(ctx).start(),
     onStop: async (ctx) => of(ctx).stop(),
     ...def,
