@@ -78,7 +78,11 @@ describe('health and readiness', () => {
       service: 'svc',
       logger: quiet,
       metrics,
-      checks: [ok('kafka'), ok('redis'), { ...down('s3', 'connect ECONNREFUSED'), degrades: 'dead letters wait' }],
+      checks: [
+        ok('kafka'),
+        ok('redis'),
+        { ...down('s3', 'connect ECONNREFUSED'), degrades: 'dead letters wait' },
+      ],
     });
     const res = await app.inject('/readyz');
     assert.equal(res.statusCode, 200);
@@ -94,7 +98,10 @@ describe('health and readiness', () => {
     });
     const r2 = await worse.inject('/readyz');
     assert.equal(r2.statusCode, 503);
-    assert.deepEqual([r2.json().status, r2.json().failing, r2.json().degraded], ['not ready', ['kafka'], ['s3']]);
+    assert.deepEqual(
+      [r2.json().status, r2.json().failing, r2.json().degraded],
+      ['not ready', ['kafka'], ['s3']],
+    );
   });
 
   test('/readyz is 503 while draining', async () => {
