@@ -24,6 +24,8 @@ before(async () => {
       scaleDownWindowSeconds: 0,
       // Long enough to see a scale-down wait for a pending pod after the trigger's scale-up.
       cooldownSeconds: cooldown,
+      // The trigger below only makes room for the next test; its target is not held.
+      triggerHoldSeconds: 0,
     },
     initialWorkers: 3,
   });

@@ -66,6 +66,8 @@ export interface Bus {
     fromBeginning?: boolean;
     /** Whether this service dead-letters an undecodable record of a topic. @default every topic */
     ownsTopic?: (topic: TopicKey) => boolean;
+    /** A handler failing on a dependency: pause the partition, or dead-letter. @default 'pause' */
+    handlerDependencyFailures?: 'pause' | 'dead-letter';
     /** kafkajs session timeout and heartbeat interval: how soon a dead member's partitions move. */
     sessionTimeoutMs?: number;
     heartbeatIntervalMs?: number;
@@ -155,6 +157,9 @@ export function createBus(config: BusConfig): Bus {
         ...(options.topics ? { topics: options.topics } : {}),
         ...(options.fromBeginning !== undefined ? { fromBeginning: options.fromBeginning } : {}),
         ...(options.ownsTopic ? { ownsTopic: options.ownsTopic } : {}),
+        ...(options.handlerDependencyFailures
+          ? { handlerDependencyFailures: options.handlerDependencyFailures }
+          : {}),
         ...(options.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: options.sessionTimeoutMs } : {}),
         ...(options.heartbeatIntervalMs !== undefined
           ? { heartbeatIntervalMs: options.heartbeatIntervalMs }

@@ -16,7 +16,8 @@
  * commit.
  *
  * When a step cannot proceed because a dependency is down (an open breaker, S3 or Redis or
- * Kafka unreachable, a handler failing on one), that record's partition alone is paused:
+ * Kafka unreachable, a handler failing on one unless `handlerDependencyFailures` says to
+ * dead-letter), that record's partition alone is paused:
  * the batch returns with the record unresolved, so nothing is committed past it, and the
  * partition is resumed after a backoff (200 ms doubling to 10 s), when the record is read
  * again and the step retried. Every other partition and topic goes on meanwhile: an S3
@@ -93,6 +94,14 @@ export interface SubscriberDeps<T extends EventType> {
    * on the others it skips such a record. @default every topic
    */
   ownsTopic?: (topic: TopicKey) => boolean;
+  /**
+   * What a handler that kept failing on a dependency does: `pause` the partition until the
+   * dependency is back (the record is not at fault), or `dead-letter` the record like any
+   * other failure, for a consumer whose dependency is the record's own destination (a
+   * notification sink) and must not hold back the records for everything else.
+   * Dependencies of the bus itself (Redis, S3, Kafka) always pause. @default 'pause'
+   */
+  handlerDependencyFailures?: 'pause' | 'dead-letter';
   /** Partitions consumed at once (kafkajs `partitionsConsumedConcurrently`). @default 4 */
   concurrency?: number;
   retry?: RetryPolicy;
@@ -164,6 +173,7 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
   const topicKeys = deps.topics ?? [...new Set([...handled].map((t) => topicOf(t as EventType)))];
   const topics = topicKeys.map((k) => topicName(k, prefix, deps.topicNames));
   const keyOf = new Map(topicKeys.map((k) => [topicName(k, prefix, deps.topicNames), k]));
+  const handlerWaits = (deps.handlerDependencyFailures ?? 'pause') === 'pause';
   const owns = (topic: string): boolean => {
     const key = keyOf.get(topic);
     return key === undefined || !deps.ownsTopic || deps.ownsTopic(key);
@@ -358,7 +368,7 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
             );
             outputs = res.value;
           } catch (err) {
-            if (isDependencyFailure(err)) throw new Blocked(`handling ${type}`, err);
+            if (handlerWaits && isDependencyFailure(err)) throw new Blocked(`handling ${type}`, err);
             await deadLetter(r, err, Math.max(1, attempts), started, event);
             metrics.consumed(topic, type, (now() - started) / 1000, 'dead_lettered');
             return;

@@ -150,6 +150,11 @@ export function createAlertManager(ctx: ServiceContext, options: AlertManagerOpt
         handlers: Object.fromEntries(
           eventTypes.map((t) => [t, notify]),
         ) as unknown as HandlerRegistry<EventType>,
+        // The main consumer dead-letters undecodable records (one dead letter per record);
+        // a sink that stays down dead-letters its notifications (replayable) instead of
+        // holding back every other notification of the partition.
+        ownsTopic: () => false,
+        handlerDependencyFailures: 'dead-letter',
         ...(options.fromBeginning !== undefined ? { fromBeginning: options.fromBeginning } : {}),
       });
       await notifier.start();
