@@ -37,8 +37,9 @@ export async function sendTrigger(system: System, data: Omit<ScaleTrigger, 'pool
 
 /**
  * Produces a trigger with `kcat` as an external system would: CloudEvents 1.0 binary mode,
- * the attributes as `ce_*` headers (the required ones and the `partitionkey` and `clusterid`
- * extensions), `content-type: application/json`, the data as the value, keyed by pool.
+ * the attributes as `ce_*` headers (the required ones and the optional `partitionkey` and
+ * `clusterid` extensions), `content-type: application/json`, the data as the value, keyed by
+ * pool (docs/triggers.md).
  * Returns the event id.
  *
  * @throws Error with kcat's output when it fails (or is not installed: `apt-get install kcat`).
@@ -55,8 +56,8 @@ export async function kcatTrigger(
     ce_type: 'io.scalewise.trigger.scale',
     ce_source: source,
     ce_time: new Date().toISOString(),
-    // Every Scalewise event carries these two extensions (DESIGN.md section 4); without them
-    // the consumers dead-letter the record as MALFORMED_RECORD.
+    // Optional on a trigger (docs/triggers.md: absent, the pool and this cluster); sent here
+    // as a producer that knows them would.
     ce_partitionkey: system.pool,
     ce_clusterid: system.clusterId,
     'content-type': 'application/json',

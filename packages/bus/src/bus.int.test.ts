@@ -159,21 +159,35 @@ describe('bus', () => {
       createEvent('io.scalewise.trigger.pause', { pool: 'workers' }, { source: '/t', clusterid: 'local' }),
     );
     const producer = await rawProducer(bus);
-    // One partition key: all four land in one partition, in this order.
+    // One partition key: all five land in one partition, in this order.
     await producer.send({
       topic,
       messages: [
         { ...good, value: Buffer.from('{"pool": ') },
         { ...good, headers: { ...good.headers, ce_id: 'u-1', ce_type: 'io.scalewise.Nope' } },
-        { ...good, headers: { ...good.headers, ce_id: 's-1' }, value: Buffer.from('{"pool": ""}') },
+        {
+          ...good,
+          headers: { ...good.headers, ce_id: 's-1', ce_type: 'io.scalewise.NodeUnexpectedlyLost' },
+          value: Buffer.from('{"pool": ""}'),
+        },
+        // A trigger whose data breaks its schema is a trigger all the same: handled (the
+        // decision-engine answers it with TriggerRejected), not dead-lettered.
+        { ...good, headers: { ...good.headers, ce_id: 't-1' }, value: Buffer.from('{"pool": ""}') },
         good,
       ],
     });
     await producer.disconnect();
-    await waitFor(() => got.length === 1 && recorded.length === 3, {
+    await waitFor(() => got.length === 2 && recorded.length === 3, {
       timeoutMs: 30_000,
-      what: '3 dead letters and the good record',
+      what: '3 dead letters, the bad trigger and the good record',
     });
+    assert.deepEqual(
+      got.map((e) => [e.id, e.data]),
+      [
+        ['t-1', { pool: '' }],
+        [good.headers.ce_id, { pool: 'workers' }],
+      ],
+    );
     const codes = recorded.map((e) => (e.data as { error_code: string }).error_code).sort();
     assert.deepEqual(codes, ['MALFORMED_RECORD', 'SCHEMA_VIOLATION', 'UNKNOWN_EVENT_TYPE']);
     const objects = await bus.dlq.list({ topic });
@@ -187,9 +201,9 @@ describe('bus', () => {
     await waitFor(
       async () => {
         const offsets = await committedOffsets(bus, groupId, topic);
-        return [...offsets.values()].some((o) => o === '4');
+        return [...offsets.values()].some((o) => o === '5');
       },
-      { timeoutMs: 15_000, what: 'offset 4 committed' },
+      { timeoutMs: 15_000, what: 'offset 5 committed' },
     );
   });
 

@@ -3,7 +3,7 @@
  * an explained chain indented by depth, the pools table. Pure: strings in, strings out.
  */
 import type { Explanation } from '@scalewise/alert-manager/core';
-import { type AnyScalewiseEvent, isEventType } from '@scalewise/events';
+import { type AnyScalewiseEvent, isEventType, triggerData } from '@scalewise/events';
 import { noColour, type Palette } from './colour.ts';
 
 /** `io.scalewise.ScaleUpDecision` -> `ScaleUpDecision`. */
@@ -38,6 +38,9 @@ function generic(data: unknown): string {
     .map(([k, v]) => `${k}=${scalar(v)}`)
     .join(', ');
 }
+
+/** A trigger whose data breaks its schema (the decision-engine rejects it): its fields as sent. */
+const invalidTrigger = (data: unknown, source: string) => `invalid data (${generic(data)}) from ${source}`;
 
 const dry = (d: { dry_run?: boolean | undefined }) => (d.dry_run ? ' [dry run]' : '');
 
@@ -183,7 +186,8 @@ export function summarize(e: AnyScalewiseEvent): string {
       return `dead letter from ${d.topic}[${d.partition}]@${d.offset} in ${d.service}: ${d.error_code} ${d.reason} -> s3://${d.bucket}/${d.key}`;
     }
     case 'io.scalewise.trigger.scale': {
-      const d = e.data;
+      const d = triggerData(e.type, e.data);
+      if (!d) return invalidTrigger(e.data, e.source);
       const what =
         d.action === 'set'
           ? `set to ${d.target}`
@@ -191,10 +195,14 @@ export function summarize(e: AnyScalewiseEvent): string {
       return `${what}${d.reason ? `: ${d.reason}` : ''}${d.task_id ? ` (task ${d.task_id})` : ''} from ${e.source}`;
     }
     case 'io.scalewise.trigger.pause':
-    case 'io.scalewise.trigger.resume':
-      return `${shortType(e.type).slice('trigger.'.length)}${e.data.reason ? `: ${e.data.reason}` : ''} from ${e.source}`;
+    case 'io.scalewise.trigger.resume': {
+      const d = triggerData(e.type, e.data);
+      if (!d) return invalidTrigger(e.data, e.source);
+      return `${shortType(e.type).slice('trigger.'.length)}${d.reason ? `: ${d.reason}` : ''} from ${e.source}`;
+    }
     case 'io.scalewise.trigger.update': {
-      const d = e.data;
+      const d = triggerData(e.type, e.data);
+      if (!d) return invalidTrigger(e.data, e.source);
       const parts = [d.min !== undefined ? `min ${d.min}` : '', d.max !== undefined ? `max ${d.max}` : ''];
       return `update ${parts.filter(Boolean).join(', ')}${d.reason ? `: ${d.reason}` : ''} from ${e.source}`;
     }

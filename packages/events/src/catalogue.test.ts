@@ -10,7 +10,7 @@ import {
   topicName,
   topicOf,
 } from './catalogue.ts';
-import { causedBy, createEvent, parseData } from './envelope.ts';
+import { causedBy, createEvent, isTriggerType, parseData } from './envelope.ts';
 import { sampleData } from './samples.ts';
 import * as schemas from './schemas.ts';
 
@@ -142,6 +142,10 @@ describe('triggers', () => {
 
   test('an unknown action is refused', () => {
     bad('io.scalewise.trigger.scale', { pool: 'workers', action: 'explode', count: 1 }, /data\.action/);
+  });
+
+  test('the trigger types (decoded by the external contract) are exactly those of the triggers topic', () => {
+    assert.deepEqual(eventTypes.filter(isTriggerType), eventTypesOfTopic('triggers'));
   });
 });
 

@@ -4,7 +4,7 @@ import { ScalewiseError } from '@scalewise/errors';
 import { CloudEvent, Kafka } from 'cloudevents';
 import fc from 'fast-check';
 import { fromKafkaMessage, type RawRecord, toKafkaMessage } from './codec.ts';
-import { createEvent } from './envelope.ts';
+import { causedBy, createEvent, isForCluster, UNKEYED_TRIGGER_KEY } from './envelope.ts';
 import { sampleData, sampleEvents } from './samples.ts';
 
 const scaleUp = () =>
@@ -258,5 +258,143 @@ describe('decoding', () => {
         },
       ),
     );
+  });
+});
+
+describe('triggers from outside (docs/triggers.md)', () => {
+  /** A binary-mode trigger as kcat sends it: the required ce_ headers only. */
+  const bare = (data: unknown, extra: Record<string, string> = {}, key?: string): RawRecord => ({
+    ...(key !== undefined ? { key: Buffer.from(key) } : {}),
+    value: Buffer.from(JSON.stringify(data)),
+    headers: {
+      ce_specversion: Buffer.from('1.0'),
+      ce_id: Buffer.from('ext-1'),
+      ce_type: Buffer.from('io.scalewise.trigger.scale'),
+      ce_source: Buffer.from('/ci/kcat'),
+      'content-type': Buffer.from('application/json'),
+      ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, Buffer.from(v)])),
+    },
+    timestamp: '1790000000000',
+  });
+  /** A structured-mode trigger: the whole event as JSON in the value. */
+  const structured = (event: Record<string, unknown>, key?: string): RawRecord => ({
+    ...(key !== undefined ? { key } : {}),
+    value: JSON.stringify({
+      specversion: '1.0',
+      id: 'ext-2',
+      type: 'io.scalewise.trigger.scale',
+      source: '/ci/pipeline',
+      ...event,
+    }),
+    headers: { 'content-type': 'application/cloudevents+json' },
+    timestamp: '1790000000000',
+  });
+  const scaleUp2 = { pool: 'workers', action: 'scale_up', count: 2 };
+
+  test('binary, without ce_clusterid and ce_partitionkey: decoded, no cluster, keyed by the data pool', () => {
+    const decoded = fromKafkaMessage(bare(scaleUp2, {}, 'some-key'));
+    assert.equal(decoded.type, 'io.scalewise.trigger.scale');
+    assert.equal(decoded.clusterid, undefined);
+    assert.equal(Object.hasOwn(decoded, 'clusterid'), false, 'absent, not an empty string');
+    assert.equal(decoded.partitionkey, 'workers', 'the pool, not the record key');
+    assert.deepEqual(decoded.data, scaleUp2);
+  });
+
+  test('structured, without clusterid and partitionkey: decoded the same way', () => {
+    const decoded = fromKafkaMessage(structured({ data: scaleUp2 }, 'some-key'));
+    assert.equal(decoded.clusterid, undefined);
+    assert.equal(decoded.partitionkey, 'workers');
+    assert.deepEqual(decoded.data, scaleUp2);
+    assert.equal(decoded.time, new Date(1790000000000).toISOString());
+  });
+
+  test('a partitionkey and clusterid that are sent are kept, in both modes', () => {
+    const binary = fromKafkaMessage(bare(scaleUp2, { ce_partitionkey: 'workers', ce_clusterid: 'east' }));
+    assert.deepEqual([binary.clusterid, binary.partitionkey], ['east', 'workers']);
+    const s = fromKafkaMessage(structured({ data: scaleUp2, clusterid: 'east', partitionkey: 'p' }));
+    assert.deepEqual([s.clusterid, s.partitionkey], ['east', 'p']);
+  });
+
+  test('no pool in the data: keyed by the record key, else by the constant', () => {
+    assert.equal(fromKafkaMessage(bare({ action: 'scale_up' }, {}, 'k1')).partitionkey, 'k1');
+    assert.equal(fromKafkaMessage(bare({ action: 'scale_up' })).partitionkey, UNKEYED_TRIGGER_KEY);
+    assert.equal(fromKafkaMessage(structured({ data: 'up please' })).partitionkey, UNKEYED_TRIGGER_KEY);
+  });
+
+  test('data that breaks the schema is decoded as sent, not thrown, in both modes', () => {
+    for (const data of [
+      { pool: 'workers', action: 'scale_up', count: -5 },
+      { pool: 'workers', action: 'scale_up', count: 'three' },
+      { pool: 'workers', action: 'explode', count: 1 },
+      { pool: 'workers', action: 'scale_up', count: 1, reason: 'x'.repeat(501) },
+      null,
+      'scale up please',
+    ]) {
+      assert.deepEqual(fromKafkaMessage(bare(data)).data, data, JSON.stringify(data));
+      assert.deepEqual(fromKafkaMessage(structured({ data })).data, data, JSON.stringify(data));
+    }
+  });
+
+  test('valid trigger data is parsed by the schema (unknown fields dropped), as for any event', () => {
+    const decoded = fromKafkaMessage(bare({ ...scaleUp2, colour: 'blue' }));
+    assert.deepEqual(decoded.data, scaleUp2);
+  });
+
+  test('a trigger with a broken envelope or a value that is not JSON still throws', () => {
+    const { ce_source: _s, ...noSource } = bare(scaleUp2).headers ?? {};
+    expectCode(
+      () => fromKafkaMessage({ ...bare(scaleUp2), headers: noSource }),
+      'MALFORMED_RECORD',
+      /source is missing/,
+    );
+    expectCode(
+      () => fromKafkaMessage({ ...bare(scaleUp2), value: Buffer.from('count: -5') }),
+      'MALFORMED_RECORD',
+      /not valid JSON/,
+    );
+    expectCode(
+      () => fromKafkaMessage(structured({ specversion: '0.3', data: scaleUp2 })),
+      'MALFORMED_RECORD',
+      /specversion/,
+    );
+    expectCode(
+      () => fromKafkaMessage(bare(scaleUp2, { ce_type: 'io.scalewise.trigger.explode' })),
+      'UNKNOWN_EVENT_TYPE',
+      /io\.scalewise\.trigger\.explode/,
+    );
+  });
+
+  test('the leniency is for triggers only: other types still need clusterid and valid data', () => {
+    const encoded = toKafkaMessage(scaleUp());
+    const { ce_clusterid: _c, ...headers } = encoded.headers;
+    expectCode(() => fromKafkaMessage({ ...encoded, headers }), 'MALFORMED_RECORD', /clusterid is missing/);
+    const bad = { ...sampleData['io.scalewise.ScaleUpDecision'], count: -5 };
+    expectCode(
+      () => fromKafkaMessage({ ...encoded, value: Buffer.from(JSON.stringify(bad)) }),
+      'SCHEMA_VIOLATION',
+      /data\.count/,
+    );
+  });
+
+  test('isForCluster: a trigger naming no cluster is for this one, one naming another is not', () => {
+    assert.equal(isForCluster({}, 'local'), true);
+    assert.equal(isForCluster({ clusterid: 'local' }, 'local'), true);
+    assert.equal(isForCluster({ clusterid: 'east' }, 'local'), false);
+  });
+
+  test('causedBy a trigger without clusterid needs the consumer to name its cluster', () => {
+    const parent = fromKafkaMessage(bare(scaleUp2));
+    const data = sampleData['io.scalewise.TriggerRejected'];
+    expectCode(
+      () => causedBy(parent, 'io.scalewise.TriggerRejected', data, { source: '/de' }),
+      'SCHEMA_VIOLATION',
+      /no clusterid: its parent io\.scalewise\.trigger\.scale ext-1 names none/,
+    );
+    const child = causedBy(parent, 'io.scalewise.TriggerRejected', data, {
+      source: '/de',
+      clusterid: 'local',
+    });
+    assert.equal(child.clusterid, 'local');
+    assert.equal(child.causationid, 'ext-1');
   });
 });

@@ -4,6 +4,11 @@
  * in the value, the pool as the key. Structured-mode records from external producers
  * (`content-type: application/cloudevents+json`) are accepted on the way in.
  *
+ * Triggers (io.scalewise.trigger.*, from systems outside Scalewise) are decoded by the
+ * contract of docs/triggers.md, in both modes: `clusterid` and `partitionkey` may be absent,
+ * and data that breaks the schema is kept as sent, for the decision-engine to answer with
+ * TriggerRejected. A broken envelope throws for them as for any record.
+ *
  * The `cloudevents` package is the model (its `CloudEvent` validates attributes and
  * extension names) and its Kafka binding does the mapping, with guards for the binding's
  * defects; each guard is marked GUARD and has a test in codec.test.ts:
@@ -19,7 +24,13 @@
 
 import { ScalewiseError } from '@scalewise/errors';
 import { CloudEvent, Kafka, type KafkaMessage, ValidationError } from 'cloudevents';
-import { type AnyScalewiseEvent, type ScalewiseEvent, validateEvent } from './envelope.ts';
+import {
+  type AnyScalewiseEvent,
+  isTriggerType,
+  type ScalewiseEvent,
+  triggerPartitionKey,
+  validateEvent,
+} from './envelope.ts';
 
 /** A record ready for kafkajs' `producer.send({ messages: [record] })`. */
 export interface EncodedRecord {
@@ -84,9 +95,11 @@ export function toKafkaMessage(event: ScalewiseEvent | AnyScalewiseEvent): Encod
 }
 
 /**
- * Decodes a consumed record (binary or structured mode) into a validated event.
+ * Decodes a consumed record (binary or structured mode) into a validated event; a trigger's
+ * data is validated but kept as sent when invalid (validateEvent).
  * @throws ScalewiseError MALFORMED_RECORD (not a CloudEvent, bad JSON, null value, bad
- *   envelope), UNKNOWN_EVENT_TYPE, or SCHEMA_VIOLATION; never retriable.
+ *   envelope), UNKNOWN_EVENT_TYPE, or SCHEMA_VIOLATION (a type other than a trigger); never
+ *   retriable.
  */
 export function fromKafkaMessage(record: RawRecord, origin: RecordOrigin = {}): AnyScalewiseEvent {
   const where = describeOrigin(origin);
@@ -121,7 +134,11 @@ export function fromKafkaMessage(record: RawRecord, origin: RecordOrigin = {}): 
     const obj = { ...(parsed as Record<string, unknown>) };
     // GUARD 4: the binding would throw a RangeError on a missing time; use the record's.
     if (obj.time === undefined && recordTime) obj.time = recordTime;
-    if (obj.partitionkey === undefined && key !== undefined) obj.partitionkey = key;
+    if (obj.partitionkey === undefined) {
+      // A trigger is keyed by the pool it names (docs/triggers.md); other events by the record's.
+      if (isTriggerType(obj.type)) obj.partitionkey = triggerPartitionKey(obj.data, key);
+      else if (key !== undefined) obj.partitionkey = key;
+    }
     candidate = model(obj, where, origin);
   } else {
     if (!headers.ce_id) {
@@ -153,6 +170,11 @@ export function fromKafkaMessage(record: RawRecord, origin: RecordOrigin = {}): 
       throw malformed(`${where}${firstLine(err)}`, origin, err);
     }
     candidate = { ...ce.toJSON() };
+    // A trigger sent without ce_partitionkey is keyed by the pool it names (docs/triggers.md);
+    // the binding took the record key (or nothing) for it.
+    if (!headers.ce_partitionkey && isTriggerType(candidate.type)) {
+      candidate.partitionkey = triggerPartitionKey(candidate.data, key);
+    }
   }
   try {
     return validateEvent(candidate);

@@ -3,9 +3,54 @@ import { ScalewiseError } from '@scalewise/errors';
 import type { z } from 'zod';
 import { catalogue, type EventData, type EventType, isEventType, type Severity } from './catalogue.ts';
 
+/** The CloudEvents types an external system sends on the triggers topic (docs/triggers.md). */
+export type TriggerEventType = Extract<EventType, `io.scalewise.trigger.${string}`>;
+
+const TRIGGER_PREFIX = 'io.scalewise.trigger.';
+
+/** Whether `type` is a trigger type of the catalogue (io.scalewise.trigger.*). */
+export function isTriggerType(type: unknown): type is TriggerEventType {
+  return isEventType(type) && type.startsWith(TRIGGER_PREFIX);
+}
+
+/**
+ * The partition key of a trigger whose producer sent none: the pool its data names, else the
+ * record key, else this constant (docs/triggers.md).
+ */
+export const UNKEYED_TRIGGER_KEY = 'scalewise.triggers';
+
+/** The partition key of a trigger sent without one (see {@link UNKEYED_TRIGGER_KEY}). */
+export function triggerPartitionKey(data: unknown, recordKey?: string): string {
+  const pool = typeof data === 'object' && data !== null ? (data as { pool?: unknown }).pool : undefined;
+  if (typeof pool === 'string' && pool.length > 0) return pool;
+  return recordKey !== undefined && recordKey.length > 0 ? recordKey : UNKEYED_TRIGGER_KEY;
+}
+
+/**
+ * Whether a trigger is for the cluster `clusterId`: one that names no cluster is for the
+ * cluster whose triggers topic it is on (docs/triggers.md).
+ */
+export function isForCluster(event: { clusterid?: string | undefined }, clusterId: string): boolean {
+  return event.clusterid === undefined || event.clusterid === clusterId;
+}
+
+/**
+ * A trigger's data when it is valid against its type's schema, else undefined: what a
+ * consumer other than the decision-engine reads (it ignores an invalid trigger; the
+ * decision-engine answers it with TriggerRejected).
+ */
+export function triggerData<T extends TriggerEventType>(type: T, data: unknown): EventData<T> | undefined {
+  const parsed = (catalogue[type].schema as z.ZodType).safeParse(data);
+  return parsed.success ? (parsed.data as EventData<T>) : undefined;
+}
+
 /**
  * A Scalewise event: a CloudEvents 1.0 event whose extensions every service relies on
  * (DESIGN.md section 4). Attribute names are the CloudEvents ones.
+ *
+ * A trigger (`T` a {@link TriggerEventType}) comes from outside and is decoded with its data
+ * as sent, valid or not, and its `clusterid` absent when the producer sent none: its consumers
+ * check both (the decision-engine answers a bad one with TriggerRejected).
  */
 export interface ScalewiseEvent<T extends EventType = EventType> {
   specversion: '1.0';
@@ -16,7 +61,8 @@ export interface ScalewiseEvent<T extends EventType = EventType> {
   time: string;
   subject?: string;
   datacontenttype: 'application/json';
-  data: EventData<T>;
+  /** The data, valid against the type's schema; a trigger's as sent (unchecked). */
+  data: T extends TriggerEventType ? unknown : EventData<T>;
   /** The pool; also the Kafka record key. */
   partitionkey: string;
   /** One chain of cause and effect. */
@@ -24,7 +70,8 @@ export interface ScalewiseEvent<T extends EventType = EventType> {
   /** The id of the event that caused this one. */
   causationid?: string;
   severity: Severity;
-  clusterid: string;
+  /** The cluster; a trigger's is absent when its producer named none (this cluster). */
+  clusterid: T extends TriggerEventType ? string | undefined : string;
   region?: string;
   /** W3C trace context of the producing span. */
   traceparent?: string;
@@ -104,7 +151,7 @@ export function createEvent<T extends EventType>(
     source: options.source,
     time: options.time ?? new Date().toISOString(),
     datacontenttype: 'application/json',
-    data: parsed,
+    data: parsed as ScalewiseEvent<T>['data'],
     partitionkey,
     correlationid: options.correlationid ?? id,
     severity: options.severity ?? catalogue[type].severity,
@@ -120,6 +167,8 @@ export function createEvent<T extends EventType>(
 /**
  * Builds an event caused by `parent`: same correlation id, pool, cluster, region and trace;
  * `causationid` is the parent's id.
+ * @throws ScalewiseError SCHEMA_VIOLATION as createEvent, or when neither `options` nor the
+ *   parent names a cluster (a trigger sent without `clusterid`: pass the consumer's own).
  */
 export function causedBy<T extends EventType>(
   parent: ScalewiseEvent,
@@ -127,8 +176,15 @@ export function causedBy<T extends EventType>(
   data: EventData<T>,
   options: { source: string } & Partial<Omit<CreateEventOptions, 'correlationid' | 'causationid'>>,
 ): ScalewiseEvent<T> {
+  const clusterid = options.clusterid ?? parent.clusterid;
+  if (clusterid === undefined) {
+    throw new ScalewiseError(
+      'SCHEMA_VIOLATION',
+      `${type}: no clusterid: its parent ${parent.type} ${parent.id} names none and none was given`,
+    );
+  }
   return createEvent(type, data, {
-    clusterid: parent.clusterid,
+    clusterid,
     ...(parent.region !== undefined ? { region: parent.region } : {}),
     ...(parent.traceparent !== undefined ? { traceparent: parent.traceparent } : {}),
     ...options,
@@ -142,9 +198,17 @@ const severities: readonly Severity[] = ['info', 'warning', 'critical'];
 
 /**
  * Checks a whole event (envelope and data) that came from outside, and returns it typed.
- * @throws ScalewiseError MALFORMED_RECORD (envelope), UNKNOWN_EVENT_TYPE or SCHEMA_VIOLATION.
+ *
+ * A trigger (io.scalewise.trigger.*) is checked less, so that the decision-engine can answer
+ * it with TriggerRejected saying what was wrong (docs/triggers.md): its `clusterid` may be
+ * absent (this cluster), a missing `partitionkey` is its data's pool (see
+ * {@link triggerPartitionKey}), and data that breaks its schema is kept as sent.
+ * @throws ScalewiseError MALFORMED_RECORD (envelope), UNKNOWN_EVENT_TYPE or, for a type other
+ *   than a trigger, SCHEMA_VIOLATION.
  */
 export function validateEvent(candidate: Record<string, unknown>): AnyScalewiseEvent {
+  // By name, so that an unknown io.scalewise.trigger.* is UNKNOWN_EVENT_TYPE, not a missing clusterid.
+  const trigger = typeof candidate.type === 'string' && candidate.type.startsWith(TRIGGER_PREFIX);
   const problems: string[] = [];
   const str = (k: string, required: boolean) => {
     const v = candidate[k];
@@ -155,7 +219,9 @@ export function validateEvent(candidate: Record<string, unknown>): AnyScalewiseE
     if (typeof v !== 'string') problems.push(`${k} must be a string, got ${typeof v}`);
     return v;
   };
-  for (const k of ['id', 'type', 'source', 'specversion', 'partitionkey', 'clusterid']) str(k, true);
+  for (const k of ['id', 'type', 'source', 'specversion']) str(k, true);
+  // A trigger from outside may leave both out (docs/triggers.md); every other event has them.
+  for (const k of ['partitionkey', 'clusterid']) str(k, !trigger);
   for (const k of [
     'time',
     'subject',
@@ -191,7 +257,19 @@ export function validateEvent(candidate: Record<string, unknown>): AnyScalewiseE
       details: { type, id: candidate.id },
     });
   }
-  const data = parseData(type, candidate.data);
+  let data: unknown;
+  if (trigger) {
+    // Kept as sent when it breaks the schema: the decision-engine re-validates it and answers
+    // with TriggerRejected `invalid` and the schema's message.
+    const parsed = (catalogue[type].schema as z.ZodType).safeParse(candidate.data);
+    data = parsed.success ? parsed.data : candidate.data;
+  } else {
+    data = parseData(type, candidate.data);
+  }
+  const partitionkey =
+    typeof candidate.partitionkey === 'string' && candidate.partitionkey !== ''
+      ? candidate.partitionkey
+      : triggerPartitionKey(data);
   const event: Record<string, unknown> = {
     specversion: '1.0',
     id: candidate.id,
@@ -201,11 +279,12 @@ export function validateEvent(candidate: Record<string, unknown>): AnyScalewiseE
       typeof candidate.time === 'string' ? new Date(candidate.time).toISOString() : new Date().toISOString(),
     datacontenttype: 'application/json',
     data,
-    partitionkey: candidate.partitionkey,
+    partitionkey,
     correlationid: candidate.correlationid ?? candidate.id,
     severity: candidate.severity ?? catalogue[type].severity,
-    clusterid: candidate.clusterid,
   };
+  if (typeof candidate.clusterid === 'string' && candidate.clusterid !== '')
+    event.clusterid = candidate.clusterid;
   for (const k of ['subject', 'causationid', 'region', 'traceparent', 'replayof']) {
     if (typeof candidate[k] === 'string') event[k] = candidate[k];
   }

@@ -28,8 +28,14 @@ export {
   causedBy,
   createEvent,
   extensionNames,
+  isForCluster,
+  isTriggerType,
   parseData,
   type ScalewiseEvent,
+  type TriggerEventType,
+  triggerData,
+  triggerPartitionKey,
+  UNKEYED_TRIGGER_KEY,
   validateEvent,
 } from './envelope.ts';
 export { sampleData, sampleEvents } from './samples.ts';

@@ -461,7 +461,9 @@ export const triggerRejected = () =>
     trigger_id: z.string().min(1),
     trigger_type: z.string().min(1),
     trigger_source: z.string().min(1),
-    reason: z.enum(['unknown_pool', 'out_of_range', 'source_not_allowed', 'invalid', 'paused']),
+    reason: z
+      .enum(['unknown_pool', 'out_of_range', 'source_not_allowed', 'invalid', 'paused', 'wrong_cluster'])
+      .describe("wrong_cluster: the trigger's clusterid names another cluster (docs/triggers.md)"),
     message: z.string().min(1),
   });
 

@@ -368,6 +368,101 @@ describe('decision-engine on the real broker', () => {
     assert.equal(desiredOf(held.ledger, Date.now()), 3);
   });
 
+  test('external triggers without ce_clusterid, with bad data or for another cluster: one answer each, no dead letter', async (t) => {
+    const { loaded, prefix } = testConfig('[{ name: workers, min: 1, max: 5 }]');
+    const { service: svc } = await startEngine(loaded);
+    const rec = await recordTopics(
+      stack.kafka.brokers,
+      [`${prefix}decisions`, `${prefix}dlq`],
+      uniqueName('rec'),
+    );
+    t.after(() => rec.stop());
+    await listing(svc, ['workers-1', 'workers-2']);
+    const producer = testKafka(stack).producer();
+    await producer.connect();
+    t.after(() => producer.disconnect());
+    // As kcat sends them (docs/triggers.md): the required ce_ headers only, keyed by pool, so
+    // that the records are read in this order.
+    const raw = (id: string, data: unknown, extra: Record<string, string> = {}) => ({
+      key: POOL,
+      value: Buffer.from(JSON.stringify(data)),
+      headers: {
+        ce_specversion: '1.0',
+        ce_id: id,
+        ce_type: 'io.scalewise.trigger.scale',
+        ce_source: '/ci/kcat',
+        'content-type': 'application/json',
+        ...extra,
+      },
+    });
+    await producer.send({
+      topic: `${prefix}triggers`,
+      acks: -1,
+      messages: [
+        raw('ext-no-cluster', { pool: POOL, action: 'scale_up', count: 1 }),
+        raw('ext-bad-count', { pool: POOL, action: 'scale_up', count: -5 }),
+        raw('ext-elsewhere', { pool: POOL, action: 'scale_up', count: 1 }, { ce_clusterid: 'elsewhere' }),
+        // Structured mode, the four required attributes only, data that breaks the schema.
+        {
+          key: POOL,
+          value: Buffer.from(
+            JSON.stringify({
+              specversion: '1.0',
+              id: 'ext-structured',
+              source: '/ci/python',
+              type: 'io.scalewise.trigger.scale',
+              data: { pool: POOL, action: 'grow', count: 'three' },
+            }),
+          ),
+          headers: { 'content-type': 'application/cloudevents+json' },
+        },
+        // Last on the partition: once it is dead-lettered, the three before it were handled.
+        { ...raw('ext-not-json', {}), value: Buffer.from('{"pool": ') },
+      ],
+    });
+    await waitFor(() => rec.of('io.scalewise.DeadLetterRecorded').length >= 1, {
+      timeoutMs: 30_000,
+      what: 'the dead letter of the record that is not JSON',
+    });
+    await waitFor(
+      () =>
+        rec.of('io.scalewise.ScaleUpDecision').length >= 1 &&
+        rec.of('io.scalewise.TriggerRejected').length >= 3,
+      { timeoutMs: 30_000, what: 'a decision and three rejections' },
+    );
+    const dead = rec.of('io.scalewise.DeadLetterRecorded');
+    assert.deepEqual(
+      dead.map((d) => (d.data as EventData<'io.scalewise.DeadLetterRecorded'>).event_id),
+      ['ext-not-json'],
+      'only the record that is not JSON is dead-lettered',
+    );
+    const up = rec.of('io.scalewise.ScaleUpDecision');
+    assert.deepEqual(
+      up.map((e) => [e.causationid, e.clusterid]),
+      [['ext-no-cluster', loaded.config.cluster_id]],
+      'the trigger without ce_clusterid is decided, in this cluster',
+    );
+    const rejected = rec
+      .of('io.scalewise.TriggerRejected')
+      .map((e) => e.data as EventData<'io.scalewise.TriggerRejected'>);
+    assert.deepEqual(
+      rejected.map((r) => [r.trigger_id, r.reason]),
+      [
+        ['ext-bad-count', 'invalid'],
+        ['ext-elsewhere', 'wrong_cluster'],
+        ['ext-structured', 'invalid'],
+      ],
+    );
+    assert.match(rejected[2]?.message ?? '', /action: .*count: /s);
+    assert.deepEqual(
+      rec.of('io.scalewise.TriggerRejected').map((e) => [e.partitionkey, e.clusterid]),
+      Array(3).fill([POOL, loaded.config.cluster_id]),
+      'keyed by the pool the data names, in this cluster',
+    );
+    assert.match(rejected[0]?.message ?? '', /count: Too small/i);
+    assert.match(rejected[1]?.message ?? '', new RegExp(`'elsewhere'.*'${loaded.config.cluster_id}'`));
+  });
+
   test('two replicas that both receive every event of a pool decide once per input, never in conflict', async (t) => {
     const { loaded, prefix } = testConfig(`
     - name: workers

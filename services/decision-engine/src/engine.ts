@@ -85,8 +85,15 @@ export function createDecisionEngine(
     return withPolicies(base, [policy]);
   };
 
+  // Every output is this cluster's, also when its input is a trigger that named no cluster.
   const toEvent = (input: ScalewiseEvent, intent: Intent): AnyScalewiseEvent =>
-    causedBy(input, intent.type, intent.data, { source, id: intent.id }) as AnyScalewiseEvent;
+    causedBy(input, intent.type, intent.data, {
+      source,
+      id: intent.id,
+      clusterid: config.cluster_id,
+    }) as AnyScalewiseEvent;
+  /** A trigger naming another cluster is rejected (wrong_cluster); one naming none is ours. */
+  const where = { clusterId: config.cluster_id };
 
   async function handle(event: ScalewiseEvent<HandledType>): Promise<Outputs> {
     const input = event as unknown as EngineInput;
@@ -97,14 +104,14 @@ export function createDecisionEngine(
       // An unknown pool (or a trigger without one): nothing to keep; the core answers a
       // trigger with TriggerRejected and ignores anything else. Ids are derived from the
       // input's, so a redelivery publishes the same rejection.
-      const { events } = decide(initialState([...policies.values()]), input, t);
+      const { events } = decide(initialState([...policies.values()]), input, t, where);
       return events.map((i) => toEvent(event, i));
     }
     let written: PoolState | undefined;
     let ledgerAfter: Ledger | undefined;
     const applied = await store.apply(policy.name, event.id, (ledger, stored) => {
       const before = current(policy, stored, pruned(ledger, t), t);
-      const { state, events } = decide(before, input, t);
+      const { state, events } = decide(before, input, t, where);
       written = state.pools[policy.name];
       ledgerAfter = state.ledgers[policy.name] ?? ledger;
       return { ledger: ledgerAfter, part: written, outputs: events.map((i) => toEvent(event, i)) };

@@ -25,6 +25,7 @@ import {
   createPoolStore,
   inFlightOf,
   type Ledger,
+  limitsOf,
   listed,
   type PoolStore,
   recordFacts,
@@ -347,6 +348,61 @@ describe('min-enforcer on the real broker, with the pool ledger', () => {
       1,
       'one repair',
     );
+  });
+
+  test('a trigger.update for another cluster, or with bad data, changes nothing; one naming no cluster is applied', async (t) => {
+    const { loaded, prefix } = testConfig(60);
+    const cid = loaded.config.cluster_id;
+    const me = await startEnforcer(loaded);
+    const rec = await recordTopics(
+      stack.kafka.brokers,
+      [`${prefix}decisions`, `${prefix}dlq`],
+      uniqueName('rec'),
+    );
+    t.after(() => rec.stop());
+    await listing(me, ['k3s-worker-1', 'k3s-worker-2']);
+    // As an external system sends them (docs/triggers.md), in this order on one partition.
+    const raw = (id: string, update: unknown, extra: Record<string, string> = {}) => ({
+      key: POOL,
+      value: Buffer.from(JSON.stringify(update)),
+      headers: {
+        ce_specversion: '1.0',
+        ce_id: id,
+        ce_type: 'io.scalewise.trigger.update',
+        ce_source: '/ci/kcat',
+        'content-type': 'application/json',
+        ...extra,
+      },
+    });
+    const producer = me.bus.kafka.producer();
+    await producer.connect();
+    t.after(() => producer.disconnect());
+    await producer.send({
+      topic: `${prefix}triggers`,
+      acks: -1,
+      messages: [
+        raw('up-to-3', { pool: POOL, min: 3 }),
+        raw('elsewhere-4', { pool: POOL, min: 4 }, { ce_clusterid: 'elsewhere' }),
+        raw('bad-min', { pool: POOL, min: -5 }),
+      ],
+    });
+    await handled(me, prefix, 'triggers', 3);
+    assert.deepEqual(limitsOf(await ledgerOf(me), 2, 6), { min: 3, max: 6 }, 'only the first applied');
+    // The floor it raised is repaired once, in this cluster, caused by the trigger.
+    await waitFor(() => rec.of('io.scalewise.AutoScaleUpToMinimum').length >= 1, {
+      timeoutMs: 30_000,
+      what: 'the repair of the raised floor',
+    });
+    const repairs = rec.of('io.scalewise.AutoScaleUpToMinimum');
+    assert.deepEqual(
+      repairs.map((e) => [
+        e.causationid,
+        e.clusterid,
+        data(e, 'io.scalewise.AutoScaleUpToMinimum').scale_up_count,
+      ]),
+      [['up-to-3', cid, 1]],
+    );
+    assert.deepEqual(rec.of('io.scalewise.DeadLetterRecorded'), [], 'nothing dead-lettered');
   });
 
   test('the periodic check repairs again after a failed floor action, one interval after the failure, with no event arriving', async (t) => {

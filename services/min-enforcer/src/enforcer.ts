@@ -14,7 +14,14 @@
  */
 import type { HandlerRegistry, Outputs } from '@scalewise/bus';
 import type { Config, PoolConfig } from '@scalewise/config';
-import { type AnyScalewiseEvent, causedBy, createEvent, type ScalewiseEvent } from '@scalewise/events';
+import {
+  type AnyScalewiseEvent,
+  causedBy,
+  createEvent,
+  isForCluster,
+  type ScalewiseEvent,
+  triggerData,
+} from '@scalewise/events';
 import { createPoolStore, type Ledger, type PoolStore, pruned } from '@scalewise/pool';
 import type { ServiceContext } from '@scalewise/service';
 import {
@@ -90,7 +97,8 @@ export function createMinEnforcer(ctx: ServiceContext, options: MinEnforcerOptio
 
   const toEvent = (parent: ScalewiseEvent | undefined, intent: EnforcerIntent): AnyScalewiseEvent =>
     (parent
-      ? causedBy(parent, intent.type, intent.data, { source, id: intent.id })
+      ? // This cluster's, also when the parent is a trigger.update that named no cluster.
+        causedBy(parent, intent.type, intent.data, { source, id: intent.id, clusterid: config.cluster_id })
       : createEvent(intent.type, intent.data, {
           source,
           id: intent.id,
@@ -115,6 +123,13 @@ export function createMinEnforcer(ctx: ServiceContext, options: MinEnforcerOptio
   }
 
   async function handle(event: ScalewiseEvent<HandledType>): Promise<Outputs> {
+    // A trigger.update comes from outside as sent (docs/triggers.md): one for another cluster,
+    // or whose data breaks the schema, changes nothing here (the decision engine answers it
+    // with TriggerRejected).
+    if (event.type === 'io.scalewise.trigger.update') {
+      if (!isForCluster(event, config.cluster_id)) return [];
+      if (triggerData(event.type, event.data) === undefined) return [];
+    }
     const name = poolOf(event.data);
     const policy = name === undefined ? undefined : policies.get(name);
     if (!policy) return [];

@@ -6,7 +6,7 @@
  */
 import { createBreaker, createPublisher } from '@scalewise/bus';
 import { ScalewiseError } from '@scalewise/errors';
-import { createEvent, type EventData, type ScalewiseEvent, topicOf } from '@scalewise/events';
+import { createEvent, type EventData, parseData, type ScalewiseEvent, topicOf } from '@scalewise/events';
 import { commonOptions, intFlag, parseCommand } from '../args.ts';
 import { type Context, connectKafka, withDeadline } from '../context.ts';
 import { UsageError } from '../errors.ts';
@@ -150,13 +150,13 @@ export function parseTrigger(args: string[]): TriggerOptions | 'help' {
   Object.assign(data, reason);
   const source = v.source ?? '/scalewise/cli';
   if (!source.trim()) throw new UsageError('--source must not be empty', command);
-  return { type, data: checked(command, type, data, source), source, json: v.json === true };
+  return { type, data: checked(command, type, data), source, json: v.json === true };
 }
 
 /** The data as the catalogue accepts it. @throws UsageError naming the flag of the first bad field. */
-function checked(command: string, type: TriggerType, data: Record<string, unknown>, source: string) {
+function checked(command: string, type: TriggerType, data: Record<string, unknown>) {
   try {
-    return createEvent(type, data as EventData<TriggerType>, { source, clusterid: 'check' }).data;
+    return parseData(type, data);
   } catch (err) {
     if (err instanceof ScalewiseError && err.code === 'SCHEMA_VIOLATION') {
       const issues = (err.details.issues as { path: string; message: string }[] | undefined) ?? [];

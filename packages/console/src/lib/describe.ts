@@ -3,6 +3,12 @@ import type { AnyScalewiseEvent } from './types.ts';
 
 const n = (v: number | undefined) => (v === undefined ? '?' : String(v));
 
+/** A trigger's data as sent (any JSON): its fields, or none when it is not an object. */
+const sent = (data: unknown): Record<string, unknown> =>
+  typeof data === 'object' && data !== null && !Array.isArray(data) ? (data as Record<string, unknown>) : {};
+/** A field of a trigger as sent: '?' when absent, JSON for anything but a string. */
+const text = (v: unknown): string => (v === undefined ? '?' : typeof v === 'string' ? v : JSON.stringify(v));
+
 export function summary(e: AnyScalewiseEvent): string {
   switch (e.type) {
     case 'io.scalewise.PoolMetricsObserved':
@@ -63,14 +69,20 @@ export function summary(e: AnyScalewiseEvent): string {
       return `${e.data.service}: breaker ${e.data.breaker} ${e.data.state.replace('_', '-')}`;
     case 'io.scalewise.DeadLetterRecorded':
       return `dead letter from ${e.data.topic} (${e.data.error_code}): ${e.data.reason}`;
-    case 'io.scalewise.trigger.scale':
-      return `trigger ${e.data.action} ${e.data.action === 'set' ? n(e.data.target) : n(e.data.count)}${e.data.reason ? `: ${e.data.reason}` : ''}`;
+    case 'io.scalewise.trigger.scale': {
+      // A trigger is shown as sent: its data may break the schema (then TriggerRejected follows).
+      const d = sent(e.data);
+      return `trigger ${text(d.action)} ${d.action === 'set' ? text(d.target) : text(d.count)}${d.reason ? `: ${text(d.reason)}` : ''}`;
+    }
     case 'io.scalewise.trigger.pause':
-      return `pause${e.data.reason ? `: ${e.data.reason}` : ''}`;
-    case 'io.scalewise.trigger.resume':
-      return `resume${e.data.reason ? `: ${e.data.reason}` : ''}`;
-    case 'io.scalewise.trigger.update':
-      return `limits: min ${n(e.data.min)}, max ${n(e.data.max)}`;
+    case 'io.scalewise.trigger.resume': {
+      const d = sent(e.data);
+      return `${e.type === 'io.scalewise.trigger.pause' ? 'pause' : 'resume'}${d.reason ? `: ${text(d.reason)}` : ''}`;
+    }
+    case 'io.scalewise.trigger.update': {
+      const d = sent(e.data);
+      return `limits: min ${text(d.min)}, max ${text(d.max)}`;
+    }
     default: {
       const never: never = e;
       return String((never as { type: string }).type);

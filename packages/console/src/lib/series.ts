@@ -70,6 +70,9 @@ export function heldBy(e: AnyScalewiseEvent): { trigger: string; target: number 
   return typeof trigger === 'string' && typeof target === 'number' ? { trigger, target } : undefined;
 }
 
+/** A whole, non-negative number: a pool limit. */
+const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+
 /** The values one event states about its pool's sizes. */
 export function valuesOf(e: AnyScalewiseEvent): Partial<Record<SeriesName, number>> {
   switch (e.type) {
@@ -99,11 +102,17 @@ export function valuesOf(e: AnyScalewiseEvent): Partial<Record<SeriesName, numbe
       return { min: e.data.min_workers };
     case 'io.scalewise.ResourcePressureAlert':
       return { max: e.data.max_workers };
-    case 'io.scalewise.trigger.update':
-      return {
-        ...(e.data.min !== undefined ? { min: e.data.min } : {}),
-        ...(e.data.max !== undefined ? { max: e.data.max } : {}),
+    case 'io.scalewise.trigger.update': {
+      // As sent (a trigger's data is not checked on the way in): only whole counts are limits.
+      const d = (typeof e.data === 'object' && e.data !== null ? e.data : {}) as {
+        min?: unknown;
+        max?: unknown;
       };
+      return {
+        ...(isCount(d.min) ? { min: d.min } : {}),
+        ...(isCount(d.max) ? { max: d.max } : {}),
+      };
+    }
     default:
       return {};
   }

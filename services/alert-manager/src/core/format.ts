@@ -40,7 +40,9 @@ const icon = { critical: ':rotating_light:', warning: ':warning:', info: ':infor
 
 /** One line that says what happened, with the numbers that matter for the type. */
 export function headline(n: Notification): string {
-  const d = n.event.data as Record<string, unknown>;
+  // A trigger's data is as its producer sent it (docs/triggers.md): maybe not an object.
+  const data: unknown = n.event.data;
+  const d = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
   const name = n.type.replace(/^io\.scalewise\./, '');
   if (n.status === 'resolved') {
     return `Resolved: ${name} on pool ${n.pool} (${n.event.type.replace(/^io\.scalewise\./, '')})`;

@@ -38,15 +38,30 @@ export interface Decision<I = EngineInput> {
   events: Intent<I>[];
 }
 
+/** What the decider is told about where it runs. */
+export interface DecideContext {
+  /**
+   * The cluster this engine decides for (config `cluster_id`): a trigger naming another one is
+   * rejected `wrong_cluster`. Unset: a trigger's cluster is not checked.
+   */
+  clusterId?: string;
+}
+
 const consumed: ReadonlySet<string> = new Set(consumedEventTypes);
 const triggers: ReadonlySet<string> = new Set(triggerTypes);
 
 /**
  * Decides what one input means for its pool.
  * @param now epoch milliseconds; a non-finite value makes the input a no-op.
+ * @param context where the engine runs (the cluster a trigger must be for).
  * @returns the next state (the input state untouched) and the events to publish, in order.
  */
-export function decide<I extends EngineInput>(state: EngineState, input: I, now: number): Decision<I> {
+export function decide<I extends EngineInput>(
+  state: EngineState,
+  input: I,
+  now: number,
+  context: DecideContext = {},
+): Decision<I> {
   const unchanged: Decision<I> = { state, events: [] };
   if (
     typeof input !== 'object' ||
@@ -56,7 +71,9 @@ export function decide<I extends EngineInput>(state: EngineState, input: I, now:
   ) {
     return unchanged;
   }
-  if (triggers.has(input.type)) return onTrigger(state, input as TriggerEvent, now) as Decision<I>;
+  if (triggers.has(input.type)) {
+    return onTrigger(state, input as TriggerEvent, now, context.clusterId) as Decision<I>;
+  }
   if (!consumed.has(input.type)) return unchanged;
   const type = input.type as ConsumedEventType;
   const parsed = catalogue[type].schema.safeParse(input.data);

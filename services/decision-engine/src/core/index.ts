@@ -2,7 +2,7 @@
  * The decision-engine core: pure policy. `decide(state, input, now)` returns the next state
  * and the events to publish; the service shell does all I/O around it.
  */
-export { type Decision, decide } from './decide.ts';
+export { type DecideContext, type Decision, decide } from './decide.ts';
 export { type Clamp, type Comparison, cmp, type Explanation, explanation } from './explain.ts';
 export {
   changeInPeriod,

@@ -92,6 +92,33 @@ describe('TriggerRejected, one test per reason', () => {
     );
   });
 
+  test('wrong_cluster: a trigger naming another cluster, whatever its data, with both ids named', () => {
+    const { state } = given(pool(), [[0, synced(3)]]);
+    for (const data of [
+      { pool: 'workers', action: 'scale_up', count: 1 },
+      { pool: 'workers', count: -5 },
+    ]) {
+      const input = { ...scale(data), clusterid: 'east' };
+      const { events, state: after } = decide(state, input, at(10), { clusterId: 'local' });
+      validateAll(events);
+      assert.equal(after, state, 'a rejected trigger leaves the state as it was');
+      const r = one(events, 'io.scalewise.TriggerRejected');
+      assert.equal(r.reason, 'wrong_cluster', JSON.stringify(data));
+      assert.match(r.message, /for cluster 'east'; this is cluster 'local'/);
+      assert.equal(r.pool, 'workers');
+    }
+  });
+
+  test('a trigger naming no cluster, or this one, is for this cluster and acted on', () => {
+    const { state } = given(pool(), [[0, synced(3)]]);
+    for (const clusterid of [undefined, 'local']) {
+      const input = { ...scale({ pool: 'workers', action: 'scale_up', count: 1 }), clusterid };
+      const { events } = decide(state, input, at(10), { clusterId: 'local' });
+      validateAll(events);
+      assert.equal(one(events, 'io.scalewise.ScaleUpDecision').desired_workers, 4, String(clusterid));
+    }
+  });
+
   test('paused: a paused pool rejects trigger.scale', () => {
     const r = rejection(scale({ pool: 'workers', action: 'scale_up', count: 1 }), [
       [1, trigger('io.scalewise.trigger.pause', pause)],

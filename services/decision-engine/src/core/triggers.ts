@@ -1,7 +1,8 @@
 /**
- * External triggers: `trigger.scale`, `pause`, `resume`, `update`. Each is checked in order
- * (schema -> invalid, pool -> unknown_pool, source allowlist -> source_not_allowed, paused,
- * range -> out_of_range) and either acted on or answered with TriggerRejected.
+ * External triggers: `trigger.scale`, `pause`, `resume`, `update` (docs/triggers.md). Each is
+ * checked in order (id and source -> invalid, cluster -> wrong_cluster, schema -> invalid,
+ * pool -> unknown_pool, source allowlist -> source_not_allowed, paused, range -> out_of_range)
+ * and either acted on or answered with TriggerRejected.
  */
 import { catalogue, type EventData } from '@scalewise/events';
 import { emptyLedger } from '@scalewise/pool';
@@ -25,8 +26,17 @@ function describeIssues(issues: readonly { path: readonly PropertyKey[]; message
     .slice(0, 1000);
 }
 
-/** Handles one trigger. Never throws; every refusal is a TriggerRejected. */
-export function onTrigger(state: EngineState, input: TriggerEvent, now: number): Decision<TriggerEvent> {
+/**
+ * Handles one trigger. Never throws; every refusal is a TriggerRejected.
+ * @param clusterId this engine's cluster: a trigger naming another is `wrong_cluster`; one
+ *   naming none is for this cluster. Unset: not checked.
+ */
+export function onTrigger(
+  state: EngineState,
+  input: TriggerEvent,
+  now: number,
+  clusterId?: string,
+): Decision<TriggerEvent> {
   const raw: unknown = input.data;
   const named =
     typeof raw === 'object' && raw !== null && typeof (raw as { pool?: unknown }).pool === 'string'
@@ -54,6 +64,12 @@ export function onTrigger(state: EngineState, input: TriggerEvent, now: number):
     return rejectOnly('invalid', 'the trigger has no id');
   if (typeof input.source !== 'string' || input.source.length === 0) {
     return rejectOnly('invalid', 'the trigger has no source');
+  }
+  if (clusterId !== undefined && input.clusterid !== undefined && input.clusterid !== clusterId) {
+    return rejectOnly(
+      'wrong_cluster',
+      `the trigger is for cluster '${input.clusterid}'; this is cluster '${clusterId}' (leave clusterid out to mean this cluster)`,
+    );
   }
   const parsed = catalogue[input.type].schema.safeParse(raw);
   if (!parsed.success) return rejectOnly('invalid', describeIssues(parsed.error.issues));

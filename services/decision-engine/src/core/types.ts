@@ -47,6 +47,8 @@ export interface TriggerEvent {
   type: TriggerType;
   source: string;
   data: unknown;
+  /** The cluster the trigger is for; absent: the cluster whose triggers topic it is on. */
+  clusterid?: string | undefined;
 }
 
 export type EngineInput = EngineEvent | TriggerEvent;
