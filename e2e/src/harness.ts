@@ -130,6 +130,11 @@ export interface SystemOptions {
    * which a test can cut and restore ({@link System.s3Proxy}). @default false
    */
   s3Proxy?: boolean;
+  /**
+   * A Kafka broker and/or a Redis other than the stack's (a test's own, which it may SIGKILL
+   * and restart: `startPrivateKafka`, `startPrivateRedis`). @default the stack's
+   */
+  servers?: { kafkaBrokers?: string[]; redisUrl?: string };
   /** Pools besides the main one (`kwok`, min 0 and max 6 unless set). @default none */
   extraPools?: ExtraPool[];
   /**
@@ -189,6 +194,10 @@ export interface System {
   workersOf(pool: string): Promise<V1Node[]>;
   /** Names of the pool's Ready nodes. */
   readyWorkers(): Promise<string[]>;
+  /** SIGKILLs a service (no shutdown of any kind) and waits until the process is gone. */
+  kill(service: ServiceName): Promise<void>;
+  /** Starts a service again (after {@link kill}), appending to its log; resolves once it is ready. */
+  restart(service: ServiceName): Promise<RunningService>;
   /** SIGTERM to every service (SIGKILL after the deadline), then deletes the namespace and the pools' nodes. */
   stop(): Promise<void>;
 }
@@ -358,7 +367,13 @@ async function startGroupsAtZero(stack: StackEndpoints, prefix: string, topics: 
  *   (what was started is stopped first).
  */
 export async function startSystem(options: SystemOptions): Promise<System> {
-  const stack = await getStack({ kubernetes: true });
+  const shared = await getStack({ kubernetes: true });
+  if (!shared.kubernetes) throw new Error('the stack has no Kubernetes API');
+  const stack: StackEndpoints = {
+    ...shared,
+    ...(options.servers?.kafkaBrokers ? { kafka: { brokers: options.servers.kafkaBrokers } } : {}),
+    ...(options.servers?.redisUrl ? { redis: { url: options.servers.redisUrl } } : {}),
+  };
   if (!stack.kubernetes) throw new Error('the stack has no Kubernetes API');
   const kube = connectKube({ kubeconfig: stack.kubernetes.kubeconfig });
   // Under 40 characters (pool, namespace and node names derive from it: DNS labels), and
@@ -418,11 +433,27 @@ export async function startSystem(options: SystemOptions): Promise<System> {
       (await workers())
         .filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
         .map((n) => n.metadata?.name as string),
+    kill: async (svc) => {
+      const s = services.get(svc);
+      if (!s || s.child.exitCode !== null || s.child.signalCode !== null) return;
+      const gone = once(s.child, 'exit');
+      s.child.kill('SIGKILL');
+      await gone;
+    },
+    restart: async (svc) => {
+      if (!control) throw new Error('the system has not started');
+      const s = await control.launch(svc);
+      await control.ready(s);
+      return s;
+    },
     stop: () => {
       stopped.done ??= stopAll();
       return stopped.done;
     },
   };
+  let control:
+    | { launch(svc: ServiceName): Promise<RunningService>; ready(s: RunningService): Promise<unknown> }
+    | undefined;
 
   async function stopAll(): Promise<void> {
     // Producers first, as scripts/up does (in reverse order of starting).
@@ -497,7 +528,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     const launch = async (svc: ServiceName): Promise<RunningService> => {
       const port = await freePort();
       const logFile = join(logDir, `${svc}.log`);
-      const log = createWriteStream(logFile);
+      const log = createWriteStream(logFile, { flags: 'a' });
       const how = await (options.launch ?? fromSources)(svc);
       const child = spawn(process.execPath, how.args, {
         cwd: how.cwd,
@@ -541,10 +572,11 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     );
     await ready(await launch('metrics-listener'));
     note('every service ready');
+    control = { launch, ready };
     // A service that exits later is a failure of the test that was running: say so loudly.
     for (const s of services.values()) {
       s.child.once('exit', (code, signal) => {
-        if (!stopped.done) {
+        if (!stopped.done && signal !== 'SIGKILL') {
           process.stderr.write(`e2e ${name}: ${s.name} exited early (${code ?? signal}); log ${s.logFile}\n`);
         }
       });

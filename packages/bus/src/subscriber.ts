@@ -112,7 +112,7 @@ export interface SubscriberDeps<T extends EventType> {
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
-  /** Passed to kafkajs. @default 30000 / 3000 */
+  /** Passed to kafkajs: how soon a dead member's partitions move. @default 10000 / 1000 */
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
 }
@@ -195,8 +195,8 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
 
   const consumer = deps.kafka.consumer({
     groupId: deps.groupId,
-    sessionTimeout: deps.sessionTimeoutMs ?? 30_000,
-    heartbeatInterval: deps.heartbeatIntervalMs ?? 3_000,
+    sessionTimeout: deps.sessionTimeoutMs ?? 10_000,
+    heartbeatInterval: deps.heartbeatIntervalMs ?? 1_000,
     maxWaitTimeInMs: 100,
     retry: { retries: 10 },
   });

@@ -356,6 +356,27 @@ export const configSchema = z.strictObject({
       idempotency_ttl_seconds: seconds(30 * 86_400).default(7 * 86_400),
       /** Consumer group id prefix; the service name is appended. */
       group_prefix: z.string().default('scalewise.'),
+      /**
+       * How long the group waits for a member that stopped heartbeating before its partitions
+       * move to another (a SIGKILLed replica): the takeover time. At least the brokers'
+       * `group.min.session.timeout.ms` (6 s by default).
+       */
+      session_timeout_ms: z
+        .number()
+        .int()
+        .min(1000, 'at least 1000')
+        .max(300_000, 'at most 300000')
+        .default(10_000),
+      heartbeat_interval_ms: z
+        .number()
+        .int()
+        .min(100, 'at least 100')
+        .max(60_000, 'at most 60000')
+        .default(1_000),
+    })
+    .refine((e) => e.heartbeat_interval_ms * 3 <= e.session_timeout_ms, {
+      message: 'heartbeat_interval_ms must be at most a third of session_timeout_ms',
+      path: ['heartbeat_interval_ms'],
     })
     .prefault({}),
   kafka: z

@@ -210,6 +210,8 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
           ...(def.topics ? { topics: def.topics } : {}),
           ...(def.fromBeginning !== undefined ? { fromBeginning: def.fromBeginning } : {}),
           ownsTopic: (topic) => deadLetterOwners[topic] === def.name,
+          sessionTimeoutMs: config.events.session_timeout_ms,
+          heartbeatIntervalMs: config.events.heartbeat_interval_ms,
         });
         await subscriber.start();
       }

@@ -1,10 +1,10 @@
 /**
- * A Kafka broker of the test's own, started with the project's stack scripts in a scratch
- * run directory on free ports, so a test can stop and restart a real broker without
- * touching the shared one. Uses the cached Kafka install.
+ * A Kafka broker (or a Redis) of the test's own, started with the project's stack scripts in
+ * a scratch run directory on free ports, so a test can stop, SIGKILL and restart a real
+ * server without touching the shared one. Uses the cached installs.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,39 +24,81 @@ async function freePort(): Promise<number> {
   });
 }
 
-export interface PrivateKafka {
-  brokers: string[];
+export interface PrivateServer {
   stop(): Promise<void>;
   start(): Promise<void>;
-  /** Stops the broker and deletes its data. */
+  /** SIGKILLs the server's process group, as a crash would: no clean shutdown. */
+  kill(): Promise<void>;
+  /** Stops the server and deletes its data. */
   destroy(): Promise<void>;
 }
 
-export async function startPrivateKafka(): Promise<PrivateKafka> {
-  const runDir = mkdtempSync(join(tmpdir(), 'scalewise-private-kafka-'));
-  const port = await freePort();
-  const controller = await freePort();
+export interface PrivateKafka extends PrivateServer {
+  brokers: string[];
+}
+
+export interface PrivateRedis extends PrivateServer {
+  url: string;
+}
+
+async function startPrivate(
+  component: 'kafka' | 'redis',
+  ports: Record<string, number>,
+): Promise<PrivateServer> {
+  const runDir = mkdtempSync(join(tmpdir(), `scalewise-private-${component}-`));
   const env = {
     ...process.env,
     SCALEWISE_RUN_DIR: runDir,
-    SCALEWISE_KAFKA_PORT: String(port),
-    SCALEWISE_KAFKA_CONTROLLER_PORT: String(controller),
+    ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
   };
   const stack = join(repositoryRoot(), 'scripts', 'stack');
   const start = async () => {
-    await run(stack, ['up', 'kafka'], { env, timeout: 180_000 });
+    await run(stack, ['up', component], { env, timeout: 180_000 });
   };
   const stop = async () => {
-    await run(stack, ['down', 'kafka'], { env, timeout: 60_000 });
+    await run(stack, ['down', component], { env, timeout: 60_000 });
   };
   await start();
   return {
-    brokers: [`127.0.0.1:${port}`],
     start,
     stop,
+    async kill() {
+      const pidFile = join(runDir, component, `${component}.pid`);
+      const pid = Number(readFileSync(pidFile, 'utf8').trim());
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        process.kill(pid, 'SIGKILL');
+      }
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline) {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      rmSync(pidFile, { force: true });
+    },
     async destroy() {
       await stop().catch(() => undefined);
       rmSync(runDir, { recursive: true, force: true });
     },
   };
+}
+
+export async function startPrivateKafka(): Promise<PrivateKafka> {
+  const port = await freePort();
+  const server = await startPrivate('kafka', {
+    SCALEWISE_KAFKA_PORT: port,
+    SCALEWISE_KAFKA_CONTROLLER_PORT: await freePort(),
+  });
+  return { ...server, brokers: [`127.0.0.1:${port}`] };
+}
+
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const port = await freePort();
+  const server = await startPrivate('redis', { SCALEWISE_REDIS_PORT: port });
+  return { ...server, url: `redis://127.0.0.1:${port}` };
 }
