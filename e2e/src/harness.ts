@@ -396,6 +396,8 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   writeFileSync(configFile, yaml);
 
   const redis = new Redis(stack.redis.url, { lazyConnect: true, maxRetriesPerRequest: 3 });
+  // A test may restart Redis: the commands fail meanwhile, the connection comes back.
+  redis.on('error', () => undefined);
   await redis.connect();
   const services = new Map<ServiceName, RunningService>();
   let rec: (Recorder & { undecodable: number }) | undefined;

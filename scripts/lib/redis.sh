@@ -15,10 +15,13 @@ redis_install() {
 # "or an already running one on the configured port").
 redis_foreign_ok() { redis_ready; }
 
+# SCALEWISE_REDIS_APPENDONLY=yes keeps the data across a restart (the append-only file, as
+# docker-compose.yml runs it); the shared stack runs without persistence.
 redis_start() {
   local data; data=$(datadir redis); mkdir -p "$data"
   start_bg redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$data" \
-    --save "" --appendonly no --protected-mode yes --daemonize no --loglevel notice
+    --save "" --appendonly "${SCALEWISE_REDIS_APPENDONLY:-no}" --protected-mode yes \
+    --daemonize no --loglevel notice
 }
 
 redis_ready() { [[ $(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null) == PONG ]]; }

@@ -86,13 +86,22 @@ export function createBus(config: BusConfig): Bus {
     redis: createBreaker('redis', config.breakers, metrics, config.onBreakerState),
   };
   // Idempotent producer: Kafka deduplicates retried sends per partition (acks=all required).
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-  });
+  const newProducer = () =>
+    kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
+  let producer = newProducer();
   const publisher = createPublisher({
     producer,
+    // After a broker crash the idempotent session may be gone on the broker's side.
+    renewProducer: async (old) => {
+      await old.disconnect().catch(() => undefined);
+      producer = newProducer();
+      await producer.connect();
+      return producer;
+    },
     breaker: breakers.producer,
     topicPrefix: config.topicPrefix ?? 'scalewise.',
     topicNames: config.topicNames ?? {},

@@ -32,6 +32,33 @@ export interface PublisherDeps {
   maxBatch?: number;
   /** How long `enqueue` may hold an event before flushing. @default 20 ms */
   lingerMs?: number;
+  /**
+   * Replaces a producer whose idempotent session the broker no longer knows (see
+   * {@link lostProducerState}): disconnects `old`, returns a new one, connected. Without it
+   * such a producer keeps failing until the process restarts.
+   */
+  renewProducer?: (old: Producer) => Promise<Producer>;
+}
+
+/**
+ * The broker's answers that mean the idempotent producer's session (producer id and
+ * sequence numbers) is lost on its side, as after a broker crash: kafkajs never recovers
+ * from them by itself (tulios/kafkajs#598); a new producer (a new producer id) does.
+ */
+const producerStateErrors = new Set([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'UNKNOWN_PRODUCER_ID',
+  'INVALID_PRODUCER_EPOCH',
+  'INVALID_PRODUCER_ID_MAPPING',
+]);
+
+/** Whether `err` (or an error it wraps) says the broker lost the producer's session. */
+export function lostProducerState(err: unknown, depth = 0): boolean {
+  if (typeof err !== 'object' || err === null || depth > 5) return false;
+  const e = err as { type?: unknown; cause?: unknown; originalError?: unknown; errors?: unknown };
+  if (typeof e.type === 'string' && producerStateErrors.has(e.type)) return true;
+  const inner = [e.cause, e.originalError, ...(Array.isArray(e.errors) ? e.errors : [])];
+  return inner.some((x) => lostProducerState(x, depth + 1));
 }
 
 export interface Publisher {
@@ -64,6 +91,24 @@ export function createPublisher(deps: PublisherDeps): Publisher {
     reject: (e: unknown) => void;
   }[] = [];
   let timer: NodeJS.Timeout | undefined;
+  let producer = deps.producer;
+  /** Set when the broker lost `producer`'s session: the next send renews it first. */
+  let lost = false;
+  let renewing: Promise<void> | undefined;
+  /** A new producer in place of the lost one, once however many sends wait for it. */
+  const renew = (): Promise<void> => {
+    const renewProducer = deps.renewProducer;
+    if (!renewProducer || !lost) return Promise.resolve();
+    renewing ??= renewProducer(producer)
+      .then((p) => {
+        producer = p;
+        lost = false;
+      })
+      .finally(() => {
+        renewing = undefined;
+      });
+    return renewing;
+  };
 
   const topicFor = (e: ScalewiseEvent | AnyScalewiseEvent) =>
     topicName(topicOf(e.type), prefix, deps.topicNames);
@@ -82,9 +127,18 @@ export function createPublisher(deps: PublisherDeps): Publisher {
     }
     const started = now();
     try {
-      await deps.breaker.call(() =>
-        deps.producer.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 }),
-      );
+      await deps.breaker.call(async () => {
+        // A new session first when the broker lost the last one (until renewing succeeds).
+        await renew();
+        const using = producer;
+        try {
+          await using.sendBatch({ topicMessages: [...byTopic.values()], acks: -1 });
+        } catch (err) {
+          // The next attempt (the caller retries: a dependency failure) renews the producer.
+          if (lostProducerState(err) && using === producer) lost = true;
+          throw err;
+        }
+      });
     } catch (err) {
       spans.end(err);
       for (const e of events)

@@ -43,13 +43,13 @@ export interface PrivateRedis extends PrivateServer {
 
 async function startPrivate(
   component: 'kafka' | 'redis',
-  ports: Record<string, number>,
+  vars: Record<string, number | string>,
 ): Promise<PrivateServer> {
   const runDir = mkdtempSync(join(tmpdir(), `scalewise-private-${component}-`));
   const env = {
     ...process.env,
     SCALEWISE_RUN_DIR: runDir,
-    ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+    ...Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, String(v)])),
   };
   const stack = join(repositoryRoot(), 'scripts', 'stack');
   const start = async () => {
@@ -97,8 +97,12 @@ export async function startPrivateKafka(): Promise<PrivateKafka> {
   return { ...server, brokers: [`127.0.0.1:${port}`] };
 }
 
-export async function startPrivateRedis(): Promise<PrivateRedis> {
+/** @param options.appendOnly keep the data across a restart (the append-only file). */
+export async function startPrivateRedis(options: { appendOnly?: boolean } = {}): Promise<PrivateRedis> {
   const port = await freePort();
-  const server = await startPrivate('redis', { SCALEWISE_REDIS_PORT: port });
+  const server = await startPrivate('redis', {
+    SCALEWISE_REDIS_PORT: port,
+    ...(options.appendOnly ? { SCALEWISE_REDIS_APPENDONLY: 'yes' } : {}),
+  });
   return { ...server, url: `redis://127.0.0.1:${port}` };
 }
