@@ -213,9 +213,14 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
           sessionTimeoutMs: config.events.session_timeout_ms,
           heartbeatIntervalMs: config.events.heartbeat_interval_ms,
         });
-        await subscriber.start();
       }
+      // The service's own work (min-enforcer's floor checks, the sensing, the syncs) starts
+      // while the consumer joins its group: after a crash the join waits out the dead
+      // member's session (events.session_timeout_ms), and the floor must not.
+      const joining = subscriber?.start();
+      joining?.catch(() => undefined);
       await def.onStart?.(ctx);
+      await joining;
       telemetry.logger.info(
         { groupId: def.groupId, handlers: def.handlers !== undefined },
         'service started',
