@@ -263,8 +263,11 @@ function onSimulatedPending(
   const unseen = p.inFlight
     .filter((a) => a.direction === 'up')
     .reduce((n, a) => n + Math.max(0, a.count - (seen[a.id] ?? 0)), 0);
-  const needed = Math.max(0, sim.new_nodes - unseen);
   const cur = desiredOf(p);
+  // And the nodes that joined since the simulation ran (a floor repair that completed before
+  // this report was read): the pods it placed on new nodes may fit them already.
+  const joined = Math.max(0, (cur ?? sim.pool_nodes) - sim.pool_nodes - unseen);
+  const needed = Math.max(0, sim.new_nodes - unseen - joined);
   const target = (cur ?? sim.pool_nodes) + needed;
   p.pending = { count: d.pending_count, target: needed > 0 ? target : null, at: s.now };
   if (p.workers === null || needed === 0) return;
@@ -290,6 +293,7 @@ function onSimulatedPending(
         `${d.pending_count} pods pending for ${secs(d.waiting_time)}: ${fitting}` +
         `${sim.pods_on_new_nodes} fit no node there and are packed onto ${sim.new_nodes} new nodes of ${t.cpu_millicores}m CPU and ${gib(t.memory_bytes)}` +
         (unseen > 0 ? `, ${unseen} of them decided and not created yet` : '') +
+        (joined > 0 ? `, ${joined} of them joined since the simulation ran` : '') +
         ` (${sim.expander === 'priority' ? 'highest priority' : 'least waste'}: ${fmt(sim.waste.cpu_percent)}% CPU and ${fmt(sim.waste.memory_percent)}% memory left unrequested)`,
       inputs: {
         pending_count: d.pending_count,
@@ -297,6 +301,7 @@ function onSimulatedPending(
         pool_nodes: sim.pool_nodes,
         in_flight_nodes: sim.in_flight_nodes,
         nodes_in_flight_not_created: unseen,
+        nodes_joined_since: joined,
         fit_existing: sim.fit_existing,
         pods_on_new_nodes: sim.pods_on_new_nodes,
         new_nodes: sim.new_nodes,
