@@ -1455,10 +1455,8 @@ const plain = (o: Partial<Setup>): Setup => ({
 });
 const at0 = (...ops: Op[]): [number, Op][] => ops.map((op) => [0, op]);
 
-describe('known bugs, found by the properties above (todo until fixed)', () => {
-  test('B1: a node lost out of band while a scale-down decision naming it is claimed is never reported lost', {
-    todo: 'a claim’s named nodes count as the action’s victims before node-manager has chosen them',
-  }, () => {
+describe('bugs the properties above found, each reproduced', () => {
+  test('B1: a node lost out of band while a scale-down decision naming it is claimed is reported lost', () => {
     // (a) decision-engine decides to remove workers-old-1 (an UnderutilizationWarning named it)
     // and claims the action with it as a victim; old-1 is deleted out of band before
     // node-manager starts the action. The listing takes old-1's departure for the decision's
@@ -1476,9 +1474,7 @@ describe('known bugs, found by the properties above (todo until fixed)', () => {
     );
   });
 
-  test('B1b: a stale scale-down decision naming a node already reported lost erases the loss from the ledger', {
-    todo: 'claim() ties a tombstone without an action to the claimed action, a loss included',
-  }, () => {
+  test('B1b: a stale scale-down decision naming a node already reported lost leaves the loss in the ledger', () => {
     // The loss of old-1 is reported (NodeUnexpectedlyLost) and recorded; decision-engine then
     // reads an older UnderutilizationWarning that named old-1, and its decision's claim turns
     // the loss into a removal by the decision: it leaves the emergency window's count.
@@ -1494,9 +1490,7 @@ describe('known bugs, found by the properties above (todo until fixed)', () => {
     );
   });
 
-  test('B2: a NodeReady written after the node was reported lost brings it back; it is reported lost twice', {
-    todo: 'nodeJoined takes the time of the write for the time of the fact',
-  }, () => {
+  test('B2: a NodeReady written after the node was reported lost does not bring it back', () => {
     // A floor repair's node becomes Ready; node-manager has yet to write its NodeReady when the
     // node is deleted and state-sync reports it lost. The NodeReady written next is newer than
     // the tombstone: the ledger counts the node again until a listing reports it lost again (and
@@ -1516,9 +1510,7 @@ describe('known bugs, found by the properties above (todo until fixed)', () => {
     );
   });
 
-  test('B3: a victim removed after a sibling’s drain failed is reported NodeUnexpectedlyLost', {
-    todo: 'node-manager’s observe() drops the removal of a failed action; the ledger then takes the node for a loss',
-  }, () => {
+  test('B3: a victim removed after a sibling’s drain failed is the action’s removal, not a loss', () => {
     // A scale-down of workers-old-1 and workers-old-2: old-1 is drained, and its removal is under
     // way when old-2's drain fails (a PodDisruptionBudget): the action fails. The provider removes
     // old-1 all the same; its NodeRemoved is never said (the action no longer runs), and the

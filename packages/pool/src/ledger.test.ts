@@ -152,6 +152,14 @@ describe('nodeJoined', () => {
     assert.deepEqual(l.members.w1, { present: true, at: at(20), ready: true });
   });
 
+  test('a node of an action reported Ready after it was lost stays lost, whatever the times', () => {
+    const gone = nodeLeft(listedWith(['w1']), 'w1', null, at(10), { lost: true });
+    const l = nodeJoined(gone, 'w1', 'up-1', at(20), TIMEOUT);
+    assert.equal(l.members.w1?.present, false);
+    assert.equal(l.members.w1?.lost, true);
+    assert.equal(workersOf(l), 0);
+  });
+
   test('a join older than the last listing by more than the lag, of a node it did not list: the listing has the later word', () => {
     const l = listedWith(['w2'], at(60));
     const late = nodeJoined(l, 'w1', 'up-1', at(60) - LISTING_LAG_MS, TIMEOUT);
@@ -399,6 +407,9 @@ describe('removedByUs', () => {
     l = nodeLeft(l, 'w2', 'down-1', at(5));
     l = nodeLeft(l, 'w3', 'up-1', at(6));
     l = nodeLeft(l, 'w4', null, at(7), { lost: true });
+    // A claim names the decision's choice: w1 is the action's victim once node-manager starts it.
+    assert.equal(removedByUs(l, 'w1'), null);
+    l = actionStarted(l, downStart('down-1', ['w1'], at(8)));
     assert.equal(removedByUs(l, 'w1'), 'down-1');
     assert.equal(removedByUs(l, 'w2'), 'down-1');
     assert.equal(removedByUs(l, 'w3'), 'up-1');

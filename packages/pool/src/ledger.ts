@@ -225,7 +225,9 @@ export function removedByUs(l: Ledger, node: string): string | null {
   for (const a of Object.values(l.actions)) {
     if (a.direction !== 'down') continue;
     // An ended action removed what it removed; its other victims stay, and may be lost later.
-    if (a.removed.includes(node) || (!ended(a) && a.nodes.includes(node))) return a.id;
+    // A claim's nodes are the decision's choice, not yet node-manager's: until it starts the
+    // action, a departure of one of them is not the action's doing.
+    if (a.removed.includes(node) || (a.state === 'started' && a.nodes.includes(node))) return a.id;
   }
   const m = l.members[node];
   return m && !m.present && !m.lost && m.action ? m.action : null;
@@ -270,11 +272,14 @@ function removedBy(m: Member, id: string): Member {
  */
 function withDownAction(l: Ledger, a: LedgerAction): Ledger {
   if (a.direction !== 'down') return withAction(l, a);
+  // A claim's nodes are the decision's choice, not node-manager's: a departure not tied to an
+  // action (a loss) is not made the claim's. One that names the action is its removal.
+  const owns = a.state !== 'claimed';
   let members = l.members;
   let { nodes, removed } = a;
   for (const [name, m] of Object.entries(l.members)) {
     if (m.present) continue;
-    if (m.action === a.id || (m.action === undefined && nodes.includes(name))) {
+    if (m.action === a.id || (owns && m.action === undefined && nodes.includes(name))) {
       if (m.action !== a.id) members = { ...members, [name]: removedBy(m, a.id) };
       nodes = plus(nodes, name);
       removed = plus(removed, name);
@@ -300,7 +305,10 @@ export function nodeJoined(
   const cur = l.members[node];
   // A tombstone newer than this report wins: the node left after it joined. So does one of the
   // same time, as nodeLeft lets a departure win over a join of its time: both orders agree.
-  const tombstoned = cur !== undefined && !cur.present && cur.at >= now;
+  // And any tombstone, whatever its time, of a node an action of ours made: node-manager never
+  // makes a name twice, and may write the report after the node was deleted (its view of the
+  // node older than the departure). A listing that has the node brings it back (`listed`).
+  const tombstoned = cur !== undefined && !cur.present && (cur.at >= now || actionId !== null);
   // A listing taken more than the lag after this report has the later word (as it has when it
   // comes second, see `listed`): it listed the node (a member now) or the node has left since.
   const overruled = !cur?.present && l.syncedAt !== null && now <= l.syncedAt - LISTING_LAG_MS;

@@ -234,6 +234,31 @@ describe('scale down', () => {
       node: 'workers-3',
     });
   });
+
+  test('Given one victim drained (its removal issued) when the other fails, Then its removal is still said, the action’s; nothing after', () => {
+    const s = start(null, down(2), at(0), policy, { nodes: ['workers-2', 'workers-3'] });
+    const r = feed(s, [
+      [{ kind: 'drained', node: 'workers-2', evictedPods: 1 }, at(5)],
+      [
+        { kind: 'failed', node: 'workers-3', code: 'PDB_BLOCKED', message: 'pdb allows 0', retriable: true },
+        at(6),
+      ],
+      [{ kind: 'removed', node: 'workers-2', provider: 'kwok' }, at(7)],
+      // Said once; a node never drained is not taken for removed.
+      [{ kind: 'removed', node: 'workers-2', provider: 'kwok' }, at(8)],
+      [{ kind: 'removed', node: 'workers-3', provider: 'kwok' }, at(9)],
+    ]);
+    assert.deepEqual(names(r.events), [
+      'ScaleDownStarted',
+      'NodeDrained',
+      'ScalingActionFailed',
+      'NodeRemoved',
+    ]);
+    const removed = r.events.at(-1)?.data as { node_name: string; action_id: string };
+    assert.deepEqual([removed.node_name, removed.action_id], ['workers-2', 'warn-1/ScaleDownDecision']);
+    assert.equal(r.action.phase, 'failed');
+    for (const e of r.events) parseData(e.type, e.data);
+  });
 });
 
 describe('properties', () => {

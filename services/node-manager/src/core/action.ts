@@ -272,9 +272,30 @@ function failedEvent(
   };
 }
 
-/** Applies what the shell observed to a running action. Unknown nodes and finished actions are ignored. */
+/**
+ * Applies what the shell observed to a running action. Unknown nodes and finished actions are
+ * ignored, but for one thing: a removal issued before a scale-down failed (a sibling's drain
+ * failed meanwhile) still happens, and is said (NodeRemoved, the action's), so that the
+ * node's departure is never taken for a loss.
+ */
 export function observe(current: Action, o: Observation, now: number): Step {
-  if (current.phase !== 'running') return { action: current, events: [], commands: [] };
+  if (current.phase !== 'running') {
+    const n = o.kind === 'removed' ? current.nodes[o.node] : undefined;
+    if (current.phase !== 'failed' || o.kind !== 'removed' || n?.state !== 'drained') {
+      return { action: current, events: [], commands: [] };
+    }
+    const a: Action = { ...current, nodes: { ...current.nodes, [o.node]: { state: 'removed', at: now } } };
+    return {
+      action: a,
+      events: [
+        {
+          type: 'io.scalewise.NodeRemoved',
+          data: { pool: a.pool, node_name: o.node, provider: o.provider, action_id: a.id, ...kindOf(a) },
+        },
+      ],
+      commands: [],
+    };
+  }
   const a: Action = { ...current, nodes: { ...current.nodes } };
   const events: ActionIntent[] = [];
   const commands: Command[] = [];
