@@ -13,7 +13,7 @@ import {
 import { createEvent, type EventData, toKafkaMessage } from '@scalewise/events';
 import { testKafka, waitFor } from '@scalewise/testing';
 import { dataOf, eventsOf, waitForSynced } from './expect.ts';
-import { type System, startSystem } from './harness.ts';
+import { type System, type SystemOptions, startSystem } from './harness.ts';
 
 const cleanup: (() => Promise<unknown>)[] = [];
 after(async () => {
@@ -122,53 +122,63 @@ async function answeredOnce(s: System, ids: string[], what: string): Promise<voi
   assert.equal(eventsOf(s, 'MinimumNodesViolation').length, 0, `the floor never broken (${what})`);
 }
 
+/**
+ * A system on `servers`, 12 triggers produced while `down` then `up` run 3 s apart (from the
+ * fifth trigger on), then every trigger answered once.
+ */
+async function underFault(
+  label: string,
+  servers: SystemOptions['servers'],
+  fault: { down(): Promise<void>; up(): Promise<void>; what: string },
+): Promise<void> {
+  const s = await startSystem({
+    label,
+    pool: { min: 1, max: 30, underutilizedForSeconds: 3600 },
+    initialWorkers: 1,
+    ...(servers ? { servers } : {}),
+  });
+  cleanup.push(() => s.stop());
+  await waitForSynced(s, 1);
+  let done: Promise<void> = Promise.resolve();
+  const ids = await produce(s, plan(s.pool), 400, (i) => {
+    if (i !== 4) return;
+    done = (async () => {
+      await fault.down();
+      await new Promise((r) => setTimeout(r, 3000));
+      await fault.up();
+    })();
+  });
+  await done;
+  await answeredOnce(s, ids, fault.what);
+}
+
 describe('restarts of a server under load', () => {
   test('the broker SIGKILLed and restarted while triggers are produced: each answered once, no node twice', async () => {
     const kafka: PrivateKafka = await startPrivateKafka();
     cleanup.push(() => kafka.destroy());
-    const s = await startSystem({
-      label: 'chaos-broker',
-      pool: { min: 1, max: 30, underutilizedForSeconds: 3600 },
-      initialWorkers: 1,
-      servers: { kafkaBrokers: kafka.brokers },
-    });
-    cleanup.push(() => s.stop());
-    await waitForSynced(s, 1);
-    let fault: Promise<void> = Promise.resolve();
-    const ids = await produce(s, plan(s.pool), 400, (i) => {
-      if (i !== 4) return;
-      fault = (async () => {
-        await kafka.kill();
-        await new Promise((r) => setTimeout(r, 3000));
-        await kafka.start();
-      })();
-    });
-    await fault;
-    await answeredOnce(s, ids, 'broker SIGKILLed');
+    await underFault(
+      'chaos-broker',
+      { kafkaBrokers: kafka.brokers },
+      {
+        down: () => kafka.kill(),
+        up: () => kafka.start(),
+        what: 'broker SIGKILLed',
+      },
+    );
   });
 
   test('Redis restarted while triggers are produced: each answered once, no duplicate decision', async () => {
     // As docker-compose.yml runs it: the append-only file keeps the data across the restart.
     const redis: PrivateRedis = await startPrivateRedis({ appendOnly: true });
     cleanup.push(() => redis.destroy());
-    const s = await startSystem({
-      label: 'chaos-redis',
-      pool: { min: 1, max: 30, underutilizedForSeconds: 3600 },
-      initialWorkers: 1,
-      servers: { redisUrl: redis.url },
-    });
-    cleanup.push(() => s.stop());
-    await waitForSynced(s, 1);
-    let fault: Promise<void> = Promise.resolve();
-    const ids = await produce(s, plan(s.pool), 400, (i) => {
-      if (i !== 4) return;
-      fault = (async () => {
-        await redis.stop();
-        await new Promise((r) => setTimeout(r, 3000));
-        await redis.start();
-      })();
-    });
-    await fault;
-    await answeredOnce(s, ids, 'Redis restarted');
+    await underFault(
+      'chaos-redis',
+      { redisUrl: redis.url },
+      {
+        down: () => redis.stop(),
+        up: () => redis.start(),
+        what: 'Redis restarted',
+      },
+    );
   });
 });

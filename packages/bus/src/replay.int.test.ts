@@ -92,27 +92,23 @@ test('replay of a time range re-delivers exactly the selected events, marked rep
 test('a fixed dead letter replayed into its topic is handled', async () => {
   const { bus, prefix } = testBus();
   await bus.start();
-  const topic = topicName('triggers', prefix);
+  // Not a trigger: a trigger whose data breaks its schema is answered, not dead-lettered.
+  const topic = topicName('nodes', prefix);
   const got: AnyScalewiseEvent[] = [];
   const sub = bus.subscribe({
     groupId: uniqueName('g'),
     fromBeginning: true,
-    handlers: { 'io.scalewise.trigger.scale': (e) => void got.push(e as AnyScalewiseEvent) },
+    handlers: { 'io.scalewise.NodeReady': (e) => void got.push(e as AnyScalewiseEvent) },
   });
   await sub.start();
+  const good = sampleData['io.scalewise.NodeReady'];
   const bad = toKafkaMessage(
-    createEvent(
-      'io.scalewise.trigger.scale',
-      { pool: 'workers', action: 'scale_up', count: 1 },
-      { source: '/ci', clusterid: 'local' },
-    ),
+    createEvent('io.scalewise.NodeReady', good, { source: '/ci', clusterid: 'local' }),
   );
+  const { node_name: _missing, ...broken } = good;
   const p = bus.kafka.producer();
   await p.connect();
-  await p.send({
-    topic,
-    messages: [{ ...bad, value: Buffer.from('{"pool":"workers","action":"scale_up"}') }],
-  });
+  await p.send({ topic, messages: [{ ...bad, value: Buffer.from(JSON.stringify(broken)) }] });
   await p.disconnect();
   const [entry] = await waitFor(
     async () => {
@@ -124,10 +120,10 @@ test('a fixed dead letter replayed into its topic is handled', async () => {
   assert.ok(entry);
   const letter = await bus.dlq.get(entry.key);
   assert.equal(letter.error.code, 'SCHEMA_VIOLATION');
-  const fixed = Buffer.from('{"pool":"workers","action":"scale_up","count":2}');
+  const fixed = Buffer.from(JSON.stringify(good));
   const res = await replayDeadLetter(bus.kafka, bus.dlq, entry.key, { value: fixed });
   assert.equal(res.topic, topic);
   await waitFor(() => got.length === 1, { timeoutMs: 20_000, what: 'the fixed record handled' });
-  assert.deepEqual(got[0]?.data, { pool: 'workers', action: 'scale_up', count: 2 });
+  assert.deepEqual(got[0]?.data, good);
   assert.equal(got[0]?.replayof, letter.event_id);
 });

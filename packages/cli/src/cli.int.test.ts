@@ -32,7 +32,12 @@ after(async () => {
 
 /** The environment of one test: the stack's broker and a topic prefix of its own, no config file. */
 function cliEnv(prefix: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const { SCALEWISE_CONFIG: _file, SCALEWISE_API_TOKEN: _token, ...rest } = process.env;
+  const {
+    SCALEWISE_CONFIG: _file,
+    SCALEWISE_API_TOKEN: _token,
+    SCALEWISE_CLUSTER_ID: _c,
+    ...rest
+  } = process.env;
   return {
     ...rest,
     KAFKA_BROKERS: stack.kafka.brokers.join(','),
@@ -140,6 +145,17 @@ describe('trigger', () => {
     assert.equal(record.partitionkey, 'workers');
     assert.equal((record as unknown as { key: string }).key, 'workers');
     assert.deepEqual(record.data, { pool: 'workers', action: 'scale_up', count: 2, reason: 'load test' });
+    // No config file, no SCALEWISE_CLUSTER_ID: the trigger names no cluster (this topic's).
+    assert.equal(record.clusterid, undefined);
+    // Told the cluster, it names it.
+    const named = await scalewise(
+      ['trigger', 'pause', '--pool', 'workers'],
+      cliEnv(prefix, { SCALEWISE_CLUSTER_ID: 'east' }),
+    );
+    assert.equal(named.code, 0, named.stderr);
+    const [, paused] = await readAll(`${prefix}triggers`, 2);
+    assert.equal(paused?.id, named.stdout.trim());
+    assert.equal(paused?.clusterid, 'east');
   });
 
   test('an invalid trigger is refused before anything is sent, naming the flag', async () => {

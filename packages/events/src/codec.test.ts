@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { ScalewiseError } from '@scalewise/errors';
 import { CloudEvent, Kafka } from 'cloudevents';
 import fc from 'fast-check';
+import type { EventData } from './catalogue.ts';
 import { fromKafkaMessage, type RawRecord, toKafkaMessage } from './codec.ts';
 import { causedBy, createEvent, isForCluster, UNKEYED_TRIGGER_KEY } from './envelope.ts';
 import { sampleData, sampleEvents } from './samples.ts';
@@ -298,6 +299,18 @@ describe('triggers from outside (docs/triggers.md)', () => {
     assert.equal(Object.hasOwn(decoded, 'clusterid'), false, 'absent, not an empty string');
     assert.equal(decoded.partitionkey, 'workers', 'the pool, not the record key');
     assert.deepEqual(decoded.data, scaleUp2);
+  });
+
+  test('a trigger that names no cluster (clusterid undefined) encodes without ce_clusterid and round-trips', () => {
+    const e = createEvent('io.scalewise.trigger.scale', scaleUp2 as EventData<'io.scalewise.trigger.scale'>, {
+      source: '/scalewise/cli',
+      clusterid: 'unused',
+    });
+    const m = toKafkaMessage({ ...e, clusterid: undefined });
+    assert.equal(Object.hasOwn(m.headers, 'ce_clusterid'), false);
+    const back = fromKafkaMessage({ key: m.key, value: m.value, headers: m.headers, timestamp: m.timestamp });
+    assert.equal(back.clusterid, undefined);
+    assert.equal(back.id, e.id);
   });
 
   test('structured, without clusterid and partitionkey: decoded the same way', () => {

@@ -20,6 +20,8 @@
  *   4. A record without `ce_time` gets the time of decoding in binary mode, and a
  *      structured record without `time` makes the binding throw a RangeError.
  *   5. A null value (a tombstone) throws a bare ValidationError with no context.
+ *   6. `new CloudEvent` rejects an own property whose value is undefined ("invalid extension
+ *      value"), as a trigger that names no cluster has.
  */
 
 import { ScalewiseError } from '@scalewise/errors';
@@ -68,7 +70,11 @@ const BATCH_TYPE = 'application/cloudevents-batch';
 export function toKafkaMessage(event: ScalewiseEvent | AnyScalewiseEvent): EncodedRecord {
   let ce: CloudEvent<unknown>;
   try {
-    ce = new CloudEvent<unknown>({ ...event }, true);
+    // GUARD 6: an attribute present as undefined (a trigger that names no cluster) is unset;
+    // the model would reject it as an invalid extension value.
+    const set: Record<string, unknown> = { ...event };
+    for (const k of Object.keys(set)) if (set[k] === undefined) delete set[k];
+    ce = new CloudEvent<unknown>(set, true);
   } catch (err) {
     throw new ScalewiseError('SCHEMA_VIOLATION', `${event.type} ${event.id}: ${firstLine(err)}`, {
       cause: err,

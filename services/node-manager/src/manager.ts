@@ -546,6 +546,14 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
       const ids = await bus.redis.smembers(runningKey);
       for (const id of ids) {
         const rec = await store.get(id);
+        if (rec) {
+          // What it wrote last may not have gone out (killed between the write and the
+          // publish): said again, under the same ids; consumers drop the copies.
+          const { started, tips, last } = rec.state;
+          const said = new Map<string, AnyScalewiseEvent>();
+          for (const e of [started, ...Object.values(tips), last]) if (e) said.set(e.id, e);
+          if (said.size > 0) await publish(await stated(`resume/${id}/${randomUUID()}`, [...said.values()]));
+        }
         if (rec?.state.action.phase !== 'running') {
           await bus.redis.srem(runningKey, id);
           continue;

@@ -174,8 +174,14 @@ function checked(command: string, type: TriggerType, data: Record<string, unknow
 
 /** Publishes the trigger (acks=all) and prints its id. @throws DEPENDENCY_UNAVAILABLE */
 export async function runTrigger(o: TriggerOptions, ctx: Context): Promise<number> {
-  const { config } = ctx.config();
-  const event = createEvent(o.type, o.data, { source: o.source, clusterid: config.cluster_id });
+  const loaded = ctx.config();
+  const { config } = loaded;
+  // The cluster is named only when the CLI was told it (a config file, SCALEWISE_CLUSTER_ID):
+  // a trigger that names none is for the cluster whose topic it is on (docs/triggers.md), and
+  // the built-in default `local` would be refused as another cluster's by any other.
+  const named = loaded.path !== undefined || ctx.env.SCALEWISE_CLUSTER_ID !== undefined;
+  const created = createEvent(o.type, o.data, { source: o.source, clusterid: config.cluster_id });
+  const event: ScalewiseEvent<TriggerType> = named ? created : { ...created, clusterid: undefined };
   const producer = ctx.kafka().producer({ idempotent: true, maxInFlightRequests: 1 });
   await connectKafka(producer, config.kafka.brokers, ctx.connectTimeoutMs);
   const breaker = createBreaker('kafka-producer', { timeoutMs: ctx.connectTimeoutMs });
