@@ -107,9 +107,17 @@ async function answeredOnce(s: System, ids: string[], what: string): Promise<voi
   );
   const decisions = eventsOf(s, 'ScaleUpDecision');
   assert.ok(decisions.length > 0, `some triggers decided (${what})`);
+  // A trigger's, or its held target pursued (caused by the event it was decided on, naming it).
+  const triggerOf = (e: (typeof decisions)[number]) => {
+    const x = dataOf(e, 'io.scalewise.ScaleUpDecision').explanation as {
+      rule?: string;
+      inputs?: Record<string, unknown>;
+    };
+    return x.rule === 'trigger_hold' ? String(x.inputs?.trigger_id) : (e.causationid ?? '');
+  };
   assert.ok(
-    decisions.every((e) => ids.includes(e.causationid ?? '')),
-    `every scale-up was a trigger's (${what})`,
+    decisions.every((e) => ids.includes(triggerOf(e))),
+    `every scale-up was a trigger's (${what}): ${decisions.map((e) => `${e.id} ${triggerOf(e)}`).join(', ')}`,
   );
   const target = Math.max(...decisions.map((e) => dataOf(e, 'io.scalewise.ScaleUpDecision').desired_workers));
   await waitFor(async () => (await s.workers()).length === target, {

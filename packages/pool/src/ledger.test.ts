@@ -792,3 +792,37 @@ describe('holds and limits', () => {
     assert.equal(withLimits(l, { min: 3, max: 8, source: '/other', at: at(9), base: { min: 2, max: 6 } }), l);
   });
 });
+
+describe('listed: the nodes an up action made', () => {
+  test('a listed node an action in flight made is delivered: desired counts it once, before its NodeReady', () => {
+    let l = listedWith(['w1']);
+    l = actionStarted(l, { id: 'up-1', direction: 'up', count: 2, now: at(1), timeoutMs: TIMEOUT, from: 1 });
+    assert.equal(desiredOf(l, at(2)), 3);
+    const { ledger } = listed(
+      l,
+      [
+        { name: 'w1', ready: true },
+        { name: 'w2', ready: false, createdAt: at(2), action: 'up-1' },
+      ],
+      at(3),
+    );
+    assert.equal(workersOf(ledger), 2);
+    assert.equal(desiredOf(ledger, at(3)), 3, 'one node still to come, not two');
+    assert.deepEqual(ledger.actions['up-1']?.nodes, ['w2']);
+    assert.equal(ledger.members.w2?.action, 'up-1');
+    // Its NodeReady later changes neither.
+    const ready = nodeJoined(ledger, 'w2', 'up-1', at(4), TIMEOUT);
+    assert.equal(desiredOf(ready, at(4)), 3);
+    // A node naming an action the ledger does not know, or a scale-down, is a member only.
+    const other = listed(
+      l,
+      [
+        { name: 'w1', ready: true },
+        { name: 'w9', ready: true, action: 'gone-1' },
+      ],
+      at(3),
+    );
+    assert.equal(other.ledger.members.w9?.action, undefined);
+    assert.equal(desiredOf(other.ledger, at(3)), 4);
+  });
+});

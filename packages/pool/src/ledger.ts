@@ -488,6 +488,8 @@ export interface ListedNode {
   ready: boolean;
   /** Epoch ms, when known. */
   createdAt?: number;
+  /** The scale-up that made it (node-manager's `scalewise.io/action-id` annotation), when one did. */
+  action?: string;
 }
 
 export interface Listing {
@@ -515,6 +517,15 @@ export function listed(l: Ledger, nodes: readonly ListedNode[], now: number): Li
     return { ledger: l, appeared: [], lost: [], removed: [], stale: [] };
   }
   const members: Record<string, Member> = { ...l.members };
+  let actions = l.actions;
+  // A listed node an up action in flight made is one it has delivered: without this, desiredOf
+  // counts it twice (a member, and still to come) until its NodeReady is written.
+  const delivered = (n: ListedNode) => {
+    const a = n.action === undefined ? undefined : actions[n.action];
+    if (!a || a.direction !== 'up' || a.nodes.includes(n.name)) return;
+    const nodes = plus(a.nodes, n.name);
+    actions = { ...actions, [a.id]: { ...a, nodes, count: Math.max(a.count, nodes.length) } };
+  };
   const appeared: string[] = [];
   const lost: string[] = [];
   const removed: string[] = [];
@@ -524,6 +535,7 @@ export function listed(l: Ledger, nodes: readonly ListedNode[], now: number): Li
     seen.add(n.name);
     const cur = members[n.name];
     if (cur?.present) {
+      delivered(n);
       if (cur.ready !== n.ready || (n.createdAt !== undefined && cur.createdAt !== n.createdAt)) {
         members[n.name] = {
           ...cur,
@@ -548,7 +560,9 @@ export function listed(l: Ledger, nodes: readonly ListedNode[], now: number): Li
       at: cur ? now : now - LISTING_LAG_MS,
       ready: n.ready,
       ...(n.createdAt !== undefined ? { createdAt: n.createdAt } : {}),
+      ...(n.action !== undefined && actions[n.action]?.direction === 'up' ? { action: n.action } : {}),
     };
+    delivered(n);
     appeared.push(n.name);
     if (l.syncedAt !== null && (n.createdAt === undefined || n.createdAt <= now - LISTING_LAG_MS)) {
       stale.push(n.name);
@@ -570,7 +584,7 @@ export function listed(l: Ledger, nodes: readonly ListedNode[], now: number): Li
     if (ours) removed.push(name);
     else lost.push(name);
   }
-  return { ledger: { ...l, members, syncedAt: now }, appeared, lost, removed, stale };
+  return { ledger: { ...l, members, actions, syncedAt: now }, appeared, lost, removed, stale };
 }
 
 /** Sets the limits in force (an accepted `trigger.update`); setting the same ones again changes nothing. */

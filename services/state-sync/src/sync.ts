@@ -175,6 +175,7 @@ export function createStateSync(ctx: ServiceContext, deps: StateSyncDeps): State
           ready: n.conditions.Ready?.status === 'True',
           since: n.conditions.Ready?.since || n.createdAt,
           createdAt: n.createdAt,
+          ...(n.annotations[ACTION_ANNOTATION] ? { action: n.annotations[ACTION_ANNOTATION] } : {}),
         }));
         return { pool, completed: [], kube };
       }

@@ -58,6 +58,8 @@ export interface KubeNode {
   since: number;
   /** Epoch ms the node (or worker pod) was created; absent: old enough that the ledger should know it. */
   createdAt?: number;
+  /** The scale-up that made it (node-manager's action-id annotation). */
+  action?: string;
 }
 
 export interface Instance {
@@ -217,6 +219,7 @@ export function reconcile(input: SyncInput): SyncOutcome {
           name: n.name,
           ready: n.ready,
           ...(n.createdAt !== undefined ? { createdAt: n.createdAt } : {}),
+          ...(n.action !== undefined ? { action: n.action } : {}),
         }),
       ),
     now,

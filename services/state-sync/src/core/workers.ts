@@ -99,7 +99,13 @@ export function workerNodes(pods: Iterable<WorkerPodView>, pool: string): KubeNo
   const out: KubeNode[] = [];
   for (const w of pods) {
     if (w.pool !== pool || w.deletedAt !== undefined || isFinishedPod(w)) continue;
-    out.push({ name: w.name, ready: w.ready, since: w.readySince || w.createdAt, createdAt: w.createdAt });
+    out.push({
+      name: w.name,
+      ready: w.ready,
+      since: w.readySince || w.createdAt,
+      createdAt: w.createdAt,
+      ...(w.actionId !== undefined ? { action: w.actionId } : {}),
+    });
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
