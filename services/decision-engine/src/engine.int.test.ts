@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
-import { type LoadedConfig, loadConfig } from '@scalewise/config';
+import type { LoadedConfig } from '@scalewise/config';
 import {
   type AnyScalewiseEvent,
   causedBy,
@@ -31,16 +31,10 @@ import {
   workersOf,
 } from '@scalewise/pool';
 import { createService, type Service } from '@scalewise/service';
-import {
-  getStack,
-  type StackEndpoints,
-  serversYaml,
-  testKafka,
-  uniqueName,
-  waitFor,
-} from '@scalewise/testing';
+import { getStack, type StackEndpoints, testKafka, uniqueName, waitFor } from '@scalewise/testing';
 import type { DecisionEngine } from './engine.ts';
 import { defineDecisionEngine } from './service.ts';
+import { engineTestConfig } from './test-config.ts';
 
 const POOL = 'workers';
 /** The pool's action_timeout_seconds (the default), as the producers use it. */
@@ -58,25 +52,7 @@ after(async () => {
 });
 
 /** A config of its own: topics, groups, DLQ bucket and Redis keys no other test shares. */
-function testConfig(pools: string): { loaded: LoadedConfig; prefix: string } {
-  const prefix = `${uniqueName('de')}.`;
-  const loaded = loadConfig({
-    text: `
-cluster_id: ${uniqueName('c')}
-autoscaler:
-  pools: ${pools}
-events:
-  topic_prefix: "${prefix}"
-  group_prefix: "${prefix}"
-  partitions: 3
-${serversYaml(stack)}
-telemetry: { log_level: warn }
-shutdown_timeout_seconds: 10
-`,
-    env: {},
-  });
-  return { loaded, prefix };
-}
+const testConfig = (pools: string) => engineTestConfig(stack, pools);
 
 /** The service, and the engine it built (its pool state and ledger, as /v1/pools/:pool shows them). */
 interface Running {

@@ -11,19 +11,12 @@ import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
-import { loadConfig } from '@scalewise/config';
 import { type AnyScalewiseEvent, createEvent, type EventData } from '@scalewise/events';
 import { createPoolStore, listed, workersOf } from '@scalewise/pool';
 import { createService, type Service } from '@scalewise/service';
-import {
-  getStack,
-  repositoryRoot,
-  type StackEndpoints,
-  serversYaml,
-  uniqueName,
-  waitFor,
-} from '@scalewise/testing';
+import { getStack, repositoryRoot, type StackEndpoints, uniqueName, waitFor } from '@scalewise/testing';
 import { defineDecisionEngine } from './service.ts';
+import { engineTestConfig } from './test-config.ts';
 
 const exec = promisify(execFile);
 /** Not the doc's default, so that the run shows the example takes its pool from the environment. */
@@ -61,22 +54,7 @@ async function docExample(): Promise<string> {
 }
 
 test("docs/triggers.md's Python example: set 4 is decided, the update is applied, nothing rejected or dead-lettered", async (t) => {
-  const prefix = `${uniqueName('py')}.`;
-  const loaded = loadConfig({
-    text: `
-cluster_id: ${uniqueName('c')}
-autoscaler:
-  pools: [{ name: ${POOL}, min: 1, max: 5 }]
-events:
-  topic_prefix: "${prefix}"
-  group_prefix: "${prefix}"
-  partitions: 3
-${serversYaml(stack)}
-telemetry: { log_level: warn }
-shutdown_timeout_seconds: 10
-`,
-    env: {},
-  });
+  const { loaded, prefix } = engineTestConfig(stack, `[{ name: ${POOL}, min: 1, max: 5 }]`, 'py');
   const clusterId = loaded.config.cluster_id;
   const def = defineDecisionEngine({
     config: loaded,
