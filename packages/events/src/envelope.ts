@@ -261,8 +261,7 @@ export function validateEvent(candidate: Record<string, unknown>): AnyScalewiseE
   if (trigger) {
     // Kept as sent when it breaks the schema: the decision-engine re-validates it and answers
     // with TriggerRejected `invalid` and the schema's message.
-    const parsed = (catalogue[type].schema as z.ZodType).safeParse(candidate.data);
-    data = parsed.success ? parsed.data : candidate.data;
+    data = triggerData(type as TriggerEventType, candidate.data) ?? candidate.data;
   } else {
     data = parseData(type, candidate.data);
   }

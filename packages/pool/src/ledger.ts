@@ -258,6 +258,12 @@ function withAction(l: Ledger, a: LedgerAction): Ledger {
 const plus = (list: readonly string[], node: string): string[] =>
   list.includes(node) ? [...list] : [...list, node];
 
+/** Up action `a` with `node` among the nodes it made (its count at least as many). */
+function delivering(a: LedgerAction, node: string): LedgerAction {
+  const nodes = plus(a.nodes, node);
+  return { ...a, nodes, count: Math.max(a.count, nodes.length) };
+}
+
 /** A tombstone found to be the work of action `id`: no longer a loss. */
 function removedBy(m: Member, id: string): Member {
   const { lost: _, ...rest } = m;
@@ -336,8 +342,7 @@ export function nodeJoined(
     removed: [],
   };
   if (a.direction !== 'up' || a.nodes.includes(node)) return next;
-  const nodes = plus(a.nodes, node);
-  return withAction(next, { ...a, nodes, count: Math.max(a.count, nodes.length) });
+  return withAction(next, delivering(a, node));
 }
 
 /**
@@ -522,9 +527,8 @@ export function listed(l: Ledger, nodes: readonly ListedNode[], now: number): Li
   // counts it twice (a member, and still to come) until its NodeReady is written.
   const delivered = (n: ListedNode) => {
     const a = n.action === undefined ? undefined : actions[n.action];
-    if (!a || a.direction !== 'up' || a.nodes.includes(n.name)) return;
-    const nodes = plus(a.nodes, n.name);
-    actions = { ...actions, [a.id]: { ...a, nodes, count: Math.max(a.count, nodes.length) } };
+    if (a?.direction !== 'up' || a.nodes.includes(n.name)) return;
+    actions = { ...actions, [a.id]: delivering(a, n.name) };
   };
   const appeared: string[] = [];
   const lost: string[] = [];

@@ -5,7 +5,6 @@
 // dead-lettered or rejected while the next one is handled, and two replicas on one pool never
 // deciding in conflict; every decision checked against the ledger it was claimed in.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
@@ -21,20 +20,12 @@ import {
   topicKeys,
   topicName,
 } from '@scalewise/events';
-import {
-  createPoolStore,
-  desiredOf,
-  inFlightOf,
-  listed,
-  type PoolStore,
-  recordFacts,
-  workersOf,
-} from '@scalewise/pool';
+import { createPoolStore, desiredOf, inFlightOf, type PoolStore, recordFacts } from '@scalewise/pool';
 import { createService, type Service } from '@scalewise/service';
 import { getStack, type StackEndpoints, testKafka, uniqueName, waitFor } from '@scalewise/testing';
 import type { DecisionEngine } from './engine.ts';
 import { defineDecisionEngine } from './service.ts';
-import { engineTestConfig } from './test-config.ts';
+import { engineTestConfig, listing as listPool } from './test-support.ts';
 
 const POOL = 'workers';
 /** The pool's action_timeout_seconds (the default), as the producers use it. */
@@ -92,37 +83,8 @@ async function produce(svc: Service, service: string, e: AnyScalewiseEvent): Pro
   return applied.outputs[0] ?? e;
 }
 
-/**
- * state-sync lists the pool's nodes (all Ready) into the ledger, then publishes the
- * ClusterStateSynced that states the count; returns it.
- */
-async function listing(svc: Service, names: readonly string[]): Promise<AnyScalewiseEvent> {
-  const applied = await storeOf(svc, 'state-sync').apply(POOL, randomUUID(), (ledger) => {
-    const now = Date.now();
-    const l = listed(
-      ledger,
-      names.map((name) => ({ name, ready: true })),
-      now,
-    ).ledger;
-    const n = workersOf(l) ?? 0;
-    const synced = ev(
-      'io.scalewise.ClusterStateSynced',
-      {
-        workers: n,
-        k8s_nodes: n,
-        docker_containers: n,
-        db_workers: n,
-        last_sync: new Date(now).toISOString(),
-      },
-      svc.config.cluster_id,
-    );
-    return { ledger: l, outputs: [synced] };
-  });
-  await svc.bus.publisher.publish(...applied.outputs);
-  const synced = applied.outputs[0];
-  assert.ok(synced);
-  return synced;
-}
+/** state-sync lists the pool's nodes (all Ready) into the ledger, then says ClusterStateSynced. */
+const listing = (svc: Service, names: readonly string[]) => listPool(svc, POOL, names);
 
 const src = '/scalewise/test/feeder';
 function ev<T extends EventType>(type: T, data: Partial<EventData<T>>, clusterid: string): AnyScalewiseEvent {

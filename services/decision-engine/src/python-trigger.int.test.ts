@@ -4,19 +4,17 @@
 // structured-mode `update` (min 2, max 8) is applied, and nothing is rejected or dead-lettered.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
-import { type AnyScalewiseEvent, createEvent, type EventData } from '@scalewise/events';
-import { createPoolStore, listed, workersOf } from '@scalewise/pool';
+import type { EventData } from '@scalewise/events';
 import { createService, type Service } from '@scalewise/service';
 import { getStack, repositoryRoot, type StackEndpoints, uniqueName, waitFor } from '@scalewise/testing';
 import { defineDecisionEngine } from './service.ts';
-import { engineTestConfig } from './test-config.ts';
+import { engineTestConfig, listing } from './test-support.ts';
 
 const exec = promisify(execFile);
 /** Not the doc's default, so that the run shows the example takes its pool from the environment. */
@@ -74,34 +72,7 @@ test("docs/triggers.md's Python example: set 4 is decided, the update is applied
   t.after(() => rec.stop());
 
   // state-sync, simulated: two Ready nodes listed into the ledger, then ClusterStateSynced.
-  const store = createPoolStore<null, AnyScalewiseEvent>({
-    redis: svc.bus.redis,
-    clusterId,
-    service: 'state-sync',
-  });
-  const applied = await store.apply(POOL, randomUUID(), (ledger) => {
-    const now = Date.now();
-    const l = listed(
-      ledger,
-      [`${POOL}-1`, `${POOL}-2`].map((name) => ({ name, ready: true })),
-      now,
-    ).ledger;
-    const n = workersOf(l) ?? 0;
-    const synced = createEvent(
-      'io.scalewise.ClusterStateSynced',
-      {
-        pool: POOL,
-        workers: n,
-        k8s_nodes: n,
-        docker_containers: n,
-        db_workers: n,
-        last_sync: new Date(now).toISOString(),
-      },
-      { source: '/scalewise/test/state-sync', clusterid: clusterId },
-    );
-    return { ledger: l, outputs: [synced] };
-  });
-  await svc.bus.publisher.publish(...applied.outputs);
+  await listing(svc, POOL, [`${POOL}-1`, `${POOL}-2`]);
   await waitFor(async () => (await engine.poolState(POOL))?.state.workers === 2, {
     timeoutMs: 30_000,
     what: `the engine sees ${POOL} at 2 workers`,

@@ -279,23 +279,9 @@ function failedEvent(
  * node's departure is never taken for a loss.
  */
 export function observe(current: Action, o: Observation, now: number): Step {
-  if (current.phase !== 'running') {
-    const n = o.kind === 'removed' ? current.nodes[o.node] : undefined;
-    if (current.phase !== 'failed' || o.kind !== 'removed' || n?.state !== 'drained') {
-      return { action: current, events: [], commands: [] };
-    }
-    const a: Action = { ...current, nodes: { ...current.nodes, [o.node]: { state: 'removed', at: now } } };
-    return {
-      action: a,
-      events: [
-        {
-          type: 'io.scalewise.NodeRemoved',
-          data: { pool: a.pool, node_name: o.node, provider: o.provider, action_id: a.id, ...kindOf(a) },
-        },
-      ],
-      commands: [],
-    };
-  }
+  const late =
+    current.phase === 'failed' && o.kind === 'removed' && current.nodes[o.node]?.state === 'drained';
+  if (current.phase !== 'running' && !late) return { action: current, events: [], commands: [] };
   const a: Action = { ...current, nodes: { ...current.nodes } };
   const events: ActionIntent[] = [];
   const commands: Command[] = [];
@@ -394,6 +380,8 @@ export function observe(current: Action, o: Observation, now: number): Step {
       }
       break;
   }
+  // A failed action's late removal is said; the action stays failed.
+  if (late) return { action: a, events, commands };
   const goal = a.direction === 'up' ? 'ready' : 'removed';
   if (Object.values(a.nodes).every((n) => n.state === goal)) {
     a.phase = 'completed';
