@@ -15,6 +15,8 @@ WORKDIR /repo
 # Dependencies first: this layer changes only with the lockfile.
 FROM pnpm AS deps
 COPY pnpm-lock.yaml pnpm-workspace.yaml package.json .npmrc ./
+# kafkajs with static group membership (KIP-345), docs/contracts.md.
+COPY patches patches
 RUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm fetch --frozen-lockfile
 
 FROM deps AS build

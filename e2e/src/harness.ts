@@ -534,7 +534,13 @@ export async function startSystem(options: SystemOptions): Promise<System> {
       const how = await (options.launch ?? fromSources)(svc);
       const child = spawn(process.execPath, how.args, {
         cwd: how.cwd,
-        env: childEnv({ ...how.env, SCALEWISE_CONFIG: configFile, SCALEWISE_HTTP_PORT: String(port) }),
+        // One replica per service, named as a pod would be: a restart takes its partitions back.
+        env: childEnv({
+          ...how.env,
+          SCALEWISE_CONFIG: configFile,
+          SCALEWISE_HTTP_PORT: String(port),
+          SCALEWISE_INSTANCE_ID: svc,
+        }),
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child.stdout?.pipe(log);

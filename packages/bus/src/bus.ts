@@ -71,6 +71,8 @@ export interface Bus {
     /** kafkajs session timeout and heartbeat interval: how soon a dead member's partitions move. */
     sessionTimeoutMs?: number;
     heartbeatIntervalMs?: number;
+    /** Static membership: this replica's instance id in the group (the pod name). */
+    groupInstanceId?: string;
   }): Subscriber;
   /** Stops the subscribers (draining), flushes and disconnects everything. */
   stop(deadlineMs?: number): Promise<void>;
@@ -173,6 +175,7 @@ export function createBus(config: BusConfig): Bus {
         ...(options.heartbeatIntervalMs !== undefined
           ? { heartbeatIntervalMs: options.heartbeatIntervalMs }
           : {}),
+        ...(options.groupInstanceId ? { groupInstanceId: options.groupInstanceId } : {}),
         ...(config.retry ? { retry: config.retry } : {}),
         metrics,
         logger,

@@ -115,6 +115,11 @@ export interface SubscriberDeps<T extends EventType> {
   /** Passed to kafkajs: how soon a dead member's partitions move. @default 10000 / 1000 */
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
+  /**
+   * Static membership (Kafka's `group.instance.id`, the pod name): restarted under the same
+   * id, the consumer takes its partitions back at once. @default dynamic membership
+   */
+  groupInstanceId?: string;
 }
 
 export interface Subscriber {
@@ -123,7 +128,20 @@ export interface Subscriber {
   stop(deadlineMs?: number): Promise<void>;
   /** Partitions paused because a record of theirs waits for a dependency. */
   paused(): { topic: string; partition: number; offset: string; waiting: string; since: number }[];
+  /**
+   * Why the consumer stopped for good, if it did: another live consumer joined the group under
+   * the same instance id (the older one is fenced and must not come back to fence the newer).
+   */
+  failure(): string | undefined;
   readonly consumer: Consumer;
+}
+
+/** Kafka's FENCED_INSTANCE_ID (82): another member holds this static instance id now. */
+function isFenced(err: unknown): boolean {
+  for (let e = err as { type?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.type === 'FENCED_INSTANCE_ID') return true;
+  }
+  return false;
 }
 
 const infraCodes = new Set(['CIRCUIT_OPEN', 'DEPENDENCY_UNAVAILABLE', 'TIMEOUT']);
@@ -193,12 +211,22 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
   >();
   let stopping = false;
 
+  let failure: string | undefined;
   const consumer = deps.kafka.consumer({
     groupId: deps.groupId,
+    ...(deps.groupInstanceId ? { groupInstanceId: deps.groupInstanceId } : {}),
     sessionTimeout: deps.sessionTimeoutMs ?? 10_000,
     heartbeatInterval: deps.heartbeatIntervalMs ?? 1_000,
     maxWaitTimeInMs: 100,
-    retry: { retries: 10 },
+    // A fenced consumer that rejoined would fence the newer one in turn, and so on forever.
+    retry: { retries: 10, restartOnFailure: async (err) => !isFenced(err) },
+  });
+  consumer.on(consumer.events.CRASH, (e) => {
+    if (!isFenced(e.payload.error)) return;
+    failure =
+      `another consumer joined group ${deps.groupId} as instance ${deps.groupInstanceId}: ` +
+      'this one is fenced and stopped (two replicas share events.group_instance_id / SCALEWISE_INSTANCE_ID)';
+    log.error({ groupId: deps.groupId, groupInstanceId: deps.groupInstanceId }, failure);
   });
   consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
     const p = e.payload as { topic: string; partition: number; offsetLag: string };
@@ -488,6 +516,7 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
       if (timer) clearTimeout(timer);
       if (result === 'timeout') log.error({ deadlineMs }, 'consumer did not stop within the deadline');
     },
+    failure: () => failure,
     paused: () =>
       [...blocked.values()].map(({ topic, partition, offset, waiting, since }) => ({
         topic,

@@ -237,6 +237,19 @@ describe('environment overrides', () => {
     assert.equal(names.metrics, 'prod.metrics');
   });
 
+  test('SCALEWISE_INSTANCE_ID names the replica in its consumer groups; unset, membership is dynamic', () => {
+    assert.equal(load(file).config.events.group_instance_id, undefined);
+    const { config } = load(file, { SCALEWISE_INSTANCE_ID: 'node-manager-7c9f8-x2k4q' });
+    assert.equal(config.events.group_instance_id, 'node-manager-7c9f8-x2k4q');
+    const list = problems(file, { SCALEWISE_INSTANCE_ID: 'pod name with spaces' });
+    const bad = list.find((p) => p.key === 'events.group_instance_id');
+    assert.equal(bad?.source, 'from SCALEWISE_INSTANCE_ID');
+    assert.match(bad?.message ?? '', /letters, digits/);
+    assert.deepEqual(keys(problems(`${file}events:\n  group_instance_id: ${'x'.repeat(250)}\n`)), [
+      'events.group_instance_id',
+    ]);
+  });
+
   test('a bad environment value is reported with the variable it came from', () => {
     const list = problems(file, { SCALEWISE_HTTP_PORT: 'eighty', KAFKA_SECURITY_PROTOCOL: 'TLS' });
     const port = list.find((p) => p.key === 'http.port');

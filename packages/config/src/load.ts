@@ -65,6 +65,7 @@ export const envBindings: readonly EnvBinding[] = [
   { env: 'SCALEWISE_API_TOKEN', key: 'http.api_token', kind: 'string' },
   { env: 'SCALEWISE_API_TOKEN_FILE', key: 'http.api_token', kind: 'string', file: true },
   { env: 'SCALEWISE_CLUSTER_ID', key: 'cluster_id', kind: 'string' },
+  { env: 'SCALEWISE_INSTANCE_ID', key: 'events.group_instance_id', kind: 'string' },
   { env: 'LOG_LEVEL', key: 'telemetry.log_level', kind: 'string' },
   { env: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', key: 'telemetry.otlp_traces_endpoint', kind: 'string' },
 ];

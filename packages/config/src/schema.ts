@@ -373,6 +373,17 @@ export const configSchema = z.strictObject({
         .min(100, 'at least 100')
         .max(60_000, 'at most 60000')
         .default(1_000),
+      /**
+       * Static group membership (Kafka's `group.instance.id`): this replica's name in its
+       * consumer groups, the pod name in Kubernetes (SCALEWISE_INSTANCE_ID from the downward
+       * API). A replica restarted under the same name takes its partitions back at once instead
+       * of waiting out its old session; two live replicas under one name fence each other (the
+       * older stops consuming and reports not ready). Unset: dynamic membership.
+       */
+      group_instance_id: z
+        .string()
+        .regex(/^[A-Za-z0-9._-]{1,249}$/, '1 to 249 letters, digits, ".", "_" or "-" (the pod name)')
+        .optional(),
     })
     .refine((e) => e.heartbeat_interval_ms * 3 <= e.session_timeout_ms, {
       message: 'heartbeat_interval_ms must be at most a third of session_timeout_ms',

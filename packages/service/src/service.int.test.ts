@@ -17,6 +17,12 @@ const handled: string[] = [];
 let kafka: PrivateKafka;
 let service: Service;
 let base: string;
+let loaded: ReturnType<typeof loadConfig>;
+const handlers = () => ({
+  'io.scalewise.PoolMetricsObserved': async (e: { id: string }) => {
+    handled.push(e.id);
+  },
+});
 
 const readyz = async () => {
   const res = await fetch(`${base}/readyz`);
@@ -34,13 +40,14 @@ before(async () => {
   const stack = await getStack();
   kafka = await startPrivateKafka();
   const prefix = `${uniqueName('kit')}.`;
-  const loaded = loadConfig({
+  loaded = loadConfig({
     text: `
 autoscaler:
   pools: [{ name: workers }]
 events:
   topic_prefix: "${prefix}"
   partitions: 2
+  group_instance_id: kit-0
 kafka:
   brokers: [${kafka.brokers.join(', ')}]
 redis:
@@ -65,11 +72,7 @@ shutdown_timeout_seconds: 20
     version: '0.1.0',
     config: loaded,
     fromBeginning: true,
-    handlers: () => ({
-      'io.scalewise.PoolMetricsObserved': async (e) => {
-        handled.push(e.id);
-      },
-    }),
+    handlers,
     telemetry: {
       spanProcessors: [new SimpleSpanProcessor({ exporter: spans })],
       logDestination: new Writable({ write: (_c, _e, done) => done() }),
@@ -89,7 +92,7 @@ describe('a service built with the kit', () => {
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
     const { status, body } = await readyz();
     assert.equal(status, 200, JSON.stringify(body));
-    assert.deepEqual(Object.keys(body.checks).sort(), ['kafka', 'redis', 's3']);
+    assert.deepEqual(Object.keys(body.checks).sort(), ['consumer', 'kafka', 'redis', 's3']);
   });
 
   test('events flow: handled once, /metrics counts them, and one trace spans publish and consume', async () => {
@@ -187,6 +190,31 @@ describe('a service built with the kit', () => {
       { timeoutMs: 60_000, what: '/readyz 200 again' },
     );
     assert.deepEqual(up.body.failing, []);
+  });
+
+  test('a second replica under the same instance id: the first is fenced and reports not ready, naming it', async () => {
+    const twin = await createService({
+      name: 'kit-test',
+      version: '0.1.0',
+      config: loaded,
+      handlers,
+      telemetry: { logDestination: new Writable({ write: (_c, _e, done) => done() }) },
+    });
+    try {
+      await twin.start();
+      const fenced = await waitFor(
+        async () => {
+          const r = await readyz();
+          return r.status === 503 ? r : undefined;
+        },
+        { timeoutMs: 30_000, what: '/readyz 503 on the fenced replica' },
+      );
+      assert.deepEqual(fenced.body.failing, ['consumer']);
+      assert.match(fenced.body.checks.consumer?.error ?? '', /instance kit-0/);
+      assert.match(fenced.body.checks.consumer?.error ?? '', /SCALEWISE_INSTANCE_ID/);
+    } finally {
+      await twin.stop();
+    }
   });
 
   test('stop drains the consumer and closes the server', async () => {

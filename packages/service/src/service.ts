@@ -163,8 +163,17 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
   });
   const ctx: ServiceContext = { name: def.name, config, loaded, telemetry, bus, onBreakerState };
   const kafkaReady = kafkaCheck(kafkaConfig);
+  let subscriber: Subscriber | undefined;
   const checks = [
     kafkaReady,
+    {
+      // A consumer fenced by a replica under the same instance id has stopped for good.
+      name: 'consumer',
+      async check() {
+        const why = subscriber?.failure();
+        if (why) throw new Error(why);
+      },
+    },
     redisCheck(bus.redis, def.redisDegrades),
     s3Check(bus.s3, s3.bucket, bus.breakers.s3),
     ...(def.checks?.(ctx) ?? []),
@@ -191,7 +200,6 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
     draining: () => draining,
     ...(def.routes ? { routes: (a: FastifyInstance) => def.routes?.(a, ctx) } : {}),
   });
-  let subscriber: Subscriber | undefined;
   let stopped: Promise<void> | undefined;
 
   return {
@@ -212,6 +220,7 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
           ownsTopic: (topic) => deadLetterOwners[topic] === def.name,
           sessionTimeoutMs: config.events.session_timeout_ms,
           heartbeatIntervalMs: config.events.heartbeat_interval_ms,
+          ...(config.events.group_instance_id ? { groupInstanceId: config.events.group_instance_id } : {}),
         });
       }
       // The service's own work (min-enforcer's floor checks, the sensing, the syncs) starts
