@@ -5,6 +5,8 @@
 // are not CloudEvents. Per fault it prints:
 //
 // - floor: seconds from the deletions until the pool has its minimum again (Kubernetes' count);
+// - after back: of those, the seconds after the server or service was back (started again and
+//   answering), for the faults that end by themselves: what Scalewise adds to the outage;
 // - handled / produced: the bad triggers answered (TriggerRejected) plus the malformed records
 //   dead-lettered, of those sent;
 // - duplicates: answers beyond one per trigger, dead letters beyond one per record, and nodes
@@ -84,7 +86,7 @@ interface Fault {
   end: { at: 'floor' | number; run(): Promise<void> };
 }
 const faults: Fault[] = [
-  { name: 'none', start: async () => undefined, end: { at: 0, run: async () => undefined } },
+  { name: 'none', start: async () => undefined, end: { at: 'floor', run: async () => undefined } },
   { name: 'S3 cut off', start: () => proxy.cut(), end: { at: 'floor', run: () => proxy.restore() } },
   { name: 'broker SIGKILLed', start: () => kafka.kill(), end: { at: 3000, run: () => kafka.start() } },
   { name: 'Redis restarted', start: () => redis.stop(), end: { at: 3000, run: () => redis.start() } },
@@ -135,6 +137,7 @@ const liveWorkers = async () => (await s.workers()).filter((n) => !n.metadata?.d
 interface Row {
   fault: string;
   'floor (s)': string;
+  'after back (s)': string;
   'handled / produced': string;
   duplicates: number;
   'dead letters': number;
@@ -146,8 +149,15 @@ await waitForSynced(s, MIN);
 for (const [round, fault] of chosen.entries()) {
   const t0 = Date.now();
   await fault.start();
+  let backAt: number | undefined;
   const ending =
-    typeof fault.end.at === 'number' ? sleep(fault.end.at).then(() => fault.end.run()) : undefined;
+    typeof fault.end.at === 'number'
+      ? sleep(fault.end.at)
+          .then(() => fault.end.run())
+          .then(() => {
+            backAt = Date.now();
+          })
+      : undefined;
   // The losses, then the records, while the fault is in force.
   const names = (await s.workers()).slice(0, lost).map((n) => n.metadata?.name as string);
   const deleted = Date.now();
@@ -176,14 +186,22 @@ for (const [round, fault] of chosen.entries()) {
   ]);
   // The floor, as Kubernetes counts it.
   let floor = Number.NaN;
+  let floorAt = Number.NaN;
   for (const deadline = Date.now() + 180_000; Date.now() < deadline; await sleep(100)) {
     if (lost === 0 || (await liveWorkers()) >= MIN) {
-      floor = (Date.now() - deleted) / 1000;
+      floorAt = Date.now();
+      floor = (floorAt - deleted) / 1000;
       break;
     }
   }
-  if (fault.end.at === 'floor') await fault.end.run();
   await ending;
+  const afterBack =
+    backAt === undefined || Number.isNaN(floorAt)
+      ? '-'
+      : floorAt <= backAt
+        ? 'whole before'
+        : ((floorAt - backAt) / 1000).toFixed(1);
+  if (fault.end.at === 'floor') await fault.end.run();
   await producing;
   // Every record answered or dead-lettered (or a timeout: counted as not handled).
   const idSet = new Set(ids.map((t) => t.id));
@@ -212,6 +230,7 @@ for (const [round, fault] of chosen.entries()) {
   rows.push({
     fault: fault.name,
     'floor (s)': Number.isNaN(floor) ? 'not restored' : floor.toFixed(1),
+    'after back (s)': afterBack,
     'handled / produced': `${answered.size + records.size} / ${bad + malformed}`,
     duplicates: answerIds.size - answered.size + (letterIds.size - records.size),
     'dead letters': letterIds.size,

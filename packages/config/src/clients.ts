@@ -16,6 +16,7 @@ export function kafkaClientConfig(loaded: LoadedConfig, clientId: string): Kafka
     brokers: kafka.brokers,
     connectionTimeout: kafka.connection_timeout_ms,
     requestTimeout: kafka.request_timeout_ms,
+    retry: { initialRetryTime: 100, maxRetryTime: kafka.retry_backoff_max_ms },
   };
   if (sec.protocol === 'SSL' || sec.protocol === 'SASL_SSL') {
     const { ca, cert, key } = loaded.kafkaTls;

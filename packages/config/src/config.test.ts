@@ -356,6 +356,18 @@ describe('Kafka security mapped to the client', () => {
     assert.deepEqual(p.sasl, { mechanism: 'scram-sha-512', username: 'u', password: 'p' });
   });
 
+  test('the reconnect backoff: 100 ms doubling up to kafka.retry_backoff_max_ms (1 s unless set)', () => {
+    assert.deepEqual(kafkaClientConfig(load(minimal), 'x').retry, {
+      initialRetryTime: 100,
+      maxRetryTime: 1000,
+    });
+    const slow = load(`${minimal}kafka:\n  retry_backoff_max_ms: 5000\n`);
+    assert.deepEqual(kafkaClientConfig(slow, 'x').retry, { initialRetryTime: 100, maxRetryTime: 5000 });
+    assert.deepEqual(keys(problems(`${minimal}kafka:\n  retry_backoff_max_ms: 10\n`)), [
+      'kafka.retry_backoff_max_ms',
+    ]);
+  });
+
   test('inconsistent security settings are reported', () => {
     assert.deepEqual(keys(problems(minimal, { KAFKA_SSL_CERT_FILE: '/c' })), [
       'kafka.security.key_file',

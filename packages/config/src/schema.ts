@@ -412,6 +412,18 @@ export const configSchema = z.strictObject({
         .prefault({}),
       connection_timeout_ms: positiveInt.default(3000),
       request_timeout_ms: positiveInt.default(30_000),
+      /**
+       * The longest wait between two attempts to reach the brokers (reconnects, metadata,
+       * joins), from 100 ms doubling; the Java client's `reconnect.backoff.max.ms` and
+       * `retry.backoff.max.ms` default to 1000. kafkajs' own 30 s cap left every client
+       * asleep for up to that long after a broker came back.
+       */
+      retry_backoff_max_ms: z
+        .number()
+        .int()
+        .min(100, 'at least 100')
+        .max(60_000, 'at most 60000')
+        .default(1000),
     })
     .prefault({}),
   redis: z

@@ -36,6 +36,16 @@ const readyz = async () => {
   };
 };
 
+/** /readyz once it answers `status`. */
+const readyzOf = (status: number, timeoutMs: number, what: string) =>
+  waitFor(
+    async () => {
+      const r = await readyz();
+      return r.status === status ? r : undefined;
+    },
+    { timeoutMs, what },
+  );
+
 before(async () => {
   const stack = await getStack();
   kafka = await startPrivateKafka();
@@ -168,13 +178,7 @@ describe('a service built with the kit', () => {
 
   test('/readyz turns 503 naming Kafka when the broker stops, and 200 when it returns', async () => {
     await kafka.stop();
-    const down = await waitFor(
-      async () => {
-        const r = await readyz();
-        return r.status === 503 ? r : undefined;
-      },
-      { timeoutMs: 30_000, what: '/readyz 503' },
-    );
+    const down = await readyzOf(503, 30_000, '/readyz 503');
     assert.deepEqual(down.body.failing, ['kafka']);
     assert.match(down.body.checks.kafka?.error ?? '', /kafka 127\.0\.0\.1:\d+/);
     const metrics = await (await fetch(`${base}/metrics`)).text();
@@ -182,13 +186,7 @@ describe('a service built with the kit', () => {
     assert.match(metrics, /scalewise_dependency_up\{dependency="redis"\} 1/);
 
     await kafka.start();
-    const up = await waitFor(
-      async () => {
-        const r = await readyz();
-        return r.status === 200 ? r : undefined;
-      },
-      { timeoutMs: 60_000, what: '/readyz 200 again' },
-    );
+    const up = await readyzOf(200, 60_000, '/readyz 200 again');
     assert.deepEqual(up.body.failing, []);
   });
 
@@ -202,13 +200,7 @@ describe('a service built with the kit', () => {
     });
     try {
       await twin.start();
-      const fenced = await waitFor(
-        async () => {
-          const r = await readyz();
-          return r.status === 503 ? r : undefined;
-        },
-        { timeoutMs: 30_000, what: '/readyz 503 on the fenced replica' },
-      );
+      const fenced = await readyzOf(503, 30_000, '/readyz 503 on the fenced replica');
       assert.deepEqual(fenced.body.failing, ['consumer']);
       assert.match(fenced.body.checks.consumer?.error ?? '', /instance kit-0/);
       assert.match(fenced.body.checks.consumer?.error ?? '', /SCALEWISE_INSTANCE_ID/);
