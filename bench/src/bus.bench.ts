@@ -1,9 +1,10 @@
 // The event bus against raw kafkajs on the same broker, in one run: throughput of N events
 // published in batches and consumed, and end-to-end latency (publish -> handler) of single
 // events sent one at a time. The bus adds the CloudEvents codec, schema validation, Redis
-// idempotency, breakers and spans; raw kafkajs sends JSON with acks=-1. Reported, never asserted.
+// idempotency, breakers and spans; raw kafkajs sends JSON with acks=-1. Both on a topic of 1
+// and of 6 partitions, one after the other in the same run. Reported, never asserted.
 //
-//   node bench/src/bus.bench.ts [--events 20000] [--latency 500]
+//   node bench/src/bus.bench.ts [--events 20000] [--latency 500] [--partitions 1,6]
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createBus } from '@scalewise/bus';
@@ -13,8 +14,17 @@ import { Kafka, logLevel } from 'kafkajs';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const { values } = parseArgs({
-  options: { events: { type: 'string', default: '20000' }, latency: { type: 'string', default: '500' } },
+  options: {
+    events: { type: 'string', default: '20000' },
+    latency: { type: 'string', default: '500' },
+    partitions: { type: 'string', default: '1,6' },
+  },
 });
+const partitionCounts = values.partitions.split(',').map((x) => Number(x.trim()));
+for (const p of partitionCounts) {
+  if (!Number.isInteger(p) || p < 1)
+    throw new Error(`--partitions: a list of integers >= 1, got ${values.partitions}`);
+}
 const N = Number(values.events);
 const L = Number(values.latency);
 const BATCH = 500;
@@ -53,7 +63,7 @@ function arrivals() {
   };
 }
 
-async function raw(): Promise<Result> {
+async function raw(partitions: number): Promise<Result> {
   const kafka = new Kafka({
     clientId: uniqueName('raw'),
     brokers: stack.kafka.brokers,
@@ -62,7 +72,7 @@ async function raw(): Promise<Result> {
   const topic = uniqueName('bench-raw');
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: false });
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: false });
   for (;;) {
     const meta = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
     if (meta?.topics[0]?.partitions.every((p) => p.leader >= 0)) break;
@@ -112,7 +122,7 @@ async function raw(): Promise<Result> {
   return { eventsPerSecond: N / seconds, p50: pct(lat, 50), p99: pct(lat, 99) };
 }
 
-async function viaBus(): Promise<Result> {
+async function viaBus(partitions: number): Promise<Result> {
   const bus = createBus({
     service: 'bench',
     clusterid: 'local',
@@ -120,7 +130,7 @@ async function viaBus(): Promise<Result> {
     redis: { url: stack.redis.url },
     s3: { ...stack.s3, bucket: uniqueName('bench-dlq') },
     topicPrefix: `${uniqueName('bench-bus')}.`,
-    partitions: 6,
+    partitions,
   });
   await bus.start();
   const got = arrivals();
@@ -159,20 +169,20 @@ async function viaBus(): Promise<Result> {
   return { eventsPerSecond: N / seconds, p50: pct(lat, 50), p99: pct(lat, 99) };
 }
 
-const r = await raw();
-const b = await viaBus();
-const rss = process.memoryUsage().rss / 2 ** 20;
 console.log(
   `${N} events in batches of ${BATCH}, ${L} single events for latency; broker ${stack.kafka.brokers.join(',')}`,
 );
-console.log('path            events/s     p50 ms    p99 ms');
-console.log(
-  `raw kafkajs   ${r.eventsPerSecond.toFixed(0).padStart(10)}${r.p50.toFixed(1).padStart(11)}${r.p99.toFixed(1).padStart(10)}`,
-);
-console.log(
-  `scalewise bus ${b.eventsPerSecond.toFixed(0).padStart(10)}${b.p50.toFixed(1).padStart(11)}${b.p99.toFixed(1).padStart(10)}`,
-);
-console.log(
-  `bus / raw: throughput ${(b.eventsPerSecond / r.eventsPerSecond).toFixed(2)}, p50 ${(b.p50 / r.p50).toFixed(2)}, p99 ${(b.p99 / r.p99).toFixed(2)}; process RSS ${rss.toFixed(0)} MiB`,
-);
+console.log('partitions  path            events/s     p50 ms    p99 ms');
+for (const partitions of partitionCounts) {
+  const r = await raw(partitions);
+  const b = await viaBus(partitions);
+  const row = (name: string, x: Result) =>
+    `${String(partitions).padStart(10)}  ${name}${x.eventsPerSecond.toFixed(0).padStart(10)}${x.p50.toFixed(1).padStart(11)}${x.p99.toFixed(1).padStart(10)}`;
+  console.log(row('raw kafkajs   ', r));
+  console.log(row('scalewise bus ', b));
+  console.log(
+    `${String(partitions).padStart(10)}  bus / raw: throughput ${(b.eventsPerSecond / r.eventsPerSecond).toFixed(2)}, p50 ${(b.p50 / r.p50).toFixed(2)}, p99 ${(b.p99 / r.p99).toFixed(2)}`,
+  );
+}
+console.log(`process RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
 process.exit(0);

@@ -451,4 +451,69 @@ describe('bus', () => {
     assert.deepEqual(sub.paused(), []);
     assert.equal((await bus.dlq.list({ topic: topicName('triggers', prefix) })).length, 0);
   });
+
+  test('a batch stopped by a record that waits: the records before it are committed with their outputs, the rest wait behind it', async () => {
+    const { bus, prefix } = testBus();
+    await bus.start();
+    const inputs = Array.from({ length: 5 }, (_, i) =>
+      createEvent(
+        'io.scalewise.trigger.pause',
+        { pool: 'workers', reason: `r${i}` },
+        { source: '/t', clusterid: 'local', id: `in-${uniqueName('e')}-${i}` },
+      ),
+    );
+    const stopAt = inputs[2]?.id;
+    let down = true;
+    const got: string[] = [];
+    const outputs: string[] = [];
+    const groupId = uniqueName('g');
+    const sub = bus.subscribe({
+      groupId,
+      fromBeginning: true,
+      handlers: {
+        'io.scalewise.trigger.pause': (e) => {
+          if (down && e.id === stopAt) throw new ScalewiseError('CIRCUIT_OPEN', 'redis: circuit open');
+          got.push(e.id);
+          return [
+            createEvent(
+              'io.scalewise.NodeReady',
+              { ...sampleData['io.scalewise.NodeReady'], node_name: e.id },
+              { source: '/t', clusterid: 'local', id: `out-${e.id}` },
+            ),
+          ];
+        },
+      },
+    });
+    const watcher = bus.subscribe({
+      groupId: uniqueName('watch'),
+      fromBeginning: true,
+      handlers: { 'io.scalewise.NodeReady': (e) => void outputs.push(e.id) },
+    });
+    await sub.start();
+    await watcher.start();
+    await bus.publisher.publish(...inputs);
+    await waitFor(() => sub.paused().length === 1, { timeoutMs: 30_000, what: 'partition paused' });
+    const ids = inputs.map((e) => e.id);
+    assert.deepEqual(got, ids.slice(0, 2), 'the records before the one that waits were handled, none after');
+    await waitFor(() => outputs.length >= 2, { timeoutMs: 30_000, what: 'the first two outputs' });
+    assert.deepEqual(
+      outputs.sort(),
+      ids
+        .slice(0, 2)
+        .map((id) => `out-${id}`)
+        .sort(),
+    );
+    const committed = await committedOffsets(bus, groupId, topicName('triggers', prefix));
+    assert.deepEqual(
+      [...committed.values()].filter((o) => o !== '-1'),
+      ['2'],
+      'committed up to the record that waits, not past it',
+    );
+    down = false;
+    await waitFor(() => got.length === 5, { timeoutMs: 30_000, what: 'the rest handled once resumed' });
+    assert.deepEqual(got, ids, 'in partition order, each once');
+    await waitFor(() => outputs.length >= 5, { timeoutMs: 30_000, what: 'all outputs' });
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.deepEqual(outputs.sort(), ids.map((id) => `out-${id}`).sort(), 'each output once');
+  });
 });

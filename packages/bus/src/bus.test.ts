@@ -3,12 +3,14 @@ import { describe, test } from 'node:test';
 import { ScalewiseError } from '@scalewise/errors';
 import { createEvent, sampleData } from '@scalewise/events';
 import fc from 'fast-check';
+import kafkajs from 'kafkajs';
 import { createBreaker } from './breaker.ts';
 import { deadLetterKey } from './dlq.ts';
 import { asReplay, replayMatches } from './replay.ts';
 import { backoffMs, withRetry } from './retry.ts';
-import { isDependencyFailure } from './subscriber.ts';
+import { isDependencyFailure, isFenced } from './subscriber.ts';
 
+const { KafkaJSNonRetriableError, KafkaJSNumberOfRetriesExceeded, KafkaJSProtocolError } = kafkajs;
 const policy = { maxAttempts: 4, baseMs: 100, maxMs: 1000 };
 const noSleep = async () => {};
 
@@ -165,5 +167,32 @@ describe('breaker', () => {
     assert.equal(isDependencyFailure(new ScalewiseError('CIRCUIT_OPEN', 'x')), true);
     assert.equal(isDependencyFailure(new ScalewiseError('MALFORMED_RECORD', 'x')), false);
     assert.equal(isDependencyFailure(new Error('x')), false);
+  });
+
+  test("a fenced consumer is recognised however kafkajs wraps the broker's error", () => {
+    const fenced = new KafkaJSProtocolError({
+      type: 'FENCED_INSTANCE_ID',
+      code: 82,
+      retriable: false,
+      message:
+        'The broker rejected this static consumer since another consumer with the same group instance id has registered with a different member id',
+    } as unknown as Error);
+    assert.equal(isFenced(fenced), true);
+    // Re-wrapped with the message only, and with the cause after the retries.
+    assert.equal(isFenced(new KafkaJSNonRetriableError(fenced)), true);
+    assert.equal(
+      isFenced(new KafkaJSNumberOfRetriesExceeded(fenced, { retryCount: 3, retryTime: 100 })),
+      true,
+    );
+    const other = new KafkaJSProtocolError({
+      type: 'UNKNOWN_MEMBER_ID',
+      code: 25,
+      retriable: true,
+      message: 'The coordinator is not aware of this member',
+    } as unknown as Error);
+    assert.equal(isFenced(other), false);
+    assert.equal(isFenced(new KafkaJSNonRetriableError(other)), false);
+    assert.equal(isFenced(new Error('connection closed')), false);
+    assert.equal(isFenced(undefined), false);
   });
 });

@@ -2,16 +2,19 @@
  * Consuming events (DESIGN.md section 6): a consumer group whose handlers are typed by the
  * event types they take, so a subscribed type without a handler is a compile error.
  *
- * Per record, in partition order:
- *   1. decode (fromKafkaMessage); a record that is not a valid event goes to the DLQ if this
- *      service owns the topic's dead letters (`ownsTopic`), and is skipped (counted, logged)
- *      otherwise: one dead letter per record, whatever number of groups read the topic;
+ * Per batch of one partition (kafkajs eachBatch), in partition order:
+ *   1. decode every record (fromKafkaMessage); a record that is not a valid event goes to the
+ *      DLQ if this service owns the topic's dead letters (`ownsTopic`), and is skipped
+ *      (counted, logged) otherwise: one dead letter per record, whatever number of groups
+ *      read the topic;
  *   2. skip types this service has no handler for (another service's), and events already
- *      processed (Redis);
- *   3. run the handler with bounded retries (backoff + jitter, heartbeats between); a
+ *      processed: one pipelined Redis check for the whole batch, plus the batch's own;
+ *   3. run each handler with bounded retries (backoff + jitter, heartbeats between); a
  *      non-retriable error or the last failed attempt sends the record to the DLQ;
- *   4. publish the handler's output events and wait for Kafka's acknowledgement;
- *   5. mark the event processed; only then is its offset resolved, and committed.
+ *   4. publish the handlers' output events together and wait for Kafka's acknowledgement;
+ *   5. mark the events processed (one pipeline); only then is the offset of the last record
+ *      resolved, and committed. Steps 4 and 5 also run within a batch once 500 outputs wait
+ *      or the oldest has waited 50 ms, and before a record that must wait (below).
  * A dead letter is: the record stored in S3, then DeadLetterRecorded published, then the
  * commit.
  *
@@ -39,7 +42,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { DeadLetter, DeadLetterStore } from './dlq.ts';
 import type { IdempotencyStore } from './idempotency.ts';
 import { type BusMetrics, noopBusMetrics } from './metrics.ts';
-import type { Publisher } from './publisher.ts';
+import { activeTraceparent, type Publisher } from './publisher.ts';
 import { backoffMs, defaultRetryPolicy, type RetryPolicy, sleep as realSleep, withRetry } from './retry.ts';
 import { inProcessSpan } from './tracing.ts';
 
@@ -136,10 +139,18 @@ export interface Subscriber {
   readonly consumer: Consumer;
 }
 
-/** Kafka's FENCED_INSTANCE_ID (82): another member holds this static instance id now. */
-function isFenced(err: unknown): boolean {
-  for (let e = err as { type?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+/**
+ * Kafka's FENCED_INSTANCE_ID (82): another member holds this static instance id now. kafkajs
+ * re-wraps some errors with the message only (KafkaJSNonRetriableError without its cause),
+ * so the broker's message counts as well as the type.
+ */
+export function isFenced(err: unknown): boolean {
+  type Wrapped = { type?: string; message?: string; cause?: unknown; originalError?: unknown };
+  let e = err as Wrapped | undefined;
+  for (let depth = 0; e && depth < 8; depth += 1) {
     if (e.type === 'FENCED_INSTANCE_ID') return true;
+    if (typeof e.message === 'string' && e.message.includes('same group instance id')) return true;
+    e = (e.cause ?? e.originalError) as Wrapped | undefined;
   }
   return false;
 }
@@ -173,7 +184,20 @@ interface InHand {
   heartbeat(): Promise<void>;
 }
 
-type Outcome = 'done' | 'blocked';
+/** A record decoded, or why it could not be. */
+type Decoded = { event: AnyScalewiseEvent } | { error: unknown };
+
+/** How far a record went: done with, handled with outputs to send, or waiting for a dependency. */
+type Step =
+  | { kind: 'resolved' }
+  | {
+      kind: 'handled';
+      event: AnyScalewiseEvent;
+      outputs: (ScalewiseEvent | AnyScalewiseEvent)[];
+      type: string;
+      started: number;
+    }
+  | { kind: 'blocked'; blocked: Blocked };
 
 export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): Subscriber {
   const prefix = deps.topicPrefix ?? 'scalewise.';
@@ -192,6 +216,11 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
   const topics = topicKeys.map((k) => topicName(k, prefix, deps.topicNames));
   const keyOf = new Map(topicKeys.map((k) => [topicName(k, prefix, deps.topicNames), k]));
   const handlerWaits = (deps.handlerDependencyFailures ?? 'pause') === 'pause';
+  const handlerOf = (event: AnyScalewiseEvent): Handler<EventType> | undefined =>
+    (deps.handlers as unknown as Record<string, Handler<EventType> | undefined>)[event.type];
+  /** A batch's outputs are sent once this many wait, or the oldest has waited this long. */
+  const flushOutputs = 500;
+  const flushMs = 50;
   const owns = (topic: string): boolean => {
     const key = keyOf.get(topic);
     return key === undefined || !deps.ownsTopic || deps.ownsTopic(key);
@@ -318,47 +347,48 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
     );
   }
 
-  /** Processes one record to its end, or to the step that waits for a dependency. */
-  async function processRecord(r: InHand): Promise<Outcome> {
+  /**
+   * Takes one record as far as it goes without publishing: a handled event's outputs and its
+   * mark are left to the batch ({@link eachBatch} sends them together). `seen`: the batch's
+   * pipelined answer for this event (or the batch's own handled events).
+   */
+  async function processRecord(
+    r: InHand,
+    decoded: Decoded,
+    seen: (event: AnyScalewiseEvent) => boolean,
+  ): Promise<Step> {
     const { topic, partition, message } = r;
     const started = now();
     let type = 'unknown';
     try {
-      let event: AnyScalewiseEvent;
-      try {
-        event = fromKafkaMessage(message, { topic, partition, offset: message.offset });
-      } catch (err) {
+      if ('error' in decoded) {
         if (!owns(topic)) {
           log.warn(
-            { topic, partition, offset: message.offset, err: (err as Error).message },
+            { topic, partition, offset: message.offset, err: (decoded.error as Error).message },
             'undecodable record skipped: another service dead-letters this topic',
           );
           metrics.consumed(topic, type, (now() - started) / 1000, 'skipped');
-          return 'done';
+          return { kind: 'resolved' };
         }
-        await deadLetter(r, err, 1, started, undefined);
+        await deadLetter(r, decoded.error, 1, started, undefined);
         metrics.consumed(topic, type, (now() - started) / 1000, 'dead_lettered');
-        return 'done';
+        return { kind: 'resolved' };
       }
+      const { event } = decoded;
       type = event.type;
-      const handler = (deps.handlers as unknown as Record<string, Handler<EventType> | undefined>)[
-        event.type
-      ];
+      const handler = handlerOf(event);
       if (!handler) {
         metrics.consumed(topic, type, (now() - started) / 1000, 'ignored');
-        return 'done';
+        return { kind: 'resolved' };
       }
-      await inProcessSpan(
+      if (seen(event)) {
+        metrics.consumed(topic, type, (now() - started) / 1000, 'duplicate');
+        return { kind: 'resolved' };
+      }
+      return await inProcessSpan(
         event,
         { topic, partition, offset: message.offset, group: deps.groupId },
-        async () => {
-          const duplicate = await needs('checking processed events', () =>
-            deps.idempotency.seen(deps.groupId, event.source, event.id),
-          );
-          if (duplicate) {
-            metrics.consumed(topic, type, (now() - started) / 1000, 'duplicate');
-            return;
-          }
+        async (): Promise<Step> => {
           let outputs: Outputs;
           let attempts = 0;
           try {
@@ -399,22 +429,20 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
             if (handlerWaits && isDependencyFailure(err)) throw new Blocked(`handling ${type}`, err);
             await deadLetter(r, err, Math.max(1, attempts), started, event);
             metrics.consumed(topic, type, (now() - started) / 1000, 'dead_lettered');
-            return;
+            return { kind: 'resolved' };
           }
-          const out = [...(outputs ?? [])];
-          if (out.length > 0) await needs('publishing outputs', () => deps.publisher.publish(...out));
-          await needs('marking the event processed', () =>
-            deps.idempotency.mark(deps.groupId, event.source, event.id),
+          // Published later with the batch: each output keeps this span as its parent.
+          const parent = activeTraceparent();
+          const out = [...(outputs ?? [])].map((e) =>
+            e.traceparent || !parent ? e : { ...e, traceparent: parent },
           );
-          metrics.consumed(topic, type, (now() - started) / 1000, 'handled');
+          return { kind: 'handled', event, outputs: out, type, started };
         },
       );
-      return 'done';
     } catch (err) {
       if (!(err instanceof Blocked)) throw err;
       metrics.consumed(topic, type, (now() - started) / 1000, 'blocked');
-      block(r, err);
-      return 'blocked';
+      return { kind: 'blocked', blocked: err };
     }
   }
 
@@ -470,23 +498,114 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
     );
   }
 
+  /**
+   * A batch of one partition, in order: every record decoded, the processed-events check of
+   * all of them in one pipeline, the handlers one after another, and then, together, the
+   * outputs published (one produce, acknowledged), the events marked (one pipeline) and the
+   * offset resolved. A record that waits for a dependency first has everything before it
+   * sent and resolved, then pauses the partition at itself. Outputs are also sent once
+   * `flushOutputs` of them wait or the oldest has waited `flushMs`, so a long batch does not
+   * hold them back.
+   */
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
-    for (const message of batch.messages) {
-      if (!payload.isRunning() || payload.isStale() || stopping) break;
-      const outcome = await processRecord({
+    const inHand = batch.messages.map(
+      (message): InHand => ({
         topic: batch.topic,
         partition: batch.partition,
         message,
         heartbeat: payload.heartbeat,
-      });
-      // Unresolved, the record is fetched again when the partition resumes.
-      if (outcome === 'blocked') return;
+      }),
+    );
+    const decoded = inHand.map((r): Decoded => {
+      try {
+        return {
+          event: fromKafkaMessage(r.message, {
+            topic: r.topic,
+            partition: r.partition,
+            offset: r.message.offset,
+          }),
+        };
+      } catch (error) {
+        return { error };
+      }
+    });
+    const candidates = decoded.flatMap((d) => ('event' in d && handlerOf(d.event) ? [d.event] : []));
+    const processed = new Set<string>();
+    const eventKey = (e: { source: string; id: string }) => `${e.source}\n${e.id}`;
+    if (candidates.length > 0 && inHand[0]) {
+      try {
+        const answers = await needs('checking processed events', () =>
+          deps.idempotency.seenMany(
+            deps.groupId,
+            candidates.map((e) => ({ source: e.source, id: e.id })),
+          ),
+        );
+        candidates.forEach((e, i) => {
+          if (answers[i]) processed.add(eventKey(e));
+        });
+      } catch (err) {
+        if (!(err instanceof Blocked)) throw err;
+        block(inHand[0], err);
+        return;
+      }
+    }
+
+    let pending:
+      | { first: InHand; last: InHand; handled: Extract<Step, { kind: 'handled' }>[]; since: number }
+      | undefined;
+    /** Sends what the records so far left to the batch; false when that must wait (paused). */
+    const flush = async (): Promise<boolean> => {
+      const p = pending;
+      if (!p) return true;
+      const outputs = p.handled.flatMap((h) => h.outputs);
+      try {
+        if (outputs.length > 0) await needs('publishing outputs', () => deps.publisher.publish(...outputs));
+        if (p.handled.length > 0) {
+          await needs('marking the events processed', () =>
+            deps.idempotency.markMany(
+              deps.groupId,
+              p.handled.map((h) => ({ source: h.event.source, id: h.event.id })),
+            ),
+          );
+        }
+      } catch (err) {
+        if (!(err instanceof Blocked)) throw err;
+        for (const h of p.handled)
+          metrics.consumed(batch.topic, h.type, (now() - h.started) / 1000, 'blocked');
+        block(p.first, err);
+        return false;
+      }
+      for (const h of p.handled) metrics.consumed(batch.topic, h.type, (now() - h.started) / 1000, 'handled');
+      pending = undefined;
       unblock(batch.topic, batch.partition);
-      payload.resolveOffset(message.offset);
+      payload.resolveOffset(p.last.message.offset);
       await payload.commitOffsetsIfNecessary();
+      return true;
+    };
+
+    for (const [i, r] of inHand.entries()) {
+      if (!payload.isRunning() || payload.isStale() || stopping) break;
+      const d = decoded[i] as Decoded;
+      const step = await processRecord(r, d, (e) => processed.has(eventKey(e)));
+      if (step.kind === 'blocked') {
+        // Unresolved, the record is fetched again when the partition resumes.
+        if (await flush()) block(r, step.blocked);
+        return;
+      }
+      pending ??= { first: r, last: r, handled: [], since: now() };
+      pending.last = r;
+      if (step.kind === 'handled') {
+        pending.handled.push(step);
+        processed.add(eventKey(step.event));
+      }
+      const waiting = pending.handled.reduce((n, h) => n + h.outputs.length, 0);
+      if (waiting >= flushOutputs || now() - pending.since >= flushMs) {
+        if (!(await flush())) return;
+      }
       await payload.heartbeat().catch(() => undefined);
     }
+    await flush();
   }
 
   return {

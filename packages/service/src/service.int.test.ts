@@ -191,6 +191,21 @@ describe('a service built with the kit', () => {
   });
 
   test('a second replica under the same instance id: the first is fenced and reports not ready, naming it', async () => {
+    // The first replica is back in its group after the broker's restart (an event handled):
+    // whichever of the two joins last holds the name, and that must be the twin here.
+    const probe = createEvent(
+      'io.scalewise.PoolMetricsObserved',
+      sampleData['io.scalewise.PoolMetricsObserved'],
+      {
+        source: '/kit-test',
+        clusterid: 'local',
+      },
+    );
+    await service.bus.publisher.publish(probe);
+    await waitFor(() => handled.includes(probe.id), {
+      timeoutMs: 60_000,
+      what: 'the first replica consuming',
+    });
     const twin = await createService({
       name: 'kit-test',
       version: '0.1.0',
