@@ -47,6 +47,11 @@ export interface BusConfig {
   metrics?: BusMetrics;
   logger?: BusLogger;
   onBreakerState?: (name: string, state: BreakerState) => void;
+  /**
+   * Every subscriber's group membership: kafkajs session timeout and heartbeat (how soon a
+   * dead member's partitions move) and the static instance id (the pod name), if any.
+   */
+  membership?: { sessionTimeoutMs?: number; heartbeatIntervalMs?: number; groupInstanceId?: string };
 }
 
 export interface Bus {
@@ -68,12 +73,9 @@ export interface Bus {
     ownsTopic?: (topic: TopicKey) => boolean;
     /** A handler failing on a dependency: pause the partition, or dead-letter. @default 'pause' */
     handlerDependencyFailures?: 'pause' | 'dead-letter';
-    /** kafkajs session timeout and heartbeat interval: how soon a dead member's partitions move. */
-    sessionTimeoutMs?: number;
-    heartbeatIntervalMs?: number;
-    /** Static membership: this replica's instance id in the group (the pod name). */
-    groupInstanceId?: string;
   }): Subscriber;
+  /** Why subscribers stopped for good (fenced by a replica under the same instance id). */
+  failures(): string[];
   /** Stops the subscribers (draining), flushes and disconnects everything. */
   stop(deadlineMs?: number): Promise<void>;
 }
@@ -171,11 +173,7 @@ export function createBus(config: BusConfig): Bus {
         ...(options.handlerDependencyFailures
           ? { handlerDependencyFailures: options.handlerDependencyFailures }
           : {}),
-        ...(options.sessionTimeoutMs !== undefined ? { sessionTimeoutMs: options.sessionTimeoutMs } : {}),
-        ...(options.heartbeatIntervalMs !== undefined
-          ? { heartbeatIntervalMs: options.heartbeatIntervalMs }
-          : {}),
-        ...(options.groupInstanceId ? { groupInstanceId: options.groupInstanceId } : {}),
+        ...config.membership,
         ...(config.retry ? { retry: config.retry } : {}),
         metrics,
         logger,
@@ -183,6 +181,7 @@ export function createBus(config: BusConfig): Bus {
       subscribers.push(s);
       return s;
     },
+    failures: () => subscribers.flatMap((s) => s.failure() ?? []),
     async stop(deadlineMs = 30_000) {
       await Promise.all(subscribers.map((s) => s.stop(deadlineMs)));
       await publisher.flush().catch(() => undefined);

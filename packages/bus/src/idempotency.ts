@@ -20,8 +20,6 @@ export interface EventKey {
 }
 
 export interface IdempotencyStore {
-  seen(group: string, source: string, id: string): Promise<boolean>;
-  mark(group: string, source: string, id: string): Promise<void>;
   /** Whether each event was processed, in one round trip. */
   seenMany(group: string, events: readonly EventKey[]): Promise<boolean[]>;
   /** Marks the events processed, in one round trip. */
@@ -47,11 +45,6 @@ export function createRedisIdempotency(
     }
   };
   return {
-    seen: (g, s, id) => wrap(async () => (await redis.exists(key(g, s, id))) === 1),
-    mark: (g, s, id) =>
-      wrap(async () => {
-        await redis.set(key(g, s, id), '1', 'EX', ttl);
-      }),
     seenMany: (g, events) =>
       events.length === 0
         ? Promise.resolve([])
@@ -84,10 +77,6 @@ function pipelineResults(results: [Error | null, unknown][] | null): unknown[] {
 export function memoryIdempotency(): IdempotencyStore & { size(): number } {
   const set = new Set<string>();
   return {
-    seen: async (g, s, id) => set.has(`${g}:${s}:${id}`),
-    mark: async (g, s, id) => {
-      set.add(`${g}:${s}:${id}`);
-    },
     seenMany: async (g, events) => events.map((e) => set.has(`${g}:${e.source}:${e.id}`)),
     markMany: async (g, events) => {
       for (const e of events) set.add(`${g}:${e.source}:${e.id}`);

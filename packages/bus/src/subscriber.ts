@@ -552,7 +552,13 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
     }
 
     let pending:
-      | { first: InHand; last: InHand; handled: Extract<Step, { kind: 'handled' }>[]; since: number }
+      | {
+          first: InHand;
+          last: InHand;
+          handled: Extract<Step, { kind: 'handled' }>[];
+          outputs: number;
+          since: number;
+        }
       | undefined;
     /** Sends what the records so far left to the batch; false when that must wait (paused). */
     const flush = async (): Promise<boolean> => {
@@ -593,14 +599,14 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
         if (await flush()) block(r, step.blocked);
         return;
       }
-      pending ??= { first: r, last: r, handled: [], since: now() };
+      pending ??= { first: r, last: r, handled: [], outputs: 0, since: now() };
       pending.last = r;
       if (step.kind === 'handled') {
         pending.handled.push(step);
+        pending.outputs += step.outputs.length;
         processed.add(eventKey(step.event));
       }
-      const waiting = pending.handled.reduce((n, h) => n + h.outputs.length, 0);
-      if (waiting >= flushOutputs || now() - pending.since >= flushMs) {
+      if (pending.outputs >= flushOutputs || now() - pending.since >= flushMs) {
         if (!(await flush())) return;
       }
       await payload.heartbeat().catch(() => undefined);

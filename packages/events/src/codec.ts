@@ -29,7 +29,7 @@
  */
 
 import { ScalewiseError } from '@scalewise/errors';
-import { CloudEvent, Kafka, type KafkaMessage, ValidationError } from 'cloudevents';
+import { CloudEvent, Kafka, ValidationError } from 'cloudevents';
 import {
   type AnyScalewiseEvent,
   isTriggerType,
@@ -207,9 +207,8 @@ export function binaryAttributes(
   for (const [name, value] of Object.entries(headers)) {
     if (name.startsWith('ce_')) out[name.slice(3)] = value;
   }
-  // The binding's known attributes: a non-empty time is normalised, an empty one is "none".
-  if (headers.ce_time) out.time = new Date(headers.ce_time).toISOString();
-  out.time = new Date((out.time as string) || Date.now()).toISOString();
+  // A non-empty time is normalised (a bad one throws), an empty one is the time of decoding.
+  out.time = (headers.ce_time ? new Date(headers.ce_time) : new Date()).toISOString();
   out.specversion = out.specversion || '1.0';
   // The binding decodes a data_base64 attribute (throwing on a bad one), then the data wins.
   if (out.data_base64) atob(out.data_base64 as string);

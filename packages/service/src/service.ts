@@ -158,20 +158,24 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
     partitions: config.events.partitions,
     breakers: breakerOptionsOf(config),
     retry: retryPolicyOf(config),
+    membership: {
+      sessionTimeoutMs: config.events.session_timeout_ms,
+      heartbeatIntervalMs: config.events.heartbeat_interval_ms,
+      ...(config.events.group_instance_id ? { groupInstanceId: config.events.group_instance_id } : {}),
+    },
     metrics: telemetry.metrics.bus,
     logger: telemetry.logger,
   });
   const ctx: ServiceContext = { name: def.name, config, loaded, telemetry, bus, onBreakerState };
   const kafkaReady = kafkaCheck(kafkaConfig);
-  let subscriber: Subscriber | undefined;
   const checks = [
     kafkaReady,
     {
       // A consumer fenced by a replica under the same instance id has stopped for good.
       name: 'consumer',
       async check() {
-        const why = subscriber?.failure();
-        if (why) throw new Error(why);
+        const why = bus.failures();
+        if (why.length > 0) throw new Error(why.join('; '));
       },
     },
     redisCheck(bus.redis, def.redisDegrades),
@@ -200,6 +204,7 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
     draining: () => draining,
     ...(def.routes ? { routes: (a: FastifyInstance) => def.routes?.(a, ctx) } : {}),
   });
+  let subscriber: Subscriber | undefined;
   let stopped: Promise<void> | undefined;
 
   return {
@@ -218,9 +223,6 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
           ...(def.topics ? { topics: def.topics } : {}),
           ...(def.fromBeginning !== undefined ? { fromBeginning: def.fromBeginning } : {}),
           ownsTopic: (topic) => deadLetterOwners[topic] === def.name,
-          sessionTimeoutMs: config.events.session_timeout_ms,
-          heartbeatIntervalMs: config.events.heartbeat_interval_ms,
-          ...(config.events.group_instance_id ? { groupInstanceId: config.events.group_instance_id } : {}),
         });
       }
       // The service's own work (min-enforcer's floor checks, the sensing, the syncs) starts

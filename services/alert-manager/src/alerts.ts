@@ -36,8 +36,6 @@ export interface AlertManager {
   /** Starts the notification consumer (its own group). */
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** Why the notification consumer stopped for good (fenced by a replica of the same name). */
-  failure(): string | undefined;
 }
 
 export interface AlertManagerOptions {
@@ -157,9 +155,6 @@ export function createAlertManager(ctx: ServiceContext, options: AlertManagerOpt
         // holding back every other notification of the partition.
         ownsTopic: () => false,
         handlerDependencyFailures: 'dead-letter',
-        sessionTimeoutMs: config.events.session_timeout_ms,
-        heartbeatIntervalMs: config.events.heartbeat_interval_ms,
-        ...(config.events.group_instance_id ? { groupInstanceId: config.events.group_instance_id } : {}),
         ...(options.fromBeginning !== undefined ? { fromBeginning: options.fromBeginning } : {}),
       });
       await notifier.start();
@@ -167,6 +162,5 @@ export function createAlertManager(ctx: ServiceContext, options: AlertManagerOpt
     async stop() {
       hub.close();
     },
-    failure: () => notifier?.failure(),
   };
 }

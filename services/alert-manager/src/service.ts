@@ -34,15 +34,6 @@ export function defineAlertManager(
         ...(process.env.SCALEWISE_CONSOLE_DIR ? { dir: process.env.SCALEWISE_CONSOLE_DIR } : {}),
       });
     },
-    checks: (ctx) => [
-      {
-        name: 'notifications',
-        async check() {
-          const why = of(ctx).failure();
-          if (why) throw new Error(why);
-        },
-      },
-    ],
     onStart: async (ctx) => of(ctx).start(),
     onStop: async (ctx) => of(ctx).stop(),
     ...(fromBeginning !== undefined ? { fromBeginning } : {}),

@@ -42,15 +42,17 @@ const bus = createBus({
   s3: { ...o.s3, bucket: o.bucket },
   topicPrefix: o.topicPrefix,
   partitions: 3,
+  membership: {
+    sessionTimeoutMs: o.sessionTimeoutMs,
+    heartbeatIntervalMs: o.heartbeatIntervalMs,
+    ...(o.groupInstanceId ? { groupInstanceId: o.groupInstanceId } : {}),
+  },
 });
 await bus.start();
 let handled = false;
 const sub = bus.subscribe({
   groupId: o.groupId,
   fromBeginning: true,
-  sessionTimeoutMs: o.sessionTimeoutMs,
-  heartbeatIntervalMs: o.heartbeatIntervalMs,
-  ...(o.groupInstanceId ? { groupInstanceId: o.groupInstanceId } : {}),
   handlers: {
     'io.scalewise.PoolMetricsObserved': async (e) => {
       await redis.sadd(o.effects, `${o.name}:${e.id}`);
