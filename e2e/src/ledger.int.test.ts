@@ -30,6 +30,19 @@ async function settlesAt(s: System, n: number, timeoutMs = 60_000): Promise<void
   await waitForSynced(s, n, { since: Date.now() });
 }
 
+/**
+ * The ScalingActionCompleted data since `since`, once there are at least `n`: the nodes can be
+ * listed (and synced) before node-manager has seen them Ready and published its completion.
+ */
+async function completedActions(s: System, n: number, since = 0) {
+  const all = () =>
+    eventsOf(s, 'ScalingActionCompleted', { since }).map((e) =>
+      dataOf(e, 'io.scalewise.ScalingActionCompleted'),
+    );
+  await waitFor(() => all().length >= n, { timeoutMs: 30_000, what: `${n} ScalingActionCompleted` });
+  return all();
+}
+
 /** Every ClusterStateSynced said the three views agree on the same number. */
 function assertSyncedAgree(s: System): void {
   for (const e of eventsOf(s, 'ClusterStateSynced')) {
@@ -64,9 +77,7 @@ describe('the pool ledger', () => {
       `one action for the deficit of 2: ${ups.length} decisions, ${floors.length} repairs`,
     );
     assert.equal(await count(s), 2);
-    const completed = eventsOf(s, 'ScalingActionCompleted').map((e) =>
-      dataOf(e, 'io.scalewise.ScalingActionCompleted'),
-    );
+    const completed = await completedActions(s, ups.length + floors.length);
     assert.equal(completed.at(-1)?.new_workers, 2);
     const restored = eventsOf(s, 'MinimumNodesRestored').map((e) =>
       dataOf(e, 'io.scalewise.MinimumNodesRestored'),
@@ -131,9 +142,7 @@ describe('the pool ledger', () => {
     );
     assert.equal(restored.current_workers, 4);
     await settlesAt(s, 4);
-    const done = eventsOf(s, 'ScalingActionCompleted', { since: t0 }).map((e) =>
-      dataOf(e, 'io.scalewise.ScalingActionCompleted'),
-    );
+    const done = await completedActions(s, 1, t0);
     assert.deepEqual(
       done.map((d) => [d.previous_workers, d.new_workers]),
       [[2, 4]],
@@ -191,9 +200,7 @@ describe('the pool ledger', () => {
       2,
       'the actions add the two nodes the pods need',
     );
-    const done = eventsOf(s, 'ScalingActionCompleted', { since: t0 }).map((e) =>
-      dataOf(e, 'io.scalewise.ScalingActionCompleted'),
-    );
+    const done = await completedActions(s, ups.length, t0);
     assert.equal(done.length, ups.length, 'every action completed');
     assert.equal(Math.max(...done.map((d) => d.new_workers)), 4);
     assert.equal(eventsOf(s, 'AutoScaleUpToMinimum').length, 0, 'above the floor throughout');
@@ -228,9 +235,7 @@ describe('the pool ledger', () => {
       if (data.reason !== 'at_minimum') continue;
       assert.equal(data.workers, data.min_workers, `at_minimum with ${data.workers} workers: ${b.id}`);
     }
-    const completions = eventsOf(s, 'ScalingActionCompleted').map((e) =>
-      dataOf(e, 'io.scalewise.ScalingActionCompleted'),
-    );
+    const completions = await completedActions(s, decisions.length);
     const story = JSON.stringify({
       decisions: decisions.map((e) => [e.time, e.data]),
       completions: eventsOf(s, 'ScalingActionCompleted').map((e) => [e.time, e.data]),
