@@ -5,7 +5,8 @@
 // round (p50/p99 of the service's own per-round measurement), and the RSS of both
 // services. Reported, never asserted.
 //
-//   node bench/src/cluster-scale.bench.ts [--nodes 5000] [--pods-per-node 30] [--pools 5] [--rounds 30] [--page-sizes 500[,5000...]]
+//   node --expose-gc bench/src/cluster-scale.bench.ts [--nodes 5000] [--pods-per-node 30] [--pools 5] [--rounds 30]
+//     [--page-sizes 500[,5000...]] [--resyncs floor,typed,pages,stream]
 //
 // The cluster is big enough to disturb everything else on the shared stack, so it gets a
 // control plane of its own: scripts/stack's k8s component in a separate run directory
@@ -25,7 +26,24 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { connectKube, type Kube, kwokNodeManifest, nodeCache, podCache } from '@scalewise/kube';
+import {
+  apiGet,
+  apiListerWatcher,
+  connectKube,
+  INITIAL_EVENTS_END,
+  type Kube,
+  kwokNodeManifest,
+  type ListerWatcher,
+  type NodeInfo,
+  nodeCache,
+  type PodInfo,
+  type Projection,
+  podCache,
+  podKey,
+  projectNode,
+  projectPod,
+  WatchCache,
+} from '@scalewise/kube';
 import { getStack, serversYaml, uniqueName } from '@scalewise/testing';
 import { bundleAsImage } from './image.ts';
 
@@ -36,6 +54,7 @@ const { values } = parseArgs({
     pools: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '30' },
     'page-sizes': { type: 'string', default: '500' },
+    resyncs: { type: 'string', default: 'floor,typed,pages,stream' },
     down: { type: 'boolean', default: false },
     reset: { type: 'boolean', default: false },
   },
@@ -45,6 +64,11 @@ const podsPerNode = Number(values['pods-per-node']);
 const poolCount = Number(values.pools);
 const rounds = Number(values.rounds);
 const pageSizes = values['page-sizes'].split(',').map(Number);
+const resyncModes = values.resyncs.split(',');
+for (const m of resyncModes) {
+  if (!['floor', 'typed', 'pages', 'stream'].includes(m))
+    throw new Error(`--resyncs takes floor, typed, pages and stream separated by commas, got '${m}'`);
+}
 for (const size of pageSizes) {
   if (!Number.isInteger(size) || size < 1) {
     throw new Error(
@@ -237,22 +261,145 @@ console.log(
   `KWOK: ${settled.ready}/${nodeCount} nodes Ready (waited ${(settled.waitMs / 1000).toFixed(1)} s); the pods stay bound and Pending`,
 );
 
-// A full resync as metrics-listener does it at start: packages/kube's node and pod watch
-// caches, listed and watching, in this process; once per list page size asked for.
-let resyncMs = Number.NaN;
-for (const pageSize of pageSizes) {
-  const resyncStart = performance.now();
-  const caches = [nodeCache(kube, { pageSize }), podCache(kube, { pageSize })] as const;
+// A full resync as metrics-listener does it at start, side by side in this process, each mode
+// listing every node and pod once (nodes and pods at the same time, as the caches do):
+// - the floor: the API server's own time to send the lists, the bytes read and dropped, paged
+//   (pages of the first --page-sizes) and streamed (sendInitialEvents, up to the bookmark
+//   that ends the initial events);
+// - typed: what the caches did before (client-node's typed lists, then the projection);
+// - pages: packages/kube's caches with the list read in pages of raw JSON;
+// - stream: packages/kube's caches as they run (a streaming list of raw JSON).
+const resyncs: { mode: string; ms: number; heapMiB: number }[] = [];
+
+/** Reads a list's pages and drops the bytes; the next page's token from the first bytes of each. */
+async function floorPaged(path: string, limit: number): Promise<number> {
+  const signal = AbortSignal.timeout(10 * 60_000);
+  let token: string | undefined;
+  let bytes = 0;
+  do {
+    const res = await apiGet(kube, path, { limit, continue: token }, { signal, idleMs: 60_000 });
+    let head = '';
+    for await (const chunk of res) {
+      const b = chunk as Buffer;
+      bytes += b.length;
+      if (head.length < 4096) head += b.toString('latin1', 0, Math.min(b.length, 4096));
+    }
+    token = /"metadata":\{[^{}]*?"continue":"([^"]+)"/.exec(head)?.[1];
+  } while (token);
+  return bytes;
+}
+/** Reads a streaming list up to the bookmark that ends its initial events, dropping the bytes. */
+async function floorStreamed(path: string): Promise<number> {
+  const stream = new AbortController();
+  const res = await apiGet(
+    kube,
+    path,
+    {
+      watch: true,
+      sendInitialEvents: true,
+      resourceVersionMatch: 'NotOlderThan',
+      allowWatchBookmarks: true,
+      timeoutSeconds: 600,
+    },
+    { signal: stream.signal, idleMs: 60_000 },
+  );
+  let bytes = 0;
+  let tail = '';
+  try {
+    for await (const chunk of res) {
+      const b = chunk as Buffer;
+      bytes += b.length;
+      const text = tail + b.toString('latin1', Math.max(0, b.length - 4096));
+      if (text.includes(INITIAL_EVENTS_END)) break;
+      tail = text.slice(-64);
+    }
+  } finally {
+    stream.abort();
+  }
+  return bytes;
+}
+/** The lists as the caches read them before: client-node's typed models, then projected. */
+function typedSource(resource: 'nodes' | 'pods'): ListerWatcher<unknown> {
+  const real = apiListerWatcher(kube, resource);
+  return {
+    async list({ limit, continue: token }) {
+      const request = { limit, ...(token ? { _continue: token } : {}) };
+      const list =
+        resource === 'nodes'
+          ? await kube.core.listNode(request)
+          : await kube.core.listPodForAllNamespaces(request);
+      return {
+        items: list.items,
+        resourceVersion: list.metadata?.resourceVersion ?? '',
+        continue: list.metadata?._continue,
+      };
+    },
+    watch: real.watch,
+  };
+}
+const nodeProjection: Projection<unknown, NodeInfo> = {
+  what: 'nodes',
+  project: (raw) => projectNode(raw as Parameters<typeof projectNode>[0]),
+  key: (n) => n.name,
+};
+const podProjection: Projection<unknown, PodInfo> = {
+  what: 'pods',
+  project: (raw) => projectPod(raw as Parameters<typeof projectPod>[0]),
+  key: podKey,
+};
+async function cacheResync(mode: string, caches: readonly [WatchCache<NodeInfo>, WatchCache<PodInfo>]) {
+  global.gc?.();
+  const t = performance.now();
   for (const c of caches) c.start();
   await Promise.all(caches.map((c) => c.synced));
-  const ms = performance.now() - resyncStart;
-  if (Number.isNaN(resyncMs)) resyncMs = ms;
+  const ms = performance.now() - t;
+  // What the caches hold (with --expose-gc: garbage collected first).
+  global.gc?.();
   const heapMiB = process.memoryUsage().heapUsed / 2 ** 20;
+  resyncs.push({ mode, ms, heapMiB });
   console.log(
-    `resync, pages of ${pageSize}: ${caches[0].size} nodes and ${caches[1].size} pods listed and watched in ${(ms / 1000).toFixed(2)} s; this process's heap then ${heapMiB.toFixed(0)} MiB`,
+    `resync, ${mode}: ${caches[0].size} nodes and ${caches[1].size} pods in ${(ms / 1000).toFixed(2)} s; heap then ${heapMiB.toFixed(0)} MiB`,
   );
   await Promise.all(caches.map((c) => c.stop()));
 }
+const withoutStream = <R>(lw: ListerWatcher<R>): ListerWatcher<R> => ({ list: lw.list, watch: lw.watch });
+
+for (const mode of resyncModes) {
+  const pageSize = pageSizes[0] as number;
+  if (mode === 'floor') {
+    for (const paged of [true, false]) {
+      global.gc?.();
+      const t = performance.now();
+      const bytes: number[] = await Promise.all(
+        ['/api/v1/nodes', '/api/v1/pods'].map((path) =>
+          paged ? floorPaged(path, pageSize) : floorStreamed(path),
+        ),
+      );
+      const ms = performance.now() - t;
+      const what = paged ? `floor, pages of ${pageSize}` : 'floor, streamed';
+      resyncs.push({ mode: what, ms, heapMiB: Number.NaN });
+      console.log(
+        `resync, ${what}: ${((bytes[0] as number) / 2 ** 20).toFixed(0)} + ${((bytes[1] as number) / 2 ** 20).toFixed(0)} MiB of JSON read in ${(ms / 1000).toFixed(2)} s`,
+      );
+    }
+  } else if (mode === 'typed') {
+    for (const size of pageSizes)
+      await cacheResync(`typed, pages of ${size} (before)`, [
+        new WatchCache(typedSource('nodes'), nodeProjection, { pageSize: size }),
+        new WatchCache(typedSource('pods'), podProjection, { pageSize: size }),
+      ]);
+  } else if (mode === 'pages') {
+    for (const size of pageSizes)
+      await cacheResync(`raw JSON, pages of ${size}`, [
+        new WatchCache(withoutStream(apiListerWatcher(kube, 'nodes')), nodeProjection, { pageSize: size }),
+        new WatchCache(withoutStream(apiListerWatcher(kube, 'pods')), podProjection, { pageSize: size }),
+      ]);
+  } else {
+    await cacheResync('raw JSON, streamed (as the caches run)', [nodeCache(kube), podCache(kube)]);
+  }
+}
+const streamedMs = resyncs.find((r) => r.mode.startsWith('raw JSON, streamed'))?.ms ?? Number.NaN;
+const floorMs = resyncs.find((r) => r.mode === 'floor, streamed')?.ms ?? Number.NaN;
 
 // The services: real processes, Kafka/Redis/S3 of the shared stack, topics of their own.
 const stack = await getStack();
@@ -342,10 +489,16 @@ try {
   const first = samples[0]?.log ?? {};
   console.log(`\ncluster: ${first.nodes} nodes, ${first.pods} pods in the watch caches; ${poolCount} pools`);
   console.table({
-    [`full resync (pages of ${pageSizes[0]}): nodes and pods listed, caches synced`]: {
-      value: (resyncMs / 1000).toFixed(2),
-      unit: 's',
-    },
+    ...Object.fromEntries(
+      resyncs.map((r) => [
+        `full resync in this process, ${r.mode}`,
+        {
+          value: (r.ms / 1000).toFixed(2),
+          unit: Number.isNaN(r.heapMiB) ? 's' : `s (heap ${r.heapMiB.toFixed(0)} MiB)`,
+        },
+      ]),
+    ),
+    'streamed resync / its floor': { value: (streamedMs / floorMs).toFixed(2), unit: 'x' },
     'metrics-listener: process start to caches synced': {
       value: ((synced.at - listener.spawnedAt) / 1000).toFixed(2),
       unit: 's',

@@ -56,6 +56,7 @@ export {
   toMillis,
 } from './projection.ts';
 export { cpuMillicores, memoryBytes, parseQuantity } from './quantity.ts';
+export { ApiStatusError, apiGet, apiGetJson, type Query, readJsonLines } from './raw-api.ts';
 export {
   isActiveOn,
   isReady,
@@ -102,6 +103,7 @@ export {
   type ApiWatchOptions,
   apiListerWatcher,
   type CacheEvent,
+  INITIAL_EVENTS_END,
   type KubeCacheOptions,
   type ListerWatcher,
   type ListPage,

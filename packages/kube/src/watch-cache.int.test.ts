@@ -97,6 +97,63 @@ test('pods: the cache sees a pod unschedulable, then bound and Running when a no
   assert.equal(events.at(-1), 'delete job');
 });
 
+test('lists stream on this API server (sendInitialEvents), and hold what a paged list holds', async (t) => {
+  const f = await fixture(t, 'kube-cache-stream');
+  for (const i of [1, 2, 3]) await ensureNode(f.kube, f.worker(`${f.id}-${i}`));
+  const selector = { labelSelector: `${POOL_LABEL}=${f.id}` };
+  const streamed = nodeCache(f.kube, selector).start();
+  t.after(() => streamed.stop());
+  await streamed.synced;
+  assert.equal(streamed.stats().streamedLists, 1, 'the list streamed');
+  // The same objects through a paged list (the source without watchList), a page per node.
+  const real = apiListerWatcher(f.kube, 'nodes', selector);
+  const paged = new WatchCache<NodeInfo>(
+    { list: real.list, watch: real.watch },
+    { what: 'nodes', project: (raw) => projectNode(raw as V1Node), key: (n) => n.name },
+    { pageSize: 1 },
+  ).start();
+  t.after(() => paged.stop());
+  await paged.synced;
+  assert.equal(paged.stats().streamedLists, 0);
+  const byName = (c: WatchCache<NodeInfo>) => c.list().sort((a, b) => a.name.localeCompare(b.name));
+  assert.equal(streamed.size, 3);
+  assert.deepEqual(byName(streamed), byName(paged));
+  // And the stream's watch goes on from where the list ended.
+  await ensureNode(f.kube, f.worker(`${f.id}-4`));
+  await waitFor(() => streamed.get(`${f.id}-4`), { timeoutMs: 15_000, what: 'a node added after the list' });
+  assert.equal(streamed.stats().lists, 1);
+});
+
+test('a server that ends the stream without the initial-events bookmark: the cache lists in pages', async (t) => {
+  const f = await fixture(t, 'kube-cache-nostream');
+  await ensureNode(f.kube, f.worker(`${f.id}-a`));
+  // A plain watch without a resourceVersion sends every object as ADDED too; without its
+  // bookmarks it is what a server that ignores sendInitialEvents sends. It ends at 1 s.
+  const real = apiListerWatcher(f.kube, 'nodes', {
+    labelSelector: `${POOL_LABEL}=${f.id}`,
+    timeoutSeconds: 1,
+  });
+  let streams = 0;
+  const cache = new WatchCache<NodeInfo>(
+    {
+      list: real.list,
+      watch: real.watch,
+      watchList(onEvent, signal) {
+        streams++;
+        return real.watch('', (type, object) => type !== 'BOOKMARK' && onEvent(type, object), signal);
+      },
+    },
+    { what: 'nodes', project: (raw) => projectNode(raw as V1Node), key: (n) => n.name },
+  ).start();
+  t.after(() => cache.stop());
+  const events = log(cache, (n) => n.name);
+  await cache.synced;
+  assert.deepEqual(events, [`add ${f.id}-a`]);
+  const s = cache.stats();
+  assert.deepEqual([s.lists, s.streamedLists, s.errors], [1, 0, 0]);
+  assert.equal(streams, 1);
+});
+
 test('a watch the API server ends is reopened from the last resourceVersion, without listing again', async (t) => {
   const f = await fixture(t, 'kube-cache-reopen');
   const cache = nodeCache(f.kube, { labelSelector: `${POOL_LABEL}=${f.id}`, timeoutSeconds: 1 }).start();

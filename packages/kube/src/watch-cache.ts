@@ -18,9 +18,9 @@
  * The I/O is behind {@link ListerWatcher}; {@link apiListerWatcher} is the real one.
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { type V1Node, type V1Pod, type V1PodDisruptionBudget, Watch } from '@kubernetes/client-node';
+import type { V1Node, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
 import { ScalewiseError } from '@scalewise/errors';
-import { isStatus, type Kube, toKubeError } from './client.ts';
+import { isStatus, type Kube, statusOf, toKubeError } from './client.ts';
 import {
   type NodeInfo,
   type PdbInfo,
@@ -30,6 +30,7 @@ import {
   projectPdb,
   projectPod,
 } from './projection.ts';
+import { apiGet, apiGetJson, type Query, readJsonLines } from './raw-api.ts';
 
 export interface ListPage<R> {
   items: R[];
@@ -54,7 +55,17 @@ export interface ListerWatcher<R> {
     onEvent: (type: WatchEventType, object: unknown) => void,
     signal: AbortSignal,
   ): Promise<void>;
+  /**
+   * Optional, a streaming list: a watch that first sends every object as an ADDED event, then
+   * a BOOKMARK annotated `k8s.io/initial-events-end` (the API's `sendInitialEvents`, the
+   * client-go reflector's WatchList). Resolves when the stream ends (the cache aborts it at
+   * that bookmark); rejects when it cannot be opened or breaks.
+   */
+  watchList?(onEvent: (type: WatchEventType, object: unknown) => void, signal: AbortSignal): Promise<void>;
 }
+
+/** The annotation of the BOOKMARK that ends a streaming list's initial events. */
+export const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
 
 export type CacheEvent<T> =
   | { type: 'add'; object: T }
@@ -87,6 +98,8 @@ export interface WatchCacheStats {
   watching: boolean;
   /** Epoch ms of the last list that completed (0 before the first). */
   lastListAt: number;
+  /** Lists that streamed (`sendInitialEvents`); the others were read in pages. */
+  streamedLists: number;
 }
 
 export interface Projection<R, T> {
@@ -98,6 +111,11 @@ export interface Projection<R, T> {
 
 const resourceVersionOf = (raw: unknown): string | undefined =>
   (raw as { metadata?: { resourceVersion?: string } } | null)?.metadata?.resourceVersion;
+
+const isInitialEventsEnd = (raw: unknown): boolean =>
+  (raw as { metadata?: { annotations?: Record<string, string> } } | null)?.metadata?.annotations?.[
+    INITIAL_EVENTS_END
+  ] === 'true';
 
 /** How one watch ended. */
 type WatchEnd =
@@ -124,6 +142,7 @@ export class WatchCache<T extends { resourceVersion: string }> {
     errors: 0,
     watching: false,
     lastListAt: 0,
+    streamedLists: 0,
   };
   private readonly pageSize: number;
   private readonly initialMs: number;
@@ -133,6 +152,8 @@ export class WatchCache<T extends { resourceVersion: string }> {
 
   private readonly source: ListerWatcher<unknown>;
   private readonly projection: Projection<unknown, T>;
+  /** Set once a streaming list was refused or never ended its initial events: page lists from then on. */
+  private pagedOnly = false;
 
   /**
    * A cache of what `source` lists and watches, projected by `projection`. Nothing happens
@@ -297,6 +318,16 @@ export class WatchCache<T extends { resourceVersion: string }> {
   }
 
   private async relist(signal: AbortSignal): Promise<void> {
+    if (this.source.watchList && !this.pagedOnly) {
+      const streamed = await this.streamList(this.source.watchList.bind(this.source), signal);
+      if (signal.aborted) return;
+      if (streamed) {
+        this.counters.streamedLists++;
+        this.install(streamed.fresh, streamed.rv);
+        return;
+      }
+      this.pagedOnly = true;
+    }
     const { project, key } = this.projection;
     const fresh = new Map<string, T>();
     let token: string | undefined;
@@ -311,6 +342,77 @@ export class WatchCache<T extends { resourceVersion: string }> {
       rv = page.resourceVersion;
       token = page.continue || undefined;
     } while (token);
+    this.install(fresh, rv);
+  }
+
+  /**
+   * A streaming list: the objects as they come, until the bookmark that ends the initial
+   * events. Undefined when the server does not stream lists: it refuses `sendInitialEvents`
+   * as invalid (400 or 422), or sends objects and then ends the stream or falls silent
+   * without that bookmark (a server that ignores the parameter): the caller lists in pages.
+   * @throws what the stream threw (network, 5xx, an ERROR event), to be retried.
+   */
+  private async streamList(
+    watchList: NonNullable<ListerWatcher<unknown>['watchList']>,
+    signal: AbortSignal,
+  ): Promise<{ fresh: Map<string, T>; rv: string } | undefined> {
+    const { project, key } = this.projection;
+    const fresh = new Map<string, T>();
+    let rv = '';
+    let ended = false;
+    let received = 0;
+    let failure: unknown;
+    const stream = new AbortController();
+    const stop = () => stream.abort();
+    signal.addEventListener('abort', stop, { once: true });
+    try {
+      await watchList((type, raw) => {
+        if (ended || failure !== undefined) return;
+        received++;
+        switch (type) {
+          case 'ADDED':
+          case 'MODIFIED': {
+            const object = project(raw);
+            fresh.set(key(object), object);
+            break;
+          }
+          case 'DELETED':
+            fresh.delete(key(project(raw)));
+            break;
+          case 'BOOKMARK':
+            if (isInitialEventsEnd(raw)) {
+              ended = true;
+              stream.abort();
+            }
+            break;
+          case 'ERROR':
+            failure = raw;
+            stream.abort();
+            return;
+          default:
+            return;
+        }
+        rv = resourceVersionOf(raw) ?? rv;
+      }, stream.signal);
+    } catch (err) {
+      if (!ended && failure === undefined && !signal.aborted) {
+        // 400 / 422: the request is not valid here (the WatchList feature is off). Objects,
+        // then silence without the bookmark: a server that does not know the parameter sent
+        // a plain watch. Anything else (401, 403, 5xx, no answer) would fail a page too.
+        const status = statusOf(err);
+        if (status === 400 || status === 422) return undefined;
+        if (received > 0 && (err as { code?: unknown } | null)?.code === 'ETIMEDOUT') return undefined;
+        throw err;
+      }
+    } finally {
+      signal.removeEventListener('abort', stop);
+    }
+    if (failure !== undefined) throw statusError(failure);
+    return ended ? { fresh, rv } : undefined;
+  }
+
+  /** Puts a complete list in place of what the cache held, telling listeners the difference. */
+  private install(fresh: Map<string, T>, rv: string): void {
     const old = this.store;
     this.store = fresh;
     this.rv = rv;
@@ -398,9 +500,9 @@ export interface ApiWatchOptions {
   /** Only objects matching this field selector ("spec.nodeName=x"). */
   fieldSelector?: string;
   /**
-   * How long the server keeps one watch open, in seconds. Kept under client-node's 30 s
-   * inactivity timeout, so that a quiet watch is ended by the server and a timeout always
-   * means a dead connection. Reopening from the last resourceVersion is served from the API
+   * How long the server keeps one watch open, in seconds. The connection is given up after
+   * this plus 10 s without a byte, so that a quiet watch is ended by the server and a timeout
+   * always means a dead connection. Reopening from the last resourceVersion is served from the API
    * server's watch cache, so this costs one small request a few times a minute.
    * @default a random 20 to 28 s per watch (replicas do not reconnect in step)
    */
@@ -413,7 +515,12 @@ const paths = {
   poddisruptionbudgets: '/apis/policy/v1/poddisruptionbudgets',
 } as const;
 
-/** The real list and watch of nodes, pods or PodDisruptionBudgets (all namespaces) through client-node. */
+/**
+ * The real list and watch of nodes, pods or PodDisruptionBudgets (all namespaces), over the
+ * API server's HTTPS with its JSON parsed as it is ({@link apiGet}): the objects reach the
+ * projection as plain JSON (timestamps as RFC 3339 strings), never as typed models. Lists
+ * stream (`sendInitialEvents`) where the server allows it, in pages where it does not.
+ */
 export function apiListerWatcher(
   kube: Kube,
   resource: keyof typeof paths,
@@ -421,57 +528,79 @@ export function apiListerWatcher(
 ): ListerWatcher<V1Node | V1Pod | V1PodDisruptionBudget> {
   const path = paths[resource];
   const selectors = {
-    ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
-    ...(options.fieldSelector ? { fieldSelector: options.fieldSelector } : {}),
+    labelSelector: options.labelSelector,
+    fieldSelector: options.fieldSelector,
+  };
+  const watchSeconds = () => options.timeoutSeconds ?? 20 + Math.floor(Math.random() * 9);
+  /** Reads a watch's events until the server ends it; an abort of `signal` ends it quietly. */
+  const stream = async (
+    query: Query,
+    idleMs: number,
+    onEvent: (type: WatchEventType, object: unknown) => void,
+    signal: AbortSignal,
+  ): Promise<void> => {
+    try {
+      const res = await apiGet(kube, path, { ...selectors, ...query, watch: true }, { signal, idleMs });
+      await readJsonLines(res, (line) => {
+        const e = line as { type?: unknown; object?: unknown } | null;
+        if (typeof e?.type === 'string') onEvent(e.type as WatchEventType, e.object);
+      });
+    } catch (err) {
+      if (signal.aborted) return;
+      throw err;
+    }
   };
   return {
     async list({ limit, continue: token }) {
-      const request = { ...selectors, limit, ...(token ? { _continue: token } : {}) };
-      const list =
-        resource === 'nodes'
-          ? await kube.core.listNode(request)
-          : resource === 'pods'
-            ? await kube.core.listPodForAllNamespaces(request)
-            : await kube.policy.listPodDisruptionBudgetForAllNamespaces(request);
+      const list = (await apiGetJson(
+        kube,
+        path,
+        { ...selectors, limit, continue: token },
+        { signal: AbortSignal.timeout(LIST_PAGE_TIMEOUT_MS), idleMs: LIST_PAGE_TIMEOUT_MS },
+      )) as { items?: unknown[]; metadata?: { resourceVersion?: string; continue?: string } };
       return {
-        items: list.items,
+        items: (list.items ?? []) as (V1Node | V1Pod | V1PodDisruptionBudget)[],
         resourceVersion: list.metadata?.resourceVersion ?? '',
-        continue: list.metadata?._continue,
+        continue: list.metadata?.continue,
       };
     },
     watch(resourceVersion, onEvent, signal) {
-      return new Promise<void>((resolve, reject) => {
-        let controller: AbortController | undefined;
-        let settled = false;
-        const onAbort = () => controller?.abort();
-        const done = (err: unknown) => {
-          if (settled) return;
-          settled = true;
-          signal.removeEventListener('abort', onAbort);
-          if (!err || signal.aborted) resolve();
-          else reject(err);
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        new Watch(kube.kc)
-          .watch(
-            path,
-            {
-              ...selectors,
-              resourceVersion,
-              allowWatchBookmarks: true,
-              timeoutSeconds: options.timeoutSeconds ?? 20 + Math.floor(Math.random() * 9),
-            },
-            (type, object) => onEvent(type as WatchEventType, object),
-            done,
-          )
-          .then((c) => {
-            controller = c;
-            if (signal.aborted || settled) c.abort();
-          }, done);
-      });
+      const seconds = watchSeconds();
+      // The server ends a quiet watch at `seconds`; silence well past that is a dead connection.
+      return stream(
+        { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: seconds },
+        (seconds + 10) * 1000,
+        onEvent,
+        signal,
+      );
+    },
+    watchList(onEvent, signal) {
+      // The cache ends this stream itself at the bookmark that ends the initial events; the
+      // server's own end is only a bound, far beyond any list's time.
+      return stream(
+        {
+          sendInitialEvents: true,
+          resourceVersionMatch: 'NotOlderThan',
+          allowWatchBookmarks: true,
+          timeoutSeconds: WATCH_LIST_TIMEOUT_SECONDS,
+        },
+        WATCH_LIST_IDLE_MS,
+        onEvent,
+        signal,
+      );
     },
   };
 }
+
+/** How long one list page, or a pause in a streaming list, may take before the connection is given up. */
+const LIST_PAGE_TIMEOUT_MS = 60_000;
+/**
+ * Silence in a streaming list before its initial events ended: a server streams a list
+ * without pause, so silence means one that sent a plain watch (or a dead connection).
+ */
+const WATCH_LIST_IDLE_MS = 15_000;
+/** The server-side bound of a streaming list (the cache ends it at its initial-events bookmark). */
+const WATCH_LIST_TIMEOUT_SECONDS = 600;
 
 export type KubeCacheOptions = ApiWatchOptions & WatchCacheOptions;
 
