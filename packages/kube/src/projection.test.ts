@@ -192,7 +192,7 @@ describe('pod projection', () => {
     assert.deepEqual(projectPod(pod), {
       namespace: 'shop',
       name: 'web-abc-1',
-      uid: 'p1',
+      key: 'shop/web-abc-1',
       resourceVersion: '9',
       nodeName: 'n1',
       phase: 'Running',

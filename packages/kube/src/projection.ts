@@ -85,7 +85,11 @@ export interface OwnerInfo {
 export interface PodInfo {
   namespace: string;
   name: string;
-  uid: string;
+  /**
+   * `namespace/name` ({@link podKey}), made once: the watch cache's key and the simulation's
+   * pod key are this one string (150,000 pods, one copy each).
+   */
+  key: string;
   resourceVersion: string;
   nodeName?: string;
   /** Pending, Running, Succeeded, Failed or Unknown. */
@@ -169,7 +173,7 @@ const EMPTY_LIST: readonly never[] = Object.freeze([]);
  * emptied when it grows past 50,000 entries, so churning values cannot grow it for ever.
  */
 const interned = new Map<string, string>();
-function intern(s: string): string {
+export function intern(s: string): string {
   const hit = interned.get(s);
   if (hit !== undefined) return hit;
   if (interned.size >= 50_000) interned.clear();
@@ -403,10 +407,12 @@ function localStorageOf(pod: V1Pod): readonly string[] {
 
 export function projectPod(pod: V1Pod): PodInfo {
   const m = pod.metadata ?? {};
+  const namespace = intern(m.namespace ?? '');
+  const name = m.name ?? '';
   const info: PodInfo = {
-    namespace: intern(m.namespace ?? ''),
-    name: m.name ?? '',
-    uid: m.uid ?? '',
+    namespace,
+    name,
+    key: `${namespace}/${name}`,
     resourceVersion: m.resourceVersion ?? '',
     phase: intern(pod.status?.phase ?? 'Unknown'),
     requests: podRequests(pod),
@@ -463,4 +469,4 @@ export const asNodeInfo = (n: NodeInfo | V1Node): NodeInfo =>
   'uid' in n && 'allocatable' in n ? n : projectNode(n as V1Node);
 /** A PodInfo as it is, a V1Pod projected. */
 export const asPodInfo = (p: PodInfo | V1Pod): PodInfo =>
-  'uid' in p && 'requests' in p ? p : projectPod(p as V1Pod);
+  'key' in p && 'requests' in p ? p : projectPod(p as V1Pod);

@@ -16,7 +16,7 @@ import type {
   Snapshot,
 } from '@scalewise/scheduling';
 import { POOL_LABEL } from './nodes.ts';
-import { type NodeInfo, type PdbInfo, type PodInfo, podKey } from './projection.ts';
+import { intern, type NodeInfo, type PdbInfo, type PodInfo, podKey } from './projection.ts';
 import { workloadOf } from './utilisation.ts';
 import { evictionBlocker, isDaemonSetPod, isMirrorPod } from './victims.ts';
 
@@ -72,16 +72,31 @@ export function simNode(n: NodeInfo): SimNode {
   return out;
 }
 
+/**
+ * The requests of pods that ask only cpu and memory, one frozen object per pair: the replicas
+ * of a workload share one. Bounded: emptied past 10,000 pairs.
+ */
+const plainRequests = new Map<string, ResourceList>();
+function requestsOf(p: PodInfo): ResourceList {
+  const { cpuMillicores: cpu, memoryBytes: memory } = p.requests;
+  if (p.extraRequests) return { cpu, memory, ...p.extraRequests };
+  const k = `${cpu}/${memory}`;
+  let hit = plainRequests.get(k);
+  if (!hit) {
+    if (plainRequests.size >= 10_000) plainRequests.clear();
+    hit = Object.freeze({ cpu, memory });
+    plainRequests.set(k, hit);
+  }
+  return hit;
+}
+
 function convert(p: PodInfo): SimPod {
-  const requests: ResourceList = {
-    cpu: p.requests.cpuMillicores,
-    memory: p.requests.memoryBytes,
-    ...p.extraRequests,
-  };
-  const owner = workloadOf(p);
+  const requests = requestsOf(p);
+  const workload = workloadOf(p);
+  const owner = workload === undefined ? undefined : intern(workload);
   const daemon = isDaemonSetPod(p) || isMirrorPod(p);
   const out: SimPod & { nodeName?: string } = {
-    key: podKey(p),
+    key: p.key,
     namespace: p.namespace,
     labels: p.labels,
     requests,
@@ -121,7 +136,7 @@ export function simPod(p: PodInfo): SimPod {
  * @throws RangeError when the pod is not bound.
  */
 export function boundPod(p: PodInfo): BoundPod {
-  if (!p.nodeName) throw new RangeError(`pod ${podKey(p)} is not bound to a node`);
+  if (!p.nodeName) throw new RangeError(`pod ${p.key} is not bound to a node`);
   return simPod(p) as BoundPod;
 }
 

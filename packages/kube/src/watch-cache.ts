@@ -617,7 +617,7 @@ export function nodeCache(kube: Kube, options: KubeCacheOptions = {}): WatchCach
 export function podCache(kube: Kube, options: KubeCacheOptions = {}): WatchCache<PodInfo> {
   return new WatchCache<PodInfo>(
     apiListerWatcher(kube, 'pods', options),
-    { what: 'pods', project: (raw) => projectPod(raw as V1Pod), key: podKey },
+    { what: 'pods', project: (raw) => projectPod(raw as V1Pod), key: (p) => p.key },
     options,
   );
 }
