@@ -3,12 +3,18 @@
 // events sent one at a time. The bus adds the CloudEvents codec, schema validation, Redis
 // idempotency, breakers and spans; raw kafkajs sends JSON with acks=-1. Both on a topic of 1
 // and of 6 partitions, one after the other in the same run. Reported, never asserted.
+// "CPU us/event" is this process's CPU time (user + system) over the throughput phase per
+// event: the producer and the consumer together, the broker's and Redis's own CPU left out; on
+// a shared machine it moves less than events/s.
+// --diagnostics adds two lines per partition count, to tell where the difference goes: raw
+// kafkajs sending the bus's records (the same ce_* headers and JSON value, no envelope,
+// validation or Redis), and the bus with its idempotency in memory instead of Redis.
 //
-//   node bench/src/bus.bench.ts [--events 20000] [--latency 500] [--partitions 1,6]
+//   node bench/src/bus.bench.ts [--events 20000] [--latency 500] [--partitions 1,6] [--diagnostics]
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { createBus } from '@scalewise/bus';
-import { createEvent, sampleData } from '@scalewise/events';
+import { createBus, createSubscriber, memoryIdempotency } from '@scalewise/bus';
+import { createEvent, sampleData, toKafkaMessage } from '@scalewise/events';
 import { getStack, uniqueName } from '@scalewise/testing';
 import { Kafka, logLevel } from 'kafkajs';
 
@@ -18,6 +24,7 @@ const { values } = parseArgs({
     events: { type: 'string', default: '20000' },
     latency: { type: 'string', default: '500' },
     partitions: { type: 'string', default: '1,6' },
+    diagnostics: { type: 'boolean', default: false },
   },
 });
 const partitionCounts = values.partitions.split(',').map((x) => Number(x.trim()));
@@ -35,6 +42,8 @@ const pct = (sorted: number[], p: number) =>
 
 interface Result {
   eventsPerSecond: number;
+  /** This process's CPU time (user + system) per event of the throughput phase, in us. */
+  cpuPerEvent: number;
   p50: number;
   p99: number;
 }
@@ -63,7 +72,8 @@ function arrivals() {
   };
 }
 
-async function raw(partitions: number): Promise<Result> {
+/** Raw kafkajs; with `ceHeaders`, records as the bus writes them (headers and JSON value). */
+async function raw(partitions: number, ceHeaders = false): Promise<Result> {
   const kafka = new Kafka({
     clientId: uniqueName('raw'),
     brokers: stack.kafka.brokers,
@@ -87,22 +97,35 @@ async function raw(partitions: number): Promise<Result> {
   await consumer.subscribe({ topic, fromBeginning: false });
   await consumer.run({
     eachMessage: async ({ message }) => {
+      if (ceHeaders) {
+        JSON.parse(String(message.value));
+        got.hit(String(message.headers?.ce_id));
+        return;
+      }
       const body = JSON.parse(String(message.value)) as { id: string };
       got.hit(body.id);
     },
   });
   await sleep(3000); // group join
   const payload = sampleData['io.scalewise.PoolMetricsObserved'];
+  const template = toKafkaMessage(
+    createEvent('io.scalewise.PoolMetricsObserved', payload, { source: '/bench', clusterid: 'local' }),
+  );
+  const message = (id: string, key: string) =>
+    ceHeaders
+      ? { key, value: JSON.stringify(payload), headers: { ...template.headers, ce_id: id } }
+      : { key, value: JSON.stringify({ id, data: payload }) };
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < N; i += BATCH) {
-    const messages = Array.from({ length: Math.min(BATCH, N - i) }, (_, j) => ({
-      key: `pool-${(i + j) % 7}`,
-      value: JSON.stringify({ id: `t-${i + j}`, data: payload }),
-    }));
+    const messages = Array.from({ length: Math.min(BATCH, N - i) }, (_, j) =>
+      message(`t-${i + j}`, `pool-${(i + j) % 7}`),
+    );
     await producer.send({ topic, acks: -1, messages });
   }
   await got.until(N);
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   got.reset();
   const lat: number[] = [];
   for (let i = 0; i < L; i++) {
@@ -111,7 +134,7 @@ async function raw(partitions: number): Promise<Result> {
     await producer.send({
       topic,
       acks: -1,
-      messages: [{ key: 'pool-0', value: JSON.stringify({ id, data: payload }) }],
+      messages: [message(id, 'pool-0')],
     });
     await got.until(i + 1);
     lat.push((got.at.get(id) ?? Number.NaN) - sent);
@@ -119,25 +142,42 @@ async function raw(partitions: number): Promise<Result> {
   await consumer.disconnect();
   await producer.disconnect();
   lat.sort((a, b) => a - b);
-  return { eventsPerSecond: N / seconds, p50: pct(lat, 50), p99: pct(lat, 99) };
+  return {
+    eventsPerSecond: N / seconds,
+    cpuPerEvent: (cpu.user + cpu.system) / N,
+    p50: pct(lat, 50),
+    p99: pct(lat, 99),
+  };
 }
 
-async function viaBus(partitions: number): Promise<Result> {
+/** The bus; with `memory`, its subscriber keeps processed events in memory, not in Redis. */
+async function viaBus(partitions: number, memory = false): Promise<Result> {
+  const topicPrefix = `${uniqueName('bench-bus')}.`;
   const bus = createBus({
     service: 'bench',
     clusterid: 'local',
     kafka: { clientId: uniqueName('bus'), brokers: stack.kafka.brokers, logLevel: logLevel.NOTHING },
     redis: { url: stack.redis.url },
     s3: { ...stack.s3, bucket: uniqueName('bench-dlq') },
-    topicPrefix: `${uniqueName('bench-bus')}.`,
+    topicPrefix,
     partitions,
   });
   await bus.start();
   const got = arrivals();
-  const sub = bus.subscribe({
-    groupId: uniqueName('bus-g'),
-    handlers: { 'io.scalewise.PoolMetricsObserved': async (e) => got.hit(e.id) },
-  });
+  const handlers = { 'io.scalewise.PoolMetricsObserved': async (e: { id: string }) => got.hit(e.id) };
+  const sub = memory
+    ? createSubscriber({
+        kafka: bus.kafka,
+        groupId: uniqueName('bus-g'),
+        service: 'bench',
+        clusterid: 'local',
+        handlers,
+        publisher: bus.publisher,
+        dlq: bus.dlq,
+        idempotency: memoryIdempotency(),
+        topicPrefix,
+      })
+    : bus.subscribe({ groupId: uniqueName('bus-g'), handlers });
   await sub.start();
   await sleep(3000);
   const payload = sampleData['io.scalewise.PoolMetricsObserved'];
@@ -148,6 +188,7 @@ async function viaBus(partitions: number): Promise<Result> {
       { source: '/bench', clusterid: 'local', id },
     );
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < N; i += BATCH) {
     await bus.publisher.publish(
       ...Array.from({ length: Math.min(BATCH, N - i) }, (_, j) => make(`t-${i + j}`, i + j)),
@@ -155,6 +196,7 @@ async function viaBus(partitions: number): Promise<Result> {
   }
   await got.until(N);
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   got.reset();
   const lat: number[] = [];
   for (let i = 0; i < L; i++) {
@@ -164,25 +206,40 @@ async function viaBus(partitions: number): Promise<Result> {
     await got.until(i + 1);
     lat.push((got.at.get(id) ?? Number.NaN) - sent);
   }
+  if (memory) await sub.stop(10_000);
   await bus.stop(10_000);
   lat.sort((a, b) => a - b);
-  return { eventsPerSecond: N / seconds, p50: pct(lat, 50), p99: pct(lat, 99) };
+  return {
+    eventsPerSecond: N / seconds,
+    cpuPerEvent: (cpu.user + cpu.system) / N,
+    p50: pct(lat, 50),
+    p99: pct(lat, 99),
+  };
 }
 
 console.log(
   `${N} events in batches of ${BATCH}, ${L} single events for latency; broker ${stack.kafka.brokers.join(',')}`,
 );
-console.log('partitions  path            events/s     p50 ms    p99 ms');
+console.log('partitions  path            events/s     p50 ms    p99 ms  CPU us/event');
 for (const partitions of partitionCounts) {
   const r = await raw(partitions);
   const b = await viaBus(partitions);
   const row = (name: string, x: Result) =>
-    `${String(partitions).padStart(10)}  ${name}${x.eventsPerSecond.toFixed(0).padStart(10)}${x.p50.toFixed(1).padStart(11)}${x.p99.toFixed(1).padStart(10)}`;
+    `${String(partitions).padStart(10)}  ${name}${x.eventsPerSecond.toFixed(0).padStart(10)}${x.p50.toFixed(1).padStart(11)}${x.p99.toFixed(1).padStart(10)}${x.cpuPerEvent.toFixed(1).padStart(13)}`;
   console.log(row('raw kafkajs   ', r));
   console.log(row('scalewise bus ', b));
   console.log(
     `${String(partitions).padStart(10)}  bus / raw: throughput ${(b.eventsPerSecond / r.eventsPerSecond).toFixed(2)}, p50 ${(b.p50 / r.p50).toFixed(2)}, p99 ${(b.p99 / r.p99).toFixed(2)}`,
   );
+  if (values.diagnostics) {
+    const h = await raw(partitions, true);
+    const m = await viaBus(partitions, true);
+    console.log(row('raw, ce_* hdrs', h));
+    console.log(row('bus, mem idem.', m));
+    console.log(
+      `${String(partitions).padStart(10)}  raw with ce_* headers / raw: ${(h.eventsPerSecond / r.eventsPerSecond).toFixed(2)}; bus with idempotency in memory / raw: ${(m.eventsPerSecond / r.eventsPerSecond).toFixed(2)}`,
+    );
+  }
 }
 console.log(`process RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
 process.exit(0);

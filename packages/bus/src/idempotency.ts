@@ -8,6 +8,13 @@
  * checks a batch's events in one pipeline and marks them in one after their outputs are
  * acknowledged). The outputs' ids are derived from the input's (the cores do so), so
  * downstream deduplication by id absorbs even that case.
+ *
+ * One command per batch each way, not one per event: the check is an MGET of the batch's
+ * keys, the mark a script that SETs each key with its TTL (atomically, in one round trip).
+ * A pipeline of one EXISTS or SET per event costs ioredis about 10 us of CPU per event, the
+ * two commands about 1 (bench/src/bus-stages.bench.ts). The keys are the same as before, so a
+ * store written by an older version is read as it was. Standalone Redis (the bus's client):
+ * on a Redis Cluster the keys of a batch would span slots.
  */
 import { ScalewiseError } from '@scalewise/errors';
 import type { Redis } from 'ioredis';
@@ -34,6 +41,7 @@ export function createRedisIdempotency(
   const prefix = options.prefix ?? 'scalewise:processed';
   const ttl = options.ttlSeconds ?? 7 * 24 * 3600;
   const key = (g: string, s: string, id: string) => `${prefix}:${g}:${s}:${id}`;
+  const ttlArg = String(ttl);
   const wrap = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
       return await breaker.call(fn);
@@ -49,28 +57,34 @@ export function createRedisIdempotency(
       events.length === 0
         ? Promise.resolve([])
         : wrap(async () => {
-            const p = redis.pipeline();
-            for (const e of events) p.exists(key(g, e.source, e.id));
-            return pipelineResults(await p.exec()).map((n) => n === 1);
+            const answers = await Promise.all(
+              chunks(events).map((c) => redis.mget(c.map((e) => key(g, e.source, e.id)))),
+            );
+            return answers.flat().map((v) => v !== null);
           }),
     markMany: (g, events) =>
       events.length === 0
         ? Promise.resolve()
         : wrap(async () => {
-            const p = redis.pipeline();
-            for (const e of events) p.set(key(g, e.source, e.id), '1', 'EX', ttl);
-            pipelineResults(await p.exec());
+            await Promise.all(
+              chunks(events).map((c) =>
+                redis.eval(MARK_SCRIPT, c.length, ...c.map((e) => key(g, e.source, e.id)), ttlArg),
+              ),
+            );
           }),
   };
 }
 
-/** The replies of a pipeline; the first failed command fails the whole call. */
-function pipelineResults(results: [Error | null, unknown][] | null): unknown[] {
-  if (!results) throw new Error('the pipeline was discarded');
-  return results.map(([err, value]) => {
-    if (err) throw err;
-    return value;
-  });
+/** SETs every key to '1' with the TTL in ARGV[1]; one round trip, atomic. */
+const MARK_SCRIPT = "for _, k in ipairs(KEYS) do redis.call('SET', k, '1', 'EX', ARGV[1]) end return #KEYS";
+
+/** Keys per command: a script or MGET over this many blocks Redis for about a millisecond. */
+const CHUNK = 1000;
+
+function chunks<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  return out;
 }
 
 /** In-process store for tests of code that needs one; never for production. */

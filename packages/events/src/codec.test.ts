@@ -4,8 +4,15 @@ import { ScalewiseError } from '@scalewise/errors';
 import { CloudEvent, Kafka } from 'cloudevents';
 import fc from 'fast-check';
 import type { EventData } from './catalogue.ts';
-import { binaryAttributes, fromKafkaMessage, type RawRecord, toKafkaMessage } from './codec.ts';
-import { causedBy, createEvent, isForCluster, UNKEYED_TRIGGER_KEY } from './envelope.ts';
+import {
+  binaryAttributes,
+  encodeBinary,
+  fromKafkaMessage,
+  type RawRecord,
+  toKafkaMessage,
+  toKafkaMessageViaSdk,
+} from './codec.ts';
+import { causedBy, createEvent, isCanonicalIsoTime, isForCluster, UNKEYED_TRIGGER_KEY } from './envelope.ts';
 import { sampleData, sampleEvents } from './samples.ts';
 
 const scaleUp = () =>
@@ -485,5 +492,171 @@ describe('binary mode without the binding on the hot path', () => {
       );
       assert.deepEqual(fromKafkaMessage(asConsumed(rec)), e, e.type);
     }
+  });
+});
+
+describe('binary-mode encoding without the SDK model on the hot path', () => {
+  /** The SDK's record or its error, with the header order (byte-compatibility of the record). */
+  const outcome = (f: () => ReturnType<typeof toKafkaMessage>) => {
+    try {
+      const r = f();
+      return { ok: { ...r, headers: Object.entries(r.headers), value: r.value.toString('utf8') } };
+    } catch (err) {
+      return { threw: `${(err as { code?: string }).code}: ${(err as Error).message}` };
+    }
+  };
+  const optional = <T>(arb: fc.Arbitrary<T>) =>
+    // Mostly set (so that the direct path is taken often), sometimes absent or undefined.
+    fc.oneof(
+      { arbitrary: fc.constant({ kind: 'absent' as const }), weight: 1 },
+      { arbitrary: fc.constant({ kind: 'undefined' as const }), weight: 1 },
+      { arbitrary: arb.map((value) => ({ kind: 'set' as const, value })), weight: 8 },
+    );
+  /** An attribute the sample has keeps its value most of the time, so most events are valid. */
+  const sometimes = <T>(arb: fc.Arbitrary<T>) =>
+    fc.oneof(
+      { arbitrary: fc.constant({ kind: 'keep' as const }), weight: 3 },
+      { arbitrary: optional(arb), weight: 1 },
+    );
+  const text = fc.oneof(
+    fc.constant(''),
+    fc.string({ maxLength: 12 }),
+    fc.constantFrom('/scalewise/decision-engine', 'urn:x', 'a b', '%zz', 'https://example.com/x?y#z', 'ünï'),
+  );
+  const time = fc.oneof(
+    fc
+      .date({
+        min: new Date('0000-01-01T00:00:00.000Z'),
+        max: new Date('9999-12-31T00:00:00.000Z'),
+        noInvalidDate: true,
+      })
+      .map((d) => d.toISOString()),
+    fc.constantFrom(
+      '2026-12-05T10:00:00Z',
+      '2026-12-05T10:00:00.123+02:00',
+      '2026-02-29T00:00:00.000Z',
+      '2024-02-29T23:59:59.999Z',
+      '2026-13-01T00:00:00.000Z',
+      '2026-12-05 10:00:00.000Z',
+      'not a time',
+      '',
+    ),
+  );
+  /** Attributes of the envelope a Scalewise event may carry, each absent, undefined, or set. */
+  const attributes = fc.record({
+    id: sometimes(text),
+    source: sometimes(text),
+    time: sometimes(time),
+    subject: optional(text),
+    specversion: sometimes(fc.constantFrom('1.0', '0.3', '')),
+    datacontenttype: sometimes(fc.constantFrom('application/json', 'text/plain')),
+    causationid: optional(text),
+    clusterid: sometimes(text),
+    region: optional(text),
+    traceparent: optional(text),
+    replayof: optional(text),
+    severity: sometimes(fc.constantFrom('info', 'warning', 'critical')),
+    correlationid: sometimes(fc.oneof(text, fc.integer(), fc.boolean())),
+    extra: fc.oneof(
+      { arbitrary: fc.constant(undefined), weight: 6 },
+      {
+        arbitrary: fc.constantFrom({ 'Bad-Name': 'x' }, { other: 'y' }, { dataschema: 'https://s/x' }),
+        weight: 1,
+      },
+    ),
+  });
+  const events = sampleEvents();
+
+  test('property: the direct encoder equals the SDK model and binding for any type and attributes', () => {
+    let runs = 0;
+    let direct = 0;
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: events.length - 1 }), attributes, (i, attrs) => {
+        const event: Record<string, unknown> = { ...(events[i] as object) };
+        const { extra, ...rest } = attrs;
+        for (const [k, a] of Object.entries(rest)) {
+          if (a.kind === 'keep') continue;
+          if (a.kind === 'absent') delete event[k];
+          else event[k] = a.kind === 'undefined' ? undefined : a.value;
+        }
+        Object.assign(event, extra);
+        const e = event as unknown as Parameters<typeof toKafkaMessage>[0];
+        // The model makes up an id and a time when none is given (then both take its path).
+        const made = (o: ReturnType<typeof outcome>) => {
+          if (!o.ok) return o;
+          const headers = o.ok.headers.map(([k, v]): [string, string] =>
+            (k === 'ce_id' && !event.id) || (k === 'ce_time' && !event.time) ? [k, 'made up'] : [k, v],
+          );
+          return { ok: { ...o.ok, headers, timestamp: event.time ? o.ok.timestamp : 'made up' } };
+        };
+        assert.deepEqual(
+          made(outcome(() => toKafkaMessage(e))),
+          made(outcome(() => toKafkaMessageViaSdk(e))),
+        );
+        runs += 1;
+        if (encodeBinary(e)) direct += 1;
+      }),
+      { numRuns: 4000 },
+    );
+    // Both paths are exercised: the direct one on plain events, the SDK's on the others.
+    assert.ok(direct > runs / 10 && direct < runs, `direct path taken ${direct} of ${runs} times`);
+  });
+
+  test('every catalogue type, as the bus builds it, takes the direct path and equals the SDK', () => {
+    for (const event of [...events, ...sampleEvents({ source: 'urn:scalewise:x', clusterid: 'east' })]) {
+      const withAll = {
+        ...event,
+        subject: 'node-1',
+        causationid: 'c-1',
+        region: 'eu-west-1',
+        traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+        replayof: 'r-1',
+      };
+      for (const e of [event, withAll]) {
+        assert.ok(encodeBinary(e), `${e.type} takes the direct path`);
+        assert.deepEqual(
+          outcome(() => toKafkaMessage(e)),
+          outcome(() => toKafkaMessageViaSdk(e)),
+          e.type,
+        );
+      }
+    }
+  });
+
+  test('property: a time in the canonical form is its own normal form and a real RFC 3339 instant', () => {
+    fc.assert(
+      fc.property(
+        fc.date({
+          min: new Date('0000-01-01T00:00:00.000Z'),
+          max: new Date('9999-12-31T23:59:59.999Z'),
+          noInvalidDate: true,
+        }),
+        (d) => assert.equal(isCanonicalIsoTime(d.toISOString()), true, d.toISOString()),
+      ),
+      { numRuns: 3000 },
+    );
+    const near = fc
+      .tuple(
+        fc.integer({ min: 0, max: 9999 }),
+        fc.integer({ min: 0, max: 13 }),
+        fc.integer({ min: 0, max: 32 }),
+        fc.integer({ min: 0, max: 25 }),
+        fc.integer({ min: 0, max: 61 }),
+        fc.integer({ min: 0, max: 61 }),
+        fc.integer({ min: 0, max: 999 }),
+        fc.constantFrom('Z', 'z', '+00:00', ''),
+      )
+      .map(([y, mo, d, h, mi, s, ms, z]) => {
+        const p = (n: number, w: number) => String(n).padStart(w, '0');
+        return `${p(y, 4)}-${p(mo, 2)}-${p(d, 2)}T${p(h, 2)}:${p(mi, 2)}:${p(s, 2)}.${p(ms, 3)}${z}`;
+      });
+    fc.assert(
+      fc.property(fc.oneof(near, fc.string({ maxLength: 26 })), (s) => {
+        const t = Date.parse(s);
+        const normal = !Number.isNaN(t) && new Date(t).toISOString() === s;
+        assert.equal(isCanonicalIsoTime(s), normal, s);
+      }),
+      { numRuns: 5000 },
+    );
   });
 });

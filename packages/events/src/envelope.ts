@@ -195,6 +195,52 @@ export function causedBy<T extends EventType>(
 }
 
 const severities: readonly Severity[] = ['info', 'warning', 'critical'];
+const requiredAttributes = ['id', 'type', 'source', 'specversion'] as const;
+const keyAttributes = ['partitionkey', 'clusterid'] as const;
+const optionalAttributes = [
+  'time',
+  'subject',
+  'correlationid',
+  'causationid',
+  'severity',
+  'region',
+  'traceparent',
+  'replayof',
+] as const;
+const copiedAttributes = ['subject', 'causationid', 'region', 'traceparent', 'replayof'] as const;
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** The number written by the decimal digits of `s` from `from` to `to` (excluded), or -1. */
+function digits(s: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/**
+ * Whether `s` is a time as `Date#toISOString` writes it (`YYYY-MM-DDTHH:MM:SS.sssZ`, years
+ * 0000-9999) and names a real instant: then `new Date(s).toISOString() === s` and it is an
+ * RFC 3339 date-time, with no Date built (the codec's hot path keeps such times as they are).
+ */
+export function isCanonicalIsoTime(s: string): boolean {
+  if (s.length !== 24) return false;
+  if (s[4] !== '-' || s[7] !== '-' || s[10] !== 'T' || s[13] !== ':' || s[16] !== ':') return false;
+  if (s[19] !== '.' || s[23] !== 'Z' || digits(s, 20, 23) < 0) return false;
+  const year = digits(s, 0, 4);
+  const month = digits(s, 5, 7);
+  const day = digits(s, 8, 10);
+  const hour = digits(s, 11, 13);
+  const minute = digits(s, 14, 16);
+  const second = digits(s, 17, 19);
+  if (year < 0 || month < 1 || month > 12 || day < 1) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] as number);
+  return day <= days && hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59 && second >= 0 && second <= 59;
+}
 
 /**
  * Checks a whole event (envelope and data) that came from outside, and returns it typed.
@@ -219,20 +265,10 @@ export function validateEvent(candidate: Record<string, unknown>): AnyScalewiseE
     if (typeof v !== 'string') problems.push(`${k} must be a string, got ${typeof v}`);
     return v;
   };
-  for (const k of ['id', 'type', 'source', 'specversion']) str(k, true);
+  for (const k of requiredAttributes) str(k, true);
   // A trigger from outside may leave both out (docs/triggers.md); every other event has them.
-  for (const k of ['partitionkey', 'clusterid']) str(k, !trigger);
-  for (const k of [
-    'time',
-    'subject',
-    'correlationid',
-    'causationid',
-    'severity',
-    'region',
-    'traceparent',
-    'replayof',
-  ])
-    str(k, false);
+  for (const k of keyAttributes) str(k, !trigger);
+  for (const k of optionalAttributes) str(k, false);
   if (candidate.specversion !== undefined && candidate.specversion !== '1.0') {
     problems.push(`specversion must be 1.0, got ${String(candidate.specversion)}`);
   }
@@ -240,7 +276,9 @@ export function validateEvent(candidate: Record<string, unknown>): AnyScalewiseE
   if (ct !== undefined && (typeof ct !== 'string' || !ct.startsWith('application/json'))) {
     problems.push(`datacontenttype must be application/json, got ${String(ct)}`);
   }
-  if (typeof candidate.time === 'string' && Number.isNaN(Date.parse(candidate.time))) {
+  // A time in the normal form is valid and kept as it is; another is parsed and normalised.
+  const canonicalTime = typeof candidate.time === 'string' && isCanonicalIsoTime(candidate.time);
+  if (typeof candidate.time === 'string' && !canonicalTime && Number.isNaN(Date.parse(candidate.time))) {
     problems.push(`time is not a valid time: ${candidate.time}`);
   }
   if (candidate.severity !== undefined && !severities.includes(candidate.severity as Severity)) {
@@ -274,8 +312,11 @@ export function validateEvent(candidate: Record<string, unknown>): AnyScalewiseE
     id: candidate.id,
     type,
     source: candidate.source,
-    time:
-      typeof candidate.time === 'string' ? new Date(candidate.time).toISOString() : new Date().toISOString(),
+    time: canonicalTime
+      ? candidate.time
+      : typeof candidate.time === 'string'
+        ? new Date(candidate.time).toISOString()
+        : new Date().toISOString(),
     datacontenttype: 'application/json',
     data,
     partitionkey,
@@ -284,7 +325,7 @@ export function validateEvent(candidate: Record<string, unknown>): AnyScalewiseE
   };
   if (typeof candidate.clusterid === 'string' && candidate.clusterid !== '')
     event.clusterid = candidate.clusterid;
-  for (const k of ['subject', 'causationid', 'region', 'traceparent', 'replayof']) {
+  for (const k of copiedAttributes) {
     if (typeof candidate[k] === 'string') event[k] = candidate[k];
   }
   return event as unknown as AnyScalewiseEvent;

@@ -1,0 +1,269 @@
+// The CPU cost per record of each stage of the bus's path, beside the raw kafkajs path of
+// bus.bench.ts, with no broker: what the bus adds to a record that raw kafkajs does not pay.
+// Each stage runs over batches of 500 records (as the bus bench publishes them) in rounds for
+// --ms milliseconds; the figure is this process's CPU time per record (user + system) of the
+// best round, so that other load on a shared machine counts as little as it can. The Redis
+// stage uses the stack's Redis (the batch's check and mark, as the subscriber does them; the
+// server's own CPU is not counted). The two "sized headers" rows are what kafkajs' record
+// encode and decode would cost with a header encoder that allocates what it writes and a
+// linear header decode (a prototype here, not in kafkajs): the next step. Reported, never
+// asserted.
+//
+//   node bench/src/bus-stages.bench.ts [--ms 1500] [--no-redis]
+import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { createBreaker, createRedisIdempotency, inProcessSpan, withRetry } from '@scalewise/bus';
+import { createEvent, fromKafkaMessage, type RawRecord, sampleData, toKafkaMessage } from '@scalewise/events';
+import { getStack, uniqueName } from '@scalewise/testing';
+import { Redis } from 'ioredis';
+
+const { values } = parseArgs({
+  options: { ms: { type: 'string', default: '1500' }, 'no-redis': { type: 'boolean', default: false } },
+});
+const budgetMs = Number(values.ms);
+const BATCH = 500;
+
+// kafkajs' own record encoder and decoder (what producer.send and the fetcher run per record).
+const require = createRequire(import.meta.url);
+type Enc = { buffer: Buffer };
+type Dec = new (b: Buffer) => unknown;
+const encodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (r: {
+  offsetDelta: number;
+  timestampDelta: number;
+  key: string;
+  value: string | Buffer;
+  headers?: Record<string, string>;
+}) => Enc;
+const decodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0/decoder.js') as (
+  d: unknown,
+  ctx: object,
+) => RawRecord & { offset: string };
+const Decoder = require('kafkajs/src/protocol/decoder.js') as Dec;
+type Writer = {
+  writeVarInt(n: number): Writer;
+  writeInt8(n: number): Writer;
+  writeVarLong(n: number): Writer;
+  writeVarIntBytes(b: unknown): Writer;
+  writeVarIntString(s: string): Writer;
+  writeVarIntArray(a: unknown[]): Writer;
+  buffer: Buffer;
+};
+const Encoder = require('kafkajs/src/protocol/encoder.js') as (new (
+  size?: number,
+) => Writer) & {
+  sizeOfVarInt(n: number): number;
+  sizeOfVarLong(n: number): number;
+  sizeOfVarIntBytes(b: unknown): number;
+};
+type Reader = {
+  readInt8(): number;
+  readVarLong(): unknown;
+  readVarInt(): number;
+  readVarIntBytes(): Buffer | null;
+  readVarIntString(): string;
+};
+/** kafkajs' record encode with each header's encoder sized to what it writes (a prototype). */
+function encodeRecordSized(r: {
+  offsetDelta: number;
+  timestampDelta: number;
+  key: string;
+  value: Buffer;
+  headers: Record<string, string>;
+}): Writer {
+  const headers: Writer[] = [];
+  let headersSize = Encoder.sizeOfVarInt(Object.keys(r.headers).length);
+  for (const [k, v] of Object.entries(r.headers)) {
+    const size = Encoder.sizeOfVarIntBytes(k) + Encoder.sizeOfVarIntBytes(v);
+    headersSize += size;
+    headers.push(new Encoder(size).writeVarIntString(k).writeVarIntBytes(v));
+  }
+  const body =
+    1 +
+    Encoder.sizeOfVarLong(r.timestampDelta) +
+    Encoder.sizeOfVarInt(r.offsetDelta) +
+    Encoder.sizeOfVarIntBytes(r.key) +
+    Encoder.sizeOfVarIntBytes(r.value) +
+    headersSize;
+  return new Encoder(body + 5)
+    .writeVarInt(body)
+    .writeInt8(0)
+    .writeVarLong(r.timestampDelta)
+    .writeVarInt(r.offsetDelta)
+    .writeVarIntBytes(r.key)
+    .writeVarIntBytes(r.value)
+    .writeVarIntArray(headers);
+}
+/** kafkajs' record encode into one encoder sized once, the headers written in place (a prototype). */
+function encodeRecordInline(r: {
+  offsetDelta: number;
+  timestampDelta: number;
+  key: string;
+  value: Buffer;
+  headers: Record<string, string>;
+}): Writer {
+  const names = Object.keys(r.headers);
+  let headersSize = Encoder.sizeOfVarInt(names.length);
+  for (const k of names)
+    headersSize += Encoder.sizeOfVarIntBytes(k) + Encoder.sizeOfVarIntBytes(r.headers[k]);
+  const body =
+    1 +
+    Encoder.sizeOfVarLong(r.timestampDelta) +
+    Encoder.sizeOfVarInt(r.offsetDelta) +
+    Encoder.sizeOfVarIntBytes(r.key) +
+    Encoder.sizeOfVarIntBytes(r.value) +
+    headersSize;
+  const w = new Encoder(body + 5)
+    .writeVarInt(body)
+    .writeInt8(0)
+    .writeVarLong(r.timestampDelta)
+    .writeVarInt(r.offsetDelta)
+    .writeVarIntBytes(r.key)
+    .writeVarIntBytes(r.value)
+    .writeVarInt(names.length);
+  for (const k of names) w.writeVarIntString(k).writeVarIntBytes(r.headers[k]);
+  return w;
+}
+/** kafkajs' record decode with the headers collected in one pass, not re-spread per header. */
+function decodeRecordLinear(d: Reader) {
+  const attributes = d.readInt8();
+  const timestampDelta = d.readVarLong();
+  const offsetDelta = d.readVarInt();
+  const key = d.readVarIntBytes();
+  const value = d.readVarIntBytes();
+  const headers: Record<string, Buffer | null | (Buffer | null)[]> = {};
+  for (let i = 0, n = d.readVarInt(); i < n; i++) {
+    const k = d.readVarIntString();
+    const v = d.readVarIntBytes();
+    const prev = headers[k];
+    headers[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+  }
+  return { attributes, timestampDelta, offsetDelta, key, value, headers };
+}
+const ctx = { firstOffset: '0', firstTimestamp: Date.now(), magicByte: 2, timestampType: 0 };
+
+/** CPU microseconds per record of `fn` over a batch of BATCH records: the best of 6 rounds. */
+async function perRecord(fn: () => unknown | Promise<unknown>): Promise<number> {
+  for (let i = 0; i < 5; i++) await fn(); // warm-up
+  let best = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < 6; round++) {
+    let n = 0;
+    const cpu = process.cpuUsage();
+    const t0 = performance.now();
+    while (performance.now() - t0 < budgetMs / 6) {
+      await fn();
+      n += BATCH;
+    }
+    const used = process.cpuUsage(cpu);
+    best = Math.min(best, (used.user + used.system) / n);
+  }
+  return best;
+}
+
+const payload = sampleData['io.scalewise.PoolMetricsObserved'];
+const make = (i: number) =>
+  createEvent(
+    'io.scalewise.PoolMetricsObserved',
+    { ...payload, pool: `pool-${i % 7}` },
+    { source: '/bench', clusterid: 'local', id: `t-${i}` },
+  );
+const events = Array.from({ length: BATCH }, (_, i) => make(i));
+const encoded = events.map((e) => toKafkaMessage(e));
+const rawValues = events.map((e) => JSON.stringify({ id: e.id, data: payload }));
+const busBytes = encoded.map(
+  (m, i) =>
+    encodeRecord({ offsetDelta: i, timestampDelta: 0, key: m.key, value: m.value, headers: m.headers })
+      .buffer,
+);
+const rawBytes = rawValues.map(
+  (v, i) => encodeRecord({ offsetDelta: i, timestampDelta: 0, key: `pool-${i % 7}`, value: v }).buffer,
+);
+const consumed = busBytes.map((b) => decodeRecord(new Decoder(b.subarray(varintLength(b))), ctx));
+
+/** Records are length-prefixed (a zig-zag varint); the decoder starts after it. */
+function varintLength(b: Buffer): number {
+  let i = 0;
+  while ((b[i] ?? 0) & 0x80) i++;
+  return i + 1;
+}
+
+const rows: [string, number, number][] = [];
+const row = async (stage: string, raw: (() => unknown) | undefined, bus: () => unknown) => {
+  rows.push([stage, raw ? await perRecord(raw) : 0, await perRecord(bus)]);
+};
+
+await row(
+  'build the input (raw: JSON.stringify; bus: createEvent, schema parse)',
+  () => rawValues.map((_, i) => JSON.stringify({ id: `t-${i}`, data: payload })),
+  () => events.map((_, i) => make(i)),
+);
+await row('encode the envelope (bus: toKafkaMessage)', undefined, () => events.map((e) => toKafkaMessage(e)));
+await row(
+  'kafkajs record encode (raw: no headers; bus: ce_* headers)',
+  () => rawValues.map((v, i) => encodeRecord({ offsetDelta: i, timestampDelta: 0, key: 'pool-0', value: v })),
+  () =>
+    encoded.map((m, i) =>
+      encodeRecord({ offsetDelta: i, timestampDelta: 0, key: m.key, value: m.value, headers: m.headers }),
+    ),
+);
+await row('kafkajs record encode, sized header encoders (prototype)', undefined, () =>
+  encoded.map((m, i) =>
+    encodeRecordSized({ offsetDelta: i, timestampDelta: 0, key: m.key, value: m.value, headers: m.headers }),
+  ),
+);
+await row('kafkajs record encode, one encoder, headers in place (prototype)', undefined, () =>
+  encoded.map((m, i) =>
+    encodeRecordInline({ offsetDelta: i, timestampDelta: 0, key: m.key, value: m.value, headers: m.headers }),
+  ),
+);
+await row(
+  'kafkajs record decode (raw: no headers; bus: ce_* headers)',
+  () => rawBytes.map((b) => decodeRecord(new Decoder(b.subarray(varintLength(b))), ctx)),
+  () => busBytes.map((b) => decodeRecord(new Decoder(b.subarray(varintLength(b))), ctx)),
+);
+await row('kafkajs record decode, headers in one pass (prototype)', undefined, () =>
+  busBytes.map((b) => decodeRecordLinear(new Decoder(b.subarray(varintLength(b))) as Reader)),
+);
+await row(
+  'decode the event (raw: JSON.parse; bus: fromKafkaMessage, validation)',
+  () => consumed.map((m) => JSON.parse(String(m.value))),
+  () => consumed.map((m, i) => fromKafkaMessage(m, { topic: 't', partition: 0, offset: String(i) })),
+);
+const policy = { maxAttempts: 5, baseMs: 100, maxMs: 10_000 };
+await row('run the handler (bus: withRetry and the CONSUMER span around it)', undefined, async () => {
+  const where = { topic: 't', partition: 0, offset: '0', group: 'g' };
+  for (const e of events) await inProcessSpan(e, where, () => withRetry(async () => e.id, policy));
+});
+if (!values['no-redis']) {
+  const stack = await getStack();
+  const redis = new Redis(stack.redis.url);
+  const breaker = createBreaker('redis');
+  const store = createRedisIdempotency(redis, breaker, { prefix: uniqueName('stages') });
+  let round = 0;
+  await row('idempotency: the check and the mark of a batch (MGET, one script)', undefined, async () => {
+    round += 1;
+    const keys = events.map((e) => ({ source: e.source, id: `${round}-${e.id}` }));
+    await store.seenMany('g', keys);
+    await store.markMany('g', keys);
+  });
+  breaker.shutdown();
+  redis.disconnect();
+}
+
+console.log(`CPU us per record, batches of ${BATCH}, best of 6 rounds in ${budgetMs} ms per stage`);
+console.log('stage'.padEnd(72), 'raw'.padStart(8), 'bus'.padStart(8));
+let rawSum = 0;
+let busSum = 0;
+for (const [stage, r, b] of rows) {
+  // The prototypes are alternatives to the rows above them, not more stages.
+  const alternative = stage.includes('(prototype)');
+  rawSum += alternative ? 0 : r;
+  busSum += alternative ? 0 : b;
+  console.log(stage.padEnd(72), (r ? r.toFixed(1) : '-').padStart(8), b.toFixed(1).padStart(8));
+}
+console.log(
+  'sum (prototypes left out)'.padEnd(72),
+  rawSum.toFixed(1).padStart(8),
+  busSum.toFixed(1).padStart(8),
+);
+process.exit(0);
