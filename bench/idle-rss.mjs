@@ -12,13 +12,16 @@
 //     of its own (as scripts/validate-deploy does), started once to create its topics and
 //     consumer group, then started again and measured,
 //   - optionally an earlier bundle (--baseline <main.js>, e.g. one built from an older
-//     commit), so that a change is measured before and after in the same run.
+//     commit), so that a change is measured before and after in the same run,
+//   - optionally each service a second time with one source file replaced
+//     (--swap <file in the repo>=<replacement>, e.g. the file as it was before a change): the
+//     two bundles of a service are measured one after the other, A/B in one run.
 // Each is started, waited for until /readyz answers 200, left idle, then its RSS is sampled.
 // Numbers vary with the machine; they are reported, never asserted.
 //
 //   node bench/idle-rss.mjs [--idle-seconds 15] [--samples 10] [--baseline <bundle.js>]
 //                           [--services all|none|<name>,<name>] [--flags='<node flags>'] [--no-kit]
-//                           [--no-image-env]
+//                           [--no-image-env] [--swap <repo file>=<replacement file>]
 import { execFileSync, spawn } from 'node:child_process';
 import {
   cpSync,
@@ -31,7 +34,7 @@ import {
   statSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { bundleService } from '../scripts/build-service.mjs';
 
@@ -44,6 +47,7 @@ const { values } = parseArgs({
     flags: { type: 'string' },
     kit: { type: 'boolean', default: true },
     'image-env': { type: 'boolean', default: true },
+    swap: { type: 'string' },
   },
   allowNegative: true,
 });
@@ -58,6 +62,36 @@ function rssMiB(pid) {
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
   return kb / 1024;
 }
+
+/**
+ * `--swap a=b`: an esbuild plugin that loads file b in place of the repo's file a (imports
+ * in b resolve from a's directory), for the B side of an A/B.
+ */
+function swapPlugin() {
+  if (!values.swap) return undefined;
+  const [from, to] = values.swap.split('=').map((p) => resolve(root, p));
+  if (!from || !to || !existsSync(from) || !existsSync(to))
+    throw new Error('--swap <repo file>=<existing file>');
+  const filter = new RegExp(`${basename(from).replace(/[.]/g, '\\.')}$`);
+  return {
+    label: `${basename(from)} <- ${values.swap.split('=')[1]}`,
+    plugin: {
+      name: 'swap',
+      setup(b) {
+        b.onLoad({ filter }, (args) =>
+          args.path === from
+            ? {
+                contents: readFileSync(to, 'utf8'),
+                loader: from.endsWith('.ts') ? 'ts' : 'js',
+                resolveDir: dirname(from),
+              }
+            : undefined,
+        );
+      },
+    },
+  };
+}
+const swap = swapPlugin();
 
 const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
 
@@ -204,6 +238,22 @@ try {
       env,
     );
     results.push(r);
+    if (swap) {
+      const outB = join(dir, `${svc}-swap`);
+      mkdirSync(outB);
+      const bytesB = await bundleService(join(root, 'services', svc, 'src', 'main.ts'), join(outB, 'dist'), {
+        plugins: [swap.plugin],
+      });
+      results.push(
+        await measure(
+          `  ${svc} B (${(bytesB / 1048576).toFixed(1)} MB js)`,
+          [...flags, 'dist/main.js'],
+          ++port,
+          outB,
+          env,
+        ),
+      );
+    }
   }
   const floor = results[0].median;
   const envText = Object.entries(allocatorEnv)
@@ -219,6 +269,7 @@ try {
       `${r.label.padEnd(41)}${r.median.toFixed(1).padStart(10)}${r.max.toFixed(1).padStart(10)}${(r.median - floor).toFixed(1).padStart(12)}`,
     );
   });
+  if (swap) console.log(`B: the service bundled with ${swap.label}`);
   if (values.kit) console.log(`bundle / sources: ${(results[2].median / results[1].median).toFixed(2)}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });

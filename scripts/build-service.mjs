@@ -23,8 +23,15 @@
 //     node_modules) cost 40 to 80 MiB of an idle service. Frames in packages/ and services/
 //     map to their .ts file and line; a frame in a dependency keeps its function name and
 //     its position in the bundle.
+//   - OpenTelemetry exporters: @opentelemetry/sdk-node imports every exporter it can build
+//     from OTEL_* variables (OTLP over gRPC and protobuf with @grpc/grpc-js and protobufjs,
+//     Zipkin, logs and metrics exporters: about 900 KB). packages/telemetry hands NodeSDK
+//     its span processors, metric readers and log processors, so those are never
+//     constructed; in the bundle NodeSDK's imports of them are stubs that throw if they ever
+//     were (otelExportersNotShipped below). The OTLP/HTTP trace exporter a service does use is
+//     imported by packages/telemetry itself, as a chunk read on the first export.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { builtinModules } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { ownCodeSourceMap } from './lib/own-source-map.mjs';
@@ -60,14 +67,48 @@ const builtinsAsRequire = {
   },
 };
 
+/**
+ * Exporters `@opentelemetry/sdk-node` imports and packages/telemetry never lets it construct
+ * (it passes NodeSDK the span processors, metric readers and log processors itself). Only
+ * NodeSDK's own imports are replaced; packages/telemetry's import of the OTLP/HTTP trace
+ * exporter and metrics.ts's of the Prometheus exporter resolve to the real packages.
+ */
+const otelExporter = /^@opentelemetry\/(exporter-[a-z-]+|otlp-grpc-exporter-base)$/;
+const otelExportersNotShipped = {
+  name: 'otel-exporters-not-shipped',
+  setup(b) {
+    b.onResolve({ filter: otelExporter }, (args) =>
+      args.path !== '@opentelemetry/exporter-prometheus' &&
+      /[/\\]@opentelemetry[/\\]sdk-node[/\\]/.test(args.importer)
+        ? { path: args.path, namespace: 'otel-not-shipped', pluginData: { importer: args.importer } }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'otel-not-shipped' }, (args) => {
+      // The stub exports the names the real package exports (read here, at build time).
+      const names = Object.keys(createRequire(args.pluginData.importer)(args.path)).filter(
+        (n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== 'default',
+      );
+      const message = `${args.path} is not in this service's bundle (scripts/build-service.mjs): traces are exported over OTLP/HTTP only`;
+      return {
+        contents: [
+          `const notShipped = () => function () { throw new Error(${JSON.stringify(message)}); };`,
+          ...names.map((n) => `export const ${n} = /* @__PURE__ */ notShipped();`),
+        ].join('\n'),
+        loader: 'js',
+      };
+    });
+  },
+};
+
 /** Optional native add-ons, loaded in try/catch by their users: left out of the bundle. */
 const optionalNative = ['bufferutil', 'utf-8-validate'];
 
 /**
  * Bundles `entry` into `outdir`/main.js (+ chunks/). Returns the bytes of the JavaScript
- * written (source maps excluded).
+ * written (source maps excluded). `plugins` run before the build's own (bench/idle-rss.mjs's
+ * `--swap` replaces a source file with them, to measure a change A/B in one run).
  */
-export async function bundleService(entry, outdir, { sourcemap = 'linked' } = {}) {
+export async function bundleService(entry, outdir, { sourcemap = 'linked', plugins = [] } = {}) {
   // Chunk names carry a content hash: drop the previous build's, or they pile up.
   rmSync(join(outdir, 'chunks'), { recursive: true, force: true });
   const result = await build({
@@ -87,7 +128,7 @@ export async function bundleService(entry, outdir, { sourcemap = 'linked' } = {}
     minifySyntax: true,
     keepNames: true,
     external: optionalNative,
-    plugins: [builtinsAsRequire],
+    plugins: [...plugins, builtinsAsRequire, otelExportersNotShipped],
     // Some bundled CommonJS packages call require() for Node built-ins: give the ESM bundle one.
     banner: {
       js: "import { createRequire as __scalewiseCreateRequire } from 'node:module'; const require = __scalewiseCreateRequire(import.meta.url);",

@@ -8,6 +8,11 @@ export {
   RESERVED_DOCKER_LABELS,
 } from './docker-options.ts';
 export {
+  type ExternalOptions,
+  type ExternalOptionsInput,
+  externalOptionsSchema,
+} from './external-options.ts';
+export {
   type ConfigProblem,
   envBindings,
   type LoadedConfig,

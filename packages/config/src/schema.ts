@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { dockerOptionsSchema } from './docker-options.ts';
+import { externalOptionsSchema } from './external-options.ts';
 import { podsOptionsSchema } from './pods-options.ts';
 
 const name = z
@@ -134,8 +135,12 @@ export const prometheusSourceSchema = z.strictObject({
 
 const poolFields = z.strictObject({
   name,
-  /** Who creates and removes this pool's workers (node-manager providers). */
-  provider: z.enum(['kwok', 'k3s-docker', 'docker', 'cloud', 'pods']).default('kwok'),
+  /**
+   * Who creates and removes this pool's workers (node-manager providers): simulated nodes,
+   * k3s agent containers, worker pods, or a provisioner of the team's own (`external`,
+   * docs/providers.md).
+   */
+  provider: z.enum(['kwok', 'k3s-docker', 'docker', 'pods', 'external']).default('kwok'),
   /** Falls back to autoscaler.limits.min_nodes. */
   min: z.number().int('an integer').min(0, 'an integer >= 0').optional(),
   /** Falls back to autoscaler.limits.max_nodes. */
@@ -220,8 +225,8 @@ const poolFields = z.strictObject({
 });
 
 /**
- * A pool; the `provider_options` of a pods or docker pool are typed (pods-options.ts,
- * docker-options.ts), errors naming their key.
+ * A pool; the `provider_options` of a pods, docker or external pool are typed (pods-options.ts,
+ * docker-options.ts, external-options.ts), errors naming their key.
  */
 export const poolSchema = poolFields.superRefine((pool, ctx) => {
   const schema =
@@ -229,7 +234,9 @@ export const poolSchema = poolFields.superRefine((pool, ctx) => {
       ? podsOptionsSchema
       : pool.provider === 'docker' || pool.provider === 'k3s-docker'
         ? dockerOptionsSchema
-        : undefined;
+        : pool.provider === 'external'
+          ? externalOptionsSchema
+          : undefined;
   if (!schema) return;
   const parsed = schema.safeParse(pool.provider_options);
   if (!parsed.success)

@@ -31,6 +31,11 @@ export const errorCatalogue = {
   TIMEOUT: { status: 504, retriable: true, summary: 'a call did not finish in time' },
   KUBERNETES_API: { status: 502, retriable: true, summary: 'the Kubernetes API answered with an error' },
   DOCKER_API: { status: 502, retriable: true, summary: 'the Docker Engine API answered with an error' },
+  PROVISIONER_API: {
+    status: 502,
+    retriable: true,
+    summary: 'an external provisioner answered with an error (its reason in details.reason)',
+  },
   // Handlers.
   HANDLER_FAILED: { status: 500, retriable: true, summary: 'an event handler failed' },
   RETRIES_EXHAUSTED: { status: 500, retriable: false, summary: 'the last retry failed' },

@@ -335,9 +335,11 @@ export const nodeRemoved = () =>
     ),
     worker_kind: workerKind,
     reason: z
-      .enum(['scale_down', 'completed'])
+      .enum(['scale_down', 'completed', 'not_joined'])
       .optional()
-      .describe('completed: a worker pod that finished its task was cleaned up (absent: scale_down)'),
+      .describe(
+        'completed: a worker pod that finished its task was cleaned up; not_joined: a worker of a failed scale-up that was not Ready by its deadline was deleted (absent: scale_down)',
+      ),
     pod_phase: z.enum(['Succeeded', 'Failed']).optional().describe('how a completed worker pod ended'),
     task_id: z
       .string()

@@ -1,40 +1,50 @@
 /**
- * One call gives a service its telemetry: OpenTelemetry tracing (OTLP/HTTP export when
- * configured, off by default; W3C traceparent propagation; the bus creates the Kafka spans),
- * a per-service Prometheus registry for /metrics, and the pino logger.
+ * One call gives a service its telemetry: OpenTelemetry tracing through `@opentelemetry/sdk-node`'s
+ * NodeSDK (the standard `OTEL_*` variables work; OTLP/HTTP export when an endpoint is
+ * configured; W3C traceparent propagation; the bus creates the Kafka spans), a per-service
+ * Prometheus registry for /metrics, and the pino logger.
  *
- * Tracing is the SDK's TracerProvider registered with an AsyncLocalStorage context manager
- * and the W3C propagator: the three things `@opentelemetry/sdk-node`'s NodeSDK did for us.
- * NodeSDK itself is not used: it imports every exporter it can configure from OTEL_*
- * variables (gRPC, protobuf, Zipkin, logs, metrics), which cost each service about 20 MiB
- * of idle RSS (bench/README.md) for code it never ran.
+ * NodeSDK is given what it would otherwise build from `OTEL_*` variables with every exporter
+ * it knows: the span processors (OTLP/HTTP when configured, see tracing-settings.ts), no
+ * metric readers (each service keeps its own Prometheus registry, metrics.ts) and no log
+ * processors (pino writes the logs). The images' bundle leaves out the exporters NodeSDK
+ * imports and this never constructs (scripts/build-service.mjs, "OpenTelemetry exporters").
  */
-import { context, propagation, trace } from '@opentelemetry/api';
+import { context, logs, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  envDetector,
+  processDetector,
+  resourceFromAttributes,
+  serviceInstanceIdDetector,
+} from '@opentelemetry/resources';
+import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
   BatchSpanProcessor,
+  ConsoleSpanExporter,
   NoopSpanProcessor,
   ParentBasedSampler,
+  SimpleSpanProcessor,
   type SpanExporter,
   type SpanProcessor,
   TraceIdRatioBasedSampler,
-  TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { createLogger, type Logger } from './logger.ts';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.ts';
+import { type Env, type TracingConfig, tracingSettings } from './tracing-settings.ts';
 
 export interface TelemetryOptions {
   service: string;
   version?: string;
   /** packages/config's `telemetry` section. */
-  config?: {
-    log_level?: string;
-    otlp_traces_endpoint?: string | undefined;
-    trace_sample_ratio?: number;
-  };
+  config?: TracingConfig & { log_level?: string };
+  /**
+   * The environment the `OTEL_*` variables are read from. NodeSDK itself reads
+   * `process.env` (OTEL_SDK_DISABLED, the sampler, the resource); this is for the mapping
+   * of tracing-settings.ts. @default process.env
+   */
+  env?: Env;
   /** Extra span processors (tests add a SimpleSpanProcessor over an InMemorySpanExporter). */
   spanProcessors?: SpanProcessor[];
   /** Log destination. @default stdout */
@@ -52,10 +62,10 @@ export interface Telemetry {
   shutdown(): Promise<void>;
 }
 
-/** The process's one tracer provider: the first service to start it sets it up. */
+/** The process's one NodeSDK: the first service to start it sets it up. */
 let sdk:
   | {
-      instance: TracerProvider;
+      instance: NodeSDK;
       contextManager: AsyncLocalStorageContextManager;
       users: number;
       service: string;
@@ -64,7 +74,8 @@ let sdk:
 
 /**
  * The OTLP/HTTP exporter, created on the first export: its module (and the OTLP transformer
- * under it) is loaded only by a service configured to send traces.
+ * under it) is loaded only by a service configured to send traces, and in the images' bundle
+ * it is a chunk of its own read then.
  */
 function lazyOtlpExporter(url: string): SpanExporter {
   let exporter: Promise<SpanExporter> | undefined;
@@ -95,28 +106,47 @@ function startTracing(options: TelemetryOptions, logger: Logger): void {
     }
     return;
   }
-  const endpoint = options.config?.otlp_traces_endpoint;
-  const processors: SpanProcessor[] = [...(options.spanProcessors ?? [])];
-  if (endpoint) processors.push(new BatchSpanProcessor({ exporter: lazyOtlpExporter(endpoint) }));
+  const settings = tracingSettings(options.config, options.env ?? process.env);
+  for (const warning of settings.warnings) logger.warn(warning);
+  const extra = options.spanProcessors ?? [];
+  const exporter = settings.endpoint ? lazyOtlpExporter(settings.endpoint) : undefined;
+  const processors: SpanProcessor[] = [...extra];
+  if (settings.console) processors.push(new SimpleSpanProcessor({ exporter: new ConsoleSpanExporter() }));
+  if (exporter && processors.length > 0) processors.push(new BatchSpanProcessor({ exporter }));
   // Without any exporter spans are still created, so log lines and events carry trace ids.
-  if (processors.length === 0) processors.push(new NoopSpanProcessor());
-  const instance = new TracerProvider({
+  if (!exporter && processors.length === 0) processors.push(new NoopSpanProcessor());
+  const contextManager = new AsyncLocalStorageContextManager();
+  const instance = new NodeSDK({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: options.service,
       ...(options.version ? { [ATTR_SERVICE_VERSION]: options.version } : {}),
     }),
-    spanProcessors: processors,
-    sampler: new ParentBasedSampler({
-      root: new TraceIdRatioBasedSampler(options.config?.trace_sample_ratio ?? 1),
-    }),
+    // Synchronous detectors only (NodeSDK's default host detector reads the machine id
+    // asynchronously, and processors hold each span until it has): OTEL_SERVICE_NAME and
+    // OTEL_RESOURCE_ATTRIBUTES (env), pid and runtime, an instance id.
+    // OTEL_NODE_RESOURCE_DETECTORS, when set, chooses instead.
+    ...(settings.customDetectors
+      ? {}
+      : { resourceDetectors: [envDetector, processDetector, serviceInstanceIdDetector] }),
+    contextManager,
+    // The exporter alone: NodeSDK wraps it in a batch processor read from OTEL_BSP_*.
+    ...(exporter && processors.length === 0 ? { traceExporter: exporter } : { spanProcessors: processors }),
+    ...(settings.sampleRatio !== undefined
+      ? { sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(settings.sampleRatio) }) }
+      : {}),
+    metricReaders: [],
+    logRecordProcessors: [],
+    // No @opentelemetry/instrumentation-kafkajs: see this package's README ("Kafka spans").
+    instrumentations: [],
   });
-  // No @opentelemetry/instrumentation-kafkajs: see this package's README ("Kafka spans").
-  const contextManager = new AsyncLocalStorageContextManager().enable();
-  context.setGlobalContextManager(contextManager);
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  trace.setGlobalTracerProvider(instance);
+  instance.start();
   sdk = { instance, contextManager, users: 1, service: options.service };
-  logger.info({ otlp: endpoint ?? 'off' }, 'tracing started');
+  logger.info(
+    settings.disabled
+      ? { tracing: 'off (OTEL_SDK_DISABLED)' }
+      : { otlp: settings.endpoint ?? 'off', otlp_from: settings.endpointFrom },
+    'tracing started',
+  );
 }
 
 export function createTelemetry(options: TelemetryOptions): Telemetry {
@@ -148,9 +178,13 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
         if (sdk.users === 0) {
           const { instance, contextManager } = sdk;
           sdk = undefined;
+          // Flushes the batch processor: spans still queued are exported now.
           await instance.shutdown();
+          // NodeSDK leaves the API's globals registered; a later start in this process
+          // (tests, two services in one process) registers its own.
           trace.disable();
           propagation.disable();
+          logs.disable();
           context.disable();
           contextManager.disable();
         }

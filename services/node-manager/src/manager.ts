@@ -29,7 +29,6 @@ import {
   chooseVictims,
   drain,
   type Kube,
-  MANAGED_BY,
   nodeCache,
   POOL_LABEL,
   projectNode,
@@ -319,7 +318,9 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
         return await fn();
       } catch (err) {
         const retriable = !(err instanceof ScalewiseError) || err.retriable;
-        if (!retriable || attempt >= 4) throw err;
+        // A provider that retried by the bus's policy already (external) is not retried again.
+        const retried = err instanceof ScalewiseError && err.details.retried === true;
+        if (!retriable || retried || attempt >= 4) throw err;
         await new Promise((r) => setTimeout(r, 250 * 2 ** attempt));
       }
     }
@@ -457,8 +458,10 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
     return outputs;
   }
 
-  // The workers Scalewise made, watched (packages/kube's cache: resumes, relists, retries).
-  const workers = nodeCache(deps.kube, { labelSelector: `${MANAGED_BY}=scalewise` });
+  // The pools' nodes, watched (packages/kube's cache: resumes, relists, retries). By the pool
+  // label, not managed-by: a kubelet may not register its node with app.kubernetes.io labels
+  // (NodeRestriction), so the nodes of docker and external pools carry only the pool label.
+  const workers = nodeCache(deps.kube, { labelSelector: POOL_LABEL });
   workers.onError((err) => log.warn({ err }, 'node watch failed; it retries by itself'));
   workers.on((e) => {
     if (e.type === 'delete') return;

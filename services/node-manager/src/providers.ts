@@ -10,6 +10,14 @@ export {
   type DockerApi,
   parseDockerHost,
 } from './providers/docker-api.ts';
+export {
+  type ExternalProvider,
+  type ExternalProviderDeps,
+  externalProvider,
+  resolveExternalSettings,
+  workerTemplate,
+} from './providers/external.ts';
+export * as provisionerContract from './providers/external-contract.ts';
 export { kwokProvider } from './providers/kwok.ts';
 export { type PodsProvider, podsProvider } from './providers/pods.ts';
 export type { CreateOptions, Instance, Provider, WorkerChange, WorkerWatch } from './providers/provider.ts';

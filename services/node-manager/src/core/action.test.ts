@@ -156,6 +156,62 @@ describe('scale up', () => {
     assert.deepEqual(observe(r.action, { kind: 'ready', node: b }, at(301)).events, []);
   });
 
+  test('Given a worker never Ready, When the deadline passes, Then it is removed and its removal said as not_joined; the Ready one stays', () => {
+    const s = start(null, up(2), at(0), policy);
+    const [a, b] = workerNames('workers', 'sig-1/ScaleUpDecision', 2) as [string, string];
+    const r = feed(s, [
+      [{ kind: 'created', node: a, providerId: 'p', provider: 'external' }, at(1)],
+      [{ kind: 'created', node: b, providerId: 'p', provider: 'external' }, at(1)],
+      [{ kind: 'ready', node: a }, at(2)],
+      [{ kind: 'tick' }, at(300)],
+    ]);
+    assert.match((r.events.at(-1)?.data as { message: string } | undefined)?.message ?? '', /deleting them$/);
+    assert.deepEqual(r.commands.slice(1), [
+      { kind: 'remove', pool: 'workers', actionId: 'sig-1/ScaleUpDecision', node: b },
+    ]);
+    const gone = observe(r.action, { kind: 'removed', node: b, provider: 'external' }, at(301));
+    assert.deepEqual(names(gone.events), ['NodeRemoved']);
+    const data = gone.events[0]?.data as { node_name: string; reason?: string; action_id: string };
+    assert.deepEqual(
+      [data.node_name, data.reason, data.action_id],
+      [b, 'not_joined', 'sig-1/ScaleUpDecision'],
+    );
+    for (const e of gone.events) parseData(e.type, e.data);
+    assert.equal(gone.action?.phase, 'failed');
+    // Said once.
+    assert.deepEqual(
+      observe(gone.action as Action, { kind: 'removed', node: b, provider: 'external' }, at(302)).events,
+      [],
+    );
+  });
+
+  test('Given the provider fails the creation, Then the action fails with its reason and the workers asked for are removed, none said removed', () => {
+    const s = start(null, up(2), at(0), policy);
+    const r = feed(s, [
+      [{ kind: 'failed', code: 'PROVISIONER_QUOTA_EXCEEDED', message: 'quota', retriable: false }, at(1)],
+    ]);
+    const f = r.events.at(-1)?.data as { error_code: string; retriable: boolean; completed_count: number };
+    assert.deepEqual(
+      [f.error_code, f.retriable, f.completed_count],
+      ['PROVISIONER_QUOTA_EXCEEDED', false, 0],
+    );
+    const removals = r.commands.filter((c) => c.kind === 'remove').map((c) => ('node' in c ? c.node : ''));
+    assert.deepEqual(removals, workerNames('workers', 'sig-1/ScaleUpDecision', 2));
+    const after = observe(
+      r.action,
+      { kind: 'removed', node: removals[0] as string, provider: 'external' },
+      at(2),
+    );
+    assert.deepEqual(after.events, []);
+    assert.equal(after.action?.nodes[removals[0] as string]?.state, 'removed');
+  });
+
+  test('Given worker pods, When the deadline passes, Then nothing is removed by the action (their watch cleans up)', () => {
+    const s = start(null, up(1), at(0), { ...policy, workerKind: 'pod' });
+    const r = feed(s, [[{ kind: 'tick' }, at(300)]]);
+    assert.deepEqual(r.commands.slice(1), []);
+  });
+
   test('NodeReady never comes before NodeCreated', () => {
     const s = start(null, up(1), at(0), policy);
     const [a] = workerNames('workers', 'sig-1/ScaleUpDecision', 1) as [string];
@@ -262,7 +318,7 @@ describe('scale down', () => {
 });
 
 describe('properties', () => {
-  test('whatever the shell reports, in any order: events validate, each node is created/ready/drained/removed at most once, completion is last and once', () => {
+  test('whatever the shell reports, in any order: events validate, each node is created/ready/drained/removed at most once, the end is once and only removals follow it', () => {
     const obs = (nodes: string[]) =>
       fc.oneof(
         fc.record({
@@ -312,7 +368,11 @@ describe('properties', () => {
               e.type === 'io.scalewise.ScalingActionFailed',
           );
           assert.ok(ends.length <= 1);
-          if (ends.length === 1) assert.equal(r.events.at(-1), ends[0]);
+          // After the end only the removals it issued may be said (a victim drained before a
+          // failure, a worker of a failed scale-up that never joined).
+          if (ends.length === 1)
+            for (const e of r.events.slice(r.events.indexOf(ends[0] as ActionIntent) + 1))
+              assert.equal(e.type, 'io.scalewise.NodeRemoved');
         },
       ),
       { numRuns: 500 },

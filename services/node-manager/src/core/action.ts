@@ -4,7 +4,9 @@
  * the shell's observations back into seed 000's events, in order:
  *
  *   scale up:   ScaleUpStarted, per worker NodeCreated then NodeReady, ScalingActionCompleted
- *               (or ScalingActionFailed when not all are Ready by the deadline)
+ *               (or ScalingActionFailed when not all are Ready by the deadline, or the
+ *               provider fails; the workers not Ready are then removed, each one created
+ *               said by NodeRemoved `reason: not_joined`)
  *   scale down: ScaleDownStarted (with the victims), per node NodeDrained then NodeRemoved,
  *               ScalingActionCompleted (or ScalingActionFailed when a drain cannot finish:
  *               a PodDisruptionBudget that does not give way; the node is uncordoned)
@@ -279,8 +281,12 @@ function failedEvent(
  * node's departure is never taken for a loss.
  */
 export function observe(current: Action, o: Observation, now: number): Step {
+  const lateState = o.kind === 'removed' ? current.nodes[o.node]?.state : undefined;
   const late =
-    current.phase === 'failed' && o.kind === 'removed' && current.nodes[o.node]?.state === 'drained';
+    current.phase === 'failed' &&
+    o.kind === 'removed' &&
+    (lateState === 'drained' ||
+      (current.direction === 'up' && (lateState === 'requested' || lateState === 'created')));
   if (current.phase !== 'running' && !late) return { action: current, events: [], commands: [] };
   const a: Action = { ...current, nodes: { ...current.nodes } };
   const events: ActionIntent[] = [];
@@ -336,6 +342,25 @@ export function observe(current: Action, o: Observation, now: number): Step {
       commands.push({ kind: 'remove', pool: a.pool, actionId: a.id, node: o.node });
       break;
     case 'removed':
+      if (a.direction === 'up') {
+        // A worker of a failed scale-up that never joined, deleted: said when it had been
+        // created (NodeCreated), silent when its creation was never confirmed.
+        if (!late || !node) break;
+        set(o.node, 'removed');
+        if (node.state === 'created')
+          events.push({
+            type: 'io.scalewise.NodeRemoved',
+            data: {
+              pool: a.pool,
+              node_name: o.node,
+              provider: o.provider,
+              action_id: a.id,
+              reason: 'not_joined',
+              ...kindOf(a),
+            },
+          });
+        break;
+      }
       if (!node || (node.state !== 'drained' && node.state !== 'draining')) break;
       set(o.node, 'removed');
       events.push({
@@ -346,6 +371,7 @@ export function observe(current: Action, o: Observation, now: number): Step {
     case 'failed': {
       a.phase = 'failed';
       events.push(failedEvent(a, o.code, o.message, o.retriable, now));
+      commands.push(...notJoined(a));
       // Nodes cordoned for this action and not removed get their scheduling back.
       for (const [n, s] of Object.entries(a.nodes)) {
         // Pod workers are never cordoned: nothing to give back.
@@ -361,15 +387,17 @@ export function observe(current: Action, o: Observation, now: number): Step {
         const waiting = Object.entries(a.nodes)
           .filter(([, s]) => s.state !== (a.direction === 'up' ? 'ready' : 'removed'))
           .map(([n, s]) => `${n} (${s.state})`);
+        const deleting = notJoined(a);
         events.push(
           failedEvent(
             a,
             'TIMEOUT',
-            `${a.direction === 'up' ? 'not Ready' : 'not removed'} in time: ${waiting.join(', ')}`,
+            `${a.direction === 'up' ? 'not Ready' : 'not removed'} in time: ${waiting.join(', ')}${deleting.length > 0 ? '; deleting them' : ''}`,
             true,
             now,
           ),
         );
+        commands.push(...deleting);
         if (a.direction === 'down' && !a.workerKind) {
           for (const [n, s] of Object.entries(a.nodes)) {
             if (s.state === 'draining' || s.state === 'drained')
@@ -400,6 +428,19 @@ export function observe(current: Action, o: Observation, now: number): Step {
     });
   }
   return { action: a, events, commands };
+}
+
+/**
+ * The removals of a failing scale-up's workers that are not Ready (nodes only: a worker pod's
+ * end is its provider's watch's): a machine that never joined is deleted, never left running
+ * uncounted. A `requested` one too, since its creation may have happened unanswered (a timeout);
+ * the providers treat the removal of a worker they do not have as done.
+ */
+function notJoined(a: Action): Command[] {
+  if (a.direction !== 'up' || a.workerKind) return [];
+  return Object.entries(a.nodes)
+    .filter(([, s]) => s.state === 'requested' || s.state === 'created')
+    .map(([node]) => ({ kind: 'remove' as const, pool: a.pool, actionId: a.id, node }));
 }
 
 /** The commands a restarted node-manager must issue again for a running action. */

@@ -87,11 +87,14 @@ describe('listing a pool through its provider', () => {
   });
 
   test('Given a pool whose provider state-sync does not have, Then unavailable, naming it', async () => {
-    const view = await source(scripted([instances])).list({ name: 'otto', provider: 'cloud' } as PoolConfig);
+    const view = await source(scripted([instances])).list({
+      name: 'otto',
+      provider: 'external',
+    } as PoolConfig);
     assert.deepEqual(view, {
       unavailable: true,
       code: 'INVALID_CONFIG',
-      message: "provider 'cloud' of pool 'otto' is not available in state-sync",
+      message: "provider 'external' of pool 'otto' is not available in state-sync",
     });
   });
 });

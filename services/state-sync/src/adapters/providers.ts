@@ -23,6 +23,7 @@ import {
   type DockerApi,
   type DockerEnv,
   dockerProvider,
+  externalProvider,
   isDockerPool,
   kwokProvider,
   type Provider,
@@ -106,8 +107,9 @@ export function createInstanceSource(deps: InstanceSourceDeps): InstanceSource {
 /**
  * The providers the configured pools use, built as node-manager builds them: `kwok` (the node
  * is its own instance), `pods` (worker pods; only its `list()` is used, its watch is never
- * started here) and `docker`/`k3s-docker` (containers on DOCKER_HOST; listing needs no k3s join
- * settings, so state-sync is given none).
+ * started here), `docker`/`k3s-docker` (containers on DOCKER_HOST; listing needs no k3s join
+ * settings, so state-sync is given none) and `external` (each pool's provisioner, `GET
+ * /pools/{pool}/workers`; its settings checked here as node-manager checks them).
  */
 export function openProviders(o: {
   kube: Kube;
@@ -135,6 +137,14 @@ export function openProviders(o: {
     const docker = dockerProvider({ docker: api, pools: [], env: o.env });
     providers.docker = docker;
     providers['k3s-docker'] = docker;
+  }
+  if (o.pools.some((p) => p.provider === 'external')) {
+    // One attempt per listing: the instance source retries and breaks per provider itself.
+    providers.external = externalProvider({
+      pools: o.pools,
+      retry: { maxAttempts: 1, baseMs: 1, maxMs: 1 },
+      breaker: {},
+    });
   }
   return providers;
 }

@@ -1,0 +1,282 @@
+/**
+ * The reference provisioner's machines, on KWOK: a machine is a record (a ConfigMap in the
+ * provisioner's namespace, so it outlives the process), and its boot creates the KWOK Node of
+ * its name on the API server, registered with the template's labels, taints and size as a
+ * kubelet would (no app.kubernetes.io labels: NodeRestriction forbids a kubelet those).
+ *
+ * This is where a provisioner for a VM API differs: `create` calls the VM API (with the
+ * idempotency key as the request token or a VM tag) and gives the VM a cloud-init that runs the
+ * k3s agent with `--node-name`, `--node-label` and `--node-taint`; `list` lists the API's VMs
+ * tagged with the pool; `remove` deletes the VM (and its Node). See docs/providers.md.
+ *
+ * Template parameters this reference understands (`provider_options.parameters`):
+ * `boot_delay_ms` (the VM's boot time before its node registers, default 0) and `boot: never`
+ * (a VM whose kubelet never joins: what Scalewise does then is in docs/providers.md).
+ */
+import type { V1ConfigMap, V1Node } from '@kubernetes/client-node';
+import { ScalewiseError } from '@scalewise/errors';
+import {
+  deleteNode,
+  ensureNode,
+  isStatus,
+  type Kube,
+  kubeCall,
+  kwokNodeManifest,
+  MANAGED_BY,
+  POOL_LABEL,
+} from '@scalewise/kube';
+import type { CreateRequest, WireWorker, WorkerTemplate } from '@scalewise/node-manager/provisioner-contract';
+
+/** The label of every machine record (ConfigMap) of the reference provisioner. */
+export const MACHINE_LABEL = 'provisioner.scalewise.io/machine';
+
+/** A machine as the provisioner keeps it. */
+export interface MachineRecord {
+  name: string;
+  pool: string;
+  provider_id: string;
+  idempotency_key: string;
+  zone?: string;
+  created_at: string;
+  template: WorkerTemplate;
+}
+
+/** A contract error the routes answer with (code, status in external-contract.ts). */
+export class ContractError extends Error {
+  readonly code: string;
+  readonly status: number;
+  constructor(code: string, status: number, message: string) {
+    super(message);
+    this.code = code;
+    this.status = status;
+  }
+}
+
+export interface Machines {
+  /**
+   * Creates the named machines of a pool, idempotent by key and name: a name the key made
+   * already is returned as it is; a name another key made is NAME_CONFLICT.
+   * @throws ContractError NAME_CONFLICT, QUOTA_EXCEEDED; ScalewiseError for the API server.
+   */
+  create(pool: string, req: CreateRequest): Promise<WireWorker[]>;
+  list(pool: string): Promise<WireWorker[]>;
+  /** Deletes a machine and its Node. @throws ContractError WORKER_NOT_FOUND for one it does not have. */
+  remove(pool: string, name: string): Promise<WireWorker>;
+  /** Boots the machines due (a restarted provisioner resumes their boots here). */
+  reconcile(): Promise<void>;
+  /** Whether the API server answers. */
+  healthy(): Promise<void>;
+}
+
+export interface MachinesDeps {
+  kube: Kube;
+  /** Where the machine records live. */
+  namespace: string;
+  /** The most machines a pool may have (QUOTA_EXCEEDED past it). @default unlimited */
+  maxPerPool?: number;
+  now?: () => number;
+}
+
+const recordName = (node: string) => `machine-${node}`;
+const parse = (cm: V1ConfigMap): MachineRecord | undefined => {
+  try {
+    return JSON.parse(cm.data?.machine ?? '') as MachineRecord;
+  } catch {
+    return undefined;
+  }
+};
+
+/** The Node a machine registers once booted: its template, as a kubelet would register it. Pure. */
+export function nodeOf(m: MachineRecord): V1Node {
+  const t = m.template;
+  const node = kwokNodeManifest({
+    name: m.name,
+    pool: m.pool,
+    cpuMillicores: t.resources.cpu_millicores,
+    memoryBytes: t.resources.memory_mib * 2 ** 20,
+    pods: t.resources.pods,
+    ...(t.resources.ephemeral_storage_mib !== undefined
+      ? { ephemeralStorageBytes: t.resources.ephemeral_storage_mib * 2 ** 20 }
+      : {}),
+    extended: t.resources.extended_resources,
+    ...(m.zone ? { zone: m.zone } : {}),
+    labels: t.labels,
+    taints: t.taints,
+    actionId: m.idempotency_key,
+  });
+  // A kubelet may not register app.kubernetes.io labels: the node carries the pool label only.
+  delete node.metadata?.labels?.[MANAGED_BY];
+  if (node.spec) node.spec.providerID = m.provider_id;
+  return node;
+}
+
+export function createMachines(deps: MachinesDeps): Machines {
+  const { kube, namespace } = deps;
+  const now = deps.now ?? Date.now;
+
+  async function records(pool?: string): Promise<MachineRecord[]> {
+    const list = await kubeCall('listing machines', () =>
+      kube.core.listNamespacedConfigMap({
+        namespace,
+        labelSelector: pool ? `${MACHINE_LABEL}=true,${POOL_LABEL}=${pool}` : `${MACHINE_LABEL}=true`,
+      }),
+    );
+    return list.items.flatMap((cm) => {
+      const m = parse(cm);
+      return m && !cm.metadata?.deletionTimestamp ? [m] : [];
+    });
+  }
+
+  async function nodesOf(pool: string): Promise<Set<string>> {
+    const list = await kubeCall('listing nodes', () =>
+      kube.core.listNode({ labelSelector: `${POOL_LABEL}=${pool}` }),
+    );
+    return new Set(
+      list.items.flatMap((n) => (n.metadata?.name && !n.metadata.deletionTimestamp ? [n.metadata.name] : [])),
+    );
+  }
+
+  const wire = (m: MachineRecord, registered: boolean): WireWorker => ({
+    name: m.name,
+    provider_id: m.provider_id,
+    // A VM is running once its kubelet registered; Ready is Kubernetes' to say.
+    state: registered ? 'running' : 'creating',
+    idempotency_key: m.idempotency_key,
+    ...(m.zone ? { zone: m.zone } : {}),
+    created_at: m.created_at,
+  });
+
+  const bootDelay = (m: MachineRecord): number | 'never' => {
+    if (m.template.parameters.boot === 'never') return 'never';
+    const ms = Number(m.template.parameters.boot_delay_ms ?? 0);
+    return Number.isFinite(ms) && ms > 0 ? ms : 0;
+  };
+
+  async function boot(m: MachineRecord): Promise<void> {
+    const delay = bootDelay(m);
+    if (delay === 'never' || Date.parse(m.created_at) + delay > now()) return;
+    await ensureNode(kube, nodeOf(m));
+  }
+
+  async function read(name: string): Promise<MachineRecord | undefined> {
+    try {
+      const cm = await kubeCall(`reading machine ${name}`, () =>
+        kube.core.readNamespacedConfigMap({ namespace, name: recordName(name) }),
+      );
+      return cm.metadata?.deletionTimestamp ? undefined : parse(cm);
+    } catch (err) {
+      if (isStatus(err, 404)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Writes a new machine record; the one a concurrent create of the same name wrote wins. */
+  async function write(m: MachineRecord): Promise<MachineRecord> {
+    try {
+      const cm = await kubeCall(`recording machine ${m.name}`, () =>
+        kube.core.createNamespacedConfigMap({
+          namespace,
+          body: {
+            metadata: {
+              name: recordName(m.name),
+              labels: { [MACHINE_LABEL]: 'true', [POOL_LABEL]: m.pool },
+              annotations: { 'provisioner.scalewise.io/idempotency-key': m.idempotency_key },
+            },
+            data: { machine: JSON.stringify({ ...m, provider_id: '' }) },
+          },
+        }),
+      );
+      // The provider id is the record's uid, as a VM id is the VM API's: unique per machine.
+      const made = { ...m, provider_id: `reference://${cm.metadata?.uid ?? m.name}` };
+      await kubeCall(`recording machine ${m.name}`, () =>
+        kube.core.replaceNamespacedConfigMap({
+          namespace,
+          name: recordName(m.name),
+          body: { ...cm, data: { machine: JSON.stringify(made) } },
+        }),
+      );
+      return made;
+    } catch (err) {
+      if (!isStatus(err, 409)) throw err;
+      const other = await read(m.name);
+      if (!other) throw new ScalewiseError('CONFLICT', `machine ${m.name} is being deleted`, { cause: err });
+      return other;
+    }
+  }
+
+  return {
+    async create(pool, req) {
+      const existing = await records(pool);
+      const byName = new Map(existing.map((m) => [m.name, m]));
+      const fresh = req.workers.filter((w) => !byName.has(w.name));
+      for (const w of req.workers) {
+        const m = byName.get(w.name);
+        if (m && m.idempotency_key !== req.idempotency_key)
+          throw new ContractError(
+            'NAME_CONFLICT',
+            409,
+            `worker ${w.name} exists, made by another request (${m.idempotency_key})`,
+          );
+      }
+      if (deps.maxPerPool !== undefined && existing.length + fresh.length > deps.maxPerPool)
+        throw new ContractError(
+          'QUOTA_EXCEEDED',
+          422,
+          `pool ${pool} has ${existing.length} machines; ${fresh.length} more would pass its quota of ${deps.maxPerPool}`,
+        );
+      const out: MachineRecord[] = [];
+      for (const w of req.workers) {
+        const had = byName.get(w.name);
+        const m =
+          had ??
+          (await write({
+            name: w.name,
+            pool,
+            provider_id: '',
+            idempotency_key: req.idempotency_key,
+            ...(w.zone ? { zone: w.zone } : {}),
+            created_at: new Date(now()).toISOString(),
+            template: req.template,
+          }));
+        if (m.idempotency_key !== req.idempotency_key)
+          throw new ContractError('NAME_CONFLICT', 409, `worker ${w.name} exists, made by another request`);
+        out.push(m);
+      }
+      // Boot what is due now; the rest boots in the reconcile loop.
+      for (const m of out) await boot(m);
+      const nodes = await nodesOf(pool);
+      return out.map((m) => wire(m, nodes.has(m.name)));
+    },
+    async list(pool) {
+      const [ms, nodes] = await Promise.all([records(pool), nodesOf(pool)]);
+      return ms.map((m) => wire(m, nodes.has(m.name))).sort((a, b) => a.name.localeCompare(b.name));
+    },
+    async remove(pool, name) {
+      const m = await read(name);
+      // Never a machine it does not have: a Node of that name is someone else's.
+      if (!m || m.pool !== pool)
+        throw new ContractError('WORKER_NOT_FOUND', 404, `no worker ${name} in pool ${pool}`);
+      await deleteNode(kube, name);
+      try {
+        await kubeCall(`deleting machine ${name}`, () =>
+          kube.core.deleteNamespacedConfigMap({ namespace, name: recordName(name) }),
+        );
+      } catch (err) {
+        if (!isStatus(err, 404)) throw err;
+      }
+      return { ...wire(m, false), state: 'deleting' };
+    },
+    async reconcile() {
+      const pending = await records();
+      const byPool = new Map<string, MachineRecord[]>();
+      for (const m of pending) byPool.set(m.pool, [...(byPool.get(m.pool) ?? []), m]);
+      for (const [pool, ms] of byPool) {
+        const nodes = await nodesOf(pool);
+        for (const m of ms) if (!nodes.has(m.name)) await boot(m);
+      }
+    },
+    async healthy() {
+      await kubeCall('reading the namespace', () => kube.core.readNamespace({ name: namespace }));
+    },
+  };
+}
