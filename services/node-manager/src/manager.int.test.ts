@@ -40,6 +40,7 @@ import {
   waitFor,
 } from '@scalewise/testing';
 import { defineNodeManager, type NodeManagerService } from './service.ts';
+import { decision } from './test-support/decision.ts';
 
 const quiet = new Writable({ write: (_c, _e, done) => done() });
 let stack: StackEndpoints;
@@ -175,24 +176,6 @@ function touchingKube(ledger: () => Promise<Ledger>): { kube: Kube; touches: Tou
   };
   return { kube: { ...kube, core }, touches };
 }
-
-const decision = (
-  type: 'io.scalewise.ScaleUpDecision' | 'io.scalewise.ScaleDownDecision',
-  pool: string,
-  current: number,
-  count: number,
-) =>
-  createEvent(
-    type,
-    {
-      ...(sampleData[type] as object),
-      pool,
-      current_workers: current,
-      desired_workers: type === 'io.scalewise.ScaleUpDecision' ? current + count : current - count,
-      count,
-    } as EventData<typeof type>,
-    { source: '/scalewise/test/decision-engine', clusterid: pool },
-  ) as AnyScalewiseEvent;
 
 async function deployment(pool: string, replicas: number, cpu = '500m') {
   await kube.apps.createNamespacedDeployment({

@@ -14,6 +14,7 @@ import { loadConfig } from '@scalewise/config';
 import { type AnyScalewiseEvent, createEvent, type EventData, sampleData } from '@scalewise/events';
 import { connectKube, type Kube, POOL_LABEL } from '@scalewise/kube';
 import { defineNodeManager, type NodeManagerService } from '@scalewise/node-manager';
+import { decision } from '@scalewise/node-manager/test-support/decision';
 import { createPoolStore, memberNames } from '@scalewise/pool';
 import { createService } from '@scalewise/service';
 import { defineStateSync } from '@scalewise/state-sync';
@@ -148,24 +149,6 @@ async function startManager(yaml: string): Promise<NodeManagerService> {
   await service.start();
   return definition;
 }
-
-const decision = (
-  type: 'io.scalewise.ScaleUpDecision' | 'io.scalewise.ScaleDownDecision',
-  pool: string,
-  current: number,
-  count: number,
-) =>
-  createEvent(
-    type,
-    {
-      ...(sampleData[type] as object),
-      pool,
-      current_workers: current,
-      desired_workers: type === 'io.scalewise.ScaleUpDecision' ? current + count : current - count,
-      count,
-    } as EventData<typeof type>,
-    { source: '/scalewise/test/decision-engine', clusterid: pool },
-  ) as AnyScalewiseEvent;
 
 const nodesOf = async (pool: string) =>
   (await kube.core.listNode({ labelSelector: `${POOL_LABEL}=${pool}` })).items.filter(
