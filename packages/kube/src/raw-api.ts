@@ -112,14 +112,13 @@ export async function readJsonLines(res: IncomingMessage, onLine: (value: unknow
   res.setEncoding('utf8');
   let rest = '';
   for await (const chunk of res) {
-    let text = rest + (chunk as string);
+    const text = rest + (chunk as string);
     let start = 0;
-    for (let nl = text.indexOf('\n', start); nl !== -1; nl = text.indexOf('\n', start)) {
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
       if (nl > start) onLine(parseLine(text, start, nl));
       start = nl + 1;
     }
-    text = text.slice(start);
-    rest = text;
+    rest = text.slice(start);
   }
   if (rest.trim()) onLine(parseLine(rest, 0, rest.length));
 }
