@@ -5,7 +5,7 @@
 //     consumer, fastify) from its TypeScript sources (Node strips types at load: local runs),
 //     bundled as the images bundle it (scripts/build-service.mjs), and bundled with the
 //     image's V8 flags,
-//   - each of the six services (services/<name>/src/main.ts) bundled and started exactly as
+//   - each service (services/<name>/src/main.ts: the six and the reference provisioner) bundled and started exactly as
 //     its image starts it: dist/ copied alone to a scratch directory (no node_modules to lean
 //     on) and run with the Dockerfile's ENTRYPOINT flags (read from the Dockerfile, so the
 //     bench measures what ships), against the native stack with a topic prefix and cluster id

@@ -845,20 +845,22 @@ class Sim {
         }
         return true;
       }
-      case 'remove':
-        if (this.cluster.delete(c.node)) {
+      case 'remove': {
+        const existed = this.cluster.delete(c.node);
+        if (existed) {
           this.removedByAction.set(c.node, c.actionId);
           this.changed();
           this.ledgerWritten();
         }
-        this.log(`provider removes ${c.node}`);
+        this.log(`provider removes ${c.node}${existed ? '' : ' (gone already)'}`);
         // Observed as removed by a later step: a listing may come in between.
         this.queue.push({
           kind: 'observe',
           actionId: c.actionId,
-          o: { kind: 'removed', node: c.node, provider: 'kwok' },
+          o: { kind: 'removed', node: c.node, provider: 'kwok', existed },
         });
         return true;
+      }
       case 'uncordon':
         return true;
     }
@@ -1551,6 +1553,32 @@ describe('bugs the properties above found, each reproduced', () => {
         after: (sim) => {
           assert.equal(sim.cluster.size, 3, 'the minimum');
           noDecisions(sim);
+        },
+      },
+    );
+  });
+
+  test('B5: a worker of a scale-up lost out of band before it joined stays a loss when the failed action cleans up', () => {
+    // min 1: the node is lost, the floor repair makes a new one (Ready 1 s later); it is lost
+    // out of band before it is Ready; the action times out and deletes its unjoined workers. The
+    // provider finds nothing to delete: node-manager says no NodeRemoved (not_joined), the ledger
+    // keeps the loss state-sync judged, and the floor is repaired again.
+    simulate(
+      plain({ min: 1, max: 1, initial: 1, emergencyScaleThreshold: 1000, readyDelays: [1] }),
+      [
+        [0, { k: 'lose', pick: 0 }],
+        [1, { k: 'sync', lag: 0 }],
+        [0, { k: 'deliver', who: 1, pick: 0 }],
+        [0, { k: 'deliver', who: 2, pick: 0 }],
+        [0, { k: 'nm', pick: 0, fail: false }],
+        [0, { k: 'lose', pick: 0 }],
+        [0, { k: 'tick' }],
+      ],
+      {
+        strict: true,
+        after: (sim) => {
+          assert.equal(sim.cluster.size, 1, 'the minimum');
+          assert.equal(sim.lostOutOfBand.size, 2, 'both nodes were lost out of band');
         },
       },
     );

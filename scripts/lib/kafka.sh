@@ -1,9 +1,19 @@
 # shellcheck shell=bash
 # Apache Kafka in KRaft mode (one combined broker + controller) from its Maven Central jars.
+#
+# One node of a cluster of several (packages/bus test-support, startPrivateKafka({ brokers })):
+# each in a run directory of its own, with SCALEWISE_KAFKA_NODE_ID, the cluster's
+# SCALEWISE_KAFKA_QUORUM_VOTERS (id@host:controller-port,...) and SCALEWISE_KAFKA_CLUSTER_ID,
+# and SCALEWISE_KAFKA_REPLICATION / SCALEWISE_KAFKA_MIN_ISR for the topics' defaults and the
+# internal topics. SCALEWISE_KAFKA_PROPERTIES: extra server.properties lines (they win).
 KAFKA_VERSION=${SCALEWISE_KAFKA_VERSION:-3.9.2}
 KAFKA_PORT=${SCALEWISE_KAFKA_PORT:-9092}
 KAFKA_CONTROLLER_PORT=${SCALEWISE_KAFKA_CONTROLLER_PORT:-9093}
 KAFKA_HEAP=${SCALEWISE_KAFKA_HEAP:-512m}
+KAFKA_NODE_ID=${SCALEWISE_KAFKA_NODE_ID:-1}
+KAFKA_QUORUM_VOTERS=${SCALEWISE_KAFKA_QUORUM_VOTERS:-$KAFKA_NODE_ID@127.0.0.1:$KAFKA_CONTROLLER_PORT}
+KAFKA_REPLICATION=${SCALEWISE_KAFKA_REPLICATION:-1}
+KAFKA_MIN_ISR=${SCALEWISE_KAFKA_MIN_ISR:-1}
 _kafka_home=$SCALEWISE_CACHE/kafka-$KAFKA_VERSION
 
 kafka_ports() {
@@ -60,8 +70,8 @@ log4j.logger.kafka.log.LogManager=INFO
 PROPS
   cat >"$dir/server.properties" <<PROPS
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+node.id=$KAFKA_NODE_ID
+controller.quorum.voters=$KAFKA_QUORUM_VOTERS
 listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
 advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
 controller.listener.names=CONTROLLER
@@ -70,17 +80,20 @@ listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs=$data
 auto.create.topics.enable=false
 num.partitions=3
-default.replication.factor=1
-offsets.topic.replication.factor=1
+default.replication.factor=$KAFKA_REPLICATION
+min.insync.replicas=$KAFKA_MIN_ISR
+offsets.topic.replication.factor=$KAFKA_REPLICATION
 offsets.topic.num.partitions=10
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
+transaction.state.log.replication.factor=$KAFKA_REPLICATION
+transaction.state.log.min.isr=$KAFKA_MIN_ISR
 group.initial.rebalance.delay.ms=0
 delete.topic.enable=true
 log.retention.hours=168
+${SCALEWISE_KAFKA_PROPERTIES:-}
 PROPS
   if [[ ! -f $data/meta.properties ]]; then
-    local cid; cid=$(_kafka_java kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
+    local cid=${SCALEWISE_KAFKA_CLUSTER_ID:-}
+    [[ -n $cid ]] || cid=$(_kafka_java kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
     [[ -n $cid ]] || die "kafka: could not generate a cluster id (java -cp $_kafka_home/libs/*)"
     _kafka_java kafka.tools.StorageTool format -t "$cid" -c "$dir/server.properties" >"$dir/format.log" 2>&1 ||
       { tail -n 20 "$dir/format.log" >&2; die "kafka: formatting storage in $data failed"; }
@@ -89,8 +102,9 @@ PROPS
   start_bg kafka "${_kafka_cmd[@]}"
 }
 
+# Ready: this broker answers metadata that lists itself (registered and unfenced).
 kafka_ready() {
-  kcat -b "127.0.0.1:$KAFKA_PORT" -L -m 2 -J 2>/dev/null | grep -q '"brokers":\[{"id":1'
+  kcat -b "127.0.0.1:$KAFKA_PORT" -L -m 2 -J 2>/dev/null | grep -q "\"brokers\":\\[.*{\"id\":$KAFKA_NODE_ID,"
 }
 
 kafka_stop() { stop_pid kafka 30; }

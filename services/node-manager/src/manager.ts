@@ -290,14 +290,15 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
           );
           return;
         }
-        case 'remove':
-          await withRetry(() => providerOf(pool).remove(pool, c.node));
+        case 'remove': {
+          const { existed } = await withRetry(() => providerOf(pool).remove(pool, c.node));
           await apply(
             c.actionId,
-            { kind: 'removed', node: c.node, provider: pool.provider },
+            { kind: 'removed', node: c.node, provider: pool.provider, existed },
             `removed/${c.node}`,
           );
           return;
+        }
         case 'uncordon':
           await withRetry(() => uncordon(deps.kube, c.node));
           return;

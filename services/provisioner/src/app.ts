@@ -78,7 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { machines } = deps;
 
   app.addHook('onRequest', async (req, reply) => {
-    if (!deps.tokenFile || req.url === '/healthz') return;
+    if (!deps.tokenFile || req.url === '/healthz' || req.url === '/readyz') return;
     const want = Buffer.from(readFileSync(deps.tokenFile, 'utf8').trim());
     const got = Buffer.from((req.headers.authorization ?? '').replace(/^Bearer /, ''));
     if (want.length === 0 || got.length !== want.length || !timingSafeEqual(got, want))
@@ -108,14 +108,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return undefined;
   };
 
-  app.get('/healthz', async (_req, reply) => {
+  // /healthz is the contract's; /readyz is the same check under the name every Scalewise
+  // image answers, for an orchestrator's readiness probe (and scripts/validate-deploy).
+  const healthy = async (_req: unknown, reply: FastifyReply) => {
     try {
       await machines.healthy();
       return { status: 'ok' };
     } catch (err) {
       return answer(reply, 503, 'UNAVAILABLE', (err as Error).message, true);
     }
-  });
+  };
+  app.get('/healthz', healthy);
+  app.get('/readyz', healthy);
 
   app.get('/pools/:pool/workers', async (req, reply) => {
     const pool = poolOf(req.params, reply);

@@ -276,7 +276,10 @@ export function createMachines(deps: MachinesDeps): Machines {
       }
     },
     async healthy() {
-      await kubeCall('reading the namespace', () => kube.core.readNamespace({ name: namespace }));
+      const ns = await kubeCall('reading the namespace', () => kube.core.readNamespace({ name: namespace }));
+      // The API server refuses new records in a namespace being deleted.
+      if (ns.status?.phase === 'Terminating')
+        throw new Error(`the machine records' namespace ${namespace} is being deleted`);
     },
   };
 }

@@ -5,8 +5,11 @@
 // answer (its breaker opens), a worker that never joins, and state-sync's drift for a machine
 // the provisioner lists without a Node.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
@@ -371,5 +374,35 @@ describe('the external provider through the reference provisioner, on the real s
     assert.equal(d?.k8s_nodes, 0);
     assert.deepEqual(rec.of('io.scalewise.ClusterStateSynced'), []);
     assert.deepEqual(rec.of('io.scalewise.NodeUnexpectedlyLost'), []);
+  });
+
+  test('with a token: the probes answer without it and 503 when the namespace is gone; the API wants it', async () => {
+    const namespace = uniqueName('prov')
+      .replace(/[^a-z0-9-]/g, '-')
+      .slice(0, 40);
+    await kube.core.createNamespace({ body: { metadata: { name: namespace } } });
+    const dir = mkdtempSync(join(tmpdir(), 'provisioner-token-'));
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, 's3cret\n');
+    const app = await buildApp({ machines: createMachines({ kube, namespace }), tokenFile });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    cleanups.push(async () => {
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const status = async (path: string, token?: string) =>
+      (await fetch(base + path, token ? { headers: { authorization: `Bearer ${token}` } } : {})).status;
+    assert.equal(await status('/healthz'), 200);
+    assert.equal(await status('/readyz'), 200);
+    assert.equal(await status('/pools/p/workers'), 401, 'no token');
+    assert.equal(await status('/pools/p/workers', 'wrong!'), 401, 'a wrong token of the same length');
+    assert.equal(await status('/pools/p/workers', 's3cret'), 200);
+    await kube.core.deleteNamespace({ name: namespace });
+    await waitFor(async () => (await status('/readyz')) === 503, {
+      timeoutMs: 60_000,
+      what: '/readyz 503 once the records namespace is gone',
+    });
+    assert.equal(await status('/healthz'), 503);
   });
 });

@@ -185,6 +185,22 @@ describe('scale up', () => {
     );
   });
 
+  test('Given a worker never Ready and gone before its cleanup, When the provider finds nothing to delete, Then no NodeRemoved: the loss is not ours', () => {
+    const s = start(null, up(1), at(0), policy);
+    const [a] = workerNames('workers', 'sig-1/ScaleUpDecision', 1) as [string];
+    const r = feed(s, [
+      [{ kind: 'created', node: a, providerId: 'p', provider: 'kwok' }, at(1)],
+      [{ kind: 'tick' }, at(300)],
+    ]);
+    assert.deepEqual(r.commands.slice(1), [
+      { kind: 'remove', pool: 'workers', actionId: 'sig-1/ScaleUpDecision', node: a },
+    ]);
+    const gone = observe(r.action, { kind: 'removed', node: a, provider: 'kwok', existed: false }, at(301));
+    assert.deepEqual(gone.events, []);
+    assert.equal(gone.action?.nodes[a]?.state, 'removed', 'nothing left to delete');
+    assert.equal(gone.action?.phase, 'failed');
+  });
+
   test('Given the provider fails the creation, Then the action fails with its reason and the workers asked for are removed, none said removed', () => {
     const s = start(null, up(2), at(0), policy);
     const r = feed(s, [

@@ -75,7 +75,8 @@ export type Observation =
   | { kind: 'created'; node: string; providerId: string; provider: string }
   | { kind: 'ready'; node: string }
   | { kind: 'drained'; node: string; evictedPods: number }
-  | { kind: 'removed'; node: string; provider: string }
+  /** `existed: false`: the provider found nothing to remove (gone already, out of band). */
+  | { kind: 'removed'; node: string; provider: string; existed?: boolean }
   | { kind: 'failed'; node?: string; code: string; message: string; retriable: boolean }
   | { kind: 'tick' };
 
@@ -344,10 +345,11 @@ export function observe(current: Action, o: Observation, now: number): Step {
     case 'removed':
       if (a.direction === 'up') {
         // A worker of a failed scale-up that never joined, deleted: said when it had been
-        // created (NodeCreated), silent when its creation was never confirmed.
+        // created (NodeCreated), silent when its creation was never confirmed, and silent when
+        // there was nothing left to delete (it went out of band: a loss, state-sync's to judge).
         if (!late || !node) break;
         set(o.node, 'removed');
-        if (node.state === 'created')
+        if (node.state === 'created' && o.existed !== false)
           events.push({
             type: 'io.scalewise.NodeRemoved',
             data: {

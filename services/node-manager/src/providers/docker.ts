@@ -446,7 +446,9 @@ export function dockerProvider(deps: DockerProviderDeps): Provider {
           'k3s agent container removed',
         );
       }
-      if (s.options.delete_node && deps.kube) await deleteNode(deps.kube, node);
+      const deleted =
+        s.options.delete_node && deps.kube ? (await deleteNode(deps.kube, node)).deleted : false;
+      return { existed: Boolean(c) || deleted };
     },
     async list(pool) {
       const found = await docker.listContainers([

@@ -444,15 +444,15 @@ export function externalProvider(deps: ExternalProviderDeps): ExternalProvider {
     },
     async remove(pool, node) {
       const s = settingsOf(pool);
-      await reliably(s, async () => {
+      return reliably(s, async () => {
         const a = await call(s, 'DELETE', `${poolPath(pool.name)}/${encodeURIComponent(node)}`, 'delete');
-        if (a.status >= 200 && a.status < 300) return;
+        if (a.status >= 200 && a.status < 300) return { existed: true };
         // Gone already, or never made (a create that failed before it): nothing to delete.
         if (
           a.status === 404 &&
           (a.body as { error?: { code?: unknown } } | undefined)?.error?.code === 'WORKER_NOT_FOUND'
         )
-          return;
+          return { existed: false };
         throw errorOfAnswer(a.status, a.body, { provisioner: s.base, pool: pool.name, operation: 'delete' });
       });
     },

@@ -39,7 +39,7 @@ export function kwokProvider(kube: Kube): Provider {
       return out;
     },
     async remove(_pool, node) {
-      await deleteNode(kube, node);
+      return { existed: (await deleteNode(kube, node)).deleted };
     },
     async list(pool: PoolConfig): Promise<Instance[]> {
       const nodes = await kube.core.listNode({ labelSelector: `${POOL_LABEL}=${pool.name}` });

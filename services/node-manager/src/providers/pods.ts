@@ -259,11 +259,12 @@ export function podsProvider(deps: PodsProviderDeps): PodsProvider {
             kube.core.readNamespacedPod({ name, namespace }),
           );
         } catch (err) {
-          if (isStatus(err, 404)) return;
+          if (isStatus(err, 404)) return { existed: false };
           throw err;
         }
         const w = projectWorkerPod(pod);
-        if (w.deletedAt !== undefined) return;
+        // Being deleted already (by whoever): not ours to report.
+        if (w.deletedAt !== undefined) return { existed: false };
         const why = busyReason(w);
         if (why) {
           throw new ScalewiseError('CONFLICT', `worker pod ${namespace}/${name} is busy: ${why}`, {
@@ -272,7 +273,7 @@ export function podsProvider(deps: PodsProviderDeps): PodsProvider {
           });
         }
         const r = await deletePod(namespace, name, { uid: w.uid, resourceVersion: w.resourceVersion });
-        if (r !== 'changed') return;
+        if (r !== 'changed') return { existed: r === 'deleted' };
         // It changed since it was read (it may have taken a task): judge it again.
         if (attempt >= 5) {
           throw new ScalewiseError('CONFLICT', `worker pod ${namespace}/${name} keeps changing`, {

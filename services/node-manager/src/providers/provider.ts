@@ -30,8 +30,12 @@ export interface Provider {
     actionId: string,
     options?: CreateOptions,
   ): Promise<{ node: string; providerId: string }[]>;
-  /** Removes a worker (after it was drained). */
-  remove(pool: PoolConfig, node: string): Promise<void>;
+  /**
+   * Removes a worker (after it was drained, or a worker of a failed scale-up that never joined).
+   * `existed: false` when there was nothing to remove: the worker was gone already (deleted out
+   * of band, or never made), so the removal is not ours to report.
+   */
+  remove(pool: PoolConfig, node: string): Promise<{ existed: boolean }>;
   list(pool: PoolConfig): Promise<Instance[]>;
   /**
    * Present when the workers are not Nodes (the `pods` provider): their readiness and their

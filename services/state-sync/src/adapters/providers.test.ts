@@ -14,7 +14,7 @@ function scripted(answers: (Error | Instance[])[]): Provider & { calls: number }
     name: 'docker',
     calls: 0,
     create: async () => [],
-    remove: async () => undefined,
+    remove: async () => ({ existed: false }),
     async list() {
       const a = answers[Math.min(p.calls, answers.length - 1)];
       p.calls++;
