@@ -18,13 +18,20 @@
 // (append-only file); each service SIGKILLed and started again at once. Never asserted;
 // numbers for docs/benchmarks.md.
 //
+// `--brokers N` runs a KRaft cluster of N combined broker + controller nodes (topics with 3
+// replicas, min.insync.replicas 2) instead of one broker: the broker fault then SIGKILLs the
+// broker that serves the system most (leads the most partitions of its topics, coordinates the
+// most of its consumer groups) and starts it again 3 s later. `--broker-props k=v,...` adds
+// server.properties to every broker (e.g. broker.session.timeout.ms=3000).
+//
 //   node bench/src/chaos.bench.ts [--lost 2] [--bad 10] [--malformed 5] [--only <fault,...>] [--sources]
+//     [--brokers 1] [--broker-props k=v,...]
 
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startPrivateKafka, startPrivateRedis } from '@scalewise/bus/test-support';
+import { type PrivateServer, startPrivateKafka, startPrivateRedis } from '@scalewise/bus/test-support';
 import {
   dataOf,
   eventsOf,
@@ -35,7 +42,7 @@ import {
   startSystem,
   waitForSynced,
 } from '@scalewise/e2e';
-import { createEvent, toKafkaMessage } from '@scalewise/events';
+import { createEvent, toKafkaMessage, topicKeys } from '@scalewise/events';
 import { testKafka } from '@scalewise/testing';
 import { imageLauncher } from './image.ts';
 
@@ -46,9 +53,25 @@ const { values } = parseArgs({
     malformed: { type: 'string', default: '5' },
     only: { type: 'string' },
     sources: { type: 'boolean', default: false },
+    brokers: { type: 'string', default: '1' },
+    'broker-props': { type: 'string' },
   },
 });
 const lost = Number(values.lost);
+const brokerCount = Number(values.brokers);
+if (!Number.isInteger(brokerCount) || brokerCount < 1) {
+  throw new Error(`--brokers must be an integer >= 1, got ${values.brokers}`);
+}
+const brokerProps = Object.fromEntries(
+  (values['broker-props'] ?? '')
+    .split(',')
+    .filter((kv) => kv.trim() !== '')
+    .map((kv) => {
+      const [k, v] = kv.split('=');
+      if (!k || v === undefined) throw new Error(`--broker-props: expected k=v, got ${kv}`);
+      return [k.trim(), v.trim()];
+    }),
+);
 const bad = Number(values.bad);
 const malformed = Number(values.malformed);
 for (const [k, v] of Object.entries({ lost, bad, malformed })) {
@@ -58,7 +81,7 @@ const MIN = 3;
 if (lost > MIN) throw new Error(`--lost must be at most the minimum (${MIN}), got ${lost}`);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const kafka = await startPrivateKafka();
+const kafka = await startPrivateKafka({ brokers: brokerCount, properties: brokerProps });
 const redis = await startPrivateRedis({ appendOnly: true });
 const launch: SystemOptions['launch'] = values.sources
   ? undefined
@@ -78,6 +101,53 @@ const s: System = await startSystem({
 const proxy = s.s3Proxy;
 if (!proxy) throw new Error('the system has no S3 proxy');
 
+/** Java's String.hashCode, as the broker hashes a group id to its __consumer_offsets partition. */
+function javaHash(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(31, h) + s.charCodeAt(i)) | 0;
+  return h;
+}
+
+/**
+ * The index of the broker whose loss hurts the system most: the most of its consumer groups
+ * coordinated (each weighs as 3 partitions: every member of the group waits for the new
+ * coordinator), then the most partitions of its topics led.
+ */
+async function busiestBroker(): Promise<number> {
+  const admin = testKafka(s.stack).admin();
+  await admin.connect();
+  try {
+    const topics = topicKeys.map((k) => s.topic(k));
+    const { topics: meta } = await admin.fetchTopicMetadata({ topics: [...topics, '__consumer_offsets'] });
+    const { groups } = await admin.listGroups();
+    const { controller } = await admin.describeCluster();
+    const ours = groups.map((g) => g.groupId).filter((g) => g.startsWith(`${s.name}.`));
+    const per = kafka.brokers.map(() => ({ leads: 0, coordinates: 0 }));
+    const at = (nodeId: number) => per[nodeId - 1] ?? { leads: 0, coordinates: 0 };
+    for (const t of meta.filter((t) => topics.includes(t.name))) {
+      for (const p of t.partitions) at(p.leader).leads++;
+    }
+    const offsets = meta.find((t) => t.name === '__consumer_offsets')?.partitions ?? [];
+    for (const g of ours) {
+      const h = javaHash(g);
+      const partition = (h === -2147483648 ? 0 : Math.abs(h)) % offsets.length;
+      const leader = offsets.find((p) => p.partitionId === partition)?.leader;
+      if (leader !== undefined) at(leader).coordinates++;
+    }
+    const score = (i: number) => (per[i]?.coordinates ?? 0) * 3 + (per[i]?.leads ?? 0);
+    const victim = per.reduce((best, _, i) => (score(i) > score(best) ? i : best), 0);
+    console.log(
+      `brokers (node id: partitions led / groups coordinated of ${ours.length}): ${per
+        .map((b, i) => `${i + 1}: ${b.leads} / ${b.coordinates}`)
+        .join(', ')}; KRaft controller ${controller}; SIGKILLing node ${victim + 1}`,
+    );
+    return victim;
+  } finally {
+    await admin.disconnect();
+  }
+}
+let downBroker: PrivateServer = kafka;
+
 interface Fault {
   name: string;
   /** Puts the fault in force; returns what ends it (awaited after the floor is measured or at once). */
@@ -88,7 +158,14 @@ interface Fault {
 const faults: Fault[] = [
   { name: 'none', start: async () => undefined, end: { at: 'floor', run: async () => undefined } },
   { name: 'S3 cut off', start: () => proxy.cut(), end: { at: 'floor', run: () => proxy.restore() } },
-  { name: 'broker SIGKILLed', start: () => kafka.kill(), end: { at: 3000, run: () => kafka.start() } },
+  {
+    name: 'broker SIGKILLed',
+    start: async () => {
+      downBroker = brokerCount === 1 ? kafka : kafka.broker(await busiestBroker());
+      await downBroker.kill();
+    },
+    end: { at: 3000, run: () => downBroker.start() },
+  },
   { name: 'Redis restarted', start: () => redis.stop(), end: { at: 3000, run: () => redis.start() } },
   ...serviceNames.map(
     (svc: ServiceName): Fault => ({
@@ -247,7 +324,7 @@ for (const [round, fault] of chosen.entries()) {
 }
 
 console.log(
-  `\n${lost} floor node(s) lost, ${bad} bad triggers and ${malformed} malformed records per fault; pool min ${MIN}; services ${values.sources ? 'from sources' : 'as their images run them'}; 2 shared cores`,
+  `\n${brokerCount === 1 ? 'one broker' : `${brokerCount} brokers (KRaft, 3 replicas, min.insync.replicas 2)`}${values['broker-props'] ? ` with ${values['broker-props']}` : ''}; ${lost} floor node(s) lost, ${bad} bad triggers and ${malformed} malformed records per fault; pool min ${MIN}; services ${values.sources ? 'from sources' : 'as their images run them'}; 2 shared cores`,
 );
 console.table(rows);
 await s.stop();

@@ -74,6 +74,11 @@ export interface PoolOptions {
   zones?: string[];
   /** For the `priority` expander. @default 0 (the config's default) */
   priority?: number;
+  /**
+   * `provider: external` through the provisioner at `url` (docs/providers.md), its
+   * `provider_options.parameters` passed to every create. @default provider: kwok
+   */
+  external?: { url: string; parameters?: Record<string, string>; timeoutSeconds?: number };
 }
 
 /** A taint of a pool's nodes (`node_taints`). */
@@ -224,6 +229,79 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
+/** The reference provisioner (services/provisioner) as a process of the test's own. */
+export interface ProvisionerProcess {
+  /** Its base URL on 127.0.0.1: a pool's `external.url`. */
+  url: string;
+  /** The namespace its machine records live in. */
+  namespace: string;
+  /** GET /pools/<pool>/workers: the machines it has for the pool. */
+  workers(pool: string): Promise<{ name: string; state: string; idempotency_key: string }[]>;
+  /** SIGTERM (SIGKILL after 10 s), then its namespace deleted. */
+  stop(): Promise<void>;
+}
+
+/** Starts the reference provisioner on a free port, its records in a namespace named `label`-unique. */
+export async function startProvisioner(label: string): Promise<ProvisionerProcess> {
+  const shared = await getStack({ kubernetes: true });
+  if (!shared.kubernetes) throw new Error('the stack has no Kubernetes API');
+  const kube = connectKube({ kubeconfig: shared.kubernetes.kubeconfig });
+  const namespace = uniqueName(`prov-${label.slice(0, 16)}`)
+    .replace(/[^a-z0-9-]/g, '-')
+    .slice(0, 40);
+  const port = await freePort();
+  const logDir = join(repositoryRoot(), 'test-results', 'e2e', namespace);
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, 'provisioner.log');
+  const log = createWriteStream(logFile, { flags: 'a' });
+  const child = spawn(
+    process.execPath,
+    [
+      '--disable-warning=TimeoutNegativeWarning',
+      join(repositoryRoot(), 'services', 'provisioner', 'src', 'main.ts'),
+    ],
+    {
+      cwd: repositoryRoot(),
+      env: childEnv({
+        KUBECONFIG: shared.kubernetes.kubeconfig,
+        PROVISIONER_NAMESPACE: namespace,
+        SCALEWISE_HTTP_HOST: '127.0.0.1',
+        SCALEWISE_HTTP_PORT: String(port),
+        LOG_LEVEL: 'warn',
+      }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`the provisioner exited (${child.exitCode})`);
+      return (await fetch(`${url}/readyz`)).status === 200;
+    },
+    { timeoutMs: 60_000, intervalMs: 250, what: `the provisioner ready (log ${logFile})` },
+  ).catch((err) => {
+    child.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}\n${tail(logFile)}`, { cause: err });
+  });
+  return {
+    url,
+    namespace,
+    async workers(pool) {
+      const res = await fetch(`${url}/pools/${pool}/workers`);
+      if (res.status !== 200)
+        throw new Error(`GET /pools/${pool}/workers: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { workers: { name: string; state: string; idempotency_key: string }[] })
+        .workers;
+    },
+    async stop() {
+      await terminate(child, 10_000);
+      await kube.core.deleteNamespace({ name: namespace }).catch(() => undefined);
+    },
+  };
+}
+
 /** A pool of the YAML: its name and everything a pool block says. */
 interface PoolYaml extends PoolOptions {
   name: string;
@@ -239,9 +317,17 @@ function poolYaml(p: PoolYaml): string {
     p.zones && p.zones.length > 0 ? `      zones: ${JSON.stringify(p.zones)}` : '',
     p.priority !== undefined ? `      priority: ${p.priority}` : '',
   ].filter((l) => l !== '');
+  const provider = p.external
+    ? `      provider: external
+      provider_options: ${JSON.stringify({
+        url: p.external.url,
+        timeout_seconds: p.external.timeoutSeconds ?? 5,
+        ...(p.external.parameters ? { parameters: p.external.parameters } : {}),
+      })}
+`
+    : '      provider: kwok\n';
   return `    - name: ${p.name}
-      provider: kwok
-      min: ${p.min ?? 2}
+${provider}      min: ${p.min ?? 2}
       max: ${p.max ?? 6}
       node_size: { cpu_millicores: ${p.cpuMillicores ?? 4000}, memory_mib: ${p.memoryMib ?? 8192} }
 ${template.map((l) => `${l}\n`).join('')}      cooldown_seconds: ${p.cooldownSeconds ?? 2}

@@ -25,7 +25,10 @@ export interface TopicOptions {
   names?: Partial<Record<TopicKey, string>>;
   /** @default 6 */
   partitions?: number;
-  /** @default 1 */
+  /**
+   * Replicas per partition. @default the brokers' `default.replication.factor` (-1 in the
+   * request; 1 on the single broker of the stack, 3 on a cluster of the test-support's)
+   */
   replicationFactor?: number;
   /** @default every topic of DESIGN.md section 4 */
   topics?: readonly TopicKey[];
@@ -61,7 +64,7 @@ export async function ensureTopics(admin: Admin, options: TopicOptions = {}): Pr
         topics: missing.map((topic) => ({
           topic,
           numPartitions: options.partitions ?? 6,
-          replicationFactor: options.replicationFactor ?? 1,
+          replicationFactor: options.replicationFactor ?? -1,
         })),
       });
     } catch (err) {

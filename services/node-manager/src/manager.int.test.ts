@@ -13,13 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig } from '@scalewise/config';
-import {
-  type AnyScalewiseEvent,
-  createEvent,
-  type EventData,
-  type ScalewiseEvent,
-  sampleData,
-} from '@scalewise/events';
+import type { AnyScalewiseEvent, EventData, ScalewiseEvent } from '@scalewise/events';
 import {
   connectKube,
   ensureWorker,

@@ -179,6 +179,8 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
 
   /** Running action -> its deadline: only an action past it needs a deadline check. */
   const deadlines = new Map<string, number>();
+  // The running index holds every action with work left: a running one, and a failed
+  // scale-up until its unjoined workers are deleted (a restart issues what is left).
   const track = async (a: Action) => {
     if (a.phase === 'running') {
       deadlines.set(a.id, a.deadline);
@@ -187,7 +189,10 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
         if (s.state === 'requested' || s.state === 'created') waiting.set(n, a.id);
     } else {
       deadlines.delete(a.id);
-      await bus.breakers.redis.call(() => bus.redis.srem(runningKey, a.id));
+      const left = outstanding(a).length > 0;
+      await bus.breakers.redis.call(() =>
+        left ? bus.redis.sadd(runningKey, a.id) : bus.redis.srem(runningKey, a.id),
+      );
       for (const n of Object.keys(a.nodes)) if (waiting.get(n) === a.id) waiting.delete(n);
     }
   };
@@ -558,12 +563,12 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
           for (const e of [started, ...Object.values(tips), last]) if (e) said.set(e.id, e);
           if (said.size > 0) await publish(await stated(`resume/${id}/${randomUUID()}`, [...said.values()]));
         }
-        if (rec?.state.action.phase !== 'running') {
+        const again = rec ? outstanding(rec.state.action) : [];
+        if (!rec || (rec.state.action.phase !== 'running' && again.length === 0)) {
           await bus.redis.srem(runningKey, id);
           continue;
         }
         await track(rec.state.action);
-        const again = outstanding(rec.state.action);
         log.info({ action_id: id, commands: again.map((c) => c.kind) }, 'resuming an action');
         for (const c of again) void run(c);
       }

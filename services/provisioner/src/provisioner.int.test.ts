@@ -14,7 +14,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig } from '@scalewise/config';
-import { type AnyScalewiseEvent, createEvent, type EventData, sampleData } from '@scalewise/events';
+import type { AnyScalewiseEvent, EventData } from '@scalewise/events';
 import { connectKube, type Kube, POOL_LABEL } from '@scalewise/kube';
 import { defineNodeManager, type NodeManagerService } from '@scalewise/node-manager';
 import { decision } from '@scalewise/node-manager/test-support/decision';

@@ -1,9 +1,10 @@
 /**
- * A Kafka broker (or a Redis) of the test's own, started with the project's stack scripts in
- * a scratch run directory on free ports, so a test can stop, SIGKILL and restart a real
- * server without touching the shared one. Uses the cached installs.
+ * A Kafka broker, a cluster of them, or a Redis of the test's own, started with the project's
+ * stack scripts in scratch run directories on free ports, so a test can stop, SIGKILL and
+ * restart a real server without touching the shared one. Uses the cached installs.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -33,8 +34,31 @@ export interface PrivateServer {
   destroy(): Promise<void>;
 }
 
+/** One broker of a {@link PrivateKafka}: stop, start and kill act on it alone. */
+export interface PrivateBroker extends PrivateServer {
+  /** Its KRaft node.id (the index + 1). */
+  nodeId: number;
+  address: string;
+}
+
+/** stop, start, kill and destroy act on every broker (side by side). */
 export interface PrivateKafka extends PrivateServer {
+  /** Every broker's `host:port`, by index. */
   brokers: string[];
+  /** One broker by index (0 to brokers.length - 1). */
+  broker(index: number): PrivateBroker;
+}
+
+export interface PrivateKafkaOptions {
+  /**
+   * How many brokers: each a combined broker + controller KRaft node with its own node.id,
+   * data and ports, one quorum and cluster id. With more than one, topics get 3 replicas
+   * (fewer with fewer brokers) by default and min.insync.replicas 2, the internal topics
+   * likewise. @default 1 (replication 1, as the shared stack's)
+   */
+  brokers?: number;
+  /** Extra server.properties of every broker, e.g. `{ 'broker.session.timeout.ms': 3000 }`. */
+  properties?: Record<string, number | string>;
 }
 
 export interface PrivateRedis extends PrivateServer {
@@ -88,13 +112,69 @@ async function startPrivate(
   };
 }
 
-export async function startPrivateKafka(): Promise<PrivateKafka> {
-  const port = await freePort();
-  const server = await startPrivate('kafka', {
-    SCALEWISE_KAFKA_PORT: port,
-    SCALEWISE_KAFKA_CONTROLLER_PORT: await freePort(),
-  });
-  return { ...server, brokers: [`127.0.0.1:${port}`] };
+/** A KRaft cluster id: 16 random bytes, URL-safe base64 (not starting with '-', as Kafka's). */
+function clusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
+export async function startPrivateKafka(options: PrivateKafkaOptions = {}): Promise<PrivateKafka> {
+  const n = options.brokers ?? 1;
+  if (!Number.isInteger(n) || n < 1) throw new Error(`brokers must be an integer >= 1, got ${n}`);
+  const nodes: { port: number; controller: number }[] = [];
+  for (let i = 0; i < n; i++) nodes.push({ port: await freePort(), controller: await freePort() });
+  const extra = Object.entries(options.properties ?? {}).map(([k, v]) => `${k}=${v}`);
+  const common: Record<string, number | string> =
+    n === 1
+      ? {}
+      : {
+          SCALEWISE_KAFKA_QUORUM_VOTERS: nodes.map((b, i) => `${i + 1}@127.0.0.1:${b.controller}`).join(','),
+          SCALEWISE_KAFKA_CLUSTER_ID: clusterId(),
+          SCALEWISE_KAFKA_REPLICATION: Math.min(n, 3),
+          SCALEWISE_KAFKA_MIN_ISR: Math.min(n - 1, 2),
+        };
+  if (extra.length > 0) common.SCALEWISE_KAFKA_PROPERTIES = extra.join('\n');
+  // Side by side: a node of a quorum of several is not ready before a majority runs.
+  const started = await Promise.allSettled(
+    nodes.map((b, i) =>
+      startPrivate('kafka', {
+        ...common,
+        SCALEWISE_KAFKA_PORT: b.port,
+        SCALEWISE_KAFKA_CONTROLLER_PORT: b.controller,
+        ...(n === 1 ? {} : { SCALEWISE_KAFKA_NODE_ID: i + 1 }),
+      }),
+    ),
+  );
+  const servers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(servers.map((s) => s.kill().then(() => s.destroy())));
+    throw failed.reason;
+  }
+  const brokers = nodes.map((b) => `127.0.0.1:${b.port}`);
+  const broker = (index: number): PrivateBroker => {
+    const server = servers[index];
+    if (!server) throw new Error(`no broker ${index}: there are ${n}`);
+    return { ...server, nodeId: index + 1, address: brokers[index] as string };
+  };
+  if (n === 1) return { ...broker(0), brokers, broker };
+  const all = (f: (s: PrivateServer) => Promise<void>) => async () => {
+    await Promise.all(servers.map(f));
+  };
+  return {
+    brokers,
+    broker,
+    start: all((s) => s.start()),
+    stop: all((s) => s.stop()),
+    kill: all((s) => s.kill()),
+    // The data goes: no clean shutdown needed (one broker left of a quorum would wait for it).
+    destroy: all(async (s) => {
+      await s.kill().catch(() => undefined);
+      await s.destroy();
+    }),
+  };
 }
 
 /** @param options.appendOnly keep the data across a restart (the append-only file). */

@@ -242,6 +242,33 @@ describe('scale up', () => {
       { kind: 'create', pool: 'workers', actionId: 'sig-1/ScaleUpDecision', nodes: [b] },
     ]);
   });
+  test('after a restart a failed scale-up still deletes the workers that never joined, until each is removed', () => {
+    const s = start(null, up(3), at(0), policy);
+    const [a, b, c] = workerNames('workers', 'sig-1/ScaleUpDecision', 3) as [string, string, string];
+    const r = feed(s, [
+      [{ kind: 'created', node: a, providerId: 'p', provider: 'external' }, at(1)],
+      [{ kind: 'created', node: b, providerId: 'p', provider: 'external' }, at(1)],
+      [{ kind: 'ready', node: a }, at(2)],
+      [{ kind: 'tick' }, at(300)],
+    ]);
+    assert.equal(r.action.phase, 'failed');
+    const remove = (node: string) => ({
+      kind: 'remove',
+      pool: 'workers',
+      actionId: 'sig-1/ScaleUpDecision',
+      node,
+    });
+    // b was created, c asked for (its creation may have happened): both, not the Ready a.
+    assert.deepEqual(outstanding(r.action), [remove(b), remove(c)]);
+    const one = observe(r.action, { kind: 'removed', node: b, provider: 'external' }, at(301));
+    assert.deepEqual(outstanding(one.action as Action), [remove(c)]);
+    const both = observe(
+      one.action as Action,
+      { kind: 'removed', node: c, provider: 'external', existed: false },
+      at(302),
+    );
+    assert.deepEqual(outstanding(both.action as Action), [], 'nothing left: out of the running index');
+  });
 });
 
 describe('scale down', () => {

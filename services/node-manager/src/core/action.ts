@@ -445,8 +445,12 @@ function notJoined(a: Action): Command[] {
     .map(([node]) => ({ kind: 'remove' as const, pool: a.pool, actionId: a.id, node }));
 }
 
-/** The commands a restarted node-manager must issue again for a running action. */
+/**
+ * The commands a restarted node-manager must issue again: a running action's, and a failed
+ * scale-up's deletions of the workers that never joined (until each is removed).
+ */
 export function outstanding(a: Action): Command[] {
+  if (a.phase === 'failed') return notJoined(a);
   if (a.phase !== 'running') return [];
   const requested = Object.entries(a.nodes)
     .filter(([, s]) => s.state === 'requested')
