@@ -5,7 +5,8 @@
 // answer (its breaker opens), a worker that never joins, and state-sync's drift for a machine
 // the provisioner lists without a Node.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -40,11 +41,19 @@ after(async () => {
 });
 
 /** The reference provisioner on 127.0.0.1, its machine records in a namespace of the test's own. */
-async function startProvisioner(namespace: string, options: { maxPerPool?: number } = {}) {
+async function startProvisioner(
+  namespace: string,
+  options: { maxPerPool?: number; tls?: { cert: string; key: string }; tokenFile?: string } = {},
+) {
   await kube.core.createNamespace({ body: { metadata: { name: namespace } } });
   cleanups.push(() => kube.core.deleteNamespace({ name: namespace }));
-  const machines = createMachines({ kube, namespace, ...options });
-  const app = await buildApp({ machines });
+  const { tls, tokenFile, ...rest } = options;
+  const machines = createMachines({ kube, namespace, ...rest });
+  const app = await buildApp({
+    machines,
+    ...(tokenFile ? { tokenFile } : {}),
+    ...(tls ? { server: { https: tls } } : {}),
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const timer = setInterval(() => void machines.reconcile().catch(() => undefined), 500);
   cleanups.push(async () => {
@@ -52,7 +61,7 @@ async function startProvisioner(namespace: string, options: { maxPerPool?: numbe
     await app.close();
   });
   const { port } = app.server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/`, machines, namespace };
+  return { url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}/`, machines, namespace };
 }
 
 /** A server of the test's own that breaks the contract's way: answers `status` with `code`, or never. */
@@ -161,6 +170,61 @@ const failedOf = (rec: Awaited<ReturnType<typeof recordTopics>>) =>
   rec
     .of('io.scalewise.ScalingActionFailed')
     .map((e) => e.data as EventData<'io.scalewise.ScalingActionFailed'>);
+
+/** A CA and a server certificate for 127.0.0.1 it signed (openssl, as scripts/lib/k8s.sh makes the stack's). */
+function certificates(dir: string): { ca: string; cert: string; key: string } {
+  const f = (name: string) => join(dir, name);
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      ...ec,
+      '-keyout',
+      f('ca.key'),
+      '-out',
+      f('ca.crt'),
+      '-subj',
+      '/CN=provisioner-test-ca',
+      '-days',
+      '1',
+    ],
+    { stdio: 'ignore' },
+  );
+  execFileSync(
+    'openssl',
+    ['req', ...ec, '-keyout', f('tls.key'), '-out', f('tls.csr'), '-subj', '/CN=127.0.0.1'],
+    { stdio: 'ignore' },
+  );
+  writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  execFileSync(
+    'openssl',
+    [
+      'x509',
+      '-req',
+      '-in',
+      f('tls.csr'),
+      '-CA',
+      f('ca.crt'),
+      '-CAkey',
+      f('ca.key'),
+      '-CAcreateserial',
+      '-out',
+      f('tls.crt'),
+      '-days',
+      '1',
+      '-extfile',
+      f('san.ext'),
+    ],
+    { stdio: 'ignore' },
+  );
+  return {
+    ca: f('ca.crt'),
+    cert: readFileSync(f('tls.crt'), 'utf8'),
+    key: readFileSync(f('tls.key'), 'utf8'),
+  };
+}
 
 describe('the external provider through the reference provisioner, on the real servers', () => {
   test('scale up by 2 delivered twice, then down by 1: two machines made once, their Nodes Ready with the template, one removed', async () => {
@@ -404,5 +468,44 @@ describe('the external provider through the reference provisioner, on the real s
       what: '/readyz 503 once the records namespace is gone',
     });
     assert.equal(await status('/healthz'), 503);
+  });
+
+  test('over https with a bearer token: the CA of ca_file trusted, the token of token_file sent; a wrong token fails the action, not retried', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'provisioner-tls-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const { ca, cert, key } = certificates(dir);
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, 'the-right-token\n');
+    const prov = await startProvisioner(
+      uniqueName('prov')
+        .replace(/[^a-z0-9-]/g, '-')
+        .slice(0, 40),
+      { tls: { cert, key }, tokenFile },
+    );
+    assert.match(prov.url, /^https:/);
+    const callerToken = join(dir, 'caller-token');
+    writeFileSync(callerToken, 'the-right-token');
+    const { pool, yaml, rec, feed, members } = await setup(
+      prov.url,
+      `        token_file: ${callerToken}\n        ca_file: ${ca}`,
+    );
+    await startManager(yaml);
+    await feed(decision('io.scalewise.ScaleUpDecision', pool, 0, 1));
+    await waitFor(() => rec.of('io.scalewise.ScalingActionCompleted').length === 1, {
+      timeoutMs: 60_000,
+      what: 'the scale-up over https completed',
+    });
+    assert.equal((await prov.machines.list(pool)).length, 1);
+    assert.equal((await members()).length, 1);
+
+    // The caller's token rotated to a wrong one (read at each call): refused, not retried.
+    writeFileSync(callerToken, 'a-wrong-token!!');
+    await feed(decision('io.scalewise.ScaleUpDecision', pool, 1, 2));
+    await waitFor(() => failedOf(rec).length === 1, { timeoutMs: 30_000, what: 'the scale-up refused' });
+    const f = failedOf(rec)[0];
+    assert.equal(f?.error_code, 'PROVISIONER_UNAUTHENTICATED');
+    assert.equal(f?.retriable, false);
+    assert.equal((await prov.machines.list(pool)).length, 1, 'nothing made without the token');
+    assert.equal((await members()).length, 1);
   });
 });
