@@ -21,11 +21,12 @@
 // `--brokers N` runs a KRaft cluster of N combined broker + controller nodes (topics with 3
 // replicas, min.insync.replicas 2) instead of one broker: the broker fault then SIGKILLs the
 // broker that serves the system most (leads the most partitions of its topics, coordinates the
-// most of its consumer groups) and starts it again 3 s later. `--broker-props k=v,...` adds
+// most of its consumer groups) and starts it again 3 s later; `--victim controller` SIGKILLs the
+// KRaft quorum's leader (the active controller) instead. `--broker-props k=v,...` adds
 // server.properties to every broker (e.g. broker.session.timeout.ms=3000).
 //
 //   node bench/src/chaos.bench.ts [--lost 2] [--bad 10] [--malformed 5] [--only <fault,...>] [--sources]
-//     [--brokers 1] [--broker-props k=v,...]
+//     [--brokers 1] [--victim busiest|controller] [--broker-props k=v,...]
 
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,6 +55,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     sources: { type: 'boolean', default: false },
     brokers: { type: 'string', default: '1' },
+    victim: { type: 'string', default: 'busiest' },
     'broker-props': { type: 'string' },
   },
 });
@@ -61,6 +63,9 @@ const lost = Number(values.lost);
 const brokerCount = Number(values.brokers);
 if (!Number.isInteger(brokerCount) || brokerCount < 1) {
   throw new Error(`--brokers must be an integer >= 1, got ${values.brokers}`);
+}
+if (values.victim !== 'busiest' && values.victim !== 'controller') {
+  throw new Error(`--victim must be busiest or controller, got ${values.victim}`);
 }
 const brokerProps = Object.fromEntries(
   (values['broker-props'] ?? '')
@@ -120,7 +125,6 @@ async function busiestBroker(): Promise<number> {
     const topics = topicKeys.map((k) => s.topic(k));
     const { topics: meta } = await admin.fetchTopicMetadata({ topics: [...topics, '__consumer_offsets'] });
     const { groups } = await admin.listGroups();
-    const { controller } = await admin.describeCluster();
     const ours = groups.map((g) => g.groupId).filter((g) => g.startsWith(`${s.name}.`));
     const per = kafka.brokers.map(() => ({ leads: 0, coordinates: 0 }));
     const at = (nodeId: number) => per[nodeId - 1] ?? { leads: 0, coordinates: 0 };
@@ -135,11 +139,15 @@ async function busiestBroker(): Promise<number> {
       if (leader !== undefined) at(leader).coordinates++;
     }
     const score = (i: number) => (per[i]?.coordinates ?? 0) * 3 + (per[i]?.leads ?? 0);
-    const victim = per.reduce((best, _, i) => (score(i) > score(best) ? i : best), 0);
+    const leader = kafka.quorumLeader();
+    const busiest = per.reduce((best, _, i) => (score(i) > score(best) ? i : best), 0);
+    const victim = values.victim === 'controller' && leader !== undefined ? leader : busiest;
     console.log(
       `brokers (node id: partitions led / groups coordinated of ${ours.length}): ${per
         .map((b, i) => `${i + 1}: ${b.leads} / ${b.coordinates}`)
-        .join(', ')}; KRaft controller ${controller}; SIGKILLing node ${victim + 1}`,
+        .join(
+          ', ',
+        )}; quorum leader (active controller) node ${leader === undefined ? '?' : leader + 1}; SIGKILLing node ${victim + 1}`,
     );
     return victim;
   } finally {
@@ -324,7 +332,7 @@ for (const [round, fault] of chosen.entries()) {
 }
 
 console.log(
-  `\n${brokerCount === 1 ? 'one broker' : `${brokerCount} brokers (KRaft, 3 replicas, min.insync.replicas 2)`}${values['broker-props'] ? ` with ${values['broker-props']}` : ''}; ${lost} floor node(s) lost, ${bad} bad triggers and ${malformed} malformed records per fault; pool min ${MIN}; services ${values.sources ? 'from sources' : 'as their images run them'}; 2 shared cores`,
+  `\n${brokerCount === 1 ? 'one broker' : `${brokerCount} brokers (KRaft, 3 replicas, min.insync.replicas 2)`}${values['broker-props'] ? ` with ${values['broker-props']}` : ''}${brokerCount > 1 ? `; the broker fault kills the ${values.victim === 'controller' ? 'active controller' : 'busiest broker'}` : ''}; ${lost} floor node(s) lost, ${bad} bad triggers and ${malformed} malformed records per fault; pool min ${MIN}; services ${values.sources ? 'from sources' : 'as their images run them'}; 2 shared cores`,
 );
 console.table(rows);
 await s.stop();

@@ -45,6 +45,13 @@ _k8s_pki() { echo "$SCALEWISE_RUN_DIR/k8s/pki"; }
 # k8s_kubeconfig: path of the admin kubeconfig (system:masters, certificates embedded).
 k8s_kubeconfig() { echo "$SCALEWISE_RUN_DIR/k8s/admin.kubeconfig"; }
 
+# k8s_env: what `scripts/stack env` prints for this component (the control plane's etcd is
+# plain HTTP on 127.0.0.1: tests compact it to make the API server answer 410 Gone for real).
+k8s_env() {
+  echo "KUBECONFIG=$(k8s_kubeconfig)"
+  echo "ETCD_ENDPOINT=http://127.0.0.1:$(_etcd_port)"
+}
+
 # k8s_kubectl_path: the kubectl built at the control plane's version.
 k8s_kubectl_path() { echo "$(_k8s_bin)/kubectl"; }
 

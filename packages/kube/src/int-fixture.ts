@@ -11,6 +11,8 @@ import { kwokNodeManifest, POOL_LABEL, type WorkerSpec } from './nodes.ts';
 export interface Fixture {
   kube: Kube;
   kubeconfig: string;
+  /** The control plane's etcd (native stack), for a test that compacts it. */
+  etcd?: string;
   /** The namespace, the pool and the taint value: unique to the test. */
   id: string;
   /** A worker of the test's pool: 2 CPUs, 4 GiB, tainted for this test only. */
@@ -48,6 +50,7 @@ export async function fixture(t: TestContext, prefix: string): Promise<Fixture> 
   return {
     kube,
     kubeconfig,
+    ...(stack.kubernetes.etcd ? { etcd: stack.kubernetes.etcd } : {}),
     id,
     worker: (name, extra = {}) =>
       kwokNodeManifest({

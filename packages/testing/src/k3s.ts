@@ -10,6 +10,8 @@ export interface KubernetesEndpoint {
   kubeconfig: string;
   /** The API server's URL as the kubeconfig names it, e.g. `https://127.0.0.1:6443`. */
   server: string;
+  /** The native stack's etcd (plain HTTP, its JSON gateway), e.g. `http://127.0.0.1:2379`. */
+  etcd?: string;
 }
 
 /**

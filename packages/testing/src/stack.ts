@@ -155,7 +155,14 @@ async function startNative(options: StackOptions): Promise<StackEndpoints> {
       secretAccessKey: required(env, 'S3_SECRET_ACCESS_KEY'),
       forcePathStyle: true,
     },
-    ...(options.kubernetes ? { kubernetes: kubernetesAt(required(env, 'KUBECONFIG')) } : {}),
+    ...(options.kubernetes
+      ? {
+          kubernetes: {
+            ...kubernetesAt(required(env, 'KUBECONFIG')),
+            ...(env.ETCD_ENDPOINT ? { etcd: env.ETCD_ENDPOINT } : {}),
+          },
+        }
+      : {}),
     stop: async () => {},
   };
 }

@@ -47,6 +47,11 @@ export interface PrivateKafka extends PrivateServer {
   brokers: string[];
   /** One broker by index (0 to brokers.length - 1). */
   broker(index: number): PrivateBroker;
+  /**
+   * The index of the broker that is the KRaft quorum's leader (the active controller), as the
+   * nodes' quorum-state files say (the highest epoch wins); undefined when none knows.
+   */
+  quorumLeader(): number | undefined;
 }
 
 export interface PrivateKafkaOptions {
@@ -68,7 +73,7 @@ export interface PrivateRedis extends PrivateServer {
 async function startPrivate(
   component: 'kafka' | 'redis',
   vars: Record<string, number | string>,
-): Promise<PrivateServer> {
+): Promise<PrivateServer & { runDir: string }> {
   const runDir = mkdtempSync(join(tmpdir(), `scalewise-private-${component}-`));
   const env = {
     ...process.env,
@@ -84,6 +89,7 @@ async function startPrivate(
   };
   await start();
   return {
+    runDir,
     start,
     stop,
     async kill() {
@@ -159,13 +165,29 @@ export async function startPrivateKafka(options: PrivateKafkaOptions = {}): Prom
     if (!server) throw new Error(`no broker ${index}: there are ${n}`);
     return { ...server, nodeId: index + 1, address: brokers[index] as string };
   };
-  if (n === 1) return { ...broker(0), brokers, broker };
+  const quorumLeader = (): number | undefined => {
+    let best: { epoch: number; id: number } | undefined;
+    for (const server of servers) {
+      try {
+        const file = join(server.runDir, 'kafka', 'data', '__cluster_metadata-0', 'quorum-state');
+        const q = JSON.parse(readFileSync(file, 'utf8')) as { leaderId?: number; leaderEpoch?: number };
+        if (q.leaderId !== undefined && q.leaderId > 0 && (q.leaderEpoch ?? -1) > (best?.epoch ?? -1)) {
+          best = { epoch: q.leaderEpoch ?? 0, id: q.leaderId };
+        }
+      } catch {
+        // not written yet, or being rewritten
+      }
+    }
+    return best === undefined ? undefined : best.id - 1;
+  };
+  if (n === 1) return { ...broker(0), brokers, broker, quorumLeader };
   const all = (f: (s: PrivateServer) => Promise<void>) => async () => {
     await Promise.all(servers.map(f));
   };
   return {
     brokers,
     broker,
+    quorumLeader,
     start: all((s) => s.start()),
     stop: all((s) => s.stop()),
     kill: all((s) => s.kill()),
