@@ -80,7 +80,9 @@ const recordArb: fc.Arbitrary<RecordIn> = fc.record({
   key: fc.oneof(fc.constant(null), text, bytes),
   value: fc.oneof(fc.constant(null), text, bytes),
   headers: fc.dictionary(
-    fc.string({ minLength: 1, maxLength: 30 }),
+    // kafkajs' decoder collects headers into a plain object: a key such as `toString` meets
+    // Object.prototype's there (its quirk, patched or not). The bus's keys are ce_*.
+    fc.string({ minLength: 1, maxLength: 30 }).map((k) => `h-${k}`),
     fc.oneof(headerValue, fc.array(headerValue, { minLength: 1, maxLength: 3 })),
     { maxKeys: 14 },
   ),
