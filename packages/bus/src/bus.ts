@@ -42,6 +42,8 @@ export interface BusConfig {
   topicNames?: Partial<Record<TopicKey, string>>;
   /** Partitions of topics the bus creates. @default 6 */
   partitions?: number;
+  /** Replicas of topics the bus creates. @default the broker's default.replication.factor */
+  replicationFactor?: number;
   breakers?: BreakerOptions;
   retry?: RetryPolicy;
   metrics?: BusMetrics;
@@ -148,6 +150,7 @@ export function createBus(config: BusConfig): Bus {
           prefix: config.topicPrefix ?? 'scalewise.',
           names: config.topicNames ?? {},
           partitions: config.partitions ?? 6,
+          ...(config.replicationFactor !== undefined ? { replicationFactor: config.replicationFactor } : {}),
         });
       } finally {
         await admin.disconnect();

@@ -343,7 +343,8 @@ export const configSchema = z.strictObject({
       /** Full names for single topics, overriding prefix + key. */
       topics: topicNames,
       partitions: positiveInt.default(6),
-      replication_factor: positiveInt.default(1),
+      /** Replicas of the topics the services create; absent: the broker's default.replication.factor. */
+      replication_factor: positiveInt.optional(),
       retry: z
         .strictObject({
           attempts: positiveInt.default(5),

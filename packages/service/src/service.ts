@@ -156,6 +156,9 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
     topicPrefix: config.events.topic_prefix,
     topicNames: config.events.topics,
     partitions: config.events.partitions,
+    ...(config.events.replication_factor !== undefined
+      ? { replicationFactor: config.events.replication_factor }
+      : {}),
     breakers: breakerOptionsOf(config),
     retry: retryPolicyOf(config),
     membership: {
