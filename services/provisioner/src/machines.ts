@@ -153,6 +153,10 @@ export function createMachines(deps: MachinesDeps): Machines {
   };
 
   async function boot(m: MachineRecord): Promise<void> {
+    // A record still being written (its provider id comes in the second write): booting it
+    // now would register a Node without the machine's providerID. The write's own boot, or
+    // the next reconcile, boots it.
+    if (m.provider_id === '') return;
     const delay = bootDelay(m);
     if (delay === 'never' || Date.parse(m.created_at) + delay > now()) return;
     await ensureNode(kube, nodeOf(m));
