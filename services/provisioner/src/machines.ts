@@ -13,6 +13,7 @@
  * `boot_delay_ms` (the VM's boot time before its node registers, default 0) and `boot: never`
  * (a VM whose kubelet never joins: what Scalewise does then is in docs/providers.md).
  */
+import { randomUUID } from 'node:crypto';
 import type { V1ConfigMap, V1Node } from '@kubernetes/client-node';
 import { ScalewiseError } from '@scalewise/errors';
 import {
@@ -153,9 +154,7 @@ export function createMachines(deps: MachinesDeps): Machines {
   };
 
   async function boot(m: MachineRecord): Promise<void> {
-    // A record still being written (its provider id comes in the second write): booting it
-    // now would register a Node without the machine's providerID. The write's own boot, or
-    // the next reconcile, boots it.
+    // A record without a provider id is not a machine this provisioner made.
     if (m.provider_id === '') return;
     const delay = bootDelay(m);
     if (delay === 'never' || Date.parse(m.created_at) + delay > now()) return;
@@ -177,7 +176,11 @@ export function createMachines(deps: MachinesDeps): Machines {
   /** Writes a new machine record; the one a concurrent create of the same name wrote wins. */
   async function write(m: MachineRecord): Promise<MachineRecord> {
     try {
-      const cm = await kubeCall(`recording machine ${m.name}`, () =>
+      // The provider id is chosen before the one write, as a VM API names its VM at creation:
+      // a record is never seen without it (a reconcile between two writes would boot a Node
+      // without its providerID).
+      const made = { ...m, provider_id: `reference://${randomUUID()}` };
+      await kubeCall(`recording machine ${m.name}`, () =>
         kube.core.createNamespacedConfigMap({
           namespace,
           body: {
@@ -186,17 +189,8 @@ export function createMachines(deps: MachinesDeps): Machines {
               labels: { [MACHINE_LABEL]: 'true', [POOL_LABEL]: m.pool },
               annotations: { 'provisioner.scalewise.io/idempotency-key': m.idempotency_key },
             },
-            data: { machine: JSON.stringify({ ...m, provider_id: '' }) },
+            data: { machine: JSON.stringify(made) },
           },
-        }),
-      );
-      // The provider id is the record's uid, as a VM id is the VM API's: unique per machine.
-      const made = { ...m, provider_id: `reference://${cm.metadata?.uid ?? m.name}` };
-      await kubeCall(`recording machine ${m.name}`, () =>
-        kube.core.replaceNamespacedConfigMap({
-          namespace,
-          name: recordName(m.name),
-          body: { ...cm, data: { machine: JSON.stringify(made) } },
         }),
       );
       return made;
