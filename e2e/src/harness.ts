@@ -21,6 +21,7 @@ import { type Recorder, recordTopics } from '@scalewise/bus/test-support/recorde
 import { startTcpProxy, type TcpProxy } from '@scalewise/bus/test-support/tcp-proxy';
 import { type TopicKey, topicKeys, topicName } from '@scalewise/events';
 import { connectKube, ensureNode, type Kube, kwokNodeManifest, POOL_LABEL } from '@scalewise/kube';
+import type { WireWorker, WorkersResponse } from '@scalewise/node-manager/provisioner-contract';
 import {
   getStack,
   repositoryRoot,
@@ -236,7 +237,7 @@ export interface ProvisionerProcess {
   /** The namespace its machine records live in. */
   namespace: string;
   /** GET /pools/<pool>/workers: the machines it has for the pool. */
-  workers(pool: string): Promise<{ name: string; state: string; idempotency_key: string }[]>;
+  workers(pool: string): Promise<WireWorker[]>;
   /** SIGTERM (SIGKILL after 10 s), then its namespace deleted. */
   stop(): Promise<void>;
 }
@@ -292,8 +293,7 @@ export async function startProvisioner(label: string): Promise<ProvisionerProces
       const res = await fetch(`${url}/pools/${pool}/workers`);
       if (res.status !== 200)
         throw new Error(`GET /pools/${pool}/workers: ${res.status} ${await res.text()}`);
-      return ((await res.json()) as { workers: { name: string; state: string; idempotency_key: string }[] })
-        .workers;
+      return ((await res.json()) as WorkersResponse).workers;
     },
     async stop() {
       await terminate(child, 10_000);

@@ -154,8 +154,6 @@ export function createMachines(deps: MachinesDeps): Machines {
   };
 
   async function boot(m: MachineRecord): Promise<void> {
-    // A record without a provider id is not a machine this provisioner made.
-    if (m.provider_id === '') return;
     const delay = bootDelay(m);
     if (delay === 'never' || Date.parse(m.created_at) + delay > now()) return;
     await ensureNode(kube, nodeOf(m));
@@ -173,8 +171,8 @@ export function createMachines(deps: MachinesDeps): Machines {
     }
   }
 
-  /** Writes a new machine record; the one a concurrent create of the same name wrote wins. */
-  async function write(m: MachineRecord): Promise<MachineRecord> {
+  /** Writes a new machine record, its provider id chosen here; the one a concurrent create of the same name wrote wins. */
+  async function write(m: Omit<MachineRecord, 'provider_id'>): Promise<MachineRecord> {
     try {
       // The provider id is chosen before the one write, as a VM API names its VM at creation:
       // a record is never seen without it (a reconcile between two writes would boot a Node
@@ -230,7 +228,6 @@ export function createMachines(deps: MachinesDeps): Machines {
           (await write({
             name: w.name,
             pool,
-            provider_id: '',
             idempotency_key: req.idempotency_key,
             ...(w.zone ? { zone: w.zone } : {}),
             created_at: new Date(now()).toISOString(),
