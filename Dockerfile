@@ -5,6 +5,11 @@
 # ones) into one file, dist/main.js (scripts/build-service.mjs): the runtime image holds that
 # file and its source map on the Node base, no node_modules, no dev dependencies, no package
 # manager. scripts/validate-deploy runs the same command against the native stack.
+# Every image also carries the `scalewise` CLI as /usr/local/bin/scalewise: one JavaScript
+# file with its dependencies in it (scripts/build-cli.mjs), e.g.
+#   kubectl -n scalewise exec deploy/alert-manager -- scalewise tail
+# --build-arg SCALEWISE_COMMIT=<sha> names the commit in `scalewise --version` (the build
+# context has no .git).
 ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
 FROM ${NODE_IMAGE} AS pnpm
@@ -24,10 +29,12 @@ ARG SERVICE
 RUN test -n "$SERVICE" || (echo "build with --build-arg SERVICE=<service name>" >&2; exit 1)
 COPY packages packages
 COPY services services
-COPY scripts/build-service.mjs scripts/build-service.mjs
+COPY scripts/build-service.mjs scripts/build-cli.mjs scripts/
 COPY scripts/lib/own-source-map.mjs scripts/lib/own-source-map.mjs
 COPY tsconfig.base.json ./
 RUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm install --frozen-lockfile --offline
+ARG SCALEWISE_COMMIT=""
+RUN node scripts/build-cli.mjs
 RUN node scripts/build-service.mjs "$SERVICE" \
  && mkdir -p /out && cp -r "services/$SERVICE/dist" /out/dist \
  && if [ "$SERVICE" = alert-manager ]; then \
@@ -49,6 +56,7 @@ ENV MALLOC_ARENA_MAX=2
 ENV MALLOC_TRIM_THRESHOLD_=131072
 WORKDIR /app
 COPY --from=build --chown=root:root /out /app
+COPY --from=build --chown=root:root --chmod=755 /repo/packages/cli/dist/scalewise.js /usr/local/bin/scalewise
 # The image's files belong to root and are read-only for the service's user.
 USER node
 EXPOSE 8080

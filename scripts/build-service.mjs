@@ -49,7 +49,7 @@ const root = join(import.meta.dirname, '..');
 const builtinPattern = new RegExp(
   `^(node:)?(${builtinModules.map((m) => m.replace(/^node:/, '').replace(/[/.]/g, '\\$&')).join('|')})$`,
 );
-const builtinsAsRequire = {
+export const builtinsAsRequire = {
   name: 'builtins-as-require',
   setup(b) {
     b.onResolve({ filter: builtinPattern }, (args) =>
@@ -74,7 +74,7 @@ const builtinsAsRequire = {
  * exporter and metrics.ts's of the Prometheus exporter resolve to the real packages.
  */
 const otelExporter = /^@opentelemetry\/(exporter-[a-z-]+|otlp-grpc-exporter-base)$/;
-const otelExportersNotShipped = {
+export const otelExportersNotShipped = {
   name: 'otel-exporters-not-shipped',
   setup(b) {
     b.onResolve({ filter: otelExporter }, (args) =>
@@ -100,8 +100,12 @@ const otelExportersNotShipped = {
   },
 };
 
+/** Some bundled CommonJS packages call require() for Node built-ins: an ESM bundle's first line gives them one. */
+export const esmRequire =
+  "import { createRequire as __scalewiseCreateRequire } from 'node:module'; const require = __scalewiseCreateRequire(import.meta.url);";
+
 /** Optional native add-ons, loaded in try/catch by their users: left out of the bundle. */
-const optionalNative = ['bufferutil', 'utf-8-validate'];
+export const optionalNative = ['bufferutil', 'utf-8-validate'];
 
 /**
  * Bundles `entry` into `outdir`/main.js (+ chunks/). Returns the bytes of the JavaScript
@@ -129,10 +133,7 @@ export async function bundleService(entry, outdir, { sourcemap = 'linked', plugi
     keepNames: true,
     external: optionalNative,
     plugins: [...plugins, builtinsAsRequire, otelExportersNotShipped],
-    // Some bundled CommonJS packages call require() for Node built-ins: give the ESM bundle one.
-    banner: {
-      js: "import { createRequire as __scalewiseCreateRequire } from 'node:module'; const require = __scalewiseCreateRequire(import.meta.url);",
-    },
+    banner: { js: esmRequire },
     logLevel: 'warning',
     metafile: true,
   });

@@ -103,7 +103,7 @@ export function nodeObject(i: number, pools: number, ready = true): V1Node {
       name,
       uid: `uid-${name}`,
       resourceVersion: '1',
-      creationTimestamp: new Date(CREATED),
+      creationTimestamp: CREATED,
       labels: {
         ...s.labels,
         [POOL_LABEL]: s.name,
@@ -120,7 +120,7 @@ export function nodeObject(i: number, pools: number, ready = true): V1Node {
           type: 'Ready',
           status: ready ? 'True' : 'False',
           reason: ready ? 'KubeletReady' : 'KubeletNotReady',
-          lastTransitionTime: new Date(CREATED),
+          lastTransitionTime: CREATED,
         },
       ],
     },
@@ -147,7 +147,7 @@ export function podObject(shape: PodShape, nodeName: string | undefined): V1Pod 
       name,
       uid: `uid-${namespace}-${name}`,
       resourceVersion: '1',
-      creationTimestamp: new Date(CREATED),
+      creationTimestamp: CREATED,
       labels: { app, ...(shape.owner === 'ReplicaSet' ? { 'pod-template-hash': '5d8f7c' } : {}) },
       ...(shape.owner === 'none'
         ? {}
@@ -179,7 +179,7 @@ export function podObject(shape: PodShape, nodeName: string | undefined): V1Pod 
               type: 'PodScheduled',
               status: 'False',
               reason: 'Unschedulable',
-              lastTransitionTime: new Date(CREATED),
+              lastTransitionTime: CREATED,
             },
           ],
         },

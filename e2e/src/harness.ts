@@ -15,15 +15,24 @@ import { once } from 'node:events';
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import type { V1Node, V1Taint } from '@kubernetes/client-node';
 import { ensureTopics } from '@scalewise/bus';
 import { type Recorder, recordTopics } from '@scalewise/bus/test-support/recorder';
 import { startTcpProxy, type TcpProxy } from '@scalewise/bus/test-support/tcp-proxy';
 import { type TopicKey, topicKeys, topicName } from '@scalewise/events';
-import { connectKube, ensureNode, type Kube, kwokNodeManifest, POOL_LABEL } from '@scalewise/kube';
+import {
+  connectKube,
+  ensureNode,
+  type Kube,
+  kwokNodeManifest,
+  POOL_LABEL,
+  type V1Node,
+  type V1Taint,
+} from '@scalewise/kube';
 import type { WireWorker, WorkersResponse } from '@scalewise/node-manager/provisioner-contract';
 import {
   getStack,
+  type KubeAdmin,
+  kubeAdmin,
   repositoryRoot,
   type StackEndpoints,
   serversYaml,
@@ -128,7 +137,7 @@ export interface SystemOptions {
    * Runs once the namespace and the initial workers exist, before any service starts (a
    * workload the services must find as it is when they start).
    */
-  prepare?: (place: { kube: Kube; namespace: string; pool: string }) => Promise<void>;
+  prepare?: (place: { kube: Kube; admin: KubeAdmin; namespace: string; pool: string }) => Promise<void>;
   /** Seed 004's Redis-stream bridge in metrics-listener, on a stream of this system's own. @default false */
   triggerBridge?: boolean;
   /**
@@ -187,7 +196,10 @@ export interface System {
   bridgeStream: string;
   /** Every event on the system's topics since before the services started. */
   rec: Recorder;
+  /** Our client, as the services connect. */
   kube: Kube;
+  /** client-node's typed APIs, for what the tests set up that our client does not serve (deployments, PDBs). */
+  admin: KubeAdmin;
   redis: Redis;
   stack: StackEndpoints;
   services: ReadonlyMap<ServiceName, RunningService>;
@@ -462,6 +474,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   };
   if (!stack.kubernetes) throw new Error('the stack has no Kubernetes API');
   const kube = connectKube({ kubeconfig: stack.kubernetes.kubeconfig });
+  const admin = kubeAdmin(stack.kubernetes.kubeconfig);
   // Under 40 characters (pool, namespace and node names derive from it: DNS labels), and
   // exactly as uniqueName recorded it, so that the test run drops the topics named after it.
   const name = uniqueName(`e2e-${options.label.slice(0, 16)}`);
@@ -510,6 +523,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
       return rec;
     },
     kube,
+    admin,
     redis,
     stack,
     services,
@@ -590,13 +604,13 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   try {
     await kube.core.createNamespace({ body: { metadata: { name } } });
     await ensureWorkers(kube, pool, options, 0);
-    await options.prepare?.({ kube, namespace: name, pool });
-    const admin = testKafka(stack).admin();
-    await admin.connect();
+    await options.prepare?.({ kube, admin, namespace: name, pool });
+    const kafkaAdmin = testKafka(stack).admin();
+    await kafkaAdmin.connect();
     try {
-      await ensureTopics(admin, { prefix, partitions: 3 });
+      await ensureTopics(kafkaAdmin, { prefix, partitions: 3 });
     } finally {
-      await admin.disconnect();
+      await kafkaAdmin.disconnect();
     }
     const topics = topicKeys.map((k) => topicName(k, prefix));
     note('topics created');

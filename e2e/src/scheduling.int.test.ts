@@ -7,9 +7,8 @@
 // and no pool, so that the simulation chooses the pool (and no other system takes them).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { V1Pod } from '@kubernetes/client-node';
 import type { AnyScalewiseEvent } from '@scalewise/events';
-import { POOL_LABEL, ZONE_LABEL } from '@scalewise/kube';
+import { POOL_LABEL, type V1Pod, ZONE_LABEL } from '@scalewise/kube';
 import { waitFor } from '@scalewise/testing';
 import { dataOf, eventsOf, expectChain, quietWindow, waitForEvent } from './expect.ts';
 import { type System, startSystem } from './harness.ts';

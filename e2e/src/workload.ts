@@ -2,8 +2,8 @@
  * Workloads of a system's pool: Deployments in the system's namespace whose pods select the
  * pool's nodes (KWOK "runs" them once the scheduler binds them), and what they became.
  */
-import type { V1Pod, V1PodSpec } from '@kubernetes/client-node';
-import { POOL_LABEL } from '@scalewise/kube';
+import type { V1PodSpec } from '@kubernetes/client-node';
+import { POOL_LABEL, type V1Pod } from '@scalewise/kube';
 import type { System } from './harness.ts';
 
 export interface WorkloadSpec {
@@ -28,7 +28,7 @@ export interface WorkloadSpec {
 }
 
 /** Where workloads go: the system's namespace and pool (a System is one). */
-export type Place = Pick<System, 'kube' | 'namespace' | 'pool'>;
+export type Place = Pick<System, 'kube' | 'admin' | 'namespace' | 'pool'>;
 
 /** Creates a Deployment whose pods select the system's pool (unless `selectPool: false`). */
 export async function deploy(system: Place, spec: WorkloadSpec): Promise<void> {
@@ -38,7 +38,7 @@ export async function deploy(system: Place, spec: WorkloadSpec): Promise<void> {
     ...(spec.selectPool === false ? {} : { [POOL_LABEL]: system.pool }),
     ...spec.nodeSelector,
   };
-  await system.kube.apps.createNamespacedDeployment({
+  await system.admin.apps.createNamespacedDeployment({
     namespace: system.namespace,
     body: {
       metadata: { name: spec.name, labels },
@@ -68,13 +68,13 @@ export async function deploy(system: Place, spec: WorkloadSpec): Promise<void> {
 
 /** Deletes a Deployment and its pods now. */
 export async function undeploy(system: Place, name: string): Promise<void> {
-  await system.kube.apps.deleteNamespacedDeployment({
+  await system.admin.apps.deleteNamespacedDeployment({
     name,
     namespace: system.namespace,
     propagationPolicy: 'Foreground',
     gracePeriodSeconds: 0,
   });
-  await system.kube.core.deleteCollectionNamespacedPod({
+  await system.admin.core.deleteCollectionNamespacedPod({
     namespace: system.namespace,
     labelSelector: `app=${name}`,
     gracePeriodSeconds: 0,
@@ -104,7 +104,7 @@ export interface BudgetSpec {
 
 /** Creates a PodDisruptionBudget (policy/v1) in the system's namespace. */
 export async function createBudget(system: Place, spec: BudgetSpec): Promise<void> {
-  await system.kube.policy.createNamespacedPodDisruptionBudget({
+  await system.admin.policy.createNamespacedPodDisruptionBudget({
     namespace: system.namespace,
     body: {
       metadata: { name: spec.name },
@@ -119,7 +119,7 @@ export async function createBudget(system: Place, spec: BudgetSpec): Promise<voi
 
 /** Sets a Deployment's replicas. */
 export async function scale(system: Place, name: string, replicas: number): Promise<void> {
-  const d = await system.kube.apps.readNamespacedDeployment({ name, namespace: system.namespace });
+  const d = await system.admin.apps.readNamespacedDeployment({ name, namespace: system.namespace });
   if (d.spec) d.spec.replicas = replicas;
-  await system.kube.apps.replaceNamespacedDeployment({ name, namespace: system.namespace, body: d });
+  await system.admin.apps.replaceNamespacedDeployment({ name, namespace: system.namespace, body: d });
 }

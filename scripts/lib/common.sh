@@ -13,6 +13,8 @@
 #   <c>_stop      stops what <c>_start started (never a foreign process)
 #   <c>_ports     prints "PORT ENV_VAR" lines for the ports it will bind
 #   <c>_describe  one line: where it listens
+#   <c>_configure optional: runs once the server is ready (the secure Kafka's ACLs)
+#   <c>_mode      optional: the mode asked for (secure or not); <c>_start writes it to <run>/<c>/mode
 
 set -o pipefail
 
@@ -51,6 +53,7 @@ start_bg() {
   # fd 9 is the stack lock: a server must not hold it for its whole life.
   setsid "$@" >>"$lf" 2>&1 </dev/null 9>&- &
   echo $! >"$(pidfile "$c")"
+  if declare -F "${c}_mode" >/dev/null; then "${c}_mode" >"$SCALEWISE_RUN_DIR/$c/mode"; fi
 }
 
 # stop_pid <component> [timeout-seconds]: TERM the process group, then KILL after the timeout.

@@ -3,14 +3,17 @@
  * around the producer, S3 and Redis, the dead-letter store and the idempotency store, and
  * subscribers built on them.
  */
-import type { EventType, TopicKey } from '@scalewise/events';
+import { ScalewiseError } from '@scalewise/errors';
+import { type EventType, type TopicKey, topicKeys, topicName } from '@scalewise/events';
 import { Redis } from 'ioredis';
 import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 import { type Breaker, type BreakerOptions, createBreaker } from './breaker.ts';
 import { createS3DeadLetterStore, type DeadLetterStore } from './dlq.ts';
 import { createRedisIdempotency, type IdempotencyStore } from './idempotency.ts';
+import { describeKafkaError, kafkaAccessProblem } from './kafka-errors.ts';
 import { type BreakerState, type BusMetrics, noopBusMetrics } from './metrics.ts';
 import { createPublisher, type Publisher } from './publisher.ts';
+import { describeRedisError } from './redis-errors.ts';
 import type { RetryPolicy } from './retry.ts';
 import { createS3Client, type S3Api } from './s3.ts';
 import {
@@ -27,7 +30,8 @@ export interface BusConfig {
   clusterid: string;
   /** kafkajs client options (brokers, ssl, sasl, ...). */
   kafka: KafkaConfig;
-  redis: { url: string };
+  /** A `rediss://` URL connects over TLS, trusting `tls.ca` when given. */
+  redis: { url: string; username?: string; password?: string; tls?: { ca?: string } };
   s3: {
     endpoint?: string;
     region: string;
@@ -35,6 +39,8 @@ export interface BusConfig {
     accessKeyId?: string;
     secretAccessKey?: string;
     forcePathStyle?: boolean;
+    /** PEM of the CA(s) trusted for an https endpoint. */
+    ca?: string;
   };
   /** @default 'scalewise.' */
   topicPrefix?: string;
@@ -64,7 +70,16 @@ export interface Bus {
   redis: Redis;
   s3: S3Api;
   breakers: { producer: Breaker; s3: Breaker; redis: Breaker };
-  /** Connects the producer, creates missing topics and the DLQ bucket. */
+  /**
+   * Why the Redis connection is not ready, in words (refused credentials, an untrusted
+   * certificate, a refused connection), from the client's last error; undefined once ready.
+   */
+  redisProblem(): string | undefined;
+  /**
+   * Connects the producer, creates missing topics and the DLQ bucket.
+   * @throws ScalewiseError DEPENDENCY_UNAVAILABLE naming the brokers and the cause; not
+   * retriable (`details.problem`) when Kafka refused the credentials, the certificate or an ACL.
+   */
   start(): Promise<void>;
   subscribe<T extends EventType>(options: {
     groupId: string;
@@ -117,6 +132,7 @@ export function createBus(config: BusConfig): Bus {
     region: config.s3.region,
     forcePathStyle: config.s3.forcePathStyle ?? true,
     ...(config.s3.endpoint ? { endpoint: config.s3.endpoint } : {}),
+    ...(config.s3.ca ? { ca: config.s3.ca } : {}),
     ...(config.s3.accessKeyId && config.s3.secretAccessKey
       ? { accessKeyId: config.s3.accessKeyId, secretAccessKey: config.s3.secretAccessKey }
       : {}),
@@ -125,8 +141,18 @@ export function createBus(config: BusConfig): Bus {
     lazyConnect: true,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
+    ...(config.redis.username ? { username: config.redis.username } : {}),
+    ...(config.redis.password ? { password: config.redis.password } : {}),
+    ...(config.redis.tls ? { tls: config.redis.tls } : {}),
   });
-  redis.on('error', () => undefined); // reported through the breaker and /readyz, not as an unhandled event
+  // Reported through the breaker and /readyz (redisProblem), not as an unhandled event.
+  let redisError: unknown;
+  redis.on('error', (err) => {
+    redisError = err;
+  });
+  redis.on('ready', () => {
+    redisError = undefined;
+  });
   const dlq = createS3DeadLetterStore(s3, config.s3.bucket, breakers.s3);
   const idempotency = createRedisIdempotency(redis, breakers.redis);
   const subscribers: Subscriber[] = [];
@@ -139,23 +165,43 @@ export function createBus(config: BusConfig): Bus {
     redis,
     s3,
     breakers,
+    redisProblem: () =>
+      redis.status === 'ready'
+        ? undefined
+        : `redis connection is ${redis.status}${redisError ? `: ${describeRedisError(redisError)}` : ''}`,
     async start() {
-      await redis
-        .connect()
-        .catch((err: Error) => logger.warn({ err: err.message }, 'Redis not reachable yet'));
-      const admin = kafka.admin();
-      await admin.connect();
+      await redis.connect().catch((err: Error) =>
+        // ioredis rejects with "Connection is closed"; the reason is in its last error event.
+        logger.warn({ err: describeRedisError(redisError ?? err) }, 'Redis not reachable yet'),
+      );
       try {
-        await ensureTopics(admin, {
-          prefix: config.topicPrefix ?? 'scalewise.',
-          names: config.topicNames ?? {},
-          partitions: config.partitions ?? 6,
-          ...(config.replicationFactor !== undefined ? { replicationFactor: config.replicationFactor } : {}),
-        });
-      } finally {
-        await admin.disconnect();
+        const admin = kafka.admin();
+        await admin.connect();
+        try {
+          await ensureTopics(admin, {
+            prefix: config.topicPrefix ?? 'scalewise.',
+            names: config.topicNames ?? {},
+            partitions: config.partitions ?? 6,
+            ...(config.replicationFactor !== undefined
+              ? { replicationFactor: config.replicationFactor }
+              : {}),
+          });
+        } finally {
+          await admin.disconnect();
+        }
+        await producer.connect();
+      } catch (err) {
+        const problem = kafkaAccessProblem(err);
+        if (!problem && err instanceof ScalewiseError) throw err;
+        const topics = topicKeys.map((k) =>
+          topicName(k, config.topicPrefix ?? 'scalewise.', config.topicNames),
+        );
+        throw new ScalewiseError(
+          'DEPENDENCY_UNAVAILABLE',
+          `Kafka ${Array.isArray(config.kafka.brokers) ? config.kafka.brokers.join(',') : '(brokers from a function)'}: ${describeKafkaError(err, { topics })}`,
+          { cause: err, ...(problem ? { retriable: false, details: { problem } } : {}) },
+        );
       }
-      await producer.connect();
       await dlq.ensureBucket();
     },
     subscribe(options) {

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
- * `replay` and `dlq list|show|replay`: the bus's operator commands. This file is both the
+ * `replay`, `dlq list|show|replay` and `acls`: the bus's operator commands. This file is both the
  * `scalewise-bus` binary (endpoints from the environment, the names of `scripts/stack env`
- * and seed 003: KAFKA_BROKERS, KAFKA_TOPIC_PREFIX, S3_ENDPOINT, S3_REGION, S3_BUCKET,
- * S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY) and a library: the command functions and
+ * and seed 003: KAFKA_BROKERS, KAFKA_TOPIC_PREFIX, the KAFKA_SECURITY_PROTOCOL family of the
+ * configuration, S3_ENDPOINT, S3_REGION, S3_BUCKET, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY or
+ * S3_SECRET_ACCESS_KEY_FILE, S3_CA_FILE) and a library: the command functions and
  * {@link busProgram} take their clients as {@link BusCliDeps}, so `scalewise replay` and
  * `scalewise dlq` (packages/cli) run this code with clients built from the configuration.
  * Exits non-zero with one clear line on any error.
@@ -12,7 +13,9 @@ import { readFileSync } from 'node:fs';
 import { ScalewiseError } from '@scalewise/errors';
 import { type TopicKey, topicKeys, topicName } from '@scalewise/events';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs';
+import { aclCommandLine, applyKafkaAcls, type KafkaRole, kafkaAclBindings, kafkaRoles } from './access.ts';
+import { audited, type CommandAudit, cliActor, kafkaAudit } from './audit.ts';
 import { createBreaker } from './breaker.ts';
 import { createS3DeadLetterStore, type DeadLetterStore } from './dlq.ts';
 import { createPublisher } from './publisher.ts';
@@ -37,6 +40,11 @@ export interface BusCliDeps {
   stderr: CliOutput;
   /** @default fs.readFileSync */
   readFile?: (path: string) => Buffer;
+  /**
+   * Records the commands that change a topic (`replay --into-topic`, `dlq replay`) as
+   * AuditRecorded events (audit.ts). Absent: not recorded.
+   */
+  audit?: CommandAudit;
 }
 
 /** A topic key (`signals`, `nodes`, ...) as its Kafka name; any other text is a full name. */
@@ -113,7 +121,15 @@ export async function replayCommand(o: ReplayCommandOptions, deps: BusCliDeps): 
       ...(deps.topicNames ? { topicNames: deps.topicNames } : {}),
     });
     try {
-      stats = await replay(k, range, (e) => publisher.publish(asReplay(e)), progress);
+      stats = await audited(
+        deps.audit,
+        { action: 'topic.replay', target: range.topic },
+        () => replay(k, range, (e) => publisher.publish(asReplay(e)), progress),
+        (s) => {
+          const { topic: _topic, ...asked } = range;
+          return { ...asked, matched: s.matched, scanned: s.scanned };
+        },
+      );
     } finally {
       await producer.disconnect();
     }
@@ -150,13 +166,65 @@ export async function dlqReplayCommand(
   deps: BusCliDeps,
 ): Promise<void> {
   const readFile = deps.readFile ?? ((p: string) => readFileSync(p));
-  const res = await replayDeadLetter(
-    deps.kafka(),
-    deps.deadLetters(),
-    key,
-    o.valueFile ? { value: readFile(o.valueFile) } : {},
+  const res = await audited(
+    deps.audit,
+    { action: 'dlq.replay', target: key },
+    () =>
+      replayDeadLetter(
+        deps.kafka(),
+        deps.deadLetters(),
+        key,
+        o.valueFile ? { value: readFile(o.valueFile) } : {},
+      ),
+    (r) => ({
+      topic: r.topic,
+      partition: r.partition,
+      offset: r.offset,
+      ...(o.valueFile ? { fixed_value: true } : {}),
+    }),
   );
   deps.stderr.write(`replayed ${key} into ${res.topic} partition ${res.partition} offset ${res.offset}\n`);
+}
+
+export interface AclsCommandOptions {
+  topicPrefix?: string;
+  groupPrefix?: string;
+  role?: string[];
+  apply?: boolean;
+}
+
+/**
+ * Prints the ACLs of the Scalewise principals as `kafka-acls.sh` command lines, or with
+ * `apply` creates them through the admin client (the principal of `deps.kafka()` must be
+ * allowed to alter ACLs: a super user).
+ * @throws ScalewiseError BAD_REQUEST for an unknown role; Kafka's errors otherwise.
+ */
+export async function aclsCommand(o: AclsCommandOptions, deps: BusCliDeps): Promise<number> {
+  const unknown = (o.role ?? []).filter((r) => !(kafkaRoles as string[]).includes(r));
+  if (unknown.length > 0)
+    throw new ScalewiseError(
+      'BAD_REQUEST',
+      `unknown role ${unknown.join(', ')} (roles: ${kafkaRoles.join(', ')})`,
+    );
+  const bindings = kafkaAclBindings({
+    topicPrefix: o.topicPrefix ?? deps.topicPrefix ?? 'scalewise.',
+    ...(deps.topicNames ? { topicNames: deps.topicNames } : {}),
+    groupPrefix: o.groupPrefix ?? 'scalewise.',
+    ...(o.role?.length ? { roles: o.role as KafkaRole[] } : {}),
+  });
+  if (!o.apply) {
+    for (const b of bindings) deps.stdout.write(`${aclCommandLine(b)}\n`);
+    return bindings.length;
+  }
+  const admin = deps.kafka().admin();
+  await admin.connect();
+  try {
+    await applyKafkaAcls(admin, bindings);
+  } finally {
+    await admin.disconnect();
+  }
+  deps.stderr.write(`${bindings.length} ACLs in place\n`);
+  return bindings.length;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, ...v.split(',')];
@@ -205,6 +273,17 @@ export function busProgram(deps: BusCliDeps, name = 'scalewise'): Command {
     .description('put a dead-lettered record back into its topic (optionally with a fixed value)')
     .option('--value-file <file>', 'the fixed record value (JSON) to send instead of the stored one')
     .action((key: string, o: { valueFile?: string }) => dlqReplayCommand(key, o, deps));
+
+  program
+    .command('acls')
+    .description("print the Kafka ACLs of Scalewise's principals as kafka-acls.sh lines, or apply them")
+    .option('--topic-prefix <prefix>', 'the topic prefix (default KAFKA_TOPIC_PREFIX or scalewise.)')
+    .option('--group-prefix <prefix>', 'the consumer group prefix', 'scalewise.')
+    .option('--role <roles>', `only these, comma-separated: ${kafkaRoles.join(', ')}`, collect)
+    .option('--apply', 'create them with the admin client (a super user) instead of printing', false)
+    .action(async (o: AclsCommandOptions) => {
+      await aclsCommand(o, deps);
+    });
   return program;
 }
 
@@ -244,21 +323,40 @@ export function envDeps(env: Record<string, string | undefined> = process.env): 
       );
     return v;
   };
+  const kafka = () =>
+    new Kafka({
+      clientId: 'scalewise-cli',
+      brokers: need('KAFKA_BROKERS').split(','),
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 3 },
+      ...kafkaSecurityFromEnv(env),
+    });
   return {
-    kafka: () =>
-      new Kafka({
-        clientId: 'scalewise-cli',
-        brokers: need('KAFKA_BROKERS').split(','),
-        logLevel: logLevel.NOTHING,
-        retry: { retries: 3 },
-      }),
+    kafka,
+    // The replays into a topic are audited as the scalewise CLI's are (audit.ts).
+    audit: kafkaAudit({
+      kafka,
+      clusterid: env.SCALEWISE_CLUSTER_ID || 'local',
+      actor: cliActor(),
+      ...(env.KAFKA_SECURITY_PROTOCOL?.startsWith('SASL_') && env.KAFKA_USERNAME
+        ? { principal: env.KAFKA_USERNAME }
+        : {}),
+      service: 'scalewise-bus',
+      topicPrefix: env.KAFKA_TOPIC_PREFIX ?? 'scalewise.',
+    }),
     deadLetters: () => {
       const s3 = createS3Client({
         region: env.S3_REGION ?? 'us-east-1',
         forcePathStyle: true,
         ...(env.S3_ENDPOINT ? { endpoint: env.S3_ENDPOINT } : {}),
-        ...(env.S3_ACCESS_KEY_ID && env.S3_SECRET_ACCESS_KEY
-          ? { accessKeyId: env.S3_ACCESS_KEY_ID, secretAccessKey: env.S3_SECRET_ACCESS_KEY }
+        ...(env.S3_CA_FILE ? { ca: readFileSync(env.S3_CA_FILE, 'utf8') } : {}),
+        ...(env.S3_ACCESS_KEY_ID && (env.S3_SECRET_ACCESS_KEY || env.S3_SECRET_ACCESS_KEY_FILE)
+          ? {
+              accessKeyId: env.S3_ACCESS_KEY_ID,
+              secretAccessKey:
+                env.S3_SECRET_ACCESS_KEY ||
+                readFileSync(env.S3_SECRET_ACCESS_KEY_FILE as string, 'utf8').trim(),
+            }
           : {}),
       });
       return createS3DeadLetterStore(s3, env.S3_BUCKET ?? 'scalewise-dlq', createBreaker('s3'));
@@ -267,6 +365,69 @@ export function envDeps(env: Record<string, string | undefined> = process.env): 
     stdout: process.stdout,
     stderr: process.stderr,
   };
+}
+
+/**
+ * kafkajs' `ssl` and `sasl` from the configuration's variables (docs/configuration.md):
+ * KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, KAFKA_USERNAME, KAFKA_PASSWORD or
+ * KAFKA_PASSWORD_FILE, KAFKA_SSL_CA_FILE, KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE.
+ * @throws ScalewiseError INVALID_CONFIG naming the variable that is missing or wrong.
+ */
+export function kafkaSecurityFromEnv(
+  env: Record<string, string | undefined>,
+  readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  const protocol = env.KAFKA_SECURITY_PROTOCOL || 'PLAINTEXT';
+  if (!['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'].includes(protocol))
+    throw new ScalewiseError(
+      'INVALID_CONFIG',
+      `KAFKA_SECURITY_PROTOCOL is '${protocol}': PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL`,
+    );
+  const file = (name: string): string | undefined => {
+    const path = env[name];
+    if (!path) return undefined;
+    try {
+      return readFile(path);
+    } catch (err) {
+      throw new ScalewiseError(
+        'INVALID_CONFIG',
+        `cannot read the file ${name} names: ${(err as Error).message}`,
+      );
+    }
+  };
+  const out: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
+  if (protocol.endsWith('SSL')) {
+    const ca = file('KAFKA_SSL_CA_FILE');
+    const cert = file('KAFKA_SSL_CERT_FILE');
+    const key = file('KAFKA_SSL_KEY_FILE');
+    out.ssl = {
+      rejectUnauthorized: !['false', '0', 'no'].includes(
+        (env.KAFKA_SSL_REJECT_UNAUTHORIZED ?? '').toLowerCase(),
+      ),
+      ...(ca ? { ca: [ca] } : {}),
+      ...(cert ? { cert } : {}),
+      ...(key ? { key } : {}),
+    };
+  }
+  if (protocol.startsWith('SASL_')) {
+    const mechanism = (env.KAFKA_SASL_MECHANISM || 'SCRAM-SHA-512').toLowerCase();
+    const username = env.KAFKA_USERNAME;
+    const password = env.KAFKA_PASSWORD || file('KAFKA_PASSWORD_FILE')?.trim();
+    if (!username)
+      throw new ScalewiseError('INVALID_CONFIG', `KAFKA_USERNAME is not set (needed with ${protocol})`);
+    if (!password)
+      throw new ScalewiseError(
+        'INVALID_CONFIG',
+        `neither KAFKA_PASSWORD nor KAFKA_PASSWORD_FILE is set (needed with ${protocol})`,
+      );
+    if (!['plain', 'scram-sha-256', 'scram-sha-512'].includes(mechanism))
+      throw new ScalewiseError(
+        'INVALID_CONFIG',
+        `KAFKA_SASL_MECHANISM is '${env.KAFKA_SASL_MECHANISM}': PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512`,
+      );
+    out.sasl = { mechanism, username, password } as SASLOptions;
+  }
+  return out;
 }
 
 if (import.meta.main) {

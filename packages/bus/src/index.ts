@@ -1,3 +1,26 @@
+export {
+  aclCommandLine,
+  applyKafkaAcls,
+  type KafkaAccess,
+  type KafkaAclBinding,
+  type KafkaAclOperation,
+  type KafkaAclOptions,
+  type KafkaRole,
+  kafkaAccess,
+  kafkaAclBindings,
+  kafkaRoles,
+  toAclEntry,
+} from './access.ts';
+export {
+  type AuditIdentity,
+  type AuditInput,
+  auditData,
+  audited,
+  type CommandAudit,
+  cliActor,
+  type KafkaAuditOptions,
+  kafkaAudit,
+} from './audit.ts';
 export { type Breaker, type BreakerOptions, createBreaker } from './breaker.ts';
 export { type Bus, type BusConfig, createBus } from './bus.ts';
 export {
@@ -8,8 +31,10 @@ export {
   type SdkS3ClientLike,
 } from './dlq.ts';
 export { createRedisIdempotency, type IdempotencyStore, memoryIdempotency } from './idempotency.ts';
+export { describeKafkaError, type KafkaAccessProblem, kafkaAccessProblem } from './kafka-errors.ts';
 export { type BreakerState, type BusMetrics, noopBusMetrics } from './metrics.ts';
 export { activeTraceparent, createPublisher, type Publisher, type PublisherDeps } from './publisher.ts';
+export { describeRedisError } from './redis-errors.ts';
 export {
   asReplay,
   type ReplayRange,

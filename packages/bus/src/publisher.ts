@@ -17,6 +17,7 @@ import {
 } from '@scalewise/events';
 import type { Producer, TopicMessages } from 'kafkajs';
 import type { Breaker } from './breaker.ts';
+import { describeKafkaError, kafkaAccessProblem } from './kafka-errors.ts';
 import { type BusMetrics, noopBusMetrics } from './metrics.ts';
 import { startPublishSpans } from './tracing.ts';
 
@@ -144,12 +145,14 @@ export function createPublisher(deps: PublisherDeps): Publisher {
       for (const e of events)
         metrics.publishFailed(topicFor(e), e.type, (err as { code?: string }).code ?? 'UNKNOWN');
       if (err instanceof ScalewiseError) throw err;
+      // A refusal (an ACL, the credentials) is still a dependency failure: the partition waits
+      // until the operator fixes it rather than dead-lettering every record meanwhile.
+      const problem = kafkaAccessProblem(err);
+      const topics = [...byTopic.keys()];
       throw new ScalewiseError(
         'DEPENDENCY_UNAVAILABLE',
-        `publishing ${events.length} event(s) failed: ${(err as Error).message}`,
-        {
-          cause: err,
-        },
+        `publishing ${events.length} event(s) to ${topics.join(', ')} failed: ${describeKafkaError(err, { topics })}`,
+        { cause: err, ...(problem ? { details: { problem, topics } } : {}) },
       );
     }
     spans.end();

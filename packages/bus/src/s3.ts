@@ -11,6 +11,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { certificateProblem } from '@scalewise/errors';
 
 export interface S3Credentials {
   accessKeyId: string;
@@ -26,6 +27,11 @@ export interface S3ClientOptions {
   secretAccessKey?: string;
   /** `<endpoint>/<bucket>/<key>` instead of `<bucket>.<endpoint host>/<key>`. @default true */
   forcePathStyle?: boolean;
+  /**
+   * PEM of the CA(s) that signed an https endpoint's certificate, trusted instead of Node's
+   * bundled roots (a private CA, the native stack's). @default Node's roots
+   */
+  ca?: string;
   /** A request that takes longer is aborted. @default 10000 */
   timeoutMs?: number;
   /** Where credentials come from when no static keys are given. @default the AWS SDK's node chain, imported on first use */
@@ -182,7 +188,7 @@ export function createS3Client(options: S3ClientOptions): S3Api {
   const request = endpoint.protocol === 'https:' ? httpsRequest : httpRequest;
   const agent =
     endpoint.protocol === 'https:'
-      ? new HttpsAgent({ keepAlive: true, maxSockets: 8 })
+      ? new HttpsAgent({ keepAlive: true, maxSockets: 8, ...(options.ca ? { ca: options.ca } : {}) })
       : new HttpAgent({ keepAlive: true, maxSockets: 8 });
   let credentials: Promise<() => Promise<S3Credentials>> | undefined;
   const credentialsNow = (): Promise<S3Credentials> => {
@@ -244,7 +250,7 @@ export function createS3Client(options: S3ClientOptions): S3Api {
       req.on('error', (err) =>
         reject(
           new S3Error(
-            `${method} ${path}: ${err.message}`,
+            `${method} ${path}: ${certificateProblem(err) ?? err.message}`,
             0,
             (err as { code?: string }).code ?? 'NetworkError',
             { cause: err },
@@ -269,10 +275,21 @@ export function createS3Client(options: S3ClientOptions): S3Api {
     }
     if (res.status >= 200 && res.status < 300) return res.body;
     const xml = res.body.toString('utf8');
+    // A HEAD answer has no body: name the usual causes of its status ourselves.
     const code =
       tag(xml, 'Code') ??
-      (res.status === 404 ? (key === undefined ? 'NotFound' : 'NoSuchKey') : `HTTP${res.status}`);
-    const message = tag(xml, 'Message') ?? `HTTP ${res.status}`;
+      (res.status === 404
+        ? key === undefined
+          ? 'NotFound'
+          : 'NoSuchKey'
+        : res.status === 403
+          ? 'Forbidden'
+          : `HTTP${res.status}`);
+    const message =
+      tag(xml, 'Message') ??
+      (res.status === 403
+        ? 'HTTP 403: the server refused the request (a wrong access key id or secret key, or no permission on the bucket)'
+        : `HTTP ${res.status}`);
     throw new S3Error(
       `${method} ${bucket}${key === undefined ? '' : `/${key}`}: ${code}: ${message}`,
       res.status,

@@ -41,6 +41,7 @@ import {
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { DeadLetter, DeadLetterStore } from './dlq.ts';
 import type { IdempotencyStore } from './idempotency.ts';
+import { describeKafkaError, kafkaAccessProblem } from './kafka-errors.ts';
 import { type BusMetrics, noopBusMetrics } from './metrics.ts';
 import { activeTraceparent, type Publisher } from './publisher.ts';
 import { backoffMs, defaultRetryPolicy, type RetryPolicy, sleep as realSleep, withRetry } from './retry.ts';
@@ -133,7 +134,9 @@ export interface Subscriber {
   paused(): { topic: string; partition: number; offset: string; waiting: string; since: number }[];
   /**
    * Why the consumer stopped for good, if it did: another live consumer joined the group under
-   * the same instance id (the older one is fenced and must not come back to fence the newer).
+   * the same instance id (the older one is fenced and must not come back to fence the newer), or
+   * Kafka refused it (credentials, certificate, a missing ACL on its group or topics), which a
+   * restart would only repeat.
    */
   failure(): string | undefined;
   readonly consumer: Consumer;
@@ -247,11 +250,23 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
     sessionTimeout: deps.sessionTimeoutMs ?? 10_000,
     heartbeatInterval: deps.heartbeatIntervalMs ?? 1_000,
     maxWaitTimeInMs: 100,
-    // A fenced consumer that rejoined would fence the newer one in turn, and so on forever.
-    retry: { retries: 10, restartOnFailure: async (err) => !isFenced(err) },
+    // A fenced consumer that rejoined would fence the newer one in turn, and so on forever; one
+    // refused by Kafka (credentials, certificate, ACL) would be refused again, in a loop.
+    retry: {
+      retries: 10,
+      restartOnFailure: async (err) => !isFenced(err) && kafkaAccessProblem(err) === undefined,
+    },
   });
   consumer.on(consumer.events.CRASH, (e) => {
-    if (!isFenced(e.payload.error)) return;
+    if (!isFenced(e.payload.error)) {
+      // kafkajs gives up for good on an error no retry helps (a refusal among them): say why,
+      // so that /readyz does not call a consumer that stopped ready.
+      if (e.payload.restart === false && !stopping) {
+        failure = `consumer group ${deps.groupId} stopped: ${describeKafkaError(e.payload.error, { topics, group: deps.groupId })}`;
+        log.error({ groupId: deps.groupId, topics }, failure);
+      }
+      return;
+    }
     failure =
       `another consumer joined group ${deps.groupId} as instance ${deps.groupInstanceId}: ` +
       'this one is fenced and stopped (two replicas share events.group_instance_id / SCALEWISE_INSTANCE_ID)';
@@ -621,14 +636,24 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
         const types = eventTypesOfTopic(t);
         if (types.length === 0) throw new ScalewiseError('INVALID_CONFIG', `unknown topic '${t}'`);
       }
-      await consumer.connect();
-      await consumer.subscribe({ topics, fromBeginning: deps.fromBeginning ?? false });
-      await consumer.run({
-        autoCommit: true,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: deps.concurrency ?? 4,
-        eachBatch,
-      });
+      try {
+        await consumer.connect();
+        await consumer.subscribe({ topics, fromBeginning: deps.fromBeginning ?? false });
+        await consumer.run({
+          autoCommit: true,
+          eachBatchAutoResolve: false,
+          partitionsConsumedConcurrently: deps.concurrency ?? 4,
+          eachBatch,
+        });
+      } catch (err) {
+        const problem = kafkaAccessProblem(err);
+        if (!problem) throw err;
+        throw new ScalewiseError(
+          'DEPENDENCY_UNAVAILABLE',
+          `consumer group ${deps.groupId} on ${topics.join(', ')}: ${describeKafkaError(err, { topics, group: deps.groupId })}`,
+          { cause: err, retriable: false, details: { problem, group: deps.groupId, topics } },
+        );
+      }
     },
     async stop(deadlineMs = 30_000) {
       stopping = true;

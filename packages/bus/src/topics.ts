@@ -16,6 +16,8 @@ export const deadLetterOwners: Readonly<Record<TopicKey, string>> = {
   state: 'min-enforcer',
   triggers: 'decision-engine',
   dlq: 'alert-manager',
+  // alert-manager keeps every audit record in its history; nobody else reads the topic.
+  audit: 'alert-manager',
 };
 
 export interface TopicOptions {

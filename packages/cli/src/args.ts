@@ -16,6 +16,7 @@ export const commonOptions = {
 /** Flags of the commands that call a service's REST API. */
 export const httpOptions = {
   token: { type: 'string' },
+  'token-file': { type: 'string' },
   timeout: { type: 'string' },
 } as const satisfies ParseArgsOptionsConfig;
 

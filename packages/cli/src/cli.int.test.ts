@@ -7,10 +7,11 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { explain, reasonsInForce } from '@scalewise/alert-manager/core';
-import { createBreaker, createPublisher } from '@scalewise/bus';
+import { cliActor, createBreaker, createPublisher } from '@scalewise/bus';
 import {
   type AnyScalewiseEvent,
   createEvent,
+  type EventData,
   fromKafkaMessage,
   sampleData,
   topicKeys,
@@ -124,7 +125,7 @@ async function producer(): Promise<Producer> {
 describe('trigger', () => {
   test('trigger scale --pool workers --count 2 puts a valid io.scalewise.trigger.scale record on the triggers topic', async () => {
     const prefix = `${uniqueName('cli-trig')}.`;
-    await createTopics(prefix, ['triggers']);
+    await createTopics(prefix, ['triggers', 'audit']);
     const r = await scalewise(
       ['trigger', 'scale', '--pool', 'workers', '--count', '2', '--reason', 'load test'],
       cliEnv(prefix),
@@ -156,6 +157,22 @@ describe('trigger', () => {
     const [, paused] = await readAll(`${prefix}triggers`, 2);
     assert.equal(paused?.id, named.stdout.trim());
     assert.equal(paused?.clusterid, 'east');
+
+    // Each trigger is audited, naming the operator; the trigger is caused by its record, so the
+    // chain of what it leads to starts at who asked.
+    const audits = await readAll(`${prefix}audit`, 2);
+    const scale = audits.find((a) => (a.data as { action: string }).action === 'trigger.scale');
+    assert.ok(scale, 'the record of trigger scale');
+    const d = scale.data as EventData<'io.scalewise.AuditRecorded'>;
+    assert.deepEqual(
+      [d.actor, d.action, d.target, d.outcome, d.pool, d.service],
+      [cliActor(), 'trigger.scale', 'workers', 'succeeded', 'workers', 'scalewise-cli'],
+    );
+    assert.equal(d.principal, undefined, 'no SASL user on this broker');
+    assert.equal(d.details?.event_id, id);
+    assert.equal(scale.partitionkey, 'workers');
+    assert.equal(record.causationid, scale.id);
+    assert.equal(record.correlationid, scale.id);
   });
 
   test('an invalid trigger is refused before anything is sent, naming the flag', async () => {
@@ -496,5 +513,44 @@ describe('replay', () => {
       [ready.id],
     );
     assert.match(r.stderr, new RegExp(`replayed 1 of 2 records \\(0 not decodable\\) from ${prefix}nodes`));
+  });
+
+  test('replay --into-topic and dlq replay are audited, naming the operator, a failure with its reason', async () => {
+    const prefix = `${uniqueName('cli-areplay')}.`;
+    await createTopics(prefix, ['nodes', 'audit']);
+    const p = await producer();
+    const publisher = createPublisher({ producer: p, breaker: createBreaker('test'), topicPrefix: prefix });
+    const opts = { source: '/scalewise/test', clusterid: 'local' };
+    await publisher.publish(
+      createEvent('io.scalewise.NodeReady', sampleData['io.scalewise.NodeReady'], opts),
+    );
+    const into = await scalewise(
+      ['replay', '--topic', 'nodes', '--type', 'NodeReady', '--into-topic'],
+      cliEnv(prefix),
+    );
+    assert.equal(into.code, 0, into.stderr);
+    // The stack's S3, a bucket with no such dead letter: the replay fails, and says so.
+    const s3 = stack.s3;
+    const missing = await scalewise(
+      ['dlq', 'replay', 'dlq/nowhere/2026/01/01/none.json'],
+      cliEnv(prefix, {
+        S3_ENDPOINT: s3.endpoint,
+        S3_REGION: s3.region,
+        S3_BUCKET: uniqueName('nodlq'),
+        S3_ACCESS_KEY_ID: s3.accessKeyId,
+        S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      }),
+    );
+    assert.equal(missing.code, 1, missing.stderr);
+    const audits = await readAll(`${prefix}audit`, 2);
+    const rows = audits.map((a) => a.data as EventData<'io.scalewise.AuditRecorded'>);
+    const replayed = rows.find((r) => r.action === 'topic.replay');
+    assert.deepEqual(
+      [replayed?.actor, replayed?.target, replayed?.outcome, replayed?.details?.matched],
+      [cliActor(), `${prefix}nodes`, 'succeeded', 1],
+    );
+    const dlq = rows.find((r) => r.action === 'dlq.replay');
+    assert.deepEqual([dlq?.target, dlq?.outcome], ['dlq/nowhere/2026/01/01/none.json', 'failed']);
+    assert.ok(dlq?.reason, 'the failure says why');
   });
 });

@@ -7,6 +7,7 @@ import { parseStatus } from './commands/status.ts';
 import { parseTail, tailMatches, tailTopicKeys } from './commands/tail.ts';
 import { parseTrigger } from './commands/trigger.ts';
 import { UsageError } from './errors.ts';
+import { bearerToken, tokenSourceOf } from './http.ts';
 import { takeFlag } from './run.ts';
 import { scaleUpChain } from './test-fixtures.ts';
 
@@ -170,7 +171,8 @@ describe('tail', () => {
       'nodes',
       'triggers',
     ]);
-    assert.equal(tailTopicKeys([]).length, 8);
+    assert.equal(tailTopicKeys([]).length, 9, 'every topic, the audit topic too');
+    assert.deepEqual(tailTopicKeys(['io.scalewise.AuditRecorded']), ['audit']);
   });
 
   test('an event is shown when it passes every filter given', () => {
@@ -271,5 +273,48 @@ describe('global flags', () => {
   test('lists drop empty items and spaces', () => {
     assert.deepEqual(listOf(['a, b', ',c,']), ['a', 'b', 'c']);
     assert.deepEqual(listOf(undefined), []);
+  });
+});
+
+describe('the bearer token', () => {
+  test('from --token, --token-file, SCALEWISE_API_TOKEN, SCALEWISE_API_TOKEN_FILE: the first given', () => {
+    const env = { SCALEWISE_API_TOKEN: 'env-token', SCALEWISE_API_TOKEN_FILE: '/run/env-file' };
+    assert.deepEqual(tokenSourceOf('status', { token: 'flag' }, env), { token: 'flag' });
+    assert.deepEqual(tokenSourceOf('status', { 'token-file': '/run/flag-file' }, env), {
+      tokenFile: '/run/flag-file',
+    });
+    assert.deepEqual(tokenSourceOf('status', {}, env), { token: 'env-token' });
+    assert.deepEqual(tokenSourceOf('status', {}, { SCALEWISE_API_TOKEN_FILE: '/run/f' }), {
+      tokenFile: '/run/f',
+    });
+    assert.deepEqual(tokenSourceOf('status', {}, {}), {});
+    assert.throws(
+      () => tokenSourceOf('status', { token: 'a', 'token-file': '/b' }, {}),
+      usageError(/give --token or --token-file, not both/, 'status'),
+    );
+    const o = parseStatus(['--token-file', '/run/t'], env);
+    assert.ok(o !== 'help');
+    assert.equal(o.tokenFile, '/run/t');
+    assert.equal(o.token, undefined);
+  });
+
+  test('a token file is read and trimmed; a missing or empty one is an error naming it', () => {
+    const files: Record<string, string> = { '/run/t': 'file-token-0123456789\n', '/run/empty': ' \n' };
+    const readFile = (p: string) => {
+      const f = files[p];
+      if (f === undefined) throw new Error(`ENOENT: ${p}`);
+      return f;
+    };
+    assert.equal(bearerToken({ tokenFile: '/run/t' }, readFile), 'file-token-0123456789');
+    assert.equal(bearerToken({ token: 'given' }, readFile), 'given');
+    assert.equal(bearerToken({}, readFile), undefined);
+    assert.throws(
+      () => bearerToken({ tokenFile: '/run/none' }, readFile),
+      /cannot read the token file \/run\/none: ENOENT/,
+    );
+    assert.throws(
+      () => bearerToken({ tokenFile: '/run/empty' }, readFile),
+      /the token file \/run\/empty is empty/,
+    );
   });
 });

@@ -3,8 +3,16 @@
  * when a command first asks), clients with short deadlines so an unreachable server is an
  * error in seconds rather than a hang, and the signal that ends `tail`.
  */
-import { S3Client } from '@aws-sdk/client-s3';
-import { createBreaker, createS3DeadLetterStore } from '@scalewise/bus';
+import {
+  type AuditIdentity,
+  cliActor,
+  createBreaker,
+  createS3Client,
+  createS3DeadLetterStore,
+  describeKafkaError,
+  kafkaAccessProblem,
+  kafkaAudit,
+} from '@scalewise/bus';
 import type { BusCliDeps, CliOutput } from '@scalewise/bus/cli';
 import {
   kafkaClientConfig,
@@ -35,8 +43,10 @@ export interface Context extends Io {
   topics(): Record<TopicKey, string>;
   /** Deadline for reaching a server (Kafka connect, an HTTP call). */
   connectTimeoutMs: number;
-  /** The `replay` and `dlq` commands' clients. */
+  /** The `replay` and `dlq` commands' clients, with their audit. */
   busDeps(): BusCliDeps;
+  /** Who the audit records name: `cli:<os user>@<host>`, and the SASL user when Kafka has one. */
+  identity(): AuditIdentity;
 }
 
 /**
@@ -57,7 +67,10 @@ export function createContext(io: Io, options: { configPath?: string; noColour?:
   const config = (): LoadedConfig => {
     if (!loaded) {
       const path = options.configPath ?? io.env.SCALEWISE_CONFIG;
-      loaded = path ? loadConfig({ path, env: io.env }) : loadConfig({ text: builtInConfig, env: io.env });
+      // The services' HTTP tokens are theirs: the CLI sends its own (--token, SCALEWISE_API_TOKEN).
+      loaded = path
+        ? loadConfig({ path, env: io.env, httpTokens: false })
+        : loadConfig({ text: builtInConfig, env: io.env, httpTokens: false });
     }
     return loaded;
   };
@@ -72,8 +85,14 @@ export function createContext(io: Io, options: { configPath?: string; noColour?:
       retry: { retries: 2, initialRetryTime: 250, maxRetryTime: 1000 },
     });
   };
+  const identity = (): AuditIdentity => {
+    const sec = config().config.kafka.security;
+    const sasl = sec.protocol === 'SASL_SSL' || sec.protocol === 'SASL_PLAINTEXT';
+    return { actor: cliActor(), ...(sasl && sec.username ? { principal: sec.username } : {}) };
+  };
   const ctx: Context = {
     ...io,
+    identity,
     colour: palette(!options.noColour && colourEnabled(io.stdout.isTTY, io.env)),
     config,
     kafka,
@@ -84,21 +103,23 @@ export function createContext(io: Io, options: { configPath?: string; noColour?:
       return {
         kafka,
         deadLetters: () => {
-          const s3 = s3ClientConfig(c);
-          const client = new S3Client({
-            region: s3.region,
-            forcePathStyle: s3.forcePathStyle,
-            ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
-            ...(s3.accessKeyId && s3.secretAccessKey
-              ? { credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } }
-              : {}),
-          });
-          return createS3DeadLetterStore(client, s3.bucket, createBreaker('s3', { timeoutMs: timeout }));
+          // The bus's own client: the services' (s3.ca_file included); without static keys it
+          // takes the AWS SDK's credential chain.
+          const { bucket, ...s3 } = s3ClientConfig(config());
+          const client = createS3Client({ ...s3, timeoutMs: timeout });
+          return createS3DeadLetterStore(client, bucket, createBreaker('s3', { timeoutMs: timeout }));
         },
         topicPrefix: c.events.topic_prefix,
         topicNames: c.events.topics,
         stdout: io.stdout,
         stderr: io.stderr,
+        audit: kafkaAudit({
+          ...identity(),
+          kafka,
+          clusterid: c.cluster_id,
+          topicPrefix: c.events.topic_prefix,
+          topicNames: c.events.topics,
+        }),
       };
     },
   };
@@ -121,7 +142,7 @@ export async function connectKafka<C extends { connect(): Promise<void>; disconn
     void client.disconnect().catch(() => undefined);
     throw new ScalewiseError(
       'DEPENDENCY_UNAVAILABLE',
-      `cannot reach Kafka broker ${brokers.join(',')}: ${causeOf(err)}`,
+      `${kafkaAccessProblem(err) ? 'Kafka broker' : 'cannot reach Kafka broker'} ${brokers.join(',')}: ${describeKafkaError(err)}`,
       { cause: err, details: { brokers } },
     );
   }

@@ -54,6 +54,33 @@ describe('event lines', () => {
     assert.match(summarize(node as AnyScalewiseEvent), /^node \S+ removed \(/);
   });
 
+  test('an audit record says who did what to what, how it ended and through which route', () => {
+    const opts = { source: '/t', clusterid: 'c', partitionkey: 'scalewise.audit' };
+    const http = createEvent('io.scalewise.AuditRecorded', sampleData['io.scalewise.AuditRecorded'], opts);
+    assert.equal(
+      summarize(http as AnyScalewiseEvent),
+      'ops silence.create 6f1c2d9e-5b7a-4c1e-9f0a-2b3c4d5e6f70: succeeded via alert-manager (POST /v1/silences 201)',
+    );
+    const cli = createEvent(
+      'io.scalewise.AuditRecorded',
+      {
+        actor: 'cli:alice@ops-1',
+        principal: 'scalewise-cli',
+        action: 'dlq.replay',
+        target: 'dlq/scalewise.triggers/2026/11/22/0b7e.json',
+        outcome: 'failed',
+        reason: 'no such key',
+        service: 'scalewise-cli',
+        at: '2026-11-22T11:20:00.000Z',
+      },
+      opts,
+    );
+    assert.equal(
+      summarize(cli as AnyScalewiseEvent),
+      'cli:alice@ops-1 [scalewise-cli] dlq.replay dlq/scalewise.triggers/2026/11/22/0b7e.json: failed (no such key) via scalewise-cli',
+    );
+  });
+
   test('every catalogue type has a summary of its own, without colour codes', () => {
     for (const type of eventTypes) {
       const e = createEvent(type, sampleData[type] as never, {

@@ -185,6 +185,12 @@ export function summarize(e: AnyScalewiseEvent): string {
       const d = e.data;
       return `dead letter from ${d.topic}[${d.partition}]@${d.offset} in ${d.service}: ${d.error_code} ${d.reason} -> s3://${d.bucket}/${d.key}`;
     }
+    case 'io.scalewise.AuditRecorded': {
+      const d = e.data;
+      const via = d.request ? ` (${d.request.method} ${d.request.route} ${d.request.status})` : '';
+      const who = `${d.actor}${d.principal ? ` [${d.principal}]` : ''}`;
+      return `${who} ${d.action} ${d.target}: ${d.outcome}${d.reason ? ` (${d.reason})` : ''} via ${d.service}${via}`;
+    }
     case 'io.scalewise.trigger.scale': {
       const d = triggerData(e.type, e.data);
       if (!d) return invalidTrigger(e.data, e.source);

@@ -1,9 +1,62 @@
 /**
  * GET JSON from a Scalewise service's REST API (alert-manager, decision-engine), with a
  * bearer token and a deadline. The services answer errors as `{ error: { code, message } }`.
+ * Every route but the probes needs the token (docs/security.md): it comes from --token,
+ * --token-file, SCALEWISE_API_TOKEN or SCALEWISE_API_TOKEN_FILE, the first given.
  */
+import { readFileSync } from 'node:fs';
 import { type ErrorCode, errorCatalogue, ScalewiseError } from '@scalewise/errors';
 import { causeOf } from './context.ts';
+import { UsageError } from './errors.ts';
+
+/** Where a command's bearer token comes from: the token itself, or a file holding it. */
+export interface TokenSource {
+  token?: string;
+  tokenFile?: string;
+}
+
+/**
+ * The token's source, the first given of --token, --token-file, SCALEWISE_API_TOKEN,
+ * SCALEWISE_API_TOKEN_FILE. Pure.
+ * @throws UsageError when both flags are given.
+ */
+export function tokenSourceOf(
+  command: string,
+  v: { token?: string | undefined; 'token-file'?: string | undefined },
+  env: Record<string, string | undefined>,
+): TokenSource {
+  if (v.token !== undefined && v['token-file'] !== undefined) {
+    throw new UsageError('give --token or --token-file, not both', command);
+  }
+  if (v.token !== undefined) return { token: v.token };
+  if (v['token-file'] !== undefined) return { tokenFile: v['token-file'] };
+  if (env.SCALEWISE_API_TOKEN) return { token: env.SCALEWISE_API_TOKEN };
+  if (env.SCALEWISE_API_TOKEN_FILE) return { tokenFile: env.SCALEWISE_API_TOKEN_FILE };
+  return {};
+}
+
+/**
+ * The token to send: as given, or read from its file (trimmed); undefined when none is given.
+ * @throws ScalewiseError INVALID_CONFIG naming a file that cannot be read or is empty.
+ */
+export function bearerToken(
+  source: TokenSource,
+  readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+): string | undefined {
+  if (source.token !== undefined) return source.token;
+  if (source.tokenFile === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFile(source.tokenFile).trim();
+  } catch (err) {
+    throw new ScalewiseError(
+      'INVALID_CONFIG',
+      `cannot read the token file ${source.tokenFile}: ${(err as Error).message}`,
+    );
+  }
+  if (!text) throw new ScalewiseError('INVALID_CONFIG', `the token file ${source.tokenFile} is empty`);
+  return text;
+}
 
 export interface GetJsonOptions {
   /** Which service, for messages: `alert-manager`. */
@@ -69,7 +122,7 @@ export async function getJson<T>(url: string, options: GetJsonOptions): Promise<
     const code =
       e?.code && Object.hasOwn(errorCatalogue, e.code) ? (e.code as ErrorCode) : codeOfStatus(res.status);
     let message = e?.message ?? `${res.status} ${res.statusText}`.trim();
-    if (res.status === 401) message += ' (pass --token or set SCALEWISE_API_TOKEN)';
+    if (res.status === 401) message += ' (pass --token or --token-file, or set SCALEWISE_API_TOKEN)';
     throw new ScalewiseError(code, `${options.service}: ${message}`, { details: { status: res.status } });
   }
   if (body === undefined) {

@@ -1,6 +1,7 @@
 // The command line end to end without servers: help, usage errors, exit statuses, and the
 // REST commands against an in-process fetch stand-in (no sockets).
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { ScalewiseError } from '@scalewise/errors';
 import type { Io } from './context.ts';
@@ -26,6 +27,19 @@ describe('run', () => {
     assert.match(f.out(), /^Usage: scalewise <command>/);
     for (const c of ['tail', 'trigger', 'explain', 'status', 'replay', 'dlq'])
       assert.match(f.out(), new RegExp(`  ${c} `));
+  });
+
+  test('--version, -V and version print the package version on stdout, exit 0', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    for (const flag of ['--version', '-V', 'version']) {
+      const f = fakeIo();
+      assert.equal(await run([flag], f.io), 0, flag);
+      // From the sources; a build names its commit instead (pack.int.test.ts).
+      assert.equal(f.out(), `scalewise ${version} (from source)\n`, flag);
+      assert.equal(f.err(), '');
+    }
   });
 
   test('each command has --help on stdout, exit 0', async () => {
@@ -131,7 +145,7 @@ describe('getJson', () => {
       timeoutMs: 1000,
       fetch: answer(401, { error: { code: 'UNAUTHORIZED', message: 'a bearer token is required' } }),
     });
-    await assert.rejects(p, /--token or set SCALEWISE_API_TOKEN/);
+    await assert.rejects(p, /pass --token or --token-file, or set SCALEWISE_API_TOKEN/);
   });
 
   test('a network failure names the service and its address', async () => {

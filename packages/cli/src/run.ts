@@ -12,6 +12,7 @@ import { parseTail, runTail, tailUsage } from './commands/tail.ts';
 import { parseTrigger, runTrigger, triggerUsage } from './commands/trigger.ts';
 import { type Context, createContext, type Io } from './context.ts';
 import { UsageError } from './errors.ts';
+import { cliVersion } from './version.ts';
 
 export const usage = `Usage: scalewise <command> [options]
 
@@ -23,8 +24,9 @@ Commands:
   replay      replay a topic range to stdout or into its topic
   dlq         the dead-letter queue: list, show, replay
 
-Every command takes --help. Kafka and S3 come from --config FILE or $SCALEWISE_CONFIG, else
-from the defaults with the environment on top (KAFKA_BROKERS, KAFKA_TOPIC_PREFIX, S3_*, ...).
+Every command takes --help; --version prints the version and the commit of the build.
+Kafka and S3 come from --config FILE or $SCALEWISE_CONFIG, else from the defaults with the
+environment on top (KAFKA_BROKERS, KAFKA_TOPIC_PREFIX, S3_*, ...).
 Colour only on a terminal; NO_COLOR or --no-color turns it off.`;
 
 const usages: Record<string, string> = {
@@ -73,6 +75,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     return 0;
   };
   if (command === undefined || command === '-h' || command === '--help') return help(usage);
+  if (command === '--version' || command === '-V' || command === 'version')
+    return help(`scalewise ${cliVersion()}`);
   if (command === 'help') {
     const topic = rest[0];
     return help(topic && usages[topic] ? (usages[topic] as string) : usage);

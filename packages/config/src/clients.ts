@@ -48,16 +48,23 @@ export function topicNames(config: Config): Record<TopicKey, string> {
   return names;
 }
 
-/** Options of the S3 client and the dead-letter bucket. */
-export function s3ClientConfig(config: Config): {
+/**
+ * Options of the S3 client and the dead-letter bucket; with the loaded config, the CA of an
+ * https endpoint (`s3.ca_file`) too.
+ */
+export function s3ClientConfig(from: Config | LoadedConfig): {
   endpoint?: string;
   region: string;
   bucket: string;
   accessKeyId?: string;
   secretAccessKey?: string;
   forcePathStyle: boolean;
+  /** PEM of the CA(s) trusted for an https endpoint. */
+  ca?: string;
 } {
-  const s3 = config.s3;
+  const loaded = 'config' in from ? from : undefined;
+  const s3 = (loaded?.config ?? (from as Config)).s3;
+  const ca = loaded?.s3Tls.ca;
   return {
     region: s3.region,
     bucket: s3.bucket,
@@ -65,5 +72,27 @@ export function s3ClientConfig(config: Config): {
     ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
     ...(s3.access_key_id ? { accessKeyId: s3.access_key_id } : {}),
     ...(s3.secret_access_key ? { secretAccessKey: s3.secret_access_key } : {}),
+    ...(ca ? { ca } : {}),
+  };
+}
+
+/** The Redis client's URL and options: AUTH (user and password) and the CA of a `rediss://` server. */
+export interface RedisClientConfig {
+  url: string;
+  username?: string;
+  password?: string;
+  /** Set for `rediss://`: TLS, trusting `ca` when given (else Node's roots). */
+  tls?: { ca?: string };
+}
+
+/** ioredis' URL and options as `redis` says (passwords from files are read at load). */
+export function redisClientConfig(loaded: LoadedConfig): RedisClientConfig {
+  const r = loaded.config.redis;
+  const ca = loaded.redisTls.ca;
+  return {
+    url: r.url,
+    ...(r.username ? { username: r.username } : {}),
+    ...(r.password ? { password: r.password } : {}),
+    ...(r.url.startsWith('rediss:') ? { tls: ca ? { ca } : {} } : {}),
   };
 }

@@ -1,4 +1,10 @@
-export { kafkaClientConfig, s3ClientConfig, topicNames } from './clients.ts';
+export {
+  kafkaClientConfig,
+  type RedisClientConfig,
+  redisClientConfig,
+  s3ClientConfig,
+  topicNames,
+} from './clients.ts';
 export {
   DEFAULT_K3S_AGENT_IMAGE,
   type DockerOptions,
@@ -28,5 +34,20 @@ export {
   RESERVED_POD_ENV,
   RESERVED_POD_LABELS,
 } from './pods-options.ts';
-export { type Config, type ConfigInput, configSchema, type PoolConfig, taintSchema } from './schema.ts';
+export {
+  API_TOKEN_NAME,
+  type Config,
+  type ConfigInput,
+  configSchema,
+  type PoolConfig,
+  taintSchema,
+} from './schema.ts';
 export { kwokWorkerSpec, nextZone, poolTaints, poolTemplate, zonesOfNew } from './template.ts';
+export {
+  type HttpToken,
+  MIN_TOKEN_LENGTH,
+  type ResolveTokensOptions,
+  resolveHttpTokens,
+  type TokenScope,
+  tokenValueProblem,
+} from './tokens.ts';

@@ -9,6 +9,7 @@ import { topicKeys } from '@scalewise/events';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { type Config, configSchema, type PoolConfig } from './schema.ts';
+import { type HttpToken, resolveHttpTokens } from './tokens.ts';
 
 /** One problem with the configuration. */
 export interface ConfigProblem {
@@ -49,6 +50,10 @@ export const envBindings: readonly EnvBinding[] = [
     kind: 'string' as const,
   })),
   { env: 'REDIS_URL', key: 'redis.url', kind: 'string' },
+  { env: 'REDIS_USERNAME', key: 'redis.username', kind: 'string' },
+  { env: 'REDIS_PASSWORD', key: 'redis.password', kind: 'string' },
+  { env: 'REDIS_PASSWORD_FILE', key: 'redis.password', kind: 'string', file: true },
+  { env: 'REDIS_CA_FILE', key: 'redis.ca_file', kind: 'string' },
   // Seed 004's names for the trigger bridge.
   { env: 'REDIS_STREAM', key: 'trigger_bridge.stream', kind: 'string' },
   { env: 'REDIS_CONSUMER_GROUP', key: 'trigger_bridge.group', kind: 'string' },
@@ -59,11 +64,13 @@ export const envBindings: readonly EnvBinding[] = [
   { env: 'S3_SECRET_ACCESS_KEY', key: 's3.secret_access_key', kind: 'string' },
   { env: 'S3_SECRET_ACCESS_KEY_FILE', key: 's3.secret_access_key', kind: 'string', file: true },
   { env: 'S3_FORCE_PATH_STYLE', key: 's3.force_path_style', kind: 'bool' },
+  { env: 'S3_CA_FILE', key: 's3.ca_file', kind: 'string' },
   { env: 'KUBECONFIG', key: 'kubernetes.kubeconfig', kind: 'string' },
   { env: 'SCALEWISE_HTTP_HOST', key: 'http.host', kind: 'string' },
   { env: 'SCALEWISE_HTTP_PORT', key: 'http.port', kind: 'int' },
   { env: 'SCALEWISE_API_TOKEN', key: 'http.api_token', kind: 'string' },
-  { env: 'SCALEWISE_API_TOKEN_FILE', key: 'http.api_token', kind: 'string', file: true },
+  // The file's path, not its content: the services re-read it when it changes (rotation).
+  { env: 'SCALEWISE_API_TOKEN_FILE', key: 'http.api_token_file', kind: 'string' },
   { env: 'SCALEWISE_CLUSTER_ID', key: 'cluster_id', kind: 'string' },
   { env: 'SCALEWISE_INSTANCE_ID', key: 'events.group_instance_id', kind: 'string' },
   { env: 'LOG_LEVEL', key: 'telemetry.log_level', kind: 'string' },
@@ -71,7 +78,12 @@ export const envBindings: readonly EnvBinding[] = [
 ];
 
 /** Keys whose values are secrets. */
-const secretKeys = new Set(['kafka.security.password', 's3.secret_access_key', 'http.api_token']);
+const secretKeys = new Set([
+  'kafka.security.password',
+  'redis.password',
+  's3.secret_access_key',
+  'http.api_token',
+]);
 
 export interface LoadOptions {
   /** The YAML file. @default env.SCALEWISE_CONFIG */
@@ -82,6 +94,11 @@ export interface LoadOptions {
   env?: Record<string, string | undefined>;
   /** Reads files named by the config (TLS PEMs, *_FILE secrets). @default fs.readFileSync */
   readFile?: (path: string) => string;
+  /**
+   * Read the HTTP API's tokens (http.tokens, http.api_token): a service does, a client (the
+   * CLI, which sends its own token) does not. @default true
+   */
+  httpTokens?: boolean;
 }
 
 /** A config that passed validation, with the TLS material read from its files. */
@@ -89,8 +106,14 @@ export interface LoadedConfig {
   config: Config;
   /** PEM contents of kafka.security.{ca,cert,key}_file, read at load. */
   kafkaTls: { ca?: string; cert?: string; key?: string };
+  /** PEM of redis.ca_file, read at load. */
+  redisTls: { ca?: string };
+  /** PEM of s3.ca_file, read at load. */
+  s3Tls: { ca?: string };
   /** Where the file came from, for the start-up log. */
   path?: string;
+  /** The HTTP API's tokens, read at load; absent when loaded with `httpTokens: false`. */
+  httpTokens?: HttpToken[];
 }
 
 const fail = (problems: ConfigProblem[], path?: string): never => {
@@ -148,8 +171,26 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   problems.push(...result.problems);
   if (problems.length > 0 || !result.config) fail(problems, path);
   const config = result.config as Config;
-  const kafkaTls = readTls(config, readFile, sources);
-  return { config, kafkaTls, ...(path ? { path } : {}) };
+  const { kafkaTls, redisTls, s3Tls } = readFiles(config, readFile, sources);
+  let httpTokens: HttpToken[] | undefined;
+  if (options.httpTokens !== false) {
+    try {
+      httpTokens = resolveHttpTokens(config, { env, readFile, sourceOf: (k) => sourceOf(k, sources) });
+    } catch (err) {
+      if (err instanceof ScalewiseError && err.code === 'INVALID_CONFIG') {
+        fail(err.details.problems as ConfigProblem[], path);
+      }
+      throw err;
+    }
+  }
+  return {
+    config,
+    kafkaTls,
+    redisTls,
+    s3Tls,
+    ...(path ? { path } : {}),
+    ...(httpTokens ? { httpTokens } : {}),
+  };
 }
 
 function setPath(target: Record<string, unknown>, key: string, value: unknown): void {
@@ -268,6 +309,7 @@ export function validate(
     out[section] = parsed.data;
     if (section === 'autoscaler') out[section] = checkAutoscaler(parsed.data as Parsed['autoscaler'], add);
     if (section === 'kafka') checkKafka(parsed.data as Parsed['kafka'], add);
+    if (section === 'redis') checkRedis(parsed.data as Parsed['redis'], add);
     if (section === 's3') checkS3(parsed.data as Parsed['s3'], add);
   }
   if (problems.length > 0) return { problems };
@@ -321,12 +363,15 @@ function checkAutoscaler(data: Parsed['autoscaler'], add: Add): Config['autoscal
 function checkKafka(kafka: Parsed['kafka'], add: Add): void {
   const sec = kafka.security;
   const sasl = sec.protocol === 'SASL_PLAINTEXT' || sec.protocol === 'SASL_SSL';
+  if (sec.password && sec.password_file)
+    add('kafka.security.password_file', 'give the password once: password or password_file');
   if (sasl) {
     if (!sec.mechanism)
       add('kafka.security.mechanism', `required with ${sec.protocol}: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512`);
     if (!sec.username) add('kafka.security.username', `required with ${sec.protocol}`);
-    if (!sec.password) add('kafka.security.password', `required with ${sec.protocol}`);
-  } else if (sec.mechanism || sec.username || sec.password) {
+    if (!sec.password && !sec.password_file)
+      add('kafka.security.password', `required with ${sec.protocol} (or password_file)`);
+  } else if (sec.mechanism || sec.username || sec.password || sec.password_file) {
     add(
       'kafka.security.protocol',
       `is ${sec.protocol}, but SASL settings are given: use SASL_SSL or SASL_PLAINTEXT`,
@@ -344,6 +389,23 @@ function checkKafka(kafka: Parsed['kafka'], add: Add): void {
   }
 }
 
+function checkRedis(redis: Parsed['redis'], add: Add): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(redis.url);
+  } catch {
+    add('redis.url', 'not a URL');
+  }
+  if (redis.password && redis.password_file)
+    add('redis.password_file', 'give the password once: password or password_file');
+  if (url?.password && (redis.password || redis.password_file))
+    add('redis.password', 'the URL holds a password too: give it once, in redis.url or redis.password');
+  if (redis.username && !(redis.password || redis.password_file || url?.password))
+    add('redis.username', 'an ACL user needs a password (redis.password or redis.password_file)');
+  if (redis.ca_file && url?.protocol === 'redis:')
+    add('redis.ca_file', 'the URL is redis:// (no TLS): use rediss:// to connect over TLS');
+}
+
 function checkS3(s3: Parsed['s3'], add: Add): void {
   if (Boolean(s3.access_key_id) !== Boolean(s3.secret_access_key)) {
     add(
@@ -351,39 +413,57 @@ function checkS3(s3: Parsed['s3'], add: Add): void {
       'access_key_id and secret_access_key go together',
     );
   }
+  if (s3.ca_file && s3.endpoint?.startsWith('http:'))
+    add('s3.ca_file', 'the endpoint is http:// (no TLS): use an https:// endpoint');
 }
 
-function readTls(
+/**
+ * Reads the files the configuration names: the PEMs of Kafka, Redis and S3 and the password
+ * files of Kafka and Redis (their content becomes the password).
+ * @throws ScalewiseError INVALID_CONFIG naming each file that cannot be read or is not PEM.
+ */
+function readFiles(
   config: Config,
   readFile: (p: string) => string,
   sources: Map<string, string>,
-): LoadedConfig['kafkaTls'] {
+): Pick<LoadedConfig, 'kafkaTls' | 'redisTls' | 's3Tls'> {
   const sec = config.kafka.security;
-  const out: LoadedConfig['kafkaTls'] = {};
   const problems: ConfigProblem[] = [];
-  for (const [field, file] of [
-    ['ca', sec.ca_file],
-    ['cert', sec.cert_file],
-    ['key', sec.key_file],
-  ] as const) {
-    if (!file) continue;
-    const key = `kafka.security.${field}_file`;
+  const read = (key: string, file: string | undefined, pem: boolean): string | undefined => {
+    if (!file) return undefined;
     try {
-      const pem = readFile(file);
-      if (!pem.includes('-----BEGIN ')) {
+      const text = readFile(file);
+      if (pem && !text.includes('-----BEGIN ')) {
         problems.push({ key, message: `${file} is not a PEM file`, source: sourceOf(key, sources) });
       }
-      out[field] = pem;
+      if (!pem && text.trim() === '') {
+        problems.push({ key, message: `${file} is empty`, source: sourceOf(key, sources) });
+      }
+      return pem ? text : text.trim();
     } catch (err) {
       problems.push({
         key,
         message: `cannot read ${file}: ${(err as Error).message}`,
         source: sourceOf(key, sources),
       });
+      return undefined;
     }
-  }
+  };
+  const only = <T extends Record<string, string | undefined>>(o: T) =>
+    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: string };
+  const kafkaTls = only({
+    ca: read('kafka.security.ca_file', sec.ca_file, true),
+    cert: read('kafka.security.cert_file', sec.cert_file, true),
+    key: read('kafka.security.key_file', sec.key_file, true),
+  });
+  const redisTls = only({ ca: read('redis.ca_file', config.redis.ca_file, true) });
+  const s3Tls = only({ ca: read('s3.ca_file', config.s3.ca_file, true) });
+  const kafkaPassword = read('kafka.security.password_file', sec.password_file, false);
+  if (kafkaPassword) sec.password = kafkaPassword;
+  const redisPassword = read('redis.password_file', config.redis.password_file, false);
+  if (redisPassword) config.redis.password = redisPassword;
   if (problems.length > 0) fail(problems);
-  return out;
+  return { kafkaTls, redisTls, s3Tls };
 }
 
 /** A copy of the config that is safe to log: secret values and URL credentials masked. */

@@ -259,8 +259,104 @@ const topicNames = z
     state: z.string().min(1).optional(),
     triggers: z.string().min(1).optional(),
     dlq: z.string().min(1).optional(),
+    audit: z.string().min(1).optional(),
   })
   .default({});
+
+/** A bearer token's name: in log lines and audit events, never the token itself. */
+const tokenName = z
+  .string()
+  .regex(
+    /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/,
+    'lower-case letters, digits, ".", "_" or "-", at most 63 (it is logged and audited)',
+  );
+
+/**
+ * One bearer token of the HTTP API (docs/security.md). Its value comes from exactly one place:
+ * a file (re-read when it changes, so a rotated Kubernetes Secret takes effect without a
+ * restart) or an environment variable (read at start).
+ */
+const apiTokenSchema = z
+  .strictObject({
+    name: tokenName,
+    /** read: every GET route; write: every route (POST, PUT, PATCH, DELETE too). */
+    scope: z.enum(['read', 'write']),
+    token_file: z.string().min(1).optional(),
+    token_env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+      .optional(),
+  })
+  .superRefine((t, ctx) => {
+    const given = [t.token_file, t.token_env].filter((v) => v !== undefined).length;
+    if (given !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: `token '${t.name}': give exactly one of token_file and token_env (${given === 0 ? 'neither is' : 'both are'} set)`,
+      });
+    }
+  });
+
+/** The name the `http.api_token` shorthand gives its token. */
+export const API_TOKEN_NAME = 'api';
+
+const httpSchema = z
+  .strictObject({
+    host: z.string().min(1).default('127.0.0.1'),
+    port: z.number().int().min(0, 'a port 0-65535').max(65_535, 'a port 0-65535').default(8080),
+    /**
+     * Shorthand for one write-scope token named `api` (env SCALEWISE_API_TOKEN). With no token
+     * at all, the read routes are open (a warning at start) and the write routes refused (403).
+     */
+    api_token: z.string().min(16, "at least 16 characters (the write token named 'api')").optional(),
+    /** The `api` token's file instead (env SCALEWISE_API_TOKEN_FILE), re-read when it changes. */
+    api_token_file: z.string().min(1).optional(),
+    /** Named tokens with a scope, each from a file or an environment variable. @default [] */
+    tokens: z.array(apiTokenSchema).default([]),
+    /**
+     * `/metrics`: `open` (default: scrapers commonly have no token, and the text holds counters,
+     * not events) or `token` (a read-scope token, e.g. Prometheus' `authorization.credentials_file`).
+     */
+    metrics_auth: z.enum(['open', 'token']).default('open'),
+  })
+  .superRefine((h, ctx) => {
+    if (h.api_token !== undefined && h.api_token_file !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['api_token_file'],
+        message: 'give api_token or api_token_file, not both',
+      });
+    }
+    const shorthand = h.api_token !== undefined || h.api_token_file !== undefined;
+    const seen = new Map<string, number>();
+    h.tokens.forEach((t, i) => {
+      const before = seen.get(t.name);
+      if (before !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tokens', i, 'name'],
+          message: `'${t.name}' is also the name of http.tokens[${before}]`,
+        });
+      }
+      seen.set(t.name, i);
+      if (shorthand && t.name === API_TOKEN_NAME) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tokens', i, 'name'],
+          message: `'${API_TOKEN_NAME}' is the name of the http.api_token shorthand, which is set too`,
+        });
+      }
+    });
+    if (h.metrics_auth === 'token' && !shorthand && h.tokens.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['metrics_auth'],
+        message: "'token' needs a token: set http.tokens or http.api_token (SCALEWISE_API_TOKEN)",
+      });
+    }
+  })
+  .prefault({});
 
 export const configSchema = z.strictObject({
   autoscaler: z.strictObject({
@@ -411,6 +507,8 @@ export const configSchema = z.strictObject({
           mechanism: z.enum(['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']).optional(),
           username: z.string().min(1).optional(),
           password: z.string().min(1).optional(),
+          /** A file holding the password (a mounted Secret), read at start; instead of `password`. */
+          password_file: z.string().min(1).optional(),
           /** PEM files for TLS: the CA that signed the brokers, and a client certificate and key for mTLS. */
           ca_file: z.string().min(1).optional(),
           cert_file: z.string().min(1).optional(),
@@ -441,6 +539,14 @@ export const configSchema = z.strictObject({
         .regex(/^rediss?:\/\/\S+$/, 'a redis:// or rediss:// URL')
         .default('redis://127.0.0.1:6379'),
       key_prefix: z.string().default('scalewise:'),
+      /** An ACL user (Redis 6+) for AUTH; none = the `default` user. */
+      username: z.string().min(1).optional(),
+      /** The password for AUTH (the user's, or `requirepass`); or in the URL, not both. */
+      password: z.string().min(1).optional(),
+      /** A file holding the password (a mounted Secret), read at start; instead of `password`. */
+      password_file: z.string().min(1).optional(),
+      /** PEM file of the CA that signed the server's certificate (`rediss://` only). @default Node's roots */
+      ca_file: z.string().min(1).optional(),
     })
     .prefault({}),
   s3: z
@@ -454,6 +560,8 @@ export const configSchema = z.strictObject({
       access_key_id: z.string().min(1).optional(),
       secret_access_key: z.string().min(1).optional(),
       force_path_style: z.boolean().default(true),
+      /** PEM file of the CA that signed an https endpoint's certificate. @default Node's roots */
+      ca_file: z.string().min(1).optional(),
     })
     .prefault({}),
   /**
@@ -505,14 +613,7 @@ export const configSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
-  http: z
-    .strictObject({
-      host: z.string().min(1).default('127.0.0.1'),
-      port: z.number().int().min(0, 'a port 0-65535').max(65_535, 'a port 0-65535').default(8080),
-      /** Bearer token required by mutating REST routes; none = those routes are refused. */
-      api_token: z.string().min(16, 'at least 16 characters').optional(),
-    })
-    .prefault({}),
+  http: httpSchema,
   telemetry: z
     .strictObject({
       log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -45,6 +45,8 @@ let base: string;
 let engineBase: string;
 let engine: Service;
 let am: Service;
+/** An alert-manager on the same topics with no api_token: it asks for none. */
+let openBase: string;
 const running: Service[] = [];
 
 /** Newest modification time under a path (files only). */
@@ -67,6 +69,8 @@ async function ensureBuilt(): Promise<void> {
 }
 
 const src = { source: '/scalewise/test/console' };
+/** The test's token on a request: every route of the services is authenticated. */
+const bearer = () => ({ headers: { authorization: `Bearer ${token}` } });
 function ev<T extends EventType>(type: T, data: Partial<EventData<T>>): AnyScalewiseEvent {
   return createEvent(type, { ...sampleData[type], ...data } as EventData<T>, {
     ...src,
@@ -105,28 +109,29 @@ before(async () => {
   }).trim();
   [stack] = await Promise.all([getStack(), ensureBuilt()]);
   prefix = `${uniqueName('console')}.`;
-  loaded = loadConfig({
-    text: `
-cluster_id: ${uniqueName('c')}
+  const clusterId = uniqueName('c');
+  const bucket = uniqueName('console-dlq');
+  // The same system; `apiToken` undefined: an alert-manager that asks for no token.
+  const configText = (groupPrefix: string, apiToken: string | undefined) => `
+cluster_id: ${clusterId}
 autoscaler: { pools: [{ name: workers, min: 2, max: 6 }] }
 events:
   topic_prefix: "${prefix}"
-  group_prefix: "${prefix}"
+  group_prefix: "${groupPrefix}"
   partitions: 3
 kafka: { brokers: [${stack.kafka.brokers.join(', ')}] }
 redis: { url: "${stack.redis.url}" }
 s3:
   endpoint: ${stack.s3.endpoint}
   region: ${stack.s3.region}
-  bucket: ${uniqueName('console-dlq')}
+  bucket: ${bucket}
   access_key_id: ${stack.s3.accessKeyId}
   secret_access_key: ${stack.s3.secretAccessKey}
-http: { host: 127.0.0.1, port: 0, api_token: ${token} }
+http: { host: 127.0.0.1, port: 0${apiToken ? `, api_token: ${apiToken}` : ''} }
 telemetry: { log_level: warn }
 shutdown_timeout_seconds: 10
-`,
-    env: {},
-  });
+`;
+  loaded = loadConfig({ text: configText(prefix, token), env: {} });
   const common = { config: loaded, fromBeginning: true, telemetry: { logDestination: quiet } };
   engine = await createService(defineDecisionEngine(common));
   running.push(engine);
@@ -138,6 +143,15 @@ shutdown_timeout_seconds: 10
   await am.start();
   base = await am.listen();
   engineBase = await engine.listen();
+  const open = await createService(
+    defineAlertManager({
+      ...common,
+      config: loadConfig({ text: configText(`${prefix}open.`, undefined), env: {} }),
+    }),
+  );
+  running.push(open);
+  await open.start();
+  openBase = await open.listen();
   browser = await chromium.launch({
     executablePath: chromiumPath,
     headless: true,
@@ -191,6 +205,50 @@ describe('the web console in a real browser', () => {
     await app.close();
   });
 
+  test('an alert-manager that asks for no token: the console opens at once, says it is unauthenticated, offers no sign-in', async () => {
+    assert.equal((await fetch(`${openBase}/v1/alerts`)).status, 200, 'this one asks for no token');
+    const page = await browser.newPage();
+    await page.goto(`${openBase}/`);
+    await page.locator('#conn[data-state=live]').waitFor({ timeout: 15_000 });
+    assert.equal(await page.locator('#app').isVisible(), true);
+    assert.equal(await page.locator('#login').isHidden(), true, 'no sign-in form');
+    assert.equal(await page.locator('#signout').isHidden(), true, 'nothing to sign out of');
+    assert.equal(
+      await page.locator('#auth[data-mode=open]').textContent(),
+      'unauthenticated: this alert-manager asks for no token',
+    );
+    await shot(page, 'unauthenticated');
+    await page.close();
+  });
+
+  test('the link with its token (#token=...) opens the console without a form and leaves the address bar', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/#token=${encodeURIComponent(token)}&severity=warning`);
+    await page.locator('#conn[data-state=live]').waitFor({ timeout: 15_000 });
+    assert.equal(await page.locator('#login').isHidden(), true);
+    assert.equal(await page.locator('#auth[data-mode=token]').textContent(), 'signed in with a token');
+    assert.equal(
+      new URL(page.url()).hash,
+      '#severity=warning',
+      'the token left the address; the filter stayed',
+    );
+    assert.equal(await page.locator('#f-severity').inputValue(), 'warning');
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('scalewise.token')), token);
+    await page.close();
+  });
+
+  test('a link with a token this alert-manager refuses shows the form, saying so', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/#token=not-the-token-of-this-one`);
+    const error = page.locator('#login-error');
+    await error.waitFor({ state: 'visible', timeout: 10_000 });
+    assert.match((await error.textContent()) ?? '', /token in the link was refused \(401\)/);
+    assert.equal(await page.locator('#app').isHidden(), true);
+    assert.doesNotMatch(page.url(), /token/);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('scalewise.token')), null);
+    await page.close();
+  });
+
   test('a wrong token shows a clear error and stays signed out', async () => {
     const page = await browser.newPage();
     await page.goto(`${base}/`);
@@ -211,11 +269,13 @@ describe('the web console in a real browser', () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     const problems: string[] = [];
     page.on('pageerror', (err) => problems.push(err.message));
+    await page.goto(`${base}/`);
+    // The page asked whether a token is needed (a read without one: 401, which the browser
+    // logs as an error by design); from signing in on, nothing may fail.
+    await page.fill('#token', token);
     page.on('console', (m) => {
       if (m.type() === 'error') problems.push(m.text());
     });
-    await page.goto(`${base}/`);
-    await page.fill('#token', token);
     await page.click('#login button[type=submit]');
     await page.locator('#conn[data-state=live]').waitFor({ timeout: 15_000 });
     assert.equal(await page.evaluate(() => sessionStorage.getItem('scalewise.token')), token);
@@ -246,7 +306,7 @@ describe('the web console in a real browser', () => {
     // size is known decide nothing. Wait until the engine knows it.
     await waitFor(
       async () => {
-        const r = (await (await fetch(`${engineBase}/v1/pools`)).json()) as {
+        const r = (await (await fetch(`${engineBase}/v1/pools`, bearer())).json()) as {
           pools: { pool: string; workers: number | null }[];
         };
         return r.pools.find((p) => p.pool === 'workers')?.workers === 3;
@@ -371,7 +431,7 @@ describe('the web console in a real browser', () => {
     assert.equal(lastDot, String(d.desired_workers));
     const stored = await waitFor(
       async () => {
-        const r = (await (await fetch(`${engineBase}/v1/pools`)).json()) as {
+        const r = (await (await fetch(`${engineBase}/v1/pools`, bearer())).json()) as {
           pools: { pool: string; workers: number | null }[];
         };
         const w = r.pools.find((p) => p.pool === 'workers')?.workers;

@@ -98,3 +98,42 @@ export function errorCode(err: unknown): ErrorCode {
   if (programmingErrors.some((t) => err instanceof t)) return 'INTERNAL';
   return 'HANDLER_FAILED';
 }
+
+/** Node's codes of a TLS peer certificate it does not accept. */
+const certificateCodes = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_REVOKED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'INVALID_CA',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/**
+ * When `err` (or an error in its `cause`/`originalError` chain) is a TLS handshake that failed on
+ * the server's certificate: a sentence naming it, its code and what to check; otherwise undefined.
+ */
+export function certificateProblem(err: unknown): string | undefined {
+  let e: unknown = err;
+  for (let i = 0; i < 6 && typeof e === 'object' && e !== null; i += 1) {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && certificateCodes.has(code)) {
+      const what =
+        code === 'ERR_TLS_CERT_ALTNAME_INVALID'
+          ? 'does not name the host connected to'
+          : code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID'
+            ? 'is outside its validity period'
+            : 'is not signed by a trusted CA (is the right CA file configured?)';
+      return `TLS handshake failed: the server's certificate ${what}: ${code}: ${String(message)}`;
+    }
+    e = (e as { cause?: unknown; originalError?: unknown }).originalError ?? (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

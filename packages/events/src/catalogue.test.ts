@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ScalewiseError } from '@scalewise/errors';
+import { auditEvent } from './audit.ts';
 import {
   catalogue,
   eventTypes,
@@ -13,6 +14,7 @@ import {
 import { causedBy, createEvent, isTriggerType, parseData } from './envelope.ts';
 import { sampleData } from './samples.ts';
 import * as schemas from './schemas.ts';
+import { AUDIT_KEY } from './schemas.ts';
 
 // DESIGN.md section 4, written out again on purpose: the catalogue must match the contract.
 const designTopics: Record<string, string[]> = {
@@ -51,6 +53,7 @@ const designTopics: Record<string, string[]> = {
   ],
   triggers: ['trigger.scale', 'trigger.pause', 'trigger.resume', 'trigger.update'],
   dlq: ['DeadLetterRecorded'],
+  audit: ['AuditRecorded'],
 };
 
 describe('catalogue', () => {
@@ -210,5 +213,38 @@ describe('envelope', () => {
     assert.equal(grandchild.clusterid, 'local');
     assert.equal(grandchild.region, 'eu-1');
     assert.equal(grandchild.traceparent, parent.traceparent);
+  });
+});
+
+describe('audit', () => {
+  const data = sampleData['io.scalewise.AuditRecorded'];
+
+  test('an audit record that names no pool is keyed scalewise.audit, info when it succeeded', () => {
+    const e = auditEvent(data, { source: '/scalewise/local/alert-manager', clusterid: 'local' });
+    assert.equal(e.partitionkey, AUDIT_KEY);
+    assert.equal(e.severity, 'info');
+    assert.equal(e.time, data.at);
+    assert.equal(topicOf(e.type), 'audit');
+  });
+
+  test("a denied request is a warning; one about a pool is keyed by the pool, in that pool's history", () => {
+    const e = auditEvent(
+      { ...data, action: 'trigger.scale', target: 'workers', pool: 'workers', outcome: 'denied' },
+      { source: '/scalewise/cli', clusterid: 'local' },
+    );
+    assert.equal(e.partitionkey, 'workers');
+    assert.equal(e.severity, 'warning');
+  });
+
+  test('the action is dotted lower-case words and the outcome one of three, each refused naming the field', () => {
+    assert.throws(
+      () => parseData('io.scalewise.AuditRecorded', { ...data, action: 'DELETE /v1/silences' }),
+      /data\.action: dotted lower-case words/,
+    );
+    assert.throws(
+      () => parseData('io.scalewise.AuditRecorded', { ...data, outcome: 'maybe' }),
+      /data\.outcome/,
+    );
+    assert.throws(() => parseData('io.scalewise.AuditRecorded', { ...data, actor: '' }), /data\.actor/);
   });
 });

@@ -17,21 +17,41 @@ export const topicKeys = [
   'state',
   'triggers',
   'dlq',
+  'audit',
 ] as const;
 export type TopicKey = (typeof topicKeys)[number];
+
+/**
+ * How an event type recurs, for whatever shows events to a person (the console folds the
+ * routine ones by default):
+ * - `change`: published when something happens: a decision, an action, a node, a drift;
+ * - `periodic`: published every round of a loop whether or not anything changed (a pool's
+ *   metrics sample, a sync round that found the three views agreeing): telemetry;
+ * - `state`: published every round while a condition holds (pressure, pending pods, a pool
+ *   at its optimum): the first for a pool is news, a repeat with nothing else of that pool
+ *   between them is not.
+ */
+export type Cadence = 'change' | 'periodic' | 'state';
 
 interface Entry {
   topic: TopicKey;
   severity: Severity;
   schema: z.ZodType;
   summary: string;
+  cadence: Cadence;
 }
 
 /**
  * One catalogue entry. Its `schema` is built on first read and kept (schemas.ts exports a
  * builder per event): a service pays only for the types it publishes or consumes.
  */
-const entry = <S extends z.ZodType>(topic: TopicKey, severity: Severity, build: () => S, summary: string) => {
+const entry = <S extends z.ZodType>(
+  topic: TopicKey,
+  severity: Severity,
+  build: () => S,
+  summary: string,
+  cadence: Cadence = 'change',
+) => {
   let schema: S | undefined;
   return {
     topic,
@@ -41,47 +61,60 @@ const entry = <S extends z.ZodType>(topic: TopicKey, severity: Severity, build: 
       return schema;
     },
     summary,
+    cadence,
   };
 };
 
 /** Every event type Scalewise produces or accepts, by its CloudEvents `type`. */
 export const catalogue = {
-  'io.scalewise.PoolMetricsObserved': entry('metrics', 'info', s.poolMetricsObserved, 'one sample of a pool'),
+  'io.scalewise.PoolMetricsObserved': entry(
+    'metrics',
+    'info',
+    s.poolMetricsObserved,
+    'one sample of a pool',
+    'periodic',
+  ),
   'io.scalewise.ResourcePressureAlert': entry(
     'signals',
     'warning',
     s.resourcePressureAlert,
     'CPU or memory above the pressure threshold',
+    'state',
   ),
   'io.scalewise.UnderutilizationWarning': entry(
     'signals',
     'info',
     s.underutilizationWarning,
     'CPU and memory below the low thresholds for the configured periods',
+    'state',
   ),
   'io.scalewise.PendingPodsDetected': entry(
     'signals',
     'warning',
     s.pendingPodsDetected,
     'unschedulable pods',
+    'state',
   ),
   'io.scalewise.NotTriggerScaleUp': entry(
     'signals',
     'warning',
     s.notTriggerScaleUp,
     'pending pods that no pool can host: they grow nothing',
+    'state',
   ),
   'io.scalewise.OptimalStateTrigger': entry(
     'signals',
     'info',
     s.optimalStateTrigger,
     'the pool is at its minimum and underutilised',
+    'state',
   ),
   'io.scalewise.NodeHealthDegraded': entry(
     'nodes',
     'warning',
     s.nodeHealthDegraded,
     'a node is NotReady or under pressure',
+    'state',
   ),
   'io.scalewise.NodeUnexpectedlyLost': entry(
     'nodes',
@@ -149,6 +182,7 @@ export const catalogue = {
     'info',
     s.clusterStateSynced,
     'Kubernetes, the provider and the state store agree',
+    'periodic',
   ),
   'io.scalewise.StateDriftDetected': entry(
     'state',
@@ -179,6 +213,12 @@ export const catalogue = {
     'warning',
     s.deadLetterRecorded,
     'a record was dead-lettered to S3',
+  ),
+  'io.scalewise.AuditRecorded': entry(
+    'audit',
+    'info',
+    s.auditRecorded,
+    'a mutating request (HTTP write route, CLI trigger or replay): who, what, how it ended',
   ),
   'io.scalewise.trigger.scale': entry(
     'triggers',
@@ -214,6 +254,11 @@ export const eventTypes = Object.keys(catalogue) as EventType[];
 /** Whether `type` is in the catalogue. */
 export function isEventType(type: unknown): type is EventType {
   return typeof type === 'string' && Object.hasOwn(catalogue, type);
+}
+
+/** How an event type recurs (see Cadence). */
+export function cadenceOf(type: EventType): Cadence {
+  return catalogue[type].cadence;
 }
 
 /** The logical topic an event type is published to. */

@@ -1,5 +1,8 @@
+export { type AuditData, auditEvent } from './audit.ts';
 export {
+  type Cadence,
   type Catalogue,
+  cadenceOf,
   catalogue,
   type EventData,
   type EventName,
@@ -39,4 +42,4 @@ export {
   validateEvent,
 } from './envelope.ts';
 export { sampleData, sampleEvents } from './samples.ts';
-export { comparisonSchema, explanationSchema, UNPLACEABLE_KEY } from './schemas.ts';
+export { AUDIT_KEY, comparisonSchema, explanationSchema, UNPLACEABLE_KEY } from './schemas.ts';

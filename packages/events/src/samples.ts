@@ -5,7 +5,7 @@
  */
 import type { EventData, EventType } from './catalogue.ts';
 import { createEvent, type ScalewiseEvent } from './envelope.ts';
-import { UNPLACEABLE_KEY } from './schemas.ts';
+import { AUDIT_KEY, UNPLACEABLE_KEY } from './schemas.ts';
 
 const at = '2026-11-22T11:20:00.000Z';
 const explanation = {
@@ -287,6 +287,22 @@ export const sampleData: { [T in EventType]: EventData<T> } = {
     reason: 'value is not valid JSON',
     attempts: 1,
   },
+  'io.scalewise.AuditRecorded': {
+    actor: 'ops',
+    action: 'silence.create',
+    target: '6f1c2d9e-5b7a-4c1e-9f0a-2b3c4d5e6f70',
+    outcome: 'succeeded',
+    service: 'alert-manager',
+    request: {
+      id: 'req-7',
+      method: 'POST',
+      route: '/v1/silences',
+      status: 201,
+      remote_address: '10.0.3.17',
+    },
+    details: { pools: ['workers'], ends_at: at },
+    at,
+  },
   'io.scalewise.trigger.scale': {
     pool: 'workers',
     action: 'scale_up',
@@ -308,6 +324,7 @@ export function sampleEvents(options: { source?: string; clusterid?: string } = 
       ...(type === 'io.scalewise.DeadLetterRecorded' ? { partitionkey: 'scalewise.triggers' } : {}),
       ...(type === 'io.scalewise.CircuitBreakerStateChanged' ? { partitionkey: 'decision-engine' } : {}),
       ...(type === 'io.scalewise.NotTriggerScaleUp' ? { partitionkey: UNPLACEABLE_KEY } : {}),
+      ...(type === 'io.scalewise.AuditRecorded' ? { partitionkey: AUDIT_KEY } : {}),
     }),
   );
 }

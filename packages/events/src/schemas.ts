@@ -609,6 +609,58 @@ export const deadLetterRecorded = () =>
     attempts: z.number().int().min(1),
   });
 
+/** The partition key of an AuditRecorded that names no pool (a silence, a dead letter, a topic). */
+export const AUDIT_KEY = 'scalewise.audit';
+
+/**
+ * A mutating request, who made it and how it ended (docs/security.md, "Audit events"): every
+ * write route of a service's HTTP API, and the CLI's triggers and replays.
+ */
+export const auditRecorded = () =>
+  z.object({
+    actor: z
+      .string()
+      .min(1)
+      .max(256)
+      .describe("who: the HTTP token's configured name, or the CLI's `cli:<os user>@<host>`"),
+    principal: z
+      .string()
+      .min(1)
+      .max(256)
+      .optional()
+      .describe('the Kafka principal (SASL user name) the CLI published with, when it used SASL'),
+    action: z
+      .string()
+      .regex(/^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)+$/, 'dotted lower-case words, e.g. silence.create')
+      .describe('what: silence.create, silence.delete, dlq.replay, topic.replay, trigger.scale, ...'),
+    target: z
+      .string()
+      .min(1)
+      .max(2048)
+      .describe('what it acted on: a silence id, a dead letter key, a topic, a pool'),
+    outcome: z
+      .enum(['succeeded', 'failed', 'denied'])
+      .describe('denied: the token has no write scope; failed: refused or broken after authentication'),
+    reason: z.string().max(2000).optional().describe('why it failed or was denied'),
+    service: z.string().min(1).describe('who recorded it: the service, or scalewise-cli'),
+    pool: pool.optional(),
+    request: z
+      .object({
+        id: z.string().min(1).describe("the service's request id (its log lines carry it as reqId)"),
+        method: z.string().min(1),
+        route: z.string().min(1).describe('the route pattern, e.g. /v1/silences/:id'),
+        status: z.number().int().min(100).max(599),
+        remote_address: z.string().optional(),
+      })
+      .optional()
+      .describe('the HTTP request, for an action taken through a service'),
+    details: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('what else the action said: the silence, the replayed offset, the event id sent'),
+    at: timestamp,
+  });
+
 export const triggerScale = () =>
   z
     .object({

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ApiException } from '@kubernetes/client-node';
 import { isRetriable, ScalewiseError } from '@scalewise/errors';
 import { isNetworkError, isStatus, kubeCall, statusOf, toKubeError } from './client.ts';
+import { ApiStatusError } from './raw-api.ts';
 
 const api = (code: number, message = 'nope') =>
-  new ApiException(code, 'x', JSON.stringify({ kind: 'Status', code, message }), {});
+  new ApiStatusError(code, { kind: 'Status', code, message }, 'GET /api/v1/nodes/a');
 const refused = () =>
   new TypeError('fetch failed', {
     cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' }),
@@ -43,7 +43,10 @@ describe('API errors in the catalogue', () => {
     assert.ok(e instanceof ScalewiseError);
     assert.equal(e.code, 'DEPENDENCY_UNAVAILABLE');
     assert.equal(e.retriable, true);
-    assert.match(e.message, /listing nodes: the API server did not answer \(ECONNREFUSED\)/);
+    assert.equal(
+      e.message,
+      'listing nodes: the API server did not answer (connect ECONNREFUSED 127.0.0.1:6443)',
+    );
     assert.ok(isNetworkError(new DOMException('aborted', 'TimeoutError')));
     assert.ok(isNetworkError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })));
   });
@@ -55,7 +58,7 @@ describe('API errors in the catalogue', () => {
     assert.equal(isNetworkError(bug), false);
   });
 
-  test("the status of client-node's ApiException (code) and of the watch's errors (statusCode)", () => {
+  test('the status of an ApiStatusError (code) and of errors that say statusCode', () => {
     assert.equal(statusOf(api(404)), 404);
     assert.equal(statusOf(Object.assign(new Error('Gone'), { statusCode: 410 })), 410);
     assert.equal(statusOf(new Error('x')), undefined);

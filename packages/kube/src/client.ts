@@ -1,47 +1,52 @@
 /**
  * The Kubernetes API as the services use it: a kubeconfig (a file, or the in-cluster service
- * account), typed clients, and API errors turned into the error catalogue.
+ * account: kubeconfig.ts), the calls they make (api.ts) over `node:https` (raw-api.ts), and API
+ * errors turned into the error catalogue.
  */
-import { AppsV1Api, CoreV1Api, KubeConfig, PolicyV1Api } from '@kubernetes/client-node';
 import { ScalewiseError } from '@scalewise/errors';
+import { apis, type CoordinationApi, type CoreApi, type CustomObjectsApi, type PolicyApi } from './api.ts';
+import { type CredentialOptions, credentialSource } from './credentials.ts';
+import { type LoadOptions, loadKubeTarget } from './kubeconfig.ts';
+import { createTransport, type Transport } from './raw-api.ts';
 
-export interface Kube {
-  kc: KubeConfig;
-  core: CoreV1Api;
-  apps: AppsV1Api;
-  policy: PolicyV1Api;
+/** A connection to one API server as one identity. */
+export interface Kube extends Transport {
+  /** The API server's URL. */
+  readonly server: string;
+  /** Where the configuration came from, for messages ("context 'x' of <file>", "the in-cluster service account"). */
+  readonly source: string;
+  readonly core: CoreApi;
+  readonly policy: PolicyApi;
+  readonly coordination: CoordinationApi;
+  readonly custom: CustomObjectsApi;
 }
 
+/** The calls of {@link Kube} over a transport (a fake one in tests). */
+export function kubeOver(transport: Transport, about: { server: string; source: string }): Kube {
+  return { ...about, ...transport, ...apis(transport.request) };
+}
+
+/**
+ * Connects to the API server of `kubeconfig` (its current context, or `context`), or, without
+ * one, to the pod's own with its service account. Nothing is sent until the first call.
+ * @throws ScalewiseError INVALID_CONFIG naming what is missing or not supported (kubeconfig.ts).
+ */
 export function connectKube(
-  options: { kubeconfig?: string | undefined; context?: string | undefined } = {},
+  options: LoadOptions & Pick<CredentialOptions, 'now' | 'execTimeoutMs'> = {},
 ): Kube {
-  const kc = new KubeConfig();
-  if (options.kubeconfig) {
-    kc.loadFromFile(options.kubeconfig);
-  } else if (process.env.KUBERNETES_SERVICE_HOST) {
-    kc.loadFromCluster();
-  } else {
-    // Outside a pod there is no service account to fall back on: say so, instead of letting
-    // every request fail later against https://undefined:undefined.
-    throw new ScalewiseError(
-      'INVALID_CONFIG',
-      'kubernetes.kubeconfig (or KUBECONFIG) is not set, and this is not a pod (KUBERNETES_SERVICE_HOST is unset): no Kubernetes API to talk to',
-      { details: { key: 'kubernetes.kubeconfig' } },
-    );
-  }
-  if (options.context) kc.setCurrentContext(options.context);
-  return {
-    kc,
-    core: kc.makeApiClient(CoreV1Api),
-    apps: kc.makeApiClient(AppsV1Api),
-    policy: kc.makeApiClient(PolicyV1Api),
-  };
+  const target = loadKubeTarget(options);
+  const credentials = credentialSource(target, {
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.execTimeoutMs !== undefined ? { execTimeoutMs: options.execTimeoutMs } : {}),
+  });
+  return kubeOver(createTransport(target, credentials), { server: target.server, source: target.source });
 }
 
-/** The HTTP status of an API error (client-node's ApiException has `code`), or undefined. */
+/** The HTTP status of an API error (`ApiStatusError`'s `code`), or undefined. */
 export function statusOf(err: unknown): number | undefined {
   const e = err as { code?: unknown; statusCode?: unknown } | null;
-  // ApiException has `code`; the Watch's errors have `statusCode`.
+  // ApiStatusError (and client-node's ApiException) have `code`; some errors say `statusCode`.
   const c = typeof e?.code === 'number' ? e.code : e?.statusCode;
   return typeof c === 'number' ? c : undefined;
 }
@@ -64,6 +69,7 @@ function messageOf(err: unknown): string {
 const networkCodes = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
+  'ECONNABORTED',
   'ETIMEDOUT',
   'EPIPE',
   'ENOTFOUND',
@@ -78,14 +84,28 @@ const networkCodes = new Set([
 ]);
 
 /**
+ * The TLS handshake failed: the server's certificate not trusted or not for this name, a
+ * client certificate refused. Classed as no answer, as before (fetch reported these as "fetch
+ * failed" too): a server's certificate rotated mid-way heals by itself, a wrong CA is in the message.
+ */
+const isTlsCode = (code: string): boolean =>
+  code.startsWith('ERR_TLS_') ||
+  code.startsWith('ERR_SSL_') ||
+  code === 'EPROTO' ||
+  code.endsWith('_CERT') ||
+  code.includes('CERT_') ||
+  code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE';
+
+/**
  * Whether an error says the API server could not be reached or stopped answering (refused,
- * reset, timed out, aborted by a timeout), as opposed to an answer. undici reports these as a
- * TypeError "fetch failed" whose cause carries the code, so the causes are followed.
+ * reset, timed out, aborted by a timeout), as opposed to an answer. The causes are followed:
+ * an aborted request's AbortError carries the deadline's ETIMEDOUT as its cause (and undici,
+ * which fetch uses, reports these as a TypeError "fetch failed" whose cause has the code).
  */
 export function isNetworkError(err: unknown): boolean {
   for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
     const { code, name } = e as { code?: unknown; name?: unknown };
-    if (typeof code === 'string' && networkCodes.has(code)) return true;
+    if (typeof code === 'string' && (networkCodes.has(code) || isTlsCode(code))) return true;
     if (name === 'TimeoutError' || name === 'ConnectTimeoutError' || name === 'SocketError') return true;
     if (e instanceof TypeError && e.message === 'fetch failed') return true;
     e = (e as { cause?: unknown }).cause;
@@ -97,7 +117,7 @@ export function isNetworkError(err: unknown): boolean {
  * An error of the Kubernetes API in the error catalogue, naming what was being done:
  * - an answer with a status: KUBERNETES_API, retriable for 410 (relist), 429 and 5xx, not for
  *   other 4xx (forbidden, not found, invalid: the same request fails the same way);
- * - no answer (refused, reset, timed out): DEPENDENCY_UNAVAILABLE, retriable;
+ * - no answer (refused, reset, timed out, a failed TLS handshake): DEPENDENCY_UNAVAILABLE, retriable;
  * - anything else (a bug, a bad argument) is returned as it is, so it is never retried.
  * `details.status` holds the HTTP status (null without an answer).
  */
@@ -113,11 +133,13 @@ export function toKubeError(what: string, err: unknown): Error {
     });
   }
   if (isNetworkError(err)) {
-    const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
-    const detail = typeof cause?.code === 'string' ? cause.code : (err as Error).message;
+    const code = codeIn(err);
+    const tls = code !== undefined && isTlsCode(code);
+    const said = code ? messageWith(err, code) : String((err as Error).message ?? '');
+    const detail = code && !said.includes(code) ? `${code}${said ? `: ${said}` : ''}` : said;
     return new ScalewiseError(
       'DEPENDENCY_UNAVAILABLE',
-      `${what}: the API server did not answer (${detail})`,
+      `${what}: ${tls ? 'the TLS handshake with the API server failed' : 'the API server did not answer'} (${detail})`,
       {
         cause: err,
         details: { status: null },
@@ -125,6 +147,25 @@ export function toKubeError(what: string, err: unknown): Error {
     );
   }
   return err instanceof Error ? err : new Error(String(err));
+}
+
+/** The first string `code` along the causes (the socket's, under an AbortError or fetch's TypeError). */
+function codeIn(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code !== 'ABORT_ERR') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** The message of the error along the causes that carries `code`. */
+function messageWith(err: unknown, code: string): string {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    if ((e as { code?: unknown }).code === code) return (e as Error).message;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return '';
 }
 
 /**

@@ -25,7 +25,7 @@ async function workers(f: Fixture, ...names: string[]): Promise<void> {
 }
 
 async function deployment(f: Fixture, replicas: number, cpu = '100m'): Promise<void> {
-  await f.kube.apps.createNamespacedDeployment({
+  await f.admin.apps.createNamespacedDeployment({
     namespace: f.id,
     body: {
       metadata: { name: 'web' },
@@ -80,7 +80,7 @@ test('KWOK workers: created once by name, Ready, with the pool label and provide
 test("drain: cordons the node, moves the Deployment's pods to the other node, leaves the DaemonSet's pod", async (t) => {
   const f = await fixture(t, 'kube-drain');
   await workers(f, `${f.id}-a`, `${f.id}-b`);
-  await f.kube.apps.createNamespacedDaemonSet({
+  await f.admin.apps.createNamespacedDaemonSet({
     namespace: f.id,
     body: {
       metadata: { name: 'agent' },
@@ -129,7 +129,7 @@ test('a PodDisruptionBudget with maxUnavailable 0 blocks the drain: the error na
   await workers(f, `${f.id}-a`);
   await deployment(f, 2);
   await allRunning(f, 2);
-  await f.kube.policy.createNamespacedPodDisruptionBudget({
+  await f.admin.policy.createNamespacedPodDisruptionBudget({
     namespace: f.id,
     body: {
       metadata: { name: 'web-pdb' },
@@ -138,7 +138,7 @@ test('a PodDisruptionBudget with maxUnavailable 0 blocks the drain: the error na
   });
   await waitFor(
     async () =>
-      (await f.kube.policy.readNamespacedPodDisruptionBudget({ name: 'web-pdb', namespace: f.id })).status
+      (await f.admin.policy.readNamespacedPodDisruptionBudget({ name: 'web-pdb', namespace: f.id })).status
         ?.expectedPods === 2,
     { timeoutMs: 30_000, what: 'the budget observed by the disruption controller' },
   );

@@ -1,13 +1,38 @@
+export type {
+  CallOptions,
+  CoordinationApi,
+  CoreApi,
+  CustomObjectsApi,
+  JsonPatch,
+  ListParams,
+  PolicyApi,
+} from './api.ts';
 export {
   connectKube,
   isNetworkError,
   isStatus,
   type Kube,
   kubeCall,
+  kubeOver,
   statusOf,
   toKubeError,
 } from './client.ts';
+export {
+  type CredentialOptions,
+  type CredentialSource,
+  credentialSource,
+  type RequestCredentials,
+  TOKEN_FILE_PERIOD_MS,
+} from './credentials.ts';
 export { budgetInRefusal, type DrainOptions, type DrainResult, drain, podsOn } from './drain.ts';
+export {
+  type ExecConfig,
+  type KubeAuth,
+  type KubeTarget,
+  type LoadOptions,
+  loadKubeTarget,
+  SERVICE_ACCOUNT_DIR,
+} from './kubeconfig.ts';
 export {
   type LeaderElector,
   type LeaderElectorOptions,
@@ -16,6 +41,7 @@ export {
   leaderElector,
   leaseStep,
   leaseView,
+  microTime,
 } from './lease.ts';
 export {
   ACTION_ANNOTATION,
@@ -56,7 +82,17 @@ export {
   toMillis,
 } from './projection.ts';
 export { cpuMillicores, memoryBytes, parseQuantity } from './quantity.ts';
-export { ApiStatusError, apiGet, apiGetJson, type Query, readJsonLines } from './raw-api.ts';
+export {
+  ApiStatusError,
+  apiGet,
+  apiGetJson,
+  createTransport,
+  DEFAULT_IDLE_MS,
+  type KubeRequest,
+  type Query,
+  readJsonLines,
+  type Transport,
+} from './raw-api.ts';
 export {
   isActiveOn,
   isReady,
@@ -116,3 +152,29 @@ export {
   type WatchCacheStats,
   type WatchEventType,
 } from './watch-cache.ts';
+export type {
+  V1APIResourceList,
+  V1ConfigMap,
+  V1ConfigMapList,
+  V1Container,
+  V1DeleteOptions,
+  V1Eviction,
+  V1LabelSelector,
+  V1Lease,
+  V1Namespace,
+  V1Node,
+  V1NodeList,
+  V1NodeSelectorTerm,
+  V1Pod,
+  V1PodAffinityTerm,
+  V1PodDisruptionBudget,
+  V1PodDisruptionBudgetList,
+  V1PodList,
+  V1PodSpec,
+  V1ServiceAccountList,
+  V1Status,
+  V1Taint,
+  V1Toleration,
+  V1Volume,
+  Wire,
+} from './types.ts';

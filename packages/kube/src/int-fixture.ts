@@ -3,13 +3,16 @@
 // on them, all deleted when the test ends.
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
-import type { V1Pod } from '@kubernetes/client-node';
-import { getStack, uniqueName, waitFor } from '@scalewise/testing';
+import type { V1Pod } from './types.ts';
+import { getStack, type KubeAdmin, kubeAdmin, uniqueName, waitFor } from '@scalewise/testing';
 import { connectKube, type Kube } from './client.ts';
 import { kwokNodeManifest, POOL_LABEL, type WorkerSpec } from './nodes.ts';
 
 export interface Fixture {
+  /** Our client, as the services connect. */
   kube: Kube;
+  /** client-node's typed APIs on the same cluster, for what our client does not serve (deployments, PDBs). */
+  admin: KubeAdmin;
   kubeconfig: string;
   /** The control plane's etcd (native stack), for a test that compacts it. */
   etcd?: string;
@@ -28,6 +31,7 @@ export async function fixture(t: TestContext, prefix: string): Promise<Fixture> 
   assert.ok(stack.kubernetes, 'getStack({ kubernetes: true }) gave no Kubernetes API');
   const kubeconfig = stack.kubernetes.kubeconfig;
   const kube = connectKube({ kubeconfig });
+  const admin = kubeAdmin(kubeconfig);
   const id = uniqueName(prefix);
   await kube.core.createNamespace({ body: { metadata: { name: id } } });
   t.after(async () => {
@@ -49,6 +53,7 @@ export async function fixture(t: TestContext, prefix: string): Promise<Fixture> 
   );
   return {
     kube,
+    admin,
     kubeconfig,
     ...(stack.kubernetes.etcd ? { etcd: stack.kubernetes.etcd } : {}),
     id,

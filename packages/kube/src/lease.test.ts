@@ -43,11 +43,11 @@ describe('leaseView', () => {
   test('reads holder, renewal time (or acquisition) and duration; an empty holder is none', () => {
     assert.deepEqual(
       leaseView({
-        spec: { holderIdentity: 'a', renewTime: new Date(T0), leaseDurationSeconds: 10 },
+        spec: { holderIdentity: 'a', renewTime: new Date(T0).toISOString(), leaseDurationSeconds: 10 },
       }),
       { holder: 'a', renewedAt: T0, durationSeconds: 10 },
     );
-    assert.deepEqual(leaseView({ spec: { holderIdentity: '', acquireTime: new Date(T0) } }), {
+    assert.deepEqual(leaseView({ spec: { holderIdentity: '', acquireTime: new Date(T0).toISOString() } }), {
       holder: null,
       renewedAt: T0,
       durationSeconds: 15,

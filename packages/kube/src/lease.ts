@@ -5,8 +5,8 @@
  * so two candidates never both hold it. A holder that cannot renew for `leaseSeconds` steps
  * down by itself (another may hold the Lease by then). Stopping releases it at once.
  */
-import { CoordinationV1Api, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import { isStatus, type Kube } from './client.ts';
+import type { V1Lease } from './types.ts';
 
 /** What a candidate reads of the Lease. */
 export interface LeaseView {
@@ -26,12 +26,22 @@ export function leaseStep(lease: LeaseView | null, me: string, now: number): Lea
   return expired ? 'acquire' : 'follow';
 }
 
-/** The view of a Lease object. */
+/**
+ * A MicroTime as the API takes it: RFC 3339 with exactly six fractional digits
+ * (`2026-11-23T12:00:00.123000Z`); the server refuses three.
+ */
+export function microTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 23)}000Z`;
+}
+
+/** The view of a Lease object (its times as the API sends them, RFC 3339 strings). */
 export function leaseView(lease: V1Lease): LeaseView {
-  const renewed = lease.spec?.renewTime ?? lease.spec?.acquireTime;
+  const renewed = lease.spec?.renewTime || lease.spec?.acquireTime;
+  const at = renewed ? Date.parse(renewed) : Number.NaN;
   return {
     holder: lease.spec?.holderIdentity || null,
-    renewedAt: renewed ? new Date(renewed).getTime() : 0,
+    // An unreadable time counts as long ago: the Lease is taken over, not followed for ever.
+    renewedAt: Number.isFinite(at) ? at : 0,
     durationSeconds: lease.spec?.leaseDurationSeconds ?? 15,
   };
 }
@@ -64,7 +74,7 @@ export interface LeaderElector {
 }
 
 export function leaderElector(kube: Kube, options: LeaderElectorOptions): LeaderElector {
-  const api = kube.kc.makeApiClient(CoordinationV1Api);
+  const api = kube.coordination;
   const { name, namespace, identity } = options;
   const leaseSeconds = options.leaseSeconds ?? 15;
   const renewMs = (options.renewSeconds ?? 5) * 1000;
@@ -86,8 +96,8 @@ export function leaderElector(kube: Kube, options: LeaderElectorOptions): Leader
   const spec = (at: number, acquire: boolean, lease?: V1Lease): V1Lease['spec'] => ({
     holderIdentity: identity,
     leaseDurationSeconds: leaseSeconds,
-    renewTime: new V1MicroTime(at),
-    acquireTime: acquire || !lease?.spec?.acquireTime ? new V1MicroTime(at) : lease.spec.acquireTime,
+    renewTime: microTime(at),
+    acquireTime: acquire || !lease?.spec?.acquireTime ? microTime(at) : lease.spec.acquireTime,
     leaseTransitions: (lease?.spec?.leaseTransitions ?? 0) + (acquire && lease ? 1 : 0),
   });
 
@@ -172,7 +182,7 @@ export function leaderElector(kube: Kube, options: LeaderElectorOptions): Leader
           namespace,
           body: {
             ...lease,
-            spec: { ...lease.spec, holderIdentity: undefined, renewTime: new V1MicroTime(0) },
+            spec: { ...lease.spec, holderIdentity: undefined, renewTime: microTime(0) },
           },
         });
       } catch (err) {

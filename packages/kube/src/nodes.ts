@@ -1,7 +1,7 @@
 /**
  * Worker nodes: the KWOK node of a pool (the `kwok` provider), cordon and uncordon.
  */
-import type { V1Node, V1Taint } from '@kubernetes/client-node';
+import type { V1Node, V1Taint } from './types.ts';
 import { POOL_LABEL, ZONE_LABEL } from '@scalewise/scheduling';
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import type { V1Node, V1Pod } from './types.ts';
 import {
   asNodeInfo,
   asPodInfo,
@@ -19,7 +19,7 @@ describe('node projection', () => {
         name: 'n1',
         uid: 'u1',
         resourceVersion: '42',
-        creationTimestamp: new Date('2026-03-01T10:00:00Z'),
+        creationTimestamp: '2026-03-01T10:00:00Z',
         labels: { 'scalewise.io/pool': 'workers' },
         annotations: {
           'scalewise.io/scale-down-disabled': 'true',
@@ -45,7 +45,7 @@ describe('node projection', () => {
             type: 'Ready',
             status: 'True',
             reason: 'KubeletReady',
-            lastTransitionTime: new Date('2026-03-01T10:00:05Z'),
+            lastTransitionTime: '2026-03-01T10:00:05Z',
           },
           { type: 'MemoryPressure', status: 'False' },
           { type: 'NetworkUnavailable', status: 'False' },
@@ -159,7 +159,7 @@ describe('pod projection', () => {
         namespace: 'shop',
         uid: 'p1',
         resourceVersion: '9',
-        creationTimestamp: new Date('2026-03-01T10:00:00Z'),
+        creationTimestamp: '2026-03-01T10:00:00Z',
         labels: { app: 'web', 'pod-template-hash': 'abc' },
         annotations: {
           'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false',

@@ -3,8 +3,8 @@
  * of a 5,000-node / 150,000-pod cluster holds a few hundred bytes per object instead of the
  * whole API object (managed fields, container specs, status histories). Pure.
  *
- * They accept objects as the typed client returns them (timestamps as Date) and as a watch
- * stream carries them (timestamps as RFC 3339 strings).
+ * They take objects as the API server's JSON carries them (types.ts: timestamps as RFC 3339
+ * strings); {@link toMillis} still reads a Date too, for objects of client-node's typed models.
  */
 import type {
   V1LabelSelector,
@@ -14,7 +14,7 @@ import type {
   V1PodAffinityTerm,
   V1PodDisruptionBudget,
   V1PodSpec,
-} from '@kubernetes/client-node';
+} from './types.ts';
 import type {
   HostPort,
   LabelSelector,
@@ -374,7 +374,7 @@ export function projectNode(node: V1Node): NodeInfo {
     if ((NODE_CONDITIONS as readonly string[]).includes(c.type)) {
       conditions[c.type as NodeConditionType] = {
         status: asStatus(c.status),
-        since: toMillis(c.lastTransitionTime as Date | string | undefined),
+        since: toMillis(c.lastTransitionTime),
         ...(c.reason ? { reason: c.reason } : {}),
       };
     }
@@ -393,10 +393,10 @@ export function projectNode(node: V1Node): NodeInfo {
     unschedulable: node.spec?.unschedulable === true,
     allocatable: allocatableOf(a),
     conditions,
-    createdAt: toMillis(m.creationTimestamp as Date | string | undefined),
+    createdAt: toMillis(m.creationTimestamp),
   };
   if (node.spec?.providerID) info.providerID = node.spec.providerID;
-  if (m.deletionTimestamp) info.deletedAt = toMillis(m.deletionTimestamp as Date | string);
+  if (m.deletionTimestamp) info.deletedAt = toMillis(m.deletionTimestamp);
   return info;
 }
 
@@ -426,7 +426,7 @@ export function projectPod(pod: V1Pod): PodInfo {
     labels: labelsOf(m.labels),
     annotations: annotationsOf(m.annotations),
     localStorage: localStorageOf(pod),
-    createdAt: toMillis(m.creationTimestamp as Date | string | undefined),
+    createdAt: toMillis(m.creationTimestamp),
     ...schedulingOf(pod.spec),
   };
   const extra = podExtraRequests(pod);
@@ -434,7 +434,7 @@ export function projectPod(pod: V1Pod): PodInfo {
   if (pod.spec?.nodeName) info.nodeName = intern(pod.spec.nodeName);
   if (pod.spec?.nodeSelector && Object.keys(pod.spec.nodeSelector).length > 0)
     info.nodeSelector = labelsOf(pod.spec.nodeSelector);
-  if (m.deletionTimestamp) info.deletedAt = toMillis(m.deletionTimestamp as Date | string);
+  if (m.deletionTimestamp) info.deletedAt = toMillis(m.deletionTimestamp);
   const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
   if (
     !pod.spec?.nodeName &&
@@ -443,7 +443,7 @@ export function projectPod(pod: V1Pod): PodInfo {
     scheduled.reason === 'Unschedulable'
   ) {
     info.unschedulableSince =
-      toMillis(scheduled.lastTransitionTime as Date | string | undefined) || info.createdAt;
+      toMillis(scheduled.lastTransitionTime) || info.createdAt;
   }
   return info;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1Pod } from './types.ts';
 import { isUnschedulable, ownerOf, podExtraRequests, podRequests } from './resources.ts';
 
 const pod = (

@@ -1,7 +1,7 @@
 /**
  * What pods ask for and nodes offer, counted as the scheduler counts them. Pure.
  */
-import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import type { V1Node, V1Pod } from './types.ts';
 import { cpuMillicores, memoryBytes } from './quantity.ts';
 
 export interface Resources {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import type { V1Node, V1Pod } from './types.ts';
 import { type PdbInfo, projectNode, projectPdb, projectPod } from './projection.ts';
 import { blockerOf, boundPod, simBlocker, simNode, simPdb, simPod, snapshotOf } from './sim.ts';
 import { apiNode, apiPod, Gi } from './test-fixtures.ts';
@@ -53,7 +53,7 @@ describe('simNode', () => {
     assert.equal(c.unschedulable, true);
     assert.equal(c.inFlight, undefined);
     const going = apiNode('d');
-    going.metadata = { ...going.metadata, deletionTimestamp: new Date() };
+    going.metadata = { ...going.metadata, deletionTimestamp: new Date().toISOString() };
     assert.equal(simNode(projectNode(going)).inFlight, undefined);
     assert.equal(c.pool, undefined, 'no pool label, no pool');
   });
@@ -168,7 +168,7 @@ describe('snapshotOf', () => {
       const raw = apiNode(name);
       raw.status = {
         ...raw.status,
-        conditions: [{ type: 'Ready', status: 'False', lastTransitionTime: new Date(at) }],
+        conditions: [{ type: 'Ready', status: 'False', lastTransitionTime: new Date(at).toISOString() }],
       };
       return projectNode(raw);
     };
@@ -188,7 +188,7 @@ describe('snapshotOf', () => {
     // Given two nodes, one being deleted, and pods of every kind
     const n1 = projectNode(ready(apiNode('n1')));
     const goingRaw = apiNode('n2');
-    goingRaw.metadata = { ...goingRaw.metadata, deletionTimestamp: new Date() };
+    goingRaw.metadata = { ...goingRaw.metadata, deletionTimestamp: new Date().toISOString() };
     const n2 = projectNode(goingRaw);
     const pods = [
       apiPod('running', { node: 'n1' }),

@@ -1,5 +1,5 @@
 // Builders of API objects for the unit tests (not exported by the package).
-import type { V1Node, V1Pod, V1Volume } from '@kubernetes/client-node';
+import type { V1Node, V1Pod, V1Volume } from './types.ts';
 
 export const Gi = 2 ** 30;
 
@@ -18,7 +18,7 @@ export function apiNode(
       name,
       uid: `uid-${name}`,
       resourceVersion: '1',
-      creationTimestamp: new Date(options.created ?? '2026-01-01T00:00:00Z'),
+      creationTimestamp: new Date(options.created ?? '2026-01-01T00:00:00Z').toISOString(),
       labels: options.labels ?? {},
       annotations: options.annotations ?? {},
     },
@@ -50,13 +50,13 @@ export function apiPod(
       namespace: 'ns',
       uid: `uid-${name}`,
       resourceVersion: '1',
-      creationTimestamp: new Date(options.created ?? '2026-01-01T00:00:00Z'),
+      creationTimestamp: new Date(options.created ?? '2026-01-01T00:00:00Z').toISOString(),
       labels: options.labels ?? { 'pod-template-hash': 'abc' },
       annotations: options.annotations ?? {},
       ...(owner
         ? { ownerReferences: [{ apiVersion: 'apps/v1', ...owner, uid: 'o', controller: true }] }
         : {}),
-      ...(options.deleting ? { deletionTimestamp: new Date('2026-01-02T00:00:00Z') } : {}),
+      ...(options.deleting ? { deletionTimestamp: '2026-01-02T00:00:00Z' } : {}),
     },
     spec: {
       ...(options.node ? { nodeName: options.node } : {}),
@@ -77,7 +77,7 @@ export function apiPod(
                 type: 'PodScheduled',
                 status: 'False',
                 reason: 'Unschedulable',
-                lastTransitionTime: new Date(options.unschedulableSince),
+                lastTransitionTime: new Date(options.unschedulableSince).toISOString(),
               },
             ],
           }

@@ -4,7 +4,7 @@
  * server is used: the requests of the pods bound to a node over its allocatable. Pure: the
  * current time is an argument.
  */
-import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import type { V1Node, V1Pod } from './types.ts';
 import { asNodeInfo, asPodInfo, type NodeInfo, type PodInfo } from './projection.ts';
 import type { Resources } from './resources.ts';
 

@@ -85,7 +85,7 @@ describe('scale-down victims', () => {
 
   test('a node already being deleted is not chosen again', () => {
     const n = apiNode('a');
-    n.metadata = { ...n.metadata, deletionTimestamp: new Date() };
+    n.metadata = { ...n.metadata, deletionTimestamp: new Date().toISOString() };
     assert.deepEqual(
       chooseVictims([n], [], 1).refused.map((x) => x.reason),
       ['BEING_DELETED'],

@@ -6,7 +6,7 @@
  * not be moved (annotated `cluster-autoscaler.kubernetes.io/safe-to-evict: "false"`, with
  * local storage, or without a controller that would recreate it). Each refusal says why.
  */
-import type { V1Node, V1Pod } from '@kubernetes/client-node';
+import type { V1Node, V1Pod } from './types.ts';
 import { SCALE_DOWN_DISABLED } from './nodes.ts';
 import {
   asNodeInfo,

@@ -4,17 +4,20 @@
 // server that went away (a proxy of ours in front of the real one, so other tests are not
 // disturbed) and catches up from where it was.
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { AppsV1Api, CoreV1Api, KubeConfig, PolicyV1Api, type V1Node } from '@kubernetes/client-node';
 import { ScalewiseError } from '@scalewise/errors';
-import { waitFor } from '@scalewise/testing';
-import type { Kube } from './client.ts';
+import { kubeconfigWithServer, waitFor } from '@scalewise/testing';
+import { connectKube } from './client.ts';
 import { fixture } from './int-fixture.ts';
 import { cordon, deleteNode, ensureNode, POOL_LABEL } from './nodes.ts';
 import { type NodeInfo, projectNode } from './projection.ts';
 import { pendingUnschedulable } from './utilisation.ts';
+import type { V1Node } from './types.ts';
 import { apiListerWatcher, type CacheEvent, nodeCache, podCache, WatchCache } from './watch-cache.ts';
 
 const log = <T extends { resourceVersion: string }>(c: WatchCache<T>, name: (o: T) => string) => {
@@ -293,28 +296,17 @@ async function proxy(target: URL): Promise<{ port: number; down(): Promise<void>
 
 test('an API server that goes away: failures reported as retriable, backoff, then the cache catches up from where it was', async (t) => {
   const f = await fixture(t, 'kube-cache-outage');
-  const kc = new KubeConfig();
-  kc.loadFromFile(f.kubeconfig);
-  const target = new URL(kc.getCurrentCluster()?.server ?? '');
+  const target = new URL(f.kube.server);
   assert.equal(target.hostname, '127.0.0.1');
   const p = await proxy(target);
   t.after(() => p.down());
   // The same credentials, through the proxy (the server's certificate names 127.0.0.1, any port).
-  const cluster = kc.getCurrentCluster();
-  assert.ok(cluster);
-  const viaProxy = new KubeConfig();
-  viaProxy.loadFromOptions({
-    clusters: [{ ...cluster, server: `https://127.0.0.1:${p.port}` }],
-    users: kc.users,
-    contexts: kc.contexts,
-    currentContext: kc.currentContext,
-  });
-  const kube: Kube = {
-    kc: viaProxy,
-    core: viaProxy.makeApiClient(CoreV1Api),
-    apps: viaProxy.makeApiClient(AppsV1Api),
-    policy: viaProxy.makeApiClient(PolicyV1Api),
-  };
+  const dir = mkdtempSync(join(tmpdir(), 'kube-cache-outage-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const viaProxy = join(dir, 'kubeconfig');
+  writeFileSync(viaProxy, kubeconfigWithServer(readFileSync(f.kubeconfig, 'utf8'), `https://127.0.0.1:${p.port}`));
+  const kube = connectKube({ kubeconfig: viaProxy });
+  t.after(() => kube.close());
   const waits: number[] = [];
   const errors: Error[] = [];
   const cache = nodeCache(kube, {

@@ -18,7 +18,7 @@
  * The I/O is behind {@link ListerWatcher}; {@link apiListerWatcher} is the real one.
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import type { V1Node, V1Pod, V1PodDisruptionBudget } from '@kubernetes/client-node';
+import type { V1Node, V1Pod, V1PodDisruptionBudget } from './types.ts';
 import { ScalewiseError } from '@scalewise/errors';
 import { isStatus, type Kube, statusOf, toKubeError } from './client.ts';
 import {

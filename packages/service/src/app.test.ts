@@ -4,7 +4,7 @@ import { after, describe, test } from 'node:test';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { ScalewiseError } from '@scalewise/errors';
 import { createLogger, createServiceMetrics } from '@scalewise/telemetry';
-import { buildApp, type ReadinessCheck } from './index.ts';
+import { buildApp, createTokenStore, type ReadinessCheck } from './index.ts';
 
 const quiet = createLogger({
   service: 'app-test',
@@ -175,13 +175,20 @@ describe('errors', () => {
   });
 
   test('a body that fails the route schema is a 400 BAD_REQUEST naming the field', async () => {
-    const app = await buildApp({ service: 'svc', logger: quiet, routes });
-    const res = await app.inject({ method: 'POST', url: '/triggers', payload: { count: 2 } });
+    const token = 'write-token-0123456789';
+    const app = await buildApp({
+      service: 'svc',
+      logger: quiet,
+      routes,
+      tokens: createTokenStore([{ name: 'ops', scope: 'write', value: token, key: 'http.api_token' }]),
+    });
+    const headers = { authorization: `Bearer ${token}` };
+    const res = await app.inject({ method: 'POST', url: '/triggers', payload: { count: 2 }, headers });
     assert.equal(res.statusCode, 400);
     assert.equal(res.json().error.code, 'BAD_REQUEST');
     assert.match(res.json().error.message, /pool/);
     assert.equal(
-      (await app.inject({ method: 'POST', url: '/triggers', payload: { pool: 'a' } })).statusCode,
+      (await app.inject({ method: 'POST', url: '/triggers', payload: { pool: 'a' }, headers })).statusCode,
       200,
     );
   });

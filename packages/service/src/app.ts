@@ -3,11 +3,13 @@
  * dependency the service's own job needs reachable, else 503 naming the failing ones; 200
  * `degraded` when only a dependency it can work without is down), `/metrics` (Prometheus text), one
  * JSON error shape from the error catalogue, plus the service's own routes.
- * `buildApp` never listens: tests call `inject()`.
+ * Every route but the probes (and /metrics with `metrics_auth: open`) needs a bearer token, and
+ * every write route is audited (auth.ts). `buildApp` never listens: tests call `inject()`.
  */
 import { ScalewiseError } from '@scalewise/errors';
-import type { Logger, ServiceMetrics } from '@scalewise/telemetry';
+import { type Logger, redactUrlTokens, type ServiceMetrics } from '@scalewise/telemetry';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { type AuditSink, createTokenStore, installAuth, type TokenStore } from './auth.ts';
 
 /** A dependency the service needs to do its work. */
 export interface ReadinessCheck {
@@ -34,6 +36,12 @@ export interface AppDeps {
   draining?: () => boolean;
   /** The service's own routes. */
   routes?: (app: FastifyInstance) => void | Promise<void>;
+  /** The bearer tokens the API accepts. @default none: read routes open, write routes refused */
+  tokens?: TokenStore;
+  /** `/metrics` open, or behind a read token (`http.metrics_auth`). @default 'open' */
+  metricsAuth?: 'open' | 'token';
+  /** Where the audit records of write routes go (the kit: AuditRecorded events). */
+  audit?: AuditSink;
 }
 
 export interface CheckResult {
@@ -91,6 +99,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // a path parameter: /v1/explain/<id> answered 414 for them.
     routerOptions: { maxParamLength: 2048 },
   });
+  // Before any route: the hooks apply to the routes added after them.
+  installAuth(app, {
+    service: deps.service,
+    store: deps.tokens ?? createTokenStore([]),
+    log: deps.logger,
+    ...(deps.audit ? { audit: deps.audit } : {}),
+  });
   const started = Date.now();
   const checks = deps.checks ?? [];
   const timeoutMs = deps.checkTimeoutMs ?? 2000;
@@ -120,15 +135,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     reply.status(404).send({
       error: {
         code: 'NOT_FOUND',
-        message: `no route ${request.method} ${request.url}`,
+        message: `no route ${request.method} ${redactUrlTokens(request.url)}`,
         retriable: false,
         details: {},
       },
     }),
   );
 
-  // Probes and scrapes arrive every few seconds: their request lines are not logged.
-  const quiet = { logLevel: 'warn' as const };
+  // Probes and scrapes arrive every few seconds: their request lines are not logged. Probes
+  // are open (the kubelet has no token); /metrics as `http.metrics_auth` says.
+  const quiet = { logLevel: 'warn' as const, config: { auth: 'none' as const } };
+  const metricsRoute = {
+    logLevel: 'warn' as const,
+    config: { auth: deps.metricsAuth === 'token' ? ('read' as const) : ('none' as const) },
+  };
 
   app.get('/healthz', quiet, async () => ({
     status: 'ok',
@@ -164,7 +184,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.status(failing.length === 0 ? 200 : 503).send(body);
   });
 
-  app.get('/metrics', quiet, async (_request, reply) => {
+  app.get('/metrics', metricsRoute, async (_request, reply) => {
     const text = deps.metrics ? await deps.metrics.render() : '';
     return reply.type('text/plain; version=0.0.4; charset=utf-8').send(text);
   });

@@ -1,5 +1,5 @@
 /** Readiness checks of the servers every service depends on. */
-import { type Breaker, type S3Api, S3Error } from '@scalewise/bus';
+import { type Breaker, describeKafkaError, type S3Api, S3Error } from '@scalewise/bus';
 import type { Redis } from 'ioredis';
 import { type Admin, Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 import type { ReadinessCheck } from './app.ts';
@@ -36,20 +36,27 @@ export function kafkaCheck(config: KafkaConfig): ReadinessCheck & { close(): Pro
         if (cluster.brokers.length === 0) throw new Error('the cluster reports no brokers');
       } catch (err) {
         await drop();
-        throw new Error(`kafka ${(config.brokers as string[]).join(',')}: ${(err as Error).message}`);
+        throw new Error(`kafka ${(config.brokers as string[]).join(',')}: ${describeKafkaError(err)}`);
       }
     },
     close: drop,
   };
 }
 
-/** Redis: PING answers PONG. */
-export function redisCheck(redis: Redis, degrades?: string): ReadinessCheck {
+/**
+ * Redis: PING answers PONG.
+ * @param problem why the connection is not ready, in words (the bus's `redisProblem`)
+ */
+export function redisCheck(
+  redis: Redis,
+  degrades?: string,
+  problem?: () => string | undefined,
+): ReadinessCheck {
   return {
     name: 'redis',
     ...(degrades ? { degrades } : {}),
     async check() {
-      if (redis.status !== 'ready') throw new Error(`redis connection is ${redis.status}`);
+      if (redis.status !== 'ready') throw new Error(problem?.() ?? `redis connection is ${redis.status}`);
       const pong = await redis.ping();
       if (pong !== 'PONG') throw new Error(`redis answered ${pong} to PING`);
     },

@@ -1,4 +1,18 @@
 export { type AppDeps, buildApp, type CheckResult, type ReadinessCheck, runChecks } from './app.ts';
+export {
+  type AuditNote,
+  type AuditSink,
+  createTokenStore,
+  type Principal,
+  type RouteAuth,
+  type RouteInfo,
+  routeAuthOf,
+  routeTable,
+  selectSubprotocol,
+  type TokenStore,
+  type TokenStoreOptions,
+  tokenOf,
+} from './auth.ts';
 export { kafkaCheck, redisCheck, s3Check } from './checks.ts';
 export {
   breakerOptionsOf,

@@ -4,6 +4,8 @@
  * `runService` adds the process: listening, SIGTERM/SIGINT draining within the configured
  * deadline, and exiting non-zero on an uncaught error rather than limping on.
  */
+
+import { readFileSync } from 'node:fs';
 import {
   type BreakerOptions,
   type BreakerState,
@@ -19,10 +21,12 @@ import {
   kafkaClientConfig,
   type LoadedConfig,
   loadConfig,
+  redisClientConfig,
+  resolveHttpTokens,
   s3ClientConfig,
 } from '@scalewise/config';
 import { ScalewiseError } from '@scalewise/errors';
-import { createEvent, type EventType, type TopicKey } from '@scalewise/events';
+import { auditEvent, createEvent, type EventType, type TopicKey } from '@scalewise/events';
 import {
   createTelemetry,
   kafkajsLogCreator,
@@ -32,6 +36,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { type KafkaConfig, logLevel } from 'kafkajs';
 import { buildApp, type ReadinessCheck, runChecks } from './app.ts';
+import { createTokenStore } from './auth.ts';
 import { kafkaCheck, redisCheck, s3Check } from './checks.ts';
 
 export interface ServiceContext {
@@ -122,7 +127,7 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
     logLevel: logLevel.WARN,
     logCreator: kafkajsLogCreator(telemetry.logger),
   };
-  const s3 = s3ClientConfig(config);
+  const s3 = s3ClientConfig(loaded);
   // Breaker state is a metric (the bus records it) and an event (DESIGN.md section 6), which
   // alert-manager turns into a notification when one opens. Published without waiting; when the
   // broken dependency is Kafka itself the event cannot go out, and the metric and log remain.
@@ -151,7 +156,7 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
     service: def.name,
     clusterid: config.cluster_id,
     kafka: kafkaConfig,
-    redis: { url: config.redis.url },
+    redis: redisClientConfig(loaded),
     s3,
     topicPrefix: config.events.topic_prefix,
     topicNames: config.events.topics,
@@ -181,7 +186,7 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
         if (why.length > 0) throw new Error(why.join('; '));
       },
     },
-    redisCheck(bus.redis, def.redisDegrades),
+    redisCheck(bus.redis, def.redisDegrades, bus.redisProblem),
     s3Check(bus.s3, s3.bucket, bus.breakers.s3),
     ...(def.checks?.(ctx) ?? []),
   ];
@@ -198,6 +203,13 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
     }, 10_000);
     watch.unref();
   };
+  // A config loaded without its tokens (httpTokens: false) has them read here.
+  const tokens = createTokenStore(
+    loaded.httpTokens ??
+      resolveHttpTokens(config, { env: process.env, readFile: (p) => readFileSync(p, 'utf8') }),
+    { log: telemetry.logger },
+  );
+  const source = `/scalewise/${config.cluster_id}/${def.name}`;
   const app = await buildApp({
     service: def.name,
     ...(def.version ? { version: def.version } : {}),
@@ -205,6 +217,12 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
     metrics: telemetry.metrics,
     checks,
     draining: () => draining,
+    tokens,
+    metricsAuth: config.http.metrics_auth,
+    // Acknowledged by Kafka before the response goes out (auth.ts).
+    audit: async (record) => {
+      await bus.publisher.publish(auditEvent(record, { source, clusterid: config.cluster_id }));
+    },
     ...(def.routes ? { routes: (a: FastifyInstance) => def.routes?.(a, ctx) } : {}),
   });
   let subscriber: Subscriber | undefined;

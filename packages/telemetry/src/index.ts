@@ -5,6 +5,7 @@ export {
   type Logger,
   type LoggerConfig,
   redactedPaths,
+  redactUrlTokens,
 } from './logger.ts';
 export {
   breakerStateValue,

@@ -25,13 +25,59 @@ export const redactedPaths = [
   'authorization',
 ].flatMap((k) => [k, `*.${k}`, `*.*.${k}`, `*.*.*.${k}`]);
 
+/**
+ * A URL with the value of every `token` / `access_token` query parameter replaced by
+ * `[redacted]`: the WebSocket takes its bearer token in the query (browsers cannot set its
+ * headers), and a request line must not carry it into the logs.
+ */
+export function redactUrlTokens(url: string): string {
+  return url.replace(/([?&;](?:access_)?token=)[^&#;]*/gi, '$1[redacted]');
+}
+
+const hasUrlToken = /[?&;](?:access_)?token=/i;
+
+/**
+ * The request as fastify's own serializer writes it (method, url, host, remote address and
+ * port), with the URL's tokens redacted. fastify takes a logger instance's `req` serializer
+ * over its own.
+ */
+function requestSerializer(req: {
+  method?: string;
+  url?: string;
+  host?: string;
+  ip?: string;
+  socket?: { remotePort?: number };
+}) {
+  return {
+    method: req.method,
+    url: typeof req.url === 'string' ? redactUrlTokens(req.url) : req.url,
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  };
+}
+
 export function createLogger(config: LoggerConfig): Logger {
   const options: LoggerOptions = {
     level: config.level ?? 'info',
     base: { service: config.service, pid: process.pid, ...config.base },
     messageKey: 'msg',
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
+    formatters: {
+      level: (label) => ({ level: label }),
+      // A URL logged under any key (a plugin's `path`, a `url`) loses its tokens too.
+      log(object) {
+        let out = object;
+        for (const [k, v] of Object.entries(object)) {
+          if (typeof v === 'string' && hasUrlToken.test(v)) {
+            if (out === object) out = { ...object };
+            out[k] = redactUrlTokens(v);
+          }
+        }
+        return out;
+      },
+    },
+    serializers: { req: requestSerializer },
     redact: { paths: redactedPaths, censor: '***' },
     mixin() {
       const span = trace.getActiveSpan();

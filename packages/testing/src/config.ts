@@ -9,7 +9,14 @@ import type { StackEndpoints } from './stack.ts';
  */
 export function serversYaml(
   stack: StackEndpoints,
-  options: { brokers?: readonly string[]; redisUrl?: string; apiToken?: string; kubeconfig?: string } = {},
+  options: {
+    brokers?: readonly string[];
+    redisUrl?: string;
+    apiToken?: string;
+    kubeconfig?: string;
+    /** More keys of the `http` section, as YAML flow-map entries: `tokens: [...], metrics_auth: token`. */
+    http?: string;
+  } = {},
 ): string {
   const s3 = stack.s3;
   return [
@@ -19,6 +26,6 @@ export function serversYaml(
     ...(options.kubeconfig || stack.kubernetes
       ? [`kubernetes: { kubeconfig: "${options.kubeconfig ?? stack.kubernetes?.kubeconfig}" }`]
       : []),
-    `http: { host: 127.0.0.1, port: 0${options.apiToken ? `, api_token: ${options.apiToken}` : ''} }`,
+    `http: { host: 127.0.0.1, port: 0${options.apiToken ? `, api_token: ${options.apiToken}` : ''}${options.http ? `, ${options.http}` : ''} }`,
   ].join('\n');
 }

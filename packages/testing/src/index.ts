@@ -6,6 +6,8 @@ export {
   createSimulatedNode,
   KWOK_NODE_KEY,
   KWOK_NODE_VALUE,
+  type KubeAdmin,
+  kubeAdmin,
   kubeConfigPath,
   loadKubeConfig,
   type SimulatedNodeSpec,

@@ -1,6 +1,14 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig, type V1Node, type V1Taint } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  PolicyV1Api,
+  type V1Node,
+  type V1Taint,
+} from '@kubernetes/client-node';
 
 /**
  * Label and annotation that hand a Node to KWOK. The native stack runs kwok with
@@ -117,4 +125,29 @@ export function loadKubeConfig(path: string = kubeConfigPath()): KubeConfig {
 /** CoreV1Api for the stack's cluster. */
 export function coreApi(kc: KubeConfig = loadKubeConfig()): CoreV1Api {
   return kc.makeApiClient(CoreV1Api);
+}
+
+/**
+ * client-node's typed APIs on a kubeconfig: what a test sets up and inspects the cluster with
+ * (deployments, PDBs, pod status, ...). The code under test talks through its own client
+ * (`@scalewise/kube`'s `connectKube`), which serves only the calls the services make.
+ */
+export interface KubeAdmin {
+  kc: KubeConfig;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  policy: PolicyV1Api;
+  coordination: CoordinationV1Api;
+}
+
+/** {@link KubeAdmin} of the kubeconfig at `path`. @throws when the file is missing or invalid. */
+export function kubeAdmin(path: string = kubeConfigPath()): KubeAdmin {
+  const kc = loadKubeConfig(path);
+  return {
+    kc,
+    core: kc.makeApiClient(CoreV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    policy: kc.makeApiClient(PolicyV1Api),
+    coordination: kc.makeApiClient(CoordinationV1Api),
+  };
 }

@@ -7,15 +7,18 @@
  *   GET    /v1/alerts                       open alerts
  *   GET    /v1/silences, POST /v1/silences, DELETE /v1/silences/:id
  *   GET    /events (WebSocket)              live events matching the filter the client sends
- * With `http.api_token` set, every route needs `Authorization: Bearer <token>` (the WebSocket
- * also takes `?token=`, as browsers cannot set headers on it): 401 otherwise. Without a token
- * configured the read routes are open and the silence routes are refused (403).
+ * Every route needs a bearer token, the silence routes one with write scope (the kit's auth,
+ * docs/security.md). The WebSocket's upgrade may also carry it as `?token=` (redacted from the
+ * logs) or as a subprotocol `bearer.<token>` beside the one the server selects
+ * (`scalewise.v1`), as browsers cannot set headers on it. Creating and deleting a silence is
+ * audited (AuditRecorded `silence.create`, `silence.delete`).
  */
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import websocket from '@fastify/websocket';
 import { ScalewiseError } from '@scalewise/errors';
 import type { AnyScalewiseEvent, Severity } from '@scalewise/events';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { selectSubprotocol } from '@scalewise/service';
+import type { FastifyInstance } from 'fastify';
 import type { HistoryQuery } from './adapters/history.ts';
 import type { AlertManager } from './alerts.ts';
 import { addSilence, explain, openAlerts, reasonsInForce } from './core/index.ts';
@@ -43,40 +46,18 @@ function instant(name: string, v: unknown): number | undefined {
   return t;
 }
 
-function sameToken(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
+export async function alertRoutes(app: FastifyInstance, am: AlertManager): Promise<void> {
+  await app.register(websocket, {
+    options: { maxPayload: 64 * 1024, handleProtocols: (protocols) => selectSubprotocol(protocols) },
+  });
 
-export async function alertRoutes(
-  app: FastifyInstance,
-  am: AlertManager,
-  token: string | undefined,
-): Promise<void> {
-  const authorized = (req: FastifyRequest): boolean => {
-    if (!token) return true;
-    const header = req.headers.authorization ?? '';
-    const q = (req.query as { token?: string } | undefined)?.token;
-    const given = header.startsWith('Bearer ') ? header.slice(7) : (q ?? '');
-    return sameToken(given, token);
-  };
-  const guard = async (req: FastifyRequest) => {
-    if (!authorized(req))
-      throw new ScalewiseError('UNAUTHORIZED', 'a bearer token is required (Authorization: Bearer <token>)');
-  };
-  const guardWrite = async (req: FastifyRequest) => {
-    if (!token) {
-      throw new ScalewiseError('FORBIDDEN', 'silences need http.api_token configured; none is');
-    }
-    await guard(req);
-  };
+  app.get('/events', { websocket: true }, (socket, req) => {
+    // Its request line is the only other one: the stream's clients are named here (token_name).
+    req.log.info({ clients: am.hub.clients + 1 }, 'stream client connected');
+    am.hub.accept(socket);
+  });
 
-  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
-
-  app.get('/events', { websocket: true, preValidation: guard }, (socket) => am.hub.accept(socket));
-
-  app.get('/v1/events', { preValidation: guard }, async (req) => {
+  app.get('/v1/events', async (req) => {
     const q = req.query as Record<string, unknown>;
     const query: HistoryQuery = {};
     const from = instant('from', q.from);
@@ -103,13 +84,13 @@ export async function alertRoutes(
     return { events: await am.history.query(query) };
   });
 
-  app.get<{ Params: { id: string } }>('/v1/events/:id', { preValidation: guard }, async (req) => {
+  app.get<{ Params: { id: string } }>('/v1/events/:id', async (req) => {
     const e = await am.history.get(req.params.id);
     if (!e) throw new ScalewiseError('NOT_FOUND', `no event with id '${req.params.id}' in the history`);
     return e;
   });
 
-  app.get<{ Params: { id: string } }>('/v1/explain/:id', { preValidation: guard }, async (req) => {
+  app.get<{ Params: { id: string } }>('/v1/explain/:id', async (req) => {
     const e = await am.history.get(req.params.id);
     if (!e) throw new ScalewiseError('NOT_FOUND', `no event with id '${req.params.id}' in the history`);
     const chain = await am.history.chain(e.correlationid);
@@ -118,7 +99,7 @@ export async function alertRoutes(
     return x;
   });
 
-  app.get('/v1/explain', { preValidation: guard }, async (req) => {
+  app.get('/v1/explain', async (req) => {
     const q = req.query as Record<string, unknown>;
     if (typeof q.pool !== 'string' || q.pool === '') {
       throw new ScalewiseError(
@@ -151,13 +132,13 @@ export async function alertRoutes(
     };
   });
 
-  app.get('/v1/alerts', { preValidation: guard }, async () => ({ alerts: openAlerts(am.routing) }));
+  app.get('/v1/alerts', async () => ({ alerts: openAlerts(am.routing) }));
 
-  app.get('/v1/silences', { preValidation: guard }, async () => ({
+  app.get('/v1/silences', async () => ({
     silences: [...am.routing.silences.values()],
   }));
 
-  app.post('/v1/silences', { preValidation: guardWrite }, async (req, reply) => {
+  app.post('/v1/silences', { config: { audit: 'silence.create' } }, async (req, reply) => {
     const b = (req.body ?? {}) as Record<string, unknown>;
     const endsAt = instant('endsAt', b.endsAt);
     if (endsAt === undefined)
@@ -165,7 +146,8 @@ export async function alertRoutes(
     const silence = {
       id: randomUUID(),
       endsAt,
-      createdBy: typeof b.createdBy === 'string' ? b.createdBy : 'api',
+      // As the caller says, else the name of the token it came with (the audit event names that).
+      createdBy: typeof b.createdBy === 'string' ? b.createdBy : (req.principal?.name ?? 'api'),
       comment: typeof b.comment === 'string' ? b.comment : '',
       ...(list(b.pools) ? { pools: list(b.pools) } : {}),
       ...(list(b.types) ? { types: list(b.types) } : {}),
@@ -176,14 +158,26 @@ export async function alertRoutes(
     } catch (err) {
       throw new ScalewiseError('BAD_REQUEST', (err as Error).message);
     }
+    req.audit = {
+      target: silence.id,
+      details: {
+        ends_at: new Date(endsAt).toISOString(),
+        created_by: silence.createdBy,
+        comment: silence.comment,
+        ...(silence.pools ? { pools: silence.pools } : {}),
+        ...(silence.types ? { types: silence.types } : {}),
+        ...(silence.severities ? { severities: silence.severities } : {}),
+      },
+    };
     reply.code(201);
     return silence;
   });
 
   app.delete<{ Params: { id: string } }>(
     '/v1/silences/:id',
-    { preValidation: guardWrite },
+    { config: { audit: 'silence.delete' } },
     async (req, reply) => {
+      req.audit = { target: req.params.id };
       if (!am.routing.silences.delete(req.params.id)) {
         throw new ScalewiseError('NOT_FOUND', `no silence with id '${req.params.id}'`);
       }

@@ -17,12 +17,15 @@ import {
   sampleData,
 } from '@scalewise/events';
 import { createService, type Service } from '@scalewise/service';
+import { kitOpenRoutes, sweepRoutes } from '@scalewise/service/test-support';
 import { getStack, type StackEndpoints, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { WebSocket } from 'ws';
 import { defineAlertManager } from './service.ts';
 
 const quiet = new Writable({ write: (_c, _e, done) => done() });
 const token = 'test-token-0123456789abcdef';
+/** A read-scope token named viewer, beside the write token `api` (http.api_token). */
+const viewerToken = 'viewer-token-0123456789abc';
 let stack: StackEndpoints;
 const running: Service[] = [];
 const servers: Server[] = [];
@@ -57,7 +60,11 @@ after(async () => {
   for (const s of servers) s.close();
 });
 
-async function startAlertManager(sinks: string, stream?: { capacity: number; highWaterBytes: number }) {
+async function startAlertManager(
+  sinks: string,
+  stream?: { capacity: number; highWaterBytes: number },
+  logs: Writable = quiet,
+) {
   const prefix = `${uniqueName('am')}.`;
   const loaded = loadConfig({
     text: `
@@ -71,18 +78,18 @@ events:
   group_prefix: "${prefix}"
   partitions: 3
   retry: { attempts: 3, initial_ms: 50, max_ms: 200 }
-${serversYaml(stack, { apiToken: token })}
-telemetry: { log_level: warn }
+${serversYaml(stack, { apiToken: token, http: 'tokens: [{ name: viewer, scope: read, token_env: VIEWER_TOKEN }]' })}
+telemetry: { log_level: ${logs === quiet ? 'warn' : 'info'} }
 shutdown_timeout_seconds: 10
 `,
-    env: {},
+    env: { VIEWER_TOKEN: viewerToken },
   });
   const service = await createService(
     defineAlertManager({
       config: loaded,
       fromBeginning: true,
       ...(stream ? { stream } : {}),
-      telemetry: { logDestination: quiet },
+      telemetry: { logDestination: logs },
     }),
   );
   running.push(service);
@@ -286,5 +293,138 @@ describe('alert-manager on the real servers', () => {
     const bad = await fetch(`${base}/v1/events?from=yesterday`, { headers: auth });
     assert.equal(bad.status, 400);
     assert.match(((await bad.json()) as { error: { message: string } }).error.message, /from: 'yesterday'/);
+  });
+
+  test('every route but the probes and the console page refuses without a token; only a write token writes', async () => {
+    const { service } = await startAlertManager('[]');
+    const results = await sweepRoutes({
+      app: service.app,
+      tokens: { read: viewerToken, write: token },
+      // The console's page and assets: the same static files for everyone, loaded before sign-in.
+      open: [
+        ...kitOpenRoutes,
+        'GET /',
+        'HEAD /',
+        'GET /console',
+        'HEAD /console',
+        'GET /console/*',
+        'HEAD /console/*',
+      ],
+    });
+    const routes = results.map((r) => r.route);
+    for (const r of [
+      'GET /events',
+      'GET /v1/events',
+      'GET /v1/events/:id',
+      'GET /v1/explain/:id',
+      'GET /v1/explain',
+      'GET /v1/alerts',
+      'GET /v1/silences',
+      'POST /v1/silences',
+      'DELETE /v1/silences/:id',
+      'GET /console/api/pools',
+    ]) {
+      assert.ok(routes.includes(r), `${r} is swept`);
+    }
+    const silences = results.filter((r) => r.auth === 'write').map((r) => r.route);
+    assert.deepEqual(silences.sort(), ['DELETE /v1/silences/:id', 'POST /v1/silences']);
+  });
+
+  test('creating and deleting a silence is audited in the history: who, which silence, how it ended', async () => {
+    const { base } = await startAlertManager('[]');
+    const post = (t: string) =>
+      fetch(`${base}/v1/silences`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+          pools: ['workers'],
+          comment: 'upgrade',
+        }),
+      });
+    const created = await post(token);
+    assert.equal(created.status, 201);
+    const silence = (await created.json()) as { id: string; createdBy: string };
+    assert.equal(silence.createdBy, 'api', "the token's name when the body names nobody");
+    assert.equal((await post(viewerToken)).status, 403);
+    const del = await fetch(`${base}/v1/silences/${silence.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(del.status, 204);
+    const audits = await waitFor(
+      async () => {
+        const r = await fetch(`${base}/v1/events?type=AuditRecorded`, {
+          headers: { authorization: `Bearer ${viewerToken}` },
+        });
+        const { events } = (await r.json()) as { events: AnyScalewiseEvent[] };
+        return events.length >= 3 ? events : undefined;
+      },
+      { timeoutMs: 30_000, what: 'three audit records in the history' },
+    );
+    const rows = audits.map((e) => {
+      const d = e.data as EventData<'io.scalewise.AuditRecorded'>;
+      return [d.actor, d.action, d.outcome, d.outcome === 'denied' ? '-' : d.target];
+    });
+    assert.deepEqual(
+      rows.sort(),
+      [
+        ['api', 'silence.create', 'succeeded', silence.id],
+        ['api', 'silence.delete', 'succeeded', silence.id],
+        ['viewer', 'silence.create', 'denied', '-'],
+      ].sort(),
+    );
+    const create = audits.find(
+      (e) => (e.data as { action: string }).action === 'silence.create' && e.severity === 'info',
+    );
+    assert.ok(create, 'the create record');
+    assert.deepEqual((create.data as EventData<'io.scalewise.AuditRecorded'>).details?.pools, ['workers']);
+    // explain finds a record by its id like any other event.
+    const x = await fetch(`${base}/v1/explain/${create.id}`, {
+      headers: { authorization: `Bearer ${viewerToken}` },
+    });
+    assert.equal(x.status, 200);
+  });
+
+  test('the WebSocket takes its token as a bearer.<token> subprotocol; no log line carries a token', async () => {
+    const lines: string[] = [];
+    const logs = new Writable({
+      write(chunk, _e, done) {
+        lines.push(...String(chunk).split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const { base } = await startAlertManager('[]', undefined, logs);
+    const wsBase = base.replace('http', 'ws');
+    const viaProtocol = new WebSocket(`${wsBase}/events`, ['scalewise.v1', `bearer.${viewerToken}`]);
+    await new Promise<void>((resolve, reject) => {
+      viaProtocol.once('open', () => resolve());
+      viaProtocol.once('unexpected-response', (_req, res) => reject(new Error(`refused: ${res.statusCode}`)));
+    });
+    assert.equal(viaProtocol.protocol, 'scalewise.v1', 'the server selects the protocol, never the token');
+    viaProtocol.close();
+    const viaQuery = new WebSocket(`${wsBase}/events?token=${viewerToken}`);
+    await new Promise<void>((resolve) => viaQuery.once('open', () => resolve()));
+    viaQuery.close();
+    // An upgrade to a route that is no WebSocket: the plugin logs the path it closed.
+    const stray = new WebSocket(`${wsBase}/v1/alerts?token=${viewerToken}`);
+    await new Promise<void>((resolve) => {
+      stray.once('close', () => resolve());
+      stray.once('error', () => resolve());
+    });
+    await waitFor(() => lines.some((l) => l.includes('closed incoming websocket connection')), {
+      timeoutMs: 10_000,
+      what: "the plugin's log line",
+    });
+    const withToken = lines.filter((l) => l.includes(viewerToken) || l.includes(token));
+    assert.deepEqual(withToken, [], 'no line carries a token');
+    assert.ok(
+      lines.some((l) => l.includes('/events?token=[redacted]')),
+      'the request line names the URL, its token redacted',
+    );
+    assert.ok(
+      lines.some((l) => l.includes('"token_name":"viewer"')),
+      'the lines name the token',
+    );
   });
 });

@@ -27,7 +27,7 @@ export function defineAlertManager(
     version: '0.1.0',
     handlers: (ctx) => of(ctx).handlers,
     routes: async (app, ctx) => {
-      await alertRoutes(app, of(ctx), ctx.config.http.api_token);
+      await alertRoutes(app, of(ctx));
       consoleRoutes(app, {
         config: ctx.config,
         // The image ships the build beside dist/ (Dockerfile); from sources it is found by itself.

@@ -22,6 +22,7 @@ import {
 } from '@scalewise/events';
 import { createPoolStore, desiredOf, inFlightOf, type PoolStore, recordFacts } from '@scalewise/pool';
 import { createService, type Service } from '@scalewise/service';
+import { kitOpenRoutes, sweepRoutes } from '@scalewise/service/test-support';
 import { getStack, type StackEndpoints, testKafka, uniqueName, waitFor } from '@scalewise/testing';
 import type { DecisionEngine } from './engine.ts';
 import { defineDecisionEngine } from './service.ts';
@@ -498,5 +499,28 @@ describe('decision-engine on the real broker', () => {
       ],
       [POOL, 3, 12, 12],
     );
+  });
+
+  test('every route but the probes and /metrics needs a token: the sweep over the real route table', async () => {
+    const write = 'de-write-token-0123456789';
+    const read = 'de-read-token-01234567890';
+    const { loaded } = engineTestConfig(stack, `[{ name: ${POOL}, min: 1, max: 5 }]`, 'de-auth', {
+      apiToken: write,
+      http: 'tokens: [{ name: viewer, scope: read, token_env: VIEWER_TOKEN }]',
+      env: { VIEWER_TOKEN: read },
+    });
+    const { service } = await startEngine(loaded);
+    const results = await sweepRoutes({
+      app: service.app,
+      tokens: { read, write },
+      open: kitOpenRoutes,
+      params: { pool: POOL },
+    });
+    assert.deepEqual(Object.fromEntries(results.map((r) => [r.route, r.statuses])), {
+      'GET /v1/pools': { none: 401, unknown: 401, read: 200 },
+      'HEAD /v1/pools': { none: 401, unknown: 401, read: 200 },
+      'GET /v1/pools/:pool': { none: 401, unknown: 401, read: 200 },
+      'HEAD /v1/pools/:pool': { none: 401, unknown: 401, read: 200 },
+    });
   });
 });

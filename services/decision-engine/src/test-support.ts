@@ -10,11 +10,16 @@ import { createPoolStore, listed, workersOf } from '@scalewise/pool';
 import type { Service } from '@scalewise/service';
 import { type StackEndpoints, serversYaml, uniqueName } from '@scalewise/testing';
 
-/** @param pools the YAML of `autoscaler.pools` */
+/**
+ * @param pools the YAML of `autoscaler.pools`
+ * @param auth the HTTP API's tokens: the write token (`api`) and more `http` keys, with the
+ *   environment their `token_env` names. @default none (read routes open)
+ */
 export function engineTestConfig(
   stack: StackEndpoints,
   pools: string,
   label = 'de',
+  auth: { apiToken?: string; http?: string; env?: Record<string, string> } = {},
 ): { loaded: LoadedConfig; prefix: string } {
   const prefix = `${uniqueName(label)}.`;
   const loaded = loadConfig({
@@ -26,11 +31,14 @@ events:
   topic_prefix: "${prefix}"
   group_prefix: "${prefix}"
   partitions: 3
-${serversYaml(stack)}
+${serversYaml(stack, {
+  ...(auth.apiToken ? { apiToken: auth.apiToken } : {}),
+  ...(auth.http ? { http: auth.http } : {}),
+})}
 telemetry: { log_level: warn }
 shutdown_timeout_seconds: 10
 `,
-    env: {},
+    env: auth.env ?? {},
   });
   return { loaded, prefix };
 }

@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { CoordinationV1Api } from '@kubernetes/client-node';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig } from '@scalewise/config';
 import type { EventData } from '@scalewise/events';
@@ -19,19 +18,29 @@ import {
   WORKER_KIND_LABEL,
 } from '@scalewise/kube';
 import { createService } from '@scalewise/service';
-import { getStack, type StackEndpoints, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
+import {
+  getStack,
+  type KubeAdmin,
+  kubeAdmin,
+  type StackEndpoints,
+  serversYaml,
+  uniqueName,
+  waitFor,
+} from '@scalewise/testing';
 import { leaseName } from './listener.ts';
 import { defineMetricsListener } from './service.ts';
 
 const quiet = new Writable({ write: (_c, _e, done) => done() });
 let stack: StackEndpoints;
 let kube: Kube;
+let admin: KubeAdmin;
 const cleanups: (() => Promise<unknown>)[] = [];
 
 before(async () => {
   stack = await getStack({ kubernetes: true });
   assert.ok(stack.kubernetes);
   kube = connectKube({ kubeconfig: stack.kubernetes.kubeconfig });
+  admin = kubeAdmin(stack.kubernetes.kubeconfig);
 });
 after(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
@@ -100,7 +109,7 @@ async function unschedulablePods(namespace: string): Promise<number> {
 }
 
 async function deployment(pool: string, replicas: number, cpu: string) {
-  await kube.apps.createNamespacedDeployment({
+  await admin.apps.createNamespacedDeployment({
     namespace: pool,
     body: {
       metadata: { name: 'web' },
@@ -171,7 +180,7 @@ describe('metrics-listener on the real servers', () => {
     assert.equal(first?.pool, pool);
     assert.equal(first?.pending_count, 1);
     assert.deepEqual(first?.affected_deployments, [`${pool}/web`]);
-    await kube.apps.patchNamespacedDeploymentScale({
+    await admin.apps.patchNamespacedDeploymentScale({
       name: 'web',
       namespace: pool,
       body: [{ op: 'replace', path: '/spec/replicas', value: 5 }],
@@ -399,13 +408,13 @@ shutdown_timeout_seconds: 10
     const [leader, follower] = a.listener().isLeader() ? [a, b] : [b, a];
     assert.deepEqual(await follower.listener().sample(), [], 'the follower samples nothing');
     assert.ok((await leader.listener().sample()).length > 0, 'the leader samples');
-    const lease = await kube.kc
-      .makeApiClient(CoordinationV1Api)
-      .readNamespacedLease({ name: leaseName(pool), namespace: 'default' });
+    const lease = await kube.coordination.readNamespacedLease({ name: leaseName(pool), namespace: 'default' });
     assert.ok(lease.spec?.holderIdentity, 'the Lease names its holder');
+    // Written as MicroTimes, which the API server takes only with six fractional digits.
+    assert.match(lease.spec?.renewTime ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    assert.ok(Math.abs(Date.parse(lease.spec?.renewTime ?? '') - Date.now()) < 60_000, 'renewed just now');
     cleanups.push(() =>
-      kube.kc
-        .makeApiClient(CoordinationV1Api)
+      admin.coordination
         .deleteNamespacedLease({ name: leaseName(pool), namespace: 'default' })
         .catch(() => undefined),
     );

@@ -16,7 +16,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type Config, type PoolConfig, poolTemplate } from '@scalewise/config';
+import { type Config, type PoolConfig, poolTemplate, redisClientConfig } from '@scalewise/config';
 import { type AnyScalewiseEvent, createEvent, UNPLACEABLE_KEY } from '@scalewise/events';
 import {
   ACTION_ANNOTATION,
@@ -612,7 +612,9 @@ export function createMetricsListener(
       timer = setInterval(nextRound, config.autoscaler.sensing.sample_interval_seconds * 1000);
       const tb = config.trigger_bridge;
       if (tb.enabled) {
-        bridgeRedis = new Redis(config.redis.url);
+        // Its own connection (blocking reads), with the same TLS and AUTH as the bus's.
+        const { url, ...redisOptions } = redisClientConfig(ctx.loaded);
+        bridgeRedis = new Redis(url, redisOptions);
         bridge = createTriggerBridge({
           redis: bridgeRedis,
           publisher: bus.publisher,

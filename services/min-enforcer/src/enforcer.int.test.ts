@@ -32,6 +32,7 @@ import {
   workersOf,
 } from '@scalewise/pool';
 import { createService, type Service } from '@scalewise/service';
+import { kitOpenRoutes, sweepRoutes } from '@scalewise/service/test-support';
 import { getStack, type StackEndpoints, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { defineMinEnforcer } from './service.ts';
 
@@ -50,7 +51,10 @@ after(async () => {
   await Promise.all(running.map((s) => s.stop().catch(() => undefined)));
 });
 
-function testConfig(checkInterval: number): { loaded: LoadedConfig; prefix: string } {
+function testConfig(
+  checkInterval: number,
+  auth: { apiToken?: string; http?: string; env?: Record<string, string> } = {},
+): { loaded: LoadedConfig; prefix: string } {
   const prefix = `${uniqueName('me')}.`;
   const loaded = loadConfig({
     text: `
@@ -59,11 +63,14 @@ autoscaler:
   pools: [{ name: ${POOL}, min: 2, max: 6 }]
   enforcement: { min_violation_check_interval: ${checkInterval}, emergency_scale_threshold: 2 }
 events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
-${serversYaml(stack)}
+${serversYaml(stack, {
+  ...(auth.apiToken ? { apiToken: auth.apiToken } : {}),
+  ...(auth.http ? { http: auth.http } : {}),
+})}
 telemetry: { log_level: warn }
 shutdown_timeout_seconds: 10
 `,
-    env: {},
+    env: auth.env ?? {},
   });
   return { loaded, prefix };
 }
@@ -592,5 +599,26 @@ describe('min-enforcer on the real broker, with the pool ledger', () => {
     assert.equal(restored.current_workers, workersOf(await ledgerOf(me)));
     assert.equal(restored.current_workers, 2);
     assert.deepEqual(rec.of('io.scalewise.EmergencyScaleUp', 'io.scalewise.AutoScaleUpToMinimum'), []);
+  });
+
+  test('every route but the probes and /metrics needs a token: the sweep over the real route table', async () => {
+    const write = 'me-write-token-0123456789';
+    const read = 'me-read-token-01234567890';
+    const { loaded } = testConfig(60, {
+      apiToken: write,
+      http: 'tokens: [{ name: viewer, scope: read, token_env: VIEWER_TOKEN }]',
+      env: { VIEWER_TOKEN: read },
+    });
+    const me = await startEnforcer(loaded);
+    const results = await sweepRoutes({
+      app: me.app,
+      tokens: { read, write },
+      open: kitOpenRoutes,
+      params: { pool: POOL },
+    });
+    assert.deepEqual(Object.fromEntries(results.map((r) => [r.route, r.statuses])), {
+      'GET /v1/pools/:pool/floor': { none: 401, unknown: 401, read: 200 },
+      'HEAD /v1/pools/:pool/floor': { none: 401, unknown: 401, read: 200 },
+    });
   });
 });

@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig } from '@scalewise/config';
 import type { AnyScalewiseEvent, EventData, ScalewiseEvent } from '@scalewise/events';
@@ -18,14 +17,18 @@ import {
   connectKube,
   ensureWorker,
   isReady,
+  type CoreApi,
   type Kube,
   POOL_LABEL,
   SCALE_DOWN_DISABLED,
+  type V1Pod,
 } from '@scalewise/kube';
 import { createPoolStore, type Ledger, listed, removedByUs, workersOf } from '@scalewise/pool';
 import { createService } from '@scalewise/service';
 import {
   getStack,
+  type KubeAdmin,
+  kubeAdmin,
   repositoryRoot,
   type StackEndpoints,
   serversYaml,
@@ -39,12 +42,14 @@ import { decision } from './test-support/decision.ts';
 const quiet = new Writable({ write: (_c, _e, done) => done() });
 let stack: StackEndpoints;
 let kube: Kube;
+let admin: KubeAdmin;
 const cleanups: (() => Promise<unknown>)[] = [];
 
 before(async () => {
   stack = await getStack({ kubernetes: true });
   assert.ok(stack.kubernetes);
   kube = connectKube({ kubeconfig: stack.kubernetes.kubeconfig });
+  admin = kubeAdmin(stack.kubernetes.kubeconfig);
 });
 after(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
@@ -157,7 +162,7 @@ interface Touch {
  */
 function touchingKube(ledger: () => Promise<Ledger>): { kube: Kube; touches: Touch[] } {
   const touches: Touch[] = [];
-  const core: CoreV1Api = Object.create(kube.core);
+  const core: CoreApi = Object.create(kube.core);
   core.patchNode = async (req, options) => {
     const ops = (Array.isArray(req.body) ? req.body : []) as { path?: string; value?: unknown }[];
     if (ops.some((op) => op.path === '/spec/unschedulable' && op.value === true))
@@ -172,7 +177,7 @@ function touchingKube(ledger: () => Promise<Ledger>): { kube: Kube; touches: Tou
 }
 
 async function deployment(pool: string, replicas: number, cpu = '500m') {
-  await kube.apps.createNamespacedDeployment({
+  await admin.apps.createNamespacedDeployment({
     namespace: pool,
     body: {
       metadata: { name: 'web' },
@@ -365,7 +370,7 @@ describe('node-manager on the real servers', () => {
     );
 
     // Now every pod is under a budget that allows no disruption.
-    await kube.policy.createNamespacedPodDisruptionBudget({
+    await admin.policy.createNamespacedPodDisruptionBudget({
       namespace: pool,
       body: {
         metadata: { name: 'web-pdb' },
@@ -374,7 +379,7 @@ describe('node-manager on the real servers', () => {
     });
     await waitFor(
       async () =>
-        (await kube.policy.readNamespacedPodDisruptionBudget({ name: 'web-pdb', namespace: pool })).status
+        (await admin.policy.readNamespacedPodDisruptionBudget({ name: 'web-pdb', namespace: pool })).status
           ?.expectedPods === 2,
       { timeoutMs: 30_000, what: 'the budget observed' },
     );

@@ -12,14 +12,21 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import type { V1Pod } from '@kubernetes/client-node';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig, type PoolConfig } from '@scalewise/config';
 import { type AnyScalewiseEvent, createEvent, type EventData, sampleData } from '@scalewise/events';
-import { connectKube, ensureWorker, type Kube, POOL_LABEL } from '@scalewise/kube';
+import { connectKube, ensureWorker, type Kube, POOL_LABEL, type V1Pod } from '@scalewise/kube';
 import { createPoolStore, type Ledger, removedByUs } from '@scalewise/pool';
 import { createService, type Service } from '@scalewise/service';
-import { getStack, type StackEndpoints, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
+import {
+  getStack,
+  type KubeAdmin,
+  kubeAdmin,
+  type StackEndpoints,
+  serversYaml,
+  uniqueName,
+  waitFor,
+} from '@scalewise/testing';
 import { BUSY_ANNOTATION, TASK_LABEL, WORKER_POD_SELECTOR } from './core/pods.ts';
 import { podsProvider } from './providers/pods.ts';
 import { defineNodeManager } from './service.ts';
@@ -27,6 +34,7 @@ import { defineNodeManager } from './service.ts';
 const quiet = new Writable({ write: (_c, _e, done) => done() });
 let stack: StackEndpoints;
 let kube: Kube;
+let admin: KubeAdmin;
 const cleanups: (() => Promise<unknown>)[] = [];
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -34,6 +42,7 @@ before(async () => {
   stack = await getStack({ kubernetes: true });
   assert.ok(stack.kubernetes);
   kube = connectKube({ kubeconfig: stack.kubernetes.kubeconfig });
+  admin = kubeAdmin(stack.kubernetes.kubeconfig);
 });
 after(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
@@ -169,7 +178,7 @@ const podReady = (p: V1Pod) =>
 
 /** What the kubelet writes when the worker's container exits (0: Succeeded, else Failed). */
 async function completeTask(namespace: string, name: string, exitCode = 0): Promise<void> {
-  const pod = await kube.core.readNamespacedPod({ name, namespace });
+  const pod = await admin.core.readNamespacedPod({ name, namespace });
   const now = new Date();
   pod.status = {
     ...pod.status,
@@ -196,7 +205,7 @@ async function completeTask(namespace: string, name: string, exitCode = 0): Prom
       },
     })),
   };
-  await kube.core.replaceNamespacedPodStatus({ name, namespace, body: pod });
+  await admin.core.replaceNamespacedPodStatus({ name, namespace, body: pod });
 }
 
 /** The worker left the pool, removed by the action `actionId` (not lost), as the ledger has it. */
@@ -304,7 +313,7 @@ describe('pods provider on the real servers', () => {
     const free = pods.filter((p) => p.metadata?.name !== atTask).map((p) => p.metadata?.name as string);
     // One of the free workers took work of its own and says so.
     const [marked, spare] = free as [string, string];
-    await kube.core.patchNamespacedPod({
+    await admin.core.patchNamespacedPod({
       name: marked,
       namespace: pool,
       body: [

@@ -14,7 +14,6 @@
  * (a VM whose kubelet never joins: what Scalewise does then is in docs/providers.md).
  */
 import { randomUUID } from 'node:crypto';
-import type { V1ConfigMap, V1Node } from '@kubernetes/client-node';
 import { ScalewiseError } from '@scalewise/errors';
 import {
   deleteNode,
@@ -25,6 +24,8 @@ import {
   kwokNodeManifest,
   MANAGED_BY,
   POOL_LABEL,
+  type V1ConfigMap,
+  type V1Node,
 } from '@scalewise/kube';
 import type { CreateRequest, WireWorker, WorkerTemplate } from '@scalewise/node-manager/provisioner-contract';
 

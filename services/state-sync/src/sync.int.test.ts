@@ -40,18 +40,28 @@ import {
   workersOf,
 } from '@scalewise/pool';
 import { createService, type Service } from '@scalewise/service';
-import { getStack, type StackEndpoints, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
+import {
+  getStack,
+  type KubeAdmin,
+  kubeAdmin,
+  type StackEndpoints,
+  serversYaml,
+  uniqueName,
+  waitFor,
+} from '@scalewise/testing';
 import { defineStateSync, type StateSyncService } from './service.ts';
 
 const quiet = new Writable({ write: (_c, _e, done) => done() });
 let stack: StackEndpoints;
 let kube: Kube;
+let admin: KubeAdmin;
 const cleanups: (() => Promise<unknown>)[] = [];
 
 before(async () => {
   stack = await getStack({ kubernetes: true });
   assert.ok(stack.kubernetes);
   kube = connectKube({ kubeconfig: stack.kubernetes.kubeconfig });
+  admin = kubeAdmin(stack.kubernetes.kubeconfig);
 });
 after(async () => {
   for (const c of cleanups.reverse()) await c().catch(() => undefined);
@@ -324,7 +334,7 @@ async function completeTask(namespace: string, name: string): Promise<void> {
 }
 
 async function writeCompleted(namespace: string, name: string): Promise<void> {
-  const pod = await kube.core.readNamespacedPod({ name, namespace });
+  const pod = await admin.core.readNamespacedPod({ name, namespace });
   const now = new Date();
   pod.status = {
     ...pod.status,
@@ -344,7 +354,7 @@ async function writeCompleted(namespace: string, name: string): Promise<void> {
       state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: now, finishedAt: now } },
     })),
   };
-  await kube.core.replaceNamespacedPodStatus({ name, namespace, body: pod });
+  await admin.core.replaceNamespacedPodStatus({ name, namespace, body: pod });
 }
 
 describe('state-sync of a pods pool on the real servers', () => {

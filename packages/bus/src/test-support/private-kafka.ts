@@ -1,7 +1,9 @@
 /**
- * A Kafka broker, a cluster of them, or a Redis of the test's own, started with the project's
- * stack scripts in scratch run directories on free ports, so a test can stop, SIGKILL and
- * restart a real server without touching the shared one. Uses the cached installs.
+ * A Kafka broker, a cluster of them, a Redis or an S3 server of the test's own, started with the
+ * project's stack scripts in scratch run directories on free ports, so a test can stop, SIGKILL
+ * and restart a real server without touching the shared one. Uses the cached installs. With
+ * `secure`/`tls` they run the stack's secure modes (docs/security-transport.md): SASL_SSL with
+ * SCRAM users and ACLs, Redis over TLS with an ACL user, S3 over https.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -64,19 +66,70 @@ export interface PrivateKafkaOptions {
   brokers?: number;
   /** Extra server.properties of every broker, e.g. `{ 'broker.session.timeout.ms': 3000 }`. */
   properties?: Record<string, number | string>;
+  /**
+   * The stack's secure mode alone (`SCALEWISE_KAFKA_SECURE=only`, one broker): a SASL_SSL
+   * listener, SCRAM-SHA-512 users made at format time (`admin` and one per Scalewise role,
+   * `scalewise-<role>`), the StandardAuthorizer with the ACLs of access.ts for the prefixes.
+   * @default plaintext
+   */
+  secure?: true | SecureKafkaOptions;
+}
+
+export interface SecureKafkaOptions {
+  /** Where the CA and the certificates go (share one with startPrivateRedis/S3). @default a new one */
+  tlsDir?: string;
+  /** The ACLs' topic prefix. @default 'scalewise.' */
+  topicPrefix?: string;
+  /** The ACLs' consumer group prefix. @default 'scalewise.' */
+  groupPrefix?: string;
+}
+
+/** A user of a secure server: its name, password and a file holding the password. */
+export interface PrivateUser {
+  username: string;
+  password: string;
+  passwordFile: string;
+}
+
+/** What clients of a secure Kafka need besides the brokers (SASL_SSL, SCRAM-SHA-512). */
+export interface PrivateKafkaSecurity {
+  /** The CA that signed the broker's certificate (PEM file). */
+  caFile: string;
+  tlsDir: string;
+  /** A SCRAM user made at format time: `admin` (a super user) or `scalewise-<role>`. */
+  user(name: string): PrivateUser;
 }
 
 export interface PrivateRedis extends PrivateServer {
   url: string;
+  /** With `tls`: the ACL user (AUTH) and the CA file; the URL is `rediss://`. */
+  user?: PrivateUser;
+  caFile?: string;
+}
+
+export interface PrivateS3 extends PrivateServer {
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** With `tls`: a file holding the secret key, and the CA file; the endpoint is https. */
+  secretAccessKeyFile?: string;
+  caFile?: string;
 }
 
 async function startPrivate(
-  component: 'kafka' | 'redis',
+  component: 'kafka' | 'redis' | 's3',
   vars: Record<string, number | string>,
+  baseEnv: NodeJS.ProcessEnv = process.env,
 ): Promise<PrivateServer & { runDir: string }> {
   const runDir = mkdtempSync(join(tmpdir(), `scalewise-private-${component}-`));
   const env = {
-    ...process.env,
+    ...baseEnv,
+    // Plain unless asked for, whatever the developer's shell exports.
+    SCALEWISE_KAFKA_SECURE: '',
+    SCALEWISE_REDIS_SECURE: '',
+    SCALEWISE_S3_SECURE: '',
+    SCALEWISE_TLS_DIR: join(runDir, 'tls'),
     SCALEWISE_RUN_DIR: runDir,
     ...Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, String(v)])),
   };
@@ -126,7 +179,14 @@ function clusterId(): string {
   }
 }
 
-export async function startPrivateKafka(options: PrivateKafkaOptions = {}): Promise<PrivateKafka> {
+export async function startPrivateKafka(
+  options: PrivateKafkaOptions & { secure: NonNullable<PrivateKafkaOptions['secure']> },
+): Promise<PrivateKafka & { security: PrivateKafkaSecurity }>;
+export async function startPrivateKafka(options?: PrivateKafkaOptions): Promise<PrivateKafka>;
+export async function startPrivateKafka(
+  options: PrivateKafkaOptions = {},
+): Promise<PrivateKafka & { security?: PrivateKafkaSecurity }> {
+  if (options.secure) return startSecureKafka(options, options.secure === true ? {} : options.secure);
   const n = options.brokers ?? 1;
   if (!Number.isInteger(n) || n < 1) throw new Error(`brokers must be an integer >= 1, got ${n}`);
   const nodes: { port: number; controller: number }[] = [];
@@ -199,12 +259,102 @@ export async function startPrivateKafka(options: PrivateKafkaOptions = {}): Prom
   };
 }
 
-/** @param options.appendOnly keep the data across a restart (the append-only file). */
-export async function startPrivateRedis(options: { appendOnly?: boolean } = {}): Promise<PrivateRedis> {
-  const port = await freePort();
+/** A user's password, as the stack scripts wrote it. */
+function userAt(dir: string, username: string): PrivateUser {
+  const passwordFile = join(dir, `${username}.password`);
+  return { username, passwordFile, password: readFileSync(passwordFile, 'utf8').trim() };
+}
+
+/** A new directory for the TLS material of one test's servers. */
+export function privateTlsDir(): string {
+  return mkdtempSync(join(tmpdir(), 'scalewise-private-tls-'));
+}
+
+async function startSecureKafka(
+  options: PrivateKafkaOptions,
+  secure: SecureKafkaOptions,
+): Promise<PrivateKafka & { security: PrivateKafkaSecurity }> {
+  if ((options.brokers ?? 1) !== 1) throw new Error('a secure private Kafka has one broker');
+  const [port, securePort, controller] = [await freePort(), await freePort(), await freePort()];
+  const tlsDir = secure.tlsDir ?? privateTlsDir();
+  const extra = Object.entries(options.properties ?? {}).map(([k, v]) => `${k}=${v}`);
+  const server = await startPrivate('kafka', {
+    SCALEWISE_KAFKA_SECURE: 'only',
+    SCALEWISE_KAFKA_PORT: port,
+    SCALEWISE_KAFKA_SECURE_PORT: securePort,
+    SCALEWISE_KAFKA_CONTROLLER_PORT: controller,
+    SCALEWISE_TLS_DIR: tlsDir,
+    SCALEWISE_KAFKA_ACL_TOPIC_PREFIX: secure.topicPrefix ?? 'scalewise.',
+    SCALEWISE_KAFKA_ACL_GROUP_PREFIX: secure.groupPrefix ?? 'scalewise.',
+    ...(extra.length > 0 ? { SCALEWISE_KAFKA_PROPERTIES: extra.join('\n') } : {}),
+  });
+  const address = `127.0.0.1:${securePort}`;
+  const broker = (index: number): PrivateBroker => {
+    if (index !== 0) throw new Error(`no broker ${index}: there is 1`);
+    return { ...server, nodeId: 1, address };
+  };
+  const users = join(server.runDir, 'kafka', 'users');
+  return {
+    ...broker(0),
+    brokers: [address],
+    broker,
+    quorumLeader: () => 0,
+    security: { caFile: join(tlsDir, 'ca.pem'), tlsDir, user: (name) => userAt(users, name) },
+  };
+}
+
+/**
+ * @param options.appendOnly keep the data across a restart (the append-only file).
+ * @param options.tls the stack's secure mode alone (`SCALEWISE_REDIS_SECURE=only`): TLS with the
+ * certificate of `tlsDir` (a new directory by default), the `scalewise` ACL user, no default user.
+ */
+export async function startPrivateRedis(
+  options: { appendOnly?: boolean; tls?: boolean; tlsDir?: string } = {},
+): Promise<PrivateRedis> {
+  const [port, tlsPort] = [await freePort(), await freePort()];
+  const tlsDir = options.tls ? (options.tlsDir ?? privateTlsDir()) : undefined;
   const server = await startPrivate('redis', {
     SCALEWISE_REDIS_PORT: port,
     ...(options.appendOnly ? { SCALEWISE_REDIS_APPENDONLY: 'yes' } : {}),
+    ...(tlsDir
+      ? { SCALEWISE_REDIS_SECURE: 'only', SCALEWISE_REDIS_TLS_PORT: tlsPort, SCALEWISE_TLS_DIR: tlsDir }
+      : {}),
   });
-  return { ...server, url: `redis://127.0.0.1:${port}` };
+  if (!tlsDir) return { ...server, url: `redis://127.0.0.1:${port}` };
+  return {
+    ...server,
+    url: `rediss://127.0.0.1:${tlsPort}`,
+    user: userAt(join(server.runDir, 'redis', 'users'), 'scalewise'),
+    caFile: join(tlsDir, 'ca.pem'),
+  };
+}
+
+/**
+ * An s3proxy of the test's own. With `tls` the stack's secure mode alone
+ * (`SCALEWISE_S3_SECURE=only`): https with the certificate of `tlsDir`, a generated secret key.
+ */
+export async function startPrivateS3(options: { tls?: boolean; tlsDir?: string } = {}): Promise<PrivateS3> {
+  const [port, tlsPort] = [await freePort(), await freePort()];
+  const tlsDir = options.tls ? (options.tlsDir ?? privateTlsDir()) : undefined;
+  const { S3_SECRET_ACCESS_KEY: _secret, S3_ACCESS_KEY_ID: _id, ...rest } = process.env;
+  const server = await startPrivate(
+    's3',
+    {
+      SCALEWISE_S3_PORT: port,
+      ...(tlsDir
+        ? { SCALEWISE_S3_SECURE: 'only', SCALEWISE_S3_TLS_PORT: tlsPort, SCALEWISE_TLS_DIR: tlsDir }
+        : {}),
+    },
+    rest,
+  );
+  const base = { ...server, region: 'us-east-1', accessKeyId: 'scalewise' };
+  if (!tlsDir) return { ...base, endpoint: `http://127.0.0.1:${port}`, secretAccessKey: 'scalewise-secret' };
+  const secretAccessKeyFile = join(server.runDir, 's3', 'secret-access-key');
+  return {
+    ...base,
+    endpoint: `https://127.0.0.1:${tlsPort}`,
+    secretAccessKey: readFileSync(secretAccessKeyFile, 'utf8').trim(),
+    secretAccessKeyFile,
+    caFile: join(tlsDir, 'ca.pem'),
+  };
 }

@@ -10,7 +10,7 @@ import { commonOptions, httpOptions, intFlag, parseCommand, timeFlag, urlFlag } 
 import type { Context } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { formatExplanation, formatPoolExplanation, type PoolExplanation } from '../format.ts';
-import { getJson } from '../http.ts';
+import { bearerToken, getJson, tokenSourceOf } from '../http.ts';
 
 export const explainUsage = `Usage:
   scalewise explain <event-id> [options]
@@ -27,6 +27,7 @@ Options:
   --json                  print the API's answer as JSON
   --alert-manager URL     default $SCALEWISE_ALERT_MANAGER_URL or http://127.0.0.1:8086
   --token T               bearer token (default $SCALEWISE_API_TOKEN)
+  --token-file F          a file holding it (default $SCALEWISE_API_TOKEN_FILE)
   --timeout MS            per request (default 8000)
   -h, --help              this help`;
 
@@ -44,6 +45,7 @@ export interface ExplainOptions {
   json: boolean;
   baseUrl: string;
   token?: string;
+  tokenFile?: string;
   timeoutMs?: number;
 }
 
@@ -62,7 +64,7 @@ export function parseExplain(
   if (id === undefined && v.pool === undefined)
     throw new UsageError('give an event id or --pool P', 'explain');
   if (v.at !== undefined && v.pool === undefined) throw new UsageError('--at goes with --pool', 'explain');
-  const token = v.token ?? env.SCALEWISE_API_TOKEN;
+  const token = tokenSourceOf('explain', v, env);
   const timeout = v.timeout !== undefined ? intFlag('explain', 'timeout', v.timeout, 1) : undefined;
   return {
     target:
@@ -75,7 +77,7 @@ export function parseExplain(
       'alert-manager',
       v['alert-manager'] ?? env.SCALEWISE_ALERT_MANAGER_URL ?? 'http://127.0.0.1:8086',
     ),
-    ...(token ? { token } : {}),
+    ...token,
     ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
   };
 }
@@ -86,7 +88,11 @@ function isExplanation(x: unknown): x is Explanation {
 }
 
 export async function runExplain(o: ExplainOptions, ctx: Context): Promise<number> {
-  const http = { service: 'alert-manager', token: o.token, timeoutMs: o.timeoutMs ?? ctx.connectTimeoutMs };
+  const http = {
+    service: 'alert-manager',
+    token: bearerToken(o),
+    timeoutMs: o.timeoutMs ?? ctx.connectTimeoutMs,
+  };
   if ('id' in o.target) {
     const x = await getJson<unknown>(`${o.baseUrl}/v1/explain/${encodeURIComponent(o.target.id)}`, http);
     if (!isExplanation(x)) {

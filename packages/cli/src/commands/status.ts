@@ -2,7 +2,7 @@
 import { commonOptions, httpOptions, intFlag, listOf, parseCommand, urlFlag } from '../args.ts';
 import type { Context } from '../context.ts';
 import { formatStatus, type PoolStatus } from '../format.ts';
-import { getJson } from '../http.ts';
+import { bearerToken, getJson, tokenSourceOf } from '../http.ts';
 
 export const statusUsage = `Usage: scalewise status [--pool P ...] [--json] [options]
 
@@ -14,6 +14,7 @@ Options:
   --json                    the API's answer as JSON
   --decision-engine URL     default $SCALEWISE_DECISION_ENGINE_URL or http://127.0.0.1:8082
   --token T                 bearer token (default $SCALEWISE_API_TOKEN)
+  --token-file F            a file holding it (default $SCALEWISE_API_TOKEN_FILE)
   --timeout MS              per request (default 8000)
   -h, --help                this help`;
 
@@ -30,6 +31,7 @@ export interface StatusOptions {
   json: boolean;
   baseUrl: string;
   token?: string;
+  tokenFile?: string;
   timeoutMs?: number;
 }
 
@@ -37,7 +39,7 @@ export interface StatusOptions {
 export function parseStatus(args: string[], env: Record<string, string | undefined>): StatusOptions | 'help' {
   const { values: v } = parseCommand('status', args, options);
   if (v.help) return 'help';
-  const token = v.token ?? env.SCALEWISE_API_TOKEN;
+  const token = tokenSourceOf('status', v, env);
   return {
     pools: listOf(v.pool),
     json: v.json === true,
@@ -46,13 +48,17 @@ export function parseStatus(args: string[], env: Record<string, string | undefin
       'decision-engine',
       v['decision-engine'] ?? env.SCALEWISE_DECISION_ENGINE_URL ?? 'http://127.0.0.1:8082',
     ),
-    ...(token ? { token } : {}),
+    ...token,
     ...(v.timeout !== undefined ? { timeoutMs: intFlag('status', 'timeout', v.timeout, 1) } : {}),
   };
 }
 
 export async function runStatus(o: StatusOptions, ctx: Context): Promise<number> {
-  const http = { service: 'decision-engine', token: o.token, timeoutMs: o.timeoutMs ?? ctx.connectTimeoutMs };
+  const http = {
+    service: 'decision-engine',
+    token: bearerToken(o),
+    timeoutMs: o.timeoutMs ?? ctx.connectTimeoutMs,
+  };
   // An unknown pool is the engine's 404, with its message.
   for (const pool of o.pools) await getJson(`${o.baseUrl}/v1/pools/${encodeURIComponent(pool)}`, http);
   const { pools } = await getJson<{ pools: PoolStatus[] }>(`${o.baseUrl}/v1/pools`, http);

@@ -3,10 +3,22 @@
  * triggers topic, as any external system would (DESIGN.md section 4). The data is checked
  * against the catalogue first, so a bad request fails here, naming its flag, instead of
  * becoming a TriggerRejected later. Prints the event id.
+ *
+ * Then an AuditRecorded (`trigger.<kind>`, docs/security.md) names the operator. The trigger
+ * is caused by it (its correlation and causation ids are the audit record's), so the chain
+ * `scalewise explain` shows for a decision starts at who asked.
  */
-import { createBreaker, createPublisher } from '@scalewise/bus';
+import { randomUUID } from 'node:crypto';
+import { auditData, createBreaker, createPublisher } from '@scalewise/bus';
 import { ScalewiseError } from '@scalewise/errors';
-import { createEvent, type EventData, parseData, type ScalewiseEvent, topicOf } from '@scalewise/events';
+import {
+  auditEvent,
+  createEvent,
+  type EventData,
+  parseData,
+  type ScalewiseEvent,
+  topicOf,
+} from '@scalewise/events';
 import { commonOptions, intFlag, parseCommand } from '../args.ts';
 import { type Context, connectKafka, withDeadline } from '../context.ts';
 import { UsageError } from '../errors.ts';
@@ -180,7 +192,13 @@ export async function runTrigger(o: TriggerOptions, ctx: Context): Promise<numbe
   // a trigger that names none is for the cluster whose topic it is on (docs/triggers.md), and
   // the built-in default `local` would be refused as another cluster's by any other.
   const named = loaded.path !== undefined || ctx.env.SCALEWISE_CLUSTER_ID !== undefined;
-  const created = createEvent(o.type, o.data, { source: o.source, clusterid: config.cluster_id });
+  const auditId = randomUUID();
+  const created = createEvent(o.type, o.data, {
+    source: o.source,
+    clusterid: config.cluster_id,
+    correlationid: auditId,
+    causationid: auditId,
+  });
   const event: ScalewiseEvent<TriggerType> = named ? created : { ...created, clusterid: undefined };
   const producer = ctx.kafka().producer({ idempotent: true, maxInFlightRequests: 1 });
   await connectKafka(producer, config.kafka.brokers, ctx.connectTimeoutMs);
@@ -192,12 +210,45 @@ export async function runTrigger(o: TriggerOptions, ctx: Context): Promise<numbe
     topicNames: config.events.topics,
   });
   const topic = ctx.topics()[topicOf(event.type)];
-  try {
-    await withDeadline(
-      publisher.publish(event as ScalewiseEvent),
+  const identity = ctx.identity();
+  const audit = (outcome: 'succeeded' | 'failed', reason?: string) =>
+    withDeadline(
+      publisher.publish(
+        auditEvent(
+          auditData(identity, {
+            action: o.type.replace('io.scalewise.', ''),
+            target: event.partitionkey,
+            pool: o.data.pool,
+            outcome,
+            ...(reason ? { reason } : {}),
+            details: { event_id: event.id, type: event.type, source: event.source, data: event.data },
+          }),
+          { source: '/scalewise/cli', clusterid: config.cluster_id, id: auditId },
+        ),
+      ),
       ctx.connectTimeoutMs + 2000,
-      `Kafka did not acknowledge the trigger on ${topic} in time`,
+      'Kafka did not acknowledge the audit record in time',
     );
+  try {
+    try {
+      await withDeadline(
+        publisher.publish(event as ScalewiseEvent),
+        ctx.connectTimeoutMs + 2000,
+        `Kafka did not acknowledge the trigger on ${topic} in time`,
+      );
+    } catch (err) {
+      await audit('failed', (err as Error).message).catch(() => undefined);
+      throw err;
+    }
+    try {
+      await audit('succeeded');
+    } catch (err) {
+      throw new ScalewiseError(
+        'DEPENDENCY_UNAVAILABLE',
+        `trigger ${event.id} published, but its audit record could not be: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
   } finally {
     breaker.shutdown();
     await producer.disconnect().catch(() => undefined);

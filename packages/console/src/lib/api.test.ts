@@ -29,6 +29,12 @@ describe('the console API client', () => {
     });
   });
 
+  test('an empty token sends no Authorization header (the probe of a server that asks for none)', async () => {
+    const calls: Call[] = [];
+    await createApi('', '', fakeFetch(200, { alerts: [] }, calls)).alerts();
+    assert.deepEqual(calls[0]?.init?.headers, {});
+  });
+
   test('answers are unwrapped; ids are escaped in paths', async () => {
     const calls: Call[] = [];
     const api = createApi('', 't', fakeFetch(200, { events: [{ id: 'e1' }], alerts: [], pools: [] }, calls));

@@ -1,5 +1,6 @@
 /**
- * alert-manager's REST API as the console uses it, with the bearer token on every call.
+ * alert-manager's REST API as the console uses it, with the bearer token on every call (no
+ * Authorization header at all when the token is empty: a server that asks for none).
  * `fetch` is injected so the error mapping is tested without a server.
  */
 import type { AnyScalewiseEvent, ExplainResponse, OpenAlert, PoolLimits, Silence } from './types.ts';
@@ -43,7 +44,7 @@ export function createApi(base: string, token: string, fetchFn: FetchLike = fetc
       res = await fetchFn(`${base}${path}`, {
         ...init,
         headers: {
-          authorization: `Bearer ${token}`,
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
           ...(init.body ? { 'content-type': 'application/json' } : {}),
         },
       });

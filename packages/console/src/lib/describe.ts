@@ -69,6 +69,8 @@ export function summary(e: AnyScalewiseEvent): string {
       return `${e.data.service}: breaker ${e.data.breaker} ${e.data.state.replace('_', '-')}`;
     case 'io.scalewise.DeadLetterRecorded':
       return `dead letter from ${e.data.topic} (${e.data.error_code}): ${e.data.reason}`;
+    case 'io.scalewise.AuditRecorded':
+      return `${e.data.actor} ${e.data.action} ${e.data.target}: ${e.data.outcome}${e.data.reason ? ` (${e.data.reason})` : ''}`;
     case 'io.scalewise.trigger.scale': {
       // A trigger is shown as sent: its data may break the schema (then TriggerRejected follows).
       const d = sent(e.data);

@@ -8,6 +8,7 @@ import {
   noFilter,
   passes,
   streamFilter,
+  tokenFromHash,
 } from './filters.ts';
 import { ev } from './fixtures.test-support.ts';
 
@@ -65,5 +66,22 @@ describe('timeline filters', () => {
       mergeEvents(merged, [], 2).map((e) => e.id),
       [c.id, b.id],
     );
+  });
+});
+
+describe('a token in the address', () => {
+  test('is taken out of the fragment; the filters stay', () => {
+    assert.deepEqual(tokenFromHash('#token=abc-123&pool=workers'), {
+      token: 'abc-123',
+      rest: 'pool=workers',
+    });
+    assert.deepEqual(tokenFromHash('#pool=workers&token=x%2By'), { token: 'x+y', rest: 'pool=workers' });
+    assert.deepEqual(tokenFromHash('#token=abc'), { token: 'abc', rest: '' });
+  });
+
+  test('no token, or an empty one, is none', () => {
+    assert.deepEqual(tokenFromHash(''), { token: undefined, rest: '' });
+    assert.deepEqual(tokenFromHash('#severity=critical'), { token: undefined, rest: 'severity=critical' });
+    assert.deepEqual(tokenFromHash('#token=&pool=a'), { token: undefined, rest: 'pool=a' });
   });
 });

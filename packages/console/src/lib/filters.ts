@@ -53,6 +53,18 @@ export function filterToHash(f: TimelineFilter): string {
   return q.toString();
 }
 
+/**
+ * Takes a `token` out of the page's address (`#token=...&pool=workers`, the link scripts/up
+ * prints: a fragment never reaches a server or its logs). Returns the token, if any, and the
+ * rest of the fragment to put back into the address bar.
+ */
+export function tokenFromHash(hash: string): { token: string | undefined; rest: string } {
+  const q = new URLSearchParams(hash.replace(/^#/, ''));
+  const token = q.get('token') ?? undefined;
+  q.delete('token');
+  return { token: token?.trim() || undefined, rest: q.toString() };
+}
+
 export function filterFromHash(hash: string): TimelineFilter {
   const q = new URLSearchParams(hash.replace(/^#/, ''));
   return { pool: q.get('pool') ?? '', type: q.get('type') ?? '', severity: q.get('severity') ?? '' };

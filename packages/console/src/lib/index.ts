@@ -12,9 +12,20 @@ export {
   passes,
   streamFilter,
   type TimelineFilter,
+  tokenFromHash,
 } from './filters.ts';
 export { byClass, findAll, h, textOf, type VNode } from './h.ts';
 export { alertsView, deadLettersView, silenceScope, silencesView, timelineView } from './panels.ts';
+export {
+  type Cadences,
+  capByCadence,
+  type Fold,
+  foldContents,
+  foldRoutine,
+  isFold,
+  routineIds,
+  type TimelineItem,
+} from './routine.ts';
 export {
   buildSeries,
   chartEventTypes,

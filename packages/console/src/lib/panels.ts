@@ -1,18 +1,38 @@
 /** The timeline, alerts, silences and dead-letter panels as views. Pure. */
 import { clock, summary } from './describe.ts';
 import { h, type VNode } from './h.ts';
+import { foldContents, isFold, type TimelineItem } from './routine.ts';
 import { type AnyScalewiseEvent, decisionTypes, type OpenAlert, type Silence, shortType } from './types.ts';
 
+/**
+ * The timeline: one row per event, newest first, and one row per run of folded routine
+ * events (routine.ts) saying how many it hides, with a button that calls `onShowRoutine`.
+ */
 export function timelineView(
-  events: readonly AnyScalewiseEvent[],
+  items: readonly TimelineItem[],
   selectedId: string | undefined,
   onSelect: (e: AnyScalewiseEvent) => void,
+  onShowRoutine: () => void = () => undefined,
 ): VNode {
-  if (events.length === 0) return h('p', { class: 'empty' }, 'No events match the filters yet.');
+  if (items.length === 0) return h('p', { class: 'empty' }, 'No events match the filters yet.');
   return h(
     'ol',
     { class: 'timeline' },
-    events.map((e) => {
+    items.map((e) => {
+      if (isFold(e)) {
+        const n = e.fold.length;
+        return h(
+          'li',
+          { class: 'fold', 'data-count': n },
+          h('span', { class: 'time' }, clock((e.fold[0] as AnyScalewiseEvent).time)),
+          h(
+            'span',
+            { class: 'sum', title: foldContents(e, shortType) },
+            `${n} routine ${n === 1 ? 'event' : 'events'} hidden: ${foldContents(e, shortType)}`,
+          ),
+          h('button', { type: 'button', class: 'show-routine', onclick: () => onShowRoutine() }, 'show'),
+        );
+      }
       const decision = decisionTypes.has(e.type);
       return h(
         'li',

@@ -1,6 +1,7 @@
 /**
  * The shapes the console reads. Event shapes come from the catalogue in @scalewise/events
- * (types only: nothing of it is bundled into the page).
+ * (types only: nothing of it is bundled into the page; the list of types with their cadence
+ * is written into the page at build time, vite.config.ts).
  */
 import type { AnyScalewiseEvent, EventType, Severity } from '@scalewise/events';
 
@@ -42,43 +43,6 @@ export interface PoolLimits {
   min: number;
   max: number;
 }
-
-/** The event types of the catalogue, for the type filter. A unit test keeps it equal to the catalogue. */
-export const eventTypeNames = [
-  'io.scalewise.PoolMetricsObserved',
-  'io.scalewise.ResourcePressureAlert',
-  'io.scalewise.UnderutilizationWarning',
-  'io.scalewise.PendingPodsDetected',
-  'io.scalewise.NotTriggerScaleUp',
-  'io.scalewise.OptimalStateTrigger',
-  'io.scalewise.NodeHealthDegraded',
-  'io.scalewise.NodeUnexpectedlyLost',
-  'io.scalewise.NodeCreated',
-  'io.scalewise.NodeReady',
-  'io.scalewise.NodeDrained',
-  'io.scalewise.NodeRemoved',
-  'io.scalewise.ScaleUpDecision',
-  'io.scalewise.ScaleDownDecision',
-  'io.scalewise.ScaleDownBlocked',
-  'io.scalewise.AutoScaleUpToMinimum',
-  'io.scalewise.EmergencyScaleUp',
-  'io.scalewise.TriggerRejected',
-  'io.scalewise.TriggerHoldEnded',
-  'io.scalewise.ScaleUpStarted',
-  'io.scalewise.ScaleDownStarted',
-  'io.scalewise.ScalingActionCompleted',
-  'io.scalewise.ScalingActionFailed',
-  'io.scalewise.ClusterStateSynced',
-  'io.scalewise.StateDriftDetected',
-  'io.scalewise.MinimumNodesViolation',
-  'io.scalewise.MinimumNodesRestored',
-  'io.scalewise.CircuitBreakerStateChanged',
-  'io.scalewise.DeadLetterRecorded',
-  'io.scalewise.trigger.scale',
-  'io.scalewise.trigger.pause',
-  'io.scalewise.trigger.resume',
-  'io.scalewise.trigger.update',
-] as const satisfies readonly EventType[];
 
 export const severities: readonly Severity[] = ['info', 'warning', 'critical'];
 

@@ -1,6 +1,12 @@
 /**
- * The console's shell: sign-in, the live stream, periodic refreshes, and the DOM. Everything
+ * The console's shell: access, the live stream, periodic refreshes, and the DOM. Everything
  * it shows is rendered by the pure views in ../lib.
+ *
+ * Access: a token in the address (`#token=...`, the link scripts/up prints) or kept for this
+ * tab is tried first; it is stripped from the address bar at once. Without one, a read without
+ * a token asks alert-manager whether it wants one: it answers (no token configured) and the
+ * page opens, saying it is unauthenticated; it refuses (401) and the sign-in form shows. A
+ * typed token is accepted only when alert-manager accepts it.
  */
 import { type Api, ApiError, createApi } from '../lib/api.ts';
 import { chartView } from '../lib/chart.ts';
@@ -13,13 +19,14 @@ import {
   passes,
   streamFilter,
   type TimelineFilter,
+  tokenFromHash,
 } from '../lib/filters.ts';
 import { h } from '../lib/h.ts';
 import { alertsView, deadLettersView, silencesView, timelineView } from '../lib/panels.ts';
+import { type Cadences, capByCadence, foldRoutine, routineIds } from '../lib/routine.ts';
 import { buildSeries, chartEventTypes, fitStart, valuesOf } from '../lib/series.ts';
 import {
   type AnyScalewiseEvent,
-  eventTypeNames,
   type OpenAlert,
   type PoolLimits,
   type Silence,
@@ -27,12 +34,31 @@ import {
 } from '../lib/types.ts';
 import { byId, mount } from './dom.ts';
 
+/** Every catalogue type with its cadence, written in by the build (vite.config.ts). */
+declare const __SCALEWISE_CADENCES__: Cadences;
+const cadences = __SCALEWISE_CADENCES__;
+const eventTypeNames = Object.keys(cadences);
+
 const TOKEN_KEY = 'scalewise.token';
+/** Events held per kind (periodic telemetry, the rest): samples never push decisions out. */
 const MAX_EVENTS = 500;
+
+// A token in the link leaves the address bar (and so the history and any shared copy) first.
+const linked = tokenFromHash(location.hash);
+if (linked.token !== undefined) {
+  history.replaceState(
+    null,
+    '',
+    `${location.pathname}${location.search}${linked.rest ? `#${linked.rest}` : ''}`,
+  );
+}
 
 const state = {
   api: undefined as Api | undefined,
+  /** The token the page calls with; '' when alert-manager asks for none. */
   token: '',
+  /** Show routine events (telemetry, repeated states) instead of folding them. */
+  showRoutine: false,
   filter: filterFromHash(location.hash) as TimelineFilter,
   events: [] as AnyScalewiseEvent[],
   selected: undefined as string | undefined,
@@ -54,9 +80,12 @@ function showError(el: HTMLElement, message: string | undefined): void {
   el.textContent = message ?? '';
 }
 
-/** A failure of a call while signed in: a refused token signs out, others show in the banner. */
+/**
+ * A failure of a call: a refused token signs out; a refusal without a token (a route that
+ * wants one where reads need none) and every other failure show in the banner.
+ */
 function fail(err: unknown): void {
-  if (err instanceof ApiError && err.status === 401) {
+  if (err instanceof ApiError && err.status === 401 && state.token) {
     signOut(err.message);
     return;
   }
@@ -80,7 +109,13 @@ function render(...parts: ('timeline' | 'charts' | 'alerts' | 'silences' | 'dlq'
     const now = Date.now();
     if (dirty.has('timeline')) {
       const shown = state.events.filter((e) => passes(state.filter, e));
-      mount(byId('timeline'), timelineView(shown, state.selected, select));
+      // Asked for one type: all of it. Otherwise routine events fold into rows that count them.
+      const fold = !state.showRoutine && state.filter.type === '';
+      const items = fold ? foldRoutine(shown, routineIds(state.events, cadences)) : shown;
+      mount(
+        byId('timeline'),
+        timelineView(items, state.selected, select, () => setShowRoutine(true)),
+      );
     }
     if (dirty.has('charts')) {
       const from = fitStart(state.chartEvents, state.chartFrom, now);
@@ -116,6 +151,12 @@ function options(select: HTMLSelectElement, values: readonly string[], label = (
   }
 }
 
+function setShowRoutine(show: boolean): void {
+  state.showRoutine = show;
+  byId<HTMLInputElement>('f-routine').checked = show;
+  render('timeline');
+}
+
 function fillPools(): void {
   options(byId<HTMLSelectElement>('f-pool'), [...state.pools].sort());
   byId<HTMLSelectElement>('f-pool').value = state.filter.pool;
@@ -124,8 +165,8 @@ function fillPools(): void {
 // ---- data
 async function loadTimeline(api: Api): Promise<void> {
   const events = await api.events(historyQuery(state.filter, Date.now() - state.windowMs, 5000));
-  // Oldest first from the API, capped: keep the newest.
-  state.events = mergeEvents([], events.slice(-MAX_EVENTS), MAX_EVENTS);
+  // Oldest first from the API, capped: keep the newest of each kind.
+  state.events = capByCadence(mergeEvents([], events, events.length), cadences, MAX_EVENTS);
   for (const e of events) state.pools.add(e.partitionkey);
   render('timeline');
 }
@@ -188,7 +229,7 @@ async function removeSilence(s: Silence): Promise<void> {
 // ---- live stream
 let chartReload = 0;
 function onLiveEvent(e: AnyScalewiseEvent): void {
-  state.events = mergeEvents(state.events, [e], MAX_EVENTS);
+  state.events = capByCadence(mergeEvents(state.events, [e], state.events.length + 1), cadences, MAX_EVENTS);
   if (!state.pools.has(e.partitionkey) && e.type !== 'io.scalewise.DeadLetterRecorded') {
     state.pools.add(e.partitionkey);
     fillPools();
@@ -213,7 +254,8 @@ function connect(): void {
   state.socket?.close();
   if (!state.api) return;
   const proto = location.protocol === 'https:' ? 'wss' : 'ws';
-  const ws = new WebSocket(`${proto}://${location.host}/events?token=${encodeURIComponent(state.token)}`);
+  const query = state.token ? `?token=${encodeURIComponent(state.token)}` : '';
+  const ws = new WebSocket(`${proto}://${location.host}/events${query}`);
   state.socket = ws;
   setConn('connecting', 'connecting…');
   ws.onopen = () => ws.send(JSON.stringify(streamFilter(state.filter)));
@@ -245,30 +287,42 @@ function connect(): void {
   };
 }
 
-// ---- sign in / out
-async function signIn(token: string): Promise<void> {
-  const api = createApi('', token);
-  // One cheap authenticated call tells a wrong token from a right one.
-  await api.alerts();
-  sessionStorage.setItem(TOKEN_KEY, token);
+// ---- access: a token alert-manager accepts, or none where it asks for none
+function setAuth(text: string, mode: 'token' | 'open' | 'none'): void {
+  const el = byId('auth');
+  el.hidden = mode === 'none';
+  el.dataset.mode = mode;
+  el.textContent = text;
+}
+
+/** Opens the page on an API that answered: with the token it accepted, or with none. Never throws. */
+async function enter(api: Api, token: string): Promise<void> {
+  if (token) sessionStorage.setItem(TOKEN_KEY, token);
   state.api = api;
   state.token = token;
+  byId('boot').hidden = true;
   byId('login').hidden = true;
   byId('app').hidden = false;
-  byId('signout').hidden = false;
+  byId('signout').hidden = !token;
   byId('dlq').hidden = false;
   showError(byId('login-error'), undefined);
+  setAuth(
+    token ? 'signed in with a token' : 'unauthenticated: this alert-manager asks for no token',
+    token ? 'token' : 'open',
+  );
+  // From here on a failure shows in the page (fail): it is open, and stays so.
   try {
     state.limits = await api.pools();
   } catch (err) {
     // The page still works without the configured limits (from events only).
-    if (err instanceof ApiError && err.status === 401) throw err;
     state.limits = [];
+    if (err instanceof ApiError && err.status === 401) fail(err);
   }
   for (const l of state.limits) state.pools.add(l.pool);
   fillPools();
   connect();
-  await Promise.all([loadTimeline(api), loadCharts(api), loadAlerts(api), loadDeadLetters(api)]);
+  await Promise.all([loadTimeline(api), loadCharts(api), loadAlerts(api), loadDeadLetters(api)]).catch(fail);
+  if (state.api !== api) return; // signed out meanwhile (a refused token)
   state.timers.push(
     window.setInterval(() => void loadCharts(api).catch(fail), 5000),
     window.setInterval(() => void loadAlerts(api).catch(fail), 10_000),
@@ -276,20 +330,38 @@ async function signIn(token: string): Promise<void> {
   );
 }
 
+/**
+ * Signs in with `token` if alert-manager accepts it: one read with it decides, never the form.
+ * @throws ApiError (401 for a refused token)
+ */
+async function signIn(token: string): Promise<void> {
+  const api = createApi('', token);
+  await api.alerts();
+  await enter(api, token);
+}
+
+function showLogin(message?: string): void {
+  byId('boot').hidden = true;
+  byId('app').hidden = true;
+  byId('signout').hidden = true;
+  byId('dlq').hidden = true;
+  byId('login').hidden = false;
+  setAuth('', 'none');
+  setConn('offline', 'signed out');
+  showError(byId('login-error'), message);
+  byId<HTMLInputElement>('token').focus();
+}
+
 function signOut(message?: string): void {
   sessionStorage.removeItem(TOKEN_KEY);
   state.api = undefined;
+  state.token = '';
   const ws = state.socket;
   state.socket = undefined;
   ws?.close();
   for (const t of state.timers) clearInterval(t);
   state.timers = [];
-  byId('app').hidden = true;
-  byId('signout').hidden = true;
-  byId('dlq').hidden = true;
-  byId('login').hidden = false;
-  setConn('offline', 'signed out');
-  showError(byId('login-error'), message);
+  showLogin(message);
 }
 
 async function trySignIn(token: string): Promise<void> {
@@ -301,6 +373,47 @@ async function trySignIn(token: string): Promise<void> {
     signOut(err instanceof Error ? err.message : String(err));
   } finally {
     button.disabled = false;
+  }
+}
+
+/**
+ * The first look: the linked or kept token if alert-manager takes it; else, when a read
+ * without a token is answered, the page without one; else the sign-in form. An unreachable
+ * alert-manager is said so and tried again.
+ */
+async function start(linkedToken: string | undefined): Promise<void> {
+  const candidate = linkedToken ?? sessionStorage.getItem(TOKEN_KEY) ?? undefined;
+  let refused: string | undefined;
+  try {
+    if (candidate) {
+      try {
+        await signIn(candidate);
+        return;
+      } catch (err) {
+        if (!(err instanceof ApiError && err.status === 401)) throw err;
+        sessionStorage.removeItem(TOKEN_KEY);
+        refused = linkedToken
+          ? 'The token in the link was refused (401): it is not a token of this alert-manager.'
+          : err.message;
+      }
+    }
+    const open = createApi('', '');
+    try {
+      await open.alerts();
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) {
+        showLogin(refused);
+        return;
+      }
+      throw err;
+    }
+    await enter(open, '');
+  } catch (err) {
+    const boot = byId('boot');
+    boot.hidden = false;
+    boot.textContent = `${err instanceof Error ? err.message : String(err)}; trying again in 3 s…`;
+    setConn('offline', 'offline');
+    window.setTimeout(() => void start(linkedToken), 3000);
   }
 }
 
@@ -326,6 +439,9 @@ for (const k of ['pool', 'type', 'severity'] as const) {
     }
   });
 }
+byId<HTMLInputElement>('f-routine').addEventListener('change', (ev) => {
+  setShowRoutine((ev.target as HTMLInputElement).checked);
+});
 byId<HTMLSelectElement>('window').addEventListener('change', (ev) => {
   state.windowMs = Number((ev.target as HTMLSelectElement).value);
   if (state.api) void loadCharts(state.api).catch(fail);
@@ -355,5 +471,4 @@ byId<HTMLFormElement>('silence-form').addEventListener('submit', (ev) => {
     .catch(fail);
 });
 
-const saved = sessionStorage.getItem(TOKEN_KEY);
-if (saved) void trySignIn(saved);
+void start(linked.token);

@@ -16,14 +16,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { ApiregistrationV1Api, RbacAuthorizationV1Api, type V1Node } from '@kubernetes/client-node';
+import { ApiregistrationV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig } from '@scalewise/config';
 import type { EventData } from '@scalewise/events';
-import { connectKube, isStatus, type Kube, POOL_LABEL } from '@scalewise/kube';
+import { connectKube, isStatus, type Kube, POOL_LABEL, type V1Node } from '@scalewise/kube';
 import { createService } from '@scalewise/service';
 import {
   getStack,
+  type KubeAdmin,
+  kubeAdmin,
   repositoryRoot,
   type StackEndpoints,
   serversYaml,
@@ -92,13 +94,14 @@ spec:
 
 let stack: StackEndpoints;
 let kube: Kube;
+let admin: KubeAdmin;
 let dir: string;
 let run: string;
 const procs: Proc[] = [];
 const cleanups: (() => Promise<unknown>)[] = [];
 
 async function registerApiService(port: number, namespace: string): Promise<void> {
-  const reg = kube.kc.makeApiClient(ApiregistrationV1Api);
+  const reg = admin.kc.makeApiClient(ApiregistrationV1Api);
   const existing = await reg.readAPIService({ name: APISERVICE }).catch((err) => {
     if (isStatus(err, 404)) return undefined;
     throw err;
@@ -108,7 +111,7 @@ async function registerApiService(port: number, namespace: string): Promise<void
     undefined,
     `${APISERVICE} is already registered (service ${existing?.spec?.service?.namespace}/${existing?.spec?.service?.name}): this test does not replace someone else's`,
   );
-  await kube.core.createNamespacedService({
+  await admin.core.createNamespacedService({
     namespace,
     body: {
       metadata: { name: 'metrics-server' },
@@ -133,7 +136,7 @@ async function registerApiService(port: number, namespace: string): Promise<void
 }
 
 async function unregisterApiService(): Promise<void> {
-  const reg = kube.kc.makeApiClient(ApiregistrationV1Api);
+  const reg = admin.kc.makeApiClient(ApiregistrationV1Api);
   const existing = await reg.readAPIService({ name: APISERVICE }).catch(() => undefined);
   if (existing?.metadata?.labels?.['scalewise.io/test-run'] === run) {
     await reg.deleteAPIService({ name: APISERVICE }).catch(() => undefined);
@@ -161,6 +164,7 @@ before(async () => {
   stack = await getStack({ kubernetes: true });
   assert.ok(stack.kubernetes, 'a Kubernetes API');
   kube = connectKube({ kubeconfig: stack.kubernetes.kubeconfig });
+  admin = kubeAdmin(stack.kubernetes.kubeconfig);
   run = uniqueName('msim')
     .replace(/[^a-z0-9-]/g, '-')
     .slice(0, 40);
@@ -178,7 +182,7 @@ describe('metrics.k8s.io through the real aggregation layer', () => {
     const [kwokBin, msBin] = await Promise.all([goTool('kwok'), goTool('metrics-server')]);
     const pool = run;
     await kube.core.createNamespace({ body: { metadata: { name: run } } });
-    const rbac = kube.kc.makeApiClient(RbacAuthorizationV1Api);
+    const rbac = admin.kc.makeApiClient(RbacAuthorizationV1Api);
     cleanups.push(async () => {
       await unregisterApiService();
       await rbac.deleteClusterRoleBinding({ name: run }).catch(() => undefined);

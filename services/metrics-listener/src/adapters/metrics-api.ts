@@ -11,7 +11,6 @@
  * sample by at most the timeout, never stop it. Each PoolMetricsObserved says which source it
  * used (`source: metrics-server | requests`).
  */
-import { CustomObjectsApi } from '@kubernetes/client-node';
 import { type Kube, statusOf } from '@scalewise/kube';
 import { type NodeUsage, parseNodeMetricsList } from '../core/index.ts';
 
@@ -31,14 +30,6 @@ interface Logger {
   warn(obj: object, msg: string): void;
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
-
 export function createMetricsApi(deps: {
   kube: Kube;
   log: Logger;
@@ -49,7 +40,7 @@ export function createMetricsApi(deps: {
   /** @default 5000 */
   timeoutMs?: number;
 }): MetricsApi {
-  const api = deps.kube.kc.makeApiClient(CustomObjectsApi);
+  const api = deps.kube.custom;
   const recheckMs = (deps.recheckSeconds ?? 60) * 1000;
   const timeoutMs = deps.timeoutMs ?? 5000;
   let state: MetricsApiState = deps.mode === 'requests' ? 'disabled' : 'unknown';
@@ -69,11 +60,8 @@ export function createMetricsApi(deps: {
   async function discover(now: number): Promise<void> {
     nextCheck = now + recheckMs;
     try {
-      const list = await withTimeout(
-        api.getAPIResources({ group: METRICS_GROUP, version: METRICS_VERSION }),
-        timeoutMs,
-        'discovering metrics.k8s.io',
-      );
+      // A request past the timeout is given up (its connection closed), not left running.
+      const list = await api.getAPIResources({ group: METRICS_GROUP, version: METRICS_VERSION }, { timeoutMs });
       const served = (list.resources ?? []).some((r) => r.name === 'nodes');
       setState(served ? 'served' : 'absent', served ? {} : { reason: 'the group lists no nodes resource' });
     } catch (err) {
@@ -95,10 +83,9 @@ export function createMetricsApi(deps: {
         if ((state as MetricsApiState) !== 'served') return undefined;
       }
       try {
-        const body = await withTimeout(
-          api.listClusterCustomObject({ group: METRICS_GROUP, version: METRICS_VERSION, plural: 'nodes' }),
-          timeoutMs,
-          'listing nodes.metrics.k8s.io',
+        const body = await api.listClusterCustomObject(
+          { group: METRICS_GROUP, version: METRICS_VERSION, plural: 'nodes' },
+          { timeoutMs },
         );
         const { usage, skipped } = parseNodeMetricsList(body);
         if (skipped.length > 0) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '@scalewise/kube';
 import { podsOptionsSchema } from '@scalewise/config';
 import { parseData, sampleData } from '@scalewise/events';
 import { type Decision, observe, outstanding, start, tagOf } from './action.ts';
@@ -111,8 +111,8 @@ const pod = (over: {
     resourceVersion: '7',
     labels: { 'scalewise.io/pool': 'otto', ...over.labels },
     annotations: { 'scalewise.io/action-id': 'a-1', ...over.annotations },
-    creationTimestamp: new Date(over.created ?? T0),
-    ...(over.deleting ? { deletionTimestamp: new Date(T0 + 1000) } : {}),
+    creationTimestamp: new Date(over.created ?? T0).toISOString(),
+    ...(over.deleting ? { deletionTimestamp: new Date(T0 + 1000).toISOString() } : {}),
   },
   status: {
     phase: over.phase ?? 'Running',
@@ -126,7 +126,7 @@ const pod = (over: {
               imageID: '',
               ready: false,
               restartCount: 0,
-              state: { terminated: { exitCode: 0, finishedAt: new Date(over.finished) } },
+              state: { terminated: { exitCode: 0, finishedAt: new Date(over.finished).toISOString() } },
             },
           ],
         }

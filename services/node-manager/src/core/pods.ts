@@ -16,12 +16,14 @@
  * `cluster-autoscaler.kubernetes.io/safe-to-evict: "false"`. Among the idle ones a pod that
  * has not started (Pending, or Running but not Ready) goes first, then the newest.
  */
-import type { V1Pod, V1Toleration } from '@kubernetes/client-node';
 import type { PodsOptions } from '@scalewise/config';
 import {
   MANAGED_BY as MANAGED_BY_LABEL,
   POOL_LABEL,
   SAFE_TO_EVICT,
+  toMillis,
+  type V1Pod,
+  type V1Toleration,
   WORKER_KIND_LABEL,
 } from '@scalewise/kube';
 import { tagOf } from './action.ts';
@@ -158,13 +160,7 @@ export interface WorkerPod {
   deletedAt?: number;
 }
 
-const millis = (t: Date | string | undefined | null): number => {
-  if (t === undefined || t === null) return 0;
-  const ms = t instanceof Date ? t.getTime() : Date.parse(t);
-  return Number.isFinite(ms) ? ms : 0;
-};
-
-/** The compact view of a pod, as the typed client (Dates) or a watch (strings) gives it. Pure. */
+/** The compact view of a pod as the API sends it (timestamps as RFC 3339 strings). Pure. */
 export function projectWorkerPod(pod: V1Pod): WorkerPod {
   const m = pod.metadata ?? {};
   const labels = m.labels ?? {};
@@ -175,7 +171,7 @@ export function projectWorkerPod(pod: V1Pod): WorkerPod {
     (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
   let finishedAt = 0;
   for (const s of pod.status?.containerStatuses ?? []) {
-    finishedAt = Math.max(finishedAt, millis(s.state?.terminated?.finishedAt as Date | string | undefined));
+    finishedAt = Math.max(finishedAt, toMillis(s.state?.terminated?.finishedAt));
   }
   const taskId = annotations[TASK_ID_ANNOTATION] ?? labels[TASK_LABEL];
   const actionId = annotations[ACTION_ID_ANNOTATION];
@@ -189,12 +185,12 @@ export function projectWorkerPod(pod: V1Pod): WorkerPod {
     ready,
     markedBusy: annotations[BUSY_ANNOTATION] === 'true',
     notEvictable: annotations[SAFE_TO_EVICT] === 'false',
-    createdAt: millis(m.creationTimestamp as Date | string | undefined),
+    createdAt: toMillis(m.creationTimestamp),
     finishedAt,
   };
   if (taskId !== undefined) w.taskId = taskId;
   if (actionId !== undefined) w.actionId = actionId;
-  if (m.deletionTimestamp) w.deletedAt = millis(m.deletionTimestamp as Date | string);
+  if (m.deletionTimestamp) w.deletedAt = toMillis(m.deletionTimestamp);
   return w;
 }
 

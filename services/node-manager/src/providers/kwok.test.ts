@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { V1Node } from '@kubernetes/client-node';
+import type { V1Node } from '@scalewise/kube';
 import { loadConfig, type PoolConfig } from '@scalewise/config';
 import type { Kube } from '@scalewise/kube';
 import { kwokProvider } from './kwok.ts';
@@ -37,7 +37,7 @@ const node = (name: string, pool: string, zone: string, deleting = false): V1Nod
   metadata: {
     name,
     labels: { 'scalewise.io/pool': pool, 'topology.kubernetes.io/zone': zone },
-    ...(deleting ? { deletionTimestamp: new Date() } : {}),
+    ...(deleting ? { deletionTimestamp: new Date().toISOString() } : {}),
   },
 });
 

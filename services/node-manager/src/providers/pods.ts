@@ -19,10 +19,17 @@
  * Worker names are unique in the cluster (`<pool>-<hash of the decision id>-<i>`), so the
  * watch cache keys workers by name.
  */
-import type { V1Pod } from '@kubernetes/client-node';
 import { type PodsOptions, type PoolConfig, podsOptionsSchema } from '@scalewise/config';
 import { ScalewiseError } from '@scalewise/errors';
-import { apiListerWatcher, isStatus, type Kube, kubeCall, POOL_LABEL, WatchCache } from '@scalewise/kube';
+import {
+  apiListerWatcher,
+  isStatus,
+  type Kube,
+  kubeCall,
+  POOL_LABEL,
+  type V1Pod,
+  WatchCache,
+} from '@scalewise/kube';
 import {
   busyReason,
   chooseIdleWorkers,

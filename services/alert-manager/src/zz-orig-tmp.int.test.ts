@@ -1,0 +1,290 @@
+// alert-manager as a service on the real Kafka, Redis and S3: notifications to local webhook
+// receivers (grouped, resolved, a failing sink retried then dead-lettered), the WebSocket
+// stream (auth, filters, a client that never reads), and the history and explain routes.
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { connect } from 'node:net';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { recordTopics } from '@scalewise/bus/test-support/recorder';
+import { loadConfig } from '@scalewise/config';
+import {
+  type AnyScalewiseEvent,
+  causedBy,
+  createEvent,
+  type EventData,
+  type EventType,
+  sampleData,
+} from '@scalewise/events';
+import { createService, type Service } from '@scalewise/service';
+import { getStack, type StackEndpoints, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
+import { WebSocket } from 'ws';
+import { defineAlertManager } from './service.ts';
+
+const quiet = new Writable({ write: (_c, _e, done) => done() });
+const token = 'test-token-0123456789abcdef';
+let stack: StackEndpoints;
+const running: Service[] = [];
+const servers: Server[] = [];
+
+interface Hit {
+  path: string;
+  body: Record<string, unknown>;
+}
+/** A local webhook receiver: records every POST; `/fail` answers 500. */
+async function receiver(): Promise<{ url: string; hits: Hit[] }> {
+  const hits: Hit[] = [];
+  const server = createServer((req: IncomingMessage, res) => {
+    let data = '';
+    req.on('data', (c) => (data += c));
+    req.on('end', () => {
+      hits.push({ path: req.url ?? '', body: JSON.parse(data || '{}') as Record<string, unknown> });
+      res.statusCode = req.url === '/fail' ? 500 : 200;
+      res.end();
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const a = server.address();
+  return { url: `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`, hits };
+}
+
+before(async () => {
+  stack = await getStack();
+});
+after(async () => {
+  await Promise.all(running.map((s) => s.stop().catch(() => undefined)));
+  for (const s of servers) s.close();
+});
+
+async function startAlertManager(sinks: string, stream?: { capacity: number; highWaterBytes: number }) {
+  const prefix = `${uniqueName('am')}.`;
+  const loaded = loadConfig({
+    text: `
+cluster_id: ${uniqueName('c')}
+autoscaler: { pools: [{ name: workers }] }
+alerts:
+  sinks: ${sinks}
+  group_window_seconds: 300
+events:
+  topic_prefix: "${prefix}"
+  group_prefix: "${prefix}"
+  partitions: 3
+  retry: { attempts: 3, initial_ms: 50, max_ms: 200 }
+${serversYaml(stack, { apiToken: token })}
+telemetry: { log_level: warn }
+shutdown_timeout_seconds: 10
+`,
+    env: {},
+  });
+  const service = await createService(
+    defineAlertManager({
+      config: loaded,
+      fromBeginning: true,
+      ...(stream ? { stream } : {}),
+      telemetry: { logDestination: quiet },
+    }),
+  );
+  running.push(service);
+  await service.start();
+  const base = await service.listen();
+  return { service, base, prefix, cid: loaded.config.cluster_id };
+}
+
+const ev = <T extends EventType>(type: T, data: Partial<EventData<T>>, cid: string) =>
+  createEvent(type, { ...sampleData[type], ...data } as EventData<T>, {
+    source: '/scalewise/test',
+    clusterid: cid,
+  }) as AnyScalewiseEvent;
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('alert-manager on the real servers', () => {
+  test('a MinimumNodesViolation reaches each sink once (repeats grouped), the resolve follows MinimumNodesRestored', async () => {
+    const rx = await receiver();
+    const { service, cid } = await startAlertManager(
+      `[{ name: ops, kind: webhook, url: "${rx.url}/hook" }, { name: chat, kind: slack, url: "${rx.url}/slack" }]`,
+    );
+    const violation = (n: number) => ev('io.scalewise.MinimumNodesViolation', { current_workers: n }, cid);
+    await service.bus.publisher.publish(violation(1), violation(1), violation(0));
+    await waitFor(() => rx.hits.length >= 2, { timeoutMs: 30_000, what: 'the first notifications' });
+    await settle(1500);
+    assert.deepEqual(
+      rx.hits.map((h) => h.path).sort(),
+      ['/hook', '/slack'],
+      'one firing notification per sink',
+    );
+    const hook = rx.hits.find((h) => h.path === '/hook')?.body as { status: string; alert: { key: string } };
+    assert.equal(hook.status, 'firing');
+    const slack = rx.hits.find((h) => h.path === '/slack')?.body as { text: string };
+    assert.match(slack.text, /MinimumNodesViolation/);
+    await service.bus.publisher.publish(ev('io.scalewise.MinimumNodesRestored', {}, cid));
+    await waitFor(() => rx.hits.length >= 4, { timeoutMs: 30_000, what: 'the resolve notifications' });
+    await settle(1000);
+    assert.equal(rx.hits.length, 4);
+    const resolved = rx.hits.slice(2).find((h) => h.path === '/hook')?.body as {
+      status: string;
+      alert: { count: number };
+    };
+    assert.equal(resolved.status, 'resolved');
+  });
+
+  test('a sink answering 500 is retried, then the notification is dead-lettered naming the sink', async (t) => {
+    const rx = await receiver();
+    const { service, base, prefix, cid } = await startAlertManager(
+      `[{ name: broken, kind: webhook, url: "${rx.url}/fail" }]`,
+    );
+    const dlq = await recordTopics(stack.kafka.brokers, [`${prefix}dlq`], uniqueName('rec'));
+    t.after(() => dlq.stop());
+    const lost = ev('io.scalewise.NodeUnexpectedlyLost', {}, cid);
+    await service.bus.publisher.publish(lost);
+    await waitFor(() => dlq.of('io.scalewise.DeadLetterRecorded').length >= 1, {
+      timeoutMs: 60_000,
+      what: 'the dead letter',
+    });
+    const d = dlq.of('io.scalewise.DeadLetterRecorded')[0]
+      ?.data as EventData<'io.scalewise.DeadLetterRecorded'>;
+    assert.equal(d.event_id, lost.id);
+    assert.match(d.reason, /sink broken .* answered 500/);
+    assert.ok(d.consumer_group.endsWith('alert-manager-notify'), d.consumer_group);
+    assert.ok(rx.hits.length >= 2, `retried: ${rx.hits.length} attempt(s) reached the sink`);
+    // The history kept the event all the same.
+    const stored = await fetch(`${base}/v1/events/${lost.id}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(stored.status, 200);
+  });
+
+  test('WebSocket: 401 without a token; a severity filter; a client that never reads does not stall the others', async () => {
+    const { service, base, cid } = await startAlertManager('[]', { capacity: 50, highWaterBytes: 16 * 1024 });
+    const wsUrl = `${base.replace('http', 'ws')}/events`;
+    const status = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(wsUrl);
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => reject(new Error('opened without a token')));
+      ws.on('error', () => undefined);
+    });
+    assert.equal(status, 401);
+
+    // A client that upgrades and then never reads a byte.
+    const { port } = new URL(base);
+    const stuck = connect(Number(port), '127.0.0.1');
+    await new Promise<void>((r) => stuck.once('connect', () => r()));
+    stuck.write(
+      `GET /events?token=${token} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+    // Its filter, as a masked client text frame: {} (everything).
+    const payload = Buffer.from('{}');
+    const mask = Buffer.from([1, 2, 3, 4]);
+    stuck.write(
+      Buffer.concat([
+        Buffer.from([0x81, 0x80 | payload.length]),
+        mask,
+        payload.map((b, i) => b ^ (mask[i % 4] ?? 0)),
+      ]),
+    );
+    stuck.pause();
+
+    const critical: AnyScalewiseEvent[] = [];
+    const ws = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${token}` } });
+    await new Promise<void>((r) => ws.once('open', () => r()));
+    const subscribed = new Promise<void>((r) =>
+      ws.on('message', (raw) => {
+        const m = JSON.parse(String(raw)) as { kind: string; event?: AnyScalewiseEvent };
+        if (m.kind === 'subscribed') r();
+        if (m.kind === 'event' && m.event) critical.push(m.event);
+      }),
+    );
+    ws.send(JSON.stringify({ severities: ['critical'] }));
+    await subscribed;
+
+    // 3,000 info events of 8 KiB each (24 MiB) overflow the stuck client's socket and buffer.
+    const big = 'x'.repeat(8192);
+    const infos = Array.from({ length: 3000 }, (_, i) => ({
+      ...ev('io.scalewise.PoolMetricsObserved', { workers: i % 50 }, cid),
+      subject: big,
+    }));
+    // Batches under the broker's 1 MiB record-batch limit.
+    for (let i = 0; i < infos.length; i += 100)
+      await service.bus.publisher.publish(...infos.slice(i, i + 100));
+    const boom = ev('io.scalewise.EmergencyScaleUp', {}, cid);
+    await service.bus.publisher.publish(boom);
+    await waitFor(() => critical.some((e) => e.id === boom.id), {
+      timeoutMs: 60_000,
+      what: 'the critical event on the filtered client',
+    });
+    assert.ok(
+      critical.every((e) => e.severity === 'critical'),
+      'only critical events arrive',
+    );
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    assert.match(metrics, /scalewise_stream_clients(?:\{[^}]*\})? 2/);
+    const skippedNow = async () =>
+      Number(
+        /scalewise_stream_events_skipped_total(?:\{[^}]*\})? (\d+)/.exec(
+          await (await fetch(`${base}/metrics`)).text(),
+        )?.[1] ?? 0,
+      );
+    // Dropped for the client that does not read, not waited for (the others got theirs above).
+    await waitFor(async () => (await skippedNow()) > 0, {
+      timeoutMs: 60_000,
+      what: 'events skipped for the stuck client',
+    });
+    ws.close();
+    stuck.destroy();
+  });
+
+  test('history and explain: query by pool and type; the chain of a decision with its numbers', async () => {
+    const { service, base, cid } = await startAlertManager('[]');
+    const auth = { authorization: `Bearer ${token}` };
+    const pending = ev('io.scalewise.PendingPodsDetected', {}, cid);
+    const src = { source: '/scalewise/test' };
+    const decision = causedBy(
+      pending,
+      'io.scalewise.ScaleUpDecision',
+      sampleData['io.scalewise.ScaleUpDecision'],
+      src,
+    );
+    const started = causedBy(
+      decision,
+      'io.scalewise.ScaleUpStarted',
+      sampleData['io.scalewise.ScaleUpStarted'],
+      src,
+    );
+    await service.bus.publisher.publish(pending, decision, started);
+    await waitFor(
+      async () => {
+        // Three topics, consumed in parallel: wait for the whole chain.
+        const r = await fetch(`${base}/v1/events?correlationid=${pending.correlationid}`, { headers: auth });
+        return r.ok && ((await r.json()) as { events: unknown[] }).events.length === 3;
+      },
+      { timeoutMs: 30_000, what: 'the events in the history' },
+    );
+    const byType = (await (
+      await fetch(`${base}/v1/events?pool=workers&type=ScaleUpStarted`, { headers: auth })
+    ).json()) as {
+      events: AnyScalewiseEvent[];
+    };
+    assert.deepEqual(
+      byType.events.map((e) => e.id),
+      [started.id],
+    );
+    assert.equal((await fetch(`${base}/v1/events`)).status, 401);
+    const x = (await (await fetch(`${base}/v1/explain/${decision.id}`, { headers: auth })).json()) as {
+      chain: { event: AnyScalewiseEvent; depth: number }[];
+    };
+    assert.deepEqual(
+      x.chain.map((l) => l.event.type.replace('io.scalewise.', '')),
+      ['PendingPodsDetected', 'ScaleUpDecision', 'ScaleUpStarted'],
+    );
+    assert.equal(
+      (x.chain[1]?.event.data as { desired_workers?: number } | undefined)?.desired_workers,
+      sampleData['io.scalewise.ScaleUpDecision'].desired_workers,
+    );
+    const missing = await fetch(`${base}/v1/explain/nope`, { headers: auth });
+    assert.equal(missing.status, 404);
+    const bad = await fetch(`${base}/v1/events?from=yesterday`, { headers: auth });
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { error: { message: string } }).error.message, /from: 'yesterday'/);
+  });
+});
