@@ -44,7 +44,7 @@ import {
   projectPod,
   WatchCache,
 } from '@scalewise/kube';
-import { getStack, serversYaml, uniqueName } from '@scalewise/testing';
+import { getStack, kubeAdmin, serversYaml, uniqueName } from '@scalewise/testing';
 import { bundleAsImage } from './image.ts';
 
 const { values } = parseArgs({
@@ -116,6 +116,8 @@ const t0 = performance.now();
 stackCmd('up', 'k8s');
 const kubeconfig = stackCmd('kubeconfig');
 const kube = connectKube({ kubeconfig });
+/** client-node's typed API, for the `typed` resync (the way the caches listed before). */
+const typed = kubeAdmin(kubeconfig);
 const ns = 'bench-cluster';
 const pools = Array.from({ length: poolCount }, (_, i) => `bench-${i}`);
 const nodeName = (i: number) => `bench-node-${String(i).padStart(5, '0')}`;
@@ -160,7 +162,7 @@ async function countPods(k: Kube, fieldSelector?: string) {
       ...(cont ? { _continue: cont } : {}),
     });
     n += page.items.length;
-    cont = page.metadata?._continue;
+    cont = page.metadata?.continue;
   } while (cont);
   return n;
 }
@@ -204,7 +206,7 @@ async function populate(k: Kube) {
         ...(cont ? { _continue: cont } : {}),
       });
       for (const p of page.items) if (p.metadata?.name) names.add(p.metadata.name);
-      cont = page.metadata?._continue;
+      cont = page.metadata?.continue;
     } while (cont);
     const todo: [number, number][] = [];
     for (let i = 0; i < nodeCount; i++)
@@ -326,8 +328,8 @@ function typedSource(resource: 'nodes' | 'pods'): ListerWatcher<unknown> {
       const request = { limit, ...(token ? { _continue: token } : {}) };
       const list =
         resource === 'nodes'
-          ? await kube.core.listNode(request)
-          : await kube.core.listPodForAllNamespaces(request);
+          ? await typed.core.listNode(request)
+          : await typed.core.listPodForAllNamespaces(request);
       return {
         items: list.items,
         resourceVersion: list.metadata?.resourceVersion ?? '',

@@ -7,7 +7,7 @@
 # and SCALEWISE_KAFKA_REPLICATION / SCALEWISE_KAFKA_MIN_ISR for the topics' defaults and the
 # internal topics. SCALEWISE_KAFKA_PROPERTIES: extra server.properties lines (they win).
 #
-# Secure mode (docs/security-transport.md), SCALEWISE_KAFKA_SECURE:
+# Secure mode (docs/security.md, "Transport"), SCALEWISE_KAFKA_SECURE:
 #   1     a SASL_SSL listener on SCALEWISE_KAFKA_SECURE_PORT (default 9094) besides the plaintext
 #         one, which stays open to the loopback tooling of the dev stack (its principal,
 #         User:ANONYMOUS, is a super user);
@@ -162,7 +162,7 @@ PROPS
       { tail -n 20 "$dir/format.log" >&2; die "kafka: formatting storage in $data failed"; }
     [[ -z $KAFKA_SECURE ]] || printf '%s\n' admin $KAFKA_USERS >"$data/.scram-users"
   elif [[ -n $KAFKA_SECURE && ! -f $data/.scram-users ]]; then
-    die "kafka: $data was formatted without SCRAM users, which secure mode creates at format time: 'scripts/stack reset kafka' (every topic goes), or add them to the running broker (docs/security-transport.md)"
+    die "kafka: $data was formatted without SCRAM users, which secure mode creates at format time: 'scripts/stack reset kafka' (every topic goes), or add them to the running broker (docs/security.md, "Transport")"
   fi
   _kafka_java_cmd kafka.Kafka "$dir/server.properties"
   start_bg kafka "${_kafka_cmd[@]}"

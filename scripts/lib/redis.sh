@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Redis from Debian's package; an already running Redis on the port is used as it is.
 #
-# Secure mode (docs/security-transport.md), SCALEWISE_REDIS_SECURE:
+# Secure mode (docs/security.md, "Transport"), SCALEWISE_REDIS_SECURE:
 #   1     a TLS port (SCALEWISE_REDIS_TLS_PORT, default 6380) besides the plaintext one; the
 #         default user stays open to the loopback tooling of the dev stack
 #   only  the TLS port alone, the default user off (private servers of tests)

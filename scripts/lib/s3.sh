@@ -2,7 +2,7 @@
 # S3-compatible server: s3proxy (Maven Central, filesystem backend); the same server runs as
 # the andrewgaul/s3proxy image in docker-compose.yml.
 #
-# Secure mode (docs/security-transport.md), SCALEWISE_S3_SECURE:
+# Secure mode (docs/security.md, "Transport"), SCALEWISE_S3_SECURE:
 #   1     an https endpoint (SCALEWISE_S3_TLS_PORT, default 9443) besides the http one, the same
 #         credentials on both
 #   only  the https endpoint alone, with a generated secret key (unless S3_SECRET_ACCESS_KEY is

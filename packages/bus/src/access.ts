@@ -1,6 +1,6 @@
 /**
  * What each Scalewise principal may do on Kafka: the ACLs of a broker with an authorizer
- * (docs/security-transport.md). One table, read by `scalewise-bus acls` (which prints or
+ * (docs/security.md, "Transport"). One table, read by `scalewise-bus acls` (which prints or
  * applies them), the native stack's secure mode and the secure test brokers.
  *
  * Every service: Describe and Create on every Scalewise topic (the bus creates the missing ones

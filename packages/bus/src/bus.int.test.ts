@@ -12,6 +12,7 @@ import {
   sampleData,
   sampleEvents,
   toKafkaMessage,
+  topicKeys,
   topicName,
 } from '@scalewise/events';
 import { getStack, type StackEndpoints, uniqueName, waitFor } from '@scalewise/testing';
@@ -86,7 +87,7 @@ describe('bus', () => {
       groupId: uniqueName('g'),
       handlers: recordAll(got),
       fromBeginning: true,
-      topics: ['metrics', 'signals', 'nodes', 'decisions', 'actions', 'state', 'triggers', 'dlq'],
+      topics: topicKeys,
     });
     await sub.start();
     const sent = sampleEvents();

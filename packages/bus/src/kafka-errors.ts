@@ -103,7 +103,7 @@ export function describeKafkaError(
           : type === 'CLUSTER_AUTHORIZATION_FAILED'
             ? 'the cluster'
             : 'the resource asked for';
-    return `${type}: Kafka's authorizer refused this client's user on ${what} (an ACL is missing: docs/security-transport.md)`;
+    return `${type}: Kafka's authorizer refused this client's user on ${what} (an ACL is missing: docs/security.md, "Transport")`;
   }
   return innermost(err);
 }

@@ -3,8 +3,11 @@
 // decision-engine's contracts from fixture events (our own services' stand-ins).
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { explain, reasonsInForce } from '@scalewise/alert-manager/core';
 import { cliActor, createBreaker, createPublisher } from '@scalewise/bus';
@@ -36,6 +39,7 @@ function cliEnv(prefix: string, extra: Record<string, string> = {}): NodeJS.Proc
   const {
     SCALEWISE_CONFIG: _file,
     SCALEWISE_API_TOKEN: _token,
+    SCALEWISE_API_TOKEN_FILE: _tokenFile,
     SCALEWISE_CLUSTER_ID: _c,
     ...rest
   } = process.env;
@@ -447,7 +451,29 @@ describe('explain', () => {
     const am = await jsonServer(alertManagerRoutes(scaleUpChain().all, token));
     const r = await scalewise(['explain', 'evt-decision', '--alert-manager', am.url], cliEnv('x.'));
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^scalewise explain: UNAUTHORIZED: .*--token or set SCALEWISE_API_TOKEN/);
+    assert.match(
+      r.stderr,
+      /^scalewise explain: UNAUTHORIZED: .*pass --token or --token-file, or set SCALEWISE_API_TOKEN/,
+    );
+  });
+
+  test('the token from a file (--token-file, SCALEWISE_API_TOKEN_FILE) is sent like --token', async () => {
+    const am = await jsonServer(alertManagerRoutes(scaleUpChain().all, token));
+    const dir = mkdtempSync(join(tmpdir(), 'scalewise-cli-token-'));
+    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'token');
+    writeFileSync(file, `${token}\n`);
+    const flag = await scalewise(
+      ['explain', 'evt-decision', '--json', '--alert-manager', am.url, '--token-file', file],
+      cliEnv('x.'),
+    );
+    assert.equal(flag.code, 0, flag.stderr);
+    const env = await scalewise(
+      ['explain', 'evt-decision', '--json', '--alert-manager', am.url],
+      cliEnv('x.', { SCALEWISE_API_TOKEN_FILE: file }),
+    );
+    assert.equal(env.code, 0, env.stderr);
+    assert.equal(JSON.parse(env.stdout).correlationid, JSON.parse(flag.stdout).correlationid);
   });
 });
 

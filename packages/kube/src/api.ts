@@ -41,7 +41,12 @@ type Named = { name: string };
 type InNamespace = { namespace: string };
 type DeleteParams = { gracePeriodSeconds?: number; body?: V1DeleteOptions };
 /** A JSON patch (RFC 6902), sent as application/json-patch+json. */
-export type JsonPatch = { op: 'add' | 'remove' | 'replace' | 'test' | 'move' | 'copy'; path: string; value?: unknown; from?: string }[];
+export type JsonPatch = {
+  op: 'add' | 'remove' | 'replace' | 'test' | 'move' | 'copy';
+  path: string;
+  value?: unknown;
+  from?: string;
+}[];
 
 /** core/v1: nodes, pods, evictions, config maps, namespaces, service accounts, discovery. */
 export interface CoreApi {
@@ -57,7 +62,10 @@ export interface CoreApi {
   readNamespacedPod(p: Named & InNamespace, o?: CallOptions): Promise<V1Pod>;
   createNamespacedPod(p: InNamespace & { body: V1Pod }, o?: CallOptions): Promise<V1Pod>;
   deleteNamespacedPod(p: Named & InNamespace & DeleteParams, o?: CallOptions): Promise<V1Pod>;
-  createNamespacedPodEviction(p: Named & InNamespace & { body: V1Eviction }, o?: CallOptions): Promise<V1Status>;
+  createNamespacedPodEviction(
+    p: Named & InNamespace & { body: V1Eviction },
+    o?: CallOptions,
+  ): Promise<V1Status>;
   listNamespacedConfigMap(p: InNamespace & ListParams, o?: CallOptions): Promise<V1ConfigMapList>;
   readNamespacedConfigMap(p: Named & InNamespace, o?: CallOptions): Promise<V1ConfigMap>;
   createNamespacedConfigMap(p: InNamespace & { body: V1ConfigMap }, o?: CallOptions): Promise<V1ConfigMap>;
@@ -72,8 +80,14 @@ export interface CoreApi {
 
 /** policy/v1 PodDisruptionBudgets. */
 export interface PolicyApi {
-  listPodDisruptionBudgetForAllNamespaces(p?: ListParams, o?: CallOptions): Promise<V1PodDisruptionBudgetList>;
-  listNamespacedPodDisruptionBudget(p: InNamespace & ListParams, o?: CallOptions): Promise<V1PodDisruptionBudgetList>;
+  listPodDisruptionBudgetForAllNamespaces(
+    p?: ListParams,
+    o?: CallOptions,
+  ): Promise<V1PodDisruptionBudgetList>;
+  listNamespacedPodDisruptionBudget(
+    p: InNamespace & ListParams,
+    o?: CallOptions,
+  ): Promise<V1PodDisruptionBudgetList>;
 }
 
 /** coordination.k8s.io/v1 Leases. */

@@ -34,9 +34,11 @@ export function kubeOver(transport: Transport, about: { server: string; source: 
 export function connectKube(
   options: LoadOptions & Pick<CredentialOptions, 'now' | 'execTimeoutMs'> = {},
 ): Kube {
-  const target = loadKubeTarget(options);
+  // The one read of the process's environment: the in-cluster variables, and what an exec plugin inherits.
+  const env = options.env ?? process.env;
+  const target = loadKubeTarget({ ...options, env });
   const credentials = credentialSource(target, {
-    ...(options.env ? { env: options.env } : {}),
+    env,
     ...(options.now ? { now: options.now } : {}),
     ...(options.execTimeoutMs !== undefined ? { execTimeoutMs: options.execTimeoutMs } : {}),
   });

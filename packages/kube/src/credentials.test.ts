@@ -28,7 +28,11 @@ describe('token file', () => {
     assert.deepEqual(await creds.get(), { authorization: 'Bearer first' });
     writeFileSync(file, 'second\n');
     now += TOKEN_FILE_PERIOD_MS - 1;
-    assert.deepEqual(await creds.get(), { authorization: 'Bearer first' }, 'within the minute: not read again');
+    assert.deepEqual(
+      await creds.get(),
+      { authorization: 'Bearer first' },
+      'within the minute: not read again',
+    );
     now += 1;
     assert.deepEqual(await creds.get(), { authorization: 'Bearer second' });
   });
@@ -86,7 +90,10 @@ describe('static credentials', () => {
  * was given, and prints what `OUTPUT` (its env, from the kubeconfig) says, `{n}` replaced by
  * the run's number.
  */
-function plugin(output: string, extra: Partial<ExecConfig> = {}): { exec: ExecConfig; runs(): number; info(): unknown } {
+function plugin(
+  output: string,
+  extra: Partial<ExecConfig> = {},
+): { exec: ExecConfig; runs(): number; info(): unknown } {
   const id = ++n;
   const script = join(dir, `plugin-${id}.mjs`);
   const count = join(dir, `plugin-${id}.count`);
@@ -180,13 +187,18 @@ describe('exec credential plugin', () => {
 
   test('a plugin that fails: DEPENDENCY_UNAVAILABLE (retriable) with what it said; the next request runs it again', async () => {
     const p = plugin(credential({ token: 'tok-{n}' }));
-    const creds = credentialSource(target({ kind: 'exec', exec: { ...p.exec, env: { ...p.exec.env, FAIL: '1' } } }));
+    const creds = credentialSource(
+      target({ kind: 'exec', exec: { ...p.exec, env: { ...p.exec.env, FAIL: '1' } } }),
+    );
     for (const _ of [1, 2]) {
       await assert.rejects(creds.get(), (e: unknown) => {
         assert.ok(e instanceof ScalewiseError);
         assert.equal(e.code, 'DEPENDENCY_UNAVAILABLE');
         assert.equal(e.retriable, true);
-        assert.match(e.message, /exec credential plugin .* \(users\[u\]\.user\.exec\) failed \(exit 3\): login required: run az login/);
+        assert.match(
+          e.message,
+          /exec credential plugin .* \(users\[u\]\.user\.exec\) failed \(exit 3\): login required: run az login/,
+        );
         return true;
       });
     }
@@ -231,6 +243,9 @@ describe('exec credential plugin', () => {
     );
     bad(credential({}), /gave neither status\.token nor status\.clientCertificateData and clientKeyData/);
     bad(credential({ clientCertificateData: 'secret' }), /client certificate without its key/);
-    bad(credential({ token: 'secret', expirationTimestamp: 'tomorrow' }), /expirationTimestamp that is not RFC 3339: tomorrow/);
+    bad(
+      credential({ token: 'secret', expirationTimestamp: 'tomorrow' }),
+      /expirationTimestamp that is not RFC 3339: tomorrow/,
+    );
   });
 });

@@ -138,7 +138,9 @@ async function runPlugin(
             cluster: {
               server: target.server,
               ...(target.serverName ? { 'tls-server-name': target.serverName } : {}),
-              ...(target.ca ? { 'certificate-authority-data': Buffer.from(target.ca).toString('base64') } : {}),
+              ...(target.ca
+                ? { 'certificate-authority-data': Buffer.from(target.ca).toString('base64') }
+                : {}),
               ...(target.insecure ? { 'insecure-skip-tls-verify': true } : {}),
             },
           }
@@ -224,12 +226,15 @@ export function readExecCredential(
   const token = text(s.token);
   const cert = text(s.clientCertificateData);
   const key = text(s.clientKeyData);
-  if (Boolean(cert) !== Boolean(key)) throw bad('gave a client certificate without its key, or a key without its certificate');
-  if (!token && !cert) throw bad('gave neither status.token nor status.clientCertificateData and clientKeyData');
+  if (Boolean(cert) !== Boolean(key))
+    throw bad('gave a client certificate without its key, or a key without its certificate');
+  if (!token && !cert)
+    throw bad('gave neither status.token nor status.clientCertificateData and clientKeyData');
   let until = Number.POSITIVE_INFINITY;
   if (s.expirationTimestamp !== undefined && s.expirationTimestamp !== null) {
     until = typeof s.expirationTimestamp === 'string' ? Date.parse(s.expirationTimestamp) : Number.NaN;
-    if (!Number.isFinite(until)) throw bad(`gave an expirationTimestamp that is not RFC 3339: ${String(s.expirationTimestamp)}`);
+    if (!Number.isFinite(until))
+      throw bad(`gave an expirationTimestamp that is not RFC 3339: ${String(s.expirationTimestamp)}`);
   }
   return {
     creds: {

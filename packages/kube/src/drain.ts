@@ -6,11 +6,11 @@
  * does. Pods are evicted side by side (one blocked pod does not hold the others back). The
  * drain ends when the evicted pods are gone from the node.
  */
-import type { V1Pod } from './types.ts';
 import { ScalewiseError } from '@scalewise/errors';
 import { isStatus, type Kube, kubeCall, toKubeError } from './client.ts';
 import { cordon } from './nodes.ts';
 import { isActiveOn } from './resources.ts';
+import type { V1Pod } from './types.ts';
 
 export interface DrainOptions {
   /** The whole drain, evictions and waiting for the pods to go. @default 120000 */

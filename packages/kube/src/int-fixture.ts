@@ -3,10 +3,10 @@
 // on them, all deleted when the test ends.
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
-import type { V1Pod } from './types.ts';
 import { getStack, type KubeAdmin, kubeAdmin, uniqueName, waitFor } from '@scalewise/testing';
 import { connectKube, type Kube } from './client.ts';
 import { kwokNodeManifest, POOL_LABEL, type WorkerSpec } from './nodes.ts';
+import type { V1Pod } from './types.ts';
 
 export interface Fixture {
   /** Our client, as the services connect. */

@@ -98,7 +98,10 @@ describe('kubeconfig: clusters', () => {
   test('insecure-skip-tls-verify; with a certificate authority as well it is refused', () => {
     assert.equal(load(kubeconfig({ 'insecure-skip-tls-verify': true }, undefined)).insecure, true);
     refused(
-      () => load(kubeconfig({ 'insecure-skip-tls-verify': true, 'certificate-authority-data': b64(CA) }, undefined)),
+      () =>
+        load(
+          kubeconfig({ 'insecure-skip-tls-verify': true, 'certificate-authority-data': b64(CA) }, undefined),
+        ),
       /sets both insecure-skip-tls-verify and a certificate authority/,
       'clusters[k].cluster.insecure-skip-tls-verify',
     );
@@ -121,9 +124,16 @@ describe('kubeconfig: clusters', () => {
   });
 
   test('a server that is not set, not a URL, or not http(s) is refused', () => {
-    refused(() => load(kubeconfig({ server: '' }, undefined)), /server is not set/, 'clusters[k].cluster.server');
+    refused(
+      () => load(kubeconfig({ server: '' }, undefined)),
+      /server is not set/,
+      'clusters[k].cluster.server',
+    );
     refused(() => load(kubeconfig({ server: 'nope' }, undefined)), /'nope' is not a URL/);
-    refused(() => load(kubeconfig({ server: 'ftp://x' }, undefined)), /is not an https:\/\/ \(or http:\/\/\) URL/);
+    refused(
+      () => load(kubeconfig({ server: 'ftp://x' }, undefined)),
+      /is not an https:\/\/ \(or http:\/\/\) URL/,
+    );
   });
 
   test('proxy-url is refused, naming the field', () => {
@@ -277,7 +287,13 @@ describe('kubeconfig: exec credential plugins', () => {
 
   test('exec together with a token is refused', () => {
     refused(
-      () => load(kubeconfig({}, { token: 'a', exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'x' } })),
+      () =>
+        load(
+          kubeconfig(
+            {},
+            { token: 'a', exec: { apiVersion: 'client.authentication.k8s.io/v1', command: 'x' } },
+          ),
+        ),
       /sets token and exec/,
     );
   });
@@ -285,16 +301,21 @@ describe('kubeconfig: exec credential plugins', () => {
 
 describe('kubeconfig: contexts and files', () => {
   const two = () =>
-    kubeconfig({}, { token: 'a' }, {}, {
-      clusters: [
-        { name: 'k', cluster: { server: 'https://127.0.0.1:6443' } },
-        { name: 'other', cluster: { server: 'https://10.1.1.1:6443' } },
-      ],
-      contexts: [
-        { name: 'c', context: { cluster: 'k', user: 'u' } },
-        { name: 'd', context: { cluster: 'other', user: 'u' } },
-      ],
-    });
+    kubeconfig(
+      {},
+      { token: 'a' },
+      {},
+      {
+        clusters: [
+          { name: 'k', cluster: { server: 'https://127.0.0.1:6443' } },
+          { name: 'other', cluster: { server: 'https://10.1.1.1:6443' } },
+        ],
+        contexts: [
+          { name: 'c', context: { cluster: 'k', user: 'u' } },
+          { name: 'd', context: { cluster: 'other', user: 'u' } },
+        ],
+      },
+    );
 
   test('an explicit context wins over current-context', () => {
     assert.equal(load(two()).server, 'https://127.0.0.1:6443');
@@ -315,12 +336,26 @@ describe('kubeconfig: contexts and files', () => {
   test('a context naming a cluster or user that is not there', () => {
     refused(
       () =>
-        load(kubeconfig({}, { token: 'a' }, {}, { contexts: [{ name: 'c', context: { cluster: 'x', user: 'u' } }] })),
+        load(
+          kubeconfig(
+            {},
+            { token: 'a' },
+            {},
+            { contexts: [{ name: 'c', context: { cluster: 'x', user: 'u' } }] },
+          ),
+        ),
       /names cluster 'x', which is not in clusters/,
     );
     refused(
       () =>
-        load(kubeconfig({}, { token: 'a' }, {}, { contexts: [{ name: 'c', context: { cluster: 'k', user: 'y' } }] })),
+        load(
+          kubeconfig(
+            {},
+            { token: 'a' },
+            {},
+            { contexts: [{ name: 'c', context: { cluster: 'k', user: 'y' } }] },
+          ),
+        ),
       /names user 'y', which is not in users/,
     );
   });
@@ -380,6 +415,9 @@ describe('in-cluster', () => {
   });
 
   test('neither a kubeconfig nor a pod', () => {
-    refused(() => loadKubeTarget({ env: {} }), /kubernetes\.kubeconfig \(or KUBECONFIG\) is not set, and this is not a pod/);
+    refused(
+      () => loadKubeTarget({ env: {} }),
+      /kubernetes\.kubeconfig \(or KUBECONFIG\) is not set, and this is not a pod/,
+    );
   });
 });

@@ -76,7 +76,10 @@ export interface LoadOptions {
   kubeconfig?: string | undefined;
   /** A context of the kubeconfig; absent: its current-context. */
   context?: string | undefined;
-  /** Where KUBERNETES_SERVICE_HOST / _PORT are read. @default process.env */
+  /**
+   * Where KUBERNETES_SERVICE_HOST / _PORT are read (and, through connectKube, the environment
+   * an exec plugin runs in). @default process.env
+   */
   env?: NodeJS.ProcessEnv;
   /** @default SERVICE_ACCOUNT_DIR */
   serviceAccountDir?: string;
@@ -149,7 +152,8 @@ export function kubeconfigTarget(
   options: { context?: string | undefined } = {},
 ): KubeTarget {
   const where = `kubeconfig ${path}`;
-  if (!isFields(doc)) throw invalid(`${where} is not a kubeconfig (a YAML mapping with clusters, users, contexts)`);
+  if (!isFields(doc))
+    throw invalid(`${where} is not a kubeconfig (a YAML mapping with clusters, users, contexts)`);
   const contextName = options.context || str(doc['current-context'], `${where}: current-context`);
   if (!contextName) {
     throw invalid(`${where} has no current-context, and kubernetes.context is not set: name a context`);
@@ -163,14 +167,18 @@ export function kubeconfigTarget(
     );
   }
   const clusterName = str(context.cluster, `${where}: contexts[${contextName}].context.cluster`);
-  if (!clusterName) throw invalid(`${where}: context '${contextName}' names no cluster`, `contexts[${contextName}]`);
+  if (!clusterName)
+    throw invalid(`${where}: context '${contextName}' names no cluster`, `contexts[${contextName}]`);
   const cluster = named(doc, 'clusters', clusterName, where, 'cluster');
   if (!cluster) {
-    throw invalid(`${where}: context '${contextName}' names cluster '${clusterName}', which is not in clusters`);
+    throw invalid(
+      `${where}: context '${contextName}' names cluster '${clusterName}', which is not in clusters`,
+    );
   }
   const userName = str(context.user, `${where}: contexts[${contextName}].context.user`);
   const user = userName ? named(doc, 'users', userName, where, 'user') : {};
-  if (!user) throw invalid(`${where}: context '${contextName}' names user '${userName}', which is not in users`);
+  if (!user)
+    throw invalid(`${where}: context '${contextName}' names user '${userName}', which is not in users`);
   const dir = dirname(resolve(path));
   const target: KubeTarget = {
     ...clusterPart(cluster, `clusters[${clusterName}].cluster`, where, dir),
@@ -188,12 +196,15 @@ function named(doc: Fields, list: string, name: string, where: string, inner: st
   const entry = entries.find((e) => isFields(e) && e.name === name) as Fields | undefined;
   if (!entry) return undefined;
   const value = entry[inner] ?? {};
-  if (!isFields(value)) throw invalid(`${where}: ${list}[${name}].${inner} is not a mapping`, `${list}[${name}]`);
+  if (!isFields(value))
+    throw invalid(`${where}: ${list}[${name}].${inner} is not a mapping`, `${list}[${name}]`);
   return value;
 }
 
 const names = (entries: unknown): string[] =>
-  Array.isArray(entries) ? entries.flatMap((e) => (isFields(e) && typeof e.name === 'string' ? [e.name] : [])) : [];
+  Array.isArray(entries)
+    ? entries.flatMap((e) => (isFields(e) && typeof e.name === 'string' ? [e.name] : []))
+    : [];
 
 /** A string field: undefined when absent or empty (kubectl's reading of `token: ""`). */
 function str(v: unknown, field: string): string | undefined {
@@ -287,7 +298,10 @@ function clusterPart(
     throw invalid(`${where}: ${field}.server '${server}' is not a URL`, `${field}.server`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw invalid(`${where}: ${field}.server '${server}' is not an https:// (or http://) URL`, `${field}.server`);
+    throw invalid(
+      `${where}: ${field}.server '${server}' is not an https:// (or http://) URL`,
+      `${field}.server`,
+    );
   }
   const insecure = bool(c['insecure-skip-tls-verify'], `${where}: ${field}.insecure-skip-tls-verify`);
   const ca = pem(c, 'certificate-authority', field, where, dir);
@@ -306,7 +320,12 @@ function clusterPart(
   };
 }
 
-function userPart(u: Fields, field: string, where: string, dir: string): Pick<KubeTarget, 'cert' | 'key' | 'auth'> {
+function userPart(
+  u: Fields,
+  field: string,
+  where: string,
+  dir: string,
+): Pick<KubeTarget, 'cert' | 'key' | 'auth'> {
   refuseUnknown(u, USER_FIELDS, field, where);
   const cert = pem(u, 'client-certificate', field, where, dir);
   const key = pem(u, 'client-key', field, where, dir);
@@ -326,7 +345,10 @@ function userPart(u: Fields, field: string, where: string, dir: string): Pick<Ku
     u.exec !== undefined && u.exec !== null ? 'exec' : undefined,
   ].filter(Boolean);
   if (kinds.length > 1) {
-    throw invalid(`${where}: ${field} sets ${kinds.join(' and ')}: one way to authenticate, not several`, field);
+    throw invalid(
+      `${where}: ${field} sets ${kinds.join(' and ')}: one way to authenticate, not several`,
+      field,
+    );
   }
   let auth: KubeAuth = { kind: 'none' };
   if (tokenFile) {
@@ -338,7 +360,10 @@ function userPart(u: Fields, field: string, where: string, dir: string): Pick<Ku
     auth = { kind: 'token', token };
   } else if (username || password) {
     if (!username || !password) {
-      throw invalid(`${where}: ${field} has a ${username ? 'username without a password' : 'password without a username'}`, field);
+      throw invalid(
+        `${where}: ${field} has a ${username ? 'username without a password' : 'password without a username'}`,
+        field,
+      );
     }
     auth = { kind: 'basic', username, password };
   } else if (kinds[0] === 'exec') {
@@ -390,7 +415,10 @@ function execPart(e: unknown, field: string, where: string, dir: string): ExecCo
     );
   }
   if (mode !== undefined && mode !== 'Never' && mode !== 'IfAvailable') {
-    throw invalid(`${where}: ${field}.interactiveMode '${mode}' is not Never, IfAvailable or Always`, `${field}.interactiveMode`);
+    throw invalid(
+      `${where}: ${field}.interactiveMode '${mode}' is not Never, IfAvailable or Always`,
+      `${field}.interactiveMode`,
+    );
   }
   const installHint = str(e.installHint, `${where}: ${field}.installHint`);
   return {

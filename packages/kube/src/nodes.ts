@@ -1,8 +1,8 @@
 /**
  * Worker nodes: the KWOK node of a pool (the `kwok` provider), cordon and uncordon.
  */
-import type { V1Node, V1Taint } from './types.ts';
 import { POOL_LABEL, ZONE_LABEL } from '@scalewise/scheduling';
+import type { V1Node, V1Taint } from './types.ts';
 
 /**
  * `topology.kubernetes.io/zone`, and the label every node of a pool carries its name in

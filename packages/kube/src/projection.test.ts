@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { V1Node, V1Pod } from './types.ts';
 import {
   asNodeInfo,
   asPodInfo,
@@ -11,6 +10,7 @@ import {
   toMillis,
 } from './projection.ts';
 import { apiNode, apiPod, Gi } from './test-fixtures.ts';
+import type { V1Node, V1Pod } from './types.ts';
 
 describe('node projection', () => {
   test('keeps what the autoscaler reads, nothing else', () => {

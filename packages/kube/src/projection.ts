@@ -7,15 +7,6 @@
  * strings); {@link toMillis} still reads a Date too, for objects of client-node's typed models.
  */
 import type {
-  V1LabelSelector,
-  V1Node,
-  V1NodeSelectorTerm,
-  V1Pod,
-  V1PodAffinityTerm,
-  V1PodDisruptionBudget,
-  V1PodSpec,
-} from './types.ts';
-import type {
   HostPort,
   LabelSelector,
   NodeSelectorRequirement,
@@ -27,6 +18,15 @@ import type {
 } from '@scalewise/scheduling';
 import { cpuMillicores, memoryBytes } from './quantity.ts';
 import { podExtraRequests, podRequests, type Resources } from './resources.ts';
+import type {
+  V1LabelSelector,
+  V1Node,
+  V1NodeSelectorTerm,
+  V1Pod,
+  V1PodAffinityTerm,
+  V1PodDisruptionBudget,
+  V1PodSpec,
+} from './types.ts';
 
 /** A condition of a node: its status and since when it has held. */
 export interface ConditionInfo {
@@ -442,8 +442,7 @@ export function projectPod(pod: V1Pod): PodInfo {
     scheduled?.status === 'False' &&
     scheduled.reason === 'Unschedulable'
   ) {
-    info.unschedulableSince =
-      toMillis(scheduled.lastTransitionTime) || info.createdAt;
+    info.unschedulableSince = toMillis(scheduled.lastTransitionTime) || info.createdAt;
   }
   return info;
 }

@@ -9,11 +9,19 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
 import { after, describe, test } from 'node:test';
+import type { TLSSocket } from 'node:tls';
 import { isRetriable, ScalewiseError } from '@scalewise/errors';
 import { stringify } from 'yaml';
-import { connectKube, isNetworkError, isStatus, type Kube, kubeCall, statusOf, toKubeError } from './client.ts';
+import {
+  connectKube,
+  isNetworkError,
+  isStatus,
+  type Kube,
+  kubeCall,
+  statusOf,
+  toKubeError,
+} from './client.ts';
 import { leaderElector, leaseView, microTime } from './lease.ts';
 import { ApiStatusError } from './raw-api.ts';
 
@@ -49,7 +57,9 @@ async function listen(server: Server): Promise<number> {
 }
 
 /** An HTTP server answering with `handler`, noting every request and connection. */
-async function apiServer(handler: Handler): Promise<{ url: string; seen: Seen[]; connections: () => number }> {
+async function apiServer(
+  handler: Handler,
+): Promise<{ url: string; seen: Seen[]; connections: () => number }> {
   const seen: Seen[] = [];
   let connections = 0;
   const server = createServer((req, res) => record(req, res, seen, handler));
@@ -109,18 +119,30 @@ describe('requests', () => {
   test('the calls send their method, path, query, token and JSON body, and return the JSON answer', async () => {
     const api = await apiServer((req, res) => json(res, 200, { kind: 'Echo', method: req.method }));
     const kube = connect(kubeconfig({ server: api.url }, { token: 'tok' }));
-    const list = await kube.core.listNode({ labelSelector: 'scalewise.io/pool=a', limit: 5, _continue: 'x y' });
+    const list = await kube.core.listNode({
+      labelSelector: 'scalewise.io/pool=a',
+      limit: 5,
+      _continue: 'x y',
+    });
     assert.deepEqual(list, { kind: 'Echo', method: 'GET' });
     await kube.core.createNamespacedPod({ namespace: 'ns 1', body: { metadata: { name: 'p' } } });
     await kube.core.patchNode({ name: 'n', body: [{ op: 'add', path: '/spec/unschedulable', value: true }] });
-    await kube.core.deleteNamespacedPod({ name: 'p', namespace: 'ns', body: { preconditions: { uid: 'u1' } } });
+    await kube.core.deleteNamespacedPod({
+      name: 'p',
+      namespace: 'ns',
+      body: { preconditions: { uid: 'u1' } },
+    });
     await kube.core.createNamespacedPodEviction({
       name: 'p',
       namespace: 'ns',
       body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'p', namespace: 'ns' } },
     });
     await kube.policy.listPodDisruptionBudgetForAllNamespaces();
-    await kube.custom.listClusterCustomObject({ group: 'metrics.k8s.io', version: 'v1beta1', plural: 'nodes' });
+    await kube.custom.listClusterCustomObject({
+      group: 'metrics.k8s.io',
+      version: 'v1beta1',
+      plural: 'nodes',
+    });
     await kube.coordination.replaceNamespacedLease({ name: 'l', namespace: 'ns', body: { spec: {} } });
     const [list1, create, patch, del, evict, pdbs, metrics, lease] = api.seen;
     assert.equal(list1?.url, '/api/v1/nodes?labelSelector=scalewise.io%2Fpool%3Da&limit=5&continue=x+y');
@@ -134,7 +156,9 @@ describe('requests', () => {
     assert.equal(patch?.method, 'PATCH');
     assert.equal(patch?.url, '/api/v1/nodes/n');
     assert.equal(patch?.headers['content-type'], 'application/json-patch+json');
-    assert.deepEqual(JSON.parse(patch?.body ?? ''), [{ op: 'add', path: '/spec/unschedulable', value: true }]);
+    assert.deepEqual(JSON.parse(patch?.body ?? ''), [
+      { op: 'add', path: '/spec/unschedulable', value: true },
+    ]);
     assert.equal(del?.method, 'DELETE');
     assert.deepEqual(JSON.parse(del?.body ?? ''), { preconditions: { uid: 'u1' } });
     assert.equal(evict?.url, '/api/v1/namespaces/ns/pods/p/eviction');
@@ -142,6 +166,22 @@ describe('requests', () => {
     assert.equal(metrics?.url, '/apis/metrics.k8s.io/v1beta1/nodes');
     assert.equal(lease?.method, 'PUT');
     assert.equal(lease?.url, '/apis/coordination.k8s.io/v1/namespaces/ns/leases/l');
+  });
+
+  test("a list's next-page token is metadata.continue, as the wire has it (client-node's models said _continue)", async () => {
+    const api = await apiServer((req, res) =>
+      json(res, 200, {
+        kind: 'NodeList',
+        metadata: { resourceVersion: '9', ...(req.url?.includes('continue=') ? {} : { continue: 'page-2' }) },
+        items: [],
+      }),
+    );
+    const kube = connect(kubeconfig({ server: api.url }));
+    const first = await kube.core.listNode({ limit: 1 });
+    assert.equal(first.metadata?.continue, 'page-2');
+    const second = await kube.core.listNode({ limit: 1, _continue: first.metadata?.continue });
+    assert.equal(second.metadata?.continue, undefined);
+    assert.equal(api.seen[1]?.url, '/api/v1/nodes?limit=1&continue=page-2');
   });
 
   test('one keep-alive connection serves requests one after the other', async () => {
@@ -154,7 +194,9 @@ describe('requests', () => {
 
   test("a server URL's path (a proxy's prefix) goes before every API path; basic auth", async () => {
     const api = await apiServer((_req, res) => json(res, 200, {}));
-    const kube = connect(kubeconfig({ server: `${api.url}/k8s/clusters/c-1/` }, { username: 'me', password: 'pw' }));
+    const kube = connect(
+      kubeconfig({ server: `${api.url}/k8s/clusters/c-1/` }, { username: 'me', password: 'pw' }),
+    );
     await kube.core.readNode({ name: 'a' });
     assert.equal(api.seen[0]?.url, '/k8s/clusters/c-1/api/v1/nodes/a');
     assert.equal(api.seen[0]?.headers.authorization, `Basic ${Buffer.from('me:pw').toString('base64')}`);
@@ -214,7 +256,9 @@ describe('errors, as statusOf / toKubeError / isStatus read them', () => {
       res.end('Bad Gateway');
     });
     const kube = connect(kubeconfig({ server: api.url }));
-    const e = await kubeCall('listing pods', () => kube.core.listPodForAllNamespaces()).catch((err: unknown) => err);
+    const e = await kubeCall('listing pods', () => kube.core.listPodForAllNamespaces()).catch(
+      (err: unknown) => err,
+    );
     assert.ok(e instanceof ScalewiseError);
     assert.equal(e.message, 'listing pods: 502 Bad Gateway');
     assert.equal(e.retriable, true);
@@ -232,7 +276,10 @@ describe('errors, as statusOf / toKubeError / isStatus read them', () => {
     assert.ok(e instanceof ScalewiseError);
     assert.equal(e.code, 'DEPENDENCY_UNAVAILABLE');
     assert.equal(e.retriable, true);
-    assert.match(e.message, /^listing nodes: the API server did not answer \(connect ECONNREFUSED 127\.0\.0\.1:\d+\)$/);
+    assert.match(
+      e.message,
+      /^listing nodes: the API server did not answer \(connect ECONNREFUSED 127\.0\.0\.1:\d+\)$/,
+    );
   });
 
   test('silence past idleMs, or an answer past timeoutMs: ETIMEDOUT, DEPENDENCY_UNAVAILABLE', async () => {
@@ -240,7 +287,9 @@ describe('errors, as statusOf / toKubeError / isStatus read them', () => {
       // never answers
     });
     const kube = connect(kubeconfig({ server: api.url }));
-    const idle = await kube.request({ method: 'GET', path: '/api/v1/nodes', idleMs: 100 }).catch((e: unknown) => e);
+    const idle = await kube
+      .request({ method: 'GET', path: '/api/v1/nodes', idleMs: 100 })
+      .catch((e: unknown) => e);
     assert.equal((idle as { code?: unknown }).code, 'ETIMEDOUT');
     assert.match(
       toKubeError('listing nodes', idle).message,
@@ -339,13 +388,15 @@ describe('leases', () => {
 
   test('leaseView reads the strings the API sends; an unreadable time counts as long ago', () => {
     assert.deepEqual(
-      leaseView({ spec: { holderIdentity: 'a', renewTime: '2026-11-23T12:00:00.123456Z', leaseDurationSeconds: 10 } }),
+      leaseView({
+        spec: { holderIdentity: 'a', renewTime: '2026-11-23T12:00:00.123456Z', leaseDurationSeconds: 10 },
+      }),
       { holder: 'a', renewedAt: Date.parse('2026-11-23T12:00:00.123Z'), durationSeconds: 10 },
     );
     assert.equal(leaseView({ spec: { holderIdentity: 'a', renewTime: 'garbage' } }).renewedAt, 0);
   });
 
-  test('the elector creates the Lease with MicroTimes and renews it over the version it read', async () => {
+  test('the elector creates the Lease with MicroTimes and renews it over the version it read', async (t) => {
     let stored: Record<string, unknown> | undefined;
     const api = await apiServer((req, res) => {
       if (req.method === 'GET') {
@@ -360,6 +411,8 @@ describe('leases', () => {
     const kube = connect(kubeconfig({ server: api.url }));
     let now = Date.parse('2026-11-23T12:00:00.250Z');
     const elector = leaderElector(kube, { name: 'l', namespace: 'ns', identity: 'me', now: () => now });
+    // Stopped however the test ends (its renewal timer would keep the process alive).
+    t.after(() => elector.stop());
     await elector.start();
     assert.equal(elector.isLeader(), true);
     const created = JSON.parse(api.seen[1]?.body ?? '{}');
@@ -385,7 +438,8 @@ describe('TLS', () => {
   /** A CA, a server certificate for 127.0.0.1 and kube.test, and a client certificate, made with openssl. */
   const pki = join(dir, 'pki');
   const file = (name: string) => join(pki, name);
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const openssl = (...args: string[]) =>
+    execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const certificate = (name: string, subject: string, ext: string) => {
     openssl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', file(`${name}.key`));
     openssl('req', '-new', '-key', file(`${name}.key`), '-subj', subject, '-out', file(`${name}.csr`));
@@ -416,12 +470,30 @@ describe('TLS', () => {
     if (server) return server;
     execFileSync('mkdir', ['-p', pki]);
     openssl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', file('ca.key'));
-    openssl('req', '-x509', '-new', '-key', file('ca.key'), '-subj', '/CN=test-ca', '-days', '2', '-out', file('ca.crt'));
+    openssl(
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      file('ca.key'),
+      '-subj',
+      '/CN=test-ca',
+      '-days',
+      '2',
+      '-out',
+      file('ca.crt'),
+    );
     certificate('server', '/CN=kube-test', 'subjectAltName=IP:127.0.0.1,DNS:kube.test');
     certificate('client', '/CN=tester/O=testers', 'extendedKeyUsage=clientAuth');
     const seen: Seen[] = [];
     const https = createHttpsServer(
-      { key: read('server.key'), cert: read('server.crt'), ca: read('ca.crt'), requestCert: true, rejectUnauthorized: false },
+      {
+        key: read('server.key'),
+        cert: read('server.crt'),
+        ca: read('ca.crt'),
+        requestCert: true,
+        rejectUnauthorized: false,
+      },
       (req, res) => record(req, res, seen, (_s, r) => json(r, 200, { kind: 'APIResourceList' })),
     );
     const port = await listen(https as unknown as Server);
@@ -444,12 +516,19 @@ describe('TLS', () => {
   test('certificate-authority-data with tls-server-name: checked against that name', async () => {
     const s = await tlsServer();
     const ca = Buffer.from(read('ca.crt')).toString('base64');
-    const kube = connect(kubeconfig({ server: s.url, 'certificate-authority-data': ca, 'tls-server-name': 'kube.test' }));
+    const kube = connect(
+      kubeconfig({ server: s.url, 'certificate-authority-data': ca, 'tls-server-name': 'kube.test' }),
+    );
     assert.deepEqual(await kube.core.getAPIResources(), { kind: 'APIResourceList' });
-    const wrong = connect(kubeconfig({ server: s.url, 'certificate-authority-data': ca, 'tls-server-name': 'other.test' }));
+    const wrong = connect(
+      kubeconfig({ server: s.url, 'certificate-authority-data': ca, 'tls-server-name': 'other.test' }),
+    );
     const e = toKubeError('probing', await wrong.core.getAPIResources().catch((err: unknown) => err));
     assert.ok(e instanceof ScalewiseError);
-    assert.match(e.message, /^probing: the TLS handshake with the API server failed \(ERR_TLS_CERT_ALTNAME_INVALID: /);
+    assert.match(
+      e.message,
+      /^probing: the TLS handshake with the API server failed \(ERR_TLS_CERT_ALTNAME_INVALID: /,
+    );
   });
 
   test('a server certificate the system does not trust: DEPENDENCY_UNAVAILABLE naming the TLS failure; insecure-skip-tls-verify goes on', async () => {
@@ -460,7 +539,10 @@ describe('TLS', () => {
     const e = toKubeError('probing', raw);
     assert.ok(e instanceof ScalewiseError);
     assert.equal(e.code, 'DEPENDENCY_UNAVAILABLE');
-    assert.match(e.message, /^probing: the TLS handshake with the API server failed \((SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY): /);
+    assert.match(
+      e.message,
+      /^probing: the TLS handshake with the API server failed \((SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT_LOCALLY): /,
+    );
     const insecure = connect(kubeconfig({ server: s.url, 'insecure-skip-tls-verify': true }));
     assert.deepEqual(await insecure.core.getAPIResources(), { kind: 'APIResourceList' });
   });

@@ -12,7 +12,7 @@
  * A 401 makes the credentials be read again (a rotated token file, an exec plugin run again).
  */
 import { Buffer } from 'node:buffer';
-import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import type { CredentialSource } from './credentials.ts';
 import type { KubeTarget } from './kubeconfig.ts';
@@ -176,7 +176,9 @@ function parseBody<T>(text: string, what: string): T {
   try {
     return JSON.parse(text) as T;
   } catch (err) {
-    throw new SyntaxError(`${what}: the API server's answer is not JSON (${(err as Error).message}): ${text.slice(0, 200)}`);
+    throw new SyntaxError(
+      `${what}: the API server's answer is not JSON (${(err as Error).message}): ${text.slice(0, 200)}`,
+    );
   }
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { V1Container, V1Pod } from './types.ts';
 import { isUnschedulable, ownerOf, podExtraRequests, podRequests } from './resources.ts';
+import type { V1Container, V1Pod } from './types.ts';
 
 const pod = (
   spec: Partial<V1Pod['spec']>,

@@ -1,8 +1,8 @@
 /**
  * What pods ask for and nodes offer, counted as the scheduler counts them. Pure.
  */
-import type { V1Node, V1Pod } from './types.ts';
 import { cpuMillicores, memoryBytes } from './quantity.ts';
+import type { V1Node, V1Pod } from './types.ts';
 
 export interface Resources {
   cpuMillicores: number;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { V1Node, V1Pod } from './types.ts';
 import { type PdbInfo, projectNode, projectPdb, projectPod } from './projection.ts';
 import { blockerOf, boundPod, simBlocker, simNode, simPdb, simPod, snapshotOf } from './sim.ts';
 import { apiNode, apiPod, Gi } from './test-fixtures.ts';
+import type { V1Node, V1Pod } from './types.ts';
 
 const ready = (node: V1Node, status: 'True' | 'False' = 'True'): V1Node => ({
   ...node,

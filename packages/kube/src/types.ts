@@ -8,7 +8,11 @@
  */
 import type * as k8s from '@kubernetes/client-node';
 
-/** `T` as JSON: every `Date` (and `V1MicroTime`) in it a string. */
+/**
+ * `T` as JSON: every `Date` (and `V1MicroTime`) in it a string, and every field client-node
+ * renamed after a reserved word under its JSON name again (`metadata._continue` of a list is
+ * `metadata.continue` on the wire; `_default`, `_enum`, `_from`, `_int` likewise).
+ */
 export type Wire<T> = 0 extends 1 & T
   ? T
   : T extends Date
@@ -16,7 +20,7 @@ export type Wire<T> = 0 extends 1 & T
     : T extends readonly (infer U)[]
       ? Wire<U>[]
       : T extends object
-        ? { [K in keyof T]: Wire<T[K]> }
+        ? { [K in keyof T as K extends `_${infer Name}` ? Name : K]: Wire<T[K]> }
         : T;
 
 export type V1APIResourceList = Wire<k8s.V1APIResourceList>;

@@ -4,9 +4,9 @@
  * server is used: the requests of the pods bound to a node over its allocatable. Pure: the
  * current time is an argument.
  */
-import type { V1Node, V1Pod } from './types.ts';
 import { asNodeInfo, asPodInfo, type NodeInfo, type PodInfo } from './projection.ts';
 import type { Resources } from './resources.ts';
+import type { V1Node, V1Pod } from './types.ts';
 
 export interface NodeUtilisation {
   node: string;

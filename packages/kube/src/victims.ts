@@ -6,7 +6,6 @@
  * not be moved (annotated `cluster-autoscaler.kubernetes.io/safe-to-evict: "false"`, with
  * local storage, or without a controller that would recreate it). Each refusal says why.
  */
-import type { V1Node, V1Pod } from './types.ts';
 import { SCALE_DOWN_DISABLED } from './nodes.ts';
 import {
   asNodeInfo,
@@ -16,6 +15,7 @@ import {
   podKey,
   SAFE_TO_EVICT,
 } from './projection.ts';
+import type { V1Node, V1Pod } from './types.ts';
 import { nodeUtilisation, podsByNode } from './utilisation.ts';
 
 /** The Cluster Autoscaler's annotation with the same meaning as {@link SCALE_DOWN_DISABLED}. */

@@ -16,8 +16,8 @@ import { connectKube } from './client.ts';
 import { fixture } from './int-fixture.ts';
 import { cordon, deleteNode, ensureNode, POOL_LABEL } from './nodes.ts';
 import { type NodeInfo, projectNode } from './projection.ts';
-import { pendingUnschedulable } from './utilisation.ts';
 import type { V1Node } from './types.ts';
+import { pendingUnschedulable } from './utilisation.ts';
 import { apiListerWatcher, type CacheEvent, nodeCache, podCache, WatchCache } from './watch-cache.ts';
 
 const log = <T extends { resourceVersion: string }>(c: WatchCache<T>, name: (o: T) => string) => {
@@ -304,7 +304,10 @@ test('an API server that goes away: failures reported as retriable, backoff, the
   const dir = mkdtempSync(join(tmpdir(), 'kube-cache-outage-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const viaProxy = join(dir, 'kubeconfig');
-  writeFileSync(viaProxy, kubeconfigWithServer(readFileSync(f.kubeconfig, 'utf8'), `https://127.0.0.1:${p.port}`));
+  writeFileSync(
+    viaProxy,
+    kubeconfigWithServer(readFileSync(f.kubeconfig, 'utf8'), `https://127.0.0.1:${p.port}`),
+  );
   const kube = connectKube({ kubeconfig: viaProxy });
   t.after(() => kube.close());
   const waits: number[] = [];

@@ -18,7 +18,6 @@
  * The I/O is behind {@link ListerWatcher}; {@link apiListerWatcher} is the real one.
  */
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import type { V1Node, V1Pod, V1PodDisruptionBudget } from './types.ts';
 import { ScalewiseError } from '@scalewise/errors';
 import { isStatus, type Kube, statusOf, toKubeError } from './client.ts';
 import {
@@ -31,6 +30,7 @@ import {
   projectPod,
 } from './projection.ts';
 import { apiGet, apiGetJson, type Query, readJsonLines } from './raw-api.ts';
+import type { V1Node, V1Pod, V1PodDisruptionBudget } from './types.ts';
 
 export interface ListPage<R> {
   items: R[];

@@ -1,12 +1,19 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
-import type { HttpToken } from '@scalewise/config';
+import { type HttpToken, loadConfig } from '@scalewise/config';
 import { ScalewiseError } from '@scalewise/errors';
 import type { AuditData } from '@scalewise/events';
 import { createLogger } from '@scalewise/telemetry';
 import type { FastifyInstance } from 'fastify';
-import { type AuditSink, buildApp, createTokenStore, routeTable, selectSubprotocol } from './index.ts';
+import {
+  type AuditSink,
+  buildApp,
+  createService,
+  createTokenStore,
+  routeTable,
+  selectSubprotocol,
+} from './index.ts';
 import { sweepRoutes } from './test-support.ts';
 
 const ops = 'ops-write-token-0123456789';
@@ -144,6 +151,20 @@ describe('without any token configured', () => {
     assert.ok(
       lines.some((l) => l.level === 'warn' && /HTTP API unauthenticated/.test(String(l.msg))),
       'the warning',
+    );
+  });
+});
+
+describe('a service', () => {
+  test("is not built from a client's configuration, loaded without its tokens: it would be open", async () => {
+    const loaded = loadConfig({
+      text: 'autoscaler: { pools: [{ name: w }] }\nhttp: { api_token: ops-write-token-0123456789 }\n',
+      env: {},
+      httpTokens: false,
+    });
+    await assert.rejects(
+      createService({ name: 'svc', config: loaded }),
+      /svc: the configuration was loaded without its HTTP tokens/,
     );
   });
 });

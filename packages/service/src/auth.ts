@@ -223,6 +223,9 @@ export function createTokenStore(tokens: readonly HttpToken[], options: TokenSto
 // ---------------------------------------------------------------------------------------------
 // The hook
 
+const isUpgrade = (request: FastifyRequest) =>
+  String(request.headers.upgrade ?? '').toLowerCase() === 'websocket';
+
 /** The bearer token a request carries, or undefined; '' for a malformed Authorization header. */
 export function tokenOf(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
@@ -233,7 +236,7 @@ export function tokenOf(request: FastifyRequest): string | undefined {
   // Browsers cannot set headers on a WebSocket: its upgrade request may carry the token in the
   // query (redacted from every log line) or as a subprotocol `bearer.<token>`. Plain requests
   // may not: a URL ends up in too many places.
-  if (String(request.headers.upgrade ?? '').toLowerCase() !== 'websocket') return undefined;
+  if (!isUpgrade(request)) return undefined;
   const q = (request.query as Record<string, unknown> | undefined)?.token;
   if (typeof q === 'string') return q;
   const protocols = String(request.headers['sec-websocket-protocol'] ?? '')
@@ -276,12 +279,24 @@ export interface AuthOptions {
 const realm = 'Bearer realm="scalewise"';
 
 function refuse(
+  request: FastifyRequest,
   reply: FastifyReply,
   status: 401 | 403,
   challenge: string | undefined,
   err: ScalewiseError,
 ): FastifyReply {
   if (challenge) reply.header('www-authenticate', challenge);
+  if (isUpgrade(request)) {
+    // An upgrade's socket is the WebSocket plugin's, which closes it only for the requests its
+    // own hook saw: refused before it, the socket would stay open. It is ended once the answer
+    // is written, and destroyed if the client does not end its side.
+    const socket = request.raw.socket as { end?: () => void; destroy?: () => void } | undefined;
+    reply.header('connection', 'close');
+    reply.raw.once('finish', () => {
+      socket?.end?.();
+      setTimeout(() => socket?.destroy?.(), 1000).unref();
+    });
+  }
   return reply.code(status).send({ error: err.toJSON() });
 }
 
@@ -325,7 +340,9 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
     const what = describeRoute(request);
     if (!store.configured) {
       if (need === 'read') return;
+      request.log.info({ route: what }, 'request refused: a write route, and no token is configured');
       return refuse(
+        request,
         reply,
         403,
         undefined,
@@ -339,6 +356,7 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
     if (given === undefined) {
       request.log.info({ route: what }, 'request refused: no bearer token');
       return refuse(
+        request,
         reply,
         401,
         realm,
@@ -349,6 +367,7 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
     if (!principal) {
       request.log.warn({ route: what }, 'request refused: unknown bearer token');
       return refuse(
+        request,
         reply,
         401,
         `${realm}, error="invalid_token"`,
@@ -362,6 +381,7 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
     if (need === 'write' && principal.scope !== 'write') {
       request.log.warn({ route: what }, 'request refused: a read token on a write route');
       return refuse(
+        request,
         reply,
         403,
         `${realm}, error="insufficient_scope", scope="write"`,
@@ -378,13 +398,13 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
       return payload;
     }
     const record = auditRecord(options.service, request, reply, payload);
-    log.info({ audit: record }, 'audit');
+    request.log.info({ audit: record }, 'audit');
     if (options.audit) {
       try {
         await options.audit(record);
       } catch (err) {
         // The change is made: the response says so. The record stays in the log line above.
-        log.error({ err, audit: record }, 'could not publish the audit record');
+        request.log.error({ err, audit: record }, 'could not publish the audit record');
       }
     }
     return payload;

@@ -5,7 +5,6 @@
  * deadline, and exiting non-zero on an uncaught error rather than limping on.
  */
 
-import { readFileSync } from 'node:fs';
 import {
   type BreakerOptions,
   type BreakerState,
@@ -22,7 +21,6 @@ import {
   type LoadedConfig,
   loadConfig,
   redisClientConfig,
-  resolveHttpTokens,
   s3ClientConfig,
 } from '@scalewise/config';
 import { ScalewiseError } from '@scalewise/errors';
@@ -112,7 +110,14 @@ export interface Service extends ServiceContext {
 
 export async function createService<T extends EventType>(def: ServiceDefinition<T>): Promise<Service> {
   const loaded = def.config ?? loadConfig();
-  const { config } = loaded;
+  const { config, httpTokens } = loaded;
+  // A client's configuration (loaded with httpTokens: false) would make a service with no token.
+  if (!httpTokens) {
+    throw new ScalewiseError(
+      'INVALID_CONFIG',
+      `${def.name}: the configuration was loaded without its HTTP tokens (httpTokens: false); a service needs them`,
+    );
+  }
   const telemetry = createTelemetry({
     service: def.name,
     ...(def.version ? { version: def.version } : {}),
@@ -203,12 +208,7 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
     }, 10_000);
     watch.unref();
   };
-  // A config loaded without its tokens (httpTokens: false) has them read here.
-  const tokens = createTokenStore(
-    loaded.httpTokens ??
-      resolveHttpTokens(config, { env: process.env, readFile: (p) => readFileSync(p, 'utf8') }),
-    { log: telemetry.logger },
-  );
+  const tokens = createTokenStore(httpTokens, { log: telemetry.logger });
   const source = `/scalewise/${config.cluster_id}/${def.name}`;
   const app = await buildApp({
     service: def.name,

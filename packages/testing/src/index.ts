@@ -4,9 +4,9 @@ export { freshGroupId, freshTopic, testKafka } from './kafka.ts';
 export {
   coreApi,
   createSimulatedNode,
+  type KubeAdmin,
   KWOK_NODE_KEY,
   KWOK_NODE_VALUE,
-  type KubeAdmin,
   kubeAdmin,
   kubeConfigPath,
   loadKubeConfig,

@@ -403,6 +403,22 @@ describe('alert-manager on the real servers', () => {
     });
     assert.equal(viaProtocol.protocol, 'scalewise.v1', 'the server selects the protocol, never the token');
     viaProtocol.close();
+    // A refused upgrade is answered, then its connection is closed (not left open).
+    const refused = new WebSocket(`${wsBase}/events?token=not-a-token-0123456789`);
+    const closed = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the refused connection stayed open 5 s')), 5000);
+      refused.once('open', () => reject(new Error('opened with an unknown token')));
+      refused.once('unexpected-response', (req, res) => {
+        res.resume();
+        req.once('error', () => undefined);
+        // The client does not end it: the server does.
+        res.socket.once('close', () => {
+          clearTimeout(timer);
+          resolve(res.statusCode ?? 0);
+        });
+      });
+    });
+    assert.equal(closed, 401);
     const viaQuery = new WebSocket(`${wsBase}/events?token=${viewerToken}`);
     await new Promise<void>((resolve) => viaQuery.once('open', () => resolve()));
     viaQuery.close();

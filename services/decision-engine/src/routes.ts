@@ -1,4 +1,7 @@
-/** The decision engine's REST routes: what it holds about each pool, for "why did it do that?". */
+/**
+ * The decision engine's REST routes: what it holds about each pool, for "why did it do that?".
+ * Read routes: any configured bearer token (the kit's auth, docs/security.md).
+ */
 import { ScalewiseError } from '@scalewise/errors';
 import type { FastifyInstance } from 'fastify';
 import { desiredOf } from './core/index.ts';

@@ -408,7 +408,10 @@ shutdown_timeout_seconds: 10
     const [leader, follower] = a.listener().isLeader() ? [a, b] : [b, a];
     assert.deepEqual(await follower.listener().sample(), [], 'the follower samples nothing');
     assert.ok((await leader.listener().sample()).length > 0, 'the leader samples');
-    const lease = await kube.coordination.readNamespacedLease({ name: leaseName(pool), namespace: 'default' });
+    const lease = await kube.coordination.readNamespacedLease({
+      name: leaseName(pool),
+      namespace: 'default',
+    });
     assert.ok(lease.spec?.holderIdentity, 'the Lease names its holder');
     // Written as MicroTimes, which the API server takes only with six fractional digits.
     assert.match(lease.spec?.renewTime ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);

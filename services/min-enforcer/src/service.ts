@@ -1,4 +1,7 @@
-/** min-enforcer as a kit service: its handlers, its periodic check, its routes. */
+/**
+ * min-enforcer as a kit service: its handlers, its periodic check, its routes (read routes: any
+ * configured bearer token, the kit's auth, docs/security.md).
+ */
 import { ScalewiseError } from '@scalewise/errors';
 import { desiredOf, inFlightOf, limitsOf, lossesSince, workersOf } from '@scalewise/pool';
 import type { ServiceContext, ServiceDefinition } from '@scalewise/service';

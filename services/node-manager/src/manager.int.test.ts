@@ -14,10 +14,10 @@ import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig } from '@scalewise/config';
 import type { AnyScalewiseEvent, EventData, ScalewiseEvent } from '@scalewise/events';
 import {
+  type CoreApi,
   connectKube,
   ensureWorker,
   isReady,
-  type CoreApi,
   type Kube,
   POOL_LABEL,
   SCALE_DOWN_DISABLED,

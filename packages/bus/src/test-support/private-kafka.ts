@@ -2,7 +2,7 @@
  * A Kafka broker, a cluster of them, a Redis or an S3 server of the test's own, started with the
  * project's stack scripts in scratch run directories on free ports, so a test can stop, SIGKILL
  * and restart a real server without touching the shared one. Uses the cached installs. With
- * `secure`/`tls` they run the stack's secure modes (docs/security-transport.md): SASL_SSL with
+ * `secure`/`tls` they run the stack's secure modes (docs/security.md, "Transport"): SASL_SSL with
  * SCRAM users and ACLs, Redis over TLS with an ACL user, S3 over https.
  */
 import { execFile } from 'node:child_process';

@@ -61,7 +61,10 @@ export function createMetricsApi(deps: {
     nextCheck = now + recheckMs;
     try {
       // A request past the timeout is given up (its connection closed), not left running.
-      const list = await api.getAPIResources({ group: METRICS_GROUP, version: METRICS_VERSION }, { timeoutMs });
+      const list = await api.getAPIResources(
+        { group: METRICS_GROUP, version: METRICS_VERSION },
+        { timeoutMs },
+      );
       const served = (list.resources ?? []).some((r) => r.name === 'nodes');
       setState(served ? 'served' : 'absent', served ? {} : { reason: 'the group lists no nodes resource' });
     } catch (err) {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { V1Pod } from '@scalewise/kube';
 import { podsOptionsSchema } from '@scalewise/config';
 import { parseData, sampleData } from '@scalewise/events';
+import type { V1Pod } from '@scalewise/kube';
 import { type Decision, observe, outstanding, start, tagOf } from './action.ts';
 import {
   BUSY_ANNOTATION,

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { V1Node } from '@scalewise/kube';
 import { loadConfig, type PoolConfig } from '@scalewise/config';
-import type { Kube } from '@scalewise/kube';
+import type { Kube, V1Node } from '@scalewise/kube';
 import { kwokProvider } from './kwok.ts';
 
 const poolOf = (yaml: string): PoolConfig => {
