@@ -254,8 +254,12 @@ function connect(): void {
   state.socket?.close();
   if (!state.api) return;
   const proto = location.protocol === 'https:' ? 'wss' : 'ws';
-  const query = state.token ? `?token=${encodeURIComponent(state.token)}` : '';
-  const ws = new WebSocket(`${proto}://${location.host}/events${query}`);
+  // The token goes as a `bearer.<token>` subprotocol, which no proxy logs; only a token with
+  // characters a subprotocol cannot carry (RFC 6455: an HTTP token) falls back to `?token=`.
+  const asProtocol = state.token !== '' && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(state.token);
+  const query = state.token && !asProtocol ? `?token=${encodeURIComponent(state.token)}` : '';
+  const url = `${proto}://${location.host}/events${query}`;
+  const ws = asProtocol ? new WebSocket(url, ['scalewise.v1', `bearer.${state.token}`]) : new WebSocket(url);
   state.socket = ws;
   setConn('connecting', 'connecting…');
   ws.onopen = () => ws.send(JSON.stringify(streamFilter(state.filter)));
