@@ -31,7 +31,14 @@ export interface BusConfig {
   /** kafkajs client options (brokers, ssl, sasl, ...). */
   kafka: KafkaConfig;
   /** A `rediss://` URL connects over TLS, trusting `tls.ca` when given. */
-  redis: { url: string; username?: string; password?: string; tls?: { ca?: string } };
+  redis: {
+    url: string;
+    username?: string;
+    password?: string;
+    tls?: { ca?: string };
+    /** The password now (a password file read again): asked before each (re)connection. */
+    readPassword?: () => string | undefined;
+  };
   s3: {
     endpoint?: string;
     region: string;
@@ -41,6 +48,8 @@ export interface BusConfig {
     forcePathStyle?: boolean;
     /** PEM of the CA(s) trusted for an https endpoint. */
     ca?: string;
+    /** The keys now (a secret file read again), asked for each request; instead of the static keys. */
+    credentials?: () => Promise<{ accessKeyId: string; secretAccessKey: string }>;
   };
   /** @default 'scalewise.' */
   topicPrefix?: string;
@@ -76,7 +85,9 @@ export interface Bus {
    */
   redisProblem(): string | undefined;
   /**
-   * Connects the producer, creates missing topics and the DLQ bucket.
+   * Connects the producer, creates missing topics and the DLQ bucket. May be called again after
+   * it failed: the producer is disconnected on failure, the Redis connection kept (ioredis
+   * reconnects on its own).
    * @throws ScalewiseError DEPENDENCY_UNAVAILABLE naming the brokers and the cause; not
    * retriable (`details.problem`) when Kafka refused the credentials, the certificate or an ACL.
    */
@@ -133,9 +144,11 @@ export function createBus(config: BusConfig): Bus {
     forcePathStyle: config.s3.forcePathStyle ?? true,
     ...(config.s3.endpoint ? { endpoint: config.s3.endpoint } : {}),
     ...(config.s3.ca ? { ca: config.s3.ca } : {}),
-    ...(config.s3.accessKeyId && config.s3.secretAccessKey
-      ? { accessKeyId: config.s3.accessKeyId, secretAccessKey: config.s3.secretAccessKey }
-      : {}),
+    ...(config.s3.credentials
+      ? { credentials: config.s3.credentials }
+      : config.s3.accessKeyId && config.s3.secretAccessKey
+        ? { accessKeyId: config.s3.accessKeyId, secretAccessKey: config.s3.secretAccessKey }
+        : {}),
   });
   const redis = new Redis(config.redis.url, {
     lazyConnect: true,
@@ -153,6 +166,13 @@ export function createBus(config: BusConfig): Bus {
   redis.on('ready', () => {
     redisError = undefined;
   });
+  // ioredis reads its options' password on each connection: a password file read again
+  // before each makes a corrected or rotated file work without a restart.
+  const refreshRedisPassword = () => {
+    const password = config.redis.readPassword?.();
+    if (password !== undefined) redis.options.password = password;
+  };
+  redis.on('reconnecting', refreshRedisPassword);
   const dlq = createS3DeadLetterStore(s3, config.s3.bucket, breakers.s3);
   const idempotency = createRedisIdempotency(redis, breakers.redis);
   const subscribers: Subscriber[] = [];
@@ -170,14 +190,19 @@ export function createBus(config: BusConfig): Bus {
         ? undefined
         : `redis connection is ${redis.status}${redisError ? `: ${describeRedisError(redisError)}` : ''}`,
     async start() {
-      await redis.connect().catch((err: Error) =>
-        // ioredis rejects with "Connection is closed"; the reason is in its last error event.
-        logger.warn({ err: describeRedisError(redisError ?? err) }, 'Redis not reachable yet'),
-      );
+      // Called again after a failed start: ioredis keeps reconnecting on its own meanwhile, and
+      // a second connect() would open a second connection.
+      if (redis.status === 'wait' || redis.status === 'end') {
+        refreshRedisPassword();
+        await redis.connect().catch((err: Error) =>
+          // ioredis rejects with "Connection is closed"; the reason is in its last error event.
+          logger.warn({ err: describeRedisError(redisError ?? err) }, 'Redis not reachable yet'),
+        );
+      }
       try {
         const admin = kafka.admin();
-        await admin.connect();
         try {
+          await admin.connect();
           await ensureTopics(admin, {
             prefix: config.topicPrefix ?? 'scalewise.',
             names: config.topicNames ?? {},
@@ -187,10 +212,12 @@ export function createBus(config: BusConfig): Bus {
               : {}),
           });
         } finally {
-          await admin.disconnect();
+          await admin.disconnect().catch(() => undefined);
         }
         await producer.connect();
       } catch (err) {
+        // Nothing of a failed start stays connected: a later start() begins afresh.
+        await producer.disconnect().catch(() => undefined);
         const problem = kafkaAccessProblem(err);
         if (!problem && err instanceof ScalewiseError) throw err;
         const topics = topicKeys.map((k) =>
@@ -202,7 +229,12 @@ export function createBus(config: BusConfig): Bus {
           { cause: err, ...(problem ? { retriable: false, details: { problem } } : {}) },
         );
       }
-      await dlq.ensureBucket();
+      try {
+        await dlq.ensureBucket();
+      } catch (err) {
+        await producer.disconnect().catch(() => undefined);
+        throw err;
+      }
     },
     subscribe(options) {
       const s = createSubscriber({
@@ -228,11 +260,19 @@ export function createBus(config: BusConfig): Bus {
         logger,
       });
       subscribers.push(s);
-      return s;
+      return {
+        ...s,
+        // One stopped by its owner (a service's start that failed) is the bus's no longer.
+        async stop(deadlineMs?: number) {
+          const i = subscribers.indexOf(s);
+          if (i >= 0) subscribers.splice(i, 1);
+          await s.stop(deadlineMs);
+        },
+      };
     },
     failures: () => subscribers.flatMap((s) => s.failure() ?? []),
     async stop(deadlineMs = 30_000) {
-      await Promise.all(subscribers.map((s) => s.stop(deadlineMs)));
+      await Promise.all([...subscribers].map((s) => s.stop(deadlineMs)));
       await publisher.flush().catch(() => undefined);
       await producer.disconnect();
       redis.disconnect();

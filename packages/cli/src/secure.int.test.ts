@@ -4,9 +4,8 @@
 // S3_CA_FILE, ...). A wrong password or an untrusted certificate ends the command in seconds
 // with a line that names the cause.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createS3Client, ensureTopics } from '@scalewise/bus';
 import {
@@ -16,6 +15,7 @@ import {
   privateTlsDir,
   startPrivateKafka,
   startPrivateS3,
+  untrustedCa,
 } from '@scalewise/bus/test-support';
 import { uniqueName, waitFor } from '@scalewise/testing';
 import { Kafka, logLevel } from 'kafkajs';
@@ -33,25 +33,7 @@ before(async () => {
     startPrivateKafka({ secure: { tlsDir } }),
     startPrivateS3({ tls: true, tlsDir }),
   ]);
-  otherCa = join(tlsDir, 'other-ca.pem');
-  execFileSync(
-    'openssl',
-    [
-      ...[
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-      ],
-      ...['-keyout', join(tlsDir, 'other-ca.key'), '-out', otherCa, '-subj', '/CN=a CA nobody trusts'],
-    ],
-    { stdio: 'ignore' },
-  );
+  otherCa = untrustedCa(tlsDir);
   // The topics, as the services would have made them; the bucket, as they would have.
   const admin = kafka.security.user('admin');
   const client = new Kafka({

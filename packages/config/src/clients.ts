@@ -6,7 +6,8 @@ import type { Config } from './schema.ts';
 
 /**
  * kafkajs options: brokers, timeouts, TLS (CA, client certificate and key read at load) and
- * SASL PLAIN or SCRAM-SHA-256/512, as `kafka.security` says.
+ * SASL PLAIN or SCRAM-SHA-256/512, as `kafka.security` says; a password from a file is read
+ * again at each authentication ({@link LoadedConfig.secret}).
  */
 export function kafkaClientConfig(loaded: LoadedConfig, clientId: string): KafkaConfig {
   const { kafka } = loaded.config;
@@ -29,14 +30,21 @@ export function kafkaClientConfig(loaded: LoadedConfig, clientId: string): Kafka
   }
   if ((sec.protocol === 'SASL_PLAINTEXT' || sec.protocol === 'SASL_SSL') && sec.mechanism) {
     const username = sec.username ?? '';
-    const password = sec.password ?? '';
-    const sasl: SASLOptions =
+    const mechanism =
       sec.mechanism === 'PLAIN'
-        ? { mechanism: 'plain', username, password }
+        ? 'plain'
         : sec.mechanism === 'SCRAM-SHA-256'
-          ? { mechanism: 'scram-sha-256', username, password }
-          : { mechanism: 'scram-sha-512', username, password };
-    out.sasl = sasl;
+          ? 'scram-sha-256'
+          : 'scram-sha-512';
+    // kafkajs reads the password on each authentication (every new connection): from a
+    // password file, it is read again then, so a corrected or rotated file needs no restart.
+    out.sasl = {
+      mechanism,
+      username,
+      get password() {
+        return loaded.secret?.('kafka.security.password') ?? sec.password ?? '';
+      },
+    } as SASLOptions;
   }
   return out;
 }

@@ -21,6 +21,7 @@ export {
 export {
   type ConfigProblem,
   envBindings,
+  type FileSecret,
   type LoadedConfig,
   type LoadOptions,
   loadConfig,

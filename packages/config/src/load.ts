@@ -101,6 +101,9 @@ export interface LoadOptions {
   httpTokens?: boolean;
 }
 
+/** The secrets that may be given as a file (`password_file`, `*_FILE`): read again on each use. */
+export type FileSecret = 'kafka.security.password' | 'redis.password' | 's3.secret_access_key';
+
 /** A config that passed validation, with the TLS material read from its files. */
 export interface LoadedConfig {
   config: Config;
@@ -114,6 +117,14 @@ export interface LoadedConfig {
   path?: string;
   /** The HTTP API's tokens, read at load; absent when loaded with `httpTokens: false`. */
   httpTokens?: HttpToken[];
+  /**
+   * The current value of a secret given as a file (`kafka.security.password_file`,
+   * `redis.password_file`, `KAFKA_PASSWORD_FILE`, `REDIS_PASSWORD_FILE`,
+   * `S3_SECRET_ACCESS_KEY_FILE`): the file read again, so that a corrected or rotated Secret
+   * takes effect at the next connection without a restart. Undefined when that secret is not
+   * from a file; a file that cannot be read or is empty now gives the last value read.
+   */
+  secret?: (key: FileSecret) => string | undefined;
 }
 
 const fail = (problems: ConfigProblem[], path?: string): never => {
@@ -166,7 +177,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     fail([{ key: '(root)', message: 'expected a mapping with an autoscaler: key', source: 'file' }], path);
   }
-  const { input, sources, problems } = applyEnv(raw as Record<string, unknown>, env, readFile);
+  const { input, sources, problems, files } = applyEnv(raw as Record<string, unknown>, env, readFile);
   const result = validate(input, sources);
   problems.push(...result.problems);
   if (problems.length > 0 || !result.config) fail(problems, path);
@@ -190,6 +201,44 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     s3Tls,
     ...(path ? { path } : {}),
     ...(httpTokens ? { httpTokens } : {}),
+    secret: secretReader(config, files, readFile),
+  };
+}
+
+/** {@link LoadedConfig.secret}: `files` are the secrets' files named in the environment. */
+function secretReader(
+  config: Config,
+  files: Map<string, string>,
+  readFile: (p: string) => string,
+): (key: FileSecret) => string | undefined {
+  const atLoad: Record<FileSecret, { file: string | undefined; value: () => string | undefined }> = {
+    'kafka.security.password': {
+      file: files.get('kafka.security.password') ?? config.kafka.security.password_file,
+      value: () => config.kafka.security.password,
+    },
+    'redis.password': {
+      file: files.get('redis.password') ?? config.redis.password_file,
+      value: () => config.redis.password,
+    },
+    's3.secret_access_key': {
+      file: files.get('s3.secret_access_key'),
+      value: () => config.s3.secret_access_key,
+    },
+  };
+  const last = new Map<FileSecret, string>();
+  return (key) => {
+    const { file, value } = atLoad[key];
+    if (!file) return undefined;
+    try {
+      const text = readFile(file).trim();
+      if (text !== '') {
+        last.set(key, text);
+        return text;
+      }
+    } catch {
+      // Between two writes of a mounted Secret (or removed): the last value read stands.
+    }
+    return last.get(key) ?? value();
   };
 }
 
@@ -208,9 +257,16 @@ function applyEnv(
   raw: Record<string, unknown>,
   env: Record<string, string | undefined>,
   readFile: (p: string) => string,
-): { input: Record<string, unknown>; sources: Map<string, string>; problems: ConfigProblem[] } {
+): {
+  input: Record<string, unknown>;
+  sources: Map<string, string>;
+  problems: ConfigProblem[];
+  /** The key of each value read from a file a variable names, and that file. */
+  files: Map<string, string>;
+} {
   const input = structuredClone(raw);
   const sources = new Map<string, string>();
+  const files = new Map<string, string>();
   const problems: ConfigProblem[] = [];
   for (const b of envBindings) {
     const value = env[b.env];
@@ -220,6 +276,7 @@ function applyEnv(
     if (b.file) {
       try {
         text = readFile(value).trim();
+        files.set(b.key, value);
       } catch (err) {
         problems.push({
           key: b.key,
@@ -244,7 +301,7 @@ function applyEnv(
     setPath(input, b.key, parsed);
     sources.set(b.key, source);
   }
-  return { input, sources, problems };
+  return { input, sources, problems, files };
 }
 
 /** `autoscaler.pools[1].max` from zod's path. */

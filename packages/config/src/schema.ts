@@ -623,6 +623,18 @@ export const configSchema = z.strictObject({
       trace_sample_ratio: z.number().min(0, '0-1').max(1, '0-1').default(1),
     })
     .prefault({}),
+  /**
+   * A start that fails on a dependency (Kafka, Redis or S3 refusing or not answering) is tried
+   * again in the same process after a wait from `initial_ms` doubling up to `max_ms` (each wait
+   * jittered between half and all of it); meanwhile /healthz answers 200 and /readyz 503
+   * naming the cause.
+   */
+  start_retry: z
+    .strictObject({
+      initial_ms: positiveInt.default(2000),
+      max_ms: positiveInt.default(60_000),
+    })
+    .prefault({}),
   /** Shutdown: how long draining may take before the process exits non-zero. */
   shutdown_timeout_seconds: z.number().int().min(1).max(600).default(25),
   /** The CloudEvents `clusterid` extension of every event this installation emits. */

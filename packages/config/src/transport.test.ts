@@ -20,6 +20,7 @@ const files: Record<string, string> = {
   '/secrets/kafka': 'kafka-secret\n',
   '/secrets/redis': 'redis-secret\n',
   '/secrets/empty': '\n',
+  '/secrets/rotating': 'first\n',
   '/not-pem': 'hello',
 };
 const load = (text: string, env: Record<string, string> = {}) =>
@@ -56,6 +57,22 @@ describe('kafka.security', () => {
       (redact(loaded.config) as { kafka: { security: { password: string } } }).kafka.security.password,
       '***',
     );
+  });
+
+  test('a password file is read again on each authentication: a corrected file needs no restart', () => {
+    const loaded = load(`kafka:
+  security: { protocol: SASL_SSL, mechanism: SCRAM-SHA-512, username: svc, password_file: /secrets/rotating }
+`);
+    const k = kafkaClientConfig(loaded, 'svc');
+    assert.equal((k.sasl as { password: string }).password, 'first');
+    files['/secrets/rotating'] = 'second\n';
+    assert.equal((k.sasl as { password: string }).password, 'second');
+    // Between two writes of a mounted Secret: the last value read stands, not an empty password.
+    files['/secrets/rotating'] = '';
+    assert.equal((k.sasl as { password: string }).password, 'second');
+    assert.equal(loaded.secret?.('kafka.security.password'), 'second');
+    assert.equal(loaded.secret?.('redis.password'), undefined, 'not from a file');
+    files['/secrets/rotating'] = 'first\n';
   });
 
   test('password and password_file both, or a password file that is empty, are refused', () => {

@@ -24,3 +24,12 @@ export {
   type ServiceContext,
   type ServiceDefinition,
 } from './service.ts';
+export {
+  firstSighting,
+  type StartBackoff,
+  type StartFailureKind,
+  type StartRetryOptions,
+  startBackoffMs,
+  startFailureKind,
+  startWithRetry,
+} from './start-retry.ts';

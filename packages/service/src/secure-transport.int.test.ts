@@ -5,9 +5,10 @@
 // refusals (a wrong password, an untrusted certificate, a missing ACL) must each end in an
 // error that names its cause, in seconds, without a restart loop.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -27,6 +28,7 @@ import {
   startPrivateKafka,
   startPrivateRedis,
   startPrivateS3,
+  untrustedCa,
 } from '@scalewise/bus/test-support';
 import { loadConfig } from '@scalewise/config';
 import { ScalewiseError } from '@scalewise/errors';
@@ -66,28 +68,7 @@ before(async () => {
     startPrivateRedis({ tls: true, tlsDir }),
     startPrivateS3({ tls: true, tlsDir }),
   ]);
-  otherCa = join(tlsDir, 'other-ca.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-keyout',
-      join(tlsDir, 'other-ca.key'),
-      '-out',
-      otherCa,
-      '-subj',
-      '/CN=a CA nobody trusts',
-    ],
-    { stdio: 'ignore' },
-  );
+  otherCa = untrustedCa(tlsDir);
 });
 
 after(async () => {
@@ -99,6 +80,10 @@ after(async () => {
 interface Variant {
   kafkaUser?: string;
   kafkaPassword?: string;
+  /** A password file of the test's own, instead of the user's. */
+  kafkaPasswordFile?: string;
+  /** Extra top-level YAML (a process's start_retry, its log level). */
+  extra?: string;
   kafkaCa?: string;
   redisPassword?: string;
   redisCa?: string;
@@ -107,18 +92,16 @@ interface Variant {
 }
 
 /** A service's YAML: its own SCRAM user, Redis' ACL user and S3's key, every CA the servers'. */
-function configFor(service: string, v: Variant = {}) {
+function yamlFor(service: string, v: Variant = {}): string {
   const user = kafka.security.user(v.kafkaUser ?? `scalewise-${service}`);
   const password = v.kafkaPassword
     ? `password: "${v.kafkaPassword}"`
-    : `password_file: "${user.passwordFile}"`;
+    : `password_file: "${v.kafkaPasswordFile ?? user.passwordFile}"`;
   const redisUser = redis.user as NonNullable<PrivateRedis['user']>;
   const redisPassword = v.redisPassword
     ? `password: "${v.redisPassword}"`
     : `password_file: "${redisUser.passwordFile}"`;
-  return loadConfig({
-    env: {},
-    text: `
+  return `
 autoscaler:
   pools: [{ name: workers }]
 events:
@@ -145,10 +128,13 @@ s3:
   secret_access_key: "${v.s3Secret ?? s3.secretAccessKey}"
   ca_file: "${v.s3Ca ?? s3.caFile}"
 http: { host: 127.0.0.1, port: 0 }
-telemetry: { log_level: silent }
+${v.extra ?? 'telemetry: { log_level: silent }'}
 shutdown_timeout_seconds: 10
-`,
-  });
+`;
+}
+
+function configFor(service: string, v: Variant = {}) {
+  return loadConfig({ env: {}, text: yamlFor(service, v) });
 }
 
 const quiet = { logDestination: new Writable({ write: (_c, _e, done) => done() }) };
@@ -387,5 +373,161 @@ describe('services on Kafka with SASL_SSL, Redis over TLS with AUTH, S3 over htt
     const s = await build('state-sync', { s3Ca: otherCa });
     const { err } = await rejection(() => s.start());
     assert.match(err.message, /TLS handshake failed: the server's certificate is not signed by a trusted CA/);
+  });
+});
+
+/** A service run by runService in a process of its own (run-service.fixture.ts), its log lines read. */
+interface ServiceProcess {
+  child: ChildProcess;
+  lines: Record<string, unknown>[];
+  exited: Promise<number | null>;
+  url(): Promise<string>;
+  count(msg: string, level?: string): number;
+}
+
+function runAsProcess(name: string, type: string, yaml: string, file: string): ServiceProcess {
+  writeFileSync(file, yaml);
+  const child = spawn(
+    process.execPath,
+    [
+      '--disable-warning=TimeoutNegativeWarning',
+      join(import.meta.dirname, 'run-service.fixture.ts'),
+      name,
+      type,
+    ],
+    {
+      // Only what the test names: no KAFKA_* or REDIS_* of the runner's environment.
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', SCALEWISE_CONFIG: file },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const lines: Record<string, unknown>[] = [];
+  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+    try {
+      lines.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // not a JSON line
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    lines,
+    exited,
+    url: () =>
+      waitFor(() => lines.find((l) => l.msg === 'listening')?.address as string | undefined, {
+        timeoutMs: 20_000,
+        what: `${name} to listen`,
+      }),
+    count: (msg, level) =>
+      lines.filter((l) => l.msg === msg && (level === undefined || l.level === level)).length,
+  };
+}
+
+async function probe(url: string, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(5000) });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+const refusedLog = 'start failed on a dependency: the process stays up (not ready) and tries again';
+
+describe('a service process whose start Kafka refuses (runService)', () => {
+  const procs: ServiceProcess[] = [];
+  after(() => {
+    for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+  });
+
+  test('a wrong password file: not ready naming SASL authentication, logged once, retried; the corrected file makes it ready and it handles an event, without a restart', async () => {
+    const name = 'node-manager';
+    const consumed = kafkaAccess[name].reads[0] as TopicKey;
+    const sent = eventOn(consumed);
+    const passwordFile = join(tlsDir, `${uniqueName('password')}.txt`);
+    writeFileSync(passwordFile, 'not-the-password\n');
+    const p = runAsProcess(
+      name,
+      sent.type,
+      yamlFor(name, {
+        kafkaPasswordFile: passwordFile,
+        extra: 'telemetry: { log_level: debug }\nstart_retry: { initial_ms: 200, max_ms: 800 }',
+      }),
+      join(tlsDir, `${uniqueName('config')}.yaml`),
+    );
+    procs.push(p);
+    const url = await p.url();
+    const t0 = Date.now();
+    const notReady = await waitFor(
+      async () => {
+        const r = await probe(url, '/readyz');
+        const checks = r.body.checks as Record<string, { error?: string }>;
+        return /SASL authentication failed/.test(checks.kafka?.error ?? '') &&
+          /SASL authentication failed/.test(checks.start?.error ?? '')
+          ? r
+          : undefined;
+      },
+      { timeoutMs: 15_000, what: '/readyz naming the SASL authentication' },
+    );
+    assert.equal(notReady.status, 503);
+    assert.ok(Date.now() - t0 < 15_000);
+    assert.equal((await probe(url, '/healthz')).status, 200);
+
+    // Several attempts, one error line: the repeats are at debug level only.
+    await waitFor(() => p.count('start failed again') >= 3 || undefined, {
+      timeoutMs: 30_000,
+      what: 'three more attempts',
+    });
+    assert.equal(p.child.exitCode, null, 'the process is still up');
+    assert.equal(p.count(refusedLog, 'error'), 1);
+    assert.equal(p.count('start failed', 'fatal'), 0);
+
+    writeFileSync(passwordFile, `${kafka.security.user(`scalewise-${name}`).password}\n`);
+    let last: unknown;
+    await waitFor(
+      async () => {
+        const r = await probe(url, '/readyz');
+        last = r.body;
+        return r.status === 200 ? true : undefined;
+      },
+      { timeoutMs: 30_000, what: '/readyz 200 once the password file is right' },
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}: ${JSON.stringify(last)}; log: ${JSON.stringify(p.lines.slice(-8))}`);
+    });
+    assert.equal(p.count('started after failed attempts'), 1);
+    const admin = await adminPublisher();
+    try {
+      await admin.publish(sent);
+    } finally {
+      await admin.stop();
+    }
+    await waitFor(() => p.lines.some((l) => l.handled === sent.id) || undefined, {
+      timeoutMs: 30_000,
+      what: `${name} handles ${sent.type}`,
+    });
+    assert.equal(p.count(refusedLog, 'error'), 1);
+
+    p.child.kill('SIGTERM');
+    assert.equal(await p.exited, 0);
+  });
+
+  test('SIGTERM while it waits to retry: drains and exits 0 at once', async () => {
+    const name = 'node-manager';
+    const p = runAsProcess(
+      name,
+      'io.scalewise.ScaleUpDecision',
+      yamlFor(name, {
+        kafkaPassword: 'not-the-password',
+        extra: 'telemetry: { log_level: info }\nstart_retry: { initial_ms: 60000, max_ms: 60000 }',
+      }),
+      join(tlsDir, `${uniqueName('config')}.yaml`),
+    );
+    procs.push(p);
+    await p.url();
+    await waitFor(() => p.count(refusedLog) === 1 || undefined, {
+      timeoutMs: 15_000,
+      what: 'the first refusal',
+    });
+    const t0 = Date.now();
+    p.child.kill('SIGTERM');
+    assert.equal(await p.exited, 0);
+    assert.ok(Date.now() - t0 < 5000, `took ${Date.now() - t0} ms`);
   });
 });

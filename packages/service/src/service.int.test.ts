@@ -102,7 +102,7 @@ describe('a service built with the kit', () => {
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
     const { status, body } = await readyz();
     assert.equal(status, 200, JSON.stringify(body));
-    assert.deepEqual(Object.keys(body.checks).sort(), ['consumer', 'kafka', 'redis', 's3']);
+    assert.deepEqual(Object.keys(body.checks).sort(), ['consumer', 'kafka', 'redis', 's3', 'start']);
   });
 
   test('events flow: handled once, /metrics counts them, and one trace spans publish and consume', async () => {

@@ -1,8 +1,9 @@
 /**
  * The composition root every service uses: config, telemetry, the bus, the HTTP surface and
  * their order of starting and stopping. `createService` builds and wires (tests use it);
- * `runService` adds the process: listening, SIGTERM/SIGINT draining within the configured
- * deadline, and exiting non-zero on an uncaught error rather than limping on.
+ * `runService` adds the process: listening, starting (a start that fails on a dependency is
+ * tried again in the process, not ready meanwhile), SIGTERM/SIGINT draining within the
+ * configured deadline, and exiting non-zero on an uncaught error rather than limping on.
  */
 
 import {
@@ -36,6 +37,7 @@ import { type KafkaConfig, logLevel } from 'kafkajs';
 import { buildApp, type ReadinessCheck, runChecks } from './app.ts';
 import { createTokenStore } from './auth.ts';
 import { kafkaCheck, redisCheck, s3Check } from './checks.ts';
+import { startFailureKind, startWithRetry } from './start-retry.ts';
 
 export interface ServiceContext {
   name: string;
@@ -99,8 +101,16 @@ export interface ServiceDefinition<T extends EventType = EventType> {
 
 export interface Service extends ServiceContext {
   app: FastifyInstance;
-  /** Starts the bus and the consumer (when there are handlers). Does not listen. */
+  /**
+   * Starts the bus, the consumer (when there are handlers) and `onStart`. Does not listen.
+   * Until it has succeeded /readyz fails its `start` check with the last failure. May be called
+   * again after it failed, while `resumable`: it goes on where it stopped, with nothing of the
+   * failed attempt left running (the bus disconnects, a consumer that did not join is stopped
+   * and made anew); a second call after success does nothing.
+   */
   start(): Promise<void>;
+  /** False once `onStart` failed: it is not run twice in one process (it need not be idempotent). */
+  readonly resumable: boolean;
   /** Listens on http.host:http.port; returns the address. */
   listen(): Promise<string>;
   /** Drains: /readyz turns 503, the consumer finishes its record, everything closes. */
@@ -133,6 +143,15 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
     logCreator: kafkajsLogCreator(telemetry.logger),
   };
   const s3 = s3ClientConfig(loaded);
+  // Secrets given as files are read again at each connection (Kafka: kafkaClientConfig).
+  const s3KeyId = s3.accessKeyId;
+  const s3Credentials =
+    s3KeyId && loaded.secret?.('s3.secret_access_key') !== undefined
+      ? async () => ({
+          accessKeyId: s3KeyId,
+          secretAccessKey: loaded.secret?.('s3.secret_access_key') ?? s3.secretAccessKey ?? '',
+        })
+      : undefined;
   // Breaker state is a metric (the bus records it) and an event (DESIGN.md section 6), which
   // alert-manager turns into a notification when one opens. Published without waiting; when the
   // broken dependency is Kafka itself the event cannot go out, and the metric and log remain.
@@ -161,8 +180,11 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
     service: def.name,
     clusterid: config.cluster_id,
     kafka: kafkaConfig,
-    redis: redisClientConfig(loaded),
-    s3,
+    redis: {
+      ...redisClientConfig(loaded),
+      readPassword: () => loaded.secret?.('redis.password'),
+    },
+    s3: { ...s3, ...(s3Credentials ? { credentials: s3Credentials } : {}) },
     topicPrefix: config.events.topic_prefix,
     topicNames: config.events.topics,
     partitions: config.events.partitions,
@@ -181,7 +203,18 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
   });
   const ctx: ServiceContext = { name: def.name, config, loaded, telemetry, bus, onBreakerState };
   const kafkaReady = kafkaCheck(kafkaConfig);
+  let started = false;
+  /** Why the last start failed, until one succeeds. */
+  let startProblem: string | undefined;
   const checks = [
+    {
+      // Until start() succeeded the service does not do its job, whatever the other checks say
+      // (an S3 bucket refused at start only degrades them).
+      name: 'start',
+      async check() {
+        if (!started) throw new Error(startProblem ? `start failed: ${startProblem}` : 'not started yet');
+      },
+    },
     kafkaReady,
     {
       // A consumer fenced by a replica under the same instance id has stopped for good.
@@ -192,7 +225,11 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
       },
     },
     redisCheck(bus.redis, def.redisDegrades, bus.redisProblem),
-    s3Check(bus.s3, s3.bucket, bus.breakers.s3),
+    // Through the S3 breaker once started only: before, the bucket may not exist yet (start
+    // creates it), and the probes' 404s would hold the breaker open against that very start.
+    s3Check(bus.s3, s3.bucket, {
+      call: (fn) => (started ? bus.breakers.s3.call(fn) : fn()),
+    }),
     ...(def.checks?.(ctx) ?? []),
   ];
   let draining = false;
@@ -200,6 +237,7 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
   // probed or not: the metric stays true, and an outage opens its breaker (an alert).
   let watch: NodeJS.Timeout | undefined;
   const watchDegrading = () => {
+    if (watch) return;
     const degrading = checks.filter((c) => c.degrades);
     watch = setInterval(() => {
       void runChecks(degrading, 2000).then((results) => {
@@ -227,6 +265,31 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
   });
   let subscriber: Subscriber | undefined;
   let stopped: Promise<void> | undefined;
+  // How far start() got: a call after a failure goes on from there.
+  let busStarted = false;
+  let onStartRan = false;
+  let onStartFailed = false;
+  let handlers: HandlerRegistry<T> | undefined;
+  const join = async () => {
+    if (!def.handlers) return;
+    handlers ??= def.handlers(ctx);
+    subscriber ??= bus.subscribe({
+      groupId: def.groupId ?? `${config.events.group_prefix}${def.name}`,
+      handlers,
+      ...(def.topics ? { topics: def.topics } : {}),
+      ...(def.fromBeginning !== undefined ? { fromBeginning: def.fromBeginning } : {}),
+      ownsTopic: (topic) => deadLetterOwners[topic] === def.name,
+    });
+    const s = subscriber;
+    try {
+      await s.start();
+    } catch (err) {
+      // A consumer that did not join is not restarted: the next attempt makes a new one.
+      subscriber = undefined;
+      await s.stop(5000).catch(() => undefined);
+      throw err;
+    }
+  };
 
   return {
     ...ctx,
@@ -234,25 +297,41 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
     get draining() {
       return draining;
     },
+    get resumable() {
+      return !onStartFailed;
+    },
     async start() {
-      await bus.start();
-      watchDegrading();
-      if (def.handlers) {
-        subscriber = bus.subscribe({
-          groupId: def.groupId ?? `${config.events.group_prefix}${def.name}`,
-          handlers: def.handlers(ctx),
-          ...(def.topics ? { topics: def.topics } : {}),
-          ...(def.fromBeginning !== undefined ? { fromBeginning: def.fromBeginning } : {}),
-          ownsTopic: (topic) => deadLetterOwners[topic] === def.name,
-        });
+      if (started) return;
+      if (onStartFailed) {
+        throw new ScalewiseError('INTERNAL', `${def.name}: onStart failed before; it is not run twice`);
       }
-      // The service's own work (min-enforcer's floor checks, the sensing, the syncs) starts
-      // while the consumer joins its group: after a crash the join waits out the dead
-      // member's session (events.session_timeout_ms), and the floor must not.
-      const joining = subscriber?.start();
-      joining?.catch(() => undefined);
-      await def.onStart?.(ctx);
-      await joining;
+      try {
+        if (!busStarted) {
+          await bus.start();
+          busStarted = true;
+        }
+        watchDegrading();
+        // The service's own work (min-enforcer's floor checks, the sensing, the syncs) starts
+        // while the consumer joins its group: after a crash the join waits out the dead
+        // member's session (events.session_timeout_ms), and the floor must not.
+        const joining = join();
+        joining.catch(() => undefined);
+        if (!onStartRan) {
+          onStartRan = true;
+          try {
+            await def.onStart?.(ctx);
+          } catch (err) {
+            onStartFailed = true;
+            throw err;
+          }
+        }
+        await joining;
+      } catch (err) {
+        startProblem = err instanceof Error ? err.message : String(err);
+        throw err;
+      }
+      started = true;
+      startProblem = undefined;
       telemetry.logger.info(
         { groupId: def.groupId, handlers: def.handlers !== undefined },
         'service started',
@@ -297,7 +376,11 @@ export const exitCodes = { ok: 0, failed: 1, config: 78 } as const;
 
 /**
  * Runs a service as the process: loads the config (a bad one is printed in full, exit 78),
- * starts, listens, and drains on SIGTERM/SIGINT within `shutdown_timeout_seconds`.
+ * listens (the probes answer from then on), starts, and drains on SIGTERM/SIGINT within
+ * `shutdown_timeout_seconds`. A start that fails on a dependency (refused credentials or
+ * certificate, a missing ACL, a server down) is tried again with backoff (`start_retry`) while
+ * /readyz answers 503 naming the cause; one that fails on the configuration exits 78, on
+ * anything else 1.
  */
 export async function runService<T extends EventType>(def: ServiceDefinition<T>): Promise<Service> {
   let loaded: LoadedConfig;
@@ -339,15 +422,29 @@ export async function runService<T extends EventType>(def: ServiceDefinition<T>)
       },
     );
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  const stopping = new AbortController();
+  process.once('SIGTERM', () => {
+    stopping.abort();
+    shutdown('SIGTERM');
+  });
+  process.once('SIGINT', () => {
+    stopping.abort();
+    shutdown('SIGINT');
+  });
   try {
-    await service.start();
     await service.listen();
+    const { initial_ms, max_ms } = loaded.config.start_retry;
+    await startWithRetry(() => service.start(), {
+      initialMs: initial_ms,
+      maxMs: max_ms,
+      log,
+      signal: stopping.signal,
+      resumable: () => service.resumable,
+    });
   } catch (err) {
     log.fatal({ err }, 'start failed');
     await service.stop().catch(() => undefined);
-    process.exit(exitCodes.failed);
+    process.exit(startFailureKind(err) === 'config' ? exitCodes.config : exitCodes.failed);
   }
   return service;
 }

@@ -5,7 +5,7 @@
  * `secure`/`tls` they run the stack's secure modes (docs/security.md, "Transport"): SASL_SSL with
  * SCRAM users and ACLs, Redis over TLS with an ACL user, S3 over https.
  */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -268,6 +268,23 @@ function userAt(dir: string, username: string): PrivateUser {
 /** A new directory for the TLS material of one test's servers. */
 export function privateTlsDir(): string {
   return mkdtempSync(join(tmpdir(), 'scalewise-private-tls-'));
+}
+
+/**
+ * A CA nobody trusts, made in `dir` (for the refusals of an untrusted certificate): its
+ * certificate's path.
+ */
+export function untrustedCa(dir: string): string {
+  const pem = join(dir, 'other-ca.pem');
+  execFileSync(
+    'openssl',
+    [
+      ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'],
+      ...['-days', '1', '-keyout', join(dir, 'other-ca.key'), '-out', pem, '-subj', '/CN=a CA nobody trusts'],
+    ],
+    { stdio: 'ignore' },
+  );
+  return pem;
 }
 
 async function startSecureKafka(
