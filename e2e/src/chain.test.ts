@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe as suite, test } from 'node:test';
+import { typeOf } from '@scalewise/events';
 import { ancestors, type ChainEvent, causalChain, describe, short } from './chain.ts';
 
 const ev = (id: string, type: string, second: number, causationid?: string): ChainEvent => ({
   id,
-  type: `io.scalewise.${type}`,
+  type: typeOf(type),
   time: new Date(Date.UTC(2025, 11, 16, 11, 20, second)).toISOString(),
   correlationid: 'c',
   ...(causationid ? { causationid } : {}),

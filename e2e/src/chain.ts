@@ -3,6 +3,7 @@
  * the services publish on several topics and the recorder reads them in parallel, so two
  * events of one chain may arrive in either order. Pure.
  */
+import { shortName } from '@scalewise/events';
 
 /** The envelope fields a chain is made of. */
 export interface ChainEvent {
@@ -15,7 +16,7 @@ export interface ChainEvent {
 }
 
 /** `io.scalewise.NodeReady` -> `NodeReady`. */
-export const short = (type: string): string => type.replace(/^io\.scalewise\./, '');
+export const short = (type: string): string => shortName(type);
 
 /** The ancestors of an event, nearest first, as far as the recorded events reach. */
 export function ancestors<E extends ChainEvent>(events: readonly E[], event: E): E[] {

@@ -2,7 +2,7 @@
  * Deadline-based waits on what a system recorded, with failure messages that show what it
  * did see (the events of the types awaited, with their causation links).
  */
-import type { AnyScalewiseEvent, EventData, EventType } from '@scalewise/events';
+import { type AnyScalewiseEvent, type EventData, type EventType, typeOf } from '@scalewise/events';
 import { waitFor } from '@scalewise/testing';
 import { causalChain, describe, short } from './chain.ts';
 import type { System } from './harness.ts';
@@ -16,7 +16,7 @@ export interface ChainAssertion {
   timeoutMs?: number;
 }
 
-const full = (t: string) => (t.startsWith('io.scalewise.') ? t : `io.scalewise.${t}`);
+const full = (t: string): string => typeOf(t);
 
 /**
  * Waits until the system recorded the chain `types[0] -> types[1] -> ...` (short type names),
@@ -108,14 +108,7 @@ export async function quietWindow(
 }
 
 /** ClusterStateSynced's numbers: the Kubernetes, provider and store views of the pool. */
-export interface SyncedData {
-  pool: string;
-  k8s_nodes: number;
-  docker_containers: number;
-  db_workers: number;
-  workers: number;
-  last_sync: string;
-}
+export type SyncedData = EventData<'io.scalewise.ClusterStateSynced'>;
 
 /** The last ClusterStateSynced recorded (by event time). */
 export function lastSynced(system: System): SyncedData | undefined {

@@ -62,8 +62,11 @@ import {
 import {
   type EventData,
   type EventType,
+  eventIdOf,
   parseData,
   sampleData,
+  scalingTypes,
+  shortName,
   type TopicKey,
   topicOf,
 } from '@scalewise/events';
@@ -149,12 +152,7 @@ const floorTypes: ReadonlySet<string> = new Set([
   'io.scalewise.AutoScaleUpToMinimum',
   'io.scalewise.EmergencyScaleUp',
 ]);
-const decisionTypes: ReadonlySet<string> = new Set([
-  'io.scalewise.ScaleUpDecision',
-  'io.scalewise.ScaleDownDecision',
-  'io.scalewise.AutoScaleUpToMinimum',
-  'io.scalewise.EmergencyScaleUp',
-]);
+const decisionTypes: ReadonlySet<string> = new Set(scalingTypes);
 
 /** What a consumer group reads: the topics of the types it handles (the other types there it skips). */
 const group = (types: readonly string[]) => ({
@@ -416,7 +414,7 @@ class Sim {
     this.offsets[who][topic] = at + 1;
     const e = this.topics[topic]?.[at];
     if (!e || !consumers[who].handles.has(e.type)) return true;
-    this.log(`${who} reads ${e.type.slice(13)} ${e.id}`);
+    this.log(`${who} reads ${shortName(e.type)} ${e.id}`);
     if (who === 'decision-engine') this.decisionEngine(e);
     else if (who === 'min-enforcer') this.minEnforcer(e);
     else this.onDecision(e);
@@ -572,14 +570,18 @@ class Sim {
         ledger: out.ledger,
         part: out.store,
         outputs: out.events.map((e) => ({
-          id: `${POOL}/${e.type.slice(13)}/${'node_name' in e.data ? `${e.data.node_name}/` : ''}${t}`,
+          id: eventIdOf(e.type, {
+            pool: POOL,
+            node: 'node_name' in e.data ? e.data.node_name : undefined,
+            at: t,
+          }),
           type: e.type,
           source: `/scalewise/${CLUSTER}/state-sync`,
           data: e.data as Data,
         })),
       };
     });
-    this.log(`state-sync lists ${snap.length} (${r.outputs.map((e) => e.type.slice(13)).join(', ')})`);
+    this.log(`state-sync lists ${snap.length} (${r.outputs.map((e) => shortName(e.type)).join(', ')})`);
     this.publish(r.outputs);
   }
 
@@ -618,10 +620,10 @@ class Sim {
       };
     });
     if (input.type === 'tick' && r.outputs.length > 0) {
-      this.log(`min-enforcer checks: ${r.outputs.map((e) => `${e.type.slice(13)} ${e.id}`).join(', ')}`);
+      this.log(`min-enforcer checks: ${r.outputs.map((e) => `${shortName(e.type)} ${e.id}`).join(', ')}`);
     } else if (r.outputs.length > 0) {
       this.log(
-        `  -> ${r.outputs.map((e) => `${e.type.slice(13)} ${e.id}`).join(', ')}${r.replayed ? ' (replayed)' : ''}`,
+        `  -> ${r.outputs.map((e) => `${shortName(e.type)} ${e.id}`).join(', ')}${r.replayed ? ' (replayed)' : ''}`,
       );
     }
     this.publish(r.outputs);
@@ -656,7 +658,7 @@ class Sim {
     });
     if (r.outputs.length > 0) {
       this.log(
-        `  -> ${r.outputs.map((x) => `${x.type.slice(13)} ${x.id}`).join(', ')}${r.replayed ? ' (replayed)' : ''}`,
+        `  -> ${r.outputs.map((x) => `${shortName(x.type)} ${x.id}`).join(', ')}${r.replayed ? ' (replayed)' : ''}`,
       );
     }
     this.publish(r.outputs);
@@ -668,7 +670,7 @@ class Sim {
     return intents.map((i) => {
       const node = (i.data as { node_name?: string }).node_name;
       return {
-        id: `${a.id}/${i.type.slice(13)}${node ? `/${node}` : ''}`,
+        id: eventIdOf(i.type, { from: a.id, node }),
         type: i.type,
         source: `/scalewise/${CLUSTER}/node-manager`,
         data: i.data as Data,
@@ -743,7 +745,7 @@ class Sim {
         commands = outstanding(rec);
       }
       this.log(
-        `  node-manager: ${key} seen before${outputs.length ? `: ${outputs.map((x) => x.type.slice(13)).join(', ')} again` : ''}`,
+        `  node-manager: ${key} seen before${outputs.length ? `: ${outputs.map((x) => shortName(x.type)).join(', ')} again` : ''}`,
       );
     } else {
       const stored = this.records.get(key) ?? null;
@@ -760,7 +762,7 @@ class Sim {
         this.counts.started.set(key, s.action.count);
       }
       this.log(
-        `  node-manager starts ${key}: ${outputs.map((x) => x.type.slice(13)).join(', ')} ${s.action ? JSON.stringify(Object.keys(s.action.nodes)) : ''}`,
+        `  node-manager starts ${key}: ${outputs.map((x) => shortName(x.type)).join(', ')} ${s.action ? JSON.stringify(Object.keys(s.action.nodes)) : ''}`,
       );
     }
     if (action) this.track(action);
@@ -777,7 +779,7 @@ class Sim {
     const events = this.nmEvents(next, s.events);
     if (events.length > 0) {
       this.log(
-        `  node-manager ${label} ${'node' in o ? (o.node ?? '') : ''}: ${events.map((x) => x.type.slice(13)).join(', ')}`,
+        `  node-manager ${label} ${'node' in o ? (o.node ?? '') : ''}: ${events.map((x) => shortName(x.type)).join(', ')}`,
       );
       this.publish(this.stated(`${label}/${++this.seq}`, events));
     }

@@ -6,6 +6,7 @@
 // test reads. The CLI's link goes to a scratch directory (SCALEWISE_LINK_DIR), never to the
 // machine's ~/.local/bin. At the end the test stops scripts/up as Ctrl-C would and checks that
 // it stopped what it started. scripts/up's output: test-results/e2e/up/up.log.
+
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -14,6 +15,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { shortName } from '@scalewise/events';
 import { repositoryRoot, waitFor } from '@scalewise/testing';
 import { type Browser, chromium } from 'playwright-core';
 
@@ -201,7 +203,7 @@ describe('scripts/up, first run', () => {
     });
     assert.equal(explain.status, 0, explain.stderr);
     assert.match(explain.stdout, /trigger\.scale/);
-    assert.match(explain.stdout, new RegExp(decision.type.replace('io.scalewise.', '')));
+    assert.match(explain.stdout, new RegExp(shortName(decision.type)));
   });
 
   test('Ctrl-C (SIGTERM) stops the services and the demo it started, and exits 0', async () => {

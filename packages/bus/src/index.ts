@@ -61,6 +61,7 @@ export {
   type Handler,
   type HandlerContext,
   type HandlerRegistry,
+  handlersFor,
   isDependencyFailure,
   type Outputs,
   type Subscriber,

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ScalewiseError } from '@scalewise/errors';
-import { type AnyScalewiseEvent, fromKafkaMessage } from '@scalewise/events';
+import { type AnyScalewiseEvent, fromKafkaMessage, shortName } from '@scalewise/events';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { DeadLetter, DeadLetterStore } from './dlq.ts';
 import type { Publisher } from './publisher.ts';
@@ -31,7 +31,7 @@ export interface ReplayStats {
 /** Whether an event passes the range's filters. Pure. */
 export function replayMatches(range: Pick<ReplayRange, 'types' | 'pools'>, e: AnyScalewiseEvent): boolean {
   if (range.types?.length) {
-    const short = e.type.replace(/^io\.scalewise\./, '');
+    const short = shortName(e.type);
     if (!range.types.includes(e.type) && !range.types.includes(short)) return false;
   }
   if (range.pools?.length && !range.pools.includes(e.partitionkey)) return false;

@@ -68,6 +68,26 @@ export type Handler<T extends EventType> = (
 /** One handler per consumed type; leaving one out is a type error. */
 export type HandlerRegistry<T extends EventType> = { [K in T]: Handler<K> };
 
+/**
+ * The registry that gives each of `types` the one `handler`, which takes any event of them (a
+ * discriminated union over `type`). Its type is exactly the types listed: assigning it to a
+ * `HandlerRegistry` of a type the list lacks, or passing a handler that takes fewer types, is
+ * a compile error.
+ */
+export function handlersFor<T extends EventType>(
+  types: readonly T[],
+  // The types come from the list alone; the handler is checked against them.
+  handler: (
+    event: NoInfer<{ [K in T]: ScalewiseEvent<K> }[T]>,
+    ctx: HandlerContext,
+  ) => Promise<Outputs> | Outputs,
+): HandlerRegistry<T> {
+  const registry: Partial<Record<T, typeof handler>> = {};
+  for (const t of types) registry[t] = handler;
+  // Every listed type has the handler, and the handler takes every listed type's event.
+  return registry as HandlerRegistry<T>;
+}
+
 export interface BusLogger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;

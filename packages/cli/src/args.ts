@@ -3,7 +3,7 @@
  * argument is a UsageError naming it. The value checks here are pure.
  */
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
-import { type EventType, eventTypes, isEventType, type Severity } from '@scalewise/events';
+import { type EventType, eventTypes, isEventType, type Severity, shortName, typeOf } from '@scalewise/events';
 import { UsageError } from './errors.ts';
 
 /** Flags every command takes. */
@@ -86,11 +86,9 @@ export function timeFlag(command: string, flag: string, value: string): number {
  */
 export function eventTypeFlags(command: string, values: string[]): EventType[] {
   return values.map((v) => {
-    const full = v.startsWith('io.scalewise.') ? v : `io.scalewise.${v}`;
+    const full = typeOf(v);
     if (isEventType(full)) return full;
-    const near = eventTypes
-      .map((t) => t.replace(/^io\.scalewise\./, ''))
-      .filter((t) => t.toLowerCase() === v.toLowerCase());
+    const near = eventTypes.map((t) => shortName(t)).filter((t) => t.toLowerCase() === v.toLowerCase());
     const hint = near.length > 0 ? ` (did you mean ${near[0]}?)` : '';
     throw new UsageError(`--type: unknown event type '${v}'${hint}`, command);
   });

@@ -3,12 +3,12 @@
  * an explained chain indented by depth, the pools table. Pure: strings in, strings out.
  */
 import type { Explanation } from '@scalewise/alert-manager/core';
-import { type AnyScalewiseEvent, isEventType, triggerData } from '@scalewise/events';
+import { type AnyScalewiseEvent, isEventType, shortName, triggerData } from '@scalewise/events';
 import { noColour, type Palette } from './colour.ts';
 
 /** `io.scalewise.ScaleUpDecision` -> `ScaleUpDecision`. */
 export function shortType(type: string): string {
-  return type.replace(/^io\.scalewise\./, '');
+  return shortName(type);
 }
 
 const pct = (n: number) => `${Math.round(n * 10) / 10}%`;

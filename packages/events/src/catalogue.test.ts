@@ -4,12 +4,18 @@ import { ScalewiseError } from '@scalewise/errors';
 import { auditEvent } from './audit.ts';
 import {
   catalogue,
+  decisionTypes,
   eventTypes,
   eventTypesOfTopic,
+  eventTypesTagged,
   isEventType,
   jsonSchemaOf,
+  type ScalingEventType,
+  scalingTypes,
+  shortName,
   topicName,
   topicOf,
+  typeOf,
 } from './catalogue.ts';
 import { causedBy, createEvent, isTriggerType, parseData } from './envelope.ts';
 import { sampleData } from './samples.ts';
@@ -60,7 +66,7 @@ describe('catalogue', () => {
   test('every event of DESIGN.md section 4 is on its topic, and nothing else is', () => {
     for (const [topic, names] of Object.entries(designTopics)) {
       const actual = eventTypesOfTopic(topic as never).sort();
-      assert.deepEqual(actual, names.map((n) => `io.scalewise.${n}`).sort(), topic);
+      assert.deepEqual(actual, names.map((n) => typeOf(n)).sort(), topic);
     }
     assert.equal(eventTypes.length, Object.values(designTopics).flat().length);
   });
@@ -246,5 +252,44 @@ describe('audit', () => {
       /data\.outcome/,
     );
     assert.throws(() => parseData('io.scalewise.AuditRecorded', { ...data, actor: '' }), /data\.actor/);
+  });
+});
+
+describe('tags and names', () => {
+  test('the decisions a person opens to read why are the ones tagged decision', () => {
+    assert.deepEqual([...decisionTypes].map((t) => shortName(t)).sort(), [
+      'AutoScaleUpToMinimum',
+      'EmergencyScaleUp',
+      'OptimalStateTrigger',
+      'ScaleDownBlocked',
+      'ScaleDownDecision',
+      'ScaleUpDecision',
+      'TriggerRejected',
+    ]);
+  });
+
+  test('the decisions node-manager carries out are the ones tagged scaling', () => {
+    assert.deepEqual(scalingTypes, [
+      'io.scalewise.ScaleUpDecision',
+      'io.scalewise.ScaleDownDecision',
+      'io.scalewise.AutoScaleUpToMinimum',
+      'io.scalewise.EmergencyScaleUp',
+    ]);
+    assert.deepEqual(eventTypesTagged('scaling'), scalingTypes);
+    // The type follows the tags too: an untagged type is not a ScalingEventType.
+    // @ts-expect-error NodeReady carries no tag
+    const untagged: ScalingEventType = 'io.scalewise.NodeReady';
+    assert.ok(!(scalingTypes as readonly string[]).includes(untagged));
+  });
+
+  test('shortName and typeOf are inverse, and leave the other form as it is', () => {
+    for (const t of eventTypes) {
+      assert.equal(typeOf(shortName(t)), t);
+      assert.equal(typeOf(t), t);
+    }
+    assert.equal(shortName('io.scalewise.ScaleUpDecision'), 'ScaleUpDecision');
+    assert.equal(shortName('io.scalewise.trigger.scale'), 'trigger.scale');
+    assert.equal(shortName('ScaleUpDecision'), 'ScaleUpDecision');
+    assert.equal(typeOf('trigger.pause'), 'io.scalewise.trigger.pause');
   });
 });

@@ -33,24 +33,34 @@ export type TopicKey = (typeof topicKeys)[number];
  */
 export type Cadence = 'change' | 'periodic' | 'state';
 
+/**
+ * What an event type is, beyond its topic, for the lists that would otherwise be written by hand:
+ * - `decision`: a decision (of the decision-engine or min-enforcer) a person opens to read why;
+ * - `scaling`: a decision that asks node-manager to change a pool's size.
+ */
+export const eventTags = ['decision', 'scaling'] as const;
+export type EventTag = (typeof eventTags)[number];
+
 interface Entry {
   topic: TopicKey;
   severity: Severity;
   schema: z.ZodType;
   summary: string;
   cadence: Cadence;
+  tags: readonly EventTag[];
 }
 
 /**
  * One catalogue entry. Its `schema` is built on first read and kept (schemas.ts exports a
  * builder per event): a service pays only for the types it publishes or consumes.
  */
-const entry = <S extends z.ZodType>(
+const entry = <S extends z.ZodType, const G extends readonly EventTag[] = readonly []>(
   topic: TopicKey,
   severity: Severity,
   build: () => S,
   summary: string,
   cadence: Cadence = 'change',
+  tags?: G,
 ) => {
   let schema: S | undefined;
   return {
@@ -62,6 +72,8 @@ const entry = <S extends z.ZodType>(
     },
     summary,
     cadence,
+    // Absent: no tags (G defaults to the empty tuple).
+    tags: (tags ?? []) as NoInfer<G>,
   };
 };
 
@@ -108,6 +120,7 @@ export const catalogue = {
     s.optimalStateTrigger,
     'the pool is at its minimum and underutilised',
     'state',
+    ['decision'],
   ),
   'io.scalewise.NodeHealthDegraded': entry(
     'nodes',
@@ -131,31 +144,49 @@ export const catalogue = {
     'a worker was cordoned and its pods evicted',
   ),
   'io.scalewise.NodeRemoved': entry('nodes', 'info', s.nodeRemoved, 'a worker was removed'),
-  'io.scalewise.ScaleUpDecision': entry('decisions', 'info', s.scaleUpDecision, 'the pool grows'),
-  'io.scalewise.ScaleDownDecision': entry('decisions', 'info', s.scaleDownDecision, 'the pool shrinks'),
+  'io.scalewise.ScaleUpDecision': entry('decisions', 'info', s.scaleUpDecision, 'the pool grows', 'change', [
+    'decision',
+    'scaling',
+  ]),
+  'io.scalewise.ScaleDownDecision': entry(
+    'decisions',
+    'info',
+    s.scaleDownDecision,
+    'the pool shrinks',
+    'change',
+    ['decision', 'scaling'],
+  ),
   'io.scalewise.ScaleDownBlocked': entry(
     'decisions',
     'info',
     s.scaleDownBlocked,
     'a scale-down was due but a rule forbids it',
+    'change',
+    ['decision'],
   ),
   'io.scalewise.AutoScaleUpToMinimum': entry(
     'decisions',
     'warning',
     s.autoScaleUpToMinimum,
     'scale up to restore the minimum',
+    'change',
+    ['decision', 'scaling'],
   ),
   'io.scalewise.EmergencyScaleUp': entry(
     'decisions',
     'critical',
     s.emergencyScaleUp,
     'several nodes lost at once',
+    'change',
+    ['decision', 'scaling'],
   ),
   'io.scalewise.TriggerRejected': entry(
     'decisions',
     'warning',
     s.triggerRejected,
     'an external trigger broke policy',
+    'change',
+    ['decision'],
   ),
   'io.scalewise.TriggerHoldEnded': entry(
     'decisions',
@@ -246,10 +277,52 @@ export type Catalogue = typeof catalogue;
 export type EventType = keyof Catalogue;
 /** The data of an event type, derived from its schema. */
 export type EventData<T extends EventType> = z.output<Catalogue[T]['schema']>;
+/** The prefix every CloudEvents `type` of the catalogue starts with. */
+export const EVENT_TYPE_PREFIX = 'io.scalewise.';
 /** The short name of a type: `io.scalewise.ScaleUpDecision` -> `ScaleUpDecision`. */
 export type EventName<T extends EventType = EventType> = T extends `io.scalewise.${infer N}` ? N : never;
+/** The event types carrying tag `G`. */
+export type TaggedEventType<G extends EventTag> = {
+  [T in EventType]: G extends Catalogue[T]['tags'][number] ? T : never;
+}[EventType];
+/** A decision a person opens to read why. */
+export type DecisionEventType = TaggedEventType<'decision'>;
+/** A decision node-manager carries out. */
+export type ScalingEventType = TaggedEventType<'scaling'>;
 
 export const eventTypes = Object.keys(catalogue) as EventType[];
+
+/** The event types carrying `tag`, in catalogue order. */
+export function eventTypesTagged<G extends EventTag>(tag: G): TaggedEventType<G>[] {
+  return eventTypes.filter((t) =>
+    (catalogue[t].tags as readonly EventTag[]).includes(tag),
+  ) as TaggedEventType<G>[];
+}
+
+/** Decisions a person opens to read why, in catalogue order. */
+export const decisionTypes: readonly DecisionEventType[] = eventTypesTagged('decision');
+/** Decisions node-manager carries out, in catalogue order. */
+export const scalingTypes: readonly ScalingEventType[] = eventTypesTagged('scaling');
+
+/**
+ * The short name of a type: `io.scalewise.ScaleUpDecision` -> `ScaleUpDecision`,
+ * `io.scalewise.trigger.scale` -> `trigger.scale`. A string without the prefix is returned as is.
+ */
+export function shortName<T extends EventType>(type: T): EventName<T>;
+export function shortName(type: string): string;
+export function shortName(type: string): string {
+  return type.startsWith(EVENT_TYPE_PREFIX) ? type.slice(EVENT_TYPE_PREFIX.length) : type;
+}
+
+/**
+ * The full type of a short name (`ScaleUpDecision` -> `io.scalewise.ScaleUpDecision`); a full
+ * type is returned as is. Not checked against the catalogue: see {@link isEventType}.
+ */
+export function typeOf<N extends EventName>(name: N): Extract<EventType, `io.scalewise.${N}`>;
+export function typeOf(name: string): string;
+export function typeOf(name: string): string {
+  return name.startsWith(EVENT_TYPE_PREFIX) ? name : `${EVENT_TYPE_PREFIX}${name}`;
+}
 
 /** Whether `type` is in the catalogue. */
 export function isEventType(type: unknown): type is EventType {

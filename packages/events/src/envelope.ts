@@ -1,16 +1,25 @@
 import { randomUUID } from 'node:crypto';
 import { ScalewiseError } from '@scalewise/errors';
 import type { z } from 'zod';
-import { catalogue, type EventData, type EventType, isEventType, type Severity } from './catalogue.ts';
+import {
+  catalogue,
+  EVENT_TYPE_PREFIX,
+  type EventData,
+  type EventType,
+  isEventType,
+  type Severity,
+  topicOf,
+} from './catalogue.ts';
 
 /** The CloudEvents types an external system sends on the triggers topic (docs/triggers.md). */
 export type TriggerEventType = Extract<EventType, `io.scalewise.trigger.${string}`>;
 
-const TRIGGER_PREFIX = 'io.scalewise.trigger.';
+/** The prefix of a trigger's type, known or not. */
+const TRIGGER_PREFIX = `${EVENT_TYPE_PREFIX}trigger.`;
 
-/** Whether `type` is a trigger type of the catalogue (io.scalewise.trigger.*). */
+/** Whether `type` is a trigger type of the catalogue (io.scalewise.trigger.*, the triggers topic). */
 export function isTriggerType(type: unknown): type is TriggerEventType {
-  return isEventType(type) && type.startsWith(TRIGGER_PREFIX);
+  return isEventType(type) && topicOf(type) === 'triggers';
 }
 
 /**

@@ -4,18 +4,29 @@ export {
   type Catalogue,
   cadenceOf,
   catalogue,
+  type DecisionEventType,
+  decisionTypes,
+  EVENT_TYPE_PREFIX,
   type EventData,
   type EventName,
+  type EventTag,
   type EventType,
+  eventTags,
   eventTypes,
   eventTypesOfTopic,
+  eventTypesTagged,
   isEventType,
   jsonSchemaOf,
+  type ScalingEventType,
   type Severity,
+  scalingTypes,
+  shortName,
+  type TaggedEventType,
   type TopicKey,
   topicKeys,
   topicName,
   topicOf,
+  typeOf,
 } from './catalogue.ts';
 export {
   type EncodedRecord,
@@ -41,5 +52,6 @@ export {
   UNKEYED_TRIGGER_KEY,
   validateEvent,
 } from './envelope.ts';
+export { type EventIdParts, eventIdOf } from './ids.ts';
 export { sampleData, sampleEvents } from './samples.ts';
 export { AUDIT_KEY, comparisonSchema, explanationSchema, UNPLACEABLE_KEY } from './schemas.ts';

@@ -10,7 +10,7 @@
  *   notification is never dropped silently. Each (sink, alert, status, event) is delivered once
  *   (a Redis marker), also across retries and replicas.
  */
-import type { HandlerRegistry, Subscriber } from '@scalewise/bus';
+import { type HandlerRegistry, handlersFor, type Subscriber } from '@scalewise/bus';
 import { ScalewiseError } from '@scalewise/errors';
 import { type AnyScalewiseEvent, type EventType, eventTypes } from '@scalewise/events';
 import type { ServiceContext } from '@scalewise/service';
@@ -82,9 +82,7 @@ export function createAlertManager(ctx: ServiceContext, options: AlertManagerOpt
     await bus.breakers.redis.call(() => history.append(event));
     hub.publish(event);
   };
-  const handlers = Object.fromEntries(
-    eventTypes.map((t) => [t, record]),
-  ) as unknown as HandlerRegistry<EventType>;
+  const handlers: HandlerRegistry<EventType> = handlersFor(eventTypes, record);
 
   // The notifications an event produced, kept across the bus's retries of it (routing
   // deduplicates by event id, so routing it again would produce none). Bounded.
@@ -147,9 +145,7 @@ export function createAlertManager(ctx: ServiceContext, options: AlertManagerOpt
       if (sinks.size === 0) return;
       notifier = bus.subscribe({
         groupId: `${config.events.group_prefix}${serviceName}-notify`,
-        handlers: Object.fromEntries(
-          eventTypes.map((t) => [t, notify]),
-        ) as unknown as HandlerRegistry<EventType>,
+        handlers: handlersFor(eventTypes, notify),
         // The main consumer dead-letters undecodable records (one dead letter per record);
         // a sink that stays down dead-letters its notifications (replayable) instead of
         // holding back every other notification of the partition.

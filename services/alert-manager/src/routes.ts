@@ -16,12 +16,24 @@
 import { randomUUID } from 'node:crypto';
 import websocket from '@fastify/websocket';
 import { ScalewiseError } from '@scalewise/errors';
-import type { AnyScalewiseEvent, Severity } from '@scalewise/events';
+import {
+  type AnyScalewiseEvent,
+  type EventType,
+  type Severity,
+  scalingTypes,
+  typeOf,
+} from '@scalewise/events';
 import { selectSubprotocol } from '@scalewise/service';
 import type { FastifyInstance } from 'fastify';
 import type { HistoryQuery } from './adapters/history.ts';
 import type { AlertManager } from './alerts.ts';
 import { addSilence, explain, openAlerts, reasonsInForce } from './core/index.ts';
+
+/** What GET /v1/explain answers about: the scaling decisions and the optimum a pool reached. */
+const explainedAround: ReadonlySet<EventType> = new Set([
+  ...scalingTypes,
+  'io.scalewise.OptimalStateTrigger',
+]);
 
 const list = (v: unknown): string[] | undefined => {
   if (v === undefined) return undefined;
@@ -65,7 +77,7 @@ export async function alertRoutes(app: FastifyInstance, am: AlertManager): Promi
     if (from !== undefined) query.from = from;
     if (to !== undefined) query.to = to;
     const pools = list(q.pool);
-    const types = list(q.type)?.map((t) => (t.startsWith('io.scalewise.') ? t : `io.scalewise.${t}`));
+    const types = list(q.type)?.map((t) => typeOf(t));
     const severities = list(q.severity);
     if (pools) query.pools = pools;
     if (types) query.types = types;
@@ -115,15 +127,7 @@ export async function alertRoutes(app: FastifyInstance, am: AlertManager): Promi
       pools: [q.pool],
       limit: 5000,
     });
-    const decisions = around.filter((e) =>
-      [
-        'ScaleUpDecision',
-        'ScaleDownDecision',
-        'AutoScaleUpToMinimum',
-        'EmergencyScaleUp',
-        'OptimalStateTrigger',
-      ].some((t) => e.type === `io.scalewise.${t}`),
-    );
+    const decisions = around.filter((e) => explainedAround.has(e.type));
     return {
       pool: q.pool,
       at: new Date(at).toISOString(),

@@ -15,6 +15,7 @@ import {
   type EventData,
   type EventType,
   sampleData,
+  shortName,
 } from '@scalewise/events';
 import { createService, type Service } from '@scalewise/service';
 import { kitOpenRoutes, sweepRoutes } from '@scalewise/service/test-support';
@@ -281,7 +282,7 @@ describe('alert-manager on the real servers', () => {
       chain: { event: AnyScalewiseEvent; depth: number }[];
     };
     assert.deepEqual(
-      x.chain.map((l) => l.event.type.replace('io.scalewise.', '')),
+      x.chain.map((l) => shortName(l.event.type)),
       ['PendingPodsDetected', 'ScaleUpDecision', 'ScaleUpStarted'],
     );
     assert.equal(

@@ -16,6 +16,7 @@ import {
   type EventData,
   type EventType,
   sampleData,
+  shortName,
   toKafkaMessage,
   topicKeys,
   topicName,
@@ -213,7 +214,7 @@ describe('decision-engine on the real broker', () => {
       );
     }
     assert.deepEqual(
-      chain.map((e) => e.type.replace('io.scalewise.', '')).sort(),
+      chain.map((e) => shortName(e.type)).sort(),
       [
         'OptimalStateTrigger',
         'OptimalStateTrigger',
@@ -449,7 +450,7 @@ describe('decision-engine on the real broker', () => {
         const counts = new Map<string, number>();
         for (const e of rec.events) counts.set(e.type, (counts.get(e.type) ?? 0) + 1);
         throw new Error(
-          `${got.length} of 24 decisions, for ${new Set(got.map((d) => d.id)).size} of 12 triggers; on the topics: ${[...counts].map(([k, n]) => `${k.replace('io.scalewise.', '')} ${n}`).join(', ')}`,
+          `${got.length} of 24 decisions, for ${new Set(got.map((d) => d.id)).size} of 12 triggers; on the topics: ${[...counts].map(([k, n]) => `${shortName(k)} ${n}`).join(', ')}`,
         );
       },
       {

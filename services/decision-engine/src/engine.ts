@@ -10,7 +10,7 @@
  * already (redelivered, or consumed by a second replica) gets the decisions stored with it,
  * under the same ids, never new ones.
  */
-import type { HandlerRegistry, Outputs } from '@scalewise/bus';
+import { type HandlerRegistry, handlersFor, type Outputs } from '@scalewise/bus';
 import { type AnyScalewiseEvent, causedBy, type ScalewiseEvent } from '@scalewise/events';
 import {
   createPoolStore,
@@ -95,8 +95,8 @@ export function createDecisionEngine(
   /** A trigger naming another cluster is rejected (wrong_cluster); one naming none is ours. */
   const where = { clusterId: config.cluster_id };
 
-  async function handle(event: ScalewiseEvent<HandledType>): Promise<Outputs> {
-    const input = event as unknown as EngineInput;
+  async function handle(event: { [T in HandledType]: ScalewiseEvent<T> }[HandledType]): Promise<Outputs> {
+    const input: EngineInput = event;
     const name = poolOf(event.data);
     const policy = name === undefined ? undefined : policies.get(name);
     const t = now();
@@ -129,9 +129,7 @@ export function createDecisionEngine(
     return applied.outputs;
   }
 
-  const handlers = Object.fromEntries(
-    handledTypes.map((t) => [t, handle]),
-  ) as unknown as HandlerRegistry<HandledType>;
+  const handlers: HandlerRegistry<HandledType> = handlersFor(handledTypes, handle);
   return {
     handlers,
     store,

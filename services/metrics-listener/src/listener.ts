@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type Config, type PoolConfig, poolTemplate, redisClientConfig } from '@scalewise/config';
-import { type AnyScalewiseEvent, createEvent, UNPLACEABLE_KEY } from '@scalewise/events';
+import { type AnyScalewiseEvent, createEvent, eventIdOf, UNPLACEABLE_KEY } from '@scalewise/events';
 import {
   ACTION_ANNOTATION,
   CA_SCALE_DOWN_DISABLED,
@@ -289,7 +289,7 @@ export function createMetricsListener(
     createEvent(e.type, e.data, {
       source,
       clusterid: config.cluster_id,
-      id: `${pool}/${e.type.slice('io.scalewise.'.length)}/${'node_name' in e.data ? `${e.data.node_name}/` : ''}${at}`,
+      id: eventIdOf(e.type, { pool, node: 'node_name' in e.data ? e.data.node_name : undefined, at }),
     }) as AnyScalewiseEvent;
 
   /** What one round reads once for all pools: nodes by pool, pods by node, waiting pods by pool. */

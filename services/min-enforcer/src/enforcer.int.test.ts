@@ -18,6 +18,7 @@ import {
   type EventData,
   type EventType,
   sampleData,
+  shortName,
   topicOf,
 } from '@scalewise/events';
 import {
@@ -98,7 +99,7 @@ const data = <T extends EventType>(e: AnyScalewiseEvent | undefined, type: T): E
   assert.equal(e?.type, type);
   return (e as AnyScalewiseEvent).data as EventData<T>;
 };
-const short = (e: AnyScalewiseEvent) => e.type.replace('io.scalewise.', '');
+const short = (e: AnyScalewiseEvent): string => shortName(e.type);
 
 /** The pool record as another service reads and writes it: the shared ledger, no part of its own. */
 const storeOf = (svc: Service, service: string): PoolStore<null, AnyScalewiseEvent> =>

@@ -12,7 +12,7 @@
  * (`check/<pool>/<n>`, n = now / interval): replicas checking in the same interval share it,
  * and the later one gets the first one's outputs back, published again under the same ids.
  */
-import type { HandlerRegistry, Outputs } from '@scalewise/bus';
+import { type HandlerRegistry, handlersFor, type Outputs } from '@scalewise/bus';
 import type { Config, PoolConfig } from '@scalewise/config';
 import {
   type AnyScalewiseEvent,
@@ -122,18 +122,24 @@ export function createMinEnforcer(ctx: ServiceContext, options: MinEnforcerOptio
     });
   }
 
-  async function handle(event: ScalewiseEvent<HandledType>): Promise<Outputs> {
+  async function handle(event: { [T in HandledType]: ScalewiseEvent<T> }[HandledType]): Promise<Outputs> {
     // A trigger.update comes from outside as sent (docs/triggers.md): one for another cluster,
     // or whose data breaks the schema, changes nothing here (the decision engine answers it
     // with TriggerRejected).
+    let input: EnforcerInput;
     if (event.type === 'io.scalewise.trigger.update') {
       if (!isForCluster(event, config.cluster_id)) return [];
-      if (triggerData(event.type, event.data) === undefined) return [];
+      const data = triggerData(event.type, event.data);
+      if (data === undefined) return [];
+      // The core reads the data as checked: the catalogue's shape, not the wire's.
+      input = { id: event.id, type: event.type, source: event.source, data };
+    } else {
+      input = event;
     }
     const name = poolOf(event.data);
     const policy = name === undefined ? undefined : policies.get(name);
     if (!policy) return [];
-    const applied = await apply(policy, event as unknown as EnforcerInput, event);
+    const applied = await apply(policy, input, event);
     return applied.outputs;
   }
 
@@ -172,9 +178,7 @@ export function createMinEnforcer(ctx: ServiceContext, options: MinEnforcerOptio
 
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
-  const handlers = Object.fromEntries(
-    enforcerEventTypes.map((t) => [t, handle]),
-  ) as unknown as HandlerRegistry<HandledType>;
+  const handlers: HandlerRegistry<HandledType> = handlersFor(enforcerEventTypes, handle);
   return {
     handlers,
     store,

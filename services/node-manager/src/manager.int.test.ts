@@ -12,7 +12,7 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig } from '@scalewise/config';
-import type { AnyScalewiseEvent, EventData, ScalewiseEvent } from '@scalewise/events';
+import { type AnyScalewiseEvent, type EventData, type ScalewiseEvent, shortName } from '@scalewise/events';
 import {
   type CoreApi,
   connectKube,
@@ -225,7 +225,7 @@ async function startGroupAtZero(groupId: string, topic: string): Promise<void> {
   }
 }
 
-const types = (events: AnyScalewiseEvent[]) => events.map((e) => e.type.replace('io.scalewise.', ''));
+const types = (events: AnyScalewiseEvent[]) => events.map((e) => shortName(e.type));
 
 describe('node-manager on the real servers', () => {
   test("ScaleUpDecision for 2 on a pool of 2: two KWOK workers Ready, the pending pods Running, events in order with the ledger's numbers", async () => {
@@ -345,7 +345,7 @@ describe('node-manager on the real servers', () => {
       'ScaleDownStarted',
       'ScalingActionCompleted',
     ]);
-    const byType = new Map(chain.map((e) => [e.type.replace('io.scalewise.', ''), e]));
+    const byType = new Map(chain.map((e) => [shortName(e.type), e]));
     assert.equal(byType.get('ScaleDownStarted')?.causationid, down.id);
     assert.equal(byType.get('NodeDrained')?.causationid, byType.get('ScaleDownStarted')?.id);
     assert.equal(byType.get('NodeRemoved')?.causationid, byType.get('NodeDrained')?.id);

@@ -14,7 +14,13 @@ import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig, type PoolConfig } from '@scalewise/config';
-import { type AnyScalewiseEvent, createEvent, type EventData, sampleData } from '@scalewise/events';
+import {
+  type AnyScalewiseEvent,
+  createEvent,
+  type EventData,
+  sampleData,
+  shortName,
+} from '@scalewise/events';
 import { connectKube, ensureWorker, type Kube, POOL_LABEL, type V1Pod } from '@scalewise/kube';
 import { createPoolStore, type Ledger, removedByUs } from '@scalewise/pool';
 import { createService, type Service } from '@scalewise/service';
@@ -340,7 +346,7 @@ describe('pods provider on the real servers', () => {
       ?.data as EventData<'io.scalewise.ScaleDownStarted'>;
     assert.deepEqual(started.nodes, [spare]);
     const chain = rec.events.filter((e) => e.correlationid === down.correlationid);
-    assert.deepEqual(chain.map((e) => e.type.replace('io.scalewise.', '')).sort(), [
+    assert.deepEqual(chain.map((e) => shortName(e.type)).sort(), [
       'NodeDrained',
       'NodeRemoved',
       'ScaleDownStarted',

@@ -22,7 +22,7 @@
  * ledger before their events are published.
  */
 import type { PoolConfig } from '@scalewise/config';
-import { type AnyScalewiseEvent, createEvent } from '@scalewise/events';
+import { type AnyScalewiseEvent, createEvent, eventIdOf } from '@scalewise/events';
 import {
   ACTION_ANNOTATION,
   apiListerWatcher,
@@ -212,7 +212,7 @@ export function createStateSync(ctx: ServiceContext, deps: StateSyncDeps): State
     createEvent(e.type, e.data, {
       source,
       clusterid: config.cluster_id,
-      id: `${pool}/${e.type.slice('io.scalewise.'.length)}/${'node_name' in e.data ? `${e.data.node_name}/` : ''}${t}`,
+      id: eventIdOf(e.type, { pool, node: 'node_name' in e.data ? e.data.node_name : undefined, at: t }),
     }) as AnyScalewiseEvent;
 
   async function publish(pool: string, events: AnyScalewiseEvent[]): Promise<void> {

@@ -10,6 +10,7 @@ import {
   type EventType,
   fromKafkaMessage,
   type Severity,
+  shortName,
   type TopicKey,
   topicKeys,
   topicOf,
@@ -156,7 +157,7 @@ export async function runTail(o: TailOptions, ctx: Context): Promise<number> {
     });
     for (const s of starts) consumer.seek(s);
     const what = [
-      o.types.length ? `types ${o.types.map((t) => t.replace(/^io\.scalewise\./, '')).join(',')}` : '',
+      o.types.length ? `types ${o.types.map((t) => shortName(t)).join(',')}` : '',
       o.pools.length ? `pools ${o.pools.join(',')}` : '',
       o.severities.length ? `severities ${o.severities.join(',')}` : '',
     ].filter(Boolean);

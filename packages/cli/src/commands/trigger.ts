@@ -17,6 +17,7 @@ import {
   type EventData,
   parseData,
   type ScalewiseEvent,
+  shortName,
   topicOf,
 } from '@scalewise/events';
 import { commonOptions, intFlag, parseCommand } from '../args.ts';
@@ -216,7 +217,7 @@ export async function runTrigger(o: TriggerOptions, ctx: Context): Promise<numbe
       publisher.publish(
         auditEvent(
           auditData(identity, {
-            action: o.type.replace('io.scalewise.', ''),
+            action: shortName(o.type),
             target: event.partitionkey,
             pool: o.data.pool,
             outcome,

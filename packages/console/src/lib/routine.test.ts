@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type AnyScalewiseEvent, cadenceOf, eventTypes } from '@scalewise/events';
+import { type AnyScalewiseEvent, cadenceOf, eventTypes, shortName, typeOf } from '@scalewise/events';
 import { ev, scaleUpChain } from './fixtures.test-support.ts';
 import { byClass, textOf } from './h.ts';
 import { timelineView } from './panels.ts';
@@ -16,7 +16,7 @@ const sample = (s: number, pool = 'workers') => ev('io.scalewise.PoolMetricsObse
 const synced = (s: number, pool = 'workers') => ev('io.scalewise.ClusterStateSynced', {}, at(s), pool);
 const optimal = (s: number, pool = 'workers') => ev('io.scalewise.OptimalStateTrigger', {}, at(s), pool);
 const types = (items: ReturnType<typeof foldRoutine>) =>
-  items.map((i) => (isFold(i) ? `fold ${i.fold.length}` : i.type.replace('io.scalewise.', '')));
+  items.map((i) => (isFold(i) ? `fold ${i.fold.length}` : shortName(i.type)));
 
 describe('routine events in the timeline', () => {
   test("the catalogue's cadences: telemetry and repeated states are routine, decisions, alerts and repairs are not", () => {
@@ -36,7 +36,7 @@ describe('routine events in the timeline', () => {
       'StateDriftDetected',
       'DeadLetterRecorded',
     ]) {
-      assert.equal(cadences[`io.scalewise.${t}`], 'change', t);
+      assert.equal(cadences[typeOf(t)], 'change', t);
     }
   });
 

@@ -12,7 +12,7 @@
  * than time (pool, type, severity) are applied while scanning the range, bounded by
  * `limit`; an operator's question is "around 11:20", never "all of last year".
  */
-import { type AnyScalewiseEvent, validateEvent } from '@scalewise/events';
+import { type AnyScalewiseEvent, shortName, validateEvent } from '@scalewise/events';
 import type { Redis } from 'ioredis';
 
 export interface HistoryOptions {
@@ -71,12 +71,7 @@ export function createRedisHistory(
 
   const passes = (e: AnyScalewiseEvent, q: HistoryQuery): boolean => {
     if (q.pools?.length && !q.pools.includes(e.partitionkey)) return false;
-    if (
-      q.types?.length &&
-      !q.types.includes(e.type) &&
-      !q.types.includes(e.type.replace(/^io\.scalewise\./, ''))
-    )
-      return false;
+    if (q.types?.length && !q.types.includes(e.type) && !q.types.includes(shortName(e.type))) return false;
     if (q.severities?.length && !q.severities.includes(e.severity)) return false;
     if (q.correlationid && e.correlationid !== q.correlationid) return false;
     return true;

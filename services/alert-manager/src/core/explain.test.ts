@@ -8,6 +8,7 @@ import {
   type EventType,
   type ScalewiseEvent,
   sampleData,
+  shortName,
 } from '@scalewise/events';
 import { explain, reasonsInForce } from './explain.ts';
 
@@ -57,8 +58,7 @@ function pendingPodsChain() {
   return { pending, decision, started, created, ready, done, blocked };
 }
 
-const names = (events: { event: ScalewiseEvent }[]) =>
-  events.map((l) => l.event.type.replace('io.scalewise.', ''));
+const names = (events: { event: ScalewiseEvent }[]) => events.map((l) => shortName(l.event.type));
 
 test('explaining the decision gives its cause, then everything it led to, in order', () => {
   const c = pendingPodsChain();

@@ -3,6 +3,7 @@
  * that caused it with the alert around it (JSON); a Slack-compatible webhook gets text and
  * blocks a person can read.
  */
+import { shortName } from '@scalewise/events';
 import type { Notification } from './notify.ts';
 
 export interface WebhookBody {
@@ -43,9 +44,9 @@ export function headline(n: Notification): string {
   // A trigger's data is as its producer sent it (docs/triggers.md): maybe not an object.
   const data: unknown = n.event.data;
   const d = (typeof data === 'object' && data !== null ? data : {}) as Record<string, unknown>;
-  const name = n.type.replace(/^io\.scalewise\./, '');
+  const name = shortName(n.type);
   if (n.status === 'resolved') {
-    return `Resolved: ${name} on pool ${n.pool} (${n.event.type.replace(/^io\.scalewise\./, '')})`;
+    return `Resolved: ${name} on pool ${n.pool} (${shortName(n.event.type)})`;
   }
   const numbers: string[] = [];
   for (const k of [

@@ -9,7 +9,7 @@
  * notification (a resolve, or a repeat after the window) reports. Deduplication: an event
  * id seen before is ignored (Kafka redelivers).
  */
-import type { AnyScalewiseEvent, EventType, Severity } from '@scalewise/events';
+import { type AnyScalewiseEvent, type EventType, type Severity, shortName } from '@scalewise/events';
 
 export interface SinkConfig {
   name: string;
@@ -114,8 +114,7 @@ export function silenceMatches(
 ): boolean {
   if (now >= s.endsAt) return false;
   if (s.pools?.length && !s.pools.includes(pool)) return false;
-  if (s.types?.length && !s.types.includes(type) && !s.types.includes(type.replace(/^io\.scalewise\./, '')))
-    return false;
+  if (s.types?.length && !s.types.includes(type) && !s.types.includes(shortName(type))) return false;
   if (s.severities?.length && !s.severities.includes(severity)) return false;
   return true;
 }

@@ -3,8 +3,7 @@
  * namespaces) and a bounded per-client buffer that drops the oldest events and tells the
  * client how many it missed, so a slow client never blocks the service or other clients.
  */
-import type { AnyScalewiseEvent, Severity } from '@scalewise/events';
-import { eventTypes } from '@scalewise/events';
+import { type AnyScalewiseEvent, eventTypes, type Severity, shortName, typeOf } from '@scalewise/events';
 
 export interface StreamFilter {
   /** Full (`io.scalewise.NodeReady`) or short (`NodeReady`) type names; empty = all. */
@@ -38,7 +37,7 @@ export function filterProblems(input: unknown): string[] {
     return v as string[];
   };
   for (const t of list('eventTypes') ?? []) {
-    const full = t.startsWith('io.scalewise.') ? t : `io.scalewise.${t}`;
+    const full = typeOf(t);
     if (!(eventTypes as string[]).includes(full)) problems.push(`eventTypes: unknown event type '${t}'`);
   }
   list('pools');
@@ -52,7 +51,7 @@ export function filterProblems(input: unknown): string[] {
 /** Whether an event passes a (valid) filter. */
 export function matches(filter: StreamFilter, event: AnyScalewiseEvent): boolean {
   if (filter.eventTypes?.length) {
-    const short = event.type.replace(/^io\.scalewise\./, '');
+    const short = shortName(event.type);
     if (!filter.eventTypes.includes(event.type) && !filter.eventTypes.includes(short)) return false;
   }
   if (filter.pools?.length && !filter.pools.includes(event.partitionkey)) return false;

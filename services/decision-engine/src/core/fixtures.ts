@@ -2,7 +2,7 @@
  * Given/When/Then helpers for the core's tests: a pool policy, catalogue-valid inputs built
  * from the samples, and a runner that feeds inputs at given times. Used by tests only.
  */
-import { type EventData, parseData, sampleData } from '@scalewise/events';
+import { type EventData, parseData, sampleData, shortName } from '@scalewise/events';
 import { type Claim, claim, emptyLedger, type Ledger, type Member, recordFacts } from '@scalewise/pool';
 import { type Decision, decide } from './decide.ts';
 import { definePoolPolicy, type PoolPolicy, type PoolPolicyInput } from './policy.ts';
@@ -249,8 +249,7 @@ export function when(state: EngineState, input: EngineInput, t: number): Decisio
 }
 
 /** The short names of the events, in order. */
-export const names = (events: readonly Intent[]): string[] =>
-  events.map((e) => e.type.replace('io.scalewise.', ''));
+export const names = (events: readonly Intent[]): string[] => events.map((e) => shortName(e.type));
 
 /** The data of the only event of `type`, failing the test when there is not exactly one. */
 export function one<T extends Intent['type']>(events: readonly Intent[], type: T): EventData<T> {

@@ -3,7 +3,7 @@
  * scale-up and scale-down procedures every rule shares (stabilisation, rate policies, limits,
  * blocks, explanation).
  */
-import type { EventData } from '@scalewise/events';
+import { type EventData, eventIdOf } from '@scalewise/events';
 import { holdAt } from '@scalewise/pool';
 import { type Clamp, type Comparison, cmp, explanation, type InputValue, secs } from './explain.ts';
 import {
@@ -25,8 +25,6 @@ export interface Step {
   events: Intent[];
 }
 
-type Name<T extends string> = T extends `io.scalewise.${infer N}` ? N : never;
-
 /** Appends an intent whose id is derived from the input's id and the type's name. */
 export function emitTo<T extends ProducedEventType>(
   events: Intent[],
@@ -35,9 +33,8 @@ export function emitTo<T extends ProducedEventType>(
   data: EventData<T>,
 ): string {
   const base = typeof input.id === 'string' && input.id.length > 0 ? input.id : 'unidentified';
-  const name: Name<T> = type.slice('io.scalewise.'.length) as Name<T>;
   // A second event of a type in one step (a hold replaced and the new one ended) gets `-2`.
-  const first = `${base}/${name}`;
+  const first = eventIdOf(type, { from: base });
   let id = first;
   for (let n = 2; events.some((e) => e.id === id); n++) id = `${first}-${n}`;
   events.push({ id, type, data, causedBy: input } as Intent);

@@ -1,5 +1,5 @@
 /** What the decision core takes in and gives out. */
-import type { EventData } from '@scalewise/events';
+import { type EventData, eventTypesOfTopic, type TriggerEventType } from '@scalewise/events';
 
 /** Signal, node, action and state events the core consumes (validated by the shell's bus). */
 export const consumedEventTypes = [
@@ -21,14 +21,9 @@ export const consumedEventTypes = [
 ] as const;
 export type ConsumedEventType = (typeof consumedEventTypes)[number];
 
-/** External triggers (the `scalewise.triggers` topic). */
-export const triggerTypes = [
-  'io.scalewise.trigger.scale',
-  'io.scalewise.trigger.pause',
-  'io.scalewise.trigger.resume',
-  'io.scalewise.trigger.update',
-] as const;
-export type TriggerType = (typeof triggerTypes)[number];
+/** External triggers: the catalogue's types of the `triggers` topic. */
+export type TriggerType = TriggerEventType;
+export const triggerTypes = eventTypesOfTopic('triggers') as readonly TriggerType[];
 
 /**
  * A consumed event: the parts of a CloudEvent the core reads. A `ScalewiseEvent` of the same

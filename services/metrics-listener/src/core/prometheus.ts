@@ -20,6 +20,7 @@
  * scale-up to `desired_workers`. The metric never scales down on its own: scale-down stays with
  * underutilisation, which the metric holds back while it still needs the workers there are.
  */
+import type { EventData } from '@scalewise/events';
 
 export interface PrometheusSpec {
   /** Names the metric in events and explanations. */
@@ -34,19 +35,11 @@ export interface PrometheusSpec {
 /** The value of the query, or why there is none. */
 export type QueryReading = { ok: true; value: number; series: number } | { ok: false; error: string };
 
-/** What the metric asks of a pool of `workers` workers. */
-export interface MetricDemand {
-  name: string;
-  query: string;
-  value: number;
-  threshold: number;
-  activation_threshold: number;
-  metric_type: 'AverageValue' | 'Value';
-  /** value > activation_threshold */
-  active: boolean;
-  /** The workers the metric asks for (0 when inactive). */
-  desired_workers: number;
-}
+/**
+ * What the metric asks of a pool of `workers` workers: the catalogue's `metric` of a
+ * ResourcePressureAlert (`active` is value > activation_threshold; `desired_workers` 0 when inactive).
+ */
+export type MetricDemand = NonNullable<EventData<'io.scalewise.ResourcePressureAlert'>['metric']>;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseData } from '@scalewise/events';
+import { parseData, shortName } from '@scalewise/events';
 import fc from 'fast-check';
 import {
   initialSenseState,
@@ -44,7 +44,7 @@ const sample = (s: number, nodes: NodeSample[], pending: PendingPod[] = []): Poo
   nodes,
   pending,
 });
-const types = (events: SenseIntent[]) => events.map((e) => e.type.replace('io.scalewise.', ''));
+const types = (events: SenseIntent[]) => events.map((e) => shortName(e.type));
 const of = <T extends SenseIntent['type']>(events: SenseIntent[], type: T) =>
   events.find((e) => e.type === type)?.data as Extract<SenseIntent, { type: T }>['data'] | undefined;
 function run(samples: PoolSample[], p = policy): { state: SensePoolState; events: SenseIntent[][] } {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ScalewiseError } from '@scalewise/errors';
-import { type EventData, parseData, sampleData } from '@scalewise/events';
+import { type EventData, parseData, sampleData, shortName } from '@scalewise/events';
 import {
   claim,
   desiredOf,
@@ -72,7 +72,7 @@ const ready$ = (names: readonly string[]) => names.map((name) => ({ name, ready:
 const ledgerOf = (pool: string, names: readonly string[]): Ledger =>
   listed(emptyLedger(pool), ready$(names), at(0)).ledger;
 
-const names = (events: readonly { type: string }[]) => events.map((e) => e.type.replace('io.scalewise.', ''));
+const names = (events: readonly { type: string }[]) => events.map((e) => shortName(e.type));
 
 function one<T extends EnforcerIntent['type']>(events: readonly EnforcerIntent[], type: T): EventData<T> {
   const found = events.filter((e) => e.type === type);

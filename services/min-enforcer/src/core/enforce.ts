@@ -21,7 +21,7 @@
  *   violation's duration (seed 000 flow 2: after ScalingActionCompleted, not at NodeReady).
  * Every number the events state is the ledger's at that moment.
  */
-import { catalogue, type EventData } from '@scalewise/events';
+import { catalogue, type EventData, eventIdOf } from '@scalewise/events';
 import {
   claim,
   desiredOf,
@@ -230,7 +230,7 @@ function apply(s: Step, e: EnforcerEvent): boolean {
 }
 
 const idOf = (s: Step, type: EnforcerOutputType): string =>
-  `${s.input.id}/${s.pool.policy.name}/${type.slice('io.scalewise.'.length)}`;
+  eventIdOf(type, { from: s.input.id, pool: s.pool.policy.name });
 
 function emit<T extends EnforcerOutputType>(s: Step, type: T, data: EventData<T>): string {
   const id = idOf(s, type);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseData, sampleData } from '@scalewise/events';
+import { parseData, sampleData, shortName } from '@scalewise/events';
 import fc from 'fast-check';
 import {
   type Action,
@@ -40,7 +40,7 @@ const down = (count = 1): Decision => ({
     count,
   },
 });
-const names = (events: ActionIntent[]) => events.map((e) => e.type.replace('io.scalewise.', ''));
+const names = (events: ActionIntent[]) => events.map((e) => shortName(e.type));
 function feed(
   step: Step,
   obs: [Observation, number][],

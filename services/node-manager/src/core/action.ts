@@ -16,13 +16,10 @@
  * and does nothing, and a restart re-issues only the commands still outstanding, which the
  * providers treat as no-ops for what already exists. Dry-run decisions start nothing.
  */
-import type { EventData } from '@scalewise/events';
+import type { EventData, ScalingEventType } from '@scalewise/events';
 
-export type DecisionType =
-  | 'io.scalewise.ScaleUpDecision'
-  | 'io.scalewise.AutoScaleUpToMinimum'
-  | 'io.scalewise.EmergencyScaleUp'
-  | 'io.scalewise.ScaleDownDecision';
+/** The decisions node-manager carries out: the catalogue's `scaling` ones. */
+export type DecisionType = ScalingEventType;
 
 export type Decision = {
   [T in DecisionType]: { id: string; type: T; data: EventData<T> };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseData } from '@scalewise/events';
+import { parseData, shortName } from '@scalewise/events';
 import {
   actionEnded,
   actionStarted,
@@ -39,7 +39,7 @@ const inst = (node: string, alive = true, extra: Partial<Instance> = {}): Instan
   createdAt: at(-600),
   ...extra,
 });
-const types = (e: SyncIntent[]) => e.map((x) => x.type.replace('io.scalewise.', ''));
+const types = (e: SyncIntent[]) => e.map((x) => shortName(x.type));
 const of = <T extends SyncIntent['type']>(e: SyncIntent[], t: T) =>
   e.filter((x) => x.type === t).map((x) => x.data) as Extract<SyncIntent, { type: T }>['data'][];
 
