@@ -20,10 +20,17 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import type { HandlerRegistry, Outputs } from '@scalewise/bus';
+import { type HandlerRegistry, handlersFor, type Outputs } from '@scalewise/bus';
 import type { PoolConfig } from '@scalewise/config';
 import { ScalewiseError } from '@scalewise/errors';
-import { type AnyScalewiseEvent, causedBy, createEvent, type ScalewiseEvent } from '@scalewise/events';
+import {
+  type AnyScalewiseEvent,
+  causedBy,
+  createEvent,
+  eventIdOf,
+  type ScalewiseEvent,
+  scalingTypes,
+} from '@scalewise/events';
 import {
   blockerOf,
   chooseVictims,
@@ -46,7 +53,6 @@ import {
   type ActionIntent,
   type ActionPolicy,
   type Command,
-  type Decision,
   type DecisionType,
   type Observation,
   observe,
@@ -56,12 +62,8 @@ import {
 import type { Provider, WorkerChange } from './providers/provider.ts';
 
 export const serviceName = 'node-manager';
-export const decisionTypes = [
-  'io.scalewise.ScaleUpDecision',
-  'io.scalewise.ScaleDownDecision',
-  'io.scalewise.AutoScaleUpToMinimum',
-  'io.scalewise.EmergencyScaleUp',
-] as const satisfies readonly DecisionType[];
+/** The decisions node-manager consumes: the catalogue's `scaling` ones. */
+export const decisionTypes: readonly DecisionType[] = scalingTypes;
 
 /** What is kept per action: the core's state and the events that chain its outputs. */
 export interface ActionRecord {
@@ -70,6 +72,12 @@ export interface ActionRecord {
   started: AnyScalewiseEvent | null;
   /** The last event per node, and of the action. */
   tips: Record<string, AnyScalewiseEvent>;
+  /**
+   * Every event per node, in order (its tip last). Two observations of one node are applied
+   * concurrently, so a process killed after writing both may have published the second only;
+   * a restart says the whole chain again, not just the tip. Absent in records written before.
+   */
+  said?: Record<string, AnyScalewiseEvent[]>;
   last: AnyScalewiseEvent | null;
 }
 
@@ -136,7 +144,6 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
     const out: AnyScalewiseEvent[] = [];
     for (const i of intents) {
       const node = (i.data as { node_name?: string }).node_name;
-      const name = i.type.slice('io.scalewise.'.length);
       const terminal =
         i.type === 'io.scalewise.ScalingActionCompleted' || i.type === 'io.scalewise.ScalingActionFailed';
       const parent = terminal
@@ -146,11 +153,14 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
           : rec.decision;
       const e = causedBy(parent as ScalewiseEvent, i.type, i.data, {
         source,
-        id: `${rec.action.id}/${name}${node ? `/${node}` : ''}`,
+        id: eventIdOf(i.type, { from: rec.action.id, node }),
       }) as AnyScalewiseEvent;
       if (i.type === 'io.scalewise.ScaleUpStarted' || i.type === 'io.scalewise.ScaleDownStarted')
         rec.started = e;
-      if (node) rec.tips = { ...rec.tips, [node]: e };
+      if (node) {
+        rec.tips = { ...rec.tips, [node]: e };
+        rec.said = { ...rec.said, [node]: [...(rec.said?.[node] ?? []), e] };
+      }
       rec.last = e;
       out.push(e);
     }
@@ -212,7 +222,7 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
           details: { actionId },
         });
       }
-      const rec: ActionRecord = { ...stored, tips: { ...stored.tips } };
+      const rec: ActionRecord = { ...stored, tips: { ...stored.tips }, said: { ...stored.said } };
       const s = observe(rec.action, o, now());
       commands = s.commands;
       rec.action = s.action ?? rec.action;
@@ -393,8 +403,10 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
     };
   }
 
-  async function onDecision(event: ScalewiseEvent<(typeof decisionTypes)[number]>): Promise<Outputs> {
-    const data = event.data as { pool: string; dry_run?: boolean; count?: number };
+  async function onDecision(
+    event: { [T in DecisionType]: ScalewiseEvent<T> }[DecisionType],
+  ): Promise<Outputs> {
+    const data = event.data;
     const pool = pools.get(data.pool);
     if (!pool) {
       log.warn(
@@ -411,7 +423,7 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
     const podWorkers = deps.providers[pool.provider]?.workers;
     if (event.type === 'io.scalewise.ScaleDownDecision' && podWorkers) {
       // Worker pods: only idle ones go (providers/pods.ts), never one at work.
-      const choice = podWorkers.idle(pool, data.count ?? 0);
+      const choice = podWorkers.idle(pool, event.data.count);
       victims = {
         nodes: choice.victims,
         ...(choice.refused.length
@@ -419,16 +431,16 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
           : {}),
       };
     } else if (event.type === 'io.scalewise.ScaleDownDecision') {
-      victims = await recheckVictims(pool, (event.data as { nodes?: string[] }).nodes, data.count ?? 0);
+      victims = await recheckVictims(pool, event.data.nodes, event.data.count);
     }
     let commands: Command[] = [];
     let action: Action | null = null;
     const applied = await store.apply(event.id, event.id, (stored) => {
-      const s = start(stored?.action ?? null, event as unknown as Decision, now(), policyOf(pool), victims);
+      const s = start(stored?.action ?? null, event, now(), policyOf(pool), victims);
       commands = s.commands;
       action = s.action;
       const rec: ActionRecord = stored
-        ? { ...stored, tips: { ...stored.tips } }
+        ? { ...stored, tips: { ...stored.tips }, said: { ...stored.said } }
         : {
             action: s.action as Action,
             decision: event as AnyScalewiseEvent,
@@ -545,9 +557,7 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
   }
 
   let timer: NodeJS.Timeout | undefined;
-  const handlers = Object.fromEntries(
-    decisionTypes.map((t) => [t, onDecision]),
-  ) as unknown as NodeManager['handlers'];
+  const handlers: NodeManager['handlers'] = handlersFor(decisionTypes, onDecision);
   return {
     handlers,
     async start() {
@@ -556,11 +566,12 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
       for (const id of ids) {
         const rec = await store.get(id);
         if (rec) {
-          // What it wrote last may not have gone out (killed between the write and the
-          // publish): said again, under the same ids; consumers drop the copies.
+          // What it wrote may not have gone out (killed between the write and the publish):
+          // every node's chain said again in order, under the same ids; consumers drop the copies.
           const { started, tips, last } = rec.state;
+          const chains = Object.values(rec.state.said ?? {}).flat();
           const said = new Map<string, AnyScalewiseEvent>();
-          for (const e of [started, ...Object.values(tips), last]) if (e) said.set(e.id, e);
+          for (const e of [started, ...chains, ...Object.values(tips), last]) if (e) said.set(e.id, e);
           if (said.size > 0) await publish(await stated(`resume/${id}/${randomUUID()}`, [...said.values()]));
         }
         const again = rec ? outstanding(rec.state.action) : [];
