@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleepFor } from 'node:timers/promises';
+import { isDeepStrictEqual } from 'node:util';
 import { ScalewiseError } from '@scalewise/errors';
 import { kubeconfigWithServer, waitFor } from '@scalewise/testing';
 import { connectKube } from './client.ts';
@@ -120,6 +121,12 @@ test('lists stream on this API server (sendInitialEvents), and hold what a paged
   assert.equal(paged.stats().streamedLists, 0);
   const byName = (c: WatchCache<NodeInfo>) => c.list().sort((a, b) => a.name.localeCompare(b.name));
   assert.equal(streamed.size, 3);
+  // The control plane may still be writing the new nodes (labels, conditions): both caches
+  // watch, so they agree once the last write reached both.
+  await waitFor(() => isDeepStrictEqual(byName(streamed), byName(paged)), {
+    timeoutMs: 15_000,
+    what: 'the streamed and the paged cache holding the same nodes',
+  });
   assert.deepEqual(byName(streamed), byName(paged));
   // And the stream's watch goes on from where the list ended.
   await ensureNode(f.kube, f.worker(`${f.id}-4`));
