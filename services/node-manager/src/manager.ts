@@ -70,16 +70,21 @@ export interface ActionRecord {
   action: Action;
   decision: AnyScalewiseEvent;
   started: AnyScalewiseEvent | null;
-  /** The last event per node, and of the action. */
-  tips: Record<string, AnyScalewiseEvent>;
   /**
-   * Every event per node, in order (its tip last). Two observations of one node are applied
-   * concurrently, so a process killed after writing both may have published the second only;
-   * a restart says the whole chain again, not just the tip. Absent in records written before.
+   * Every event per node, in order: the last is the parent of the node's next event. Two
+   * observations of one node are applied concurrently, so a process killed after writing both
+   * may have published the second only; a restart says the whole chain again.
    */
   said?: Record<string, AnyScalewiseEvent[]>;
+  /** The last event per node, in records written before `said`: read, never written. */
+  tips?: Record<string, AnyScalewiseEvent>;
+  /** The action's last event. */
   last: AnyScalewiseEvent | null;
 }
+
+/** The last event said about `node` in an action, if any. */
+const tipOf = (rec: ActionRecord, node: string): AnyScalewiseEvent | undefined =>
+  rec.said?.[node]?.at(-1) ?? rec.tips?.[node];
 
 export interface NodeManager {
   handlers: HandlerRegistry<(typeof decisionTypes)[number]>;
@@ -149,7 +154,7 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
       const parent = terminal
         ? (rec.last ?? rec.decision)
         : node
-          ? (rec.tips[node] ?? rec.started ?? rec.decision)
+          ? (tipOf(rec, node) ?? rec.started ?? rec.decision)
           : rec.decision;
       const e = causedBy(parent as ScalewiseEvent, i.type, i.data, {
         source,
@@ -157,10 +162,7 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
       }) as AnyScalewiseEvent;
       if (i.type === 'io.scalewise.ScaleUpStarted' || i.type === 'io.scalewise.ScaleDownStarted')
         rec.started = e;
-      if (node) {
-        rec.tips = { ...rec.tips, [node]: e };
-        rec.said = { ...rec.said, [node]: [...(rec.said?.[node] ?? []), e] };
-      }
+      if (node) rec.said = { ...rec.said, [node]: [...(rec.said?.[node] ?? []), e] };
       rec.last = e;
       out.push(e);
     }
@@ -222,7 +224,7 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
           details: { actionId },
         });
       }
-      const rec: ActionRecord = { ...stored, tips: { ...stored.tips }, said: { ...stored.said } };
+      const rec: ActionRecord = { ...stored, said: { ...stored.said } };
       const s = observe(rec.action, o, now());
       commands = s.commands;
       rec.action = s.action ?? rec.action;
@@ -440,12 +442,12 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
       commands = s.commands;
       action = s.action;
       const rec: ActionRecord = stored
-        ? { ...stored, tips: { ...stored.tips }, said: { ...stored.said } }
+        ? { ...stored, said: { ...stored.said } }
         : {
             action: s.action as Action,
             decision: event as AnyScalewiseEvent,
             started: null,
-            tips: {},
+            said: {},
             last: null,
           };
       rec.action = s.action ?? rec.action;
@@ -537,7 +539,7 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
     }
     // Its end, caused by the worker's last event in the action that made it (when still stored).
     const owner = c.actionId ? ((await store.get(c.actionId))?.state ?? null) : null;
-    const parent = owner ? (owner.tips[c.worker] ?? owner.last ?? owner.decision) : null;
+    const parent = owner ? (tipOf(owner, c.worker) ?? owner.last ?? owner.decision) : null;
     const data = {
       pool: c.pool,
       node_name: c.worker,
@@ -568,10 +570,15 @@ export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): N
         if (rec) {
           // What it wrote may not have gone out (killed between the write and the publish):
           // every node's chain said again in order, under the same ids; consumers drop the copies.
-          const { started, tips, last } = rec.state;
-          const chains = Object.values(rec.state.said ?? {}).flat();
+          const { started, said: chains, tips, last } = rec.state;
           const said = new Map<string, AnyScalewiseEvent>();
-          for (const e of [started, ...chains, ...Object.values(tips), last]) if (e) said.set(e.id, e);
+          for (const e of [
+            started,
+            ...Object.values(chains ?? {}).flat(),
+            ...Object.values(tips ?? {}),
+            last,
+          ])
+            if (e) said.set(e.id, e);
           if (said.size > 0) await publish(await stated(`resume/${id}/${randomUUID()}`, [...said.values()]));
         }
         const again = rec ? outstanding(rec.state.action) : [];
