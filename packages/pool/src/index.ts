@@ -1,3 +1,4 @@
+export { sourceAllowed } from './allowlist.ts';
 export { type FactEvent, type Recorded, recordFacts } from './facts.ts';
 export * from './ledger.ts';
 export {

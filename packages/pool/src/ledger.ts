@@ -205,19 +205,29 @@ export function inFlightOf(l: Ledger, now: number): InFlight[] {
 }
 
 /**
- * The size the pool heads for: its workers, less what scale-downs in flight still remove,
- * plus what scale-ups in flight still add. Null while the size is unknown.
+ * The size a pool of `workers` heads for: its workers, less what scale-downs in flight still
+ * remove (never below none: a listing may already lack a node whose removal is still counted),
+ * plus what scale-ups in flight still add. Null while the size is unknown. The one rule every
+ * decider counts a pool's size by (desiredOf, the decision engine's view of a pool).
  */
-export function desiredOf(l: Ledger, now: number): number | null {
-  const w = workersOf(l);
-  if (w === null) return null;
+export function headingFor(
+  workers: number | null,
+  inFlight: Iterable<{ direction: 'up' | 'down'; remaining: number }>,
+): number | null {
+  if (workers === null) return null;
   let up = 0;
   let down = 0;
-  for (const a of inFlightOf(l, now)) {
+  for (const a of inFlight) {
     if (a.direction === 'up') up += a.remaining;
     else down += a.remaining;
   }
-  return Math.max(0, w - down) + up;
+  return Math.max(0, workers - down) + up;
+}
+
+/** The size the pool heads for at `now` (headingFor its workers and actions in flight). */
+export function desiredOf(l: Ledger, now: number): number | null {
+  const w = workersOf(l);
+  return w === null ? null : headingFor(w, inFlightOf(l, now));
 }
 
 /** An action of ours removes or removed the node (in flight, or ended within the retention). */

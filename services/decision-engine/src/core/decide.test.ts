@@ -393,10 +393,10 @@ describe('state and policy', () => {
     assert.ok(sourceAllowed('/a/b/c/d', ['/a/*/c/*']));
   });
 
-  test('sourceAllowed stays fast on a hostile source', () => {
-    const started = performance.now();
+  // A backtracking matcher would take exponential time here: the runner's timeout fails such a
+  // regression, with no clock read by the test (a loaded machine must not fail it).
+  test('sourceAllowed stays fast on a hostile source', { timeout: 30_000 }, () => {
     assert.ok(!sourceAllowed(`${'a'.repeat(50_000)}b`, ['*a*a*a*a*a*a*c']));
-    assert.ok(performance.now() - started < 2000);
   });
 });
 

@@ -7,6 +7,7 @@ import {
   claim,
   emptyLedger,
   type Hold,
+  headingFor,
   inFlightOf,
   type Ledger,
   limitsOf,
@@ -247,19 +248,11 @@ export function withPolicies(state: EngineState, policies: readonly PoolPolicy[]
 }
 
 /**
- * The size the pool is heading for: its workers, less what in-flight scale-downs still remove
- * (never more than there are: a report may already count a removal whose NodeRemoved is still
- * on its way), plus what in-flight scale-ups still add.
+ * The size the pool is heading for: the ledger's rule (headingFor) over the step's view of
+ * the pool, its workers and the actions in flight with what each still has to do.
  */
 export function desiredOf(pool: PoolState): number | null {
-  if (pool.workers === null) return null;
-  let up = 0;
-  let down = 0;
-  for (const a of pool.inFlight) {
-    if (a.direction === 'up') up += a.remaining;
-    else down += a.remaining;
-  }
-  return Math.max(0, pool.workers - down) + up;
+  return headingFor(pool.workers, pool.inFlight);
 }
 
 /** A private copy of one pool's state for a decision step to change. */

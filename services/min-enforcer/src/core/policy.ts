@@ -82,33 +82,5 @@ export function defineFloorPolicy(input: FloorPolicyInput): FloorPolicy {
   return p;
 }
 
-/**
- * Whether a trigger source is allowed (exact names, or globs with `*` and `?`). The same rule
- * as the decision engine's, so both services accept the same `trigger.update`s; linear time.
- */
-export function sourceAllowed(source: string, allowed: readonly string[]): boolean {
-  return allowed.some((pattern) => globMatch(pattern, source));
-}
-
-function globMatch(pattern: string, text: string): boolean {
-  let p = 0;
-  let t = 0;
-  let star = -1;
-  let mark = 0;
-  while (t < text.length) {
-    if (p < pattern.length && (pattern[p] === '?' || (pattern[p] !== '*' && pattern[p] === text[t]))) {
-      p++;
-      t++;
-    } else if (p < pattern.length && pattern[p] === '*') {
-      star = p++;
-      mark = t;
-    } else if (star >= 0) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.length && pattern[p] === '*') p++;
-  return p === pattern.length;
-}
+/** The trigger-source allowlist, the same rule in both deciders (packages/pool). */
+export { sourceAllowed } from '@scalewise/pool';
