@@ -1,4 +1,13 @@
 export { serversYaml } from './config.ts';
+export {
+  type FixtureOptions,
+  type IntegrationFixture,
+  integrationFixture,
+  type NamespaceOptions,
+  quiet,
+  type Startable,
+  type Stoppable,
+} from './fixture.ts';
 export { K3S_IMAGE, type KubernetesEndpoint, KWOK_IMAGE, kubeconfigWithServer } from './k3s.ts';
 export { freshGroupId, freshTopic, testKafka } from './kafka.ts';
 export {
