@@ -18,8 +18,9 @@
 //   - minifySyntax, but identifiers and names kept (keepNames): stack traces and error
 //     names stay readable without the source map.
 //   - source maps of our own code only (scripts/lib/own-source-map.mjs): with
-//     --enable-source-maps (the image's ENTRYPOINT) Node holds every mapping of a loaded
-//     bundle in memory; the full map of a service (about a million mappings, nearly all in
+//     --enable-source-maps Node holds every mapping of a loaded bundle in memory (the
+//     services map their stack traces themselves, on the first one:
+//     packages/service/src/source-stacks.ts; the map is as heavy then); the full map of a service (about a million mappings, nearly all in
 //     node_modules) cost 40 to 80 MiB of an idle service. Frames in packages/ and services/
 //     map to their .ts file and line; a frame in a dependency keeps its function name and
 //     its position in the bundle.

@@ -18,6 +18,7 @@ import {
 } from '@scalewise/bus';
 import {
   type Config,
+  consumerGroupId,
   kafkaClientConfig,
   type LoadedConfig,
   loadConfig,
@@ -37,6 +38,7 @@ import { type KafkaConfig, logLevel } from 'kafkajs';
 import { buildApp, type ReadinessCheck, runChecks } from './app.ts';
 import { createTokenStore } from './auth.ts';
 import { kafkaCheck, redisCheck, s3Check } from './checks.ts';
+import { installSourceMappedStacks } from './source-stacks.ts';
 import { startFailureKind, startWithRetry } from './start-retry.ts';
 
 export interface ServiceContext {
@@ -77,7 +79,7 @@ export interface ServiceDefinition<T extends EventType = EventType> {
   config?: LoadedConfig;
   /** The events this service consumes, one handler per type. */
   handlers?: (ctx: ServiceContext) => HandlerRegistry<T>;
-  /** Consumer group. @default `${events.group_prefix}${name}` */
+  /** Consumer group. @default `consumerGroupId(config, name)`: `${events.group_prefix}${name}` */
   groupId?: string;
   /** Topics to consume. @default the topics of the handled types */
   topics?: readonly TopicKey[];
@@ -274,7 +276,7 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
     if (!def.handlers) return;
     handlers ??= def.handlers(ctx);
     subscriber ??= bus.subscribe({
-      groupId: def.groupId ?? `${config.events.group_prefix}${def.name}`,
+      groupId: def.groupId ?? consumerGroupId(config, def.name),
       handlers,
       ...(def.topics ? { topics: def.topics } : {}),
       ...(def.fromBeginning !== undefined ? { fromBeginning: def.fromBeginning } : {}),
@@ -383,6 +385,7 @@ export const exitCodes = { ok: 0, failed: 1, config: 78 } as const;
  * anything else 1.
  */
 export async function runService<T extends EventType>(def: ServiceDefinition<T>): Promise<Service> {
+  installSourceMappedStacks();
   let loaded: LoadedConfig;
   try {
     loaded = def.config ?? loadConfig();
