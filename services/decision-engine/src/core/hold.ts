@@ -15,8 +15,10 @@
 import type { EventData } from '@scalewise/events';
 import type { Hold } from '@scalewise/pool';
 import { cmp, secs } from './explain.ts';
+import { holdRules, scaleDown } from './scale-down.ts';
+import { scaleUp } from './scale-up.ts';
 import { desiredOf } from './state.ts';
-import { emit, type Step, scaleDown, scaleUp } from './step.ts';
+import { emit, type Step } from './step.ts';
 
 export type HoldEnd = EventData<'io.scalewise.TriggerHoldEnded'>['reason'];
 
@@ -148,15 +150,7 @@ export function pursueHold(s: Step): void {
       const out = scaleUp(s, req, 'trigger', false);
       if (out.kind === 'decided') tookFor(s, out.id);
     } else if (h.direction === 'down' && !held && cur > h.target && p.inFlight.length === 0) {
-      const out = scaleDown(s, req, 'trigger', {
-        paused: true,
-        floor: false,
-        disabled: true,
-        timing: false,
-        rate: true,
-        force: false,
-        hold: false,
-      });
+      const out = scaleDown(s, req, 'trigger', holdRules);
       if (out.kind === 'decided') tookFor(s, out.id);
     }
   }

@@ -6,13 +6,14 @@
  */
 import { catalogue, type EventData } from '@scalewise/events';
 import { emptyLedger } from '@scalewise/pool';
-import type { Decision } from './decide.ts';
 import { cmp, secs } from './explain.ts';
 import { checkHold, pursueHold, startHold, tookFor } from './hold.ts';
 import { sourceAllowed } from './policy.ts';
+import { enforceMax, scaleDown, triggerRules } from './scale-down.ts';
+import { scaleUp } from './scale-up.ts';
 import { desiredOf, type EngineState, settled, viewOf } from './state.ts';
-import { emitTo, enforceMax, housekeep, type Step, scaleDown, scaleUp } from './step.ts';
-import type { Intent, TriggerEvent } from './types.ts';
+import { emitTo, housekeep, type Step } from './step.ts';
+import type { Decision, Intent, TriggerEvent } from './types.ts';
 
 type Rejection = EventData<'io.scalewise.TriggerRejected'>['reason'];
 
@@ -188,15 +189,7 @@ export function onTrigger(
           }
         }
       }
-      const out = scaleDown(s, req, 'trigger', {
-        paused: false,
-        floor: false,
-        disabled: true,
-        timing: false,
-        rate: true,
-        force: true,
-        hold: false,
-      });
+      const out = scaleDown(s, req, 'trigger', triggerRules, true);
       if (out.kind === 'decided') tookFor(s, out.id);
       // Nothing will ever carry it out: the block says so, and nothing is held.
       if (out.kind === 'blocked' && out.reason === 'policy_disabled') {

@@ -1,5 +1,6 @@
 /** What the decision core takes in and gives out. */
 import { type EventData, eventTypesOfTopic, type TriggerEventType } from '@scalewise/events';
+import type { EngineState } from './state.ts';
 
 /** Signal, node, action and state events the core consumes (validated by the shell's bus). */
 export const consumedEventTypes = [
@@ -68,3 +69,18 @@ export type ProducedEventType = (typeof producedEventTypes)[number];
 export type Intent<I = EngineInput> = {
   [T in ProducedEventType]: { id: string; type: T; data: EventData<T>; causedBy: I };
 }[ProducedEventType];
+
+/** What one input made of the state: the next state and the events to publish, in order. */
+export interface Decision<I = EngineInput> {
+  state: EngineState;
+  events: Intent<I>[];
+}
+
+/** What the decider is told about where it runs. */
+export interface DecideContext {
+  /**
+   * The cluster this engine decides for (config `cluster_id`): a trigger naming another one is
+   * rejected `wrong_cluster`. Unset: a trigger's cluster is not checked.
+   */
+  clusterId?: string;
+}
