@@ -28,7 +28,7 @@ import {
   type V1Node,
   type V1Taint,
 } from '@scalewise/kube';
-import type { WireWorker, WorkersResponse } from '@scalewise/node-manager/provisioner-contract';
+import type { WireWorker, WorkersResponse } from '@scalewise/providers/provisioner-contract';
 import {
   getStack,
   type KubeAdmin,

@@ -45,6 +45,7 @@ import {
   uncordon,
 } from '@scalewise/kube';
 import { createPoolStore, pruned, recordFacts } from '@scalewise/pool';
+import type { Provider, WorkerChange } from '@scalewise/providers';
 import { planRemoval } from '@scalewise/scheduling';
 import type { ServiceContext } from '@scalewise/service';
 import { createStateStore } from '@scalewise/state';
@@ -59,7 +60,6 @@ import {
   outstanding,
   start,
 } from './core/index.ts';
-import type { Provider, WorkerChange } from './providers/provider.ts';
 
 export const serviceName = 'node-manager';
 /** The decisions node-manager consumes: the catalogue's `scaling` ones. */

@@ -23,6 +23,7 @@ import {
 } from '@scalewise/events';
 import { connectKube, ensureWorker, type Kube, POOL_LABEL, type V1Pod } from '@scalewise/kube';
 import { createPoolStore, type Ledger, removedByUs } from '@scalewise/pool';
+import { BUSY_ANNOTATION, podsProvider, TASK_LABEL, WORKER_POD_SELECTOR } from '@scalewise/providers';
 import { createService, type Service } from '@scalewise/service';
 import {
   getStack,
@@ -33,8 +34,6 @@ import {
   uniqueName,
   waitFor,
 } from '@scalewise/testing';
-import { BUSY_ANNOTATION, TASK_LABEL, WORKER_POD_SELECTOR } from './core/pods.ts';
-import { podsProvider } from './providers/pods.ts';
 import { defineNodeManager } from './service.ts';
 
 const quiet = new Writable({ write: (_c, _e, done) => done() });

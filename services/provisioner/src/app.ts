@@ -9,7 +9,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ScalewiseError } from '@scalewise/errors';
-import type { CreateRequest, ErrorBody, WireTaint } from '@scalewise/node-manager/provisioner-contract';
+import type { CreateRequest, ErrorBody, WireTaint } from '@scalewise/providers/provisioner-contract';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { ContractError, type Machines } from './machines.ts';
 

@@ -27,7 +27,7 @@ import {
   type V1ConfigMap,
   type V1Node,
 } from '@scalewise/kube';
-import type { CreateRequest, WireWorker, WorkerTemplate } from '@scalewise/node-manager/provisioner-contract';
+import type { CreateRequest, WireWorker, WorkerTemplate } from '@scalewise/providers/provisioner-contract';
 
 /** The label of every machine record (ConfigMap) of the reference provisioner. */
 export const MACHINE_LABEL = 'provisioner.scalewise.io/machine';

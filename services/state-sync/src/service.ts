@@ -1,6 +1,6 @@
 /** state-sync as a kit service. It consumes no events: it lists, reconciles and publishes. */
 import { connectKube, type Kube } from '@scalewise/kube';
-import type { DockerEnv, Provider } from '@scalewise/node-manager/providers';
+import type { DockerEnv, Provider } from '@scalewise/providers';
 import type { ServiceContext, ServiceDefinition } from '@scalewise/service';
 import { createStateSync, type StateSync, serviceName } from './sync.ts';
 

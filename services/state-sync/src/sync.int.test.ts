@@ -29,7 +29,6 @@ import {
   POOL_LABEL,
 } from '@scalewise/kube';
 import { defineNodeManager } from '@scalewise/node-manager';
-import { workerPodManifest } from '@scalewise/node-manager/core';
 import {
   actionStarted,
   createPoolStore,
@@ -39,6 +38,7 @@ import {
   removedByUs,
   workersOf,
 } from '@scalewise/pool';
+import { workerPodManifest } from '@scalewise/providers';
 import { createService, type Service } from '@scalewise/service';
 import {
   getStack,

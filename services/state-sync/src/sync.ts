@@ -32,12 +32,11 @@ import {
   POOL_LABEL,
   WatchCache,
 } from '@scalewise/kube';
-import { WORKER_POD_SELECTOR } from '@scalewise/node-manager/core';
-import type { DockerEnv, Provider } from '@scalewise/node-manager/providers';
 import { createPoolStore, type PoolStore as PoolRecordStore } from '@scalewise/pool';
+import { type DockerEnv, openProviders, type Provider, WORKER_POD_SELECTOR } from '@scalewise/providers';
 import { breakerOptionsOf, retryPolicyOf, type ServiceContext } from '@scalewise/service';
 import { createStateStore, type StateStore } from '@scalewise/state';
-import { createInstanceSource, type InstanceSource, openProviders } from './adapters/providers.ts';
+import { createInstanceSource, type InstanceSource } from './adapters/instances.ts';
 import {
   type CompletedWorker,
   completedPod,
@@ -144,11 +143,15 @@ export function createStateSync(ctx: ServiceContext, deps: StateSyncDeps): State
     completedSeen.set(w.pool, seen);
   };
 
+  const breaker = breakerOptionsOf(config);
+  const retry = retryPolicyOf(config);
+  const opened = deps.providers
+    ? undefined
+    : openProviders({ kube: deps.kube, pools, use: 'list', env: deps.env ?? {}, log, retry, breaker });
   const instances = createInstanceSource({
-    providers:
-      deps.providers ?? openProviders({ kube: deps.kube, pools, env: deps.env ?? {}, log: telemetry.logger }),
-    breaker: breakerOptionsOf(config),
-    retry: retryPolicyOf(config),
+    providers: deps.providers ?? opened?.providers ?? {},
+    breaker,
+    retry,
     metrics: telemetry.metrics.bus,
     // Reported as the kit reports its own breakers (a log line and CircuitBreakerStateChanged).
     onBreakerState: ctx.onBreakerState,
@@ -321,6 +324,7 @@ export function createStateSync(ctx: ServiceContext, deps: StateSyncDeps): State
       await nodes.stop();
       if (hasPodsPool) await workerPods.stop();
       instances.shutdown();
+      opened?.shutdown();
     },
   };
 }

@@ -17,6 +17,9 @@
  * providers treat as no-ops for what already exists. Dry-run decisions start nothing.
  */
 import type { EventData, ScalingEventType } from '@scalewise/events';
+import { workerNames } from '@scalewise/providers/names';
+
+export { tagOf, workerNames } from '@scalewise/providers/names';
 
 /** The decisions node-manager carries out: the catalogue's `scaling` ones. */
 export type DecisionType = ScalingEventType;
@@ -114,22 +117,6 @@ export function taskIdOf(decision: Decision): string | undefined {
 
 /** `worker_kind` of an action's node events: only pods say it (nodes' events stay as they were). */
 const kindOf = (a: Action): { worker_kind?: 'pod' } => (a.workerKind ? { worker_kind: a.workerKind } : {});
-
-/** A short, stable, DNS-safe tag of a decision id (FNV-1a, base 36). */
-export function tagOf(id: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < id.length; i++) {
-    h ^= id.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h.toString(36).padStart(7, '0');
-}
-
-/** The names of the workers a scale-up creates: stable for a decision id. */
-export function workerNames(pool: string, actionId: string, count: number): string[] {
-  const tag = tagOf(actionId);
-  return Array.from({ length: count }, (_, i) => `${pool}-${tag}-${i + 1}`);
-}
 
 const secs = (ms: number) => Math.max(0, Math.round(ms / 100) / 10);
 

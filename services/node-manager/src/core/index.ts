@@ -16,18 +16,3 @@ export {
   taskIdOf,
   workerNames,
 } from './action.ts';
-export {
-  BUSY_ANNOTATION,
-  busyReason,
-  chooseIdleWorkers,
-  cleanupAt,
-  type IdleChoice,
-  isFinished,
-  labelValueOf,
-  projectWorkerPod,
-  TASK_LABEL,
-  WORKER_POD_SELECTOR,
-  type WorkerPod,
-  type WorkerPodSpec,
-  workerPodManifest,
-} from './pods.ts';

@@ -30,6 +30,7 @@ import {
   type V1Pod,
   WatchCache,
 } from '@scalewise/kube';
+import type { Instance, Provider, WorkerChange, WorkerWatch } from './provider.ts';
 import {
   busyReason,
   chooseIdleWorkers,
@@ -39,8 +40,7 @@ import {
   WORKER_POD_SELECTOR,
   type WorkerPod,
   workerPodManifest,
-} from '../core/pods.ts';
-import type { Instance, Provider, WorkerChange, WorkerWatch } from './provider.ts';
+} from './worker-pods.ts';
 
 /** The logger the provider reports cleanups and failures to (pino's shape). */
 export interface PodsLog {

@@ -372,7 +372,8 @@ export function externalProvider(deps: ExternalProviderDeps): ExternalProvider {
         // An open breaker is worth a later action: it half-opens after its reset timeout.
         retriable: last.details.open === true ? true : last.retriable,
         cause: last.cause ?? last,
-        details: { ...last.details, retried: true, attempts },
+        // Marked only when retried here: a caller that retries itself (maxAttempts 1) still does.
+        details: { ...last.details, ...(deps.retry.maxAttempts > 1 ? { retried: true } : {}), attempts },
       });
     }
   }

@@ -12,7 +12,6 @@
  * label, or another pool's) is never started, stopped nor removed.
  */
 import { readFileSync } from 'node:fs';
-import { createBreaker } from '@scalewise/bus';
 import {
   DEFAULT_K3S_AGENT_IMAGE,
   type DockerOptions,
@@ -22,15 +21,7 @@ import {
 } from '@scalewise/config';
 import { ScalewiseError } from '@scalewise/errors';
 import { deleteNode, type Kube, POOL_LABEL, ZONE_LABEL } from '@scalewise/kube';
-import type { ReadinessCheck, ServiceContext } from '@scalewise/service';
-import {
-  type ContainerInspect,
-  createDockerClient,
-  type DockerApi,
-  describeEndpoint,
-  parseDockerHost,
-  withBreaker,
-} from './docker-api.ts';
+import { type ContainerInspect, type DockerApi, describeEndpoint } from './docker-api.ts';
 
 export type { DockerApi } from './docker-api.ts';
 
@@ -463,49 +454,3 @@ export function dockerProvider(deps: DockerProviderDeps): Provider {
 /** Whether a pool's workers are k3s agent containers (`k3s-docker` is an alias of `docker`). */
 export const isDockerPool = (pool: PoolConfig): boolean =>
   pool.provider === 'docker' || pool.provider === 'k3s-docker';
-
-/**
- * The composition root's docker provider, under both of its names: a client of DOCKER_HOST
- * (or `api`) whose calls go through a `docker` circuit breaker (events.breaker settings, the
- * call timeout stretched to cover a pull and a stop), and the pools' settings checked now.
- * `check` is the engine's readiness (`docker` in /readyz): it answers `GET /_ping`.
- * @throws ScalewiseError INVALID_CONFIG naming DOCKER_HOST or a pool's key.
- */
-export function openDockerProvider(o: {
-  ctx: Pick<ServiceContext, 'config' | 'telemetry'>;
-  kube: Kube;
-  env: DockerEnv;
-  api?: DockerApi;
-}): { providers: { docker: Provider; 'k3s-docker': Provider }; check: ReadinessCheck } {
-  const { config, telemetry } = o.ctx;
-  const pools = config.autoscaler.pools;
-  const pullTimeoutMs = 600_000;
-  const api =
-    o.api ??
-    createDockerClient({
-      endpoint: parseDockerHost(o.env.DOCKER_HOST),
-      ...(o.env.DOCKER_API_VERSION?.trim() ? { apiVersion: o.env.DOCKER_API_VERSION.trim() } : {}),
-      pullTimeoutMs,
-    });
-  const breaker = createBreaker(
-    'docker',
-    {
-      errorThresholdPercentage: config.events.breaker.error_threshold_percent,
-      resetTimeoutMs: config.events.breaker.reset_timeout_ms,
-      // The client keeps its own deadlines per call; the breaker's only catches a hang.
-      timeoutMs: Math.max(config.events.breaker.call_timeout_ms, pullTimeoutMs + 5_000),
-    },
-    telemetry.metrics.bus,
-  );
-  const provider = dockerProvider({
-    docker: withBreaker(api, breaker),
-    pools,
-    env: o.env,
-    kube: o.kube,
-    log: telemetry.logger,
-  });
-  return {
-    providers: { docker: provider, 'k3s-docker': provider },
-    check: { name: 'docker', check: () => api.ping() },
-  };
-}

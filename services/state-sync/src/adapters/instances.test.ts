@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { PoolConfig } from '@scalewise/config';
 import { ScalewiseError } from '@scalewise/errors';
-import type { Instance, Provider } from '@scalewise/node-manager/providers';
-import { createInstanceSource } from './providers.ts';
+import type { Instance, Provider } from '@scalewise/providers';
+import { createInstanceSource } from './instances.ts';
 
 const pool = { name: 'workers', provider: 'docker' } as PoolConfig;
 const instances: Instance[] = [{ id: 'docker://1', node: 'workers-1', alive: true, createdAt: 0 }];

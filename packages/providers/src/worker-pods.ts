@@ -26,7 +26,7 @@ import {
   type V1Toleration,
   WORKER_KIND_LABEL,
 } from '@scalewise/kube';
-import { tagOf } from './action.ts';
+import { tagOf } from './names.ts';
 
 /** The seed's own label (`managed-by: ottoscaler` there), beside `app.kubernetes.io/managed-by`. */
 export const SEED_MANAGED_BY_LABEL = 'managed-by';

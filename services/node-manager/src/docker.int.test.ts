@@ -18,6 +18,7 @@ import { configSchema, loadConfig, type PoolConfig } from '@scalewise/config';
 import { ScalewiseError } from '@scalewise/errors';
 import { type AnyScalewiseEvent, createEvent, type EventData, sampleData } from '@scalewise/events';
 import { connectKube, ensureNode, type Kube, kwokNodeManifest, POOL_LABEL } from '@scalewise/kube';
+import { createDockerClient, type DockerApi, dockerProvider, parseDockerHost } from '@scalewise/providers';
 import { createService } from '@scalewise/service';
 import {
   getStack,
@@ -27,9 +28,7 @@ import {
   uniqueName,
   waitFor,
 } from '@scalewise/testing';
-import { defineNodeManager } from '../service.ts';
-import { dockerProvider } from './docker.ts';
-import { createDockerClient, type DockerApi, parseDockerHost } from './docker-api.ts';
+import { defineNodeManager } from './service.ts';
 
 const run = promisify(execFile);
 const script = join(repositoryRoot(), 'scripts', 'docker-engine');
