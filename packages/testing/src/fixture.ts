@@ -37,6 +37,22 @@ export interface FixtureOptions<K, R extends Stoppable> extends StackOptions {
   recorder?: (brokers: string[], topics: string[], groupId: string) => Promise<R>;
 }
 
+/**
+ * Where an undo goes: a test's context (`t`, undone when that test ends) instead of the file's
+ * end. Anything with node:test's `after(fn)`.
+ */
+export interface Scope {
+  after(fn: () => unknown): void;
+}
+
+/** Options of {@link IntegrationFixture.record}. */
+export interface RecordOptions {
+  /** @default a unique `rec-...` group */
+  groupId?: string;
+  /** Stop the recorder when this test ends. @default the file's end */
+  scope?: Scope;
+}
+
 /** Options of {@link IntegrationFixture.namespace}. */
 export interface NamespaceOptions {
   /** Label selector of the nodes deleted with the namespace (after it), e.g. `scalewise.io/pool=<pool>`. */
@@ -70,10 +86,10 @@ export interface IntegrationFixture<K = never, R extends Stoppable = never> {
   namespace(name: string, options?: NamespaceOptions): Promise<string>;
   /** Creates a node (KWOK plays its kubelet when it carries the kwok label); one of that name that exists is kept. */
   node(manifest: V1Node): Promise<void>;
-  /** Starts the service (or consumer, ...) and stops it at the end. */
-  start<S extends Startable>(service: S | Promise<S>): Promise<S>;
+  /** Starts the service (or consumer, ...) and stops it at the end (of `scope`, when given). */
+  start<S extends Startable>(service: S | Promise<S>, scope?: Scope): Promise<S>;
   /** A recorder of the full topic names, joined, on a group of its own; stopped at the end. */
-  record(topics: string[], groupId?: string): Promise<R>;
+  record(topics: string[], options?: RecordOptions): Promise<R>;
 }
 
 /**
@@ -157,16 +173,18 @@ export function integrationFixture<K = never, R extends Stoppable = never>(
         if ((err as { code?: number }).code !== 409) throw err;
       }
     },
-    async start(pending) {
+    async start(pending, scope) {
       const service = await pending;
-      fixture.defer(() => service.stop());
+      if (scope) scope.after(() => service.stop());
+      else fixture.defer(() => service.stop());
       await service.start();
       return service;
     },
-    async record(topics, groupId = uniqueName('rec')) {
+    async record(topics, { groupId = uniqueName('rec'), scope } = {}) {
       if (!recorder) throw new Error('the integration fixture was made without a recorder');
       const rec = await recorder(fixture.stack.kafka.brokers, topics, groupId);
-      fixture.defer(() => rec.stop());
+      if (scope) scope.after(() => rec.stop());
+      else fixture.defer(() => rec.stop());
       return rec;
     },
   };

@@ -5,6 +5,8 @@ export {
   integrationFixture,
   type NamespaceOptions,
   quiet,
+  type RecordOptions,
+  type Scope,
   type Startable,
   type Stoppable,
 } from './fixture.ts';

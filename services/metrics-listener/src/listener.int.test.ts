@@ -3,47 +3,20 @@
 // worker ResourcePressureAlert, an idle pool UnderutilizationWarning only after the
 // configured consecutive samples.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig } from '@scalewise/config';
 import type { EventData } from '@scalewise/events';
-import {
-  connectKube,
-  ensureNode,
-  type Kube,
-  kwokNodeManifest,
-  MANAGED_BY,
-  POOL_LABEL,
-  WORKER_KIND_LABEL,
-} from '@scalewise/kube';
+import { connectKube, ensureNode, kwokNodeManifest, MANAGED_BY, POOL_LABEL, WORKER_KIND_LABEL } from '@scalewise/kube';
 import { createService } from '@scalewise/service';
-import {
-  getStack,
-  type KubeAdmin,
-  kubeAdmin,
-  type StackEndpoints,
-  serversYaml,
-  uniqueName,
-  waitFor,
-} from '@scalewise/testing';
+import { integrationFixture, quiet, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { leaseName } from './listener.ts';
 import { defineMetricsListener } from './service.ts';
 
-const quiet = new Writable({ write: (_c, _e, done) => done() });
-let stack: StackEndpoints;
-let kube: Kube;
-let admin: KubeAdmin;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-before(async () => {
-  stack = await getStack({ kubernetes: true });
-  assert.ok(stack.kubernetes);
-  kube = connectKube({ kubeconfig: stack.kubernetes.kubeconfig });
-  admin = kubeAdmin(stack.kubernetes.kubeconfig);
-});
-after(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+const fx = integrationFixture({
+  kubernetes: true,
+  connect: (kubeconfig) => connectKube({ kubeconfig }),
+  recorder: recordTopics,
 });
 
 async function setup(
@@ -51,28 +24,15 @@ async function setup(
   sensing = '{ sample_interval_seconds: 1, underutilized_periods: 3 }',
   beforeStart?: (pool: string) => Promise<void>,
 ) {
-  const pool = uniqueName('ml')
-    .replace(/[^a-z0-9-]/g, '-')
-    .slice(0, 40);
+  const pool = uniqueName('ml');
   const prefix = `${pool}.`;
-  await kube.core.createNamespace({ body: { metadata: { name: pool } } });
-  cleanups.push(async () => {
-    await kube.core.deleteNamespace({ name: pool }).catch(() => undefined);
-    await kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${pool}` }).catch(() => undefined);
-  });
+  await fx.namespace(pool, { nodes: `${POOL_LABEL}=${pool}` });
   for (let i = 1; i <= workers; i++) {
     await ensureNode(
-      kube,
+      fx.kube,
       kwokNodeManifest({ name: `${pool}-${i}`, pool, cpuMillicores: 2000, memoryBytes: 4 * 2 ** 30 }),
     );
   }
-  await waitFor(
-    async () => (await kube.core.listNamespacedServiceAccount({ namespace: pool })).items.length > 0,
-    {
-      timeoutMs: 30_000,
-      what: 'the default ServiceAccount',
-    },
-  );
   const loaded = loadConfig({
     text: `
 cluster_id: ${pool}
@@ -80,36 +40,31 @@ autoscaler:
   pools: [{ name: ${pool}, min: 1, max: 6, node_size: { cpu_millicores: 2000, memory_mib: 4096 } }]
   sensing: ${sensing}
 events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
-${serversYaml(stack)}
+${serversYaml(fx.stack)}
 telemetry: { log_level: warn }
 shutdown_timeout_seconds: 10
 `,
     env: {},
   });
   await beforeStart?.(pool);
-  const service = await createService(
-    defineMetricsListener({ config: loaded, kube, telemetry: { logDestination: quiet } }),
+  const service = await fx.start(
+    createService(
+      defineMetricsListener({ config: loaded, kube: fx.kube, telemetry: { logDestination: quiet } }),
+    ),
   );
-  cleanups.push(() => service.stop());
-  await service.start();
-  const rec = await recordTopics(
-    stack.kafka.brokers,
-    [`${prefix}metrics`, `${prefix}signals`, `${prefix}nodes`],
-    uniqueName('rec'),
-  );
-  cleanups.push(() => rec.stop());
+  const rec = await fx.record([`${prefix}metrics`, `${prefix}signals`, `${prefix}nodes`]);
   return { pool, rec, service };
 }
 
 /** Pods of the namespace the scheduler has marked unschedulable. */
 async function unschedulablePods(namespace: string): Promise<number> {
-  return (await kube.core.listNamespacedPod({ namespace })).items.filter((p) =>
+  return (await fx.kube.core.listNamespacedPod({ namespace })).items.filter((p) =>
     p.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.reason === 'Unschedulable'),
   ).length;
 }
 
 async function deployment(pool: string, replicas: number, cpu: string) {
-  await admin.apps.createNamespacedDeployment({
+  await fx.admin.apps.createNamespacedDeployment({
     namespace: pool,
     body: {
       metadata: { name: 'web' },
@@ -180,7 +135,7 @@ describe('metrics-listener on the real servers', () => {
     assert.equal(first?.pool, pool);
     assert.equal(first?.pending_count, 1);
     assert.deepEqual(first?.affected_deployments, [`${pool}/web`]);
-    await admin.apps.patchNamespacedDeploymentScale({
+    await fx.admin.apps.patchNamespacedDeploymentScale({
       name: 'web',
       namespace: pool,
       body: [{ op: 'replace', path: '/spec/replicas', value: 5 }],
@@ -256,32 +211,18 @@ describe('metrics-listener on the real servers', () => {
 
 describe('metrics-listener with a pods pool on the real servers', () => {
   test('worker pods are its workers (Running ones ready), worker_kind pod; no utilisation signals, no node health', async () => {
-    const pool = uniqueName('mp')
-      .replace(/[^a-z0-9-]/g, '-')
-      .slice(0, 40);
+    const pool = uniqueName('mp');
     const host = `${pool}-host`;
     const prefix = `${pool}.`;
-    await kube.core.createNamespace({ body: { metadata: { name: pool } } });
+    await fx.namespace(pool, { nodes: `${POOL_LABEL}=${host}`, podsGone: true });
     // The node the worker pods run on, in a pool of its own: KWOK makes its pods Running.
     await ensureNode(
-      kube,
+      fx.kube,
       kwokNodeManifest({ name: host, pool: host, cpuMillicores: 16_000, memoryBytes: 32 * 2 ** 30 }),
-    );
-    cleanups.push(async () => {
-      await kube.core.deleteNamespace({ name: pool }).catch(() => undefined);
-      await waitFor(async () => (await kube.core.listNamespacedPod({ namespace: pool })).items.length === 0, {
-        timeoutMs: 30_000,
-        what: 'the namespace emptied while KWOK still manages its node',
-      }).catch(() => undefined);
-      await kube.core.deleteNode({ name: host }).catch(() => undefined);
-    });
-    await waitFor(
-      async () => (await kube.core.listNamespacedServiceAccount({ namespace: pool })).items.length > 0,
-      { timeoutMs: 30_000, what: 'the default ServiceAccount' },
     );
     // Worker pods as node-manager's pods provider labels them, and a pod of the namespace that is not one.
     const pod = (name: string, labels: Record<string, string>) =>
-      kube.core.createNamespacedPod({
+      fx.kube.core.createNamespacedPod({
         namespace: pool,
         body: {
           metadata: { name, labels },
@@ -306,23 +247,18 @@ autoscaler:
       provider_options: { namespace: ${pool}, image: busybox:1.36 }
   sensing: { sample_interval_seconds: 1, underutilized_periods: 2 }
 events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
-${serversYaml(stack)}
+${serversYaml(fx.stack)}
 telemetry: { log_level: warn }
 shutdown_timeout_seconds: 10
 `,
       env: {},
     });
-    const service = await createService(
-      defineMetricsListener({ config: loaded, kube, telemetry: { logDestination: quiet } }),
+    const service = await fx.start(
+      createService(
+        defineMetricsListener({ config: loaded, kube: fx.kube, telemetry: { logDestination: quiet } }),
+      ),
     );
-    cleanups.push(() => service.stop());
-    await service.start();
-    const rec = await recordTopics(
-      stack.kafka.brokers,
-      [`${prefix}metrics`, `${prefix}signals`, `${prefix}nodes`],
-      uniqueName('rec'),
-    );
-    cleanups.push(() => rec.stop());
+    const rec = await fx.record([`${prefix}metrics`, `${prefix}signals`, `${prefix}nodes`]);
     const observed = () =>
       rec
         .of('io.scalewise.PoolMetricsObserved')
@@ -336,7 +272,7 @@ shutdown_timeout_seconds: 10
       [m?.pool, m?.workers, m?.cpu_avg, m?.memory_avg, m?.worker_kind],
       [pool, 3, 0, 0, 'pod'],
     );
-    await kube.core.deleteNamespacedPod({
+    await fx.kube.core.deleteNamespacedPod({
       name: `${pool}-w3`,
       namespace: pool,
       body: { gracePeriodSeconds: 0 },
@@ -364,15 +300,13 @@ shutdown_timeout_seconds: 10
 
 describe('metrics-listener replicas on the real servers', () => {
   test('two replicas elect one sampler on a Lease; when it stops, the other takes over', async () => {
-    const pool = uniqueName('me')
-      .replace(/[^a-z0-9-]/g, '-')
-      .slice(0, 40);
+    const pool = uniqueName('me');
     const prefix = `${pool}.`;
     await ensureNode(
-      kube,
+      fx.kube,
       kwokNodeManifest({ name: `${pool}-1`, pool, cpuMillicores: 2000, memoryBytes: 4 * 2 ** 30 }),
     );
-    cleanups.push(() => kube.core.deleteNode({ name: `${pool}-1` }).catch(() => undefined));
+    fx.defer(() => fx.kube.core.deleteNode({ name: `${pool}-1` }).catch(() => undefined));
     const text = `
 cluster_id: ${pool}
 autoscaler:
@@ -381,25 +315,22 @@ autoscaler:
     sample_interval_seconds: 1
     leader_election: { lease_seconds: 3, renew_seconds: 1 }
 events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
-${serversYaml(stack)}
+${serversYaml(fx.stack)}
 telemetry: { log_level: warn }
 shutdown_timeout_seconds: 10
 `;
     const replica = async () => {
       const def = defineMetricsListener({
         config: loadConfig({ text, env: {} }),
-        kube,
+        kube: fx.kube,
         telemetry: { logDestination: quiet },
       });
-      const service = await createService(def);
-      cleanups.push(() => service.stop());
-      await service.start();
+      const service = await fx.start(createService(def));
       return { service, listener: () => def.listener() as NonNullable<ReturnType<typeof def.listener>> };
     };
     const a = await replica();
     const b = await replica();
-    const rec = await recordTopics(stack.kafka.brokers, [`${prefix}metrics`], uniqueName('rec'));
-    cleanups.push(() => rec.stop());
+    const rec = await fx.record([`${prefix}metrics`]);
 
     await waitFor(() => [a, b].filter((r) => r.listener().isLeader()).length === 1, {
       timeoutMs: 30_000,
@@ -408,7 +339,7 @@ shutdown_timeout_seconds: 10
     const [leader, follower] = a.listener().isLeader() ? [a, b] : [b, a];
     assert.deepEqual(await follower.listener().sample(), [], 'the follower samples nothing');
     assert.ok((await leader.listener().sample()).length > 0, 'the leader samples');
-    const lease = await kube.coordination.readNamespacedLease({
+    const lease = await fx.kube.coordination.readNamespacedLease({
       name: leaseName(pool),
       namespace: 'default',
     });
@@ -416,8 +347,8 @@ shutdown_timeout_seconds: 10
     // Written as MicroTimes, which the API server takes only with six fractional digits.
     assert.match(lease.spec?.renewTime ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
     assert.ok(Math.abs(Date.parse(lease.spec?.renewTime ?? '') - Date.now()) < 60_000, 'renewed just now');
-    cleanups.push(() =>
-      admin.coordination
+    fx.defer(() =>
+      fx.admin.coordination
         .deleteNamespacedLease({ name: leaseName(pool), namespace: 'default' })
         .catch(() => undefined),
     );
