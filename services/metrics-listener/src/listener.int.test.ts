@@ -7,7 +7,14 @@ import { describe, test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig } from '@scalewise/config';
 import type { EventData } from '@scalewise/events';
-import { connectKube, ensureNode, kwokNodeManifest, MANAGED_BY, POOL_LABEL, WORKER_KIND_LABEL } from '@scalewise/kube';
+import {
+  connectKube,
+  ensureNode,
+  kwokNodeManifest,
+  MANAGED_BY,
+  POOL_LABEL,
+  WORKER_KIND_LABEL,
+} from '@scalewise/kube';
 import { createService } from '@scalewise/service';
 import { integrationFixture, quiet, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { leaseName } from './listener.ts';
