@@ -1,3 +1,15 @@
+export {
+  type Explanation,
+  type FloorAction,
+  type FloorStatus,
+  type PoolHold,
+  type PoolStatus,
+  type PoolsResponse,
+  poolHoldJsonSchema,
+  poolParamsJsonSchema,
+  poolStatusJsonSchema,
+  poolsResponseJsonSchema,
+} from './api.ts';
 export { type AuditData, auditEvent } from './audit.ts';
 export {
   type Cadence,

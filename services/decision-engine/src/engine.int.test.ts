@@ -5,8 +5,7 @@
 // dead-lettered or rejected while the next one is handled, and two replicas on one pool never
 // deciding in conflict; every decision checked against the ledger it was claimed in.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import type { LoadedConfig } from '@scalewise/config';
 import {
@@ -24,8 +23,8 @@ import {
 import { createPoolStore, desiredOf, inFlightOf, type PoolStore, recordFacts } from '@scalewise/pool';
 import { createService, type Service } from '@scalewise/service';
 import { kitOpenRoutes, sweepRoutes } from '@scalewise/service/test-support';
-import { getStack, type StackEndpoints, testKafka, uniqueName, waitFor } from '@scalewise/testing';
-import type { DecisionEngine } from './engine.ts';
+import { integrationFixture, quiet, testKafka, uniqueName, waitFor } from '@scalewise/testing';
+import type { DecisionEngine } from './app.ts';
 import { defineDecisionEngine } from './service.ts';
 import { engineTestConfig, listing as listPool } from './test-support.ts';
 
@@ -33,19 +32,10 @@ const POOL = 'workers';
 /** The pool's action_timeout_seconds (the default), as the producers use it. */
 const TIMEOUT_MS = 600_000;
 
-const quiet = new Writable({ write: (_c, _e, done) => done() });
-let stack: StackEndpoints;
-const running: Service[] = [];
-
-before(async () => {
-  stack = await getStack();
-});
-after(async () => {
-  await Promise.all(running.map((s) => s.stop().catch(() => undefined)));
-});
+const fx = integrationFixture({ recorder: recordTopics });
 
 /** A config of its own: topics, groups, DLQ bucket and Redis keys no other test shares. */
-const testConfig = (pools: string) => engineTestConfig(stack, pools);
+const testConfig = (pools: string) => engineTestConfig(fx.stack, pools);
 
 /** The service, and the engine it built (its pool state and ledger, as /v1/pools/:pool shows them). */
 interface Running {
@@ -60,9 +50,7 @@ async function startEngine(loaded: LoadedConfig, groupId?: string): Promise<Runn
     ...(groupId ? { groupId } : {}),
     telemetry: { logDestination: quiet },
   });
-  const service = await createService(def);
-  running.push(service);
-  await service.start();
+  const service = await fx.start(createService(def));
   const engine = def.engine();
   assert.ok(engine, 'the service built its engine');
   return { service, engine };
@@ -101,16 +89,13 @@ describe('decision-engine on the real broker', () => {
     const { loaded, prefix } = testConfig('[{ name: workers, min: 2, max: 6 }]');
     const cid = loaded.config.cluster_id;
     const { service: svc, engine } = await startEngine(loaded);
-    const rec = await recordTopics(
-      stack.kafka.brokers,
+    const rec = await fx.record(
       ['signals', 'decisions', 'actions', 'state'].map((k) => `${prefix}${k}`),
-      uniqueName('rec'),
+      { scope: t },
     );
-    t.after(() => rec.stop());
     // node-manager, simulated: carries out each ScaleDownDecision on the real broker, each step
     // written into the ledger before it is published (its numbers are the ledger's).
-    const nm = await recordTopics(stack.kafka.brokers, [`${prefix}decisions`], uniqueName('nm'));
-    t.after(() => nm.stop());
+    const nm = await fx.record([`${prefix}decisions`], { groupId: uniqueName('nm'), scope: t });
     const acted = new Set<string>();
     const carryOut = async (d: AnyScalewiseEvent) => {
       const data = d.data as EventData<'io.scalewise.ScaleDownDecision'>;
@@ -242,16 +227,11 @@ describe('decision-engine on the real broker', () => {
     const { loaded, prefix } = testConfig('[{ name: workers, min: 1, max: 5 }]');
     const cid = loaded.config.cluster_id;
     const { service: svc, engine } = await startEngine(loaded);
-    const rec = await recordTopics(
-      stack.kafka.brokers,
-      [`${prefix}decisions`, `${prefix}dlq`],
-      uniqueName('rec'),
-    );
-    t.after(() => rec.stop());
+    const rec = await fx.record([`${prefix}decisions`, `${prefix}dlq`], { scope: t });
     // The pool's size is the ledger's: known as soon as state-sync listed it.
     await listing(svc, ['workers-1', 'workers-2']);
     // Not JSON, under CloudEvents headers of a trigger: no schema can read it.
-    const producer = testKafka(stack).producer();
+    const producer = testKafka(fx.stack).producer();
     await producer.connect();
     t.after(() => producer.disconnect());
     const good = createEvent(
@@ -311,14 +291,9 @@ describe('decision-engine on the real broker', () => {
   test('external triggers without ce_clusterid, with bad data or for another cluster: one answer each, no dead letter', async (t) => {
     const { loaded, prefix } = testConfig('[{ name: workers, min: 1, max: 5 }]');
     const { service: svc } = await startEngine(loaded);
-    const rec = await recordTopics(
-      stack.kafka.brokers,
-      [`${prefix}decisions`, `${prefix}dlq`],
-      uniqueName('rec'),
-    );
-    t.after(() => rec.stop());
+    const rec = await fx.record([`${prefix}decisions`, `${prefix}dlq`], { scope: t });
     await listing(svc, ['workers-1', 'workers-2']);
-    const producer = testKafka(stack).producer();
+    const producer = testKafka(fx.stack).producer();
     await producer.connect();
     t.after(() => producer.disconnect());
     // As kcat sends them (docs/triggers.md): the required ce_ headers only, keyed by pool, so
@@ -415,12 +390,10 @@ describe('decision-engine on the real broker', () => {
     const { service: a, engine: engineA } = await startEngine(loaded, `${prefix}replica-a`);
     const { service: b } = await startEngine(loaded, `${prefix}replica-b`);
     // Every topic of the pool, so that a timeout can say what the replicas did instead.
-    const rec = await recordTopics(
-      stack.kafka.brokers,
+    const rec = await fx.record(
       topicKeys.map((k) => topicName(k, prefix)),
-      uniqueName('rec'),
+      { scope: t },
     );
-    t.after(() => rec.stop());
     // The pool's size is the ledger's, which the replicas share in Redis with their own state:
     // known to both as soon as state-sync has listed it (a trigger read before would be
     // rejected, 'not known yet').
@@ -505,7 +478,7 @@ describe('decision-engine on the real broker', () => {
   test('every route but the probes and /metrics needs a token: the sweep over the real route table', async () => {
     const write = 'de-write-token-0123456789';
     const read = 'de-read-token-01234567890';
-    const { loaded } = engineTestConfig(stack, `[{ name: ${POOL}, min: 1, max: 5 }]`, 'de-auth', {
+    const { loaded } = engineTestConfig(fx.stack, `[{ name: ${POOL}, min: 1, max: 5 }]`, 'de-auth', {
       apiToken: write,
       http: 'tokens: [{ name: viewer, scope: read, token_env: VIEWER_TOKEN }]',
       env: { VIEWER_TOKEN: read },

@@ -6,8 +6,8 @@ import {
   type DecisionEngineOptions,
   type HandledType,
   serviceName,
-} from './engine.ts';
-import { decisionRoutes } from './routes.ts';
+} from './app.ts';
+import { poolRoutes } from './http/pools.ts';
 
 export interface DecisionEngineService extends ServiceDefinition<HandledType> {
   /** The engine, once the service has built it. */
@@ -27,7 +27,7 @@ export function defineDecisionEngine(
     name: serviceName,
     version: '0.1.0',
     handlers: (ctx) => of(ctx).handlers,
-    routes: (app, ctx) => decisionRoutes(app, of(ctx)),
+    routes: (app, ctx) => poolRoutes(app, of(ctx)),
     ...def,
     engine: () => engine,
   };

@@ -39,6 +39,7 @@ export {
   initialState,
   type PoolState,
   settled,
+  storedState,
   viewOf,
   withPolicies,
 } from './state.ts';

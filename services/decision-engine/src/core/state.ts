@@ -271,3 +271,19 @@ export function clonePool(pool: PoolState): PoolState {
     lastUtilization: pool.lastUtilization && { ...pool.lastUtilization },
   };
 }
+
+/**
+ * The state of one pool as stored (the engine's part beside its ledger; null: none yet), with
+ * the configured policy applied: a config change takes effect here.
+ */
+export function storedState(
+  policy: PoolPolicy,
+  stored: PoolState | null,
+  ledger: Ledger,
+  now: number,
+): EngineState {
+  const base = stored
+    ? { pools: { [policy.name]: stored }, ledgers: { [policy.name]: ledger } }
+    : initialState([policy], {}, { [policy.name]: ledger }, now);
+  return withPolicies(base, [policy]);
+}

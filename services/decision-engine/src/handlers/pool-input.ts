@@ -1,6 +1,7 @@
 /**
- * The decision engine's shell: every consumed event goes through the pure core with the pool's
- * state from Redis, and the decisions it returns are published before the input is committed.
+ * Every consumed event (signals, nodes, actions, state, triggers) through the pure core, one
+ * pool at a time: the core reads all of them the same way (`decide(state, input, now)`), so
+ * the shell has one handler for them, not one per family doing the same thing.
  *
  * The pool's numbers are its ledger's (packages/pool): the engine's own state of a pool lives
  * beside the ledger in the pool's record in Redis, and each step writes both, with the actions
@@ -10,17 +11,9 @@
  * already (redelivered, or consumed by a second replica) gets the decisions stored with it,
  * under the same ids, never new ones.
  */
-import { type HandlerRegistry, handlersFor, type Outputs } from '@scalewise/bus';
+import type { Outputs } from '@scalewise/bus';
 import { type AnyScalewiseEvent, causedBy, type ScalewiseEvent } from '@scalewise/events';
-import {
-  createPoolStore,
-  type Hold,
-  holdAt,
-  type Ledger,
-  desiredOf as ledgerDesired,
-  type PoolStore,
-  pruned,
-} from '@scalewise/pool';
+import { type Ledger, desiredOf as ledgerDesired, type PoolStore, pruned } from '@scalewise/pool';
 import type { ServiceContext } from '@scalewise/service';
 import {
   consumedEventTypes,
@@ -30,30 +23,22 @@ import {
   initialState,
   type PoolPolicy,
   type PoolState,
+  storedState,
   triggerTypes,
-  viewOf,
-  withPolicies,
-} from './core/index.ts';
-import { poolPolicies } from './policies.ts';
+} from '../core/index.ts';
 
-export const serviceName = 'decision-engine';
+/** Every type the engine consumes: the core's pool events and the external triggers. */
 export const handledTypes = [...consumedEventTypes, ...triggerTypes] as const;
 export type HandledType = (typeof handledTypes)[number];
 
-export interface DecisionEngine {
-  handlers: HandlerRegistry<HandledType>;
+export interface PoolInputDeps {
   store: PoolStore<PoolState, AnyScalewiseEvent>;
   policies: ReadonlyMap<string, PoolPolicy>;
-  /**
-   * The state of a pool as the engine sees it (its own, with the ledger's numbers) and the
-   * trigger target in force (pursued, or held and not over), or null for an unknown pool.
-   */
-  poolState(pool: string): Promise<{ state: PoolState; ledger: Ledger; hold: Hold | null } | null>;
-}
-
-export interface DecisionEngineOptions {
-  /** The clock (tests). @default Date.now */
-  now?: () => number;
+  clusterId: string;
+  /** The CloudEvents source of what the engine publishes. */
+  source: string;
+  telemetry: Pick<ServiceContext['telemetry'], 'logger' | 'metrics'>;
+  now: () => number;
 }
 
 const poolOf = (data: unknown): string | undefined => {
@@ -61,41 +46,22 @@ const poolOf = (data: unknown): string | undefined => {
   return typeof p === 'string' ? p : undefined;
 };
 
-export function createDecisionEngine(
-  ctx: ServiceContext,
-  options: DecisionEngineOptions = {},
-): DecisionEngine {
-  const { config, bus, telemetry } = ctx;
-  const now = options.now ?? Date.now;
-  const policies = new Map(poolPolicies(config).map((p) => [p.name, p]));
-  const source = `/scalewise/${config.cluster_id}/${serviceName}`;
-  const store = createPoolStore<PoolState, AnyScalewiseEvent>({
-    redis: bus.redis,
-    clusterId: config.cluster_id,
-    service: serviceName,
-    call: (fn) => bus.breakers.redis.call(fn),
-  });
-  for (const p of policies.values()) telemetry.metrics.pools.limits(p.name, p.min, p.max);
-
-  /** The stored pool with the configured policy applied (a config change takes effect here). */
-  const current = (policy: PoolPolicy, stored: PoolState | null, ledger: Ledger, t: number) => {
-    const base = stored
-      ? { pools: { [policy.name]: stored }, ledgers: { [policy.name]: ledger } }
-      : initialState([policy], {}, { [policy.name]: ledger }, t);
-    return withPolicies(base, [policy]);
-  };
-
+/** The handler of every consumed type: the decisions for one input, stored with it, to publish. */
+export function createPoolInputHandler(deps: PoolInputDeps) {
+  const { store, policies, clusterId, source, telemetry, now } = deps;
   // Every output is this cluster's, also when its input is a trigger that named no cluster.
   const toEvent = (input: ScalewiseEvent, intent: Intent): AnyScalewiseEvent =>
     causedBy(input, intent.type, intent.data, {
       source,
       id: intent.id,
-      clusterid: config.cluster_id,
+      clusterid: clusterId,
     }) as AnyScalewiseEvent;
   /** A trigger naming another cluster is rejected (wrong_cluster); one naming none is ours. */
-  const where = { clusterId: config.cluster_id };
+  const where = { clusterId };
 
-  async function handle(event: { [T in HandledType]: ScalewiseEvent<T> }[HandledType]): Promise<Outputs> {
+  return async function handle(
+    event: { [T in HandledType]: ScalewiseEvent<T> }[HandledType],
+  ): Promise<Outputs> {
     const input: EngineInput = event;
     const name = poolOf(event.data);
     const policy = name === undefined ? undefined : policies.get(name);
@@ -110,7 +76,7 @@ export function createDecisionEngine(
     let written: PoolState | undefined;
     let ledgerAfter: Ledger | undefined;
     const applied = await store.apply(policy.name, event.id, (ledger, stored) => {
-      const before = current(policy, stored, pruned(ledger, t), t);
+      const before = storedState(policy, stored, pruned(ledger, t), t);
       const { state, events } = decide(before, input, t, where);
       written = state.pools[policy.name];
       ledgerAfter = state.ledgers[policy.name] ?? ledger;
@@ -127,22 +93,5 @@ export function createDecisionEngine(
       telemetry.metrics.pools.limits(policy.name, written.min, written.max);
     }
     return applied.outputs;
-  }
-
-  const handlers: HandlerRegistry<HandledType> = handlersFor(handledTypes, handle);
-  return {
-    handlers,
-    store,
-    policies,
-    async poolState(pool) {
-      const policy = policies.get(pool);
-      if (!policy) return null;
-      const stored = await store.get(pool);
-      const t = now();
-      const state = current(policy, stored.part, stored.ledger, t).pools[pool];
-      return state
-        ? { state: viewOf(state, stored.ledger, t), ledger: stored.ledger, hold: holdAt(stored.ledger, t) }
-        : null;
-    },
   };
 }

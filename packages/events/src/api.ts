@@ -1,0 +1,117 @@
+/**
+ * The shapes of the services' HTTP answers that other programs read (the CLI, the console,
+ * tests): written once here, each with the JSON Schema its route declares, so a server and
+ * its clients cannot drift apart. A decision's explanation is the catalogue's.
+ */
+import type { z } from 'zod';
+import type { explanationSchema } from './schemas.ts';
+
+/** Why a decision was taken: the rule, the inputs, the comparisons and any clamp (schemas.ts). */
+export type Explanation = z.output<typeof explanationSchema>;
+
+/** A scale trigger's target, pursued (not reached yet) or held until `until`. */
+export interface PoolHold {
+  target: number;
+  action: 'scale_up' | 'scale_down' | 'set';
+  trigger_id: string;
+  source: string;
+  reason: string;
+  state: 'pursued' | 'held';
+  /** ISO time the hold ends; null while pursued. */
+  until: string | null;
+}
+
+/** One row of the decision engine's `GET /v1/pools`. */
+export interface PoolStatus {
+  pool: string;
+  /** Null until the pool's members have been listed once. */
+  workers: number | null;
+  /** The size the pool heads for (workers and the actions in flight). */
+  desired: number | null;
+  min: number;
+  max: number;
+  paused: boolean;
+  dry_run: boolean;
+  in_flight: number;
+  hold: PoolHold | null;
+}
+
+/** The decision engine's `GET /v1/pools`. */
+export interface PoolsResponse {
+  pools: PoolStatus[];
+}
+
+/** An action in flight as min-enforcer's floor route shows it (the ledger's). */
+export interface FloorAction {
+  id: string;
+  direction: 'up' | 'down';
+  count: number;
+  remaining: number;
+  origin: 'decision' | 'floor' | 'trigger' | 'external';
+  state: 'claimed' | 'started' | 'done' | 'failed';
+  at: number;
+  expiresAt: number;
+}
+
+/** min-enforcer's `GET /v1/pools/:pool/floor`; only `pool` and `state: null` while nothing is stored. */
+export type FloorStatus =
+  | { pool: string; state: null }
+  | {
+      pool: string;
+      workers: number | null;
+      desired: number | null;
+      min: number;
+      max: number;
+      violation: { since: number } | null;
+      retry_at: number | null;
+      in_flight: FloorAction[];
+      losses: { node: string; at: number }[];
+    };
+
+const nullable = (type: string) => ({ type: [type, 'null'] });
+
+/** JSON Schema of {@link PoolHold} or null. */
+export const poolHoldJsonSchema = {
+  type: ['object', 'null'],
+  properties: {
+    target: { type: 'integer' },
+    action: { type: 'string', enum: ['scale_up', 'scale_down', 'set'] },
+    trigger_id: { type: 'string' },
+    source: { type: 'string' },
+    reason: { type: 'string' },
+    state: { type: 'string', enum: ['pursued', 'held'] },
+    until: nullable('string'),
+  },
+  required: ['target', 'action', 'trigger_id', 'source', 'reason', 'state', 'until'],
+} as const;
+
+/** JSON Schema of {@link PoolStatus}. */
+export const poolStatusJsonSchema = {
+  type: 'object',
+  properties: {
+    pool: { type: 'string' },
+    workers: nullable('integer'),
+    desired: nullable('integer'),
+    min: { type: 'integer' },
+    max: { type: 'integer' },
+    paused: { type: 'boolean' },
+    dry_run: { type: 'boolean' },
+    in_flight: { type: 'integer' },
+    hold: poolHoldJsonSchema,
+  },
+  required: ['pool', 'workers', 'desired', 'min', 'max', 'paused', 'dry_run', 'in_flight', 'hold'],
+} as const;
+
+/** JSON Schema of {@link PoolsResponse}. */
+export const poolsResponseJsonSchema = {
+  type: 'object',
+  properties: { pools: { type: 'array', items: poolStatusJsonSchema } },
+  required: ['pools'],
+} as const;
+
+/** JSON Schema of a route's `:pool` parameter. */
+export const poolParamsJsonSchema = {
+  type: 'object',
+  properties: { pool: { type: 'string' } },
+  required: ['pool'],
+} as const;
