@@ -7,8 +7,7 @@
 // and a deficit a decision already covers not repaired at all.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
-import { after, before, describe, type TestContext, test } from 'node:test';
+import { describe, type TestContext, test } from 'node:test';
 import { type Recorder, recordTopics } from '@scalewise/bus/test-support/recorder';
 import { type LoadedConfig, loadConfig } from '@scalewise/config';
 import {
@@ -34,23 +33,14 @@ import {
 } from '@scalewise/pool';
 import { createService, type Service } from '@scalewise/service';
 import { kitOpenRoutes, sweepRoutes } from '@scalewise/service/test-support';
-import { getStack, type StackEndpoints, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
+import { integrationFixture, quiet, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { defineMinEnforcer } from './service.ts';
 
 const POOL = 'workers';
 /** The pool's action_timeout_seconds (the default), as the producers use it. */
 const TIMEOUT_MS = 600_000;
 
-const quiet = new Writable({ write: (_c, _e, done) => done() });
-let stack: StackEndpoints;
-const running: Service[] = [];
-
-before(async () => {
-  stack = await getStack();
-});
-after(async () => {
-  await Promise.all(running.map((s) => s.stop().catch(() => undefined)));
-});
+const fx = integrationFixture({ recorder: recordTopics });
 
 function testConfig(
   checkInterval: number,
@@ -64,7 +54,7 @@ autoscaler:
   pools: [{ name: ${POOL}, min: 2, max: 6 }]
   enforcement: { min_violation_check_interval: ${checkInterval}, emergency_scale_threshold: 2 }
 events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
-${serversYaml(stack, {
+${serversYaml(fx.stack, {
   ...(auth.apiToken ? { apiToken: auth.apiToken } : {}),
   ...(auth.http ? { http: auth.http } : {}),
 })}
@@ -77,7 +67,7 @@ shutdown_timeout_seconds: 10
 }
 
 async function startEnforcer(loaded: LoadedConfig, groupId?: string): Promise<Service> {
-  const service = await createService(
+  const service = createService(
     defineMinEnforcer({
       config: loaded,
       fromBeginning: true,
@@ -85,9 +75,7 @@ async function startEnforcer(loaded: LoadedConfig, groupId?: string): Promise<Se
       telemetry: { logDestination: quiet },
     }),
   );
-  running.push(service);
-  await service.start();
-  return service;
+  return fx.start(service);
 }
 
 const ev = <T extends EventType>(type: T, data: Partial<EventData<T>>, clusterid: string) =>
@@ -265,10 +253,8 @@ describe('min-enforcer on the real broker, with the pool ledger', () => {
     const cid = loaded.config.cluster_id;
     const me = await startEnforcer(loaded);
     const topics = ['nodes', 'decisions', 'actions', 'state'].map((k) => `${prefix}${k}`);
-    const rec = await recordTopics(stack.kafka.brokers, topics, uniqueName('rec'));
-    t.after(() => rec.stop());
-    const nm = await recordTopics(stack.kafka.brokers, [`${prefix}decisions`], uniqueName('nm'));
-    t.after(() => nm.stop());
+    const rec = await fx.record(topics, { scope: t });
+    const nm = await fx.record([`${prefix}decisions`], { groupId: uniqueName('nm'), scope: t });
     simulateNodeManager(t, me, nm, () => 'k3s-worker-14');
 
     await listing(me, ['k3s-worker-1', 'k3s-worker-3']);
@@ -362,12 +348,7 @@ describe('min-enforcer on the real broker, with the pool ledger', () => {
     const { loaded, prefix } = testConfig(60);
     const cid = loaded.config.cluster_id;
     const me = await startEnforcer(loaded);
-    const rec = await recordTopics(
-      stack.kafka.brokers,
-      [`${prefix}decisions`, `${prefix}dlq`],
-      uniqueName('rec'),
-    );
-    t.after(() => rec.stop());
+    const rec = await fx.record([`${prefix}decisions`, `${prefix}dlq`], { scope: t });
     await listing(me, ['k3s-worker-1', 'k3s-worker-2']);
     // As an external system sends them (docs/triggers.md), in this order on one partition.
     const raw = (id: string, update: unknown, extra: Record<string, string> = {}) => ({
@@ -416,8 +397,7 @@ describe('min-enforcer on the real broker, with the pool ledger', () => {
   test('the periodic check repairs again after a failed floor action, one interval after the failure, with no event arriving', async (t) => {
     const { loaded, prefix } = testConfig(1);
     const me = await startEnforcer(loaded);
-    const rec = await recordTopics(stack.kafka.brokers, [`${prefix}decisions`], uniqueName('rec'));
-    t.after(() => rec.stop());
+    const rec = await fx.record([`${prefix}decisions`], { scope: t });
     // state-sync has listed one node and published nothing: the check finds the pool short.
     await listing(me, ['w-1'], { publish: false });
     await waitFor(() => rec.of('io.scalewise.AutoScaleUpToMinimum').length >= 1, {
@@ -477,12 +457,7 @@ describe('min-enforcer on the real broker, with the pool ledger', () => {
     const { loaded, prefix } = testConfig(1);
     const a = await startEnforcer(loaded, `${prefix}replica-a`);
     await startEnforcer(loaded, `${prefix}replica-b`);
-    const rec = await recordTopics(
-      stack.kafka.brokers,
-      [`${prefix}decisions`, `${prefix}state`],
-      uniqueName('rec'),
-    );
-    t.after(() => rec.stop());
+    const rec = await fx.record([`${prefix}decisions`, `${prefix}state`], { scope: t });
     await listing(a, ['w-1', 'w-2', 'w-3']);
     // state-sync finds two of the three gone: two losses, then the sync.
     const found = await listing(a, ['w-3']);
@@ -523,12 +498,7 @@ describe('min-enforcer on the real broker, with the pool ledger', () => {
     const { loaded, prefix } = testConfig(1);
     const cid = loaded.config.cluster_id;
     const me = await startEnforcer(loaded);
-    const rec = await recordTopics(
-      stack.kafka.brokers,
-      [`${prefix}decisions`, `${prefix}state`],
-      uniqueName('rec'),
-    );
-    t.after(() => rec.stop());
+    const rec = await fx.record([`${prefix}decisions`, `${prefix}state`], { scope: t });
     await listing(me, ['w-1', 'w-2']);
     // The decision engine decided to add one node and claimed it in the ledger as it decided.
     const decision = ev(
