@@ -12,7 +12,7 @@ import {
   type ServiceContext,
   type ServiceDefinition,
 } from '@scalewise/service';
-import { createNodeManager, type decisionTypes, type NodeManager, serviceName } from './manager.ts';
+import { createNodeManager, type decisionTypes, type NodeManager, serviceName } from './app.ts';
 
 export interface NodeManagerService extends ServiceDefinition<(typeof decisionTypes)[number]> {
   manager(): NodeManager | undefined;

@@ -1,0 +1,138 @@
+/**
+ * Carries out the core's commands against the providers and the Kubernetes API: create a
+ * pool's workers, drain a node, remove a worker, uncordon a node. What each observes (created,
+ * Ready, drained, removed, failed) goes back to the action through `observed`.
+ *
+ * The providers come decorated (packages/providers `resilient`: the bus's retry policy, no
+ * TypeError retried); uncordon is retried by the same policy. A command that fails for good
+ * fails its action with the last error's reason.
+ */
+import { type RetryPolicy, withRetry } from '@scalewise/bus';
+import type { PoolConfig } from '@scalewise/config';
+import { ScalewiseError } from '@scalewise/errors';
+import { drain, type Kube, uncordon } from '@scalewise/kube';
+import { lastError, type Provider } from '@scalewise/providers';
+import type { Command, Observation } from '../core/index.ts';
+import { actionPolicyOf } from '../core/policy.ts';
+import type { Tracker } from './running.ts';
+
+export interface CommandRunnerDeps {
+  pools: ReadonlyMap<string, PoolConfig>;
+  /** Provider name -> implementation (decorated). */
+  providers: Readonly<Record<string, Provider>>;
+  kube: Kube;
+  tracker: Pick<Tracker, 'awaiting'>;
+  /** Whether the worker is Ready now, as the watches last saw it. */
+  isReady(pool: PoolConfig, worker: string): boolean;
+  /** Applies what a command observed to its action. */
+  observed(actionId: string, o: Observation, label: string): Promise<void>;
+  /** The bus's policy (`events.retry`), for uncordon. */
+  retry: RetryPolicy;
+  log: { error(obj: object, msg: string): void };
+}
+
+/** A failure as the action records it: the reason of the last error behind the retries. */
+export function failure(err: unknown): Observation {
+  const last = lastError(err);
+  const e = last instanceof ScalewiseError ? last : undefined;
+  return {
+    kind: 'failed',
+    code: (e?.details.reason as string | undefined) ?? e?.code ?? 'PROVIDER_ERROR',
+    message: (last as Error).message,
+    retriable: e?.retriable ?? true,
+  };
+}
+
+export interface CommandRunner {
+  /** Carries out a command; its failure is applied to the action, never thrown. */
+  run(c: Command): Promise<void>;
+  /** The provider of a pool. @throws ScalewiseError INVALID_CONFIG when it is not available. */
+  providerOf(pool: PoolConfig): Provider;
+}
+
+export function createCommandRunner(deps: CommandRunnerDeps): CommandRunner {
+  const { observed } = deps;
+  const providerOf = (pool: PoolConfig): Provider => {
+    const p = deps.providers[pool.provider];
+    if (!p) {
+      throw new ScalewiseError(
+        'INVALID_CONFIG',
+        `pool '${pool.name}': provider '${pool.provider}' is not available in this node-manager`,
+        { details: { pool: pool.name, provider: pool.provider } },
+      );
+    }
+    return p;
+  };
+
+  async function create(pool: PoolConfig, c: Extract<Command, { kind: 'create' }>): Promise<void> {
+    deps.tracker.awaiting(c.actionId, c.nodes);
+    const made = await providerOf(pool).create(pool, c.nodes, c.actionId, {
+      ...(c.taskId ? { taskId: c.taskId } : {}),
+      ...(c.zones ? { zones: c.zones } : {}),
+    });
+    for (const m of made) {
+      await observed(
+        c.actionId,
+        { kind: 'created', node: m.node, providerId: m.providerId, provider: pool.provider },
+        `created/${m.node}`,
+      );
+    }
+    // A node the watch saw Ready before its creation was recorded raises no new update:
+    // look in the watch's cache (an update it has not seen yet still comes later).
+    for (const m of made) {
+      if (deps.isReady(pool, m.node))
+        await observed(c.actionId, { kind: 'ready', node: m.node }, `ready/${m.node}`);
+    }
+  }
+
+  async function drainNode(pool: PoolConfig, c: Extract<Command, { kind: 'drain' }>): Promise<void> {
+    if (providerOf(pool).workers) {
+      // A worker pod is not a node: nothing to cordon or evict (it was chosen idle).
+      await observed(c.actionId, { kind: 'drained', node: c.node, evictedPods: 0 }, `drained/${c.node}`);
+      return;
+    }
+    const policy = actionPolicyOf(pool, false);
+    const r = await drain(deps.kube, c.node, { timeoutMs: policy.drainTimeoutSeconds * 1000 * 0.8 });
+    await observed(
+      c.actionId,
+      { kind: 'drained', node: c.node, evictedPods: r.evicted.length },
+      `drained/${c.node}`,
+    );
+  }
+
+  async function remove(pool: PoolConfig, c: Extract<Command, { kind: 'remove' }>): Promise<void> {
+    const { existed } = await providerOf(pool).remove(pool, c.node);
+    await observed(
+      c.actionId,
+      { kind: 'removed', node: c.node, provider: pool.provider, existed },
+      `removed/${c.node}`,
+    );
+  }
+
+  async function run(c: Command): Promise<void> {
+    const pool = deps.pools.get(c.pool);
+    if (!pool) return;
+    try {
+      switch (c.kind) {
+        case 'create':
+          return await create(pool, c);
+        case 'drain':
+          return await drainNode(pool, c);
+        case 'remove':
+          return await remove(pool, c);
+        case 'uncordon':
+          await withRetry(() => uncordon(deps.kube, c.node), deps.retry);
+          return;
+      }
+    } catch (err) {
+      deps.log.error({ err, command: c.kind, action_id: c.actionId }, 'action command failed');
+      await observed(
+        c.actionId,
+        { ...failure(err), ...('node' in c ? { node: c.node } : {}) } as Observation,
+        `failed/${c.kind}/${'node' in c ? c.node : c.nodes.join(',')}`,
+      ).catch((e) => deps.log.error({ err: e }, 'recording the failure failed'));
+    }
+  }
+
+  return { run, providerOf };
+}
