@@ -2,10 +2,10 @@
 // receivers (grouped, resolved, a failing sink retried then dead-lettered), the WebSocket
 // stream (auth, filters, a client that never reads), and the history and explain routes.
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import { Writable } from 'node:stream';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig } from '@scalewise/config';
 import {
@@ -17,19 +17,16 @@ import {
   sampleData,
   shortName,
 } from '@scalewise/events';
-import { createService, type Service } from '@scalewise/service';
+import { createService } from '@scalewise/service';
 import { kitOpenRoutes, sweepRoutes } from '@scalewise/service/test-support';
-import { getStack, type StackEndpoints, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
+import { integrationFixture, quiet, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { WebSocket } from 'ws';
 import { defineAlertManager } from './service.ts';
 
-const quiet = new Writable({ write: (_c, _e, done) => done() });
 const token = 'test-token-0123456789abcdef';
 /** A read-scope token named viewer, beside the write token `api` (http.api_token). */
 const viewerToken = 'viewer-token-0123456789abc';
-let stack: StackEndpoints;
-const running: Service[] = [];
-const servers: Server[] = [];
+const fx = integrationFixture({ recorder: recordTopics });
 
 interface Hit {
   path: string;
@@ -47,19 +44,11 @@ async function receiver(): Promise<{ url: string; hits: Hit[] }> {
       res.end();
     });
   });
-  servers.push(server);
+  fx.defer(() => server.close());
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const a = server.address();
   return { url: `http://127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`, hits };
 }
-
-before(async () => {
-  stack = await getStack();
-});
-after(async () => {
-  await Promise.all(running.map((s) => s.stop().catch(() => undefined)));
-  for (const s of servers) s.close();
-});
 
 async function startAlertManager(
   sinks: string,
@@ -79,22 +68,22 @@ events:
   group_prefix: "${prefix}"
   partitions: 3
   retry: { attempts: 3, initial_ms: 50, max_ms: 200 }
-${serversYaml(stack, { apiToken: token, http: 'tokens: [{ name: viewer, scope: read, token_env: VIEWER_TOKEN }]' })}
+${serversYaml(fx.stack, { apiToken: token, http: 'tokens: [{ name: viewer, scope: read, token_env: VIEWER_TOKEN }]' })}
 telemetry: { log_level: ${logs === quiet ? 'warn' : 'info'} }
 shutdown_timeout_seconds: 10
 `,
     env: { VIEWER_TOKEN: viewerToken },
   });
-  const service = await createService(
-    defineAlertManager({
-      config: loaded,
-      fromBeginning: true,
-      ...(stream ? { stream } : {}),
-      telemetry: { logDestination: logs },
-    }),
+  const service = await fx.start(
+    createService(
+      defineAlertManager({
+        config: loaded,
+        fromBeginning: true,
+        ...(stream ? { stream } : {}),
+        telemetry: { logDestination: logs },
+      }),
+    ),
   );
-  running.push(service);
-  await service.start();
   const base = await service.listen();
   return { service, base, prefix, cid: loaded.config.cluster_id };
 }
@@ -141,8 +130,7 @@ describe('alert-manager on the real servers', () => {
     const { service, base, prefix, cid } = await startAlertManager(
       `[{ name: broken, kind: webhook, url: "${rx.url}/fail" }]`,
     );
-    const dlq = await recordTopics(stack.kafka.brokers, [`${prefix}dlq`], uniqueName('rec'));
-    t.after(() => dlq.stop());
+    const dlq = await fx.record([`${prefix}dlq`], { scope: t });
     const lost = ev('io.scalewise.NodeUnexpectedlyLost', {}, cid);
     await service.bus.publisher.publish(lost);
     await waitFor(() => dlq.of('io.scalewise.DeadLetterRecorded').length >= 1, {
