@@ -2,7 +2,7 @@
 import { connectKube, type Kube } from '@scalewise/kube';
 import type { DockerEnv, Provider } from '@scalewise/providers';
 import type { ServiceContext, ServiceDefinition } from '@scalewise/service';
-import { createStateSync, type StateSync, serviceName } from './sync.ts';
+import { createStateSync, type StateSync, serviceName } from './app.ts';
 
 export interface StateSyncService extends ServiceDefinition {
   sync(): StateSync | undefined;
@@ -13,7 +13,7 @@ export function defineStateSync(
     kube?: Kube;
     /** DOCKER_HOST / DOCKER_API_VERSION for docker pools (main.ts: process.env). */
     env?: DockerEnv;
-    /** Provider name -> implementation (tests). @default node-manager's, for the configured pools */
+    /** Provider name -> implementation (tests). @default the registry's, for the configured pools */
     providers?: Readonly<Record<string, Provider>>;
   } = {},
 ): StateSyncService {
