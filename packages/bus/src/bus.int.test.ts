@@ -2,7 +2,7 @@
 // prefix, consumer group and bucket.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { ScalewiseError } from '@scalewise/errors';
 import {
   type AnyScalewiseEvent,
@@ -15,38 +15,23 @@ import {
   topicKeys,
   topicName,
 } from '@scalewise/events';
-import { getStack, type StackEndpoints, uniqueName, waitFor } from '@scalewise/testing';
-import { logLevel } from 'kafkajs';
+import { integrationFixture, uniqueName, waitFor } from '@scalewise/testing';
 import { type Bus, type BusConfig, createBus } from './bus.ts';
 import type { HandlerRegistry } from './subscriber.ts';
 import { startTcpProxy } from './test-support/tcp-proxy.ts';
+import { testBusConfig } from './test-support/test-bus.ts';
 
-let stack: StackEndpoints;
-const buses: Bus[] = [];
-
-before(async () => {
-  stack = await getStack();
-});
-after(async () => {
-  await Promise.all(buses.map((b) => b.stop(10_000).catch(() => undefined)));
-});
+const fx = integrationFixture();
 
 function testBus(overrides: Partial<BusConfig> = {}): { bus: Bus; prefix: string } {
-  const prefix = `${uniqueName('bus')}.`;
-  const bus = createBus({
-    service: 'bus-test',
-    clusterid: 'local',
-    kafka: { clientId: uniqueName('bus-client'), brokers: stack.kafka.brokers, logLevel: logLevel.NOTHING },
-    redis: { url: stack.redis.url },
-    s3: { ...stack.s3, bucket: uniqueName('dlq') },
-    topicPrefix: prefix,
-    partitions: 3,
+  const config = testBusConfig(fx.stack, 'bus-test', 'bus', {
     retry: { maxAttempts: 3, baseMs: 10, maxMs: 50 },
     breakers: { resetTimeoutMs: 500, volumeThreshold: 2 },
     ...overrides,
   });
-  buses.push(bus);
-  return { bus, prefix };
+  const bus = createBus(config);
+  fx.defer(() => bus.stop(10_000));
+  return { bus, prefix: config.topicPrefix };
 }
 
 /** A handler for every type that records what it got. */
@@ -120,7 +105,7 @@ describe('bus', () => {
     const kcat = execFile('kcat', [
       '-P',
       '-b',
-      stack.kafka.brokers[0] as string,
+      fx.stack.kafka.brokers[0] as string,
       '-t',
       topic,
       '-k',
@@ -262,11 +247,11 @@ describe('bus', () => {
   });
 
   test('S3 down while a poison record arrives: the partition pauses and nothing is committed; S3 back: stored and resumed', async () => {
-    const s3url = new URL(stack.s3.endpoint);
+    const s3url = new URL(fx.stack.s3.endpoint);
     const proxy = await startTcpProxy({ host: s3url.hostname, port: Number(s3url.port) });
     try {
       const { bus, prefix } = testBus({
-        s3: { ...stack.s3, endpoint: `http://${proxy.address}`, bucket: uniqueName('dlq') },
+        s3: { ...fx.stack.s3, endpoint: `http://${proxy.address}`, bucket: uniqueName('dlq') },
       });
       await bus.start();
       const groupId = uniqueName('g');
@@ -310,11 +295,11 @@ describe('bus', () => {
   });
 
   test('S3 down while a poison record waits: other partitions and topics go on; S3 back: stored once, the rest handled', async () => {
-    const s3url = new URL(stack.s3.endpoint);
+    const s3url = new URL(fx.stack.s3.endpoint);
     const proxy = await startTcpProxy({ host: s3url.hostname, port: Number(s3url.port) });
     try {
       const { bus, prefix } = testBus({
-        s3: { ...stack.s3, endpoint: `http://${proxy.address}`, bucket: uniqueName('dlq') },
+        s3: { ...fx.stack.s3, endpoint: `http://${proxy.address}`, bucket: uniqueName('dlq') },
       });
       await bus.start();
       const groupId = uniqueName('g');

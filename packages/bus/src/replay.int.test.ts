@@ -1,6 +1,6 @@
 // Replay against the real broker and S3.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
   type AnyScalewiseEvent,
   createEvent,
@@ -8,34 +8,20 @@ import {
   toKafkaMessage,
   topicName,
 } from '@scalewise/events';
-import { getStack, type StackEndpoints, uniqueName, waitFor } from '@scalewise/testing';
-import { logLevel } from 'kafkajs';
-import { type Bus, createBus } from './bus.ts';
+import { integrationFixture, uniqueName, waitFor } from '@scalewise/testing';
+import { createBus } from './bus.ts';
 import { replay, replayDeadLetter, replayIntoTopic } from './replay.ts';
+import { testBusConfig } from './test-support/test-bus.ts';
 
-let stack: StackEndpoints;
-const buses: Bus[] = [];
-before(async () => {
-  stack = await getStack();
-});
-after(async () => {
-  await Promise.all(buses.map((b) => b.stop(10_000).catch(() => undefined)));
-});
+const fx = integrationFixture();
 
 function testBus() {
-  const prefix = `${uniqueName('replay')}.`;
-  const bus = createBus({
-    service: 'replay-test',
-    clusterid: 'local',
-    kafka: { clientId: uniqueName('c'), brokers: stack.kafka.brokers, logLevel: logLevel.NOTHING },
-    redis: { url: stack.redis.url },
-    s3: { ...stack.s3, bucket: uniqueName('dlq') },
-    topicPrefix: prefix,
-    partitions: 3,
+  const config = testBusConfig(fx.stack, 'replay-test', 'replay', {
     retry: { maxAttempts: 2, baseMs: 10, maxMs: 20 },
   });
-  buses.push(bus);
-  return { bus, prefix };
+  const bus = createBus(config);
+  fx.defer(() => bus.stop(10_000));
+  return { bus, prefix: config.topicPrefix };
 }
 
 const base = Date.now() - 3_600_000;

@@ -6,8 +6,10 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before } from 'node:test';
 import type { V1Node } from '@kubernetes/client-node';
+import type { Redis } from 'ioredis';
 import { type KubeAdmin, kubeAdmin } from './kube.ts';
 import { uniqueName } from './names.ts';
+import { connectRedis } from './redis.ts';
 import { getStack, type StackEndpoints, type StackOptions } from './stack.ts';
 import { waitFor } from './wait.ts';
 
@@ -90,6 +92,8 @@ export interface IntegrationFixture<K = never, R extends Stoppable = never> {
   start<S extends Startable>(service: S | Promise<S>, scope?: Scope): Promise<S>;
   /** A recorder of the full topic names, joined, on a group of its own; stopped at the end. */
   record(topics: string[], options?: RecordOptions): Promise<R>;
+  /** A connection of its own to the stack's Redis, closed at the end (of `scope`, when given). */
+  redis(scope?: Scope): Promise<Redis>;
 }
 
 /**
@@ -186,6 +190,9 @@ export function integrationFixture<K = never, R extends Stoppable = never>(
       if (scope) scope.after(() => rec.stop());
       else fixture.defer(() => rec.stop());
       return rec;
+    },
+    redis(scope) {
+      return connectRedis(fixture.stack.redis.url, scope ?? { after: (fn) => fixture.defer(fn) });
     },
   };
   return fixture;

@@ -25,6 +25,8 @@ export {
   simulatedNodeManifest,
 } from './kube.ts';
 export { uniqueName } from './names.ts';
+export { freePort } from './net.ts';
+export { connectRedis, unreachableRedis } from './redis.ts';
 export {
   chooseServers,
   getStack,
