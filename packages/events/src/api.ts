@@ -115,3 +115,38 @@ export const poolParamsJsonSchema = {
   properties: { pool: { type: 'string' } },
   required: ['pool'],
 } as const;
+
+const floorActionJsonSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    direction: { type: 'string' },
+    count: { type: 'integer' },
+    remaining: { type: 'integer' },
+    origin: { type: 'string' },
+    state: { type: 'string' },
+    at: { type: 'number' },
+    expiresAt: { type: 'number' },
+  },
+} as const;
+
+/** JSON Schema of {@link FloorStatus} (one object: the fields absent while nothing is stored). */
+export const floorStatusJsonSchema = {
+  type: 'object',
+  properties: {
+    pool: { type: 'string' },
+    state: { type: 'null' },
+    workers: nullable('integer'),
+    desired: nullable('integer'),
+    min: { type: 'integer' },
+    max: { type: 'integer' },
+    violation: { type: ['object', 'null'], properties: { since: { type: 'number' } } },
+    retry_at: nullable('number'),
+    in_flight: { type: 'array', items: floorActionJsonSchema },
+    losses: {
+      type: 'array',
+      items: { type: 'object', properties: { node: { type: 'string' }, at: { type: 'number' } } },
+    },
+  },
+  required: ['pool'],
+} as const;

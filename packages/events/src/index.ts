@@ -2,6 +2,7 @@ export {
   type Explanation,
   type FloorAction,
   type FloorStatus,
+  floorStatusJsonSchema,
   type PoolHold,
   type PoolStatus,
   type PoolsResponse,

@@ -2,8 +2,6 @@
  * min-enforcer as a kit service: its handlers, its periodic check, its routes (read routes: any
  * configured bearer token, the kit's auth, docs/security.md).
  */
-import { ScalewiseError } from '@scalewise/errors';
-import { desiredOf, inFlightOf, limitsOf, lossesSince, workersOf } from '@scalewise/pool';
 import type { ServiceContext, ServiceDefinition } from '@scalewise/service';
 import {
   createMinEnforcer,
@@ -11,7 +9,8 @@ import {
   type MinEnforcer,
   type MinEnforcerOptions,
   serviceName,
-} from './enforcer.ts';
+} from './app.ts';
+import { floorRoutes } from './http/floor.ts';
 
 export interface MinEnforcerService extends ServiceDefinition<HandledType> {
   enforcer(): MinEnforcer | undefined;
@@ -32,32 +31,7 @@ export function defineMinEnforcer(
     handlers: (ctx) => of(ctx).handlers,
     onStart: async (ctx) => of(ctx).start(),
     onStop: async (ctx) => of(ctx).stop(),
-    routes: (app, ctx) => {
-      app.get<{ Params: { pool: string } }>('/v1/pools/:pool/floor', async (req) => {
-        const e = of(ctx);
-        const { pool } = req.params;
-        if (!e.policies.has(pool)) {
-          throw new ScalewiseError('NOT_FOUND', `no pool named '${pool}' in the configuration`, {
-            details: { pool },
-          });
-        }
-        const stored = await e.poolState(pool);
-        const policy = e.policies.get(pool);
-        if (!stored || !policy) return { pool, state: null };
-        const t = Date.now();
-        const { floor, ledger } = stored;
-        return {
-          pool,
-          workers: workersOf(ledger),
-          desired: desiredOf(ledger, t),
-          ...limitsOf(ledger, policy.min, policy.max),
-          violation: floor.violation,
-          retry_at: floor.retryAt,
-          in_flight: inFlightOf(ledger, t),
-          losses: lossesSince(ledger, t - policy.emergencyWindowSeconds * 1000),
-        };
-      });
-    },
+    routes: (app, ctx) => floorRoutes(app, () => of(ctx), now ?? Date.now),
     ...def,
     enforcer: () => enforcer,
   };
