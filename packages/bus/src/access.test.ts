@@ -53,13 +53,14 @@ describe('kafkaAclBindings', () => {
     assert.ok(!has(all, { principal: 'User:scalewise-cli', operation: 'Create' }));
   });
 
-  test('producers-only services have no group; alert-manager has its two', () => {
+  test("producers-only services have no group; alert-manager has its two and its replicas' stream prefix", () => {
     assert.ok(!has(all, { principal: 'User:scalewise-metrics-listener', resource: 'group' }));
     assert.ok(!has(all, { principal: 'User:scalewise-state-sync', resource: 'group' }));
     const am = all.filter((b) => b.principal === 'User:scalewise-alert-manager' && b.resource === 'group');
-    assert.deepEqual(am.map((b) => b.name).sort(), [
-      'scalewise.alert-manager',
-      'scalewise.alert-manager-notify',
+    assert.deepEqual(am.map((b) => [b.pattern, b.name]).sort(), [
+      ['literal', 'scalewise.alert-manager'],
+      ['literal', 'scalewise.alert-manager-notify'],
+      ['prefixed', 'scalewise.alert-manager-stream-'],
     ]);
   });
 

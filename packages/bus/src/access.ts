@@ -77,10 +77,12 @@ export const kafkaAccess: Readonly<Record<KafkaRole, KafkaAccess>> = {
     groups: [],
   },
   'alert-manager': {
-    // History and the stream read everything; notifications have a group of their own.
+    // History, notifications and the live stream read everything: the first two in groups the
+    // replicas share, the stream in a group of each replica's own (`alert-manager-stream-<replica>`).
     reads: topicKeys,
     writes: reports,
     groups: ['alert-manager', 'alert-manager-notify'],
+    groupPrefixes: [{ name: 'alert-manager-stream-' }],
   },
   cli: {
     reads: topicKeys,

@@ -57,6 +57,16 @@ export function topicNames(config: Config): Record<TopicKey, string> {
 }
 
 /**
+ * The Kafka consumer group a member joins: `events.group_prefix` + the member's name. The one
+ * rule for group names: the services (`<service>`, alert-manager's `alert-manager-notify` and
+ * per-replica `alert-manager-stream-<replica>`), the CLI's `cli-tail-<id>`, and whatever reads
+ * a group's lag from outside (KEDA's ScaledObjects, e2e/src/keda.int.test.ts) derive it here.
+ */
+export function consumerGroupId(config: Pick<Config, 'events'>, member: string): string {
+  return `${config.events.group_prefix}${member}`;
+}
+
+/**
  * Options of the S3 client and the dead-letter bucket; with the loaded config, the CA of an
  * https endpoint (`s3.ca_file`) too.
  */

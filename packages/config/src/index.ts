@@ -1,4 +1,5 @@
 export {
+  consumerGroupId,
   kafkaClientConfig,
   type RedisClientConfig,
   redisClientConfig,

@@ -1,24 +1,32 @@
 /**
- * alert-manager's shell. Two consumer groups over every topic, so that a slow webhook never
- * delays the history or the live stream:
- * - `<prefix>alert-manager`: every event into the history (Redis streams) and out to the
- *   WebSocket clients whose filter it matches;
- * - `<prefix>alert-manager-notify`: events of severity warning and above routed (grouped,
- *   deduplicated, silenced, rate-limited, resolved: the pure core) and delivered to the sinks.
+ * alert-manager's shell. Three consumer groups over every topic, so that a slow webhook never
+ * delays the history or the live stream, and so that it scales out (any number of replicas):
+ * - `<prefix>alert-manager`, shared by the replicas: every event into the history (Redis
+ *   streams), once;
+ * - `<prefix>alert-manager-stream-<replica>`, one per replica (adapters/live-feed.ts): every
+ *   event out to this replica's WebSocket clients whose filter it matches;
+ * - `<prefix>alert-manager-notify`, shared: events of severity warning and above routed
+ *   (grouped, deduplicated, silenced, rate-limited, resolved: the pure core) and delivered to
+ *   the sinks, once. Silences live in Redis (adapters/silences.ts), read before each event that
+ *   may notify, so a silence created through any replica holds on all of them.
  *   A delivery that fails is retried by the bus with backoff; after the last retry the event's
  *   record is dead-lettered with the sink's error (and DeadLetterRecorded published), so a
  *   notification is never dropped silently. Each (sink, alert, status, event) is delivered once
  *   (a Redis marker), also across retries and replicas.
  */
 import { type HandlerRegistry, handlersFor, type Subscriber } from '@scalewise/bus';
+import { consumerGroupId, topicNames } from '@scalewise/config';
 import { ScalewiseError } from '@scalewise/errors';
 import { type AnyScalewiseEvent, type EventType, eventTypes } from '@scalewise/events';
 import type { ServiceContext } from '@scalewise/service';
 import { createRedisHistory, type History } from './adapters/history.ts';
+import { createLiveFeed, type LiveFeed } from './adapters/live-feed.ts';
+import { createRedisSilences, type SilenceStore } from './adapters/silences.ts';
 import { createSink, type Sink } from './adapters/sinks.ts';
 import { createStreamHub, type StreamHub } from './adapters/stream.ts';
 import {
   initialRoutingState,
+  mayNotify,
   type Notification,
   type RoutingConfig,
   type RoutingState,
@@ -30,10 +38,14 @@ export const serviceName = 'alert-manager';
 export interface AlertManager {
   history: History;
   hub: StreamHub;
+  /** This replica's consumer of the live stream. */
+  liveFeed: LiveFeed;
+  /** The cluster's silences, shared by every replica. */
+  silences: SilenceStore;
   routing: RoutingState;
   sinks: ReadonlyMap<string, Sink>;
   handlers: HandlerRegistry<EventType>;
-  /** Starts the notification consumer (its own group). */
+  /** Starts the live stream's consumer, then the notification consumer (their own groups). */
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -80,8 +92,18 @@ export function createAlertManager(ctx: ServiceContext, options: AlertManagerOpt
 
   const record = async (event: AnyScalewiseEvent) => {
     await bus.breakers.redis.call(() => history.append(event));
-    hub.publish(event);
   };
+  const liveFeed = createLiveFeed({
+    kafka: bus.kafka,
+    groupPrefix: consumerGroupId(config, `${serviceName}-stream-`),
+    topics: Object.values(topicNames(config)),
+    publish: (event) => hub.publish(event),
+    log,
+    ...(config.events.group_instance_id ? { replica: config.events.group_instance_id } : {}),
+    sessionTimeoutMs: config.events.session_timeout_ms,
+    heartbeatIntervalMs: config.events.heartbeat_interval_ms,
+  });
+  const silences = createRedisSilences(bus.redis, { key: `${namespace}:silences`, now });
   const handlers: HandlerRegistry<EventType> = handlersFor(eventTypes, record);
 
   // The notifications an event produced, kept across the bus's retries of it (routing
@@ -93,6 +115,11 @@ export function createAlertManager(ctx: ServiceContext, options: AlertManagerOpt
   async function notify(event: AnyScalewiseEvent): Promise<void> {
     let todo = pending.get(event.id);
     if (!todo) {
+      // Only an event that may notify needs the silences (one Redis read).
+      if (mayNotify(event)) {
+        const inForce = await bus.breakers.redis.call(() => silences.list());
+        routing.silences = new Map(inForce.map((s) => [s.id, s]));
+      }
       todo = route(routing, routingConfig, event, now()).notifications;
       if (todo.length === 0) return;
       pending.set(event.id, todo);
@@ -138,13 +165,16 @@ export function createAlertManager(ctx: ServiceContext, options: AlertManagerOpt
   return {
     history,
     hub,
+    liveFeed,
+    silences,
     routing,
     sinks,
     handlers,
     async start() {
+      await liveFeed.start();
       if (sinks.size === 0) return;
       notifier = bus.subscribe({
-        groupId: `${config.events.group_prefix}${serviceName}-notify`,
+        groupId: consumerGroupId(config, `${serviceName}-notify`),
         handlers: handlersFor(eventTypes, notify),
         // The main consumer dead-letters undecodable records (one dead letter per record);
         // a sink that stays down dead-letters its notifications (replayable) instead of
@@ -157,6 +187,7 @@ export function createAlertManager(ctx: ServiceContext, options: AlertManagerOpt
     },
     async stop() {
       hub.close();
+      await liveFeed.stop();
     },
   };
 }

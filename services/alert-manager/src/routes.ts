@@ -4,8 +4,9 @@
  *   GET    /v1/events/:id
  *   GET    /v1/explain/:id                  the causal chain of an event
  *   GET    /v1/explain?pool=P&at=ISO        why not: the blocks and rejections in force, and the decisions around
- *   GET    /v1/alerts                       open alerts
- *   GET    /v1/silences, POST /v1/silences, DELETE /v1/silences/:id
+ *   GET    /v1/alerts                       open alerts (of the partitions this replica routes)
+ *   GET    /v1/silences, POST /v1/silences, DELETE /v1/silences/:id   the cluster's, in Redis
+ *                                          (the same set through every replica)
  *   GET    /events (WebSocket)              live events matching the filter the client sends
  * Every route needs a bearer token, the silence routes one with write scope (the kit's auth,
  * docs/security.md). The WebSocket's upgrade may also carry it as `?token=` (redacted from the
@@ -27,7 +28,7 @@ import { selectSubprotocol } from '@scalewise/service';
 import type { FastifyInstance } from 'fastify';
 import type { HistoryQuery } from './adapters/history.ts';
 import type { AlertManager } from './alerts.ts';
-import { addSilence, explain, openAlerts, reasonsInForce } from './core/index.ts';
+import { checkSilence, explain, openAlerts, reasonsInForce } from './core/index.ts';
 
 /** What GET /v1/explain answers about: the scaling decisions and the optimum a pool reached. */
 const explainedAround: ReadonlySet<EventType> = new Set([
@@ -139,7 +140,7 @@ export async function alertRoutes(app: FastifyInstance, am: AlertManager): Promi
   app.get('/v1/alerts', async () => ({ alerts: openAlerts(am.routing) }));
 
   app.get('/v1/silences', async () => ({
-    silences: [...am.routing.silences.values()],
+    silences: await am.silences.list(),
   }));
 
   app.post('/v1/silences', { config: { audit: 'silence.create' } }, async (req, reply) => {
@@ -158,10 +159,11 @@ export async function alertRoutes(app: FastifyInstance, am: AlertManager): Promi
       ...(list(b.severities) ? { severities: list(b.severities) as Severity[] } : {}),
     };
     try {
-      addSilence(am.routing, silence, Date.now());
+      checkSilence(silence, Date.now());
     } catch (err) {
       throw new ScalewiseError('BAD_REQUEST', (err as Error).message);
     }
+    await am.silences.add(silence);
     req.audit = {
       target: silence.id,
       details: {
@@ -182,7 +184,7 @@ export async function alertRoutes(app: FastifyInstance, am: AlertManager): Promi
     { config: { audit: 'silence.delete' } },
     async (req, reply) => {
       req.audit = { target: req.params.id };
-      if (!am.routing.silences.delete(req.params.id)) {
+      if (!(await am.silences.remove(req.params.id))) {
         throw new ScalewiseError('NOT_FOUND', `no silence with id '${req.params.id}'`);
       }
       reply.code(204);

@@ -4,6 +4,7 @@
  * and starts there, so every event published after "tailing ..." is shown.
  */
 import { randomUUID } from 'node:crypto';
+import { consumerGroupId } from '@scalewise/config';
 import { ScalewiseError } from '@scalewise/errors';
 import {
   type AnyScalewiseEvent,
@@ -124,7 +125,7 @@ export async function runTail(o: TailOptions, ctx: Context): Promise<number> {
     await admin.disconnect().catch(() => undefined);
   }
 
-  const groupId = `${config.events.group_prefix}cli-tail-${randomUUID().slice(0, 8)}`;
+  const groupId = consumerGroupId(config, `cli-tail-${randomUUID().slice(0, 8)}`);
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 250, allowAutoTopicCreation: false });
   let fail!: (err: unknown) => void;
   const failed = new Promise<never>((_, reject) => {

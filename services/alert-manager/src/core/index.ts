@@ -2,7 +2,9 @@ export { type ChainLink, type Explanation, explain, reasonsInForce } from './exp
 export { headline, type SlackBody, slackBody, type WebhookBody, webhookBody } from './format.ts';
 export {
   addSilence,
+  checkSilence,
   initialRoutingState,
+  mayNotify,
   type Notification,
   openAlerts,
   type RoutingConfig,

@@ -7,7 +7,14 @@ import {
   type EventType,
   sampleData,
 } from '@scalewise/events';
-import { addSilence, initialRoutingState, openAlerts, type RoutingConfig, route } from './notify.ts';
+import {
+  addSilence,
+  initialRoutingState,
+  mayNotify,
+  openAlerts,
+  type RoutingConfig,
+  route,
+} from './notify.ts';
 
 const config: RoutingConfig = {
   sinks: [
@@ -129,5 +136,30 @@ describe('routing', () => {
     assert.equal(state.sent.get('ops')?.length, 4);
     const nextMinute = route(state, config, ev('io.scalewise.MinimumNodesViolation', 'e'), t0 + 61_000);
     assert.ok(nextMinute.notifications.some((n) => n.sink === 'chat'));
+  });
+
+  test('only warning and above, and resolving events, may notify: routing any other sends nothing', () => {
+    const types: EventType[] = [
+      'io.scalewise.PoolMetricsObserved',
+      'io.scalewise.MinimumNodesViolation',
+      'io.scalewise.ScalingActionFailed',
+      'io.scalewise.MinimumNodesRestored',
+      'io.scalewise.NodeReady',
+    ];
+    assert.deepEqual(
+      types.map((t) => [t, mayNotify(ev(t))]),
+      [
+        ['io.scalewise.PoolMetricsObserved', false],
+        ['io.scalewise.MinimumNodesViolation', true],
+        ['io.scalewise.ScalingActionFailed', true],
+        ['io.scalewise.MinimumNodesRestored', true],
+        ['io.scalewise.NodeReady', true],
+      ],
+    );
+    // Given an open alert, an event that may not notify leaves it and sends nothing.
+    const state = initialRoutingState();
+    route(state, config, ev('io.scalewise.MinimumNodesViolation'), t0);
+    const quiet = route(state, config, ev('io.scalewise.PoolMetricsObserved'), t0 + 1);
+    assert.deepEqual(quiet.notifications, []);
   });
 });

@@ -238,15 +238,31 @@ export function route(
   return { state, notifications };
 }
 
-/** Adds a silence. @throws RangeError when it has already ended or matches everything without a comment. */
-export function addSilence(state: RoutingState, silence: Silence, now: number): RoutingState {
+/**
+ * Checks a new silence.
+ * @throws RangeError when it has already ended or matches everything without a comment.
+ */
+export function checkSilence(silence: Silence, now: number): void {
   if (silence.endsAt <= now) throw new RangeError(`silence ${silence.id} ends in the past`);
   const matchesAll = !silence.pools?.length && !silence.types?.length && !silence.severities?.length;
   if (matchesAll && !silence.comment.trim()) {
     throw new RangeError('a silence that matches every alert needs a comment saying why');
   }
+}
+
+/** Adds a silence. @throws RangeError as {@link checkSilence}. */
+export function addSilence(state: RoutingState, silence: Silence, now: number): RoutingState {
+  checkSilence(silence, now);
   state.silences.set(silence.id, silence);
   return state;
+}
+
+/**
+ * Whether routing `event` can notify (or be silenced): warning and above, and the events that
+ * resolve an alert. Routing any other event only remembers its id.
+ */
+export function mayNotify(event: AnyScalewiseEvent): boolean {
+  return severityRank[event.severity] >= severityRank.warning || resolves[event.type] !== undefined;
 }
 
 /** Open (firing) alerts, most severe first. */
