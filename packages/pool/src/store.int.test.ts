@@ -2,32 +2,21 @@
 // at once, redeliveries, a claim and the state it was decided from written together, and
 // Redis gone.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { ScalewiseError } from '@scalewise/errors';
-import { getStack, uniqueName } from '@scalewise/testing';
-import { Redis } from 'ioredis';
+import { integrationFixture, uniqueName, unreachableRedis } from '@scalewise/testing';
+import type { Redis } from 'ioredis';
 import { claim, desiredOf, inFlightOf, type Ledger, listed } from './ledger.ts';
 import { createPoolStore, type PoolStep, type PoolStore } from './store.ts';
 
-let url: string;
+const fx = integrationFixture();
 let redis: Redis;
 before(async () => {
-  url = (await getStack()).redis.url;
-  redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
-  await redis.connect();
-});
-after(async () => {
-  await redis.quit();
+  redis = await fx.redis();
 });
 
 /** A connection of its own, as a replica of a service has. */
-async function connection(t: { after: (fn: () => Promise<unknown>) => void }): Promise<Redis> {
-  const c = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
-  await c.connect();
-  t.after(() => c.quit());
-  return c;
-}
+const connection = (t: { after: (fn: () => unknown) => void }): Promise<Redis> => fx.redis(t);
 
 const T0 = 1_750_000_000_000;
 const TIMEOUT = 600_000;
@@ -237,22 +226,7 @@ test("a claim and the part it was decided from are written together: the loser s
 });
 
 test('Redis unreachable: a retriable DEPENDENCY_UNAVAILABLE naming Redis, nothing stepped', async (t) => {
-  // A port that was free a moment ago: nothing listens there.
-  const port = await new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-  const down = new Redis(port, '127.0.0.1', {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  });
-  down.on('error', () => undefined);
-  t.after(() => down.disconnect());
-  await down.connect().catch(() => undefined);
+  const down = await unreachableRedis(t);
   const store: PoolStore<Part, number> = createPoolStore({
     redis: down,
     clusterId: 'unused',

@@ -1,21 +1,16 @@
 // The state store against the real Redis of the stack: many writers at once, redeliveries,
 // and Redis gone.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { ScalewiseError } from '@scalewise/errors';
-import { getStack, uniqueName } from '@scalewise/testing';
+import { integrationFixture, uniqueName, unreachableRedis } from '@scalewise/testing';
 import { Redis } from 'ioredis';
 import { createStateStore, type StepResult } from './store.ts';
 
+const fx = integrationFixture();
 let redis: Redis;
 before(async () => {
-  const stack = await getStack();
-  redis = new Redis(stack.redis.url, { lazyConnect: true, maxRetriesPerRequest: 2 });
-  await redis.connect();
-});
-after(async () => {
-  await redis.quit();
+  redis = await fx.redis();
 });
 
 interface Counter {
@@ -107,22 +102,7 @@ test('the outputs of an input are kept for the outbox TTL only', async () => {
 });
 
 test('Redis unreachable: a retriable DEPENDENCY_UNAVAILABLE naming Redis, nothing applied', async (t) => {
-  // A port that was free a moment ago: nothing listens there.
-  const port = await new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-  const down = new Redis(port, '127.0.0.1', {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  });
-  down.on('error', () => undefined);
-  t.after(() => down.disconnect());
-  await down.connect().catch(() => undefined);
+  const down = await unreachableRedis(t);
   const store = createStateStore<Counter, string>({ redis: down, namespace: 'unused' });
   let ran = false;
   await assert.rejects(

@@ -30,7 +30,7 @@ export interface Stoppable {
 /** Options of {@link integrationFixture}. */
 export interface FixtureOptions<K, R extends Stoppable> extends StackOptions {
   /** Makes the client the tests talk to the cluster with (e.g. `@scalewise/kube`'s `connectKube`). */
-  connect?: (kubeconfig: string) => K;
+  connect?: (options: { kubeconfig: string }) => K;
   /**
    * Starts an event recorder on full topic names with a consumer group of its own (e.g.
    * `@scalewise/bus/test-support/recorder`'s `recordTopics`). Injected: this package sits
@@ -90,6 +90,11 @@ export interface IntegrationFixture<K = never, R extends Stoppable = never> {
   node(manifest: V1Node): Promise<void>;
   /** Starts the service (or consumer, ...) and stops it at the end (of `scope`, when given). */
   start<S extends Startable>(service: S | Promise<S>, scope?: Scope): Promise<S>;
+  /**
+   * The stack, once it answered (the `before` hook waits for it too): for another top-level
+   * hook, which node:test may start before the fixture's ended.
+   */
+  ready(): Promise<void>;
   /** A recorder of the full topic names, joined, on a group of its own; stopped at the end. */
   record(topics: string[], options?: RecordOptions): Promise<R>;
   /** A connection of its own to the stack's Redis, closed at the end (of `scope`, when given). */
@@ -110,13 +115,23 @@ export function integrationFixture<K = never, R extends Stoppable = never>(
   let admin: KubeAdmin | undefined;
   let client: { value: K } | undefined;
 
-  before(async () => {
-    stack = await getStack(stackOptions);
-    if (!stackOptions.kubernetes) return;
-    assert.ok(stack.kubernetes, 'getStack({ kubernetes: true }) gave no Kubernetes API');
-    admin = kubeAdmin(stack.kubernetes.kubeconfig);
-    if (connect) client = { value: connect(stack.kubernetes.kubeconfig) };
-  });
+  // node:test starts a file's top-level before hooks as they are registered, without waiting
+  // for the one before: the fixture's async methods (which another hook may call) wait on this.
+  let ready: Promise<void> | undefined;
+  const setUp = () => {
+    ready ??= (async () => {
+      const endpoints = await getStack(stackOptions);
+      if (stackOptions.kubernetes) {
+        assert.ok(endpoints.kubernetes, 'getStack({ kubernetes: true }) gave no Kubernetes API');
+        const kubeconfig = endpoints.kubernetes.kubeconfig;
+        admin = kubeAdmin(kubeconfig);
+        if (connect) client = { value: connect({ kubeconfig }) };
+      }
+      stack = endpoints;
+    })();
+    return ready;
+  };
+  before(setUp);
   after(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) {
       try {
@@ -145,10 +160,12 @@ export function integrationFixture<K = never, R extends Stoppable = never>(
       if (!client) throw new Error('the integration fixture was made without connect');
       return client.value;
     },
+    ready: setUp,
     defer(cleanup) {
       cleanups.push(cleanup);
     },
     async namespace(name, { nodes, podsGone = false } = {}) {
+      await setUp();
       const core = fixture.admin.core;
       await core.createNamespace({ body: { metadata: { name } } });
       fixture.defer(async () => {
@@ -171,6 +188,7 @@ export function integrationFixture<K = never, R extends Stoppable = never>(
       return name;
     },
     async node(manifest) {
+      await setUp();
       try {
         await fixture.admin.core.createNode({ body: manifest });
       } catch (err) {
@@ -178,6 +196,7 @@ export function integrationFixture<K = never, R extends Stoppable = never>(
       }
     },
     async start(pending, scope) {
+      await setUp();
       const service = await pending;
       if (scope) scope.after(() => service.stop());
       else fixture.defer(() => service.stop());
@@ -185,13 +204,15 @@ export function integrationFixture<K = never, R extends Stoppable = never>(
       return service;
     },
     async record(topics, { groupId = uniqueName('rec'), scope } = {}) {
+      await setUp();
       if (!recorder) throw new Error('the integration fixture was made without a recorder');
       const rec = await recorder(fixture.stack.kafka.brokers, topics, groupId);
       if (scope) scope.after(() => rec.stop());
       else fixture.defer(() => rec.stop());
       return rec;
     },
-    redis(scope) {
+    async redis(scope) {
+      await setUp();
       return connectRedis(fixture.stack.redis.url, scope ?? { after: (fn) => fixture.defer(fn) });
     },
   };
