@@ -20,11 +20,7 @@ import { integrationFixture, quiet, serversYaml, uniqueName, waitFor } from '@sc
 import { leaseName } from './listener.ts';
 import { defineMetricsListener } from './service.ts';
 
-const fx = integrationFixture({
-  kubernetes: true,
-  connect: (kubeconfig) => connectKube({ kubeconfig }),
-  recorder: recordTopics,
-});
+const fx = integrationFixture({ kubernetes: true, connect: connectKube, recorder: recordTopics });
 
 async function setup(
   workers: number,
