@@ -78,11 +78,11 @@ export function resilient(provider: Provider, options: ResilienceOptions): Resil
     try {
       return options.breaker ? await breakerOf(options.breaker).call(fn) : await fn();
     } catch (err) {
+      if (err instanceof ScalewiseError && err.details.retried === true) throw final(err);
       if (err instanceof ScalewiseError && err.code === 'CIRCUIT_OPEN') {
         // An open breaker answers the same until it half-opens: retrying now only waits.
         throw new ScalewiseError('CIRCUIT_OPEN', err.message, { retriable: false, cause: err });
       }
-      if (err instanceof ScalewiseError && err.details.retried === true) throw final(err);
       throw err;
     }
   };
