@@ -8,12 +8,15 @@
 #                      a single-node server with the Prometheus query API (/api/v1/query)
 #   kwok               the k8s component's own kwok build, for a test that runs a second
 #                      kwok (its own nodes, its own metrics configuration) beside the stack's
+#   helm               helm.sh/helm/v3 (cmd/helm): lints, renders and installs
+#                      deploy/helm/scalewise (scripts/validate-deploy, deploy/helm tests)
 #
 # Built once from the Go module proxy with the local Go toolchain, the way the k8s component
 # builds its servers (k8s.sh's _k8s_go_build), into $SCALEWISE_CACHE/<name>-<version>/bin.
 
 METRICS_SERVER_VERSION=${SCALEWISE_METRICS_SERVER_VERSION:-v0.9.0}
 VICTORIA_METRICS_VERSION=${SCALEWISE_VICTORIA_METRICS_VERSION:-v1.122.0}
+HELM_VERSION=${SCALEWISE_HELM_VERSION:-v3.22.0}
 
 # go_tool_path <name>: where the binary is (or will be) once built.
 go_tool_path() {
@@ -21,22 +24,31 @@ go_tool_path() {
     metrics-server) echo "$SCALEWISE_CACHE/metrics-server-$METRICS_SERVER_VERSION/bin/metrics-server" ;;
     victoria-metrics) echo "$SCALEWISE_CACHE/victoria-metrics-$VICTORIA_METRICS_VERSION/bin/victoria-metrics" ;;
     kwok) echo "$(_kwok_bin)/kwok" ;;
-    *) log "error: unknown Go tool '$1' (known: metrics-server victoria-metrics kwok)"; return 1 ;;
+    helm) echo "$SCALEWISE_CACHE/helm-$HELM_VERSION/bin/helm" ;;
+    *) log "error: unknown Go tool '$1' (known: metrics-server victoria-metrics kwok helm)"; return 1 ;;
   esac
 }
 
-# _go_tool_build <name> <module> <version> <package>: build into the cache unless built.
+# _go_tool_build <name> <module> <version> <package> [ldflags]: build into the cache unless built.
 _go_tool_build() {
-  local name=$1 module=$2 version=$3 pkg=$4
+  local name=$1 module=$2 version=$3 pkg=$4 ldflags=${5:-}
   local root="$SCALEWISE_CACHE/$name-$version"
-  local stamp="$root/bin/.built"
-  [[ -f $stamp && $(cat "$stamp") == "$version" ]] && return 0
+  local stamp="$root/bin/.built" built=$version${ldflags:+ $ldflags}
+  [[ -f $stamp && $(cat "$stamp") == "$built" ]] && return 0
   _k8s_need_go || return 1
   mkdir -p "$root/src"
   printf 'module scalewise.local/%s-build\n\ngo 1.26.0\n\nrequire %s %s\n' "$name" "$module" "$version" >"$root/src/go.mod"
   : >"$root/src/go.sum"
-  _k8s_go_build "$name $version (module $module)" "$root/src" "$root/bin" "" "$pkg" || return 1
-  echo "$version" >"$stamp"
+  _k8s_go_build "$name $version (module $module)" "$root/src" "$root/bin" "$ldflags" "$pkg" || return 1
+  echo "$built" >"$stamp"
+}
+
+# _helm_k8s_ldflags <major> <minor>: the -X flags of helm's default Kubernetes version.
+_helm_k8s_ldflags() {
+  local pkg
+  for pkg in pkg/lint/rules pkg/chartutil; do
+    printf -- '-X helm.sh/helm/v3/%s.k8sVersionMajor=%s -X helm.sh/helm/v3/%s.k8sVersionMinor=%s ' "$pkg" "$1" "$pkg" "$2"
+  done
 }
 
 # go_tool_install <name>: build it once (one build at a time, even when two tests race).
@@ -56,7 +68,12 @@ go_tool_install() {
       victoria-metrics)
         _go_tool_build victoria-metrics github.com/VictoriaMetrics/VictoriaMetrics "$VICTORIA_METRICS_VERSION" \
           github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics ;;
-      *) log "error: unknown Go tool '$1' (known: metrics-server victoria-metrics kwok)"; exit 1 ;;
+      helm)
+        # What helm's Makefile sets: its version, and the Kubernetes version `helm template` and
+        # `helm lint` assume (client-go v0.37 is Kubernetes 1.37) instead of the v1.20 default.
+        _go_tool_build helm helm.sh/helm/v3 "$HELM_VERSION" helm.sh/helm/v3/cmd/helm \
+          "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION $(_helm_k8s_ldflags 1 37)" ;;
+      *) log "error: unknown Go tool '$1' (known: metrics-server victoria-metrics kwok helm)"; exit 1 ;;
     esac
   ) 9>"$SCALEWISE_CACHE/.go-tools-$1.lock"
 }

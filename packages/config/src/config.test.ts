@@ -411,7 +411,6 @@ test('every configuration file the repository ships is valid', async () => {
     'config/scalewise.example.yaml',
     'config/scalewise.local.yaml',
     'config/scalewise.compose.yaml',
-    'k8s/base/config/scalewise.yaml',
   ];
   for (const file of files) {
     const text = readFileSync(join(root, file), 'utf8');
