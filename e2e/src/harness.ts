@@ -165,6 +165,11 @@ export interface SystemOptions {
    * environment on top of the system's. @default its TypeScript sources (`services/<svc>/src/main.ts`)
    */
   launch?: (service: ServiceName) => Promise<{ args: string[]; cwd: string; env?: Record<string, string> }>;
+  /**
+   * metrics-listener's leader-election Lease in the system's namespace (where a chart installed
+   * there grants it) instead of the config's default namespace. @default false
+   */
+  leaseInSystemNamespace?: boolean;
 }
 
 export interface RunningService {
@@ -385,7 +390,7 @@ ${pools.map(poolYaml).join('\n')}
     sync_interval_seconds: ${o.syncIntervalSeconds ?? 1}
     # Pending pods that name no pool belong to other tests, not to this system.
     default_pool: ${name}-none
-  enforcement:
+${o.leaseInSystemNamespace ? `    leader_election: { namespace: ${name} }\n` : ''}  enforcement:
     auto_scale_to_min: true
     min_violation_check_interval: ${o.minCheckIntervalSeconds ?? 1}
     emergency_scale_threshold: ${o.emergencyScaleThreshold ?? 2}
