@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { leaseName } from './listener.ts';
+import { leaseName } from './app.ts';
 
 // A Lease's name is a DNS subdomain: lower-case alphanumerics, '-' and '.', starting and
 // ending alphanumeric, at most 253 characters.

@@ -17,7 +17,7 @@ import {
 } from '@scalewise/kube';
 import { createService } from '@scalewise/service';
 import { integrationFixture, quiet, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
-import { leaseName } from './listener.ts';
+import { leaseName } from './app.ts';
 import { defineMetricsListener } from './service.ts';
 
 const fx = integrationFixture({ kubernetes: true, connect: connectKube, recorder: recordTopics });

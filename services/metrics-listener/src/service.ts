@@ -1,7 +1,7 @@
 /** metrics-listener as a kit service. */
 import { connectKube, type Kube } from '@scalewise/kube';
 import type { ServiceContext, ServiceDefinition } from '@scalewise/service';
-import { createMetricsListener, type MetricsListener, serviceName } from './listener.ts';
+import { createMetricsListener, type MetricsListener, serviceName } from './app.ts';
 
 export interface MetricsListenerService extends ServiceDefinition {
   listener(): MetricsListener | undefined;
