@@ -53,11 +53,18 @@ interface Call {
   status: number;
 }
 
-/** `helm` built from the Go module proxy (scripts/go-tool, cached). */
-function helm(args: string[], what: string): string {
+let helmBin: string | undefined;
+/** `helm` built from the Go module proxy (scripts/go-tool, cached): minutes the first time. */
+function buildHelm(): string {
+  if (helmBin) return helmBin;
   const bin = spawnSync('scripts/go-tool', ['path', 'helm'], { cwd: repositoryRoot(), encoding: 'utf8' });
   assert.equal(bin.status, 0, `building helm: ${bin.stderr}`);
-  const r = spawnSync(bin.stdout.trim().split('\n').at(-1) ?? 'helm', args, {
+  helmBin = bin.stdout.trim().split('\n').at(-1) ?? 'helm';
+  return helmBin;
+}
+
+function helm(args: string[], what: string): string {
+  const r = spawnSync(buildHelm(), args, {
     cwd: repositoryRoot(),
     encoding: 'utf8',
     maxBuffer: 64 * 2 ** 20,
@@ -203,6 +210,9 @@ let recorder: Awaited<ReturnType<typeof apiRecorder>> | undefined;
 let namespace = '';
 let adminKubeconfig = '';
 const timings: Record<string, number> = {};
+
+// Apart from the system's start, which has the test timeout: the first build takes minutes.
+before(() => void buildHelm(), { timeout: 20 * 60_000 });
 
 before(async () => {
   const tokens = new Map<string, ServiceName>();
