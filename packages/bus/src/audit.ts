@@ -10,7 +10,7 @@
 import { hostname, userInfo } from 'node:os';
 import { ScalewiseError } from '@scalewise/errors';
 import { type AuditData, auditEvent, type TopicKey } from '@scalewise/events';
-import type { Kafka } from 'kafkajs';
+import { type Kafka, Partitioners } from 'kafkajs';
 import { createBreaker } from './breaker.ts';
 import { createPublisher } from './publisher.ts';
 
@@ -85,7 +85,13 @@ export function kafkaAudit(options: KafkaAuditOptions): CommandAudit {
       source: options.source ?? '/scalewise/cli',
       clusterid: options.clusterid,
     });
-    const producer = options.kafka().producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = options
+      .kafka()
+      .producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
     const breaker = createBreaker('kafka-producer');
     try {
       await producer.connect();

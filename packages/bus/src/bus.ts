@@ -6,7 +6,7 @@
 import { ScalewiseError } from '@scalewise/errors';
 import { type EventType, type TopicKey, topicKeys, topicName } from '@scalewise/events';
 import { Redis } from 'ioredis';
-import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
+import { Kafka, type KafkaConfig, logLevel, Partitioners } from 'kafkajs';
 import { type Breaker, type BreakerOptions, createBreaker } from './breaker.ts';
 import { createS3DeadLetterStore, type DeadLetterStore } from './dlq.ts';
 import { createRedisIdempotency, type IdempotencyStore } from './idempotency.ts';
@@ -123,6 +123,8 @@ export function createBus(config: BusConfig): Bus {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
+      // kafkajs' default (murmur2, as Java's), named so that kafkajs does not warn about it.
+      createPartitioner: Partitioners.DefaultPartitioner,
     });
   let producer = newProducer();
   const publisher = createPublisher({

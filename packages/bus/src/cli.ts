@@ -10,10 +10,11 @@
  * Exits non-zero with one clear line on any error.
  */
 import { readFileSync } from 'node:fs';
+import { busCliEnvironment, kafkaSecurityFromEnv } from '@scalewise/config';
 import { ScalewiseError } from '@scalewise/errors';
 import { type TopicKey, topicKeys, topicName } from '@scalewise/events';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { aclCommandLine, applyKafkaAcls, type KafkaRole, kafkaAclBindings, kafkaRoles } from './access.ts';
 import { audited, type CommandAudit, cliActor, kafkaAudit } from './audit.ts';
 import { createBreaker } from './breaker.ts';
@@ -112,7 +113,11 @@ export async function replayCommand(o: ReplayCommandOptions, deps: BusCliDeps): 
   };
   let stats: ReplayStats;
   if (o.intoTopic) {
-    const producer = k.producer({ idempotent: true, maxInFlightRequests: 1 });
+    const producer = k.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     await producer.connect();
     const publisher = createPublisher({
       producer,
@@ -312,123 +317,42 @@ export async function runBusCli(argv: string[], deps: BusCliDeps, name = 'scalew
   }
 }
 
-/** Clients from the environment, as `scripts/stack env` prints it. */
+/**
+ * Clients from the environment, as `scripts/stack env` prints it: the variables are bound in
+ * packages/config ({@link busCliEnvironment}).
+ */
 export function envDeps(env: Record<string, string | undefined> = process.env): BusCliDeps {
-  const need = (name: string): string => {
-    const v = env[name];
-    if (!v)
-      throw new ScalewiseError(
-        'INVALID_CONFIG',
-        `${name} is not set (try: eval "$(scripts/stack env | sed 's/^/export /')")`,
-      );
-    return v;
-  };
+  const bound = busCliEnvironment(env);
   const kafka = () =>
     new Kafka({
       clientId: 'scalewise-cli',
-      brokers: need('KAFKA_BROKERS').split(','),
       logLevel: logLevel.NOTHING,
       retry: { retries: 3 },
-      ...kafkaSecurityFromEnv(env),
+      ...bound.kafka(),
     });
   return {
     kafka,
     // The replays into a topic are audited as the scalewise CLI's are (audit.ts).
     audit: kafkaAudit({
       kafka,
-      clusterid: env.SCALEWISE_CLUSTER_ID || 'local',
+      clusterid: bound.clusterId,
       actor: cliActor(),
-      ...(env.KAFKA_SECURITY_PROTOCOL?.startsWith('SASL_') && env.KAFKA_USERNAME
-        ? { principal: env.KAFKA_USERNAME }
-        : {}),
+      ...(bound.principal ? { principal: bound.principal } : {}),
       service: 'scalewise-bus',
-      topicPrefix: env.KAFKA_TOPIC_PREFIX ?? 'scalewise.',
+      topicPrefix: bound.topicPrefix,
     }),
     deadLetters: () => {
-      const s3 = createS3Client({
-        region: env.S3_REGION ?? 'us-east-1',
-        forcePathStyle: true,
-        ...(env.S3_ENDPOINT ? { endpoint: env.S3_ENDPOINT } : {}),
-        ...(env.S3_CA_FILE ? { ca: readFileSync(env.S3_CA_FILE, 'utf8') } : {}),
-        ...(env.S3_ACCESS_KEY_ID && (env.S3_SECRET_ACCESS_KEY || env.S3_SECRET_ACCESS_KEY_FILE)
-          ? {
-              accessKeyId: env.S3_ACCESS_KEY_ID,
-              secretAccessKey:
-                env.S3_SECRET_ACCESS_KEY ||
-                readFileSync(env.S3_SECRET_ACCESS_KEY_FILE as string, 'utf8').trim(),
-            }
-          : {}),
-      });
-      return createS3DeadLetterStore(s3, env.S3_BUCKET ?? 'scalewise-dlq', createBreaker('s3'));
+      const { bucket, ...s3 } = bound.s3();
+      return createS3DeadLetterStore(createS3Client(s3), bucket, createBreaker('s3'));
     },
-    topicPrefix: env.KAFKA_TOPIC_PREFIX ?? 'scalewise.',
+    topicPrefix: bound.topicPrefix,
     stdout: process.stdout,
     stderr: process.stderr,
   };
 }
 
-/**
- * kafkajs' `ssl` and `sasl` from the configuration's variables (docs/configuration.md):
- * KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, KAFKA_USERNAME, KAFKA_PASSWORD or
- * KAFKA_PASSWORD_FILE, KAFKA_SSL_CA_FILE, KAFKA_SSL_CERT_FILE, KAFKA_SSL_KEY_FILE.
- * @throws ScalewiseError INVALID_CONFIG naming the variable that is missing or wrong.
- */
-export function kafkaSecurityFromEnv(
-  env: Record<string, string | undefined>,
-  readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),
-): Pick<KafkaConfig, 'ssl' | 'sasl'> {
-  const protocol = env.KAFKA_SECURITY_PROTOCOL || 'PLAINTEXT';
-  if (!['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'].includes(protocol))
-    throw new ScalewiseError(
-      'INVALID_CONFIG',
-      `KAFKA_SECURITY_PROTOCOL is '${protocol}': PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL`,
-    );
-  const file = (name: string): string | undefined => {
-    const path = env[name];
-    if (!path) return undefined;
-    try {
-      return readFile(path);
-    } catch (err) {
-      throw new ScalewiseError(
-        'INVALID_CONFIG',
-        `cannot read the file ${name} names: ${(err as Error).message}`,
-      );
-    }
-  };
-  const out: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
-  if (protocol.endsWith('SSL')) {
-    const ca = file('KAFKA_SSL_CA_FILE');
-    const cert = file('KAFKA_SSL_CERT_FILE');
-    const key = file('KAFKA_SSL_KEY_FILE');
-    out.ssl = {
-      rejectUnauthorized: !['false', '0', 'no'].includes(
-        (env.KAFKA_SSL_REJECT_UNAUTHORIZED ?? '').toLowerCase(),
-      ),
-      ...(ca ? { ca: [ca] } : {}),
-      ...(cert ? { cert } : {}),
-      ...(key ? { key } : {}),
-    };
-  }
-  if (protocol.startsWith('SASL_')) {
-    const mechanism = (env.KAFKA_SASL_MECHANISM || 'SCRAM-SHA-512').toLowerCase();
-    const username = env.KAFKA_USERNAME;
-    const password = env.KAFKA_PASSWORD || file('KAFKA_PASSWORD_FILE')?.trim();
-    if (!username)
-      throw new ScalewiseError('INVALID_CONFIG', `KAFKA_USERNAME is not set (needed with ${protocol})`);
-    if (!password)
-      throw new ScalewiseError(
-        'INVALID_CONFIG',
-        `neither KAFKA_PASSWORD nor KAFKA_PASSWORD_FILE is set (needed with ${protocol})`,
-      );
-    if (!['plain', 'scram-sha-256', 'scram-sha-512'].includes(mechanism))
-      throw new ScalewiseError(
-        'INVALID_CONFIG',
-        `KAFKA_SASL_MECHANISM is '${env.KAFKA_SASL_MECHANISM}': PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512`,
-      );
-    out.sasl = { mechanism, username, password } as SASLOptions;
-  }
-  return out;
-}
+/** kafkajs' `ssl` and `sasl` from the configuration's variables; bound in packages/config. */
+export { kafkaSecurityFromEnv };
 
 if (import.meta.main) {
   process.exitCode = await runBusCli(process.argv.slice(2), envDeps(), 'scalewise-bus');

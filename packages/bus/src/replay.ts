@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { ScalewiseError } from '@scalewise/errors';
 import { type AnyScalewiseEvent, fromKafkaMessage, shortName } from '@scalewise/events';
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import { type Kafka, type KafkaMessage, Partitioners } from 'kafkajs';
 import type { DeadLetter, DeadLetterStore } from './dlq.ts';
 import type { Publisher } from './publisher.ts';
 import { whileSettling } from './topics.ts';
@@ -171,7 +171,11 @@ export async function replayDeadLetter(
     (letter.record.value_base64 === null ? null : Buffer.from(letter.record.value_base64, 'base64'));
   const headers: Record<string, string> = { ...letter.record.headers };
   if (headers.ce_id) headers.ce_replayof = headers.ce_id;
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
   try {
     const [meta] = await producer.send({

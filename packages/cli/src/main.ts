@@ -3,8 +3,6 @@
 // environment and signals in, an exit status out.
 import { run } from './run.ts';
 
-// kafkajs warns about its partitioner on every producer; the bus uses the default on purpose.
-process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 // kafkajs sets negative timers while it backs off; Node's warning about them says nothing
 // an operator can act on (the test runner disables it the same way).
 const emitWarning = process.emitWarning.bind(process);

@@ -1,3 +1,4 @@
+export { type BusCliEnvironment, busCliEnvironment, kafkaSecurityFromEnv } from './bus-cli-env.ts';
 export {
   consumerGroupId,
   kafkaClientConfig,
@@ -14,6 +15,14 @@ export {
   RESERVED_DOCKER_ENV,
   RESERVED_DOCKER_LABELS,
 } from './docker-options.ts';
+export {
+  consoleDirectory,
+  type DockerEnvironment,
+  dockerEnvironment,
+  type ProcessBinding,
+  type ProcessBindingUse,
+  processBindings,
+} from './environment.ts';
 export {
   type ExternalOptions,
   type ExternalOptionsInput,

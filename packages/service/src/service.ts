@@ -137,8 +137,6 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
     logBase: { cluster_id: config.cluster_id },
     ...def.telemetry,
   });
-  // The bus creates its producer with kafkajs' default partitioner on purpose (murmur2, as Java).
-  process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
   const kafkaConfig: KafkaConfig = {
     ...kafkaClientConfig(loaded, def.name),
     logLevel: logLevel.WARN,

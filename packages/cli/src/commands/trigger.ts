@@ -20,6 +20,7 @@ import {
   shortName,
   topicOf,
 } from '@scalewise/events';
+import { Partitioners } from 'kafkajs';
 import { commonOptions, intFlag, parseCommand } from '../args.ts';
 import { type Context, connectKafka, withDeadline } from '../context.ts';
 import { UsageError } from '../errors.ts';
@@ -201,7 +202,11 @@ export async function runTrigger(o: TriggerOptions, ctx: Context): Promise<numbe
     causationid: auditId,
   });
   const event: ScalewiseEvent<TriggerType> = named ? created : { ...created, clusterid: undefined };
-  const producer = ctx.kafka().producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer = ctx.kafka().producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   await connectKafka(producer, config.kafka.brokers, ctx.connectTimeoutMs);
   const breaker = createBreaker('kafka-producer', { timeoutMs: ctx.connectTimeoutMs });
   const publisher = createPublisher({

@@ -1,8 +1,8 @@
-// scalewise-bus's Kafka security from the configuration's environment names.
+// scalewise-bus's Kafka security from the configuration's environment names, bound here.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ScalewiseError } from '@scalewise/errors';
-import { kafkaSecurityFromEnv } from './cli.ts';
+import { kafkaSecurityFromEnv } from './bus-cli-env.ts';
 
 const files: Record<string, string> = { '/ca.pem': '-----BEGIN CERTIFICATE-----\n', '/pw': 'secret\n' };
 const read = (p: string) => {
