@@ -418,7 +418,7 @@ describe('the Helm chart on the stack: each service with its own ServiceAccount'
     assert.ok(!calls.some((c) => c.who === 'unknown'), 'every call carried a service token');
     for (const s of system.services.values()) {
       const log = readFileSync(s.logFile, 'utf8');
-      const line = log.split('\n').find((l) => /forbidden|\b403\b/i.test(l));
+      const line = log.split('\n').find((l) => /forbidden|"(status|code|statusCode)":\s*403\b/i.test(l));
       assert.equal(line, undefined, `${s.name}'s log`);
     }
   });
