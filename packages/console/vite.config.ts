@@ -1,14 +1,16 @@
 // The console is served by alert-manager under /console/ (and at /): assets are fingerprinted
 // files under /console/assets/. Everything is bundled: no CDN, works offline.
-import { cadenceOf, eventTypes } from '@scalewise/events';
+import { cadenceOf, decisionTypes, eventTypes } from '@scalewise/events';
 import { defineConfig } from 'vite';
 
 export default defineConfig({
   base: '/console/',
-  // The catalogue's event types with their cadence (src/lib/routine.ts), read here at build
-  // time: the page gets the list without the catalogue's schemas (zod) in its bundle.
+  // The catalogue's event types with their cadence (src/lib/routine.ts) and its decision types
+  // (the ones a click explains), read here at build time: the page gets the lists without the
+  // catalogue's schemas (zod) in its bundle.
   define: {
     __SCALEWISE_CADENCES__: JSON.stringify(Object.fromEntries(eventTypes.map((t) => [t, cadenceOf(t)]))),
+    __SCALEWISE_DECISION_TYPES__: JSON.stringify(decisionTypes),
   },
   build: {
     outDir: 'dist/web',

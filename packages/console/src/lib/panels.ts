@@ -2,14 +2,17 @@
 import { clock, summary } from './describe.ts';
 import { h, type VNode } from './h.ts';
 import { foldContents, isFold, type TimelineItem } from './routine.ts';
-import { type AnyScalewiseEvent, decisionTypes, type OpenAlert, type Silence, shortType } from './types.ts';
+import { type AnyScalewiseEvent, type OpenAlert, type Silence, shortType } from './types.ts';
 
 /**
  * The timeline: one row per event, newest first, and one row per run of folded routine
  * events (routine.ts) saying how many it hides, with a button that calls `onShowRoutine`.
+ * `decisions` are the catalogue's decision types (a click on one opens why), written into the
+ * page by the build (vite.config.ts).
  */
 export function timelineView(
   items: readonly TimelineItem[],
+  decisions: ReadonlySet<string>,
   selectedId: string | undefined,
   onSelect: (e: AnyScalewiseEvent) => void,
   onShowRoutine: () => void = () => undefined,
@@ -33,7 +36,7 @@ export function timelineView(
           h('button', { type: 'button', class: 'show-routine', onclick: () => onShowRoutine() }, 'show'),
         );
       }
-      const decision = decisionTypes.has(e.type);
+      const decision = decisions.has(e.type);
       return h(
         'li',
         {

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type AnyScalewiseEvent, cadenceOf, eventTypes, shortName, typeOf } from '@scalewise/events';
+import {
+  type AnyScalewiseEvent,
+  cadenceOf,
+  decisionTypes,
+  eventTypes,
+  shortName,
+  typeOf,
+} from '@scalewise/events';
 import { ev, scaleUpChain } from './fixtures.test-support.ts';
 import { byClass, textOf } from './h.ts';
 import { timelineView } from './panels.ts';
@@ -60,7 +67,7 @@ describe('routine events in the timeline', () => {
       'PendingPodsDetected',
       'fold 3',
     ]);
-    const view = timelineView(items, undefined, () => undefined);
+    const view = timelineView(items, new Set(decisionTypes), undefined, () => undefined);
     const folds = byClass(view, 'fold');
     assert.deepEqual(
       folds.map((f) => textOf(f)),
@@ -111,6 +118,7 @@ describe('routine events in the timeline', () => {
     let shown = 0;
     const view = timelineView(
       foldRoutine(list, routineIds(list, cadences)),
+      new Set(decisionTypes),
       undefined,
       () => undefined,
       () => {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type AnyScalewiseEvent, sampleEvents as samples } from '@scalewise/events';
+import { type AnyScalewiseEvent, decisionTypes, sampleEvents as samples } from '@scalewise/events';
 import { clock, summary } from './describe.ts';
 import { byClass, h, textOf } from './h.ts';
 import { alertsView, deadLettersView, silenceScope, silencesView, timelineView } from './panels.ts';
-import { decisionTypes, shortType } from './types.ts';
+import { shortType } from './types.ts';
 
 const sampleEvents = () => samples() as AnyScalewiseEvent[];
 
@@ -27,19 +27,20 @@ describe('the console and the catalogue', () => {
 
 describe('panels', () => {
   const events = sampleEvents();
+  const decisions = new Set<string>(decisionTypes);
 
   test('the timeline marks decisions and passes the clicked event', () => {
     const clicked: string[] = [];
-    const view = timelineView(events, events[11]?.id, (e) => clicked.push(e.id));
+    const view = timelineView(events, decisions, events[11]?.id, (e) => clicked.push(e.id));
     const rows = byClass(view, 'event');
     assert.equal(rows.length, events.length);
-    assert.equal(byClass(view, 'decision').length, events.filter((e) => decisionTypes.has(e.type)).length);
+    assert.equal(byClass(view, 'decision').length, events.filter((e) => decisions.has(e.type)).length);
     assert.equal(byClass(view, 'selected')[0]?.props['data-id'], events[11]?.id);
     const onclick = rows[3]?.props.onclick;
     assert.equal(typeof onclick, 'function');
     (onclick as (e: Event) => void)({} as Event);
     assert.deepEqual(clicked, [events[3]?.id]);
-    assert.match(textOf(timelineView([], undefined, () => undefined)), /No events match/);
+    assert.match(textOf(timelineView([], decisions, undefined, () => undefined)), /No events match/);
   });
 
   test('alerts, silences and dead letters', () => {

@@ -46,16 +46,5 @@ export interface PoolLimits {
 
 export const severities: readonly Severity[] = ['info', 'warning', 'critical'];
 
-/** Decision types: a click on one of these opens its explanation. */
-export const decisionTypes: ReadonlySet<string> = new Set([
-  'io.scalewise.ScaleUpDecision',
-  'io.scalewise.ScaleDownDecision',
-  'io.scalewise.ScaleDownBlocked',
-  'io.scalewise.AutoScaleUpToMinimum',
-  'io.scalewise.EmergencyScaleUp',
-  'io.scalewise.OptimalStateTrigger',
-  'io.scalewise.TriggerRejected',
-]);
-
 /** `io.scalewise.ScaleUpDecision` -> `ScaleUpDecision`. */
 export const shortType = (type: string): string => type.replace(/^io\.scalewise\./, '');

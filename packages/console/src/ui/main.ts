@@ -36,8 +36,11 @@ import { byId, mount } from './dom.ts';
 
 /** Every catalogue type with its cadence, written in by the build (vite.config.ts). */
 declare const __SCALEWISE_CADENCES__: Cadences;
+/** The catalogue's decision types, written in by the build (vite.config.ts). */
+declare const __SCALEWISE_DECISION_TYPES__: readonly string[];
 const cadences = __SCALEWISE_CADENCES__;
 const eventTypeNames = Object.keys(cadences);
+const decisions: ReadonlySet<string> = new Set(__SCALEWISE_DECISION_TYPES__);
 
 const TOKEN_KEY = 'scalewise.token';
 /** Events held per kind (periodic telemetry, the rest): samples never push decisions out. */
@@ -114,7 +117,7 @@ function render(...parts: ('timeline' | 'charts' | 'alerts' | 'silences' | 'dlq'
       const items = fold ? foldRoutine(shown, routineIds(state.events, cadences)) : shown;
       mount(
         byId('timeline'),
-        timelineView(items, state.selected, select, () => setShowRoutine(true)),
+        timelineView(items, decisions, state.selected, select, () => setShowRoutine(true)),
       );
     }
     if (dirty.has('charts')) {
