@@ -13,17 +13,17 @@
  * - One retry policy, the bus's (`events.retry`): providers through packages/providers'
  *   decorator, uncordon and publishing through packages/bus `withRetry`.
  */
-import { type HandlerRegistry, handlersFor } from '@scalewise/bus';
+import { type HandlerRegistry, handlersFor, type RetryPolicy } from '@scalewise/bus';
 import type { PoolConfig } from '@scalewise/config';
 import { scalingTypes } from '@scalewise/events';
 import type { Kube } from '@scalewise/kube';
 import { type Provider, resilient, type WorkerWatch } from '@scalewise/providers';
 import { retryPolicyOf, type ServiceContext } from '@scalewise/service';
-import { type ActionRecord, createActionStore } from './adapters/action-records.ts';
+import { type ActionRecord, type ActionStore, createActionStore } from './adapters/action-records.ts';
 import { createVictimCheck } from './adapters/cluster.ts';
 import { createCommandRunner } from './adapters/commands.ts';
-import { createLedgerWriter } from './adapters/ledger.ts';
-import { createTracker, redisRunningIndex } from './adapters/running.ts';
+import { createLedgerWriter, type LedgerWriter } from './adapters/ledger.ts';
+import { createTracker, redisRunningIndex, type Tracker } from './adapters/running.ts';
 import type { Command, DecisionType } from './core/index.ts';
 import { createDecisionHandler } from './handlers/decisions.ts';
 import { createObservations } from './handlers/observations.ts';
@@ -70,86 +70,92 @@ const workerWatchesOf = (
   ),
 ];
 
-export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): NodeManager {
-  const { config, bus, telemetry } = ctx;
-  const log = telemetry.logger;
+/** What every part shares: the settings, the decorated providers and the stores. */
+interface Shared {
+  pools: Map<string, PoolConfig>;
+  providers: Record<string, Provider>;
+  store: ActionStore;
+  ledger: LedgerWriter;
+  tracker: Tracker;
+  retry: RetryPolicy;
+  source: string;
+  now: () => number;
+  log: ServiceContext['telemetry']['logger'];
+}
+
+function shared(ctx: ServiceContext, deps: NodeManagerDeps): Shared {
+  const { config, bus } = ctx;
   const now = deps.now ?? Date.now;
   const retry = retryPolicyOf(config);
-  const source = `/scalewise/${config.cluster_id}/${serviceName}`;
   const namespace = `scalewise:${config.cluster_id}:${serviceName}`;
   const pools = new Map(config.autoscaler.pools.map((p) => [p.name, p]));
-  const providers = Object.fromEntries(
-    Object.entries(deps.providers).map(([name, p]) => [
-      name,
-      resilient(p, { name, retry, ...(deps.sleep ? { sleep: deps.sleep } : {}) }),
-    ]),
-  );
-  const store = createActionStore(bus, namespace);
-  const ledger = createLedgerWriter({ bus, clusterId: config.cluster_id, service: serviceName, pools, now });
-  const tracker = createTracker(redisRunningIndex(bus, `${namespace}:running`));
-  // The command runner and the observations name each other: a command's result is an
-  // observation, an observation's step has commands. Bound here, once.
-  const run = (c: Command) => void commands.run(c);
-  const observations = createObservations({
-    store,
-    ledger,
-    tracker,
-    publisher: bus.publisher,
-    retry,
-    run,
-    source,
-    now,
-    log,
-  });
-  const nodeWatch = createNodeWatch({
-    kube: deps.kube,
-    waiting: tracker.waiting,
-    apply: observations.apply,
-    log,
-  });
-  const workerWatches = workerWatchesOf(config.autoscaler.pools, providers);
-  const commands = createCommandRunner({
+  return {
     pools,
-    providers,
-    kube: deps.kube,
-    tracker,
+    // One retry policy, the bus's; no breaker: docker and external break their own calls.
+    providers: Object.fromEntries(
+      Object.entries(deps.providers).map(([name, p]) => [
+        name,
+        resilient(p, { name, retry, ...(deps.sleep ? { sleep: deps.sleep } : {}) }),
+      ]),
+    ),
+    store: createActionStore(bus, namespace),
+    ledger: createLedgerWriter({ bus, clusterId: config.cluster_id, service: serviceName, pools, now }),
+    tracker: createTracker(redisRunningIndex(bus, `${namespace}:running`)),
+    retry,
+    source: `/scalewise/${config.cluster_id}/${serviceName}`,
+    now,
+    log: ctx.telemetry.logger,
+  };
+}
+
+/**
+ * The action machinery: the observations, the command runner and the node watch. The runner
+ * and the observations name each other (a command's result is an observation, an
+ * observation's step has commands): bound here, once, through `run`.
+ */
+function actionsOf(s: Shared, ctx: ServiceContext, kube: Kube) {
+  const run = (c: Command) => void commands.run(c);
+  const observations = createObservations({ ...s, publisher: ctx.bus.publisher, run });
+  const nodeWatch = createNodeWatch({
+    kube,
+    waiting: s.tracker.waiting,
+    apply: observations.apply,
+    log: s.log,
+  });
+  const commands = createCommandRunner({
+    ...s,
+    kube,
     isReady: (pool, worker) => {
-      const w = providers[pool.provider]?.workers;
+      const w = s.providers[pool.provider]?.workers;
       return w ? w.isReady(worker) : nodeWatch.isReady(worker);
     },
     observed: observations.apply,
-    retry,
-    log,
   });
+  return { run, observations, nodeWatch };
+}
+
+export function createNodeManager(ctx: ServiceContext, deps: NodeManagerDeps): NodeManager {
+  const s = shared(ctx, deps);
+  const { store, tracker, log } = s;
+  const { run, observations, nodeWatch } = actionsOf(s, ctx, deps.kube);
   const onDecision = createDecisionHandler({
-    pools,
-    providers,
-    store,
-    ledger,
-    tracker,
+    ...s,
     recheck: createVictimCheck({ kube: deps.kube, log }),
     // After the handler has returned (the bus publishes the start meanwhile; the ledger has it).
     runLater: (cs) => setImmediate(() => cs.forEach(run)),
-    source,
-    now,
-    log,
   });
   const workers = createWorkerWatches({
-    watches: workerWatches,
-    pools,
+    ...s,
+    watches: workerWatchesOf(ctx.config.autoscaler.pools, s.providers),
     waiting: tracker.waiting,
-    store,
     observations,
-    source,
-    clusterId: config.cluster_id,
-    log,
+    clusterId: ctx.config.cluster_id,
   });
   const deadlines = createDeadlines({
+    ...s,
     deadlines: tracker.deadlines,
     apply: observations.apply,
-    now,
     ...(deps.tickSeconds ? { tickSeconds: deps.tickSeconds } : {}),
-    log,
   });
   return {
     handlers: handlersFor(decisionTypes, onDecision),

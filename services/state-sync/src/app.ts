@@ -65,32 +65,46 @@ export interface StateSyncDeps {
   providers?: Readonly<Record<string, Provider>>;
 }
 
-export function createStateSync(ctx: ServiceContext, deps: StateSyncDeps): StateSync {
-  const { config, bus, telemetry } = ctx;
-  const log = telemetry.logger;
-  const pools = config.autoscaler.pools;
+/** The pool records (the ledger and state-sync's part) and the read model, behind the Redis breaker. */
+function storesOf(ctx: ServiceContext): Pick<StateSync, 'records' | 'store'> {
+  const { config, bus } = ctx;
   const call = <T>(fn: () => Promise<T>) => bus.breakers.redis.call(fn);
-  const records = createPoolStore<PoolStore, AnyScalewiseEvent>({
-    redis: bus.redis,
-    clusterId: config.cluster_id,
-    service: serviceName,
-    // A sync's outputs are replayed only for its own input id, which no other sync reuses.
-    outboxTtlSeconds: 600,
-    call,
-  });
-  const store = createStateStore<PoolStore, never>({
-    redis: bus.redis,
-    namespace: `scalewise:${config.cluster_id}:${serviceName}`,
-    // A copy is never redelivered: its outbox entries need not outlive the write.
-    outboxTtlSeconds: 60,
-    call,
-  });
-  const views = createKubeViews({ kube: deps.kube, pools, log });
+  return {
+    records: createPoolStore<PoolStore, AnyScalewiseEvent>({
+      redis: bus.redis,
+      clusterId: config.cluster_id,
+      service: serviceName,
+      // A sync's outputs are replayed only for its own input id, which no other sync reuses.
+      outboxTtlSeconds: 600,
+      call,
+    }),
+    store: createStateStore<PoolStore, never>({
+      redis: bus.redis,
+      namespace: `scalewise:${config.cluster_id}:${serviceName}`,
+      // A copy is never redelivered: its outbox entries need not outlive the write.
+      outboxTtlSeconds: 60,
+      call,
+    }),
+  };
+}
+
+/** Each pool's instances: the given providers or the registry's, behind the shared decorator. */
+function instancesOf(ctx: ServiceContext, deps: StateSyncDeps) {
+  const { config, telemetry } = ctx;
   const breaker = breakerOptionsOf(config);
   const retry = retryPolicyOf(config);
+  const pools = config.autoscaler.pools;
   const opened = deps.providers
     ? undefined
-    : openProviders({ kube: deps.kube, pools, use: 'list', env: deps.env ?? {}, log, retry, breaker });
+    : openProviders({
+        kube: deps.kube,
+        pools,
+        use: 'list',
+        env: deps.env ?? {},
+        log: telemetry.logger,
+        retry,
+        breaker,
+      });
   const instances = createInstanceSource({
     providers: deps.providers ?? opened?.providers ?? {},
     breaker,
@@ -99,6 +113,22 @@ export function createStateSync(ctx: ServiceContext, deps: StateSyncDeps): State
     // Reported as the kit reports its own breakers (a log line and CircuitBreakerStateChanged).
     onBreakerState: ctx.onBreakerState,
   });
+  return {
+    instances,
+    shutdown() {
+      instances.shutdown();
+      opened?.shutdown();
+    },
+  };
+}
+
+export function createStateSync(ctx: ServiceContext, deps: StateSyncDeps): StateSync {
+  const { config, bus, telemetry } = ctx;
+  const log = telemetry.logger;
+  const pools = config.autoscaler.pools;
+  const { records, store } = storesOf(ctx);
+  const { instances, shutdown } = instancesOf(ctx, deps);
+  const views = createKubeViews({ kube: deps.kube, pools, log });
   const policyOf = (pool: PoolConfig): SyncPolicy => ({
     notReadyTimeoutSeconds: config.autoscaler.sensing.not_ready_timeout_seconds,
     registrationGraceSeconds: 120,
@@ -142,8 +172,7 @@ export function createStateSync(ctx: ServiceContext, deps: StateSyncDeps): State
       if (timer) clearInterval(timer);
       await rounds.stop();
       await views.stop();
-      instances.shutdown();
-      opened?.shutdown();
+      shutdown();
     },
   };
 }

@@ -50,89 +50,92 @@ export interface CommandRunner {
   providerOf(pool: PoolConfig): Provider;
 }
 
-export function createCommandRunner(deps: CommandRunnerDeps): CommandRunner {
-  const { observed } = deps;
-  const providerOf = (pool: PoolConfig): Provider => {
-    const p = deps.providers[pool.provider];
-    if (!p) {
-      throw new ScalewiseError(
-        'INVALID_CONFIG',
-        `pool '${pool.name}': provider '${pool.provider}' is not available in this node-manager`,
-        { details: { pool: pool.name, provider: pool.provider } },
-      );
-    }
-    return p;
-  };
-
-  async function create(pool: PoolConfig, c: Extract<Command, { kind: 'create' }>): Promise<void> {
-    deps.tracker.awaiting(c.actionId, c.nodes);
-    const made = await providerOf(pool).create(pool, c.nodes, c.actionId, {
-      ...(c.taskId ? { taskId: c.taskId } : {}),
-      ...(c.zones ? { zones: c.zones } : {}),
-    });
-    for (const m of made) {
-      await observed(
-        c.actionId,
-        { kind: 'created', node: m.node, providerId: m.providerId, provider: pool.provider },
-        `created/${m.node}`,
-      );
-    }
-    // A node the watch saw Ready before its creation was recorded raises no new update:
-    // look in the watch's cache (an update it has not seen yet still comes later).
-    for (const m of made) {
-      if (deps.isReady(pool, m.node))
-        await observed(c.actionId, { kind: 'ready', node: m.node }, `ready/${m.node}`);
-    }
-  }
-
-  async function drainNode(pool: PoolConfig, c: Extract<Command, { kind: 'drain' }>): Promise<void> {
-    if (providerOf(pool).workers) {
-      // A worker pod is not a node: nothing to cordon or evict (it was chosen idle).
-      await observed(c.actionId, { kind: 'drained', node: c.node, evictedPods: 0 }, `drained/${c.node}`);
-      return;
-    }
-    const policy = actionPolicyOf(pool, false);
-    const r = await drain(deps.kube, c.node, { timeoutMs: policy.drainTimeoutSeconds * 1000 * 0.8 });
-    await observed(
-      c.actionId,
-      { kind: 'drained', node: c.node, evictedPods: r.evicted.length },
-      `drained/${c.node}`,
+/**
+ * The provider of a pool.
+ * @throws ScalewiseError INVALID_CONFIG when it is not available in this node-manager.
+ */
+export function providerOf(providers: Readonly<Record<string, Provider>>, pool: PoolConfig): Provider {
+  const p = providers[pool.provider];
+  if (!p) {
+    throw new ScalewiseError(
+      'INVALID_CONFIG',
+      `pool '${pool.name}': provider '${pool.provider}' is not available in this node-manager`,
+      { details: { pool: pool.name, provider: pool.provider } },
     );
   }
+  return p;
+}
 
-  async function remove(pool: PoolConfig, c: Extract<Command, { kind: 'remove' }>): Promise<void> {
-    const { existed } = await providerOf(pool).remove(pool, c.node);
-    await observed(
+type Of<K extends Command['kind']> = Extract<Command, { kind: K }>;
+
+async function create(deps: CommandRunnerDeps, pool: PoolConfig, c: Of<'create'>): Promise<void> {
+  deps.tracker.awaiting(c.actionId, c.nodes);
+  const made = await providerOf(deps.providers, pool).create(pool, c.nodes, c.actionId, {
+    ...(c.taskId ? { taskId: c.taskId } : {}),
+    ...(c.zones ? { zones: c.zones } : {}),
+  });
+  for (const m of made) {
+    await deps.observed(
       c.actionId,
-      { kind: 'removed', node: c.node, provider: pool.provider, existed },
-      `removed/${c.node}`,
+      { kind: 'created', node: m.node, providerId: m.providerId, provider: pool.provider },
+      `created/${m.node}`,
     );
   }
+  // A node the watch saw Ready before its creation was recorded raises no new update:
+  // look in the watch's cache (an update it has not seen yet still comes later).
+  for (const m of made) {
+    if (deps.isReady(pool, m.node))
+      await deps.observed(c.actionId, { kind: 'ready', node: m.node }, `ready/${m.node}`);
+  }
+}
 
-  async function run(c: Command): Promise<void> {
-    const pool = deps.pools.get(c.pool);
-    if (!pool) return;
-    try {
-      switch (c.kind) {
-        case 'create':
-          return await create(pool, c);
-        case 'drain':
-          return await drainNode(pool, c);
-        case 'remove':
-          return await remove(pool, c);
-        case 'uncordon':
-          await withRetry(() => uncordon(deps.kube, c.node), deps.retry);
-          return;
-      }
-    } catch (err) {
-      deps.log.error({ err, command: c.kind, action_id: c.actionId }, 'action command failed');
-      await observed(
+async function drainNode(deps: CommandRunnerDeps, pool: PoolConfig, c: Of<'drain'>): Promise<void> {
+  let evictedPods = 0;
+  // A worker pod is not a node: nothing to cordon or evict (it was chosen idle).
+  if (!providerOf(deps.providers, pool).workers) {
+    const timeoutMs = actionPolicyOf(pool, false).drainTimeoutSeconds * 1000 * 0.8;
+    evictedPods = (await drain(deps.kube, c.node, { timeoutMs })).evicted.length;
+  }
+  await deps.observed(c.actionId, { kind: 'drained', node: c.node, evictedPods }, `drained/${c.node}`);
+}
+
+async function remove(deps: CommandRunnerDeps, pool: PoolConfig, c: Of<'remove'>): Promise<void> {
+  const { existed } = await providerOf(deps.providers, pool).remove(pool, c.node);
+  await deps.observed(
+    c.actionId,
+    { kind: 'removed', node: c.node, provider: pool.provider, existed },
+    `removed/${c.node}`,
+  );
+}
+
+/** Carries out a command; its failure is applied to the action, never thrown. */
+export async function runCommand(deps: CommandRunnerDeps, c: Command): Promise<void> {
+  const pool = deps.pools.get(c.pool);
+  if (!pool) return;
+  try {
+    switch (c.kind) {
+      case 'create':
+        return await create(deps, pool, c);
+      case 'drain':
+        return await drainNode(deps, pool, c);
+      case 'remove':
+        return await remove(deps, pool, c);
+      case 'uncordon':
+        await withRetry(() => uncordon(deps.kube, c.node), deps.retry);
+        return;
+    }
+  } catch (err) {
+    deps.log.error({ err, command: c.kind, action_id: c.actionId }, 'action command failed');
+    await deps
+      .observed(
         c.actionId,
         { ...failure(err), ...('node' in c ? { node: c.node } : {}) } as Observation,
         `failed/${c.kind}/${'node' in c ? c.node : c.nodes.join(',')}`,
-      ).catch((e) => deps.log.error({ err: e }, 'recording the failure failed'));
-    }
+      )
+      .catch((e) => deps.log.error({ err: e }, 'recording the failure failed'));
   }
+}
 
-  return { run, providerOf };
+export function createCommandRunner(deps: CommandRunnerDeps): CommandRunner {
+  return { run: (c) => runCommand(deps, c), providerOf: (pool) => providerOf(deps.providers, pool) };
 }

@@ -37,47 +37,54 @@ export interface DecisionHandlerDeps {
   log: Log;
 }
 
+/** A scale-down's victims: idle worker pods, or nodes re-checked on the cluster. */
+async function victimsOf(deps: DecisionHandlerDeps, pool: PoolConfig, event: Decision): Promise<Victims> {
+  if (event.type !== 'io.scalewise.ScaleDownDecision') return { nodes: [] };
+  const podWorkers = deps.providers[pool.provider]?.workers;
+  if (!podWorkers) return deps.recheck(pool, event.data.nodes, event.data.count);
+  // Worker pods: only idle ones go (the pods provider's watch), never one at work.
+  const choice = podWorkers.idle(pool, event.data.count);
+  return {
+    nodes: choice.victims,
+    ...(choice.refused.length
+      ? { reason: choice.refused.map((r) => `${r.worker}: ${r.why}`).join('; ') }
+      : {}),
+  };
+}
+
+/** The decision's action started (or found) in its record: the start's events and commands. */
+async function started(deps: DecisionHandlerDeps, pool: PoolConfig, event: Decision, victims: Victims) {
+  let commands: Command[] = [];
+  let action: Action | null = null;
+  const policy = actionPolicyOf(pool, Boolean(deps.providers[pool.provider]?.workers));
+  const applied = await deps.store.apply(event.id, event.id, (stored) => {
+    const s = start(stored?.action ?? null, event, deps.now(), policy, victims);
+    commands = s.commands;
+    action = s.action;
+    const rec: ActionRecord = stored
+      ? editable(stored)
+      : {
+          action: s.action as Action,
+          decision: event as AnyScalewiseEvent,
+          started: null,
+          said: {},
+          last: null,
+        };
+    rec.action = s.action ?? rec.action;
+    return { state: rec, outputs: toEvents(rec, s.events, deps.source) };
+  });
+  return { applied, commands, action: action as Action | null };
+}
+
+/** Whether a decision seen before is to be started (again): running, but not in the index. */
+async function unfinished(deps: DecisionHandlerDeps, id: string): Promise<Action | null> {
+  const rec = (await deps.store.get(id))?.state;
+  if (rec?.action.phase !== 'running' || (await deps.tracker.index.has(id))) return null;
+  return rec.action;
+}
+
 export function createDecisionHandler(deps: DecisionHandlerDeps): (event: Decision) => Promise<Outputs> {
-  const { store, tracker, log } = deps;
-
-  async function victimsOf(pool: PoolConfig, event: Decision): Promise<Victims> {
-    if (event.type !== 'io.scalewise.ScaleDownDecision') return { nodes: [] };
-    const podWorkers = deps.providers[pool.provider]?.workers;
-    if (!podWorkers) return deps.recheck(pool, event.data.nodes, event.data.count);
-    // Worker pods: only idle ones go (the pods provider's watch), never one at work.
-    const choice = podWorkers.idle(pool, event.data.count);
-    return {
-      nodes: choice.victims,
-      ...(choice.refused.length
-        ? { reason: choice.refused.map((r) => `${r.worker}: ${r.why}`).join('; ') }
-        : {}),
-    };
-  }
-
-  /** The decision's action started (or found) in its record; the start's events and commands. */
-  async function started(pool: PoolConfig, event: Decision, victims: Victims) {
-    let commands: Command[] = [];
-    let action: Action | null = null;
-    const policy = actionPolicyOf(pool, Boolean(deps.providers[pool.provider]?.workers));
-    const applied = await store.apply(event.id, event.id, (stored) => {
-      const s = start(stored?.action ?? null, event, deps.now(), policy, victims);
-      commands = s.commands;
-      action = s.action;
-      const rec: ActionRecord = stored
-        ? editable(stored)
-        : {
-            action: s.action as Action,
-            decision: event as AnyScalewiseEvent,
-            started: null,
-            said: {},
-            last: null,
-          };
-      rec.action = s.action ?? rec.action;
-      return { state: rec, outputs: toEvents(rec, s.events, deps.source) };
-    });
-    return { applied, commands, action: action as Action | null };
-  }
-
+  const { tracker, log } = deps;
   return async function onDecision(event) {
     const pool = deps.pools.get(event.data.pool);
     if (!pool) {
@@ -94,20 +101,19 @@ export function createDecisionHandler(deps: DecisionHandlerDeps): (event: Decisi
       );
       return [];
     }
-    let { applied, commands, action } = await started(pool, event, await victimsOf(pool, event));
+    let { applied, commands, action } = await started(deps, pool, event, await victimsOf(deps, pool, event));
     // The start and its victims are in the ledger before any command touches a node, and before
     // the action enters the running index: whoever runs its commands finds them there.
     const outputs = await deps.ledger.stated(event.id, applied.outputs);
     if (applied.replayed) {
-      const rec = (await store.get(event.id))?.state;
-      if (rec?.action.phase !== 'running' || (await tracker.index.has(event.id))) {
+      // Running but not indexed: the ledger write (or the index) failed after the record was
+      // written, and this retry or redelivery is what is left to run its commands.
+      action = await unfinished(deps, event.id);
+      if (!action) {
         log.info({ action_id: event.id }, 'decision seen before: its action is not started again');
         return outputs;
       }
-      // Running but not indexed: the ledger write (or the index) failed after the record was
-      // written, and this retry or redelivery is what is left to run its commands.
-      action = rec.action;
-      commands = outstanding(rec.action);
+      commands = outstanding(action);
     }
     if (action) await tracker.track(action);
     deps.runLater(commands);
