@@ -2,8 +2,17 @@
  * What a person reads: one line per event, the explanation of a decision with its numbers,
  * an explained chain indented by depth, the pools table. Pure: strings in, strings out.
  */
-import type { Explanation } from '@scalewise/alert-manager/core';
-import { type AnyScalewiseEvent, isEventType, shortName, triggerData } from '@scalewise/events';
+import {
+  type AnyScalewiseEvent,
+  type PoolStatus as ApiPoolStatus,
+  type ChainExplanation,
+  type Explanation,
+  isEventType,
+  type PoolExplanation,
+  type PoolHold,
+  shortName,
+  triggerData,
+} from '@scalewise/events';
 import { noColour, type Palette } from './colour.ts';
 
 /** `io.scalewise.ScaleUpDecision` -> `ScaleUpDecision`. */
@@ -233,20 +242,11 @@ export function formatEventLine(e: AnyScalewiseEvent, p: Palette = noColour): st
   return `${p.dim(e.time)}  ${severityLabel(e.severity, p)}${p.bold(shortType(e.type).padEnd(24))} ${p.cyan(e.partitionkey.padEnd(12))} ${summarize(e)}${replay}`;
 }
 
-interface ExplanationData {
-  rule: string;
-  summary: string;
-  inputs: Record<string, number | string | boolean | null>;
-  comparisons: { metric: string; value: number; operator: string; threshold: number; result: boolean }[];
-  clamped?: { wanted: number; got: number; by: string } | undefined;
-}
-
 /** The explanation a decision event carries, if it carries one. */
-export function explanationOf(e: AnyScalewiseEvent): ExplanationData | undefined {
+export function explanationOf(e: AnyScalewiseEvent): Explanation | undefined {
   const x = (e.data as { explanation?: unknown } | undefined)?.explanation;
-  if (typeof x !== 'object' || x === null || typeof (x as ExplanationData).rule !== 'string')
-    return undefined;
-  return x as ExplanationData;
+  if (typeof x !== 'object' || x === null || typeof (x as Explanation).rule !== 'string') return undefined;
+  return x as Explanation;
 }
 
 /** The numbers behind a decision: rule, inputs, comparisons, clamping; one line each. */
@@ -275,7 +275,7 @@ function eventBlock(e: AnyScalewiseEvent, indent: string, p: Palette, mark = ' '
  * decision followed by its numbers; then the reasons not to act in force in the chain and
  * the other events of the correlation.
  */
-export function formatExplanation(x: Explanation, targetId: string, p: Palette = noColour): string[] {
+export function formatExplanation(x: ChainExplanation, targetId: string, p: Palette = noColour): string[] {
   const lines = [
     `${p.bold('correlation')} ${x.correlationid}: ${x.chain.length} event(s) on the path, * marks ${targetId}`,
   ];
@@ -295,13 +295,7 @@ export function formatExplanation(x: Explanation, targetId: string, p: Palette =
   return lines;
 }
 
-/** The answer of `GET /v1/explain?pool&at`. */
-export interface PoolExplanation {
-  pool: string;
-  at: string;
-  blocked: AnyScalewiseEvent[];
-  decisions: AnyScalewiseEvent[];
-}
+export type { PoolExplanation };
 
 /** "Why (not) at that time?": the reasons in force, then the decisions before `at`. */
 export function formatPoolExplanation(r: PoolExplanation, p: Palette = noColour): string[] {
@@ -314,25 +308,15 @@ export function formatPoolExplanation(r: PoolExplanation, p: Palette = noColour)
   return lines;
 }
 
-/** One row of the decision-engine's `GET /v1/pools`. */
-export interface PoolStatus {
-  pool: string;
-  workers: number | null;
-  desired: number | null;
-  min: number | null | undefined;
-  max: number | null | undefined;
-  paused: boolean;
-  dry_run: boolean;
-  in_flight: number;
-  /** A scale trigger's target, still pursued or held until `until` (absent from older engines). */
-  hold?: {
-    target: number;
-    trigger_id: string;
-    source: string;
-    state: 'pursued' | 'held';
-    until: string | null;
-  } | null;
-}
+/**
+ * One row of the decision-engine's `GET /v1/pools` (packages/events' PoolStatus) as the CLI
+ * reads it: an older engine may leave out the limits or the hold.
+ */
+export type PoolStatus = Omit<ApiPoolStatus, 'min' | 'max' | 'hold'> & {
+  min?: number | null;
+  max?: number | null;
+  hold?: Pick<PoolHold, 'target' | 'trigger_id' | 'source' | 'state' | 'until'> | null;
+};
 
 /** A hold in a status cell: `8 pursued`, `8 until 14:32:10`. */
 function holdCell(h: PoolStatus['hold']): string {

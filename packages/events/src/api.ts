@@ -4,6 +4,8 @@
  * its clients cannot drift apart. A decision's explanation is the catalogue's.
  */
 import type { z } from 'zod';
+import type { Severity } from './catalogue.ts';
+import type { AnyScalewiseEvent } from './envelope.ts';
 import type { explanationSchema } from './schemas.ts';
 
 /** Why a decision was taken: the rule, the inputs, the comparisons and any clamp (schemas.ts). */
@@ -67,6 +69,60 @@ export type FloorStatus =
       in_flight: FloorAction[];
       losses: { node: string; at: number }[];
     };
+
+/** One event of a causal chain, at its depth from the root (the signal or trigger that started it). */
+export interface ChainLink {
+  event: AnyScalewiseEvent;
+  depth: number;
+}
+
+/** alert-manager's `GET /v1/explain/:id`: why an event happened, from the events of its correlation. */
+export interface ChainExplanation {
+  correlationid: string;
+  /** The path from the root cause to the asked-for event, then what the event led to. */
+  chain: ChainLink[];
+  /** Decisions not taken, with their reasons, in force in this chain. */
+  blocked: AnyScalewiseEvent[];
+  /** Events of the correlation that are not on the path (side branches), by time. */
+  related: AnyScalewiseEvent[];
+}
+
+/** alert-manager's `GET /v1/explain?pool&at`: the reasons not to act in force at `at`, the decisions before. */
+export interface PoolExplanation {
+  pool: string;
+  at: string;
+  blocked: AnyScalewiseEvent[];
+  decisions: AnyScalewiseEvent[];
+}
+
+/** One open alert of alert-manager's `GET /v1/alerts`. */
+export interface OpenAlert {
+  key: string;
+  pool: string;
+  type: string;
+  severity: Severity;
+  firstAt: number;
+  lastAt: number;
+  pending: number;
+}
+
+/** A silence (alert-manager's `/v1/silences`): matching alerts are not sent until `endsAt` (epoch ms). */
+export interface Silence {
+  id: string;
+  pools?: string[];
+  types?: string[];
+  severities?: Severity[];
+  endsAt: number;
+  createdBy: string;
+  comment: string;
+}
+
+/** A pool's configured limits, as alert-manager's `GET /console/api/pools` lists them. */
+export interface PoolLimits {
+  pool: string;
+  min: number;
+  max: number;
+}
 
 const nullable = (type: string) => ({ type: [type, 'null'] });
 

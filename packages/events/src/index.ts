@@ -1,15 +1,21 @@
 export {
+  type ChainExplanation,
+  type ChainLink,
   type Explanation,
   type FloorAction,
   type FloorStatus,
   floorStatusJsonSchema,
+  type OpenAlert,
+  type PoolExplanation,
   type PoolHold,
+  type PoolLimits,
   type PoolStatus,
   type PoolsResponse,
   poolHoldJsonSchema,
   poolParamsJsonSchema,
   poolStatusJsonSchema,
   poolsResponseJsonSchema,
+  type Silence,
 } from './api.ts';
 export { type AuditData, auditEvent } from './audit.ts';
 export {

@@ -4,8 +4,9 @@
  * causal chain indented by depth with each decision's numbers, or the reasons in force and
  * the decisions around a time.
  */
-import type { Explanation } from '@scalewise/alert-manager/core';
+
 import { ScalewiseError } from '@scalewise/errors';
+import type { ChainExplanation } from '@scalewise/events';
 import { commonOptions, httpOptions, intFlag, parseCommand, timeFlag, urlFlag } from '../args.ts';
 import type { Context } from '../context.ts';
 import { UsageError } from '../errors.ts';
@@ -82,8 +83,8 @@ export function parseExplain(
   };
 }
 
-function isExplanation(x: unknown): x is Explanation {
-  const e = x as Explanation;
+function isExplanation(x: unknown): x is ChainExplanation {
+  const e = x as ChainExplanation;
   return typeof e === 'object' && e !== null && Array.isArray(e.chain) && Array.isArray(e.blocked);
 }
 

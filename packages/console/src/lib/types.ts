@@ -1,48 +1,23 @@
 /**
- * The shapes the console reads. Event shapes come from the catalogue in @scalewise/events
- * (types only: nothing of it is bundled into the page; the list of types with their cadence
- * is written into the page at build time, vite.config.ts).
+ * The shapes the console reads. Event shapes and alert-manager's answers come from
+ * @scalewise/events (types only: nothing of it is bundled into the page; the lists of types
+ * with their cadence and of the decision types are written into the page at build time,
+ * vite.config.ts).
  */
-import type { AnyScalewiseEvent, EventType, Severity } from '@scalewise/events';
+import type {
+  AnyScalewiseEvent,
+  ChainExplanation,
+  EventType,
+  OpenAlert,
+  PoolLimits,
+  Severity,
+  Silence,
+} from '@scalewise/events';
 
-export type { AnyScalewiseEvent, EventType, Severity };
+export type { AnyScalewiseEvent, EventType, OpenAlert, PoolLimits, Severity, Silence };
 
-/** What GET /v1/explain/:id answers. */
-export interface ExplainResponse {
-  correlationid: string;
-  chain: { event: AnyScalewiseEvent; depth: number }[];
-  blocked: AnyScalewiseEvent[];
-  related: AnyScalewiseEvent[];
-}
-
-/** One open alert of GET /v1/alerts. */
-export interface OpenAlert {
-  key: string;
-  pool: string;
-  type: string;
-  severity: Severity;
-  firstAt: number;
-  lastAt: number;
-  pending: number;
-}
-
-/** One silence of GET /v1/silences. */
-export interface Silence {
-  id: string;
-  pools?: string[];
-  types?: string[];
-  severities?: Severity[];
-  endsAt: number;
-  createdBy: string;
-  comment: string;
-}
-
-/** A pool's configured limits (GET /console/api/pools). */
-export interface PoolLimits {
-  pool: string;
-  min: number;
-  max: number;
-}
+/** What GET /v1/explain/:id answers (packages/events' ChainExplanation). */
+export type ExplainResponse = ChainExplanation;
 
 export const severities: readonly Severity[] = ['info', 'warning', 'critical'];
 
