@@ -89,6 +89,12 @@ export interface PoolOptions {
    * `provider_options.parameters` passed to every create. @default provider: kwok
    */
   external?: { url: string; parameters?: Record<string, string>; timeoutSeconds?: number };
+  /**
+   * `provider: pods` (seed 004): workers are pods of `image` in `namespace` (@default the
+   * system's), on the nodes `nodeSelector` picks (@default those labelled
+   * {@link PODS_HOST_LABEL}: <system name>, which the test creates). @default provider: kwok
+   */
+  pods?: { namespace?: string; image: string; nodeSelector?: Record<string, string> };
 }
 
 /** A taint of a pool's nodes (`node_taints`). */
@@ -106,11 +112,14 @@ export interface PoolTaint {
 export interface ExtraPool
   extends Pick<
     PoolOptions,
-    'min' | 'max' | 'cpuMillicores' | 'memoryMib' | 'nodeLabels' | 'taints' | 'zones' | 'priority'
+    'min' | 'max' | 'cpuMillicores' | 'memoryMib' | 'nodeLabels' | 'taints' | 'zones' | 'priority' | 'pods'
   > {
   /** Short (a few characters): node names are `<name>-<suffix>-<tag>-<i>`, at most 63. */
   suffix: string;
 }
+
+/** The label of the nodes a `pods` pool's worker pods run on, by default (PoolOptions.pods). */
+export const PODS_HOST_LABEL = 'e2e.scalewise.io/pods-host';
 
 /** The node label {@link SystemOptions.systemLabel} puts on every pool of a system. */
 export const SYSTEM_LABEL = 'e2e.scalewise.io/system';
@@ -342,7 +351,15 @@ function poolYaml(p: PoolYaml): string {
         ...(p.external.parameters ? { parameters: p.external.parameters } : {}),
       })}
 `
-    : '      provider: kwok\n';
+    : p.pods
+      ? `      provider: pods
+      provider_options: ${JSON.stringify({
+        namespace: p.pods.namespace,
+        image: p.pods.image,
+        ...(p.pods.nodeSelector ? { node_selector: p.pods.nodeSelector } : {}),
+      })}
+`
+      : '      provider: kwok\n';
   return `    - name: ${p.name}
 ${provider}      min: ${p.min ?? 2}
       max: ${p.max ?? 6}
@@ -368,6 +385,7 @@ function poolsOf(o: SystemOptions, name: string): PoolYaml[] {
       min: p.min ?? 0,
       name: `${name}-${suffix}`,
       nodeLabels: withSystem(p.nodeLabels),
+      ...(p.pods ? { pods: { namespace: name, nodeSelector: { [PODS_HOST_LABEL]: name }, ...p.pods } } : {}),
     })),
   ];
 }

@@ -16,11 +16,12 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { RbacAuthorizationV1Api, SchedulingV1Api } from '@kubernetes/client-node';
-import { loadKubeTarget } from '@scalewise/kube';
+import { createEvent, toKafkaMessage } from '@scalewise/events';
+import { ensureNode, kwokNodeManifest, loadKubeTarget } from '@scalewise/kube';
 import { kubeAdmin, repositoryRoot, testKafka, waitFor } from '@scalewise/testing';
 import { AssignerProtocol } from 'kafkajs';
 import { dataOf, expectChain, waitForSynced } from './expect.ts';
-import { type ServiceName, type System, serviceNames, startSystem } from './harness.ts';
+import { PODS_HOST_LABEL, type ServiceName, type System, serviceNames, startSystem } from './harness.ts';
 import { deploy, runningPods } from './workload.ts';
 
 const chart = join(repositoryRoot(), 'deploy', 'helm', 'scalewise');
@@ -73,12 +74,25 @@ function helm(args: string[], what: string): string {
   return r.stdout;
 }
 
+/** A second pool, of worker pods (seed 004), in the system's namespace: the chart's pod rules. */
+const podsSuffix = 'p';
+const podsImage = 'busybox:1.36';
+
 /** The chart's values for a system: the stack's endpoints, its prefixes, no pods of its own. */
 function valuesFor(system: { name: string; stack: System['stack'] }): string {
   const replicas = Object.fromEntries(serviceNames.map((s) => [s, { replicas: 0 }] as const));
   return JSON.stringify({
     clusterId: system.name,
-    pools: [{ name: system.name, provider: 'kwok', min: 2, max: 3 }],
+    pools: [
+      { name: system.name, provider: 'kwok', min: 2, max: 3 },
+      {
+        name: `${system.name}-${podsSuffix}`,
+        provider: 'pods',
+        min: 0,
+        max: 2,
+        provider_options: { namespace: system.name, image: podsImage },
+      },
+    ],
     kafka: { brokers: system.stack.kafka.brokers },
     events: { topicPrefix: `${system.name}.`, groupPrefix: `${system.name}.` },
     redis: { url: system.stack.redis.url },
@@ -205,7 +219,31 @@ function granted(docs: Rendered[]): Set<string> {
   return out;
 }
 
+/** An `io.scalewise.trigger.scale` of one worker for `pool` on the system's triggers topic; its id. */
+async function trigger(pool: string, action: 'scale_up' | 'scale_down'): Promise<string> {
+  const event = createEvent(
+    'io.scalewise.trigger.scale',
+    { pool, action, count: 1, reason: `e2e helm ${action}` },
+    { source: '/e2e/helm', clusterid: system.clusterId },
+  );
+  const producer = testKafka(system.stack).producer();
+  await producer.connect();
+  try {
+    const m = toKafkaMessage(event);
+    await producer.send({
+      topic: system.topic('triggers'),
+      acks: -1,
+      messages: [{ key: m.key ?? pool, value: m.value, headers: m.headers }],
+    });
+  } finally {
+    await producer.disconnect();
+  }
+  return event.id;
+}
+
 let system: System;
+/** An event of the main pool (the pods pool has its own chains). */
+const ofMainPool = (e: { data?: unknown }) => (e.data as { pool?: string } | undefined)?.pool === system.pool;
 let recorder: Awaited<ReturnType<typeof apiRecorder>> | undefined;
 let namespace = '';
 let adminKubeconfig = '';
@@ -222,6 +260,7 @@ before(async () => {
     label: 'helm',
     pool: { min: 2, max: 3, underutilizedForSeconds: 1, scaleDownWindowSeconds: 0, cooldownSeconds: 2 },
     initialWorkers: 3,
+    extraPools: [{ suffix: podsSuffix, min: 0, max: 2, pods: { image: podsImage } }],
     leaseInSystemNamespace: true,
     prepare: async ({ admin, namespace: ns, kube }) => {
       namespace = ns;
@@ -275,6 +314,17 @@ before(async () => {
         );
         kubeconfigs.set(svc, file);
       }
+      // The node the pods pool's worker pods run on (KWOK plays its kubelet), in no pool of ours.
+      await ensureNode(
+        kube,
+        kwokNodeManifest({
+          name: `${ns}-host`,
+          pool: `${ns}-host`,
+          cpuMillicores: 16_000,
+          memoryBytes: 32 * 2 ** 30,
+          labels: { [PODS_HOST_LABEL]: ns },
+        }),
+      );
       // One pod on each worker (spread, at most one per node): the scale-down must evict one.
       await deploy(
         { kube, admin, namespace: ns, pool: ns },
@@ -335,6 +385,11 @@ after(async () => {
     }
   }
   await system?.stop();
+  if (namespace && adminKubeconfig) {
+    await kubeAdmin(adminKubeconfig)
+      .core.deleteNode({ name: `${namespace}-host` })
+      .catch(() => undefined);
+  }
   recorder?.server.close();
   recorder?.server.closeAllConnections();
   process.stderr.write(`helm e2e timings: ${JSON.stringify(timings)}\n`);
@@ -374,7 +429,7 @@ describe('the Helm chart on the stack: each service with its own ServiceAccount'
         'NodeRemoved',
         'ScalingActionCompleted',
       ],
-      { since: 0, timeoutMs: 90_000 },
+      { since: 0, start: ofMainPool, timeoutMs: 90_000 },
     );
     const drained = dataOf(chain[3], 'io.scalewise.NodeDrained') as { evicted_pods?: number };
     const done = dataOf(chain[5], 'io.scalewise.ScalingActionCompleted');
@@ -400,7 +455,7 @@ describe('the Helm chart on the stack: each service with its own ServiceAccount'
         'NodeReady',
         'ScalingActionCompleted',
       ],
-      { since: t0, timeoutMs: 60_000 },
+      { since: t0, start: ofMainPool, timeoutMs: 60_000 },
     );
     await waitFor(async () => (await runningPods(system, 'burst')) === 3, {
       timeoutMs: 60_000,
@@ -408,6 +463,43 @@ describe('the Helm chart on the stack: each service with its own ServiceAccount'
     });
     await waitForSynced(system, 3, { since: Date.parse(chain[5]?.time ?? '') });
     timings.scaleUpMs = Date.now() - t0;
+  });
+
+  test('a pods pool: a trigger makes a worker pod, Ready; a second one removes it', async () => {
+    const t0 = Date.now();
+    const pool = system.poolName(podsSuffix);
+    const up = await trigger(pool, 'scale_up');
+    const grown = await expectChain(
+      system,
+      [
+        'trigger.scale',
+        'ScaleUpDecision',
+        'ScaleUpStarted',
+        'NodeCreated',
+        'NodeReady',
+        'ScalingActionCompleted',
+      ],
+      { start: (e) => e.id === up, timeoutMs: 60_000 },
+    );
+    assert.equal(dataOf(grown[5], 'io.scalewise.ScalingActionCompleted').new_workers, 1);
+    const down = await trigger(pool, 'scale_down');
+    const shrunk = await expectChain(
+      system,
+      ['trigger.scale', 'ScaleDownDecision', 'ScaleDownStarted', 'ScalingActionCompleted'],
+      { start: (e) => e.id === down, timeoutMs: 60_000 },
+    );
+    assert.equal(dataOf(shrunk[3], 'io.scalewise.ScalingActionCompleted').new_workers, 0);
+    await waitFor(
+      async () =>
+        (
+          await system.kube.core.listNamespacedPod({
+            namespace,
+            labelSelector: `scalewise.io/pool=${pool}`,
+          })
+        ).items.length === 0,
+      { timeoutMs: 30_000, what: 'the worker pod deleted' },
+    );
+    timings.podsPoolMs = Date.now() - t0;
   });
 
   test('no call of any service was refused (no 403 at the API server, none in the logs)', () => {

@@ -12,6 +12,7 @@ export {
 } from './expect.ts';
 export {
   type ExtraPool,
+  PODS_HOST_LABEL,
   type PoolOptions,
   type PoolTaint,
   type RunningService,
