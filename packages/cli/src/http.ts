@@ -1,11 +1,13 @@
 /**
  * GET JSON from a Scalewise service's REST API (alert-manager, decision-engine), with a
- * bearer token and a deadline. The services answer errors as `{ error: { code, message } }`.
+ * bearer token and a deadline, through the one client the console uses too
+ * (@scalewise/events/api-client); its failures as ScalewiseErrors a person can act on.
  * Every route but the probes needs the token (docs/security.md): it comes from --token,
  * --token-file, SCALEWISE_API_TOKEN or SCALEWISE_API_TOKEN_FILE, the first given.
  */
 import { readFileSync } from 'node:fs';
 import { type ErrorCode, errorCatalogue, ScalewiseError } from '@scalewise/errors';
+import { type ApiAnswer, callApi } from '@scalewise/events/api-client';
 import { causeOf } from './context.ts';
 import { UsageError } from './errors.ts';
 
@@ -84,16 +86,14 @@ const codeOfStatus = (status: number): ErrorCode =>
  *   with its message for an error answer.
  */
 export async function getJson<T>(url: string, options: GetJsonOptions): Promise<T> {
-  const doFetch = options.fetch ?? fetch;
   const origin = new URL(url).origin;
-  let res: Response;
+  let answer: ApiAnswer<T>;
   try {
-    res = await doFetch(url, {
-      headers: {
-        accept: 'application/json',
-        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-      },
+    answer = await callApi<T>(url, {
+      headers: { accept: 'application/json' },
+      token: options.token,
       signal: AbortSignal.timeout(options.timeoutMs),
+      ...(options.fetch ? { fetch: options.fetch } : {}),
     });
   } catch (err) {
     const name = (err as { name?: string }).name;
@@ -110,26 +110,20 @@ export async function getJson<T>(url: string, options: GetJsonOptions): Promise<
       { cause: err },
     );
   }
-  const text = await res.text();
-  let body: unknown;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    body = undefined;
-  }
-  if (!res.ok) {
-    const e = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+  if (!answer.ok) {
     const code =
-      e?.code && Object.hasOwn(errorCatalogue, e.code) ? (e.code as ErrorCode) : codeOfStatus(res.status);
-    let message = e?.message ?? `${res.status} ${res.statusText}`.trim();
-    if (res.status === 401) message += ' (pass --token or --token-file, or set SCALEWISE_API_TOKEN)';
-    throw new ScalewiseError(code, `${options.service}: ${message}`, { details: { status: res.status } });
+      answer.code && Object.hasOwn(errorCatalogue, answer.code)
+        ? (answer.code as ErrorCode)
+        : codeOfStatus(answer.status);
+    let message = answer.message ?? `${answer.status} ${answer.statusText}`.trim();
+    if (answer.status === 401) message += ' (pass --token or --token-file, or set SCALEWISE_API_TOKEN)';
+    throw new ScalewiseError(code, `${options.service}: ${message}`, { details: { status: answer.status } });
   }
-  if (body === undefined) {
+  if (answer.body === undefined) {
     throw new ScalewiseError(
       'DEPENDENCY_UNAVAILABLE',
       `${options.service} at ${origin} answered without JSON`,
     );
   }
-  return body as T;
+  return answer.body;
 }

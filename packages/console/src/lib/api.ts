@@ -1,8 +1,10 @@
 /**
- * alert-manager's REST API as the console uses it, with the bearer token on every call (no
- * Authorization header at all when the token is empty: a server that asks for none).
+ * alert-manager's REST API as the console uses it, through the one client of the services' API
+ * (@scalewise/events/api-client), with the bearer token on every call (no Authorization header
+ * at all when the token is empty: a server that asks for none).
  * `fetch` is injected so the error mapping is tested without a server.
  */
+import { type ApiAnswer, callApi, type FetchLike } from '@scalewise/events/api-client';
 import type { AnyScalewiseEvent, ExplainResponse, OpenAlert, PoolLimits, Silence } from './types.ts';
 
 /** A failed call: its HTTP status (0 when the server was not reached) and a sentence to show. */
@@ -17,7 +19,7 @@ export class ApiError extends Error {
   }
 }
 
-export type FetchLike = (url: string, init?: RequestInit) => Promise<Response>;
+export type { FetchLike };
 
 export interface Api {
   events(query: string): Promise<AnyScalewiseEvent[]>;
@@ -38,36 +40,21 @@ export function errorMessage(status: number, serverMessage: string): string {
 }
 
 export function createApi(base: string, token: string, fetchFn: FetchLike = fetch): Api {
-  async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
-    let res: Response;
+  async function call<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+    let answer: ApiAnswer<T>;
     try {
-      res = await fetchFn(`${base}${path}`, {
-        ...init,
-        headers: {
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(init.body ? { 'content-type': 'application/json' } : {}),
-        },
-      });
+      answer = await callApi<T>(`${base}${path}`, { ...init, token, fetch: fetchFn });
     } catch (err) {
       throw new ApiError(0, 'UNREACHABLE', errorMessage(0, (err as Error).message));
     }
-    if (res.status === 204) return undefined as T;
-    const text = await res.text();
-    let body: unknown;
-    try {
-      body = text ? JSON.parse(text) : undefined;
-    } catch {
-      body = undefined;
-    }
-    if (!res.ok) {
-      const e = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
+    if (!answer.ok) {
       throw new ApiError(
-        res.status,
-        e?.code ?? 'HTTP',
-        errorMessage(res.status, e?.message ?? res.statusText),
+        answer.status,
+        answer.code ?? 'HTTP',
+        errorMessage(answer.status, answer.message ?? answer.statusText),
       );
     }
-    return body as T;
+    return answer.body as T;
   }
   const enc = encodeURIComponent;
   return {
@@ -75,7 +62,7 @@ export function createApi(base: string, token: string, fetchFn: FetchLike = fetc
     explain: (id) => call<ExplainResponse>(`/v1/explain/${enc(id)}`),
     alerts: async () => (await call<{ alerts: OpenAlert[] }>('/v1/alerts')).alerts,
     silences: async () => (await call<{ silences: Silence[] }>('/v1/silences')).silences,
-    addSilence: (s) => call<Silence>('/v1/silences', { method: 'POST', body: JSON.stringify(s) }),
+    addSilence: (s) => call<Silence>('/v1/silences', { method: 'POST', body: s }),
     removeSilence: (id) => call<void>(`/v1/silences/${enc(id)}`, { method: 'DELETE' }),
     pools: async () => (await call<{ pools: PoolLimits[] }>('/console/api/pools')).pools,
   };
