@@ -88,21 +88,37 @@ function isTopicExists(err: unknown): boolean {
   );
 }
 
+/** The time of {@link whileSettling}: the wall clock, or a test's stepped one. */
+export interface SettlingClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const wallClock: SettlingClock = {
+  now: () => Date.now(),
+  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+};
+
 /**
  * Runs `fn` again while the broker answers with an error of a partition that is still settling
- * (a topic created or a leadership moved a moment ago), up to `timeoutMs`.
+ * (a topic created or a leadership moved a moment ago), up to `timeoutMs`; the pauses double
+ * from 50 ms to 1 s.
  * @throws the last error when it is of another kind or the time is up.
  */
-export async function whileSettling<T>(fn: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+export async function whileSettling<T>(
+  fn: () => Promise<T>,
+  timeoutMs = 30_000,
+  clock: SettlingClock = wallClock,
+): Promise<T> {
+  const deadline = clock.now() + timeoutMs;
   for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
     try {
       return await fn();
     } catch (err) {
       const type = (err as { type?: string }).type;
-      if (type === undefined || !settlingErrors.has(type) || Date.now() + delay > deadline) throw err;
+      if (type === undefined || !settlingErrors.has(type) || clock.now() + delay > deadline) throw err;
     }
-    await new Promise((r) => setTimeout(r, delay));
+    await clock.sleep(delay);
   }
 }
 
