@@ -8,8 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig } from '@scalewise/config';
 import { type AnyScalewiseEvent, type EventData, type ScalewiseEvent, shortName } from '@scalewise/events';
@@ -26,11 +25,9 @@ import {
 import { createPoolStore, type Ledger, listed, removedByUs, workersOf } from '@scalewise/pool';
 import { createService } from '@scalewise/service';
 import {
-  getStack,
-  type KubeAdmin,
-  kubeAdmin,
+  integrationFixture,
+  quiet,
   repositoryRoot,
-  type StackEndpoints,
   serversYaml,
   testKafka,
   uniqueName,
@@ -39,27 +36,11 @@ import {
 import { defineNodeManager, type NodeManagerService } from './service.ts';
 import { decision } from './test-support/decision.ts';
 
-const quiet = new Writable({ write: (_c, _e, done) => done() });
-let stack: StackEndpoints;
-let kube: Kube;
-let admin: KubeAdmin;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-before(async () => {
-  stack = await getStack({ kubernetes: true });
-  assert.ok(stack.kubernetes);
-  kube = connectKube({ kubeconfig: stack.kubernetes.kubeconfig });
-  admin = kubeAdmin(stack.kubernetes.kubeconfig);
-});
-after(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-});
+const fx = integrationFixture({ kubernetes: true, connect: connectKube, recorder: recordTopics });
 
 /** A pool, topics, groups and a namespace of the test's own. */
 async function setup() {
-  const pool = uniqueName('nm')
-    .replace(/[^a-z0-9-]/g, '-')
-    .slice(0, 40);
+  const pool = uniqueName('nm');
   const prefix = `${pool}.`;
   const yaml = `
 cluster_id: ${pool}
@@ -72,36 +53,20 @@ autoscaler:
       node_size: { cpu_millicores: 2000, memory_mib: 4096 }
       action_timeout_seconds: 40
 events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
-${serversYaml(stack)}
+${serversYaml(fx.stack)}
 telemetry: { log_level: ${process.env.NM_DEBUG ? 'debug' : 'warn'} }
 shutdown_timeout_seconds: 10
 `;
-  await kube.core.createNamespace({ body: { metadata: { name: pool } } });
-  cleanups.push(async () => {
-    await kube.core.deleteNamespace({ name: pool }).catch(() => undefined);
-    await kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${pool}` }).catch(() => undefined);
-  });
-  await waitFor(
-    async () => (await kube.core.listNamespacedServiceAccount({ namespace: pool })).items.length > 0,
-    {
-      timeoutMs: 30_000,
-      what: 'the default ServiceAccount',
-    },
-  );
+  await fx.namespace(pool, { nodes: `${POOL_LABEL}=${pool}` });
   // A publisher of the test's own (it also creates the topics), then the recorder.
-  const feeder = await createService({
-    name: 'test-feeder',
-    config: loadConfig({ text: yaml, env: {} }),
-    telemetry: { logDestination: quiet },
-  });
-  await feeder.start();
-  cleanups.push(() => feeder.stop());
-  const rec = await recordTopics(
-    stack.kafka.brokers,
-    [`${prefix}nodes`, `${prefix}actions`],
-    uniqueName('rec'),
+  const feeder = await fx.start(
+    createService({
+      name: 'test-feeder',
+      config: loadConfig({ text: yaml, env: {} }),
+      telemetry: { logDestination: quiet },
+    }),
   );
-  cleanups.push(() => rec.stop());
+  const rec = await fx.record([`${prefix}nodes`, `${prefix}actions`]);
   // The pool's record in Redis, as the other services read and write it.
   const ledgers = createPoolStore<never, never>({
     redis: feeder.bus.redis,
@@ -118,7 +83,7 @@ shutdown_timeout_seconds: 10
     async existing(count: number): Promise<void> {
       const names = Array.from({ length: count }, (_, i) => `${pool}-old-${i + 1}`);
       for (const name of names)
-        await ensureWorker(kube, { name, pool, cpuMillicores: 2000, memoryBytes: 4 * 2 ** 30 });
+        await ensureWorker(fx.kube, { name, pool, cpuMillicores: 2000, memoryBytes: 4 * 2 ** 30 });
       await waitFor(async () => (await workers(pool)).filter(isReady).length === count, {
         timeoutMs: 30_000,
         what: `${count} workers Ready`,
@@ -136,16 +101,14 @@ shutdown_timeout_seconds: 10
   };
 }
 
-async function startManager(yaml: string, client: Kube = kube): Promise<NodeManagerService> {
+async function startManager(yaml: string, client: Kube = fx.kube): Promise<NodeManagerService> {
   const definition = defineNodeManager({
     config: loadConfig({ text: yaml, env: {} }),
     fromBeginning: true,
     kube: client,
     telemetry: { logDestination: process.env.NM_DEBUG ? process.stderr : quiet },
   });
-  const service = await createService(definition);
-  cleanups.push(() => service.stop());
-  await service.start();
+  await fx.start(createService(definition));
   return definition;
 }
 
@@ -162,22 +125,22 @@ interface Touch {
  */
 function touchingKube(ledger: () => Promise<Ledger>): { kube: Kube; touches: Touch[] } {
   const touches: Touch[] = [];
-  const core: CoreApi = Object.create(kube.core);
+  const core: CoreApi = Object.create(fx.kube.core);
   core.patchNode = async (req, options) => {
     const ops = (Array.isArray(req.body) ? req.body : []) as { path?: string; value?: unknown }[];
     if (ops.some((op) => op.path === '/spec/unschedulable' && op.value === true))
       touches.push({ node: req.name, call: 'cordon', ledger: await ledger() });
-    return kube.core.patchNode(req, options);
+    return fx.kube.core.patchNode(req, options);
   };
   core.deleteNode = async (req, options) => {
     touches.push({ node: req.name, call: 'delete', ledger: await ledger() });
-    return kube.core.deleteNode(req, options);
+    return fx.kube.core.deleteNode(req, options);
   };
-  return { kube: { ...kube, core }, touches };
+  return { kube: { ...fx.kube, core }, touches };
 }
 
 async function deployment(pool: string, replicas: number, cpu = '500m') {
-  await admin.apps.createNamespacedDeployment({
+  await fx.admin.apps.createNamespacedDeployment({
     namespace: pool,
     body: {
       metadata: { name: 'web' },
@@ -196,11 +159,11 @@ async function deployment(pool: string, replicas: number, cpu = '500m') {
   });
 }
 const pods = async (pool: string): Promise<V1Pod[]> =>
-  (await kube.core.listNamespacedPod({ namespace: pool })).items;
+  (await fx.kube.core.listNamespacedPod({ namespace: pool })).items;
 const workers = async (pool: string) =>
-  (await kube.core.listNode({ labelSelector: `${POOL_LABEL}=${pool}` })).items;
+  (await fx.kube.core.listNode({ labelSelector: `${POOL_LABEL}=${pool}` })).items;
 async function startGroupAtZero(groupId: string, topic: string): Promise<void> {
-  const admin = testKafka(stack).admin();
+  const admin = testKafka(fx.stack).admin();
   await admin.connect();
   try {
     // Just after the topic was created a partition may still be electing its leader: retry.
@@ -304,7 +267,7 @@ describe('node-manager on the real servers', () => {
     const names = (await workers(pool)).map((n) => n.metadata?.name as string).sort();
     // One worker may never go, even empty and cordoned (the most attractive victim otherwise);
     // the two pods fill the others, so the worker left after the first scale-down carries them.
-    await kube.core.patchNode({
+    await fx.kube.core.patchNode({
       name: names[0] as string,
       body: [
         { op: 'add', path: `/metadata/annotations/${SCALE_DOWN_DISABLED.replace('/', '~1')}`, value: 'true' },
@@ -370,7 +333,7 @@ describe('node-manager on the real servers', () => {
     );
 
     // Now every pod is under a budget that allows no disruption.
-    await admin.policy.createNamespacedPodDisruptionBudget({
+    await fx.admin.policy.createNamespacedPodDisruptionBudget({
       namespace: pool,
       body: {
         metadata: { name: 'web-pdb' },
@@ -379,7 +342,7 @@ describe('node-manager on the real servers', () => {
     });
     await waitFor(
       async () =>
-        (await admin.policy.readNamespacedPodDisruptionBudget({ name: 'web-pdb', namespace: pool })).status
+        (await fx.admin.policy.readNamespacedPodDisruptionBudget({ name: 'web-pdb', namespace: pool })).status
           ?.expectedPods === 2,
       { timeoutMs: 30_000, what: 'the budget observed' },
     );
@@ -399,7 +362,7 @@ describe('node-manager on the real servers', () => {
     assert.match(f.message, /re-checked on the cluster as it is now/);
     const kept = (await workers(pool)).find((n) => n.metadata?.name !== names[0]);
     assert.notEqual(
-      (await kube.core.readNode({ name: kept?.metadata?.name as string })).spec?.unschedulable,
+      (await fx.kube.core.readNode({ name: kept?.metadata?.name as string })).spec?.unschedulable,
       true,
       'never cordoned',
     );
@@ -420,7 +383,7 @@ describe('node-manager on the real servers', () => {
         env: { ...process.env, SCALEWISE_CONFIG: file },
         stdio: ['ignore', 'ignore', process.env.NM_DEBUG ? 'inherit' : 'ignore'],
       });
-      cleanups.push(async () => child.kill('SIGKILL'));
+      fx.defer(async () => child.kill('SIGKILL'));
       return child;
     };
     // The child's consumer group is new: commit offset 0 for it so it reads what is already

@@ -10,8 +10,7 @@
 // container exits 0 (phase Succeeded, container terminated) through the pods/status
 // subresource of the real API server; node-manager sees it through its watch like any status.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig, type PoolConfig } from '@scalewise/config';
 import {
@@ -21,43 +20,19 @@ import {
   sampleData,
   shortName,
 } from '@scalewise/events';
-import { connectKube, ensureWorker, type Kube, POOL_LABEL, type V1Pod } from '@scalewise/kube';
+import { connectKube, ensureWorker, POOL_LABEL, type V1Pod } from '@scalewise/kube';
 import { createPoolStore, type Ledger, removedByUs } from '@scalewise/pool';
 import { BUSY_ANNOTATION, podsProvider, TASK_LABEL, WORKER_POD_SELECTOR } from '@scalewise/providers';
 import { createService, type Service } from '@scalewise/service';
-import {
-  getStack,
-  type KubeAdmin,
-  kubeAdmin,
-  type StackEndpoints,
-  serversYaml,
-  uniqueName,
-  waitFor,
-} from '@scalewise/testing';
+import { integrationFixture, quiet, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { defineNodeManager } from './service.ts';
 
-const quiet = new Writable({ write: (_c, _e, done) => done() });
-let stack: StackEndpoints;
-let kube: Kube;
-let admin: KubeAdmin;
-const cleanups: (() => Promise<unknown>)[] = [];
+const fx = integrationFixture({ kubernetes: true, connect: connectKube, recorder: recordTopics });
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
-before(async () => {
-  stack = await getStack({ kubernetes: true });
-  assert.ok(stack.kubernetes);
-  kube = connectKube({ kubeconfig: stack.kubernetes.kubeconfig });
-  admin = kubeAdmin(stack.kubernetes.kubeconfig);
-});
-after(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-});
 
 /** A pods pool, its namespace, a KWOK node its pods run on, topics and groups of the test's own. */
 async function setup() {
-  const pool = uniqueName('pods')
-    .replace(/[^a-z0-9-]/g, '-')
-    .slice(0, 40);
+  const pool = uniqueName('pods');
   const prefix = `${pool}.`;
   const host = `${pool}-host`;
   const yaml = `
@@ -80,38 +55,21 @@ autoscaler:
         node_selector: { kubernetes.io/hostname: ${host} }
         cleanup: { succeeded_after_seconds: 0, failed_after_seconds: 0 }
 events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
-${serversYaml(stack)}
+${serversYaml(fx.stack)}
 telemetry: { log_level: ${process.env.NM_DEBUG ? 'debug' : 'warn'} }
 shutdown_timeout_seconds: 10
 `;
-  await kube.core.createNamespace({ body: { metadata: { name: pool } } });
+  await fx.namespace(pool, { nodes: `${POOL_LABEL}=${host}`, podsGone: true });
   // The node the worker pods run on: KWOK plays its kubelet (pods on it become Running and Ready).
-  await ensureWorker(kube, { name: host, pool: host, cpuMillicores: 16_000, memoryBytes: 32 * 2 ** 30 });
-  cleanups.push(async () => {
-    await kube.core.deleteNamespace({ name: pool }).catch(() => undefined);
-    await waitFor(async () => (await kube.core.listNamespacedPod({ namespace: pool })).items.length === 0, {
-      timeoutMs: 30_000,
-      what: 'the namespace emptied while KWOK still manages its node',
-    }).catch(() => undefined);
-    await kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${host}` }).catch(() => undefined);
-  });
-  await waitFor(
-    async () => (await kube.core.listNamespacedServiceAccount({ namespace: pool })).items.length > 0,
-    { timeoutMs: 30_000, what: 'the default ServiceAccount' },
+  await ensureWorker(fx.kube, { name: host, pool: host, cpuMillicores: 16_000, memoryBytes: 32 * 2 ** 30 });
+  const feeder = await fx.start(
+    createService({
+      name: 'test-feeder',
+      config: loadConfig({ text: yaml, env: {} }),
+      telemetry: { logDestination: quiet },
+    }),
   );
-  const feeder = await createService({
-    name: 'test-feeder',
-    config: loadConfig({ text: yaml, env: {} }),
-    telemetry: { logDestination: quiet },
-  });
-  await feeder.start();
-  cleanups.push(() => feeder.stop());
-  const rec = await recordTopics(
-    stack.kafka.brokers,
-    [`${prefix}nodes`, `${prefix}actions`],
-    uniqueName('rec'),
-  );
-  cleanups.push(() => rec.stop());
+  const rec = await fx.record([`${prefix}nodes`, `${prefix}actions`]);
   const service = await startManager(yaml);
   const ledgers = createPoolStore<never, never>({
     redis: feeder.bus.redis,
@@ -130,17 +88,15 @@ shutdown_timeout_seconds: 10
 }
 
 async function startManager(yaml: string): Promise<Service> {
-  const service = await createService(
+  const service = createService(
     defineNodeManager({
       config: loadConfig({ text: yaml, env: {} }),
       fromBeginning: true,
-      kube,
+      kube: fx.kube,
       telemetry: { logDestination: process.env.NM_DEBUG ? process.stderr : quiet },
     }),
   );
-  cleanups.push(() => service.stop());
-  await service.start();
-  return service;
+  return fx.start(service);
 }
 
 /** A decision as the decision engine makes it for `io.scalewise.trigger.scale`, with its task id. */
@@ -172,7 +128,7 @@ const decision = (
 
 const workerPods = async (pool: string): Promise<V1Pod[]> =>
   (
-    await kube.core.listNamespacedPod({
+    await fx.kube.core.listNamespacedPod({
       namespace: pool,
       labelSelector: `${WORKER_POD_SELECTOR},${POOL_LABEL}=${pool}`,
     })
@@ -183,7 +139,7 @@ const podReady = (p: V1Pod) =>
 
 /** What the kubelet writes when the worker's container exits (0: Succeeded, else Failed). */
 async function completeTask(namespace: string, name: string, exitCode = 0): Promise<void> {
-  const pod = await admin.core.readNamespacedPod({ name, namespace });
+  const pod = await fx.admin.core.readNamespacedPod({ name, namespace });
   const now = new Date();
   pod.status = {
     ...pod.status,
@@ -210,7 +166,7 @@ async function completeTask(namespace: string, name: string, exitCode = 0): Prom
       },
     })),
   };
-  await admin.core.replaceNamespacedPodStatus({ name, namespace, body: pod });
+  await fx.admin.core.replaceNamespacedPodStatus({ name, namespace, body: pod });
 }
 
 /** The worker left the pool, removed by the action `actionId` (not lost), as the ledger has it. */
@@ -237,7 +193,7 @@ describe('pods provider on the real servers', () => {
     const pods = await workerPods(pool);
     assert.equal(pods.length, 3);
     const poolConfig = config.autoscaler.pools[0] as PoolConfig;
-    const listed = await podsProvider({ kube, pools: [poolConfig], log: silent }).list(poolConfig);
+    const listed = await podsProvider({ kube: fx.kube, pools: [poolConfig], log: silent }).list(poolConfig);
     assert.deepEqual(
       listed.map((i) => [i.node, i.id, i.alive]).sort(),
       pods.map((p) => [p.metadata?.name, `pod://${pool}/${p.metadata?.name}`, true]).sort(),
@@ -318,7 +274,7 @@ describe('pods provider on the real servers', () => {
     const free = pods.filter((p) => p.metadata?.name !== atTask).map((p) => p.metadata?.name as string);
     // One of the free workers took work of its own and says so.
     const [marked, spare] = free as [string, string];
-    await admin.core.patchNamespacedPod({
+    await fx.admin.core.patchNamespacedPod({
       name: marked,
       namespace: pool,
       body: [
