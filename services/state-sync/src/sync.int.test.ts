@@ -14,8 +14,7 @@
 // (as node-manager's pods test does).
 import assert from 'node:assert/strict';
 import { type AddressInfo, createServer } from 'node:net';
-import { Writable } from 'node:stream';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig, podsOptionsSchema } from '@scalewise/config';
 import type { EventData } from '@scalewise/events';
@@ -24,7 +23,6 @@ import {
   deleteNode,
   ensureNode,
   ensureWorker,
-  type Kube,
   kwokNodeManifest,
   POOL_LABEL,
 } from '@scalewise/kube';
@@ -40,46 +38,22 @@ import {
 } from '@scalewise/pool';
 import { workerPodManifest } from '@scalewise/providers';
 import { createService, type Service } from '@scalewise/service';
-import {
-  getStack,
-  type KubeAdmin,
-  kubeAdmin,
-  type StackEndpoints,
-  serversYaml,
-  uniqueName,
-  waitFor,
-} from '@scalewise/testing';
+import { integrationFixture, quiet, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { defineStateSync, type StateSyncService } from './service.ts';
 
-const quiet = new Writable({ write: (_c, _e, done) => done() });
-let stack: StackEndpoints;
-let kube: Kube;
-let admin: KubeAdmin;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-before(async () => {
-  stack = await getStack({ kubernetes: true });
-  assert.ok(stack.kubernetes);
-  kube = connectKube({ kubeconfig: stack.kubernetes.kubeconfig });
-  admin = kubeAdmin(stack.kubernetes.kubeconfig);
-});
-after(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-});
+const fx = integrationFixture({ kubernetes: true, connect: connectKube, recorder: recordTopics });
 
 type Recorder = Awaited<ReturnType<typeof recordTopics>>;
 
 const addNode = (pool: string, name: string) =>
-  ensureNode(kube, kwokNodeManifest({ name, pool, cpuMillicores: 2000, memoryBytes: 4 * 2 ** 30 }));
+  ensureNode(fx.kube, kwokNodeManifest({ name, pool, cpuMillicores: 2000, memoryBytes: 4 * 2 ** 30 }));
 
 async function setup(
   workers: number,
   options: { replicas?: number; syncIntervalSeconds?: number } = {},
 ): Promise<{ pool: string; service: Service; sync: StateSyncService; rec: Recorder }> {
-  const pool = uniqueName('ss')
-    .replace(/[^a-z0-9-]/g, '-')
-    .slice(0, 40);
-  cleanups.push(() => kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${pool}` }));
+  const pool = uniqueName('ss');
+  fx.defer(() => fx.kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${pool}` }));
   for (let i = 1; i <= workers; i++) await addNode(pool, `${pool}-${i}`);
   const prefix = `${pool}.`;
   const loaded = loadConfig({
@@ -89,7 +63,7 @@ autoscaler:
   pools: [{ name: ${pool}, min: 1, max: 6 }]
   sensing: { sync_interval_seconds: ${options.syncIntervalSeconds ?? 1} }
 events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
-${serversYaml(stack)}
+${serversYaml(fx.stack)}
 telemetry: { log_level: warn }
 shutdown_timeout_seconds: 10
 `,
@@ -98,21 +72,14 @@ shutdown_timeout_seconds: 10
   const services: Service[] = [];
   const defs: StateSyncService[] = [];
   for (let i = 0; i < (options.replicas ?? 1); i++) {
-    const def = defineStateSync({ config: loaded, kube, telemetry: { logDestination: quiet } });
-    const s = await createService(def);
-    cleanups.push(() => s.stop());
-    await s.start();
+    const def = defineStateSync({ config: loaded, kube: fx.kube, telemetry: { logDestination: quiet } });
+    const s = await fx.start(createService(def));
     services.push(s);
     defs.push(def);
   }
   const service = services[0] as Service;
   const sync = defs[0] as StateSyncService;
-  const rec = await recordTopics(
-    stack.kafka.brokers,
-    [`${prefix}state`, `${prefix}nodes`, `${prefix}actions`],
-    uniqueName('rec'),
-  );
-  cleanups.push(() => rec.stop());
+  const rec = await fx.record([`${prefix}state`, `${prefix}nodes`, `${prefix}actions`]);
   return { pool, service, sync, rec };
 }
 
@@ -152,7 +119,7 @@ function assertSyncedAgree(rec: Recorder): void {
 
 /** The pool's Nodes in the API server. */
 const nodesOf = async (pool: string) =>
-  (await kube.core.listNode({ labelSelector: `${POOL_LABEL}=${pool}` })).items.map(
+  (await fx.kube.core.listNode({ labelSelector: `${POOL_LABEL}=${pool}` })).items.map(
     (n) => n.metadata?.name ?? '',
   );
 
@@ -160,7 +127,7 @@ describe('state-sync on the real servers', () => {
   test('two replicas reconciling the same pool report a deleted node lost once', async () => {
     const { pool, rec } = await setup(3, { replicas: 2 });
     await waitFor(() => synced(rec, 3), { timeoutMs: 30_000, what: 'ClusterStateSynced with 3 workers' });
-    await deleteNode(kube, `${pool}-3`);
+    await deleteNode(fx.kube, `${pool}-3`);
     await waitFor(() => synced(rec, 2), { timeoutMs: 30_000, what: 'ClusterStateSynced with 2 workers' });
     // A few more rounds of both replicas.
     const seen = rec.events.length;
@@ -180,7 +147,7 @@ describe('state-sync on the real servers', () => {
     const { pool, service, rec } = await setup(3);
     await waitFor(() => synced(rec, 3), { timeoutMs: 30_000, what: 'ClusterStateSynced with 3 workers' });
     const t0 = Date.now();
-    await deleteNode(kube, `${pool}-3`);
+    await deleteNode(fx.kube, `${pool}-3`);
     await waitFor(() => lostOf(rec).length >= 1, { timeoutMs: 15_000, what: 'NodeUnexpectedlyLost' });
     const lostAfterMs = Date.now() - t0;
     const lost = lostOf(rec)[0];
@@ -207,7 +174,7 @@ describe('state-sync on the real servers', () => {
         outputs: [],
       }),
     );
-    await deleteNode(kube, `${pool}-2`);
+    await deleteNode(fx.kube, `${pool}-2`);
     await waitFor(() => synced(rec, 1, mark), {
       timeoutMs: 15_000,
       what: 'ClusterStateSynced with 1 worker',
@@ -233,7 +200,7 @@ describe('state-sync on the real servers', () => {
     await waitFor(() => synced(rec, 3), { timeoutMs: 30_000, what: 'ClusterStateSynced' });
     // Tampering: worker 1 renamed in the ledger, the count unchanged (3 in every view). Once the
     // node is older than the listing lag, the ledger should have known it: not churn.
-    const created = (await kube.core.readNode({ name: `${pool}-1` })).metadata?.creationTimestamp;
+    const created = (await fx.kube.core.readNode({ name: `${pool}-1` })).metadata?.creationTimestamp;
     await waitFor(() => Date.now() - new Date(created ?? 0).getTime() > LISTING_LAG_MS + 1_000, {
       timeoutMs: 15_000,
       what: 'worker 1 older than the listing lag',
@@ -334,7 +301,7 @@ async function completeTask(namespace: string, name: string): Promise<void> {
 }
 
 async function writeCompleted(namespace: string, name: string): Promise<void> {
-  const pod = await admin.core.readNamespacedPod({ name, namespace });
+  const pod = await fx.admin.core.readNamespacedPod({ name, namespace });
   const now = new Date();
   pod.status = {
     ...pod.status,
@@ -354,14 +321,12 @@ async function writeCompleted(namespace: string, name: string): Promise<void> {
       state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: now, finishedAt: now } },
     })),
   };
-  await admin.core.replaceNamespacedPodStatus({ name, namespace, body: pod });
+  await fx.admin.core.replaceNamespacedPodStatus({ name, namespace, body: pod });
 }
 
 describe('state-sync of a pods pool on the real servers', () => {
   test('worker pods are the workers: synced at 3; a completed one cleaned up by node-manager is not lost, a deleted running one is, one a scale-down removes is not', async () => {
-    const pool = uniqueName('sp')
-      .replace(/[^a-z0-9-]/g, '-')
-      .slice(0, 40);
+    const pool = uniqueName('sp');
     const host = `${pool}-host`;
     const prefix = `${pool}.`;
     const yaml = `
@@ -379,54 +344,40 @@ autoscaler:
         cleanup: { succeeded_after_seconds: 0, failed_after_seconds: 0 }
   sensing: { sync_interval_seconds: 1 }
 events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
-${serversYaml(stack)}
+${serversYaml(fx.stack)}
 telemetry: { log_level: warn }
 shutdown_timeout_seconds: 10
 `;
-    await kube.core.createNamespace({ body: { metadata: { name: pool } } });
+    await fx.namespace(pool, { nodes: `${POOL_LABEL}=${host}`, podsGone: true });
     // The node the worker pods run on: KWOK plays its kubelet (its pods become Running and Ready).
-    await ensureWorker(kube, { name: host, pool: host, cpuMillicores: 16_000, memoryBytes: 32 * 2 ** 30 });
-    cleanups.push(async () => {
-      await kube.core.deleteNamespace({ name: pool }).catch(() => undefined);
-      await waitFor(async () => (await kube.core.listNamespacedPod({ namespace: pool })).items.length === 0, {
-        timeoutMs: 30_000,
-        what: 'the namespace emptied while KWOK still manages its node',
-      }).catch(() => undefined);
-      await kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${host}` });
-    });
-    await waitFor(
-      async () => (await kube.core.listNamespacedServiceAccount({ namespace: pool })).items.length > 0,
-      { timeoutMs: 30_000, what: 'the default ServiceAccount' },
-    );
+    await ensureWorker(fx.kube, { name: host, pool: host, cpuMillicores: 16_000, memoryBytes: 32 * 2 ** 30 });
     const config = loadConfig({ text: yaml, env: {} });
     const poolConfig = config.config.autoscaler.pools[0];
     assert.ok(poolConfig);
     const options = podsOptionsSchema.parse(poolConfig.provider_options);
     const workers = [1, 2, 3].map((i) => `${pool}-w${i}`);
     for (const name of workers) {
-      await kube.core.createNamespacedPod({
+      await fx.kube.core.createNamespacedPod({
         namespace: pool,
         body: workerPodManifest({ name, pool, actionId: 'decision-up-1', options }),
       });
     }
-    const service = await createService(
-      defineStateSync({ config, kube, telemetry: { logDestination: quiet } }),
+    const service = await fx.start(
+      createService(defineStateSync({ config, kube: fx.kube, telemetry: { logDestination: quiet } })),
     );
-    cleanups.push(() => service.stop());
-    await service.start();
     // node-manager beside it: it cleans up the worker pods that finish (NodeRemoved, completed).
-    const manager = await createService(
-      defineNodeManager({ config, kube, fromBeginning: true, telemetry: { logDestination: quiet } }),
+    const _manager = await fx.start(
+      createService(
+        defineNodeManager({
+          config,
+          kube: fx.kube,
+          fromBeginning: true,
+          telemetry: { logDestination: quiet },
+        }),
+      ),
     );
-    cleanups.push(() => manager.stop());
-    await manager.start();
     // Started once the services made the topics; it reads them from the beginning.
-    const rec = await recordTopics(
-      stack.kafka.brokers,
-      [`${prefix}state`, `${prefix}nodes`],
-      uniqueName('rec'),
-    );
-    cleanups.push(() => rec.stop());
+    const rec = await fx.record([`${prefix}state`, `${prefix}nodes`]);
 
     const syncedAt = (n: number, from = 0) =>
       rec.events.slice(from).some((e) => {
@@ -454,7 +405,7 @@ shutdown_timeout_seconds: 10
     );
     await waitFor(
       async () =>
-        (await kube.core.listNamespacedPod({ namespace: pool })).items.every(
+        (await fx.kube.core.listNamespacedPod({ namespace: pool })).items.every(
           (p) => p.metadata?.name !== `${pool}-w1`,
         ),
       { timeoutMs: 20_000, what: 'w1 deleted by node-manager' },
@@ -465,13 +416,13 @@ shutdown_timeout_seconds: 10
     // 2. w2 deleted while it runs, with no scale-down in flight: lost within seconds.
     mark = rec.events.length;
     const t0 = Date.now();
-    await kube.core.deleteNamespacedPod({ namespace: pool, name: `${pool}-w2` });
+    await fx.kube.core.deleteNamespacedPod({ namespace: pool, name: `${pool}-w2` });
     await waitFor(() => lostNames().length >= 1, { timeoutMs: 15_000, what: 'NodeUnexpectedlyLost for w2' });
     const lost = rec.of('io.scalewise.NodeUnexpectedlyLost')[0]
       ?.data as EventData<'io.scalewise.NodeUnexpectedlyLost'>;
     assert.deepEqual([lost.node_name, lost.cause, lost.remaining_workers], [`${pool}-w2`, 'node_deleted', 1]);
     // The live worker pods: neither finished nor terminating.
-    const live = (await kube.core.listNamespacedPod({ namespace: pool })).items.filter(
+    const live = (await fx.kube.core.listNamespacedPod({ namespace: pool })).items.filter(
       (p) => !p.metadata?.deletionTimestamp && !['Succeeded', 'Failed'].includes(p.status?.phase ?? ''),
     );
     assert.equal(lost.remaining_workers, live.length, 'the worker pods left in the API server');
@@ -497,7 +448,7 @@ shutdown_timeout_seconds: 10
       }),
     );
     mark = rec.events.length;
-    await kube.core.deleteNamespacedPod({ namespace: pool, name: `${pool}-w3` });
+    await fx.kube.core.deleteNamespacedPod({ namespace: pool, name: `${pool}-w3` });
     await waitFor(() => syncedAt(0, mark), { timeoutMs: 15_000, what: 'ClusterStateSynced at 0' });
     assert.deepEqual(lostNames(), [`${pool}-w2`], 'only the deleted running worker was lost');
     const drifts = rec
@@ -529,15 +480,13 @@ async function closedPort(): Promise<number> {
 
 describe('state-sync with its provider down, on the real servers', () => {
   test('the Docker API refusing connections: no node is lost for it, no ClusterStateSynced, the failure is in the store and its breaker opens; a deleted node is still lost', async () => {
-    const pool = uniqueName('sd')
-      .replace(/[^a-z0-9-]/g, '-')
-      .slice(0, 40);
+    const pool = uniqueName('sd');
     const prefix = `${pool}.`;
-    cleanups.push(() => kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${pool}` }));
+    fx.defer(() => fx.kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${pool}` }));
     // The pool's nodes as k3s agents would register them; their containers cannot be listed.
     for (let i = 1; i <= 3; i++) {
       await ensureNode(
-        kube,
+        fx.kube,
         kwokNodeManifest({ name: `${pool}-${i}`, pool, cpuMillicores: 2000, memoryBytes: 4 * 2 ** 30 }),
       );
     }
@@ -552,28 +501,23 @@ events:
   group_prefix: "${prefix}"
   partitions: 3
   retry: { attempts: 2, initial_ms: 20, max_ms: 50 }
-${serversYaml(stack)}
+${serversYaml(fx.stack)}
 telemetry: { log_level: warn }
 shutdown_timeout_seconds: 10
 `,
       env: {},
     });
-    const service = await createService(
-      defineStateSync({
-        config,
-        kube,
-        env: { DOCKER_HOST: `tcp://127.0.0.1:${await closedPort()}` },
-        telemetry: { logDestination: quiet },
-      }),
+    const service = await fx.start(
+      createService(
+        defineStateSync({
+          config,
+          kube: fx.kube,
+          env: { DOCKER_HOST: `tcp://127.0.0.1:${await closedPort()}` },
+          telemetry: { logDestination: quiet },
+        }),
+      ),
     );
-    cleanups.push(() => service.stop());
-    await service.start();
-    const rec = await recordTopics(
-      stack.kafka.brokers,
-      [`${prefix}state`, `${prefix}nodes`],
-      uniqueName('rec'),
-    );
-    cleanups.push(() => rec.stop());
+    const rec = await fx.record([`${prefix}state`, `${prefix}nodes`]);
     const read = async () => {
       const s = await service.bus.redis.hget(`scalewise:${pool}:state-sync:state:${pool}`, 's');
       return s
@@ -620,7 +564,7 @@ shutdown_timeout_seconds: 10
     );
 
     // Kubernetes still says what it sees.
-    await deleteNode(kube, `${pool}-3`);
+    await deleteNode(fx.kube, `${pool}-3`);
     await waitFor(() => rec.of('io.scalewise.NodeUnexpectedlyLost').length >= 1, {
       timeoutMs: 15_000,
       what: 'NodeUnexpectedlyLost for the deleted node',
