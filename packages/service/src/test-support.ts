@@ -6,8 +6,11 @@
  * without the kit's protection, or opting out of it unannounced, fails the test.
  */
 import assert from 'node:assert/strict';
+import { loadConfig } from '@scalewise/config';
+import { quiet } from '@scalewise/testing';
 import type { FastifyInstance } from 'fastify';
 import { type RouteInfo, routeTable } from './auth.ts';
+import { createService, type Service } from './service.ts';
 
 /** The kit's routes that are open by default: the probes, and /metrics (`metrics_auth: open`). */
 export const kitOpenRoutes: readonly string[] = [
@@ -96,4 +99,24 @@ export async function sweepRoutes(options: SweepOptions): Promise<SweepResult[]>
   }
   assert.deepEqual(failures, [], `routes that do not hold:\n${failures.join('\n')}`);
   return results;
+}
+
+/**
+ * A publisher of an integration test's own on the config `yaml` names (it also creates the
+ * topics): a service with no handlers, started, stopped by `fx` at the end. Feed it with
+ * `feeder.bus.publisher.publish(...)`.
+ */
+export async function startFeeder(
+  fx: {
+    start<S extends { start(): Promise<unknown>; stop(): Promise<unknown> }>(s: S | Promise<S>): Promise<S>;
+  },
+  yaml: string,
+): Promise<Service> {
+  return fx.start(
+    createService({
+      name: 'test-feeder',
+      config: loadConfig({ text: yaml, env: {} }),
+      telemetry: { logDestination: quiet },
+    }),
+  );
 }

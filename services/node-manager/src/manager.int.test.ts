@@ -24,6 +24,7 @@ import {
 } from '@scalewise/kube';
 import { createPoolStore, type Ledger, listed, removedByUs, workersOf } from '@scalewise/pool';
 import { createService } from '@scalewise/service';
+import { startFeeder } from '@scalewise/service/test-support';
 import {
   integrationFixture,
   quiet,
@@ -59,13 +60,7 @@ shutdown_timeout_seconds: 10
 `;
   await fx.namespace(pool, { nodes: `${POOL_LABEL}=${pool}` });
   // A publisher of the test's own (it also creates the topics), then the recorder.
-  const feeder = await fx.start(
-    createService({
-      name: 'test-feeder',
-      config: loadConfig({ text: yaml, env: {} }),
-      telemetry: { logDestination: quiet },
-    }),
-  );
+  const feeder = await startFeeder(fx, yaml);
   const rec = await fx.record([`${prefix}nodes`, `${prefix}actions`]);
   // The pool's record in Redis, as the other services read and write it.
   const ledgers = createPoolStore<never, never>({

@@ -13,19 +13,15 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig, type PoolConfig } from '@scalewise/config';
-import {
-  type AnyScalewiseEvent,
-  createEvent,
-  type EventData,
-  sampleData,
-  shortName,
-} from '@scalewise/events';
+import { type AnyScalewiseEvent, type EventData, shortName } from '@scalewise/events';
 import { connectKube, ensureWorker, POOL_LABEL, type V1Pod } from '@scalewise/kube';
 import { createPoolStore, type Ledger, removedByUs } from '@scalewise/pool';
 import { BUSY_ANNOTATION, podsProvider, TASK_LABEL, WORKER_POD_SELECTOR } from '@scalewise/providers';
 import { createService, type Service } from '@scalewise/service';
+import { startFeeder } from '@scalewise/service/test-support';
 import { integrationFixture, quiet, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { defineNodeManager } from './service.ts';
+import { decision as decisionOf } from './test-support/decision.ts';
 
 const fx = integrationFixture({ kubernetes: true, connect: connectKube, recorder: recordTopics });
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -62,13 +58,7 @@ shutdown_timeout_seconds: 10
   await fx.namespace(pool, { nodes: `${POOL_LABEL}=${host}`, podsGone: true });
   // The node the worker pods run on: KWOK plays its kubelet (pods on it become Running and Ready).
   await ensureWorker(fx.kube, { name: host, pool: host, cpuMillicores: 16_000, memoryBytes: 32 * 2 ** 30 });
-  const feeder = await fx.start(
-    createService({
-      name: 'test-feeder',
-      config: loadConfig({ text: yaml, env: {} }),
-      telemetry: { logDestination: quiet },
-    }),
-  );
+  const feeder = await startFeeder(fx, yaml);
   const rec = await fx.record([`${prefix}nodes`, `${prefix}actions`]);
   const service = await startManager(yaml);
   const ledgers = createPoolStore<never, never>({
@@ -106,25 +96,7 @@ const decision = (
   current: number,
   count: number,
   taskId?: string,
-) =>
-  createEvent(
-    type,
-    {
-      ...(sampleData[type] as object),
-      pool,
-      current_workers: current,
-      desired_workers: type === 'io.scalewise.ScaleUpDecision' ? current + count : current - count,
-      count,
-      ...(type === 'io.scalewise.ScaleUpDecision' ? { reason: 'trigger' } : {}),
-      explanation: {
-        rule: type === 'io.scalewise.ScaleUpDecision' ? 'trigger_scale_up' : 'trigger_scale_down',
-        summary: `trigger from the test${taskId ? ` for ${taskId}` : ''}`,
-        inputs: { trigger_action: 'scale_up', trigger_count: count, ...(taskId ? { task_id: taskId } : {}) },
-        comparisons: [],
-      },
-    } as EventData<typeof type>,
-    { source: '/scalewise/test/decision-engine', clusterid: pool },
-  ) as AnyScalewiseEvent;
+) => decisionOf(type, pool, current, count, { taskId });
 
 const workerPods = async (pool: string): Promise<V1Pod[]> =>
   (
