@@ -11,44 +11,31 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig } from '@scalewise/config';
 import type { AnyScalewiseEvent, EventData } from '@scalewise/events';
-import { connectKube, type Kube, POOL_LABEL } from '@scalewise/kube';
+import { connectKube, POOL_LABEL } from '@scalewise/kube';
 import { defineNodeManager, type NodeManagerService } from '@scalewise/node-manager';
 import { decision } from '@scalewise/node-manager/test-support/decision';
 import { createPoolStore, memberNames } from '@scalewise/pool';
 import { createService } from '@scalewise/service';
+import { startFeeder } from '@scalewise/service/test-support';
 import { defineStateSync } from '@scalewise/state-sync';
-import { getStack, type StackEndpoints, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
+import { integrationFixture, quiet, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { buildApp, createMachines } from './app.ts';
 
-const quiet = new Writable({ write: (_c, _e, done) => done() });
+const fx = integrationFixture({ kubernetes: true, connect: connectKube, recorder: recordTopics });
 const debug = process.env.PROV_DEBUG ? process.stderr : quiet;
-let stack: StackEndpoints;
-let kube: Kube;
-const cleanups: (() => Promise<unknown>)[] = [];
-
-before(async () => {
-  stack = await getStack({ kubernetes: true });
-  assert.ok(stack.kubernetes);
-  kube = connectKube({ kubeconfig: stack.kubernetes.kubeconfig });
-});
-after(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-});
 
 /** The reference provisioner on 127.0.0.1, its machine records in a namespace of the test's own. */
 async function startProvisioner(
   namespace: string,
   options: { maxPerPool?: number; tls?: { cert: string; key: string }; tokenFile?: string } = {},
 ) {
-  await kube.core.createNamespace({ body: { metadata: { name: namespace } } });
-  cleanups.push(() => kube.core.deleteNamespace({ name: namespace }));
+  await fx.namespace(namespace);
   const { tls, tokenFile, ...rest } = options;
-  const machines = createMachines({ kube, namespace, ...rest });
+  const machines = createMachines({ kube: fx.kube, namespace, ...rest });
   const app = await buildApp({
     machines,
     ...(tokenFile ? { tokenFile } : {}),
@@ -56,7 +43,7 @@ async function startProvisioner(
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const timer = setInterval(() => void machines.reconcile().catch(() => undefined), 500);
-  cleanups.push(async () => {
+  fx.defer(async () => {
     clearInterval(timer);
     await app.close();
   });
@@ -77,7 +64,7 @@ async function brokenProvisioner(
     res.end(JSON.stringify({ error: { code: mode.code, message: 'the VM API is down' } }));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanups.push(
+  fx.defer(
     () =>
       new Promise<void>((r) => {
         server.closeAllConnections();
@@ -116,24 +103,13 @@ events:
   partitions: 1
   retry: { attempts: 3, initial_ms: 50, max_ms: 200 }
   breaker: { reset_timeout_ms: 60000 }
-${serversYaml(stack)}
+${serversYaml(fx.stack)}
 telemetry: { log_level: ${process.env.PROV_DEBUG ? 'debug' : 'warn'} }
 shutdown_timeout_seconds: 10
 `;
-  cleanups.push(() => kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${pool}` }));
-  const feeder = await createService({
-    name: 'test-feeder',
-    config: loadConfig({ text: yaml, env: {} }),
-    telemetry: { logDestination: quiet },
-  });
-  await feeder.start();
-  cleanups.push(() => feeder.stop());
-  const rec = await recordTopics(
-    stack.kafka.brokers,
-    [`${prefix}nodes`, `${prefix}actions`, `${prefix}state`],
-    uniqueName('rec'),
-  );
-  cleanups.push(() => rec.stop());
+  fx.defer(() => fx.kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${pool}` }));
+  const feeder = await startFeeder(fx, yaml);
+  const rec = await fx.record([`${prefix}nodes`, `${prefix}actions`, `${prefix}state`]);
   const ledgers = createPoolStore<never, never>({
     redis: feeder.bus.redis,
     clusterId: pool,
@@ -153,17 +129,15 @@ async function startManager(yaml: string): Promise<NodeManagerService> {
   const definition = defineNodeManager({
     config: loadConfig({ text: yaml, env: {} }),
     fromBeginning: true,
-    kube,
+    kube: fx.kube,
     telemetry: { logDestination: debug },
   });
-  const service = await createService(definition);
-  cleanups.push(() => service.stop());
-  await service.start();
+  await fx.start(createService(definition));
   return definition;
 }
 
 const nodesOf = async (pool: string) =>
-  (await kube.core.listNode({ labelSelector: `${POOL_LABEL}=${pool}` })).items.filter(
+  (await fx.kube.core.listNode({ labelSelector: `${POOL_LABEL}=${pool}` })).items.filter(
     (n) => !n.metadata?.deletionTimestamp,
   );
 const failedOf = (rec: Awaited<ReturnType<typeof recordTopics>>) =>
@@ -228,11 +202,7 @@ function certificates(dir: string): { ca: string; cert: string; key: string } {
 
 describe('the external provider through the reference provisioner, on the real servers', () => {
   test('scale up by 2 delivered twice, then down by 1: two machines made once, their Nodes Ready with the template, one removed', async () => {
-    const prov = await startProvisioner(
-      uniqueName('prov')
-        .replace(/[^a-z0-9-]/g, '-')
-        .slice(0, 40),
-    );
+    const prov = await startProvisioner(uniqueName('prov'));
     const { pool, yaml, rec, feed, members } = await setup(prov.url);
     await startManager(yaml);
 
@@ -298,12 +268,7 @@ describe('the external provider through the reference provisioner, on the real s
   });
 
   test('a provisioner over its quota: the action fails at once with PROVISIONER_QUOTA_EXCEEDED, not retried, nothing counted', async () => {
-    const prov = await startProvisioner(
-      uniqueName('prov')
-        .replace(/[^a-z0-9-]/g, '-')
-        .slice(0, 40),
-      { maxPerPool: 1 },
-    );
+    const prov = await startProvisioner(uniqueName('prov'), { maxPerPool: 1 });
     const { pool, yaml, rec, feed, members } = await setup(prov.url);
     await startManager(yaml);
     await feed(decision('io.scalewise.ScaleUpDecision', pool, 0, 2));
@@ -368,11 +333,7 @@ describe('the external provider through the reference provisioner, on the real s
   });
 
   test('a worker that never joins: the action fails with TIMEOUT, the machine is deleted and its NodeRemoved says not_joined', async () => {
-    const prov = await startProvisioner(
-      uniqueName('prov')
-        .replace(/[^a-z0-9-]/g, '-')
-        .slice(0, 40),
-    );
+    const prov = await startProvisioner(uniqueName('prov'));
     const { pool, yaml, rec, feed, members } = await setup(prov.url, '        parameters: { boot: never }');
     await startManager(yaml);
     await feed(decision('io.scalewise.ScaleUpDecision', pool, 0, 1));
@@ -395,36 +356,33 @@ describe('the external provider through the reference provisioner, on the real s
   });
 
   test('state-sync: a machine the provisioner lists without a Node is drift (instance_without_node), and the pool is not in sync', async () => {
-    const prov = await startProvisioner(
-      uniqueName('prov')
-        .replace(/[^a-z0-9-]/g, '-')
-        .slice(0, 40),
-    );
+    const prov = await startProvisioner(uniqueName('prov'));
     const { pool, yaml, rec } = await setup(prov.url);
     // A VM made an hour ago whose kubelet never joined (made by hand, or left by a failed cleanup).
     const orphan = `${pool}-orphan`;
-    await createMachines({ kube, namespace: prov.namespace, now: () => Date.now() - 3_600_000 }).create(
-      pool,
-      {
-        idempotency_key: 'by-hand',
-        workers: [{ name: orphan }],
-        template: {
-          labels: { [POOL_LABEL]: pool },
-          taints: [],
-          resources: { cpu_millicores: 2000, memory_mib: 4096, pods: 110, extended_resources: {} },
-          parameters: { boot: 'never' },
-        },
+    await createMachines({
+      kube: fx.kube,
+      namespace: prov.namespace,
+      now: () => Date.now() - 3_600_000,
+    }).create(pool, {
+      idempotency_key: 'by-hand',
+      workers: [{ name: orphan }],
+      template: {
+        labels: { [POOL_LABEL]: pool },
+        taints: [],
+        resources: { cpu_millicores: 2000, memory_mib: 4096, pods: 110, extended_resources: {} },
+        parameters: { boot: 'never' },
       },
+    });
+    const service = await fx.start(
+      createService(
+        defineStateSync({
+          config: loadConfig({ text: yaml, env: {} }),
+          kube: fx.kube,
+          telemetry: { logDestination: debug },
+        }),
+      ),
     );
-    const service = await createService(
-      defineStateSync({
-        config: loadConfig({ text: yaml, env: {} }),
-        kube,
-        telemetry: { logDestination: debug },
-      }),
-    );
-    cleanups.push(() => service.stop());
-    await service.start();
     const drifts = () =>
       rec
         .of('io.scalewise.StateDriftDetected')
@@ -445,16 +403,14 @@ describe('the external provider through the reference provisioner, on the real s
   });
 
   test('with a token: the probes answer without it and 503 when the namespace is gone; the API wants it', async () => {
-    const namespace = uniqueName('prov')
-      .replace(/[^a-z0-9-]/g, '-')
-      .slice(0, 40);
-    await kube.core.createNamespace({ body: { metadata: { name: namespace } } });
+    const namespace = uniqueName('prov');
+    await fx.kube.core.createNamespace({ body: { metadata: { name: namespace } } });
     const dir = mkdtempSync(join(tmpdir(), 'provisioner-token-'));
     const tokenFile = join(dir, 'token');
     writeFileSync(tokenFile, 's3cret\n');
-    const app = await buildApp({ machines: createMachines({ kube, namespace }), tokenFile });
+    const app = await buildApp({ machines: createMachines({ kube: fx.kube, namespace }), tokenFile });
     await app.listen({ host: '127.0.0.1', port: 0 });
-    cleanups.push(async () => {
+    fx.defer(async () => {
       await app.close();
       rmSync(dir, { recursive: true, force: true });
     });
@@ -466,7 +422,7 @@ describe('the external provider through the reference provisioner, on the real s
     assert.equal(await status('/pools/p/workers'), 401, 'no token');
     assert.equal(await status('/pools/p/workers', 'wrong!'), 401, 'a wrong token of the same length');
     assert.equal(await status('/pools/p/workers', 's3cret'), 200);
-    await kube.core.deleteNamespace({ name: namespace });
+    await fx.kube.core.deleteNamespace({ name: namespace });
     await waitFor(async () => (await status('/readyz')) === 503, {
       timeoutMs: 60_000,
       what: '/readyz 503 once the records namespace is gone',
@@ -476,16 +432,11 @@ describe('the external provider through the reference provisioner, on the real s
 
   test('over https with a bearer token: the CA of ca_file trusted, the token of token_file sent; a wrong token fails the action, not retried', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'provisioner-tls-'));
-    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    fx.defer(async () => rmSync(dir, { recursive: true, force: true }));
     const { ca, cert, key } = certificates(dir);
     const tokenFile = join(dir, 'token');
     writeFileSync(tokenFile, 'the-right-token\n');
-    const prov = await startProvisioner(
-      uniqueName('prov')
-        .replace(/[^a-z0-9-]/g, '-')
-        .slice(0, 40),
-      { tls: { cert, key }, tokenFile },
-    );
+    const prov = await startProvisioner(uniqueName('prov'), { tls: { cert, key }, tokenFile });
     assert.match(prov.url, /^https:/);
     const callerToken = join(dir, 'caller-token');
     writeFileSync(callerToken, 'the-right-token');
