@@ -10,29 +10,28 @@ import { mkdtempSync } from 'node:fs';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { configSchema, loadConfig, type PoolConfig } from '@scalewise/config';
 import { ScalewiseError } from '@scalewise/errors';
-import { type AnyScalewiseEvent, createEvent, type EventData, sampleData } from '@scalewise/events';
-import { connectKube, ensureNode, type Kube, kwokNodeManifest, POOL_LABEL } from '@scalewise/kube';
+import { connectKube, ensureNode, kwokNodeManifest, POOL_LABEL } from '@scalewise/kube';
 import { createDockerClient, type DockerApi, dockerProvider, parseDockerHost } from '@scalewise/providers';
 import { createService } from '@scalewise/service';
+import { startFeeder } from '@scalewise/service/test-support';
 import {
-  getStack,
+  integrationFixture,
+  quiet,
   repositoryRoot,
-  type StackEndpoints,
   serversYaml,
   uniqueName,
   waitFor,
 } from '@scalewise/testing';
 import { defineNodeManager } from './service.ts';
+import { decision } from './test-support/decision.ts';
 
 const run = promisify(execFile);
 const script = join(repositoryRoot(), 'scripts', 'docker-engine');
-const quiet = new Writable({ write: (_c, _e, done) => done() });
 const TOKEN = 'test-join-token-7f3a';
 
 let engineDir: string;
@@ -40,12 +39,12 @@ let dockerHost: string;
 let image: string;
 let network: string;
 let docker: DockerApi;
-let stack: StackEndpoints;
-let kube: Kube;
-const cleanups: (() => Promise<unknown>)[] = [];
+const fx = integrationFixture({ kubernetes: true, connect: connectKube, recorder: recordTopics });
 
 before(async () => {
   engineDir = mkdtempSync(join(tmpdir(), 'scalewise-docker-'));
+  // The engine goes last, once what the tests made on it is gone.
+  fx.defer(() => run(script, ['down', engineDir], { timeout: 60_000 }));
   const { stdout } = await run(script, ['up', engineDir], { timeout: 300_000 });
   const vars = Object.fromEntries(
     stdout
@@ -57,18 +56,11 @@ before(async () => {
   image = vars.TEST_IMAGE as string;
   network = vars.TEST_NETWORK as string;
   docker = createDockerClient({ endpoint: parseDockerHost(dockerHost) });
-  stack = await getStack({ kubernetes: true });
-  assert.ok(stack.kubernetes);
-  kube = connectKube({ kubeconfig: stack.kubernetes.kubeconfig });
-});
-after(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  await run(script, ['down', engineDir], { timeout: 60_000 });
 });
 
 function poolOf(options: Record<string, unknown> = {}): PoolConfig {
   const name = uniqueName('dock').slice(0, 30);
-  cleanups.push(() => kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${name}` }));
+  fx.defer(() => fx.kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${name}` }));
   const config = configSchema.parse({
     autoscaler: {
       pools: [
@@ -99,7 +91,7 @@ function providerFor(pool: PoolConfig, lines: string[] = []) {
     docker,
     pools: [pool],
     env: { K3S_URL: 'https://k3s:6443', K3S_TOKEN: TOKEN },
-    kube,
+    kube: fx.kube,
     log,
   });
 }
@@ -182,7 +174,7 @@ describe('docker provider on a real Docker Engine API (podman)', () => {
     await p.create(pool, [a, b], 'decision-1');
     // What the agent's kubelet would have registered.
     await ensureNode(
-      kube,
+      fx.kube,
       kwokNodeManifest({ name: a, pool: pool.name, cpuMillicores: 1000, memoryBytes: 2 ** 30 }),
     );
     const t0 = Date.now();
@@ -192,7 +184,7 @@ describe('docker provider on a real Docker Engine API (podman)', () => {
     assert.equal(await docker.inspectContainer(`k3s-worker-${a}`), undefined);
     await waitFor(
       async () =>
-        (await kube.core.listNode({ labelSelector: `${POOL_LABEL}=${pool.name}` })).items.length === 0,
+        (await fx.kube.core.listNode({ labelSelector: `${POOL_LABEL}=${pool.name}` })).items.length === 0,
       { timeoutMs: 20_000, what: 'the Node deleted' },
     );
     await p.remove(pool, a);
@@ -211,7 +203,7 @@ describe('docker provider on a real Docker Engine API (podman)', () => {
       Labels: { owner: 'someone' },
     });
     assert.equal(foreign.kind, 'created');
-    cleanups.push(() => docker.removeContainer(`k3s-worker-${node}`));
+    fx.defer(() => docker.removeContainer(`k3s-worker-${node}`));
     const refused = (e: unknown) =>
       e instanceof ScalewiseError &&
       e.code === 'CONFLICT' &&
@@ -270,7 +262,7 @@ describe('docker provider on a real Docker Engine API (podman)', () => {
       back.on('error', () => c.destroy());
     });
     await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise((r) => front.close(r)));
+    fx.defer(() => new Promise((r) => front.close(r)));
     const port = (front.address() as AddressInfo).port;
     const overTcp = createDockerClient({ endpoint: parseDockerHost(`tcp://127.0.0.1:${port}`) });
     const pool = poolOf();
@@ -315,14 +307,14 @@ autoscaler:
   pools:
     - name: ${pool}
       provider: docker
-${serversYaml(stack)}
+${serversYaml(fx.stack)}
 `;
     await assert.rejects(
       createService(
         defineNodeManager({
           config: loadConfig({ text: yaml, env: {} }),
           env: { DOCKER_HOST: dockerHost, K3S_TOKEN: TOKEN },
-          kube,
+          kube: fx.kube,
           telemetry: { logDestination: quiet },
         }),
       ),
@@ -352,36 +344,25 @@ autoscaler:
         ulimits: { nofile: { soft: 1024, hard: 1024 }, nproc: { soft: 1024, hard: 1024 } }
         stop_timeout_seconds: 5
 events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 1 }
-${serversYaml(stack)}
+${serversYaml(fx.stack)}
 telemetry: { log_level: warn }
 shutdown_timeout_seconds: 10
 `;
-    cleanups.push(() => kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${pool}` }));
+    fx.defer(() => fx.kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${pool}` }));
     const env = { DOCKER_HOST: dockerHost, K3S_URL: 'https://k3s:6443', K3S_TOKEN: TOKEN };
-    const feeder = await createService({
-      name: 'test-feeder',
-      config: loadConfig({ text: yaml, env: {} }),
-      telemetry: { logDestination: quiet },
-    });
-    await feeder.start();
-    cleanups.push(() => feeder.stop());
-    const rec = await recordTopics(
-      stack.kafka.brokers,
-      [`${prefix}nodes`, `${prefix}actions`],
-      uniqueName('rec'),
+    const feeder = await startFeeder(fx, yaml);
+    const rec = await fx.record([`${prefix}nodes`, `${prefix}actions`]);
+    const nm = await fx.start(
+      createService(
+        defineNodeManager({
+          config: loadConfig({ text: yaml, env: {} }),
+          env,
+          fromBeginning: true,
+          kube: fx.kube,
+          telemetry: { logDestination: quiet },
+        }),
+      ),
     );
-    cleanups.push(() => rec.stop());
-    const nm = await createService(
-      defineNodeManager({
-        config: loadConfig({ text: yaml, env: {} }),
-        env,
-        fromBeginning: true,
-        kube,
-        telemetry: { logDestination: quiet },
-      }),
-    );
-    cleanups.push(() => nm.stop());
-    await nm.start();
     const ready = await nm.app.inject({ method: 'GET', url: '/readyz' });
     assert.equal(ready.statusCode, 200, ready.body);
     assert.equal(ready.json().checks.docker.ok, true);
@@ -389,18 +370,7 @@ shutdown_timeout_seconds: 10
     const decide = (
       type: 'io.scalewise.ScaleUpDecision' | 'io.scalewise.ScaleDownDecision',
       current: number,
-    ) =>
-      createEvent(
-        type,
-        {
-          ...(sampleData[type] as object),
-          pool,
-          current_workers: current,
-          desired_workers: type === 'io.scalewise.ScaleUpDecision' ? current + 2 : current - 1,
-          count: type === 'io.scalewise.ScaleUpDecision' ? 2 : 1,
-        } as EventData<typeof type>,
-        { source: '/scalewise/test/decision-engine', clusterid: pool },
-      ) as AnyScalewiseEvent;
+    ) => decision(type, pool, current, type === 'io.scalewise.ScaleUpDecision' ? 2 : 1);
 
     const up = decide('io.scalewise.ScaleUpDecision', 0);
     // Delivered twice (a producer retry, a replay): still two workers.
@@ -415,7 +385,7 @@ shutdown_timeout_seconds: 10
     for (const c of await containers()) {
       const node = c.Labels?.['scalewise.io/node'] as string;
       await ensureNode(
-        kube,
+        fx.kube,
         kwokNodeManifest({ name: node, pool, cpuMillicores: 2000, memoryBytes: 4 * 2 ** 30 }),
       );
     }
@@ -455,7 +425,7 @@ shutdown_timeout_seconds: 10
     assert.equal(await docker.inspectContainer(`k3s-worker-${removed[0]}`), undefined);
     await waitFor(
       async () =>
-        (await kube.core.listNode({ labelSelector: `${POOL_LABEL}=${pool}` })).items.map(
+        (await fx.kube.core.listNode({ labelSelector: `${POOL_LABEL}=${pool}` })).items.map(
           (n) => n.metadata?.name,
         ).length === 1,
       { timeoutMs: 20_000, what: "the removed worker's Node deleted" },

@@ -1,6 +1,6 @@
 // The event history against the real Redis of the stack.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import {
   type AnyScalewiseEvent,
   causedBy,
@@ -9,18 +9,14 @@ import {
   type EventType,
   sampleData,
 } from '@scalewise/events';
-import { getStack, uniqueName } from '@scalewise/testing';
-import { Redis } from 'ioredis';
+import { integrationFixture, uniqueName } from '@scalewise/testing';
+import type { Redis } from 'ioredis';
 import { createRedisHistory } from './history.ts';
 
+const fx = integrationFixture();
 let redis: Redis;
 before(async () => {
-  const stack = await getStack();
-  redis = new Redis(stack.redis.url, { lazyConnect: true, maxRetriesPerRequest: 2 });
-  await redis.connect();
-});
-after(async () => {
-  await redis.quit();
+  redis = await fx.redis();
 });
 
 const base = Date.now() - 60_000;

@@ -7,25 +7,21 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig, type PoolConfig } from '@scalewise/config';
 import type { EventData } from '@scalewise/events';
-import { connectKube, ensureNode, type Kube, kwokNodeManifest, POOL_LABEL } from '@scalewise/kube';
+import { connectKube, ensureNode, kwokNodeManifest, POOL_LABEL } from '@scalewise/kube';
 import { createService } from '@scalewise/service';
-import { getStack, type StackEndpoints, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
+import { integrationFixture, quiet, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { defineMetricsListener } from '../service.ts';
 import { freePort, goTool, type Proc, startProcess } from '../test-support/processes.ts';
 import { createPrometheusSource } from './prometheus.ts';
 
-const quiet = new Writable({ write: (_c, _e, done) => done() });
-let stack: StackEndpoints;
-let kube: Kube;
+const fx = integrationFixture({ kubernetes: true, connect: connectKube, recorder: recordTopics });
 let vm: Proc;
 let vmUrl: string;
 let dir: string;
-const cleanups: (() => Promise<unknown>)[] = [];
 
 /** Writes samples (Prometheus text format, stamped now) and makes them searchable at once. */
 async function write(lines: string[]): Promise<void> {
@@ -52,9 +48,10 @@ const source = (query: string, extra: Partial<Source> = {}): Source => ({
 });
 
 before(async () => {
-  stack = await getStack({ kubernetes: true });
-  assert.ok(stack.kubernetes);
-  kube = connectKube({ kubeconfig: stack.kubernetes.kubeconfig });
+  fx.defer(async () => {
+    await vm?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
   const bin = await goTool('victoria-metrics');
   dir = await mkdtemp(join(tmpdir(), 'scalewise-vm-'));
   const port = await freePort();
@@ -75,12 +72,6 @@ before(async () => {
     timeoutMs: 30_000,
     what: 'VictoriaMetrics /health',
   });
-});
-
-after(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  await vm?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('Prometheus source on a real query API (VictoriaMetrics)', () => {
@@ -119,15 +110,13 @@ describe('Prometheus source on a real query API (VictoriaMetrics)', () => {
   });
 
   test('a pool scaling on a query: nothing under the activation threshold, then pressure asking ceil(value / threshold)', async () => {
-    const pool = uniqueName('mp')
-      .replace(/[^a-z0-9-]/g, '-')
-      .slice(0, 40);
+    const pool = uniqueName('mp');
     const series = pool.replace(/-/g, '_');
     const prefix = `${pool}.`;
-    cleanups.push(() => kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${pool}` }));
+    fx.defer(() => fx.kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${pool}` }));
     for (const i of [1, 2]) {
       await ensureNode(
-        kube,
+        fx.kube,
         kwokNodeManifest({ name: `${pool}-${i}`, pool, cpuMillicores: 4000, memoryBytes: 8 * 2 ** 30 }),
       );
     }
@@ -149,23 +138,18 @@ autoscaler:
           name: jobs_waiting
   sensing: { sample_interval_seconds: 1, utilization_source: requests }
 events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
-${serversYaml(stack)}
+${serversYaml(fx.stack)}
 telemetry: { log_level: warn }
 shutdown_timeout_seconds: 10
 `,
       env: {},
     });
-    const service = await createService(
-      defineMetricsListener({ config: loaded, kube, telemetry: { logDestination: quiet } }),
+    const service = await fx.start(
+      createService(
+        defineMetricsListener({ config: loaded, kube: fx.kube, telemetry: { logDestination: quiet } }),
+      ),
     );
-    cleanups.push(() => service.stop());
-    await service.start();
-    const rec = await recordTopics(
-      stack.kafka.brokers,
-      [`${prefix}metrics`, `${prefix}signals`],
-      uniqueName('rec'),
-    );
-    cleanups.push(() => rec.stop());
+    const rec = await fx.record([`${prefix}metrics`, `${prefix}signals`]);
     const observed = () =>
       rec
         .of('io.scalewise.PoolMetricsObserved')
