@@ -14,20 +14,17 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { ApiregistrationV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig } from '@scalewise/config';
 import type { EventData } from '@scalewise/events';
-import { connectKube, isStatus, type Kube, POOL_LABEL, type V1Node } from '@scalewise/kube';
+import { connectKube, isStatus, POOL_LABEL, type V1Node } from '@scalewise/kube';
 import { createService } from '@scalewise/service';
 import {
-  getStack,
-  type KubeAdmin,
-  kubeAdmin,
+  integrationFixture,
+  quiet,
   repositoryRoot,
-  type StackEndpoints,
   serversYaml,
   uniqueName,
   waitFor,
@@ -39,7 +36,6 @@ import { createMetricsApi } from './metrics-api.ts';
 const APISERVICE = 'v1beta1.metrics.k8s.io';
 const SIM_LABEL = 'scalewise.io/metrics-sim';
 const GiB = 2 ** 30;
-const quiet = new Writable({ write: (_c, _e, done) => done() });
 
 // What KWOK serves per node (trimmed from kwok's kustomize/metrics/resource), and each pod's
 // usage from its kwok.x-k8s.io/usage-cpu / usage-memory annotations (kustomize/metrics/usage).
@@ -92,16 +88,13 @@ spec:
         expression: '"kwok.x-k8s.io/usage-memory" in pod.metadata.annotations ? Quantity(pod.metadata.annotations["kwok.x-k8s.io/usage-memory"]) : Quantity("1Mi")'
 `;
 
-let stack: StackEndpoints;
-let kube: Kube;
-let admin: KubeAdmin;
+const fx = integrationFixture({ kubernetes: true, connect: connectKube, recorder: recordTopics });
 let dir: string;
 let run: string;
 const procs: Proc[] = [];
-const cleanups: (() => Promise<unknown>)[] = [];
 
 async function registerApiService(port: number, namespace: string): Promise<void> {
-  const reg = admin.kc.makeApiClient(ApiregistrationV1Api);
+  const reg = fx.admin.kc.makeApiClient(ApiregistrationV1Api);
   const existing = await reg.readAPIService({ name: APISERVICE }).catch((err) => {
     if (isStatus(err, 404)) return undefined;
     throw err;
@@ -111,7 +104,7 @@ async function registerApiService(port: number, namespace: string): Promise<void
     undefined,
     `${APISERVICE} is already registered (service ${existing?.spec?.service?.namespace}/${existing?.spec?.service?.name}): this test does not replace someone else's`,
   );
-  await admin.core.createNamespacedService({
+  await fx.admin.core.createNamespacedService({
     namespace,
     body: {
       metadata: { name: 'metrics-server' },
@@ -136,7 +129,7 @@ async function registerApiService(port: number, namespace: string): Promise<void
 }
 
 async function unregisterApiService(): Promise<void> {
-  const reg = admin.kc.makeApiClient(ApiregistrationV1Api);
+  const reg = fx.admin.kc.makeApiClient(ApiregistrationV1Api);
   const existing = await reg.readAPIService({ name: APISERVICE }).catch(() => undefined);
   if (existing?.metadata?.labels?.['scalewise.io/test-run'] === run) {
     await reg.deleteAPIService({ name: APISERVICE }).catch(() => undefined);
@@ -161,39 +154,37 @@ function simNode(name: string, pool: string): V1Node {
 }
 
 before(async () => {
-  stack = await getStack({ kubernetes: true });
-  assert.ok(stack.kubernetes, 'a Kubernetes API');
-  kube = connectKube({ kubeconfig: stack.kubernetes.kubeconfig });
-  admin = kubeAdmin(stack.kubernetes.kubeconfig);
-  run = uniqueName('msim')
-    .replace(/[^a-z0-9-]/g, '-')
-    .slice(0, 40);
+  // The processes last, once everything the test made is gone (this test's kwok deletes its pods).
+  fx.defer(async () => {
+    for (const p of procs) await p.stop().catch(() => undefined);
+  });
+  run = uniqueName('msim');
   dir = await mkdtemp(join(tmpdir(), 'scalewise-metrics-sim-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-});
-
-after(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  for (const p of procs) await p.stop().catch(() => undefined);
+  fx.defer(() => rm(dir, { recursive: true, force: true }));
 });
 
 describe('metrics.k8s.io through the real aggregation layer', () => {
   test('usage from metrics-server replaces requests when the API appears, and requests come back when it goes', async () => {
     const [kwokBin, msBin] = await Promise.all([goTool('kwok'), goTool('metrics-server')]);
     const pool = run;
-    await kube.core.createNamespace({ body: { metadata: { name: run } } });
-    const rbac = admin.kc.makeApiClient(RbacAuthorizationV1Api);
-    cleanups.push(async () => {
+    await fx.kube.core.createNamespace({ body: { metadata: { name: run } } });
+    const rbac = fx.admin.kc.makeApiClient(RbacAuthorizationV1Api);
+    fx.defer(async () => {
       await unregisterApiService();
       await rbac.deleteClusterRoleBinding({ name: run }).catch(() => undefined);
       await rbac.deleteClusterRole({ name: run }).catch(() => undefined);
-      await kube.core.deleteNamespace({ name: run }).catch(() => undefined);
+      await fx.kube.core.deleteNamespace({ name: run }).catch(() => undefined);
       // Pods first (this test's kwok finishes their deletion), then the nodes.
-      await waitFor(async () => (await kube.core.listNamespacedPod({ namespace: run })).items.length === 0, {
-        timeoutMs: 30_000,
-        what: 'the pods to go',
-      }).catch(() => undefined);
-      await kube.core.deleteCollectionNode({ labelSelector: `${SIM_LABEL}=${run}` }).catch(() => undefined);
+      await waitFor(
+        async () => (await fx.kube.core.listNamespacedPod({ namespace: run })).items.length === 0,
+        {
+          timeoutMs: 30_000,
+          what: 'the pods to go',
+        },
+      ).catch(() => undefined);
+      await fx.kube.core
+        .deleteCollectionNode({ labelSelector: `${SIM_LABEL}=${run}` })
+        .catch(() => undefined);
     });
 
     // This test's kwok: its nodes only, kubelet endpoint on its own port with TLS.
@@ -205,7 +196,7 @@ describe('metrics.k8s.io through the real aggregation layer', () => {
       kwokBin,
       [
         '--kubeconfig',
-        stack.kubernetes?.kubeconfig ?? '',
+        fx.stack.kubernetes?.kubeconfig ?? '',
         '--config',
         join(dir, 'kwok.yaml'),
         '--manage-nodes-with-label-selector',
@@ -235,8 +226,8 @@ describe('metrics.k8s.io through the real aggregation layer', () => {
       [2, '3200m'],
     ] as const) {
       const name = `${run}-${i}`;
-      await kube.core.createNode({ body: simNode(name, pool) });
-      await kube.core.createNamespacedPod({
+      await fx.kube.core.createNode({ body: simNode(name, pool) });
+      await fx.kube.core.createNamespacedPod({
         namespace: run,
         body: {
           metadata: {
@@ -255,7 +246,7 @@ describe('metrics.k8s.io through the real aggregation layer', () => {
     }
     await waitFor(
       async () =>
-        (await kube.core.listNode({ labelSelector: `${SIM_LABEL}=${run}` })).items.every((n) =>
+        (await fx.kube.core.listNode({ labelSelector: `${SIM_LABEL}=${run}` })).items.every((n) =>
           n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
         ),
       { timeoutMs: 60_000, what: "this test's kwok to make its nodes Ready" },
@@ -273,11 +264,11 @@ describe('metrics.k8s.io through the real aggregation layer', () => {
         '--cert-dir',
         join(dir, 'ms-certs'),
         '--kubeconfig',
-        stack.kubernetes?.kubeconfig ?? '',
+        fx.stack.kubernetes?.kubeconfig ?? '',
         '--authentication-kubeconfig',
-        stack.kubernetes?.kubeconfig ?? '',
+        fx.stack.kubernetes?.kubeconfig ?? '',
         '--authorization-kubeconfig',
-        stack.kubernetes?.kubeconfig ?? '',
+        fx.stack.kubernetes?.kubeconfig ?? '',
         '--authentication-skip-lookup',
         // The aggregator's discovery and OpenAPI requests are non-resource paths: allowed here,
         // so nothing cluster-wide is granted for them.
@@ -320,23 +311,18 @@ autoscaler:
   pools: [{ name: ${pool}, min: 1, max: 6, node_size: { cpu_millicores: 4000, memory_mib: 8192 } }]
   sensing: { sample_interval_seconds: 1, metrics_api_recheck_seconds: 1 }
 events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
-${serversYaml(stack)}
+${serversYaml(fx.stack)}
 telemetry: { log_level: warn }
 shutdown_timeout_seconds: 10
 `,
       env: {},
     });
-    const service = await createService(
-      defineMetricsListener({ config: loaded, kube, telemetry: { logDestination: quiet } }),
+    const service = await fx.start(
+      createService(
+        defineMetricsListener({ config: loaded, kube: fx.kube, telemetry: { logDestination: quiet } }),
+      ),
     );
-    cleanups.push(() => service.stop());
-    await service.start();
-    const rec = await recordTopics(
-      stack.kafka.brokers,
-      [`${prefix}metrics`, `${prefix}signals`],
-      uniqueName('rec'),
-    );
-    cleanups.push(() => rec.stop());
+    const rec = await fx.record([`${prefix}metrics`, `${prefix}signals`]);
     const observed = () =>
       rec
         .of('io.scalewise.PoolMetricsObserved')
@@ -359,7 +345,7 @@ shutdown_timeout_seconds: 10
       said.push(
         `${msg} ${JSON.stringify({ ...o, err: String((o as { err?: unknown }).err ?? '').slice(0, 300) })}`,
       );
-    const direct = createMetricsApi({ kube, log: { info: note, warn: note }, recheckSeconds: 1 });
+    const direct = createMetricsApi({ kube: fx.kube, log: { info: note, warn: note }, recheckSeconds: 1 });
     let last: unknown;
     const usage = await waitFor(
       async () => {
