@@ -9,8 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { defineAlertManager } from '@scalewise/alert-manager';
 import { consoleRoutes } from '@scalewise/alert-manager/console';
@@ -18,26 +17,25 @@ import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { type LoadedConfig, loadConfig } from '@scalewise/config';
 import { defineDecisionEngine } from '@scalewise/decision-engine';
 import {
-  type AnyScalewiseEvent,
   causedBy,
   createEvent,
   type EventData,
   type EventType,
   sampleData,
+  sampleEvent,
 } from '@scalewise/events';
 import { createPoolStore, listed } from '@scalewise/pool';
 import { buildApp, createService, type Service } from '@scalewise/service';
 import { createLogger } from '@scalewise/telemetry';
-import { getStack, repositoryRoot, type StackEndpoints, uniqueName, waitFor } from '@scalewise/testing';
+import { integrationFixture, quiet, repositoryRoot, uniqueName, waitFor } from '@scalewise/testing';
 import { type Browser, chromium, type Page } from 'playwright-core';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 const web = join(pkg, 'dist', 'web');
 const shots = join(repositoryRoot(), 'test-results', 'console');
-const quiet = new Writable({ write: (_c, _e, done) => done() });
 const token = `console-${uniqueName('t')}`;
 
-let stack: StackEndpoints;
+const fx = integrationFixture({ recorder: recordTopics });
 let browser: Browser;
 let loaded: LoadedConfig;
 let prefix: string;
@@ -47,7 +45,6 @@ let engine: Service;
 let am: Service;
 /** An alert-manager on the same topics with no api_token: it asks for none. */
 let openBase: string;
-const running: Service[] = [];
 
 /** Newest modification time under a path (files only). */
 function newest(path: string): number {
@@ -71,12 +68,8 @@ async function ensureBuilt(): Promise<void> {
 const src = { source: '/scalewise/test/console' };
 /** The test's token on a request: every route of the services is authenticated. */
 const bearer = () => ({ headers: { authorization: `Bearer ${token}` } });
-function ev<T extends EventType>(type: T, data: Partial<EventData<T>>): AnyScalewiseEvent {
-  return createEvent(type, { ...sampleData[type], ...data } as EventData<T>, {
-    ...src,
-    clusterid: loaded.config.cluster_id,
-  }) as AnyScalewiseEvent;
-}
+const ev = <T extends EventType>(type: T, data: Partial<EventData<T>>) =>
+  sampleEvent(type, data, { ...src, clusterid: loaded.config.cluster_id });
 
 /** Bytes on the wire for a GET with gzip accepted (headers excluded). */
 function wireBytes(url: string): Promise<{ bytes: number; encoding: string; csp: string }> {
@@ -107,7 +100,7 @@ before(async () => {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
   }).trim();
-  [stack] = await Promise.all([getStack(), ensureBuilt()]);
+  await Promise.all([fx.ready(), ensureBuilt()]);
   prefix = `${uniqueName('console')}.`;
   const clusterId = uniqueName('c');
   const bucket = uniqueName('console-dlq');
@@ -119,38 +112,34 @@ events:
   topic_prefix: "${prefix}"
   group_prefix: "${groupPrefix}"
   partitions: 3
-kafka: { brokers: [${stack.kafka.brokers.join(', ')}] }
-redis: { url: "${stack.redis.url}" }
+kafka: { brokers: [${fx.stack.kafka.brokers.join(', ')}] }
+redis: { url: "${fx.stack.redis.url}" }
 s3:
-  endpoint: ${stack.s3.endpoint}
-  region: ${stack.s3.region}
+  endpoint: ${fx.stack.s3.endpoint}
+  region: ${fx.stack.s3.region}
   bucket: ${bucket}
-  access_key_id: ${stack.s3.accessKeyId}
-  secret_access_key: ${stack.s3.secretAccessKey}
+  access_key_id: ${fx.stack.s3.accessKeyId}
+  secret_access_key: ${fx.stack.s3.secretAccessKey}
 http: { host: 127.0.0.1, port: 0${apiToken ? `, api_token: ${apiToken}` : ''} }
 telemetry: { log_level: warn }
 shutdown_timeout_seconds: 10
 `;
   loaded = loadConfig({ text: configText(prefix, token), env: {} });
   const common = { config: loaded, fromBeginning: true, telemetry: { logDestination: quiet } };
-  engine = await createService(defineDecisionEngine(common));
-  running.push(engine);
-  am = await createService(defineAlertManager(common));
-  running.push(am);
   // One after the other: two buses creating the same DLQ bucket at once race in S3
   // (BucketAlreadyOwnedByYou from packages/bus ensureBucket).
-  await engine.start();
-  await am.start();
+  engine = await fx.start(createService(defineDecisionEngine(common)));
+  am = await fx.start(createService(defineAlertManager(common)));
   base = await am.listen();
   engineBase = await engine.listen();
-  const open = await createService(
-    defineAlertManager({
-      ...common,
-      config: loadConfig({ text: configText(`${prefix}open.`, undefined), env: {} }),
-    }),
+  const open = await fx.start(
+    createService(
+      defineAlertManager({
+        ...common,
+        config: loadConfig({ text: configText(`${prefix}open.`, undefined), env: {} }),
+      }),
+    ),
   );
-  running.push(open);
-  await open.start();
   openBase = await open.listen();
   browser = await chromium.launch({
     executablePath: chromiumPath,
@@ -158,11 +147,7 @@ shutdown_timeout_seconds: 10
     // The tests may run as root, where chromium's sandbox cannot start.
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
   });
-});
-
-after(async () => {
-  await browser?.close().catch(() => undefined);
-  await Promise.all(running.map((s) => s.stop().catch(() => undefined)));
+  fx.defer(() => browser.close());
 });
 
 describe('the web console in a real browser', () => {
@@ -264,8 +249,7 @@ describe('the web console in a real browser', () => {
   });
 
   test('pending pods: the scale-up appears live, its chain explains it, the chart ends at the synced worker count', async (t) => {
-    const decisions = await recordTopics(stack.kafka.brokers, [`${prefix}decisions`], uniqueName('rec'));
-    t.after(() => decisions.stop());
+    const decisions = await fx.record([`${prefix}decisions`], { scope: t });
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     const problems: string[] = [];
     page.on('pageerror', (err) => problems.push(err.message));

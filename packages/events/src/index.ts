@@ -72,5 +72,5 @@ export {
   validateEvent,
 } from './envelope.ts';
 export { type EventIdParts, eventIdOf } from './ids.ts';
-export { sampleData, sampleEvents } from './samples.ts';
+export { sampleData, sampleEvent, sampleEvents } from './samples.ts';
 export { AUDIT_KEY, comparisonSchema, explanationSchema, UNPLACEABLE_KEY } from './schemas.ts';

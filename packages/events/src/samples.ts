@@ -4,7 +4,12 @@
  * broker round trip) and by the docs; never by production code paths.
  */
 import type { EventData, EventType } from './catalogue.ts';
-import { createEvent, type ScalewiseEvent } from './envelope.ts';
+import {
+  type AnyScalewiseEvent,
+  type CreateEventOptions,
+  createEvent,
+  type ScalewiseEvent,
+} from './envelope.ts';
 import { AUDIT_KEY, UNPLACEABLE_KEY } from './schemas.ts';
 
 const at = '2026-11-22T11:20:00.000Z';
@@ -327,4 +332,20 @@ export function sampleEvents(options: { source?: string; clusterid?: string } = 
       ...(type === 'io.scalewise.AuditRecorded' ? { partitionkey: AUDIT_KEY } : {}),
     }),
   );
+}
+
+/**
+ * An event of `type` carrying its sample data with `data` on top: how tests make the events
+ * they feed. The options are createEvent's; the source defaults to `/scalewise/test`.
+ * @throws ScalewiseError SCHEMA_VIOLATION when the data does not fit the type.
+ */
+export function sampleEvent<T extends EventType>(
+  type: T,
+  data: Partial<EventData<T>>,
+  options: Omit<CreateEventOptions, 'source'> & { source?: string },
+): AnyScalewiseEvent {
+  return createEvent(type, { ...sampleData[type], ...data } as EventData<T>, {
+    source: '/scalewise/test',
+    ...options,
+  }) as AnyScalewiseEvent;
 }

@@ -11,10 +11,10 @@ import { loadConfig } from '@scalewise/config';
 import {
   type AnyScalewiseEvent,
   causedBy,
-  createEvent,
   type EventData,
   type EventType,
   sampleData,
+  sampleEvent,
   shortName,
 } from '@scalewise/events';
 import { createService } from '@scalewise/service';
@@ -89,10 +89,7 @@ shutdown_timeout_seconds: 10
 }
 
 const ev = <T extends EventType>(type: T, data: Partial<EventData<T>>, cid: string) =>
-  createEvent(type, { ...sampleData[type], ...data } as EventData<T>, {
-    source: '/scalewise/test',
-    clusterid: cid,
-  }) as AnyScalewiseEvent;
+  sampleEvent(type, data, { clusterid: cid });
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('alert-manager on the real servers', () => {

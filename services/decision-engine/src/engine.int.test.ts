@@ -15,6 +15,7 @@ import {
   type EventData,
   type EventType,
   sampleData,
+  sampleEvent,
   shortName,
   toKafkaMessage,
   topicKeys,
@@ -77,12 +78,8 @@ async function produce(svc: Service, service: string, e: AnyScalewiseEvent): Pro
 const listing = (svc: Service, names: readonly string[]) => listPool(svc, POOL, names);
 
 const src = '/scalewise/test/feeder';
-function ev<T extends EventType>(type: T, data: Partial<EventData<T>>, clusterid: string): AnyScalewiseEvent {
-  return createEvent(type, { ...sampleData[type], ...data } as EventData<T>, {
-    source: src,
-    clusterid,
-  }) as AnyScalewiseEvent;
-}
+const ev = <T extends EventType>(type: T, data: Partial<EventData<T>>, clusterid: string) =>
+  sampleEvent(type, data, { source: src, clusterid });
 
 describe('decision-engine on the real broker', () => {
   test('seed 000 flow 1, scale-down with visibility: the seed chain, in the seed order', async (t) => {

@@ -13,10 +13,10 @@ import { type LoadedConfig, loadConfig } from '@scalewise/config';
 import {
   type AnyScalewiseEvent,
   causedBy,
-  createEvent,
   type EventData,
   type EventType,
   sampleData,
+  sampleEvent,
   shortName,
   topicOf,
 } from '@scalewise/events';
@@ -79,10 +79,7 @@ async function startEnforcer(loaded: LoadedConfig, groupId?: string): Promise<Se
 }
 
 const ev = <T extends EventType>(type: T, data: Partial<EventData<T>>, clusterid: string) =>
-  createEvent(type, { ...sampleData[type], ...data } as EventData<T>, {
-    source: '/scalewise/test/feeder',
-    clusterid,
-  }) as AnyScalewiseEvent;
+  sampleEvent(type, data, { source: '/scalewise/test/feeder', clusterid });
 const data = <T extends EventType>(e: AnyScalewiseEvent | undefined, type: T): EventData<T> => {
   assert.equal(e?.type, type);
   return (e as AnyScalewiseEvent).data as EventData<T>;

@@ -2,26 +2,20 @@
 import {
   type AnyScalewiseEvent,
   causedBy,
-  createEvent,
   type EventData,
   type EventType,
   sampleData,
+  sampleEvent,
 } from '@scalewise/events';
 
 const src = { source: '/scalewise/test' };
 
-export function ev<T extends EventType>(
+export const ev = <T extends EventType>(
   type: T,
   data: Partial<EventData<T>>,
   time: string,
   pool = 'workers',
-): AnyScalewiseEvent {
-  return createEvent(type, { ...sampleData[type], pool, ...data } as EventData<T>, {
-    ...src,
-    clusterid: 'test',
-    time,
-  }) as AnyScalewiseEvent;
-}
+) => sampleEvent(type, { pool, ...data } as Partial<EventData<T>>, { ...src, clusterid: 'test', time });
 
 /** PendingPodsDetected -> ScaleUpDecision (3 -> 5, clamped from 6 by max) -> ScaleUpStarted -> ScalingActionCompleted. */
 export function scaleUpChain(t0 = Date.parse('2026-11-22T11:20:00.000Z')): AnyScalewiseEvent[] {

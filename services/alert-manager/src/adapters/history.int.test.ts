@@ -4,10 +4,10 @@ import { before, test } from 'node:test';
 import {
   type AnyScalewiseEvent,
   causedBy,
-  createEvent,
   type EventData,
   type EventType,
   sampleData,
+  sampleEvent,
 } from '@scalewise/events';
 import { integrationFixture, uniqueName } from '@scalewise/testing';
 import type { Redis } from 'ioredis';
@@ -20,13 +20,11 @@ before(async () => {
 });
 
 const base = Date.now() - 60_000;
-function at<T extends EventType>(type: T, offsetMs: number, pool = 'workers'): AnyScalewiseEvent {
-  return createEvent(type, { ...sampleData[type], pool } as EventData<T>, {
-    source: '/scalewise/test',
+const at = <T extends EventType>(type: T, offsetMs: number, pool = 'workers') =>
+  sampleEvent(type, { pool } as unknown as Partial<EventData<T>>, {
     clusterid: 'local',
     time: new Date(base + offsetMs).toISOString(),
-  }) as AnyScalewiseEvent;
-}
+  });
 
 async function cleanup(prefix: string) {
   const keys = await redis.keys(`${prefix}:*`);
