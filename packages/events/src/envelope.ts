@@ -28,10 +28,19 @@ export function isTriggerType(type: unknown): type is TriggerEventType {
  */
 export const UNKEYED_TRIGGER_KEY = 'scalewise.triggers';
 
+/**
+ * The pool an event's data names, read before (or without) checking the data against the
+ * catalogue: a trigger's data is as its sender wrote it. Undefined when it names none.
+ */
+export function poolNamed(data: unknown): string | undefined {
+  const pool = typeof data === 'object' && data !== null ? (data as { pool?: unknown }).pool : undefined;
+  return typeof pool === 'string' ? pool : undefined;
+}
+
 /** The partition key of a trigger sent without one (see {@link UNKEYED_TRIGGER_KEY}). */
 export function triggerPartitionKey(data: unknown, recordKey?: string): string {
-  const pool = typeof data === 'object' && data !== null ? (data as { pool?: unknown }).pool : undefined;
-  if (typeof pool === 'string' && pool.length > 0) return pool;
+  const pool = poolNamed(data);
+  if (pool !== undefined && pool.length > 0) return pool;
   return recordKey !== undefined && recordKey.length > 0 ? recordKey : UNKEYED_TRIGGER_KEY;
 }
 

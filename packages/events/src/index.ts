@@ -64,6 +64,7 @@ export {
   isForCluster,
   isTriggerType,
   parseData,
+  poolNamed,
   type ScalewiseEvent,
   type TriggerEventType,
   triggerData,

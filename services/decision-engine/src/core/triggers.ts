@@ -4,7 +4,7 @@
  * pool -> unknown_pool, source allowlist -> source_not_allowed, paused, range -> out_of_range)
  * and either acted on or answered with TriggerRejected.
  */
-import { catalogue, type EventData } from '@scalewise/events';
+import { catalogue, type EventData, poolNamed } from '@scalewise/events';
 import { emptyLedger } from '@scalewise/pool';
 import { cmp, secs } from './explain.ts';
 import { checkHold, pursueHold, startHold, tookFor } from './hold.ts';
@@ -39,10 +39,7 @@ export function onTrigger(
   clusterId?: string,
 ): Decision<TriggerEvent> {
   const raw: unknown = input.data;
-  const named =
-    typeof raw === 'object' && raw !== null && typeof (raw as { pool?: unknown }).pool === 'string'
-      ? ((raw as { pool: string }).pool as string)
-      : undefined;
+  const named = poolNamed(raw);
   const existing = named !== undefined && Object.hasOwn(state.pools, named) ? state.pools[named] : undefined;
   // A step over a copy of the named pool (or a throwaway one) so rejections share one emitter.
   const ledger = named !== undefined ? (state.ledgers[named] ?? emptyLedger(named)) : null;

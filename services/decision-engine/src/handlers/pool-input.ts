@@ -12,7 +12,7 @@
  * under the same ids, never new ones.
  */
 import type { Outputs } from '@scalewise/bus';
-import { type AnyScalewiseEvent, causedBy, type ScalewiseEvent } from '@scalewise/events';
+import { type AnyScalewiseEvent, causedBy, poolNamed, type ScalewiseEvent } from '@scalewise/events';
 import { type Ledger, desiredOf as ledgerDesired, type PoolStore, pruned } from '@scalewise/pool';
 import type { ServiceContext } from '@scalewise/service';
 import {
@@ -41,11 +41,6 @@ export interface PoolInputDeps {
   now: () => number;
 }
 
-const poolOf = (data: unknown): string | undefined => {
-  const p = (data as { pool?: unknown } | null)?.pool;
-  return typeof p === 'string' ? p : undefined;
-};
-
 /** The handler of every consumed type: the decisions for one input, stored with it, to publish. */
 export function createPoolInputHandler(deps: PoolInputDeps) {
   const { store, policies, clusterId, source, telemetry, now } = deps;
@@ -63,7 +58,7 @@ export function createPoolInputHandler(deps: PoolInputDeps) {
     event: { [T in HandledType]: ScalewiseEvent<T> }[HandledType],
   ): Promise<Outputs> {
     const input: EngineInput = event;
-    const name = poolOf(event.data);
+    const name = poolNamed(event.data);
     const policy = name === undefined ? undefined : policies.get(name);
     const t = now();
     if (!policy) {

@@ -4,7 +4,7 @@
  * input is committed. The core reads them all the same way, so one handler serves them.
  */
 import type { Outputs } from '@scalewise/bus';
-import { isForCluster, type ScalewiseEvent, triggerData } from '@scalewise/events';
+import { isForCluster, poolNamed, type ScalewiseEvent, triggerData } from '@scalewise/events';
 import type { FloorRecords } from '../adapters/floor-records.ts';
 import { type EnforcerInput, enforcerEventTypes, type FloorPolicy } from '../core/index.ts';
 
@@ -17,11 +17,6 @@ export interface FloorInputDeps {
   policies: ReadonlyMap<string, FloorPolicy>;
   clusterId: string;
 }
-
-const poolOf = (data: unknown): string | undefined => {
-  const p = (data as { pool?: unknown } | null)?.pool;
-  return typeof p === 'string' ? p : undefined;
-};
 
 export function createFloorInputHandler(deps: FloorInputDeps) {
   const { records, policies, clusterId } = deps;
@@ -41,7 +36,7 @@ export function createFloorInputHandler(deps: FloorInputDeps) {
     } else {
       input = event;
     }
-    const name = poolOf(event.data);
+    const name = poolNamed(event.data);
     const policy = name === undefined ? undefined : policies.get(name);
     if (!policy) return [];
     const applied = await records.apply(policy, input, event);
