@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { type TestContext, test } from 'node:test';
 import { ScalewiseError } from '@scalewise/errors';
-import { waitFor } from '@scalewise/testing';
+import { waitFor, webDeployment } from '@scalewise/testing';
 import { drain } from './drain.ts';
 import { type Fixture, fixture } from './int-fixture.ts';
 import { deleteNode, ensureNode, ensureWorker, POOL_LABEL, SCALE_DOWN_DISABLED, uncordon } from './nodes.ts';
@@ -24,26 +24,14 @@ async function workers(f: Fixture, ...names: string[]): Promise<void> {
   );
 }
 
-async function deployment(f: Fixture, replicas: number, cpu = '100m'): Promise<void> {
-  await f.admin.apps.createNamespacedDeployment({
+const deployment = (f: Fixture, replicas: number, cpu = '100m'): Promise<void> =>
+  webDeployment(f.admin.apps, {
     namespace: f.id,
-    body: {
-      metadata: { name: 'web' },
-      spec: {
-        replicas,
-        selector: { matchLabels: { app: 'web' } },
-        template: {
-          metadata: { labels: { app: 'web' } },
-          spec: {
-            ...f.placement,
-            terminationGracePeriodSeconds: 0,
-            containers: [{ name: 'web', image: 'web', resources: { requests: { cpu, memory: '64Mi' } } }],
-          },
-        },
-      },
-    },
+    replicas,
+    cpu,
+    memory: '64Mi',
+    placement: { ...f.placement, terminationGracePeriodSeconds: 0 },
   });
-}
 
 const running = async (f: Fixture, app = 'web') =>
   (await f.kube.core.listNamespacedPod({ namespace: f.id, labelSelector: `app=${app}` })).items.filter(

@@ -23,9 +23,12 @@ export {
   loadKubeConfig,
   type SimulatedNodeSpec,
   simulatedNodeManifest,
+  type WebDeploymentSpec,
+  webDeployment,
 } from './kube.ts';
 export { uniqueName } from './names.ts';
 export { freePort } from './net.ts';
+export { type NodeResult, type NodeRun, startNode } from './process.ts';
 export { connectRedis, unreachableRedis } from './redis.ts';
 export {
   chooseServers,

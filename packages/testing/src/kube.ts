@@ -7,6 +7,7 @@ import {
   KubeConfig,
   PolicyV1Api,
   type V1Node,
+  type V1PodSpec,
   type V1Taint,
 } from '@kubernetes/client-node';
 
@@ -150,4 +151,43 @@ export function kubeAdmin(path: string = kubeConfigPath()): KubeAdmin {
     policy: kc.makeApiClient(PolicyV1Api),
     coordination: kc.makeApiClient(CoordinationV1Api),
   };
+}
+
+/** What {@link webDeployment} makes: `replicas` pods of one container asking for `cpu` and `memory`. */
+export interface WebDeploymentSpec {
+  namespace: string;
+  replicas: number;
+  /** A request, e.g. `500m`. */
+  cpu: string;
+  /** A request, e.g. `128Mi`. */
+  memory: string;
+  /** Where the pods go: a node selector, tolerations, a grace period. */
+  placement?: Pick<V1PodSpec, 'nodeSelector' | 'tolerations' | 'terminationGracePeriodSeconds'>;
+}
+
+/**
+ * Creates the Deployment `web` (label `app: web`, image `web`, which KWOK never pulls) whose
+ * pods a test wants scheduled, pending or drained.
+ * @throws the client's ApiException, e.g. 409 when the namespace has a `web` already.
+ */
+export async function webDeployment(apps: AppsV1Api, spec: WebDeploymentSpec): Promise<void> {
+  await apps.createNamespacedDeployment({
+    namespace: spec.namespace,
+    body: {
+      metadata: { name: 'web' },
+      spec: {
+        replicas: spec.replicas,
+        selector: { matchLabels: { app: 'web' } },
+        template: {
+          metadata: { labels: { app: 'web' } },
+          spec: {
+            ...spec.placement,
+            containers: [
+              { name: 'web', image: 'web', resources: { requests: { cpu: spec.cpu, memory: spec.memory } } },
+            ],
+          },
+        },
+      },
+    },
+  });
 }

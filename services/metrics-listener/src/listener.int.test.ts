@@ -16,7 +16,14 @@ import {
   WORKER_KIND_LABEL,
 } from '@scalewise/kube';
 import { createService } from '@scalewise/service';
-import { integrationFixture, quiet, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
+import {
+  integrationFixture,
+  quiet,
+  serversYaml,
+  uniqueName,
+  waitFor,
+  webDeployment,
+} from '@scalewise/testing';
 import { leaseName } from './app.ts';
 import { defineMetricsListener } from './service.ts';
 
@@ -66,25 +73,14 @@ async function unschedulablePods(namespace: string): Promise<number> {
   ).length;
 }
 
-async function deployment(pool: string, replicas: number, cpu: string) {
-  await fx.admin.apps.createNamespacedDeployment({
+const deployment = (pool: string, replicas: number, cpu: string) =>
+  webDeployment(fx.admin.apps, {
     namespace: pool,
-    body: {
-      metadata: { name: 'web' },
-      spec: {
-        replicas,
-        selector: { matchLabels: { app: 'web' } },
-        template: {
-          metadata: { labels: { app: 'web' } },
-          spec: {
-            nodeSelector: { [POOL_LABEL]: pool },
-            containers: [{ name: 'web', image: 'web', resources: { requests: { cpu, memory: '256Mi' } } }],
-          },
-        },
-      },
-    },
+    replicas,
+    cpu,
+    memory: '256Mi',
+    placement: { nodeSelector: { [POOL_LABEL]: pool } },
   });
-}
 
 describe('metrics-listener on the real servers', () => {
   test('a full worker: PendingPodsDetected naming the Deployment, ResourcePressureAlert on CPU, PoolMetricsObserved', async () => {

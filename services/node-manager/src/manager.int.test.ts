@@ -33,6 +33,7 @@ import {
   testKafka,
   uniqueName,
   waitFor,
+  webDeployment,
 } from '@scalewise/testing';
 import { defineNodeManager, type NodeManagerService } from './service.ts';
 import { decision } from './test-support/decision.ts';
@@ -134,25 +135,14 @@ function touchingKube(ledger: () => Promise<Ledger>): { kube: Kube; touches: Tou
   return { kube: { ...fx.kube, core }, touches };
 }
 
-async function deployment(pool: string, replicas: number, cpu = '500m') {
-  await fx.admin.apps.createNamespacedDeployment({
+const deployment = (pool: string, replicas: number, cpu = '500m') =>
+  webDeployment(fx.admin.apps, {
     namespace: pool,
-    body: {
-      metadata: { name: 'web' },
-      spec: {
-        replicas,
-        selector: { matchLabels: { app: 'web' } },
-        template: {
-          metadata: { labels: { app: 'web' } },
-          spec: {
-            nodeSelector: { [POOL_LABEL]: pool },
-            containers: [{ name: 'web', image: 'web', resources: { requests: { cpu, memory: '128Mi' } } }],
-          },
-        },
-      },
-    },
+    replicas,
+    cpu,
+    memory: '128Mi',
+    placement: { nodeSelector: { [POOL_LABEL]: pool } },
   });
-}
 const pods = async (pool: string): Promise<V1Pod[]> =>
   (await fx.kube.core.listNamespacedPod({ namespace: pool })).items;
 const workers = async (pool: string) =>
