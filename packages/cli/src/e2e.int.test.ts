@@ -1,26 +1,31 @@
 // End to end with the real decision-engine on the real broker, Redis and S3: a trigger the
 // CLI publishes is decided (or rejected) by the engine, and `status` reads the engine's pools.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { Writable } from 'node:stream';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig } from '@scalewise/config';
 import { defineDecisionEngine } from '@scalewise/decision-engine';
 import { createEvent, type EventData, sampleData } from '@scalewise/events';
 import { createPoolStore, listed } from '@scalewise/pool';
 import { createService, type Service } from '@scalewise/service';
-import { getStack, type StackEndpoints, uniqueName, waitFor } from '@scalewise/testing';
+import {
+  integrationFixture,
+  type NodeResult,
+  quiet,
+  serversYaml,
+  startNode,
+  uniqueName,
+  waitFor,
+} from '@scalewise/testing';
 
 const main = new URL('./main.ts', import.meta.url).pathname;
-const quiet = new Writable({ write: (_c, _e, done) => done() });
-let stack: StackEndpoints;
+const fx = integrationFixture({ recorder: recordTopics });
 let engine: Service;
 let prefix: string;
 let address: string;
 
 before(async () => {
-  stack = await getStack();
+  await fx.ready();
   prefix = `${uniqueName('cli-e2e')}.`;
   const loaded = loadConfig({
     text: `
@@ -28,23 +33,16 @@ cluster_id: ${uniqueName('c')}
 autoscaler:
   pools: [{ name: workers, min: 2, max: 6 }]
 events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
-kafka: { brokers: [${stack.kafka.brokers.join(', ')}] }
-redis: { url: "${stack.redis.url}" }
-s3:
-  endpoint: ${stack.s3.endpoint}
-  region: ${stack.s3.region}
-  bucket: ${uniqueName('cli-dlq')}
-  access_key_id: ${stack.s3.accessKeyId}
-  secret_access_key: ${stack.s3.secretAccessKey}
-http: { host: 127.0.0.1, port: 0 }
+${serversYaml(fx.stack)}
 telemetry: { log_level: warn }
 `,
     env: {},
   });
-  engine = await createService(
-    defineDecisionEngine({ config: loaded, fromBeginning: true, telemetry: { logDestination: quiet } }),
+  engine = await fx.start(
+    createService(
+      defineDecisionEngine({ config: loaded, fromBeginning: true, telemetry: { logDestination: quiet } }),
+    ),
   );
-  await engine.start();
   address = await engine.listen();
   // The pool's two workers, listed into its ledger as state-sync lists them.
   const ledgers = createPoolStore({
@@ -73,34 +71,21 @@ telemetry: { log_level: warn }
   );
   await engine.bus.publisher.publish(synced);
 });
-after(async () => {
-  await engine?.stop().catch(() => undefined);
-});
 
-function scalewise(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function scalewise(args: string[]): Promise<NodeResult> {
   const { SCALEWISE_CONFIG: _f, ...rest } = process.env;
   const env = {
     ...rest,
-    KAFKA_BROKERS: stack.kafka.brokers.join(','),
+    KAFKA_BROKERS: fx.stack.kafka.brokers.join(','),
     KAFKA_TOPIC_PREFIX: prefix,
     SCALEWISE_DECISION_ENGINE_URL: address,
     NO_COLOR: '1',
   };
-  const child = spawn(process.execPath, [main, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (b: Buffer) => {
-    stdout += b.toString();
-  });
-  child.stderr.on('data', (b: Buffer) => {
-    stderr += b.toString();
-  });
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return startNode(main, args, env).result;
 }
 
 test('trigger scale --pool workers --count 2 is decided by the decision-engine: ScaleUpDecision 2 -> 4 caused by it', async (t) => {
-  const rec = await recordTopics(stack.kafka.brokers, [`${prefix}decisions`], uniqueName('rec'));
-  t.after(() => rec.stop());
+  const rec = await fx.record([`${prefix}decisions`], { scope: t });
   const r = await scalewise(['trigger', 'scale', '--pool', 'workers', '--count', '2']);
   assert.equal(r.code, 0, r.stderr);
   const id = r.stdout.trim();
@@ -123,8 +108,7 @@ test('trigger scale --pool workers --count 2 is decided by the decision-engine: 
 });
 
 test('a trigger for a pool the engine does not know comes back as TriggerRejected unknown_pool', async (t) => {
-  const rec = await recordTopics(stack.kafka.brokers, [`${prefix}decisions`], uniqueName('rec'));
-  t.after(() => rec.stop());
+  const rec = await fx.record([`${prefix}decisions`], { scope: t });
   const r = await scalewise(['trigger', 'pause', '--pool', 'gpu']);
   assert.equal(r.code, 0, r.stderr);
   const id = r.stdout.trim();
