@@ -7,10 +7,10 @@
  */
 import type { AnyScalewiseEvent } from '@scalewise/events';
 import type { Kube, NodeInfo, PodInfo, WatchCache } from '@scalewise/kube';
-import { breakerOptionsOf, type ReadinessCheck, type ServiceContext } from '@scalewise/service';
+import type { ReadinessCheck, ServiceContext } from '@scalewise/service';
 import { createClusterView } from './adapters/cluster-view.ts';
-import { createMetricsApi, type MetricsApi } from './adapters/metrics-api.ts';
-import { createPoolQueries } from './adapters/prometheus.ts';
+import { createExternalReads } from './adapters/external-reads.ts';
+import type { MetricsApi } from './adapters/metrics-api.ts';
 import { createSensedEvents } from './adapters/sensed-events.ts';
 import { createElection } from './loops/leader-election.ts';
 import { createPendingPods } from './loops/pending-pods.ts';
@@ -57,25 +57,12 @@ export function createMetricsListener(ctx: ServiceContext, deps: MetricsListener
     source: `/scalewise/${config.cluster_id}/${serviceName}`,
     clusterId: config.cluster_id,
   });
-  const metricsApi = createMetricsApi({
-    kube: deps.kube,
-    log,
-    mode: sensing.utilization_source,
-    recheckSeconds: sensing.metrics_api_recheck_seconds,
-  });
-  const queries = createPoolQueries(config.autoscaler.pools, {
-    breaker: breakerOptionsOf(config),
-    metrics: telemetry.metrics.bus,
-    log,
-  });
+  const external = createExternalReads({ kube: deps.kube, config, telemetry });
   const round = createSamplingRound({
     view,
     policies,
     events,
-    readExternal: async (at) => {
-      const [usage, readings] = await Promise.all([metricsApi.nodeUsage(at), queries.readAll(at)]);
-      return { usage, readings };
-    },
+    readExternal: external.read,
     publish,
     telemetry,
     now,
@@ -106,7 +93,7 @@ export function createMetricsListener(ctx: ServiceContext, deps: MetricsListener
   return {
     nodes: view.nodes,
     pods: view.pods,
-    metricsApi,
+    metricsApi: external.metricsApi,
     sample,
     isLeader: election.leading,
     checks: () => [
@@ -138,7 +125,7 @@ export function createMetricsListener(ctx: ServiceContext, deps: MetricsListener
       await election.stop();
       await chain.catch(() => undefined);
       await stopBridge();
-      queries.shutdown();
+      external.shutdown();
       await view.stop();
     },
   };
