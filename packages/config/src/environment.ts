@@ -53,8 +53,11 @@ export const processBindings: readonly ProcessBinding[] = [
   },
 ];
 
-/** The Docker provider's variables, as {@link dockerEnvironment} picks them. */
-export interface DockerEnvironment {
+/**
+ * The Docker provider's variables, as {@link dockerEnvironment} picks them (a type literal, so
+ * that it passes where a plain record of variables is asked for).
+ */
+export type DockerEnvironment = {
   DOCKER_HOST?: string | undefined;
   DOCKER_API_VERSION?: string | undefined;
   DOCKER_NETWORK?: string | undefined;
@@ -62,7 +65,7 @@ export interface DockerEnvironment {
   K3S_TOKEN?: string | undefined;
   K3S_TOKEN_FILE?: string | undefined;
   K3S_AGENT_IMAGE?: string | undefined;
-}
+};
 
 type Env = Record<string, string | undefined>;
 
