@@ -2,13 +2,12 @@
 // REST commands against a small local server speaking alert-manager's and the
 // decision-engine's contracts from fixture events (our own services' stand-ins).
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { explain, reasonsInForce } from '@scalewise/alert-manager/core';
 import { cliActor, createBreaker, createPublisher } from '@scalewise/bus';
 import {
@@ -19,20 +18,12 @@ import {
   sampleData,
   topicKeys,
 } from '@scalewise/events';
-import { getStack, type StackEndpoints, testKafka, uniqueName, waitFor } from '@scalewise/testing';
+import { freePort, integrationFixture, startNode, testKafka, uniqueName, waitFor } from '@scalewise/testing';
 import type { Producer } from 'kafkajs';
 import { scaleUpChain } from './test-fixtures.ts';
 
 const main = new URL('./main.ts', import.meta.url).pathname;
-let stack: StackEndpoints;
-const cleanup: (() => Promise<unknown>)[] = [];
-
-before(async () => {
-  stack = await getStack();
-});
-after(async () => {
-  await Promise.all(cleanup.map((c) => c().catch(() => undefined)));
-});
+const fx = integrationFixture();
 
 /** The environment of one test: the stack's broker and a topic prefix of its own, no config file. */
 function cliEnv(prefix: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -45,7 +36,7 @@ function cliEnv(prefix: string, extra: Record<string, string> = {}): NodeJS.Proc
   } = process.env;
   return {
     ...rest,
-    KAFKA_BROKERS: stack.kafka.brokers.join(','),
+    KAFKA_BROKERS: fx.stack.kafka.brokers.join(','),
     KAFKA_TOPIC_PREFIX: prefix,
     KAFKA_GROUP_PREFIX: prefix,
     NO_COLOR: '1',
@@ -53,40 +44,12 @@ function cliEnv(prefix: string, extra: Record<string, string> = {}): NodeJS.Proc
   };
 }
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-function start(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): { child: ChildProcess; result: Promise<Result>; out: () => string; err: () => string } {
-  const started = Date.now();
-  const child = spawn(process.execPath, [main, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (b: Buffer) => {
-    stdout += b.toString();
-  });
-  child.stderr?.on('data', (b: Buffer) => {
-    stderr += b.toString();
-  });
-  const result = new Promise<Result>((resolve) => {
-    child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started }));
-  });
-  cleanup.push(async () => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  return { child, result, out: () => stdout, err: () => stderr };
-}
-
+const start = (args: string[], env: NodeJS.ProcessEnv) =>
+  startNode(main, args, env, { after: (fn) => fx.defer(fn) });
 const scalewise = (args: string[], env: NodeJS.ProcessEnv) => start(args, env).result;
 
 async function createTopics(prefix: string, keys: readonly string[] = topicKeys): Promise<void> {
-  const admin = testKafka(stack).admin();
+  const admin = testKafka(fx.stack).admin();
   await admin.connect();
   try {
     await admin.createTopics({
@@ -99,7 +62,7 @@ async function createTopics(prefix: string, keys: readonly string[] = topicKeys)
 }
 
 async function readAll(topic: string, count: number): Promise<AnyScalewiseEvent[]> {
-  const kafka = testKafka(stack);
+  const kafka = testKafka(fx.stack);
   const consumer = kafka.consumer({ groupId: uniqueName('cli-read') });
   const seen: AnyScalewiseEvent[] = [];
   const keys: string[] = [];
@@ -120,9 +83,9 @@ async function readAll(topic: string, count: number): Promise<AnyScalewiseEvent[
 }
 
 async function producer(): Promise<Producer> {
-  const p = testKafka(stack).producer({ idempotent: true, maxInFlightRequests: 1 });
+  const p = testKafka(fx.stack).producer({ idempotent: true, maxInFlightRequests: 1 });
   await p.connect();
-  cleanup.push(() => p.disconnect());
+  fx.defer(() => p.disconnect());
   return p;
 }
 
@@ -255,13 +218,7 @@ describe('tail', () => {
 });
 
 describe('an unreachable broker', () => {
-  async function closedPort(): Promise<number> {
-    const s = createTcpServer();
-    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-    const port = (s.address() as { port: number }).port;
-    await new Promise((r) => s.close(r));
-    return port;
-  }
+  const closedPort = freePort;
 
   test('refused: trigger exits non-zero within 15 s with one line naming the broker', async () => {
     const port = await closedPort();
@@ -284,7 +241,7 @@ describe('an unreachable broker', () => {
     const sockets = new Set<import('node:net').Socket>();
     const silent: TcpServer = createTcpServer((s) => sockets.add(s));
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-    cleanup.push(async () => {
+    fx.defer(async () => {
       for (const s of sockets) s.destroy();
       await new Promise((r) => silent.close(r));
     });
@@ -317,7 +274,7 @@ async function jsonServer(
     res.end(JSON.stringify(answer[1]));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanup.push(() => new Promise((r) => server.close(r)));
+  fx.defer(() => new Promise((r) => server.close(r)));
   return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server, requests };
 }
 
@@ -460,7 +417,7 @@ describe('explain', () => {
   test('the token from a file (--token-file, SCALEWISE_API_TOKEN_FILE) is sent like --token', async () => {
     const am = await jsonServer(alertManagerRoutes(scaleUpChain().all, token));
     const dir = mkdtempSync(join(tmpdir(), 'scalewise-cli-token-'));
-    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+    fx.defer(async () => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'token');
     writeFileSync(file, `${token}\n`);
     const flag = await scalewise(
@@ -556,7 +513,7 @@ describe('replay', () => {
     );
     assert.equal(into.code, 0, into.stderr);
     // The stack's S3, a bucket with no such dead letter: the replay fails, and says so.
-    const s3 = stack.s3;
+    const s3 = fx.stack.s3;
     const missing = await scalewise(
       ['dlq', 'replay', 'dlq/nowhere/2026/01/01/none.json'],
       cliEnv(prefix, {

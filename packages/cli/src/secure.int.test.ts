@@ -4,7 +4,6 @@
 // S3_CA_FILE, ...). A wrong password or an untrusted certificate ends the command in seconds
 // with a line that names the cause.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { createS3Client, ensureTopics } from '@scalewise/bus';
@@ -17,7 +16,7 @@ import {
   startPrivateS3,
   untrustedCa,
 } from '@scalewise/bus/test-support';
-import { uniqueName, waitFor } from '@scalewise/testing';
+import { startNode, uniqueName, waitFor } from '@scalewise/testing';
 import { Kafka, logLevel } from 'kafkajs';
 
 const main = new URL('./main.ts', import.meta.url).pathname;
@@ -87,22 +86,7 @@ function secureEnv(extra: Record<string, string | undefined> = {}): NodeJS.Proce
   return env;
 }
 
-function scalewise(args: string[], env: NodeJS.ProcessEnv) {
-  const started = Date.now();
-  const child = spawn(process.execPath, [main, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (b: Buffer) => {
-    stdout += b.toString();
-  });
-  child.stderr.on('data', (b: Buffer) => {
-    stderr += b.toString();
-  });
-  const result = new Promise<{ code: number | null; stdout: string; stderr: string; ms: number }>((resolve) =>
-    child.on('close', (code) => resolve({ code, stdout, stderr, ms: Date.now() - started })),
-  );
-  return { child, result, out: () => stdout, err: () => stderr };
-}
+const scalewise = (args: string[], env: NodeJS.ProcessEnv) => startNode(main, args, env);
 
 describe('scalewise on Kafka with SASL_SSL and S3 over https', () => {
   test('tail and trigger as the CLI user: the trigger is published, and tailed', async () => {

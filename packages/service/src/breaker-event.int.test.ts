@@ -1,24 +1,18 @@
 // A dependency that fails opens its circuit breaker, and the service says so with an event
 // (DESIGN.md section 6: breaker state is a metric and an event) that alert-manager notifies on.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig } from '@scalewise/config';
 import type { EventData } from '@scalewise/events';
-import { getStack, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
+import { freePort, getStack, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { createService } from './index.ts';
 
 test('Redis unreachable: the redis breaker opens and CircuitBreakerStateChanged(open) is published, critical', async (t) => {
   const stack = await getStack();
   // A port that was free a moment ago: nothing answers there.
-  const port = await new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
+  const port = await freePort();
   const prefix = `${uniqueName('brk')}.`;
   const loaded = loadConfig({
     text: `
