@@ -13,7 +13,6 @@
 // kubelet writes when the task's container exits 0, through the real pods/status subresource
 // (as node-manager's pods test does).
 import assert from 'node:assert/strict';
-import { type AddressInfo, createServer } from 'node:net';
 import { describe, test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig, podsOptionsSchema } from '@scalewise/config';
@@ -38,7 +37,7 @@ import {
 } from '@scalewise/pool';
 import { workerPodManifest } from '@scalewise/providers';
 import { createService, type Service } from '@scalewise/service';
-import { integrationFixture, quiet, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
+import { freePort, integrationFixture, quiet, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { defineStateSync, type StateSyncService } from './service.ts';
 
 const fx = integrationFixture({ kubernetes: true, connect: connectKube, recorder: recordTopics });
@@ -470,13 +469,7 @@ shutdown_timeout_seconds: 10
 });
 
 /** A 127.0.0.1 port nothing listens on (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+const closedPort = freePort;
 
 describe('state-sync with its provider down, on the real servers', () => {
   test('the Docker API refusing connections: no node is lost for it, no ClusterStateSynced, the failure is in the store and its breaker opens; a deleted node is still lost', async () => {

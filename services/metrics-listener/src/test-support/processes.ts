@@ -6,10 +6,9 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { repositoryRoot } from '@scalewise/testing';
+import { freePort, repositoryRoot } from '@scalewise/testing';
 
 const exec = promisify(execFile);
 
@@ -23,17 +22,8 @@ export async function goTool(name: 'metrics-server' | 'victoria-metrics' | 'kwok
   return stdout.trim().split('\n').at(-1) ?? '';
 }
 
-/** A port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
+/** A port nothing listens on right now (packages/testing). */
+export { freePort };
 
 export interface Proc {
   readonly child: ChildProcess;
