@@ -374,7 +374,7 @@ describe('the external provider through the reference provisioner, on the real s
         parameters: { boot: 'never' },
       },
     });
-    const service = await fx.start(
+    await fx.start(
       createService(
         defineStateSync({
           config: loadConfig({ text: yaml, env: {} }),

@@ -317,7 +317,7 @@ shutdown_timeout_seconds: 10
 `,
       env: {},
     });
-    const service = await fx.start(
+    await fx.start(
       createService(
         defineMetricsListener({ config: loaded, kube: fx.kube, telemetry: { logDestination: quiet } }),
       ),
