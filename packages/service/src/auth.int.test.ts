@@ -6,27 +6,26 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig } from '@scalewise/config';
 import type { EventData } from '@scalewise/events';
-import { getStack, type StackEndpoints, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
+import { integrationFixture, quiet, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { createService, type Service } from './index.ts';
 import { kitOpenRoutes, sweepRoutes } from './test-support.ts';
 
 const writeToken = 'kit-write-token-0123456789';
 const readToken = 'kit-read-token-0123456789a';
-const quiet = new Writable({ write: (_c, _e, done) => done() });
 const dir = mkdtempSync(join(tmpdir(), 'scalewise-auth-'));
 const tokenFile = join(dir, 'rotating');
-let stack: StackEndpoints;
+const fx = integrationFixture({ recorder: recordTopics });
 let prefix: string;
 let service: Service;
 let base: string;
 
 before(async () => {
-  stack = await getStack();
+  fx.defer(() => rmSync(dir, { recursive: true, force: true }));
+  await fx.ready();
   prefix = `${uniqueName('kitauth')}.`;
   writeFileSync(tokenFile, 'rotating-token-first-000000\n');
   const loaded = loadConfig({
@@ -34,7 +33,7 @@ before(async () => {
 cluster_id: ${uniqueName('c')}
 autoscaler: { pools: [{ name: workers }] }
 events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 2 }
-${serversYaml(stack, {
+${serversYaml(fx.stack, {
   apiToken: writeToken,
   http: `tokens: [{ name: viewer, scope: read, token_env: VIEWER_TOKEN }, { name: rotating, scope: write, token_file: "${tokenFile}" }]`,
 })}
@@ -43,26 +42,22 @@ shutdown_timeout_seconds: 10
 `,
     env: { VIEWER_TOKEN: readToken },
   });
-  service = await createService({
-    name: 'kit-auth',
-    config: loaded,
-    telemetry: { logDestination: quiet },
-    routes: (app) => {
-      app.get('/v1/things', async () => ({ things: [] }));
-      app.post('/v1/things', { config: { audit: 'thing.create' } }, async (req, reply) => {
-        req.audit = { target: 'thing-1', pool: 'workers', details: { size: 3 } };
-        reply.code(201);
-        return { ok: true };
-      });
-    },
-  });
-  await service.start();
+  service = await fx.start(
+    createService({
+      name: 'kit-auth',
+      config: loaded,
+      telemetry: { logDestination: quiet },
+      routes: (app) => {
+        app.get('/v1/things', async () => ({ things: [] }));
+        app.post('/v1/things', { config: { audit: 'thing.create' } }, async (req, reply) => {
+          req.audit = { target: 'thing-1', pool: 'workers', details: { size: 3 } };
+          reply.code(201);
+          return { ok: true };
+        });
+      },
+    }),
+  );
   base = await service.listen();
-});
-
-after(async () => {
-  await service?.stop().catch(() => undefined);
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('the kit on the real servers', () => {
@@ -98,8 +93,7 @@ describe('the kit on the real servers', () => {
   });
 
   test('a write is published as AuditRecorded on the audit topic, naming the token', async (t) => {
-    const rec = await recordTopics(stack.kafka.brokers, [`${prefix}audit`], uniqueName('rec'));
-    t.after(() => rec.stop());
+    const rec = await fx.record([`${prefix}audit`], { scope: t });
     const res = await fetch(`${base}/v1/things`, {
       method: 'POST',
       headers: { authorization: `Bearer ${writeToken}`, 'content-type': 'application/json' },
