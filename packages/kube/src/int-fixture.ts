@@ -3,7 +3,7 @@
 // on them, all deleted when the test ends.
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
-import { getStack, type KubeAdmin, kubeAdmin, uniqueName, waitFor } from '@scalewise/testing';
+import { getStack, type KubeAdmin, kubeAdmin, testNamespace, uniqueName } from '@scalewise/testing';
 import { connectKube, type Kube } from './client.ts';
 import { kwokNodeManifest, POOL_LABEL, type WorkerSpec } from './nodes.ts';
 import type { V1Pod } from './types.ts';
@@ -33,24 +33,9 @@ export async function fixture(t: TestContext, prefix: string): Promise<Fixture> 
   const kube = connectKube({ kubeconfig });
   const admin = kubeAdmin(kubeconfig);
   const id = uniqueName(prefix);
-  await kube.core.createNamespace({ body: { metadata: { name: id } } });
-  t.after(async () => {
-    await kube.core.deleteNamespace({ name: id }).catch(() => undefined);
-    // Nodes last: KWOK removes the terminating pods of the nodes it still manages at once;
-    // pods left on a deleted node wait for the pod garbage collector (a minute or more).
-    await waitFor(async () => (await kube.core.listNamespacedPod({ namespace: id })).items.length === 0, {
-      timeoutMs: 30_000,
-      what: `the pods of ${id} gone`,
-    }).catch(() => undefined);
-    await kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${id}` }).catch(() => undefined);
-  });
-  await waitFor(
-    async () =>
-      (await kube.core.listNamespacedServiceAccount({ namespace: id })).items.some(
-        (sa) => sa.metadata?.name === 'default',
-      ),
-    { timeoutMs: 30_000, what: `the default ServiceAccount of ${id}` },
-  );
+  // Nodes last: KWOK removes the terminating pods of the nodes it still manages at once;
+  // pods left on a deleted node wait for the pod garbage collector (a minute or more).
+  await testNamespace(admin.core, id, t, { nodes: `${POOL_LABEL}=${id}`, podsGone: true });
   return {
     kube,
     admin,

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { after, before } from 'node:test';
-import type { V1Node } from '@kubernetes/client-node';
+import type { CoreV1Api, V1Node } from '@kubernetes/client-node';
 import type { Redis } from 'ioredis';
 import { type KubeAdmin, kubeAdmin } from './kube.ts';
 import { uniqueName } from './names.ts';
@@ -15,6 +15,40 @@ import { waitFor } from './wait.ts';
 
 /** A log destination that drops everything: what services under test log to. */
 export const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
+
+/**
+ * Creates the namespace `name` and waits (up to 30 s) for its default ServiceAccount, without
+ * which the API server refuses pods; when `scope` ends, deletes it, then (with `podsGone`)
+ * waits for its pods to go, then deletes the nodes `nodes` selects. What
+ * {@link IntegrationFixture.namespace} does for a file; a test's own context (`t`) as the
+ * scope undoes it when that test ends.
+ */
+export async function testNamespace(
+  core: CoreV1Api,
+  name: string,
+  scope: Scope,
+  { nodes, podsGone = false }: NamespaceOptions = {},
+): Promise<string> {
+  await core.createNamespace({ body: { metadata: { name } } });
+  scope.after(async () => {
+    await core.deleteNamespace({ name }).catch(() => undefined);
+    if (podsGone) {
+      await waitFor(async () => (await core.listNamespacedPod({ namespace: name })).items.length === 0, {
+        timeoutMs: 30_000,
+        what: `the pods of namespace ${name} gone`,
+      }).catch(() => undefined);
+    }
+    if (nodes) await core.deleteCollectionNode({ labelSelector: nodes }).catch(() => undefined);
+  });
+  await waitFor(
+    async () =>
+      (await core.listNamespacedServiceAccount({ namespace: name })).items.some(
+        (sa) => sa.metadata?.name === 'default',
+      ),
+    { timeoutMs: 30_000, what: `the default ServiceAccount of ${name}` },
+  );
+  return name;
+}
 
 /** What {@link IntegrationFixture.start} starts and, at the end, stops: a service, a consumer. */
 export interface Startable {
@@ -164,28 +198,9 @@ export function integrationFixture<K = never, R extends Stoppable = never>(
     defer(cleanup) {
       cleanups.push(cleanup);
     },
-    async namespace(name, { nodes, podsGone = false } = {}) {
+    async namespace(name, options) {
       await setUp();
-      const core = fixture.admin.core;
-      await core.createNamespace({ body: { metadata: { name } } });
-      fixture.defer(async () => {
-        await core.deleteNamespace({ name }).catch(() => undefined);
-        if (podsGone) {
-          await waitFor(async () => (await core.listNamespacedPod({ namespace: name })).items.length === 0, {
-            timeoutMs: 30_000,
-            what: `the pods of namespace ${name} gone`,
-          }).catch(() => undefined);
-        }
-        if (nodes) await core.deleteCollectionNode({ labelSelector: nodes }).catch(() => undefined);
-      });
-      await waitFor(
-        async () =>
-          (await core.listNamespacedServiceAccount({ namespace: name })).items.some(
-            (sa) => sa.metadata?.name === 'default',
-          ),
-        { timeoutMs: 30_000, what: `the default ServiceAccount of ${name}` },
-      );
-      return name;
+      return testNamespace(fixture.admin.core, name, { after: (fn) => fixture.defer(fn) }, options);
     },
     async node(manifest) {
       await setUp();

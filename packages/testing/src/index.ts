@@ -9,6 +9,7 @@ export {
   type Scope,
   type Startable,
   type Stoppable,
+  testNamespace,
 } from './fixture.ts';
 export { K3S_IMAGE, type KubernetesEndpoint, KWOK_IMAGE, kubeconfigWithServer } from './k3s.ts';
 export { freshGroupId, freshTopic, testKafka } from './kafka.ts';
