@@ -15,6 +15,9 @@ import { ScalewiseError } from '@scalewise/errors';
 import { type TopicKey, topicKeys, topicName } from '@scalewise/events';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
+
+export { FlagError, type FlagSpec, type ParsedFlags, parseFlags } from './cli-args.ts';
+
 import { aclCommandLine, applyKafkaAcls, type KafkaRole, kafkaAclBindings, kafkaRoles } from './access.ts';
 import { audited, type CommandAudit, cliActor, kafkaAudit } from './audit.ts';
 import { createBreaker } from './breaker.ts';

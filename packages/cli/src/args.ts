@@ -1,8 +1,9 @@
 /**
- * Flag parsing on node:util parseArgs, strict: an unknown flag, a missing value or a stray
- * argument is a UsageError naming it. The value checks here are pure.
+ * Flag parsing on the parser `scalewise-bus` uses (packages/bus/src/cli-args.ts, on
+ * commander), strict: an unknown flag, a missing value or a stray argument is a UsageError
+ * naming it. The value checks here are pure.
  */
-import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import { FlagError, type FlagSpec, parseFlags } from '@scalewise/bus/cli';
 import { type EventType, eventTypes, isEventType, type Severity, shortName, typeOf } from '@scalewise/events';
 import { UsageError } from './errors.ts';
 
@@ -11,31 +12,30 @@ export const commonOptions = {
   help: { type: 'boolean', short: 'h' },
   config: { type: 'string' },
   'no-color': { type: 'boolean' },
-} as const satisfies ParseArgsOptionsConfig;
+} as const satisfies Record<string, FlagSpec>;
 
 /** Flags of the commands that call a service's REST API. */
 export const httpOptions = {
   token: { type: 'string' },
   'token-file': { type: 'string' },
   timeout: { type: 'string' },
-} as const satisfies ParseArgsOptionsConfig;
+} as const satisfies Record<string, FlagSpec>;
 
 /**
- * parseArgs with the command's options, turning its errors into a UsageError for `command`.
+ * The shared flag parser with the command's options, turning its errors into a UsageError for `command`.
  * @throws UsageError
  */
-export function parseCommand<O extends ParseArgsOptionsConfig>(
+export function parseCommand<O extends Record<string, FlagSpec>>(
   command: string,
   args: string[],
   options: O,
   allowPositionals = false,
 ) {
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals, allowNegative: false });
+    return parseFlags(command, args, options, allowPositionals);
   } catch (err) {
-    // Node's messages end with advice about `--` that does not help here.
-    const message = (err as Error).message.split('. To specify a positional')[0] ?? String(err);
-    throw new UsageError(message.replace(/\.$/, ''), command);
+    if (err instanceof FlagError) throw new UsageError(err.message.replace(/\.$/, ''), command);
+    throw err;
   }
 }
 
