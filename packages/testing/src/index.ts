@@ -1,4 +1,4 @@
-export { serversYaml } from './config.ts';
+export { type ServersOptions, type ServiceYamlOptions, serversYaml, serviceYaml } from './config.ts';
 export {
   type FixtureOptions,
   type IntegrationFixture,

@@ -8,7 +8,7 @@ import { type LoadedConfig, loadConfig } from '@scalewise/config';
 import { type AnyScalewiseEvent, createEvent } from '@scalewise/events';
 import { createPoolStore, listed, workersOf } from '@scalewise/pool';
 import type { Service } from '@scalewise/service';
-import { type StackEndpoints, serversYaml, uniqueName } from '@scalewise/testing';
+import { type StackEndpoints, serviceYaml, uniqueName } from '@scalewise/testing';
 
 /**
  * @param pools the YAML of `autoscaler.pools`
@@ -23,21 +23,12 @@ export function engineTestConfig(
 ): { loaded: LoadedConfig; prefix: string } {
   const prefix = `${uniqueName(label)}.`;
   const loaded = loadConfig({
-    text: `
-cluster_id: ${uniqueName('c')}
-autoscaler:
-  pools: ${pools}
-events:
-  topic_prefix: "${prefix}"
-  group_prefix: "${prefix}"
-  partitions: 3
-${serversYaml(stack, {
-  ...(auth.apiToken ? { apiToken: auth.apiToken } : {}),
-  ...(auth.http ? { http: auth.http } : {}),
-})}
-telemetry: { log_level: warn }
-shutdown_timeout_seconds: 10
-`,
+    text: serviceYaml(stack, {
+      clusterId: uniqueName('c'),
+      prefix,
+      autoscaler: `  pools: ${pools}`,
+      servers: { apiToken: auth.apiToken, http: auth.http },
+    }),
     env: auth.env ?? {},
   });
   return { loaded, prefix };

@@ -33,7 +33,7 @@ import {
 } from '@scalewise/pool';
 import { createService, type Service } from '@scalewise/service';
 import { kitOpenRoutes, sweepRoutes } from '@scalewise/service/test-support';
-import { integrationFixture, quiet, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
+import { integrationFixture, quiet, serviceYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { defineMinEnforcer } from './service.ts';
 
 const POOL = 'workers';
@@ -48,19 +48,13 @@ function testConfig(
 ): { loaded: LoadedConfig; prefix: string } {
   const prefix = `${uniqueName('me')}.`;
   const loaded = loadConfig({
-    text: `
-cluster_id: ${uniqueName('c')}
-autoscaler:
-  pools: [{ name: ${POOL}, min: 2, max: 6 }]
-  enforcement: { min_violation_check_interval: ${checkInterval}, emergency_scale_threshold: 2 }
-events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
-${serversYaml(fx.stack, {
-  ...(auth.apiToken ? { apiToken: auth.apiToken } : {}),
-  ...(auth.http ? { http: auth.http } : {}),
-})}
-telemetry: { log_level: warn }
-shutdown_timeout_seconds: 10
-`,
+    text: serviceYaml(fx.stack, {
+      clusterId: uniqueName('c'),
+      prefix,
+      autoscaler: `  pools: [{ name: ${POOL}, min: 2, max: 6 }]
+  enforcement: { min_violation_check_interval: ${checkInterval}, emergency_scale_threshold: 2 }`,
+      servers: { apiToken: auth.apiToken, http: auth.http },
+    }),
     env: auth.env ?? {},
   });
   return { loaded, prefix };
