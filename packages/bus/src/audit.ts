@@ -85,13 +85,11 @@ export function kafkaAudit(options: KafkaAuditOptions): CommandAudit {
       source: options.source ?? '/scalewise/cli',
       clusterid: options.clusterid,
     });
-    const producer = options
-      .kafka()
-      .producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        createPartitioner: Partitioners.DefaultPartitioner,
-      });
+    const producer = options.kafka().producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     const breaker = createBreaker('kafka-producer');
     try {
       await producer.connect();
