@@ -19,7 +19,7 @@ import { createService } from '@scalewise/service';
 import {
   integrationFixture,
   quiet,
-  serversYaml,
+  serviceYaml,
   uniqueName,
   waitFor,
   webDeployment,
@@ -44,16 +44,12 @@ async function setup(
     );
   }
   const loaded = loadConfig({
-    text: `
-cluster_id: ${pool}
-autoscaler:
-  pools: [{ name: ${pool}, min: 1, max: 6, node_size: { cpu_millicores: 2000, memory_mib: 4096 } }]
-  sensing: ${sensing}
-events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
-${serversYaml(fx.stack)}
-telemetry: { log_level: warn }
-shutdown_timeout_seconds: 10
-`,
+    text: serviceYaml(fx.stack, {
+      clusterId: pool,
+      prefix,
+      autoscaler: `  pools: [{ name: ${pool}, min: 1, max: 6, node_size: { cpu_millicores: 2000, memory_mib: 4096 } }]
+  sensing: ${sensing}`,
+    }),
     env: {},
   });
   await beforeStart?.(pool);
@@ -235,21 +231,17 @@ describe('metrics-listener with a pods pool on the real servers', () => {
     for (const i of [1, 2, 3]) await pod(`${pool}-w${i}`, workerLabels);
     await pod(`${pool}-other`, { app: 'other', [POOL_LABEL]: pool });
     const loaded = loadConfig({
-      text: `
-cluster_id: ${pool}
-autoscaler:
-  pools:
+      text: serviceYaml(fx.stack, {
+        clusterId: pool,
+        prefix,
+        autoscaler: `  pools:
     - name: ${pool}
       provider: pods
       min: 0
       max: 10
       provider_options: { namespace: ${pool}, image: busybox:1.36 }
-  sensing: { sample_interval_seconds: 1, underutilized_periods: 2 }
-events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
-${serversYaml(fx.stack)}
-telemetry: { log_level: warn }
-shutdown_timeout_seconds: 10
-`,
+  sensing: { sample_interval_seconds: 1, underutilized_periods: 2 }`,
+      }),
       env: {},
     });
     await fx.start(
@@ -306,18 +298,14 @@ describe('metrics-listener replicas on the real servers', () => {
       kwokNodeManifest({ name: `${pool}-1`, pool, cpuMillicores: 2000, memoryBytes: 4 * 2 ** 30 }),
     );
     fx.defer(() => fx.kube.core.deleteNode({ name: `${pool}-1` }).catch(() => undefined));
-    const text = `
-cluster_id: ${pool}
-autoscaler:
-  pools: [{ name: ${pool}, min: 1, max: 6 }]
+    const text = serviceYaml(fx.stack, {
+      clusterId: pool,
+      prefix,
+      autoscaler: `  pools: [{ name: ${pool}, min: 1, max: 6 }]
   sensing:
     sample_interval_seconds: 1
-    leader_election: { lease_seconds: 3, renew_seconds: 1 }
-events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
-${serversYaml(fx.stack)}
-telemetry: { log_level: warn }
-shutdown_timeout_seconds: 10
-`;
+    leader_election: { lease_seconds: 3, renew_seconds: 1 }`,
+    });
     const replica = async () => {
       const def = defineMetricsListener({
         config: loadConfig({ text, env: {} }),

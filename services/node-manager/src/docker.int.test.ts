@@ -24,6 +24,7 @@ import {
   quiet,
   repositoryRoot,
   serversYaml,
+  serviceYaml,
   uniqueName,
   waitFor,
 } from '@scalewise/testing';
@@ -329,10 +330,10 @@ ${serversYaml(fx.stack)}
   test('a scale-up starts k3s agent containers that become the nodes; a scale-down removes one, container and Node', async () => {
     const pool = uniqueName('nmd').slice(0, 30);
     const prefix = `${pool}.`;
-    const yaml = `
-cluster_id: ${pool}
-autoscaler:
-  pools:
+    const yaml = serviceYaml(fx.stack, {
+      clusterId: pool,
+      prefix,
+      autoscaler: `  pools:
     - name: ${pool}
       provider: docker
       min: 0
@@ -342,12 +343,9 @@ autoscaler:
         image: ${image}
         pull: never
         ulimits: { nofile: { soft: 1024, hard: 1024 }, nproc: { soft: 1024, hard: 1024 } }
-        stop_timeout_seconds: 5
-events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 1 }
-${serversYaml(fx.stack)}
-telemetry: { log_level: warn }
-shutdown_timeout_seconds: 10
-`;
+        stop_timeout_seconds: 5`,
+      partitions: 1,
+    });
     fx.defer(() => fx.kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${pool}` }));
     const env = { DOCKER_HOST: dockerHost, K3S_URL: 'https://k3s:6443', K3S_TOKEN: TOKEN };
     const feeder = await startFeeder(fx, yaml);

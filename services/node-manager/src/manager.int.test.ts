@@ -29,7 +29,7 @@ import {
   integrationFixture,
   quiet,
   repositoryRoot,
-  serversYaml,
+  serviceYaml,
   testKafka,
   uniqueName,
   waitFor,
@@ -44,21 +44,18 @@ const fx = integrationFixture({ kubernetes: true, connect: connectKube, recorder
 async function setup() {
   const pool = uniqueName('nm');
   const prefix = `${pool}.`;
-  const yaml = `
-cluster_id: ${pool}
-autoscaler:
-  pools:
+  const yaml = serviceYaml(fx.stack, {
+    clusterId: pool,
+    prefix,
+    autoscaler: `  pools:
     - name: ${pool}
       provider: kwok
       min: 0
       max: 10
       node_size: { cpu_millicores: 2000, memory_mib: 4096 }
-      action_timeout_seconds: 40
-events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
-${serversYaml(fx.stack)}
-telemetry: { log_level: ${process.env.NM_DEBUG ? 'debug' : 'warn'} }
-shutdown_timeout_seconds: 10
-`;
+      action_timeout_seconds: 40`,
+    logLevel: process.env.NM_DEBUG ? 'debug' : 'warn',
+  });
   await fx.namespace(pool, { nodes: `${POOL_LABEL}=${pool}` });
   // A publisher of the test's own (it also creates the topics), then the recorder.
   const feeder = await startFeeder(fx, yaml);

@@ -19,7 +19,7 @@ import { createPoolStore, type Ledger, removedByUs } from '@scalewise/pool';
 import { BUSY_ANNOTATION, podsProvider, TASK_LABEL, WORKER_POD_SELECTOR } from '@scalewise/providers';
 import { createService, type Service } from '@scalewise/service';
 import { startFeeder } from '@scalewise/service/test-support';
-import { integrationFixture, quiet, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
+import { integrationFixture, quiet, serviceYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { defineNodeManager } from './service.ts';
 import { decision as decisionOf } from './test-support/decision.ts';
 
@@ -31,10 +31,10 @@ async function setup() {
   const pool = uniqueName('pods');
   const prefix = `${pool}.`;
   const host = `${pool}-host`;
-  const yaml = `
-cluster_id: ${pool}
-autoscaler:
-  pools:
+  const yaml = serviceYaml(fx.stack, {
+    clusterId: pool,
+    prefix,
+    autoscaler: `  pools:
     - name: ${pool}
       provider: pods
       min: 0
@@ -49,12 +49,9 @@ autoscaler:
         resources: { requests: { cpu: 100m, memory: 64Mi }, limits: { memory: 128Mi } }
         labels: { app: otto-agent }
         node_selector: { kubernetes.io/hostname: ${host} }
-        cleanup: { succeeded_after_seconds: 0, failed_after_seconds: 0 }
-events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
-${serversYaml(fx.stack)}
-telemetry: { log_level: ${process.env.NM_DEBUG ? 'debug' : 'warn'} }
-shutdown_timeout_seconds: 10
-`;
+        cleanup: { succeeded_after_seconds: 0, failed_after_seconds: 0 }`,
+    logLevel: process.env.NM_DEBUG ? 'debug' : 'warn',
+  });
   await fx.namespace(pool, { nodes: `${POOL_LABEL}=${host}`, podsGone: true });
   // The node the worker pods run on: KWOK plays its kubelet (pods on it become Running and Ready).
   await ensureWorker(fx.kube, { name: host, pool: host, cpuMillicores: 16_000, memoryBytes: 32 * 2 ** 30 });

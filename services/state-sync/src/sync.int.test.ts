@@ -37,7 +37,15 @@ import {
 } from '@scalewise/pool';
 import { workerPodManifest } from '@scalewise/providers';
 import { createService, type Service } from '@scalewise/service';
-import { freePort, integrationFixture, quiet, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
+import {
+  freePort,
+  integrationFixture,
+  quiet,
+  serversYaml,
+  serviceYaml,
+  uniqueName,
+  waitFor,
+} from '@scalewise/testing';
 import { defineStateSync, type StateSyncService } from './service.ts';
 
 const fx = integrationFixture({ kubernetes: true, connect: connectKube, recorder: recordTopics });
@@ -56,16 +64,12 @@ async function setup(
   for (let i = 1; i <= workers; i++) await addNode(pool, `${pool}-${i}`);
   const prefix = `${pool}.`;
   const loaded = loadConfig({
-    text: `
-cluster_id: ${pool}
-autoscaler:
-  pools: [{ name: ${pool}, min: 1, max: 6 }]
-  sensing: { sync_interval_seconds: ${options.syncIntervalSeconds ?? 1} }
-events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
-${serversYaml(fx.stack)}
-telemetry: { log_level: warn }
-shutdown_timeout_seconds: 10
-`,
+    text: serviceYaml(fx.stack, {
+      clusterId: pool,
+      prefix,
+      autoscaler: `  pools: [{ name: ${pool}, min: 1, max: 6 }]
+  sensing: { sync_interval_seconds: ${options.syncIntervalSeconds ?? 1} }`,
+    }),
     env: {},
   });
   const services: Service[] = [];
@@ -328,10 +332,10 @@ describe('state-sync of a pods pool on the real servers', () => {
     const pool = uniqueName('sp');
     const host = `${pool}-host`;
     const prefix = `${pool}.`;
-    const yaml = `
-cluster_id: ${pool}
-autoscaler:
-  pools:
+    const yaml = serviceYaml(fx.stack, {
+      clusterId: pool,
+      prefix,
+      autoscaler: `  pools:
     - name: ${pool}
       provider: pods
       min: 0
@@ -341,12 +345,8 @@ autoscaler:
         image: busybox:1.36
         node_selector: { kubernetes.io/hostname: ${host} }
         cleanup: { succeeded_after_seconds: 0, failed_after_seconds: 0 }
-  sensing: { sync_interval_seconds: 1 }
-events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
-${serversYaml(fx.stack)}
-telemetry: { log_level: warn }
-shutdown_timeout_seconds: 10
-`;
+  sensing: { sync_interval_seconds: 1 }`,
+    });
     await fx.namespace(pool, { nodes: `${POOL_LABEL}=${host}`, podsGone: true });
     // The node the worker pods run on: KWOK plays its kubelet (its pods become Running and Ready).
     await ensureWorker(fx.kube, { name: host, pool: host, cpuMillicores: 16_000, memoryBytes: 32 * 2 ** 30 });

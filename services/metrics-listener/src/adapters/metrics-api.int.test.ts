@@ -25,7 +25,7 @@ import {
   integrationFixture,
   quiet,
   repositoryRoot,
-  serversYaml,
+  serviceYaml,
   uniqueName,
   waitFor,
 } from '@scalewise/testing';
@@ -305,16 +305,12 @@ describe('metrics.k8s.io through the real aggregation layer', () => {
     // metrics-listener, started before the API is registered, rechecking every second.
     const prefix = `${run}.`;
     const loaded = loadConfig({
-      text: `
-cluster_id: ${run}
-autoscaler:
-  pools: [{ name: ${pool}, min: 1, max: 6, node_size: { cpu_millicores: 4000, memory_mib: 8192 } }]
-  sensing: { sample_interval_seconds: 1, metrics_api_recheck_seconds: 1 }
-events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
-${serversYaml(fx.stack)}
-telemetry: { log_level: warn }
-shutdown_timeout_seconds: 10
-`,
+      text: serviceYaml(fx.stack, {
+        clusterId: run,
+        prefix,
+        autoscaler: `  pools: [{ name: ${pool}, min: 1, max: 6, node_size: { cpu_millicores: 4000, memory_mib: 8192 } }]
+  sensing: { sample_interval_seconds: 1, metrics_api_recheck_seconds: 1 }`,
+      }),
       env: {},
     });
     await fx.start(

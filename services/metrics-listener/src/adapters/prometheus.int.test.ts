@@ -13,7 +13,7 @@ import { loadConfig, type PoolConfig } from '@scalewise/config';
 import type { EventData } from '@scalewise/events';
 import { connectKube, ensureNode, kwokNodeManifest, POOL_LABEL } from '@scalewise/kube';
 import { createService } from '@scalewise/service';
-import { integrationFixture, quiet, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
+import { integrationFixture, quiet, serviceYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { defineMetricsListener } from '../service.ts';
 import { freePort, goTool, type Proc, startProcess } from '../test-support/processes.ts';
 import { createPrometheusSource } from './prometheus.ts';
@@ -122,10 +122,10 @@ describe('Prometheus source on a real query API (VictoriaMetrics)', () => {
     }
     await write([`jobs_waiting{pool="${series}"} 3`]);
     const loaded = loadConfig({
-      text: `
-cluster_id: ${pool}
-autoscaler:
-  pools:
+      text: serviceYaml(fx.stack, {
+        clusterId: pool,
+        prefix,
+        autoscaler: `  pools:
     - name: ${pool}
       min: 1
       max: 10
@@ -136,12 +136,8 @@ autoscaler:
           threshold: 100
           activation_threshold: 5
           name: jobs_waiting
-  sensing: { sample_interval_seconds: 1, utilization_source: requests }
-events: { topic_prefix: "${prefix}", group_prefix: "${prefix}", partitions: 3 }
-${serversYaml(fx.stack)}
-telemetry: { log_level: warn }
-shutdown_timeout_seconds: 10
-`,
+  sensing: { sample_interval_seconds: 1, utilization_source: requests }`,
+      }),
       env: {},
     });
     await fx.start(
