@@ -12,7 +12,7 @@
 #                      deploy/helm/scalewise (scripts/validate-deploy, deploy/helm tests)
 #
 # Built once from the Go module proxy with the local Go toolchain, the way the k8s component
-# builds its servers (k8s.sh's _k8s_go_build), into $SCALEWISE_CACHE/<name>-<version>/bin.
+# builds its servers (k8s.sh's _k8s_go_install), into $SCALEWISE_CACHE/<name>-<version>/bin.
 
 METRICS_SERVER_VERSION=${SCALEWISE_METRICS_SERVER_VERSION:-v0.9.0}
 VICTORIA_METRICS_VERSION=${SCALEWISE_VICTORIA_METRICS_VERSION:-v1.122.0}
@@ -27,20 +27,6 @@ go_tool_path() {
     helm) echo "$SCALEWISE_CACHE/helm-$HELM_VERSION/bin/helm" ;;
     *) log "error: unknown Go tool '$1' (known: metrics-server victoria-metrics kwok helm)"; return 1 ;;
   esac
-}
-
-# _go_tool_build <name> <module> <version> <package> [ldflags]: build into the cache unless built.
-_go_tool_build() {
-  local name=$1 module=$2 version=$3 pkg=$4 ldflags=${5:-}
-  local root="$SCALEWISE_CACHE/$name-$version"
-  local stamp="$root/bin/.built" built=$version${ldflags:+ $ldflags}
-  [[ -f $stamp && $(cat "$stamp") == "$built" ]] && return 0
-  _k8s_need_go || return 1
-  mkdir -p "$root/src"
-  printf 'module scalewise.local/%s-build\n\ngo 1.26.0\n\nrequire %s %s\n' "$name" "$module" "$version" >"$root/src/go.mod"
-  : >"$root/src/go.sum"
-  _k8s_go_build "$name $version (module $module)" "$root/src" "$root/bin" "$ldflags" "$pkg" || return 1
-  echo "$built" >"$stamp"
 }
 
 # _helm_k8s_ldflags <major> <minor>: the -X flags of helm's default Kubernetes version.
@@ -63,16 +49,17 @@ go_tool_install() {
     flock 9
     case $1 in
       metrics-server)
-        _go_tool_build metrics-server sigs.k8s.io/metrics-server "$METRICS_SERVER_VERSION" \
+        _k8s_go_install metrics-server sigs.k8s.io/metrics-server "$METRICS_SERVER_VERSION" "" \
           sigs.k8s.io/metrics-server/cmd/metrics-server ;;
       victoria-metrics)
-        _go_tool_build victoria-metrics github.com/VictoriaMetrics/VictoriaMetrics "$VICTORIA_METRICS_VERSION" \
+        _k8s_go_install victoria-metrics github.com/VictoriaMetrics/VictoriaMetrics "$VICTORIA_METRICS_VERSION" "" \
           github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics ;;
       helm)
         # What helm's Makefile sets: its version, and the Kubernetes version `helm template` and
         # `helm lint` assume (client-go v0.37 is Kubernetes 1.37) instead of the v1.20 default.
-        _go_tool_build helm helm.sh/helm/v3 "$HELM_VERSION" helm.sh/helm/v3/cmd/helm \
-          "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION $(_helm_k8s_ldflags 1 37)" ;;
+        _k8s_go_install helm helm.sh/helm/v3 "$HELM_VERSION" \
+          "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION $(_helm_k8s_ldflags 1 37)" \
+          helm.sh/helm/v3/cmd/helm ;;
       *) log "error: unknown Go tool '$1' (known: metrics-server victoria-metrics kwok helm)"; exit 1 ;;
     esac
   ) 9>"$SCALEWISE_CACHE/.go-tools-$1.lock"

@@ -118,6 +118,23 @@ _k8s_go_build() {
   log "built $what in $((SECONDS - started))s"
 }
 
+# _k8s_go_install <name> <module> <version> <ldflags> <packages...>
+# Builds the packages of <module>@<version>, which a scratch module requires, into
+# $SCALEWISE_CACHE/<name>-<version>/bin, unless a build of that version with those ldflags is
+# there already (its bin/.built stamp). Returns 1 when Go is missing or the build fails.
+_k8s_go_install() {
+  local name=$1 module=$2 version=$3 ldflags=$4; shift 4
+  local root="$SCALEWISE_CACHE/$name-$version"
+  local stamp="$root/bin/.built" built=$version${ldflags:+ $ldflags}
+  [[ -f $stamp && $(cat "$stamp") == "$built" ]] && return 0
+  _k8s_need_go || return 1
+  mkdir -p "$root/src"
+  printf 'module scalewise.local/%s-build\n\ngo 1.26.0\n\nrequire %s %s\n' "$name" "$module" "$version" >"$root/src/go.mod"
+  : >"$root/src/go.sum"
+  _k8s_go_build "$name $version (module $module)" "$root/src" "$root/bin" "$ldflags" "$@" || return 1
+  echo "$built" >"$stamp"
+}
+
 # _k8s_write_kubernetes_mod <src-dir>: a scratch module that requires k8s.io/kubernetes and
 # replaces each staging module it requires (v0.0.0 => ./staging/src/...) by its published
 # v0.<minor>.<patch> — the same versions the release was cut with.
@@ -161,32 +178,16 @@ _k8s_install_kubernetes() {
 }
 
 _k8s_install_etcd() {
-  local root="$SCALEWISE_CACHE/etcd-$ETCD_VERSION"
-  local stamp="$root/bin/.built"
-  [[ -f $stamp && $(cat "$stamp") == "$ETCD_VERSION" ]] && return 0
-  _k8s_need_go || return 1
-  mkdir -p "$root/src"
   # The server module's root package is etcd's main (etcdmain.Main).
-  printf 'module scalewise.local/etcd-build\n\ngo 1.26.0\n\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" >"$root/src/go.mod"
-  : >"$root/src/go.sum"
-  _k8s_go_build "etcd $ETCD_VERSION (module go.etcd.io/etcd/server/v3)" "$root/src" "$root/bin" \
-    "" go.etcd.io/etcd/server/v3 || return 1
-  # go names a /vN main package after the element before it.
-  mv "$root/bin/server" "$root/bin/etcd"
-  echo "$ETCD_VERSION" >"$stamp"
+  _k8s_go_install etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" "" go.etcd.io/etcd/server/v3 || return 1
+  # go names a /vN main package after the element before it. Renamed after the stamp is
+  # written, so an install cut short between the two is finished by the next one.
+  local bin; bin=$(_etcd_bin)
+  if [[ -e $bin/server ]]; then mv "$bin/server" "$bin/etcd"; fi
 }
 
 _k8s_install_kwok() {
-  local root="$SCALEWISE_CACHE/kwok-$KWOK_VERSION"
-  local stamp="$root/bin/.built"
-  [[ -f $stamp && $(cat "$stamp") == "$KWOK_VERSION" ]] && return 0
-  _k8s_need_go || return 1
-  mkdir -p "$root/src"
-  printf 'module scalewise.local/kwok-build\n\ngo 1.26.0\n\nrequire sigs.k8s.io/kwok %s\n' "$KWOK_VERSION" >"$root/src/go.mod"
-  : >"$root/src/go.sum"
-  _k8s_go_build "kwok $KWOK_VERSION (module sigs.k8s.io/kwok)" "$root/src" "$root/bin" \
-    "" sigs.k8s.io/kwok/cmd/kwok || return 1
-  echo "$KWOK_VERSION" >"$stamp"
+  _k8s_go_install kwok sigs.k8s.io/kwok "$KWOK_VERSION" "" sigs.k8s.io/kwok/cmd/kwok
 }
 
 k8s_install() {
