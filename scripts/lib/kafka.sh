@@ -26,30 +26,24 @@ KAFKA_NODE_ID=${SCALEWISE_KAFKA_NODE_ID:-1}
 KAFKA_QUORUM_VOTERS=${SCALEWISE_KAFKA_QUORUM_VOTERS:-$KAFKA_NODE_ID@127.0.0.1:$KAFKA_CONTROLLER_PORT}
 KAFKA_REPLICATION=${SCALEWISE_KAFKA_REPLICATION:-1}
 KAFKA_MIN_ISR=${SCALEWISE_KAFKA_MIN_ISR:-1}
-KAFKA_SECURE=${SCALEWISE_KAFKA_SECURE:-}
 KAFKA_SECURE_PORT=${SCALEWISE_KAFKA_SECURE_PORT:-9094}
 KAFKA_USERS=${SCALEWISE_KAFKA_USERS:-scalewise-metrics-listener scalewise-decision-engine scalewise-node-manager scalewise-min-enforcer scalewise-state-sync scalewise-alert-manager scalewise-cli}
 _kafka_home=$SCALEWISE_CACHE/kafka-$KAFKA_VERSION
 # shellcheck source=tls.sh
 source "$(dirname "${BASH_SOURCE[0]}")/tls.sh"
 
-case $KAFKA_SECURE in '' | 0 | 1 | only) ;; *) die "SCALEWISE_KAFKA_SECURE must be 1 or only, not '$KAFKA_SECURE'" ;; esac
-[[ $KAFKA_SECURE == 0 ]] && KAFKA_SECURE=''
+KAFKA_SECURE=$(tls_mode SCALEWISE_KAFKA_SECURE) || exit 1
 # The broker's TLS identity; its principal on the controller listener, a super user.
 _kafka_cn=scalewise-kafka-broker
 _kafka_users_dir() { echo "$(rundir kafka)/users"; }
 _kafka_password() { cat "$(_kafka_users_dir)/$1.password"; }
 
 kafka_ports() {
-  [[ $KAFKA_SECURE == only ]] || echo "$KAFKA_PORT SCALEWISE_KAFKA_PORT"
-  [[ -z $KAFKA_SECURE ]] || echo "$KAFKA_SECURE_PORT SCALEWISE_KAFKA_SECURE_PORT"
+  tls_mode_ports "$KAFKA_SECURE" "$KAFKA_PORT" SCALEWISE_KAFKA_PORT "$KAFKA_SECURE_PORT" SCALEWISE_KAFKA_SECURE_PORT
   echo "$KAFKA_CONTROLLER_PORT SCALEWISE_KAFKA_CONTROLLER_PORT"
 }
 kafka_describe() {
-  local on=()
-  [[ $KAFKA_SECURE == only ]] || on+=("127.0.0.1:$KAFKA_PORT")
-  [[ -z $KAFKA_SECURE ]] || on+=("SASL_SSL 127.0.0.1:$KAFKA_SECURE_PORT")
-  echo "Kafka $KAFKA_VERSION (KRaft) on ${on[*]}"
+  echo "Kafka $KAFKA_VERSION (KRaft) on $(tls_mode_listeners "$KAFKA_SECURE" "127.0.0.1:$KAFKA_PORT" "SASL_SSL 127.0.0.1:$KAFKA_SECURE_PORT")"
 }
 # Secure mode: the secure listener's clients pick their user from SCALEWISE_KAFKA_USERS_DIR
 # (KAFKA_USERNAME=<name> KAFKA_PASSWORD_FILE=<dir>/<name>.password). With `only` the client

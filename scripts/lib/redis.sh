@@ -8,25 +8,20 @@
 # Both: the certificate of tls.sh, and an ACL user SCALEWISE_REDIS_USER (default scalewise) with
 # every right and a generated password in <run dir>/redis/users/<user>.password.
 REDIS_PORT=${SCALEWISE_REDIS_PORT:-6379}
-REDIS_SECURE=${SCALEWISE_REDIS_SECURE:-}
 REDIS_TLS_PORT=${SCALEWISE_REDIS_TLS_PORT:-6380}
 REDIS_USER=${SCALEWISE_REDIS_USER:-scalewise}
 # shellcheck source=tls.sh
 source "$(dirname "${BASH_SOURCE[0]}")/tls.sh"
 
-case $REDIS_SECURE in '' | 0 | 1 | only) ;; *) die "SCALEWISE_REDIS_SECURE must be 1 or only, not '$REDIS_SECURE'" ;; esac
-[[ $REDIS_SECURE == 0 ]] && REDIS_SECURE=''
+REDIS_SECURE=$(tls_mode SCALEWISE_REDIS_SECURE) || exit 1
 _redis_password_file() { echo "$(rundir redis)/users/$REDIS_USER.password"; }
 
 redis_ports() {
-  [[ $REDIS_SECURE == only ]] || echo "$REDIS_PORT SCALEWISE_REDIS_PORT"
-  [[ -z $REDIS_SECURE ]] || echo "$REDIS_TLS_PORT SCALEWISE_REDIS_TLS_PORT"
+  tls_mode_ports "$REDIS_SECURE" "$REDIS_PORT" SCALEWISE_REDIS_PORT "$REDIS_TLS_PORT" SCALEWISE_REDIS_TLS_PORT
 }
 redis_describe() {
-  local on=()
-  [[ $REDIS_SECURE == only ]] || on+=("127.0.0.1:$REDIS_PORT")
-  [[ -z $REDIS_SECURE ]] || on+=("TLS 127.0.0.1:$REDIS_TLS_PORT")
-  echo "Redis $(redis-server --version 2>/dev/null | sed -n 's/.*v=\([^ ]*\).*/\1/p') on ${on[*]}"
+  local on; on=$(tls_mode_listeners "$REDIS_SECURE" "127.0.0.1:$REDIS_PORT" "TLS 127.0.0.1:$REDIS_TLS_PORT")
+  echo "Redis $(redis-server --version 2>/dev/null | sed -n 's/.*v=\([^ ]*\).*/\1/p') on $on"
 }
 redis_env() {
   if [[ $REDIS_SECURE == only ]]; then

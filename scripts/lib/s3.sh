@@ -10,12 +10,10 @@
 # Both: the certificate of tls.sh in a PKCS#12 keystore (s3proxy.keystore-path).
 S3PROXY_VERSION=${SCALEWISE_S3PROXY_VERSION:-4.1.0}
 S3_PORT=${SCALEWISE_S3_PORT:-9000}
-S3_SECURE=${SCALEWISE_S3_SECURE:-}
 S3_TLS_PORT=${SCALEWISE_S3_TLS_PORT:-9443}
 # shellcheck source=tls.sh
 source "$(dirname "${BASH_SOURCE[0]}")/tls.sh"
-case $S3_SECURE in '' | 0 | 1 | only) ;; *) die "SCALEWISE_S3_SECURE must be 1 or only, not '$S3_SECURE'" ;; esac
-[[ $S3_SECURE == 0 ]] && S3_SECURE=''
+S3_SECURE=$(tls_mode SCALEWISE_S3_SECURE) || exit 1
 # Documented local-only credentials (README); override with S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY.
 S3_ACCESS_KEY_ID=${S3_ACCESS_KEY_ID:-scalewise}
 _s3_secret_file() { echo "$(rundir s3)/secret-access-key"; }
@@ -36,14 +34,10 @@ _s3_secret() {
 }
 
 s3_ports() {
-  [[ $S3_SECURE == only ]] || echo "$S3_PORT SCALEWISE_S3_PORT"
-  [[ -z $S3_SECURE ]] || echo "$S3_TLS_PORT SCALEWISE_S3_TLS_PORT"
+  tls_mode_ports "$S3_SECURE" "$S3_PORT" SCALEWISE_S3_PORT "$S3_TLS_PORT" SCALEWISE_S3_TLS_PORT
 }
 s3_describe() {
-  local on=()
-  [[ $S3_SECURE == only ]] || on+=("http://127.0.0.1:$S3_PORT")
-  [[ -z $S3_SECURE ]] || on+=("https://127.0.0.1:$S3_TLS_PORT")
-  echo "s3proxy $S3PROXY_VERSION (filesystem) on ${on[*]}"
+  echo "s3proxy $S3PROXY_VERSION (filesystem) on $(tls_mode_listeners "$S3_SECURE" "http://127.0.0.1:$S3_PORT" "https://127.0.0.1:$S3_TLS_PORT")"
 }
 s3_env() {
   if [[ $S3_SECURE == only ]]; then

@@ -51,3 +51,31 @@ tls_server_cert() {
 }
 
 tls_ca_file() { echo "$TLS_DIR/ca.pem"; }
+
+# Secure modes of the servers (SCALEWISE_<SERVER>_SECURE): empty or 0, plaintext only; 1, a TLS
+# listener besides the plaintext one; only, the TLS listener alone.
+
+# tls_mode <variable>: the secure mode the environment variable names ('' for off). Dies on
+# any other value.
+tls_mode() {
+  case ${!1:-} in
+    '' | 0) ;;
+    1 | only) echo "${!1}" ;;
+    *) die "$1 must be 1 or only, not '${!1}'" ;;
+  esac
+}
+
+# tls_mode_ports <mode> <port> <port-variable> <tls-port> <tls-port-variable>: a line
+# "PORT VARIABLE" for each listener the mode opens.
+tls_mode_ports() {
+  [[ $1 == only ]] || echo "$2 $3"
+  [[ -z $1 ]] || echo "$4 $5"
+}
+
+# tls_mode_listeners <mode> <plaintext> <tls>: the listeners the mode opens, for a description.
+tls_mode_listeners() {
+  local on=()
+  [[ $1 == only ]] || on+=("$2")
+  [[ -z $1 ]] || on+=("$3")
+  echo "${on[*]}"
+}
