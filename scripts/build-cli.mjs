@@ -19,7 +19,7 @@ import { chmodSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
-import { builtinsAsRequire, esmRequire, optionalNative, otelExportersNotShipped } from './build-service.mjs';
+import { builtinsAsRequire, bundleDefaults, otelExportersNotShipped } from './build-service.mjs';
 
 const root = join(import.meta.dirname, '..');
 const pkgDir = join(root, 'packages', 'cli');
@@ -54,19 +54,11 @@ export function versionString() {
  */
 export async function bundleCli(outfile = join(pkgDir, 'dist', 'scalewise.js')) {
   const version = versionString();
+  // main.ts's own `#!/usr/bin/env node` stays the first line; bundleDefaults' banner follows it.
   const result = await build({
+    ...bundleDefaults,
     entryPoints: [join(pkgDir, 'src', 'main.ts')],
     outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    charset: 'ascii',
-    legalComments: 'none',
-    minifyWhitespace: true,
-    minifySyntax: true,
-    keepNames: true,
-    external: optionalNative,
     plugins: [builtinsAsRequire, otelExportersNotShipped],
     define: {
       SCALEWISE_CLI_VERSION: JSON.stringify(version),
@@ -75,10 +67,6 @@ export async function bundleCli(outfile = join(pkgDir, 'dist', 'scalewise.js')) 
       // must not run inside the CLI. main.ts never asks.
       'import.meta.main': 'false',
     },
-    // main.ts's own `#!/usr/bin/env node` stays the first line; this follows it.
-    banner: { js: esmRequire },
-    logLevel: 'warning',
-    metafile: true,
   });
   chmodSync(outfile, 0o755);
   const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);

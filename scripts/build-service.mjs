@@ -106,7 +106,28 @@ export const esmRequire =
   "import { createRequire as __scalewiseCreateRequire } from 'node:module'; const require = __scalewiseCreateRequire(import.meta.url);";
 
 /** Optional native add-ons, loaded in try/catch by their users: left out of the bundle. */
-export const optionalNative = ['bufferutil', 'utf-8-validate'];
+const optionalNative = ['bufferutil', 'utf-8-validate'];
+
+/**
+ * The esbuild options of every bundle, the services' and the CLI's (scripts/build-cli.mjs):
+ * Node 24 ESM, ASCII and no comments, syntax minified with names kept, the optional native
+ * add-ons left out, and `require` given to bundled CommonJS.
+ */
+export const bundleDefaults = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node24',
+  charset: 'ascii',
+  legalComments: 'none',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  keepNames: true,
+  external: optionalNative,
+  banner: { js: esmRequire },
+  logLevel: 'warning',
+  metafile: true,
+};
 
 /**
  * Bundles `entry` into `outdir`/main.js (+ chunks/). Returns the bytes of the JavaScript
@@ -117,26 +138,14 @@ export async function bundleService(entry, outdir, { sourcemap = 'linked', plugi
   // Chunk names carry a content hash: drop the previous build's, or they pile up.
   rmSync(join(outdir, 'chunks'), { recursive: true, force: true });
   const result = await build({
+    ...bundleDefaults,
     entryPoints: { main: entry },
     outdir,
     outExtension: { '.js': '.js' },
     chunkNames: 'chunks/[name]-[hash]',
-    bundle: true,
     splitting: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
     sourcemap,
-    charset: 'ascii',
-    legalComments: 'none',
-    minifyWhitespace: true,
-    minifySyntax: true,
-    keepNames: true,
-    external: optionalNative,
     plugins: [...plugins, builtinsAsRequire, otelExportersNotShipped],
-    banner: { js: esmRequire },
-    logLevel: 'warning',
-    metafile: true,
   });
   // The metafile's paths are relative to the working directory, as esbuild resolved them.
   for (const file of Object.keys(result.metafile.outputs)) {
