@@ -278,13 +278,18 @@ export interface AuthOptions {
 
 const realm = 'Bearer realm="scalewise"';
 
-function refuse(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  status: 401 | 403,
-  challenge: string | undefined,
-  err: ScalewiseError,
-): FastifyReply {
+/** Why a request is refused: logged at `level` with its route, answered with `err` and its status. */
+interface Refusal {
+  level: 'info' | 'warn';
+  why: string;
+  /** The `www-authenticate` header, if any. */
+  challenge?: string;
+  err: ScalewiseError;
+}
+
+function refuse(request: FastifyRequest, reply: FastifyReply, route: string, refusal: Refusal): FastifyReply {
+  const { level, why, challenge, err } = refusal;
+  request.log[level]({ route }, `request refused: ${why}`);
   if (challenge) reply.header('www-authenticate', challenge);
   if (isUpgrade(request)) {
     // An upgrade's socket is the WebSocket plugin's, which closes it only for the requests its
@@ -297,7 +302,7 @@ function refuse(
       setTimeout(() => socket?.destroy?.(), 1000).unref();
     });
   }
-  return reply.code(status).send({ error: err.toJSON() });
+  return reply.code(err.status).send({ error: err.toJSON() });
 }
 
 const describeRoute = (request: FastifyRequest) =>
@@ -340,56 +345,50 @@ export function installAuth(app: FastifyInstance, options: AuthOptions): void {
     const what = describeRoute(request);
     if (!store.configured) {
       if (need === 'read') return;
-      request.log.info({ route: what }, 'request refused: a write route, and no token is configured');
-      return refuse(
-        request,
-        reply,
-        403,
-        undefined,
-        new ScalewiseError(
+      return refuse(request, reply, what, {
+        level: 'info',
+        why: 'a write route, and no token is configured',
+        err: new ScalewiseError(
           'FORBIDDEN',
           `${what} needs a write token and none is configured: set http.tokens (scope: write) or http.api_token (SCALEWISE_API_TOKEN)`,
         ),
-      );
+      });
     }
     const given = tokenOf(request);
     if (given === undefined) {
-      request.log.info({ route: what }, 'request refused: no bearer token');
-      return refuse(
-        request,
-        reply,
-        401,
-        realm,
-        new ScalewiseError('UNAUTHORIZED', `${what} needs a bearer token (Authorization: Bearer <token>)`),
-      );
+      return refuse(request, reply, what, {
+        level: 'info',
+        why: 'no bearer token',
+        challenge: realm,
+        err: new ScalewiseError(
+          'UNAUTHORIZED',
+          `${what} needs a bearer token (Authorization: Bearer <token>)`,
+        ),
+      });
     }
     const principal = given === '' ? undefined : store.verify(given);
     if (!principal) {
-      request.log.warn({ route: what }, 'request refused: unknown bearer token');
-      return refuse(
-        request,
-        reply,
-        401,
-        `${realm}, error="invalid_token"`,
-        new ScalewiseError('UNAUTHORIZED', 'the bearer token is not one of the configured tokens'),
-      );
+      return refuse(request, reply, what, {
+        level: 'warn',
+        why: 'unknown bearer token',
+        challenge: `${realm}, error="invalid_token"`,
+        err: new ScalewiseError('UNAUTHORIZED', 'the bearer token is not one of the configured tokens'),
+      });
     }
     request.principal = principal;
     // The request's remaining lines, "request completed" included, name the token.
     request.log = request.log.child({ token_name: principal.name });
     reply.log = request.log;
     if (need === 'write' && principal.scope !== 'write') {
-      request.log.warn({ route: what }, 'request refused: a read token on a write route');
-      return refuse(
-        request,
-        reply,
-        403,
-        `${realm}, error="insufficient_scope", scope="write"`,
-        new ScalewiseError(
+      return refuse(request, reply, what, {
+        level: 'warn',
+        why: 'a read token on a write route',
+        challenge: `${realm}, error="insufficient_scope", scope="write"`,
+        err: new ScalewiseError(
           'FORBIDDEN',
           `token '${principal.name}' has read scope; ${what} needs a token with write scope`,
         ),
-      );
+      });
     }
   });
 
