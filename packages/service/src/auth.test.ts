@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { type HttpToken, loadConfig } from '@scalewise/config';
 import { ScalewiseError } from '@scalewise/errors';
 import type { AuditData } from '@scalewise/events';
-import { createLogger } from '@scalewise/telemetry';
+import { captureLogger } from '@scalewise/telemetry/test-support';
 import type { FastifyInstance } from 'fastify';
 import {
   type AuditSink,
@@ -23,16 +22,7 @@ const tokens: HttpToken[] = [
   { name: 'grafana', scope: 'read', value: grafana, key: 'http.tokens[1]' },
 ];
 
-function capture() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk, _e, done) {
-      for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-      done();
-    },
-  });
-  return { lines, logger: createLogger({ service: 'auth-test', level: 'debug', destination }) };
-}
+const capture = () => captureLogger({ service: 'auth-test', level: 'debug' });
 
 const probes = ['GET /healthz', 'HEAD /healthz', 'GET /readyz', 'HEAD /readyz'];
 
@@ -326,6 +316,23 @@ describe('the token store', () => {
     };
   };
 
+  /** A store of one write token, 'ops', read from the file /run/ops, on a clock the test moves. */
+  const fileTokenStore = () => {
+    const fs = files();
+    const clock = { t: 0 };
+    const { lines, logger } = capture();
+    fs.set('/run/ops', ops);
+    const store = createTokenStore(
+      [{ name: 'ops', scope: 'write', value: ops, file: '/run/ops', key: 'k' }],
+      {
+        ...fs,
+        now: () => clock.t,
+        log: logger,
+      },
+    );
+    return { fs, clock, lines, store };
+  };
+
   test('finds each token by its value; an unknown one, or one two tokens share, is nobody', () => {
     const store = createTokenStore(tokens);
     assert.deepEqual(store.verify(ops), { name: 'ops', scope: 'write' });
@@ -340,23 +347,12 @@ describe('the token store', () => {
   });
 
   test('a file token is re-read when its file changes: the new token works, the old one no longer', () => {
-    const fs = files();
-    let t = 0;
-    const { lines, logger } = capture();
-    fs.set('/run/ops', ops);
-    const store = createTokenStore(
-      [{ name: 'ops', scope: 'write', value: ops, file: '/run/ops', key: 'k' }],
-      {
-        ...fs,
-        now: () => t,
-        log: logger,
-      },
-    );
+    const { fs, clock, lines, store } = fileTokenStore();
     assert.equal(store.verify(ops)?.name, 'ops');
     const rotated = 'ops-rotated-token-abcdefghij';
     fs.set('/run/ops', `${rotated}\n`);
     assert.equal(store.verify(rotated), undefined, 'looked at again only after a second');
-    t += 1000;
+    clock.t += 1000;
     assert.equal(store.verify(rotated)?.name, 'ops');
     assert.equal(store.verify(ops), undefined);
     assert.ok(lines.some((l) => l.msg === "token 'ops' re-read from its file" && l.token_name === 'ops'));
@@ -364,23 +360,12 @@ describe('the token store', () => {
   });
 
   test('a file that disappears or holds a short token makes the token unusable until fixed, logged once', () => {
-    const fs = files();
-    let t = 0;
-    const { lines, logger } = capture();
-    fs.set('/run/ops', ops);
-    const store = createTokenStore(
-      [{ name: 'ops', scope: 'write', value: ops, file: '/run/ops', key: 'k' }],
-      {
-        ...fs,
-        now: () => t,
-        log: logger,
-      },
-    );
+    const { fs, clock, lines, store } = fileTokenStore();
     fs.set('/run/ops', 'too-short');
-    t += 1000;
+    clock.t += 1000;
     assert.equal(store.verify(ops), undefined);
     assert.equal(store.verify('too-short'), undefined);
-    t += 1000;
+    clock.t += 1000;
     store.verify(ops);
     const errors = lines.filter((l) => l.level === 'error');
     assert.equal(errors.length, 1, 'a lasting problem is logged once');
@@ -389,11 +374,11 @@ describe('the token store', () => {
       /token 'ops' is refused until fixed: token 'ops' is 9 characters long/,
     );
     fs.remove('/run/ops');
-    t += 1000;
+    clock.t += 1000;
     assert.equal(store.verify(ops), undefined);
     assert.match(String(lines.at(-1)?.msg), /cannot read \/run\/ops: ENOENT/);
     fs.set('/run/ops', ops);
-    t += 1000;
+    clock.t += 1000;
     assert.equal(store.verify(ops)?.name, 'ops', 'fixed: usable again');
   });
 });

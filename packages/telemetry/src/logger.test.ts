@@ -1,18 +1,9 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { createLogger, redactUrlTokens } from './logger.ts';
+import { redactUrlTokens } from './logger.ts';
+import { captureLogger } from './test-support.ts';
 
-function capture() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk, _e, done) {
-      for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-      done();
-    },
-  });
-  return { lines, logger: createLogger({ service: 'logger-test', destination }) };
-}
+const capture = () => captureLogger({ service: 'logger-test' });
 
 describe('tokens in URLs', () => {
   test('redactUrlTokens replaces the value of token and access_token, whatever their place', () => {

@@ -1,19 +1,13 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { SpanKind } from '@opentelemetry/api';
-import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
+import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
 import { inProcessSpan, startPublishSpans } from '@scalewise/bus';
 import { createEvent, sampleData } from '@scalewise/events';
 import { createTelemetry } from './index.ts';
+import { jsonLines } from './test-support.ts';
 
-const lines: Record<string, unknown>[] = [];
-const sink = new Writable({
-  write(chunk, _enc, done) {
-    for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
-    done();
-  },
-});
+const { lines, destination: sink } = jsonLines();
 const spans = new InMemorySpanExporter();
 const telemetry = createTelemetry({
   service: 'telemetry-test',
@@ -120,6 +114,30 @@ describe('traces', () => {
   });
 });
 
+/** The messaging attributes the spans carry, by the short names the assertions use. */
+const messagingAttributes = {
+  system: 'messaging.system',
+  destination: 'messaging.destination.name',
+  key: 'messaging.kafka.message.key',
+  partition: 'messaging.kafka.destination.partition',
+  partitionId: 'messaging.destination.partition.id',
+  offset: 'messaging.kafka.offset',
+  group: 'messaging.consumer.group.name',
+  id: 'messaging.message.id',
+  operation: 'messaging.operation.name',
+  operationType: 'messaging.operation.type',
+} as const;
+
+/** `span`'s attributes named in `expected` are exactly those values. */
+function assertMessaging(
+  span: ReadableSpan | undefined,
+  expected: Partial<Record<keyof typeof messagingAttributes, unknown>>,
+): void {
+  const names = Object.keys(expected) as (keyof typeof messagingAttributes)[];
+  const actual = Object.fromEntries(names.map((n) => [n, span?.attributes[messagingAttributes[n]]]));
+  assert.deepEqual(actual, expected);
+}
+
 describe('messaging semantic conventions', () => {
   test('publish <topic> and process <topic> carry the Kafka messaging attributes', async () => {
     spans.reset();
@@ -139,52 +157,28 @@ describe('messaging semantic conventions', () => {
     const [producer, consumer] = spans.getFinishedSpans();
     assert.equal(producer?.name, 'publish scalewise.decisions');
     assert.equal(producer?.kind, SpanKind.PRODUCER);
-    assert.deepEqual(
-      {
-        system: producer?.attributes['messaging.system'],
-        destination: producer?.attributes['messaging.destination.name'],
-        key: producer?.attributes['messaging.kafka.message.key'],
-        id: producer?.attributes['messaging.message.id'],
-        operation: producer?.attributes['messaging.operation.name'],
-        operationType: producer?.attributes['messaging.operation.type'],
-      },
-      {
-        system: 'kafka',
-        destination: 'scalewise.decisions',
-        key: event.partitionkey,
-        id: event.id,
-        operation: 'publish',
-        operationType: 'send',
-      },
-    );
+    assertMessaging(producer, {
+      system: 'kafka',
+      destination: 'scalewise.decisions',
+      key: event.partitionkey,
+      id: event.id,
+      operation: 'publish',
+      operationType: 'send',
+    });
     assert.equal(consumer?.name, 'process scalewise.decisions');
     assert.equal(consumer?.kind, SpanKind.CONSUMER);
-    assert.deepEqual(
-      {
-        system: consumer?.attributes['messaging.system'],
-        destination: consumer?.attributes['messaging.destination.name'],
-        key: consumer?.attributes['messaging.kafka.message.key'],
-        partition: consumer?.attributes['messaging.kafka.destination.partition'],
-        partitionId: consumer?.attributes['messaging.destination.partition.id'],
-        offset: consumer?.attributes['messaging.kafka.offset'],
-        group: consumer?.attributes['messaging.consumer.group.name'],
-        id: consumer?.attributes['messaging.message.id'],
-        operation: consumer?.attributes['messaging.operation.name'],
-        operationType: consumer?.attributes['messaging.operation.type'],
-      },
-      {
-        system: 'kafka',
-        destination: 'scalewise.decisions',
-        key: event.partitionkey,
-        partition: 4,
-        partitionId: '4',
-        offset: 1234,
-        group: 'scalewise.node-manager',
-        id: event.id,
-        operation: 'process',
-        operationType: 'process',
-      },
-    );
+    assertMessaging(consumer, {
+      system: 'kafka',
+      destination: 'scalewise.decisions',
+      key: event.partitionkey,
+      partition: 4,
+      partitionId: '4',
+      offset: 1234,
+      group: 'scalewise.node-manager',
+      id: event.id,
+      operation: 'process',
+      operationType: 'process',
+    });
     assert.equal(consumer?.parentSpanContext?.spanId, producer?.spanContext().spanId);
   });
 });
