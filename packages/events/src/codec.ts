@@ -34,6 +34,7 @@ import { ScalewiseError } from '@scalewise/errors';
 import { CloudEvent, Kafka, ValidationError } from 'cloudevents';
 import {
   type AnyScalewiseEvent,
+  extensionNames,
   isCanonicalIsoTime,
   isTriggerType,
   type ScalewiseEvent,
@@ -135,16 +136,7 @@ const DIRECT_CORE = new Set([
   'datacontenttype',
   'data',
 ]);
-const DIRECT_EXTENSIONS = new Set([
-  'partitionkey',
-  'correlationid',
-  'causationid',
-  'severity',
-  'clusterid',
-  'region',
-  'traceparent',
-  'replayof',
-]);
+const DIRECT_EXTENSIONS = new Set<string>(extensionNames);
 
 /**
  * Sources the SDK's strict model accepted (its uri-reference format); a producer has one or

@@ -22,6 +22,11 @@ const workerKind = z
   .enum(['node', 'pod'])
   .optional()
   .describe('pod: a worker Pod of a pods pool (node_name is the pod name); absent: a node');
+/** A decision or repair the pool's dry-run mode keeps from being carried out. */
+const dryRun = z
+  .boolean()
+  .optional()
+  .describe('the pool is in dry-run mode: reported only, node-manager does not act on it');
 
 /** A number the rule compared, and how. */
 export const comparisonSchema = z.object({
@@ -348,18 +353,20 @@ export const nodeRemoved = () =>
       .describe("the task a completed worker pod carried (trigger's task_id)"),
   });
 
+/** What a scale-up and a scale-down decision both say, in this order; `reason` differs. */
+const decision = <R extends z.ZodType>(reason: R) => ({
+  pool,
+  current_workers: count,
+  desired_workers: count,
+  count: z.number().int().min(1),
+  reason,
+  explanation: explanationSchema,
+  dry_run: dryRun,
+});
+
 export const scaleUpDecision = () =>
   z.object({
-    pool,
-    current_workers: count,
-    desired_workers: count,
-    count: z.number().int().min(1),
-    reason: z.enum(['pending_pods', 'resource_pressure', 'trigger', 'external_metric']),
-    explanation: explanationSchema,
-    dry_run: z
-      .boolean()
-      .optional()
-      .describe('the pool is in dry-run mode: reported only, node-manager does not act on it'),
+    ...decision(z.enum(['pending_pods', 'resource_pressure', 'trigger', 'external_metric'])),
     zones: z
       .array(z.string().min(1))
       .optional()
@@ -370,16 +377,7 @@ export const scaleUpDecision = () =>
 
 export const scaleDownDecision = () =>
   z.object({
-    pool,
-    current_workers: count,
-    desired_workers: count,
-    count: z.number().int().min(1),
-    reason: z.enum(['underutilization', 'trigger', 'external_metric']),
-    explanation: explanationSchema,
-    dry_run: z
-      .boolean()
-      .optional()
-      .describe('the pool is in dry-run mode: reported only, node-manager does not act on it'),
+    ...decision(z.enum(['underutilization', 'trigger', 'external_metric'])),
     nodes: z
       .array(nodeName)
       .optional()
@@ -426,10 +424,7 @@ export const autoScaleUpToMinimum = () =>
     min_workers: count,
     scale_up_count: z.number().int().min(1),
     reason: z.literal('minimum_violation'),
-    dry_run: z
-      .boolean()
-      .optional()
-      .describe('the pool is in dry-run mode: reported only, node-manager does not act on it'),
+    dry_run: dryRun,
   });
 
 export const emergencyScaleUp = () =>
@@ -451,10 +446,7 @@ export const emergencyScaleUp = () =>
       .describe(
         'why this many: the losses counted, the window, the threshold and the deficit doubled (seed 000)',
       ),
-    dry_run: z
-      .boolean()
-      .optional()
-      .describe('the pool is in dry-run mode: reported only, node-manager does not act on it'),
+    dry_run: dryRun,
   });
 
 export const triggerRejected = () =>
@@ -490,22 +482,20 @@ export const triggerHoldEnded = () =>
     message: z.string().min(1),
   });
 
-export const scaleUpStarted = () =>
-  z.object({
-    pool,
-    action_id: actionId,
-    count: z.number().int().min(1),
-    previous_workers: count,
-    target_workers: count,
-  });
+/** What a scale-up and a scale-down say when node-manager starts them. */
+const actionStarted = () => ({
+  pool,
+  action_id: actionId,
+  count: z.number().int().min(1),
+  previous_workers: count,
+  target_workers: count,
+});
+
+export const scaleUpStarted = () => z.object(actionStarted());
 
 export const scaleDownStarted = () =>
   z.object({
-    pool,
-    action_id: actionId,
-    count: z.number().int().min(1),
-    previous_workers: count,
-    target_workers: count,
+    ...actionStarted(),
     nodes: z.array(nodeName).describe('the victims chosen'),
   });
 
