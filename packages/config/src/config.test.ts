@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ScalewiseError } from '@scalewise/errors';
+import type { ScalewiseError } from '@scalewise/errors';
 import {
   type ConfigProblem,
   kafkaClientConfig,
@@ -9,6 +9,7 @@ import {
   s3ClientConfig,
   topicNames,
 } from './index.ts';
+import { invalidConfig, readFrom } from './test-support.ts';
 
 const minimal = `
 autoscaler:
@@ -20,11 +21,7 @@ const load = (text: string, env: Record<string, string> = {}, files: Record<stri
   loadConfig({
     text,
     env,
-    readFile: (p) => {
-      const f = files[p];
-      if (f === undefined) throw new Error(`ENOENT: no such file '${p}'`);
-      return f;
-    },
+    readFile: readFrom(files),
   });
 
 /** The problems of a config that must fail. */
@@ -33,17 +30,10 @@ function problems(
   env: Record<string, string> = {},
   files: Record<string, string> = {},
 ): ConfigProblem[] {
-  try {
-    load(text, env, files);
-  } catch (err) {
-    assert.ok(err instanceof ScalewiseError, 'a ScalewiseError');
-    assert.equal(err.code, 'INVALID_CONFIG');
-    const list = err.details.problems as ConfigProblem[];
-    assert.match(err.message, new RegExp(`${list.length} problem`));
-    for (const p of list) assert.ok(err.message.includes(p.key), `the message names ${p.key}`);
-    return list;
-  }
-  assert.fail('the config was accepted');
+  const { problems: list, message } = invalidConfig(() => load(text, env, files));
+  assert.match(message, new RegExp(`${list.length} problem`));
+  for (const p of list) assert.ok(message.includes(p.key), `the message names ${p.key}`);
+  return list;
 }
 
 const keys = (list: ConfigProblem[]) => list.map((p) => p.key).sort();

@@ -1,31 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ScalewiseError } from '@scalewise/errors';
-import { type ConfigProblem, dockerOptionsSchema, loadConfig } from './index.ts';
+import { dockerOptionsSchema, loadConfig } from './index.ts';
+import { invalidConfig, poolWithOptions } from './test-support.ts';
 
-const pool = (options: string, provider = 'docker') => `
-autoscaler:
-  pools:
-    - name: workers
-      provider: ${provider}
-      provider_options:
-${options
-  .trim()
-  .split('\n')
-  .map((l) => `        ${l}`)
-  .join('\n')}
-`;
-
-function problems(text: string): ConfigProblem[] {
-  try {
-    loadConfig({ text, env: {} });
-  } catch (err) {
-    assert.ok(err instanceof ScalewiseError);
-    assert.equal(err.code, 'INVALID_CONFIG');
-    return err.details.problems as ConfigProblem[];
-  }
-  assert.fail('the configuration was accepted');
-}
+const pool = (options: string, provider = 'docker') => poolWithOptions('workers', provider, options);
+const problems = (text: string) => invalidConfig(() => loadConfig({ text, env: {} })).problems;
 
 describe('docker provider options', () => {
   test('given no options, when loaded, then every default is the documented one', () => {

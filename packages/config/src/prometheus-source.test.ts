@@ -1,18 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ScalewiseError } from '@scalewise/errors';
-import { type ConfigProblem, loadConfig } from './index.ts';
+import { loadConfig } from './index.ts';
+import { invalidConfig } from './test-support.ts';
 
 const load = (text: string) => loadConfig({ text, env: {}, readFile: () => '' }).config;
-function problems(text: string): ConfigProblem[] {
-  try {
-    load(text);
-  } catch (err) {
-    assert.ok(err instanceof ScalewiseError && err.code === 'INVALID_CONFIG');
-    return err.details.problems as ConfigProblem[];
-  }
-  assert.fail('the config was accepted');
-}
+const problems = (text: string) => invalidConfig(() => load(text)).problems;
 const pool = (prometheus: string) => `
 autoscaler:
   sensing:

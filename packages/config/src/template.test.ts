@@ -1,16 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ScalewiseError } from '@scalewise/errors';
 import { kwokNodeManifest, projectNode, simNode } from '@scalewise/kube';
-import {
-  type ConfigProblem,
-  kwokWorkerSpec,
-  loadConfig,
-  nextZone,
-  type PoolConfig,
-  poolTemplate,
-  zonesOfNew,
-} from './index.ts';
+import { kwokWorkerSpec, loadConfig, nextZone, type PoolConfig, poolTemplate, zonesOfNew } from './index.ts';
+import { invalidConfig } from './test-support.ts';
 
 const poolsOf = (text: string): PoolConfig[] => loadConfig({ text, env: {} }).config.autoscaler.pools;
 const poolOf = (yaml: string): PoolConfig => {
@@ -18,15 +10,7 @@ const poolOf = (yaml: string): PoolConfig => {
   assert.ok(pool);
   return pool;
 };
-function problems(text: string): ConfigProblem[] {
-  try {
-    loadConfig({ text, env: {} });
-  } catch (err) {
-    assert.ok(err instanceof ScalewiseError);
-    return err.details.problems as ConfigProblem[];
-  }
-  assert.fail('the config was accepted');
-}
+const problems = (text: string) => invalidConfig(() => loadConfig({ text, env: {} })).problems;
 
 const gpuPool = `
     - name: gpu

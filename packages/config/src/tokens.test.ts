@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ScalewiseError } from '@scalewise/errors';
-import { type ConfigProblem, loadConfig, redact } from './index.ts';
+import { loadConfig, redact } from './index.ts';
+import { invalidConfig, readFrom } from './test-support.ts';
 
 const minimal = 'autoscaler:\n  pools:\n    - name: workers\n';
 const ops = 'ops-token-0123456789abcdef';
@@ -11,21 +11,12 @@ const load = (http: string, env: Record<string, string> = {}, files: Record<stri
   loadConfig({
     text: `${minimal}${http}`,
     env,
-    readFile: (p) => {
-      const f = files[p];
-      if (f === undefined) throw new Error(`ENOENT: no such file '${p}'`);
-      return f;
-    },
+    readFile: readFrom(files),
   });
 
 function problems(http: string, env: Record<string, string> = {}, files: Record<string, string> = {}) {
-  try {
-    load(http, env, files);
-  } catch (err) {
-    assert.ok(err instanceof ScalewiseError && err.code === 'INVALID_CONFIG', String(err));
-    return { list: err.details.problems as ConfigProblem[], message: err.message };
-  }
-  assert.fail('the config was accepted');
+  const { problems: list, message } = invalidConfig(() => load(http, env, files));
+  return { list, message };
 }
 
 describe('http tokens', () => {

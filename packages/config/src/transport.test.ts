@@ -3,15 +3,8 @@
 // work are refused naming the key.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ScalewiseError } from '@scalewise/errors';
-import {
-  type ConfigProblem,
-  kafkaClientConfig,
-  loadConfig,
-  redact,
-  redisClientConfig,
-  s3ClientConfig,
-} from './index.ts';
+import { kafkaClientConfig, loadConfig, redact, redisClientConfig, s3ClientConfig } from './index.ts';
+import { invalidConfig, readFrom } from './test-support.ts';
 
 const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 const files: Record<string, string> = {
@@ -28,21 +21,10 @@ const load = (text: string, env: Record<string, string> = {}) =>
     text: `autoscaler:\n  pools:\n    - name: workers\n${text}`,
     env,
     httpTokens: false,
-    readFile: (p) => {
-      const f = files[p];
-      if (f === undefined) throw new Error(`ENOENT: no such file '${p}'`);
-      return f;
-    },
+    readFile: readFrom(files),
   });
-const problems = (text: string, env: Record<string, string> = {}): ConfigProblem[] => {
-  try {
-    load(text, env);
-  } catch (err) {
-    assert.ok(err instanceof ScalewiseError && err.code === 'INVALID_CONFIG', String(err));
-    return err.details.problems as ConfigProblem[];
-  }
-  assert.fail('expected INVALID_CONFIG');
-};
+const problems = (text: string, env: Record<string, string> = {}) =>
+  invalidConfig(() => load(text, env)).problems;
 
 describe('kafka.security', () => {
   test('SASL_SSL with SCRAM-SHA-512, password_file and ca_file: kafkajs gets the CA and the password read at load', () => {
