@@ -88,57 +88,25 @@ export function decide<I extends EngineInput>(
   };
 }
 
-function onEvent(s: Step, e: EngineEvent): void {
-  switch (e.type) {
-    case 'io.scalewise.PoolMetricsObserved':
-      onMetrics(s, e.data);
-      return;
-    case 'io.scalewise.PendingPodsDetected':
-      onPending(s, e.data);
-      return;
-    case 'io.scalewise.ResourcePressureAlert':
-      onPressure(s, e.data);
-      return;
-    case 'io.scalewise.UnderutilizationWarning':
-      onUnderutilization(s, e.data);
-      return;
-    case 'io.scalewise.NodeHealthDegraded':
-      onDegraded(s, e.data);
-      return;
-    case 'io.scalewise.NodeReady':
-      onNodeReady(s, e.data);
-      return;
-    case 'io.scalewise.NodeRemoved':
-      onNodeRemoved(s, e.data);
-      return;
-    case 'io.scalewise.NodeUnexpectedlyLost':
-      onNodeLost(s, e.data);
-      return;
-    case 'io.scalewise.ScaleUpStarted':
-      onStarted(s, 'up', e.data.action_id, e.data.count);
-      return;
-    case 'io.scalewise.ScaleDownStarted':
-      onStarted(s, 'down', e.data.action_id, e.data.count);
-      return;
-    case 'io.scalewise.ScalingActionCompleted':
-      onCompleted(s, e.data);
-      return;
-    case 'io.scalewise.ScalingActionFailed':
-      onFailed(s, e.data);
-      return;
-    case 'io.scalewise.ClusterStateSynced':
-      onSynced(s, e.data);
-      return;
-    case 'io.scalewise.AutoScaleUpToMinimum':
-      onFloorAction(s, e.id, e.data.scale_up_count);
-      return;
-    case 'io.scalewise.EmergencyScaleUp':
-      onFloorAction(s, e.id, e.data.emergency_scale);
-      return;
-    default:
-      exhaustive(e);
-  }
-}
+/** One handler per consumed type: a type without one is a compile error. */
+const handlers: { [T in ConsumedEventType]: (s: Step, e: Extract<EngineEvent, { type: T }>) => void } = {
+  'io.scalewise.PoolMetricsObserved': (s, e) => onMetrics(s, e.data),
+  'io.scalewise.PendingPodsDetected': (s, e) => onPending(s, e.data),
+  'io.scalewise.ResourcePressureAlert': (s, e) => onPressure(s, e.data),
+  'io.scalewise.UnderutilizationWarning': (s, e) => onUnderutilization(s, e.data),
+  'io.scalewise.NodeHealthDegraded': (s, e) => onDegraded(s, e.data),
+  'io.scalewise.NodeReady': (s, e) => onNodeReady(s, e.data),
+  'io.scalewise.NodeRemoved': (s, e) => onNodeRemoved(s, e.data),
+  'io.scalewise.NodeUnexpectedlyLost': (s, e) => onNodeLost(s, e.data),
+  'io.scalewise.ScaleUpStarted': (s, e) => onStarted(s, 'up', e.data.action_id, e.data.count),
+  'io.scalewise.ScaleDownStarted': (s, e) => onStarted(s, 'down', e.data.action_id, e.data.count),
+  'io.scalewise.ScalingActionCompleted': (s, e) => onCompleted(s, e.data),
+  'io.scalewise.ScalingActionFailed': (s, e) => onFailed(s, e.data),
+  'io.scalewise.ClusterStateSynced': (s, e) => onSynced(s, e.data),
+  'io.scalewise.AutoScaleUpToMinimum': (s, e) => onFloorAction(s, e.id, e.data.scale_up_count),
+  'io.scalewise.EmergencyScaleUp': (s, e) => onFloorAction(s, e.id, e.data.emergency_scale),
+};
 
-/** Compile-time proof that the switch handles every consumed type; nothing at run time. */
-function exhaustive(_: never): void {}
+function onEvent(s: Step, e: EngineEvent): void {
+  (handlers[e.type] as (s: Step, e: EngineEvent) => void)(s, e);
+}

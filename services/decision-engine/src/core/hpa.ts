@@ -54,14 +54,7 @@ export function scaleUpLimit(
   events: readonly ScaleEvent[],
   now: number,
 ): number {
-  if (rules.selectPolicy === 'Disabled' || rules.policies.length === 0) return current;
-  const proposals = rules.policies.map((p) => {
-    const start = periodStart(current, events, p.periodSeconds, now);
-    // Percent rounds up so that a small pool can always grow (as the HPA does).
-    return p.type === 'Pods' ? start + p.value : Math.ceil((start * (100 + p.value)) / 100);
-  });
-  const limit = rules.selectPolicy === 'Min' ? Math.min(...proposals) : Math.max(...proposals);
-  return Math.max(limit, current);
+  return rateLimit('up', rules, current, events, now);
 }
 
 /**
@@ -75,13 +68,29 @@ export function scaleDownLimit(
   events: readonly ScaleEvent[],
   now: number,
 ): number {
+  return rateLimit('down', rules, current, events, now);
+}
+
+/** The size the rate policies let the pool reach now in `direction`, by the rules above. */
+function rateLimit(
+  direction: ScaleEvent['direction'],
+  rules: ScalingRules,
+  current: number,
+  events: readonly ScaleEvent[],
+  now: number,
+): number {
   if (rules.selectPolicy === 'Disabled' || rules.policies.length === 0) return current;
+  const up = direction === 'up';
   const proposals = rules.policies.map((p) => {
     const start = periodStart(current, events, p.periodSeconds, now);
-    return p.type === 'Pods' ? start - p.value : Math.floor((start * (100 - p.value)) / 100);
+    if (p.type === 'Pods') return up ? start + p.value : start - p.value;
+    // Percent rounds up so that a small pool can always grow (as the HPA does), down when shrinking.
+    return up ? Math.ceil((start * (100 + p.value)) / 100) : Math.floor((start * (100 - p.value)) / 100);
   });
-  const limit = rules.selectPolicy === 'Min' ? Math.max(...proposals) : Math.min(...proposals);
-  return Math.max(0, Math.min(limit, current));
+  // The most permissive proposal is the highest when growing, the lowest when shrinking.
+  const permissive = rules.selectPolicy === 'Max';
+  const limit = permissive === up ? Math.max(...proposals) : Math.min(...proposals);
+  return up ? Math.max(limit, current) : Math.max(0, Math.min(limit, current));
 }
 
 export interface Stabilized {
@@ -146,15 +155,7 @@ export function scaleDownRetryAfter(
   events: readonly ScaleEvent[],
   now: number,
 ): number {
-  if (scaleDownLimit(rules, current, events, now) < current) return 0;
-  const instants = events
-    .flatMap((e) => rules.policies.map((p) => e.at + p.periodSeconds * 1000))
-    .filter((t) => t > now)
-    .sort((a, b) => a - b);
-  for (const t of instants) {
-    if (scaleDownLimit(rules, current, events, t) < current) return (t - now) / 1000;
-  }
-  return 0;
+  return rateRetryAfter('down', rules, current, events, now);
 }
 
 /** Seconds until the scale-up rate policies let the pool grow by at least one. */
@@ -164,13 +165,25 @@ export function scaleUpRetryAfter(
   events: readonly ScaleEvent[],
   now: number,
 ): number {
-  if (scaleUpLimit(rules, current, events, now) > current) return 0;
+  return rateRetryAfter('up', rules, current, events, now);
+}
+
+/** Seconds until the rate policies let the pool move by one in `direction`; 0 when it may now. */
+function rateRetryAfter(
+  direction: ScaleEvent['direction'],
+  rules: ScalingRules,
+  current: number,
+  events: readonly ScaleEvent[],
+  now: number,
+): number {
+  const moves = (t: number) => rateLimit(direction, rules, current, events, t) !== current;
+  if (moves(now)) return 0;
   const instants = events
     .flatMap((e) => rules.policies.map((p) => e.at + p.periodSeconds * 1000))
     .filter((t) => t > now)
     .sort((a, b) => a - b);
   for (const t of instants) {
-    if (scaleUpLimit(rules, current, events, t) > current) return (t - now) / 1000;
+    if (moves(t)) return (t - now) / 1000;
   }
   return 0;
 }
