@@ -165,6 +165,17 @@ function call(
       req.destroy();
       reject(err);
     };
+    const unreachable = (err: Error) =>
+      fail(
+        new ScalewiseError(
+          'DEPENDENCY_UNAVAILABLE',
+          `provisioner of pool '${s.pool}' (${operation}): ${err.message}`,
+          {
+            cause: err,
+            details: { reason: TRANSPORT_REASONS.unreachable, ...context },
+          },
+        ),
+      );
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const req = send(
       url,
@@ -201,18 +212,7 @@ function call(
             );
           else chunks.push(c);
         });
-        res.on('error', (err) =>
-          fail(
-            new ScalewiseError(
-              'DEPENDENCY_UNAVAILABLE',
-              `provisioner of pool '${s.pool}' (${operation}): ${err.message}`,
-              {
-                cause: err,
-                details: { reason: TRANSPORT_REASONS.unreachable, ...context },
-              },
-            ),
-          ),
-        );
+        res.on('error', unreachable);
         res.on('end', () => {
           if (settled) return;
           const text = Buffer.concat(chunks).toString('utf8');
@@ -253,18 +253,7 @@ function call(
         ),
       timeoutMs,
     );
-    req.on('error', (err) =>
-      fail(
-        new ScalewiseError(
-          'DEPENDENCY_UNAVAILABLE',
-          `provisioner of pool '${s.pool}' (${operation}): ${err.message}`,
-          {
-            cause: err,
-            details: { reason: TRANSPORT_REASONS.unreachable, ...context },
-          },
-        ),
-      ),
-    );
+    req.on('error', unreachable);
     if (payload) req.write(payload);
     req.end();
   });
