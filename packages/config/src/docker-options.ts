@@ -10,6 +10,7 @@
  * as docker-compose.yml sets them; an option here wins over the environment.
  */
 import { z } from 'zod';
+import { workerEnv } from './worker-env.ts';
 
 /** The image of a worker when neither `image` nor K3S_AGENT_IMAGE says: docker-compose.yml's server. */
 export const DEFAULT_K3S_AGENT_IMAGE = 'rancher/k3s:v1.37.2-k3s1';
@@ -84,15 +85,7 @@ export const dockerOptionsSchema = z.strictObject({
     .record(z.string().regex(/^[a-z]+$/, 'a ulimit name such as nofile or nproc'), ulimit)
     .default({ nofile: { soft: 65535, hard: 65535 }, nproc: { soft: 65535, hard: 65535 } }),
   /** Extra environment of the agent. */
-  env: z
-    .record(
-      z
-        .string()
-        .regex(/^[-._a-zA-Z][-._a-zA-Z0-9]*$/, 'an environment variable name')
-        .refine((k) => !(RESERVED_DOCKER_ENV as readonly string[]).includes(k), 'set by node-manager'),
-      z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v)),
-    )
-    .default({}),
+  env: workerEnv(RESERVED_DOCKER_ENV),
   /** Extra container labels. */
   labels: z
     .record(

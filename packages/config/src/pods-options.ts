@@ -8,6 +8,7 @@
 
 import { parseQuantity } from '@scalewise/kube/quantity';
 import { z } from 'zod';
+import { workerEnv } from './worker-env.ts';
 
 /** Labels and env names node-manager sets on every worker pod; options may not set them. */
 export const RESERVED_POD_LABELS = [
@@ -77,15 +78,7 @@ export const podsOptionsSchema = z
     command: z.array(z.string()).optional(),
     args: z.array(z.string()).optional(),
     /** Extra environment of the container. TASK_ID and SCALEWISE_* are set by node-manager. */
-    env: z
-      .record(
-        z
-          .string()
-          .regex(/^[-._a-zA-Z][-._a-zA-Z0-9]*$/, 'an environment variable name')
-          .refine((k) => !(RESERVED_POD_ENV as readonly string[]).includes(k), 'set by node-manager'),
-        z.union([z.string(), z.number(), z.boolean()]).transform((v) => String(v)),
-      )
-      .default({}),
+    env: workerEnv(RESERVED_POD_ENV),
     resources: z
       .strictObject({
         requests: resourceList.default({}),

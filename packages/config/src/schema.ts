@@ -3,6 +3,7 @@
  * `autoscaler:` block; durations are seconds, percentages 0-100. Every default here is the one
  * DESIGN.md and docs/configuration.md document.
  */
+import { type TopicKey, topicKeys } from '@scalewise/events';
 import { z } from 'zod';
 import { dockerOptionsSchema } from './docker-options.ts';
 import { externalOptionsSchema } from './external-options.ts';
@@ -249,18 +250,12 @@ export const poolSchema = poolFields.superRefine((pool, ctx) => {
     }
 });
 
+/** events.topics: a name of its own for any of the catalogue's topics. */
+const topicName = z.string().min(1).optional();
 const topicNames = z
-  .strictObject({
-    metrics: z.string().min(1).optional(),
-    signals: z.string().min(1).optional(),
-    nodes: z.string().min(1).optional(),
-    decisions: z.string().min(1).optional(),
-    actions: z.string().min(1).optional(),
-    state: z.string().min(1).optional(),
-    triggers: z.string().min(1).optional(),
-    dlq: z.string().min(1).optional(),
-    audit: z.string().min(1).optional(),
-  })
+  .strictObject(
+    Object.fromEntries(topicKeys.map((k) => [k, topicName])) as Record<TopicKey, typeof topicName>,
+  )
   .default({});
 
 /** A bearer token's name: in log lines and audit events, never the token itself. */
