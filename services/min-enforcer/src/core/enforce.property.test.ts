@@ -399,32 +399,10 @@ class Sim {
   run(ops: ReadonlyArray<readonly [number, Op]>): void {
     for (const [dt, op] of ops) {
       this.now += dt;
-      switch (op.k) {
-        case 'lose':
-          this.lose(op.pick);
-          break;
-        case 'list':
-          this.list();
-          break;
-        case 'read':
-          this.read(op.pick);
-          break;
-        case 'again':
-          this.again(op.pick);
-          break;
-        case 'tick':
-          this.tick();
-          break;
-        case 'nm':
-          this.nm(op.pick);
-          break;
-        case 'fail':
-          this.fail(op.pick);
-          break;
-        case 'decide':
-          this.decide(op.count);
-          break;
-      }
+      // Each op is the method of its name, with its argument.
+      if (op.k === 'decide') this.decide(op.count);
+      else if ('pick' in op) this[op.k](op.pick);
+      else this[op.k]();
     }
   }
 
