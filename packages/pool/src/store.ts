@@ -15,7 +15,7 @@
  * Redis Cluster slot).
  */
 import { ScalewiseError } from '@scalewise/errors';
-import { redisCaller } from '@scalewise/state';
+import { type CasStoreOptions, casSettings, pauseAfterLostRace, readWithOutbox } from '@scalewise/state';
 import type { Redis } from 'ioredis';
 import { emptyLedger, type Ledger } from './ledger.ts';
 
@@ -57,17 +57,10 @@ export interface PoolStore<P, O> {
   delete(pool: string): Promise<void>;
 }
 
-export interface PoolStoreOptions {
-  redis: Redis;
+export interface PoolStoreOptions extends CasStoreOptions {
   clusterId: string;
   /** The service whose part this store reads and writes (e.g. `min-enforcer`). */
   service: string;
-  /** @default 86400 (a day) */
-  outboxTtlSeconds?: number;
-  /** @default 50 */
-  maxAttempts?: number;
-  /** Wraps every Redis call (the service's breaker). */
-  call?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 // KEYS[1] the pool hash, KEYS[2] the input's outbox entry. ARGV: part field prefix, expected
@@ -106,24 +99,19 @@ export function createPoolStore<P, O>(options: PoolStoreOptions): PoolStore<P, O
   if (typeof redis.scalewisePoolCas !== 'function') {
     redis.defineCommand('scalewisePoolCas', { numberOfKeys: 2, lua: casScript });
   }
-  const ttl = options.outboxTtlSeconds ?? 86_400;
-  const maxAttempts = options.maxAttempts ?? 50;
-  const call = options.call ?? (<T>(fn: () => Promise<T>) => fn());
+  const { outboxTtl: ttl, maxAttempts, redisCall } = casSettings(options);
   const keyOf = (pool: string) => `scalewise:${options.clusterId}:pool:{${pool}}`;
   const outboxOf = (pool: string, inputId: string) => `${keyOf(pool)}:outbox:${service}:${inputId}`;
 
-  const redisCall = redisCaller(call);
-
   const read = async (pool: string, inputId?: string) => {
-    const res = await redisCall(`read ${keyOf(pool)}`, async () => {
-      const p = redis.pipeline().hmget(keyOf(pool), 'lv', 'l', `${service}.v`, `${service}.s`);
-      if (inputId !== undefined) p.get(outboxOf(pool, inputId));
-      const out = (await p.exec()) ?? [];
-      for (const [err] of out) if (err) throw err;
-      return out;
-    });
-    const [lv, l, pv, ps] = (res[0]?.[1] as (string | null)[] | undefined) ?? [];
-    const done = res[1]?.[1] as string | null | undefined;
+    const { values, outputs: done } = await readWithOutbox(
+      redis,
+      redisCall,
+      keyOf(pool),
+      ['lv', 'l', `${service}.v`, `${service}.s`],
+      inputId === undefined ? undefined : outboxOf(pool, inputId),
+    );
+    const [lv, l, pv, ps] = values;
     return {
       lv: lv ?? '0',
       pv: pv ?? '0',
@@ -165,7 +153,7 @@ export function createPoolStore<P, O>(options: PoolStoreOptions): PoolStore<P, O
         );
         if (ok === 1)
           return { outputs: next.outputs, replayed: false, attempts: attempt, ledger: next.ledger };
-        await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * attempt)));
+        await pauseAfterLostRace(attempt);
       }
       throw new ScalewiseError(
         'CONFLICT',

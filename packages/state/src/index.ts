@@ -1,6 +1,10 @@
 export {
   type Applied,
+  type CasStoreOptions,
+  casSettings,
   createStateStore,
+  pauseAfterLostRace,
+  readWithOutbox,
   redisCaller,
   type StateStore,
   type StateStoreOptions,

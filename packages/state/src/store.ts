@@ -49,16 +49,20 @@ export interface StateStore<S, O> {
   delete(key: string): Promise<void>;
 }
 
-export interface StateStoreOptions {
+/** What a compare-and-set store with an outbox takes: this one, and packages/pool's. */
+export interface CasStoreOptions {
   redis: Redis;
-  /** Prefix of every key, e.g. `scalewise:<cluster>:decision-engine`. */
-  namespace: string;
   /** How long the outputs of an applied input are kept for its redeliveries. @default 86400 (a day) */
   outboxTtlSeconds?: number;
   /** @default 50 */
   maxAttempts?: number;
   /** Wraps every Redis call (the service's breaker). */
   call?: <T>(fn: () => Promise<T>) => Promise<T>;
+}
+
+export interface StateStoreOptions extends CasStoreOptions {
+  /** Prefix of every key, e.g. `scalewise:<cluster>:decision-engine`. */
+  namespace: string;
 }
 
 // KEYS[1] the state hash, KEYS[2] the input's outbox entry; ARGV: expected version, new
@@ -103,6 +107,49 @@ export function redisCaller(
   };
 }
 
+type RedisCall = <T>(what: string, fn: () => Promise<T>) => Promise<T>;
+
+/** A store's {@link CasStoreOptions} with their defaults, and its Redis calls wrapped by {@link redisCaller}. */
+export function casSettings(options: CasStoreOptions): {
+  outboxTtl: number;
+  maxAttempts: number;
+  redisCall: RedisCall;
+} {
+  return {
+    outboxTtl: options.outboxTtlSeconds ?? 86_400,
+    maxAttempts: options.maxAttempts ?? 50,
+    redisCall: redisCaller(options.call ?? (<T>(fn: () => Promise<T>) => fn())),
+  };
+}
+
+/**
+ * In one round trip: `fields` of the hash `key` and, when `outbox` is given, the outputs stored
+ * there for an input (undefined when not asked, null when none).
+ * @throws ScalewiseError DEPENDENCY_UNAVAILABLE when Redis fails.
+ */
+export function readWithOutbox(
+  redis: Redis,
+  redisCall: RedisCall,
+  key: string,
+  fields: string[],
+  outbox?: string,
+): Promise<{ values: (string | null)[]; outputs: string | null | undefined }> {
+  return redisCall(`read ${key}`, async () => {
+    const p = redis.pipeline().hmget(key, ...fields);
+    if (outbox !== undefined) p.get(outbox);
+    const res = (await p.exec()) ?? [];
+    for (const [err] of res) if (err) throw err;
+    return {
+      values: (res[0]?.[1] as (string | null)[] | undefined) ?? [],
+      outputs: res[1]?.[1] as string | null | undefined,
+    };
+  });
+}
+
+/** After a lost compare-and-set race: a short jittered pause, longer with each attempt (50 ms at most). */
+export const pauseAfterLostRace = (attempt: number): Promise<void> =>
+  new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * attempt)));
+
 export function createStateStore<S, O>(options: StateStoreOptions): StateStore<S, O> {
   const { namespace } = options;
   const redis = options.redis as CasRedis;
@@ -110,24 +157,20 @@ export function createStateStore<S, O>(options: StateStoreOptions): StateStore<S
   if (typeof redis.scalewiseStateCas !== 'function') {
     redis.defineCommand('scalewiseStateCas', { numberOfKeys: 2, lua: casScript });
   }
-  const outboxTtl = options.outboxTtlSeconds ?? 86_400;
-  const maxAttempts = options.maxAttempts ?? 50;
-  const call = options.call ?? (<T>(fn: () => Promise<T>) => fn());
+  const { outboxTtl, maxAttempts, redisCall } = casSettings(options);
   const keyOf = (key: string) => `${namespace}:state:${key}`;
   const outboxOf = (key: string, inputId: string) => `${namespace}:outbox:${key}:${inputId}`;
 
-  const redisCall = redisCaller(call);
-
   /** The state, its version and, when asked, the outputs stored for one input: one round trip. */
   const read = async (key: string, inputId?: string) => {
-    const [[vs], done] = await redisCall(`read ${keyOf(key)}`, async () => {
-      const p = redis.pipeline().hmget(keyOf(key), 'v', 's');
-      if (inputId !== undefined) p.get(outboxOf(key, inputId));
-      const res = (await p.exec()) ?? [];
-      for (const [err] of res) if (err) throw err;
-      return [[res[0]?.[1] as (string | null)[]], res[1]?.[1] as string | null | undefined] as const;
-    });
-    const [v, s] = vs ?? [];
+    const { values, outputs: done } = await readWithOutbox(
+      redis,
+      redisCall,
+      keyOf(key),
+      ['v', 's'],
+      inputId === undefined ? undefined : outboxOf(key, inputId),
+    );
+    const [v, s] = values;
     return {
       version: v ? Number(v) : 0,
       state: v && s ? (JSON.parse(s) as S) : null,
@@ -163,7 +206,7 @@ export function createStateStore<S, O>(options: StateStoreOptions): StateStore<S
         );
         if (ok === 1) return { outputs: next.outputs, replayed: false, attempts: attempt, version };
         // Another writer got in first: back off a little (jittered) and step from its state.
-        await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * attempt)));
+        await pauseAfterLostRace(attempt);
       }
       throw new ScalewiseError(
         'CONFLICT',
