@@ -72,6 +72,43 @@ function arrivals() {
   };
 }
 
+/** One event to send: its id and its number, which picks its key (the latency events: 0). */
+type Numbered = { id: string; n: number };
+
+/**
+ * The throughput phase (N events in batches of BATCH), then the latency phase (L single
+ * events, one at a time), `send` publishing each batch, as `got` sees them arrive.
+ */
+async function measure(
+  got: ReturnType<typeof arrivals>,
+  send: (batch: Numbered[]) => Promise<unknown>,
+): Promise<Result> {
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < N; i += BATCH) {
+    await send(Array.from({ length: Math.min(BATCH, N - i) }, (_, j) => ({ id: `t-${i + j}`, n: i + j })));
+  }
+  await got.until(N);
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  got.reset();
+  const lat: number[] = [];
+  for (let i = 0; i < L; i++) {
+    const id = `l-${i}`;
+    const sent = performance.now();
+    await send([{ id, n: 0 }]);
+    await got.until(i + 1);
+    lat.push((got.at.get(id) ?? Number.NaN) - sent);
+  }
+  lat.sort((a, b) => a - b);
+  return {
+    eventsPerSecond: N / seconds,
+    cpuPerEvent: (cpu.user + cpu.system) / N,
+    p50: pct(lat, 50),
+    p99: pct(lat, 99),
+  };
+}
+
 /** Raw kafkajs; with `ceHeaders`, records as the bus writes them (headers and JSON value). */
 async function raw(partitions: number, ceHeaders = false): Promise<Result> {
   const kafka = new Kafka({
@@ -115,39 +152,12 @@ async function raw(partitions: number, ceHeaders = false): Promise<Result> {
     ceHeaders
       ? { key, value: JSON.stringify(payload), headers: { ...template.headers, ce_id: id } }
       : { key, value: JSON.stringify({ id, data: payload }) };
-  const t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  for (let i = 0; i < N; i += BATCH) {
-    const messages = Array.from({ length: Math.min(BATCH, N - i) }, (_, j) =>
-      message(`t-${i + j}`, `pool-${(i + j) % 7}`),
-    );
-    await producer.send({ topic, acks: -1, messages });
-  }
-  await got.until(N);
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  got.reset();
-  const lat: number[] = [];
-  for (let i = 0; i < L; i++) {
-    const id = `l-${i}`;
-    const sent = performance.now();
-    await producer.send({
-      topic,
-      acks: -1,
-      messages: [message(id, 'pool-0')],
-    });
-    await got.until(i + 1);
-    lat.push((got.at.get(id) ?? Number.NaN) - sent);
-  }
+  const result = await measure(got, (batch) =>
+    producer.send({ topic, acks: -1, messages: batch.map(({ id, n }) => message(id, `pool-${n % 7}`)) }),
+  );
   await consumer.disconnect();
   await producer.disconnect();
-  lat.sort((a, b) => a - b);
-  return {
-    eventsPerSecond: N / seconds,
-    cpuPerEvent: (cpu.user + cpu.system) / N,
-    p50: pct(lat, 50),
-    p99: pct(lat, 99),
-  };
+  return result;
 }
 
 /** The bus; with `memory`, its subscriber keeps processed events in memory, not in Redis. */
@@ -187,34 +197,12 @@ async function viaBus(partitions: number, memory = false): Promise<Result> {
       { ...payload, pool: `pool-${i % 7}` },
       { source: '/bench', clusterid: 'local', id },
     );
-  const t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  for (let i = 0; i < N; i += BATCH) {
-    await bus.publisher.publish(
-      ...Array.from({ length: Math.min(BATCH, N - i) }, (_, j) => make(`t-${i + j}`, i + j)),
-    );
-  }
-  await got.until(N);
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  got.reset();
-  const lat: number[] = [];
-  for (let i = 0; i < L; i++) {
-    const id = `l-${i}`;
-    const sent = performance.now();
-    await bus.publisher.publish(make(id, 0));
-    await got.until(i + 1);
-    lat.push((got.at.get(id) ?? Number.NaN) - sent);
-  }
+  const result = await measure(got, (batch) =>
+    bus.publisher.publish(...batch.map(({ id, n }) => make(id, n))),
+  );
   if (memory) await sub.stop(10_000);
   await bus.stop(10_000);
-  lat.sort((a, b) => a - b);
-  return {
-    eventsPerSecond: N / seconds,
-    cpuPerEvent: (cpu.user + cpu.system) / N,
-    p50: pct(lat, 50),
-    p99: pct(lat, 99),
-  };
+  return result;
 }
 
 console.log(

@@ -14,15 +14,12 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '@scalewise/config';
 import { createEvent, fromKafkaMessage, sampleData } from '@scalewise/events';
 import { connectKube, POOL_LABEL } from '@scalewise/kube';
-import { defineNodeManager } from '@scalewise/node-manager';
-import { createService } from '@scalewise/service';
 import { getStack, repositoryRoot, serversYaml, uniqueName } from '@scalewise/testing';
 import { Kafka, logLevel } from 'kafkajs';
+import { createNamespace, startNodeManager } from './node-manager-kit.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const { values } = parseArgs({
@@ -95,22 +92,9 @@ events: { topic_prefix: "${base}.", group_prefix: "${base}.", partitions: 3 }
 ${serversYaml(stack)}
 telemetry: { log_level: error }
 `;
-const quiet = new Writable({ write: (_c, _e, done) => done() });
-const nm = await createService(
-  defineNodeManager({
-    config: loadConfig({ text: yaml, env: {} }),
-    fromBeginning: true,
-    kube,
-    telemetry: { logDestination: quiet },
-  }),
-);
-await nm.start();
+const nm = await startNodeManager(yaml, kube);
 const namespace = base;
-await kube.core.createNamespace({ body: { metadata: { name: namespace } } });
-for (;;) {
-  if ((await kube.core.listNamespacedServiceAccount({ namespace })).items.length > 0) break;
-  await new Promise((r) => setTimeout(r, 100));
-}
+await createNamespace(kube, namespace);
 const ready = new Map<string, number>();
 const kafka = new Kafka({ clientId: base, brokers: stack.kafka.brokers, logLevel: logLevel.NOTHING });
 const consumer = kafka.consumer({ groupId: `${base}.bench`, maxWaitTimeInMs: 10 });

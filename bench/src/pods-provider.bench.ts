@@ -8,15 +8,12 @@
 //   node bench/src/pods-provider.bench.ts [--runs 20]
 
 import { performance } from 'node:perf_hooks';
-import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '@scalewise/config';
 import { createEvent, fromKafkaMessage, sampleData } from '@scalewise/events';
 import { connectKube, ensureWorker, isStatus, POOL_LABEL } from '@scalewise/kube';
-import { defineNodeManager } from '@scalewise/node-manager';
-import { createService } from '@scalewise/service';
 import { getStack, kubeAdmin, serversYaml, uniqueName } from '@scalewise/testing';
 import { Kafka, logLevel } from 'kafkajs';
+import { createNamespace, startNodeManager } from './node-manager-kit.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' } } });
@@ -47,22 +44,9 @@ events: { topic_prefix: "${pool}.", group_prefix: "${pool}.", partitions: 3 }
 ${serversYaml(stack)}
 telemetry: { log_level: error }
 `;
-await kube.core.createNamespace({ body: { metadata: { name: pool } } });
+await createNamespace(kube, pool);
 await ensureWorker(kube, { name: host, pool: host, cpuMillicores: 64_000, memoryBytes: 128 * 2 ** 30 });
-for (;;) {
-  if ((await kube.core.listNamespacedServiceAccount({ namespace: pool })).items.length > 0) break;
-  await new Promise((r) => setTimeout(r, 100));
-}
-const quiet = new Writable({ write: (_c, _e, done) => done() });
-const nm = await createService(
-  defineNodeManager({
-    config: loadConfig({ text: yaml, env: {} }),
-    fromBeginning: true,
-    kube,
-    telemetry: { logDestination: quiet },
-  }),
-);
-await nm.start();
+const nm = await startNodeManager(yaml, kube);
 /** NodeReady by action id; NodeRemoved (completed) by worker name. */
 const ready = new Map<string, number>();
 const removed = new Map<string, number>();

@@ -232,6 +232,16 @@ export function* boundPods(o: ClusterOptions): Generator<[number, PodShape]> {
   // Special pods land on busy untainted nodes: anti-affinity group g, pod j on busy[g + 10 j]
   // (distinct nodes); spread app k, pod j in zone j % 3, on that zone's busy nodes in turn.
   const special = new Map<number, PodShape[]>();
+  /** Replica `j` of a shop app, a quarter of a CPU, placed by `spec`. */
+  const replica = (app: string, j: number, spec: Partial<V1PodSpec>): PodShape => ({
+    namespace: 'shop',
+    name: `${app}-${j}`,
+    app,
+    cpu: '250m',
+    memory: '256Mi',
+    owner: 'ReplicaSet',
+    spec,
+  });
   const add = (i: number, s: PodShape) => {
     const l = special.get(i);
     if (l) l.push(s);
@@ -241,15 +251,7 @@ export function* boundPods(o: ClusterOptions): Generator<[number, PodShape]> {
     for (let j = 0; j < ANTI_PER_GROUP; j++) {
       const app = `solo-${g}`;
       const i = busy[(g + ANTI_GROUPS * j) % busy.length] as number;
-      add(i, {
-        namespace: 'shop',
-        name: `${app}-${j}`,
-        app,
-        cpu: '250m',
-        memory: '256Mi',
-        owner: 'ReplicaSet',
-        spec: antiAffinity(app),
-      });
+      add(i, replica(app, j, antiAffinity(app)));
     }
   const byZone = ZONES.map((_, z) => busy.filter((i) => Math.floor(i / pools) % ZONES.length === z));
   for (let k = 0; k < SPREAD_APPS; k++)
@@ -257,15 +259,7 @@ export function* boundPods(o: ClusterOptions): Generator<[number, PodShape]> {
       const app = `zonal-${k}`;
       const zone = byZone[j % ZONES.length] as number[];
       const i = zone[(k * 97 + Math.floor(j / ZONES.length)) % zone.length] as number;
-      add(i, {
-        namespace: 'shop',
-        name: `${app}-${j}`,
-        app,
-        cpu: '250m',
-        memory: '256Mi',
-        owner: 'ReplicaSet',
-        spec: zoneSpread(app),
-      });
+      add(i, replica(app, j, zoneSpread(app)));
     }
   const empties = Math.floor(nodes / 10);
   const onEmpty = 3;

@@ -1,0 +1,32 @@
+// What the benches that drive node-manager on the real API server share: node-manager as a
+// service of its own with its logs discarded, and a namespace ready to hold pods.
+
+import { Writable } from 'node:stream';
+import { loadConfig } from '@scalewise/config';
+import type { Kube } from '@scalewise/kube';
+import { defineNodeManager } from '@scalewise/node-manager';
+import { createService, type Service } from '@scalewise/service';
+
+/** node-manager on the configuration `yaml`, started, reading its topics from the beginning. */
+export async function startNodeManager(yaml: string, kube: Kube): Promise<Service> {
+  const quiet = new Writable({ write: (_c, _e, done) => done() });
+  const nm = await createService(
+    defineNodeManager({
+      config: loadConfig({ text: yaml, env: {} }),
+      fromBeginning: true,
+      kube,
+      telemetry: { logDestination: quiet },
+    }),
+  );
+  await nm.start();
+  return nm;
+}
+
+/** Creates `namespace` and waits for its default service account (until then, pods are refused). */
+export async function createNamespace(kube: Kube, namespace: string): Promise<void> {
+  await kube.core.createNamespace({ body: { metadata: { name: namespace } } });
+  for (;;) {
+    if ((await kube.core.listNamespacedServiceAccount({ namespace })).items.length > 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
