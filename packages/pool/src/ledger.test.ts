@@ -56,6 +56,23 @@ const downStart = (id: string, nodes: string[], now: number, count = nodes.lengt
   timeoutMs: TIMEOUT,
 });
 
+/** A decision's claim of `count` workers at `now`, with the usual timeout; a scale-down's may name its victims. */
+const decisionClaim = (
+  id: string,
+  direction: 'up' | 'down',
+  count: number,
+  now: number,
+  nodes?: string[],
+) => ({
+  id,
+  direction,
+  count,
+  origin: 'decision' as const,
+  now,
+  timeoutMs: TIMEOUT,
+  ...(nodes ? { nodes } : {}),
+});
+
 const upStart = (id: string, count: number, now: number) => ({
   id,
   direction: 'up' as const,
@@ -173,14 +190,7 @@ describe('nodeJoined', () => {
   });
 
   test('the id of a scale-down is not taken for the scale-up that made the node', () => {
-    const l = claim(listedWith(['w1']), {
-      id: 'down-1',
-      direction: 'down',
-      count: 1,
-      origin: 'decision',
-      now: at(0),
-      timeoutMs: TIMEOUT,
-    });
+    const l = claim(listedWith(['w1']), decisionClaim('down-1', 'down', 1, at(0)));
     const after = nodeJoined(l, 'w2', 'down-1', at(5), TIMEOUT);
     assert.equal(after.actions['down-1'], l.actions['down-1']);
   });
@@ -261,15 +271,7 @@ describe('nodeLeft', () => {
 
   test('a departure tied to one action is not taken for the removal of a scale-down that names the node later', () => {
     let l = nodeLeft(listedWith(['w1', 'w2']), 'w1', 'up-1', at(10));
-    l = claim(l, {
-      id: 'down-1',
-      direction: 'down',
-      count: 1,
-      origin: 'decision',
-      now: at(11),
-      timeoutMs: TIMEOUT,
-      nodes: ['w1'],
-    });
+    l = claim(l, decisionClaim('down-1', 'down', 1, at(11), ['w1']));
     const again = nodeLeft(l, 'w1', null, at(10));
     assert.equal(again.members.w1?.action, 'up-1');
     assert.deepEqual(again.actions['down-1']?.removed, []);
@@ -325,14 +327,7 @@ describe('remainingOf', () => {
 describe('isInFlight / inFlightOf / desiredOf', () => {
   // Four workers; a scale-up of 2 (one joined), a scale-down of w1, one done, one expired.
   let l = listedWith(['w1', 'w2', 'w3', 'w4']);
-  l = claim(l, {
-    id: 'up-1',
-    direction: 'up',
-    count: 2,
-    origin: 'decision',
-    now: at(10),
-    timeoutMs: TIMEOUT,
-  });
+  l = claim(l, decisionClaim('up-1', 'up', 2, at(10)));
   l = nodeJoined(l, 'w5', 'up-1', at(20), TIMEOUT);
   l = actionStarted(l, downStart('down-1', ['w1'], at(5)));
   l = actionEnded(actionStarted(l, upStart('up-done', 3, at(1))), 'up-done', 'done', at(30));
@@ -380,14 +375,7 @@ describe('isInFlight / inFlightOf / desiredOf', () => {
 
   test('desired is never below 0', () => {
     let small = listedWith(['w1']);
-    small = claim(small, {
-      id: 'down-2',
-      direction: 'down',
-      count: 3,
-      origin: 'decision',
-      now: at(0),
-      timeoutMs: TIMEOUT,
-    });
+    small = claim(small, decisionClaim('down-2', 'down', 3, at(0)));
     assert.equal(desiredOf(small, at(1)), 0);
   });
 });
@@ -395,15 +383,7 @@ describe('isInFlight / inFlightOf / desiredOf', () => {
 describe('removedByUs', () => {
   test('a victim an action names, one it removed, one whose tombstone names it; never a loss', () => {
     let l = listedWith(['w1', 'w2', 'w3', 'w4']);
-    l = claim(l, {
-      id: 'down-1',
-      direction: 'down',
-      count: 2,
-      origin: 'decision',
-      now: at(0),
-      timeoutMs: TIMEOUT,
-      nodes: ['w1'],
-    });
+    l = claim(l, decisionClaim('down-1', 'down', 2, at(0), ['w1']));
     l = nodeLeft(l, 'w2', 'down-1', at(5));
     l = nodeLeft(l, 'w3', 'up-1', at(6));
     l = nodeLeft(l, 'w4', null, at(7), { lost: true });
@@ -560,15 +540,7 @@ describe('listed', () => {
 
 describe('claim', () => {
   test('an action in flight from now, with the victims the decision names', () => {
-    const l = claim(listedWith(['w1', 'w2']), {
-      id: 'down-1',
-      direction: 'down',
-      count: 1,
-      origin: 'decision',
-      now: at(0),
-      timeoutMs: TIMEOUT,
-      nodes: ['w2'],
-    });
+    const l = claim(listedWith(['w1', 'w2']), decisionClaim('down-1', 'down', 1, at(0), ['w2']));
     assert.deepEqual(l.actions['down-1'], {
       id: 'down-1',
       direction: 'down',
@@ -600,14 +572,7 @@ describe('claim', () => {
 
 describe('actionStarted', () => {
   test('a claimed action starts with the count node-manager carries out and the workers then', () => {
-    let l = claim(listedWith(['w1']), {
-      id: 'up-1',
-      direction: 'up',
-      count: 3,
-      origin: 'decision',
-      now: at(0),
-      timeoutMs: TIMEOUT,
-    });
+    let l = claim(listedWith(['w1']), decisionClaim('up-1', 'up', 3, at(0)));
     l = actionStarted(l, { ...upStart('up-1', 2, at(1)), from: 1 });
     assert.equal(l.actions['up-1']?.state, 'started');
     assert.equal(l.actions['up-1']?.count, 2);
@@ -618,15 +583,7 @@ describe('actionStarted', () => {
   });
 
   test("node-manager's victims replace the decision's; those already removed stay", () => {
-    let l = claim(listedWith(['w1', 'w2', 'w3']), {
-      id: 'down-1',
-      direction: 'down',
-      count: 2,
-      origin: 'decision',
-      now: at(0),
-      timeoutMs: TIMEOUT,
-      nodes: ['w1', 'w2'],
-    });
+    let l = claim(listedWith(['w1', 'w2', 'w3']), decisionClaim('down-1', 'down', 2, at(0), ['w1', 'w2']));
     l = nodeLeft(l, 'w1', 'down-1', at(1));
     l = actionStarted(l, downStart('down-1', ['w3'], at(2), 2));
     assert.deepEqual(l.actions['down-1']?.nodes, ['w3', 'w1']);
