@@ -18,7 +18,14 @@ import { after, before, describe, test } from 'node:test';
 import { RbacAuthorizationV1Api, SchedulingV1Api } from '@kubernetes/client-node';
 import { createEvent, toKafkaMessage } from '@scalewise/events';
 import { ensureNode, kwokNodeManifest, loadKubeTarget } from '@scalewise/kube';
-import { kubeAdmin, repositoryRoot, testKafka, waitFor } from '@scalewise/testing';
+import {
+  kubeAdmin,
+  PENDING_SCALE_UP_CHAIN,
+  repositoryRoot,
+  SCALE_UP_ACTION,
+  testKafka,
+  waitFor,
+} from '@scalewise/testing';
 import { AssignerProtocol } from 'kafkajs';
 import { dataOf, expectChain, waitForSynced } from './expect.ts';
 import { PODS_HOST_LABEL, type ServiceName, type System, serviceNames, startSystem } from './harness.ts';
@@ -445,18 +452,11 @@ describe('the Helm chart on the stack: each service with its own ServiceAccount'
   test('scale-up: pending pods -> a node created and Ready -> the pods Running -> synced', async () => {
     const t0 = Date.now();
     await deploy(system, { name: 'burst', replicas: 3, cpu: '2500m' });
-    const chain = await expectChain(
-      system,
-      [
-        'PendingPodsDetected',
-        'ScaleUpDecision',
-        'ScaleUpStarted',
-        'NodeCreated',
-        'NodeReady',
-        'ScalingActionCompleted',
-      ],
-      { since: t0, start: ofMainPool, timeoutMs: 60_000 },
-    );
+    const chain = await expectChain(system, PENDING_SCALE_UP_CHAIN, {
+      since: t0,
+      start: ofMainPool,
+      timeoutMs: 60_000,
+    });
     await waitFor(async () => (await runningPods(system, 'burst')) === 3, {
       timeoutMs: 60_000,
       what: 'the three burst pods Running',
@@ -469,18 +469,10 @@ describe('the Helm chart on the stack: each service with its own ServiceAccount'
     const t0 = Date.now();
     const pool = system.poolName(podsSuffix);
     const up = await trigger(pool, 'scale_up');
-    const grown = await expectChain(
-      system,
-      [
-        'trigger.scale',
-        'ScaleUpDecision',
-        'ScaleUpStarted',
-        'NodeCreated',
-        'NodeReady',
-        'ScalingActionCompleted',
-      ],
-      { start: (e) => e.id === up, timeoutMs: 60_000 },
-    );
+    const grown = await expectChain(system, ['trigger.scale', 'ScaleUpDecision', ...SCALE_UP_ACTION], {
+      start: (e) => e.id === up,
+      timeoutMs: 60_000,
+    });
     assert.equal(dataOf(grown[5], 'io.scalewise.ScalingActionCompleted').new_workers, 1);
     const down = await trigger(pool, 'scale_down');
     const shrunk = await expectChain(

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { AnyScalewiseEvent } from '@scalewise/events';
-import { waitFor } from '@scalewise/testing';
+import { FLOOR_REPAIR_CHAIN, SCALE_UP_ACTION, waitFor } from '@scalewise/testing';
 import { short } from './chain.ts';
 import { dataOf, expectChain, waitForEvent, waitForSynced } from './expect.ts';
 import { type System, startSystem } from './harness.ts';
@@ -27,11 +27,9 @@ const deleteNode = (name: string) => system.kube.core.deleteNode({ name, gracePe
 
 describe('node failure (seed 000 scenario 2)', () => {
   test('an empty pool with min 2 is brought to its minimum: AutoScaleUpToMinimum, two Ready workers, synced', async () => {
-    const chain = await expectChain(
-      system,
-      ['AutoScaleUpToMinimum', 'ScaleUpStarted', 'NodeCreated', 'NodeReady', 'ScalingActionCompleted'],
-      { timeoutMs: 60_000 },
-    );
+    const chain = await expectChain(system, ['AutoScaleUpToMinimum', ...SCALE_UP_ACTION], {
+      timeoutMs: 60_000,
+    });
     const floor = dataOf(chain[0], 'io.scalewise.AutoScaleUpToMinimum');
     assert.equal(floor.min_workers, 2);
     assert.equal(floor.current_workers + floor.scale_up_count, 2);
@@ -55,19 +53,11 @@ describe('node failure (seed 000 scenario 2)', () => {
       since: t0 - 1000,
       start,
     });
-    const chain = await expectChain(
-      system,
-      [
-        'NodeUnexpectedlyLost',
-        'AutoScaleUpToMinimum',
-        'ScaleUpStarted',
-        'NodeCreated',
-        'NodeReady',
-        'ScalingActionCompleted',
-        'MinimumNodesRestored',
-      ],
-      { since: t0 - 1000, start, timeoutMs: 60_000 },
-    );
+    const chain = await expectChain(system, FLOOR_REPAIR_CHAIN, {
+      since: t0 - 1000,
+      start,
+      timeoutMs: 60_000,
+    });
     const [, floor, , created, , completed, restored] = chain;
     assert.equal(chain[0]?.id, lost?.id);
     assert.ok(Date.parse(violation?.time ?? '') <= Date.parse(floor?.time ?? ''), 'violation before repair');
@@ -107,15 +97,7 @@ describe('node failure (seed 000 scenario 2)', () => {
       { timeoutMs: 20_000, what: 'the explanation of MinimumNodesRestored from alert-manager' },
     );
     const path = explained.chain.map((l) => short(l.event.type));
-    assert.deepEqual(path.slice(0, path.indexOf('MinimumNodesRestored') + 1), [
-      'NodeUnexpectedlyLost',
-      'AutoScaleUpToMinimum',
-      'ScaleUpStarted',
-      'NodeCreated',
-      'NodeReady',
-      'ScalingActionCompleted',
-      'MinimumNodesRestored',
-    ]);
+    assert.deepEqual(path.slice(0, path.indexOf('MinimumNodesRestored') + 1), FLOOR_REPAIR_CHAIN);
     assert.equal(explained.chain[0]?.event.id, lost?.id);
   });
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { AnyScalewiseEvent } from '@scalewise/events';
 import { POOL_LABEL, type V1Pod, ZONE_LABEL } from '@scalewise/kube';
-import { waitFor } from '@scalewise/testing';
+import { PENDING_SCALE_UP_CHAIN, SCALE_UP_ACTION, waitFor } from '@scalewise/testing';
 import { dataOf, eventsOf, expectChain, quietWindow, waitForEvent } from './expect.ts';
 import { type System, startSystem } from './harness.ts';
 import { createBudget, deploy, type Place, podsOf, scale, undeploy } from './workload.ts';
@@ -151,18 +151,9 @@ describe('pods that fit one per node', () => {
     const app = 'burst';
     // 2500m of 4000m: no two on one node.
     await deploy(system, { name: app, replicas: 3, cpu: '2500m' });
-    const [pending, decision, , , , completed] = await expectChain(
-      system,
-      [
-        'PendingPodsDetected',
-        'ScaleUpDecision',
-        'ScaleUpStarted',
-        'NodeCreated',
-        'NodeReady',
-        'ScalingActionCompleted',
-      ],
-      { timeoutMs: 60_000 },
-    );
+    const [pending, decision, , , , completed] = await expectChain(system, PENDING_SCALE_UP_CHAIN, {
+      timeoutMs: 60_000,
+    });
     const sim = dataOf(pending, 'io.scalewise.PendingPodsDetected').simulation;
     assert.ok(sim, 'PendingPodsDetected carries the simulation');
     const d = dataOf(decision, 'io.scalewise.ScaleUpDecision');
@@ -263,11 +254,10 @@ describe('a label only one pool carries, and a label no pool carries', () => {
       selectPool: false,
       nodeSelector: { ...system.systemSelector, accelerator: 'h100' },
     });
-    const [decision, , , , completed] = await expectChain(
-      system,
-      ['ScaleUpDecision', 'ScaleUpStarted', 'NodeCreated', 'NodeReady', 'ScalingActionCompleted'],
-      { since: t0, timeoutMs: 60_000 },
-    );
+    const [decision, , , , completed] = await expectChain(system, ['ScaleUpDecision', ...SCALE_UP_ACTION], {
+      since: t0,
+      timeoutMs: 60_000,
+    });
     const d = dataOf(decision, 'io.scalewise.ScaleUpDecision');
     assert.deepEqual([d.pool, d.reason, d.count], [gpu, 'pending_pods', 1]);
     assert.equal(poolOf(completed as AnyScalewiseEvent), gpu);

@@ -18,9 +18,17 @@ import {
   sampleData,
   topicKeys,
 } from '@scalewise/events';
-import { freePort, integrationFixture, startNode, testKafka, uniqueName, waitFor } from '@scalewise/testing';
+import {
+  freePort,
+  integrationFixture,
+  PENDING_SCALE_UP_CHAIN,
+  startNode,
+  testKafka,
+  uniqueName,
+  waitFor,
+} from '@scalewise/testing';
 import type { Producer } from 'kafkajs';
-import { scaleUpChain } from './test-fixtures.ts';
+import { chainPositions, scaleUpChain } from './test-fixtures.ts';
 
 const main = new URL('./main.ts', import.meta.url).pathname;
 const fx = integrationFixture();
@@ -327,27 +335,10 @@ describe('explain', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(am.requests, [`/v1/explain/${c.started.id}`]);
     const lines = r.stdout.split('\n');
+    const found = chainPositions(lines, PENDING_SCALE_UP_CHAIN, r.stdout);
     const at = (type: string) => lines.findIndex((l) => l.includes(` ${type} `));
-    const order = [
-      'PendingPodsDetected',
-      'ScaleUpDecision',
-      'ScaleUpStarted',
-      'NodeCreated',
-      'NodeReady',
-      'ScalingActionCompleted',
-    ];
-    const found = order.map(at);
-    assert.ok(
-      found.every((i) => i > 0),
-      `${found}\n${r.stdout}`,
-    );
-    assert.deepEqual(
-      [...found].sort((a, b) => a - b),
-      found,
-      r.stdout,
-    );
-    order.forEach((type, depth) => {
-      const line = lines[at(type)] as string;
+    PENDING_SCALE_UP_CHAIN.forEach((type, depth) => {
+      const line = lines[found[depth] as number] as string;
       assert.equal(
         line.search(/\S/),
         2 * (depth + 1) + (type === 'ScaleUpStarted' ? 0 : 2),

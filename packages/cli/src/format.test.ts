@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { explain } from '@scalewise/alert-manager/core';
 import { type AnyScalewiseEvent, createEvent, eventTypes, sampleData } from '@scalewise/events';
+import { PENDING_SCALE_UP_CHAIN } from '@scalewise/testing/chains';
 import { colourEnabled, palette } from './colour.ts';
 import {
   formatDecisionNumbers,
@@ -12,7 +13,7 @@ import {
   formatStatus,
   summarize,
 } from './format.ts';
-import { scaleUpChain } from './test-fixtures.ts';
+import { chainPositions, scaleUpChain } from './test-fixtures.ts';
 
 const ESC = '\x1b[';
 
@@ -151,28 +152,11 @@ describe('explain rendering', () => {
     const x = explain(c.decision.id, c.all);
     assert.ok(x);
     const lines = formatExplanation(x, c.decision.id);
+    const positions = chainPositions(lines, PENDING_SCALE_UP_CHAIN);
     const typeAt = (type: string) => lines.findIndex((l) => l.includes(` ${type} `));
-    const order = [
-      'PendingPodsDetected',
-      'ScaleUpDecision',
-      'ScaleUpStarted',
-      'NodeCreated',
-      'NodeReady',
-      'ScalingActionCompleted',
-    ];
-    const positions = order.map(typeAt);
-    assert.ok(
-      positions.every((p) => p > 0),
-      `all six on the path: ${positions}`,
-    );
-    assert.deepEqual(
-      [...positions].sort((a, b) => a - b),
-      positions,
-      'in causal order',
-    );
     // Depth d is indented by 2 * (d + 1) spaces before the marker.
-    order.forEach((type, depth) => {
-      const line = lines[typeAt(type)] as string;
+    PENDING_SCALE_UP_CHAIN.forEach((type, depth) => {
+      const line = lines[positions[depth] as number] as string;
       const mark = type === 'ScaleUpDecision' ? '*' : ' ';
       assert.ok(line.startsWith(`${'  '.repeat(depth + 1)}${mark} 2026-`), `${type}: '${line}'`);
     });

@@ -4,6 +4,7 @@
  * ScalingActionCompleted, plus a ScaleDownBlocked in the same correlation. Never used by the
  * CLI itself.
  */
+import assert from 'node:assert/strict';
 import { type AnyScalewiseEvent, causedBy, createEvent } from '@scalewise/events';
 
 const t0 = Date.parse('2026-11-22T11:20:00.000Z');
@@ -109,4 +110,22 @@ export function scaleUpChain(pool = 'workers') {
     chain,
     all: [...chain, blocked as AnyScalewiseEvent],
   };
+}
+
+/**
+ * The line of each of `types` (short names) in `lines`, a rendered explanation, asserting that
+ * each is there below the heading and that they come in that order; `context` ends the messages.
+ */
+export function chainPositions(lines: readonly string[], types: readonly string[], context = ''): number[] {
+  const positions = types.map((type) => lines.findIndex((l) => l.includes(` ${type} `)));
+  assert.ok(
+    positions.every((p) => p > 0),
+    `all of ${types.length} on the path: ${positions}\n${context}`,
+  );
+  assert.deepEqual(
+    [...positions].sort((a, b) => a - b),
+    positions,
+    `in causal order\n${context}`,
+  );
+  return positions;
 }

@@ -1,3 +1,4 @@
+export { FLOOR_REPAIR_CHAIN, PENDING_SCALE_UP_CHAIN, SCALE_UP_ACTION } from './chains.ts';
 export { type ServersOptions, type ServiceYamlOptions, serversYaml, serviceYaml } from './config.ts';
 export {
   type FixtureOptions,

@@ -10,6 +10,7 @@ import {
   sampleData,
   shortName,
 } from '@scalewise/events';
+import { PENDING_SCALE_UP_CHAIN } from '@scalewise/testing/chains';
 import { explain, reasonsInForce } from './explain.ts';
 
 let clock = Date.UTC(2026, 10, 22, 11, 20);
@@ -65,14 +66,7 @@ test('explaining the decision gives its cause, then everything it led to, in ord
   const all = Object.values(c).reverse() as AnyScalewiseEvent[];
   const x = explain(c.decision.id, [...all, c.decision]);
   assert.ok(x);
-  assert.deepEqual(names(x.chain), [
-    'PendingPodsDetected',
-    'ScaleUpDecision',
-    'ScaleUpStarted',
-    'NodeCreated',
-    'NodeReady',
-    'ScalingActionCompleted',
-  ]);
+  assert.deepEqual(names(x.chain), PENDING_SCALE_UP_CHAIN);
   assert.deepEqual(
     x.chain.map((l) => l.depth),
     [0, 1, 2, 3, 4, 5],
