@@ -8,8 +8,75 @@
 import { readFileSync } from 'node:fs';
 import { type ErrorCode, errorCatalogue, ScalewiseError } from '@scalewise/errors';
 import { type ApiAnswer, callApi } from '@scalewise/events/api-client';
-import { causeOf } from './context.ts';
+import { intFlag, urlFlag } from './args.ts';
+import { type Context, causeOf } from './context.ts';
 import { UsageError } from './errors.ts';
+
+/** A service whose REST API a command calls: its URL flag (its name), variable and default. */
+export interface ServiceApi {
+  service: 'alert-manager' | 'decision-engine';
+  /** The environment variable of its URL: `SCALEWISE_ALERT_MANAGER_URL`. */
+  urlEnv: string;
+  defaultUrl: string;
+}
+
+export const alertManagerApi: ServiceApi = {
+  service: 'alert-manager',
+  urlEnv: 'SCALEWISE_ALERT_MANAGER_URL',
+  defaultUrl: 'http://127.0.0.1:8086',
+};
+
+export const decisionEngineApi: ServiceApi = {
+  service: 'decision-engine',
+  urlEnv: 'SCALEWISE_DECISION_ENGINE_URL',
+  defaultUrl: 'http://127.0.0.1:8082',
+};
+
+/** What the flags of a command that calls a REST API say: where, with which token, how long. */
+export interface HttpOptions extends TokenSource {
+  baseUrl: string;
+  timeoutMs?: number;
+}
+
+/**
+ * The help lines of those flags (the service's URL, the token, the timeout, help), the text
+ * of each starting `width` characters after the flag's indent.
+ */
+export function httpUsage(api: ServiceApi, width: number): string {
+  const line = (flag: string, text: string) => `  ${flag.padEnd(width)}${text}`;
+  return [
+    line(`--${api.service} URL`, `default $${api.urlEnv} or ${api.defaultUrl}`),
+    line('--token T', 'bearer token (default $SCALEWISE_API_TOKEN)'),
+    line('--token-file F', 'a file holding it (default $SCALEWISE_API_TOKEN_FILE)'),
+    line('--timeout MS', 'per request (default 8000)'),
+    line('-h, --help', 'this help'),
+  ].join('\n');
+}
+
+/**
+ * The {@link HttpOptions} of `command`'s parsed flags: the URL from its flag, else the
+ * environment, else the default; the token's source ({@link tokenSourceOf}); the timeout.
+ * @throws UsageError
+ */
+export function httpOptionsOf(
+  command: string,
+  api: ServiceApi,
+  v: { [F in ServiceApi['service'] | 'token' | 'token-file' | 'timeout']?: string | undefined },
+  env: Record<string, string | undefined>,
+): HttpOptions {
+  const token = tokenSourceOf(command, v, env);
+  const timeout = v.timeout !== undefined ? intFlag(command, 'timeout', v.timeout, 1) : undefined;
+  return {
+    baseUrl: urlFlag(command, api.service, v[api.service] ?? env[api.urlEnv] ?? api.defaultUrl),
+    ...token,
+    ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
+  };
+}
+
+/** The {@link getJson} options of a command's calls: its token, read now; its timeout or the context's. */
+export function callOptions(o: HttpOptions, api: ServiceApi, ctx: Context): GetJsonOptions {
+  return { service: api.service, token: bearerToken(o), timeoutMs: o.timeoutMs ?? ctx.connectTimeoutMs };
+}
 
 /** Where a command's bearer token comes from: the token itself, or a file holding it. */
 export interface TokenSource {

@@ -7,11 +7,18 @@
 
 import { ScalewiseError } from '@scalewise/errors';
 import type { ChainExplanation } from '@scalewise/events';
-import { commonOptions, httpOptions, intFlag, parseCommand, timeFlag, urlFlag } from '../args.ts';
+import { commonOptions, httpOptions, parseCommand, timeFlag } from '../args.ts';
 import type { Context } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import { formatExplanation, formatPoolExplanation, type PoolExplanation } from '../format.ts';
-import { bearerToken, getJson, tokenSourceOf } from '../http.ts';
+import {
+  alertManagerApi,
+  callOptions,
+  getJson,
+  type HttpOptions,
+  httpOptionsOf,
+  httpUsage,
+} from '../http.ts';
 
 export const explainUsage = `Usage:
   scalewise explain <event-id> [options]
@@ -26,11 +33,7 @@ Options:
   --pool P                the pool
   --at TIME               ISO 8601 or epoch ms (default now)
   --json                  print the API's answer as JSON
-  --alert-manager URL     default $SCALEWISE_ALERT_MANAGER_URL or http://127.0.0.1:8086
-  --token T               bearer token (default $SCALEWISE_API_TOKEN)
-  --token-file F          a file holding it (default $SCALEWISE_API_TOKEN_FILE)
-  --timeout MS            per request (default 8000)
-  -h, --help              this help`;
+${httpUsage(alertManagerApi, 24)}`;
 
 const options = {
   ...commonOptions,
@@ -41,13 +44,9 @@ const options = {
   'alert-manager': { type: 'string' },
 } as const;
 
-export interface ExplainOptions {
+export interface ExplainOptions extends HttpOptions {
   target: { id: string } | { pool: string; at: number };
   json: boolean;
-  baseUrl: string;
-  token?: string;
-  tokenFile?: string;
-  timeoutMs?: number;
 }
 
 /** @throws UsageError */
@@ -65,21 +64,13 @@ export function parseExplain(
   if (id === undefined && v.pool === undefined)
     throw new UsageError('give an event id or --pool P', 'explain');
   if (v.at !== undefined && v.pool === undefined) throw new UsageError('--at goes with --pool', 'explain');
-  const token = tokenSourceOf('explain', v, env);
-  const timeout = v.timeout !== undefined ? intFlag('explain', 'timeout', v.timeout, 1) : undefined;
   return {
     target:
       id !== undefined
         ? { id }
         : { pool: v.pool as string, at: v.at !== undefined ? timeFlag('explain', 'at', v.at) : Date.now() },
     json: v.json === true,
-    baseUrl: urlFlag(
-      'explain',
-      'alert-manager',
-      v['alert-manager'] ?? env.SCALEWISE_ALERT_MANAGER_URL ?? 'http://127.0.0.1:8086',
-    ),
-    ...token,
-    ...(timeout !== undefined ? { timeoutMs: timeout } : {}),
+    ...httpOptionsOf('explain', alertManagerApi, v, env),
   };
 }
 
@@ -89,11 +80,7 @@ function isExplanation(x: unknown): x is ChainExplanation {
 }
 
 export async function runExplain(o: ExplainOptions, ctx: Context): Promise<number> {
-  const http = {
-    service: 'alert-manager',
-    token: bearerToken(o),
-    timeoutMs: o.timeoutMs ?? ctx.connectTimeoutMs,
-  };
+  const http = callOptions(o, alertManagerApi, ctx);
   if ('id' in o.target) {
     const x = await getJson<unknown>(`${o.baseUrl}/v1/explain/${encodeURIComponent(o.target.id)}`, http);
     if (!isExplanation(x)) {
