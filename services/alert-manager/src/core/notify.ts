@@ -9,7 +9,13 @@
  * notification (a resolve, or a repeat after the window) reports. Deduplication: an event
  * id seen before is ignored (Kafka redelivers).
  */
-import { type AnyScalewiseEvent, type EventType, type Severity, shortName } from '@scalewise/events';
+import {
+  type AnyScalewiseEvent,
+  type EventType,
+  type Severity,
+  type Silence,
+  shortName,
+} from '@scalewise/events';
 
 export interface SinkConfig {
   name: string;
@@ -28,16 +34,8 @@ export interface RoutingConfig {
   dedupCapacity?: number;
 }
 
-/** Silence: matching alerts are not sent until `endsAt` (epoch ms). Empty matcher = any. */
-export interface Silence {
-  id: string;
-  pools?: string[];
-  types?: string[];
-  severities?: Severity[];
-  endsAt: number;
-  createdBy: string;
-  comment: string;
-}
+// Silences are the REST API's, whose shape the event catalogue writes once.
+export type { Silence } from '@scalewise/events';
 
 export interface Notification {
   sink: string;
