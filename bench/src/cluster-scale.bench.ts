@@ -36,12 +36,10 @@ import {
   type ListerWatcher,
   type NodeInfo,
   nodeCache,
+  nodeProjection,
   type PodInfo,
-  type Projection,
   podCache,
-  podKey,
-  projectNode,
-  projectPod,
+  podProjection,
   WatchCache,
 } from '@scalewise/kube';
 import { getStack, kubeAdmin, serversYaml, uniqueName } from '@scalewise/testing';
@@ -339,16 +337,6 @@ function typedSource(resource: 'nodes' | 'pods'): ListerWatcher<unknown> {
     watch: real.watch,
   };
 }
-const nodeProjection: Projection<unknown, NodeInfo> = {
-  what: 'nodes',
-  project: (raw) => projectNode(raw as Parameters<typeof projectNode>[0]),
-  key: (n) => n.name,
-};
-const podProjection: Projection<unknown, PodInfo> = {
-  what: 'pods',
-  project: (raw) => projectPod(raw as Parameters<typeof projectPod>[0]),
-  key: podKey,
-};
 async function cacheResync(mode: string, caches: readonly [WatchCache<NodeInfo>, WatchCache<PodInfo>]) {
   global.gc?.();
   const t = performance.now();

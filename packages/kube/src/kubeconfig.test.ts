@@ -334,30 +334,16 @@ describe('kubeconfig: contexts and files', () => {
   });
 
   test('a context naming a cluster or user that is not there', () => {
-    refused(
-      () =>
-        load(
-          kubeconfig(
-            {},
-            { token: 'a' },
-            {},
-            { contexts: [{ name: 'c', context: { cluster: 'x', user: 'u' } }] },
-          ),
-        ),
-      /names cluster 'x', which is not in clusters/,
-    );
-    refused(
-      () =>
-        load(
-          kubeconfig(
-            {},
-            { token: 'a' },
-            {},
-            { contexts: [{ name: 'c', context: { cluster: 'k', user: 'y' } }] },
-          ),
-        ),
-      /names user 'y', which is not in users/,
-    );
+    const cases: Array<[{ cluster: string; user: string }, RegExp]> = [
+      [{ cluster: 'x', user: 'u' }, /names cluster 'x', which is not in clusters/],
+      [{ cluster: 'k', user: 'y' }, /names user 'y', which is not in users/],
+    ];
+    for (const [context, message] of cases) {
+      refused(
+        () => load(kubeconfig({}, { token: 'a' }, {}, { contexts: [{ name: 'c', context }] })),
+        message,
+      );
+    }
   });
 
   test('a file that is missing, not YAML, or a KUBECONFIG list', () => {

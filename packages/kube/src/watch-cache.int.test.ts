@@ -16,10 +16,16 @@ import { kubeconfigWithServer, waitFor } from '@scalewise/testing';
 import { connectKube } from './client.ts';
 import { fixture } from './int-fixture.ts';
 import { cordon, deleteNode, ensureNode, POOL_LABEL } from './nodes.ts';
-import { type NodeInfo, projectNode } from './projection.ts';
-import type { V1Node } from './types.ts';
+import type { NodeInfo } from './projection.ts';
 import { pendingUnschedulable } from './utilisation.ts';
-import { apiListerWatcher, type CacheEvent, nodeCache, podCache, WatchCache } from './watch-cache.ts';
+import {
+  apiListerWatcher,
+  type CacheEvent,
+  nodeCache,
+  nodeProjection,
+  podCache,
+  WatchCache,
+} from './watch-cache.ts';
 
 const log = <T extends { resourceVersion: string }>(c: WatchCache<T>, name: (o: T) => string) => {
   const events: string[] = [];
@@ -111,11 +117,9 @@ test('lists stream on this API server (sendInitialEvents), and hold what a paged
   assert.equal(streamed.stats().streamedLists, 1, 'the list streamed');
   // The same objects through a paged list (the source without watchList), a page per node.
   const real = apiListerWatcher(f.kube, 'nodes', selector);
-  const paged = new WatchCache<NodeInfo>(
-    { list: real.list, watch: real.watch },
-    { what: 'nodes', project: (raw) => projectNode(raw as V1Node), key: (n) => n.name },
-    { pageSize: 1 },
-  ).start();
+  const paged = new WatchCache<NodeInfo>({ list: real.list, watch: real.watch }, nodeProjection, {
+    pageSize: 1,
+  }).start();
   t.after(() => paged.stop());
   await paged.synced;
   assert.equal(paged.stats().streamedLists, 0);
@@ -153,7 +157,7 @@ test('a server that ends the stream without the initial-events bookmark: the cac
         return real.watch('', (type, object) => type !== 'BOOKMARK' && onEvent(type, object), signal);
       },
     },
-    { what: 'nodes', project: (raw) => projectNode(raw as V1Node), key: (n) => n.name },
+    nodeProjection,
   ).start();
   t.after(() => cache.stop());
   const events = log(cache, (n) => n.name);
@@ -234,7 +238,7 @@ test('410 Gone: the cache lists again and reports what it missed as add and dele
         );
       },
     },
-    { what: 'nodes', project: (raw) => projectNode(raw as V1Node), key: (n) => n.name },
+    nodeProjection,
   ).start();
   t.after(() => cache.stop());
   const events = log(cache, (n) => n.name);

@@ -604,22 +604,28 @@ const WATCH_LIST_TIMEOUT_SECONDS = 600;
 
 export type KubeCacheOptions = ApiWatchOptions & WatchCacheOptions;
 
+/** Nodes as the caches hold them: {@link NodeInfo}s keyed by name. */
+export const nodeProjection: Projection<unknown, NodeInfo> = {
+  what: 'nodes',
+  project: (raw) => projectNode(raw as V1Node),
+  key: (n) => n.name,
+};
+
+/** Pods as the caches hold them: {@link PodInfo}s keyed by `namespace/name`. */
+export const podProjection: Projection<unknown, PodInfo> = {
+  what: 'pods',
+  project: (raw) => projectPod(raw as V1Pod),
+  key: (p) => p.key,
+};
+
 /** A watch cache of Nodes, keyed by name, holding {@link NodeInfo}s. Call `start()`. */
 export function nodeCache(kube: Kube, options: KubeCacheOptions = {}): WatchCache<NodeInfo> {
-  return new WatchCache<NodeInfo>(
-    apiListerWatcher(kube, 'nodes', options),
-    { what: 'nodes', project: (raw) => projectNode(raw as V1Node), key: (n) => n.name },
-    options,
-  );
+  return new WatchCache<NodeInfo>(apiListerWatcher(kube, 'nodes', options), nodeProjection, options);
 }
 
 /** A watch cache of Pods in all namespaces, keyed by `namespace/name`, holding {@link PodInfo}s. Call `start()`. */
 export function podCache(kube: Kube, options: KubeCacheOptions = {}): WatchCache<PodInfo> {
-  return new WatchCache<PodInfo>(
-    apiListerWatcher(kube, 'pods', options),
-    { what: 'pods', project: (raw) => projectPod(raw as V1Pod), key: (p) => p.key },
-    options,
-  );
+  return new WatchCache<PodInfo>(apiListerWatcher(kube, 'pods', options), podProjection, options);
 }
 
 /**
