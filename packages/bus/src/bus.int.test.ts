@@ -18,7 +18,7 @@ import {
 import { integrationFixture, uniqueName, waitFor } from '@scalewise/testing';
 import { type Bus, type BusConfig, createBus } from './bus.ts';
 import type { HandlerRegistry } from './subscriber.ts';
-import { startTcpProxy } from './test-support/tcp-proxy.ts';
+import { startTcpProxy, type TcpProxy } from './test-support/tcp-proxy.ts';
 import { testBusConfig } from './test-support/test-bus.ts';
 
 const fx = integrationFixture();
@@ -32,6 +32,24 @@ function testBus(overrides: Partial<BusConfig> = {}): { bus: Bus; prefix: string
   const bus = createBus(config);
   fx.defer(() => bus.stop(10_000));
   return { bus, prefix: config.topicPrefix };
+}
+
+/**
+ * Runs `body` with a bus of its own whose S3 (the dead letters) is reached through a TCP proxy
+ * that the test cuts and restores; the proxy is closed when `body` ends.
+ */
+async function withS3Proxy(body: (t: { bus: Bus; prefix: string; proxy: TcpProxy }) => Promise<void>) {
+  const s3url = new URL(fx.stack.s3.endpoint);
+  const proxy = await startTcpProxy({ host: s3url.hostname, port: Number(s3url.port) });
+  try {
+    const { bus, prefix } = testBus({
+      s3: { ...fx.stack.s3, endpoint: `http://${proxy.address}`, bucket: uniqueName('dlq') },
+    });
+    await bus.start();
+    await body({ bus, prefix, proxy });
+  } finally {
+    await proxy.close();
+  }
 }
 
 /** A handler for every type that records what it got. */
@@ -246,14 +264,8 @@ describe('bus', () => {
     assert.equal(handled, 2);
   });
 
-  test('S3 down while a poison record arrives: the partition pauses and nothing is committed; S3 back: stored and resumed', async () => {
-    const s3url = new URL(fx.stack.s3.endpoint);
-    const proxy = await startTcpProxy({ host: s3url.hostname, port: Number(s3url.port) });
-    try {
-      const { bus, prefix } = testBus({
-        s3: { ...fx.stack.s3, endpoint: `http://${proxy.address}`, bucket: uniqueName('dlq') },
-      });
-      await bus.start();
+  test('S3 down while a poison record arrives: the partition pauses and nothing is committed; S3 back: stored and resumed', () =>
+    withS3Proxy(async ({ bus, prefix, proxy }) => {
       const groupId = uniqueName('g');
       const got: string[] = [];
       const sub = bus.subscribe({
@@ -289,19 +301,10 @@ describe('bus', () => {
         timeoutMs: 15_000,
         what: 'offset 2 committed',
       });
-    } finally {
-      await proxy.close();
-    }
-  });
+    }));
 
-  test('S3 down while a poison record waits: other partitions and topics go on; S3 back: stored once, the rest handled', async () => {
-    const s3url = new URL(fx.stack.s3.endpoint);
-    const proxy = await startTcpProxy({ host: s3url.hostname, port: Number(s3url.port) });
-    try {
-      const { bus, prefix } = testBus({
-        s3: { ...fx.stack.s3, endpoint: `http://${proxy.address}`, bucket: uniqueName('dlq') },
-      });
-      await bus.start();
+  test('S3 down while a poison record waits: other partitions and topics go on; S3 back: stored once, the rest handled', () =>
+    withS3Proxy(async ({ bus, prefix, proxy }) => {
       const groupId = uniqueName('g');
       const got: AnyScalewiseEvent[] = [];
       const sub = bus.subscribe({
@@ -363,10 +366,7 @@ describe('bus', () => {
       assert.deepEqual(sub.paused(), []);
       assert.equal((await bus.dlq.list({ topic: triggers })).length, 1);
       await producer.disconnect();
-    } finally {
-      await proxy.close();
-    }
-  });
+    }));
 
   test('one dead letter per record: a group that does not own the topic skips the undecodable record', async () => {
     const { bus, prefix } = testBus();
