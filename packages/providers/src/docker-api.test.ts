@@ -75,13 +75,16 @@ describe('API version negotiation', () => {
 
 describe('image references', () => {
   test('repo:tag, a registry with a port, and a digest are split for a pull', () => {
-    assert.deepEqual(splitImage('rancher/k3s:v1.37.2-k3s1'), {
-      fromImage: 'rancher/k3s',
-      tag: 'v1.37.2-k3s1',
-    });
-    assert.deepEqual(splitImage('localhost:5000/k3s'), { fromImage: 'localhost:5000/k3s', tag: 'latest' });
-    assert.deepEqual(splitImage('localhost:5000/k3s:v1'), { fromImage: 'localhost:5000/k3s', tag: 'v1' });
-    assert.deepEqual(splitImage('rancher/k3s@sha256:abc'), { fromImage: 'rancher/k3s', tag: 'sha256:abc' });
+    const cases: Array<[string, string, string]> = [
+      // reference, fromImage, tag
+      ['rancher/k3s:v1.37.2-k3s1', 'rancher/k3s', 'v1.37.2-k3s1'],
+      ['localhost:5000/k3s', 'localhost:5000/k3s', 'latest'],
+      ['localhost:5000/k3s:v1', 'localhost:5000/k3s', 'v1'],
+      ['rancher/k3s@sha256:abc', 'rancher/k3s', 'sha256:abc'],
+    ];
+    for (const [reference, fromImage, tag] of cases) {
+      assert.deepEqual(splitImage(reference), { fromImage, tag }, reference);
+    }
   });
 });
 

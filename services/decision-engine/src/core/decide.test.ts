@@ -400,26 +400,35 @@ describe('state and policy', () => {
   });
 });
 
+/** A run of inputs through the decider from a fresh pool, the state carried from one to the next. */
+function flow() {
+  const f = {
+    state: initialState([pool()]),
+    /** Every event decided so far, in order. */
+    out: [] as Intent[],
+    feed(input: EngineInput, t: number): Intent[] {
+      const d = when(f.state, input, t);
+      f.state = d.state;
+      f.out.push(...d.events);
+      return d.events;
+    },
+  };
+  return f;
+}
+
 describe('seed 000 flows at the decision core', () => {
   test('flow 1: scale-down with visibility', () => {
     // 1. ClusterStateSynced(3) 2. UnderutilizationWarning 3. OptimalStateTrigger(anticipated)
     // 4. ScaleDownDecision(to 2) 5. ScaleDownStarted 6. ScalingActionCompleted(2)
     // 7. OptimalStateTrigger(active) 8. ClusterStateSynced(2)
-    let state: EngineState = initialState([pool()]);
-    const out: string[] = [];
-    const feed = (input: Parameters<typeof decide>[1], t: number) => {
-      const d = when(state, input, t);
-      state = d.state;
-      out.push(...names(d.events as never));
-      return d.events;
-    };
-    feed(synced(3), 0);
-    const decided = feed(underutilized(3, 25, 35, 300), 1);
+    const f = flow();
+    f.feed(synced(3), 0);
+    const decided = f.feed(underutilized(3, 25, 35, 300), 1);
     const decision = one(decided, 'io.scalewise.ScaleDownDecision');
     assert.equal(decision.desired_workers, 2);
     const id = decided[1]!.id;
-    assert.equal(state.ledgers.workers!.actions[id]?.state, 'claimed');
-    feed(
+    assert.equal(f.state.ledgers.workers!.actions[id]?.state, 'claimed');
+    f.feed(
       ev('io.scalewise.ScaleDownStarted', {
         action_id: id,
         count: 1,
@@ -429,26 +438,20 @@ describe('seed 000 flows at the decision core', () => {
       }),
       2,
     );
-    feed(ev('io.scalewise.NodeRemoved', { node_name: 'workers-3', action_id: id }), 4);
-    feed(completed(id, 'scale_down', 3, 2), 5);
-    feed(synced(2), 6);
-    assert.deepEqual(out, ['OptimalStateTrigger', 'ScaleDownDecision', 'OptimalStateTrigger']);
-    assert.equal(state.pools.workers!.workers, 2);
-    assert.deepEqual(state.pools.workers!.inFlight, []);
-    const a = state.ledgers.workers!.actions[id]!;
+    f.feed(ev('io.scalewise.NodeRemoved', { node_name: 'workers-3', action_id: id }), 4);
+    f.feed(completed(id, 'scale_down', 3, 2), 5);
+    f.feed(synced(2), 6);
+    assert.deepEqual(names(f.out), ['OptimalStateTrigger', 'ScaleDownDecision', 'OptimalStateTrigger']);
+    assert.equal(f.state.pools.workers!.workers, 2);
+    assert.deepEqual(f.state.pools.workers!.inFlight, []);
+    const a = f.state.ledgers.workers!.actions[id]!;
     assert.deepEqual([a.state, a.removed], ['done', ['workers-3']]);
   });
 
   test('flow 2: during minimum recovery the engine decides nothing and holds scale-down', () => {
-    let state: EngineState = initialState([pool()]);
-    const out: Intent[] = [];
-    const feed = (input: Parameters<typeof decide>[1], t: number) => {
-      const d = when(state, input, t);
-      state = d.state;
-      out.push(...(d.events as Intent[]));
-    };
-    feed(synced(2), 0);
-    feed(
+    const f = flow();
+    f.feed(synced(2), 0);
+    f.feed(
       ev('io.scalewise.NodeUnexpectedlyLost', {
         node_name: 'workers-2',
         remaining_workers: 1,
@@ -456,10 +459,10 @@ describe('seed 000 flows at the decision core', () => {
       }),
       1,
     );
-    assert.equal(state.pools.workers!.workers, 1);
+    assert.equal(f.state.pools.workers!.workers, 1);
     // min-enforcer claims the repair in the ledger, then publishes it.
-    state = floorClaimed(state, 'floor-1', 1, 1);
-    feed(
+    f.state = floorClaimed(f.state, 'floor-1', 1, 1);
+    f.feed(
       ev(
         'io.scalewise.AutoScaleUpToMinimum',
         { current_workers: 1, min_workers: 2, scale_up_count: 1 },
@@ -467,15 +470,15 @@ describe('seed 000 flows at the decision core', () => {
       ),
       1,
     );
-    assert.equal(desiredOf(state.pools.workers!), 2);
+    assert.equal(desiredOf(f.state.pools.workers!), 2);
     // Pods the repair's node will take: nothing more is bought.
-    feed(pending(1, 1000, GiB), 1);
+    f.feed(pending(1, 1000, GiB), 1);
     // An underutilisation sample: the block names the repair.
-    feed(underutilized(1), 1);
-    const held = one(out, 'io.scalewise.ScaleDownBlocked');
+    f.feed(underutilized(1), 1);
+    const held = one(f.out, 'io.scalewise.ScaleDownBlocked');
     assert.deepEqual([held.reason, held.in_flight_action_id], ['action_in_flight', 'floor-1']);
-    out.length = 0;
-    feed(
+    f.out.length = 0;
+    f.feed(
       ev('io.scalewise.ScaleUpStarted', {
         action_id: 'floor-1',
         count: 1,
@@ -484,11 +487,11 @@ describe('seed 000 flows at the decision core', () => {
       }),
       2,
     );
-    feed(ev('io.scalewise.NodeReady', { node_name: 'workers-14', action_id: 'floor-1' }), 8);
-    assert.equal(state.pools.workers!.workers, 2);
-    feed(completed('floor-1', 'scale_up', 1, 2), 9);
-    feed(synced(2), 10);
-    assert.deepEqual(out, []);
-    assert.deepEqual(state.pools.workers!.inFlight, []);
+    f.feed(ev('io.scalewise.NodeReady', { node_name: 'workers-14', action_id: 'floor-1' }), 8);
+    assert.equal(f.state.pools.workers!.workers, 2);
+    f.feed(completed('floor-1', 'scale_up', 1, 2), 9);
+    f.feed(synced(2), 10);
+    assert.deepEqual(f.out, []);
+    assert.deepEqual(f.state.pools.workers!.inFlight, []);
   });
 });
