@@ -15,7 +15,7 @@
  * Redis Cluster slot).
  */
 import { ScalewiseError } from '@scalewise/errors';
-import { type CasStoreOptions, casSettings, pauseAfterLostRace, readWithOutbox } from '@scalewise/state';
+import { type CasStoreOptions, casSettings, readWithOutbox, untilWritten } from '@scalewise/state';
 import type { Redis } from 'ioredis';
 import { emptyLedger, type Ledger } from './ledger.ts';
 
@@ -124,8 +124,8 @@ export function createPoolStore<P, O>(options: PoolStoreOptions): PoolStore<P, O
   };
 
   return {
-    async apply(pool, inputId, step) {
-      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    apply(pool, inputId, step) {
+      const tryOnce = async (attempt: number): Promise<PoolApplied<O> | undefined> => {
         const cur = await read(pool, inputId);
         if (cur.outputs)
           return { outputs: cur.outputs, replayed: true, attempts: attempt, ledger: cur.ledger };
@@ -151,14 +151,19 @@ export function createPoolStore<P, O>(options: PoolStoreOptions): PoolStore<P, O
             ttl,
           ),
         );
-        if (ok === 1)
-          return { outputs: next.outputs, replayed: false, attempts: attempt, ledger: next.ledger };
-        await pauseAfterLostRace(attempt);
-      }
-      throw new ScalewiseError(
-        'CONFLICT',
-        `pool ${pool}: ${maxAttempts} writers in a row changed its record while ${service} applied ${inputId}`,
-        { retriable: true, details: { pool, inputId, service } },
+        return ok === 1
+          ? { outputs: next.outputs, replayed: false, attempts: attempt, ledger: next.ledger }
+          : undefined;
+      };
+      return untilWritten(
+        maxAttempts,
+        tryOnce,
+        () =>
+          new ScalewiseError(
+            'CONFLICT',
+            `pool ${pool}: ${maxAttempts} writers in a row changed its record while ${service} applied ${inputId}`,
+            { retriable: true, details: { pool, inputId, service } },
+          ),
       );
     },
     async get(pool) {

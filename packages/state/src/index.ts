@@ -3,11 +3,11 @@ export {
   type CasStoreOptions,
   casSettings,
   createStateStore,
-  pauseAfterLostRace,
   readWithOutbox,
   redisCaller,
   type StateStore,
   type StateStoreOptions,
   type StepResult,
   type Stored,
+  untilWritten,
 } from './store.ts';

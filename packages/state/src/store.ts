@@ -146,9 +146,24 @@ export function readWithOutbox(
   });
 }
 
-/** After a lost compare-and-set race: a short jittered pause, longer with each attempt (50 ms at most). */
-export const pauseAfterLostRace = (attempt: number): Promise<void> =>
-  new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * attempt)));
+/**
+ * The compare-and-set loop of a store: runs `attempt(n)` (read, step, compare-and-set) until it
+ * gives a result; `undefined` means another writer got in first, and the next attempt, after a
+ * short jittered pause, steps from that writer's state.
+ * @throws the error `conflict()` makes after `maxAttempts` lost races.
+ */
+export async function untilWritten<R>(
+  maxAttempts: number,
+  attempt: (n: number) => Promise<R | undefined>,
+  conflict: () => ScalewiseError,
+): Promise<R> {
+  for (let n = 1; n <= maxAttempts; n++) {
+    const result = await attempt(n);
+    if (result !== undefined) return result;
+    await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * n)));
+  }
+  throw conflict();
+}
 
 export function createStateStore<S, O>(options: StateStoreOptions): StateStore<S, O> {
   const { namespace } = options;
@@ -180,8 +195,8 @@ export function createStateStore<S, O>(options: StateStoreOptions): StateStore<S
   };
 
   return {
-    async apply(key, inputId, step) {
-      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    apply(key, inputId, step) {
+      const tryOnce = async (attempt: number): Promise<Applied<O> | undefined> => {
         const cur = await read(key, inputId);
         if (cur.outputs)
           return { outputs: cur.outputs, replayed: true, attempts: attempt, version: cur.version };
@@ -204,14 +219,17 @@ export function createStateStore<S, O>(options: StateStoreOptions): StateStore<S
             outboxTtl,
           ),
         );
-        if (ok === 1) return { outputs: next.outputs, replayed: false, attempts: attempt, version };
-        // Another writer got in first: back off a little (jittered) and step from its state.
-        await pauseAfterLostRace(attempt);
-      }
-      throw new ScalewiseError(
-        'CONFLICT',
-        `state ${keyOf(key)}: ${maxAttempts} writers in a row changed it while input ${inputId} was applied`,
-        { retriable: true, details: { key, inputId } },
+        return ok === 1 ? { outputs: next.outputs, replayed: false, attempts: attempt, version } : undefined;
+      };
+      return untilWritten(
+        maxAttempts,
+        tryOnce,
+        () =>
+          new ScalewiseError(
+            'CONFLICT',
+            `state ${keyOf(key)}: ${maxAttempts} writers in a row changed it while input ${inputId} was applied`,
+            { retriable: true, details: { key, inputId } },
+          ),
       );
     },
     async get(key) {
