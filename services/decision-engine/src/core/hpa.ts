@@ -44,53 +44,43 @@ function periodStart(current: number, events: readonly ScaleEvent[], periodSecon
   );
 }
 
-/**
- * The most the pool may grow to now. `Max` takes the most permissive policy, `Min` the
- * strictest, `Disabled` allows no growth (returns `current`). Never below `current`.
- */
-export function scaleUpLimit(
+/** A number the rate policies give for a pool of `current` with its recent changes `events`, at `now`. */
+export type RateRule = (
   rules: ScalingRules,
   current: number,
   events: readonly ScaleEvent[],
   now: number,
-): number {
-  return rateLimit('up', rules, current, events, now);
-}
+) => number;
+
+/**
+ * The most the pool may grow to now. `Max` takes the most permissive policy, `Min` the
+ * strictest, `Disabled` allows no growth (returns `current`). Never below `current`.
+ */
+export const scaleUpLimit: RateRule = rateLimit('up');
 
 /**
  * The least the pool may shrink to now. `Max` takes the most permissive policy (the lowest
  * size), `Min` the strictest, `Disabled` allows no shrinking (returns `current`). Never above
  * `current`, never below 0.
  */
-export function scaleDownLimit(
-  rules: ScalingRules,
-  current: number,
-  events: readonly ScaleEvent[],
-  now: number,
-): number {
-  return rateLimit('down', rules, current, events, now);
-}
+export const scaleDownLimit: RateRule = rateLimit('down');
 
-/** The size the rate policies let the pool reach now in `direction`, by the rules above. */
-function rateLimit(
-  direction: ScaleEvent['direction'],
-  rules: ScalingRules,
-  current: number,
-  events: readonly ScaleEvent[],
-  now: number,
-): number {
-  if (rules.selectPolicy === 'Disabled' || rules.policies.length === 0) return current;
+/** The size the rate policies let the pool reach in `direction`, by the rules above. */
+function rateLimit(direction: ScaleEvent['direction']): RateRule {
   const up = direction === 'up';
-  const proposals = rules.policies.map((p) => {
-    const start = periodStart(current, events, p.periodSeconds, now);
-    if (p.type === 'Pods') return up ? start + p.value : start - p.value;
-    // Percent rounds up so that a small pool can always grow (as the HPA does), down when shrinking.
-    return up ? Math.ceil((start * (100 + p.value)) / 100) : Math.floor((start * (100 - p.value)) / 100);
-  });
-  // The most permissive proposal is the highest when growing, the lowest when shrinking.
-  const permissive = rules.selectPolicy === 'Max';
-  const limit = permissive === up ? Math.max(...proposals) : Math.min(...proposals);
-  return up ? Math.max(limit, current) : Math.max(0, Math.min(limit, current));
+  return (rules, current, events, now) => {
+    if (rules.selectPolicy === 'Disabled' || rules.policies.length === 0) return current;
+    const proposals = rules.policies.map((p) => {
+      const start = periodStart(current, events, p.periodSeconds, now);
+      if (p.type === 'Pods') return up ? start + p.value : start - p.value;
+      // Percent rounds up so that a small pool can always grow (as the HPA does), down when shrinking.
+      return up ? Math.ceil((start * (100 + p.value)) / 100) : Math.floor((start * (100 - p.value)) / 100);
+    });
+    // The most permissive proposal is the highest when growing, the lowest when shrinking.
+    const permissive = rules.selectPolicy === 'Max';
+    const limit = permissive === up ? Math.max(...proposals) : Math.min(...proposals);
+    return up ? Math.max(limit, current) : Math.max(0, Math.min(limit, current));
+  };
 }
 
 export interface Stabilized {
@@ -149,43 +139,29 @@ export function stabilizationRetryAfter(
  * Seconds until the scale-down rate policies let the pool shrink by at least one, found by
  * evaluating the limit at each instant an event leaves a period. 0 when it may shrink now.
  */
-export function scaleDownRetryAfter(
-  rules: ScalingRules,
-  current: number,
-  events: readonly ScaleEvent[],
-  now: number,
-): number {
-  return rateRetryAfter('down', rules, current, events, now);
-}
+export const scaleDownRetryAfter: RateRule = rateRetryAfter('down');
 
 /** Seconds until the scale-up rate policies let the pool grow by at least one. */
-export function scaleUpRetryAfter(
-  rules: ScalingRules,
-  current: number,
-  events: readonly ScaleEvent[],
-  now: number,
-): number {
-  return rateRetryAfter('up', rules, current, events, now);
-}
+export const scaleUpRetryAfter: RateRule = rateRetryAfter('up');
 
-/** Seconds until the rate policies let the pool move by one in `direction`; 0 when it may now. */
-function rateRetryAfter(
-  direction: ScaleEvent['direction'],
-  rules: ScalingRules,
-  current: number,
-  events: readonly ScaleEvent[],
-  now: number,
-): number {
-  const moves = (t: number) => rateLimit(direction, rules, current, events, t) !== current;
-  if (moves(now)) return 0;
-  const instants = events
-    .flatMap((e) => rules.policies.map((p) => e.at + p.periodSeconds * 1000))
-    .filter((t) => t > now)
-    .sort((a, b) => a - b);
-  for (const t of instants) {
-    if (moves(t)) return (t - now) / 1000;
-  }
-  return 0;
+/**
+ * Seconds until the rate policies let the pool move by at least one in `direction`, found by
+ * evaluating the limit at each instant an event leaves a period. 0 when it may move now.
+ */
+function rateRetryAfter(direction: ScaleEvent['direction']): RateRule {
+  const limit = rateLimit(direction);
+  return (rules, current, events, now) => {
+    const moves = (t: number) => limit(rules, current, events, t) !== current;
+    if (moves(now)) return 0;
+    const instants = events
+      .flatMap((e) => rules.policies.map((p) => e.at + p.periodSeconds * 1000))
+      .filter((t) => t > now)
+      .sort((a, b) => a - b);
+    for (const t of instants) {
+      if (moves(t)) return (t - now) / 1000;
+    }
+    return 0;
+  };
 }
 
 /** Drops history no window or period can see any more. */

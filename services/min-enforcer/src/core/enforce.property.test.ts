@@ -271,15 +271,19 @@ class Sim {
     }
   }
 
-  nm(n: number): void {
+  /** The open action `n` picks, if there is one. */
+  private pickOpen(n: number): Job | undefined {
     const open = this.open();
-    const job = open[n % Math.max(1, open.length)];
+    return open[n % Math.max(1, open.length)];
+  }
+
+  nm(n: number): void {
+    const job = this.pickOpen(n);
     if (job) this.step(job);
   }
 
   fail(n: number): void {
-    const open = this.open();
-    const job = open[n % Math.max(1, open.length)];
+    const job = this.pickOpen(n);
     if (!job) return;
     job.ended = true;
     this.fact(
