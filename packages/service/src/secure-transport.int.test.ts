@@ -6,7 +6,7 @@
 // error that names its cause, in seconds, without a restart loop.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
@@ -20,6 +20,7 @@ import {
   type Subscriber,
 } from '@scalewise/bus';
 import {
+  adminKafkaClient,
   type PrivateKafka,
   type PrivateKafkaSecurity,
   type PrivateRedis,
@@ -41,7 +42,6 @@ import {
   type TopicKey,
 } from '@scalewise/events';
 import { uniqueName, waitFor } from '@scalewise/testing';
-import { Kafka, logLevel } from 'kafkajs';
 import { createService, type Service } from './index.ts';
 
 const services = [
@@ -209,14 +209,10 @@ async function adminPublisher(): Promise<{
   publish(e: AnyScalewiseEvent): Promise<void>;
   stop(): Promise<void>;
 }> {
-  const admin = kafka.security.user('admin');
-  const producer = new Kafka({
-    clientId: 'secure-test-admin',
-    brokers: kafka.brokers,
-    ssl: { ca: [readFileSync(kafka.security.caFile, 'utf8')] },
-    sasl: { mechanism: 'scram-sha-512', username: admin.username, password: admin.password },
-    logLevel: logLevel.NOTHING,
-  }).producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer = adminKafkaClient(kafka, 'secure-test-admin').producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   await producer.connect();
   const breaker: Breaker = createBreaker('test-admin');
   const publisher = createPublisher({ producer, breaker, topicPrefix: 'scalewise.' });

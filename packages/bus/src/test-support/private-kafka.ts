@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, repositoryRoot } from '@scalewise/testing';
+import { Kafka, logLevel } from 'kafkajs';
 
 const run = promisify(execFile);
 
@@ -165,6 +166,24 @@ function clusterId(): string {
     const id = randomBytes(16).toString('base64url');
     if (!id.startsWith('-')) return id;
   }
+}
+
+/**
+ * A kafkajs client of a secure private Kafka as its `admin` super user (SASL_SSL with
+ * SCRAM-SHA-512, the CA of its TLS directory), kafkajs' logs off: for a test's own setup.
+ */
+export function adminKafkaClient(
+  kafka: PrivateKafka & { security: PrivateKafkaSecurity },
+  clientId: string,
+): Kafka {
+  const admin = kafka.security.user('admin');
+  return new Kafka({
+    clientId,
+    brokers: kafka.brokers,
+    ssl: { ca: [readFileSync(kafka.security.caFile, 'utf8')] },
+    sasl: { mechanism: 'scram-sha-512', username: admin.username, password: admin.password },
+    logLevel: logLevel.NOTHING,
+  });
 }
 
 export async function startPrivateKafka(
