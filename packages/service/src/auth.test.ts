@@ -223,15 +223,14 @@ describe('audit of write routes', () => {
     return { records, sink };
   };
 
+  /** POST /v1/things with the write token. */
+  const createThing = (a: FastifyInstance, payload: { name?: string }) =>
+    a.inject({ method: 'POST', url: '/v1/things', payload, headers: bearer(ops) });
+
   test('a write names the token, the action, the target and the outcome; a read is not audited', async () => {
     const { records, sink } = recorder();
     const { app: a } = await app({ audit: sink });
-    const res = await a.inject({
-      method: 'POST',
-      url: '/v1/things',
-      payload: { name: 'n1' },
-      headers: bearer(ops),
-    });
+    const res = await createThing(a, { name: 'n1' });
     assert.equal(res.statusCode, 201);
     await a.inject({ url: '/v1/things', headers: bearer(ops) });
     assert.equal(records.length, 1);
@@ -254,7 +253,7 @@ describe('audit of write routes', () => {
     const { records, sink } = recorder();
     const { app: a } = await app({ audit: sink });
     await a.inject({ method: 'DELETE', url: '/v1/things/7', headers: bearer(grafana) });
-    await a.inject({ method: 'POST', url: '/v1/things', payload: {}, headers: bearer(ops) });
+    await createThing(a, {});
     await a.inject({ method: 'POST', url: '/v1/things', payload: { name: 'x' } });
     assert.deepEqual(
       records.map((r) => [r.actor, r.action, r.target, r.outcome, r.reason]),
@@ -277,12 +276,7 @@ describe('audit of write routes', () => {
         throw new Error('kafka down');
       },
     });
-    const res = await a.inject({
-      method: 'POST',
-      url: '/v1/things',
-      payload: { name: 'n2' },
-      headers: bearer(ops),
-    });
+    const res = await createThing(a, { name: 'n2' });
     assert.equal(res.statusCode, 201);
     const line = lines.find((l) => l.msg === 'could not publish the audit record') as {
       audit: AuditData;
