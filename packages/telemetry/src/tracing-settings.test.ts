@@ -60,33 +60,35 @@ describe('tracing settings: the config section and the OTEL_* variables', () => 
     assert.equal(tracingSettings({}, { OTEL_SDK_DISABLED: '1' }).disabled, false);
   });
 
-  test('OTEL_TRACES_EXPORTER=none: no export even with an endpoint', () => {
-    const s = tracingSettings(
-      {},
-      { OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318' },
-    );
-    assert.equal(s.endpoint, undefined);
-    assert.equal(s.console, false);
-  });
-
-  test('OTEL_TRACES_EXPORTER=console,otlp: both; an exporter not shipped is a warning', () => {
-    const s = tracingSettings(
-      {},
-      { OTEL_TRACES_EXPORTER: 'console,otlp,zipkin', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318' },
-    );
-    assert.equal(s.console, true);
-    assert.equal(s.endpoint, 'http://jaeger:4318/v1/traces');
-    assert.match(s.warnings.join('\n'), /zipkin is not shipped/);
-  });
-
-  test('OTEL_TRACES_EXPORTER=console alone: printed, not sent', () => {
-    const s = tracingSettings(
-      {},
-      { OTEL_TRACES_EXPORTER: 'console', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://j:4318' },
-    );
-    assert.equal(s.console, true);
-    assert.equal(s.endpoint, undefined);
-  });
+  const exporterCases = [
+    {
+      name: 'OTEL_TRACES_EXPORTER=none: no export even with an endpoint',
+      env: { OTEL_TRACES_EXPORTER: 'none', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318' },
+      endpoint: undefined,
+      console: false,
+    },
+    {
+      name: 'OTEL_TRACES_EXPORTER=console,otlp: both; an exporter not shipped is a warning',
+      env: { OTEL_TRACES_EXPORTER: 'console,otlp,zipkin', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://jaeger:4318' },
+      endpoint: 'http://jaeger:4318/v1/traces',
+      console: true,
+      warning: /zipkin is not shipped/,
+    },
+    {
+      name: 'OTEL_TRACES_EXPORTER=console alone: printed, not sent',
+      env: { OTEL_TRACES_EXPORTER: 'console', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://j:4318' },
+      endpoint: undefined,
+      console: true,
+    },
+  ];
+  for (const c of exporterCases) {
+    test(c.name, () => {
+      const s = tracingSettings({}, c.env);
+      assert.equal(s.endpoint, c.endpoint);
+      assert.equal(s.console, c.console);
+      if (c.warning) assert.match(s.warnings.join('\n'), c.warning);
+    });
+  }
 
   test('an OTLP protocol other than http/json is a warning; traces still go as http/json', () => {
     const s = tracingSettings(
