@@ -15,11 +15,10 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { createEvent, fromKafkaMessage, sampleData } from '@scalewise/events';
+import { createEvent, sampleData } from '@scalewise/events';
 import { connectKube, POOL_LABEL } from '@scalewise/kube';
 import { getStack, repositoryRoot, serversYaml, uniqueName } from '@scalewise/testing';
-import { Kafka, logLevel } from 'kafkajs';
-import { createNamespace, startNodeManager } from './node-manager-kit.ts';
+import { createNamespace, onNodeEvents, startNodeManager } from './node-manager-kit.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const { values } = parseArgs({
@@ -96,16 +95,9 @@ const nm = await startNodeManager(yaml, kube);
 const namespace = base;
 await createNamespace(kube, namespace);
 const ready = new Map<string, number>();
-const kafka = new Kafka({ clientId: base, brokers: stack.kafka.brokers, logLevel: logLevel.NOTHING });
-const consumer = kafka.consumer({ groupId: `${base}.bench`, maxWaitTimeInMs: 10 });
-await consumer.connect();
-await consumer.subscribe({ topics: [`${base}.nodes`], fromBeginning: true });
-await consumer.run({
-  eachMessage: async ({ message }) => {
-    const e = fromKafkaMessage({ key: message.key, value: message.value, headers: message.headers ?? {} });
-    if (e.type === 'io.scalewise.NodeReady')
-      ready.set((e.data as { action_id: string }).action_id, performance.now());
-  },
+const consumer = await onNodeEvents(stack.kafka.brokers, base, (e) => {
+  if (e.type === 'io.scalewise.NodeReady')
+    ready.set((e.data as { action_id: string }).action_id, performance.now());
 });
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? Number.NaN;

@@ -9,11 +9,10 @@
 
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { createEvent, fromKafkaMessage, sampleData } from '@scalewise/events';
+import { createEvent, sampleData } from '@scalewise/events';
 import { connectKube, ensureWorker, isStatus, POOL_LABEL } from '@scalewise/kube';
 import { getStack, kubeAdmin, serversYaml, uniqueName } from '@scalewise/testing';
-import { Kafka, logLevel } from 'kafkajs';
-import { createNamespace, startNodeManager } from './node-manager-kit.ts';
+import { createNamespace, onNodeEvents, startNodeManager } from './node-manager-kit.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' } } });
@@ -50,18 +49,11 @@ const nm = await startNodeManager(yaml, kube);
 /** NodeReady by action id; NodeRemoved (completed) by worker name. */
 const ready = new Map<string, number>();
 const removed = new Map<string, number>();
-const kafka = new Kafka({ clientId: pool, brokers: stack.kafka.brokers, logLevel: logLevel.NOTHING });
-const consumer = kafka.consumer({ groupId: `${pool}.bench`, maxWaitTimeInMs: 10 });
-await consumer.connect();
-await consumer.subscribe({ topics: [`${pool}.nodes`], fromBeginning: true });
-await consumer.run({
-  eachMessage: async ({ message }) => {
-    const e = fromKafkaMessage({ key: message.key, value: message.value, headers: message.headers ?? {} });
-    const d = e.data as { action_id: string; node_name: string; reason?: string };
-    if (e.type === 'io.scalewise.NodeReady') ready.set(d.action_id, performance.now());
-    if (e.type === 'io.scalewise.NodeRemoved' && d.reason === 'completed')
-      removed.set(d.node_name, performance.now());
-  },
+const consumer = await onNodeEvents(stack.kafka.brokers, pool, (e) => {
+  const d = e.data as { action_id: string; node_name: string; reason?: string };
+  if (e.type === 'io.scalewise.NodeReady') ready.set(d.action_id, performance.now());
+  if (e.type === 'io.scalewise.NodeRemoved' && d.reason === 'completed')
+    removed.set(d.node_name, performance.now());
 });
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? Number.NaN;

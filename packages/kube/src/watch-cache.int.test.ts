@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { ScalewiseError } from '@scalewise/errors';
@@ -27,17 +27,27 @@ import {
   WatchCache,
 } from './watch-cache.ts';
 
-const log = <T extends { resourceVersion: string }>(c: WatchCache<T>, name: (o: T) => string) => {
+/**
+ * Starts `cache` (stopped when the test ends). Returns what it tells its listeners from the
+ * start, as `<type> <name>`. The caller awaits `cache.synced` itself, at once: the 410 test
+ * must set its gate before the cache's first watch opens.
+ */
+function started<T extends { resourceVersion: string }>(
+  t: TestContext,
+  cache: WatchCache<T>,
+  name: (o: T) => string,
+): string[] {
+  cache.start();
+  t.after(() => cache.stop());
   const events: string[] = [];
-  c.on((e: CacheEvent<T>) => events.push(`${e.type} ${name(e.object)}`));
+  cache.on((e: CacheEvent<T>) => events.push(`${e.type} ${name(e.object)}`));
   return events;
-};
+}
 
 test('nodes: the cache sees a node added, made Ready, cordoned and deleted', async (t) => {
   const f = await fixture(t, 'kube-cache-nodes');
-  const cache = nodeCache(f.kube, { labelSelector: `${POOL_LABEL}=${f.id}` }).start();
-  t.after(() => cache.stop());
-  const events = log(cache, (n) => n.name);
+  const cache = nodeCache(f.kube, { labelSelector: `${POOL_LABEL}=${f.id}` });
+  const events = started(t, cache, (n) => n.name);
   await cache.synced;
   assert.equal(cache.size, 0);
 
@@ -64,9 +74,8 @@ test('nodes: the cache sees a node added, made Ready, cordoned and deleted', asy
 
 test('pods: the cache sees a pod unschedulable, then bound and Running when a node comes, then deleted', async (t) => {
   const f = await fixture(t, 'kube-cache-pods');
-  const cache = podCache(f.kube, { labelSelector: `test=${f.id}` }).start();
-  t.after(() => cache.stop());
-  const events = log(cache, (p) => p.name);
+  const cache = podCache(f.kube, { labelSelector: `test=${f.id}` });
+  const events = started(t, cache, (p) => p.name);
   await cache.synced;
 
   await f.kube.core.createNamespacedPod({
@@ -158,9 +167,8 @@ test('a server that ends the stream without the initial-events bookmark: the cac
       },
     },
     nodeProjection,
-  ).start();
-  t.after(() => cache.stop());
-  const events = log(cache, (n) => n.name);
+  );
+  const events = started(t, cache, (n) => n.name);
   await cache.synced;
   assert.deepEqual(events, [`add ${f.id}-a`]);
   const s = cache.stats();
@@ -239,9 +247,8 @@ test('410 Gone: the cache lists again and reports what it missed as add and dele
       },
     },
     nodeProjection,
-  ).start();
-  t.after(() => cache.stop());
-  const events = log(cache, (n) => n.name);
+  );
+  const events = started(t, cache, (n) => n.name);
   await cache.synced;
   assert.deepEqual(events, [`add ${f.id}-a`]);
 
