@@ -60,3 +60,62 @@ telemetry: { log_level: ${options.logLevel ?? 'warn'} }
 shutdown_timeout_seconds: 10
 `;
 }
+
+/** Options of {@link poolServiceYaml}. */
+export interface PoolServiceYamlOptions
+  extends Omit<ServiceYamlOptions, 'clusterId' | 'prefix' | 'autoscaler'> {
+  /** The pool's keys besides its name: provider, min, max, provider_options, ... */
+  pool: Record<string, unknown>;
+  /** The other keys of the `autoscaler` section: sensing, enforcement, ... */
+  autoscaler?: Record<string, unknown>;
+}
+
+/**
+ * The {@link serviceYaml} of a test with one pool of its own, `name`, which is also the
+ * cluster id and, with a `.`, the topic and group prefix. The pool and the other autoscaler
+ * keys are written as JSON, which YAML reads.
+ */
+export function poolServiceYaml(
+  stack: StackEndpoints,
+  name: string,
+  options: PoolServiceYamlOptions,
+): string {
+  const { pool, autoscaler = {}, ...rest } = options;
+  const section = { pools: [{ name, ...pool }], ...autoscaler };
+  return serviceYaml(stack, {
+    ...rest,
+    clusterId: name,
+    prefix: `${name}.`,
+    autoscaler: Object.entries(section)
+      .map(([key, value]) => `  ${key}: ${JSON.stringify(value)}`)
+      .join('\n'),
+  });
+}
+
+/**
+ * The keys of a pods pool (min 0, max 10) whose worker pods, busybox, go to the namespace of
+ * the pool's name; with `host`, onto that node only and deleted as soon as they completed.
+ * `providerOptions` adds to the provider options or replaces some.
+ */
+export function podsPool(
+  name: string,
+  host?: string,
+  providerOptions: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    provider: 'pods',
+    min: 0,
+    max: 10,
+    provider_options: {
+      namespace: name,
+      image: 'busybox:1.36',
+      ...(host
+        ? {
+            node_selector: { 'kubernetes.io/hostname': host },
+            cleanup: { succeeded_after_seconds: 0, failed_after_seconds: 0 },
+          }
+        : {}),
+      ...providerOptions,
+    },
+  };
+}

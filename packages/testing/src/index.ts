@@ -1,5 +1,13 @@
 export { FLOOR_REPAIR_CHAIN, PENDING_SCALE_UP_CHAIN, SCALE_UP_ACTION } from './chains.ts';
-export { type ServersOptions, type ServiceYamlOptions, serversYaml, serviceYaml } from './config.ts';
+export {
+  type PoolServiceYamlOptions,
+  podsPool,
+  poolServiceYaml,
+  type ServersOptions,
+  type ServiceYamlOptions,
+  serversYaml,
+  serviceYaml,
+} from './config.ts';
 export {
   type FixtureOptions,
   type IntegrationFixture,
@@ -15,6 +23,7 @@ export {
 export { K3S_IMAGE, type KubernetesEndpoint, KWOK_IMAGE, kubeconfigWithServer } from './k3s.ts';
 export { freshGroupId, freshTopic, testKafka } from './kafka.ts';
 export {
+  completePod,
   coreApi,
   createSimulatedNode,
   type KubeAdmin,

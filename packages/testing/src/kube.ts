@@ -191,3 +191,45 @@ export async function webDeployment(apps: AppsV1Api, spec: WebDeploymentSpec): P
     },
   });
 }
+
+/**
+ * Writes, through the pods/status subresource, what the kubelet writes when the pod's
+ * containers exit with `exitCode`: phase Succeeded (0) or Failed, not Ready, each container
+ * terminated. For pods no kubelet completes (KWOK completes only Job pods).
+ * @throws the API server's error, e.g. a 409 Conflict when the pod changed since it was read.
+ */
+export async function completePod(
+  core: CoreV1Api,
+  namespace: string,
+  name: string,
+  exitCode = 0,
+): Promise<void> {
+  const pod = await core.readNamespacedPod({ name, namespace });
+  const now = new Date();
+  pod.status = {
+    ...pod.status,
+    phase: exitCode === 0 ? 'Succeeded' : 'Failed',
+    conditions: (pod.status?.conditions ?? []).map((c) =>
+      c.type === 'Ready' || c.type === 'ContainersReady'
+        ? { ...c, status: 'False', reason: 'PodCompleted', lastTransitionTime: now }
+        : c,
+    ),
+    containerStatuses: (pod.spec?.containers ?? []).map((c) => ({
+      name: c.name,
+      image: c.image ?? '',
+      imageID: '',
+      ready: false,
+      restartCount: 0,
+      started: false,
+      state: {
+        terminated: {
+          exitCode,
+          reason: exitCode === 0 ? 'Completed' : 'Error',
+          startedAt: now,
+          finishedAt: now,
+        },
+      },
+    })),
+  };
+  await core.replaceNamespacedPodStatus({ name, namespace, body: pod });
+}

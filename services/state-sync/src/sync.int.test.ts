@@ -38,11 +38,13 @@ import {
 import { workerPodManifest } from '@scalewise/providers';
 import { createService, type Service } from '@scalewise/service';
 import {
+  completePod,
   freePort,
   integrationFixture,
+  podsPool,
+  poolServiceYaml,
   quiet,
   serversYaml,
-  serviceYaml,
   uniqueName,
   waitFor,
 } from '@scalewise/testing';
@@ -64,11 +66,9 @@ async function setup(
   for (let i = 1; i <= workers; i++) await addNode(pool, `${pool}-${i}`);
   const prefix = `${pool}.`;
   const loaded = loadConfig({
-    text: serviceYaml(fx.stack, {
-      clusterId: pool,
-      prefix,
-      autoscaler: `  pools: [{ name: ${pool}, min: 1, max: 6 }]
-  sensing: { sync_interval_seconds: ${options.syncIntervalSeconds ?? 1} }`,
+    text: poolServiceYaml(fx.stack, pool, {
+      pool: { min: 1, max: 6 },
+      autoscaler: { sensing: { sync_interval_seconds: options.syncIntervalSeconds ?? 1 } },
     }),
     env: {},
   });
@@ -296,35 +296,11 @@ async function completeTask(namespace: string, name: string): Promise<void> {
   // waitFor tries again while the probe throws (a 409 Conflict), until its deadline.
   await waitFor(
     async () => {
-      await writeCompleted(namespace, name);
+      await completePod(fx.admin.core, namespace, name);
       return true;
     },
     { timeoutMs: 10_000, what: `the completed status of ${name} written` },
   );
-}
-
-async function writeCompleted(namespace: string, name: string): Promise<void> {
-  const pod = await fx.admin.core.readNamespacedPod({ name, namespace });
-  const now = new Date();
-  pod.status = {
-    ...pod.status,
-    phase: 'Succeeded',
-    conditions: (pod.status?.conditions ?? []).map((c) =>
-      c.type === 'Ready' || c.type === 'ContainersReady'
-        ? { ...c, status: 'False', reason: 'PodCompleted', lastTransitionTime: now }
-        : c,
-    ),
-    containerStatuses: (pod.spec?.containers ?? []).map((c) => ({
-      name: c.name,
-      image: c.image ?? '',
-      imageID: '',
-      ready: false,
-      restartCount: 0,
-      started: false,
-      state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: now, finishedAt: now } },
-    })),
-  };
-  await fx.admin.core.replaceNamespacedPodStatus({ name, namespace, body: pod });
 }
 
 describe('state-sync of a pods pool on the real servers', () => {
@@ -332,20 +308,9 @@ describe('state-sync of a pods pool on the real servers', () => {
     const pool = uniqueName('sp');
     const host = `${pool}-host`;
     const prefix = `${pool}.`;
-    const yaml = serviceYaml(fx.stack, {
-      clusterId: pool,
-      prefix,
-      autoscaler: `  pools:
-    - name: ${pool}
-      provider: pods
-      min: 0
-      max: 10
-      provider_options:
-        namespace: ${pool}
-        image: busybox:1.36
-        node_selector: { kubernetes.io/hostname: ${host} }
-        cleanup: { succeeded_after_seconds: 0, failed_after_seconds: 0 }
-  sensing: { sync_interval_seconds: 1 }`,
+    const yaml = poolServiceYaml(fx.stack, pool, {
+      pool: podsPool(pool, host),
+      autoscaler: { sensing: { sync_interval_seconds: 1 } },
     });
     await fx.namespace(pool, { nodes: `${POOL_LABEL}=${host}`, podsGone: true });
     // The node the worker pods run on: KWOK plays its kubelet (its pods become Running and Ready).
