@@ -18,6 +18,8 @@ import {
 import { createService } from '@scalewise/service';
 import {
   integrationFixture,
+  podsPool,
+  poolServiceYaml,
   quiet,
   serviceYaml,
   uniqueName,
@@ -26,6 +28,7 @@ import {
 } from '@scalewise/testing';
 import { leaseName } from './app.ts';
 import { defineMetricsListener } from './service.ts';
+import { recordedData, startListener } from './test-support/listener.ts';
 
 const fx = integrationFixture({ kubernetes: true, connect: connectKube, recorder: recordTopics });
 
@@ -43,22 +46,14 @@ async function setup(
       kwokNodeManifest({ name: `${pool}-${i}`, pool, cpuMillicores: 2000, memoryBytes: 4 * 2 ** 30 }),
     );
   }
-  const loaded = loadConfig({
-    text: serviceYaml(fx.stack, {
-      clusterId: pool,
-      prefix,
-      autoscaler: `  pools: [{ name: ${pool}, min: 1, max: 6, node_size: { cpu_millicores: 2000, memory_mib: 4096 } }]
+  const text = serviceYaml(fx.stack, {
+    clusterId: pool,
+    prefix,
+    autoscaler: `  pools: [{ name: ${pool}, min: 1, max: 6, node_size: { cpu_millicores: 2000, memory_mib: 4096 } }]
   sensing: ${sensing}`,
-    }),
-    env: {},
   });
   await beforeStart?.(pool);
-  const service = await fx.start(
-    createService(
-      defineMetricsListener({ config: loaded, kube: fx.kube, telemetry: { logDestination: quiet } }),
-    ),
-  );
-  const rec = await fx.record([`${prefix}metrics`, `${prefix}signals`, `${prefix}nodes`]);
+  const { service, rec } = await startListener(fx, text, prefix, ['metrics', 'signals', 'nodes']);
   return { pool, rec, service };
 }
 
@@ -102,10 +97,7 @@ describe('metrics-listener on the real servers', () => {
     assert.deepEqual([a.resource, a.cpu_avg, a.workers], ['cpu', 90, 1]);
     // PoolMetricsObserved goes to its own topic: it may arrive after the alert of its round.
     const observed = () =>
-      rec
-        .of('io.scalewise.PoolMetricsObserved')
-        .map((e) => e.data as EventData<'io.scalewise.PoolMetricsObserved'>)
-        .filter((d) => d.pending_pods === 1);
+      recordedData(rec, 'io.scalewise.PoolMetricsObserved').filter((d) => d.pending_pods === 1);
     await waitFor(() => observed().length >= 1, {
       timeoutMs: 30_000,
       what: 'PoolMetricsObserved with the pending pod',
@@ -118,10 +110,7 @@ describe('metrics-listener on the real servers', () => {
     // No round in the test's time but the one at start: whatever is reported comes from the watch.
     const { pool, rec } = await setup(1, '{ sample_interval_seconds: 600 }');
     await deployment(pool, 3, '900m');
-    const pending = () =>
-      rec
-        .of('io.scalewise.PendingPodsDetected')
-        .map((e) => e.data as EventData<'io.scalewise.PendingPodsDetected'>);
+    const pending = () => recordedData(rec, 'io.scalewise.PendingPodsDetected');
     await waitFor(() => pending().length >= 1, {
       timeoutMs: 60_000,
       what: 'PendingPodsDetected from the watch',
@@ -230,30 +219,12 @@ describe('metrics-listener with a pods pool on the real servers', () => {
     const workerLabels = { [MANAGED_BY]: 'scalewise', [WORKER_KIND_LABEL]: 'pod', [POOL_LABEL]: pool };
     for (const i of [1, 2, 3]) await pod(`${pool}-w${i}`, workerLabels);
     await pod(`${pool}-other`, { app: 'other', [POOL_LABEL]: pool });
-    const loaded = loadConfig({
-      text: serviceYaml(fx.stack, {
-        clusterId: pool,
-        prefix,
-        autoscaler: `  pools:
-    - name: ${pool}
-      provider: pods
-      min: 0
-      max: 10
-      provider_options: { namespace: ${pool}, image: busybox:1.36 }
-  sensing: { sample_interval_seconds: 1, underutilized_periods: 2 }`,
-      }),
-      env: {},
+    const text = poolServiceYaml(fx.stack, pool, {
+      pool: podsPool(pool),
+      autoscaler: { sensing: { sample_interval_seconds: 1, underutilized_periods: 2 } },
     });
-    await fx.start(
-      createService(
-        defineMetricsListener({ config: loaded, kube: fx.kube, telemetry: { logDestination: quiet } }),
-      ),
-    );
-    const rec = await fx.record([`${prefix}metrics`, `${prefix}signals`, `${prefix}nodes`]);
-    const observed = () =>
-      rec
-        .of('io.scalewise.PoolMetricsObserved')
-        .map((e) => e.data as EventData<'io.scalewise.PoolMetricsObserved'>);
+    const { rec } = await startListener(fx, text, prefix, ['metrics', 'signals', 'nodes']);
+    const observed = () => recordedData(rec, 'io.scalewise.PoolMetricsObserved');
     await waitFor(() => observed().some((m) => m.ready_workers === 3), {
       timeoutMs: 60_000,
       what: 'three Running worker pods observed',

@@ -17,25 +17,25 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { ApiregistrationV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
-import { loadConfig } from '@scalewise/config';
-import type { EventData } from '@scalewise/events';
 import { connectKube, isStatus, POOL_LABEL, type V1Node } from '@scalewise/kube';
-import { createService } from '@scalewise/service';
-import {
-  integrationFixture,
-  quiet,
-  repositoryRoot,
-  serviceYaml,
-  uniqueName,
-  waitFor,
-} from '@scalewise/testing';
-import { defineMetricsListener } from '../service.ts';
+import { integrationFixture, repositoryRoot, serviceYaml, uniqueName, waitFor } from '@scalewise/testing';
+import { recordedData, startListener } from '../test-support/listener.ts';
 import { freePort, goTool, type Proc, selfSignedCert, startProcess } from '../test-support/processes.ts';
 import { createMetricsApi } from './metrics-api.ts';
 
 const APISERVICE = 'v1beta1.metrics.k8s.io';
 const SIM_LABEL = 'scalewise.io/metrics-sim';
 const GiB = 2 ** 30;
+
+/** One of KWOK's per-container metrics, labelled with the container, its pod and namespace. */
+const containerMetric = (name: string, kind: 'gauge' | 'counter', value: string) => `  - name: ${name}
+    dimension: container
+    kind: ${kind}
+    labels:
+    - { name: container, value: 'container.name' }
+    - { name: namespace, value: 'pod.metadata.namespace' }
+    - { name: pod, value: 'pod.metadata.name' }
+    value: '${value}'`;
 
 // What KWOK serves per node (trimmed from kwok's kustomize/metrics/resource), and each pod's
 // usage from its kwok.x-k8s.io/usage-cpu / usage-memory annotations (kustomize/metrics/usage).
@@ -48,30 +48,9 @@ spec:
   path: "/metrics/nodes/{nodeName}/metrics/resource"
   metrics:
   - { name: scrape_error, dimension: node, kind: gauge, value: '0' }
-  - name: container_start_time_seconds
-    dimension: container
-    kind: gauge
-    labels:
-    - { name: container, value: 'container.name' }
-    - { name: namespace, value: 'pod.metadata.namespace' }
-    - { name: pod, value: 'pod.metadata.name' }
-    value: 'pod.SinceSecond()'
-  - name: container_cpu_usage_seconds_total
-    dimension: container
-    kind: counter
-    labels:
-    - { name: container, value: 'container.name' }
-    - { name: namespace, value: 'pod.metadata.namespace' }
-    - { name: pod, value: 'pod.metadata.name' }
-    value: 'pod.CumulativeUsage("cpu", container.name)'
-  - name: container_memory_working_set_bytes
-    dimension: container
-    kind: gauge
-    labels:
-    - { name: container, value: 'container.name' }
-    - { name: namespace, value: 'pod.metadata.namespace' }
-    - { name: pod, value: 'pod.metadata.name' }
-    value: 'pod.Usage("memory", container.name)'
+${containerMetric('container_start_time_seconds', 'gauge', 'pod.SinceSecond()')}
+${containerMetric('container_cpu_usage_seconds_total', 'counter', 'pod.CumulativeUsage("cpu", container.name)')}
+${containerMetric('container_memory_working_set_bytes', 'gauge', 'pod.Usage("memory", container.name)')}
   - { name: node_cpu_usage_seconds_total, dimension: node, kind: counter, value: 'node.CumulativeUsage("cpu")' }
   - { name: node_memory_working_set_bytes, dimension: node, kind: gauge, value: 'node.Usage("memory")' }
 ---
@@ -304,26 +283,14 @@ describe('metrics.k8s.io through the real aggregation layer', () => {
 
     // metrics-listener, started before the API is registered, rechecking every second.
     const prefix = `${run}.`;
-    const loaded = loadConfig({
-      text: serviceYaml(fx.stack, {
-        clusterId: run,
-        prefix,
-        autoscaler: `  pools: [{ name: ${pool}, min: 1, max: 6, node_size: { cpu_millicores: 4000, memory_mib: 8192 } }]
+    const text = serviceYaml(fx.stack, {
+      clusterId: run,
+      prefix,
+      autoscaler: `  pools: [{ name: ${pool}, min: 1, max: 6, node_size: { cpu_millicores: 4000, memory_mib: 8192 } }]
   sensing: { sample_interval_seconds: 1, metrics_api_recheck_seconds: 1 }`,
-      }),
-      env: {},
     });
-    await fx.start(
-      createService(
-        defineMetricsListener({ config: loaded, kube: fx.kube, telemetry: { logDestination: quiet } }),
-      ),
-    );
-    const rec = await fx.record([`${prefix}metrics`, `${prefix}signals`]);
-    const observed = () =>
-      rec
-        .of('io.scalewise.PoolMetricsObserved')
-        .map((e) => e.data as EventData<'io.scalewise.PoolMetricsObserved'>)
-        .filter((d) => d.pool === pool);
+    const { rec } = await startListener(fx, text, prefix, ['metrics', 'signals']);
+    const observed = () => recordedData(rec, 'io.scalewise.PoolMetricsObserved', pool);
 
     // 1. No metrics.k8s.io: requests / allocatable, 200m of 8000m.
     await waitFor(() => observed().some((d) => d.workers === 2 && d.ready_workers === 2), {
@@ -375,14 +342,10 @@ describe('metrics.k8s.io through the real aggregation layer', () => {
     );
     assert.equal(measured?.memory_avg, 25);
     // Above 80 % on usage while requests say 2.5 %: pressure that requests alone would never show.
-    const alert = await waitFor(
-      () =>
-        rec
-          .of('io.scalewise.ResourcePressureAlert')
-          .map((e) => e.data as EventData<'io.scalewise.ResourcePressureAlert'>)
-          .find((a) => a.pool === pool),
-      { timeoutMs: 30_000, what: 'ResourcePressureAlert on measured CPU' },
-    );
+    const alert = await waitFor(() => recordedData(rec, 'io.scalewise.ResourcePressureAlert', pool)[0], {
+      timeoutMs: 30_000,
+      what: 'ResourcePressureAlert on measured CPU',
+    });
     assert.deepEqual([alert.resource, alert.workers], ['cpu', 2]);
     assert.ok(alert.cpu_avg > 80);
 

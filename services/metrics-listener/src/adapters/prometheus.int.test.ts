@@ -9,12 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
-import { loadConfig, type PoolConfig } from '@scalewise/config';
-import type { EventData } from '@scalewise/events';
+import type { PoolConfig } from '@scalewise/config';
 import { connectKube, ensureNode, kwokNodeManifest, POOL_LABEL } from '@scalewise/kube';
-import { createService } from '@scalewise/service';
-import { integrationFixture, quiet, serviceYaml, uniqueName, waitFor } from '@scalewise/testing';
-import { defineMetricsListener } from '../service.ts';
+import { integrationFixture, poolServiceYaml, uniqueName, waitFor } from '@scalewise/testing';
+import { recordedData, startListener } from '../test-support/listener.ts';
 import { freePort, goTool, type Proc, startProcess } from '../test-support/processes.ts';
 import { createPrometheusSource } from './prometheus.ts';
 
@@ -121,41 +119,26 @@ describe('Prometheus source on a real query API (VictoriaMetrics)', () => {
       );
     }
     await write([`jobs_waiting{pool="${series}"} 3`]);
-    const loaded = loadConfig({
-      text: serviceYaml(fx.stack, {
-        clusterId: pool,
-        prefix,
-        autoscaler: `  pools:
-    - name: ${pool}
-      min: 1
-      max: 10
-      metrics:
-        prometheus:
-          server_address: ${vmUrl}
-          query: sum(jobs_waiting{pool="${series}"})
-          threshold: 100
-          activation_threshold: 5
-          name: jobs_waiting
-  sensing: { sample_interval_seconds: 1, utilization_source: requests }`,
-      }),
-      env: {},
+    const text = poolServiceYaml(fx.stack, pool, {
+      pool: {
+        min: 1,
+        max: 10,
+        metrics: {
+          prometheus: {
+            server_address: vmUrl,
+            query: `sum(jobs_waiting{pool="${series}"})`,
+            threshold: 100,
+            activation_threshold: 5,
+            name: 'jobs_waiting',
+          },
+        },
+      },
+      autoscaler: { sensing: { sample_interval_seconds: 1, utilization_source: 'requests' } },
     });
-    await fx.start(
-      createService(
-        defineMetricsListener({ config: loaded, kube: fx.kube, telemetry: { logDestination: quiet } }),
-      ),
-    );
-    const rec = await fx.record([`${prefix}metrics`, `${prefix}signals`]);
+    const { rec } = await startListener(fx, text, prefix, ['metrics', 'signals']);
     const observed = () =>
-      rec
-        .of('io.scalewise.PoolMetricsObserved')
-        .map((e) => e.data as EventData<'io.scalewise.PoolMetricsObserved'>)
-        .filter((d) => d.pool === pool && d.ready_workers === 2);
-    const alerts = () =>
-      rec
-        .of('io.scalewise.ResourcePressureAlert')
-        .map((e) => e.data as EventData<'io.scalewise.ResourcePressureAlert'>)
-        .filter((d) => d.pool === pool);
+      recordedData(rec, 'io.scalewise.PoolMetricsObserved', pool).filter((d) => d.ready_workers === 2);
+    const alerts = () => recordedData(rec, 'io.scalewise.ResourcePressureAlert', pool);
 
     // 3 jobs waiting, activation at 5: the metric is inactive and asks for nothing.
     await waitFor(() => observed().filter((d) => d.metric?.value === 3).length >= 2, {
