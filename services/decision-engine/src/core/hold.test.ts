@@ -28,6 +28,16 @@ const update = (data: object) => trigger('io.scalewise.trigger.update', { pool: 
 /** Seed 000's HPA defaults for scale-up (+4 or +100 % per 15 s), min 0, max 10, a 300 s hold. */
 const policy = (o: Partial<PoolPolicyInput> = {}) =>
   pool({ min: 0, max: 10, cooldownSeconds: 0, underutilizedForSeconds: 0, triggerHoldSeconds: 300, ...o });
+/** That policy, shrinking by at most `pods` per 60 s, with no scale-down stabilisation window. */
+const shrinkingBy = (pods: number) =>
+  policy({
+    behavior: {
+      scaleDown: {
+        stabilizationWindowSeconds: 0,
+        policies: [{ type: 'Pods', value: pods, periodSeconds: 60 }],
+      },
+    },
+  });
 
 /** Runs `[seconds, input]` steps from `state`, returning the last state and all events. */
 function run(state: EngineState, steps: Array<[number, Parameters<typeof when>[1]]>) {
@@ -88,14 +98,7 @@ describe('a trigger target cut by the rate policy is completed in the following 
   });
 
   test('scale_down by 6 from 8 with -2 per 60 s: 8 -> 6 -> 4 -> 2 as each action completes and the period passes', () => {
-    const p = policy({
-      behavior: {
-        scaleDown: {
-          stabilizationWindowSeconds: 0,
-          policies: [{ type: 'Pods', value: 2, periodSeconds: 60 }],
-        },
-      },
-    });
+    const p = shrinkingBy(2);
     let { state } = given(p, [[0, metrics(8, 50, 50)]]);
     const sizes: number[] = [];
     let workers = 8;
@@ -220,14 +223,7 @@ describe('how a hold ends', () => {
   });
 
   test('overruled: pods that need the pool to grow end a scale-down target not yet reached', () => {
-    const p = policy({
-      behavior: {
-        scaleDown: {
-          stabilizationWindowSeconds: 0,
-          policies: [{ type: 'Pods', value: 1, periodSeconds: 60 }],
-        },
-      },
-    });
+    const p = shrinkingBy(1);
     const { state } = given(p, [
       [0, metrics(6, 50, 50)],
       [1, scale({ action: 'set', target: 2 }, 'set-2')],
