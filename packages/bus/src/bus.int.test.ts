@@ -19,7 +19,7 @@ import { integrationFixture, uniqueName, waitFor } from '@scalewise/testing';
 import { type Bus, type BusConfig, createBus } from './bus.ts';
 import type { HandlerRegistry } from './subscriber.ts';
 import { startTcpProxy, type TcpProxy } from './test-support/tcp-proxy.ts';
-import { testBusConfig } from './test-support/test-bus.ts';
+import { subscribed, testBusConfig } from './test-support/test-bus.ts';
 
 const fx = integrationFixture();
 
@@ -104,12 +104,9 @@ describe('bus', () => {
     const { bus, prefix } = testBus();
     await bus.start();
     const got: AnyScalewiseEvent[] = [];
-    const sub = bus.subscribe({
-      groupId: uniqueName('g'),
-      fromBeginning: true,
-      handlers: { 'io.scalewise.trigger.scale': (e) => void got.push(e as AnyScalewiseEvent) },
+    await subscribed(bus, {
+      'io.scalewise.trigger.scale': (e) => void got.push(e as AnyScalewiseEvent),
     });
-    await sub.start();
     const payload = JSON.stringify({ pool: 'workers', action: 'scale_up', count: 2, task_id: 'task-123' });
     const topic = topicName('triggers', prefix);
     const headers = [
@@ -216,18 +213,13 @@ describe('bus', () => {
     await bus.start();
     let calls = 0;
     let handled = 0;
-    const sub = bus.subscribe({
-      groupId: uniqueName('g'),
-      fromBeginning: true,
-      handlers: {
-        'io.scalewise.trigger.resume': () => {
-          calls += 1;
-          if (calls <= 2) throw new Error(`flaky ${calls}`);
-          handled += 1;
-        },
+    await subscribed(bus, {
+      'io.scalewise.trigger.resume': () => {
+        calls += 1;
+        if (calls <= 2) throw new Error(`flaky ${calls}`);
+        handled += 1;
       },
     });
-    await sub.start();
     await bus.publisher.publish(
       createEvent('io.scalewise.trigger.resume', { pool: 'workers' }, { source: '/t', clusterid: 'local' }),
     );
@@ -240,16 +232,11 @@ describe('bus', () => {
     const { bus } = testBus();
     await bus.start();
     let handled = 0;
-    const sub = bus.subscribe({
-      groupId: uniqueName('g'),
-      fromBeginning: true,
-      handlers: {
-        'io.scalewise.NodeReady': () => {
-          handled += 1;
-        },
+    await subscribed(bus, {
+      'io.scalewise.NodeReady': () => {
+        handled += 1;
       },
     });
-    await sub.start();
     const e = createEvent('io.scalewise.NodeReady', sampleData['io.scalewise.NodeReady'], {
       source: '/t',
       clusterid: 'local',
@@ -268,12 +255,11 @@ describe('bus', () => {
     withS3Proxy(async ({ bus, prefix, proxy }) => {
       const groupId = uniqueName('g');
       const got: string[] = [];
-      const sub = bus.subscribe({
-        groupId,
-        fromBeginning: true,
-        handlers: { 'io.scalewise.trigger.pause': (e) => void got.push(e.id) },
-      });
-      await sub.start();
+      const sub = await subscribed(
+        bus,
+        { 'io.scalewise.trigger.pause': (e) => void got.push(e.id) },
+        { groupId },
+      );
       const topic = topicName('triggers', prefix);
       await proxy.cut();
       const good = toKafkaMessage(
@@ -307,15 +293,14 @@ describe('bus', () => {
     withS3Proxy(async ({ bus, prefix, proxy }) => {
       const groupId = uniqueName('g');
       const got: AnyScalewiseEvent[] = [];
-      const sub = bus.subscribe({
-        groupId,
-        fromBeginning: true,
-        handlers: {
+      const sub = await subscribed(
+        bus,
+        {
           'io.scalewise.trigger.pause': (e) => void got.push(e as AnyScalewiseEvent),
           'io.scalewise.NodeReady': (e) => void got.push(e as AnyScalewiseEvent),
         },
-      });
-      await sub.start();
+        { groupId },
+      );
       const triggers = topicName('triggers', prefix);
       const pause = (pool: string) =>
         toKafkaMessage(
@@ -414,17 +399,12 @@ describe('bus', () => {
     await bus.start();
     let down = true;
     const got: string[] = [];
-    const sub = bus.subscribe({
-      groupId: uniqueName('g'),
-      fromBeginning: true,
-      handlers: {
-        'io.scalewise.trigger.pause': (e) => {
-          if (down) throw new ScalewiseError('CIRCUIT_OPEN', 'redis: circuit open');
-          got.push(e.id);
-        },
+    const sub = await subscribed(bus, {
+      'io.scalewise.trigger.pause': (e) => {
+        if (down) throw new ScalewiseError('CIRCUIT_OPEN', 'redis: circuit open');
+        got.push(e.id);
       },
     });
-    await sub.start();
     const e = createEvent(
       'io.scalewise.trigger.pause',
       { pool: 'workers' },

@@ -8,10 +8,10 @@ import {
   toKafkaMessage,
   topicName,
 } from '@scalewise/events';
-import { integrationFixture, uniqueName, waitFor } from '@scalewise/testing';
+import { integrationFixture, waitFor } from '@scalewise/testing';
 import { createBus } from './bus.ts';
 import { replay, replayDeadLetter, replayIntoTopic } from './replay.ts';
-import { testBusConfig } from './test-support/test-bus.ts';
+import { subscribed, testBusConfig } from './test-support/test-bus.ts';
 
 const fx = integrationFixture();
 
@@ -57,15 +57,10 @@ test('replay of a time range re-delivers exactly the selected events, marked rep
   assert.deepEqual(byPool.map((e) => e.id).sort(), [events[4]?.id, events[5]?.id].sort());
 
   const got: AnyScalewiseEvent[] = [];
-  const sub = bus.subscribe({
-    groupId: uniqueName('g'),
-    fromBeginning: true,
-    handlers: {
-      'io.scalewise.NodeReady': (e) => void got.push(e as AnyScalewiseEvent),
-      'io.scalewise.NodeCreated': (e) => void got.push(e as AnyScalewiseEvent),
-    },
+  await subscribed(bus, {
+    'io.scalewise.NodeReady': (e) => void got.push(e as AnyScalewiseEvent),
+    'io.scalewise.NodeCreated': (e) => void got.push(e as AnyScalewiseEvent),
   });
-  await sub.start();
   await replayIntoTopic(bus.kafka, bus.publisher, { topic, from: base + 5000 });
   await waitFor(() => got.length >= 7, { timeoutMs: 20_000, what: 'originals and the replayed copy' });
   const replayed = got.filter((e) => e.replayof);
@@ -81,12 +76,9 @@ test('a fixed dead letter replayed into its topic is handled', async () => {
   // Not a trigger: a trigger whose data breaks its schema is answered, not dead-lettered.
   const topic = topicName('nodes', prefix);
   const got: AnyScalewiseEvent[] = [];
-  const sub = bus.subscribe({
-    groupId: uniqueName('g'),
-    fromBeginning: true,
-    handlers: { 'io.scalewise.NodeReady': (e) => void got.push(e as AnyScalewiseEvent) },
+  await subscribed(bus, {
+    'io.scalewise.NodeReady': (e) => void got.push(e as AnyScalewiseEvent),
   });
-  await sub.start();
   const good = sampleData['io.scalewise.NodeReady'];
   const bad = toKafkaMessage(
     createEvent('io.scalewise.NodeReady', good, { source: '/ci', clusterid: 'local' }),
