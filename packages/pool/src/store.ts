@@ -14,7 +14,6 @@
  * `scalewise:<cluster>:pool:{<pool>}:outbox:<service>:<input id>` (the braces keep both on one
  * Redis Cluster slot).
  */
-import { ScalewiseError } from '@scalewise/errors';
 import { type CasStoreOptions, casSettings, readWithOutbox, untilWritten } from '@scalewise/state';
 import type { Redis } from 'ioredis';
 import { emptyLedger, type Ledger } from './ledger.ts';
@@ -155,16 +154,10 @@ export function createPoolStore<P, O>(options: PoolStoreOptions): PoolStore<P, O
           ? { outputs: next.outputs, replayed: false, attempts: attempt, ledger: next.ledger }
           : undefined;
       };
-      return untilWritten(
-        maxAttempts,
-        tryOnce,
-        () =>
-          new ScalewiseError(
-            'CONFLICT',
-            `pool ${pool}: ${maxAttempts} writers in a row changed its record while ${service} applied ${inputId}`,
-            { retriable: true, details: { pool, inputId, service } },
-          ),
-      );
+      return untilWritten(maxAttempts, tryOnce, {
+        message: `pool ${pool}: ${maxAttempts} writers in a row changed its record while ${service} applied ${inputId}`,
+        details: { pool, inputId, service },
+      });
     },
     async get(pool) {
       const cur = await read(pool);

@@ -150,19 +150,20 @@ export function readWithOutbox(
  * The compare-and-set loop of a store: runs `attempt(n)` (read, step, compare-and-set) until it
  * gives a result; `undefined` means another writer got in first, and the next attempt, after a
  * short jittered pause, steps from that writer's state.
- * @throws the error `conflict()` makes after `maxAttempts` lost races.
+ * @throws ScalewiseError CONFLICT (retriable) with `conflict`'s message and details after
+ *   `maxAttempts` lost races.
  */
 export async function untilWritten<R>(
   maxAttempts: number,
   attempt: (n: number) => Promise<R | undefined>,
-  conflict: () => ScalewiseError,
+  conflict: { message: string; details: Record<string, unknown> },
 ): Promise<R> {
   for (let n = 1; n <= maxAttempts; n++) {
     const result = await attempt(n);
     if (result !== undefined) return result;
     await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 * n)));
   }
-  throw conflict();
+  throw new ScalewiseError('CONFLICT', conflict.message, { retriable: true, details: conflict.details });
 }
 
 export function createStateStore<S, O>(options: StateStoreOptions): StateStore<S, O> {
@@ -221,16 +222,10 @@ export function createStateStore<S, O>(options: StateStoreOptions): StateStore<S
         );
         return ok === 1 ? { outputs: next.outputs, replayed: false, attempts: attempt, version } : undefined;
       };
-      return untilWritten(
-        maxAttempts,
-        tryOnce,
-        () =>
-          new ScalewiseError(
-            'CONFLICT',
-            `state ${keyOf(key)}: ${maxAttempts} writers in a row changed it while input ${inputId} was applied`,
-            { retriable: true, details: { key, inputId } },
-          ),
-      );
+      return untilWritten(maxAttempts, tryOnce, {
+        message: `state ${keyOf(key)}: ${maxAttempts} writers in a row changed it while input ${inputId} was applied`,
+        details: { key, inputId },
+      });
     },
     async get(key) {
       const cur = await read(key);
