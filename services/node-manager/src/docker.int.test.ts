@@ -21,10 +21,10 @@ import { createService } from '@scalewise/service';
 import { startFeeder } from '@scalewise/service/test-support';
 import {
   integrationFixture,
+  poolServiceYaml,
   quiet,
   repositoryRoot,
   serversYaml,
-  serviceYaml,
   uniqueName,
   waitFor,
 } from '@scalewise/testing';
@@ -330,20 +330,19 @@ ${serversYaml(fx.stack)}
   test('a scale-up starts k3s agent containers that become the nodes; a scale-down removes one, container and Node', async () => {
     const pool = uniqueName('nmd').slice(0, 30);
     const prefix = `${pool}.`;
-    const yaml = serviceYaml(fx.stack, {
-      clusterId: pool,
-      prefix,
-      autoscaler: `  pools:
-    - name: ${pool}
-      provider: docker
-      min: 0
-      max: 5
-      action_timeout_seconds: 60
-      provider_options:
-        image: ${image}
-        pull: never
-        ulimits: { nofile: { soft: 1024, hard: 1024 }, nproc: { soft: 1024, hard: 1024 } }
-        stop_timeout_seconds: 5`,
+    const yaml = poolServiceYaml(fx.stack, pool, {
+      pool: {
+        provider: 'docker',
+        min: 0,
+        max: 5,
+        action_timeout_seconds: 60,
+        provider_options: {
+          image,
+          pull: 'never',
+          ulimits: { nofile: { soft: 1024, hard: 1024 }, nproc: { soft: 1024, hard: 1024 } },
+          stop_timeout_seconds: 5,
+        },
+      },
       partitions: 1,
     });
     fx.defer(() => fx.kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${pool}` }));

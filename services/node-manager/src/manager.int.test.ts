@@ -22,14 +22,13 @@ import {
   SCALE_DOWN_DISABLED,
   type V1Pod,
 } from '@scalewise/kube';
-import { createPoolStore, type Ledger, listed, removedByUs, workersOf } from '@scalewise/pool';
+import { type Ledger, listed, removedByUs, workersOf } from '@scalewise/pool';
 import { createService } from '@scalewise/service';
-import { startFeeder } from '@scalewise/service/test-support';
 import {
   integrationFixture,
+  poolServiceYaml,
   quiet,
   repositoryRoot,
-  serviceYaml,
   testKafka,
   uniqueName,
   waitFor,
@@ -37,6 +36,7 @@ import {
 } from '@scalewise/testing';
 import { defineNodeManager, type NodeManagerService } from './service.ts';
 import { decision } from './test-support/decision.ts';
+import { dataOf, drivePool, recordedCount } from './test-support/pool.ts';
 
 const fx = integrationFixture({ kubernetes: true, connect: connectKube, recorder: recordTopics });
 
@@ -44,34 +44,23 @@ const fx = integrationFixture({ kubernetes: true, connect: connectKube, recorder
 async function setup() {
   const pool = uniqueName('nm');
   const prefix = `${pool}.`;
-  const yaml = serviceYaml(fx.stack, {
-    clusterId: pool,
-    prefix,
-    autoscaler: `  pools:
-    - name: ${pool}
-      provider: kwok
-      min: 0
-      max: 10
-      node_size: { cpu_millicores: 2000, memory_mib: 4096 }
-      action_timeout_seconds: 40`,
+  const yaml = poolServiceYaml(fx.stack, pool, {
+    pool: {
+      provider: 'kwok',
+      min: 0,
+      max: 10,
+      node_size: { cpu_millicores: 2000, memory_mib: 4096 },
+      action_timeout_seconds: 40,
+    },
     logLevel: process.env.NM_DEBUG ? 'debug' : 'warn',
   });
   await fx.namespace(pool, { nodes: `${POOL_LABEL}=${pool}` });
-  // A publisher of the test's own (it also creates the topics), then the recorder.
-  const feeder = await startFeeder(fx, yaml);
-  const rec = await fx.record([`${prefix}nodes`, `${prefix}actions`]);
-  // The pool's record in Redis, as the other services read and write it.
-  const ledgers = createPoolStore<never, never>({
-    redis: feeder.bus.redis,
-    clusterId: pool,
-    service: 'state-sync',
-  });
+  const { ledgers, ...driven } = await drivePool(fx, yaml, pool);
   return {
     pool,
     prefix,
     yaml,
-    rec,
-    ledger: async () => (await ledgers.get(pool)).ledger,
+    ...driven,
     /** The pool has `count` Ready workers already, listed into the ledger as state-sync lists them. */
     async existing(count: number): Promise<void> {
       const names = Array.from({ length: count }, (_, i) => `${pool}-old-${i + 1}`);
@@ -90,7 +79,6 @@ async function setup() {
         outputs: [],
       }));
     },
-    feed: (...e: AnyScalewiseEvent[]) => feeder.bus.publisher.publish(...e),
   };
 }
 
@@ -264,13 +252,9 @@ describe('node-manager on the real servers', () => {
     const busyPods = await pods(pool);
     const down = decision('io.scalewise.ScaleDownDecision', pool, 3, 1);
     await feed(down);
-    await waitFor(() => rec.of('io.scalewise.ScalingActionCompleted').length === 2, {
-      timeoutMs: 60_000,
-      what: 'the scale-down',
-    });
-    const started = rec.of('io.scalewise.ScaleDownStarted')[0]
-      ?.data as EventData<'io.scalewise.ScaleDownStarted'>;
-    const victim = started.nodes[0] as string;
+    await recordedCount(rec, 'io.scalewise.ScalingActionCompleted', 2, 'the scale-down');
+    const [started] = dataOf(rec, 'io.scalewise.ScaleDownStarted');
+    const victim = started?.nodes[0] as string;
     assert.notEqual(victim, names[0], 'never the disabled worker');
     const podsOnNode = (n: string) => busyPods.filter((p) => p.spec?.nodeName === n).length;
     const other = names.find((n) => n !== names[0] && n !== victim) as string;
@@ -331,12 +315,14 @@ describe('node-manager on the real servers', () => {
     // The only worker left to choose carries the pods (the other is disabled).
     const blocked = decision('io.scalewise.ScaleDownDecision', pool, 2, 1);
     await feed(blocked);
-    await waitFor(() => rec.of('io.scalewise.ScalingActionFailed').length === 1, {
-      timeoutMs: 120_000,
-      what: 'the blocked scale-down reported',
-    });
-    const f = rec.of('io.scalewise.ScalingActionFailed')[0]
-      ?.data as EventData<'io.scalewise.ScalingActionFailed'>;
+    const [f] = await recordedCount(
+      rec,
+      'io.scalewise.ScalingActionFailed',
+      1,
+      'the blocked scale-down reported',
+      120_000,
+    );
+    assert.ok(f);
     // The re-check on the cluster as it is now (the scheduling simulation's removal pass) finds
     // the budget before anything is cordoned: the node is refused, named with its pod and PDB.
     assert.equal(f.error_code, 'NO_ELIGIBLE_NODES');

@@ -15,13 +15,21 @@ import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig, type PoolConfig } from '@scalewise/config';
 import { type AnyScalewiseEvent, type EventData, shortName } from '@scalewise/events';
 import { connectKube, ensureWorker, POOL_LABEL, type V1Pod } from '@scalewise/kube';
-import { createPoolStore, type Ledger, removedByUs } from '@scalewise/pool';
+import { type Ledger, removedByUs } from '@scalewise/pool';
 import { BUSY_ANNOTATION, podsProvider, TASK_LABEL, WORKER_POD_SELECTOR } from '@scalewise/providers';
 import { createService, type Service } from '@scalewise/service';
-import { startFeeder } from '@scalewise/service/test-support';
-import { integrationFixture, quiet, serviceYaml, uniqueName, waitFor } from '@scalewise/testing';
+import {
+  completePod,
+  integrationFixture,
+  podsPool,
+  poolServiceYaml,
+  quiet,
+  uniqueName,
+  waitFor,
+} from '@scalewise/testing';
 import { defineNodeManager } from './service.ts';
 import { decision as decisionOf } from './test-support/decision.ts';
+import { dataOf, drivePool, recordedCount } from './test-support/pool.ts';
 
 const fx = integrationFixture({ kubernetes: true, connect: connectKube, recorder: recordTopics });
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -29,48 +37,33 @@ const silent = { info: () => undefined, warn: () => undefined, error: () => unde
 /** A pods pool, its namespace, a KWOK node its pods run on, topics and groups of the test's own. */
 async function setup() {
   const pool = uniqueName('pods');
-  const prefix = `${pool}.`;
   const host = `${pool}-host`;
-  const yaml = serviceYaml(fx.stack, {
-    clusterId: pool,
-    prefix,
-    autoscaler: `  pools:
-    - name: ${pool}
-      provider: pods
-      min: 0
-      max: 10
-      action_timeout_seconds: 40
-      provider_options:
-        namespace: ${pool}
-        image: busybox:1.36
-        command: [sh, -c]
-        args: ["echo working on $TASK_ID; sleep 30"]
-        env: { LOG_LEVEL: debug }
-        resources: { requests: { cpu: 100m, memory: 64Mi }, limits: { memory: 128Mi } }
-        labels: { app: otto-agent }
-        node_selector: { kubernetes.io/hostname: ${host} }
-        cleanup: { succeeded_after_seconds: 0, failed_after_seconds: 0 }`,
+  const yaml = poolServiceYaml(fx.stack, pool, {
+    pool: {
+      ...podsPool(pool, host, {
+        command: ['sh', '-c'],
+        args: ['echo working on $TASK_ID; sleep 30'],
+        env: { LOG_LEVEL: 'debug' },
+        resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '128Mi' } },
+        labels: { app: 'otto-agent' },
+      }),
+      action_timeout_seconds: 40,
+    },
     logLevel: process.env.NM_DEBUG ? 'debug' : 'warn',
   });
   await fx.namespace(pool, { nodes: `${POOL_LABEL}=${host}`, podsGone: true });
   // The node the worker pods run on: KWOK plays its kubelet (pods on it become Running and Ready).
   await ensureWorker(fx.kube, { name: host, pool: host, cpuMillicores: 16_000, memoryBytes: 32 * 2 ** 30 });
-  const feeder = await startFeeder(fx, yaml);
-  const rec = await fx.record([`${prefix}nodes`, `${prefix}actions`]);
+  const { rec, ledger, feed } = await drivePool(fx, yaml, pool);
   const service = await startManager(yaml);
-  const ledgers = createPoolStore<never, never>({
-    redis: feeder.bus.redis,
-    clusterId: pool,
-    service: 'state-sync',
-  });
   return {
     pool,
     rec,
-    ledger: async () => (await ledgers.get(pool)).ledger,
+    ledger,
     config: loadConfig({ text: yaml, env: {} }).config,
     service,
     yaml,
-    feed: (...e: AnyScalewiseEvent[]) => feeder.bus.publisher.publish(...e),
+    feed,
   };
 }
 
@@ -107,36 +100,8 @@ const podReady = (p: V1Pod) =>
   !!p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 
 /** What the kubelet writes when the worker's container exits (0: Succeeded, else Failed). */
-async function completeTask(namespace: string, name: string, exitCode = 0): Promise<void> {
-  const pod = await fx.admin.core.readNamespacedPod({ name, namespace });
-  const now = new Date();
-  pod.status = {
-    ...pod.status,
-    phase: exitCode === 0 ? 'Succeeded' : 'Failed',
-    conditions: (pod.status?.conditions ?? []).map((c) =>
-      c.type === 'Ready' || c.type === 'ContainersReady'
-        ? { ...c, status: 'False', reason: 'PodCompleted', lastTransitionTime: now }
-        : c,
-    ),
-    containerStatuses: (pod.spec?.containers ?? []).map((c) => ({
-      name: c.name,
-      image: c.image ?? '',
-      imageID: '',
-      ready: false,
-      restartCount: 0,
-      started: false,
-      state: {
-        terminated: {
-          exitCode,
-          reason: exitCode === 0 ? 'Completed' : 'Error',
-          startedAt: now,
-          finishedAt: now,
-        },
-      },
-    })),
-  };
-  await fx.admin.core.replaceNamespacedPodStatus({ name, namespace, body: pod });
-}
+const completeTask = (namespace: string, name: string, exitCode = 0) =>
+  completePod(fx.admin.core, namespace, name, exitCode);
 
 /** The worker left the pool, removed by the action `actionId` (not lost), as the ledger has it. */
 function assertRemovedBy(ledger: Ledger, worker: string, actionId: string): void {
@@ -262,13 +227,9 @@ describe('pods provider on the real servers', () => {
     // The watch sees the mark within milliseconds; give it a moment before the decision.
     await new Promise((r) => setTimeout(r, 500));
     await feed(down);
-    await waitFor(() => rec.of('io.scalewise.ScalingActionCompleted').length === 3, {
-      timeoutMs: 60_000,
-      what: 'the scale-down',
-    });
-    const started = rec.of('io.scalewise.ScaleDownStarted')[0]
-      ?.data as EventData<'io.scalewise.ScaleDownStarted'>;
-    assert.deepEqual(started.nodes, [spare]);
+    await recordedCount(rec, 'io.scalewise.ScalingActionCompleted', 3, 'the scale-down');
+    const [started] = dataOf(rec, 'io.scalewise.ScaleDownStarted');
+    assert.deepEqual(started?.nodes, [spare]);
     const chain = rec.events.filter((e) => e.correlationid === down.correlationid);
     assert.deepEqual(chain.map((e) => shortName(e.type)).sort(), [
       'NodeDrained',
@@ -295,12 +256,14 @@ describe('pods provider on the real servers', () => {
     // Nothing idle is left: the next scale-down fails and says why.
     const none = decision('io.scalewise.ScaleDownDecision', pool, 2, 1);
     await feed(none);
-    await waitFor(() => rec.of('io.scalewise.ScalingActionFailed').length === 1, {
-      timeoutMs: 30_000,
-      what: 'the refused scale-down',
-    });
-    const f = rec.of('io.scalewise.ScalingActionFailed')[0]
-      ?.data as EventData<'io.scalewise.ScalingActionFailed'>;
+    const [f] = await recordedCount(
+      rec,
+      'io.scalewise.ScalingActionFailed',
+      1,
+      'the refused scale-down',
+      30_000,
+    );
+    assert.ok(f);
     assert.equal(f.error_code, 'NO_ELIGIBLE_NODES');
     assert.match(f.message, /runs task build-42/);
     assert.match(f.message, /scalewise\.io\/busy/);

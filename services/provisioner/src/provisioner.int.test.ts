@@ -14,13 +14,13 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig } from '@scalewise/config';
-import type { AnyScalewiseEvent, EventData } from '@scalewise/events';
+import type { EventData } from '@scalewise/events';
 import { connectKube, POOL_LABEL } from '@scalewise/kube';
 import { defineNodeManager, type NodeManagerService } from '@scalewise/node-manager';
 import { decision } from '@scalewise/node-manager/test-support/decision';
-import { createPoolStore, memberNames } from '@scalewise/pool';
+import { dataOf, drivePool, recordedCount } from '@scalewise/node-manager/test-support/pool';
+import { memberNames } from '@scalewise/pool';
 import { createService } from '@scalewise/service';
-import { startFeeder } from '@scalewise/service/test-support';
 import { defineStateSync } from '@scalewise/state-sync';
 import { integrationFixture, quiet, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { buildApp, createMachines } from './app.ts';
@@ -108,20 +108,17 @@ telemetry: { log_level: ${process.env.PROV_DEBUG ? 'debug' : 'warn'} }
 shutdown_timeout_seconds: 10
 `;
   fx.defer(() => fx.kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${pool}` }));
-  const feeder = await startFeeder(fx, yaml);
-  const rec = await fx.record([`${prefix}nodes`, `${prefix}actions`, `${prefix}state`]);
-  const ledgers = createPoolStore<never, never>({
-    redis: feeder.bus.redis,
-    clusterId: pool,
-    service: 'test',
+  const { rec, feed, ledger } = await drivePool(fx, yaml, pool, {
+    topics: ['nodes', 'actions', 'state'],
+    as: 'test',
   });
   return {
     pool,
     yaml,
     rec,
-    feed: (...e: AnyScalewiseEvent[]) => feeder.bus.publisher.publish(...e),
+    feed,
     /** The pool's members in the ledger (what is counted). */
-    members: async () => memberNames((await ledgers.get(pool)).ledger),
+    members: async () => memberNames(await ledger()),
   };
 }
 
@@ -209,13 +206,8 @@ describe('the external provider through the reference provisioner, on the real s
     const up = decision('io.scalewise.ScaleUpDecision', pool, 0, 2);
     await feed(up);
     await feed(up);
-    await waitFor(() => rec.of('io.scalewise.ScalingActionCompleted').length === 1, {
-      timeoutMs: 60_000,
-      what: 'the scale-up completed',
-    });
-    const created = rec
-      .of('io.scalewise.NodeCreated')
-      .map((e) => e.data as EventData<'io.scalewise.NodeCreated'>);
+    await recordedCount(rec, 'io.scalewise.ScalingActionCompleted', 1, 'the scale-up completed');
+    const created = dataOf(rec, 'io.scalewise.NodeCreated');
     assert.equal(created.length, 2);
     assert.ok(created.every((d) => d.provider === 'external' && d.provider_id.startsWith('reference://')));
     const machines = await prov.machines.list(pool);
@@ -244,13 +236,8 @@ describe('the external provider through the reference provisioner, on the real s
     assert.deepEqual(await members(), created.map((d) => d.node_name).sort());
 
     await feed(decision('io.scalewise.ScaleDownDecision', pool, 2, 1));
-    await waitFor(() => rec.of('io.scalewise.ScalingActionCompleted').length === 2, {
-      timeoutMs: 60_000,
-      what: 'the scale-down completed',
-    });
-    const removed = rec
-      .of('io.scalewise.NodeRemoved')
-      .map((e) => e.data as EventData<'io.scalewise.NodeRemoved'>);
+    await recordedCount(rec, 'io.scalewise.ScalingActionCompleted', 2, 'the scale-down completed');
+    const removed = dataOf(rec, 'io.scalewise.NodeRemoved');
     assert.equal(removed.length, 1);
     assert.deepEqual(
       (await prov.machines.list(pool)).map((m) => m.name),
@@ -344,12 +331,8 @@ describe('the external provider through the reference provisioner, on the real s
     await waitFor(() => failedOf(rec).length === 1, { timeoutMs: 40_000, what: 'the scale-up timed out' });
     assert.equal(failedOf(rec)[0]?.error_code, 'TIMEOUT');
     assert.match(failedOf(rec)[0]?.message ?? '', /deleting them/);
-    await waitFor(() => rec.of('io.scalewise.NodeRemoved').length === 1, {
-      timeoutMs: 20_000,
-      what: 'NodeRemoved',
-    });
-    const removed = rec.of('io.scalewise.NodeRemoved')[0]?.data as EventData<'io.scalewise.NodeRemoved'>;
-    assert.equal(removed.reason, 'not_joined');
+    const [removed] = await recordedCount(rec, 'io.scalewise.NodeRemoved', 1, 'NodeRemoved', 20_000);
+    assert.equal(removed?.reason, 'not_joined');
     assert.deepEqual(await prov.machines.list(pool), []);
     assert.deepEqual(rec.of('io.scalewise.NodeReady'), []);
     assert.deepEqual(await members(), []);
