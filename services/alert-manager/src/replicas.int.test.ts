@@ -16,10 +16,11 @@ import {
   topicOf,
 } from '@scalewise/events';
 import { createService, type Service } from '@scalewise/service';
-import { getStack, type StackEndpoints, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
+import { getStack, type StackEndpoints, uniqueName, waitFor } from '@scalewise/testing';
 import { WebSocket } from 'ws';
 import type { AlertManager } from './alerts.ts';
 import { defineAlertManager } from './service.ts';
+import { alertManagerYaml } from './test-support.ts';
 
 const quiet = new Writable({ write: (_c, _e, done) => done() });
 const token = 'test-token-0123456789abcdef';
@@ -64,21 +65,13 @@ interface Replica {
 async function twoReplicas(sinks: string) {
   const prefix = `${uniqueName('amr')}.`;
   const cid = uniqueName('c');
-  const text = `
-cluster_id: ${cid}
-autoscaler: { pools: [{ name: workers }] }
-alerts:
-  sinks: ${sinks}
-  group_window_seconds: 300
-events:
-  topic_prefix: "${prefix}"
-  group_prefix: "${prefix}"
-  partitions: ${PARTITIONS}
-  retry: { attempts: 3, initial_ms: 50, max_ms: 200 }
-${serversYaml(stack, { apiToken: token })}
-telemetry: { log_level: warn }
-shutdown_timeout_seconds: 10
-`;
+  const text = alertManagerYaml(stack, {
+    clusterId: cid,
+    prefix,
+    sinks,
+    partitions: PARTITIONS,
+    servers: { apiToken: token },
+  });
   const replicas: Replica[] = [];
   for (let i = 0; i < 2; i += 1) {
     const def = defineAlertManager({

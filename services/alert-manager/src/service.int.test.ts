@@ -19,9 +19,10 @@ import {
 } from '@scalewise/events';
 import { createService } from '@scalewise/service';
 import { kitOpenRoutes, sweepRoutes } from '@scalewise/service/test-support';
-import { integrationFixture, quiet, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
+import { integrationFixture, quiet, uniqueName, waitFor } from '@scalewise/testing';
 import { WebSocket } from 'ws';
 import { defineAlertManager } from './service.ts';
+import { alertManagerYaml } from './test-support.ts';
 
 const token = 'test-token-0123456789abcdef';
 /** A read-scope token named viewer, beside the write token `api` (http.api_token). */
@@ -57,21 +58,13 @@ async function startAlertManager(
 ) {
   const prefix = `${uniqueName('am')}.`;
   const loaded = loadConfig({
-    text: `
-cluster_id: ${uniqueName('c')}
-autoscaler: { pools: [{ name: workers }] }
-alerts:
-  sinks: ${sinks}
-  group_window_seconds: 300
-events:
-  topic_prefix: "${prefix}"
-  group_prefix: "${prefix}"
-  partitions: 3
-  retry: { attempts: 3, initial_ms: 50, max_ms: 200 }
-${serversYaml(fx.stack, { apiToken: token, http: 'tokens: [{ name: viewer, scope: read, token_env: VIEWER_TOKEN }]' })}
-telemetry: { log_level: ${logs === quiet ? 'warn' : 'info'} }
-shutdown_timeout_seconds: 10
-`,
+    text: alertManagerYaml(fx.stack, {
+      clusterId: uniqueName('c'),
+      prefix,
+      sinks,
+      servers: { apiToken: token, http: 'tokens: [{ name: viewer, scope: read, token_env: VIEWER_TOKEN }]' },
+      logLevel: logs === quiet ? 'warn' : 'info',
+    }),
     env: { VIEWER_TOKEN: viewerToken },
   });
   const service = await fx.start(

@@ -21,41 +21,22 @@ const tick = () => {
 const d = <T extends EventType>(t: T) => sampleData[t] as EventData<T>;
 const src = { source: '/scalewise/test' };
 
+/** An event of `type` with its sample data, caused by `cause`, a second after the last one. */
+const next = <T extends EventType>(cause: AnyScalewiseEvent, type: T) =>
+  causedBy(cause, type, d(type), { ...src, time: tick() });
+
 function pendingPodsChain() {
   const pending = createEvent('io.scalewise.PendingPodsDetected', d('io.scalewise.PendingPodsDetected'), {
     ...src,
     clusterid: 'local',
     time: tick(),
   });
-  const decision = causedBy(pending, 'io.scalewise.ScaleUpDecision', d('io.scalewise.ScaleUpDecision'), {
-    ...src,
-    time: tick(),
-  });
-  const started = causedBy(decision, 'io.scalewise.ScaleUpStarted', d('io.scalewise.ScaleUpStarted'), {
-    ...src,
-    time: tick(),
-  });
-  const created = causedBy(started, 'io.scalewise.NodeCreated', d('io.scalewise.NodeCreated'), {
-    ...src,
-    time: tick(),
-  });
-  const ready = causedBy(created, 'io.scalewise.NodeReady', d('io.scalewise.NodeReady'), {
-    ...src,
-    time: tick(),
-  });
-  const done = causedBy(
-    ready,
-    'io.scalewise.ScalingActionCompleted',
-    d('io.scalewise.ScalingActionCompleted'),
-    {
-      ...src,
-      time: tick(),
-    },
-  );
-  const blocked = causedBy(pending, 'io.scalewise.ScaleDownBlocked', d('io.scalewise.ScaleDownBlocked'), {
-    ...src,
-    time: tick(),
-  });
+  const decision = next(pending, 'io.scalewise.ScaleUpDecision');
+  const started = next(decision, 'io.scalewise.ScaleUpStarted');
+  const created = next(started, 'io.scalewise.NodeCreated');
+  const ready = next(created, 'io.scalewise.NodeReady');
+  const done = next(ready, 'io.scalewise.ScalingActionCompleted');
+  const blocked = next(pending, 'io.scalewise.ScaleDownBlocked');
   return { pending, decision, started, created, ready, done, blocked };
 }
 
@@ -99,10 +80,7 @@ test('an unknown id has no explanation; a causation cycle does not loop', () => 
 
 test('reasons in force: the latest block of each reason before the time asked', () => {
   const c = pendingPodsChain();
-  const again = causedBy(c.pending, 'io.scalewise.ScaleDownBlocked', d('io.scalewise.ScaleDownBlocked'), {
-    ...src,
-    time: tick(),
-  });
+  const again = next(c.pending, 'io.scalewise.ScaleDownBlocked');
   const at = Date.parse(again.time);
   const got = reasonsInForce(Object.values({ ...c, again }) as AnyScalewiseEvent[], 'workers', at);
   assert.deepEqual(
