@@ -4,6 +4,18 @@ import { h, type VNode } from './h.ts';
 import { foldContents, isFold, type TimelineItem } from './routine.ts';
 import { type AnyScalewiseEvent, type OpenAlert, type Silence, shortType } from './types.ts';
 
+/** `items` as a list (`tag`, of class `cls`), one `item` each; the text `empty` when there are none. */
+function listView<T>(
+  tag: 'ol' | 'ul',
+  cls: string,
+  items: readonly T[],
+  empty: string,
+  item: (x: T) => VNode | null,
+): VNode {
+  if (items.length === 0) return h('p', { class: 'empty' }, empty);
+  return h(tag, { class: cls }, items.map(item));
+}
+
 /**
  * The timeline: one row per event, newest first, and one row per run of folded routine
  * events (routine.ts) saying how many it hides, with a button that calls `onShowRoutine`.
@@ -17,48 +29,43 @@ export function timelineView(
   onSelect: (e: AnyScalewiseEvent) => void,
   onShowRoutine: () => void = () => undefined,
 ): VNode {
-  if (items.length === 0) return h('p', { class: 'empty' }, 'No events match the filters yet.');
-  return h(
-    'ol',
-    { class: 'timeline' },
-    items.map((e) => {
-      if (isFold(e)) {
-        const n = e.fold.length;
-        return h(
-          'li',
-          { class: 'fold', 'data-count': n },
-          h('span', { class: 'time' }, clock((e.fold[0] as AnyScalewiseEvent).time)),
-          h(
-            'span',
-            { class: 'sum', title: foldContents(e, shortType) },
-            `${n} routine ${n === 1 ? 'event' : 'events'} hidden: ${foldContents(e, shortType)}`,
-          ),
-          h('button', { type: 'button', class: 'show-routine', onclick: () => onShowRoutine() }, 'show'),
-        );
-      }
-      const decision = decisions.has(e.type);
+  return listView('ol', 'timeline', items, 'No events match the filters yet.', (e) => {
+    if (isFold(e)) {
+      const n = e.fold.length;
       return h(
         'li',
-        {
-          class: `event sev-${e.severity}${decision ? ' decision' : ''}${e.id === selectedId ? ' selected' : ''}`,
-          'data-id': e.id,
-          'data-type': shortType(e.type),
-          'data-pool': e.partitionkey,
-          tabindex: 0,
-          title: decision ? 'show why' : 'show its chain',
-          onclick: () => onSelect(e),
-          onkeydown: (ev: Event) => {
-            if ((ev as KeyboardEvent).key === 'Enter') onSelect(e);
-          },
-        },
-        h('span', { class: 'time' }, clock(e.time)),
-        h('span', { class: 'sev' }, e.severity),
-        h('span', { class: 'pool' }, e.partitionkey),
-        h('b', { class: 'type' }, shortType(e.type)),
-        h('span', { class: 'sum' }, summary(e)),
+        { class: 'fold', 'data-count': n },
+        h('span', { class: 'time' }, clock((e.fold[0] as AnyScalewiseEvent).time)),
+        h(
+          'span',
+          { class: 'sum', title: foldContents(e, shortType) },
+          `${n} routine ${n === 1 ? 'event' : 'events'} hidden: ${foldContents(e, shortType)}`,
+        ),
+        h('button', { type: 'button', class: 'show-routine', onclick: () => onShowRoutine() }, 'show'),
       );
-    }),
-  );
+    }
+    const decision = decisions.has(e.type);
+    return h(
+      'li',
+      {
+        class: `event sev-${e.severity}${decision ? ' decision' : ''}${e.id === selectedId ? ' selected' : ''}`,
+        'data-id': e.id,
+        'data-type': shortType(e.type),
+        'data-pool': e.partitionkey,
+        tabindex: 0,
+        title: decision ? 'show why' : 'show its chain',
+        onclick: () => onSelect(e),
+        onkeydown: (ev: Event) => {
+          if ((ev as KeyboardEvent).key === 'Enter') onSelect(e);
+        },
+      },
+      h('span', { class: 'time' }, clock(e.time)),
+      h('span', { class: 'sev' }, e.severity),
+      h('span', { class: 'pool' }, e.partitionkey),
+      h('b', { class: 'type' }, shortType(e.type)),
+      h('span', { class: 'sum' }, summary(e)),
+    );
+  });
 }
 
 const ago = (t: number, now: number): string => {
@@ -67,19 +74,14 @@ const ago = (t: number, now: number): string => {
 };
 
 export function alertsView(alerts: readonly OpenAlert[], now: number): VNode {
-  if (alerts.length === 0) return h('p', { class: 'empty' }, 'No open alerts.');
-  return h(
-    'ul',
-    { class: 'alerts' },
-    alerts.map((a) =>
-      h(
-        'li',
-        { class: `sev-${a.severity}`, 'data-key': a.key },
-        h('span', { class: 'sev' }, a.severity),
-        h('b', {}, shortType(a.type)),
-        h('span', { class: 'pool' }, a.pool),
-        h('span', { class: 'since' }, `since ${ago(a.firstAt, now)}, last ${ago(a.lastAt, now)}`),
-      ),
+  return listView('ul', 'alerts', alerts, 'No open alerts.', (a) =>
+    h(
+      'li',
+      { class: `sev-${a.severity}`, 'data-key': a.key },
+      h('span', { class: 'sev' }, a.severity),
+      h('b', {}, shortType(a.type)),
+      h('span', { class: 'pool' }, a.pool),
+      h('span', { class: 'since' }, `since ${ago(a.firstAt, now)}, last ${ago(a.lastAt, now)}`),
     ),
   );
 }
@@ -99,23 +101,18 @@ export function silencesView(
   onRemove: (s: Silence) => void,
 ): VNode {
   const active = silences.filter((s) => s.endsAt > now);
-  if (active.length === 0) return h('p', { class: 'empty' }, 'No silences.');
-  return h(
-    'ul',
-    { class: 'silences' },
-    active.map((s) =>
+  return listView('ul', 'silences', active, 'No silences.', (s) =>
+    h(
+      'li',
+      { 'data-id': s.id },
+      h('span', {}, silenceScope(s)),
       h(
-        'li',
-        { 'data-id': s.id },
-        h('span', {}, silenceScope(s)),
-        h(
-          'span',
-          { class: 'until' },
-          `until ${new Date(s.endsAt).toISOString().slice(0, 16).replace('T', ' ')}Z`,
-        ),
-        s.comment && h('i', {}, s.comment),
-        h('button', { type: 'button', class: 'remove', onclick: () => onRemove(s) }, 'remove'),
+        'span',
+        { class: 'until' },
+        `until ${new Date(s.endsAt).toISOString().slice(0, 16).replace('T', ' ')}Z`,
       ),
+      s.comment && h('i', {}, s.comment),
+      h('button', { type: 'button', class: 'remove', onclick: () => onRemove(s) }, 'remove'),
     ),
   );
 }
@@ -123,25 +120,20 @@ export function silencesView(
 /** The dead letters, newest first: where each record came from, why, and its S3 object. */
 export function deadLettersView(events: readonly AnyScalewiseEvent[]): VNode {
   const letters = events.filter((e) => e.type === 'io.scalewise.DeadLetterRecorded');
-  if (letters.length === 0) return h('p', { class: 'empty' }, 'The dead-letter queue is empty.');
-  return h(
-    'ul',
-    { class: 'dead-letters' },
-    letters.map((e) =>
-      e.type === 'io.scalewise.DeadLetterRecorded'
-        ? h(
-            'li',
-            { 'data-id': e.id },
-            h('span', { class: 'time' }, clock(e.time)),
-            h('b', {}, e.data.error_code),
-            h('span', {}, summary(e)),
-            h(
-              'code',
-              {},
-              `s3://${e.data.bucket}/${e.data.key} (${e.data.service}, ${e.data.consumer_group}, partition ${e.data.partition} offset ${e.data.offset}, ${e.data.attempts} attempts)`,
-            ),
-          )
-        : null,
-    ),
+  return listView('ul', 'dead-letters', letters, 'The dead-letter queue is empty.', (e) =>
+    e.type === 'io.scalewise.DeadLetterRecorded'
+      ? h(
+          'li',
+          { 'data-id': e.id },
+          h('span', { class: 'time' }, clock(e.time)),
+          h('b', {}, e.data.error_code),
+          h('span', {}, summary(e)),
+          h(
+            'code',
+            {},
+            `s3://${e.data.bucket}/${e.data.key} (${e.data.service}, ${e.data.consumer_group}, partition ${e.data.partition} offset ${e.data.offset}, ${e.data.attempts} attempts)`,
+          ),
+        )
+      : null,
   );
 }

@@ -64,27 +64,26 @@ describe('pool sizes over time from the history', () => {
   });
 
   test('floor and emergency actions set desired from their counts', () => {
-    assert.deepEqual(
-      valuesOf(
+    const cases = [
+      [
         ev(
           'io.scalewise.AutoScaleUpToMinimum',
           { current_workers: 1, scale_up_count: 2, min_workers: 3 },
           at(0),
         ),
-      ),
-      { min: 3, desired: 3 },
-    );
-    assert.deepEqual(
-      valuesOf(
+        { min: 3, desired: 3 },
+      ],
+      [
         ev(
           'io.scalewise.EmergencyScaleUp',
           { remaining_workers: 1, emergency_scale: 2, min_workers: 2 },
           at(0),
         ),
-      ),
-      { min: 2, desired: 3 },
-    );
-    assert.deepEqual(valuesOf(ev('io.scalewise.NodeReady', {}, at(0))), {});
+        { min: 2, desired: 3 },
+      ],
+      [ev('io.scalewise.NodeReady', {}, at(0)), {}],
+    ] as const;
+    for (const [event, values] of cases) assert.deepEqual(valuesOf(event), values, event.type);
   });
 });
 
