@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe as suite, test } from 'node:test';
 import { typeOf } from '@scalewise/events';
+import { SCALE_UP_ACTION } from '@scalewise/testing/chains';
 import { ancestors, type ChainEvent, causalChain, describe, short } from './chain.ts';
 
 const ev = (id: string, type: string, second: number, causationid?: string): ChainEvent => ({
@@ -30,10 +31,7 @@ suite('causal chains', () => {
       'NodeUnexpectedlyLost',
       'MinimumNodesViolation',
       'AutoScaleUpToMinimum',
-      'ScaleUpStarted',
-      'NodeCreated',
-      'NodeReady',
-      'ScalingActionCompleted',
+      ...SCALE_UP_ACTION,
       'MinimumNodesRestored',
     ]);
     assert.equal(r.ok, true);

@@ -16,7 +16,6 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { RbacAuthorizationV1Api, SchedulingV1Api } from '@kubernetes/client-node';
-import { createEvent, toKafkaMessage } from '@scalewise/events';
 import { ensureNode, kwokNodeManifest, loadKubeTarget } from '@scalewise/kube';
 import {
   kubeAdmin,
@@ -29,6 +28,7 @@ import {
 import { AssignerProtocol } from 'kafkajs';
 import { dataOf, expectChain, waitForSynced } from './expect.ts';
 import { PODS_HOST_LABEL, type ServiceName, type System, serviceNames, startSystem } from './harness.ts';
+import { sendTrigger } from './triggers.ts';
 import { deploy, runningPods } from './workload.ts';
 
 const chart = join(repositoryRoot(), 'deploy', 'helm', 'scalewise');
@@ -227,26 +227,8 @@ function granted(docs: Rendered[]): Set<string> {
 }
 
 /** An `io.scalewise.trigger.scale` of one worker for `pool` on the system's triggers topic; its id. */
-async function trigger(pool: string, action: 'scale_up' | 'scale_down'): Promise<string> {
-  const event = createEvent(
-    'io.scalewise.trigger.scale',
-    { pool, action, count: 1, reason: `e2e helm ${action}` },
-    { source: '/e2e/helm', clusterid: system.clusterId },
-  );
-  const producer = testKafka(system.stack).producer();
-  await producer.connect();
-  try {
-    const m = toKafkaMessage(event);
-    await producer.send({
-      topic: system.topic('triggers'),
-      acks: -1,
-      messages: [{ key: m.key ?? pool, value: m.value, headers: m.headers }],
-    });
-  } finally {
-    await producer.disconnect();
-  }
-  return event.id;
-}
+const trigger = (pool: string, action: 'scale_up' | 'scale_down'): Promise<string> =>
+  sendTrigger(system, { pool, action, count: 1, reason: `e2e helm ${action}` }, '/e2e/helm');
 
 let system: System;
 /** An event of the main pool (the pods pool has its own chains). */

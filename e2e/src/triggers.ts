@@ -14,10 +14,18 @@ const exec = promisify(execFile);
 
 export type ScaleTrigger = EventData<'io.scalewise.trigger.scale'>;
 
-/** Publishes an io.scalewise.trigger.scale with the project's codec; returns its id. */
-export async function sendTrigger(system: System, data: Omit<ScaleTrigger, 'pool'>): Promise<string> {
-  const event = createEvent('io.scalewise.trigger.scale', { ...data, pool: system.pool } as ScaleTrigger, {
-    source: '/e2e/test',
+/**
+ * Publishes an io.scalewise.trigger.scale from `source` with the project's codec, for the
+ * system's pool unless `data` names another; returns its id.
+ */
+export async function sendTrigger(
+  system: System,
+  data: Omit<ScaleTrigger, 'pool'> & { pool?: string },
+  source = '/e2e/test',
+): Promise<string> {
+  const pool = data.pool ?? system.pool;
+  const event = createEvent('io.scalewise.trigger.scale', { ...data, pool } as ScaleTrigger, {
+    source,
     clusterid: system.clusterId,
   });
   const producer = testKafka(system.stack).producer();
@@ -27,7 +35,7 @@ export async function sendTrigger(system: System, data: Omit<ScaleTrigger, 'pool
     await producer.send({
       topic: system.topic('triggers'),
       acks: -1,
-      messages: [{ key: m.key ?? system.pool, value: m.value, headers: m.headers }],
+      messages: [{ key: m.key ?? pool, value: m.value, headers: m.headers }],
     });
   } finally {
     await producer.disconnect();

@@ -46,17 +46,24 @@ const waiting = (p: SimPod, since = T0 - 5000): WaitingPod => {
   };
   return { pod: p, sample };
 };
-/** The removal pass of one pool alone. */
+/** The removal pass of pool `a` alone, at 80 % CPU and 85 % memory; no pod blocked unless `blocker` says. */
 const planPoolRemoval = ({
   snapshot,
-  blocker,
-  ...pool
-}: PoolRemoval & { snapshot: Snapshot; blocker: (pod: BoundPod) => string | undefined }) =>
-  planRemovals({ snapshot, blocker, pools: [pool] }).get(pool.pool) ?? {
-    candidate_nodes: 0,
-    removable_nodes: [],
-    blocked_nodes: [],
-  };
+  blocker = () => undefined,
+  ...given
+}: Pick<PoolRemoval, 'candidates' | 'maxRemovals'> & {
+  snapshot: Snapshot;
+  blocker?: (pod: BoundPod) => string | undefined;
+}) => {
+  const pool: PoolRemoval = { pool: 'a', cpuHighPercent: 80, memoryHighPercent: 85, ...given };
+  return (
+    planRemovals({ snapshot, blocker, pools: [pool] }).get(pool.pool) ?? {
+      candidate_nodes: 0,
+      removable_nodes: [],
+      blocked_nodes: [],
+    }
+  );
+};
 const plan = (snapshot: Snapshot, pods: SimPod[], templates: NodeTemplate[]) =>
   planPending({
     snapshot,
@@ -168,12 +175,8 @@ describe('the removal pass of a pool', () => {
     const pods = [1, 2, 3, 4].map((i) => bound(pod(`ha-${i}`, 500, anti), `a-${i}`));
     const r = planPoolRemoval({
       snapshot: { nodes, pods },
-      pool: 'a',
       candidates: nodes.map((n) => ({ node: n.name, cpuPercent: 12.5, memoryPercent: 3.1 })),
       maxRemovals: 3,
-      blocker: () => undefined,
-      cpuHighPercent: 80,
-      memoryHighPercent: 85,
     });
     assert.deepEqual(r.removable_nodes, []);
     assert.equal(r.blocked_nodes.length, 4);
@@ -185,12 +188,8 @@ describe('the removal pass of a pool', () => {
     const pods = [1, 2, 3].map((i) => bound(pod(`web-${i}`, 300), `a-${i}`));
     const r = planPoolRemoval({
       snapshot: { nodes, pods },
-      pool: 'a',
       candidates: nodes.map((n) => ({ node: n.name, cpuPercent: 7.5, memoryPercent: 3.1 })),
       maxRemovals: 2,
-      blocker: () => undefined,
-      cpuHighPercent: 80,
-      memoryHighPercent: 85,
     });
     assert.deepEqual(
       r.removable_nodes.map((x) => [x.node, x.pods]),
@@ -206,12 +205,9 @@ describe('the removal pass of a pool', () => {
     const pods = [bound(pod('db-1', 100), 'a-1')];
     const r = planPoolRemoval({
       snapshot: { nodes, pods },
-      pool: 'a',
       candidates: [{ node: 'a-1', cpuPercent: 2.5, memoryPercent: 3.1 }],
       maxRemovals: 1,
       blocker: (p) => (p.key === 'default/db-1' ? 'pod default/db-1 has local storage (data)' : undefined),
-      cpuHighPercent: 80,
-      memoryHighPercent: 85,
     });
     assert.deepEqual(r.blocked_nodes, [
       {
