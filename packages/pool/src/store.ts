@@ -103,7 +103,7 @@ export function createPoolStore<P, O>(options: PoolStoreOptions): PoolStore<P, O
   const outboxOf = (pool: string, inputId: string) => `${keyOf(pool)}:outbox:${service}:${inputId}`;
 
   const read = async (pool: string, inputId?: string) => {
-    const { values, outputs: done } = await readWithOutbox(
+    const { values, outputs } = await readWithOutbox<O>(
       redis,
       redisCall,
       keyOf(pool),
@@ -118,7 +118,7 @@ export function createPoolStore<P, O>(options: PoolStoreOptions): PoolStore<P, O
       ledger: l ? (JSON.parse(l) as Ledger) : emptyLedger(pool),
       partJson: ps ?? null,
       part: ps ? (JSON.parse(ps) as P) : null,
-      outputs: typeof done === 'string' ? (JSON.parse(done) as O[]) : undefined,
+      outputs,
     };
   };
 

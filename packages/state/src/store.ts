@@ -124,26 +124,28 @@ export function casSettings(options: CasStoreOptions): {
 
 /**
  * In one round trip: `fields` of the hash `key` and, when `outbox` is given, the outputs stored
- * there for an input (undefined when not asked, null when none).
+ * there for an input (undefined when none are, or when not asked).
  * @throws ScalewiseError DEPENDENCY_UNAVAILABLE when Redis fails.
  */
-export function readWithOutbox(
+export async function readWithOutbox<O>(
   redis: Redis,
   redisCall: RedisCall,
   key: string,
   fields: string[],
   outbox?: string,
-): Promise<{ values: (string | null)[]; outputs: string | null | undefined }> {
-  return redisCall(`read ${key}`, async () => {
+): Promise<{ values: (string | null)[]; outputs: O[] | undefined }> {
+  const res = await redisCall(`read ${key}`, async () => {
     const p = redis.pipeline().hmget(key, ...fields);
     if (outbox !== undefined) p.get(outbox);
-    const res = (await p.exec()) ?? [];
-    for (const [err] of res) if (err) throw err;
-    return {
-      values: (res[0]?.[1] as (string | null)[] | undefined) ?? [],
-      outputs: res[1]?.[1] as string | null | undefined,
-    };
+    const out = (await p.exec()) ?? [];
+    for (const [err] of out) if (err) throw err;
+    return out;
   });
+  const done = res[1]?.[1] as string | null | undefined;
+  return {
+    values: (res[0]?.[1] as (string | null)[] | undefined) ?? [],
+    outputs: typeof done === 'string' ? (JSON.parse(done) as O[]) : undefined,
+  };
 }
 
 /**
@@ -179,7 +181,7 @@ export function createStateStore<S, O>(options: StateStoreOptions): StateStore<S
 
   /** The state, its version and, when asked, the outputs stored for one input: one round trip. */
   const read = async (key: string, inputId?: string) => {
-    const { values, outputs: done } = await readWithOutbox(
+    const { values, outputs } = await readWithOutbox<O>(
       redis,
       redisCall,
       keyOf(key),
@@ -191,7 +193,7 @@ export function createStateStore<S, O>(options: StateStoreOptions): StateStore<S
       version: v ? Number(v) : 0,
       state: v && s ? (JSON.parse(s) as S) : null,
       json: v && s ? s : null,
-      outputs: typeof done === 'string' ? (JSON.parse(done) as O[]) : undefined,
+      outputs,
     };
   };
 
