@@ -1,18 +1,10 @@
 /** Test support: alert-manager's config for a test of its own on the test servers. Used by tests only. */
-import { type ServersOptions, type StackEndpoints, serversYaml } from '@scalewise/testing';
+import { type ServiceYamlOptions, type StackEndpoints, serversYaml } from '@scalewise/testing';
 
-/** Options of {@link alertManagerYaml}. */
-export interface AlertManagerYamlOptions {
-  clusterId: string;
-  /** The topic and group prefix, ending in `.`. */
-  prefix: string;
+/** Options of {@link alertManagerYaml}: those of serviceYaml but the pools, and the sinks. */
+export interface AlertManagerYamlOptions extends Omit<ServiceYamlOptions, 'autoscaler'> {
   /** The `alerts.sinks` list, as YAML. */
   sinks: string;
-  /** @default 3 */
-  partitions?: number;
-  servers?: ServersOptions;
-  /** @default 'warn' */
-  logLevel?: string;
 }
 
 /**
