@@ -61,6 +61,18 @@ export function kafkaAccessProblem(err: unknown): KafkaAccessProblem | undefined
   return undefined;
 }
 
+/**
+ * Whether a consumer kafkajs gave up on would be refused again if started again: an access
+ * problem, or a coordinator lookup that kafkajs retried to the end (the authorizer's answer
+ * when the user may not read the group, which kafkajs reports without its code).
+ */
+export function kafkaRefused(err: unknown): boolean {
+  return (
+    kafkaAccessProblem(err) !== undefined ||
+    chain(err).some((e) => e.name === 'KafkaJSGroupCoordinatorNotFound')
+  );
+}
+
 /** The innermost message of a kafkajs error chain. */
 function innermost(err: unknown): string {
   const errors = chain(err);

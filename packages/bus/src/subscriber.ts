@@ -41,7 +41,7 @@ import {
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { DeadLetter, DeadLetterStore } from './dlq.ts';
 import type { IdempotencyStore } from './idempotency.ts';
-import { describeKafkaError, kafkaAccessProblem } from './kafka-errors.ts';
+import { describeKafkaError, kafkaAccessProblem, kafkaRefused } from './kafka-errors.ts';
 import { type BusMetrics, noopBusMetrics } from './metrics.ts';
 import { activeTraceparent, type Publisher } from './publisher.ts';
 import { backoffMs, defaultRetryPolicy, type RetryPolicy, sleep as realSleep, withRetry } from './retry.ts';
@@ -131,6 +131,11 @@ export interface SubscriberDeps<T extends EventType> {
   retry?: RetryPolicy;
   /** Backoff while a dependency is down. @default 200 ms to 10 s */
   pauseBackoff?: RetryPolicy;
+  /**
+   * Backoff before starting again a consumer kafkajs gave up on for an error that is not a
+   * refusal (an outage's): doubling from `baseMs` to `maxMs`. @default 1 s to 30 s
+   */
+  restartBackoff?: { baseMs: number; maxMs: number };
   metrics?: BusMetrics;
   logger?: BusLogger;
   now?: () => number;
@@ -234,6 +239,7 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
     baseMs: 200,
     maxMs: 10_000,
   };
+  const restartBackoff = deps.restartBackoff ?? { baseMs: 1_000, maxMs: 30_000 };
   const handled = new Set<string>(Object.keys(deps.handlers));
   const topicKeys = deps.topics ?? [...new Set([...handled].map((t) => topicOf(t as EventType)))];
   const topics = topicKeys.map((k) => topicName(k, prefix, deps.topicNames));
@@ -279,12 +285,19 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
   });
   consumer.on(consumer.events.CRASH, (e) => {
     if (!isFenced(e.payload.error)) {
-      // kafkajs gives up for good on an error no retry helps (a refusal among them): say why,
-      // so that /readyz does not call a consumer that stopped ready.
-      if (e.payload.restart === false && !stopping) {
-        failure = `consumer group ${deps.groupId} stopped: ${describeKafkaError(e.payload.error, { topics, group: deps.groupId })}`;
+      if (e.payload.restart !== false || stopping) return;
+      const why = describeKafkaError(e.payload.error, { topics, group: deps.groupId });
+      // A refusal (credentials, certificate, ACL) would be refused again: stop for good and
+      // say why, so that /readyz does not call a consumer that stopped ready.
+      if (kafkaRefused(e.payload.error)) {
+        failure = `consumer group ${deps.groupId} stopped: ${why}`;
         log.error({ groupId: deps.groupId, topics }, failure);
+        return;
       }
+      // kafkajs also gives up on errors it calls non-retriable that an outage produces (a
+      // broker gone mid-request, re-wrapped without its cause): the consumer comes back on its
+      // own, or a Kafka outage would leave it stopped after Kafka returned.
+      restartLater(why);
       return;
     }
     failure =
@@ -649,6 +662,49 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
     await flush();
   }
 
+  const run = async () => {
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: deps.fromBeginning ?? false });
+    await consumer.run({
+      autoCommit: true,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: deps.concurrency ?? 4,
+      eachBatch,
+    });
+  };
+  /** Restarts of a consumer kafkajs gave up on, in a row: the backoff grows with them. */
+  let restarts = 0;
+  let restartTimer: NodeJS.Timeout | undefined;
+  function restartLater(why: string): void {
+    if (stopping || restartTimer) return;
+    const delayMs = Math.min(restartBackoff.maxMs, restartBackoff.baseMs * 2 ** Math.min(restarts, 16));
+    restarts += 1;
+    log.warn(
+      { groupId: deps.groupId, topics, delayMs, restarts },
+      `consumer group ${deps.groupId} stopped (${why}); starting it again in ${delayMs} ms`,
+    );
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      if (stopping) return;
+      run().then(
+        () => {
+          restarts = 0;
+          log.info({ groupId: deps.groupId, topics }, `consumer group ${deps.groupId} started again`);
+        },
+        (err: unknown) => {
+          const why = describeKafkaError(err, { topics, group: deps.groupId });
+          if (kafkaRefused(err)) {
+            failure = `consumer group ${deps.groupId} stopped: ${why}`;
+            log.error({ groupId: deps.groupId, topics }, failure);
+            return;
+          }
+          consumer.disconnect().catch(() => undefined);
+          restartLater(why);
+        },
+      );
+    }, delayMs);
+  }
+
   return {
     consumer,
     async start() {
@@ -657,14 +713,7 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
         if (types.length === 0) throw new ScalewiseError('INVALID_CONFIG', `unknown topic '${t}'`);
       }
       try {
-        await consumer.connect();
-        await consumer.subscribe({ topics, fromBeginning: deps.fromBeginning ?? false });
-        await consumer.run({
-          autoCommit: true,
-          eachBatchAutoResolve: false,
-          partitionsConsumedConcurrently: deps.concurrency ?? 4,
-          eachBatch,
-        });
+        await run();
       } catch (err) {
         const problem = kafkaAccessProblem(err);
         if (!problem) throw err;
@@ -677,6 +726,7 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
     },
     async stop(deadlineMs = 30_000) {
       stopping = true;
+      if (restartTimer) clearTimeout(restartTimer);
       for (const b of blocked.values()) if (b.timer) clearTimeout(b.timer);
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<'timeout'>((resolve) => {

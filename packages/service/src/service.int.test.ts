@@ -178,14 +178,19 @@ describe('a service built with the kit', () => {
 
   test('/readyz turns 503 naming Kafka when the broker stops, and 200 when it returns', async () => {
     await kafka.stop();
-    const down = await readyzOf(503, 30_000, '/readyz 503');
-    assert.deepEqual(down.body.failing, ['kafka']);
-    assert.match(down.body.checks.kafka?.error ?? '', /kafka 127\.0\.0\.1:\d+/);
-    const metrics = await (await fetch(`${base}/metrics`)).text();
-    assert.match(metrics, /scalewise_dependency_up\{dependency="kafka"\} 0/);
-    assert.match(metrics, /scalewise_dependency_up\{dependency="redis"\} 1/);
-
-    await kafka.start();
+    try {
+      const down = await readyzOf(503, 30_000, '/readyz 503');
+      // Kafka alone: the consumer, which kafkajs may give up on during the outage, is started
+      // again by the bus and is not a failure of its own.
+      assert.deepEqual(down.body.failing, ['kafka']);
+      assert.match(down.body.checks.kafka?.error ?? '', /kafka 127\.0\.0\.1:\d+/);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      assert.match(metrics, /scalewise_dependency_up\{dependency="kafka"\} 0/);
+      assert.match(metrics, /scalewise_dependency_up\{dependency="redis"\} 1/);
+    } finally {
+      // Whatever failed above, the broker comes back for the tests that follow.
+      await kafka.start();
+    }
     const up = await readyzOf(200, 60_000, '/readyz 200 again');
     assert.deepEqual(up.body.failing, []);
   });
