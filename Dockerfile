@@ -25,8 +25,6 @@ COPY patches patches
 RUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm fetch --frozen-lockfile
 
 FROM deps AS build
-ARG SERVICE
-RUN test -n "$SERVICE" || (echo "build with --build-arg SERVICE=<service name>" >&2; exit 1)
 COPY packages packages
 COPY services services
 COPY scripts/build-service.mjs scripts/build-cli.mjs scripts/
@@ -35,11 +33,20 @@ COPY tsconfig.base.json ./
 RUN --mount=type=cache,id=pnpm,target=/pnpm/store pnpm install --frozen-lockfile --offline
 ARG SCALEWISE_COMMIT=""
 RUN node scripts/build-cli.mjs
-RUN node scripts/build-service.mjs "$SERVICE" \
- && mkdir -p /out && cp -r "services/$SERVICE/dist" /out/dist \
- && if [ "$SERVICE" = alert-manager ]; then \
-      pnpm --filter @scalewise/console build && cp -r packages/console/dist/web /out/console; \
-    fi
+# alert-manager serves the web console. Built before SERVICE is known, so every service's
+# build shares the layers up to here and only the last step below differs between them.
+RUN pnpm --filter @scalewise/console build
+ARG SERVICE
+# SERVICE=demo: the demo workload (packages/demo), bundled the same way, for the `demo`
+# service of docker-compose.yml.
+RUN test -n "$SERVICE" || (echo "build with --build-arg SERVICE=<service name>" >&2; exit 1)
+RUN mkdir -p /out \
+ && if [ "$SERVICE" = demo ]; then \
+      node --input-type=module -e "const { bundleService } = await import('./scripts/build-service.mjs'); await bundleService('packages/demo/src/main.ts', '/out/dist');"; \
+    else \
+      node scripts/build-service.mjs "$SERVICE" && cp -r "services/$SERVICE/dist" /out/dist; \
+    fi \
+ && if [ "$SERVICE" = alert-manager ]; then cp -r packages/console/dist/web /out/console; fi
 
 FROM ${NODE_IMAGE} AS runtime
 ARG SERVICE
