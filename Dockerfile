@@ -13,9 +13,13 @@
 ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
 FROM ${NODE_IMAGE} AS pnpm
-ENV PNPM_HOME=/pnpm PATH=/pnpm:$PATH COREPACK_ENABLE_DOWNLOAD_PROMPT=0
-RUN corepack enable
+ENV PNPM_HOME=/pnpm PATH=/pnpm:$PATH
 WORKDIR /repo
+# pnpm at the version package.json's packageManager names, from the npm registry with npm's
+# integrity check. Not corepack: it also wants the registry's signing keys in the package
+# metadata, which a registry mirror may not serve ("No compatible signature found").
+COPY package.json ./
+RUN npm install -g --no-fund --no-audit "$(node -p "require('./package.json').packageManager")"
 
 # Dependencies first: this layer changes only with the lockfile.
 FROM pnpm AS deps

