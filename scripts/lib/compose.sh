@@ -142,9 +142,10 @@ engine_drive_healthchecks() {
 # ---------------------------------------------------------------------------------------
 # Images.
 
-# _inputs_hash <files or dirs...>: one hash of the content and names of the files.
+# _inputs_hash <files or dirs...>: one hash of the content of the files, in the order of their
+# paths; not of the paths themselves, so two checkouts in different places share the images.
 _inputs_hash() {
-  find "$@" -type f -print0 2>/dev/null | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16
+  find "$@" -type f -print0 2>/dev/null | sort -z | xargs -0 sha256sum | cut -d' ' -f1 | sha256sum | cut -c1-16
 }
 
 _image_label() { engine_podman image inspect --format '{{index .Labels "io.scalewise.inputs"}}' "$1" 2>/dev/null; }
@@ -310,10 +311,23 @@ _image_scalewise() {
     pnpm-lock.yaml pnpm-workspace.yaml .npmrc patches packages services scripts/build-service.mjs \
     scripts/build-cli.mjs scripts/lib/own-source-map.mjs tsconfig.base.json .node-version |
     grep -v '/dist/' | sort | xargs sha256sum 2>/dev/null | sha256sum | cut -c1-16)
-  for svc in "${COMPOSE_SERVICES[@]}" demo; do
-    _build_image "docker.io/scalewise/$svc:$version" "$key" "$_compose_repo" -f "$_compose_repo/Dockerfile" \
-      --build-arg "SERVICE=$svc" --build-arg "SCALEWISE_COMMIT=$(cd "$_compose_repo" && git rev-parse --short HEAD)"
+  local commit pids=() names=() i rc=0
+  commit=$(cd "$_compose_repo" && git rev-parse --short HEAD)
+  build_one() {
+    _build_image "docker.io/scalewise/$1:$version" "$key" "$_compose_repo" -f "$_compose_repo/Dockerfile" \
+      --build-arg "SERVICE=$1" --build-arg "SCALEWISE_COMMIT=$commit"
+  }
+  # The first fills the layers every service shares (dependencies, install, CLI, console);
+  # the others differ only in the last steps, mostly podman's own work: built side by side.
+  build_one "${COMPOSE_SERVICES[0]}"
+  for svc in "${COMPOSE_SERVICES[@]:1}" demo; do
+    (build_one "$svc") &
+    pids+=($!) names+=("$svc")
   done
+  for i in "${!pids[@]}"; do
+    wait "${pids[i]}" || { log "compose: building the ${names[i]} image failed"; rc=1; }
+  done
+  ((rc == 0)) || die "building the Scalewise images failed (above)"
 }
 
 # compose_images: every image the smoke run needs, built when its inputs changed.
