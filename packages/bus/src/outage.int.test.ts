@@ -24,6 +24,12 @@ for (const fault of ['stopped', 'SIGKILLed'] as const)
     const kafka = await startPrivateKafka();
     const redis = new Redis(stack.redis.url);
     const effects = uniqueName('effects');
+    // What the consumer went through, for the message of a timeout: the bus's own lines and
+    // kafkajs' crashes (kafkajs' log is off).
+    const seen: string[] = [];
+    const note = (level: string) => (obj: object, msg?: string) => {
+      seen.push(`${level} ${msg ?? ''} ${JSON.stringify(obj).slice(0, 300)}`);
+    };
     const cleanup: (() => Promise<unknown>)[] = [];
     // One ordered cleanup: the bus first, then the broker, then the side-effect keys.
     t.after(async () => {
@@ -47,6 +53,7 @@ for (const fault of ['stopped', 'SIGKILLed'] as const)
       topicPrefix: `${uniqueName('outage')}.`,
       partitions: 3,
       breakers: { resetTimeoutMs: 1_000 },
+      logger: { info: note('info'), warn: note('warn'), error: note('error') },
     });
     cleanup.push(() => bus.stop(20_000));
     await bus.start();
@@ -59,6 +66,11 @@ for (const fault of ['stopped', 'SIGKILLed'] as const)
           await redis.multi().sadd(effects, e.id).incr(`${effects}:count`).exec();
         },
       },
+    });
+    sub.consumer.on(sub.consumer.events.CRASH, (e) => {
+      seen.push(
+        `kafkajs crash (restart: ${e.payload.restart}): ${e.payload.error.name}: ${e.payload.error.message}`,
+      );
     });
     await sub.start();
 
@@ -103,6 +115,14 @@ for (const fault of ['stopped', 'SIGKILLed'] as const)
       timeoutMs: 300_000,
       intervalMs: 500,
       what: 'every event handled',
+    }).catch(async (err: Error) => {
+      const state = {
+        handled: await redis.scard(effects),
+        failure: sub.failure(),
+        paused: sub.paused(),
+        seen: seen.slice(-30),
+      };
+      throw new Error(`${err.message}: ${JSON.stringify(state, null, 1)}`);
     });
     // Let redeliveries, if any, arrive before counting the side effects.
     await new Promise((r) => setTimeout(r, 3_000));
