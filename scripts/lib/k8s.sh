@@ -58,6 +58,23 @@ k8s_kubectl_path() { echo "$(_k8s_bin)/kubectl"; }
 # k8s_kubectl <args...>: kubectl against the stack with the admin kubeconfig.
 k8s_kubectl() { "$(k8s_kubectl_path)" --kubeconfig "$(k8s_kubeconfig)" "$@"; }
 
+# k8s_wait_crds <kubeconfig> <crd...>: until each CRD is Established, 60 s at most; 1 if one is
+# not. Polled, not `kubectl wait`: that fails at once ("accessor error: <nil>") on a CRD just
+# created, whose status has no conditions yet.
+k8s_wait_crds() {
+  local kc=$1 crd _
+  shift
+  for crd in "$@"; do
+    for _ in $(seq 1 120); do
+      [[ $("$(k8s_kubectl_path)" --kubeconfig "$kc" get crd "$crd" \
+        -o jsonpath='{.status.conditions[?(@.type=="Established")].status}' 2>/dev/null) == True ]] && continue 2
+      sleep 0.5
+    done
+    log "error: the CRD $crd did not become established in 60s"
+    return 1
+  done
+}
+
 # _k8s_port_table: "PORT ENV_VAR PROCESS" for every listener of the control plane.
 _k8s_port_table() {
   echo "$(_etcd_port) SCALEWISE_ETCD_PORT etcd"
