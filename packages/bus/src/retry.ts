@@ -17,7 +17,11 @@ export interface RetryPolicy {
 export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 5, baseMs: 100, maxMs: 10_000 };
 
 /** The wait before retry number `attempt` (1 = the first retry). */
-export function backoffMs(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
+export function backoffMs(
+  attempt: number,
+  policy: Pick<RetryPolicy, 'baseMs' | 'maxMs'>,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.max(0, attempt - 1));
   return Math.floor(random() * ceiling);
 }

@@ -60,6 +60,8 @@ beforeEach(async () => {
     dlq: {} as never,
     idempotency: {} as never,
     restartBackoff: { baseMs: 1_000, maxMs: 4_000 },
+    // The top of each jittered wait, so the test knows when each attempt comes.
+    random: () => 1,
   });
   await subscriber.start();
   fake.calls.length = 0;

@@ -133,9 +133,10 @@ export interface SubscriberDeps<T extends EventType> {
   pauseBackoff?: RetryPolicy;
   /**
    * Backoff before starting again a consumer kafkajs gave up on for an error that is not a
-   * refusal (an outage's): doubling from `baseMs` to `maxMs`. @default 1 s to 30 s
+   * refusal (an outage's): a random wait up to a ceiling doubling from `baseMs` to `maxMs`,
+   * never under `baseMs`. @default 1 s to 30 s
    */
-  restartBackoff?: { baseMs: number; maxMs: number };
+  restartBackoff?: Pick<RetryPolicy, 'baseMs' | 'maxMs'>;
   metrics?: BusMetrics;
   logger?: BusLogger;
   now?: () => number;
@@ -289,15 +290,11 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
       const why = describeKafkaError(e.payload.error, { topics, group: deps.groupId });
       // A refusal (credentials, certificate, ACL) would be refused again: stop for good and
       // say why, so that /readyz does not call a consumer that stopped ready.
-      if (kafkaRefused(e.payload.error)) {
-        failure = `consumer group ${deps.groupId} stopped: ${why}`;
-        log.error({ groupId: deps.groupId, topics }, failure);
-        return;
-      }
       // kafkajs also gives up on errors it calls non-retriable that an outage produces (a
       // broker gone mid-request, re-wrapped without its cause): the consumer comes back on its
       // own, or a Kafka outage would leave it stopped after Kafka returned.
-      restartLater(why);
+      if (kafkaRefused(e.payload.error)) stoppedForGood(why);
+      else restartLater(why);
       return;
     }
     failure =
@@ -672,13 +669,17 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
       eachBatch,
     });
   };
+  function stoppedForGood(why: string): void {
+    failure = `consumer group ${deps.groupId} stopped: ${why}`;
+    log.error({ groupId: deps.groupId, topics }, failure);
+  }
   /** Restarts of a consumer kafkajs gave up on, in a row: the backoff grows with them. */
   let restarts = 0;
   let restartTimer: NodeJS.Timeout | undefined;
   function restartLater(why: string): void {
     if (stopping || restartTimer) return;
-    const delayMs = Math.min(restartBackoff.maxMs, restartBackoff.baseMs * 2 ** Math.min(restarts, 16));
     restarts += 1;
+    const delayMs = Math.max(restartBackoff.baseMs, backoffMs(restarts, restartBackoff, deps.random));
     log.warn(
       { groupId: deps.groupId, topics, delayMs, restarts },
       `consumer group ${deps.groupId} stopped (${why}); starting it again in ${delayMs} ms`,
@@ -693,11 +694,7 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
         },
         (err: unknown) => {
           const why = describeKafkaError(err, { topics, group: deps.groupId });
-          if (kafkaRefused(err)) {
-            failure = `consumer group ${deps.groupId} stopped: ${why}`;
-            log.error({ groupId: deps.groupId, topics }, failure);
-            return;
-          }
+          if (kafkaRefused(err)) return stoppedForGood(why);
           consumer.disconnect().catch(() => undefined);
           restartLater(why);
         },

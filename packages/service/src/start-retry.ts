@@ -59,11 +59,7 @@ export interface StartBackoff {
  * and none retries at once.
  */
 export function startBackoffMs(attempt: number, b: StartBackoff, random: () => number = Math.random): number {
-  return backoffMs(
-    attempt,
-    { maxAttempts: Number.POSITIVE_INFINITY, baseMs: b.initialMs, maxMs: b.maxMs },
-    () => 0.5 + random() / 2,
-  );
+  return backoffMs(attempt, { baseMs: b.initialMs, maxMs: b.maxMs }, () => 0.5 + random() / 2);
 }
 
 /**
