@@ -277,6 +277,11 @@ export type Catalogue = typeof catalogue;
 export type EventType = keyof Catalogue;
 /** The data of an event type, derived from its schema. */
 export type EventData<T extends EventType> = z.output<Catalogue[T]['schema']>;
+/**
+ * One event of any of the types `T` as a service's pure core hands it to its shell: the type
+ * and its data, narrowed together on `type`.
+ */
+export type EventIntent<T extends EventType> = { [K in T]: { type: K; data: EventData<K> } }[T];
 /** The prefix every CloudEvents `type` of the catalogue starts with. */
 export const EVENT_TYPE_PREFIX = 'io.scalewise.';
 /** The short name of a type: `io.scalewise.ScaleUpDecision` -> `ScaleUpDecision`. */

@@ -27,6 +27,7 @@ export {
   decisionTypes,
   EVENT_TYPE_PREFIX,
   type EventData,
+  type EventIntent,
   type EventName,
   type EventTag,
   type EventType,

@@ -1,5 +1,10 @@
 /** What the decision core takes in and gives out. */
-import { type EventData, eventTypesOfTopic, type TriggerEventType } from '@scalewise/events';
+import {
+  type EventData,
+  type EventIntent,
+  eventTypesOfTopic,
+  type TriggerEventType,
+} from '@scalewise/events';
 import type { EngineState } from './state.ts';
 
 /** Signal, node, action and state events the core consumes (validated by the shell's bus). */
@@ -66,9 +71,7 @@ export type ProducedEventType = (typeof producedEventTypes)[number];
  * the same decision id and node-manager's idempotency per decision id holds; in-flight actions
  * are tracked under it.
  */
-export type Intent<I = EngineInput> = {
-  [T in ProducedEventType]: { id: string; type: T; data: EventData<T>; causedBy: I };
-}[ProducedEventType];
+export type Intent<I = EngineInput> = EventIntent<ProducedEventType> & { id: string; causedBy: I };
 
 /** What one input made of the state: the next state and the events to publish, in order. */
 export interface Decision<I = EngineInput> {

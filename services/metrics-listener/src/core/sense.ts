@@ -21,7 +21,7 @@
  *   and again every `healthRepeatSeconds` while it lasts (the decision engine forgets an
  *   unreported problem after its TTL).
  */
-import type { EventData } from '@scalewise/events';
+import type { EventData, EventIntent } from '@scalewise/events';
 import { type MetricDemand, metricDemand, type PrometheusSpec, type QueryReading } from './prometheus.ts';
 
 export interface NodeCondition {
@@ -114,9 +114,7 @@ export interface RemovalCandidate {
   memoryPercent: number;
 }
 
-export type SenseIntent = {
-  [T in SensedType]: { type: T; data: EventData<T> };
-}[SensedType];
+export type SenseIntent = EventIntent<SensedType>;
 
 export type SensedType =
   | 'io.scalewise.PoolMetricsObserved'

@@ -21,7 +21,7 @@
  *   violation's duration (seed 000 flow 2: after ScalingActionCompleted, not at NodeReady).
  * Every number the events state is the ledger's at that moment.
  */
-import { catalogue, type EventData, eventIdOf } from '@scalewise/events';
+import { catalogue, type EventData, type EventIntent, eventIdOf } from '@scalewise/events';
 import {
   claim,
   desiredOf,
@@ -75,9 +75,7 @@ export type EnforcerOutputType = (typeof enforcerOutputTypes)[number];
  * be used as the CloudEvent id: node-manager keys the action by it, and this core tracks the
  * floor action in flight under it. `causedBy` is the input (a tick has no parent event).
  */
-export type EnforcerIntent<I = EnforcerInput> = {
-  [T in EnforcerOutputType]: { id: string; type: T; data: EventData<T>; causedBy: I };
-}[EnforcerOutputType];
+export type EnforcerIntent<I = EnforcerInput> = EventIntent<EnforcerOutputType> & { id: string; causedBy: I };
 
 export interface FloorPoolState {
   policy: FloorPolicy;

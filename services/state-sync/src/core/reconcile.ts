@@ -36,7 +36,7 @@
  * Kubernetes shows (a deleted node, a NotReady timeout), keeps the last instance count, records
  * the failure in the store (`providerError`), and says no ClusterStateSynced.
  */
-import type { EventData } from '@scalewise/events';
+import type { EventData, EventIntent } from '@scalewise/events';
 import {
   type Ledger,
   type ListedNode,
@@ -143,9 +143,7 @@ export interface SyncPolicy {
   actionTimeoutMs: number;
 }
 
-export type SyncIntent = {
-  [T in SyncType]: { type: T; data: EventData<T> };
-}[SyncType];
+export type SyncIntent = EventIntent<SyncType>;
 export type SyncType =
   | 'io.scalewise.ClusterStateSynced'
   | 'io.scalewise.StateDriftDetected'
