@@ -16,7 +16,7 @@
  * and does nothing, and a restart re-issues only the commands still outstanding, which the
  * providers treat as no-ops for what already exists. Dry-run decisions start nothing.
  */
-import type { EventData, ScalingEventType } from '@scalewise/events';
+import type { EventData, EventIntent, ScalingEventType } from '@scalewise/events';
 import { workerNames } from '@scalewise/providers/names';
 
 export { tagOf, workerNames } from '@scalewise/providers/names';
@@ -90,7 +90,7 @@ type OutType =
   | 'io.scalewise.ScalingActionCompleted'
   | 'io.scalewise.ScalingActionFailed';
 
-export type ActionIntent = { [T in OutType]: { type: T; data: EventData<T> } }[OutType];
+export type ActionIntent = EventIntent<OutType>;
 
 export interface Step {
   action: Action | null;
@@ -119,6 +119,26 @@ export function taskIdOf(decision: Decision): string | undefined {
 const kindOf = (a: Action): { worker_kind?: 'pod' } => (a.workerKind ? { worker_kind: a.workerKind } : {});
 
 const secs = (ms: number) => Math.max(0, Math.round(ms / 100) / 10);
+
+type NodeEventType =
+  | 'io.scalewise.NodeCreated'
+  | 'io.scalewise.NodeReady'
+  | 'io.scalewise.NodeDrained'
+  | 'io.scalewise.NodeRemoved';
+
+/**
+ * An event about one node of an action: every one names the pool, the node, the action and
+ * the worker kind (pods only); `data` is what the type says besides.
+ */
+function nodeEvent<T extends NodeEventType>(
+  a: Action,
+  type: T,
+  node: string,
+  data: Omit<EventData<T>, 'pool' | 'node_name' | 'action_id' | 'worker_kind'>,
+): ActionIntent {
+  const whole = { pool: a.pool, node_name: node, action_id: a.id, ...data, ...kindOf(a) } as EventData<T>;
+  return { type, data: whole } as ActionIntent;
+}
 
 /**
  * Starts the action of a decision.
@@ -284,46 +304,24 @@ export function observe(current: Action, o: Observation, now: number): Step {
     case 'created':
       if (node?.state !== 'requested') break;
       set(o.node, 'created');
-      events.push({
-        type: 'io.scalewise.NodeCreated',
-        data: {
-          pool: a.pool,
-          node_name: o.node,
-          provider: o.provider,
-          provider_id: o.providerId,
-          action_id: a.id,
-          ...kindOf(a),
-        },
-      });
+      events.push(
+        nodeEvent(a, 'io.scalewise.NodeCreated', o.node, { provider: o.provider, provider_id: o.providerId }),
+      );
       break;
     case 'ready':
       if (node?.state !== 'created') break;
       set(o.node, 'ready');
-      events.push({
-        type: 'io.scalewise.NodeReady',
-        data: {
-          pool: a.pool,
-          node_name: o.node,
-          action_id: a.id,
-          ready_after: secs(now - a.startedAt),
-          ...kindOf(a),
-        },
-      });
+      events.push(nodeEvent(a, 'io.scalewise.NodeReady', o.node, { ready_after: secs(now - a.startedAt) }));
       break;
     case 'drained':
       if (node?.state !== 'draining') break;
       set(o.node, 'drained');
-      events.push({
-        type: 'io.scalewise.NodeDrained',
-        data: {
-          pool: a.pool,
-          node_name: o.node,
-          action_id: a.id,
+      events.push(
+        nodeEvent(a, 'io.scalewise.NodeDrained', o.node, {
           evicted_pods: o.evictedPods,
           duration: secs(now - a.startedAt),
-          ...kindOf(a),
-        },
-      });
+        }),
+      );
       commands.push({ kind: 'remove', pool: a.pool, actionId: a.id, node: o.node });
       break;
     case 'removed':
@@ -334,25 +332,14 @@ export function observe(current: Action, o: Observation, now: number): Step {
         if (!late || !node) break;
         set(o.node, 'removed');
         if (node.state === 'created' && o.existed !== false)
-          events.push({
-            type: 'io.scalewise.NodeRemoved',
-            data: {
-              pool: a.pool,
-              node_name: o.node,
-              provider: o.provider,
-              action_id: a.id,
-              reason: 'not_joined',
-              ...kindOf(a),
-            },
-          });
+          events.push(
+            nodeEvent(a, 'io.scalewise.NodeRemoved', o.node, { provider: o.provider, reason: 'not_joined' }),
+          );
         break;
       }
       if (!node || (node.state !== 'drained' && node.state !== 'draining')) break;
       set(o.node, 'removed');
-      events.push({
-        type: 'io.scalewise.NodeRemoved',
-        data: { pool: a.pool, node_name: o.node, provider: o.provider, action_id: a.id, ...kindOf(a) },
-      });
+      events.push(nodeEvent(a, 'io.scalewise.NodeRemoved', o.node, { provider: o.provider }));
       break;
     case 'failed': {
       a.phase = 'failed';
