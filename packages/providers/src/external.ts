@@ -19,15 +19,7 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import {
-  type Breaker,
-  type BreakerOptions,
-  type BreakerState,
-  type BusMetrics,
-  createBreaker,
-  type RetryPolicy,
-  withRetry,
-} from '@scalewise/bus';
+import { type Breaker, type BreakerOptions, createBreaker, withRetry } from '@scalewise/bus';
 import {
   type ExternalOptions,
   externalOptionsSchema,
@@ -47,6 +39,7 @@ import {
   type WorkerTemplate,
 } from './external-contract.ts';
 import type { Instance, Provider } from './provider.ts';
+import type { CallResilience } from './resilient.ts';
 
 /** A pool's provisioner settings, checked. */
 export interface ExternalSettings {
@@ -259,17 +252,12 @@ function call(
   });
 }
 
-export interface ExternalProviderDeps {
+/** Its `retry` is `{ maxAttempts: 1 }` where the caller retries itself. */
+export interface ExternalProviderDeps extends CallResilience {
   /** The configured pools; only the `external` ones are used, their settings checked now. */
   pools: readonly PoolConfig[];
-  /** The bus's policy (`events.retry`); `{ maxAttempts: 1 }` where the caller retries itself. */
-  retry: RetryPolicy;
   /** The `events.breaker` settings; the call timeout is the pool's `timeout_seconds` and a margin. */
   breaker: BreakerOptions;
-  metrics?: BusMetrics;
-  onBreakerState?: (name: string, state: BreakerState) => void;
-  /** Retry waits (tests). */
-  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface ExternalProvider extends Provider {

@@ -28,7 +28,13 @@ export { tagOf, workerNames } from './names.ts';
 export { type PodsLog, type PodsProvider, podsOptionsOf, podsProvider } from './pods.ts';
 export type { CreateOptions, Instance, Provider, WorkerChange, WorkerWatch } from './provider.ts';
 export { type OpenedProviders, type OpenProvidersDeps, openProviders } from './registry.ts';
-export { lastError, type ResilienceOptions, type ResilientProvider, resilient } from './resilient.ts';
+export {
+  type CallResilience,
+  lastError,
+  type ResilienceOptions,
+  type ResilientProvider,
+  resilient,
+} from './resilient.ts';
 export {
   BUSY_ANNOTATION,
   busyReason,

@@ -24,17 +24,21 @@ import {
 import { ScalewiseError } from '@scalewise/errors';
 import type { Provider } from './provider.ts';
 
-export interface ResilienceOptions {
-  /** The name the provider is used under (`k3s-docker`), in its breaker's. @default provider.name */
-  name?: string;
+/** What a provider's calls are retried by, and where its breakers report: the bus's. */
+export interface CallResilience {
   /** The bus's policy (`events.retry`, packages/service `retryPolicyOf`). */
   retry: RetryPolicy;
-  /** A breaker per provider with these settings (`events.breaker`). @default none */
-  breaker?: BreakerOptions;
   metrics?: BusMetrics;
   onBreakerState?: (name: string, state: BreakerState) => void;
   /** Retry waits (tests). */
   sleep?: (ms: number) => Promise<void>;
+}
+
+export interface ResilienceOptions extends CallResilience {
+  /** The name the provider is used under (`k3s-docker`), in its breaker's. @default provider.name */
+  name?: string;
+  /** A breaker per provider with these settings (`events.breaker`). @default none */
+  breaker?: BreakerOptions;
 }
 
 export interface ResilientProvider extends Provider {
