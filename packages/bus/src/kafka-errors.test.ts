@@ -2,7 +2,10 @@
 // counterparts: packages/service/src/secure-transport.int.test.ts).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { describeKafkaError, kafkaAccessProblem } from './kafka-errors.ts';
+import kafkajsModule from 'kafkajs';
+import { describeKafkaError, kafkaAccessProblem, kafkaRefused } from './kafka-errors.ts';
+
+const { KafkaJSGroupCoordinatorNotFound, KafkaJSProtocolError, KafkaJSConnectionError } = kafkajsModule;
 
 const kafkajs = (name: string, message: string, extra: Record<string, unknown> = {}) =>
   Object.assign(new Error(message), { name, ...extra });
@@ -60,12 +63,35 @@ describe('Kafka refusals', () => {
     assert.match(describeKafkaError(err, { topics: ['a', 'b'] }), /TOPIC_AUTHORIZATION_FAILED.* topics a, b/);
   });
 
-  test('a coordinator kafkajs could not find names the group and the likely missing ACL', () => {
-    const err = kafkajs('KafkaJSGroupCoordinatorNotFound', 'Failed to find group coordinator');
-    assert.equal(kafkaAccessProblem(err), undefined);
+  test('a coordinator lookup the authorizer refused is a refusal of the group', () => {
+    // As the patched kafkajs throws it: the broker's answer to FindCoordinator is the cause.
+    const answer = new KafkaJSProtocolError({
+      message: 'Not authorized to access group: Group authorization failed',
+      type: 'GROUP_AUTHORIZATION_FAILED',
+      code: 30,
+      retriable: false,
+    } as never);
+    const err = new KafkaJSGroupCoordinatorNotFound('Failed to find group coordinator', {
+      cause: answer,
+    } as never);
+    assert.equal(kafkaAccessProblem(err), 'authorization');
+    assert.equal(kafkaRefused(err), true);
     assert.match(
       describeKafkaError(err, { group: 'scalewise.x' }),
-      /consumer group scalewise\.x.*GROUP_AUTHORIZATION_FAILED/,
+      /^GROUP_AUTHORIZATION_FAILED: Kafka's authorizer refused this client's user on consumer group scalewise\.x/,
+    );
+  });
+
+  test('a coordinator lookup cut short by a broker going away is no refusal', () => {
+    const closed = new KafkaJSConnectionError('Connection closed', { broker: '127.0.0.1:9092' } as never);
+    const err = new KafkaJSGroupCoordinatorNotFound('Failed to find group coordinator', {
+      cause: closed,
+    } as never);
+    assert.equal(kafkaAccessProblem(err), undefined);
+    assert.equal(kafkaRefused(err), false);
+    assert.equal(
+      describeKafkaError(err, { group: 'scalewise.x' }),
+      'no broker named the coordinator of consumer group scalewise.x: Connection closed',
     );
   });
 

@@ -63,14 +63,12 @@ export function kafkaAccessProblem(err: unknown): KafkaAccessProblem | undefined
 
 /**
  * Whether a consumer kafkajs gave up on would be refused again if started again: an access
- * problem, or a coordinator lookup that kafkajs retried to the end (the authorizer's answer
- * when the user may not read the group, which kafkajs reports without its code).
+ * problem anywhere in the error's chain. A coordinator lookup that failed is one only when the
+ * broker's answer was a refusal (GROUP_AUTHORIZATION_FAILED, kept as the error's cause by our
+ * kafkajs patch); a broker that went away mid-lookup (a Kafka restart) is no refusal.
  */
 export function kafkaRefused(err: unknown): boolean {
-  return (
-    kafkaAccessProblem(err) !== undefined ||
-    chain(err).some((e) => e.name === 'KafkaJSGroupCoordinatorNotFound')
-  );
+  return kafkaAccessProblem(err) !== undefined;
 }
 
 /** The innermost message of a kafkajs error chain. */
@@ -98,11 +96,6 @@ export function describeKafkaError(
     return `SASL authentication failed (check the user name, password and mechanism of kafka.security): ${innermost(err)}`;
   }
   if (problem === 'tls') return certificateProblem(err) as string;
-  if (errors.some((e) => e.name === 'KafkaJSGroupCoordinatorNotFound')) {
-    // kafkajs drops the broker's answer to FindCoordinator here (it only logs it); retriable
-    // answers it retries itself, so what is left is nearly always the authorizer's.
-    return `no broker named the coordinator of ${on.group ? `consumer group ${on.group}` : 'the consumer group'}: Kafka refused the lookup, as it does when this client's user may not read the group (GROUP_AUTHORIZATION_FAILED: a Read ACL on the group is missing; the broker's answer is in the kafkajs log)`;
-  }
   if (problem === 'authorization') {
     const type =
       errors.map((e) => e.type).find((t) => t !== undefined && authorizationTypes.has(t)) ??
@@ -116,6 +109,11 @@ export function describeKafkaError(
             ? 'the cluster'
             : 'the resource asked for';
     return `${type}: Kafka's authorizer refused this client's user on ${what} (an ACL is missing: docs/security.md, "Transport")`;
+  }
+  if (errors.some((e) => e.name === 'KafkaJSGroupCoordinatorNotFound')) {
+    const group = on.group ? `consumer group ${on.group}` : 'the consumer group';
+    const answer = errors.length > 1 ? innermost(err) : 'no broker answered';
+    return `no broker named the coordinator of ${group}: ${answer}`;
   }
   return innermost(err);
 }

@@ -7,7 +7,15 @@ import { beforeEach, describe, test } from 'node:test';
 import kafkajs, { type Kafka } from 'kafkajs';
 import { createSubscriber, type Subscriber } from './subscriber.ts';
 
-const { KafkaJSNonRetriableError, KafkaJSConnectionError } = kafkajs;
+const {
+  KafkaJSNonRetriableError,
+  KafkaJSConnectionError,
+  KafkaJSGroupCoordinatorNotFound,
+  KafkaJSProtocolError,
+} = kafkajs;
+/** A coordinator lookup that failed, its last broker answer kept as the cause (our patch). */
+const coordinatorNotFound = (cause: Error) =>
+  new KafkaJSGroupCoordinatorNotFound('Failed to find group coordinator', { cause } as never);
 /** A kafkajs error by its name (the typings give some constructors no message). */
 const kafkajsError = (name: string, message: string) => Object.assign(new Error(message), { name });
 
@@ -115,11 +123,27 @@ describe('a consumer kafkajs gave up on', () => {
 
   test('a coordinator lookup refused to the end (a group without an ACL): stopped, no restart', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
-    fake.crash(kafkajsError('KafkaJSGroupCoordinatorNotFound', 'Failed to find group coordinator'), false);
+    const refused = new KafkaJSProtocolError({
+      message: 'Not authorized to access group: Group authorization failed',
+      type: 'GROUP_AUTHORIZATION_FAILED',
+      code: 30,
+      retriable: false,
+    } as never);
+    fake.crash(coordinatorNotFound(refused), false);
     t.mock.timers.tick(60_000);
     await settle();
     assert.deepEqual(fake.calls, []);
-    assert.match(subscriber.failure() ?? '', /consumer group g stopped: .*GROUP_AUTHORIZATION_FAILED/);
+    assert.match(subscriber.failure() ?? '', /consumer group g stopped: GROUP_AUTHORIZATION_FAILED/);
+  });
+
+  test('a coordinator lookup cut short by a broker going away: started again', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const closed = new KafkaJSConnectionError('Connection closed', { broker: '127.0.0.1:9092' } as never);
+    fake.crash(coordinatorNotFound(closed), false);
+    t.mock.timers.tick(1_000);
+    await settle();
+    assert.deepEqual(fake.calls, ['connect', 'subscribe', 'run']);
+    assert.equal(subscriber.failure(), undefined);
   });
 
   test('a crash kafkajs restarts itself, or one while stopping: nothing of ours', async (t) => {
