@@ -12,6 +12,7 @@ import type {
   NodeSelectorRequirement,
   NodeSelectorTerm,
   PodAffinityTerm,
+  PodPlacement,
   ResourceList,
   Toleration,
   TopologySpreadConstraint,
@@ -82,7 +83,8 @@ export interface OwnerInfo {
   controller: boolean;
 }
 
-export interface PodInfo {
+/** A pod as the caches hold it; its nodeSelector also says which pool a pending pod waits for. */
+export interface PodInfo extends PodPlacement {
   namespace: string;
   name: string;
   /**
@@ -107,20 +109,6 @@ export interface PodInfo {
   labels: Readonly<Record<string, string>>;
   /** Only the annotations {@link keepAnnotation} keeps. */
   annotations: Readonly<Record<string, string>>;
-  /** The pod's nodeSelector, when it has one (which pool a pending pod waits for). */
-  nodeSelector?: Readonly<Record<string, string>>;
-  /** The pod's tolerations (tolerationSeconds left out: the scheduler does not read it). */
-  tolerations?: readonly Toleration[];
-  /** Required node affinity: its nodeSelectorTerms (ORed). */
-  nodeAffinity?: readonly NodeSelectorTerm[];
-  /** Required inter-pod affinity terms. */
-  podAffinity?: readonly PodAffinityTerm[];
-  /** Required inter-pod anti-affinity terms. */
-  podAntiAffinity?: readonly PodAffinityTerm[];
-  /** Topology spread constraints with whenUnsatisfiable DoNotSchedule (the others do not constrain). */
-  topologySpread?: readonly TopologySpreadConstraint[];
-  /** The containers' ports that have a hostPort. */
-  hostPorts?: readonly HostPort[];
   /** Names of the pod's emptyDir and hostPath volumes: data that dies with the node. */
   localStorage: readonly string[];
   /** Epoch ms. */

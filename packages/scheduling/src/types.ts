@@ -94,24 +94,34 @@ export interface HostPort {
   hostIP?: string;
 }
 
+/**
+ * Where a pod may go, as its spec says it: what the simulation checks a node against, and what
+ * packages/kube keeps of a pod for it.
+ */
+export interface PodPlacement {
+  nodeSelector?: Readonly<Record<string, string>>;
+  /** Required node affinity: its nodeSelectorTerms (ORed). */
+  nodeAffinity?: readonly NodeSelectorTerm[];
+  /** The pod's tolerations (tolerationSeconds left out: the scheduler does not read it). */
+  tolerations?: readonly Toleration[];
+  /** Required inter-pod affinity terms (ANDed). */
+  podAffinity?: readonly PodAffinityTerm[];
+  /** Required inter-pod anti-affinity terms (ANDed). */
+  podAntiAffinity?: readonly PodAffinityTerm[];
+  /** Topology spread constraints with whenUnsatisfiable DoNotSchedule (the others do not constrain). */
+  topologySpread?: readonly TopologySpreadConstraint[];
+  /** The containers' ports that have a hostPort. */
+  hostPorts?: readonly HostPort[];
+}
+
 /** A pod as the simulation sees it. */
-export interface SimPod {
+export interface SimPod extends PodPlacement {
   /** `namespace/name`: unique in a simulation. */
   key: string;
   namespace: string;
   labels: Readonly<Record<string, string>>;
   /** Requests as the scheduler counts them; `pods: 1` is implied and need not be given. */
   requests: ResourceList;
-  nodeSelector?: Readonly<Record<string, string>>;
-  /** Required node affinity: the terms are ORed. */
-  nodeAffinity?: readonly NodeSelectorTerm[];
-  tolerations?: readonly Toleration[];
-  /** Required inter-pod affinity terms (ANDed). */
-  podAffinity?: readonly PodAffinityTerm[];
-  /** Required inter-pod anti-affinity terms (ANDed). */
-  podAntiAffinity?: readonly PodAffinityTerm[];
-  topologySpread?: readonly TopologySpreadConstraint[];
-  hostPorts?: readonly HostPort[];
   /** The controller behind the pod, `Kind/name`, for explanations. */
   owner?: string;
   /** A DaemonSet's or a mirror (static) pod: stays with its node, never moved by a removal. */
