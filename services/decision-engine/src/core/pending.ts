@@ -11,7 +11,9 @@ import { recommend, type Step } from './step.ts';
 /** Bytes in GiB, for explanations. */
 export const gib = (b: number) => `${fmt(b / 2 ** 30)} GiB`;
 
-export function onPending(s: Step, d: EventData<'io.scalewise.PendingPodsDetected'>): void {
+type Pending = EventData<'io.scalewise.PendingPodsDetected'>;
+
+export function onPending(s: Step, d: Pending): void {
   if (d.simulation) {
     onSimulatedPending(s, d, d.simulation);
     return;
@@ -80,11 +82,7 @@ export function onPending(s: Step, d: EventData<'io.scalewise.PendingPodsDetecte
  * still add that the simulation could not see yet (decided, not created): nothing is bought
  * twice. Pods that fit the nodes there (Ready or in flight) ask for nothing at all.
  */
-function onSimulatedPending(
-  s: Step,
-  d: EventData<'io.scalewise.PendingPodsDetected'>,
-  sim: NonNullable<EventData<'io.scalewise.PendingPodsDetected'>['simulation']>,
-): void {
+function onSimulatedPending(s: Step, d: Pending, sim: NonNullable<Pending['simulation']>): void {
   const p = s.pool;
   // What the actions in flight will still add that the simulation could not see: their nodes
   // not yet among the pool's (action_nodes counts those it saw, by action). Without the

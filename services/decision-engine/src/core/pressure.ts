@@ -7,7 +7,9 @@ import { cmp, fmt, secs } from './explain.ts';
 import { scaleUp } from './scale-up.ts';
 import { cooldownLeft, recommend, type Step, utilizationRecommendation } from './step.ts';
 
-export function onPressure(s: Step, d: EventData<'io.scalewise.ResourcePressureAlert'>): void {
+type Pressure = EventData<'io.scalewise.ResourcePressureAlert'>;
+
+export function onPressure(s: Step, d: Pressure): void {
   const p = s.pool;
   p.lastUtilization = { cpu: d.cpu_avg, memory: d.memory_avg, at: s.now };
   p.underutilized = null;
@@ -69,11 +71,7 @@ export function onPressure(s: Step, d: EventData<'io.scalewise.ResourcePressureA
  * to the workers the metric asks for, ceil(value / threshold) for an AverageValue target,
  * through the same cooldown, stabilisation, rate policies and max as any pressure.
  */
-function onMetricPressure(
-  s: Step,
-  d: EventData<'io.scalewise.ResourcePressureAlert'>,
-  m: NonNullable<EventData<'io.scalewise.ResourcePressureAlert'>['metric']>,
-): void {
+function onMetricPressure(s: Step, d: Pressure, m: NonNullable<Pressure['metric']>): void {
   const p = s.pool;
   const target = Math.max(d.workers + 1, m.desired_workers);
   recommend(s, target);
