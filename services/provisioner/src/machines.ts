@@ -112,14 +112,142 @@ export function nodeOf(m: MachineRecord): V1Node {
   return node;
 }
 
-export function createMachines(deps: MachinesDeps): Machines {
-  const { kube, namespace } = deps;
-  const now = deps.now ?? Date.now;
+/** A machine's worker as the contract answers it. */
+const wire = (m: MachineRecord, registered: boolean): WireWorker => ({
+  name: m.name,
+  provider_id: m.provider_id,
+  // A VM is running once its kubelet registered; Ready is Kubernetes' to say.
+  state: registered ? 'running' : 'creating',
+  idempotency_key: m.idempotency_key,
+  ...(m.zone ? { zone: m.zone } : {}),
+  created_at: m.created_at,
+});
 
-  async function records(pool?: string): Promise<MachineRecord[]> {
+/** How long a machine takes to boot after its creation, from its template's parameters. */
+const bootDelay = (m: MachineRecord): number | 'never' => {
+  if (m.template.parameters.boot === 'never') return 'never';
+  const ms = Number(m.template.parameters.boot_delay_ms ?? 0);
+  return Number.isFinite(ms) && ms > 0 ? ms : 0;
+};
+
+/** NAME_CONFLICT for a requested name another request's machine has. */
+function checkNames(req: CreateRequest, byName: ReadonlyMap<string, MachineRecord>): void {
+  for (const w of req.workers) {
+    const m = byName.get(w.name);
+    if (m && m.idempotency_key !== req.idempotency_key)
+      throw new ContractError(
+        'NAME_CONFLICT',
+        409,
+        `worker ${w.name} exists, made by another request (${m.idempotency_key})`,
+      );
+  }
+}
+
+/** The machine records of the reference provisioner, as ConfigMaps, and their KWOK Nodes. */
+class KwokMachines implements Machines {
+  private readonly kube: Kube;
+  private readonly namespace: string;
+  private readonly maxPerPool: number | undefined;
+  private readonly now: () => number;
+
+  constructor(deps: MachinesDeps) {
+    this.kube = deps.kube;
+    this.namespace = deps.namespace;
+    this.maxPerPool = deps.maxPerPool;
+    this.now = deps.now ?? Date.now;
+  }
+
+  async create(pool: string, req: CreateRequest): Promise<WireWorker[]> {
+    const existing = await this.records(pool);
+    const byName = new Map(existing.map((m) => [m.name, m]));
+    const fresh = req.workers.filter((w) => !byName.has(w.name));
+    checkNames(req, byName);
+    if (this.maxPerPool !== undefined && existing.length + fresh.length > this.maxPerPool)
+      throw new ContractError(
+        'QUOTA_EXCEEDED',
+        422,
+        `pool ${pool} has ${existing.length} machines; ${fresh.length} more would pass its quota of ${this.maxPerPool}`,
+      );
+    const out = await this.recordAll(pool, req, byName);
+    // Boot what is due now; the rest boots in the reconcile loop.
+    for (const m of out) await this.boot(m);
+    const nodes = await this.nodesOf(pool);
+    return out.map((m) => wire(m, nodes.has(m.name)));
+  }
+
+  async list(pool: string): Promise<WireWorker[]> {
+    const [ms, nodes] = await Promise.all([this.records(pool), this.nodesOf(pool)]);
+    return ms.map((m) => wire(m, nodes.has(m.name))).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async remove(pool: string, name: string): Promise<WireWorker> {
+    const m = await this.read(name);
+    // Never a machine it does not have: a Node of that name is someone else's.
+    if (!m || m.pool !== pool)
+      throw new ContractError('WORKER_NOT_FOUND', 404, `no worker ${name} in pool ${pool}`);
+    await deleteNode(this.kube, name);
+    try {
+      await kubeCall(`deleting machine ${name}`, () =>
+        this.kube.core.deleteNamespacedConfigMap({ namespace: this.namespace, name: recordName(name) }),
+      );
+    } catch (err) {
+      if (!isStatus(err, 404)) throw err;
+    }
+    return { ...wire(m, false), state: 'deleting' };
+  }
+
+  async reconcile(): Promise<void> {
+    const pending = await this.records();
+    const byPool = new Map<string, MachineRecord[]>();
+    for (const m of pending) byPool.set(m.pool, [...(byPool.get(m.pool) ?? []), m]);
+    for (const [pool, ms] of byPool) {
+      const nodes = await this.nodesOf(pool);
+      for (const m of ms) if (!nodes.has(m.name)) await this.boot(m);
+    }
+  }
+
+  async healthy(): Promise<void> {
+    const ns = await kubeCall('reading the namespace', () =>
+      this.kube.core.readNamespace({ name: this.namespace }),
+    );
+    // The API server refuses new records in a namespace being deleted.
+    if (ns.status?.phase === 'Terminating')
+      throw new Error(`the machine records' namespace ${this.namespace} is being deleted`);
+  }
+
+  /**
+   * The machine of each requested worker, in the request's order: the one it had, else a new
+   * record; NAME_CONFLICT when a concurrent create of another request wrote the name first.
+   */
+  private async recordAll(
+    pool: string,
+    req: CreateRequest,
+    byName: ReadonlyMap<string, MachineRecord>,
+  ): Promise<MachineRecord[]> {
+    const out: MachineRecord[] = [];
+    for (const w of req.workers) {
+      const had = byName.get(w.name);
+      const m =
+        had ??
+        (await this.write({
+          name: w.name,
+          pool,
+          idempotency_key: req.idempotency_key,
+          ...(w.zone ? { zone: w.zone } : {}),
+          created_at: new Date(this.now()).toISOString(),
+          template: req.template,
+        }));
+      if (m.idempotency_key !== req.idempotency_key)
+        throw new ContractError('NAME_CONFLICT', 409, `worker ${w.name} exists, made by another request`);
+      out.push(m);
+    }
+    return out;
+  }
+
+  private async records(pool?: string): Promise<MachineRecord[]> {
     const list = await kubeCall('listing machines', () =>
-      kube.core.listNamespacedConfigMap({
-        namespace,
+      this.kube.core.listNamespacedConfigMap({
+        namespace: this.namespace,
         labelSelector: pool ? `${MACHINE_LABEL}=true,${POOL_LABEL}=${pool}` : `${MACHINE_LABEL}=true`,
       }),
     );
@@ -129,41 +257,25 @@ export function createMachines(deps: MachinesDeps): Machines {
     });
   }
 
-  async function nodesOf(pool: string): Promise<Set<string>> {
+  private async nodesOf(pool: string): Promise<Set<string>> {
     const list = await kubeCall('listing nodes', () =>
-      kube.core.listNode({ labelSelector: `${POOL_LABEL}=${pool}` }),
+      this.kube.core.listNode({ labelSelector: `${POOL_LABEL}=${pool}` }),
     );
     return new Set(
       list.items.flatMap((n) => (n.metadata?.name && !n.metadata.deletionTimestamp ? [n.metadata.name] : [])),
     );
   }
 
-  const wire = (m: MachineRecord, registered: boolean): WireWorker => ({
-    name: m.name,
-    provider_id: m.provider_id,
-    // A VM is running once its kubelet registered; Ready is Kubernetes' to say.
-    state: registered ? 'running' : 'creating',
-    idempotency_key: m.idempotency_key,
-    ...(m.zone ? { zone: m.zone } : {}),
-    created_at: m.created_at,
-  });
-
-  const bootDelay = (m: MachineRecord): number | 'never' => {
-    if (m.template.parameters.boot === 'never') return 'never';
-    const ms = Number(m.template.parameters.boot_delay_ms ?? 0);
-    return Number.isFinite(ms) && ms > 0 ? ms : 0;
-  };
-
-  async function boot(m: MachineRecord): Promise<void> {
+  private async boot(m: MachineRecord): Promise<void> {
     const delay = bootDelay(m);
-    if (delay === 'never' || Date.parse(m.created_at) + delay > now()) return;
-    await ensureNode(kube, nodeOf(m));
+    if (delay === 'never' || Date.parse(m.created_at) + delay > this.now()) return;
+    await ensureNode(this.kube, nodeOf(m));
   }
 
-  async function read(name: string): Promise<MachineRecord | undefined> {
+  private async read(name: string): Promise<MachineRecord | undefined> {
     try {
       const cm = await kubeCall(`reading machine ${name}`, () =>
-        kube.core.readNamespacedConfigMap({ namespace, name: recordName(name) }),
+        this.kube.core.readNamespacedConfigMap({ namespace: this.namespace, name: recordName(name) }),
       );
       return cm.metadata?.deletionTimestamp ? undefined : parse(cm);
     } catch (err) {
@@ -173,15 +285,15 @@ export function createMachines(deps: MachinesDeps): Machines {
   }
 
   /** Writes a new machine record, its provider id chosen here; the one a concurrent create of the same name wrote wins. */
-  async function write(m: Omit<MachineRecord, 'provider_id'>): Promise<MachineRecord> {
+  private async write(m: Omit<MachineRecord, 'provider_id'>): Promise<MachineRecord> {
     try {
       // The provider id is chosen before the one write, as a VM API names its VM at creation:
       // a record is never seen without it (a reconcile between two writes would boot a Node
       // without its providerID).
       const made = { ...m, provider_id: `reference://${randomUUID()}` };
       await kubeCall(`recording machine ${m.name}`, () =>
-        kube.core.createNamespacedConfigMap({
-          namespace,
+        this.kube.core.createNamespacedConfigMap({
+          namespace: this.namespace,
           body: {
             metadata: {
               name: recordName(m.name),
@@ -195,87 +307,13 @@ export function createMachines(deps: MachinesDeps): Machines {
       return made;
     } catch (err) {
       if (!isStatus(err, 409)) throw err;
-      const other = await read(m.name);
+      const other = await this.read(m.name);
       if (!other) throw new ScalewiseError('CONFLICT', `machine ${m.name} is being deleted`, { cause: err });
       return other;
     }
   }
+}
 
-  return {
-    async create(pool, req) {
-      const existing = await records(pool);
-      const byName = new Map(existing.map((m) => [m.name, m]));
-      const fresh = req.workers.filter((w) => !byName.has(w.name));
-      for (const w of req.workers) {
-        const m = byName.get(w.name);
-        if (m && m.idempotency_key !== req.idempotency_key)
-          throw new ContractError(
-            'NAME_CONFLICT',
-            409,
-            `worker ${w.name} exists, made by another request (${m.idempotency_key})`,
-          );
-      }
-      if (deps.maxPerPool !== undefined && existing.length + fresh.length > deps.maxPerPool)
-        throw new ContractError(
-          'QUOTA_EXCEEDED',
-          422,
-          `pool ${pool} has ${existing.length} machines; ${fresh.length} more would pass its quota of ${deps.maxPerPool}`,
-        );
-      const out: MachineRecord[] = [];
-      for (const w of req.workers) {
-        const had = byName.get(w.name);
-        const m =
-          had ??
-          (await write({
-            name: w.name,
-            pool,
-            idempotency_key: req.idempotency_key,
-            ...(w.zone ? { zone: w.zone } : {}),
-            created_at: new Date(now()).toISOString(),
-            template: req.template,
-          }));
-        if (m.idempotency_key !== req.idempotency_key)
-          throw new ContractError('NAME_CONFLICT', 409, `worker ${w.name} exists, made by another request`);
-        out.push(m);
-      }
-      // Boot what is due now; the rest boots in the reconcile loop.
-      for (const m of out) await boot(m);
-      const nodes = await nodesOf(pool);
-      return out.map((m) => wire(m, nodes.has(m.name)));
-    },
-    async list(pool) {
-      const [ms, nodes] = await Promise.all([records(pool), nodesOf(pool)]);
-      return ms.map((m) => wire(m, nodes.has(m.name))).sort((a, b) => a.name.localeCompare(b.name));
-    },
-    async remove(pool, name) {
-      const m = await read(name);
-      // Never a machine it does not have: a Node of that name is someone else's.
-      if (!m || m.pool !== pool)
-        throw new ContractError('WORKER_NOT_FOUND', 404, `no worker ${name} in pool ${pool}`);
-      await deleteNode(kube, name);
-      try {
-        await kubeCall(`deleting machine ${name}`, () =>
-          kube.core.deleteNamespacedConfigMap({ namespace, name: recordName(name) }),
-        );
-      } catch (err) {
-        if (!isStatus(err, 404)) throw err;
-      }
-      return { ...wire(m, false), state: 'deleting' };
-    },
-    async reconcile() {
-      const pending = await records();
-      const byPool = new Map<string, MachineRecord[]>();
-      for (const m of pending) byPool.set(m.pool, [...(byPool.get(m.pool) ?? []), m]);
-      for (const [pool, ms] of byPool) {
-        const nodes = await nodesOf(pool);
-        for (const m of ms) if (!nodes.has(m.name)) await boot(m);
-      }
-    },
-    async healthy() {
-      const ns = await kubeCall('reading the namespace', () => kube.core.readNamespace({ name: namespace }));
-      // The API server refuses new records in a namespace being deleted.
-      if (ns.status?.phase === 'Terminating')
-        throw new Error(`the machine records' namespace ${namespace} is being deleted`);
-    },
-  };
+export function createMachines(deps: MachinesDeps): Machines {
+  return new KwokMachines(deps);
 }
