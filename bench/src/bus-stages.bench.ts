@@ -10,11 +10,16 @@
 // Reported, never asserted.
 //
 //   node bench/src/bus-stages.bench.ts [--ms 1500] [--no-redis]
-import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { createBreaker, createRedisIdempotency, inProcessSpan, withRetry } from '@scalewise/bus';
-import { createEvent, fromKafkaMessage, type RawRecord, sampleData, toKafkaMessage } from '@scalewise/events';
+// kafkajs' own record encoder and decoder (what producer.send and the fetcher run per record).
+import {
+  decodeRecordBytes,
+  encodeRecord,
+  encodeRecordAsShipped,
+} from '@scalewise/bus/test-support/kafkajs-record';
+import { createEvent, fromKafkaMessage, sampleData, toKafkaMessage } from '@scalewise/events';
 import { getStack, uniqueName } from '@scalewise/testing';
 import { Redis } from 'ioredis';
 
@@ -24,69 +29,6 @@ const { values } = parseArgs({
 const budgetMs = Number(values.ms);
 const BATCH = 500;
 
-// kafkajs' own record encoder and decoder (what producer.send and the fetcher run per record).
-const require = createRequire(import.meta.url);
-type Enc = { buffer: Buffer };
-type Dec = new (b: Buffer) => unknown;
-const encodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0/index.js') as (r: {
-  offsetDelta: number;
-  timestampDelta: number;
-  key: string;
-  value: string | Buffer;
-  headers?: Record<string, string>;
-}) => Enc;
-const decodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0/decoder.js') as (
-  d: unknown,
-  ctx: object,
-) => RawRecord & { offset: string };
-const Decoder = require('kafkajs/src/protocol/decoder.js') as Dec;
-type Writer = {
-  writeVarInt(n: number): Writer;
-  writeInt8(n: number): Writer;
-  writeVarLong(n: number): Writer;
-  writeVarIntBytes(b: unknown): Writer;
-  writeVarIntString(s: string): Writer;
-  writeVarIntArray(a: unknown[]): Writer;
-  buffer: Buffer;
-};
-const Encoder = require('kafkajs/src/protocol/encoder.js') as (new (
-  size?: number,
-) => Writer) & {
-  sizeOfVarInt(n: number): number;
-  sizeOfVarLong(n: number): number;
-  sizeOfVarIntBytes(b: unknown): number;
-};
-/**
- * kafkajs 2.2.4's record encode as it shipped, before patches/kafkajs@2.2.4.patch: one
- * encoder of the default 512 zero-filled bytes per header, copied into the record's.
- */
-function encodeRecordAsShipped(r: {
-  offsetDelta: number;
-  timestampDelta: number;
-  key: string;
-  value: Buffer;
-  headers: Record<string, string>;
-}): Writer {
-  const names = Object.keys(r.headers);
-  let headersSize = Encoder.sizeOfVarInt(names.length);
-  for (const k of names)
-    headersSize += Encoder.sizeOfVarIntBytes(k) + Encoder.sizeOfVarIntBytes(r.headers[k]);
-  const body =
-    1 +
-    Encoder.sizeOfVarLong(r.timestampDelta) +
-    Encoder.sizeOfVarInt(r.offsetDelta) +
-    Encoder.sizeOfVarIntBytes(r.key) +
-    Encoder.sizeOfVarIntBytes(r.value) +
-    headersSize;
-  return new Encoder()
-    .writeVarInt(body)
-    .writeInt8(0)
-    .writeVarLong(r.timestampDelta)
-    .writeVarInt(r.offsetDelta)
-    .writeVarIntBytes(r.key)
-    .writeVarIntBytes(r.value)
-    .writeVarIntArray(names.map((k) => new Encoder().writeVarIntString(k).writeVarIntBytes(r.headers[k])));
-}
 const ctx = { firstOffset: '0', firstTimestamp: Date.now(), magicByte: 2, timestampType: 0 };
 
 /** CPU microseconds per record of `fn` over a batch of BATCH records: the best of 6 rounds. */
@@ -125,14 +67,7 @@ const busBytes = encoded.map(
 const rawBytes = rawValues.map(
   (v, i) => encodeRecord({ offsetDelta: i, timestampDelta: 0, key: `pool-${i % 7}`, value: v }).buffer,
 );
-const consumed = busBytes.map((b) => decodeRecord(new Decoder(b.subarray(varintLength(b))), ctx));
-
-/** Records are length-prefixed (a zig-zag varint); the decoder starts after it. */
-function varintLength(b: Buffer): number {
-  let i = 0;
-  while ((b[i] ?? 0) & 0x80) i++;
-  return i + 1;
-}
+const consumed = busBytes.map((b) => decodeRecordBytes(b, ctx));
 
 const rows: [string, number, number][] = [];
 const row = async (stage: string, raw: (() => unknown) | undefined, bus: () => unknown) => {
@@ -166,8 +101,8 @@ await row('kafkajs record encode, as 2.2.4 shipped (before the patch)', undefine
 );
 await row(
   'kafkajs record decode (raw: no headers; bus: ce_* headers)',
-  () => rawBytes.map((b) => decodeRecord(new Decoder(b.subarray(varintLength(b))), ctx)),
-  () => busBytes.map((b) => decodeRecord(new Decoder(b.subarray(varintLength(b))), ctx)),
+  () => rawBytes.map((b) => decodeRecordBytes(b, ctx)),
+  () => busBytes.map((b) => decodeRecordBytes(b, ctx)),
 );
 await row(
   'decode the event (raw: JSON.parse; bus: fromKafkaMessage, validation)',
