@@ -20,28 +20,29 @@
 // list external.metrics.k8s.io only. The APIService, the binding and the namespace are
 // removed afterwards; the shared servers are not restarted or reconfigured.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import {
-  ApiregistrationV1Api,
-  AutoscalingV2Api,
-  CustomObjectsApi,
-  RbacAuthorizationV1Api,
-} from '@kubernetes/client-node';
+import { AutoscalingV2Api, CustomObjectsApi } from '@kubernetes/client-node';
 import { consumerGroupId, loadConfig, topicNames } from '@scalewise/config';
 import {
+  aggregatedServerFlags,
   freePort,
   getStack,
+  grantAnonymous,
   type KubeAdmin,
   kubeAdmin,
+  type Proc,
+  registerApiService,
   repositoryRoot,
+  revokeAnonymous,
   type StackEndpoints,
+  startProcess,
   uniqueName,
+  unregisterApiService,
   waitFor,
 } from '@scalewise/testing';
 import { type Admin, Kafka, logLevel } from 'kafkajs';
@@ -51,6 +52,7 @@ const exec = promisify(execFile);
 const notYet = (progress: string): never => {
   throw new Error(progress);
 };
+const EXTERNAL_METRICS = { group: 'external.metrics.k8s.io', version: 'v1beta1' };
 const APISERVICE = 'v1beta1.external.metrics.k8s.io';
 const PARTITIONS = 6;
 const LAG_THRESHOLD = 10;
@@ -106,35 +108,6 @@ async function certificates(certDir: string): Promise<void> {
   );
 }
 
-interface Proc {
-  /** The end of its log, for failure messages. */
-  tail(lines?: number): Promise<string>;
-  /** SIGTERM to this pid, SIGKILL after 5 s; resolves once it exited. */
-  stop(): Promise<void>;
-}
-
-/** Starts `bin args` with stdout and stderr to `logFile`. */
-function startProcess(bin: string, args: string[], logFile: string, env: NodeJS.ProcessEnv): Proc {
-  const out = createWriteStream(logFile);
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-  child.stdout?.pipe(out);
-  child.stderr?.pipe(out);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return {
-    async tail(lines = 20) {
-      const text = await readFile(logFile, 'utf8').catch(() => '');
-      return text.split('\n').slice(-lines).join('\n');
-    },
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
-
 /** KEDA's two binaries; the first call of a machine builds them (tens of minutes on 2 cores). */
 async function kedaBinaries(): Promise<{ operator: string; adapter: string }> {
   const { stdout } = await exec(join(repositoryRoot(), 'scripts', 'keda'), ['bin'], {
@@ -162,42 +135,6 @@ async function kedaLag(group: string, topic: string): Promise<{ lag: number; met
   }
   const metric = Math.floor(lag / LAG_THRESHOLD) > latest.length ? latest.length * LAG_THRESHOLD : lag;
   return { lag, metric };
-}
-
-async function registerApiService(namespace: string, port: number): Promise<void> {
-  const reg = admin.kc.makeApiClient(ApiregistrationV1Api);
-  const existing = await reg.readAPIService({ name: APISERVICE }).catch(() => undefined);
-  assert.equal(
-    existing,
-    undefined,
-    `${APISERVICE} is already registered (service ${existing?.spec?.service?.namespace}/${existing?.spec?.service?.name}): this test does not replace someone else's`,
-  );
-  await admin.core.createNamespacedService({
-    namespace,
-    body: {
-      metadata: { name: 'keda-metrics-apiserver' },
-      spec: { type: 'ExternalName', externalName: 'localhost', ports: [{ name: 'https', port }] },
-    },
-  });
-  await reg.createAPIService({
-    body: {
-      metadata: { name: APISERVICE, labels: { 'scalewise.io/test-run': run } },
-      spec: {
-        group: 'external.metrics.k8s.io',
-        version: 'v1beta1',
-        groupPriorityMinimum: 100,
-        versionPriority: 100,
-        // The metrics server's certificate is signed by this test's CA, not the cluster's.
-        insecureSkipTLSVerify: true,
-        service: { namespace, name: 'keda-metrics-apiserver', port },
-      },
-    },
-  });
-  cleanups.push(async () => {
-    const now = await reg.readAPIService({ name: APISERVICE }).catch(() => undefined);
-    if (now?.metadata?.labels?.['scalewise.io/test-run'] === run)
-      await reg.deleteAPIService({ name: APISERVICE });
-  });
 }
 
 before(async () => {
@@ -319,25 +256,13 @@ describe('KEDA on the stack', () => {
     const metricsApi = startProcess(
       adapter,
       [
-        '--secure-port',
-        String(apiPort),
-        '--bind-address',
-        '127.0.0.1',
-        '--cert-dir',
-        certDir,
+        ...aggregatedServerFlags({ port: apiPort, certDir, kubeconfig, ...EXTERNAL_METRICS }),
         '--tls-cert-file',
         join(certDir, 'tls.crt'),
         '--tls-private-key-file',
         join(certDir, 'tls.key'),
         '--lister-kubeconfig',
         kubeconfig,
-        '--authentication-kubeconfig',
-        kubeconfig,
-        '--authorization-kubeconfig',
-        kubeconfig,
-        '--authentication-skip-lookup',
-        '--authorization-always-allow-paths',
-        '/healthz,/readyz,/livez,/apis,/apis/external.metrics.k8s.io,/apis/external.metrics.k8s.io/v1beta1,/openapi/*',
         '--metrics-service-address',
         `127.0.0.1:${grpcPort}`,
         '--port',
@@ -348,23 +273,18 @@ describe('KEDA on the stack', () => {
     );
     procs.push(metricsApi);
 
-    const rbac = admin.kc.makeApiClient(RbacAuthorizationV1Api);
-    await rbac.createClusterRole({
-      body: {
-        metadata: { name: run },
-        rules: [{ apiGroups: ['external.metrics.k8s.io'], resources: ['*'], verbs: ['get', 'list'] }],
-      },
+    cleanups.push(() => revokeAnonymous(admin, run));
+    await grantAnonymous(admin, run, [
+      { apiGroups: ['external.metrics.k8s.io'], resources: ['*'], verbs: ['get', 'list'] },
+    ]);
+    cleanups.push(() => unregisterApiService(admin, APISERVICE, run));
+    await registerApiService(admin, {
+      ...EXTERNAL_METRICS,
+      namespace: ns,
+      service: 'keda-metrics-apiserver',
+      port: apiPort,
+      run,
     });
-    cleanups.push(() => rbac.deleteClusterRole({ name: run }));
-    await rbac.createClusterRoleBinding({
-      body: {
-        metadata: { name: run },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: run },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'system:anonymous' }],
-      },
-    });
-    cleanups.push(() => rbac.deleteClusterRoleBinding({ name: run }));
-    await registerApiService(ns, apiPort);
 
     const custom = admin.kc.makeApiClient(CustomObjectsApi);
     await custom.createNamespacedCustomObject({

@@ -1,3 +1,12 @@
+export {
+  type AggregatedApi,
+  type AggregatedServer,
+  aggregatedServerFlags,
+  grantAnonymous,
+  registerApiService,
+  revokeAnonymous,
+  unregisterApiService,
+} from './aggregation.ts';
 export { FLOOR_REPAIR_CHAIN, PENDING_SCALE_UP_CHAIN, SCALE_UP_ACTION } from './chains.ts';
 export {
   type PoolServiceYamlOptions,
@@ -39,7 +48,7 @@ export {
 } from './kube.ts';
 export { uniqueName } from './names.ts';
 export { freePort } from './net.ts';
-export { type NodeResult, type NodeRun, startNode } from './process.ts';
+export { type NodeResult, type NodeRun, type Proc, startNode, startProcess } from './process.ts';
 export { connectRedis, unreachableRedis } from './redis.ts';
 export {
   chooseServers,

@@ -15,14 +15,25 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { ApiregistrationV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
-import { connectKube, isStatus, POOL_LABEL, type V1Node } from '@scalewise/kube';
-import { integrationFixture, repositoryRoot, serviceYaml, uniqueName, waitFor } from '@scalewise/testing';
+import { connectKube, POOL_LABEL, type V1Node } from '@scalewise/kube';
+import {
+  aggregatedServerFlags,
+  grantAnonymous,
+  integrationFixture,
+  registerApiService,
+  repositoryRoot,
+  revokeAnonymous,
+  serviceYaml,
+  uniqueName,
+  unregisterApiService,
+  waitFor,
+} from '@scalewise/testing';
 import { recordedData, startListener } from '../test-support/listener.ts';
 import { freePort, goTool, type Proc, selfSignedCert, startProcess } from '../test-support/processes.ts';
 import { createMetricsApi } from './metrics-api.ts';
 
+const METRICS_API = { group: 'metrics.k8s.io', version: 'v1beta1' };
 const APISERVICE = 'v1beta1.metrics.k8s.io';
 const SIM_LABEL = 'scalewise.io/metrics-sim';
 const GiB = 2 ** 30;
@@ -72,49 +83,6 @@ let dir: string;
 let run: string;
 const procs: Proc[] = [];
 
-async function registerApiService(port: number, namespace: string): Promise<void> {
-  const reg = fx.admin.kc.makeApiClient(ApiregistrationV1Api);
-  const existing = await reg.readAPIService({ name: APISERVICE }).catch((err) => {
-    if (isStatus(err, 404)) return undefined;
-    throw err;
-  });
-  assert.equal(
-    existing,
-    undefined,
-    `${APISERVICE} is already registered (service ${existing?.spec?.service?.namespace}/${existing?.spec?.service?.name}): this test does not replace someone else's`,
-  );
-  await fx.admin.core.createNamespacedService({
-    namespace,
-    body: {
-      metadata: { name: 'metrics-server' },
-      // The aggregator resolves an ExternalName service to host:port directly (no kube-proxy here).
-      spec: { type: 'ExternalName', externalName: 'localhost', ports: [{ name: 'https', port }] },
-    },
-  });
-  await reg.createAPIService({
-    body: {
-      metadata: { name: APISERVICE, labels: { 'scalewise.io/test-run': run } },
-      spec: {
-        group: 'metrics.k8s.io',
-        version: 'v1beta1',
-        groupPriorityMinimum: 100,
-        versionPriority: 100,
-        // metrics-server's self-signed serving certificate, as in a kwokctl cluster.
-        insecureSkipTLSVerify: true,
-        service: { namespace, name: 'metrics-server', port },
-      },
-    },
-  });
-}
-
-async function unregisterApiService(): Promise<void> {
-  const reg = fx.admin.kc.makeApiClient(ApiregistrationV1Api);
-  const existing = await reg.readAPIService({ name: APISERVICE }).catch(() => undefined);
-  if (existing?.metadata?.labels?.['scalewise.io/test-run'] === run) {
-    await reg.deleteAPIService({ name: APISERVICE }).catch(() => undefined);
-  }
-}
-
 function simNode(name: string, pool: string): V1Node {
   const r = { cpu: '4', memory: '8Gi', pods: '110' };
   return {
@@ -147,11 +115,9 @@ describe('metrics.k8s.io through the real aggregation layer', () => {
     const [kwokBin, msBin] = await Promise.all([goTool('kwok'), goTool('metrics-server')]);
     const pool = run;
     await fx.kube.core.createNamespace({ body: { metadata: { name: run } } });
-    const rbac = fx.admin.kc.makeApiClient(RbacAuthorizationV1Api);
     fx.defer(async () => {
-      await unregisterApiService();
-      await rbac.deleteClusterRoleBinding({ name: run }).catch(() => undefined);
-      await rbac.deleteClusterRole({ name: run }).catch(() => undefined);
+      await unregisterApiService(fx.admin, APISERVICE, run);
+      await revokeAnonymous(fx.admin, run);
       await fx.kube.core.deleteNamespace({ name: run }).catch(() => undefined);
       // Pods first (this test's kwok finishes their deletion), then the nodes.
       await waitFor(
@@ -175,7 +141,7 @@ describe('metrics.k8s.io through the real aggregation layer', () => {
       kwokBin,
       [
         '--kubeconfig',
-        fx.stack.kubernetes?.kubeconfig ?? '',
+        fx.kubeconfig,
         '--config',
         join(dir, 'kwok.yaml'),
         '--manage-nodes-with-label-selector',
@@ -236,23 +202,14 @@ describe('metrics.k8s.io through the real aggregation layer', () => {
     const ms = startProcess(
       msBin,
       [
-        '--secure-port',
-        String(msPort),
-        '--bind-address',
-        '127.0.0.1',
-        '--cert-dir',
-        join(dir, 'ms-certs'),
+        ...aggregatedServerFlags({
+          port: msPort,
+          certDir: join(dir, 'ms-certs'),
+          kubeconfig: fx.kubeconfig,
+          ...METRICS_API,
+        }),
         '--kubeconfig',
-        fx.stack.kubernetes?.kubeconfig ?? '',
-        '--authentication-kubeconfig',
-        fx.stack.kubernetes?.kubeconfig ?? '',
-        '--authorization-kubeconfig',
-        fx.stack.kubernetes?.kubeconfig ?? '',
-        '--authentication-skip-lookup',
-        // The aggregator's discovery and OpenAPI requests are non-resource paths: allowed here,
-        // so nothing cluster-wide is granted for them.
-        '--authorization-always-allow-paths',
-        '/healthz,/readyz,/livez,/apis,/apis/metrics.k8s.io,/apis/metrics.k8s.io/v1beta1,/openapi/*',
+        fx.kubeconfig,
         '--kubelet-insecure-tls',
         '--kubelet-use-node-status-port',
         '--kubelet-preferred-address-types',
@@ -267,19 +224,9 @@ describe('metrics.k8s.io through the real aggregation layer', () => {
       join(dir, 'metrics-server.log'),
     );
     procs.push(ms);
-    await rbac.createClusterRole({
-      body: {
-        metadata: { name: run },
-        rules: [{ apiGroups: ['metrics.k8s.io'], resources: ['nodes', 'pods'], verbs: ['get', 'list'] }],
-      },
-    });
-    await rbac.createClusterRoleBinding({
-      body: {
-        metadata: { name: run },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: run },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'system:anonymous' }],
-      },
-    });
+    await grantAnonymous(fx.admin, run, [
+      { apiGroups: ['metrics.k8s.io'], resources: ['nodes', 'pods'], verbs: ['get', 'list'] },
+    ]);
 
     // metrics-listener, started before the API is registered, rechecking every second.
     const prefix = `${run}.`;
@@ -302,7 +249,13 @@ describe('metrics.k8s.io through the real aggregation layer', () => {
     assert.equal(rec.of('io.scalewise.ResourcePressureAlert').length, 0);
 
     // 2. Registered: node usage through the aggregation layer, (3600 + 3200) / 8000 = 85 %.
-    await registerApiService(msPort, run);
+    await registerApiService(fx.admin, {
+      ...METRICS_API,
+      namespace: run,
+      service: 'metrics-server',
+      port: msPort,
+      run,
+    });
     const said: string[] = [];
     const note = (o: object, msg: string) =>
       said.push(
@@ -350,7 +303,7 @@ describe('metrics.k8s.io through the real aggregation layer', () => {
     assert.ok(alert.cpu_avg > 80);
 
     // 3. Unregistered: the next discovery fails and the samples fall back to requests.
-    await unregisterApiService();
+    await unregisterApiService(fx.admin, APISERVICE, run);
     const gone = observed().length;
     await waitFor(
       () =>

@@ -119,20 +119,15 @@ describe('Prometheus source on a real query API (VictoriaMetrics)', () => {
       );
     }
     await write([`jobs_waiting{pool="${series}"} 3`]);
+    // The pool's metric as configured: what every reading of it names besides its value.
+    const configured = {
+      name: 'jobs_waiting',
+      query: `sum(jobs_waiting{pool="${series}"})`,
+      threshold: 100,
+      activation_threshold: 5,
+    };
     const text = poolServiceYaml(fx.stack, pool, {
-      pool: {
-        min: 1,
-        max: 10,
-        metrics: {
-          prometheus: {
-            server_address: vmUrl,
-            query: `sum(jobs_waiting{pool="${series}"})`,
-            threshold: 100,
-            activation_threshold: 5,
-            name: 'jobs_waiting',
-          },
-        },
-      },
+      pool: { min: 1, max: 10, metrics: { prometheus: { server_address: vmUrl, ...configured } } },
       autoscaler: { sensing: { sample_interval_seconds: 1, utilization_source: 'requests' } },
     });
     const { rec } = await startListener(fx, text, prefix, ['metrics', 'signals']);
@@ -146,10 +141,7 @@ describe('Prometheus source on a real query API (VictoriaMetrics)', () => {
       what: 'two samples of the metric at 3',
     });
     const idle = observed().find((d) => d.metric?.value === 3)?.metric;
-    assert.deepEqual(
-      [idle?.active, idle?.desired_workers, idle?.query],
-      [false, 0, `sum(jobs_waiting{pool="${series}"})`],
-    );
+    assert.deepEqual([idle?.active, idle?.desired_workers, idle?.query], [false, 0, configured.query]);
     assert.equal(alerts().length, 0);
 
     // 450 waiting at 100 a worker: the pool of 2 needs ceil(450 / 100) = 5.
@@ -161,11 +153,8 @@ describe('Prometheus source on a real query API (VictoriaMetrics)', () => {
     assert.equal(alert.resource, 'metric');
     assert.equal(alert.workers, 2);
     assert.deepEqual(alert.metric, {
-      name: 'jobs_waiting',
-      query: `sum(jobs_waiting{pool="${series}"})`,
+      ...configured,
       value: 450,
-      threshold: 100,
-      activation_threshold: 5,
       metric_type: 'AverageValue',
       active: true,
       desired_workers: 5,
