@@ -27,12 +27,11 @@ import { runInNewContext } from 'node:vm';
 import {
   blockerOf,
   type NodeInfo,
+  nodeProjection,
   type PdbInfo,
   type PodInfo,
-  podKey,
-  projectNode,
-  projectPdb,
-  projectPod,
+  pdbProjection,
+  podProjection,
   simPod,
   snapshotOf,
 } from '@scalewise/kube';
@@ -103,8 +102,8 @@ const time = <T>(f: () => T): [T, number] => {
 
 mem('start');
 
-// The watch caches: projections keyed as packages/kube's caches key them. One API object alive
-// at a time, as a watch delivers them.
+// The watch caches: packages/kube's projections, keyed as its caches key them. One API object
+// alive at a time, as a watch delivers them.
 const nodes = new Map<string, NodeInfo>();
 const pods = new Map<string, PodInfo>();
 const pdbs = new Map<string, PdbInfo>();
@@ -112,18 +111,18 @@ const pdbs = new Map<string, PdbInfo>();
 const churn: [string, PodShape][] = [];
 const [, projectMs] = time(() => {
   for (let i = 0; i < nodesN; i++) {
-    const n = projectNode(nodeObject(i, poolsN));
-    nodes.set(n.name, n);
+    const n = nodeProjection.project(nodeObject(i, poolsN));
+    nodes.set(nodeProjection.key(n), n);
   }
   let k = 0;
   for (const [i, shape] of boundPods({ nodes: nodesN, podsPerNode, pools: poolsN })) {
-    const p = projectPod(podObject(shape, `node-${i}`));
-    pods.set(podKey(p), p);
+    const p = podProjection.project(podObject(shape, `node-${i}`));
+    pods.set(podProjection.key(p), p);
     if (k++ % 100 === 50) churn.push([`node-${i}`, shape]);
   }
   for (const b of budgets()) {
-    const p = projectPdb(b);
-    pdbs.set(podKey(p), p);
+    const p = pdbProjection.project(b);
+    pdbs.set(pdbProjection.key(p), p);
   }
 });
 mem(`${nodes.size} nodes, ${pods.size} pods projected (the watch caches)`);
@@ -134,7 +133,7 @@ mem('after the first snapshot (conversion caches full)');
 
 const templates = Array.from({ length: poolsN }, (_, p) => templateOf(p, 200));
 const pendingShapes = pendingPods(pendingN, poolsN);
-const pending: SimPod[] = pendingShapes.map((s) => simPod(projectPod(podObject(s, undefined))));
+const pending: SimPod[] = pendingShapes.map((s) => simPod(podProjection.project(podObject(s, undefined))));
 const waiting: WaitingPod[] = pending.map((pod) => ({
   pod,
   sample: {
@@ -191,8 +190,8 @@ for (let r = 0; r < rounds; r++) {
   for (const [node, shape] of churn) {
     const o = podObject(shape, node);
     if (o.metadata) o.metadata.resourceVersion = String(r + 2);
-    const p = projectPod(o);
-    pods.set(podKey(p), p);
+    const p = podProjection.project(o);
+    pods.set(podProjection.key(p), p);
   }
   const [snap, churnMs] = time(() => snapshotOf(nodes.values(), pods.values(), pdbs.values()));
   rec('snapshot: 1 % of pods changed', churnMs);

@@ -173,6 +173,7 @@ export {
   nodeProjection,
   type Projection,
   pdbCache,
+  pdbProjection,
   podCache,
   podProjection,
   WatchCache,

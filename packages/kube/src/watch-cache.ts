@@ -618,6 +618,13 @@ export const podProjection: Projection<unknown, PodInfo> = {
   key: (p) => p.key,
 };
 
+/** PodDisruptionBudgets as the caches hold them: {@link PdbInfo}s keyed by `namespace/name`. */
+export const pdbProjection: Projection<unknown, PdbInfo> = {
+  what: 'PodDisruptionBudgets',
+  project: (raw) => projectPdb(raw as V1PodDisruptionBudget),
+  key: podKey,
+};
+
 /** A watch cache of Nodes, keyed by name, holding {@link NodeInfo}s. Call `start()`. */
 export function nodeCache(kube: Kube, options: KubeCacheOptions = {}): WatchCache<NodeInfo> {
   return new WatchCache<NodeInfo>(apiListerWatcher(kube, 'nodes', options), nodeProjection, options);
@@ -635,7 +642,7 @@ export function podCache(kube: Kube, options: KubeCacheOptions = {}): WatchCache
 export function pdbCache(kube: Kube, options: KubeCacheOptions = {}): WatchCache<PdbInfo> {
   return new WatchCache<PdbInfo>(
     apiListerWatcher(kube, 'poddisruptionbudgets', options),
-    { what: 'PodDisruptionBudgets', project: (raw) => projectPdb(raw as V1PodDisruptionBudget), key: podKey },
+    pdbProjection,
     options,
   );
 }
