@@ -4,24 +4,17 @@ import { ScalewiseError } from '@scalewise/errors';
 import type { EventData } from '@scalewise/events';
 import { desiredOf as ledgerDesired } from '@scalewise/pool';
 import { decide } from './decide.ts';
+import { at, floorClaimed, given, names, one, pool, produced, quiet, when } from './fixtures.ts';
 import {
-  at,
   completed,
   ev,
-  floorClaimed,
   GiB,
-  given,
-  names,
-  one,
   pending,
-  pool,
-  produced,
   simulatedUnderutilized,
   synced,
   trigger,
   underutilized,
-  when,
-} from './fixtures.ts';
+} from './inputs.ts';
 import { definePoolPolicy, sourceAllowed } from './policy.ts';
 import { desiredOf, type EngineState, initialState, viewOf, withPolicies } from './state.ts';
 import type { EngineInput, Intent } from './types.ts';
@@ -36,7 +29,7 @@ function deepFreeze<T>(o: T): T {
 
 describe('decide is a pure function', () => {
   test('the input state is never changed (frozen, it would throw)', () => {
-    const { state } = given(pool(), [[0, synced(3)]]);
+    const { state } = quiet(3);
     const frozen = deepFreeze(structuredClone(state));
     const d = decide(frozen, pending(3, 6000, GiB), at(1));
     assert.deepEqual(frozen, state);
@@ -45,13 +38,13 @@ describe('decide is a pure function', () => {
   });
 
   test('the same state, input and time give the same result', () => {
-    const { state } = given(pool(), [[0, synced(3)]]);
+    const { state } = quiet(3);
     const input = underutilized(3);
     assert.deepEqual(decide(state, input, at(1)), decide(state, input, at(1)));
   });
 
   test('event ids derive from the input id; causedBy is the input itself', () => {
-    const { state } = given(pool(), [[0, synced(3)]]);
+    const { state } = quiet(3);
     const input = underutilized(3);
     const { events } = when(state, input, 1);
     assert.deepEqual(
@@ -116,18 +109,18 @@ describe('decisions and the ledger', () => {
   });
 
   test('underutilisation: from the 5 listed, claimed -3', () => {
-    const { state } = given(pool(), [[0, synced(5)]]);
+    const { state } = quiet(5);
     decided(state, underutilized(5, 5, 5, 300), 1);
   });
 
   test('the simulation: the removable nodes named are claimed with the decision', () => {
-    const { state } = given(pool(), [[0, synced(5)]]);
+    const { state } = quiet(5);
     const d = decided(state, simulatedUnderutilized(5, ['workers-2', 'workers-5']), 1);
     assert.deepEqual(one(d.events, 'io.scalewise.ScaleDownDecision').nodes, ['workers-2', 'workers-5']);
   });
 
   test('triggers and the max limit: claimed the same way', () => {
-    const { state } = given(pool(), [[0, synced(3)]]);
+    const { state } = quiet(3);
     const up = decided(
       state,
       trigger('io.scalewise.trigger.scale', { pool: 'workers', action: 'scale_up', count: 2 }),
@@ -142,7 +135,7 @@ describe('decisions and the ledger', () => {
   });
 
   test('a dry run claims nothing: nothing will carry it out', () => {
-    const { state } = given(pool({ dryRun: true }), [[0, synced(3)]]);
+    const { state } = quiet(3, pool({ dryRun: true }));
     const { events, state: after } = when(state, pending(1, 1000, GiB), 1);
     assert.equal(one(events, 'io.scalewise.ScaleUpDecision').dry_run, true);
     assert.deepEqual(after.ledgers.workers!.actions, {});
@@ -150,7 +143,7 @@ describe('decisions and the ledger', () => {
 });
 
 describe('inputs the core cannot use change nothing', () => {
-  const base = () => given(pool(), [[0, synced(3)]]).state;
+  const base = () => quiet(3).state;
 
   test('an unknown pool, an unknown type, bad data, a non-finite time, a non-object', () => {
     const state = base();
@@ -211,7 +204,7 @@ describe('tracking actions and workers', () => {
   });
 
   test('an action started elsewhere counts as in flight', () => {
-    const { state } = given(pool(), [[0, synced(3)]]);
+    const { state } = quiet(3);
     const started = ev('io.scalewise.ScaleDownStarted', { action_id: 'other-1', count: 1 });
     const s1 = when(state, started, 1).state;
     assert.equal(desiredOf(s1.pools.workers!), 2);
@@ -257,7 +250,7 @@ describe('tracking actions and workers', () => {
 
   test('a floor action is in flight because min-enforcer claimed it in the ledger; its event counts once for the rate policies', () => {
     const e = ev('io.scalewise.EmergencyScaleUp', { emergency_scale: 2 }, 'em-1');
-    let state = given(pool(), [[0, synced(1)]]).state;
+    let state = quiet(1).state;
     state = floorClaimed(state, 'em-1', 2, 1);
     state = when(state, e, 1).state;
     state = when(state, e, 2).state;
@@ -320,14 +313,22 @@ describe('state and policy', () => {
 
   test('definePoolPolicy fills the documented defaults', () => {
     const p = definePoolPolicy({ name: 'workers', min: 2, max: 6 });
-    assert.equal(p.behavior.scaleUp.stabilizationWindowSeconds, 0);
-    assert.equal(p.behavior.scaleDown.stabilizationWindowSeconds, 300);
-    assert.deepEqual(p.behavior.scaleUp.policies, [
-      { type: 'Pods', value: 4, periodSeconds: 15 },
-      { type: 'Percent', value: 100, periodSeconds: 15 },
-    ]);
-    assert.equal(p.behavior.scaleUp.selectPolicy, 'Max');
-    assert.deepEqual(p.behavior.scaleDown.policies, [{ type: 'Percent', value: 100, periodSeconds: 15 }]);
+    // Both directions whole: the Kubernetes HPA v2 defaults.
+    assert.deepEqual(p.behavior, {
+      scaleUp: {
+        stabilizationWindowSeconds: 0,
+        selectPolicy: 'Max',
+        policies: [
+          { type: 'Pods', value: 4, periodSeconds: 15 },
+          { type: 'Percent', value: 100, periodSeconds: 15 },
+        ],
+      },
+      scaleDown: {
+        stabilizationWindowSeconds: 300,
+        selectPolicy: 'Max',
+        policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }],
+      },
+    });
     assert.equal(p.cooldownSeconds, 60);
     assert.equal(p.underutilizedForSeconds, 300);
     assert.deepEqual(p.allowedTriggerSources, ['*']);

@@ -1,22 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { holdAt } from '@scalewise/pool';
-import {
-  at,
-  completed,
-  ev,
-  given,
-  metrics,
-  names,
-  one,
-  pending,
-  pool,
-  simulatedUnderutilized,
-  trigger,
-  underutilized,
-  validateAll,
-  when,
-} from './fixtures.ts';
+import { at, given, names, one, pool, validateAll, when } from './fixtures.ts';
+import { completed, ev, metrics, pending, simulatedUnderutilized, trigger, underutilized } from './inputs.ts';
 import type { PoolPolicyInput } from './policy.ts';
 import type { EngineState } from './state.ts';
 import type { Intent } from './types.ts';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ev, given, metrics, names, one, pool, synced, validateAll, when } from './fixtures.ts';
+import { given, names, one, pool, validateAll, when } from './fixtures.ts';
+import { ev, metrics, synced } from './inputs.ts';
 
 /** A ResourcePressureAlert from a pool's Prometheus source (metrics-listener's core/prometheus.ts). */
 const metricPressure = (workers: number, value: number, threshold: number, desired: number, cpu = 20) =>

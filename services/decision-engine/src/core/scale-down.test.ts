@@ -1,26 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  completed,
-  ev,
-  GiB,
-  given,
-  metrics,
-  names,
-  one,
-  pending,
-  pool,
-  pressure,
-  synced,
-  trigger,
-  underutilized,
-  validateAll,
-  when,
-} from './fixtures.ts';
-import type { PoolPolicy } from './policy.ts';
-
-/** A pool of `workers`, reported at t=0, quiet since t=-1000 (no history in any window). */
-const quiet = (workers: number, p: PoolPolicy = pool()) => given(p, [[0, synced(workers)]]);
+import { given, names, one, pool, quiet, validateAll, when } from './fixtures.ts';
+import { completed, ev, GiB, metrics, pending, pressure, synced, trigger, underutilized } from './inputs.ts';
 
 describe('scale-down for underutilisation', () => {
   test('underutilisation held for 300 s: scale down to the size that runs at the targets', () => {

@@ -1,28 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { desiredOf as ledgerDesired } from '@scalewise/pool';
-import {
-  at,
-  completed,
-  ev,
-  floorClaimed,
-  GiB,
-  given,
-  metrics,
-  names,
-  one,
-  pending,
-  pool,
-  pressure,
-  synced,
-  trigger,
-  validateAll,
-  when,
-} from './fixtures.ts';
+import { at, floorClaimed, given, names, one, pool, quiet, validateAll, when } from './fixtures.ts';
+import { completed, ev, GiB, metrics, pending, pressure, synced, trigger } from './inputs.ts';
 
 describe('scale-up on pending pods', () => {
   test('pending pods scale up at once, sized by CPU: 6000m on 4000m workers needs 2', () => {
-    const { state } = given(pool(), [[0, synced(3)]]);
+    const { state } = quiet(3);
     const { events } = when(state, pending(3, 6000, 3 * GiB), 1);
     const d = one(events, 'io.scalewise.ScaleUpDecision');
     assert.equal(d.reason, 'pending_pods');
@@ -39,19 +23,19 @@ describe('scale-up on pending pods', () => {
   });
 
   test('sized by memory when memory needs more workers: 20 GiB on 8 GiB workers needs 3', () => {
-    const { state } = given(pool(), [[0, synced(2)]]);
+    const { state } = quiet(2);
     const d = one(when(state, pending(4, 1000, 20 * GiB), 1).events, 'io.scalewise.ScaleUpDecision');
     assert.equal(d.count, 3);
     assert.equal(d.explanation.inputs.workers_for_memory, 3);
   });
 
   test('at least one worker, even for pods without requests', () => {
-    const { state } = given(pool(), [[0, synced(2)]]);
+    const { state } = quiet(2);
     assert.equal(one(when(state, pending(1, 0, 0), 1).events, 'io.scalewise.ScaleUpDecision').count, 1);
   });
 
   test('a pod larger than a node is left out of the sizing', () => {
-    const { state } = given(pool(), [[0, synced(2)]]);
+    const { state } = quiet(2);
     const d = one(
       when(state, pending(2, 6000, 2 * GiB, { cpu: 5000, memory: GiB }), 1).events,
       'io.scalewise.ScaleUpDecision',
@@ -62,12 +46,12 @@ describe('scale-up on pending pods', () => {
   });
 
   test('when the only pending pod fits no node, nothing is decided', () => {
-    const { state } = given(pool(), [[0, synced(2)]]);
+    const { state } = quiet(2);
     assert.deepEqual(when(state, pending(1, 9000, GiB, { cpu: 9000, memory: GiB }), 1).events, []);
   });
 
   test('never above max: clamped, with the clamp in the explanation', () => {
-    const { state } = given(pool(), [[0, synced(5)]]);
+    const { state } = quiet(5);
     const d = one(when(state, pending(6, 12000, 6 * GiB), 1).events, 'io.scalewise.ScaleUpDecision');
     assert.equal(d.desired_workers, 6);
     assert.equal(d.count, 1);
@@ -76,7 +60,7 @@ describe('scale-up on pending pods', () => {
   });
 
   test('at max, pending pods decide nothing', () => {
-    const { state } = given(pool(), [[0, synced(6)]]);
+    const { state } = quiet(6);
     assert.deepEqual(when(state, pending(2, 2000, GiB), 1).events, []);
   });
 
@@ -92,7 +76,7 @@ describe('scale-up on pending pods', () => {
   });
 
   test('under its minimum, pods for 1 node grow the pool to min: 0 workers, min 2, the decision targets 2', () => {
-    const { state } = given(pool(), [[0, synced(0)]]);
+    const { state } = quiet(0);
     const { events, state: after } = when(state, pending(1, 1000, GiB), 1);
     const d = one(events, 'io.scalewise.ScaleUpDecision');
     assert.deepEqual([d.current_workers, d.desired_workers, d.count], [0, 2, 2]);
@@ -102,7 +86,7 @@ describe('scale-up on pending pods', () => {
   });
 
   test('a floor repair min-enforcer claimed covers the deficit: the pods it fits decide nothing (one action per deficit)', () => {
-    const base = given(pool(), [[0, synced(0)]]).state;
+    const base = quiet(0).state;
     const floor = ev(
       'io.scalewise.AutoScaleUpToMinimum',
       { current_workers: 0, scale_up_count: 2 },
@@ -146,7 +130,7 @@ describe('scale-up on pending pods', () => {
 
 describe('scale-up on resource pressure', () => {
   test('CPU 90% on 3 workers: to the CPU target of 60%, i.e. 5', () => {
-    const { state } = given(pool(), [[0, synced(3)]]);
+    const { state } = quiet(3);
     const { events } = when(state, pressure(3, 90, 50), 1);
     const d = one(events, 'io.scalewise.ScaleUpDecision');
     assert.equal(d.reason, 'resource_pressure');
@@ -162,7 +146,7 @@ describe('scale-up on resource pressure', () => {
   });
 
   test('mild pressure still adds at least one worker', () => {
-    const { state } = given(pool(), [[0, synced(4)]]);
+    const { state } = quiet(4);
     assert.equal(one(when(state, pressure(4, 10, 86), 1).events, 'io.scalewise.ScaleUpDecision').count, 1);
   });
 
@@ -220,7 +204,7 @@ describe('scale-up behaviour (HPA v2)', () => {
 
   test('selectPolicy Min takes the stricter of Pods 4 and Percent 100: on 2 workers, +2', () => {
     const p = pool({ max: 20, behavior: { scaleUp: { selectPolicy: 'Min' } } });
-    const { state } = given(p, [[0, synced(2)]]);
+    const { state } = quiet(2, p);
     assert.equal(
       one(when(state, pending(9, 36000, GiB), 1).events, 'io.scalewise.ScaleUpDecision').desired_workers,
       4,
@@ -229,7 +213,7 @@ describe('scale-up behaviour (HPA v2)', () => {
 
   test('selectPolicy Max takes the more generous: on 2 workers, +4', () => {
     const p = pool({ max: 20 });
-    const { state } = given(p, [[0, synced(2)]]);
+    const { state } = quiet(2, p);
     assert.equal(
       one(when(state, pending(9, 36000, GiB), 1).events, 'io.scalewise.ScaleUpDecision').desired_workers,
       6,
@@ -238,7 +222,7 @@ describe('scale-up behaviour (HPA v2)', () => {
 
   test('selectPolicy Disabled: no automatic scale-up at all', () => {
     const p = pool({ behavior: { scaleUp: { selectPolicy: 'Disabled' } } });
-    const { state } = given(p, [[0, synced(2)]]);
+    const { state } = quiet(2, p);
     assert.deepEqual(when(state, pending(3, 6000, GiB), 1).events, []);
     assert.deepEqual(when(state, pressure(2, 99, 99), 1).events, []);
   });
@@ -263,7 +247,7 @@ describe('scale-up behaviour (HPA v2)', () => {
       'floor-1',
     );
     // min-enforcer claims the repair in the ledger, then publishes it.
-    let state = floorClaimed(given(p, [[0, synced(1)]]).state, 'floor-1', 1, 1);
+    let state = floorClaimed(quiet(1, p).state, 'floor-1', 1, 1);
     state = when(state, floor, 1).state;
     // desired is already 2; the floor's +1 used the only pod the period allows.
     assert.deepEqual(when(state, pending(2, 5000, GiB), 2).events, []);

@@ -1,24 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { desiredOf as ledgerDesired } from '@scalewise/pool';
-import {
-  at,
-  ev,
-  given,
-  names,
-  one,
-  pool,
-  simulatedPending,
-  simulatedUnderutilized,
-  synced,
-  validateAll,
-  when,
-} from './fixtures.ts';
+import { at, given, names, one, pool, quiet, validateAll, when } from './fixtures.ts';
+import { ev, simulatedPending, simulatedUnderutilized, synced } from './inputs.ts';
 import { desiredOf } from './state.ts';
 
 describe('scale-up sized by the scheduling simulation', () => {
   test('Given 3 pods that fit one per new node, When reported, Then one decision buys 3', () => {
-    const { state } = given(pool({ max: 10 }), [[0, synced(2)]]);
+    const { state } = quiet(2, pool({ max: 10 }));
     const { events } = when(state, simulatedPending(3, { pool_nodes: 2, new_nodes: 3 }), 1);
     const d = one(events, 'io.scalewise.ScaleUpDecision');
     assert.equal(d.current_workers, 2);
@@ -30,7 +19,7 @@ describe('scale-up sized by the scheduling simulation', () => {
   });
 
   test('Given pods that all fit the nodes there, When reported, Then nothing is bought', () => {
-    const { state } = given(pool(), [[0, synced(3)]]);
+    const { state } = quiet(3);
     const { events } = when(
       state,
       simulatedPending(2, {
@@ -100,7 +89,7 @@ describe('scale-up sized by the scheduling simulation', () => {
 describe('zones of new nodes', () => {
   test('Given the simulation placed new nodes in zones, Then the decision names them; with some in flight, the last ones', () => {
     // min 0: a pool under its minimum grows to it at least, more nodes than the zones name.
-    const { state } = given(pool({ min: 0, max: 10 }), [[0, synced(0)]]);
+    const { state } = quiet(0, pool({ min: 0, max: 10 }));
     const sim = {
       new_nodes: 2,
       new_node_pods: [
@@ -120,7 +109,7 @@ describe('zones of new nodes', () => {
   });
 
   test('Given a pool without zones, Then the decision names none', () => {
-    const { state } = given(pool({ max: 10 }), [[0, synced(0)]]);
+    const { state } = quiet(0, pool({ max: 10 }));
     const d = one(
       when(state, simulatedPending(1, { new_nodes: 1, new_node_pods: [{ pods: 1 }] }), 1).events,
       'io.scalewise.ScaleUpDecision',
@@ -131,7 +120,7 @@ describe('zones of new nodes', () => {
 
 describe('scale-down node by node from the simulation', () => {
   test('Given 2 removable nodes of 5, When underutilised long enough, Then the decision names them and claims them in the ledger', () => {
-    const { state } = given(pool({ max: 10 }), [[0, synced(5)]]);
+    const { state } = quiet(5, pool({ max: 10 }));
     const { events, state: after } = when(state, simulatedUnderutilized(5, ['workers-4', 'workers-5']), 1);
     const d = one(events, 'io.scalewise.ScaleDownDecision');
     assert.equal(d.current_workers, 5);
@@ -149,7 +138,7 @@ describe('scale-down node by node from the simulation', () => {
   });
 
   test('Given removable nodes beyond the floor, Then only down to min and only the first nodes', () => {
-    const { state } = given(pool({ min: 2, max: 10 }), [[0, synced(3)]]);
+    const { state } = quiet(3, pool({ min: 2, max: 10 }));
     const d = one(
       when(state, simulatedUnderutilized(3, ['workers-3', 'workers-2', 'workers-1']), 1).events,
       'io.scalewise.ScaleDownDecision',
@@ -173,7 +162,7 @@ describe('scale-down node by node from the simulation', () => {
         message: 'pod default/web-2: PodDisruptionBudget default/web allows no more disruptions',
       },
     ];
-    const { state } = given(pool({ max: 10 }), [[0, synced(4)]]);
+    const { state } = quiet(4, pool({ max: 10 }));
     const { events } = when(state, simulatedUnderutilized(4, [], blocked), 1);
     assert.deepEqual(names(events), ['ScaleDownBlocked']);
     const b = one(events, 'io.scalewise.ScaleDownBlocked');
@@ -184,7 +173,7 @@ describe('scale-down node by node from the simulation', () => {
   });
 
   test('Given the nodes have not been low for underutilized_for_seconds, Then nothing yet', () => {
-    const { state } = given(pool({ max: 10, underutilizedForSeconds: 300 }), [[0, synced(5)]]);
+    const { state } = quiet(5, pool({ max: 10, underutilizedForSeconds: 300 }));
     assert.deepEqual(names(when(state, simulatedUnderutilized(5, ['x'], [], 100), 1).events), []);
   });
 });
@@ -211,7 +200,7 @@ describe('pressure as headroom', () => {
   });
 
   test('Given pressure with the simulation wanting 2 new nodes for the typical pods, Then the scale-up gives that room and says so', () => {
-    const { state } = given(pool({ max: 10 }), [[0, synced(4)]]);
+    const { state } = quiet(4, pool({ max: 10 }));
     const alert = ev('io.scalewise.ResourcePressureAlert', {
       workers: 4,
       cpu_avg: 85,

@@ -1,23 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { decide } from './decide.ts';
-import {
-  at,
-  completed,
-  ev,
-  GiB,
-  given,
-  metrics,
-  names,
-  one,
-  pending,
-  pool,
-  synced,
-  trigger,
-  underutilized,
-  validateAll,
-  when,
-} from './fixtures.ts';
+import { at, given, names, one, pool, quiet, validateAll, when } from './fixtures.ts';
+import { completed, ev, GiB, metrics, pending, synced, trigger, underutilized } from './inputs.ts';
 import type { TriggerEvent } from './types.ts';
 
 const scale = (data: unknown, source?: string) => trigger('io.scalewise.trigger.scale', data, source);
@@ -93,7 +78,7 @@ describe('TriggerRejected, one test per reason', () => {
   });
 
   test('wrong_cluster: a trigger naming another cluster, whatever its data, with both ids named', () => {
-    const { state } = given(pool(), [[0, synced(3)]]);
+    const { state } = quiet(3);
     for (const data of [
       { pool: 'workers', action: 'scale_up', count: 1 },
       { pool: 'workers', count: -5 },
@@ -110,7 +95,7 @@ describe('TriggerRejected, one test per reason', () => {
   });
 
   test('a trigger naming no cluster, or this one, is for this cluster and acted on', () => {
-    const { state } = given(pool(), [[0, synced(3)]]);
+    const { state } = quiet(3);
     for (const clusterid of [undefined, 'local']) {
       const input = { ...scale({ pool: 'workers', action: 'scale_up', count: 1 }), clusterid };
       const { events } = decide(state, input, at(10), { clusterId: 'local' });
@@ -144,7 +129,7 @@ describe('TriggerRejected, one test per reason', () => {
   });
 
   test('out_of_range: a scale-up the policy disables or the rate policy has used up', () => {
-    const disabled = given(pool({ behavior: { scaleUp: { selectPolicy: 'Disabled' } } }), [[0, synced(3)]]);
+    const disabled = quiet(3, pool({ behavior: { scaleUp: { selectPolicy: 'Disabled' } } }));
     const r1 = one(
       when(disabled.state, scale({ pool: 'workers', action: 'scale_up', count: 1 }), 1).events,
       'io.scalewise.TriggerRejected',
@@ -167,7 +152,7 @@ describe('TriggerRejected, one test per reason', () => {
 
 describe('accepted triggers', () => {
   test('scale_up from an allowed source: ScaleUpDecision, reason trigger, task id in the explanation', () => {
-    const { state } = given(pool({ allowedTriggerSources: ['/ci/*'] }), [[0, synced(3)]]);
+    const { state } = quiet(3, pool({ allowedTriggerSources: ['/ci/*'] }));
     const input = scale({
       pool: 'workers',
       action: 'scale_up',
@@ -190,7 +175,7 @@ describe('accepted triggers', () => {
       max: 10,
       behavior: { scaleUp: { policies: [{ type: 'Pods', value: 2, periodSeconds: 60 }] } },
     });
-    const { state } = given(p, [[0, synced(3)]]);
+    const { state } = quiet(3, p);
     const d = one(
       when(state, scale({ pool: 'workers', action: 'set', target: 8 }), 1).events,
       'io.scalewise.ScaleUpDecision',
@@ -225,12 +210,12 @@ describe('accepted triggers', () => {
   });
 
   test('set to the current size does nothing', () => {
-    const { state } = given(pool(), [[0, synced(3)]]);
+    const { state } = quiet(3);
     assert.deepEqual(when(state, scale({ pool: 'workers', action: 'set', target: 3 }), 1).events, []);
   });
 
   test('pause and resume: paused pools decide nothing but accept updates; resume restores deciding', () => {
-    const { state } = given(pool(), [[0, synced(3)]]);
+    const { state } = quiet(3);
     const paused = when(
       state,
       trigger('io.scalewise.trigger.pause', { pool: 'workers', reason: 'maintenance' }),
@@ -312,7 +297,7 @@ describe('accepted triggers', () => {
   });
 
   test('a trigger with hostile fields never throws', () => {
-    const { state } = given(pool(), [[0, synced(3)]]);
+    const { state } = quiet(3);
     const weird = [
       {
         id: '',
