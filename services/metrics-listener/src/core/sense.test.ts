@@ -10,7 +10,6 @@ import {
   pendingPodsEvent,
   type SenseIntent,
   type SensePolicy,
-  type SensePoolState,
   sense,
   utilization,
 } from './sense.ts';
@@ -47,15 +46,21 @@ const sample = (s: number, nodes: NodeSample[], pending: PendingPod[] = []): Poo
 const types = (events: SenseIntent[]) => events.map((e) => shortName(e.type));
 const of = <T extends SenseIntent['type']>(events: SenseIntent[], type: T) =>
   events.find((e) => e.type === type)?.data as Extract<SenseIntent, { type: T }>['data'] | undefined;
-function run(samples: PoolSample[], p = policy): { state: SensePoolState; events: SenseIntent[][] } {
+/** Samples of the pool 10 s apart from t=0, one of each list of nodes in turn. */
+const tenSecondsApart = (...rounds: NodeSample[][]): PoolSample[] =>
+  rounds.map((nodes, i) => sample(i * 10, nodes));
+/** Every sample sensed in turn, each from the state the one before left. */
+function sensed(samples: PoolSample[], p = policy): ReturnType<typeof sense>[] {
   let state = initialSenseState();
-  const events: SenseIntent[][] = [];
-  for (const s of samples) {
+  return samples.map((s) => {
     const r = sense(state, s, p);
     state = r.state;
-    events.push(r.events);
-  }
-  return { state, events };
+    return r;
+  });
+}
+/** What the core said at each sample, in turn. */
+function run(samples: PoolSample[], p = policy): { events: SenseIntent[][] } {
+  return { events: sensed(samples, p).map((r) => r.events) };
 }
 
 describe('PoolMetricsObserved and utilisation', () => {
@@ -119,7 +124,7 @@ describe('ResourcePressureAlert', () => {
 describe('UnderutilizationWarning', () => {
   const idle = [node('a', 400, GiB), node('b', 400, GiB), node('c', 400, GiB)];
   test('Given an idle pool above min, Then the warning comes only from the third consecutive sample, with its duration', () => {
-    const { events } = run([sample(0, idle), sample(10, idle), sample(20, idle), sample(30, idle)]);
+    const { events } = run(tenSecondsApart(idle, idle, idle, idle));
     assert.equal(of(events[1] ?? [], 'io.scalewise.UnderutilizationWarning'), undefined);
     const w = of(events[2] ?? [], 'io.scalewise.UnderutilizationWarning');
     assert.deepEqual([w?.periods, w?.duration, w?.cpu_avg, w?.min_workers], [3, 20, 10, 2]);
@@ -128,13 +133,7 @@ describe('UnderutilizationWarning', () => {
 
   test('a busy sample in between starts the count again', () => {
     const busy = [node('a', 2000, GiB), node('b', 2000, GiB), node('c', 2000, GiB)];
-    const { events } = run([
-      sample(0, idle),
-      sample(10, idle),
-      sample(20, busy),
-      sample(30, idle),
-      sample(40, idle),
-    ]);
+    const { events } = run(tenSecondsApart(idle, idle, busy, idle, idle));
     assert.ok(events.every((e) => of(e, 'io.scalewise.UnderutilizationWarning') === undefined));
   });
 
@@ -171,12 +170,7 @@ describe('UnderutilizationWarning', () => {
 describe('scale-down candidates, node by node', () => {
   test('Given a busy pool with one nearly empty node, Then that node alone is a candidate, though the average is not low', () => {
     const nodes = [node('a', 3600, 6 * GiB), node('b', 3600, 6 * GiB), node('c', 100, GiB)];
-    let state = initialSenseState();
-    let last: ReturnType<typeof sense> | undefined;
-    for (const s of [0, 10, 20]) {
-      last = sense(state, sample(s, nodes), policy);
-      state = last.state;
-    }
+    const last = sensed(tenSecondsApart(nodes, nodes, nodes)).at(-1);
     const w = of(last?.events ?? [], 'io.scalewise.UnderutilizationWarning');
     assert.ok(w, 'warned');
     assert.ok((w?.cpu_avg ?? 0) > policy.cpuLowPercent, 'the pool average is above the low threshold');
@@ -192,12 +186,7 @@ describe('scale-down candidates, node by node', () => {
       node('new', 400, GiB, { createdAt: 2 }),
       node('emptiest', 0, 0, { createdAt: 0 }),
     ];
-    let state = initialSenseState();
-    let last: ReturnType<typeof sense> | undefined;
-    for (const s of [0, 10, 20]) {
-      last = sense(state, sample(s, nodes), policy);
-      state = last.state;
-    }
+    const last = sensed(tenSecondsApart(nodes, nodes, nodes)).at(-1);
     assert.deepEqual(
       last?.candidates.map((c) => c.node),
       ['emptiest', 'new', 'old'],
@@ -207,13 +196,7 @@ describe('scale-down candidates, node by node', () => {
   test('Given a node that turned low later, Then the duration is that of the most recent candidate', () => {
     const busyC = [node('a', 100, GiB), node('b', 100, GiB), node('c', 3000, GiB)];
     const idleC = [node('a', 100, GiB), node('b', 100, GiB), node('c', 100, GiB)];
-    const { events } = run([
-      sample(0, busyC),
-      sample(10, busyC),
-      sample(20, idleC),
-      sample(30, idleC),
-      sample(40, idleC),
-    ]);
+    const { events } = run(tenSecondsApart(busyC, busyC, idleC, idleC, idleC));
     const w = of(events[4] ?? [], 'io.scalewise.UnderutilizationWarning');
     assert.equal(w?.duration, 20, 'c has been low since t=20');
     assert.equal(w?.periods, 3);
@@ -232,12 +215,7 @@ describe('scale-down candidates, node by node', () => {
         ),
         (specs) => {
           const nodes = specs.map((x, i) => node(`n${i}`, x.cpu, x.mem * GiB, { ready: x.ready }));
-          let state = initialSenseState();
-          let last: ReturnType<typeof sense> | undefined;
-          for (const s of [0, 10, 20]) {
-            last = sense(state, sample(s, nodes), policy);
-            state = last.state;
-          }
+          const last = sensed(tenSecondsApart(nodes, nodes, nodes)).at(-1);
           for (const c of last?.candidates ?? []) {
             const n = nodes.find((x) => x.name === c.node);
             assert.ok(n?.ready);
