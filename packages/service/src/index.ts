@@ -1,5 +1,13 @@
 export { type AppDeps, buildApp, type CheckResult, type ReadinessCheck, runChecks } from './app.ts';
 export {
+  type AppOf,
+  type AppService,
+  type AppServiceSpec,
+  appService,
+  type ServiceOverrides,
+  startAndStop,
+} from './app-service.ts';
+export {
   type AuditNote,
   type AuditSink,
   createTokenStore,

@@ -1,5 +1,5 @@
 /** The decision engine as a kit service: its handlers, routes and consumer group. */
-import type { ServiceContext, ServiceDefinition } from '@scalewise/service';
+import { appService, type ServiceDefinition, type ServiceOverrides } from '@scalewise/service';
 import {
   createDecisionEngine,
   type DecisionEngine,
@@ -15,20 +15,17 @@ export interface DecisionEngineService extends ServiceDefinition<HandledType> {
 }
 
 export function defineDecisionEngine(
-  options: DecisionEngineOptions & Partial<ServiceDefinition<HandledType>> = {},
+  options: DecisionEngineOptions & ServiceOverrides<HandledType> = {},
 ): DecisionEngineService {
-  const { now, ...def } = options;
-  let engine: DecisionEngine | undefined;
-  const of = (ctx: ServiceContext): DecisionEngine => {
-    engine ??= createDecisionEngine(ctx, now ? { now } : {});
-    return engine;
-  };
-  return {
+  const { now, ...overrides } = options;
+  const service = appService<HandledType, DecisionEngine>({
     name: serviceName,
-    version: '0.1.0',
-    handlers: (ctx) => of(ctx).handlers,
-    routes: (app, ctx) => poolRoutes(app, of(ctx)),
-    ...def,
-    engine: () => engine,
-  };
+    build: (ctx) => createDecisionEngine(ctx, now ? { now } : {}),
+    hooks: (engine) => ({
+      handlers: (ctx) => engine(ctx).handlers,
+      routes: (app, ctx) => poolRoutes(app, engine(ctx)),
+    }),
+    overrides,
+  });
+  return { ...service.definition, engine: service.built };
 }

@@ -1,6 +1,6 @@
 /** metrics-listener as a kit service. */
 import { connectKube, type Kube } from '@scalewise/kube';
-import type { ServiceContext, ServiceDefinition } from '@scalewise/service';
+import { appService, type ServiceDefinition, type ServiceOverrides, startAndStop } from '@scalewise/service';
 import { createMetricsListener, type MetricsListener, serviceName } from './app.ts';
 
 export interface MetricsListenerService extends ServiceDefinition {
@@ -8,26 +8,23 @@ export interface MetricsListenerService extends ServiceDefinition {
 }
 
 export function defineMetricsListener(
-  options: Partial<ServiceDefinition> & { kube?: Kube; now?: () => number } = {},
+  options: ServiceOverrides & { kube?: Kube; now?: () => number } = {},
 ): MetricsListenerService {
-  const { kube: given, now, ...def } = options;
-  let l: MetricsListener | undefined;
-  const of = (ctx: ServiceContext): MetricsListener => {
-    l ??= createMetricsListener(ctx, {
-      kube: given ?? connectKube(ctx.config.kubernetes),
-      ...(now ? { now } : {}),
-    });
-    return l;
-  };
-  return {
+  const { kube: given, now, ...overrides } = options;
+  const service = appService({
     name: serviceName,
-    version: '0.1.0',
-    checks: (ctx) => of(ctx).checks(),
-    // Sensing and publishing need Kafka and the Kubernetes API, not Redis.
-    redisDegrades: 'the Redis-stream trigger bridge waits',
-    onStart: async (ctx) => of(ctx).start(),
-    onStop: async (ctx) => of(ctx).stop(),
-    ...def,
-    listener: () => l,
-  };
+    build: (ctx) =>
+      createMetricsListener(ctx, {
+        kube: given ?? connectKube(ctx.config.kubernetes),
+        ...(now ? { now } : {}),
+      }),
+    hooks: (listener) => ({
+      checks: (ctx) => listener(ctx).checks(),
+      // Sensing and publishing need Kafka and the Kubernetes API, not Redis.
+      redisDegrades: 'the Redis-stream trigger bridge waits',
+      ...startAndStop(listener),
+    }),
+    overrides,
+  });
+  return { ...service.definition, listener: service.built };
 }

@@ -2,7 +2,7 @@
  * min-enforcer as a kit service: its handlers, its periodic check, its routes (read routes: any
  * configured bearer token, the kit's auth, docs/security.md).
  */
-import type { ServiceContext, ServiceDefinition } from '@scalewise/service';
+import { appService, type ServiceDefinition, type ServiceOverrides, startAndStop } from '@scalewise/service';
 import {
   createMinEnforcer,
   type HandledType,
@@ -17,22 +17,19 @@ export interface MinEnforcerService extends ServiceDefinition<HandledType> {
 }
 
 export function defineMinEnforcer(
-  options: MinEnforcerOptions & Partial<ServiceDefinition<HandledType>> = {},
+  options: MinEnforcerOptions & ServiceOverrides<HandledType> = {},
 ): MinEnforcerService {
-  const { now, ...def } = options;
-  let enforcer: MinEnforcer | undefined;
-  const of = (ctx: ServiceContext): MinEnforcer => {
-    enforcer ??= createMinEnforcer(ctx, now ? { now } : {});
-    return enforcer;
-  };
-  return {
+  // One clock for the checks and the floor route.
+  const { now = Date.now, ...overrides } = options;
+  const service = appService<HandledType, MinEnforcer>({
     name: serviceName,
-    version: '0.1.0',
-    handlers: (ctx) => of(ctx).handlers,
-    onStart: async (ctx) => of(ctx).start(),
-    onStop: async (ctx) => of(ctx).stop(),
-    routes: (app, ctx) => floorRoutes(app, () => of(ctx), now ?? Date.now),
-    ...def,
-    enforcer: () => enforcer,
-  };
+    build: (ctx) => createMinEnforcer(ctx, { now }),
+    hooks: (enforcer) => ({
+      handlers: (ctx) => enforcer(ctx).handlers,
+      ...startAndStop(enforcer),
+      routes: (app, ctx) => floorRoutes(app, () => enforcer(ctx), now),
+    }),
+    overrides,
+  });
+  return { ...service.definition, enforcer: service.built };
 }

@@ -1,7 +1,8 @@
 /** state-sync as a kit service. It consumes no events: it lists, reconciles and publishes. */
+import type { EventType } from '@scalewise/events';
 import { connectKube, type Kube } from '@scalewise/kube';
 import type { DockerEnv, Provider } from '@scalewise/providers';
-import type { ServiceContext, ServiceDefinition } from '@scalewise/service';
+import { appService, type ServiceDefinition, type ServiceOverrides, startAndStop } from '@scalewise/service';
 import { createStateSync, type StateSync, serviceName } from './app.ts';
 
 export interface StateSyncService extends ServiceDefinition {
@@ -9,7 +10,7 @@ export interface StateSyncService extends ServiceDefinition {
 }
 
 export function defineStateSync(
-  options: Partial<ServiceDefinition> & {
+  options: ServiceOverrides & {
     kube?: Kube;
     /** DOCKER_HOST / DOCKER_API_VERSION for docker pools (main.ts: process.env). */
     env?: DockerEnv;
@@ -17,22 +18,17 @@ export function defineStateSync(
     providers?: Readonly<Record<string, Provider>>;
   } = {},
 ): StateSyncService {
-  const { kube: given, env, providers, ...def } = options;
-  let s: StateSync | undefined;
-  const of = (ctx: ServiceContext): StateSync => {
-    s ??= createStateSync(ctx, {
-      kube: given ?? connectKube(ctx.config.kubernetes),
-      ...(env ? { env } : {}),
-      ...(providers ? { providers } : {}),
-    });
-    return s;
-  };
-  return {
+  const { kube: given, env, providers, ...overrides } = options;
+  const service = appService<EventType, StateSync>({
     name: serviceName,
-    version: '0.1.0',
-    onStart: async (ctx) => of(ctx).start(),
-    onStop: async (ctx) => of(ctx).stop(),
-    ...def,
-    sync: () => s,
-  };
+    build: (ctx) =>
+      createStateSync(ctx, {
+        kube: given ?? connectKube(ctx.config.kubernetes),
+        ...(env ? { env } : {}),
+        ...(providers ? { providers } : {}),
+      }),
+    hooks: startAndStop,
+    overrides,
+  });
+  return { ...service.definition, sync: service.built };
 }
