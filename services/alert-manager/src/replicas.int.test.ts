@@ -18,7 +18,7 @@ import {
 import { createService, type Service } from '@scalewise/service';
 import { getStack, type StackEndpoints, uniqueName, waitFor } from '@scalewise/testing';
 import { WebSocket } from 'ws';
-import type { AlertManager } from './alerts.ts';
+import type { AlertManager } from './app.ts';
 import { defineAlertManager } from './service.ts';
 import { alertManagerYaml } from './test-support.ts';
 

@@ -1,43 +1,58 @@
-/** alert-manager as a kit service. */
+/** alert-manager as a kit service: the history's consumer, its routes and the web console. */
+import { fileURLToPath } from 'node:url';
 import type { EventType } from '@scalewise/events';
-import type { ServiceContext, ServiceDefinition } from '@scalewise/service';
-import { type AlertManager, type AlertManagerOptions, createAlertManager, serviceName } from './alerts.ts';
-import { consoleRoutes } from './console.ts';
-import { alertRoutes } from './routes.ts';
+import { appService, type ServiceDefinition, type ServiceOverrides, startAndStop } from '@scalewise/service';
+import { type AlertManager, type AlertManagerOptions, createAlertManager, serviceName } from './app.ts';
+import { alertRoutes } from './http/alerts.ts';
+import { consoleRoutes } from './http/console.ts';
+import { explainRoutes } from './http/explain.ts';
+import { historyRoutes } from './http/history.ts';
+import { streamRoutes } from './http/stream.ts';
+
+/**
+ * Where the console's build is in the repository: this file is services/alert-manager/src,
+ * and the bundle (dist/main.js) is as deep.
+ */
+export const defaultConsoleDir = fileURLToPath(
+  new URL('../../../packages/console/dist/web/', import.meta.url),
+);
 
 export interface AlertManagerService extends ServiceDefinition<EventType> {
   alertManager(): AlertManager | undefined;
 }
 
+export interface AlertManagerServiceOptions extends AlertManagerOptions {
+  /** The console's build to serve (main.ts: SCALEWISE_CONSOLE_DIR). @default defaultConsoleDir */
+  consoleDir?: string;
+}
+
 export function defineAlertManager(
-  options: AlertManagerOptions & Partial<ServiceDefinition<EventType>> = {},
+  options: AlertManagerServiceOptions & ServiceOverrides<EventType> = {},
 ): AlertManagerService {
-  const { now, fromBeginning, stream, ...def } = options;
-  let am: AlertManager | undefined;
-  const of = (ctx: ServiceContext): AlertManager => {
-    am ??= createAlertManager(ctx, {
-      ...(now ? { now } : {}),
-      ...(fromBeginning !== undefined ? { fromBeginning } : {}),
-      ...(stream ? { stream } : {}),
-    });
-    return am;
-  };
-  return {
+  const { now, fromBeginning, stream, consoleDir = defaultConsoleDir, ...overrides } = options;
+  const service = appService<EventType, AlertManager>({
     name: serviceName,
-    version: '0.1.0',
-    handlers: (ctx) => of(ctx).handlers,
-    routes: async (app, ctx) => {
-      await alertRoutes(app, of(ctx));
-      consoleRoutes(app, {
-        config: ctx.config,
-        // The image ships the build beside dist/ (Dockerfile); from sources it is found by itself.
-        ...(process.env.SCALEWISE_CONSOLE_DIR ? { dir: process.env.SCALEWISE_CONSOLE_DIR } : {}),
-      });
-    },
-    onStart: async (ctx) => of(ctx).start(),
-    onStop: async (ctx) => of(ctx).stop(),
-    ...(fromBeginning !== undefined ? { fromBeginning } : {}),
-    ...def,
-    alertManager: () => am,
-  };
+    build: (ctx) =>
+      createAlertManager(ctx, {
+        ...(now ? { now } : {}),
+        ...(fromBeginning !== undefined ? { fromBeginning } : {}),
+        ...(stream ? { stream } : {}),
+      }),
+    hooks: (alertManager) => ({
+      handlers: (ctx) => alertManager(ctx).handlers,
+      routes: async (app, ctx) => {
+        const am = alertManager(ctx);
+        // The stream's plugin registers the WebSocket support first.
+        await streamRoutes(app, am.hub);
+        historyRoutes(app, am.history);
+        explainRoutes(app, am.history);
+        alertRoutes(app, am);
+        consoleRoutes(app, { config: ctx.config, dir: consoleDir });
+      },
+      ...startAndStop(alertManager),
+      ...(fromBeginning !== undefined ? { fromBeginning } : {}),
+    }),
+    overrides,
+  });
+  return { ...service.definition, alertManager: service.built };
 }

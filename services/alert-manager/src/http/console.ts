@@ -15,16 +15,10 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import type { Config } from '@scalewise/config';
 import { ScalewiseError } from '@scalewise/errors';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-
-/** Where the console's build is in the repository (this file is services/alert-manager/src). */
-export const defaultConsoleDir = fileURLToPath(
-  new URL('../../../packages/console/dist/web/', import.meta.url),
-);
 
 const types: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -77,13 +71,13 @@ function readTree(dir: string): Map<string, StaticFile> {
 
 export interface ConsoleOptions {
   config: Pick<Config, 'autoscaler'>;
-  /** The console's build directory. @default packages/console/dist/web of this repository */
-  dir?: string;
+  /** The console's build directory (service.ts: SCALEWISE_CONSOLE_DIR, else the repository's build). */
+  dir: string;
 }
 
 /** Registers the console's routes. Never throws for a missing build: those routes answer 404. */
 export function consoleRoutes(app: FastifyInstance, options: ConsoleOptions): void {
-  const dir = options.dir ?? defaultConsoleDir;
+  const { dir } = options;
   let files = new Map<string, StaticFile>();
   let missing: string | undefined;
   try {
