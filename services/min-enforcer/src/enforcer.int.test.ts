@@ -72,6 +72,20 @@ async function startEnforcer(loaded: LoadedConfig, groupId?: string): Promise<Se
   return fx.start(service);
 }
 
+/**
+ * A test's own min-enforcer: a config of its own checking every `checkInterval` seconds, the
+ * service started, and its `topics` (keys after the config's prefix) recorded until the test ends.
+ */
+async function enforcerFor(t: TestContext, checkInterval: number, topics: readonly string[]) {
+  const { loaded, prefix } = testConfig(checkInterval);
+  const me = await startEnforcer(loaded);
+  const rec = await fx.record(
+    topics.map((k) => `${prefix}${k}`),
+    { scope: t },
+  );
+  return { prefix, cid: loaded.config.cluster_id, me, rec };
+}
+
 const ev = <T extends EventType>(type: T, data: Partial<EventData<T>>, clusterid: string) =>
   sampleEvent(type, data, { source: '/scalewise/test/feeder', clusterid });
 const data = <T extends EventType>(e: AnyScalewiseEvent | undefined, type: T): EventData<T> => {
@@ -240,11 +254,7 @@ const floorActions = (l: Ledger) => Object.values(l.actions).filter((a) => a.ori
 
 describe('min-enforcer on the real broker, with the pool ledger', () => {
   test('seed 000 flow 2, minimum node violation recovery: the seed chain in the seed order, every number the ledger’s', async (t) => {
-    const { loaded, prefix } = testConfig(60);
-    const cid = loaded.config.cluster_id;
-    const me = await startEnforcer(loaded);
-    const topics = ['nodes', 'decisions', 'actions', 'state'].map((k) => `${prefix}${k}`);
-    const rec = await fx.record(topics, { scope: t });
+    const { prefix, cid, me, rec } = await enforcerFor(t, 60, ['nodes', 'decisions', 'actions', 'state']);
     const nm = await fx.record([`${prefix}decisions`], { groupId: uniqueName('nm'), scope: t });
     simulateNodeManager(t, me, nm, () => 'k3s-worker-14');
 
@@ -336,10 +346,7 @@ describe('min-enforcer on the real broker, with the pool ledger', () => {
   });
 
   test('a trigger.update for another cluster, or with bad data, changes nothing; one naming no cluster is applied', async (t) => {
-    const { loaded, prefix } = testConfig(60);
-    const cid = loaded.config.cluster_id;
-    const me = await startEnforcer(loaded);
-    const rec = await fx.record([`${prefix}decisions`, `${prefix}dlq`], { scope: t });
+    const { prefix, cid, me, rec } = await enforcerFor(t, 60, ['decisions', 'dlq']);
     await listing(me, ['k3s-worker-1', 'k3s-worker-2']);
     // As an external system sends them (docs/triggers.md), in this order on one partition.
     const raw = (id: string, update: unknown, extra: Record<string, string> = {}) => ({
@@ -386,9 +393,7 @@ describe('min-enforcer on the real broker, with the pool ledger', () => {
   });
 
   test('the periodic check repairs again after a failed floor action, one interval after the failure, with no event arriving', async (t) => {
-    const { loaded, prefix } = testConfig(1);
-    const me = await startEnforcer(loaded);
-    const rec = await fx.record([`${prefix}decisions`], { scope: t });
+    const { me, rec } = await enforcerFor(t, 1, ['decisions']);
     // state-sync has listed one node and published nothing: the check finds the pool short.
     await listing(me, ['w-1'], { publish: false });
     await waitFor(() => rec.of('io.scalewise.AutoScaleUpToMinimum').length >= 1, {
@@ -486,10 +491,7 @@ describe('min-enforcer on the real broker, with the pool ledger', () => {
   });
 
   test('a deficit a decision of the decision engine already covers is not repaired; restored when it completes', async (t) => {
-    const { loaded, prefix } = testConfig(1);
-    const cid = loaded.config.cluster_id;
-    const me = await startEnforcer(loaded);
-    const rec = await fx.record([`${prefix}decisions`, `${prefix}state`], { scope: t });
+    const { cid, me, rec } = await enforcerFor(t, 1, ['decisions', 'state']);
     await listing(me, ['w-1', 'w-2']);
     // The decision engine decided to add one node and claimed it in the ledger as it decided.
     const decision = ev(
