@@ -14,6 +14,7 @@ import {
   MANAGED_BY,
   type NodeInfo,
   nodeCache,
+  type PdbInfo,
   POOL_LABEL,
   type PodInfo,
   pdbCache,
@@ -24,6 +25,7 @@ import {
   SCALE_DOWN_DISABLED,
   simPod,
   snapshotOf,
+  type WatchCache,
   WORKER_KIND_LABEL,
 } from '@scalewise/kube';
 import type { BoundPod, NodeTemplate, Snapshot } from '@scalewise/scheduling';
@@ -67,98 +69,94 @@ const pendingSample = (p: ReturnType<typeof pendingUnschedulable>[number]): Pend
   reason: 'Unschedulable',
 });
 
-export function createClusterView(deps: ClusterViewDeps) {
-  const { kube, config, policies, now } = deps;
-  const sensing = config.autoscaler.sensing;
-  const nodes = nodeCache(kube);
-  const pods = podCache(kube);
-  const pdbs = pdbCache(kube);
-  for (const c of [nodes, pods, pdbs])
-    c.onError((err) => deps.log.warn({ err }, 'watch failed; it retries by itself'));
-  const poolConfigs = new Map(config.autoscaler.pools.map((p) => [p.name, p]));
-  const podsPools = new Set(policies.filter((p) => p.workerKind === 'pod').map((p) => p.pool));
-  const defaultPool = sensing.default_pool ?? policies[0]?.pool;
+/** A pods pool's worker: node-manager's pods provider labels them; not finished or going. */
+const isWorkerPod = (p: PodInfo): boolean =>
+  p.labels[WORKER_KIND_LABEL] === 'pod' &&
+  p.labels[MANAGED_BY] === 'scalewise' &&
+  p.deletedAt === undefined &&
+  p.phase !== 'Succeeded' &&
+  p.phase !== 'Failed';
 
-  // Each node pool's template, as its nodes are made (the config does not change at run time).
-  // Among pools the expander finds equal the order decides: sensing.default_pool first.
-  const poolTemplates = policies
+/** A node pool's policy and its template, as its nodes are made (what it may add aside). */
+interface PoolTemplate {
+  policy: SensePolicy;
+  template: ReturnType<typeof poolTemplate>;
+}
+
+/**
+ * Each node pool's template, as its nodes are made (the config does not change at run time).
+ * Among pools the expander finds equal the order decides: `defaultPool` first.
+ */
+function poolTemplatesOf(
+  policies: readonly SensePolicy[],
+  poolConfigs: ReadonlyMap<string, PoolConfig>,
+  defaultPool: string | undefined,
+): PoolTemplate[] {
+  return policies
     .filter((p) => p.workerKind !== 'pod' && poolConfigs.has(p.pool))
     .map((p) => ({ policy: p, template: poolTemplate(poolConfigs.get(p.pool) as PoolConfig) }))
     .sort((a, b) => Number(b.policy.pool === defaultPool) - Number(a.policy.pool === defaultPool));
-  const templateOf = new Map(poolTemplates.map((t) => [t.policy.pool, t.template]));
+}
 
-  /** Each node pool's template with the nodes it may still add (its max less the nodes it has). */
-  const templates = (nodeCounts: ReadonlyMap<string, number>): NodeTemplate[] =>
-    poolTemplates.map(({ policy, template }) => ({
-      ...template,
-      maxNew: Math.max(0, policy.max - (nodeCounts.get(policy.pool) ?? 0)),
-    }));
+/** How many nodes of the snapshot each pool has. */
+function nodeCountsOf(snap: Snapshot): Map<string, number> {
+  const nodeCounts = new Map<string, number>();
+  for (const n of snap.nodes)
+    if (n.pool !== undefined) nodeCounts.set(n.pool, (nodeCounts.get(n.pool) ?? 0) + 1);
+  return nodeCounts;
+}
 
-  /**
-   * The cluster as the caches hold it now, for the simulation. A node NotReady longer than
-   * `not_ready_timeout_seconds` is broken, not starting: no pod counts on it.
-   */
-  const snapshot = (): Snapshot =>
-    snapshotOf(nodes.values(), pods.values(), pdbs.values(), {
-      now: now(),
-      notReadyTimeoutMs: sensing.not_ready_timeout_seconds * 1000,
-    });
+/** A waiting pod the simulation places, with its sample for the report. */
+type Waiting = { pod: ReturnType<typeof simPod>; sample: PendingPod };
 
-  /**
-   * Of each pool's nodes, how many each recent action made (node-manager's action id on the
-   * node, within the pool's action timeout): the decision-engine subtracts what its actions in
-   * flight have already delivered, so the sizing does not hang on which topic it read first.
-   */
-  function actionNodes(at: number): Map<string, Record<string, number>> {
-    const out = new Map<string, Record<string, number>>();
-    for (const n of nodes.values()) {
-      const pool = n.labels[POOL_LABEL];
-      const action = n.annotations[ACTION_ANNOTATION];
-      const cfg = pool === undefined ? undefined : poolConfigs.get(pool);
-      if (!cfg || action === undefined || n.deletedAt !== undefined) continue;
-      if (at - n.createdAt > cfg.action_timeout_seconds * 1000) continue;
-      const counts = out.get(cfg.name) ?? {};
-      counts[action] = (counts[action] ?? 0) + 1;
-      out.set(cfg.name, counts);
-    }
-    return out;
+export class ClusterView {
+  readonly nodes: WatchCache<NodeInfo>;
+  readonly pods: WatchCache<PodInfo>;
+  /** Each node pool's template, by pool. */
+  readonly templateOf: Map<string, PoolTemplate['template']>;
+  private readonly pdbs: WatchCache<PdbInfo>;
+  private readonly config: Config;
+  private readonly now: () => number;
+  private readonly poolConfigs: Map<string, PoolConfig>;
+  /** The pools whose workers are pods, not nodes. */
+  private readonly podsPools: Set<string>;
+  private readonly poolTemplates: PoolTemplate[];
+
+  constructor(deps: ClusterViewDeps) {
+    const { kube, config, policies } = deps;
+    this.config = config;
+    this.now = deps.now;
+    this.nodes = nodeCache(kube);
+    this.pods = podCache(kube);
+    this.pdbs = pdbCache(kube);
+    for (const c of [this.nodes, this.pods, this.pdbs])
+      c.onError((err) => deps.log.warn({ err }, 'watch failed; it retries by itself'));
+    this.poolConfigs = new Map(config.autoscaler.pools.map((p) => [p.name, p]));
+    this.podsPools = new Set(policies.filter((p) => p.workerKind === 'pod').map((p) => p.pool));
+    const defaultPool = config.autoscaler.sensing.default_pool ?? policies[0]?.pool;
+    this.poolTemplates = poolTemplatesOf(policies, this.poolConfigs, defaultPool);
+    this.templateOf = new Map(this.poolTemplates.map((t) => [t.policy.pool, t.template]));
   }
 
   /**
    * The pods waiting for a node at `at` through the simulation: by pool, and those no pool can
    * host. A pod whose nodeSelector names a `pods` pool is that pool's, as it is (no nodes).
    */
-  function simulatePending(at: number, snap = snapshot()): Placed {
-    const podsPoolPending = new Map<string, PendingPod[]>();
-    const waiting: { pod: ReturnType<typeof simPod>; sample: PendingPod }[] = [];
-    for (const p of pendingUnschedulable(pods.values(), at)) {
-      const info = pods.get(podKey(p));
-      const named = info?.nodeSelector?.[POOL_LABEL];
-      if (named !== undefined && podsPools.has(named)) {
-        group(podsPoolPending, named, pendingSample(p));
-        continue;
-      }
-      // A pod that names a pool this configuration does not have waits for someone else's
-      // nodes (another autoscaler's, or a pool left out on purpose): not ours to report.
-      if (named !== undefined && !poolConfigs.has(named)) continue;
-      if (info) waiting.push({ pod: simPod(info), sample: pendingSample(p) });
-    }
-    const nodeCounts = new Map<string, number>();
-    for (const n of snap.nodes)
-      if (n.pool !== undefined) nodeCounts.set(n.pool, (nodeCounts.get(n.pool) ?? 0) + 1);
+  simulatePending(at: number, snap = this.snapshot()): Placed {
+    const { podsPoolPending, waiting } = this.sortPending(at);
     const plan =
       waiting.length > 0
         ? planPending({
             snapshot: snap,
             waiting,
-            templates: templates(nodeCounts),
-            expander: config.autoscaler.scheduling.expander,
+            templates: this.templates(nodeCountsOf(snap)),
+            expander: this.config.autoscaler.scheduling.expander,
             now: at,
             namedPool: (pod) => pod.nodeSelector?.[POOL_LABEL],
           })
         : { byPool: new Map(), unplaceable: null, elsewhere: 0 };
     if (plan.byPool.size > 0) {
-      const made = actionNodes(at);
+      const made = this.actionNodes(at);
       for (const [pool, e] of plan.byPool) {
         const counts = made.get(pool);
         if (counts) e.simulation.action_nodes = counts;
@@ -167,65 +165,116 @@ export function createClusterView(deps: ClusterViewDeps) {
     return { ...plan, podsPools: podsPoolPending };
   }
 
-  /** A pods pool's worker: node-manager's pods provider labels them; not finished or going. */
-  const isWorkerPod = (p: PodInfo): boolean =>
-    p.labels[WORKER_KIND_LABEL] === 'pod' &&
-    p.labels[MANAGED_BY] === 'scalewise' &&
-    p.deletedAt === undefined &&
-    p.phase !== 'Succeeded' &&
-    p.phase !== 'Failed';
-
   /** What one round reads once for all pools: nodes by pool, pods by node, waiting pods by pool. */
-  function roundViews(at: number): RoundViews {
+  roundViews(at: number): RoundViews {
     const nodesByPool = new Map<string, NodeInfo[]>();
-    for (const n of nodes.values()) {
+    for (const n of this.nodes.values()) {
       const pool = n.labels[POOL_LABEL];
       if (pool !== undefined && n.deletedAt === undefined) group(nodesByPool, pool, n);
     }
     const workerPodsByPool = new Map<string, PodInfo[]>();
-    if (podsPools.size > 0) {
-      for (const p of pods.values()) {
+    if (this.podsPools.size > 0) {
+      for (const p of this.pods.values()) {
         const pool = p.labels[POOL_LABEL];
         if (pool !== undefined && isWorkerPod(p)) group(workerPodsByPool, pool, p);
       }
     }
-    const snap = snapshot();
+    const snap = this.snapshot();
     return {
       nodesByPool,
       workerPodsByPool,
-      byNode: podsByNode(pods.values()),
+      byNode: podsByNode(this.pods.values()),
       snapshot: snap,
-      plan: simulatePending(at, snap),
+      plan: this.simulatePending(at, snap),
     };
   }
 
-  return {
-    nodes,
-    pods,
-    templateOf,
-    simulatePending,
-    roundViews,
-    /** Why a pod may not be evicted at all (safe-to-evict "false", local storage, no controller). */
-    blocker: (bp: BoundPod): string | undefined => {
-      const info = pods.get(bp.key);
-      return info ? evictionBlocker(info)?.why : undefined;
-    },
-    /** Nodes an operator keeps out of scale-down (scalewise.io/ or the Cluster Autoscaler's annotation). */
-    scaleDownDisabled: (name: string): boolean => {
-      const a = nodes.get(name)?.annotations;
-      return a?.[SCALE_DOWN_DISABLED] === 'true' || a?.[CA_SCALE_DOWN_DISABLED] === 'true';
-    },
-    /** Starts the watches and resolves once each has listed. */
-    async start(): Promise<void> {
-      nodes.start();
-      pods.start();
-      pdbs.start();
-      await Promise.all([nodes.synced, pods.synced, pdbs.synced]);
-    },
-    async stop(): Promise<void> {
-      await Promise.all([nodes.stop(), pods.stop(), pdbs.stop()]);
-    },
-  };
+  /** Why a pod may not be evicted at all (safe-to-evict "false", local storage, no controller). */
+  blocker(bp: BoundPod): string | undefined {
+    const info = this.pods.get(bp.key);
+    return info ? evictionBlocker(info)?.why : undefined;
+  }
+
+  /** Nodes an operator keeps out of scale-down (scalewise.io/ or the Cluster Autoscaler's annotation). */
+  scaleDownDisabled(name: string): boolean {
+    const a = this.nodes.get(name)?.annotations;
+    return a?.[SCALE_DOWN_DISABLED] === 'true' || a?.[CA_SCALE_DOWN_DISABLED] === 'true';
+  }
+
+  /** Starts the watches and resolves once each has listed. */
+  async start(): Promise<void> {
+    this.nodes.start();
+    this.pods.start();
+    this.pdbs.start();
+    await Promise.all([this.nodes.synced, this.pods.synced, this.pdbs.synced]);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.nodes.stop(), this.pods.stop(), this.pdbs.stop()]);
+  }
+
+  /**
+   * The cluster as the caches hold it now, for the simulation. A node NotReady longer than
+   * `not_ready_timeout_seconds` is broken, not starting: no pod counts on it.
+   */
+  private snapshot(): Snapshot {
+    return snapshotOf(this.nodes.values(), this.pods.values(), this.pdbs.values(), {
+      now: this.now(),
+      notReadyTimeoutMs: this.config.autoscaler.sensing.not_ready_timeout_seconds * 1000,
+    });
+  }
+
+  /** Each node pool's template with the nodes it may still add (its max less the nodes it has). */
+  private templates(nodeCounts: ReadonlyMap<string, number>): NodeTemplate[] {
+    return this.poolTemplates.map(({ policy, template }) => ({
+      ...template,
+      maxNew: Math.max(0, policy.max - (nodeCounts.get(policy.pool) ?? 0)),
+    }));
+  }
+
+  /**
+   * The pods unschedulable at `at`: those a `pods` pool names, by pool, and the others the
+   * simulation places.
+   */
+  private sortPending(at: number): { podsPoolPending: Map<string, PendingPod[]>; waiting: Waiting[] } {
+    const podsPoolPending = new Map<string, PendingPod[]>();
+    const waiting: Waiting[] = [];
+    for (const p of pendingUnschedulable(this.pods.values(), at)) {
+      const info = this.pods.get(podKey(p));
+      const named = info?.nodeSelector?.[POOL_LABEL];
+      if (named !== undefined && this.podsPools.has(named)) {
+        group(podsPoolPending, named, pendingSample(p));
+        continue;
+      }
+      // A pod that names a pool this configuration does not have waits for someone else's
+      // nodes (another autoscaler's, or a pool left out on purpose): not ours to report.
+      if (named !== undefined && !this.poolConfigs.has(named)) continue;
+      if (info) waiting.push({ pod: simPod(info), sample: pendingSample(p) });
+    }
+    return { podsPoolPending, waiting };
+  }
+
+  /**
+   * Of each pool's nodes, how many each recent action made (node-manager's action id on the
+   * node, within the pool's action timeout): the decision-engine subtracts what its actions in
+   * flight have already delivered, so the sizing does not hang on which topic it read first.
+   */
+  private actionNodes(at: number): Map<string, Record<string, number>> {
+    const out = new Map<string, Record<string, number>>();
+    for (const n of this.nodes.values()) {
+      const pool = n.labels[POOL_LABEL];
+      const action = n.annotations[ACTION_ANNOTATION];
+      const cfg = pool === undefined ? undefined : this.poolConfigs.get(pool);
+      if (!cfg || action === undefined || n.deletedAt !== undefined) continue;
+      if (at - n.createdAt > cfg.action_timeout_seconds * 1000) continue;
+      const counts = out.get(cfg.name) ?? {};
+      counts[action] = (counts[action] ?? 0) + 1;
+      out.set(cfg.name, counts);
+    }
+    return out;
+  }
 }
 
-export type ClusterView = ReturnType<typeof createClusterView>;
+export function createClusterView(deps: ClusterViewDeps): ClusterView {
+  return new ClusterView(deps);
+}

@@ -44,22 +44,115 @@ export interface SamplingRound {
   reset(): void;
 }
 
-export function createSamplingRound(deps: SamplingRoundDeps): SamplingRound {
-  const { view, policies, events, telemetry, now } = deps;
-  const log = telemetry.logger;
-  const states = new Map<string, SensePoolState>(policies.map((p) => [p.pool, initialSenseState()]));
-  const roundSeconds = telemetry.metrics.meter.createHistogram('scalewise_metrics_listener_round_seconds', {
+/** An underutilisation warning held for the removal pass, with what that pass asks of its pool. */
+type HeldWarning = { warning: Warning; removal: PoolRemoval };
+
+/** The round's duration histogram (the publish excluded). */
+function roundHistogram(metrics: SamplingRoundDeps['telemetry']['metrics']) {
+  return metrics.meter.createHistogram('scalewise_metrics_listener_round_seconds', {
     description: 'One sampling round over every pool, from the watch caches to the events (publish excluded)',
     unit: 's',
     advice: {
       explicitBucketBoundaries: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     },
   });
+}
+
+/** The removal pass's request for a pool's warning: its candidates, as many as it may lose. */
+function removalOf(policy: SensePolicy, e: Warning, candidates: PoolRemoval['candidates']): PoolRemoval {
+  return {
+    pool: policy.pool,
+    candidates,
+    maxRemovals: e.data.workers - policy.min,
+    cpuHighPercent: policy.cpuHighPercent,
+    memoryHighPercent: policy.memoryHighPercent,
+  };
+}
+
+class PoolSamplingRound implements SamplingRound {
+  private readonly deps: SamplingRoundDeps;
+  private readonly view: ClusterView;
+  /** Each pool's sensing state, carried from round to round. */
+  private readonly states: Map<string, SensePoolState>;
+  private readonly roundSeconds: ReturnType<typeof roundHistogram>;
+
+  constructor(deps: SamplingRoundDeps) {
+    this.deps = deps;
+    this.view = deps.view;
+    this.states = new Map(deps.policies.map((p) => [p.pool, initialSenseState()]));
+    this.roundSeconds = roundHistogram(deps.telemetry.metrics);
+  }
+
+  async run(): Promise<AnyScalewiseEvent[]> {
+    const at = this.deps.now();
+    const external = await this.deps.readExternal(at);
+    const t0 = performance.now();
+    const out: AnyScalewiseEvent[] = [];
+    const views = this.view.roundViews(at);
+    const removals: HeldWarning[] = [];
+    for (const policy of this.deps.policies) this.sensePool(policy, at, views, external, out, removals);
+    if (removals.length > 0) this.removalPass(at, views, removals, out);
+    const unplaceable = this.deps.events.unplaceable(views.plan, at);
+    if (unplaceable) out.push(unplaceable);
+    const ms = performance.now() - t0;
+    this.roundSeconds.record(ms / 1000);
+    this.deps.telemetry.logger.debug(
+      {
+        ms: Math.round(ms * 100) / 100,
+        nodes: this.view.nodes.size,
+        pods: this.view.pods.size,
+        events: out.length,
+      },
+      'sampled',
+    );
+    if (out.length > 0) await this.deps.publish(...out);
+    return out;
+  }
+
+  reset(): void {
+    for (const p of this.deps.policies) this.states.set(p.pool, initialSenseState());
+  }
+
+  /**
+   * One pool's events of the round into `out`; its underutilisation warning, when a candidate
+   * node may go, into `removals` for the removal pass.
+   */
+  private sensePool(
+    policy: SensePolicy,
+    at: number,
+    views: RoundViews,
+    external: External,
+    out: AnyScalewiseEvent[],
+    removals: HeldWarning[],
+  ): void {
+    const r = sense(
+      this.states.get(policy.pool) ?? initialSenseState(),
+      poolSample(policy, at, views, external),
+      policy,
+    );
+    this.states.set(policy.pool, r.state);
+    const candidates = r.candidates.filter((c) => !this.view.scaleDownDisabled(c.node));
+    for (const e of r.events) {
+      if (e.type === 'io.scalewise.ResourcePressureAlert') this.withHeadroom(e, policy, views);
+      if (e.type === 'io.scalewise.UnderutilizationWarning') {
+        if (candidates.length > 0) removals.push({ warning: e, removal: removalOf(policy, e, candidates) });
+        continue;
+      }
+      out.push(this.deps.events.ofPool(policy.pool, e, at));
+    }
+    const observed = r.events.find((e) => e.type === 'io.scalewise.PoolMetricsObserved');
+    if (observed?.type === 'io.scalewise.PoolMetricsObserved') {
+      this.deps.telemetry.metrics.pools.workers(policy.pool, {
+        ready: observed.data.ready_workers,
+        not_ready: observed.data.workers - observed.data.ready_workers,
+      });
+    }
+  }
 
   /** Headroom sized by the simulation: room for one node's worth of the typical pod. */
-  function withHeadroom(e: Pressure, policy: SensePolicy, views: RoundViews): void {
+  private withHeadroom(e: Pressure, policy: SensePolicy, views: RoundViews): void {
     if (e.data.resource === 'metric') return;
-    const template = view.templateOf.get(policy.pool);
+    const template = this.view.templateOf.get(policy.pool);
     const headroom = template
       ? planHeadroom({
           snapshot: views.snapshot,
@@ -71,89 +164,26 @@ export function createSamplingRound(deps: SamplingRoundDeps): SamplingRound {
     if (headroom) e.data.headroom = headroom;
   }
 
-  /**
-   * One pool's events of the round into `out`; its underutilisation warning, when a candidate
-   * node may go, into `removals` for the removal pass.
-   */
-  function sensePool(
-    policy: SensePolicy,
+  /** The removal pass, once for every pool: which candidates can go; the warnings into `out`. */
+  private removalPass(
     at: number,
     views: RoundViews,
-    external: External,
+    removals: HeldWarning[],
     out: AnyScalewiseEvent[],
-    removals: { warning: Warning; removal: PoolRemoval }[],
   ): void {
-    const r = sense(
-      states.get(policy.pool) ?? initialSenseState(),
-      poolSample(policy, at, views, external),
-      policy,
-    );
-    states.set(policy.pool, r.state);
-    const candidates = r.candidates.filter((c) => !view.scaleDownDisabled(c.node));
-    for (const e of r.events) {
-      if (e.type === 'io.scalewise.ResourcePressureAlert') withHeadroom(e, policy, views);
-      if (e.type === 'io.scalewise.UnderutilizationWarning') {
-        if (candidates.length === 0) continue;
-        removals.push({
-          warning: e,
-          removal: {
-            pool: policy.pool,
-            candidates,
-            maxRemovals: e.data.workers - policy.min,
-            cpuHighPercent: policy.cpuHighPercent,
-            memoryHighPercent: policy.memoryHighPercent,
-          },
-        });
-        continue;
-      }
-      out.push(events.ofPool(policy.pool, e, at));
-    }
-    const observed = r.events.find((e) => e.type === 'io.scalewise.PoolMetricsObserved');
-    if (observed?.type === 'io.scalewise.PoolMetricsObserved') {
-      telemetry.metrics.pools.workers(policy.pool, {
-        ready: observed.data.ready_workers,
-        not_ready: observed.data.workers - observed.data.ready_workers,
-      });
+    const sims = planRemovals({
+      snapshot: views.snapshot,
+      pools: removals.map((r) => r.removal),
+      blocker: (bp) => this.view.blocker(bp),
+    });
+    for (const { warning, removal } of removals) {
+      const sim = sims.get(removal.pool);
+      if (sim) warning.data.simulation = sim;
+      out.push(this.deps.events.ofPool(removal.pool, warning, at));
     }
   }
+}
 
-  async function run(): Promise<AnyScalewiseEvent[]> {
-    const at = now();
-    const external = await deps.readExternal(at);
-    const t0 = performance.now();
-    const out: AnyScalewiseEvent[] = [];
-    const views = view.roundViews(at);
-    const removals: { warning: Warning; removal: PoolRemoval }[] = [];
-    for (const policy of policies) sensePool(policy, at, views, external, out, removals);
-    if (removals.length > 0) {
-      // The removal pass, once for every pool: which candidates can go.
-      const sims = planRemovals({
-        snapshot: views.snapshot,
-        pools: removals.map((r) => r.removal),
-        blocker: view.blocker,
-      });
-      for (const { warning, removal } of removals) {
-        const sim = sims.get(removal.pool);
-        if (sim) warning.data.simulation = sim;
-        out.push(events.ofPool(removal.pool, warning, at));
-      }
-    }
-    const unplaceable = events.unplaceable(views.plan, at);
-    if (unplaceable) out.push(unplaceable);
-    const ms = performance.now() - t0;
-    roundSeconds.record(ms / 1000);
-    log.debug(
-      { ms: Math.round(ms * 100) / 100, nodes: view.nodes.size, pods: view.pods.size, events: out.length },
-      'sampled',
-    );
-    if (out.length > 0) await deps.publish(...out);
-    return out;
-  }
-
-  return {
-    run,
-    reset() {
-      for (const p of policies) states.set(p.pool, initialSenseState());
-    },
-  };
+export function createSamplingRound(deps: SamplingRoundDeps): SamplingRound {
+  return new PoolSamplingRound(deps);
 }
