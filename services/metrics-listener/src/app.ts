@@ -8,13 +8,13 @@
 import type { AnyScalewiseEvent } from '@scalewise/events';
 import type { Kube, NodeInfo, PodInfo, WatchCache } from '@scalewise/kube';
 import type { ReadinessCheck, ServiceContext } from '@scalewise/service';
-import { createClusterView } from './adapters/cluster-view.ts';
+import { type ClusterView, createClusterView } from './adapters/cluster-view.ts';
 import { createExternalReads } from './adapters/external-reads.ts';
 import type { MetricsApi } from './adapters/metrics-api.ts';
 import { createSensedEvents } from './adapters/sensed-events.ts';
-import { createElection } from './loops/leader-election.ts';
-import { createPendingPods } from './loops/pending-pods.ts';
-import { createSamplingRound } from './loops/sampling-round.ts';
+import { createElection, type Election } from './loops/leader-election.ts';
+import { createPendingPods, type PendingPods } from './loops/pending-pods.ts';
+import { createSamplingRound, type SamplingRound } from './loops/sampling-round.ts';
 import { startTriggerBridge } from './loops/trigger-bridge.ts';
 import { sensePolicies } from './policies.ts';
 
@@ -44,89 +44,121 @@ export interface MetricsListenerDeps {
   identity?: string;
 }
 
-export function createMetricsListener(ctx: ServiceContext, deps: MetricsListenerDeps): MetricsListener {
-  const { config, bus, telemetry } = ctx;
-  const log = telemetry.logger;
-  const now = deps.now ?? Date.now;
-  const sensing = config.autoscaler.sensing;
-  const policies = sensePolicies(config);
-  const publish = (...events: AnyScalewiseEvent[]) => bus.publisher.publish(...events);
-  const view = createClusterView({ kube: deps.kube, config, policies, now, log });
-  const election = createElection({ kube: deps.kube, config, identity: deps.identity, log });
-  const events = createSensedEvents({
-    source: `/scalewise/${config.cluster_id}/${serviceName}`,
-    clusterId: config.cluster_id,
-  });
-  const external = createExternalReads({ kube: deps.kube, config, telemetry });
-  const round = createSamplingRound({
-    view,
-    policies,
-    events,
-    readExternal: external.read,
-    publish,
-    telemetry,
-    now,
-  });
-  const sample = async () => (election.leading() ? round.run() : []);
+class Listener implements MetricsListener {
+  readonly nodes: WatchCache<NodeInfo>;
+  readonly pods: WatchCache<PodInfo>;
+  readonly metricsApi: MetricsApi;
+  private readonly ctx: ServiceContext;
+  private readonly kube: Kube;
+  private readonly log: ServiceContext['telemetry']['logger'];
+  private readonly view: ClusterView;
+  private readonly election: Election;
+  private readonly external: ReturnType<typeof createExternalReads>;
+  private readonly round: SamplingRound;
+  private readonly pending: PendingPods;
+  /** Rounds and pending-pod reports run one after the other, never beside each other. */
+  private chain: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private stopBridge: () => Promise<void> = async () => undefined;
 
-  // Rounds and pending-pod reports run one after the other, never beside each other.
-  let chain: Promise<unknown> = Promise.resolve();
-  const enqueue = (fn: () => Promise<unknown>, failure: string) => {
-    chain = chain.then(fn, fn).catch((err) => log.error({ err }, failure));
-  };
-  const nextRound = () => enqueue(sample, 'sampling failed; the next round tries again');
-  const pending = createPendingPods({
-    view,
-    pools: new Set(policies.map((p) => p.pool)),
-    events,
-    publish,
-    leading: election.leading,
-    enqueue,
-    react: sensing.react_to_pending_pods,
-    debounceMs: sensing.pending_pods_debounce_ms,
-    now,
-    log,
-  });
+  constructor(ctx: ServiceContext, deps: MetricsListenerDeps) {
+    const { config, bus, telemetry } = ctx;
+    const log = telemetry.logger;
+    const now = deps.now ?? Date.now;
+    const policies = sensePolicies(config);
+    const publish = (...events: AnyScalewiseEvent[]) => bus.publisher.publish(...events);
+    this.ctx = ctx;
+    this.kube = deps.kube;
+    this.log = log;
+    this.view = createClusterView({ kube: deps.kube, config, policies, now, log });
+    this.election = createElection({ kube: deps.kube, config, identity: deps.identity, log });
+    const events = createSensedEvents({
+      source: `/scalewise/${config.cluster_id}/${serviceName}`,
+      clusterId: config.cluster_id,
+    });
+    this.external = createExternalReads({ kube: deps.kube, config, telemetry });
+    this.round = createSamplingRound({
+      view: this.view,
+      policies,
+      events,
+      readExternal: this.external.read,
+      publish,
+      telemetry,
+      now,
+    });
+    this.pending = createPendingPods({
+      view: this.view,
+      pools: new Set(policies.map((p) => p.pool)),
+      events,
+      publish,
+      leading: this.election.leading,
+      enqueue: (fn, failure) => this.enqueue(fn, failure),
+      react: config.autoscaler.sensing.react_to_pending_pods,
+      debounceMs: config.autoscaler.sensing.pending_pods_debounce_ms,
+      now,
+      log,
+    });
+    this.nodes = this.view.nodes;
+    this.pods = this.view.pods;
+    this.metricsApi = this.external.metricsApi;
+  }
 
-  let timer: NodeJS.Timeout | undefined;
-  let stopBridge: () => Promise<void> = async () => undefined;
-  return {
-    nodes: view.nodes,
-    pods: view.pods,
-    metricsApi: external.metricsApi,
-    sample,
-    isLeader: election.leading,
-    checks: () => [
-      ...election.checks(),
+  async sample(): Promise<AnyScalewiseEvent[]> {
+    return this.election.leading() ? this.round.run() : [];
+  }
+
+  isLeader(): boolean {
+    return this.election.leading();
+  }
+
+  checks(): ReadinessCheck[] {
+    return [
+      ...this.election.checks(),
       {
         name: 'kubernetes',
         check: async () => {
-          await deps.kube.core.getAPIResources();
+          await this.kube.core.getAPIResources();
         },
       },
-    ],
-    async start() {
-      await view.start();
-      log.info({ nodes: view.nodes.size, pods: view.pods.size }, 'watch caches synced');
-      // New unschedulable pods are reported as they come; those already waiting (a restart
-      // mid-burst) by a first round now, not one interval later.
-      pending.start();
-      await election.start((elected) => {
-        // Newly elected: what a previous stretch as leader counted is stale.
-        if (elected) round.reset();
-        nextRound();
-      });
-      timer = setInterval(nextRound, sensing.sample_interval_seconds * 1000);
-      stopBridge = await startTriggerBridge(ctx, serviceName);
-    },
-    async stop() {
-      pending.stop();
-      if (timer) clearInterval(timer);
-      await election.stop();
-      await chain.catch(() => undefined);
-      await stopBridge();
-      external.shutdown();
-      await view.stop();
-    },
-  };
+    ];
+  }
+
+  async start(): Promise<void> {
+    await this.view.start();
+    this.log.info({ nodes: this.view.nodes.size, pods: this.view.pods.size }, 'watch caches synced');
+    // New unschedulable pods are reported as they come; those already waiting (a restart
+    // mid-burst) by a first round now, not one interval later.
+    this.pending.start();
+    await this.election.start((elected) => {
+      // Newly elected: what a previous stretch as leader counted is stale.
+      if (elected) this.round.reset();
+      this.nextRound();
+    });
+    const intervalMs = this.ctx.config.autoscaler.sensing.sample_interval_seconds * 1000;
+    this.timer = setInterval(() => this.nextRound(), intervalMs);
+    this.stopBridge = await startTriggerBridge(this.ctx, serviceName);
+  }
+
+  async stop(): Promise<void> {
+    this.pending.stop();
+    if (this.timer) clearInterval(this.timer);
+    await this.election.stop();
+    await this.chain.catch(() => undefined);
+    await this.stopBridge();
+    this.external.shutdown();
+    await this.view.stop();
+  }
+
+  /** Runs `fn` after what the chain holds; its failure is logged, the chain goes on. */
+  private enqueue(fn: () => Promise<unknown>, failure: string): void {
+    this.chain = this.chain.then(fn, fn).catch((err) => this.log.error({ err }, failure));
+  }
+
+  private nextRound(): void {
+    this.enqueue(() => this.sample(), 'sampling failed; the next round tries again');
+  }
+}
+
+export function createMetricsListener(ctx: ServiceContext, deps: MetricsListenerDeps): MetricsListener {
+  return new Listener(ctx, deps);
 }
