@@ -30,7 +30,7 @@ interface Logger {
   warn(obj: object, msg: string): void;
 }
 
-export function createMetricsApi(deps: {
+export interface MetricsApiDeps {
   kube: Kube;
   log: Logger;
   /** `requests` never asks (sensing.utilization_source). @default 'auto' */
@@ -39,74 +39,97 @@ export function createMetricsApi(deps: {
   recheckSeconds?: number;
   /** @default 5000 */
   timeoutMs?: number;
-}): MetricsApi {
-  const api = deps.kube.custom;
-  const recheckMs = (deps.recheckSeconds ?? 60) * 1000;
-  const timeoutMs = deps.timeoutMs ?? 5000;
-  let state: MetricsApiState = deps.mode === 'requests' ? 'disabled' : 'unknown';
-  let nextCheck = 0;
+}
 
-  const setState = (s: MetricsApiState, info: object) => {
-    if (s === state) return;
-    const previous = state;
-    state = s;
+class DiscoveredMetricsApi implements MetricsApi {
+  private readonly api: Kube['custom'];
+  private readonly log: Logger;
+  private readonly recheckMs: number;
+  private readonly timeoutMs: number;
+  private current: MetricsApiState;
+  /** When discovery runs next (epoch ms) while the API is not served. */
+  private nextCheck = 0;
+
+  constructor(deps: MetricsApiDeps) {
+    this.api = deps.kube.custom;
+    this.log = deps.log;
+    this.recheckMs = (deps.recheckSeconds ?? 60) * 1000;
+    this.timeoutMs = deps.timeoutMs ?? 5000;
+    this.current = deps.mode === 'requests' ? 'disabled' : 'unknown';
+  }
+
+  state(): MetricsApiState {
+    return this.current;
+  }
+
+  async nodeUsage(now: number): Promise<Map<string, NodeUsage> | undefined> {
+    if (this.current === 'disabled') return undefined;
+    if (this.current !== 'served') {
+      if (now < this.nextCheck) return undefined;
+      await this.discover(now);
+      // discover() changed it (TypeScript narrowed `current` before the await).
+      if ((this.current as MetricsApiState) !== 'served') return undefined;
+    }
+    return this.list(now);
+  }
+
+  /** Every node's usage, in one list; undefined (and a recheck later) when it fails. */
+  private async list(now: number): Promise<Map<string, NodeUsage> | undefined> {
+    try {
+      const body = await this.api.listClusterCustomObject(
+        { group: METRICS_GROUP, version: METRICS_VERSION, plural: 'nodes' },
+        { timeoutMs: this.timeoutMs },
+      );
+      const { usage, skipped } = parseNodeMetricsList(body);
+      if (skipped.length > 0) {
+        this.log.warn({ skipped: skipped.slice(0, 10), count: skipped.length }, 'NodeMetrics items skipped');
+      }
+      return usage;
+    } catch (err) {
+      this.nextCheck = now + this.recheckMs;
+      this.setState(statusOf(err) === 404 ? 'absent' : 'failing', {
+        err,
+        status: statusOf(err),
+        reason: 'list failed',
+      });
+      return undefined;
+    }
+  }
+
+  private async discover(now: number): Promise<void> {
+    this.nextCheck = now + this.recheckMs;
+    try {
+      // A request past the timeout is given up (its connection closed), not left running.
+      const list = await this.api.getAPIResources(
+        { group: METRICS_GROUP, version: METRICS_VERSION },
+        { timeoutMs: this.timeoutMs },
+      );
+      const served = (list.resources ?? []).some((r) => r.name === 'nodes');
+      this.setState(
+        served ? 'served' : 'absent',
+        served ? {} : { reason: 'the group lists no nodes resource' },
+      );
+    } catch (err) {
+      // 404: no such group (no metrics server registered); anything else: registered but failing.
+      const status = statusOf(err);
+      if (status === 404) this.setState('absent', { reason: 'not registered (404)' });
+      else this.setState('failing', { err, status, reason: 'discovery failed' });
+    }
+  }
+
+  /** Moves to `s`, logging the change (a warning when it fails). */
+  private setState(s: MetricsApiState, info: object): void {
+    if (s === this.current) return;
+    const previous = this.current;
+    this.current = s;
     const msg =
       s === 'served'
         ? 'metrics.k8s.io is served: utilisation from node usage'
         : 'metrics.k8s.io unavailable: utilisation from requests / allocatable';
-    (s === 'failing' ? deps.log.warn : deps.log.info).call(deps.log, { ...info, state: s, previous }, msg);
-  };
-
-  async function discover(now: number): Promise<void> {
-    nextCheck = now + recheckMs;
-    try {
-      // A request past the timeout is given up (its connection closed), not left running.
-      const list = await api.getAPIResources(
-        { group: METRICS_GROUP, version: METRICS_VERSION },
-        { timeoutMs },
-      );
-      const served = (list.resources ?? []).some((r) => r.name === 'nodes');
-      setState(served ? 'served' : 'absent', served ? {} : { reason: 'the group lists no nodes resource' });
-    } catch (err) {
-      // 404: no such group (no metrics server registered); anything else: registered but failing.
-      const status = statusOf(err);
-      if (status === 404) setState('absent', { reason: 'not registered (404)' });
-      else setState('failing', { err, status, reason: 'discovery failed' });
-    }
+    (s === 'failing' ? this.log.warn : this.log.info).call(this.log, { ...info, state: s, previous }, msg);
   }
+}
 
-  return {
-    state: () => state,
-    async nodeUsage(now) {
-      if (state === 'disabled') return undefined;
-      if (state !== 'served') {
-        if (now < nextCheck) return undefined;
-        await discover(now);
-        // discover() changed it (TypeScript narrowed `state` before the await).
-        if ((state as MetricsApiState) !== 'served') return undefined;
-      }
-      try {
-        const body = await api.listClusterCustomObject(
-          { group: METRICS_GROUP, version: METRICS_VERSION, plural: 'nodes' },
-          { timeoutMs },
-        );
-        const { usage, skipped } = parseNodeMetricsList(body);
-        if (skipped.length > 0) {
-          deps.log.warn(
-            { skipped: skipped.slice(0, 10), count: skipped.length },
-            'NodeMetrics items skipped',
-          );
-        }
-        return usage;
-      } catch (err) {
-        nextCheck = now + recheckMs;
-        setState(statusOf(err) === 404 ? 'absent' : 'failing', {
-          err,
-          status: statusOf(err),
-          reason: 'list failed',
-        });
-        return undefined;
-      }
-    },
-  };
+export function createMetricsApi(deps: MetricsApiDeps): MetricsApi {
+  return new DiscoveredMetricsApi(deps);
 }

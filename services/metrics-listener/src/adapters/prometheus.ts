@@ -41,89 +41,115 @@ export function queryUrl(serverAddress: string, query: string, at: number): stri
   return api.toString();
 }
 
-export function createPrometheusSource(
-  pool: string,
-  c: SourceConfig,
-  deps: {
-    breaker?: BreakerOptions;
-    /** Where the breaker's state goes (scalewise_circuit_breaker_state{breaker="prometheus:<pool>"}). */
-    metrics?: BusMetrics;
-    onBreakerState?: (name: string, state: 'closed' | 'open' | 'half_open') => void;
-    fetch?: typeof fetch;
-  } = {},
-): PrometheusSource {
-  const spec = prometheusSpec(c);
-  const doFetch = deps.fetch ?? fetch;
-  const timeoutMs = Math.round(c.timeout_seconds * 1000);
-  const breaker: Breaker = createBreaker(
-    `prometheus:${pool}`,
-    // The breaker's own timeout backs up the request's.
-    { ...deps.breaker, timeoutMs: timeoutMs + 1000 },
-    deps.metrics,
-    deps.onBreakerState,
-  );
+export interface PrometheusSourceDeps {
+  breaker?: BreakerOptions;
+  /** Where the breaker's state goes (scalewise_circuit_breaker_state{breaker="prometheus:<pool>"}). */
+  metrics?: BusMetrics;
+  onBreakerState?: (name: string, state: 'closed' | 'open' | 'half_open') => void;
+  fetch?: typeof fetch;
+}
 
-  async function query(at: number): Promise<unknown> {
+/** The error a request that got no answer throws: TIMEOUT past the timeout, else unavailable. */
+function noAnswer(c: SourceConfig, err: unknown): ScalewiseError {
+  const name = (err as Error).name;
+  return new ScalewiseError(
+    name === 'TimeoutError' ? 'TIMEOUT' : 'DEPENDENCY_UNAVAILABLE',
+    name === 'TimeoutError'
+      ? `prometheus ${c.server_address}: no answer within ${c.timeout_seconds}s`
+      : `prometheus ${c.server_address}: ${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message}`,
+    { cause: err },
+  );
+}
+
+/** The body of an answer, for the core to read; throws when the answer is an outage or not JSON. */
+function bodyOf(c: SourceConfig, status: number, ok: boolean, text: string): unknown {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  // 400 and 422 carry the API's error body (a bad query): an answer, not an outage.
+  if (status === 400 || status === 422) return body ?? { status: 'error', error: `HTTP ${status}` };
+  if (!ok) {
+    throw new ScalewiseError(
+      'DEPENDENCY_UNAVAILABLE',
+      `prometheus ${c.server_address}: HTTP ${status}${status === 401 || status === 403 ? ' (check bearer_token_file and headers)' : ''}`,
+      { retriable: status >= 500 || status === 429 },
+    );
+  }
+  if (body === undefined) {
+    throw new ScalewiseError(
+      'DEPENDENCY_UNAVAILABLE',
+      `prometheus ${c.server_address}: the answer is not JSON`,
+      {
+        retriable: false,
+      },
+    );
+  }
+  return body;
+}
+
+class HttpPrometheusSource implements PrometheusSource {
+  readonly spec: PrometheusSpec;
+  private readonly c: SourceConfig;
+  private readonly doFetch: typeof fetch;
+  private readonly timeoutMs: number;
+  private readonly breaker: Breaker;
+
+  constructor(pool: string, c: SourceConfig, deps: PrometheusSourceDeps) {
+    this.spec = prometheusSpec(c);
+    this.c = c;
+    this.doFetch = deps.fetch ?? fetch;
+    this.timeoutMs = Math.round(c.timeout_seconds * 1000);
+    this.breaker = createBreaker(
+      `prometheus:${pool}`,
+      // The breaker's own timeout backs up the request's.
+      { ...deps.breaker, timeoutMs: this.timeoutMs + 1000 },
+      deps.metrics,
+      deps.onBreakerState,
+    );
+  }
+
+  async read(at: number): Promise<QueryReading> {
+    try {
+      return readQueryResult(await this.breaker.call(() => this.query(at)), this.spec);
+    } catch (err) {
+      return { ok: false, error: (err as Error).message };
+    }
+  }
+
+  shutdown(): void {
+    this.breaker.shutdown();
+  }
+
+  private async query(at: number): Promise<unknown> {
+    const c = this.c;
     const headers: Record<string, string> = { accept: 'application/json', ...c.headers };
     if (c.bearer_token_file) {
       headers.authorization = `Bearer ${(await readFile(c.bearer_token_file, 'utf8')).trim()}`;
     }
+    // Not called as this.doFetch(): a fetch may refuse a `this` other than the global one.
+    const doFetch = this.doFetch;
     let res: Response;
     try {
       res = await doFetch(queryUrl(c.server_address, c.query, at), {
         headers,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (err) {
-      const name = (err as Error).name;
-      throw new ScalewiseError(
-        name === 'TimeoutError' ? 'TIMEOUT' : 'DEPENDENCY_UNAVAILABLE',
-        name === 'TimeoutError'
-          ? `prometheus ${c.server_address}: no answer within ${c.timeout_seconds}s`
-          : `prometheus ${c.server_address}: ${(err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message}`,
-        { cause: err },
-      );
+      throw noAnswer(c, err);
     }
-    const text = await res.text();
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = undefined;
-    }
-    // 400 and 422 carry the API's error body (a bad query): an answer, not an outage.
-    if (res.status === 400 || res.status === 422)
-      return body ?? { status: 'error', error: `HTTP ${res.status}` };
-    if (!res.ok) {
-      throw new ScalewiseError(
-        'DEPENDENCY_UNAVAILABLE',
-        `prometheus ${c.server_address}: HTTP ${res.status}${res.status === 401 || res.status === 403 ? ' (check bearer_token_file and headers)' : ''}`,
-        { retriable: res.status >= 500 || res.status === 429 },
-      );
-    }
-    if (body === undefined) {
-      throw new ScalewiseError(
-        'DEPENDENCY_UNAVAILABLE',
-        `prometheus ${c.server_address}: the answer is not JSON`,
-        {
-          retriable: false,
-        },
-      );
-    }
-    return body;
+    return bodyOf(c, res.status, res.ok, await res.text());
   }
+}
 
-  return {
-    spec,
-    async read(at) {
-      try {
-        return readQueryResult(await breaker.call(() => query(at)), spec);
-      } catch (err) {
-        return { ok: false, error: (err as Error).message };
-      }
-    },
-    shutdown: () => breaker.shutdown(),
-  };
+export function createPrometheusSource(
+  pool: string,
+  c: SourceConfig,
+  deps: PrometheusSourceDeps = {},
+): PrometheusSource {
+  return new HttpPrometheusSource(pool, c, deps);
 }
 
 /** The Prometheus sources of every pool that has one, read together once per round. */
