@@ -47,6 +47,12 @@ export interface KubeViews {
   stop(): Promise<void>;
 }
 
+export interface KubeViewsDeps {
+  kube: Kube;
+  pools: readonly PoolConfig[];
+  log: { warn(obj: object, msg: string): void };
+}
+
 const isPodsPool = (pool: PoolConfig) => pool.provider === 'pods';
 
 const completion = (w: WorkerPodView): CompletedWorker => ({ name: w.name, actionId: w.actionId ?? w.name });
@@ -60,88 +66,112 @@ const kubeNodeOf = (n: NodeInfo): KubeNode => ({
   ...(n.annotations[ACTION_ANNOTATION] ? { action: n.annotations[ACTION_ANNOTATION] } : {}),
 });
 
-export function createKubeViews(deps: {
-  kube: Kube;
-  pools: readonly PoolConfig[];
-  log: { warn(obj: object, msg: string): void };
-}): KubeViews {
-  const { pools, log } = deps;
-  const hasPodsPool = pools.some(isPodsPool);
-  const nodes = nodeCache(deps.kube);
-  nodes.onError((err) => log.warn({ err }, 'node watch failed; it retries by itself'));
-  // Worker pods: their own watch (the pods provider's labels), kept small by its projection.
-  const workerPods = new WatchCache<WorkerPodView>(
-    apiListerWatcher(deps.kube, 'pods', { labelSelector: WORKER_POD_SELECTOR }),
+/** The nodes of each pool, not being deleted, by the pool label. */
+function nodesByPool(nodes: Iterable<NodeInfo>): Map<string, NodeInfo[]> {
+  const byPool = new Map<string, NodeInfo[]>();
+  for (const n of nodes) {
+    const pool = n.labels[POOL_LABEL];
+    if (pool === undefined || n.deletedAt !== undefined) continue;
+    const list = byPool.get(pool);
+    if (list) list.push(n);
+    else byPool.set(pool, [n]);
+  }
+  return byPool;
+}
+
+/** Worker pods: their own watch (the pods provider's labels), kept small by its projection. */
+function workerPodCache(kube: Kube): WatchCache<WorkerPodView> {
+  return new WatchCache<WorkerPodView>(
+    apiListerWatcher(kube, 'pods', { labelSelector: WORKER_POD_SELECTOR }),
     {
       what: 'worker pods',
       project: (raw) => projectWorkerPodView(raw as RawPod, POOL_LABEL, ACTION_ANNOTATION),
       key: (w) => `${w.namespace}/${w.name}`,
     },
   );
-  workerPods.onError((err) => log.warn({ err }, 'worker pod watch failed; it retries by itself'));
-  /** Pool -> worker pods seen finished (before any deletion) since the last reconciliation. */
-  const completedSeen = new Map<string, Map<string, CompletedWorker>>();
-  const noteCompleted = (w: WorkerPodView) => {
-    if (!completedPod(w) || !w.pool) return;
-    const seen = completedSeen.get(w.pool) ?? new Map<string, CompletedWorker>();
-    seen.set(w.name, completion(w));
-    completedSeen.set(w.pool, seen);
-  };
+}
 
-  function podsPoolView(pool: PoolConfig): PoolView {
-    const completed = new Map(completedSeen.get(pool.name) ?? []);
-    for (const w of workerPods.values()) {
-      if (w.pool === pool.name && completedPod(w)) completed.set(w.name, completion(w));
-    }
-    return { pool, completed: [...completed.values()], kube: workerNodes(workerPods.values(), pool.name) };
+class WatchedKubeViews implements KubeViews {
+  readonly nodes: WatchCache<NodeInfo>;
+  readonly workerPods: WatchCache<WorkerPodView>;
+  private readonly pools: readonly PoolConfig[];
+  /** Whether a `pods` pool is configured: the worker pods are watched only then. */
+  private readonly hasPodsPool: boolean;
+  /** Pool -> worker pods seen finished (before any deletion) since the last reconciliation. */
+  private readonly completedSeen = new Map<string, Map<string, CompletedWorker>>();
+
+  constructor(deps: KubeViewsDeps) {
+    const { pools, log } = deps;
+    this.pools = pools;
+    this.hasPodsPool = pools.some(isPodsPool);
+    this.nodes = nodeCache(deps.kube);
+    this.nodes.onError((err) => log.warn({ err }, 'node watch failed; it retries by itself'));
+    this.workerPods = workerPodCache(deps.kube);
+    this.workerPods.onError((err) => log.warn({ err }, 'worker pod watch failed; it retries by itself'));
   }
 
-  return {
-    nodes,
-    workerPods,
-    views() {
-      const byPool = new Map<string, NodeInfo[]>();
-      for (const n of nodes.values()) {
-        const pool = n.labels[POOL_LABEL];
-        if (pool === undefined || n.deletedAt !== undefined) continue;
-        const list = byPool.get(pool);
-        if (list) list.push(n);
-        else byPool.set(pool, [n]);
-      }
-      return pools.map((pool) =>
-        isPodsPool(pool)
-          ? podsPoolView(pool)
-          : { pool, completed: [], kube: (byPool.get(pool.name) ?? []).map(kubeNodeOf) },
-      );
-    },
-    taken(pool, completed) {
-      const seen = completedSeen.get(pool);
-      if (seen) for (const c of completed) seen.delete(c.name);
-    },
-    async start() {
-      nodes.start();
-      if (hasPodsPool) {
-        workerPods.on((e) => {
-          if (e.type !== 'delete') noteCompleted(e.object);
-        });
-        workerPods.start();
-        await workerPods.synced;
-      }
-      await nodes.synced;
-    },
-    onMembership(listener) {
-      nodes.on((e) => {
+  views(): PoolView[] {
+    const byPool = nodesByPool(this.nodes.values());
+    return this.pools.map((pool) =>
+      isPodsPool(pool)
+        ? this.podsPoolView(pool)
+        : { pool, completed: [], kube: (byPool.get(pool.name) ?? []).map(kubeNodeOf) },
+    );
+  }
+
+  taken(pool: string, completed: readonly CompletedWorker[]): void {
+    const seen = this.completedSeen.get(pool);
+    if (seen) for (const c of completed) seen.delete(c.name);
+  }
+
+  async start(): Promise<void> {
+    this.nodes.start();
+    if (this.hasPodsPool) {
+      this.workerPods.on((e) => {
+        if (e.type !== 'delete') this.noteCompleted(e.object);
+      });
+      this.workerPods.start();
+      await this.workerPods.synced;
+    }
+    await this.nodes.synced;
+  }
+
+  onMembership(listener: () => void): void {
+    this.nodes.on((e) => {
+      if (e.type !== 'update') listener();
+    });
+    if (this.hasPodsPool) {
+      this.workerPods.on((e) => {
         if (e.type !== 'update') listener();
       });
-      if (hasPodsPool) {
-        workerPods.on((e) => {
-          if (e.type !== 'update') listener();
-        });
-      }
-    },
-    async stop() {
-      await nodes.stop();
-      if (hasPodsPool) await workerPods.stop();
-    },
-  };
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.nodes.stop();
+    if (this.hasPodsPool) await this.workerPods.stop();
+  }
+
+  private noteCompleted(w: WorkerPodView): void {
+    if (!completedPod(w) || !w.pool) return;
+    const seen = this.completedSeen.get(w.pool) ?? new Map<string, CompletedWorker>();
+    seen.set(w.name, completion(w));
+    this.completedSeen.set(w.pool, seen);
+  }
+
+  private podsPoolView(pool: PoolConfig): PoolView {
+    const completed = new Map(this.completedSeen.get(pool.name) ?? []);
+    for (const w of this.workerPods.values()) {
+      if (w.pool === pool.name && completedPod(w)) completed.set(w.name, completion(w));
+    }
+    return {
+      pool,
+      completed: [...completed.values()],
+      kube: workerNodes(this.workerPods.values(), pool.name),
+    };
+  }
+}
+
+export function createKubeViews(deps: KubeViewsDeps): KubeViews {
+  return new WatchedKubeViews(deps);
 }
