@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseData, sampleData, shortName } from '@scalewise/events';
+import { type EventData, parseData, sampleData, shortName } from '@scalewise/events';
 import fc from 'fast-check';
 import {
   type Action,
   type ActionIntent,
   type Decision,
+  type DecisionType,
   type Observation,
   observe,
   outstanding,
@@ -17,29 +18,24 @@ import {
 const T0 = Date.parse('2026-11-22T11:00:00Z');
 const at = (s: number) => T0 + s * 1000;
 const policy = { readyTimeoutSeconds: 300, drainTimeoutSeconds: 600 };
-const up = (count = 2, extra: object = {}): Decision => ({
-  id: 'sig-1/ScaleUpDecision',
-  type: 'io.scalewise.ScaleUpDecision',
-  data: {
-    ...sampleData['io.scalewise.ScaleUpDecision'],
+/** A decision as node-manager reads it: the sample data of its type with `data` laid over it. */
+const decided = <T extends DecisionType>(id: string, type: T, data: Partial<EventData<T>>): Decision =>
+  ({ id, type, data: { ...sampleData[type], ...data } }) as Decision;
+const up = (count = 2, extra: object = {}): Decision =>
+  decided('sig-1/ScaleUpDecision', 'io.scalewise.ScaleUpDecision', {
     pool: 'workers',
     current_workers: 3,
     desired_workers: 3 + count,
     count,
     ...extra,
-  },
-});
-const down = (count = 1): Decision => ({
-  id: 'warn-1/ScaleDownDecision',
-  type: 'io.scalewise.ScaleDownDecision',
-  data: {
-    ...sampleData['io.scalewise.ScaleDownDecision'],
+  });
+const down = (count = 1): Decision =>
+  decided('warn-1/ScaleDownDecision', 'io.scalewise.ScaleDownDecision', {
     pool: 'workers',
     current_workers: 3,
     desired_workers: 3 - count,
     count,
-  },
-});
+  });
 const names = (events: ActionIntent[]) => events.map((e) => shortName(e.type));
 function feed(
   step: Step,
@@ -55,6 +51,21 @@ function feed(
     commands.push(...r.commands);
   }
   return { action, events, commands };
+}
+/**
+ * A scale-up of `count` whose first two workers `provider` created at 1 s, only the first of
+ * them Ready (2 s), then the ticks at `ticks` seconds (the ready deadline is at 300 s).
+ */
+function firstOfTwoReady(count: number, provider: string, ticks: number[]) {
+  const workers = workerNames('workers', 'sig-1/ScaleUpDecision', count) as [string, string, ...string[]];
+  const [a, b] = workers;
+  const r = feed(start(null, up(count), at(0), policy), [
+    [{ kind: 'created', node: a, providerId: 'p', provider }, at(1)],
+    [{ kind: 'created', node: b, providerId: 'p', provider }, at(1)],
+    [{ kind: 'ready', node: a }, at(2)],
+    ...ticks.map((t): [Observation, number] => [{ kind: 'tick' }, at(t)]),
+  ]);
+  return { r, workers };
 }
 
 describe('scale up', () => {
@@ -104,28 +115,10 @@ describe('scale up', () => {
   });
 
   test('AutoScaleUpToMinimum and EmergencyScaleUp start scale-ups of their counts', () => {
-    const floor = start(
-      null,
-      {
-        id: 'f',
-        type: 'io.scalewise.AutoScaleUpToMinimum',
-        data: { ...sampleData['io.scalewise.AutoScaleUpToMinimum'], scale_up_count: 1 },
-      },
-      at(0),
-      policy,
-    );
-    assert.equal(floor.action?.count, 1);
-    const em = start(
-      null,
-      {
-        id: 'e',
-        type: 'io.scalewise.EmergencyScaleUp',
-        data: { ...sampleData['io.scalewise.EmergencyScaleUp'], emergency_scale: 2 },
-      },
-      at(0),
-      policy,
-    );
-    assert.equal(em.action?.count, 2);
+    const floor = decided('f', 'io.scalewise.AutoScaleUpToMinimum', { scale_up_count: 1 });
+    const emergency = decided('e', 'io.scalewise.EmergencyScaleUp', { emergency_scale: 2 });
+    assert.equal(start(null, floor, at(0), policy).action?.count, 1);
+    assert.equal(start(null, emergency, at(0), policy).action?.count, 2);
   });
 
   test('dry-run decisions start nothing', () => {
@@ -137,15 +130,8 @@ describe('scale up', () => {
   });
 
   test('Given one worker never Ready, When the deadline passes, Then failed with TIMEOUT naming it and the completed count', () => {
-    const s = start(null, up(2), at(0), policy);
-    const [a, b] = workerNames('workers', 'sig-1/ScaleUpDecision', 2) as [string, string];
-    const r = feed(s, [
-      [{ kind: 'created', node: a, providerId: 'p', provider: 'kwok' }, at(1)],
-      [{ kind: 'created', node: b, providerId: 'p', provider: 'kwok' }, at(1)],
-      [{ kind: 'ready', node: a }, at(2)],
-      [{ kind: 'tick' }, at(100)],
-      [{ kind: 'tick' }, at(300)],
-    ]);
+    const { r, workers } = firstOfTwoReady(2, 'kwok', [100, 300]);
+    const b = workers[1];
     const f = r.events.at(-1);
     assert.equal(f?.type, 'io.scalewise.ScalingActionFailed');
     const d = f?.data as { error_code: string; message: string; completed_count: number };
@@ -157,14 +143,8 @@ describe('scale up', () => {
   });
 
   test('Given a worker never Ready, When the deadline passes, Then it is removed and its removal said as not_joined; the Ready one stays', () => {
-    const s = start(null, up(2), at(0), policy);
-    const [a, b] = workerNames('workers', 'sig-1/ScaleUpDecision', 2) as [string, string];
-    const r = feed(s, [
-      [{ kind: 'created', node: a, providerId: 'p', provider: 'external' }, at(1)],
-      [{ kind: 'created', node: b, providerId: 'p', provider: 'external' }, at(1)],
-      [{ kind: 'ready', node: a }, at(2)],
-      [{ kind: 'tick' }, at(300)],
-    ]);
+    const { r, workers } = firstOfTwoReady(2, 'external', [300]);
+    const b = workers[1];
     assert.match((r.events.at(-1)?.data as { message: string } | undefined)?.message ?? '', /deleting them$/);
     assert.deepEqual(r.commands.slice(1), [
       { kind: 'remove', pool: 'workers', actionId: 'sig-1/ScaleUpDecision', node: b },
@@ -243,14 +223,8 @@ describe('scale up', () => {
     ]);
   });
   test('after a restart a failed scale-up still deletes the workers that never joined, until each is removed', () => {
-    const s = start(null, up(3), at(0), policy);
-    const [a, b, c] = workerNames('workers', 'sig-1/ScaleUpDecision', 3) as [string, string, string];
-    const r = feed(s, [
-      [{ kind: 'created', node: a, providerId: 'p', provider: 'external' }, at(1)],
-      [{ kind: 'created', node: b, providerId: 'p', provider: 'external' }, at(1)],
-      [{ kind: 'ready', node: a }, at(2)],
-      [{ kind: 'tick' }, at(300)],
-    ]);
+    const { r, workers } = firstOfTwoReady(3, 'external', [300]);
+    const [, b, c] = workers as [string, string, string];
     assert.equal(r.action.phase, 'failed');
     const remove = (node: string) => ({
       kind: 'remove',
