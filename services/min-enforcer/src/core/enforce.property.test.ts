@@ -260,15 +260,19 @@ class Sim {
       this.world.add(node);
       this.fact(ev('io.scalewise.NodeReady', this.id('ready'), { node_name: node, action_id: job.id }));
     } else {
-      job.ended = true;
-      this.fact(
-        ev('io.scalewise.ScalingActionCompleted', this.id('done'), {
-          action_id: job.id,
-          action: 'scale_up',
-          count: job.count,
-        }),
-      );
+      this.end(job, 'io.scalewise.ScalingActionCompleted', { count: job.count });
     }
+  }
+
+  /** node-manager ends a job, completed or failed, and says so. */
+  private end<T extends 'io.scalewise.ScalingActionCompleted' | 'io.scalewise.ScalingActionFailed'>(
+    job: Job,
+    type: T,
+    data: Partial<EventData<T>>,
+  ): void {
+    job.ended = true;
+    const what = type === 'io.scalewise.ScalingActionCompleted' ? 'done' : 'failed';
+    this.fact(ev(type, this.id(what), { action_id: job.id, action: 'scale_up', ...data }));
   }
 
   /** The open action `n` picks, if there is one. */
@@ -284,15 +288,7 @@ class Sim {
 
   fail(n: number): void {
     const job = this.pickOpen(n);
-    if (!job) return;
-    job.ended = true;
-    this.fact(
-      ev('io.scalewise.ScalingActionFailed', this.id('failed'), {
-        action_id: job.id,
-        action: 'scale_up',
-        completed_count: job.joined,
-      }),
-    );
+    if (job) this.end(job, 'io.scalewise.ScalingActionFailed', { completed_count: job.joined });
   }
 
   read(n: number): void {
