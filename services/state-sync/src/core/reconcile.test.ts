@@ -84,6 +84,13 @@ function synced(names = ['a', 'b', 'c']): World {
 /** The ledger with a fact applied, as node-manager writes it. */
 const withLedger = (w: World, f: (l: Ledger) => Ledger): World => ({ ...w, ledger: f(w.ledger) });
 
+/** A ledger behind the world: it never heard of member `name`. */
+const forgetting = (name: string) => (l: Ledger) => {
+  const members = { ...l.members };
+  delete members[name];
+  return { ...l, members };
+};
+
 /** node-manager's scale-down start, its victims with it (what it writes before touching them). */
 const scaleDownStarted = (id: string, victims: string[], s: number) => (l: Ledger) =>
   actionStarted(l, {
@@ -176,11 +183,8 @@ describe('the ledger is the store view', () => {
   });
 
   test('Given a member missing from the ledger that Kubernetes listed long ago, Then drift state_stale names it, repaired: a member again', () => {
-    const w = synced();
-    const members = { ...w.ledger.members };
-    delete members.b;
     const { events, ledger } = cycle(
-      { ...w, ledger: { ...w.ledger, members } },
+      withLedger(synced(), forgetting('b')),
       [kn('a'), kn('b'), kn('c')],
       [inst('a'), inst('b'), inst('c')],
       0,
@@ -434,11 +438,8 @@ describe('provider unavailable', () => {
   });
 
   test('Given the provider down and a ledger behind, Then drift state_stale repaired with the last instance count', () => {
-    const w = synced();
-    const members = { ...w.ledger.members };
-    delete members.b;
     const { events, store } = cycle(
-      { ...w, ledger: { ...w.ledger, members } },
+      withLedger(synced(), forgetting('b')),
       [kn('a'), kn('b'), kn('c')],
       down,
       10,
