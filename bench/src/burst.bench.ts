@@ -21,30 +21,19 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadConfig, poolTemplate } from '@scalewise/config';
 import { deploy, type ExtraPool, type SystemOptions, startSystem, type WorkloadSpec } from '@scalewise/e2e';
 import { POOL_LABEL, projectPod, simPod } from '@scalewise/kube';
 import { planScaleUp } from '@scalewise/scheduling';
 import { waitFor } from '@scalewise/testing';
+import { benchArgs } from './args.ts';
 import { imageLauncher } from './image.ts';
 
-const { values } = parseArgs({
-  options: {
-    pods: { type: 'string', default: '500' },
-    max: { type: 'string', default: '200' },
-    rate: { type: 'string', default: '100' },
-    'sample-interval': { type: 'string', default: '1' },
-    sources: { type: 'boolean', default: false },
-  },
-});
-const podsN = Number(values.pods);
-const max = Number(values.max);
-const rate = Number(values.rate);
-const sampleInterval = Number(values['sample-interval']);
-for (const [k, v] of Object.entries({ pods: podsN, max, rate, 'sample-interval': sampleInterval })) {
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer, got ${v}`);
-}
+const { counts, values } = benchArgs(
+  { pods: 500, max: 200, rate: 100, 'sample-interval': 1 },
+  { sources: { type: 'boolean', default: false } },
+);
+const { pods: podsN, max, rate, 'sample-interval': sampleInterval } = counts;
 
 const bundleDir = mkdtempSync(join(tmpdir(), 'scalewise-burst-'));
 const launch: SystemOptions['launch'] = values.sources ? undefined : imageLauncher(bundleDir);

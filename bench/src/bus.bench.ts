@@ -12,28 +12,26 @@
 //
 //   node bench/src/bus.bench.ts [--events 20000] [--latency 500] [--partitions 1,6] [--diagnostics]
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { createBus, createSubscriber, memoryIdempotency } from '@scalewise/bus';
 import { createEvent, sampleData, toKafkaMessage } from '@scalewise/events';
 import { getStack, uniqueName } from '@scalewise/testing';
 import { Kafka, logLevel } from 'kafkajs';
+import { benchArgs } from './args.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
-const { values } = parseArgs({
-  options: {
-    events: { type: 'string', default: '20000' },
-    latency: { type: 'string', default: '500' },
+const { counts, values } = benchArgs(
+  { events: 20_000, latency: 500 },
+  {
     partitions: { type: 'string', default: '1,6' },
     diagnostics: { type: 'boolean', default: false },
   },
-});
+);
 const partitionCounts = values.partitions.split(',').map((x) => Number(x.trim()));
 for (const p of partitionCounts) {
   if (!Number.isInteger(p) || p < 1)
     throw new Error(`--partitions: a list of integers >= 1, got ${values.partitions}`);
 }
-const N = Number(values.events);
-const L = Number(values.latency);
+const { events: N, latency: L } = counts;
 const BATCH = 500;
 const stack = await getStack();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -25,7 +25,6 @@ import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import {
   apiGet,
   apiListerWatcher,
@@ -43,24 +42,19 @@ import {
   WatchCache,
 } from '@scalewise/kube';
 import { getStack, kubeAdmin, serversYaml, uniqueName } from '@scalewise/testing';
+import { benchArgs } from './args.ts';
 import { bundleAsImage } from './image.ts';
 
-const { values } = parseArgs({
-  options: {
-    nodes: { type: 'string', default: '5000' },
-    'pods-per-node': { type: 'string', default: '30' },
-    pools: { type: 'string', default: '5' },
-    rounds: { type: 'string', default: '30' },
+const { counts, values } = benchArgs(
+  { nodes: 5000, 'pods-per-node': 30, pools: 5, rounds: 30 },
+  {
     'page-sizes': { type: 'string', default: '500' },
     resyncs: { type: 'string', default: 'floor,typed,pages,stream' },
     down: { type: 'boolean', default: false },
     reset: { type: 'boolean', default: false },
   },
-});
-const nodeCount = Number(values.nodes);
-const podsPerNode = Number(values['pods-per-node']);
-const poolCount = Number(values.pools);
-const rounds = Number(values.rounds);
+);
+const { nodes: nodeCount, 'pods-per-node': podsPerNode, pools: poolCount, rounds } = counts;
 const pageSizes = values['page-sizes'].split(',').map(Number);
 const resyncModes = values.resyncs.split(',');
 for (const m of resyncModes) {
@@ -73,14 +67,6 @@ for (const size of pageSizes) {
       `--page-sizes must be positive integers separated by commas, got '${values['page-sizes']}'`,
     );
   }
-}
-for (const [k, v] of Object.entries({
-  nodes: nodeCount,
-  'pods-per-node': podsPerNode,
-  pools: poolCount,
-  rounds,
-})) {
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer, got ${v}`);
 }
 
 const repo = resolve(import.meta.dirname, '../..');

@@ -10,7 +10,6 @@
 
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { loadConfig } from '@scalewise/config';
 import { defineDecisionEngine } from '@scalewise/decision-engine';
 import { decide, definePoolPolicy, type EngineInput, initialState } from '@scalewise/decision-engine/core';
@@ -27,18 +26,11 @@ import { createStateStore } from '@scalewise/state';
 import { getStack, serversYaml, uniqueName } from '@scalewise/testing';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
+import { benchArgs } from './args.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
-const { values } = parseArgs({
-  options: {
-    inputs: { type: 'string', default: '100000' },
-    latency: { type: 'string', default: '300' },
-    burst: { type: 'string', default: '3000' },
-  },
-});
-const N = Number(values.inputs);
-const L = Number(values.latency);
-const B = Number(values.burst);
+const { counts } = benchArgs({ inputs: 100_000, latency: 300, burst: 3000 });
+const { inputs: N, latency: L, burst: B } = counts;
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;

@@ -23,28 +23,23 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { type System, type SystemOptions, startSystem } from '@scalewise/e2e';
 import type { AnyScalewiseEvent } from '@scalewise/events';
 import { POOL_LABEL } from '@scalewise/kube';
+import { benchArgs } from './args.ts';
 import { imageLauncher } from './image.ts';
 
-const { values } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '20' },
+const { counts, values } = benchArgs(
+  { runs: 20, 'sample-interval': 10 },
+  {
     'quiet-seconds': { type: 'string', default: '3' },
     losses: { type: 'string', default: '20' },
-    'sample-interval': { type: 'string', default: '10' },
     sources: { type: 'boolean', default: false },
   },
-});
-const runs = Number(values.runs);
+);
+const { runs, 'sample-interval': sampleInterval } = counts;
 const losses = Number(values.losses);
-const sampleInterval = Number(values['sample-interval']);
 const quietSeconds = Number(values['quiet-seconds']);
-for (const [k, v] of Object.entries({ runs, 'sample-interval': sampleInterval })) {
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer, got ${v}`);
-}
 if (!Number.isInteger(losses) || losses < 0)
   throw new Error(`--losses must be an integer >= 0, got ${losses}`);
 if (!(quietSeconds >= 0)) throw new Error(`--quiet-seconds must be >= 0, got ${quietSeconds}`);

@@ -21,7 +21,6 @@
 
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import {
@@ -37,6 +36,7 @@ import {
 } from '@scalewise/kube';
 import { type Candidate, planPending, planRemovals, type WaitingPod } from '@scalewise/metrics-listener/core';
 import { Cluster, planRemoval, planScaleUp, type SimPod, type Snapshot } from '@scalewise/scheduling';
+import { benchArgs } from './args.ts';
 import {
   boundPods,
   budgets,
@@ -48,29 +48,8 @@ import {
   templateOf,
 } from './sim-cluster.ts';
 
-const { values } = parseArgs({
-  options: {
-    nodes: { type: 'string', default: '5000' },
-    'pods-per-node': { type: 'string', default: '30' },
-    pools: { type: 'string', default: '3' },
-    rounds: { type: 'string', default: '20' },
-    pending: { type: 'string', default: '500' },
-  },
-});
-const nodesN = Number(values.nodes);
-const podsPerNode = Number(values['pods-per-node']);
-const poolsN = Number(values.pools);
-const rounds = Number(values.rounds);
-const pendingN = Number(values.pending);
-for (const [k, v] of Object.entries({
-  nodes: nodesN,
-  'pods-per-node': podsPerNode,
-  pools: poolsN,
-  rounds,
-  pending: pendingN,
-})) {
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${k} must be a positive integer, got ${v}`);
-}
+const { counts } = benchArgs({ nodes: 5000, 'pods-per-node': 30, pools: 3, rounds: 20, pending: 500 });
+const { nodes: nodesN, 'pods-per-node': podsPerNode, pools: poolsN, rounds, pending: pendingN } = counts;
 
 // A full GC before each memory reading, without asking for --expose-gc on the command line.
 setFlagsFromString('--expose-gc');
