@@ -59,6 +59,15 @@ class FakeSource implements ListerWatcher<Raw> {
   }
 }
 
+/** {@link cache} of `source`, started, once it has synced and played all the source had. */
+async function settled(source: FakeSource, sleeps: number[] = []) {
+  const started = cache(source, sleeps);
+  started.c.start();
+  await started.c.synced;
+  await source.idle;
+  return started;
+}
+
 function cache(source: FakeSource, sleeps: number[] = [], random = () => 1) {
   const c = new WatchCache<Item>(
     source,
@@ -108,10 +117,7 @@ describe('watch cache', () => {
         },
       ],
     );
-    const { c, events, errors } = cache(source);
-    c.start();
-    await c.synced;
-    await source.idle;
+    const { c, events, errors } = await settled(source);
     assert.deepEqual(source.listCalls, [undefined, 'page2']);
     assert.deepEqual(source.watchCalls, ['10', '20'], 'reopened at once from the bookmark');
     assert.deepEqual(events, ['add a@1', 'add b@2', 'add c@3', 'add d@11', 'update a@12', 'delete b@2']);
@@ -380,6 +386,16 @@ class StreamingSource extends FakeSource {
 const endOfInitial = (rv: number) => ({
   metadata: { resourceVersion: String(rv), annotations: { 'k8s.io/initial-events-end': 'true' } },
 });
+/**
+ * A streamed list of `objects` as ADDED events, ended by the initial-events bookmark at
+ * `rv`; without `rv`, as a server that ignores the parameter ends it: with no bookmark.
+ */
+const streamed =
+  (objects: Raw[], rv?: number): StreamScript =>
+  (emit) => {
+    for (const o of objects) emit('ADDED', o);
+    if (rv !== undefined) emit('BOOKMARK', endOfInitial(rv));
+  };
 const statusCoded = (code: number) => Object.assign(new Error(`HTTP ${code}`), { code });
 
 describe('watch cache, streaming lists', () => {
@@ -399,10 +415,7 @@ describe('watch cache, streaming lists', () => {
       [],
       [],
     );
-    const { c, events, errors } = cache(source);
-    c.start();
-    await c.synced;
-    await source.idle;
+    const { c, events, errors } = await settled(source);
     assert.deepEqual(events, ['add a@1', 'add b@2', 'add c@3']);
     assert.equal(c.get('late'), undefined);
     assert.deepEqual(source.abortedAtEnd, [true], 'the cache ended the stream at the bookmark');
@@ -416,18 +429,7 @@ describe('watch cache, streaming lists', () => {
 
   test('a relist after 410 streams too, and reports the difference as add, update and delete', async () => {
     const source = new StreamingSource(
-      [
-        (emit) => {
-          emit('ADDED', raw('a', 1));
-          emit('ADDED', raw('b', 2));
-          emit('BOOKMARK', endOfInitial(10));
-        },
-        (emit) => {
-          emit('ADDED', raw('a', 12, 1));
-          emit('ADDED', raw('c', 13));
-          emit('BOOKMARK', endOfInitial(20));
-        },
-      ],
+      [streamed([raw('a', 1), raw('b', 2)], 10), streamed([raw('a', 12, 1), raw('c', 13)], 20)],
       [],
       [(_rv, emit) => emit('ERROR', { code: 410, reason: 'Expired' })],
     );
@@ -452,10 +454,7 @@ describe('watch cache, streaming lists', () => {
         ],
         [(_rv, emit) => emit('ERROR', { code: 410 })],
       );
-      const { c, events, errors } = cache(source);
-      c.start();
-      await c.synced;
-      await source.idle;
+      const { c, events, errors } = await settled(source);
       assert.equal(source.streamCalls, 1, 'asked once');
       assert.deepEqual(source.listCalls, [undefined, 'p2', undefined]);
       assert.deepEqual(events, ['add a@1', 'add b@2', 'add c@3', 'delete b@2', 'delete c@3']);
@@ -467,11 +466,7 @@ describe('watch cache, streaming lists', () => {
 
   test('a forbidden stream is reported as not retriable, and streamed again after a pause (RBAC may be fixed)', async () => {
     const sleeps: number[] = [];
-    const source = new StreamingSource(
-      [statusCoded(403), (emit) => emit('BOOKMARK', endOfInitial(3))],
-      [],
-      [],
-    );
+    const source = new StreamingSource([statusCoded(403), streamed([], 3)], [], []);
     const { c, errors } = cache(source, sleeps);
     c.start();
     await c.synced;
@@ -485,19 +480,11 @@ describe('watch cache, streaming lists', () => {
 
   test('a stream the server ends without the initial-events bookmark (a server that ignores the parameter): pages, and nothing it sent is kept', async () => {
     const source = new StreamingSource(
-      [
-        (emit) => {
-          emit('ADDED', raw('a', 1));
-          emit('ADDED', raw('ghost', 2));
-        },
-      ],
+      [streamed([raw('a', 1), raw('ghost', 2)])],
       [{ items: [raw('a', 1)], resourceVersion: '7' }],
       [],
     );
-    const { c, events, errors } = cache(source);
-    c.start();
-    await c.synced;
-    await source.idle;
+    const { c, events, errors } = await settled(source);
     assert.deepEqual(events, ['add a@1']);
     assert.deepEqual(source.watchCalls, ['7']);
     assert.deepEqual(errors, []);
@@ -535,18 +522,12 @@ describe('watch cache, streaming lists', () => {
           emit('ADDED', raw('a', 1));
           emit('ERROR', { code: 500, message: 'etcd is unhappy' });
         },
-        (emit) => {
-          emit('ADDED', raw('a', 1));
-          emit('BOOKMARK', endOfInitial(9));
-        },
+        streamed([raw('a', 1)], 9),
       ],
       [],
       [],
     );
-    const { c, events, errors } = cache(source, sleeps);
-    c.start();
-    await c.synced;
-    await source.idle;
+    const { c, events, errors } = await settled(source, sleeps);
     assert.equal(source.streamCalls, 5);
     assert.deepEqual(source.listCalls, [], 'a failure is not a refusal: never paged');
     assert.deepEqual(events, ['add a@1']);
