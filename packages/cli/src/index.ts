@@ -5,12 +5,5 @@ export { parseTail, runTail, tailMatches, tailTopicKeys } from './commands/tail.
 export { parseTrigger, runTrigger } from './commands/trigger.ts';
 export { type Context, createContext, type Io } from './context.ts';
 export { UsageError } from './errors.ts';
-export {
-  formatDecisionNumbers,
-  formatEventLine,
-  formatExplanation,
-  formatPoolExplanation,
-  formatStatus,
-  summarize,
-} from './format.ts';
+export * from './format.ts';
 export { run, usage } from './run.ts';

@@ -5,10 +5,30 @@
  * CLI itself.
  */
 import assert from 'node:assert/strict';
-import { type AnyScalewiseEvent, causedBy, createEvent } from '@scalewise/events';
+import {
+  type AnyScalewiseEvent,
+  causedBy,
+  createEvent,
+  type EventData,
+  type EventType,
+  type ScalewiseEvent,
+} from '@scalewise/events';
 
 const t0 = Date.parse('2026-11-22T11:20:00.000Z');
 const at = (s: number) => new Date(t0 + s * 1000).toISOString();
+
+/** Published by `service`, `s` seconds after t0, with id `id`. */
+const by = (service: string, s: number, id: string) => ({ source: `/scalewise/${service}`, time: at(s), id });
+
+/** causedBy with the data last: each step of the chain starts with its parent, type and publisher. */
+function next<T extends EventType>(
+  parent: ScalewiseEvent,
+  type: T,
+  published: ReturnType<typeof by>,
+  data: EventData<T>,
+): ScalewiseEvent<T> {
+  return causedBy(parent, type, data, published);
+}
 
 export function scaleUpChain(pool = 'workers') {
   const pending = createEvent(
@@ -21,54 +41,46 @@ export function scaleUpChain(pool = 'workers') {
       requested_cpu_millicores: 6000,
       requested_memory_bytes: 3 * 1024 ** 3,
     },
-    { source: '/scalewise/metrics-listener', clusterid: 'local', time: at(0), id: 'evt-pending' },
+    { ...by('metrics-listener', 0, 'evt-pending'), clusterid: 'local' },
   );
-  const decision = causedBy(
-    pending,
-    'io.scalewise.ScaleUpDecision',
-    {
-      pool,
-      current_workers: 3,
-      desired_workers: 5,
-      count: 2,
-      reason: 'pending_pods',
-      explanation: {
-        rule: 'pending_pods',
-        summary: '3 pods pending for 4s; 2 more 4-CPU workers fit them',
-        inputs: { pending_count: 3, requested_cpu_millicores: 6000, node_cpu_millicores: 4000 },
-        comparisons: [{ metric: 'pending_count', value: 3, operator: '>', threshold: 0, result: true }],
-        clamped: { wanted: 6, got: 5, by: 'max' },
-      },
+  const decision = next(pending, 'io.scalewise.ScaleUpDecision', by('decision-engine', 1, 'evt-decision'), {
+    pool,
+    current_workers: 3,
+    desired_workers: 5,
+    count: 2,
+    reason: 'pending_pods',
+    explanation: {
+      rule: 'pending_pods',
+      summary: '3 pods pending for 4s; 2 more 4-CPU workers fit them',
+      inputs: { pending_count: 3, requested_cpu_millicores: 6000, node_cpu_millicores: 4000 },
+      comparisons: [{ metric: 'pending_count', value: 3, operator: '>', threshold: 0, result: true }],
+      clamped: { wanted: 6, got: 5, by: 'max' },
     },
-    { source: '/scalewise/decision-engine', time: at(1), id: 'evt-decision' },
-  );
-  const started = causedBy(
-    decision,
-    'io.scalewise.ScaleUpStarted',
-    { pool, action_id: decision.id, count: 2, previous_workers: 3, target_workers: 5 },
-    { source: '/scalewise/node-manager', time: at(2), id: 'evt-started' },
-  );
-  const created = causedBy(
-    started,
-    'io.scalewise.NodeCreated',
-    {
-      pool,
-      node_name: 'workers-a1',
-      provider: 'kwok',
-      provider_id: 'kwok://workers-a1',
-      action_id: decision.id,
-    },
-    { source: '/scalewise/node-manager', time: at(3), id: 'evt-created' },
-  );
-  const ready = causedBy(
-    created,
-    'io.scalewise.NodeReady',
-    { pool, node_name: 'workers-a1', action_id: decision.id, ready_after: 6 },
-    { source: '/scalewise/node-manager', time: at(9), id: 'evt-ready' },
-  );
-  const completed = causedBy(
+  });
+  const started = next(decision, 'io.scalewise.ScaleUpStarted', by('node-manager', 2, 'evt-started'), {
+    pool,
+    action_id: decision.id,
+    count: 2,
+    previous_workers: 3,
+    target_workers: 5,
+  });
+  const created = next(started, 'io.scalewise.NodeCreated', by('node-manager', 3, 'evt-created'), {
+    pool,
+    node_name: 'workers-a1',
+    provider: 'kwok',
+    provider_id: 'kwok://workers-a1',
+    action_id: decision.id,
+  });
+  const ready = next(created, 'io.scalewise.NodeReady', by('node-manager', 9, 'evt-ready'), {
+    pool,
+    node_name: 'workers-a1',
+    action_id: decision.id,
+    ready_after: 6,
+  });
+  const completed = next(
     ready,
     'io.scalewise.ScalingActionCompleted',
+    by('node-manager', 12, 'evt-completed'),
     {
       pool,
       action_id: decision.id,
@@ -78,26 +90,20 @@ export function scaleUpChain(pool = 'workers') {
       new_workers: 5,
       duration: 12,
     },
-    { source: '/scalewise/node-manager', time: at(12), id: 'evt-completed' },
   );
-  const blocked = causedBy(
-    pending,
-    'io.scalewise.ScaleDownBlocked',
-    {
-      pool,
-      reason: 'pending_pods',
-      workers: 3,
-      min_workers: 2,
-      pending_count: 3,
-      explanation: {
-        rule: 'no_scale_down_while_pending',
-        summary: '3 pods pending: no scale-down',
-        inputs: { pending_count: 3 },
-        comparisons: [{ metric: 'pending_count', value: 3, operator: '>', threshold: 0, result: true }],
-      },
+  const blocked = next(pending, 'io.scalewise.ScaleDownBlocked', by('decision-engine', 1, 'evt-blocked'), {
+    pool,
+    reason: 'pending_pods',
+    workers: 3,
+    min_workers: 2,
+    pending_count: 3,
+    explanation: {
+      rule: 'no_scale_down_while_pending',
+      summary: '3 pods pending: no scale-down',
+      inputs: { pending_count: 3 },
+      comparisons: [{ metric: 'pending_count', value: 3, operator: '>', threshold: 0, result: true }],
     },
-    { source: '/scalewise/decision-engine', time: at(1), id: 'evt-blocked' },
-  );
+  });
   const chain = [pending, decision, started, created, ready, completed] as AnyScalewiseEvent[];
   return {
     pending,

@@ -3,17 +3,7 @@ export { type Api, ApiError, createApi, errorMessage } from './api.ts';
 export { chartView, legend, stepPath } from './chart.ts';
 export { clock, summary } from './describe.ts';
 export { chainView, comparisonText, explanationDetails, explanationOf } from './explain.ts';
-export {
-  filterFromHash,
-  filterToHash,
-  historyQuery,
-  mergeEvents,
-  noFilter,
-  passes,
-  streamFilter,
-  type TimelineFilter,
-  tokenFromHash,
-} from './filters.ts';
+export * from './filters.ts';
 export { byClass, findAll, h, textOf, type VNode } from './h.ts';
 export { alertsView, deadLettersView, silenceScope, silencesView, timelineView } from './panels.ts';
 export {
