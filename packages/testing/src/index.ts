@@ -60,3 +60,4 @@ export {
   type StackOptions,
 } from './stack.ts';
 export { type WaitForOptions, waitFor } from './wait.ts';
+export { poolWebDeployment } from './workload.ts';

@@ -20,11 +20,11 @@ import {
   integrationFixture,
   podsPool,
   poolServiceYaml,
+  poolWebDeployment,
   quiet,
   serviceYaml,
   uniqueName,
   waitFor,
-  webDeployment,
 } from '@scalewise/testing';
 import { leaseName } from './app.ts';
 import { defineMetricsListener } from './service.ts';
@@ -65,13 +65,7 @@ async function unschedulablePods(namespace: string): Promise<number> {
 }
 
 const deployment = (pool: string, replicas: number, cpu: string) =>
-  webDeployment(fx.admin.apps, {
-    namespace: pool,
-    replicas,
-    cpu,
-    memory: '256Mi',
-    placement: { nodeSelector: { [POOL_LABEL]: pool } },
-  });
+  poolWebDeployment(fx.admin.apps, pool, { replicas, cpu, memory: '256Mi' });
 
 describe('metrics-listener on the real servers', () => {
   test('a full worker: PendingPodsDetected naming the Deployment, ResourcePressureAlert on CPU, PoolMetricsObserved', async () => {

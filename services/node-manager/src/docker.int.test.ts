@@ -59,25 +59,31 @@ before(async () => {
   docker = createDockerClient({ endpoint: parseDockerHost(dockerHost) });
 });
 
+/**
+ * A docker pool's keys: `keys`, and provider options for the test engine (its image, limits it
+ * allows) with `providerOptions` on top.
+ */
+function dockerPool(keys: Record<string, unknown> = {}, providerOptions: Record<string, unknown> = {}) {
+  return {
+    provider: 'docker',
+    ...keys,
+    provider_options: {
+      image,
+      pull: 'never',
+      // The test engine may not raise limits above its caller's (k3s wants 65535).
+      ulimits: { nofile: { soft: 1024, hard: 1024 }, nproc: { soft: 1024, hard: 1024 } },
+      stop_timeout_seconds: 5,
+      ...providerOptions,
+    },
+  };
+}
+
 function poolOf(options: Record<string, unknown> = {}): PoolConfig {
   const name = uniqueName('dock').slice(0, 30);
   fx.defer(() => fx.kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${name}` }));
   const config = configSchema.parse({
     autoscaler: {
-      pools: [
-        {
-          name,
-          provider: 'docker',
-          provider_options: {
-            image,
-            pull: 'never',
-            // The test engine may not raise limits above its caller's (k3s wants 65535).
-            ulimits: { nofile: { soft: 1024, hard: 1024 }, nproc: { soft: 1024, hard: 1024 } },
-            stop_timeout_seconds: 5,
-            ...options,
-          },
-        },
-      ],
+      pools: [{ name, ...dockerPool({}, options) }],
     },
   });
   return config.autoscaler.pools[0] as PoolConfig;
@@ -331,18 +337,7 @@ ${serversYaml(fx.stack)}
     const pool = uniqueName('nmd').slice(0, 30);
     const prefix = `${pool}.`;
     const yaml = poolServiceYaml(fx.stack, pool, {
-      pool: {
-        provider: 'docker',
-        min: 0,
-        max: 5,
-        action_timeout_seconds: 60,
-        provider_options: {
-          image,
-          pull: 'never',
-          ulimits: { nofile: { soft: 1024, hard: 1024 }, nproc: { soft: 1024, hard: 1024 } },
-          stop_timeout_seconds: 5,
-        },
-      },
+      pool: dockerPool({ min: 0, max: 5, action_timeout_seconds: 60 }),
       partitions: 1,
     });
     fx.defer(() => fx.kube.core.deleteCollectionNode({ labelSelector: `${POOL_LABEL}=${pool}` }));
@@ -364,6 +359,12 @@ ${serversYaml(fx.stack)}
     assert.equal(ready.statusCode, 200, ready.body);
     assert.equal(ready.json().checks.docker.ok, true);
 
+    // Events of two topics: wait for each count (the recorder may see one topic ahead of the other).
+    const recordedExactly = (counts: Record<string, number>, timeoutMs: number, what: string) =>
+      waitFor(
+        () => Object.entries(counts).every(([type, n]) => rec.of(`io.scalewise.${type}`).length === n),
+        { timeoutMs, what },
+      );
     const decide = (
       type: 'io.scalewise.ScaleUpDecision' | 'io.scalewise.ScaleDownDecision',
       current: number,
@@ -386,16 +387,7 @@ ${serversYaml(fx.stack)}
         kwokNodeManifest({ name: node, pool, cpuMillicores: 2000, memoryBytes: 4 * 2 ** 30 }),
       );
     }
-    // Events of two topics: wait for each (the recorder may see one topic ahead of the other).
-    await waitFor(
-      () =>
-        rec.of('io.scalewise.ScalingActionCompleted').length === 1 &&
-        rec.of('io.scalewise.NodeCreated').length === 2,
-      {
-        timeoutMs: 60_000,
-        what: 'the scale-up completed',
-      },
-    );
+    await recordedExactly({ ScalingActionCompleted: 1, NodeCreated: 2 }, 60_000, 'the scale-up completed');
     const created = rec.of('io.scalewise.NodeCreated').map((e) => e.data as { node_name: string });
     assert.equal(created.length, 2);
     assert.equal((await containers()).length, 2);
@@ -403,15 +395,7 @@ ${serversYaml(fx.stack)}
     assert.ok(created.every((d) => ids.has(d.node_name)));
 
     await feeder.bus.publisher.publish(decide('io.scalewise.ScaleDownDecision', 2));
-    await waitFor(
-      () =>
-        rec.of('io.scalewise.ScalingActionCompleted').length === 2 &&
-        rec.of('io.scalewise.NodeRemoved').length === 1,
-      {
-        timeoutMs: 90_000,
-        what: 'the scale-down completed',
-      },
-    );
+    await recordedExactly({ ScalingActionCompleted: 2, NodeRemoved: 1 }, 90_000, 'the scale-down completed');
     const removed = rec
       .of('io.scalewise.NodeRemoved')
       .map((e) => (e.data as { node_name: string }).node_name);

@@ -27,16 +27,16 @@ import { createService } from '@scalewise/service';
 import {
   integrationFixture,
   poolServiceYaml,
+  poolWebDeployment,
   quiet,
   repositoryRoot,
   testKafka,
   uniqueName,
   waitFor,
-  webDeployment,
 } from '@scalewise/testing';
 import { defineNodeManager, type NodeManagerService } from './service.ts';
 import { decision } from './test-support/decision.ts';
-import { dataOf, drivePool, recordedCount } from './test-support/pool.ts';
+import { dataOf, drivePool, recordedCount, refusedScaleDown } from './test-support/pool.ts';
 
 const fx = integrationFixture({ kubernetes: true, connect: connectKube, recorder: recordTopics });
 
@@ -121,13 +121,7 @@ function touchingKube(ledger: () => Promise<Ledger>): { kube: Kube; touches: Tou
 }
 
 const deployment = (pool: string, replicas: number, cpu = '500m') =>
-  webDeployment(fx.admin.apps, {
-    namespace: pool,
-    replicas,
-    cpu,
-    memory: '128Mi',
-    placement: { nodeSelector: { [POOL_LABEL]: pool } },
-  });
+  poolWebDeployment(fx.admin.apps, pool, { replicas, cpu, memory: '128Mi' });
 const pods = async (pool: string): Promise<V1Pod[]> =>
   (await fx.kube.core.listNamespacedPod({ namespace: pool })).items;
 const workers = async (pool: string) =>
@@ -313,21 +307,12 @@ describe('node-manager on the real servers', () => {
       { timeoutMs: 30_000, what: 'the budget observed' },
     );
     // The only worker left to choose carries the pods (the other is disabled).
-    const blocked = decision('io.scalewise.ScaleDownDecision', pool, 2, 1);
-    await feed(blocked);
-    const [f] = await recordedCount(
-      rec,
-      'io.scalewise.ScalingActionFailed',
-      1,
-      'the blocked scale-down reported',
-      120_000,
-    );
-    assert.ok(f);
     // The re-check on the cluster as it is now (the scheduling simulation's removal pass) finds
     // the budget before anything is cordoned: the node is refused, named with its pod and PDB.
-    assert.equal(f.error_code, 'NO_ELIGIBLE_NODES');
-    assert.match(f.message, new RegExp(`${pool}/web-pdb`));
-    assert.match(f.message, /re-checked on the cluster as it is now/);
+    const blocked = decision('io.scalewise.ScaleDownDecision', pool, 2, 1);
+    const why = await refusedScaleDown({ rec, feed }, blocked, 'the blocked scale-down reported', 120_000);
+    assert.match(why, new RegExp(`${pool}/web-pdb`));
+    assert.match(why, /re-checked on the cluster as it is now/);
     const kept = (await workers(pool)).find((n) => n.metadata?.name !== names[0]);
     assert.notEqual(
       (await fx.kube.core.readNode({ name: kept?.metadata?.name as string })).spec?.unschedulable,

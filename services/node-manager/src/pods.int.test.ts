@@ -29,7 +29,7 @@ import {
 } from '@scalewise/testing';
 import { defineNodeManager } from './service.ts';
 import { decision as decisionOf } from './test-support/decision.ts';
-import { dataOf, drivePool, recordedCount } from './test-support/pool.ts';
+import { dataOf, drivePool, recordedCount, refusedScaleDown } from './test-support/pool.ts';
 
 const fx = integrationFixture({ kubernetes: true, connect: connectKube, recorder: recordTopics });
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -255,18 +255,9 @@ describe('pods provider on the real servers', () => {
 
     // Nothing idle is left: the next scale-down fails and says why.
     const none = decision('io.scalewise.ScaleDownDecision', pool, 2, 1);
-    await feed(none);
-    const [f] = await recordedCount(
-      rec,
-      'io.scalewise.ScalingActionFailed',
-      1,
-      'the refused scale-down',
-      30_000,
-    );
-    assert.ok(f);
-    assert.equal(f.error_code, 'NO_ELIGIBLE_NODES');
-    assert.match(f.message, /runs task build-42/);
-    assert.match(f.message, /scalewise\.io\/busy/);
+    const why = await refusedScaleDown({ rec, feed }, none, 'the refused scale-down', 30_000);
+    assert.match(why, /runs task build-42/);
+    assert.match(why, /scalewise\.io\/busy/);
     assert.equal((await workerPods(pool)).length, 2);
   });
 

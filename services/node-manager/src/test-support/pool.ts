@@ -2,6 +2,7 @@
  * Test support: what an integration test drives node-manager's pool with, and reads back.
  * Used by tests only (node-manager's, provisioner's).
  */
+import assert from 'node:assert/strict';
 import type { AnyScalewiseEvent, EventData, EventType } from '@scalewise/events';
 import { createPoolStore } from '@scalewise/pool';
 import { startFeeder } from '@scalewise/service/test-support';
@@ -52,4 +53,22 @@ export async function recordedCount<T extends EventType>(
 ): Promise<EventData<T>[]> {
   await waitFor(() => rec.of(type).length === count, { timeoutMs, what });
   return dataOf(rec, type);
+}
+
+/**
+ * Feeds `scaleDown` and waits for the test's one ScalingActionFailed, which must refuse it for
+ * want of a node that may go (NO_ELIGIBLE_NODES); returns its message, which says why.
+ * @throws Error naming `what` past `timeoutMs`.
+ */
+export async function refusedScaleDown(
+  driven: { rec: Recorded; feed(...e: AnyScalewiseEvent[]): Promise<unknown> },
+  scaleDown: AnyScalewiseEvent,
+  what: string,
+  timeoutMs: number,
+): Promise<string> {
+  await driven.feed(scaleDown);
+  const [failed] = await recordedCount(driven.rec, 'io.scalewise.ScalingActionFailed', 1, what, timeoutMs);
+  assert.ok(failed);
+  assert.equal(failed.error_code, 'NO_ELIGIBLE_NODES');
+  return failed.message;
 }
