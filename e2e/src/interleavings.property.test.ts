@@ -80,6 +80,7 @@ import {
   type FloorPoolState,
   initialEnforcerState,
 } from '@scalewise/min-enforcer/core';
+import { checkFloorAction, floorTypes } from '@scalewise/min-enforcer/test-support/floor';
 import {
   type Action,
   type ActionIntent,
@@ -148,10 +149,6 @@ const num = (d: Data, k: string): number => {
   return v as number;
 };
 
-const floorTypes: ReadonlySet<string> = new Set([
-  'io.scalewise.AutoScaleUpToMinimum',
-  'io.scalewise.EmergencyScaleUp',
-]);
 const decisionTypes: ReadonlySet<string> = new Set(scalingTypes);
 
 /** What a consumer group reads: the topics of the types it handles (the other types there it skips). */
@@ -1057,7 +1054,7 @@ function checkFloor(
   now: number,
   started: ReadonlyMap<string, number>,
 ): void {
-  const { min, max } = policy;
+  const { min } = policy;
   const workers = workersOf(l);
   const desired = desiredOf(l, now);
   const inFlight = inFlightOf(l, now);
@@ -1087,27 +1084,11 @@ function checkFloor(
         const deficit = min - desired;
         assert.ok(deficit >= 1, `a floor action with the deficit covered: desired ${desired}, min ${min}`);
         assert.ok(!started.has(e.id), `${e.id} issued again after node-manager started it`);
-        const losses = lossesSince(l, now - policy.emergencyWindowSeconds * 1000).length;
-        let count: number;
-        if (e.type === 'io.scalewise.AutoScaleUpToMinimum') {
-          assert.ok(losses < policy.emergencyScaleThreshold);
-          assert.equal(e.data.current_workers, workers, 'the ledger’s workers');
-          assert.equal(e.data.min_workers, min);
-          assert.equal(e.data.scale_up_count, Math.min(deficit, max - desired), 'the deficit, once');
-          count = e.data.scale_up_count;
-        } else {
-          assert.ok(losses >= policy.emergencyScaleThreshold);
-          assert.equal(e.data.remaining_workers, workers, 'the ledger’s workers');
-          assert.equal(e.data.min_workers, min);
-          assert.equal(e.data.lost_count, losses, 'the ledger’s losses in the window');
-          assert.equal(
-            e.data.emergency_scale,
-            Math.min(2 * deficit, max - desired),
-            'twice the deficit, within max',
-          );
-          assert.equal(e.data.target_workers, desired + e.data.emergency_scale);
-          count = e.data.emergency_scale;
-        }
+        const count = checkFloorAction(e, policy, {
+          workers,
+          desired,
+          losses: lossesSince(l, now - policy.emergencyWindowSeconds * 1000).length,
+        });
         const claimed = after.actions[e.id];
         assert.ok(claimed, 'claimed in the same write');
         assert.deepEqual([claimed.origin, claimed.direction, claimed.count], ['floor', 'up', count]);

@@ -45,6 +45,7 @@ import {
   workersOf,
 } from '@scalewise/pool';
 import fc from 'fast-check';
+import { checkFloorAction, floorTypes } from '../test-support/floor.ts';
 import {
   type EnforcerEvent,
   type EnforcerEventType,
@@ -117,10 +118,6 @@ interface Job {
 
 const T0 = Date.parse('2026-11-22T11:00:00Z');
 const seen = new Map<string, number>();
-const floorTypes: ReadonlySet<string> = new Set([
-  'io.scalewise.AutoScaleUpToMinimum',
-  'io.scalewise.EmergencyScaleUp',
-]);
 
 function ev<T extends EnforcerEventType>(type: T, id: string, data: Partial<EventData<T>>): EnforcerEvent {
   return { id, type, source: '/scalewise/test', data: { ...sampleData[type], ...data } } as EnforcerEvent;
@@ -352,28 +349,12 @@ class Sim {
               assert.ok(now >= a.endedAt + policy.checkIntervalSeconds * 1000, 'backs off after a failure');
             }
           }
-          const deficit = min - desiredBefore;
-          const losses = lossesSince(before, now - policy.emergencyWindowSeconds * 1000).length;
-          let count: number;
-          if (e.type === 'io.scalewise.AutoScaleUpToMinimum') {
-            assert.equal(e.data.current_workers, workers, 'the ledger’s workers');
-            assert.equal(e.data.min_workers, min);
-            assert.ok(losses < policy.emergencyScaleThreshold, 'an emergency when the losses say so');
-            assert.equal(e.data.scale_up_count, deficit, 'exactly the deficit');
-            count = e.data.scale_up_count;
-          } else {
-            assert.equal(e.data.remaining_workers, workers, 'the ledger’s workers');
-            assert.equal(e.data.min_workers, min);
-            assert.equal(e.data.lost_count, losses);
-            assert.ok(losses >= policy.emergencyScaleThreshold);
-            assert.equal(
-              e.data.emergency_scale,
-              Math.min(2 * deficit, max - desiredBefore),
-              'twice, cut at max',
-            );
-            assert.equal(e.data.target_workers, desiredBefore + e.data.emergency_scale);
-            count = e.data.emergency_scale;
-          }
+          // The deficit itself for an AutoScaleUpToMinimum (desired < min <= max: within max).
+          const count = checkFloorAction(e, policy, {
+            workers,
+            desired: desiredBefore,
+            losses: lossesSince(before, now - policy.emergencyWindowSeconds * 1000).length,
+          });
           assert.equal(desired, desiredBefore + count, 'claimed in the same step');
           assert.deepEqual(
             inFlight.filter((a) => a.id === e.id).map((a) => [a.origin, a.state, a.count]),
