@@ -43,3 +43,19 @@ export function invalidConfig(load: () => unknown): { problems: ConfigProblem[];
   }
   assert.fail('the configuration was accepted');
 }
+
+/** Where a problem with the first pool's provider_options is: the start of its key. */
+const OPTIONS_KEY = 'autoscaler.pools[0].provider_options';
+
+/**
+ * Asserts that the problems' `keys` name each of the provider options `names` (paths under
+ * the first pool's provider_options, e.g. `env.K3S_TOKEN`), and that one at least is under
+ * provider_options.
+ */
+export function assertNamesOptions(keys: readonly string[], names: readonly string[]): void {
+  for (const name of names) {
+    const key = `${OPTIONS_KEY}.${name}`;
+    assert.ok(keys.includes(key), `${key} in ${keys.join(', ')}`);
+  }
+  assert.ok(keys.some((k) => k.startsWith(OPTIONS_KEY)));
+}
