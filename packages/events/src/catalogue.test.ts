@@ -5,6 +5,7 @@ import { auditEvent } from './audit.ts';
 import {
   catalogue,
   decisionTypes,
+  type EventType,
   eventTypes,
   eventTypesOfTopic,
   eventTypesTagged,
@@ -17,7 +18,14 @@ import {
   topicOf,
   typeOf,
 } from './catalogue.ts';
-import { causedBy, createEvent, isTriggerType, parseData } from './envelope.ts';
+import {
+  type CreateEventOptions,
+  causedBy,
+  createEvent,
+  isTriggerType,
+  parseData,
+  type ScalewiseEvent,
+} from './envelope.ts';
 import { sampleData } from './samples.ts';
 import * as schemas from './schemas.ts';
 import { AUDIT_KEY } from './schemas.ts';
@@ -159,15 +167,18 @@ describe('triggers', () => {
 });
 
 describe('envelope', () => {
+  /** createEvent of `type` with the type's sample data. */
+  const sample = <T extends EventType>(type: T, options: CreateEventOptions) =>
+    createEvent(type, sampleData[type], options);
+  /** causedBy of `type` with the type's sample data, from `source`. */
+  const caused = <T extends EventType>(parent: ScalewiseEvent, type: T, source: string) =>
+    causedBy(parent, type, sampleData[type], { source });
+
   test('createEvent fills in the pool as partition key, a new chain and the catalogue severity', () => {
-    const e = createEvent(
-      'io.scalewise.MinimumNodesViolation',
-      sampleData['io.scalewise.MinimumNodesViolation'],
-      {
-        source: '/scalewise/min-enforcer',
-        clusterid: 'local',
-      },
-    );
+    const e = sample('io.scalewise.MinimumNodesViolation', {
+      source: '/scalewise/min-enforcer',
+      clusterid: 'local',
+    });
     assert.equal(e.partitionkey, 'workers');
     assert.equal(e.correlationid, e.id);
     assert.equal(e.severity, 'critical');
@@ -176,42 +187,20 @@ describe('envelope', () => {
 
   test('an event without a pool needs an explicit partition key', () => {
     assert.throws(
-      () =>
-        createEvent('io.scalewise.DeadLetterRecorded', sampleData['io.scalewise.DeadLetterRecorded'], {
-          source: '/s',
-          clusterid: 'c',
-        }),
+      () => sample('io.scalewise.DeadLetterRecorded', { source: '/s', clusterid: 'c' }),
       /no partition key/,
     );
   });
 
   test('causedBy continues the chain: same correlation, causation = parent id, same trace', () => {
-    const parent = createEvent(
-      'io.scalewise.NodeUnexpectedlyLost',
-      sampleData['io.scalewise.NodeUnexpectedlyLost'],
-      {
-        source: '/scalewise/state-sync',
-        clusterid: 'local',
-        region: 'eu-1',
-        traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
-      },
-    );
-    const child = causedBy(
-      parent,
-      'io.scalewise.MinimumNodesViolation',
-      sampleData['io.scalewise.MinimumNodesViolation'],
-      {
-        source: '/scalewise/min-enforcer',
-      },
-    );
-    const grandchild = causedBy(
-      child,
-      'io.scalewise.AutoScaleUpToMinimum',
-      sampleData['io.scalewise.AutoScaleUpToMinimum'],
-      {
-        source: '/scalewise/min-enforcer',
-      },
-    );
+    const parent = sample('io.scalewise.NodeUnexpectedlyLost', {
+      source: '/scalewise/state-sync',
+      clusterid: 'local',
+      region: 'eu-1',
+      traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+    });
+    const child = caused(parent, 'io.scalewise.MinimumNodesViolation', '/scalewise/min-enforcer');
+    const grandchild = caused(child, 'io.scalewise.AutoScaleUpToMinimum', '/scalewise/min-enforcer');
     assert.equal(child.correlationid, parent.id);
     assert.equal(child.causationid, parent.id);
     assert.equal(grandchild.correlationid, parent.id);
