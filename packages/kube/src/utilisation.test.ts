@@ -1,16 +1,27 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { projectNode, projectPod } from './projection.ts';
-import { apiNode, apiPod, Gi } from './test-fixtures.ts';
 import {
   nodeUtilisation,
   pendingUnschedulable,
   podsByNode,
+  projectNode,
+  projectPod,
   totalUtilisation,
   utilisationOf,
   workloadOf,
-} from './utilisation.ts';
+} from './index.ts';
+import { apiNode, apiPod, Gi } from './test-fixtures.ts';
+
+/** Pods placed on nodes n0 to n4 (n4 is not among the nodes given), some of them finished. */
+const placementsArb = fc.array(
+  fc.record({
+    node: fc.integer({ min: 0, max: 4 }),
+    cpu: fc.integer({ min: 0, max: 4000 }),
+    phase: fc.constantFrom('Running', 'Pending', 'Succeeded'),
+  }),
+  { maxLength: 40 },
+);
 
 describe('requested utilisation', () => {
   test('the requests of the pods holding a node over its allocatable; the larger ratio is the utilisation', () => {
@@ -71,31 +82,21 @@ describe('requested utilisation', () => {
 
   test("property: utilisationOf equals nodeUtilisation over each node's pods, for any placement", () => {
     fc.assert(
-      fc.property(
-        fc.array(
-          fc.record({
-            node: fc.integer({ min: 0, max: 4 }),
-            cpu: fc.integer({ min: 0, max: 4000 }),
-            phase: fc.constantFrom('Running', 'Pending', 'Succeeded'),
-          }),
-          { maxLength: 40 },
-        ),
-        (placements) => {
-          const nodes = [0, 1, 2, 3].map((i) => projectNode(apiNode(`n${i}`)));
-          const pods = placements.map((p, i) =>
-            projectPod(apiPod(`p${i}`, { node: `n${p.node}`, cpu: `${p.cpu}m`, phase: p.phase })),
-          );
-          const byNode = podsByNode(pods);
-          const all = utilisationOf(nodes, pods);
-          for (const [i, n] of nodes.entries()) {
-            assert.deepEqual(all[i], nodeUtilisation(n, byNode.get(n.name) ?? []));
-            const expected = placements
-              .filter((p) => p.node === i && p.phase !== 'Succeeded')
-              .reduce((s, p) => s + p.cpu, 0);
-            assert.equal(all[i]?.requested.cpuMillicores, expected);
-          }
-        },
-      ),
+      fc.property(placementsArb, (placements) => {
+        const nodes = [0, 1, 2, 3].map((i) => projectNode(apiNode(`n${i}`)));
+        const pods = placements.map((p, i) =>
+          projectPod(apiPod(`p${i}`, { node: `n${p.node}`, cpu: `${p.cpu}m`, phase: p.phase })),
+        );
+        const byNode = podsByNode(pods);
+        const all = utilisationOf(nodes, pods);
+        for (const [i, n] of nodes.entries()) {
+          assert.deepEqual(all[i], nodeUtilisation(n, byNode.get(n.name) ?? []));
+          const expected = placements
+            .filter((p) => p.node === i && p.phase !== 'Succeeded')
+            .reduce((s, p) => s + p.cpu, 0);
+          assert.equal(all[i]?.requested.cpuMillicores, expected);
+        }
+      }),
     );
   });
 });
