@@ -12,11 +12,17 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Bus, BusLogger } from '@scalewise/bus';
-import { type AnyScalewiseEvent, fromKafkaMessage } from '@scalewise/events';
+import { type AnyScalewiseEvent, fromKafkaMessage, type RawRecord } from '@scalewise/events';
 
 // kafkajs's types, as the bus hands its client out (alert-manager does not depend on kafkajs).
 type Kafka = Bus['kafka'];
 type Consumer = ReturnType<Kafka['consumer']>;
+/** A record as the consumer hands it over (the parts the codec reads). */
+interface ConsumedRecord {
+  topic: string;
+  partition: number;
+  message: RawRecord & { offset: string };
+}
 
 export interface LiveFeed {
   /** This replica's group. */
@@ -65,36 +71,15 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
         ...(deps.heartbeatIntervalMs ? { heartbeatInterval: deps.heartbeatIntervalMs } : {}),
       });
       consumer = c;
-      // The end offsets are resolved in the first fetch after a join, not at the join.
-      let joined = false;
-      const ready = new Promise<void>((resolve) => {
-        c.on(c.events.CRASH, ({ payload }) =>
-          deps.log.error({ group: groupId, err: String(payload.error) }, 'live stream consumer crashed'),
-        );
-        const offJoin = c.on(c.events.GROUP_JOIN, () => {
-          joined = true;
-          offJoin();
-        });
-        const offFetch = c.on(c.events.FETCH, () => {
-          if (!joined) return;
-          offFetch();
-          resolve();
-        });
-      });
+      c.on(c.events.CRASH, ({ payload }) =>
+        deps.log.error({ group: groupId, err: String(payload.error) }, 'live stream consumer crashed'),
+      );
+      const ready = firstFetchAfterJoin(c);
       await c.connect();
       await c.subscribe({ topics: [...deps.topics], fromBeginning: false });
       await c.run({
         autoCommit: false,
-        eachMessage: async ({ topic, partition, message }) => {
-          let event: AnyScalewiseEvent;
-          try {
-            event = fromKafkaMessage(message, { topic, partition, offset: message.offset });
-          } catch {
-            // The shared group dead-letters it (or skips it, counted); the feed only shows events.
-            return;
-          }
-          deps.publish(event);
-        },
+        eachMessage: async (payload) => publishDecoded(payload, deps.publish),
       });
       const timeoutMs = deps.readyTimeoutMs ?? 30_000;
       let timer: NodeJS.Timeout | undefined;
@@ -113,4 +98,40 @@ export function createLiveFeed(deps: LiveFeedDeps): LiveFeed {
       consumer = undefined;
     },
   };
+}
+
+/**
+ * Resolves at the first fetch after the consumer joined: the end offsets are resolved in that
+ * fetch, not at the join.
+ */
+function firstFetchAfterJoin(c: Consumer): Promise<void> {
+  let joined = false;
+  return new Promise<void>((resolve) => {
+    const offJoin = c.on(c.events.GROUP_JOIN, () => {
+      joined = true;
+      offJoin();
+    });
+    const offFetch = c.on(c.events.FETCH, () => {
+      if (!joined) return;
+      offFetch();
+      resolve();
+    });
+  });
+}
+
+/**
+ * Publishes the record's event. A record that is not one the shared group dead-letters (or
+ * skips, counted): the feed only shows events.
+ */
+async function publishDecoded(
+  { topic, partition, message }: ConsumedRecord,
+  publish: (event: AnyScalewiseEvent) => void,
+): Promise<void> {
+  let event: AnyScalewiseEvent;
+  try {
+    event = fromKafkaMessage(message, { topic, partition, offset: message.offset });
+  } catch {
+    return;
+  }
+  publish(event);
 }

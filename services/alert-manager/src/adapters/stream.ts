@@ -33,26 +33,10 @@ export function createStreamHub(
   const clients = new Set<Client>();
   let sent = 0;
   let skipped = 0;
-  if (options.meter) {
-    const m = options.meter;
-    m.createObservableGauge('scalewise_stream_clients', {
-      description: 'WebSocket clients connected',
-    }).addCallback((r) => r.observe(clients.size));
-    m.createObservableCounter('scalewise_stream_events_sent_total', {
-      description: 'Events sent to stream clients',
-    }).addCallback((r) => r.observe(sent));
-    m.createObservableCounter('scalewise_stream_events_skipped_total', {
-      description: 'Events dropped for clients that did not keep up',
-    }).addCallback((r) => r.observe(skipped));
-  }
+  if (options.meter) observeStream(options.meter, () => ({ clients: clients.size, sent, skipped }));
 
   const flush = (c: Client) => {
-    while (c.socket.readyState === c.socket.OPEN && c.socket.bufferedAmount < highWater) {
-      const [msg] = c.buffer.drain(1);
-      if (!msg) return;
-      if (msg.kind === 'event') sent += 1;
-      c.socket.send(JSON.stringify(msg));
-    }
+    sent += send(c, highWater);
   };
 
   return {
@@ -66,19 +50,12 @@ export function createStreamHub(
       };
       clients.add(c);
       socket.on('message', (raw) => {
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(String(raw));
-        } catch {
-          socket.send(JSON.stringify({ kind: 'error', problems: ['the filter is not JSON'] }));
+        const asked = filterOf(raw);
+        if ('problems' in asked) {
+          socket.send(JSON.stringify({ kind: 'error', problems: asked.problems }));
           return;
         }
-        const problems = filterProblems(parsed);
-        if (problems.length > 0) {
-          socket.send(JSON.stringify({ kind: 'error', problems }));
-          return;
-        }
-        c.filter = parsed as StreamFilter;
+        c.filter = asked.filter;
         socket.send(JSON.stringify({ kind: 'subscribed', filter: c.filter }));
       });
       socket.on('close', () => {
@@ -108,4 +85,44 @@ export function createStreamHub(
       clients.clear();
     },
   };
+}
+
+/**
+ * Sends what the client's buffer holds while its socket is open and holds less than
+ * `highWater` unsent; returns how many events it sent.
+ */
+function send(c: Client, highWater: number): number {
+  let events = 0;
+  while (c.socket.readyState === c.socket.OPEN && c.socket.bufferedAmount < highWater) {
+    const [msg] = c.buffer.drain(1);
+    if (!msg) break;
+    if (msg.kind === 'event') events += 1;
+    c.socket.send(JSON.stringify(msg));
+  }
+  return events;
+}
+
+/** The filter a client's message sets, or the problems to answer it with. */
+function filterOf(raw: unknown): { filter: StreamFilter } | { problems: string[] } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(String(raw));
+  } catch {
+    return { problems: ['the filter is not JSON'] };
+  }
+  const problems = filterProblems(parsed);
+  return problems.length > 0 ? { problems } : { filter: parsed as StreamFilter };
+}
+
+/** The stream's gauge and counters, read from `counts` whenever the meter collects. */
+function observeStream(m: Meter, counts: () => { clients: number; sent: number; skipped: number }): void {
+  m.createObservableGauge('scalewise_stream_clients', {
+    description: 'WebSocket clients connected',
+  }).addCallback((r) => r.observe(counts().clients));
+  m.createObservableCounter('scalewise_stream_events_sent_total', {
+    description: 'Events sent to stream clients',
+  }).addCallback((r) => r.observe(counts().sent));
+  m.createObservableCounter('scalewise_stream_events_skipped_total', {
+    description: 'Events dropped for clients that did not keep up',
+  }).addCallback((r) => r.observe(counts().skipped));
 }

@@ -88,11 +88,7 @@ export function createNotifyHandler(deps: NotifyDeps): (event: AnyScalewiseEvent
       return undefined;
     } catch (err) {
       notified.add(1, { sink: n.sink, status: n.status, outcome: 'failed' });
-      return err instanceof ScalewiseError
-        ? err
-        : new ScalewiseError('DEPENDENCY_UNAVAILABLE', `sink ${n.sink}: ${(err as Error).message}`, {
-            cause: err,
-          });
+      return sinkFailure(n.sink, err);
     }
   }
 
@@ -107,6 +103,14 @@ export function createNotifyHandler(deps: NotifyDeps): (event: AnyScalewiseEvent
     if (failures.length > 0) throw notDelivered(event, failures);
     pending.delete(event.id);
   };
+}
+
+/** A sink's error as it is (a ScalewiseError), else as a retriable DEPENDENCY_UNAVAILABLE naming the sink. */
+function sinkFailure(sink: string, err: unknown): ScalewiseError {
+  if (err instanceof ScalewiseError) return err;
+  return new ScalewiseError('DEPENDENCY_UNAVAILABLE', `sink ${sink}: ${(err as Error).message}`, {
+    cause: err,
+  });
 }
 
 /** The error the bus retries (or dead-letters) an event with: retriable when any failure is. */
