@@ -17,6 +17,7 @@ import { createEvent, sampleData, toKafkaMessage } from '@scalewise/events';
 import { getStack, uniqueName } from '@scalewise/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { benchArgs } from './args.ts';
+import { pct } from './stats.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const { counts, values } = benchArgs(
@@ -35,8 +36,6 @@ const { events: N, latency: L } = counts;
 const BATCH = 500;
 const stack = await getStack();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (sorted: number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 interface Result {
   eventsPerSecond: number;
@@ -98,7 +97,6 @@ async function measure(
     await got.until(i + 1);
     lat.push((got.at.get(id) ?? Number.NaN) - sent);
   }
-  lat.sort((a, b) => a - b);
   return {
     eventsPerSecond: N / seconds,
     cpuPerEvent: (cpu.user + cpu.system) / N,

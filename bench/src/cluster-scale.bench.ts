@@ -44,6 +44,7 @@ import {
 import { getStack, kubeAdmin, serversYaml, uniqueName } from '@scalewise/testing';
 import { benchArgs } from './args.ts';
 import { bundleAsImage } from './image.ts';
+import { pct } from './stats.ts';
 
 const { counts, values } = benchArgs(
   { nodes: 5000, 'pods-per-node': 30, pools: 5, rounds: 30 },
@@ -444,9 +445,6 @@ async function stop(p: Proc) {
   await exited;
   clearTimeout(timer);
 }
-
-const pct = (xs: number[], p: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? Number.NaN;
 
 const engine = await startService('decision-engine');
 const listener = await startService('metrics-listener');

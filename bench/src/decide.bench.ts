@@ -27,14 +27,11 @@ import { getStack, serversYaml, uniqueName } from '@scalewise/testing';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { benchArgs } from './args.ts';
+import { pct } from './stats.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const { counts } = benchArgs({ inputs: 100_000, latency: 300, burst: 3000 });
 const { inputs: N, latency: L, burst: B } = counts;
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
-};
 const f = (n: number, d = 0) =>
   n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 

@@ -19,6 +19,7 @@ import { createEvent, sampleData } from '@scalewise/events';
 import { connectKube, POOL_LABEL } from '@scalewise/kube';
 import { getStack, repositoryRoot, serversYaml, uniqueName } from '@scalewise/testing';
 import { createNamespace, onNodeEvents, startNodeManager } from './node-manager-kit.ts';
+import { pct } from './stats.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const { values } = parseArgs({
@@ -99,8 +100,6 @@ const consumer = await onNodeEvents(stack.kafka.brokers, base, (e) => {
   if (e.type === 'io.scalewise.NodeReady')
     ready.set((e.data as { action_id: string }).action_id, performance.now());
 });
-const pct = (xs: number[], p: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? Number.NaN;
 const toReady = new Map<string, number[]>(providers.map((p) => [p, []]));
 const toRunning = new Map<string, number[]>(providers.map((p) => [p, []]));
 for (let i = 0; i < runs; i++) {

@@ -13,6 +13,7 @@ import { createEvent, sampleData } from '@scalewise/events';
 import { connectKube, ensureWorker, isStatus, POOL_LABEL } from '@scalewise/kube';
 import { getStack, kubeAdmin, serversYaml, uniqueName } from '@scalewise/testing';
 import { createNamespace, onNodeEvents, startNodeManager } from './node-manager-kit.ts';
+import { pct } from './stats.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' } } });
@@ -55,8 +56,6 @@ const consumer = await onNodeEvents(stack.kafka.brokers, pool, (e) => {
   if (e.type === 'io.scalewise.NodeRemoved' && d.reason === 'completed')
     removed.set(d.node_name, performance.now());
 });
-const pct = (xs: number[], p: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? Number.NaN;
 const until = async (ok: () => Promise<boolean> | boolean, ms = 20) => {
   while (!(await ok())) await new Promise((r) => setTimeout(r, ms));
 };

@@ -28,6 +28,7 @@ import type { AnyScalewiseEvent } from '@scalewise/events';
 import { POOL_LABEL } from '@scalewise/kube';
 import { benchArgs } from './args.ts';
 import { imageLauncher } from './image.ts';
+import { pct } from './stats.ts';
 
 const { counts, values } = benchArgs(
   { runs: 20, 'sample-interval': 10 },
@@ -66,8 +67,6 @@ function watchRss(system: System, phase: string): () => void {
   return () => clearInterval(timer);
 }
 
-const pct = (xs: number[], p: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? Number.NaN;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The first recorded event of `type` created at or after `since` (epoch ms). */

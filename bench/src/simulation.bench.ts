@@ -47,6 +47,7 @@ import {
   poolShape,
   templateOf,
 } from './sim-cluster.ts';
+import { pct } from './stats.ts';
 
 const { counts } = benchArgs({ nodes: 5000, 'pods-per-node': 30, pools: 3, rounds: 20, pending: 500 });
 const { nodes: nodesN, 'pods-per-node': podsPerNode, pools: poolsN, rounds, pending: pendingN } = counts;
@@ -68,10 +69,6 @@ function mem(stage: string): void {
     'peak RSS so far MiB': (Math.max(peakRss, m.rss) / MiB).toFixed(1),
   };
 }
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
-};
 const ms = (n: number) => (n < 10 ? n.toFixed(2) : n.toFixed(1));
 const time = <T>(f: () => T): [T, number] => {
   const t = performance.now();
