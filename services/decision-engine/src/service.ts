@@ -1,12 +1,7 @@
 /** The decision engine as a kit service: its handlers, routes and consumer group. */
 import { appService, type ServiceDefinition, type ServiceOverrides } from '@scalewise/service';
-import {
-  createDecisionEngine,
-  type DecisionEngine,
-  type DecisionEngineOptions,
-  type HandledType,
-  serviceName,
-} from './app.ts';
+import { createDecisionEngine, type DecisionEngine, type DecisionEngineOptions, serviceName } from './app.ts';
+import type { HandledType } from './handlers/pool-input.ts';
 import { poolRoutes } from './http/pools.ts';
 
 export interface DecisionEngineService extends ServiceDefinition<HandledType> {

@@ -3,13 +3,8 @@
  * configured bearer token, the kit's auth, docs/security.md).
  */
 import { appService, type ServiceDefinition, type ServiceOverrides, startAndStop } from '@scalewise/service';
-import {
-  createMinEnforcer,
-  type HandledType,
-  type MinEnforcer,
-  type MinEnforcerOptions,
-  serviceName,
-} from './app.ts';
+import { createMinEnforcer, type MinEnforcer, type MinEnforcerOptions, serviceName } from './app.ts';
+import type { HandledType } from './handlers/floor-input.ts';
 import { floorRoutes } from './http/floor.ts';
 
 export interface MinEnforcerService extends ServiceDefinition<HandledType> {
