@@ -11,7 +11,6 @@ import {
   createEvent,
   type EventData,
   type EventType,
-  type ScalewiseEvent,
 } from '@scalewise/events';
 
 const t0 = Date.parse('2026-11-22T11:20:00.000Z');
@@ -22,11 +21,11 @@ const by = (service: string, s: number, id: string) => ({ source: `/scalewise/${
 
 /** causedBy with the data last: each step of the chain starts with its parent, type and publisher. */
 function next<T extends EventType>(
-  parent: ScalewiseEvent,
+  parent: AnyScalewiseEvent,
   type: T,
   published: ReturnType<typeof by>,
   data: EventData<T>,
-): ScalewiseEvent<T> {
+) {
   return causedBy(parent, type, data, published);
 }
 
