@@ -54,17 +54,20 @@ Options:
   --config FILE       the Scalewise YAML (default $SCALEWISE_CONFIG; else defaults + KAFKA_* env)
   -h, --help          this help`;
 
+/** A flag that takes a value, as text: parseTrigger reads the numbers itself, to name the flag at fault. */
+const withValue = { type: 'string' } as const;
+
 const options = {
   ...commonOptions,
-  pool: { type: 'string' },
-  count: { type: 'string' },
-  action: { type: 'string' },
-  target: { type: 'string' },
-  min: { type: 'string' },
-  max: { type: 'string' },
-  reason: { type: 'string' },
-  'task-id': { type: 'string' },
-  source: { type: 'string' },
+  pool: withValue,
+  count: withValue,
+  action: withValue,
+  target: withValue,
+  min: withValue,
+  max: withValue,
+  reason: withValue,
+  'task-id': withValue,
+  source: withValue,
   json: { type: 'boolean' },
 } as const;
 
