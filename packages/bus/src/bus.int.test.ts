@@ -17,7 +17,7 @@ import {
 } from '@scalewise/events';
 import { integrationFixture, uniqueName, waitFor } from '@scalewise/testing';
 import { type Bus, type BusConfig, createBus } from './bus.ts';
-import type { HandlerRegistry } from './subscriber.ts';
+import { type HandlerRegistry, handlersFor } from './subscriber.ts';
 import { startTcpProxy, type TcpProxy } from './test-support/tcp-proxy.ts';
 import { subscribed, testBusConfig } from './test-support/test-bus.ts';
 
@@ -62,6 +62,18 @@ function recordAll(into: AnyScalewiseEvent[]): HandlerRegistry<EventType> {
       },
     ]),
   ) as unknown as HandlerRegistry<EventType>;
+}
+
+/** A subscription of a group of its own to `types` that keeps every event it handles in `got`. */
+async function collecting(bus: Bus, types: readonly EventType[]) {
+  const groupId = uniqueName('g');
+  const got: AnyScalewiseEvent[] = [];
+  const sub = await subscribed(
+    bus,
+    handlersFor(types, (e) => void got.push(e as AnyScalewiseEvent)),
+    { groupId },
+  );
+  return { groupId, got, sub };
 }
 
 async function committedOffsets(bus: Bus, groupId: string, topic: string): Promise<Map<number, string>> {
@@ -253,13 +265,7 @@ describe('bus', () => {
 
   test('S3 down while a poison record arrives: the partition pauses and nothing is committed; S3 back: stored and resumed', () =>
     withS3Proxy(async ({ bus, prefix, proxy }) => {
-      const groupId = uniqueName('g');
-      const got: string[] = [];
-      const sub = await subscribed(
-        bus,
-        { 'io.scalewise.trigger.pause': (e) => void got.push(e.id) },
-        { groupId },
-      );
+      const { groupId, got, sub } = await collecting(bus, ['io.scalewise.trigger.pause']);
       const topic = topicName('triggers', prefix);
       await proxy.cut();
       const good = toKafkaMessage(
@@ -291,16 +297,10 @@ describe('bus', () => {
 
   test('S3 down while a poison record waits: other partitions and topics go on; S3 back: stored once, the rest handled', () =>
     withS3Proxy(async ({ bus, prefix, proxy }) => {
-      const groupId = uniqueName('g');
-      const got: AnyScalewiseEvent[] = [];
-      const sub = await subscribed(
-        bus,
-        {
-          'io.scalewise.trigger.pause': (e) => void got.push(e as AnyScalewiseEvent),
-          'io.scalewise.NodeReady': (e) => void got.push(e as AnyScalewiseEvent),
-        },
-        { groupId },
-      );
+      const { groupId, got, sub } = await collecting(bus, [
+        'io.scalewise.trigger.pause',
+        'io.scalewise.NodeReady',
+      ]);
       const triggers = topicName('triggers', prefix);
       const pause = (pool: string) =>
         toKafkaMessage(
