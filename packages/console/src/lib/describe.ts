@@ -1,8 +1,6 @@
 /** One line a person can read for each event: what happened, with its numbers. Pure. */
 import type { AnyScalewiseEvent } from './types.ts';
 
-const n = (v: number | undefined) => (v === undefined ? '?' : String(v));
-
 /** A trigger's data as sent (any JSON): its fields, or none when it is not an object. */
 const sent = (data: unknown): Record<string, unknown> =>
   typeof data === 'object' && data !== null && !Array.isArray(data) ? (data as Record<string, unknown>) : {};
