@@ -2,10 +2,12 @@
 // counterparts: packages/service/src/secure-transport.int.test.ts).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import kafkajsModule from 'kafkajs';
 import { describeKafkaError, kafkaAccessProblem, kafkaRefused } from './kafka-errors.ts';
-
-const { KafkaJSGroupCoordinatorNotFound, KafkaJSProtocolError, KafkaJSConnectionError } = kafkajsModule;
+import {
+  connectionClosed,
+  coordinatorNotFound,
+  groupAuthorizationFailed,
+} from './test-support/kafkajs-errors.ts';
 
 const kafkajs = (name: string, message: string, extra: Record<string, unknown> = {}) =>
   Object.assign(new Error(message), { name, ...extra });
@@ -65,15 +67,7 @@ describe('Kafka refusals', () => {
 
   test('a coordinator lookup the authorizer refused is a refusal of the group', () => {
     // As the patched kafkajs throws it: the broker's answer to FindCoordinator is the cause.
-    const answer = new KafkaJSProtocolError({
-      message: 'Not authorized to access group: Group authorization failed',
-      type: 'GROUP_AUTHORIZATION_FAILED',
-      code: 30,
-      retriable: false,
-    } as never);
-    const err = new KafkaJSGroupCoordinatorNotFound('Failed to find group coordinator', {
-      cause: answer,
-    } as never);
+    const err = coordinatorNotFound(groupAuthorizationFailed());
     assert.equal(kafkaAccessProblem(err), 'authorization');
     assert.equal(kafkaRefused(err), true);
     assert.match(
@@ -83,10 +77,7 @@ describe('Kafka refusals', () => {
   });
 
   test('a coordinator lookup cut short by a broker going away is no refusal', () => {
-    const closed = new KafkaJSConnectionError('Connection closed', { broker: '127.0.0.1:9092' } as never);
-    const err = new KafkaJSGroupCoordinatorNotFound('Failed to find group coordinator', {
-      cause: closed,
-    } as never);
+    const err = coordinatorNotFound(connectionClosed());
     assert.equal(kafkaAccessProblem(err), undefined);
     assert.equal(kafkaRefused(err), false);
     assert.equal(

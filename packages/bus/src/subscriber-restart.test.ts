@@ -6,16 +6,13 @@ import { EventEmitter } from 'node:events';
 import { beforeEach, describe, test } from 'node:test';
 import kafkajs, { type Kafka } from 'kafkajs';
 import { createSubscriber, type Subscriber } from './subscriber.ts';
+import {
+  connectionClosed,
+  coordinatorNotFound,
+  groupAuthorizationFailed,
+} from './test-support/kafkajs-errors.ts';
 
-const {
-  KafkaJSNonRetriableError,
-  KafkaJSConnectionError,
-  KafkaJSGroupCoordinatorNotFound,
-  KafkaJSProtocolError,
-} = kafkajs;
-/** A coordinator lookup that failed, its last broker answer kept as the cause (our patch). */
-const coordinatorNotFound = (cause: Error) =>
-  new KafkaJSGroupCoordinatorNotFound('Failed to find group coordinator', { cause } as never);
+const { KafkaJSNonRetriableError, KafkaJSConnectionError } = kafkajs;
 /** A kafkajs error by its name (the typings give some constructors no message). */
 const kafkajsError = (name: string, message: string) => Object.assign(new Error(message), { name });
 
@@ -123,13 +120,7 @@ describe('a consumer kafkajs gave up on', () => {
 
   test('a coordinator lookup refused to the end (a group without an ACL): stopped, no restart', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
-    const refused = new KafkaJSProtocolError({
-      message: 'Not authorized to access group: Group authorization failed',
-      type: 'GROUP_AUTHORIZATION_FAILED',
-      code: 30,
-      retriable: false,
-    } as never);
-    fake.crash(coordinatorNotFound(refused), false);
+    fake.crash(coordinatorNotFound(groupAuthorizationFailed()), false);
     t.mock.timers.tick(60_000);
     await settle();
     assert.deepEqual(fake.calls, []);
@@ -138,8 +129,7 @@ describe('a consumer kafkajs gave up on', () => {
 
   test('a coordinator lookup cut short by a broker going away: started again', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] });
-    const closed = new KafkaJSConnectionError('Connection closed', { broker: '127.0.0.1:9092' } as never);
-    fake.crash(coordinatorNotFound(closed), false);
+    fake.crash(coordinatorNotFound(connectionClosed()), false);
     t.mock.timers.tick(1_000);
     await settle();
     assert.deepEqual(fake.calls, ['connect', 'subscribe', 'run']);
