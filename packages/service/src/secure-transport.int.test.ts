@@ -184,10 +184,21 @@ async function rejection(fn: () => Promise<unknown>): Promise<{ err: Error; ms: 
 }
 
 /**
- * Starts a subscriber that Kafka refuses; resolves with why it gave up (its start's rejection or
- * its failure) and how often kafkajs crashed, counted 3 s after it gave up: no restart loop.
+ * Starts a subscriber of `s`'s bus, as `groupId` on `topic` (handling `type`), that Kafka
+ * refuses; resolves with why it gave up (its start's rejection or its failure), how often
+ * kafkajs crashed, counted 3 s after it gave up (no restart loop), and the subscriber.
  */
-async function givesUp(sub: Subscriber): Promise<{ why: string; crashes: number }> {
+async function givesUp(
+  s: Service,
+  groupId: string,
+  topic: TopicKey,
+  type: EventType,
+): Promise<{ why: string; crashes: number; sub: Subscriber }> {
+  const sub = s.bus.subscribe({
+    groupId,
+    topics: [topic],
+    handlers: { [type]: async () => undefined } as never,
+  });
   let crashes = 0;
   sub.consumer.on(sub.consumer.events.CRASH, () => {
     crashes += 1;
@@ -201,7 +212,7 @@ async function givesUp(sub: Subscriber): Promise<{ why: string; crashes: number 
     what: 'the consumer to give up',
   });
   await new Promise((r) => setTimeout(r, 3000));
-  return { why, crashes };
+  return { why, crashes, sub };
 }
 
 /** A publisher as Kafka's super user, for the events the services consume. */
@@ -302,12 +313,12 @@ describe('services on Kafka with SASL_SSL, Redis over TLS with AUTH, S3 over htt
     const s = await build('node-manager');
     await s.start();
     assert.ok(!kafkaAccess['node-manager'].reads.includes('metrics'));
-    const sub = s.bus.subscribe({
-      groupId: 'scalewise.node-manager',
-      topics: ['metrics'],
-      handlers: { 'io.scalewise.PoolMetricsObserved': async () => undefined } as never,
-    });
-    const { why, crashes } = await givesUp(sub);
+    const { why, crashes, sub } = await givesUp(
+      s,
+      'scalewise.node-manager',
+      'metrics',
+      'io.scalewise.PoolMetricsObserved',
+    );
     assert.match(why, /TOPIC_AUTHORIZATION_FAILED/);
     assert.match(why, /scalewise\.metrics/);
     assert.ok(crashes <= 1, `${crashes} crashes`);
@@ -318,12 +329,12 @@ describe('services on Kafka with SASL_SSL, Redis over TLS with AUTH, S3 over htt
   test('a consumer group without an ACL: the consumer stops naming GROUP_AUTHORIZATION_FAILED and the group, once', async () => {
     const s = await build('node-manager');
     await s.start();
-    const sub = s.bus.subscribe({
-      groupId: 'scalewise.decision-engine',
-      topics: ['decisions'],
-      handlers: { 'io.scalewise.ScaleUpDecision': async () => undefined } as never,
-    });
-    const { why, crashes } = await givesUp(sub);
+    const { why, crashes, sub } = await givesUp(
+      s,
+      'scalewise.decision-engine',
+      'decisions',
+      'io.scalewise.ScaleUpDecision',
+    );
     assert.match(why, /GROUP_AUTHORIZATION_FAILED/);
     assert.match(why, /consumer group scalewise\.decision-engine/);
     assert.ok(crashes <= 1, `${crashes} crashes`);

@@ -11,6 +11,7 @@ import type { EventData } from '@scalewise/events';
 import { createService, type Service } from '@scalewise/service';
 import { getStack, type StackEndpoints, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
 import { Redis } from 'ioredis';
+import { recordedData } from '../test-support/listener.ts';
 import { createTriggerBridge, type TriggerBridge } from './bridge.ts';
 
 const quiet = new Writable({ write: (_c, _e, done) => done() });
@@ -126,12 +127,10 @@ describe('the Redis Streams trigger bridge', () => {
       timeoutMs: 20_000,
       what: 'the good entry',
     });
-    await waitFor(() => rec.of('io.scalewise.DeadLetterRecorded').length >= 1, {
+    const dl = await waitFor(() => recordedData(rec, 'io.scalewise.DeadLetterRecorded')[0], {
       timeoutMs: 20_000,
       what: 'the dead letter',
     });
-    const dl = rec.of('io.scalewise.DeadLetterRecorded')[0]
-      ?.data as EventData<'io.scalewise.DeadLetterRecorded'>;
     assert.match(dl.reason, new RegExp(`entry ${bad}: 'pod_count' must be an integer >= 1, got 'lots'`));
     assert.equal(dl.topic, `redis:${stream}`);
     const stored = await service.bus.dlq.get(dl.key);
