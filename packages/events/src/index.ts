@@ -74,5 +74,5 @@ export {
   validateEvent,
 } from './envelope.ts';
 export { type EventIdParts, eventIdOf } from './ids.ts';
-export { sampleData, sampleEvent, sampleEvents } from './samples.ts';
+export { sampleChild, sampleData, sampleEvent, sampleEvents } from './samples.ts';
 export { AUDIT_KEY, comparisonSchema, explanationSchema, UNPLACEABLE_KEY } from './schemas.ts';

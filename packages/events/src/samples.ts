@@ -7,6 +7,7 @@ import type { EventData, EventType } from './catalogue.ts';
 import {
   type AnyScalewiseEvent,
   type CreateEventOptions,
+  causedBy,
   createEvent,
   type ScalewiseEvent,
 } from './envelope.ts';
@@ -345,6 +346,25 @@ export function sampleEvent<T extends EventType>(
   options: Omit<CreateEventOptions, 'source'> & { source?: string },
 ): AnyScalewiseEvent {
   return createEvent(type, { ...sampleData[type], ...data } as EventData<T>, {
+    source: '/scalewise/test',
+    ...options,
+  }) as AnyScalewiseEvent;
+}
+
+/**
+ * An event of `type` carrying its sample data with `data` on top, caused by `parent` (its
+ * correlation, its cluster and partition key unless the options give them): how tests make
+ * the next event of a chain, as {@link sampleEvent} makes the first. The options are
+ * causedBy's; the source defaults to `/scalewise/test`.
+ * @throws ScalewiseError SCHEMA_VIOLATION when the data does not fit the type.
+ */
+export function sampleChild<T extends EventType>(
+  parent: ScalewiseEvent,
+  type: T,
+  data: Partial<EventData<T>> = {},
+  options: Partial<Omit<CreateEventOptions, 'correlationid' | 'causationid'>> = {},
+): AnyScalewiseEvent {
+  return causedBy(parent, type, { ...sampleData[type], ...data } as EventData<T>, {
     source: '/scalewise/test',
     ...options,
   }) as AnyScalewiseEvent;
