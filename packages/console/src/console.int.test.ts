@@ -16,14 +16,7 @@ import { consoleRoutes } from '@scalewise/alert-manager/console';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { type LoadedConfig, loadConfig } from '@scalewise/config';
 import { defineDecisionEngine } from '@scalewise/decision-engine';
-import {
-  causedBy,
-  createEvent,
-  type EventData,
-  type EventType,
-  sampleData,
-  sampleEvent,
-} from '@scalewise/events';
+import { causedBy, type EventData, type EventType, sampleEvent } from '@scalewise/events';
 import { createPoolStore, listed } from '@scalewise/pool';
 import { buildApp, createService, type Service } from '@scalewise/service';
 import { createLogger } from '@scalewise/telemetry';
@@ -70,6 +63,27 @@ const src = { source: '/scalewise/test/console' };
 const bearer = () => ({ headers: { authorization: `Bearer ${token}` } });
 const ev = <T extends EventType>(type: T, data: Partial<EventData<T>>) =>
   sampleEvent(type, data, { ...src, clusterid: loaded.config.cluster_id });
+
+/** The ClusterStateSynced of `n` workers, every view agreeing. */
+const syncedAt = (n: number) =>
+  ev('io.scalewise.ClusterStateSynced', { workers: n, k8s_nodes: n, docker_containers: n, db_workers: n });
+
+/**
+ * state-sync's listing, as it writes it into the pool's ledger before it says so: the Ready
+ * workers `workers-1` to `workers-<n>`, applied once as `batch`.
+ */
+async function listWorkers(n: number, batch: string): Promise<void> {
+  const store = createPoolStore({
+    redis: am.bus.redis,
+    clusterId: loaded.config.cluster_id,
+    service: 'state-sync',
+  });
+  const workers = Array.from({ length: n }, (_, i) => ({ name: `workers-${i + 1}`, ready: true }));
+  await store.apply('workers', batch, (l) => ({
+    ledger: listed(l, workers, Date.now()).ledger,
+    outputs: [],
+  }));
+}
 
 /** Bytes on the wire for a GET with gzip accepted (headers excluded). */
 function wireBytes(url: string): Promise<{ bytes: number; encoding: string; csp: string }> {
@@ -266,26 +280,8 @@ describe('the web console in a real browser', () => {
 
     // The pool's ledger lists 3 workers (as state-sync does), and it says so; then pods are pending.
     const pub = am.bus.publisher;
-    await createPoolStore({
-      redis: am.bus.redis,
-      clusterId: loaded.config.cluster_id,
-      service: 'state-sync',
-    }).apply('workers', 'seed', (l) => ({
-      ledger: listed(
-        l,
-        ['workers-1', 'workers-2', 'workers-3'].map((name) => ({ name, ready: true })),
-        Date.now(),
-      ).ledger,
-      outputs: [],
-    }));
-    await pub.publish(
-      ev('io.scalewise.ClusterStateSynced', {
-        workers: 3,
-        k8s_nodes: 3,
-        docker_containers: 3,
-        db_workers: 3,
-      }),
-    );
+    await listWorkers(3, 'seed');
+    await pub.publish(syncedAt(3));
     // The state and signals topics are read independently: pending pods read before the pool's
     // size is known decide nothing. Wait until the engine knows it.
     await waitFor(
@@ -346,25 +342,9 @@ describe('the web console in a real browser', () => {
     );
     await pub.publish(started);
     await pub.publish(done);
-    const synced = ev('io.scalewise.ClusterStateSynced', {
-      workers: d.desired_workers,
-      k8s_nodes: d.desired_workers,
-      docker_containers: d.desired_workers,
-      db_workers: d.desired_workers,
-    });
+    const synced = syncedAt(d.desired_workers);
     // node-manager and state-sync write what they state into the pool's ledger first.
-    await createPoolStore({
-      redis: am.bus.redis,
-      clusterId: loaded.config.cluster_id,
-      service: 'state-sync',
-    }).apply('workers', 'after-scale-up', (l) => ({
-      ledger: listed(
-        l,
-        Array.from({ length: d.desired_workers }, (_, i) => ({ name: `workers-${i + 1}`, ready: true })),
-        Date.now(),
-      ).ledger,
-      outputs: [],
-    }));
+    await listWorkers(d.desired_workers, 'after-scale-up');
     await pub.publish(synced);
     await waitFor(
       async () => {
@@ -430,9 +410,9 @@ describe('the web console in a real browser', () => {
 
     // A dead letter: the count in the header, its details behind the link.
     assert.equal((await page.locator('#dlq-count').textContent()) ?? '', '0');
-    const letter = createEvent(
+    const letter = sampleEvent(
       'io.scalewise.DeadLetterRecorded',
-      { ...sampleData['io.scalewise.DeadLetterRecorded'], topic: `${prefix}triggers` },
+      { topic: `${prefix}triggers` },
       { ...src, clusterid: loaded.config.cluster_id, partitionkey: `${prefix}triggers` },
     );
     await pub.publish(letter);

@@ -10,10 +10,9 @@ import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig } from '@scalewise/config';
 import {
   type AnyScalewiseEvent,
-  causedBy,
   type EventData,
   type EventType,
-  sampleData,
+  sampleChild,
   sampleEvent,
   shortName,
 } from '@scalewise/events';
@@ -224,19 +223,8 @@ describe('alert-manager on the real servers', () => {
     const { service, base, cid } = await startAlertManager('[]');
     const auth = { authorization: `Bearer ${token}` };
     const pending = ev('io.scalewise.PendingPodsDetected', {}, cid);
-    const src = { source: '/scalewise/test' };
-    const decision = causedBy(
-      pending,
-      'io.scalewise.ScaleUpDecision',
-      sampleData['io.scalewise.ScaleUpDecision'],
-      src,
-    );
-    const started = causedBy(
-      decision,
-      'io.scalewise.ScaleUpStarted',
-      sampleData['io.scalewise.ScaleUpStarted'],
-      src,
-    );
+    const decision = sampleChild(pending, 'io.scalewise.ScaleUpDecision');
+    const started = sampleChild(decision, 'io.scalewise.ScaleUpStarted');
     await service.bus.publisher.publish(pending, decision, started);
     await waitFor(
       async () => {
@@ -265,7 +253,7 @@ describe('alert-manager on the real servers', () => {
     );
     assert.equal(
       (x.chain[1]?.event.data as { desired_workers?: number } | undefined)?.desired_workers,
-      sampleData['io.scalewise.ScaleUpDecision'].desired_workers,
+      (decision.data as EventData<'io.scalewise.ScaleUpDecision'>).desired_workers,
     );
     const missing = await fetch(`${base}/v1/explain/nope`, { headers: auth });
     assert.equal(missing.status, 404);

@@ -14,7 +14,7 @@ import {
   createEvent,
   type EventData,
   type EventType,
-  sampleData,
+  sampleChild,
   sampleEvent,
   shortName,
   toKafkaMessage,
@@ -111,12 +111,7 @@ describe('decision-engine on the real broker', () => {
       await produce(
         svc,
         'node-manager',
-        causedBy(
-          started,
-          'io.scalewise.NodeRemoved',
-          { ...sampleData['io.scalewise.NodeRemoved'], ...base, node_name: 'workers-3' },
-          s,
-        ),
+        sampleChild(started, 'io.scalewise.NodeRemoved', { ...base, node_name: 'workers-3' }, s),
       );
       await produce(
         svc,

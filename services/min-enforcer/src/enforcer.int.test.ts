@@ -15,7 +15,7 @@ import {
   causedBy,
   type EventData,
   type EventType,
-  sampleData,
+  sampleChild,
   sampleEvent,
   shortName,
   topicOf,
@@ -168,19 +168,14 @@ async function carryOut(svc: Service, parent: AnyScalewiseEvent, count: number, 
   );
   await produce(svc, 'node-manager', last);
   for (const node of nodes.slice(0, count)) {
-    const created: AnyScalewiseEvent = causedBy(
+    const created: AnyScalewiseEvent = sampleChild(
       last,
       'io.scalewise.NodeCreated',
-      { ...sampleData['io.scalewise.NodeCreated'], ...base, node_name: node },
+      { ...base, node_name: node },
       s,
     );
     await produce(svc, 'node-manager', created);
-    last = causedBy(
-      created,
-      'io.scalewise.NodeReady',
-      { ...sampleData['io.scalewise.NodeReady'], ...base, node_name: node },
-      s,
-    );
+    last = sampleChild(created, 'io.scalewise.NodeReady', { ...base, node_name: node }, s);
     await produce(svc, 'node-manager', last);
   }
   const done = causedBy(
@@ -404,15 +399,10 @@ describe('min-enforcer on the real broker, with the pool ledger', () => {
     await produce(
       me,
       'node-manager',
-      causedBy(
+      sampleChild(
         first,
         'io.scalewise.ScalingActionFailed',
-        {
-          ...sampleData['io.scalewise.ScalingActionFailed'],
-          pool: POOL,
-          action_id: first.id,
-          completed_count: 0,
-        },
+        { pool: POOL, action_id: first.id, completed_count: 0 },
         { source: '/scalewise/test/node-manager' },
       ),
     );

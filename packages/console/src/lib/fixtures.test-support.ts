@@ -1,31 +1,28 @@
 // Events for the console's unit tests, made with the catalogue's own constructors.
 import {
   type AnyScalewiseEvent,
-  causedBy,
   type EventData,
   type EventType,
+  sampleChild,
   sampleData,
   sampleEvent,
 } from '@scalewise/events';
-
-const src = { source: '/scalewise/test' };
 
 export const ev = <T extends EventType>(
   type: T,
   data: Partial<EventData<T>>,
   time: string,
   pool = 'workers',
-) => sampleEvent(type, { pool, ...data } as Partial<EventData<T>>, { ...src, clusterid: 'test', time });
+) => sampleEvent(type, { pool, ...data } as Partial<EventData<T>>, { clusterid: 'test', time });
 
 /** PendingPodsDetected -> ScaleUpDecision (3 -> 5, clamped from 6 by max) -> ScaleUpStarted -> ScalingActionCompleted. */
 export function scaleUpChain(t0 = Date.parse('2026-11-22T11:20:00.000Z')): AnyScalewiseEvent[] {
   const at = (s: number) => new Date(t0 + s * 1000).toISOString();
   const pending = ev('io.scalewise.PendingPodsDetected', {}, at(0));
-  const decision = causedBy(
+  const decision = sampleChild(
     pending,
     'io.scalewise.ScaleUpDecision',
     {
-      ...sampleData['io.scalewise.ScaleUpDecision'],
       explanation: {
         ...sampleData['io.scalewise.ScaleUpDecision'].explanation,
         comparisons: [
@@ -35,26 +32,25 @@ export function scaleUpChain(t0 = Date.parse('2026-11-22T11:20:00.000Z')): AnySc
         clamped: { wanted: 6, got: 5, by: 'max' },
       },
     },
-    { ...src, time: at(1) },
+    { time: at(1) },
   );
-  const started = causedBy(
+  const started = sampleChild(
     decision,
     'io.scalewise.ScaleUpStarted',
-    { ...sampleData['io.scalewise.ScaleUpStarted'], action_id: decision.id },
-    { ...src, time: at(2) },
+    { action_id: decision.id },
+    { time: at(2) },
   );
-  const done = causedBy(
+  const done = sampleChild(
     started,
     'io.scalewise.ScalingActionCompleted',
     {
-      ...sampleData['io.scalewise.ScalingActionCompleted'],
       action: 'scale_up',
       action_id: decision.id,
       count: 2,
       previous_workers: 3,
       new_workers: 5,
     },
-    { ...src, time: at(30) },
+    { time: at(30) },
   );
-  return [pending, decision, started, done] as AnyScalewiseEvent[];
+  return [pending, decision, started, done];
 }

@@ -1,14 +1,7 @@
 // The event history against the real Redis of the stack.
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import {
-  type AnyScalewiseEvent,
-  causedBy,
-  type EventData,
-  type EventType,
-  sampleData,
-  sampleEvent,
-} from '@scalewise/events';
+import { type EventType, sampleChild, sampleEvent } from '@scalewise/events';
 import { integrationFixture, uniqueName } from '@scalewise/testing';
 import type { Redis } from 'ioredis';
 import { createRedisHistory } from './history.ts';
@@ -20,11 +13,15 @@ before(async () => {
 });
 
 const base = Date.now() - 60_000;
-const at = <T extends EventType>(type: T, offsetMs: number, pool = 'workers') =>
-  sampleEvent(type, { pool } as unknown as Partial<EventData<T>>, {
-    clusterid: 'local',
-    time: new Date(base + offsetMs).toISOString(),
-  });
+const at = (type: EventType, offsetMs: number, pool = 'workers') =>
+  sampleEvent(
+    type,
+    { pool },
+    {
+      clusterid: 'local',
+      time: new Date(base + offsetMs).toISOString(),
+    },
+  );
 
 async function cleanup(prefix: string) {
   const keys = await redis.keys(`${prefix}:*`);
@@ -69,15 +66,12 @@ test('a redelivered event is stored once, and found by id and by its chain', asy
   t.after(() => cleanup(prefix));
   const h = createRedisHistory(redis, { prefix });
   const root = at('io.scalewise.NodeUnexpectedlyLost', 0);
-  const child = causedBy(
+  const child = sampleChild(
     root,
     'io.scalewise.MinimumNodesViolation',
-    sampleData['io.scalewise.MinimumNodesViolation'],
-    {
-      source: '/scalewise/min-enforcer',
-      time: new Date(base + 500).toISOString(),
-    },
-  ) as AnyScalewiseEvent;
+    {},
+    { source: '/scalewise/min-enforcer', time: new Date(base + 500).toISOString() },
+  );
   await h.append(root);
   await h.append(child);
   await h.append(child);
