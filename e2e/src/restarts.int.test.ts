@@ -4,12 +4,7 @@
 // nodes as the decisions asked for, none made twice.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import {
-  type PrivateKafka,
-  type PrivateRedis,
-  startPrivateKafka,
-  startPrivateRedis,
-} from '@scalewise/bus/test-support';
+import { type PrivateServer, startPrivateKafka, startPrivateRedis } from '@scalewise/bus/test-support';
 import { createEvent, type EventData, toKafkaMessage } from '@scalewise/events';
 import { testKafka, waitFor } from '@scalewise/testing';
 import { dataOf, eventsOf, waitForSynced } from './expect.ts';
@@ -131,14 +126,19 @@ async function answeredOnce(s: System, ids: string[], what: string): Promise<voi
 }
 
 /**
- * A system on `servers`, 12 triggers produced while `down` then `up` run 3 s apart (from the
- * fifth trigger on), then every trigger answered once.
+ * A system on `servers` (with the test's own `server` among them), 12 triggers produced while
+ * `server` goes down (SIGKILLed with `kill`, stopped with `stop`) and starts again 3 s later
+ * (from the fifth trigger on), then every trigger answered once. The server is destroyed at
+ * the file's end.
  */
 async function underFault(
   label: string,
+  server: PrivateServer,
   servers: SystemOptions['servers'],
-  fault: { down(): Promise<void>; up(): Promise<void>; what: string },
+  down: 'kill' | 'stop',
+  what: string,
 ): Promise<void> {
+  cleanup.push(() => server.destroy());
   const s = await startSystem({
     label,
     pool: { min: 1, max: 30, underutilizedForSeconds: 3600 },
@@ -151,42 +151,24 @@ async function underFault(
   const ids = await produce(s, plan(s.pool), 400, (i) => {
     if (i !== 4) return;
     done = (async () => {
-      await fault.down();
+      await server[down]();
       await new Promise((r) => setTimeout(r, 3000));
-      await fault.up();
+      await server.start();
     })();
   });
   await done;
-  await answeredOnce(s, ids, fault.what);
+  await answeredOnce(s, ids, what);
 }
 
 describe('restarts of a server under load', () => {
   test('the broker SIGKILLed and restarted while triggers are produced: each answered once, no node twice', async () => {
-    const kafka: PrivateKafka = await startPrivateKafka();
-    cleanup.push(() => kafka.destroy());
-    await underFault(
-      'chaos-broker',
-      { kafkaBrokers: kafka.brokers },
-      {
-        down: () => kafka.kill(),
-        up: () => kafka.start(),
-        what: 'broker SIGKILLed',
-      },
-    );
+    const kafka = await startPrivateKafka();
+    await underFault('chaos-broker', kafka, { kafkaBrokers: kafka.brokers }, 'kill', 'broker SIGKILLed');
   });
 
   test('Redis restarted while triggers are produced: each answered once, no duplicate decision', async () => {
     // As docker-compose.yml runs it: the append-only file keeps the data across the restart.
-    const redis: PrivateRedis = await startPrivateRedis({ appendOnly: true });
-    cleanup.push(() => redis.destroy());
-    await underFault(
-      'chaos-redis',
-      { redisUrl: redis.url },
-      {
-        down: () => redis.stop(),
-        up: () => redis.start(),
-        what: 'Redis restarted',
-      },
-    );
+    const redis = await startPrivateRedis({ appendOnly: true });
+    await underFault('chaos-redis', redis, { redisUrl: redis.url }, 'stop', 'Redis restarted');
   });
 });
