@@ -10,10 +10,17 @@ import { timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ScalewiseError } from '@scalewise/errors';
 import type { CreateRequest, ErrorBody, WireTaint } from '@scalewise/providers/provisioner-contract';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
-import { ContractError, type Machines } from './machines.ts';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
+import { ContractError } from './machine-record.ts';
+import type { Machines } from './machines.ts';
 
-export { ContractError, createMachines, type Machines, type MachinesDeps, nodeOf } from './machines.ts';
+export { ContractError, nodeOf } from './machine-record.ts';
+export { createMachines, type Machines, type MachinesDeps } from './machines.ts';
 
 export interface AppDeps {
   machines: Machines;
@@ -75,41 +82,46 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = (
     https ? Fastify({ ...server, https } as FastifyServerOptions) : Fastify(server)
   ) as FastifyInstance;
-  const { machines } = deps;
+  if (deps.tokenFile) requireToken(app, deps.tokenFile);
+  app.setErrorHandler(answerError);
+  healthRoutes(app, deps.machines);
+  workerRoutes(app, deps.machines);
+  return app;
+}
 
+/** Every route but the health checks wants the bearer token of `tokenFile` (read per request: rotated in place). */
+function requireToken(app: FastifyInstance, tokenFile: string): void {
   app.addHook('onRequest', async (req, reply) => {
-    if (!deps.tokenFile || req.url === '/healthz' || req.url === '/readyz') return;
-    const want = Buffer.from(readFileSync(deps.tokenFile, 'utf8').trim());
+    if (req.url === '/healthz' || req.url === '/readyz') return;
+    const want = Buffer.from(readFileSync(tokenFile, 'utf8').trim());
     const got = Buffer.from((req.headers.authorization ?? '').replace(/^Bearer /, ''));
     if (want.length === 0 || got.length !== want.length || !timingSafeEqual(got, want))
       return answer(reply, 401, 'UNAUTHENTICATED', 'a missing or wrong bearer token');
   });
+}
 
-  app.setErrorHandler((err, _req, reply) => {
-    if (err instanceof ContractError) return answer(reply, err.status, err.code, err.message);
-    const status = (err as { statusCode?: number }).statusCode;
-    if (status !== undefined && status >= 400 && status < 500)
-      return answer(reply, 400, 'INVALID_REQUEST', (err as Error).message);
-    // The API server (the infrastructure) failed: worth a retry.
-    const retriable = err instanceof ScalewiseError ? err.retriable : true;
-    return answer(
-      reply,
-      retriable ? 503 : 500,
-      retriable ? 'UNAVAILABLE' : 'INTERNAL',
-      (err as Error).message,
-      retriable,
-    );
-  });
+/** A failure as the contract's error body: its own codes, a bad request, or the infrastructure's. */
+function answerError(err: unknown, _req: FastifyRequest, reply: FastifyReply) {
+  if (err instanceof ContractError) return answer(reply, err.status, err.code, err.message);
+  const status = (err as { statusCode?: number }).statusCode;
+  if (status !== undefined && status >= 400 && status < 500)
+    return answer(reply, 400, 'INVALID_REQUEST', (err as Error).message);
+  // The API server (the infrastructure) failed: worth a retry.
+  const retriable = err instanceof ScalewiseError ? err.retriable : true;
+  return answer(
+    reply,
+    retriable ? 503 : 500,
+    retriable ? 'UNAVAILABLE' : 'INTERNAL',
+    (err as Error).message,
+    retriable,
+  );
+}
 
-  const poolOf = (params: unknown, reply: FastifyReply): string | undefined => {
-    const pool = (params as { pool: string }).pool;
-    if (DNS_LABEL.test(pool)) return pool;
-    answer(reply, 400, 'INVALID_REQUEST', `pool: a DNS label, not '${pool}'`);
-    return undefined;
-  };
-
-  // /healthz is the contract's; /readyz is the same check under the name every Scalewise
-  // image answers, for an orchestrator's readiness probe (and scripts/validate-deploy).
+/**
+ * /healthz is the contract's; /readyz is the same check under the name every Scalewise image
+ * answers, for an orchestrator's readiness probe (and scripts/validate-deploy).
+ */
+function healthRoutes(app: FastifyInstance, machines: Machines): void {
   const healthy = async (_req: unknown, reply: FastifyReply) => {
     try {
       await machines.healthy();
@@ -120,7 +132,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   };
   app.get('/healthz', healthy);
   app.get('/readyz', healthy);
+}
 
+/** The pool named in the path, or undefined once the 400 is answered. */
+function poolOf(params: unknown, reply: FastifyReply): string | undefined {
+  const pool = (params as { pool: string }).pool;
+  if (DNS_LABEL.test(pool)) return pool;
+  answer(reply, 400, 'INVALID_REQUEST', `pool: a DNS label, not '${pool}'`);
+  return undefined;
+}
+
+/** The contract's workers of a pool: list, create (idempotent by key), delete. */
+function workerRoutes(app: FastifyInstance, machines: Machines): void {
   app.get('/pools/:pool/workers', async (req, reply) => {
     const pool = poolOf(req.params, reply);
     if (pool === undefined) return reply;
@@ -144,6 +167,4 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (pool === undefined) return reply;
     return { worker: await machines.remove(pool, (req.params as { name: string }).name) };
   });
-
-  return app;
 }

@@ -5,13 +5,11 @@
  * simulation (packages/scheduling, core/simulate.ts), the waiting pods placed by it, each
  * pool's nodes and worker pods. A pool's nodes carry `scalewise.io/pool=<pool>`.
  */
-import { type Config, type PoolConfig, poolTemplate } from '@scalewise/config';
+import type { Config, PoolConfig } from '@scalewise/config';
 import {
-  ACTION_ANNOTATION,
   CA_SCALE_DOWN_DISABLED,
   evictionBlocker,
   type Kube,
-  MANAGED_BY,
   type NodeInfo,
   nodeCache,
   type PdbInfo,
@@ -26,10 +24,19 @@ import {
   simPod,
   snapshotOf,
   type WatchCache,
-  WORKER_KIND_LABEL,
 } from '@scalewise/kube';
 import type { BoundPod, NodeTemplate, Snapshot } from '@scalewise/scheduling';
 import { type PendingPlan, type PendingPod, planPending, type SensePolicy } from '../core/index.ts';
+import {
+  group,
+  isWorkerPod,
+  nodeCountsOf,
+  nodesByAction,
+  type PoolTemplate,
+  pendingSample,
+  poolTemplatesOf,
+  type Waiting,
+} from './cluster-readings.ts';
 
 export interface ClusterViewDeps {
   kube: Kube;
@@ -51,63 +58,6 @@ export interface RoundViews {
   snapshot: Snapshot;
   plan: Placed;
 }
-
-/** Appends `item` to the list of `key`. */
-function group<T>(map: Map<string, T[]>, key: string, item: T): void {
-  const list = map.get(key);
-  if (list) list.push(item);
-  else map.set(key, [item]);
-}
-
-const pendingSample = (p: ReturnType<typeof pendingUnschedulable>[number]): PendingPod => ({
-  namespace: p.namespace,
-  name: p.name,
-  cpuMillicores: p.requests.cpuMillicores,
-  memoryBytes: p.requests.memoryBytes,
-  pendingSince: p.since,
-  ...(p.workload ? { owner: p.workload } : {}),
-  reason: 'Unschedulable',
-});
-
-/** A pods pool's worker: node-manager's pods provider labels them; not finished or going. */
-const isWorkerPod = (p: PodInfo): boolean =>
-  p.labels[WORKER_KIND_LABEL] === 'pod' &&
-  p.labels[MANAGED_BY] === 'scalewise' &&
-  p.deletedAt === undefined &&
-  p.phase !== 'Succeeded' &&
-  p.phase !== 'Failed';
-
-/** A node pool's policy and its template, as its nodes are made (what it may add aside). */
-interface PoolTemplate {
-  policy: SensePolicy;
-  template: ReturnType<typeof poolTemplate>;
-}
-
-/**
- * Each node pool's template, as its nodes are made (the config does not change at run time).
- * Among pools the expander finds equal the order decides: `defaultPool` first.
- */
-function poolTemplatesOf(
-  policies: readonly SensePolicy[],
-  poolConfigs: ReadonlyMap<string, PoolConfig>,
-  defaultPool: string | undefined,
-): PoolTemplate[] {
-  return policies
-    .filter((p) => p.workerKind !== 'pod' && poolConfigs.has(p.pool))
-    .map((p) => ({ policy: p, template: poolTemplate(poolConfigs.get(p.pool) as PoolConfig) }))
-    .sort((a, b) => Number(b.policy.pool === defaultPool) - Number(a.policy.pool === defaultPool));
-}
-
-/** How many nodes of the snapshot each pool has. */
-function nodeCountsOf(snap: Snapshot): Map<string, number> {
-  const nodeCounts = new Map<string, number>();
-  for (const n of snap.nodes)
-    if (n.pool !== undefined) nodeCounts.set(n.pool, (nodeCounts.get(n.pool) ?? 0) + 1);
-  return nodeCounts;
-}
-
-/** A waiting pod the simulation places, with its sample for the report. */
-type Waiting = { pod: ReturnType<typeof simPod>; sample: PendingPod };
 
 export class ClusterView {
   readonly nodes: WatchCache<NodeInfo>;
@@ -254,24 +204,9 @@ export class ClusterView {
     return { podsPoolPending, waiting };
   }
 
-  /**
-   * Of each pool's nodes, how many each recent action made (node-manager's action id on the
-   * node, within the pool's action timeout): the decision-engine subtracts what its actions in
-   * flight have already delivered, so the sizing does not hang on which topic it read first.
-   */
+  /** Of each pool's nodes, how many each recent action made ({@link nodesByAction}). */
   private actionNodes(at: number): Map<string, Record<string, number>> {
-    const out = new Map<string, Record<string, number>>();
-    for (const n of this.nodes.values()) {
-      const pool = n.labels[POOL_LABEL];
-      const action = n.annotations[ACTION_ANNOTATION];
-      const cfg = pool === undefined ? undefined : this.poolConfigs.get(pool);
-      if (!cfg || action === undefined || n.deletedAt !== undefined) continue;
-      if (at - n.createdAt > cfg.action_timeout_seconds * 1000) continue;
-      const counts = out.get(cfg.name) ?? {};
-      counts[action] = (counts[action] ?? 0) + 1;
-      out.set(cfg.name, counts);
-    }
-    return out;
+    return nodesByAction(this.nodes.values(), this.poolConfigs, at);
   }
 }
 
