@@ -1,19 +1,16 @@
 // What a person reads: event lines, decision numbers, explained chains, the pools table.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { explain } from '@scalewise/alert-manager/core';
 import { type AnyScalewiseEvent, createEvent, eventTypes, sampleData } from '@scalewise/events';
-import { PENDING_SCALE_UP_CHAIN } from '@scalewise/testing/chains';
 import { colourEnabled, palette } from './colour.ts';
 import {
   formatDecisionNumbers,
   formatEventLine,
-  formatExplanation,
   formatPoolExplanation,
   formatStatus,
   summarize,
 } from './format.ts';
-import { chainPositions, scaleUpChain } from './test-fixtures.ts';
+import { scaleUpChain } from './test-fixtures.ts';
 
 const ESC = '\x1b[';
 
@@ -147,39 +144,6 @@ describe('decision numbers', () => {
 });
 
 describe('explain rendering', () => {
-  test('the chain of a scale-up, indented by depth, asked-for event marked, numbers under the decision', () => {
-    const c = scaleUpChain();
-    const x = explain(c.decision.id, c.all);
-    assert.ok(x);
-    const lines = formatExplanation(x, c.decision.id);
-    const positions = chainPositions(lines, PENDING_SCALE_UP_CHAIN);
-    const typeAt = (type: string) => lines.findIndex((l) => l.includes(` ${type} `));
-    // Depth d is indented by 2 * (d + 1) spaces before the marker.
-    PENDING_SCALE_UP_CHAIN.forEach((type, depth) => {
-      const line = lines[positions[depth] as number] as string;
-      const mark = type === 'ScaleUpDecision' ? '*' : ' ';
-      assert.ok(line.startsWith(`${'  '.repeat(depth + 1)}${mark} 2026-`), `${type}: '${line}'`);
-    });
-    const decisionAt = typeAt('ScaleUpDecision');
-    assert.deepEqual(
-      lines.slice(decisionAt + 1, decisionAt + 5).map((l) => l.trim()),
-      [
-        'rule pending_pods: 3 pods pending for 4s; 2 more 4-CPU workers fit them',
-        'inputs: pending_count=3, requested_cpu_millicores=6000, node_cpu_millicores=4000',
-        'compared: pending_count 3 > 0 -> true',
-        'clamped: wanted 6, got 5 (by max)',
-      ],
-    );
-    assert.equal(lines[0], `correlation ${c.pending.id}: 6 event(s) on the path, * marks evt-decision`);
-    const blockedAt = lines.indexOf('not acted on (reasons in this chain):');
-    assert.ok(blockedAt > decisionAt);
-    assert.match(lines[blockedAt + 1] as string, /ScaleDownBlocked .*scale-down blocked: pending_pods/);
-    assert.match(
-      lines[blockedAt + 2] as string,
-      /^ +rule no_scale_down_while_pending: 3 pods pending: no scale-down$/,
-    );
-  });
-
   test('the reasons in force and the decisions around a time, (none) when empty', () => {
     const c = scaleUpChain();
     const lines = formatPoolExplanation({

@@ -2,7 +2,7 @@
  * Fixture events for the tests: seed 000's scale-up on pending pods as one causal chain,
  * PendingPodsDetected -> ScaleUpDecision -> ScaleUpStarted -> NodeCreated -> NodeReady ->
  * ScalingActionCompleted, plus a ScaleDownBlocked in the same correlation. Never used by the
- * CLI itself.
+ * CLI itself; e2e/'s CLI tests import it as `@scalewise/cli/test-fixtures`.
  */
 import assert from 'node:assert/strict';
 import {

@@ -1,6 +1,7 @@
 // End to end with the real decision-engine on the real broker, Redis and S3: a trigger the
 // CLI publishes is decided (or rejected) by the engine, and `status` reads the engine's pools.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { loadConfig } from '@scalewise/config';
@@ -12,13 +13,14 @@ import {
   integrationFixture,
   type NodeResult,
   quiet,
+  repositoryRoot,
   serversYaml,
   startNode,
   uniqueName,
   waitFor,
 } from '@scalewise/testing';
 
-const main = new URL('./main.ts', import.meta.url).pathname;
+const main = join(repositoryRoot(), 'packages', 'cli', 'src', 'main.ts');
 const fx = integrationFixture({ recorder: recordTopics });
 let engine: Service;
 let prefix: string;

@@ -1,6 +1,7 @@
 // The scalewise binary as an operator runs it, against the real broker of the stack; the
 // REST commands against a small local server speaking alert-manager's and the
-// decision-engine's contracts from fixture events (our own services' stand-ins).
+// decision-engine's contracts from fixture events (our own services' stand-ins; the explain
+// answers are alert-manager's own core, which is why this file lives in e2e/).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { explain, reasonsInForce } from '@scalewise/alert-manager/core';
 import { cliActor, createBreaker, createPublisher } from '@scalewise/bus';
+import { chainPositions, scaleUpChain } from '@scalewise/cli/test-fixtures';
 import {
   type AnyScalewiseEvent,
   createEvent,
@@ -22,15 +24,15 @@ import {
   freePort,
   integrationFixture,
   PENDING_SCALE_UP_CHAIN,
+  repositoryRoot,
   startNode,
   testKafka,
   uniqueName,
   waitFor,
 } from '@scalewise/testing';
 import type { Producer } from 'kafkajs';
-import { chainPositions, scaleUpChain } from './test-fixtures.ts';
 
-const main = new URL('./main.ts', import.meta.url).pathname;
+const main = join(repositoryRoot(), 'packages', 'cli', 'src', 'main.ts');
 const fx = integrationFixture();
 
 /** The environment of one test: the stack's broker and a topic prefix of its own, no config file. */

@@ -10,7 +10,6 @@ import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { defineAlertManager } from '@scalewise/alert-manager';
 import { consoleRoutes } from '@scalewise/alert-manager/console';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
@@ -23,7 +22,8 @@ import { createLogger } from '@scalewise/telemetry';
 import { integrationFixture, quiet, repositoryRoot, uniqueName, waitFor } from '@scalewise/testing';
 import { type Browser, chromium, type Page } from 'playwright-core';
 
-const pkg = fileURLToPath(new URL('..', import.meta.url));
+/** The console's package: its sources, its build (dist/web) and its chromium script. */
+const pkg = join(repositoryRoot(), 'packages', 'console');
 const web = join(pkg, 'dist', 'web');
 const shots = join(repositoryRoot(), 'test-results', 'console');
 const token = `console-${uniqueName('t')}`;
