@@ -295,9 +295,8 @@ describe('errors, as statusOf / toKubeError / isStatus read them', () => {
       toKubeError('listing nodes', idle).message,
       /^listing nodes: the API server did not answer \(ETIMEDOUT: GET \/api\/v1\/nodes: no byte from the API server in 100 ms\)$/,
     );
-    const started = Date.now();
+    // The server never answers: only the 150 ms deadline ends this (its message says which).
     const late = await kube.core.listNode({}, { timeoutMs: 150 }).catch((e: unknown) => e);
-    assert.ok(Date.now() - started < 5000);
     assert.equal((late as { code?: unknown }).code, 'ETIMEDOUT');
     const e = toKubeError('listing nodes', late);
     assert.ok(e instanceof ScalewiseError);
