@@ -23,6 +23,7 @@ import { type PodsOptions, type PoolConfig, podsOptionsSchema } from '@scalewise
 import { ScalewiseError } from '@scalewise/errors';
 import {
   apiListerWatcher,
+  type CacheEvent,
   isStatus,
   type Kube,
   kubeCall,
@@ -30,11 +31,12 @@ import {
   type V1Pod,
   WatchCache,
 } from '@scalewise/kube';
-import type { Instance, Provider, WorkerChange, WorkerWatch } from './provider.ts';
+import type { CreateOptions, Instance, Provider, WorkerChange, WorkerWatch } from './provider.ts';
 import {
   busyReason,
   chooseIdleWorkers,
   cleanupAt,
+  type IdleChoice,
   isFinished,
   projectWorkerPod,
   WORKER_POD_SELECTOR,
@@ -75,238 +77,296 @@ export function podsOptionsOf(pool: PoolConfig): PodsOptions {
 }
 
 export function podsProvider(deps: PodsProviderDeps): PodsProvider {
-  const { kube, log } = deps;
-  const now = deps.now ?? Date.now;
-  /** Each pool's cleanup policy, parsed once. */
-  const cleanupOf = new Map(deps.pools.map((p) => [p.name, podsOptionsOf(p).cleanup]));
-  const cache = new WatchCache<WorkerPod>(
-    apiListerWatcher(kube, 'pods', { labelSelector: WORKER_POD_SELECTOR }),
-    { what: 'worker pods', project: (raw) => projectWorkerPod(raw as V1Pod), key: (w) => w.name },
-  );
-  const listeners = new Set<(change: WorkerChange) => Promise<void> | void>();
-  /** Worker -> its cleanup timer. */
-  const timers = new Map<string, NodeJS.Timeout>();
-  /** Workers being cleaned up now (a watch update must not start a second cleanup). */
-  const reaping = new Set<string>();
-  /** Failed cleanups in a row per worker: the next try waits 5 s doubling up to 5 min. */
-  const failures = new Map<string, number>();
-  let stopped = false;
+  return new WorkerPodsProvider(deps);
+}
 
-  const tell = async (change: WorkerChange): Promise<void> => {
+type WorkerListener = (change: WorkerChange) => Promise<void> | void;
+
+/** How long the next cleanup of a worker waits after `failures` failed in a row: 5 s doubling up to 5 min. */
+const cleanupRetryMs = (failures: number): number => Math.min(5000 * 2 ** (failures - 1), 300_000);
+
+/** What the listeners hear when a finished worker's cleanup time has come. */
+function finishedChange(w: WorkerPod): WorkerChange {
+  return {
+    kind: 'finished',
+    pool: w.pool,
+    worker: w.name,
+    phase: w.phase as 'Succeeded' | 'Failed',
+    ...(w.actionId !== undefined ? { actionId: w.actionId } : {}),
+    ...(w.taskId !== undefined ? { taskId: w.taskId } : {}),
+  };
+}
+
+/** Deletes a pod; one already gone is fine. A failed precondition (409) is returned, not thrown. */
+async function deletePod(
+  kube: Kube,
+  namespace: string,
+  name: string,
+  preconditions: { uid?: string; resourceVersion?: string },
+): Promise<'deleted' | 'gone' | 'changed'> {
+  try {
+    await kubeCall(`deleting worker pod ${namespace}/${name}`, () =>
+      kube.core.deleteNamespacedPod({ name, namespace, body: { preconditions } }),
+    );
+    return 'deleted';
+  } catch (err) {
+    if (isStatus(err, 404)) return 'gone';
+    if (isStatus(err, 409)) return 'changed';
+    throw err;
+  }
+}
+
+/**
+ * The watch of the worker pods: tells the listeners when a worker becomes Ready and, once a
+ * finished worker's cleanup time has come, that it finished; then deletes its pod.
+ */
+class WorkerPodWatch implements WorkerWatch {
+  private readonly kube: Kube;
+  private readonly log: PodsLog;
+  private readonly now: () => number;
+  /** Each pool's cleanup policy, parsed once. */
+  private readonly cleanupOf: Map<string, PodsOptions['cleanup']>;
+  private readonly cache: WatchCache<WorkerPod>;
+  private readonly listeners = new Set<WorkerListener>();
+  /** Worker -> its cleanup timer. */
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Workers being cleaned up now (a watch update must not start a second cleanup). */
+  private readonly reaping = new Set<string>();
+  /** Failed cleanups in a row per worker: the next try waits 5 s doubling up to 5 min. */
+  private readonly failures = new Map<string, number>();
+  private stopped = false;
+
+  constructor(deps: PodsProviderDeps) {
+    this.kube = deps.kube;
+    this.log = deps.log;
+    this.now = deps.now ?? Date.now;
+    this.cleanupOf = new Map(deps.pools.map((p) => [p.name, podsOptionsOf(p).cleanup]));
+    this.cache = new WatchCache<WorkerPod>(
+      apiListerWatcher(deps.kube, 'pods', { labelSelector: WORKER_POD_SELECTOR }),
+      { what: 'worker pods', project: (raw) => projectWorkerPod(raw as V1Pod), key: (w) => w.name },
+    );
+    this.cache.on((e) => this.onWatchEvent(e));
+    this.cache.onError((err) => this.log.warn({ err }, 'worker pod watch failed; it retries by itself'));
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.cache.start();
+    await this.cache.synced;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    await this.cache.stop();
+  }
+
+  isReady(worker: string): boolean {
+    return this.cache.get(worker)?.ready === true;
+  }
+
+  idle(pool: PoolConfig, count: number): IdleChoice {
+    return chooseIdleWorkers(
+      this.cache.list().filter((w) => w.pool === pool.name),
+      count,
+    );
+  }
+
+  on(listener: WorkerListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private onWatchEvent(e: CacheEvent<WorkerPod>): void {
+    const w = e.object;
+    if (e.type === 'delete') {
+      this.unschedule(w.name);
+      this.failures.delete(w.name);
+      return;
+    }
+    if (w.ready && (e.type === 'add' || !e.old.ready)) {
+      void this.tell({ kind: 'ready', pool: w.pool, worker: w.name }).catch(() => undefined);
+    }
+    if (isFinished(w)) this.schedule(w);
+  }
+
+  private async tell(change: WorkerChange): Promise<void> {
     await Promise.all(
-      [...listeners].map(async (l) => {
+      [...this.listeners].map(async (l) => {
         try {
           await l(change);
         } catch (err) {
-          log.error({ err, worker: change.worker, change: change.kind }, 'a worker listener failed');
+          this.log.error({ err, worker: change.worker, change: change.kind }, 'a worker listener failed');
           throw err;
         }
       }),
     );
-  };
+  }
 
-  const unschedule = (name: string) => {
-    const t = timers.get(name);
+  private unschedule(name: string): void {
+    const t = this.timers.get(name);
     if (t) clearTimeout(t);
-    timers.delete(name);
-  };
+    this.timers.delete(name);
+  }
 
-  function schedule(w: WorkerPod): void {
-    if (stopped || w.deletedAt !== undefined || reaping.has(w.name) || timers.has(w.name)) return;
-    const cleanup = cleanupOf.get(w.pool);
+  private schedule(w: WorkerPod): void {
+    if (this.stopped || w.deletedAt !== undefined || this.reaping.has(w.name) || this.timers.has(w.name))
+      return;
+    const cleanup = this.cleanupOf.get(w.pool);
     if (!cleanup) return;
     const at = cleanupAt(w, cleanup);
     if (at === undefined) return;
-    const t = setTimeout(
-      () => {
-        timers.delete(w.name);
-        void reap(w.name);
-      },
-      Math.max(0, at - now()),
-    );
+    this.reapIn(w.name, Math.max(0, at - this.now()));
+  }
+
+  /** Sets the worker's cleanup timer. */
+  private reapIn(name: string, ms: number): void {
+    const t = setTimeout(() => {
+      this.timers.delete(name);
+      void this.reap(name);
+    }, ms);
     t.unref?.();
-    timers.set(w.name, t);
+    this.timers.set(name, t);
   }
 
   /** Tells the listeners a finished worker ends, then deletes it; retried on the next update or list. */
-  async function reap(name: string): Promise<void> {
-    const w = cache.get(name);
-    if (!w || !isFinished(w) || w.deletedAt !== undefined || reaping.has(name) || stopped) return;
-    reaping.add(name);
+  private async reap(name: string): Promise<void> {
+    const w = this.cache.get(name);
+    if (!w || !isFinished(w) || w.deletedAt !== undefined || this.reaping.has(name) || this.stopped) return;
+    this.reaping.add(name);
     try {
-      await tell({
-        kind: 'finished',
-        pool: w.pool,
-        worker: w.name,
-        phase: w.phase as 'Succeeded' | 'Failed',
-        ...(w.actionId !== undefined ? { actionId: w.actionId } : {}),
-        ...(w.taskId !== undefined ? { taskId: w.taskId } : {}),
-      });
-      await deletePod(w.namespace, w.name, { uid: w.uid });
-      log.info(
-        {
-          pool: w.pool,
-          worker: w.name,
-          namespace: w.namespace,
-          phase: w.phase,
-          task_id: w.taskId,
-          ran_seconds: w.finishedAt ? Math.round((w.finishedAt - w.createdAt) / 100) / 10 : undefined,
-        },
-        'finished worker pod cleaned up',
-      );
-      failures.delete(name);
+      await this.cleanUp(w);
+      this.failures.delete(name);
     } catch (err) {
-      const n = (failures.get(name) ?? 0) + 1;
-      failures.set(name, n);
-      const waitMs = Math.min(5000 * 2 ** (n - 1), 300_000);
-      log.warn(
+      const n = (this.failures.get(name) ?? 0) + 1;
+      this.failures.set(name, n);
+      const waitMs = cleanupRetryMs(n);
+      this.log.warn(
         { err, worker: name, attempt: n, retry_in_ms: waitMs },
         'cleaning up a finished worker pod failed; retried',
       );
-      const t = setTimeout(() => {
-        timers.delete(name);
-        void reap(name);
-      }, waitMs);
-      t.unref?.();
-      timers.set(name, t);
+      this.reapIn(name, waitMs);
     } finally {
-      reaping.delete(name);
+      this.reaping.delete(name);
     }
   }
 
-  cache.on((e) => {
-    const w = e.object;
-    if (e.type === 'delete') {
-      unschedule(w.name);
-      failures.delete(w.name);
-      return;
-    }
-    if (w.ready && (e.type === 'add' || !e.old.ready)) {
-      void tell({ kind: 'ready', pool: w.pool, worker: w.name }).catch(() => undefined);
-    }
-    if (isFinished(w)) schedule(w);
-  });
-  cache.onError((err) => log.warn({ err }, 'worker pod watch failed; it retries by itself'));
+  private async cleanUp(w: WorkerPod): Promise<void> {
+    await this.tell(finishedChange(w));
+    await deletePod(this.kube, w.namespace, w.name, { uid: w.uid });
+    this.log.info(
+      {
+        pool: w.pool,
+        worker: w.name,
+        namespace: w.namespace,
+        phase: w.phase,
+        task_id: w.taskId,
+        ran_seconds: w.finishedAt ? Math.round((w.finishedAt - w.createdAt) / 100) / 10 : undefined,
+      },
+      'finished worker pod cleaned up',
+    );
+  }
+}
 
-  /** Deletes a pod; one already gone is fine. A failed precondition (409) is returned, not thrown. */
-  async function deletePod(
-    namespace: string,
-    name: string,
-    preconditions: { uid?: string; resourceVersion?: string },
-  ): Promise<'deleted' | 'gone' | 'changed'> {
+/** The provider: creates, removes and lists the worker pods; {@link WorkerPodWatch} watches them. */
+class WorkerPodsProvider implements PodsProvider {
+  readonly name = 'pods';
+  readonly workers: WorkerPodWatch;
+  private readonly kube: Kube;
+
+  constructor(deps: PodsProviderDeps) {
+    this.kube = deps.kube;
+    this.workers = new WorkerPodWatch(deps);
+  }
+
+  async create(
+    pool: PoolConfig,
+    names: readonly string[],
+    actionId: string,
+    options: CreateOptions = {},
+  ): Promise<{ node: string; providerId: string }[]> {
+    const o = podsOptionsOf(pool);
+    const out: { node: string; providerId: string }[] = [];
+    for (const name of names) {
+      const body = workerPodManifest({
+        name,
+        pool: pool.name,
+        actionId,
+        taskId: options.taskId,
+        options: o,
+      });
+      try {
+        await kubeCall(`creating worker pod ${o.namespace}/${name}`, () =>
+          this.kube.core.createNamespacedPod({ namespace: o.namespace, body }),
+        );
+      } catch (err) {
+        // Idempotent by name: it exists (a redelivered decision, a restart mid-action).
+        if (!isStatus(err, 409)) throw err;
+      }
+      out.push({ node: name, providerId: `pod://${o.namespace}/${name}` });
+    }
+    return out;
+  }
+
+  async remove(pool: PoolConfig, name: string): Promise<{ existed: boolean }> {
+    const { namespace } = podsOptionsOf(pool);
+    for (let attempt = 1; ; attempt++) {
+      const w = await this.read(namespace, name);
+      // Gone, or being deleted already (by whoever): not ours to report.
+      if (w === undefined || w.deletedAt !== undefined) return { existed: false };
+      const why = busyReason(w);
+      if (why) {
+        throw new ScalewiseError('CONFLICT', `worker pod ${namespace}/${name} is busy: ${why}`, {
+          retriable: false,
+          details: { reason: 'WORKER_BUSY', worker: name, pool: pool.name },
+        });
+      }
+      const r = await deletePod(this.kube, namespace, name, {
+        uid: w.uid,
+        resourceVersion: w.resourceVersion,
+      });
+      if (r !== 'changed') return { existed: r === 'deleted' };
+      // It changed since it was read (it may have taken a task): judge it again.
+      if (attempt >= 5) {
+        throw new ScalewiseError('CONFLICT', `worker pod ${namespace}/${name} keeps changing`, {
+          retriable: true,
+          details: { reason: 'WORKER_CHANGING', worker: name, pool: pool.name },
+        });
+      }
+    }
+  }
+
+  async list(pool: PoolConfig): Promise<Instance[]> {
+    const { namespace } = podsOptionsOf(pool);
+    const pods = await kubeCall(`listing worker pods of ${pool.name}`, () =>
+      this.kube.core.listNamespacedPod({
+        namespace,
+        labelSelector: `${WORKER_POD_SELECTOR},${POOL_LABEL}=${pool.name}`,
+      }),
+    );
+    return pods.items.map((p) => {
+      const w = projectWorkerPod(p);
+      return {
+        id: `pod://${w.namespace}/${w.name}`,
+        node: w.name,
+        alive: w.deletedAt === undefined && !isFinished(w),
+        createdAt: w.createdAt,
+      };
+    });
+  }
+
+  /** The worker pod as the API has it now; undefined when there is none. */
+  private async read(namespace: string, name: string): Promise<WorkerPod | undefined> {
+    let pod: V1Pod;
     try {
-      await kubeCall(`deleting worker pod ${namespace}/${name}`, () =>
-        kube.core.deleteNamespacedPod({ name, namespace, body: { preconditions } }),
+      pod = await kubeCall(`reading worker pod ${namespace}/${name}`, () =>
+        this.kube.core.readNamespacedPod({ name, namespace }),
       );
-      return 'deleted';
     } catch (err) {
-      if (isStatus(err, 404)) return 'gone';
-      if (isStatus(err, 409)) return 'changed';
+      if (isStatus(err, 404)) return undefined;
       throw err;
     }
+    return projectWorkerPod(pod);
   }
-
-  const workers: WorkerWatch = {
-    async start() {
-      stopped = false;
-      cache.start();
-      await cache.synced;
-    },
-    async stop() {
-      stopped = true;
-      for (const t of timers.values()) clearTimeout(t);
-      timers.clear();
-      await cache.stop();
-    },
-    isReady: (worker) => cache.get(worker)?.ready === true,
-    idle(pool, count) {
-      return chooseIdleWorkers(
-        cache.list().filter((w) => w.pool === pool.name),
-        count,
-      );
-    },
-    on(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-  };
-
-  return {
-    name: 'pods',
-    workers,
-    async create(pool, names, actionId, options = {}) {
-      const o = podsOptionsOf(pool);
-      const out: { node: string; providerId: string }[] = [];
-      for (const name of names) {
-        const body = workerPodManifest({
-          name,
-          pool: pool.name,
-          actionId,
-          taskId: options.taskId,
-          options: o,
-        });
-        try {
-          await kubeCall(`creating worker pod ${o.namespace}/${name}`, () =>
-            kube.core.createNamespacedPod({ namespace: o.namespace, body }),
-          );
-        } catch (err) {
-          // Idempotent by name: it exists (a redelivered decision, a restart mid-action).
-          if (!isStatus(err, 409)) throw err;
-        }
-        out.push({ node: name, providerId: `pod://${o.namespace}/${name}` });
-      }
-      return out;
-    },
-    async remove(pool, name) {
-      const { namespace } = podsOptionsOf(pool);
-      for (let attempt = 1; ; attempt++) {
-        let pod: V1Pod;
-        try {
-          pod = await kubeCall(`reading worker pod ${namespace}/${name}`, () =>
-            kube.core.readNamespacedPod({ name, namespace }),
-          );
-        } catch (err) {
-          if (isStatus(err, 404)) return { existed: false };
-          throw err;
-        }
-        const w = projectWorkerPod(pod);
-        // Being deleted already (by whoever): not ours to report.
-        if (w.deletedAt !== undefined) return { existed: false };
-        const why = busyReason(w);
-        if (why) {
-          throw new ScalewiseError('CONFLICT', `worker pod ${namespace}/${name} is busy: ${why}`, {
-            retriable: false,
-            details: { reason: 'WORKER_BUSY', worker: name, pool: pool.name },
-          });
-        }
-        const r = await deletePod(namespace, name, { uid: w.uid, resourceVersion: w.resourceVersion });
-        if (r !== 'changed') return { existed: r === 'deleted' };
-        // It changed since it was read (it may have taken a task): judge it again.
-        if (attempt >= 5) {
-          throw new ScalewiseError('CONFLICT', `worker pod ${namespace}/${name} keeps changing`, {
-            retriable: true,
-            details: { reason: 'WORKER_CHANGING', worker: name, pool: pool.name },
-          });
-        }
-      }
-    },
-    async list(pool): Promise<Instance[]> {
-      const { namespace } = podsOptionsOf(pool);
-      const pods = await kubeCall(`listing worker pods of ${pool.name}`, () =>
-        kube.core.listNamespacedPod({
-          namespace,
-          labelSelector: `${WORKER_POD_SELECTOR},${POOL_LABEL}=${pool.name}`,
-        }),
-      );
-      return pods.items.map((p) => {
-        const w = projectWorkerPod(p);
-        return {
-          id: `pod://${w.namespace}/${w.name}`,
-          node: w.name,
-          alive: w.deletedAt === undefined && !isFinished(w),
-          createdAt: w.createdAt,
-        };
-      });
-    },
-  };
 }
