@@ -6,10 +6,13 @@ import {
   type AnyScalewiseEvent,
   type PoolStatus as ApiPoolStatus,
   type ChainExplanation,
+  type EventData,
+  type EventType,
   type Explanation,
   isEventType,
   type PoolExplanation,
   type PoolHold,
+  type ScalewiseEvent,
   shortName,
   triggerData,
 } from '@scalewise/events';
@@ -57,175 +60,175 @@ const dry = (d: { dry_run?: boolean | undefined }) => (d.dry_run ? ' [dry run]' 
 const workerWord = (d: { worker_kind?: 'node' | 'pod' | undefined }): string =>
   d.worker_kind === 'pod' ? 'worker pod' : 'node';
 
+/** The summary of one event type, from its event (its data checked, unless a trigger's). */
+type Summaries = { [T in EventType]: (e: ScalewiseEvent<T>) => string };
+
+type ResourcePressure = EventData<'io.scalewise.ResourcePressureAlert'>;
+
+/** What is over its threshold: cpu, memory and/or the pool's own metric. */
+function pressureParts(d: ResourcePressure): string[] {
+  const parts = [];
+  if (d.resource === 'cpu' || d.resource === 'both')
+    parts.push(`cpu ${pct(d.cpu_avg)} > ${pct(d.cpu_threshold)}`);
+  if (d.resource === 'memory' || d.resource === 'both')
+    parts.push(`memory ${pct(d.memory_avg)} > ${pct(d.memory_threshold)}`);
+  if (d.metric)
+    parts.push(
+      `${d.metric.name} ${d.metric.value} wants ${d.metric.desired_workers} workers (threshold ${d.metric.threshold})`,
+    );
+  return parts;
+}
+
+function pressureSummary({ data: d }: ScalewiseEvent<'io.scalewise.ResourcePressureAlert'>): string {
+  return `${pressureParts(d).join(', ')} for ${secs(d.duration)}; ${d.workers} of max ${d.max_workers} workers`;
+}
+
+function pendingSummary({ data: d }: ScalewiseEvent<'io.scalewise.PendingPodsDetected'>): string {
+  const deps = d.affected_deployments.length ? `; ${d.affected_deployments.join(', ')}` : '';
+  const sim = d.simulation
+    ? `; simulated: ${d.simulation.fit_existing} fit the pool's ${d.simulation.pool_nodes} nodes (${d.simulation.in_flight_nodes} in flight), ${d.simulation.pods_on_new_nodes} need ${d.simulation.new_nodes} new`
+    : '';
+  return `${d.pending_count} pods pending, longest ${secs(d.waiting_time)}; requests ${d.requested_cpu_millicores}m CPU, ${bytes(d.requested_memory_bytes)}${deps}${sim}`;
+}
+
+function notScaledUpSummary({ data: d }: ScalewiseEvent<'io.scalewise.NotTriggerScaleUp'>): string {
+  const lines = d.pods.map(
+    (p) =>
+      `\n  ${p.namespace}/${p.name}: ${p.pools.map((x) => `${x.pool}: ${x.message}`).join('; ') || 'no pool'}`,
+  );
+  return `${d.summary}${lines.join('')}`;
+}
+
+function nodeRemovedSummary({ data: d }: ScalewiseEvent<'io.scalewise.NodeRemoved'>): string {
+  if (d.reason === 'completed')
+    return `${workerWord(d)} ${d.node_name} finished (${d.pod_phase ?? 'done'}${d.task_id ? `, task ${d.task_id}` : ''}) and cleaned up (${d.provider})`;
+  return `${workerWord(d)} ${d.node_name} removed (${d.provider})`;
+}
+
+function scaleDownSummary({ data: d }: ScalewiseEvent<'io.scalewise.ScaleDownDecision'>): string {
+  const which = d.nodes?.length ? ` [${d.nodes.join(', ')}]` : '';
+  return `scale down ${d.current_workers} -> ${d.desired_workers} (${signed(-d.count)})${which}, ${d.reason}: ${d.explanation.summary}${dry(d)}`;
+}
+
+function blockedSummary({ data: d }: ScalewiseEvent<'io.scalewise.ScaleDownBlocked'>): string {
+  const retry = d.retry_after !== undefined ? `, lifts in ${secs(d.retry_after)}` : '';
+  const nodes = (d.blocked_nodes ?? []).map((b) => `\n  ${b.node}: ${b.message} (${b.constraint})`);
+  return `scale-down blocked: ${d.reason}${retry} (${d.workers} workers, min ${d.min_workers}): ${d.explanation.summary}${nodes.join('')}`;
+}
+
+function holdEndedSummary({ data: d }: ScalewiseEvent<'io.scalewise.TriggerHoldEnded'>): string {
+  const held = d.reached ? `held ${secs(d.held_seconds)}` : 'never reached';
+  return `hold of ${d.target} ended (${d.reason}, ${held}): ${d.message}`;
+}
+
+function driftSummary({ data: d }: ScalewiseEvent<'io.scalewise.StateDriftDetected'>): string {
+  const drift = d.drift.map((x) => `${x.kind} ${x.name}`).join(', ');
+  return `drift: ${drift} (kubernetes ${d.k8s_nodes}, provider ${d.docker_containers}, store ${d.db_workers}); ${d.repaired ? 'repaired' : 'not repaired'}`;
+}
+
+function restoredSummary({ data: d }: ScalewiseEvent<'io.scalewise.MinimumNodesRestored'>): string {
+  const after = d.violation_duration !== undefined ? ` after ${secs(d.violation_duration)}` : '';
+  return `minimum restored: ${d.current_workers} workers, min ${d.min_workers}${after}`;
+}
+
+function auditSummary({ data: d }: ScalewiseEvent<'io.scalewise.AuditRecorded'>): string {
+  const via = d.request ? ` (${d.request.method} ${d.request.route} ${d.request.status})` : '';
+  const who = `${d.actor}${d.principal ? ` [${d.principal}]` : ''}`;
+  return `${who} ${d.action} ${d.target}: ${d.outcome}${d.reason ? ` (${d.reason})` : ''} via ${d.service}${via}`;
+}
+
+function scaleTriggerSummary(e: ScalewiseEvent<'io.scalewise.trigger.scale'>): string {
+  const d = triggerData(e.type, e.data);
+  if (!d) return invalidTrigger(e.data, e.source);
+  const what =
+    d.action === 'set'
+      ? `set to ${d.target}`
+      : `${d.action} ${d.action === 'scale_up' ? '+' : '-'}${d.count}`;
+  return `${what}${d.reason ? `: ${d.reason}` : ''}${d.task_id ? ` (task ${d.task_id})` : ''} from ${e.source}`;
+}
+
+function pauseOrResumeSummary(
+  e: ScalewiseEvent<'io.scalewise.trigger.pause' | 'io.scalewise.trigger.resume'>,
+): string {
+  const d = triggerData(e.type, e.data);
+  if (!d) return invalidTrigger(e.data, e.source);
+  return `${shortType(e.type).slice('trigger.'.length)}${d.reason ? `: ${d.reason}` : ''} from ${e.source}`;
+}
+
+function updateTriggerSummary(e: ScalewiseEvent<'io.scalewise.trigger.update'>): string {
+  const d = triggerData(e.type, e.data);
+  if (!d) return invalidTrigger(e.data, e.source);
+  const parts = [d.min !== undefined ? `min ${d.min}` : '', d.max !== undefined ? `max ${d.max}` : ''];
+  return `update ${parts.filter(Boolean).join(', ')}${d.reason ? `: ${d.reason}` : ''} from ${e.source}`;
+}
+
+/** Every type of the catalogue, summarised: the compiler asks for a new type's line here. */
+const summaries: Summaries = {
+  'io.scalewise.PoolMetricsObserved': ({ data: d }) =>
+    `${d.workers} workers (${d.ready_workers} ready), cpu ${pct(d.cpu_avg)}, memory ${pct(d.memory_avg)}, ${d.pending_pods} pending [${d.source}]`,
+  'io.scalewise.ResourcePressureAlert': pressureSummary,
+  'io.scalewise.UnderutilizationWarning': ({ data: d }) =>
+    `cpu ${pct(d.cpu_avg)} < ${pct(d.cpu_threshold)}, memory ${pct(d.memory_avg)} < ${pct(d.memory_threshold)} for ${secs(d.duration)} (${d.periods} periods); ${d.workers} workers, min ${d.min_workers}`,
+  'io.scalewise.PendingPodsDetected': pendingSummary,
+  'io.scalewise.NotTriggerScaleUp': notScaledUpSummary,
+  'io.scalewise.OptimalStateTrigger': ({ data: d }) =>
+    `${d.current_workers} workers at min ${d.min_workers}, cpu ${pct(d.cpu_avg)}, memory ${pct(d.memory_avg)} (${d.state})`,
+  'io.scalewise.NodeHealthDegraded': ({ data: d }) =>
+    `node ${d.node_name}: ${d.status} (${d.condition})${d.reason ? ` ${d.reason}` : ''}${d.message ? `: ${d.message}` : ''}`,
+  'io.scalewise.NodeUnexpectedlyLost': ({ data: d }) =>
+    `node ${d.node_name} lost (${d.cause}), last seen ${d.last_seen}; ${d.remaining_workers} workers remain`,
+  'io.scalewise.NodeCreated': ({ data: d }) =>
+    `${workerWord(d)} ${d.node_name} created by ${d.provider} (${d.provider_id})`,
+  'io.scalewise.NodeReady': ({ data: d }) =>
+    `${workerWord(d)} ${d.node_name} ready after ${secs(d.ready_after)}`,
+  'io.scalewise.NodeDrained': ({ data: d }) =>
+    `${workerWord(d)} ${d.node_name} drained: ${d.evicted_pods} pods evicted in ${secs(d.duration)}`,
+  'io.scalewise.NodeRemoved': nodeRemovedSummary,
+  'io.scalewise.ScaleUpDecision': ({ data: d }) =>
+    `scale up ${d.current_workers} -> ${d.desired_workers} (${signed(d.count)}), ${d.reason}: ${d.explanation.summary}${dry(d)}`,
+  'io.scalewise.ScaleDownDecision': scaleDownSummary,
+  'io.scalewise.ScaleDownBlocked': blockedSummary,
+  'io.scalewise.AutoScaleUpToMinimum': ({ data: d }) =>
+    `scale up to the minimum: ${d.current_workers} -> ${d.current_workers + d.scale_up_count} (${signed(d.scale_up_count)}), min ${d.min_workers}${dry(d)}`,
+  'io.scalewise.EmergencyScaleUp': ({ data: d }) =>
+    `emergency: ${d.lost_count} nodes lost, ${d.remaining_workers} remain (min ${d.min_workers}); ${signed(d.emergency_scale)}${dry(d)}`,
+  'io.scalewise.TriggerRejected': ({ data: d }) =>
+    `${shortType(d.trigger_type)} from ${d.trigger_source} rejected (${d.reason}): ${d.message}`,
+  'io.scalewise.TriggerHoldEnded': holdEndedSummary,
+  'io.scalewise.ScaleUpStarted': ({ data: d }) =>
+    `scale-up started: ${d.previous_workers} -> ${d.target_workers} (${signed(d.count)}), action ${short(d.action_id)}`,
+  'io.scalewise.ScaleDownStarted': ({ data: d }) =>
+    `scale-down started: ${d.previous_workers} -> ${d.target_workers} (${signed(-d.count)}), nodes ${d.nodes.join(', ')}`,
+  'io.scalewise.ScalingActionCompleted': ({ data: d }) =>
+    `${d.action} completed: ${d.previous_workers} -> ${d.new_workers} in ${secs(d.duration)}`,
+  'io.scalewise.ScalingActionFailed': ({ data: d }) =>
+    `${d.action} failed after ${d.attempts} attempt(s) (${d.error_code}${d.retriable ? ', retriable' : ''}): ${d.message}; ${d.completed_count} done`,
+  'io.scalewise.ClusterStateSynced': ({ data: d }) =>
+    `in sync: ${d.workers} workers (kubernetes ${d.k8s_nodes}, provider ${d.docker_containers}, store ${d.db_workers})`,
+  'io.scalewise.StateDriftDetected': driftSummary,
+  'io.scalewise.MinimumNodesViolation': ({ data: d }) =>
+    `${d.current_workers} workers, below the minimum ${d.min_workers}`,
+  'io.scalewise.MinimumNodesRestored': restoredSummary,
+  'io.scalewise.CircuitBreakerStateChanged': ({ data: d }) =>
+    `${d.service}: circuit breaker ${d.breaker} ${d.previous ? `${d.previous} -> ` : ''}${d.state}`,
+  'io.scalewise.DeadLetterRecorded': ({ data: d }) =>
+    `dead letter from ${d.topic}[${d.partition}]@${d.offset} in ${d.service}: ${d.error_code} ${d.reason} -> s3://${d.bucket}/${d.key}`,
+  'io.scalewise.AuditRecorded': auditSummary,
+  'io.scalewise.trigger.scale': scaleTriggerSummary,
+  'io.scalewise.trigger.pause': pauseOrResumeSummary,
+  'io.scalewise.trigger.resume': pauseOrResumeSummary,
+  'io.scalewise.trigger.update': updateTriggerSummary,
+};
+
+/** The summary of a known type: its line of the table. */
+function summarizeKnown<T extends EventType>(e: ScalewiseEvent<T>): string {
+  return summaries[e.type](e);
+}
+
 /** A short, human summary of what an event says, with the numbers that matter. */
 export function summarize(e: AnyScalewiseEvent): string {
   if (!isEventType(e.type)) return generic((e as { data?: unknown }).data);
-  switch (e.type) {
-    case 'io.scalewise.PoolMetricsObserved': {
-      const d = e.data;
-      return `${d.workers} workers (${d.ready_workers} ready), cpu ${pct(d.cpu_avg)}, memory ${pct(d.memory_avg)}, ${d.pending_pods} pending [${d.source}]`;
-    }
-    case 'io.scalewise.ResourcePressureAlert': {
-      const d = e.data;
-      const parts = [];
-      if (d.resource === 'cpu' || d.resource === 'both')
-        parts.push(`cpu ${pct(d.cpu_avg)} > ${pct(d.cpu_threshold)}`);
-      if (d.resource === 'memory' || d.resource === 'both')
-        parts.push(`memory ${pct(d.memory_avg)} > ${pct(d.memory_threshold)}`);
-      if (d.metric)
-        parts.push(
-          `${d.metric.name} ${d.metric.value} wants ${d.metric.desired_workers} workers (threshold ${d.metric.threshold})`,
-        );
-      return `${parts.join(', ')} for ${secs(d.duration)}; ${d.workers} of max ${d.max_workers} workers`;
-    }
-    case 'io.scalewise.UnderutilizationWarning': {
-      const d = e.data;
-      return `cpu ${pct(d.cpu_avg)} < ${pct(d.cpu_threshold)}, memory ${pct(d.memory_avg)} < ${pct(d.memory_threshold)} for ${secs(d.duration)} (${d.periods} periods); ${d.workers} workers, min ${d.min_workers}`;
-    }
-    case 'io.scalewise.PendingPodsDetected': {
-      const d = e.data;
-      const deps = d.affected_deployments.length ? `; ${d.affected_deployments.join(', ')}` : '';
-      const sim = d.simulation
-        ? `; simulated: ${d.simulation.fit_existing} fit the pool's ${d.simulation.pool_nodes} nodes (${d.simulation.in_flight_nodes} in flight), ${d.simulation.pods_on_new_nodes} need ${d.simulation.new_nodes} new`
-        : '';
-      return `${d.pending_count} pods pending, longest ${secs(d.waiting_time)}; requests ${d.requested_cpu_millicores}m CPU, ${bytes(d.requested_memory_bytes)}${deps}${sim}`;
-    }
-    case 'io.scalewise.NotTriggerScaleUp': {
-      const d = e.data;
-      const lines = d.pods.map(
-        (p) =>
-          `\n  ${p.namespace}/${p.name}: ${p.pools.map((x) => `${x.pool}: ${x.message}`).join('; ') || 'no pool'}`,
-      );
-      return `${d.summary}${lines.join('')}`;
-    }
-    case 'io.scalewise.OptimalStateTrigger': {
-      const d = e.data;
-      return `${d.current_workers} workers at min ${d.min_workers}, cpu ${pct(d.cpu_avg)}, memory ${pct(d.memory_avg)} (${d.state})`;
-    }
-    case 'io.scalewise.NodeHealthDegraded': {
-      const d = e.data;
-      return `node ${d.node_name}: ${d.status} (${d.condition})${d.reason ? ` ${d.reason}` : ''}${d.message ? `: ${d.message}` : ''}`;
-    }
-    case 'io.scalewise.NodeUnexpectedlyLost': {
-      const d = e.data;
-      return `node ${d.node_name} lost (${d.cause}), last seen ${d.last_seen}; ${d.remaining_workers} workers remain`;
-    }
-    case 'io.scalewise.NodeCreated':
-      return `${workerWord(e.data)} ${e.data.node_name} created by ${e.data.provider} (${e.data.provider_id})`;
-    case 'io.scalewise.NodeReady':
-      return `${workerWord(e.data)} ${e.data.node_name} ready after ${secs(e.data.ready_after)}`;
-    case 'io.scalewise.NodeDrained':
-      return `${workerWord(e.data)} ${e.data.node_name} drained: ${e.data.evicted_pods} pods evicted in ${secs(e.data.duration)}`;
-    case 'io.scalewise.NodeRemoved': {
-      const d = e.data;
-      if (d.reason === 'completed')
-        return `${workerWord(d)} ${d.node_name} finished (${d.pod_phase ?? 'done'}${d.task_id ? `, task ${d.task_id}` : ''}) and cleaned up (${d.provider})`;
-      return `${workerWord(d)} ${d.node_name} removed (${d.provider})`;
-    }
-    case 'io.scalewise.ScaleUpDecision': {
-      const d = e.data;
-      return `scale up ${d.current_workers} -> ${d.desired_workers} (${signed(d.count)}), ${d.reason}: ${d.explanation.summary}${dry(d)}`;
-    }
-    case 'io.scalewise.ScaleDownDecision': {
-      const d = e.data;
-      const which = d.nodes?.length ? ` [${d.nodes.join(', ')}]` : '';
-      return `scale down ${d.current_workers} -> ${d.desired_workers} (${signed(-d.count)})${which}, ${d.reason}: ${d.explanation.summary}${dry(d)}`;
-    }
-    case 'io.scalewise.ScaleDownBlocked': {
-      const d = e.data;
-      const retry = d.retry_after !== undefined ? `, lifts in ${secs(d.retry_after)}` : '';
-      const nodes = (d.blocked_nodes ?? []).map((b) => `\n  ${b.node}: ${b.message} (${b.constraint})`);
-      return `scale-down blocked: ${d.reason}${retry} (${d.workers} workers, min ${d.min_workers}): ${d.explanation.summary}${nodes.join('')}`;
-    }
-    case 'io.scalewise.AutoScaleUpToMinimum': {
-      const d = e.data;
-      return `scale up to the minimum: ${d.current_workers} -> ${d.current_workers + d.scale_up_count} (${signed(d.scale_up_count)}), min ${d.min_workers}${dry(d)}`;
-    }
-    case 'io.scalewise.EmergencyScaleUp': {
-      const d = e.data;
-      return `emergency: ${d.lost_count} nodes lost, ${d.remaining_workers} remain (min ${d.min_workers}); ${signed(d.emergency_scale)}${dry(d)}`;
-    }
-    case 'io.scalewise.TriggerRejected': {
-      const d = e.data;
-      return `${shortType(d.trigger_type)} from ${d.trigger_source} rejected (${d.reason}): ${d.message}`;
-    }
-    case 'io.scalewise.TriggerHoldEnded': {
-      const d = e.data;
-      const held = d.reached ? `held ${secs(d.held_seconds)}` : 'never reached';
-      return `hold of ${d.target} ended (${d.reason}, ${held}): ${d.message}`;
-    }
-    case 'io.scalewise.ScaleUpStarted': {
-      const d = e.data;
-      return `scale-up started: ${d.previous_workers} -> ${d.target_workers} (${signed(d.count)}), action ${short(d.action_id)}`;
-    }
-    case 'io.scalewise.ScaleDownStarted': {
-      const d = e.data;
-      return `scale-down started: ${d.previous_workers} -> ${d.target_workers} (${signed(-d.count)}), nodes ${d.nodes.join(', ')}`;
-    }
-    case 'io.scalewise.ScalingActionCompleted': {
-      const d = e.data;
-      return `${d.action} completed: ${d.previous_workers} -> ${d.new_workers} in ${secs(d.duration)}`;
-    }
-    case 'io.scalewise.ScalingActionFailed': {
-      const d = e.data;
-      return `${d.action} failed after ${d.attempts} attempt(s) (${d.error_code}${d.retriable ? ', retriable' : ''}): ${d.message}; ${d.completed_count} done`;
-    }
-    case 'io.scalewise.ClusterStateSynced': {
-      const d = e.data;
-      return `in sync: ${d.workers} workers (kubernetes ${d.k8s_nodes}, provider ${d.docker_containers}, store ${d.db_workers})`;
-    }
-    case 'io.scalewise.StateDriftDetected': {
-      const d = e.data;
-      const drift = d.drift.map((x) => `${x.kind} ${x.name}`).join(', ');
-      return `drift: ${drift} (kubernetes ${d.k8s_nodes}, provider ${d.docker_containers}, store ${d.db_workers}); ${d.repaired ? 'repaired' : 'not repaired'}`;
-    }
-    case 'io.scalewise.MinimumNodesViolation':
-      return `${e.data.current_workers} workers, below the minimum ${e.data.min_workers}`;
-    case 'io.scalewise.MinimumNodesRestored': {
-      const d = e.data;
-      const after = d.violation_duration !== undefined ? ` after ${secs(d.violation_duration)}` : '';
-      return `minimum restored: ${d.current_workers} workers, min ${d.min_workers}${after}`;
-    }
-    case 'io.scalewise.CircuitBreakerStateChanged': {
-      const d = e.data;
-      return `${d.service}: circuit breaker ${d.breaker} ${d.previous ? `${d.previous} -> ` : ''}${d.state}`;
-    }
-    case 'io.scalewise.DeadLetterRecorded': {
-      const d = e.data;
-      return `dead letter from ${d.topic}[${d.partition}]@${d.offset} in ${d.service}: ${d.error_code} ${d.reason} -> s3://${d.bucket}/${d.key}`;
-    }
-    case 'io.scalewise.AuditRecorded': {
-      const d = e.data;
-      const via = d.request ? ` (${d.request.method} ${d.request.route} ${d.request.status})` : '';
-      const who = `${d.actor}${d.principal ? ` [${d.principal}]` : ''}`;
-      return `${who} ${d.action} ${d.target}: ${d.outcome}${d.reason ? ` (${d.reason})` : ''} via ${d.service}${via}`;
-    }
-    case 'io.scalewise.trigger.scale': {
-      const d = triggerData(e.type, e.data);
-      if (!d) return invalidTrigger(e.data, e.source);
-      const what =
-        d.action === 'set'
-          ? `set to ${d.target}`
-          : `${d.action} ${d.action === 'scale_up' ? '+' : '-'}${d.count}`;
-      return `${what}${d.reason ? `: ${d.reason}` : ''}${d.task_id ? ` (task ${d.task_id})` : ''} from ${e.source}`;
-    }
-    case 'io.scalewise.trigger.pause':
-    case 'io.scalewise.trigger.resume': {
-      const d = triggerData(e.type, e.data);
-      if (!d) return invalidTrigger(e.data, e.source);
-      return `${shortType(e.type).slice('trigger.'.length)}${d.reason ? `: ${d.reason}` : ''} from ${e.source}`;
-    }
-    case 'io.scalewise.trigger.update': {
-      const d = triggerData(e.type, e.data);
-      if (!d) return invalidTrigger(e.data, e.source);
-      const parts = [d.min !== undefined ? `min ${d.min}` : '', d.max !== undefined ? `max ${d.max}` : ''];
-      return `update ${parts.filter(Boolean).join(', ')}${d.reason ? `: ${d.reason}` : ''} from ${e.source}`;
-    }
-    default: {
-      const unreachable: never = e;
-      return generic((unreachable as { data?: unknown }).data);
-    }
-  }
+  return summarizeKnown(e);
 }
 
 /** The severity, padded, coloured by how bad it is. */
