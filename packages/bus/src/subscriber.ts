@@ -26,10 +26,9 @@
  * again and the step retried. Every other partition and topic goes on meanwhile: an S3
  * outage holds back only the records that need a dead letter.
  */
-import { errorCode, isRetriable, ScalewiseError } from '@scalewise/errors';
+import { ScalewiseError } from '@scalewise/errors';
 import {
   type AnyScalewiseEvent,
-  createEvent,
   type EventType,
   eventTypesOfTopic,
   fromKafkaMessage,
@@ -38,13 +37,28 @@ import {
   topicName,
   topicOf,
 } from '@scalewise/events';
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import type { DeadLetter, DeadLetterStore } from './dlq.ts';
+import type {
+  Consumer,
+  ConsumerConfig,
+  ConsumerCrashEvent,
+  EachBatchPayload,
+  Kafka,
+  KafkaMessage,
+} from 'kafkajs';
+import type { DeadLetterStore } from './dlq.ts';
 import type { IdempotencyStore } from './idempotency.ts';
 import { describeKafkaError, kafkaAccessProblem, kafkaRefused } from './kafka-errors.ts';
 import { type BusMetrics, noopBusMetrics } from './metrics.ts';
 import { activeTraceparent, type Publisher } from './publisher.ts';
-import { backoffMs, defaultRetryPolicy, type RetryPolicy, sleep as realSleep, withRetry } from './retry.ts';
+import {
+  backoffMs,
+  defaultRetryPolicy,
+  type RetryHooks,
+  type RetryPolicy,
+  sleep as realSleep,
+  withRetry,
+} from './retry.ts';
+import { deadLetterOf, deadLetterRecorded } from './subscriber-dead-letter.ts';
 import { inProcessSpan } from './tracing.ts';
 
 export interface HandlerContext {
@@ -205,6 +219,16 @@ class Blocked extends Error {
   }
 }
 
+/** Runs one step of a record; a dependency failure becomes {@link Blocked}. */
+async function needs<R>(what: string, step: () => Promise<R>): Promise<R> {
+  try {
+    return await step();
+  } catch (err) {
+    if (isDependencyFailure(err)) throw new Blocked(what, err);
+    throw err;
+  }
+}
+
 /** A record in hand: where it came from, and the batch's heartbeat. */
 interface InHand {
   topic: string;
@@ -216,62 +240,92 @@ interface InHand {
 /** A record decoded, or why it could not be. */
 type Decoded = { event: AnyScalewiseEvent } | { error: unknown };
 
+/** A record handled, its outputs and its mark left to the batch. */
+interface Handled {
+  kind: 'handled';
+  event: AnyScalewiseEvent;
+  outputs: (ScalewiseEvent | AnyScalewiseEvent)[];
+  type: string;
+  started: number;
+}
+
 /** How far a record went: done with, handled with outputs to send, or waiting for a dependency. */
-type Step =
-  | { kind: 'resolved' }
-  | {
-      kind: 'handled';
-      event: AnyScalewiseEvent;
-      outputs: (ScalewiseEvent | AnyScalewiseEvent)[];
-      type: string;
-      started: number;
-    }
-  | { kind: 'blocked'; blocked: Blocked };
+type Step = { kind: 'resolved' } | Handled | { kind: 'blocked'; blocked: Blocked };
 
-export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): Subscriber {
-  const prefix = deps.topicPrefix ?? 'scalewise.';
-  const metrics = deps.metrics ?? noopBusMetrics;
-  const log = deps.logger ?? silentLogger;
-  const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? realSleep;
-  const retry = deps.retry ?? defaultRetryPolicy;
-  const pauseBackoff = deps.pauseBackoff ?? {
-    maxAttempts: Number.POSITIVE_INFINITY,
-    baseMs: 200,
-    maxMs: 10_000,
-  };
-  const restartBackoff = deps.restartBackoff ?? { baseMs: 1_000, maxMs: 30_000 };
-  const handled = new Set<string>(Object.keys(deps.handlers));
-  const topicKeys = deps.topics ?? [...new Set([...handled].map((t) => topicOf(t as EventType)))];
-  const topics = topicKeys.map((k) => topicName(k, prefix, deps.topicNames));
-  const keyOf = new Map(topicKeys.map((k) => [topicName(k, prefix, deps.topicNames), k]));
-  const handlerWaits = (deps.handlerDependencyFailures ?? 'pause') === 'pause';
-  const handlerOf = (event: AnyScalewiseEvent): Handler<EventType> | undefined =>
-    (deps.handlers as unknown as Record<string, Handler<EventType> | undefined>)[event.type];
-  /** A batch's outputs are sent once this many wait, or the oldest has waited this long. */
-  const flushOutputs = 500;
-  const flushMs = 50;
-  const owns = (topic: string): boolean => {
-    const key = keyOf.get(topic);
-    return key === undefined || !deps.ownsTopic || deps.ownsTopic(key);
-  };
-  /** Paused partitions: the record that waits, since when, how many tries, the resume timer. */
-  const blocked = new Map<
-    string,
-    {
-      topic: string;
-      partition: number;
-      offset: string;
-      waiting: string;
-      since: number;
-      tries: number;
-      timer?: NodeJS.Timeout;
-    }
-  >();
-  let stopping = false;
+const resolved: Step = { kind: 'resolved' };
 
-  let failure: string | undefined;
-  const consumer = deps.kafka.consumer({
+type Outcome = Parameters<BusMetrics['consumed']>[3];
+
+/** A paused partition: the record that waits, since when, how many tries, the resume timer. */
+interface BlockedPartition {
+  topic: string;
+  partition: number;
+  offset: string;
+  waiting: string;
+  since: number;
+  tries: number;
+  timer?: NodeJS.Timeout;
+}
+
+/** What the records of a batch so far left to send: outputs, marks and the offset to resolve. */
+interface Pending {
+  first: InHand;
+  last: InHand;
+  handled: Handled[];
+  outputs: number;
+  since: number;
+}
+
+/** One batch in progress: kafkajs' payload, the events known processed, what is left to send. */
+interface BatchState {
+  payload: EachBatchPayload;
+  processed: Set<string>;
+  pending: Pending | undefined;
+}
+
+/** A batch's outputs are sent once this many wait, or the oldest has waited this long. */
+const flushOutputs = 500;
+const flushMs = 50;
+
+/** The key of an event in a batch's set of processed events. */
+const eventKey = (e: { source: string; id: string }) => `${e.source}\n${e.id}`;
+
+/** The records of a batch, each with its partition and the batch's heartbeat. */
+function recordsInHand(payload: EachBatchPayload): InHand[] {
+  const { batch } = payload;
+  return batch.messages.map(
+    (message): InHand => ({
+      topic: batch.topic,
+      partition: batch.partition,
+      message,
+      heartbeat: payload.heartbeat,
+    }),
+  );
+}
+
+function decode(r: InHand): Decoded {
+  try {
+    return {
+      event: fromKafkaMessage(r.message, {
+        topic: r.topic,
+        partition: r.partition,
+        offset: r.message.offset,
+      }),
+    };
+  } catch (error) {
+    return { error };
+  }
+}
+
+/** A handler's outputs, published later with the batch: each keeps the active span as its parent. */
+function withParentSpan(outputs: Outputs): (ScalewiseEvent | AnyScalewiseEvent)[] {
+  const parent = activeTraceparent();
+  return [...(outputs ?? [])].map((e) => (e.traceparent || !parent ? e : { ...e, traceparent: parent }));
+}
+
+/** kafkajs' consumer of the group, with static membership if asked. */
+function consumerConfig<T extends EventType>(deps: SubscriberDeps<T>): ConsumerConfig {
+  return {
     groupId: deps.groupId,
     ...(deps.groupInstanceId ? { groupInstanceId: deps.groupInstanceId } : {}),
     sessionTimeout: deps.sessionTimeoutMs ?? 10_000,
@@ -283,263 +337,181 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
       retries: 10,
       restartOnFailure: async (err) => !isFenced(err) && kafkaAccessProblem(err) === undefined,
     },
-  });
-  consumer.on(consumer.events.CRASH, (e) => {
-    if (!isFenced(e.payload.error)) {
-      if (e.payload.restart !== false || stopping) return;
-      const why = describeKafkaError(e.payload.error, { topics, group: deps.groupId });
-      // A refusal (credentials, certificate, ACL) would be refused again: stop for good and
-      // say why, so that /readyz does not call a consumer that stopped ready.
-      // kafkajs also gives up on errors it calls non-retriable that an outage produces (a
-      // broker gone mid-request, re-wrapped without its cause): the consumer comes back on its
-      // own, or a Kafka outage would leave it stopped after Kafka returned.
-      if (kafkaRefused(e.payload.error)) stoppedForGood(why);
-      else restartLater(why);
-      return;
-    }
-    failure =
-      `another consumer joined group ${deps.groupId} as instance ${deps.groupInstanceId}: ` +
-      'this one is fenced and stopped (two replicas share events.group_instance_id / SCALEWISE_INSTANCE_ID)';
-    log.error({ groupId: deps.groupId, groupInstanceId: deps.groupInstanceId }, failure);
-  });
-  consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
-    const p = e.payload as { topic: string; partition: number; offsetLag: string };
-    metrics.consumerLag(deps.groupId, p.topic, p.partition, Number(p.offsetLag));
-  });
+  };
+}
 
-  /** Runs one step of a record; a dependency failure becomes {@link Blocked}. */
-  async function needs<R>(what: string, step: () => Promise<R>): Promise<R> {
+/**
+ * The consumer group behind {@link createSubscriber}. Every callback given to kafkajs or to a
+ * timer is an arrow function, so `this` stays the subscriber.
+ */
+class KafkaSubscriber<T extends EventType> {
+  readonly consumer: Consumer;
+  private readonly deps: SubscriberDeps<T>;
+  private readonly metrics: BusMetrics;
+  private readonly log: BusLogger;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly retry: RetryPolicy;
+  private readonly pauseBackoff: RetryPolicy;
+  private readonly restartBackoff: Pick<RetryPolicy, 'baseMs' | 'maxMs'>;
+  private readonly topicKeys: readonly TopicKey[];
+  private readonly topics: string[];
+  private readonly keyOf: Map<string, TopicKey>;
+  private readonly handlerWaits: boolean;
+  /** Paused partitions, by `topic/partition`. */
+  private readonly blocked = new Map<string, BlockedPartition>();
+  private stopping = false;
+  /** Why the consumer stopped for good, if it did. */
+  private stoppedBecause: string | undefined;
+  /** Restarts of a consumer kafkajs gave up on, in a row: the backoff grows with them. */
+  private restarts = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+
+  constructor(deps: SubscriberDeps<T>) {
+    const prefix = deps.topicPrefix ?? 'scalewise.';
+    this.deps = deps;
+    this.metrics = deps.metrics ?? noopBusMetrics;
+    this.log = deps.logger ?? silentLogger;
+    this.now = deps.now ?? Date.now;
+    this.sleep = deps.sleep ?? realSleep;
+    this.retry = deps.retry ?? defaultRetryPolicy;
+    this.pauseBackoff = deps.pauseBackoff ?? {
+      maxAttempts: Number.POSITIVE_INFINITY,
+      baseMs: 200,
+      maxMs: 10_000,
+    };
+    this.restartBackoff = deps.restartBackoff ?? { baseMs: 1_000, maxMs: 30_000 };
+    const handled = new Set<string>(Object.keys(deps.handlers));
+    this.topicKeys = deps.topics ?? [...new Set([...handled].map((t) => topicOf(t as EventType)))];
+    this.topics = this.topicKeys.map((k) => topicName(k, prefix, deps.topicNames));
+    this.keyOf = new Map(this.topicKeys.map((k) => [topicName(k, prefix, deps.topicNames), k]));
+    this.handlerWaits = (deps.handlerDependencyFailures ?? 'pause') === 'pause';
+    this.consumer = deps.kafka.consumer(consumerConfig(deps));
+    this.consumer.on(this.consumer.events.CRASH, (e) => this.crashed(e));
+    this.consumer.on(this.consumer.events.END_BATCH_PROCESS, (e) => {
+      const p = e.payload as { topic: string; partition: number; offsetLag: string };
+      this.metrics.consumerLag(deps.groupId, p.topic, p.partition, Number(p.offsetLag));
+    });
+  }
+
+  async start(): Promise<void> {
+    for (const t of this.topicKeys) {
+      const types = eventTypesOfTopic(t);
+      if (types.length === 0) throw new ScalewiseError('INVALID_CONFIG', `unknown topic '${t}'`);
+    }
     try {
-      return await step();
+      await this.run();
     } catch (err) {
-      if (isDependencyFailure(err)) throw new Blocked(what, err);
-      throw err;
+      const problem = kafkaAccessProblem(err);
+      if (!problem) throw err;
+      const { groupId } = this.deps;
+      const topics = this.topics;
+      throw new ScalewiseError(
+        'DEPENDENCY_UNAVAILABLE',
+        `consumer group ${groupId} on ${topics.join(', ')}: ${describeKafkaError(err, { topics, group: groupId })}`,
+        { cause: err, retriable: false, details: { problem, group: groupId, topics } },
+      );
     }
   }
 
-  async function deadLetter(
-    r: InHand,
-    err: unknown,
-    attempts: number,
-    firstFailure: number,
-    event: AnyScalewiseEvent | undefined,
-  ): Promise<void> {
-    const { topic, partition, message } = r;
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(message.headers ?? {})) {
-      if (v === undefined) continue;
-      const one = Array.isArray(v) ? v[0] : v;
-      if (one !== undefined) headers[k] = Buffer.isBuffer(one) ? one.toString('utf8') : String(one);
-    }
-    const cause =
-      err instanceof ScalewiseError && err.code === 'RETRIES_EXHAUSTED' && err.cause ? err.cause : err;
-    const d: DeadLetter = {
-      version: 1,
-      service: deps.service,
-      consumer_group: deps.groupId,
+  async stop(deadlineMs = 30_000): Promise<void> {
+    this.stopping = true;
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    for (const b of this.blocked.values()) if (b.timer) clearTimeout(b.timer);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), deadlineMs);
+    });
+    const result = await Promise.race([this.consumer.disconnect().then(() => 'ok' as const), deadline]);
+    if (timer) clearTimeout(timer);
+    if (result === 'timeout') this.log.error({ deadlineMs }, 'consumer did not stop within the deadline');
+  }
+
+  failure(): string | undefined {
+    return this.stoppedBecause;
+  }
+
+  paused(): ReturnType<Subscriber['paused']> {
+    return [...this.blocked.values()].map(({ topic, partition, offset, waiting, since }) => ({
       topic,
       partition,
-      offset: message.offset,
-      record: {
-        key: message.key ? message.key.toString('utf8') : null,
-        value_base64: message.value ? message.value.toString('base64') : null,
-        headers,
-        timestamp: message.timestamp ?? null,
-      },
-      event_id: event?.id ?? headers.ce_id ?? null,
-      event_type: event?.type ?? headers.ce_type ?? null,
-      error: {
-        code: errorCode(cause),
-        message: cause instanceof Error ? cause.message : String(cause),
-        stack: cause instanceof Error ? (cause.stack ?? null) : null,
-        retriable: isRetriable(cause),
-      },
-      attempts,
-      first_failure_at: new Date(firstFailure).toISOString(),
-      last_failure_at: new Date(now()).toISOString(),
-    };
-    const key = await needs('storing a dead letter', () => deps.dlq.put(d));
-    const recorded = createEvent(
-      'io.scalewise.DeadLetterRecorded',
-      {
-        bucket: deps.dlq.bucket,
-        key,
-        topic,
-        partition,
-        offset: message.offset,
-        consumer_group: deps.groupId,
-        service: deps.service,
-        ...(d.event_id ? { event_id: d.event_id } : {}),
-        ...(d.event_type ? { event_type: d.event_type } : {}),
-        error_code: d.error.code,
-        reason: d.error.message.slice(0, 2000),
-        attempts,
-      },
-      {
-        // The same record dead-lettered twice (a redelivery) gives the same event id.
-        id: `dlq:${deps.groupId}:${topic}:${partition}:${message.offset}`,
-        source: `/scalewise/${deps.service}`,
-        clusterid: event?.clusterid ?? deps.clusterid,
-        partitionkey: event?.partitionkey ?? (message.key ? message.key.toString('utf8') : topic),
-        ...(event ? { correlationid: event.correlationid, causationid: event.id } : {}),
-      },
+      offset,
+      waiting,
+      since,
+    }));
+  }
+
+  private async run(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: this.topics, fromBeginning: this.deps.fromBeginning ?? false });
+    await this.consumer.run({
+      autoCommit: true,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.deps.concurrency ?? 4,
+      eachBatch: (payload) => this.eachBatch(payload),
+    });
+  }
+
+  /** kafkajs' CRASH: a fenced consumer stops; one kafkajs gave up on stops or starts again. */
+  private crashed(e: ConsumerCrashEvent): void {
+    if (isFenced(e.payload.error)) {
+      this.fenced();
+      return;
+    }
+    if (e.payload.restart !== false || this.stopping) return;
+    const why = describeKafkaError(e.payload.error, { topics: this.topics, group: this.deps.groupId });
+    // A refusal (credentials, certificate, ACL) would be refused again: stop for good and
+    // say why, so that /readyz does not call a consumer that stopped ready.
+    // kafkajs also gives up on errors it calls non-retriable that an outage produces (a
+    // broker gone mid-request, re-wrapped without its cause): the consumer comes back on its
+    // own, or a Kafka outage would leave it stopped after Kafka returned.
+    if (kafkaRefused(e.payload.error)) this.stoppedForGood(why);
+    else this.restartLater(why);
+  }
+
+  private fenced(): void {
+    const { groupId, groupInstanceId } = this.deps;
+    this.stoppedBecause =
+      `another consumer joined group ${groupId} as instance ${groupInstanceId}: ` +
+      'this one is fenced and stopped (two replicas share events.group_instance_id / SCALEWISE_INSTANCE_ID)';
+    this.log.error({ groupId, groupInstanceId }, this.stoppedBecause);
+  }
+
+  private stoppedForGood(why: string): void {
+    this.stoppedBecause = `consumer group ${this.deps.groupId} stopped: ${why}`;
+    this.log.error({ groupId: this.deps.groupId, topics: this.topics }, this.stoppedBecause);
+  }
+
+  private restartLater(why: string): void {
+    if (this.stopping || this.restartTimer) return;
+    this.restarts += 1;
+    const { groupId, random } = this.deps;
+    const delayMs = Math.max(
+      this.restartBackoff.baseMs,
+      backoffMs(this.restarts, this.restartBackoff, random),
     );
-    await needs('publishing DeadLetterRecorded', () => deps.publisher.publish(recorded));
-    metrics.deadLettered(topic, d.error.code);
-    log.warn(
-      { topic, partition, offset: message.offset, key, code: d.error.code, attempts },
-      'record dead-lettered',
+    this.log.warn(
+      { groupId, topics: this.topics, delayMs, restarts: this.restarts },
+      `consumer group ${groupId} stopped (${why}); starting it again in ${delayMs} ms`,
     );
+    this.restartTimer = setTimeout(() => this.restart(), delayMs);
   }
 
-  /**
-   * Takes one record as far as it goes without publishing: a handled event's outputs and its
-   * mark are left to the batch ({@link eachBatch} sends them together). `seen`: the batch's
-   * pipelined answer for this event (or the batch's own handled events).
-   */
-  async function processRecord(
-    r: InHand,
-    decoded: Decoded,
-    seen: (event: AnyScalewiseEvent) => boolean,
-  ): Promise<Step> {
-    const { topic, partition, message } = r;
-    const started = now();
-    let type = 'unknown';
-    try {
-      if ('error' in decoded) {
-        if (!owns(topic)) {
-          log.warn(
-            { topic, partition, offset: message.offset, err: (decoded.error as Error).message },
-            'undecodable record skipped: another service dead-letters this topic',
-          );
-          metrics.consumed(topic, type, (now() - started) / 1000, 'skipped');
-          return { kind: 'resolved' };
-        }
-        await deadLetter(r, decoded.error, 1, started, undefined);
-        metrics.consumed(topic, type, (now() - started) / 1000, 'dead_lettered');
-        return { kind: 'resolved' };
-      }
-      const { event } = decoded;
-      type = event.type;
-      const handler = handlerOf(event);
-      if (!handler) {
-        metrics.consumed(topic, type, (now() - started) / 1000, 'ignored');
-        return { kind: 'resolved' };
-      }
-      if (seen(event)) {
-        metrics.consumed(topic, type, (now() - started) / 1000, 'duplicate');
-        return { kind: 'resolved' };
-      }
-      return await inProcessSpan(
-        event,
-        { topic, partition, offset: message.offset, group: deps.groupId },
-        async (): Promise<Step> => {
-          let outputs: Outputs;
-          let attempts = 0;
-          try {
-            const res = await withRetry(
-              async (attempt) => {
-                attempts = attempt;
-                return handler(event as ScalewiseEvent<EventType>, {
-                  topic,
-                  partition,
-                  offset: message.offset,
-                  attempt,
-                  heartbeat: r.heartbeat,
-                });
-              },
-              retry,
-              {
-                sleep,
-                ...(deps.random ? { random: deps.random } : {}),
-                beforeWait: async (attempt, waitMs, err) => {
-                  log.warn(
-                    {
-                      topic,
-                      partition,
-                      offset: message.offset,
-                      type,
-                      attempt,
-                      waitMs,
-                      err: (err as Error).message,
-                    },
-                    'handler failed, retrying',
-                  );
-                  await r.heartbeat();
-                },
-              },
-            );
-            outputs = res.value;
-          } catch (err) {
-            if (handlerWaits && isDependencyFailure(err)) throw new Blocked(`handling ${type}`, err);
-            await deadLetter(r, err, Math.max(1, attempts), started, event);
-            metrics.consumed(topic, type, (now() - started) / 1000, 'dead_lettered');
-            return { kind: 'resolved' };
-          }
-          // Published later with the batch: each output keeps this span as its parent.
-          const parent = activeTraceparent();
-          const out = [...(outputs ?? [])].map((e) =>
-            e.traceparent || !parent ? e : { ...e, traceparent: parent },
-          );
-          return { kind: 'handled', event, outputs: out, type, started };
-        },
-      );
-    } catch (err) {
-      if (!(err instanceof Blocked)) throw err;
-      metrics.consumed(topic, type, (now() - started) / 1000, 'blocked');
-      return { kind: 'blocked', blocked: err };
-    }
-  }
-
-  /** Pauses the record's partition and schedules its resumption after a backoff. */
-  function block(r: InHand, b: Blocked): void {
-    const key = `${r.topic}/${r.partition}`;
-    const prev = blocked.get(key);
-    const tries = prev && prev.offset === r.message.offset ? prev.tries + 1 : 1;
-    if (tries === 1) {
-      log.warn(
-        {
-          topic: r.topic,
-          partition: r.partition,
-          offset: r.message.offset,
-          what: b.what,
-          err: (b.reason as Error).message,
-        },
-        'dependency down, partition paused',
-      );
-    }
-    consumer.pause([{ topic: r.topic, partitions: [r.partition] }]);
-    const entry = {
-      topic: r.topic,
-      partition: r.partition,
-      offset: r.message.offset,
-      waiting: b.what,
-      since: prev && prev.offset === r.message.offset ? prev.since : now(),
-      tries,
-    } as NonNullable<ReturnType<typeof blocked.get>>;
-    if (!stopping) {
-      entry.timer = setTimeout(
-        () => {
-          if (stopping) return;
-          consumer.resume([{ topic: r.topic, partitions: [r.partition] }]);
-        },
-        Math.max(50, backoffMs(tries, pauseBackoff, deps.random)),
-      );
-      entry.timer.unref?.();
-    }
-    blocked.set(key, entry);
-  }
-
-  /** A record of a paused partition went through: the partition is unblocked. */
-  function unblock(topic: string, partition: number): void {
-    const key = `${topic}/${partition}`;
-    const entry = blocked.get(key);
-    if (!entry) return;
-    if (entry.timer) clearTimeout(entry.timer);
-    blocked.delete(key);
-    log.info(
-      { topic, partition, what: entry.waiting, tries: entry.tries },
-      'dependency back, partition resumed',
+  private restart(): void {
+    this.restartTimer = undefined;
+    if (this.stopping) return;
+    const { groupId } = this.deps;
+    this.run().then(
+      () => {
+        this.restarts = 0;
+        this.log.info({ groupId, topics: this.topics }, `consumer group ${groupId} started again`);
+      },
+      (err: unknown) => {
+        const why = describeKafkaError(err, { topics: this.topics, group: groupId });
+        if (kafkaRefused(err)) return this.stoppedForGood(why);
+        this.consumer.disconnect().catch(() => undefined);
+        this.restartLater(why);
+      },
     );
   }
 
@@ -552,37 +524,32 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
    * `flushOutputs` of them wait or the oldest has waited `flushMs`, so a long batch does not
    * hold them back.
    */
-  async function eachBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch } = payload;
-    const inHand = batch.messages.map(
-      (message): InHand => ({
-        topic: batch.topic,
-        partition: batch.partition,
-        message,
-        heartbeat: payload.heartbeat,
-      }),
-    );
-    const decoded = inHand.map((r): Decoded => {
-      try {
-        return {
-          event: fromKafkaMessage(r.message, {
-            topic: r.topic,
-            partition: r.partition,
-            offset: r.message.offset,
-          }),
-        };
-      } catch (error) {
-        return { error };
-      }
-    });
-    const candidates = decoded.flatMap((d) => ('event' in d && handlerOf(d.event) ? [d.event] : []));
+  private async eachBatch(payload: EachBatchPayload): Promise<void> {
+    const inHand = recordsInHand(payload);
+    const decoded = inHand.map((r) => decode(r));
+    const processed = await this.processedOf(inHand, decoded);
+    if (!processed) return;
+    const b: BatchState = { payload, processed, pending: undefined };
+    for (const [i, r] of inHand.entries()) {
+      if (!payload.isRunning() || payload.isStale() || this.stopping) break;
+      if (!(await this.takeRecord(b, r, decoded[i] as Decoded))) return;
+      await payload.heartbeat().catch(() => undefined);
+    }
+    await this.flush(b);
+  }
+
+  /**
+   * The events of a batch already processed, asked of the idempotency store in one pipeline;
+   * undefined when the store is down (the partition is then paused at the batch's first record).
+   */
+  private async processedOf(inHand: InHand[], decoded: Decoded[]): Promise<Set<string> | undefined> {
+    const candidates = decoded.flatMap((d) => ('event' in d && this.handlerOf(d.event) ? [d.event] : []));
     const processed = new Set<string>();
-    const eventKey = (e: { source: string; id: string }) => `${e.source}\n${e.id}`;
     if (candidates.length > 0 && inHand[0]) {
       try {
         const answers = await needs('checking processed events', () =>
-          deps.idempotency.seenMany(
-            deps.groupId,
+          this.deps.idempotency.seenMany(
+            this.deps.groupId,
             candidates.map((e) => ({ source: e.source, id: e.id })),
           ),
         );
@@ -591,156 +558,291 @@ export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): 
         });
       } catch (err) {
         if (!(err instanceof Blocked)) throw err;
-        block(inHand[0], err);
-        return;
+        this.block(inHand[0], err);
+        return undefined;
       }
     }
+    return processed;
+  }
 
-    let pending:
-      | {
-          first: InHand;
-          last: InHand;
-          handled: Extract<Step, { kind: 'handled' }>[];
-          outputs: number;
-          since: number;
-        }
-      | undefined;
-    /** Sends what the records so far left to the batch; false when that must wait (paused). */
-    const flush = async (): Promise<boolean> => {
-      const p = pending;
-      if (!p) return true;
-      const outputs = p.handled.flatMap((h) => h.outputs);
-      try {
-        if (outputs.length > 0) await needs('publishing outputs', () => deps.publisher.publish(...outputs));
-        if (p.handled.length > 0) {
-          await needs('marking the events processed', () =>
-            deps.idempotency.markMany(
-              deps.groupId,
-              p.handled.map((h) => ({ source: h.event.source, id: h.event.id })),
-            ),
-          );
-        }
-      } catch (err) {
-        if (!(err instanceof Blocked)) throw err;
-        for (const h of p.handled)
-          metrics.consumed(batch.topic, h.type, (now() - h.started) / 1000, 'blocked');
-        block(p.first, err);
-        return false;
-      }
-      for (const h of p.handled) metrics.consumed(batch.topic, h.type, (now() - h.started) / 1000, 'handled');
-      pending = undefined;
-      unblock(batch.topic, batch.partition);
-      payload.resolveOffset(p.last.message.offset);
-      await payload.commitOffsetsIfNecessary();
-      return true;
-    };
-
-    for (const [i, r] of inHand.entries()) {
-      if (!payload.isRunning() || payload.isStale() || stopping) break;
-      const d = decoded[i] as Decoded;
-      const step = await processRecord(r, d, (e) => processed.has(eventKey(e)));
-      if (step.kind === 'blocked') {
-        // Unresolved, the record is fetched again when the partition resumes.
-        if (await flush()) block(r, step.blocked);
-        return;
-      }
-      pending ??= { first: r, last: r, handled: [], outputs: 0, since: now() };
-      pending.last = r;
-      if (step.kind === 'handled') {
-        pending.handled.push(step);
-        pending.outputs += step.outputs.length;
-        processed.add(eventKey(step.event));
-      }
-      if (pending.outputs >= flushOutputs || now() - pending.since >= flushMs) {
-        if (!(await flush())) return;
-      }
-      await payload.heartbeat().catch(() => undefined);
+  /**
+   * Processes one record of the batch and adds it to what is left to send, sending that when
+   * it is large or old enough; false when the batch must end here (its partition paused).
+   */
+  private async takeRecord(b: BatchState, r: InHand, d: Decoded): Promise<boolean> {
+    const step = await this.processRecord(r, d, (e) => b.processed.has(eventKey(e)));
+    if (step.kind === 'blocked') {
+      // Unresolved, the record is fetched again when the partition resumes.
+      if (await this.flush(b)) this.block(r, step.blocked);
+      return false;
     }
-    await flush();
+    b.pending ??= { first: r, last: r, handled: [], outputs: 0, since: this.now() };
+    const pending = b.pending;
+    pending.last = r;
+    if (step.kind === 'handled') {
+      pending.handled.push(step);
+      pending.outputs += step.outputs.length;
+      b.processed.add(eventKey(step.event));
+    }
+    if (pending.outputs >= flushOutputs || this.now() - pending.since >= flushMs) {
+      if (!(await this.flush(b))) return false;
+    }
+    return true;
   }
 
-  const run = async () => {
-    await consumer.connect();
-    await consumer.subscribe({ topics, fromBeginning: deps.fromBeginning ?? false });
-    await consumer.run({
-      autoCommit: true,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: deps.concurrency ?? 4,
-      eachBatch,
-    });
-  };
-  function stoppedForGood(why: string): void {
-    failure = `consumer group ${deps.groupId} stopped: ${why}`;
-    log.error({ groupId: deps.groupId, topics }, failure);
+  /** Sends what the records so far left to the batch; false when that must wait (paused). */
+  private async flush(b: BatchState): Promise<boolean> {
+    const p = b.pending;
+    if (!p) return true;
+    const { batch } = b.payload;
+    try {
+      await this.sendPending(p);
+    } catch (err) {
+      if (!(err instanceof Blocked)) throw err;
+      for (const h of p.handled) this.consumed(batch.topic, h.type, h.started, 'blocked');
+      this.block(p.first, err);
+      return false;
+    }
+    for (const h of p.handled) this.consumed(batch.topic, h.type, h.started, 'handled');
+    b.pending = undefined;
+    this.unblock(batch.topic, batch.partition);
+    b.payload.resolveOffset(p.last.message.offset);
+    await b.payload.commitOffsetsIfNecessary();
+    return true;
   }
-  /** Restarts of a consumer kafkajs gave up on, in a row: the backoff grows with them. */
-  let restarts = 0;
-  let restartTimer: NodeJS.Timeout | undefined;
-  function restartLater(why: string): void {
-    if (stopping || restartTimer) return;
-    restarts += 1;
-    const delayMs = Math.max(restartBackoff.baseMs, backoffMs(restarts, restartBackoff, deps.random));
-    log.warn(
-      { groupId: deps.groupId, topics, delayMs, restarts },
-      `consumer group ${deps.groupId} stopped (${why}); starting it again in ${delayMs} ms`,
-    );
-    restartTimer = setTimeout(() => {
-      restartTimer = undefined;
-      if (stopping) return;
-      run().then(
-        () => {
-          restarts = 0;
-          log.info({ groupId: deps.groupId, topics }, `consumer group ${deps.groupId} started again`);
-        },
-        (err: unknown) => {
-          const why = describeKafkaError(err, { topics, group: deps.groupId });
-          if (kafkaRefused(err)) return stoppedForGood(why);
-          consumer.disconnect().catch(() => undefined);
-          restartLater(why);
-        },
+
+  /** The handled events' outputs published (acknowledged), then the events marked processed. */
+  private async sendPending(p: Pending): Promise<void> {
+    const outputs = p.handled.flatMap((h) => h.outputs);
+    if (outputs.length > 0) await needs('publishing outputs', () => this.deps.publisher.publish(...outputs));
+    if (p.handled.length > 0) {
+      await needs('marking the events processed', () =>
+        this.deps.idempotency.markMany(
+          this.deps.groupId,
+          p.handled.map((h) => ({ source: h.event.source, id: h.event.id })),
+        ),
       );
-    }, delayMs);
+    }
   }
 
-  return {
-    consumer,
-    async start() {
-      for (const t of topicKeys) {
-        const types = eventTypesOfTopic(t);
-        if (types.length === 0) throw new ScalewiseError('INVALID_CONFIG', `unknown topic '${t}'`);
+  /**
+   * Takes one record as far as it goes without publishing: a handled event's outputs and its
+   * mark are left to the batch ({@link flush} sends them together). `seen`: the batch's
+   * pipelined answer for this event (or the batch's own handled events).
+   */
+  private async processRecord(
+    r: InHand,
+    decoded: Decoded,
+    seen: (event: AnyScalewiseEvent) => boolean,
+  ): Promise<Step> {
+    const started = this.now();
+    const type = 'event' in decoded ? decoded.event.type : 'unknown';
+    try {
+      if ('error' in decoded) return await this.undecodable(r, decoded.error, started);
+      const { event } = decoded;
+      const handler = this.handlerOf(event);
+      if (!handler) {
+        this.consumed(r.topic, type, started, 'ignored');
+        return resolved;
       }
-      try {
-        await run();
-      } catch (err) {
-        const problem = kafkaAccessProblem(err);
-        if (!problem) throw err;
-        throw new ScalewiseError(
-          'DEPENDENCY_UNAVAILABLE',
-          `consumer group ${deps.groupId} on ${topics.join(', ')}: ${describeKafkaError(err, { topics, group: deps.groupId })}`,
-          { cause: err, retriable: false, details: { problem, group: deps.groupId, topics } },
+      if (seen(event)) {
+        this.consumed(r.topic, type, started, 'duplicate');
+        return resolved;
+      }
+      return await inProcessSpan(
+        event,
+        { topic: r.topic, partition: r.partition, offset: r.message.offset, group: this.deps.groupId },
+        () => this.handle(r, event, handler, started),
+      );
+    } catch (err) {
+      if (!(err instanceof Blocked)) throw err;
+      this.consumed(r.topic, type, started, 'blocked');
+      return { kind: 'blocked', blocked: err };
+    }
+  }
+
+  /** A record that is not a valid event: dead-lettered if this service owns the topic's. */
+  private async undecodable(r: InHand, error: unknown, started: number): Promise<Step> {
+    const { topic, partition, message } = r;
+    if (!this.owns(topic)) {
+      this.log.warn(
+        { topic, partition, offset: message.offset, err: (error as Error).message },
+        'undecodable record skipped: another service dead-letters this topic',
+      );
+      this.consumed(topic, 'unknown', started, 'skipped');
+      return resolved;
+    }
+    await this.deadLetter(r, error, 1, started, undefined);
+    this.consumed(topic, 'unknown', started, 'dead_lettered');
+    return resolved;
+  }
+
+  /**
+   * Runs the event's handler with bounded retries, inside the event's span; a handler that kept
+   * failing is dead-lettered, or waits ({@link Blocked}) when a dependency failed it.
+   */
+  private async handle(
+    r: InHand,
+    event: AnyScalewiseEvent,
+    handler: Handler<EventType>,
+    started: number,
+  ): Promise<Step> {
+    const { topic, partition, message } = r;
+    const type = event.type;
+    let outputs: Outputs;
+    let attempts = 0;
+    try {
+      const res = await withRetry(
+        async (attempt) => {
+          attempts = attempt;
+          return handler(event as ScalewiseEvent<EventType>, {
+            topic,
+            partition,
+            offset: message.offset,
+            attempt,
+            heartbeat: r.heartbeat,
+          });
+        },
+        this.retry,
+        this.retryHooks(r, type),
+      );
+      outputs = res.value;
+    } catch (err) {
+      if (this.handlerWaits && isDependencyFailure(err)) throw new Blocked(`handling ${type}`, err);
+      await this.deadLetter(r, err, Math.max(1, attempts), started, event);
+      this.consumed(topic, type, started, 'dead_lettered');
+      return resolved;
+    }
+    return { kind: 'handled', event, outputs: withParentSpan(outputs), type, started };
+  }
+
+  /** Between a handler's attempts: the failure logged, and a heartbeat to keep the member. */
+  private retryHooks(r: InHand, type: string): RetryHooks {
+    return {
+      sleep: this.sleep,
+      ...(this.deps.random ? { random: this.deps.random } : {}),
+      beforeWait: async (attempt, waitMs, err) => {
+        this.log.warn(
+          {
+            topic: r.topic,
+            partition: r.partition,
+            offset: r.message.offset,
+            type,
+            attempt,
+            waitMs,
+            err: (err as Error).message,
+          },
+          'handler failed, retrying',
         );
-      }
-    },
-    async stop(deadlineMs = 30_000) {
-      stopping = true;
-      if (restartTimer) clearTimeout(restartTimer);
-      for (const b of blocked.values()) if (b.timer) clearTimeout(b.timer);
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), deadlineMs);
-      });
-      const result = await Promise.race([consumer.disconnect().then(() => 'ok' as const), deadline]);
-      if (timer) clearTimeout(timer);
-      if (result === 'timeout') log.error({ deadlineMs }, 'consumer did not stop within the deadline');
-    },
-    failure: () => failure,
-    paused: () =>
-      [...blocked.values()].map(({ topic, partition, offset, waiting, since }) => ({
-        topic,
-        partition,
-        offset,
-        waiting,
-        since,
-      })),
+        await r.heartbeat();
+      },
+    };
+  }
+
+  /** Stores the record in S3, then publishes DeadLetterRecorded; either may wait ({@link Blocked}). */
+  private async deadLetter(
+    r: InHand,
+    err: unknown,
+    attempts: number,
+    firstFailure: number,
+    event: AnyScalewiseEvent | undefined,
+  ): Promise<void> {
+    const { topic, partition, message } = r;
+    const owner = { service: this.deps.service, groupId: this.deps.groupId, clusterid: this.deps.clusterid };
+    const failed = { topic, partition, message, event };
+    const d = deadLetterOf(owner, failed, { err, attempts, firstFailure, lastFailure: this.now() });
+    const key = await needs('storing a dead letter', () => this.deps.dlq.put(d));
+    const recorded = deadLetterRecorded(owner, failed, d, { bucket: this.deps.dlq.bucket, key });
+    await needs('publishing DeadLetterRecorded', () => this.deps.publisher.publish(recorded));
+    this.metrics.deadLettered(topic, d.error.code);
+    this.log.warn(
+      { topic, partition, offset: message.offset, key, code: d.error.code, attempts },
+      'record dead-lettered',
+    );
+  }
+
+  /** Pauses the record's partition and schedules its resumption after a backoff. */
+  private block(r: InHand, b: Blocked): void {
+    const key = `${r.topic}/${r.partition}`;
+    const prev = this.blocked.get(key);
+    const sameRecord = prev !== undefined && prev.offset === r.message.offset;
+    const tries = sameRecord ? prev.tries + 1 : 1;
+    if (tries === 1) {
+      this.log.warn(
+        {
+          topic: r.topic,
+          partition: r.partition,
+          offset: r.message.offset,
+          what: b.what,
+          err: (b.reason as Error).message,
+        },
+        'dependency down, partition paused',
+      );
+    }
+    this.consumer.pause([{ topic: r.topic, partitions: [r.partition] }]);
+    const entry: BlockedPartition = {
+      topic: r.topic,
+      partition: r.partition,
+      offset: r.message.offset,
+      waiting: b.what,
+      since: sameRecord ? prev.since : this.now(),
+      tries,
+    };
+    if (!this.stopping) entry.timer = this.resumeLater(r, tries);
+    this.blocked.set(key, entry);
+  }
+
+  /** The timer that resumes a paused partition after the backoff of its `tries`. */
+  private resumeLater(r: InHand, tries: number): NodeJS.Timeout {
+    const timer = setTimeout(
+      () => {
+        if (this.stopping) return;
+        this.consumer.resume([{ topic: r.topic, partitions: [r.partition] }]);
+      },
+      Math.max(50, backoffMs(tries, this.pauseBackoff, this.deps.random)),
+    );
+    timer.unref?.();
+    return timer;
+  }
+
+  /** A record of a paused partition went through: the partition is unblocked. */
+  private unblock(topic: string, partition: number): void {
+    const key = `${topic}/${partition}`;
+    const entry = this.blocked.get(key);
+    if (!entry) return;
+    if (entry.timer) clearTimeout(entry.timer);
+    this.blocked.delete(key);
+    this.log.info(
+      { topic, partition, what: entry.waiting, tries: entry.tries },
+      'dependency back, partition resumed',
+    );
+  }
+
+  private handlerOf(event: AnyScalewiseEvent): Handler<EventType> | undefined {
+    return (this.deps.handlers as unknown as Record<string, Handler<EventType> | undefined>)[event.type];
+  }
+
+  /** Whether this service dead-letters the undecodable records of `topic`. */
+  private owns(topic: string): boolean {
+    const key = this.keyOf.get(topic);
+    return key === undefined || !this.deps.ownsTopic || this.deps.ownsTopic(key);
+  }
+
+  /** Reports a record's processing ended with `outcome`, timed from `started`. */
+  private consumed(topic: string, type: string, started: number, outcome: Outcome): void {
+    this.metrics.consumed(topic, type, (this.now() - started) / 1000, outcome);
+  }
+}
+
+export function createSubscriber<T extends EventType>(deps: SubscriberDeps<T>): Subscriber {
+  const s = new KafkaSubscriber(deps);
+  // A plain object of closures: the bus spreads a subscriber (`{ ...s, stop }`), which would
+  // leave a class's methods behind.
+  return {
+    consumer: s.consumer,
+    start: () => s.start(),
+    stop: (deadlineMs?: number) => s.stop(deadlineMs),
+    failure: () => s.failure(),
+    paused: () => s.paused(),
   };
 }
