@@ -12,7 +12,7 @@
  *
  * Request bodies carry the k3s join token: they are never logged nor put into errors.
  */
-import { request } from 'node:http';
+import { type RequestOptions, request } from 'node:http';
 import { ScalewiseError } from '@scalewise/errors';
 
 /** The API version this client is written against (Docker Engine 24). */
@@ -196,228 +196,249 @@ interface Answer {
 export const describeEndpoint = (e: DockerEndpoint): string =>
   e.kind === 'unix' ? `unix://${e.socketPath}` : `tcp://${e.host}:${e.port}`;
 
+/** What one request sends besides its method and path. */
+interface SendInit {
+  body?: unknown;
+  /** This call's deadline instead of the client's. */
+  timeoutMs?: number;
+}
+
+/** node:http's options for a request to the engine, with its JSON `payload` when there is one. Pure. */
+function requestOptions(
+  endpoint: DockerEndpoint,
+  method: string,
+  path: string,
+  payload: string | undefined,
+): RequestOptions {
+  return {
+    method,
+    path,
+    ...(endpoint.kind === 'unix'
+      ? { socketPath: endpoint.socketPath }
+      : { host: endpoint.host, port: endpoint.port }),
+    headers: {
+      // The engine checks Host only for being present; a socket has no host name.
+      host: endpoint.kind === 'unix' ? 'docker' : `${endpoint.host}:${endpoint.port}`,
+      accept: 'application/json',
+      ...(payload === undefined
+        ? {}
+        : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+    },
+  };
+}
+
+/** The error of a call that could not reach the engine at `endpoint`: what to check, by errno. Pure. */
+function connectionError(endpoint: DockerEndpoint, err: unknown, operation: string): unknown {
+  if (err instanceof ScalewiseError) return err;
+  const where = describeEndpoint(endpoint);
+  const code = (err as { code?: string }).code;
+  const hint =
+    endpoint.kind === 'unix'
+      ? `is the engine running and its socket mounted? Set DOCKER_HOST (unix:///path or tcp://host:port) if it listens elsewhere`
+      : 'is the engine listening there? Check DOCKER_HOST';
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new ScalewiseError(
+      'DEPENDENCY_UNAVAILABLE',
+      `Docker API ${operation}: permission denied on ${where}: node-manager's user may not use the socket (run it as root or in the socket's group)`,
+      { retriable: false, cause: err, details: { operation, endpoint: where, errno: code } },
+    );
+  }
+  if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EHOSTUNREACH') {
+    const what =
+      code === 'ENOENT'
+        ? `no Docker socket at ${endpoint.kind === 'unix' ? endpoint.socketPath : where}`
+        : `${where} refused the connection (${code})`;
+    return new ScalewiseError('DEPENDENCY_UNAVAILABLE', `Docker API ${operation}: ${what}: ${hint}`, {
+      cause: err,
+      details: { operation, endpoint: where, errno: code },
+    });
+  }
+  return new ScalewiseError(
+    'DEPENDENCY_UNAVAILABLE',
+    `Docker API ${operation} via ${where} failed: ${(err as Error).message}`,
+    { cause: err, details: { operation, endpoint: where, ...(code ? { errno: code } : {}) } },
+  );
+}
+
+/** The error of an answer the call did not expect (retriable for 5xx and 429). Pure. */
+function apiError(operation: string, a: Answer, target: string): ScalewiseError {
+  return new ScalewiseError(
+    'DOCKER_API',
+    `Docker API ${operation} ${target}: ${a.status} ${errorMessage(a.body)}`.trim(),
+    { retriable: a.status >= 500 || a.status === 429, details: { operation, status: a.status, target } },
+  );
+}
+
+/** The answer's JSON body. Pure. */
+function json<T>(a: Answer, operation: string, target: string): T {
+  try {
+    return JSON.parse(a.body) as T;
+  } catch {
+    throw new ScalewiseError('DOCKER_API', `Docker API ${operation} ${target}: an answer that is not JSON`, {
+      details: { operation, status: a.status, target },
+    });
+  }
+}
+
+const enc = encodeURIComponent;
+
 /**
  * A client of one engine. Calls fail with ScalewiseError: DEPENDENCY_UNAVAILABLE when the
  * engine cannot be reached (the message names the address and DOCKER_HOST), TIMEOUT, or
  * DOCKER_API for an error answer (retriable for 5xx, not for 4xx).
  */
 export function createDockerClient(options: DockerClientOptions): DockerApi {
-  const { endpoint } = options;
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  const pullTimeoutMs = options.pullTimeoutMs ?? 600_000;
-  const where = describeEndpoint(endpoint);
-  let version: Promise<string> | undefined = options.apiVersion
-    ? Promise.resolve(options.apiVersion)
-    : undefined;
+  return new DockerClient(options);
+}
 
-  function send(
-    method: string,
-    path: string,
-    operation: string,
-    init: { body?: unknown; timeoutMs?: number } = {},
-  ): Promise<Answer> {
+class DockerClient implements DockerApi {
+  readonly endpoint: DockerEndpoint;
+  private readonly timeoutMs: number;
+  private readonly pullTimeoutMs: number;
+  /** The engine's address, for messages. */
+  private readonly where: string;
+  /** The API version, once negotiated (or as given); undefined before, or after a failed negotiation. */
+  private version: Promise<string> | undefined;
+
+  constructor(options: DockerClientOptions) {
+    this.endpoint = options.endpoint;
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.pullTimeoutMs = options.pullTimeoutMs ?? 600_000;
+    this.where = describeEndpoint(options.endpoint);
+    this.version = options.apiVersion ? Promise.resolve(options.apiVersion) : undefined;
+  }
+
+  apiVersion(): Promise<string> {
+    if (!this.version) {
+      const negotiating = this.send('GET', '/_ping', 'ping').then((a) => {
+        if (a.status !== 200) throw apiError('ping', a, this.where);
+        const header = a.headers['api-version'];
+        return negotiateApiVersion(Array.isArray(header) ? header[0] : header);
+      });
+      this.version = negotiating;
+      // A failed negotiation is tried again on the next call, not remembered.
+      negotiating.catch(() => {
+        if (this.version === negotiating) this.version = undefined;
+      });
+    }
+    return this.version;
+  }
+
+  async ping(): Promise<void> {
+    await this.apiVersion();
+  }
+
+  async createContainer(name: string, body: unknown): Promise<CreateResult> {
+    const a = await this.call('POST', `/containers/create?name=${enc(name)}`, 'create container', { body });
+    if (a.status === 201)
+      return { kind: 'created', id: json<{ Id: string }>(a, 'create container', name).Id };
+    if (a.status === 409) return { kind: 'exists' };
+    // podman 4's compatibility API answers a taken name with 500 instead of Docker's 409.
+    if (a.status === 500 && /name .* is already in use/i.test(errorMessage(a.body)))
+      return { kind: 'exists' };
+    if (a.status === 404) return { kind: 'no-image', message: errorMessage(a.body) };
+    throw apiError('create container', a, name);
+  }
+
+  async startContainer(id: string): Promise<void> {
+    const a = await this.call('POST', `/containers/${enc(id)}/start`, 'start container');
+    if (a.status === 204 || a.status === 304) return;
+    throw apiError('start container', a, id);
+  }
+
+  async inspectContainer(idOrName: string): Promise<ContainerInspect | undefined> {
+    const a = await this.call('GET', `/containers/${enc(idOrName)}/json`, 'inspect container');
+    if (a.status === 404) return undefined;
+    if (a.status !== 200) throw apiError('inspect container', a, idOrName);
+    return json<ContainerInspect>(a, 'inspect container', idOrName);
+  }
+
+  async listContainers(labels: readonly string[]): Promise<ContainerSummary[]> {
+    const filters = enc(JSON.stringify({ label: labels }));
+    const a = await this.call('GET', `/containers/json?all=true&filters=${filters}`, 'list containers');
+    if (a.status !== 200) throw apiError('list containers', a, labels.join(','));
+    return json<ContainerSummary[]>(a, 'list containers', labels.join(','));
+  }
+
+  async stopContainer(id: string, timeoutSeconds: number): Promise<boolean> {
+    const t = Math.max(0, Math.round(timeoutSeconds));
+    const a = await this.call('POST', `/containers/${enc(id)}/stop?t=${t}`, 'stop container', {
+      // The engine answers once the container stopped: after up to t seconds and the kill.
+      timeoutMs: this.timeoutMs + t * 1000,
+    });
+    if (a.status === 204 || a.status === 304) return true;
+    if (a.status === 404) return false;
+    throw apiError('stop container', a, id);
+  }
+
+  async removeContainer(id: string): Promise<boolean> {
+    const a = await this.call('DELETE', `/containers/${enc(id)}?v=true&force=true`, 'remove container');
+    if (a.status === 204) return true;
+    if (a.status === 404) return false;
+    // Another remove of it is under way (a retry racing the first attempt): it is going.
+    if (a.status === 409 && /already in progress/i.test(errorMessage(a.body))) return false;
+    throw apiError('remove container', a, id);
+  }
+
+  async imageExists(image: string): Promise<boolean> {
+    const a = await this.call('GET', `/images/${enc(image)}/json`, 'inspect image');
+    if (a.status === 200) return true;
+    if (a.status === 404) return false;
+    throw apiError('inspect image', a, image);
+  }
+
+  async pullImage(image: string): Promise<void> {
+    const { fromImage, tag } = splitImage(image);
+    const a = await this.call(
+      'POST',
+      `/images/create?fromImage=${enc(fromImage)}&tag=${enc(tag)}`,
+      'pull image',
+      { timeoutMs: this.pullTimeoutMs },
+    );
+    if (a.status !== 200) throw apiError('pull image', a, image);
+    const failed = pullStreamError(a.body);
+    if (failed !== undefined) {
+      throw new ScalewiseError('DOCKER_API', `Docker API pull image ${image}: ${failed}`, {
+        details: { operation: 'pull image', status: a.status, target: image },
+      });
+    }
+  }
+
+  /** A call of the versioned API (negotiating the version first). */
+  private async call(method: string, path: string, operation: string, init: SendInit = {}): Promise<Answer> {
+    return this.send(method, `/v${await this.apiVersion()}${path}`, operation, init);
+  }
+
+  /** One HTTP request to the engine, its whole answer read. */
+  private send(method: string, path: string, operation: string, init: SendInit = {}): Promise<Answer> {
     const payload = init.body === undefined ? undefined : JSON.stringify(init.body);
-    const deadline = init.timeoutMs ?? timeoutMs;
+    const deadline = init.timeoutMs ?? this.timeoutMs;
     return new Promise<Answer>((resolve, reject) => {
-      const req = request(
-        {
-          method,
-          path,
-          ...(endpoint.kind === 'unix'
-            ? { socketPath: endpoint.socketPath }
-            : { host: endpoint.host, port: endpoint.port }),
-          headers: {
-            // The engine checks Host only for being present; a socket has no host name.
-            host: endpoint.kind === 'unix' ? 'docker' : `${endpoint.host}:${endpoint.port}`,
-            accept: 'application/json',
-            ...(payload === undefined
-              ? {}
-              : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              headers: res.headers,
-              body: Buffer.concat(chunks).toString('utf8'),
-            }),
-          );
-          res.on('error', reject);
-        },
-      );
+      const req = request(requestOptions(this.endpoint, method, path, payload), (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        res.on('error', reject);
+      });
       req.setTimeout(deadline, () => {
         req.destroy(
           new ScalewiseError(
             'TIMEOUT',
-            `Docker API ${operation}: no answer from ${where} within ${deadline} ms`,
-            {
-              details: { operation, endpoint: where },
-            },
+            `Docker API ${operation}: no answer from ${this.where} within ${deadline} ms`,
+            { details: { operation, endpoint: this.where } },
           ),
         );
       });
-      req.on('error', (err) => reject(connectionError(err, operation)));
+      req.on('error', (err) => reject(connectionError(this.endpoint, err, operation)));
       req.end(payload);
     });
   }
-
-  function connectionError(err: unknown, operation: string): unknown {
-    if (err instanceof ScalewiseError) return err;
-    const code = (err as { code?: string }).code;
-    const hint =
-      endpoint.kind === 'unix'
-        ? `is the engine running and its socket mounted? Set DOCKER_HOST (unix:///path or tcp://host:port) if it listens elsewhere`
-        : 'is the engine listening there? Check DOCKER_HOST';
-    if (code === 'EACCES' || code === 'EPERM') {
-      return new ScalewiseError(
-        'DEPENDENCY_UNAVAILABLE',
-        `Docker API ${operation}: permission denied on ${where}: node-manager's user may not use the socket (run it as root or in the socket's group)`,
-        { retriable: false, cause: err, details: { operation, endpoint: where, errno: code } },
-      );
-    }
-    if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EHOSTUNREACH') {
-      const what =
-        code === 'ENOENT'
-          ? `no Docker socket at ${endpoint.kind === 'unix' ? endpoint.socketPath : where}`
-          : `${where} refused the connection (${code})`;
-      return new ScalewiseError('DEPENDENCY_UNAVAILABLE', `Docker API ${operation}: ${what}: ${hint}`, {
-        cause: err,
-        details: { operation, endpoint: where, errno: code },
-      });
-    }
-    return new ScalewiseError(
-      'DEPENDENCY_UNAVAILABLE',
-      `Docker API ${operation} via ${where} failed: ${(err as Error).message}`,
-      { cause: err, details: { operation, endpoint: where, ...(code ? { errno: code } : {}) } },
-    );
-  }
-
-  function apiError(operation: string, a: Answer, target: string): ScalewiseError {
-    return new ScalewiseError(
-      'DOCKER_API',
-      `Docker API ${operation} ${target}: ${a.status} ${errorMessage(a.body)}`.trim(),
-      { retriable: a.status >= 500 || a.status === 429, details: { operation, status: a.status, target } },
-    );
-  }
-
-  const apiVersion = (): Promise<string> => {
-    if (!version) {
-      const negotiating = send('GET', '/_ping', 'ping').then((a) => {
-        if (a.status !== 200) throw apiError('ping', a, where);
-        const header = a.headers['api-version'];
-        return negotiateApiVersion(Array.isArray(header) ? header[0] : header);
-      });
-      version = negotiating;
-      // A failed negotiation is tried again on the next call, not remembered.
-      negotiating.catch(() => {
-        if (version === negotiating) version = undefined;
-      });
-    }
-    return version;
-  };
-
-  const call = async (
-    method: string,
-    path: string,
-    operation: string,
-    init: { body?: unknown; timeoutMs?: number } = {},
-  ): Promise<Answer> => send(method, `/v${await apiVersion()}${path}`, operation, init);
-
-  const json = <T>(a: Answer, operation: string, target: string): T => {
-    try {
-      return JSON.parse(a.body) as T;
-    } catch {
-      throw new ScalewiseError(
-        'DOCKER_API',
-        `Docker API ${operation} ${target}: an answer that is not JSON`,
-        {
-          details: { operation, status: a.status, target },
-        },
-      );
-    }
-  };
-  const enc = encodeURIComponent;
-
-  return {
-    endpoint,
-    apiVersion,
-    async ping() {
-      await apiVersion();
-    },
-    async createContainer(name, body) {
-      const a = await call('POST', `/containers/create?name=${enc(name)}`, 'create container', { body });
-      if (a.status === 201)
-        return { kind: 'created', id: json<{ Id: string }>(a, 'create container', name).Id };
-      if (a.status === 409) return { kind: 'exists' };
-      // podman 4's compatibility API answers a taken name with 500 instead of Docker's 409.
-      if (a.status === 500 && /name .* is already in use/i.test(errorMessage(a.body)))
-        return { kind: 'exists' };
-      if (a.status === 404) return { kind: 'no-image', message: errorMessage(a.body) };
-      throw apiError('create container', a, name);
-    },
-    async startContainer(id) {
-      const a = await call('POST', `/containers/${enc(id)}/start`, 'start container');
-      if (a.status === 204 || a.status === 304) return;
-      throw apiError('start container', a, id);
-    },
-    async inspectContainer(idOrName) {
-      const a = await call('GET', `/containers/${enc(idOrName)}/json`, 'inspect container');
-      if (a.status === 404) return undefined;
-      if (a.status !== 200) throw apiError('inspect container', a, idOrName);
-      return json<ContainerInspect>(a, 'inspect container', idOrName);
-    },
-    async listContainers(labels) {
-      const filters = enc(JSON.stringify({ label: labels }));
-      const a = await call('GET', `/containers/json?all=true&filters=${filters}`, 'list containers');
-      if (a.status !== 200) throw apiError('list containers', a, labels.join(','));
-      return json<ContainerSummary[]>(a, 'list containers', labels.join(','));
-    },
-    async stopContainer(id, timeoutSeconds) {
-      const t = Math.max(0, Math.round(timeoutSeconds));
-      const a = await call('POST', `/containers/${enc(id)}/stop?t=${t}`, 'stop container', {
-        // The engine answers once the container stopped: after up to t seconds and the kill.
-        timeoutMs: timeoutMs + t * 1000,
-      });
-      if (a.status === 204 || a.status === 304) return true;
-      if (a.status === 404) return false;
-      throw apiError('stop container', a, id);
-    },
-    async removeContainer(id) {
-      const a = await call('DELETE', `/containers/${enc(id)}?v=true&force=true`, 'remove container');
-      if (a.status === 204) return true;
-      if (a.status === 404) return false;
-      // Another remove of it is under way (a retry racing the first attempt): it is going.
-      if (a.status === 409 && /already in progress/i.test(errorMessage(a.body))) return false;
-      throw apiError('remove container', a, id);
-    },
-    async imageExists(image) {
-      const a = await call('GET', `/images/${enc(image)}/json`, 'inspect image');
-      if (a.status === 200) return true;
-      if (a.status === 404) return false;
-      throw apiError('inspect image', a, image);
-    },
-    async pullImage(image) {
-      const { fromImage, tag } = splitImage(image);
-      const a = await call(
-        'POST',
-        `/images/create?fromImage=${enc(fromImage)}&tag=${enc(tag)}`,
-        'pull image',
-        {
-          timeoutMs: pullTimeoutMs,
-        },
-      );
-      if (a.status !== 200) throw apiError('pull image', a, image);
-      const failed = pullStreamError(a.body);
-      if (failed !== undefined) {
-        throw new ScalewiseError('DOCKER_API', `Docker API pull image ${image}: ${failed}`, {
-          details: { operation: 'pull image', status: a.status, target: image },
-        });
-      }
-    },
-  };
 }
 
 /**
