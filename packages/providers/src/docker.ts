@@ -25,7 +25,7 @@ import { type ContainerInspect, type DockerApi, describeEndpoint } from './docke
 
 export type { DockerApi } from './docker-api.ts';
 
-import type { Instance, Provider } from './provider.ts';
+import type { CreateOptions, Instance, Provider } from './provider.ts';
 
 export const MANAGED_BY_LABEL = 'managed-by';
 export const MANAGED_BY_VALUE = 'scalewise';
@@ -261,28 +261,106 @@ export interface DockerProviderDeps {
  * @throws ScalewiseError INVALID_CONFIG naming the key of a docker pool's first problem.
  */
 export function dockerProvider(deps: DockerProviderDeps): Provider {
-  const { docker } = deps;
-  const readFile = deps.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
-  const settingsByPool = new Map<string, DockerSettings>();
-  deps.pools.forEach((pool, i) => {
-    if (pool.provider === 'docker' || pool.provider === 'k3s-docker') {
-      settingsByPool.set(pool.name, resolveDockerSettings(pool, deps.env, `autoscaler.pools[${i}]`));
+  return new DockerProvider(deps);
+}
+
+/** The labels every container of the pool's workers carries, to find them. */
+const poolContainerLabels = (pool: PoolConfig): string[] => [
+  `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
+  `${POOL_LABEL}=${pool.name}`,
+];
+
+class DockerProvider implements Provider {
+  readonly name = 'docker';
+  private readonly docker: DockerApi;
+  private readonly env: DockerEnv;
+  private readonly kube: Kube | undefined;
+  private readonly log: DockerProviderDeps['log'];
+  private readonly readFile: (path: string) => string;
+  /** Each docker pool's settings, resolved at start (or at first use for a pool added later). */
+  private readonly settingsByPool = new Map<string, DockerSettings>();
+  /** The engine's address, for messages. */
+  private readonly where: string;
+
+  constructor(deps: DockerProviderDeps) {
+    this.docker = deps.docker;
+    this.env = deps.env;
+    this.kube = deps.kube;
+    this.log = deps.log;
+    this.readFile = deps.readFile ?? ((p: string) => readFileSync(p, 'utf8'));
+    deps.pools.forEach((pool, i) => {
+      if (isDockerPool(pool)) {
+        this.settingsByPool.set(pool.name, resolveDockerSettings(pool, deps.env, `autoscaler.pools[${i}]`));
+      }
+    });
+    this.where = describeEndpoint(deps.docker.endpoint);
+  }
+
+  async create(
+    pool: PoolConfig,
+    nodes: readonly string[],
+    actionId: string,
+    options: CreateOptions = {},
+  ): Promise<{ node: string; providerId: string }[]> {
+    const zones =
+      pool.zones.length > 0
+        ? zonesOfNew(pool.zones, await this.zonesOfPool(pool), nodes, options.zones)
+        : undefined;
+    const out: { node: string; providerId: string }[] = [];
+    for (const node of nodes) {
+      const id = await this.ensureContainer(pool, node, actionId, zones?.get(node));
+      // 304 when it runs already: an existing container that was stopped starts again.
+      await this.docker.startContainer(id);
+      out.push({ node, providerId: `docker://${id}` });
     }
-  });
-  const settingsOf = (pool: PoolConfig): DockerSettings => {
-    let s = settingsByPool.get(pool.name);
+    return out;
+  }
+
+  async remove(pool: PoolConfig, node: string): Promise<{ existed: boolean }> {
+    const s = this.settingsOf(pool);
+    const name = containerName(s, node);
+    const c = await this.docker.inspectContainer(name);
+    if (c) {
+      const why = notOurs(c, pool.name);
+      if (why) {
+        throw new ScalewiseError(
+          'CONFLICT',
+          `container ${name} is not a Scalewise worker of pool '${pool.name}' (${why}): not removed`,
+          { details: { container: name, pool: pool.name, reason: 'DOCKER_NAME_TAKEN' } },
+        );
+      }
+      await this.docker.stopContainer(c.Id, s.options.stop_timeout_seconds);
+      await this.docker.removeContainer(c.Id);
+      this.log?.info(
+        { container: name, container_id: c.Id, node, pool: pool.name },
+        'k3s agent container removed',
+      );
+    }
+    const deleted = s.options.delete_node && this.kube ? (await deleteNode(this.kube, node)).deleted : false;
+    return { existed: Boolean(c) || deleted };
+  }
+
+  async list(pool: PoolConfig): Promise<Instance[]> {
+    const found = await this.docker.listContainers(poolContainerLabels(pool));
+    return found.map(instanceOf).filter((i) => i.node !== '');
+  }
+
+  private settingsOf(pool: PoolConfig): DockerSettings {
+    let s = this.settingsByPool.get(pool.name);
     if (!s) {
       // A pool added at run time: resolved at first use.
-      s = resolveDockerSettings(pool, deps.env, `pool '${pool.name}'`);
-      settingsByPool.set(pool.name, s);
+      s = resolveDockerSettings(pool, this.env, `pool '${pool.name}'`);
+      this.settingsByPool.set(pool.name, s);
     }
     return s;
-  };
-  const tokenOf = (s: DockerSettings): string => {
+  }
+
+  /** The join token, read from its file at each use (a rotated token is used without a restart). */
+  private tokenOf(s: DockerSettings): string {
     if (s.token.kind === 'value') return s.token.value;
     let text: string;
     try {
-      text = readFile(s.token.path).trim();
+      text = this.readFile(s.token.path).trim();
     } catch (err) {
       throw new ScalewiseError(
         'INVALID_CONFIG',
@@ -292,20 +370,19 @@ export function dockerProvider(deps: DockerProviderDeps): Provider {
     }
     if (!text) throw configError(s.token.key, `${s.token.path} is empty: it should hold the k3s join token`);
     return text;
-  };
-  const where = describeEndpoint(docker.endpoint);
+  }
 
-  async function ensureImage(s: DockerSettings, pool: PoolConfig): Promise<void> {
-    if (s.options.pull === 'missing' && (await docker.imageExists(s.image))) return;
-    deps.log?.info({ image: s.image, pool: pool.name }, 'pulling the k3s agent image');
+  private async ensureImage(s: DockerSettings, pool: PoolConfig): Promise<void> {
+    if (s.options.pull === 'missing' && (await this.docker.imageExists(s.image))) return;
+    this.log?.info({ image: s.image, pool: pool.name }, 'pulling the k3s agent image');
     try {
-      await docker.pullImage(s.image);
+      await this.docker.pullImage(s.image);
     } catch (err) {
       if (!(err instanceof ScalewiseError) || err.code !== 'DOCKER_API') throw err;
       // A registry that does not answer may answer later: retried, like any engine error.
       throw new ScalewiseError(
         'DOCKER_API',
-        `image ${s.image}: the Docker engine at ${where} could not pull it (${err.message.replace(/^Docker API pull image \S+: /, '')}); pull it there yourself (docker pull ${s.image}), or fix the name or the engine's registry access`,
+        `image ${s.image}: the Docker engine at ${this.where} could not pull it (${err.message.replace(/^Docker API pull image \S+: /, '')}); pull it there yourself (docker pull ${s.image}), or fix the name or the engine's registry access`,
         {
           retriable: err.retriable,
           cause: err,
@@ -315,14 +392,14 @@ export function dockerProvider(deps: DockerProviderDeps): Provider {
     }
   }
 
-  function missingImage(s: DockerSettings, message: string, pool: PoolConfig): ScalewiseError {
+  private missingImage(s: DockerSettings, message: string, pool: PoolConfig): ScalewiseError {
     const fix =
       s.options.pull === 'never'
         ? `pull it first (docker pull ${s.image}) or let node-manager pull it (provider_options.pull: missing)`
         : `node-manager pulled it and the engine still does not have it`;
     return new ScalewiseError(
       'DOCKER_API',
-      `image ${s.image} is not on the Docker engine at ${where} (${message}): ${fix}`,
+      `image ${s.image} is not on the Docker engine at ${this.where} (${message}): ${fix}`,
       {
         retriable: false,
         details: {
@@ -335,50 +412,38 @@ export function dockerProvider(deps: DockerProviderDeps): Provider {
     );
   }
 
-  async function ensureContainer(
+  /** The id of the worker's container, created (pulling its image if need be) unless it exists. */
+  private async ensureContainer(
     pool: PoolConfig,
     node: string,
     actionId: string,
     zone: string | undefined,
   ): Promise<string> {
-    const s = settingsOf(pool);
+    const s = this.settingsOf(pool);
     const name = containerName(s, node);
-    if (s.options.pull === 'always') await ensureImage(s, pool);
+    if (s.options.pull === 'always') await this.ensureImage(s, pool);
     for (let attempt = 1; ; attempt++) {
-      const r = await docker.createContainer(name, containerSpec(pool, node, actionId, s, tokenOf(s), zone));
+      const r = await this.docker.createContainer(
+        name,
+        containerSpec(pool, node, actionId, s, this.tokenOf(s), zone),
+      );
       if (r.kind === 'created') {
-        deps.log?.info(
+        this.log?.info(
           { container: name, container_id: r.id, node, pool: pool.name },
           'k3s agent container created',
         );
         return r.id;
       }
       if (r.kind === 'no-image') {
-        if (s.options.pull === 'never' || attempt > 1) throw missingImage(s, r.message, pool);
-        await ensureImage(s, pool);
+        if (s.options.pull === 'never' || attempt > 1) throw this.missingImage(s, r.message, pool);
+        await this.ensureImage(s, pool);
         continue;
       }
       // 409: made by an earlier attempt of this action (or of another): use it, if it is ours.
-      const c = await docker.inspectContainer(name);
-      if (!c) {
-        if (attempt > 2) break;
-        continue; // removed between the two calls: create it again
-      }
-      const why = notOurs(c, pool.name);
-      if (why) {
-        throw new ScalewiseError(
-          'CONFLICT',
-          `a container named ${name} exists and is not a Scalewise worker of pool '${pool.name}' (${why}): left alone; rename it or change provider_options.container_name_prefix`,
-          { details: { container: name, pool: pool.name, reason: 'DOCKER_NAME_TAKEN' } },
-        );
-      }
-      if (c.State?.Status === 'removing' || c.State?.Status === 'dead') {
-        throw new ScalewiseError('DOCKER_API', `container ${name} is being removed: try again`, {
-          retriable: true,
-          details: { operation: 'create container', container: name, state: c.State.Status },
-        });
-      }
-      return c.Id;
+      const id = await this.existingContainer(pool, name);
+      if (id !== undefined) return id;
+      // Removed between the two calls: create it again.
+      if (attempt > 2) break;
     }
     throw new ScalewiseError('DOCKER_API', `container ${name} keeps disappearing while being created`, {
       retriable: true,
@@ -386,12 +451,33 @@ export function dockerProvider(deps: DockerProviderDeps): Provider {
     });
   }
 
+  /**
+   * The id of the container of that name, when it is the pool's own and not going; undefined
+   * when there is none (any more).
+   */
+  private async existingContainer(pool: PoolConfig, name: string): Promise<string | undefined> {
+    const c = await this.docker.inspectContainer(name);
+    if (!c) return undefined;
+    const why = notOurs(c, pool.name);
+    if (why) {
+      throw new ScalewiseError(
+        'CONFLICT',
+        `a container named ${name} exists and is not a Scalewise worker of pool '${pool.name}' (${why}): left alone; rename it or change provider_options.container_name_prefix`,
+        { details: { container: name, pool: pool.name, reason: 'DOCKER_NAME_TAKEN' } },
+      );
+    }
+    if (c.State?.Status === 'removing' || c.State?.Status === 'dead') {
+      throw new ScalewiseError('DOCKER_API', `container ${name} is being removed: try again`, {
+        retriable: true,
+        details: { operation: 'create container', container: name, state: c.State.Status },
+      });
+    }
+    return c.Id;
+  }
+
   /** The zone of each of the pool's workers that is not going (node -> zone). */
-  async function zonesOfPool(pool: PoolConfig): Promise<Map<string, string>> {
-    const found = await docker.listContainers([
-      `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
-      `${POOL_LABEL}=${pool.name}`,
-    ]);
+  private async zonesOfPool(pool: PoolConfig): Promise<Map<string, string>> {
+    const found = await this.docker.listContainers(poolContainerLabels(pool));
     const zones = new Map<string, string>();
     for (const c of found) {
       const node = c.Labels?.[NODE_LABEL];
@@ -400,55 +486,6 @@ export function dockerProvider(deps: DockerProviderDeps): Provider {
     }
     return zones;
   }
-
-  return {
-    name: 'docker',
-    async create(pool, nodes, actionId, options = {}) {
-      const zones =
-        pool.zones.length > 0
-          ? zonesOfNew(pool.zones, await zonesOfPool(pool), nodes, options.zones)
-          : undefined;
-      const out: { node: string; providerId: string }[] = [];
-      for (const node of nodes) {
-        const id = await ensureContainer(pool, node, actionId, zones?.get(node));
-        // 304 when it runs already: an existing container that was stopped starts again.
-        await docker.startContainer(id);
-        out.push({ node, providerId: `docker://${id}` });
-      }
-      return out;
-    },
-    async remove(pool, node) {
-      const s = settingsOf(pool);
-      const name = containerName(s, node);
-      const c = await docker.inspectContainer(name);
-      if (c) {
-        const why = notOurs(c, pool.name);
-        if (why) {
-          throw new ScalewiseError(
-            'CONFLICT',
-            `container ${name} is not a Scalewise worker of pool '${pool.name}' (${why}): not removed`,
-            { details: { container: name, pool: pool.name, reason: 'DOCKER_NAME_TAKEN' } },
-          );
-        }
-        await docker.stopContainer(c.Id, s.options.stop_timeout_seconds);
-        await docker.removeContainer(c.Id);
-        deps.log?.info(
-          { container: name, container_id: c.Id, node, pool: pool.name },
-          'k3s agent container removed',
-        );
-      }
-      const deleted =
-        s.options.delete_node && deps.kube ? (await deleteNode(deps.kube, node)).deleted : false;
-      return { existed: Boolean(c) || deleted };
-    },
-    async list(pool) {
-      const found = await docker.listContainers([
-        `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
-        `${POOL_LABEL}=${pool.name}`,
-      ]);
-      return found.map(instanceOf).filter((i) => i.node !== '');
-    },
-  };
 }
 
 /** Whether a pool's workers are k3s agent containers (`k3s-docker` is an alias of `docker`). */
