@@ -4,7 +4,7 @@
  * and starts there, so every event published after "tailing ..." is shown.
  */
 import { randomUUID } from 'node:crypto';
-import { consumerGroupId } from '@scalewise/config';
+import { type Config, consumerGroupId } from '@scalewise/config';
 import { ScalewiseError } from '@scalewise/errors';
 import {
   type AnyScalewiseEvent,
@@ -16,6 +16,7 @@ import {
   topicKeys,
   topicOf,
 } from '@scalewise/events';
+import type { Admin, Consumer, EachMessagePayload, Kafka } from 'kafkajs';
 import { commonOptions, eventTypeFlags, listOf, parseCommand, severityFlags, timeFlag } from '../args.ts';
 import { type Context, causeOf, connectKafka, withDeadline } from '../context.ts';
 import { formatEventLine } from '../format.ts';
@@ -83,99 +84,147 @@ export function tailTopicKeys(types: EventType[]): TopicKey[] {
   return topicKeys.filter((k) => types.some((t) => topicOf(t) === k));
 }
 
-/** Runs until `ctx.signal` aborts (exit 0) or the consumer fails for good (throws). */
-export async function runTail(o: TailOptions, ctx: Context): Promise<number> {
-  const { config } = ctx.config();
-  const brokers = config.kafka.brokers;
-  const names = ctx.topics();
-  const wanted = tailTopicKeys(o.types).map((k) => names[k]);
-  const kafka = ctx.kafka();
+/** Where one partition's reading starts. */
+interface PartitionStart {
+  topic: string;
+  partition: number;
+  offset: string;
+}
 
-  // Where to start, per partition, decided before joining.
-  const admin = await connectKafka(kafka.admin(), brokers, ctx.connectTimeoutMs);
-  const starts: { topic: string; partition: number; offset: string }[] = [];
-  let topics: string[];
-  try {
-    const existing = new Set(
-      await withDeadline(admin.listTopics(), ctx.connectTimeoutMs, 'Kafka did not list its topics in time'),
+/**
+ * The wanted topics that exist; a note on stderr names those not yet created.
+ * @throws NOT_FOUND when none exists.
+ */
+async function existingTopics(
+  admin: Admin,
+  wanted: string[],
+  config: Config,
+  ctx: Context,
+): Promise<string[]> {
+  const existing = new Set(
+    await withDeadline(admin.listTopics(), ctx.connectTimeoutMs, 'Kafka did not list its topics in time'),
+  );
+  const topics = wanted.filter((t) => existing.has(t));
+  const missing = wanted.filter((t) => !existing.has(t));
+  if (topics.length === 0) {
+    throw new ScalewiseError(
+      'NOT_FOUND',
+      `none of the topics ${wanted.join(', ')} exists on ${config.kafka.brokers.join(',')} (is the topic prefix '${config.events.topic_prefix}' right?)`,
     );
-    topics = wanted.filter((t) => existing.has(t));
-    const missing = wanted.filter((t) => !existing.has(t));
-    if (topics.length === 0) {
-      throw new ScalewiseError(
-        'NOT_FOUND',
-        `none of the topics ${wanted.join(', ')} exists on ${brokers.join(',')} (is the topic prefix '${config.events.topic_prefix}' right?)`,
-      );
-    }
-    if (missing.length > 0) ctx.stderr.write(`not yet created, skipped: ${missing.join(', ')}\n`);
-    for (const topic of topics) {
-      const ends = await admin.fetchTopicOffsets(topic);
-      const high = new Map(ends.map((p) => [p.partition, p.high]));
-      const offsets =
-        o.from === undefined
-          ? ends.map((p) => ({ partition: p.partition, offset: p.high }))
-          : await admin.fetchTopicOffsetsByTimestamp(topic, o.from);
-      for (const p of offsets) {
-        // -1: nothing at or after that time, so the end.
-        const offset = p.offset === '-1' ? (high.get(p.partition) ?? '0') : p.offset;
-        starts.push({ topic, partition: p.partition, offset });
-      }
-    }
+  }
+  if (missing.length > 0) ctx.stderr.write(`not yet created, skipped: ${missing.join(', ')}\n`);
+  return topics;
+}
+
+/** Where each partition of `topic` starts: its end, or the first offset at or after `from`. */
+async function partitionStarts(
+  admin: Admin,
+  topic: string,
+  from: number | undefined,
+): Promise<PartitionStart[]> {
+  const ends = await admin.fetchTopicOffsets(topic);
+  const high = new Map(ends.map((p) => [p.partition, p.high]));
+  const offsets =
+    from === undefined
+      ? ends.map((p) => ({ partition: p.partition, offset: p.high }))
+      : await admin.fetchTopicOffsetsByTimestamp(topic, from);
+  // -1: nothing at or after that time, so the end.
+  return offsets.map((p) => ({
+    topic,
+    partition: p.partition,
+    offset: p.offset === '-1' ? (high.get(p.partition) ?? '0') : p.offset,
+  }));
+}
+
+/** The topics to read and where, per partition, to start: decided before joining. */
+async function tailStarts(
+  kafka: Kafka,
+  wanted: string[],
+  from: number | undefined,
+  config: Config,
+  ctx: Context,
+): Promise<{ topics: string[]; starts: PartitionStart[] }> {
+  const admin = await connectKafka(kafka.admin(), config.kafka.brokers, ctx.connectTimeoutMs);
+  try {
+    const topics = await existingTopics(admin, wanted, config, ctx);
+    const starts: PartitionStart[] = [];
+    for (const topic of topics) starts.push(...(await partitionStarts(admin, topic, from)));
+    return { topics, starts };
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
+}
 
+/** Rejects with the consumer's error when it crashes for good (kafkajs gives up restarting). */
+function crashOf(consumer: Consumer): Promise<never> {
+  return new Promise<never>((_, reject) => {
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) reject(payload.error);
+    });
+  });
+}
+
+/** Resolves when `signal` aborts (at once if it already has). */
+function abortOf(signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+/** Prints each record the tail shows; one that is no Scalewise event is noted on stderr and counted. */
+function recordPrinter(o: TailOptions, ctx: Context, skipped: { count: number }) {
+  const colour = ctx.colour;
+  return async ({ topic, partition, message }: EachMessagePayload): Promise<void> => {
+    let e: AnyScalewiseEvent;
+    try {
+      e = fromKafkaMessage(message, { topic, partition, offset: message.offset });
+    } catch (err) {
+      skipped.count += 1;
+      ctx.stderr.write(
+        colour.dim(`skipped ${topic}[${partition}]@${message.offset}: ${causeOf(err).split('\n')[0]}\n`),
+      );
+      return;
+    }
+    if (!tailMatches(o, e)) return;
+    ctx.stdout.write(o.json ? `${JSON.stringify(e)}\n` : `${formatEventLine(e, colour)}\n`);
+  };
+}
+
+/** The line that says what is tailed, from when and with which filters. */
+function tailingLine(o: TailOptions, topics: string[]): string {
+  const what = [
+    o.types.length ? `types ${o.types.map((t) => shortName(t)).join(',')}` : '',
+    o.pools.length ? `pools ${o.pools.join(',')}` : '',
+    o.severities.length ? `severities ${o.severities.join(',')}` : '',
+  ].filter(Boolean);
+  return `tailing ${topics.length} topic(s) from ${o.from === undefined ? 'now' : new Date(o.from).toISOString()}${what.length ? ` (${what.join('; ')})` : ''}; Ctrl-C to stop\n`;
+}
+
+/** Runs until `ctx.signal` aborts (exit 0) or the consumer fails for good (throws). */
+export async function runTail(o: TailOptions, ctx: Context): Promise<number> {
+  const { config } = ctx.config();
+  const names = ctx.topics();
+  const wanted = tailTopicKeys(o.types).map((k) => names[k]);
+  const kafka = ctx.kafka();
+  const { topics, starts } = await tailStarts(kafka, wanted, o.from, config, ctx);
   const groupId = consumerGroupId(config, `cli-tail-${randomUUID().slice(0, 8)}`);
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 250, allowAutoTopicCreation: false });
-  let fail!: (err: unknown) => void;
-  const failed = new Promise<never>((_, reject) => {
-    fail = reject;
-  });
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    if (!payload.restart) fail(payload.error);
-  });
-  const colour = ctx.colour;
-  let undecodable = 0;
+  const failed = crashOf(consumer);
+  const skipped = { count: 0 };
   try {
-    await connectKafka(consumer, brokers, ctx.connectTimeoutMs);
+    await connectKafka(consumer, config.kafka.brokers, ctx.connectTimeoutMs);
     await consumer.subscribe({ topics, fromBeginning: false });
-    await consumer.run({
-      autoCommit: false,
-      eachMessage: async ({ topic, partition, message }) => {
-        let e: AnyScalewiseEvent;
-        try {
-          e = fromKafkaMessage(message, { topic, partition, offset: message.offset });
-        } catch (err) {
-          undecodable += 1;
-          ctx.stderr.write(
-            colour.dim(`skipped ${topic}[${partition}]@${message.offset}: ${causeOf(err).split('\n')[0]}\n`),
-          );
-          return;
-        }
-        if (!tailMatches(o, e)) return;
-        ctx.stdout.write(o.json ? `${JSON.stringify(e)}\n` : `${formatEventLine(e, colour)}\n`);
-      },
-    });
+    await consumer.run({ autoCommit: false, eachMessage: recordPrinter(o, ctx, skipped) });
     for (const s of starts) consumer.seek(s);
-    const what = [
-      o.types.length ? `types ${o.types.map((t) => shortName(t)).join(',')}` : '',
-      o.pools.length ? `pools ${o.pools.join(',')}` : '',
-      o.severities.length ? `severities ${o.severities.join(',')}` : '',
-    ].filter(Boolean);
-    ctx.stderr.write(
-      `tailing ${topics.length} topic(s) from ${o.from === undefined ? 'now' : new Date(o.from).toISOString()}${what.length ? ` (${what.join('; ')})` : ''}; Ctrl-C to stop\n`,
-    );
-    const stopped = new Promise<void>((resolve) => {
-      if (ctx.signal.aborted) resolve();
-      ctx.signal.addEventListener('abort', () => resolve(), { once: true });
-    });
-    await Promise.race([stopped, failed]);
+    ctx.stderr.write(tailingLine(o, topics));
+    await Promise.race([abortOf(ctx.signal), failed]);
   } catch (err) {
     if (err instanceof ScalewiseError) throw err;
     throw new ScalewiseError('DEPENDENCY_UNAVAILABLE', `tail stopped: ${causeOf(err)}`, { cause: err });
   } finally {
     await withDeadline(consumer.disconnect(), 5000, 'disconnect').catch(() => undefined);
   }
-  if (undecodable > 0) ctx.stderr.write(`${undecodable} record(s) were not Scalewise events\n`);
+  if (skipped.count > 0) ctx.stderr.write(`${skipped.count} record(s) were not Scalewise events\n`);
   return 0;
 }

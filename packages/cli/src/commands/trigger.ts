@@ -9,7 +9,14 @@
  * `scalewise explain` shows for a decision starts at who asked.
  */
 import { randomUUID } from 'node:crypto';
-import { auditData, createBreaker, createPublisher } from '@scalewise/bus';
+import {
+  type AuditIdentity,
+  auditData,
+  createBreaker,
+  createPublisher,
+  type Publisher,
+} from '@scalewise/bus';
+import type { LoadedConfig } from '@scalewise/config';
 import { ScalewiseError } from '@scalewise/errors';
 import {
   auditEvent,
@@ -93,13 +100,27 @@ const flagOf: Record<string, string> = {
   max: '--max',
 };
 
-/**
- * Parses `trigger <kind> ...` into the event to send, validated against the catalogue.
- * @throws UsageError naming the flag at fault.
- */
-export function parseTrigger(args: string[]): TriggerOptions | 'help' {
-  const [kind, ...rest] = args;
-  if (kind === '-h' || kind === '--help' || kind === 'help') return 'help';
+/** The flags each kind takes, besides --pool, --reason, --source and --json. */
+const allowed: Record<Kind, string[]> = {
+  scale: ['count', 'action', 'target', 'task-id'],
+  pause: [],
+  resume: [],
+  update: ['min', 'max'],
+};
+
+/** The flags of one kind or another: each is refused by the kinds that do not take it. */
+const kindFlags = ['count', 'action', 'target', 'task-id', 'min', 'max'] as const;
+
+type Values = ReturnType<typeof parseCommand<typeof options>>['values'];
+
+/** A trigger to send, before the catalogue checks its data. */
+interface Draft {
+  type: TriggerType;
+  data: Record<string, unknown>;
+}
+
+/** The kind asked for. @throws UsageError when it is none of the kinds. */
+function kindOf(kind: string | undefined): Kind {
   if (!kinds.includes(kind as Kind)) {
     throw new UsageError(
       kind
@@ -108,63 +129,75 @@ export function parseTrigger(args: string[]): TriggerOptions | 'help' {
       'trigger',
     );
   }
+  return kind as Kind;
+}
+
+/** @throws UsageError for a flag given to a kind that does not take it. */
+function refuseForeignFlags(kind: Kind, v: Values, command: string): void {
+  for (const f of kindFlags) {
+    if (v[f] !== undefined && !allowed[kind].includes(f)) {
+      throw new UsageError(`--${f} does not apply to trigger ${kind}`, command);
+    }
+  }
+}
+
+/** `scale`: --count with --action (scale_up by default), or --target (action set). */
+function scaleDraft(v: Values, pool: string, command: string): Draft {
+  if (v.count !== undefined && v.target !== undefined) {
+    throw new UsageError('give either --count (with --action) or --target, not both', command);
+  }
+  if (v.count === undefined && v.target === undefined) {
+    throw new UsageError('give --count N (with --action scale_up|scale_down) or --target N', command);
+  }
+  let data: Record<string, unknown>;
+  if (v.target !== undefined) {
+    if (v.action !== undefined && v.action !== 'set') {
+      throw new UsageError(`--action ${v.action} takes --count, not --target`, command);
+    }
+    data = { pool, action: 'set', target: intFlag(command, 'target', v.target, 0) };
+  } else {
+    const action = v.action ?? 'scale_up';
+    if (action !== 'scale_up' && action !== 'scale_down') {
+      throw new UsageError(`--action: expected scale_up or scale_down, got '${action}'`, command);
+    }
+    data = { pool, action, count: intFlag(command, 'count', v.count as string, 1) };
+  }
+  if (v['task-id'] !== undefined) data.task_id = v['task-id'];
+  return { type: 'io.scalewise.trigger.scale', data };
+}
+
+/** `update`: a new --min and/or --max. */
+function updateDraft(v: Values, pool: string, command: string): Draft {
+  const data: Record<string, unknown> = { pool };
+  if (v.min !== undefined) data.min = intFlag(command, 'min', v.min, 0);
+  if (v.max !== undefined) data.max = intFlag(command, 'max', v.max, 0);
+  if (v.min === undefined && v.max === undefined) throw new UsageError('give --min and/or --max', command);
+  return { type: 'io.scalewise.trigger.update', data };
+}
+
+/** How each kind reads its flags into the trigger to send. */
+const drafts: Record<Kind, (v: Values, pool: string, command: string) => Draft> = {
+  scale: scaleDraft,
+  pause: (_, pool) => ({ type: 'io.scalewise.trigger.pause', data: { pool } }),
+  resume: (_, pool) => ({ type: 'io.scalewise.trigger.resume', data: { pool } }),
+  update: updateDraft,
+};
+
+/**
+ * Parses `trigger <kind> ...` into the event to send, validated against the catalogue.
+ * @throws UsageError naming the flag at fault.
+ */
+export function parseTrigger(args: string[]): TriggerOptions | 'help' {
+  const [first, ...rest] = args;
+  if (first === '-h' || first === '--help' || first === 'help') return 'help';
+  const kind = kindOf(first);
   const command = `trigger ${kind}`;
   const { values: v } = parseCommand(command, rest, options);
   if (v.help) return 'help';
   if (!v.pool) throw new UsageError('--pool is required', command);
-  const allowed: Record<Kind, string[]> = {
-    scale: ['count', 'action', 'target', 'task-id'],
-    pause: [],
-    resume: [],
-    update: ['min', 'max'],
-  };
-  for (const f of ['count', 'action', 'target', 'task-id', 'min', 'max'] as const) {
-    if (v[f] !== undefined && !allowed[kind as Kind].includes(f)) {
-      throw new UsageError(`--${f} does not apply to trigger ${kind}`, command);
-    }
-  }
-  const reason = v.reason !== undefined ? { reason: v.reason } : {};
-  let type: TriggerType;
-  let data: Record<string, unknown>;
-  switch (kind as Kind) {
-    case 'scale': {
-      type = 'io.scalewise.trigger.scale';
-      if (v.count !== undefined && v.target !== undefined) {
-        throw new UsageError('give either --count (with --action) or --target, not both', command);
-      }
-      if (v.count === undefined && v.target === undefined) {
-        throw new UsageError('give --count N (with --action scale_up|scale_down) or --target N', command);
-      }
-      if (v.target !== undefined) {
-        if (v.action !== undefined && v.action !== 'set') {
-          throw new UsageError(`--action ${v.action} takes --count, not --target`, command);
-        }
-        data = { pool: v.pool, action: 'set', target: intFlag(command, 'target', v.target, 0) };
-      } else {
-        const action = v.action ?? 'scale_up';
-        if (action !== 'scale_up' && action !== 'scale_down') {
-          throw new UsageError(`--action: expected scale_up or scale_down, got '${action}'`, command);
-        }
-        data = { pool: v.pool, action, count: intFlag(command, 'count', v.count as string, 1) };
-      }
-      if (v['task-id'] !== undefined) data.task_id = v['task-id'];
-      break;
-    }
-    case 'pause':
-    case 'resume':
-      type = kind === 'pause' ? 'io.scalewise.trigger.pause' : 'io.scalewise.trigger.resume';
-      data = { pool: v.pool };
-      break;
-    case 'update':
-      type = 'io.scalewise.trigger.update';
-      data = { pool: v.pool };
-      if (v.min !== undefined) data.min = intFlag(command, 'min', v.min, 0);
-      if (v.max !== undefined) data.max = intFlag(command, 'max', v.max, 0);
-      if (v.min === undefined && v.max === undefined)
-        throw new UsageError('give --min and/or --max', command);
-      break;
-  }
-  Object.assign(data, reason);
+  refuseForeignFlags(kind, v, command);
+  const { type, data } = drafts[kind](v, v.pool, command);
+  if (v.reason !== undefined) data.reason = v.reason;
   const source = v.source ?? '/scalewise/cli';
   if (!source.trim()) throw new UsageError('--source must not be empty', command);
   return { type, data: checked(command, type, data), source, json: v.json === true };
@@ -189,22 +222,104 @@ function checked(command: string, type: TriggerType, data: Record<string, unknow
   }
 }
 
+/** What an audit record of the trigger says: whether it was published, and why not. */
+type Audit = (outcome: 'succeeded' | 'failed', reason?: string) => Promise<unknown>;
+
+/**
+ * The trigger as sent, caused by its audit record (`auditId`). The cluster is named only when
+ * the CLI was told it (a config file, SCALEWISE_CLUSTER_ID): a trigger that names none is for
+ * the cluster whose topic it is on (docs/triggers.md), and the built-in default `local` would
+ * be refused as another cluster's by any other.
+ */
+function triggerEvent(
+  o: TriggerOptions,
+  loaded: LoadedConfig,
+  ctx: Context,
+  auditId: string,
+): ScalewiseEvent<TriggerType> {
+  const named = loaded.path !== undefined || ctx.env.SCALEWISE_CLUSTER_ID !== undefined;
+  const created = createEvent(o.type, o.data, {
+    source: o.source,
+    clusterid: loaded.config.cluster_id,
+    correlationid: auditId,
+    causationid: auditId,
+  });
+  return named ? created : { ...created, clusterid: undefined };
+}
+
+/** Who and where the audit record of a trigger names: its id is the trigger's correlation id. */
+interface AuditRecord {
+  id: string;
+  identity: AuditIdentity;
+  clusterid: string;
+}
+
+/** Publishes the audit record of the trigger `event` asked for by `o`, within the deadline. */
+function auditOf(
+  o: TriggerOptions,
+  event: ScalewiseEvent<TriggerType>,
+  publisher: Publisher,
+  record: AuditRecord,
+  timeoutMs: number,
+): Audit {
+  return (outcome, reason) =>
+    withDeadline(
+      publisher.publish(
+        auditEvent(
+          auditData(record.identity, {
+            action: shortName(o.type),
+            target: event.partitionkey,
+            pool: o.data.pool,
+            outcome,
+            ...(reason ? { reason } : {}),
+            details: { event_id: event.id, type: event.type, source: event.source, data: event.data },
+          }),
+          { source: '/scalewise/cli', clusterid: record.clusterid, id: record.id },
+        ),
+      ),
+      timeoutMs + 2000,
+      'Kafka did not acknowledge the audit record in time',
+    );
+}
+
+/**
+ * Publishes the trigger, then its audit record: `failed` when the trigger was not
+ * acknowledged. @throws DEPENDENCY_UNAVAILABLE when the trigger went out but its audit did not.
+ */
+async function publishAudited(
+  publisher: Publisher,
+  event: ScalewiseEvent<TriggerType>,
+  topic: string,
+  audit: Audit,
+  ctx: Context,
+): Promise<void> {
+  try {
+    await withDeadline(
+      publisher.publish(event as ScalewiseEvent),
+      ctx.connectTimeoutMs + 2000,
+      `Kafka did not acknowledge the trigger on ${topic} in time`,
+    );
+  } catch (err) {
+    await audit('failed', (err as Error).message).catch(() => undefined);
+    throw err;
+  }
+  try {
+    await audit('succeeded');
+  } catch (err) {
+    throw new ScalewiseError(
+      'DEPENDENCY_UNAVAILABLE',
+      `trigger ${event.id} published, but its audit record could not be: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
 /** Publishes the trigger (acks=all) and prints its id. @throws DEPENDENCY_UNAVAILABLE */
 export async function runTrigger(o: TriggerOptions, ctx: Context): Promise<number> {
   const loaded = ctx.config();
   const { config } = loaded;
-  // The cluster is named only when the CLI was told it (a config file, SCALEWISE_CLUSTER_ID):
-  // a trigger that names none is for the cluster whose topic it is on (docs/triggers.md), and
-  // the built-in default `local` would be refused as another cluster's by any other.
-  const named = loaded.path !== undefined || ctx.env.SCALEWISE_CLUSTER_ID !== undefined;
   const auditId = randomUUID();
-  const created = createEvent(o.type, o.data, {
-    source: o.source,
-    clusterid: config.cluster_id,
-    correlationid: auditId,
-    causationid: auditId,
-  });
-  const event: ScalewiseEvent<TriggerType> = named ? created : { ...created, clusterid: undefined };
+  const event = triggerEvent(o, loaded, ctx, auditId);
   const producer = ctx.kafka().producer({
     idempotent: true,
     maxInFlightRequests: 1,
@@ -219,45 +334,10 @@ export async function runTrigger(o: TriggerOptions, ctx: Context): Promise<numbe
     topicNames: config.events.topics,
   });
   const topic = ctx.topics()[topicOf(event.type)];
-  const identity = ctx.identity();
-  const audit = (outcome: 'succeeded' | 'failed', reason?: string) =>
-    withDeadline(
-      publisher.publish(
-        auditEvent(
-          auditData(identity, {
-            action: shortName(o.type),
-            target: event.partitionkey,
-            pool: o.data.pool,
-            outcome,
-            ...(reason ? { reason } : {}),
-            details: { event_id: event.id, type: event.type, source: event.source, data: event.data },
-          }),
-          { source: '/scalewise/cli', clusterid: config.cluster_id, id: auditId },
-        ),
-      ),
-      ctx.connectTimeoutMs + 2000,
-      'Kafka did not acknowledge the audit record in time',
-    );
+  const record = { id: auditId, identity: ctx.identity(), clusterid: config.cluster_id };
+  const audit = auditOf(o, event, publisher, record, ctx.connectTimeoutMs);
   try {
-    try {
-      await withDeadline(
-        publisher.publish(event as ScalewiseEvent),
-        ctx.connectTimeoutMs + 2000,
-        `Kafka did not acknowledge the trigger on ${topic} in time`,
-      );
-    } catch (err) {
-      await audit('failed', (err as Error).message).catch(() => undefined);
-      throw err;
-    }
-    try {
-      await audit('succeeded');
-    } catch (err) {
-      throw new ScalewiseError(
-        'DEPENDENCY_UNAVAILABLE',
-        `trigger ${event.id} published, but its audit record could not be: ${(err as Error).message}`,
-        { cause: err },
-      );
-    }
+    await publishAudited(publisher, event, topic, audit, ctx);
   } finally {
     breaker.shutdown();
     await producer.disconnect().catch(() => undefined);
