@@ -73,19 +73,110 @@ export interface LeaderElector {
   stop(): Promise<void>;
 }
 
-export function leaderElector(kube: Kube, options: LeaderElectorOptions): LeaderElector {
-  const api = kube.coordination;
-  const { name, namespace, identity } = options;
-  const leaseSeconds = options.leaseSeconds ?? 15;
-  const renewMs = (options.renewSeconds ?? 5) * 1000;
-  const now = options.now ?? Date.now;
+/** The Lease an elector competes for, and the client that reads and writes it. */
+interface LeaseTarget {
+  api: Kube['coordination'];
+  name: string;
+  namespace: string;
+}
+
+/** The Lease as it stands, or null when none was created yet. */
+async function readLease({ api, name, namespace }: LeaseTarget): Promise<V1Lease | null> {
+  try {
+    return await api.readNamespacedLease({ name, namespace });
+  } catch (err) {
+    if (!isStatus(err, 404)) throw err;
+    return null;
+  }
+}
+
+/**
+ * The spec of a Lease `identity` holds from `at`: acquiring it starts a new term (and, over
+ * an existing Lease, counts a transition); renewing keeps the term's acquire time.
+ */
+function heldSpec(
+  identity: string,
+  leaseSeconds: number,
+  at: number,
+  acquire: boolean,
+  lease?: V1Lease,
+): V1Lease['spec'] {
+  return {
+    holderIdentity: identity,
+    leaseDurationSeconds: leaseSeconds,
+    renewTime: microTime(at),
+    acquireTime: acquire || !lease?.spec?.acquireTime ? microTime(at) : lease.spec.acquireTime,
+    leaseTransitions: (lease?.spec?.leaseTransitions ?? 0) + (acquire && lease ? 1 : 0),
+  };
+}
+
+/** Creates the Lease, or replaces it over the version read (another candidate may have moved it). */
+async function writeLease(
+  { api, name, namespace }: LeaseTarget,
+  action: 'create' | 'renew' | 'acquire',
+  spec: V1Lease['spec'],
+  lease: V1Lease | null,
+): Promise<void> {
+  if (action === 'create') {
+    await api.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec } });
+  } else {
+    await api.replaceNamespacedLease({
+      name,
+      namespace,
+      body: { metadata: { ...lease?.metadata, name, namespace }, spec },
+    });
+  }
+}
+
+/**
+ * Gives the Lease up when `identity` still holds it: a renewal time far in the past lets the
+ * next candidate take it at once. A Lease gone or moved meanwhile is no error.
+ */
+async function releaseLease(
+  { api, name, namespace }: LeaseTarget,
+  identity: string,
+  onError: (err: unknown) => void,
+): Promise<void> {
+  try {
+    const lease = await api.readNamespacedLease({ name, namespace });
+    if (lease.spec?.holderIdentity !== identity) return;
+    await api.replaceNamespacedLease({
+      name,
+      namespace,
+      body: {
+        ...lease,
+        spec: { ...lease.spec, holderIdentity: undefined, renewTime: microTime(0) },
+      },
+    });
+  } catch (err) {
+    if (!isStatus(err, 409) && !isStatus(err, 404)) onError(err);
+  }
+}
+
+/** A candidate's standing: whether it leads, and the tries that read and write the Lease. */
+interface Candidate {
+  isLeader(): boolean;
+  lastError(): unknown;
+  onChange(listener: (leader: boolean) => void): void;
+  /** Reads the Lease and, when it is ours or free, writes it; never throws. */
+  tryOnce(): Promise<void>;
+  /** Leads no more (before the Lease is released). */
+  stepDown(): void;
+}
+
+interface CandidateOptions {
+  target: LeaseTarget;
+  identity: string;
+  leaseSeconds: number;
+  now: () => number;
+  onError: (err: unknown) => void;
+}
+
+function leaseCandidate({ target, identity, leaseSeconds, now, onError }: CandidateOptions): Candidate {
   const listeners = new Set<(leader: boolean) => void>();
   let leader = false;
   /** When the Lease was last renewed by us: past this plus leaseSeconds we are no longer sure. */
   let heldUntil = 0;
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  let turn: Promise<void> = Promise.resolve();
   let failure: unknown;
 
   const set = (v: boolean) => {
@@ -93,77 +184,79 @@ export function leaderElector(kube: Kube, options: LeaderElectorOptions): Leader
     leader = v;
     for (const l of listeners) l(v);
   };
-  const spec = (at: number, acquire: boolean, lease?: V1Lease): V1Lease['spec'] => ({
-    holderIdentity: identity,
-    leaseDurationSeconds: leaseSeconds,
-    renewTime: microTime(at),
-    acquireTime: acquire || !lease?.spec?.acquireTime ? microTime(at) : lease.spec.acquireTime,
-    leaseTransitions: (lease?.spec?.leaseTransitions ?? 0) + (acquire && lease ? 1 : 0),
-  });
+
+  /** A try that failed: 409 means another candidate created or moved the Lease first. */
+  function tryFailed(err: unknown): void {
+    if (isStatus(err, 409)) {
+      set(false);
+      return;
+    }
+    failure = err;
+    onError(err);
+    // Unsure whether our renewals land: step down once the Lease may have expired.
+    if (leader && now() >= heldUntil) set(false);
+  }
 
   async function tryOnce(): Promise<void> {
     const at = now();
     try {
-      let lease: V1Lease | null = null;
-      try {
-        lease = await api.readNamespacedLease({ name, namespace });
-      } catch (err) {
-        if (!isStatus(err, 404)) throw err;
-      }
+      const lease = await readLease(target);
       const action = leaseStep(lease ? leaseView(lease) : null, identity, at);
       failure = undefined;
       if (action === 'follow') {
         set(false);
         return;
       }
-      if (action === 'create') {
-        await api.createNamespacedLease({
-          namespace,
-          body: { metadata: { name, namespace }, spec: spec(at, true) },
-        });
-      } else {
-        // renew or acquire: only over the version read (another candidate may have moved it).
-        await api.replaceNamespacedLease({
-          name,
-          namespace,
-          body: {
-            metadata: { ...lease?.metadata, name, namespace },
-            spec: spec(at, action === 'acquire', lease ?? undefined),
-          },
-        });
-      }
+      const spec = heldSpec(identity, leaseSeconds, at, action !== 'renew', lease ?? undefined);
+      await writeLease(target, action, spec, lease);
       heldUntil = at + leaseSeconds * 1000;
       set(true);
     } catch (err) {
-      // 409: another candidate created or moved the Lease first: follow it.
-      if (isStatus(err, 409)) {
-        set(false);
-        return;
-      }
-      failure = err;
-      options.onError?.(err);
-      // Unsure whether our renewals land: step down once the Lease may have expired.
-      if (leader && now() >= heldUntil) set(false);
+      tryFailed(err);
     }
   }
 
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => {
-      turn = turn.then(tryOnce).finally(schedule);
-    }, renewMs);
-  };
-
   return {
-    identity,
     isLeader: () => leader,
     lastError: () => failure,
     onChange(listener) {
       listeners.add(listener);
     },
+    tryOnce,
+    stepDown: () => set(false),
+  };
+}
+
+export function leaderElector(kube: Kube, options: LeaderElectorOptions): LeaderElector {
+  const { name, namespace, identity } = options;
+  const target: LeaseTarget = { api: kube.coordination, name, namespace };
+  const renewMs = (options.renewSeconds ?? 5) * 1000;
+  const candidate = leaseCandidate({
+    target,
+    identity,
+    leaseSeconds: options.leaseSeconds ?? 15,
+    now: options.now ?? Date.now,
+    onError: (err) => options.onError?.(err),
+  });
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let turn: Promise<void> = Promise.resolve();
+
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      turn = turn.then(candidate.tryOnce).finally(schedule);
+    }, renewMs);
+  };
+
+  return {
+    identity,
+    isLeader: candidate.isLeader,
+    lastError: candidate.lastError,
+    onChange: candidate.onChange,
     async start() {
       stopped = false;
-      turn = turn.then(tryOnce);
+      turn = turn.then(candidate.tryOnce);
       await turn;
       schedule();
     },
@@ -171,23 +264,9 @@ export function leaderElector(kube: Kube, options: LeaderElectorOptions): Leader
       stopped = true;
       if (timer) clearTimeout(timer);
       await turn.catch(() => undefined);
-      if (!leader) return;
-      set(false);
-      // Released: a renewal time far in the past lets the next candidate take it at once.
-      try {
-        const lease = await api.readNamespacedLease({ name, namespace });
-        if (lease.spec?.holderIdentity !== identity) return;
-        await api.replaceNamespacedLease({
-          name,
-          namespace,
-          body: {
-            ...lease,
-            spec: { ...lease.spec, holderIdentity: undefined, renewTime: microTime(0) },
-          },
-        });
-      } catch (err) {
-        if (!isStatus(err, 409) && !isStatus(err, 404)) options.onError?.(err);
-      }
+      if (!candidate.isLeader()) return;
+      candidate.stepDown();
+      await releaseLease(target, identity, (err) => options.onError?.(err));
     },
   };
 }
