@@ -296,12 +296,7 @@ class DockerProvider implements Provider {
     this.where = describeEndpoint(deps.docker.endpoint);
   }
 
-  async create(
-    pool: PoolConfig,
-    nodes: readonly string[],
-    actionId: string,
-    options: CreateOptions = {},
-  ): Promise<{ node: string; providerId: string }[]> {
+  async create(pool: PoolConfig, nodes: readonly string[], actionId: string, options: CreateOptions = {}) {
     const zones =
       pool.zones.length > 0
         ? zonesOfNew(pool.zones, await this.zonesOfPool(pool), nodes, options.zones)

@@ -38,7 +38,7 @@ import {
   type WireWorker,
   type WorkerTemplate,
 } from './external-contract.ts';
-import type { Instance, Provider } from './provider.ts';
+import type { CreateOptions, Instance, Provider } from './provider.ts';
 import type { CallResilience } from './resilient.ts';
 
 /** A pool's provisioner settings, checked. */
@@ -129,6 +129,97 @@ interface Answer {
 
 const MAX_BODY = 4 * 2 ** 20;
 
+/** What every error of a contract call names. */
+const contextOf = (s: ExternalSettings, operation: string) => ({
+  provisioner: s.base,
+  pool: s.pool,
+  operation,
+});
+
+/** A call that could not reach the provisioner, or whose connection broke (retriable). Pure. */
+const unreachableError = (s: ExternalSettings, operation: string, err: Error) =>
+  new ScalewiseError(
+    'DEPENDENCY_UNAVAILABLE',
+    `provisioner of pool '${s.pool}' (${operation}): ${err.message}`,
+    {
+      cause: err,
+      details: { reason: TRANSPORT_REASONS.unreachable, ...contextOf(s, operation) },
+    },
+  );
+
+/** An answer over {@link MAX_BODY} (not retriable). Pure. */
+const tooLargeError = (s: ExternalSettings, operation: string) =>
+  new ScalewiseError('PROVISIONER_API', `provisioner of pool '${s.pool}' (${operation}): answer over 4 MiB`, {
+    retriable: false,
+    details: { reason: TRANSPORT_REASONS.badResponse, ...contextOf(s, operation) },
+  });
+
+/** No answer within the pool's `timeout_seconds` (retriable). Pure. */
+const timeoutError = (s: ExternalSettings, operation: string) =>
+  new ScalewiseError(
+    'TIMEOUT',
+    `provisioner of pool '${s.pool}' (${operation}): no answer within ${s.options.timeout_seconds} s`,
+    { details: { reason: TRANSPORT_REASONS.timeout, ...contextOf(s, operation) } },
+  );
+
+/**
+ * The answer of a status and its body's text, parsed as JSON (an empty body is none). A 2xx
+ * that is not JSON is an error; any other status without JSON is an answer without a body. Pure.
+ */
+function answerOf(
+  s: ExternalSettings,
+  operation: string,
+  status: number,
+  text: string,
+): Answer | ScalewiseError {
+  try {
+    return { status, body: text === '' ? undefined : JSON.parse(text) };
+  } catch {
+    if (status >= 200 && status < 300) {
+      return new ScalewiseError(
+        'PROVISIONER_API',
+        `provisioner of pool '${s.pool}' (${operation}): an answer that is not JSON`,
+        {
+          retriable: false,
+          details: { reason: TRANSPORT_REASONS.badResponse, status, ...contextOf(s, operation) },
+        },
+      );
+    }
+    return { status, body: undefined };
+  }
+}
+
+/** The headers of a contract call: JSON, its body's length, the bearer token, then the call's own. Pure. */
+function requestHeaders(
+  payload: Buffer | undefined,
+  token: string | undefined,
+  headers: Record<string, string>,
+): Record<string, string> {
+  return {
+    accept: 'application/json',
+    'user-agent': 'scalewise-node-manager',
+    ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+    ...headers,
+  };
+}
+
+/** Reads a response's body: `tooLarge` for each chunk past {@link MAX_BODY}, `end` with the text read. */
+function readBody(
+  res: IncomingMessage,
+  on: { tooLarge(): void; error(err: Error): void; end(text: string): void },
+): void {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  res.on('data', (c: Buffer) => {
+    size += c.length;
+    if (size > MAX_BODY) on.tooLarge();
+    else chunks.push(c);
+  });
+  res.on('error', on.error);
+  res.on('end', () => on.end(Buffer.concat(chunks).toString('utf8')));
+}
+
 /**
  * One HTTP call of the contract, no retry.
  * @throws ScalewiseError TIMEOUT (PROVISIONER_TIMEOUT) or DEPENDENCY_UNAVAILABLE
@@ -143,13 +234,13 @@ function call(
   headers: Record<string, string> = {},
 ): Promise<Answer> {
   const o = s.options;
-  const context = { provisioner: s.base, pool: s.pool, operation };
   const url = new URL(`${s.base}${path}`);
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   const token = o.token_file !== undefined ? readFileSync(o.token_file, 'utf8').trim() : undefined;
   const ca = o.ca_file !== undefined ? readFileSync(o.ca_file, 'utf8') : undefined;
   const timeoutMs = Math.round(o.timeout_seconds * 1000);
   return new Promise<Answer>((resolve, reject) => {
+    // Settled once: the first of the answer, the timeout, a transport error.
     let settled = false;
     const fail = (err: ScalewiseError) => {
       if (settled) return;
@@ -158,94 +249,36 @@ function call(
       req.destroy();
       reject(err);
     };
-    const unreachable = (err: Error) =>
-      fail(
-        new ScalewiseError(
-          'DEPENDENCY_UNAVAILABLE',
-          `provisioner of pool '${s.pool}' (${operation}): ${err.message}`,
-          {
-            cause: err,
-            details: { reason: TRANSPORT_REASONS.unreachable, ...context },
-          },
-        ),
-      );
+    const answered = (status: number, text: string) => {
+      if (settled) return;
+      const a = answerOf(s, operation, status, text);
+      if (a instanceof ScalewiseError) {
+        fail(a);
+        return;
+      }
+      settled = true;
+      clearTimeout(timer);
+      resolve(a);
+    };
+    const unreachable = (err: Error) => fail(unreachableError(s, operation, err));
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const req = send(
       url,
       {
         method,
-        headers: {
-          accept: 'application/json',
-          'user-agent': 'scalewise-node-manager',
-          ...(payload
-            ? { 'content-type': 'application/json', 'content-length': String(payload.length) }
-            : {}),
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...headers,
-        },
+        headers: requestHeaders(payload, token, headers),
         ...(ca !== undefined ? { ca } : {}),
         // A fresh connection per call: a provisioner restarted behind the same address is found.
         agent: false,
       },
-      (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > MAX_BODY)
-            fail(
-              new ScalewiseError(
-                'PROVISIONER_API',
-                `provisioner of pool '${s.pool}' (${operation}): answer over 4 MiB`,
-                {
-                  retriable: false,
-                  details: { reason: TRANSPORT_REASONS.badResponse, ...context },
-                },
-              ),
-            );
-          else chunks.push(c);
-        });
-        res.on('error', unreachable);
-        res.on('end', () => {
-          if (settled) return;
-          const text = Buffer.concat(chunks).toString('utf8');
-          const status = res.statusCode ?? 0;
-          let parsed: unknown;
-          try {
-            parsed = text === '' ? undefined : JSON.parse(text);
-          } catch {
-            if (status >= 200 && status < 300) {
-              fail(
-                new ScalewiseError(
-                  'PROVISIONER_API',
-                  `provisioner of pool '${s.pool}' (${operation}): an answer that is not JSON`,
-                  {
-                    retriable: false,
-                    details: { reason: TRANSPORT_REASONS.badResponse, status, ...context },
-                  },
-                ),
-              );
-              return;
-            }
-            parsed = undefined;
-          }
-          settled = true;
-          clearTimeout(timer);
-          resolve({ status, body: parsed });
-        });
-      },
+      (res: IncomingMessage) =>
+        readBody(res, {
+          tooLarge: () => fail(tooLargeError(s, operation)),
+          error: unreachable,
+          end: (text) => answered(res.statusCode ?? 0, text),
+        }),
     );
-    const timer = setTimeout(
-      () =>
-        fail(
-          new ScalewiseError(
-            'TIMEOUT',
-            `provisioner of pool '${s.pool}' (${operation}): no answer within ${o.timeout_seconds} s`,
-            { details: { reason: TRANSPORT_REASONS.timeout, ...context } },
-          ),
-        ),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => fail(timeoutError(s, operation)), timeoutMs);
     req.on('error', unreachable);
     if (payload) req.write(payload);
     req.end();
@@ -273,90 +306,206 @@ export interface ExternalProvider extends Provider {
  * @throws ScalewiseError INVALID_CONFIG naming a pool's key (bad options, unreadable files).
  */
 export function externalProvider(deps: ExternalProviderDeps): ExternalProvider {
-  const settings = new Map<string, ExternalSettings>();
-  deps.pools.forEach((p, i) => {
-    if (p.provider === 'external') settings.set(p.name, resolveExternalSettings(p, `autoscaler.pools[${i}]`));
-  });
-  const breakers = new Map<string, Breaker>();
-  const breakerOf = (s: ExternalSettings): Breaker => {
-    let b = breakers.get(s.provisioner);
-    if (!b) {
-      b = createBreaker(
-        s.provisioner,
-        // The call's own timeout answers first; the breaker's only catches a hang beyond it.
-        { ...deps.breaker, timeoutMs: Math.round(s.options.timeout_seconds * 1000) + 2_000 },
-        deps.metrics,
-        deps.onBreakerState,
+  return new ProvisionersProvider(deps);
+}
+
+const poolPath = (pool: string) => `/pools/${encodeURIComponent(pool)}/workers`;
+
+/** One readiness check per provisioner (a provisioner may serve several pools): `GET /healthz`. */
+function healthChecks(settings: Iterable<ExternalSettings>): ReadinessCheck[] {
+  const byProvisioner = new Map([...settings].map((s) => [s.provisioner, s]));
+  return [...byProvisioner.values()].map((s) => ({
+    name: s.provisioner,
+    degrades: `scale-ups and scale-downs of the pools provisioned by ${s.base}`,
+    async check() {
+      const a = await call(s, 'GET', '/healthz', 'health');
+      if (a.status === 404 || (a.status >= 200 && a.status < 300)) return;
+      throw errorOfAnswer(a.status, a.body, contextOf(s, 'health'));
+    },
+  }));
+}
+
+/** A call through the provisioner's breaker; an open breaker's error names the pool and is final. */
+async function throughBreaker<T>(breaker: Breaker, s: ExternalSettings, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await breaker.call(fn);
+  } catch (err) {
+    // An open breaker answers the same until it half-opens: retrying now only waits.
+    if (err instanceof ScalewiseError && err.code === 'CIRCUIT_OPEN')
+      throw new ScalewiseError(
+        'CIRCUIT_OPEN',
+        `${err.message}: the provisioner of pool '${s.pool}' failed too often`,
+        {
+          retriable: false,
+          cause: err,
+          details: { reason: TRANSPORT_REASONS.circuitOpen, provisioner: s.base, pool: s.pool, open: true },
+        },
       );
-      breakers.set(s.provisioner, b);
-    }
-    return b;
-  };
-  const settingsOf = (pool: PoolConfig): ExternalSettings => {
-    const s = settings.get(pool.name);
+    throw err;
+  }
+}
+
+/**
+ * The error a call ends with after `attempts`: the last one (not the retry's RETRIES_EXHAUSTED),
+ * with `details.attempts`, and `details.retried` when `retriedHere`.
+ */
+function finalError(err: unknown, attempts: number, retriedHere: boolean): unknown {
+  const last = err instanceof ScalewiseError && err.code === 'RETRIES_EXHAUSTED' ? err.cause : err;
+  if (!(last instanceof ScalewiseError)) return last;
+  return new ScalewiseError(last.code, last.message, {
+    // An open breaker is worth a later action: it half-opens after its reset timeout.
+    retriable: last.details.open === true ? true : last.retriable,
+    cause: last.cause ?? last,
+    // Marked only when retried here: a caller that retries itself (maxAttempts 1) still does.
+    details: { ...last.details, ...(retriedHere ? { retried: true } : {}), attempts },
+  });
+}
+
+/**
+ * The workers a create asked for, as the provisioner answered.
+ * @throws ScalewiseError PROVISIONER_API when the answer lacks one, or one of them failed.
+ */
+function createdWorkers(
+  context: { provisioner: string; pool: string; operation: string },
+  nodes: readonly string[],
+  made: readonly WireWorker[],
+): { node: string; providerId: string }[] {
+  const byName = new Map(made.map((w) => [w.name, w]));
+  const missing = nodes.filter((n) => !byName.has(n));
+  if (missing.length > 0)
+    throw new ScalewiseError(
+      'PROVISIONER_API',
+      `provisioner of pool '${context.pool}' (create): the answer lacks ${missing.join(', ')}`,
+      { retriable: false, details: { reason: TRANSPORT_REASONS.badResponse, ...context, retried: true } },
+    );
+  const failed = nodes.map((n) => byName.get(n) as WireWorker).filter((w) => w.state === 'failed');
+  if (failed.length > 0)
+    throw new ScalewiseError(
+      'PROVISIONER_API',
+      `provisioner of pool '${context.pool}' (create): ${failed.map((w) => `${w.name} failed${w.message ? `: ${w.message}` : ''}`).join('; ')}`,
+      { retriable: true, details: { reason: TRANSPORT_REASONS.workerFailed, ...context, retried: true } },
+    );
+  return nodes.map((n) => ({ node: n, providerId: (byName.get(n) as WireWorker).provider_id }));
+}
+
+class ProvisionersProvider implements ExternalProvider {
+  readonly name = 'external';
+  readonly checks: ReadinessCheck[];
+  private readonly deps: ExternalProviderDeps;
+  /** Each external pool's settings (pool name -> settings). */
+  private readonly settings = new Map<string, ExternalSettings>();
+  /** One breaker per provisioner, made at its first call. */
+  private readonly breakersByProvisioner = new Map<string, Breaker>();
+
+  constructor(deps: ExternalProviderDeps) {
+    this.deps = deps;
+    deps.pools.forEach((p, i) => {
+      if (p.provider === 'external')
+        this.settings.set(p.name, resolveExternalSettings(p, `autoscaler.pools[${i}]`));
+    });
+    this.checks = healthChecks(this.settings.values());
+  }
+
+  async create(pool: PoolConfig, nodes: readonly string[], actionId: string, options: CreateOptions = {}) {
+    const s = this.settingsOf(pool);
+    const zones = pool.zones.length > 0 ? await this.zonesOf(pool, nodes, options) : undefined;
+    const body: CreateRequest = {
+      idempotency_key: actionId,
+      workers: nodes.map((name) => {
+        const zone = zones?.get(name);
+        return zone ? { name, zone } : { name };
+      }),
+      template: workerTemplate(pool, s.options),
+      ...(options.taskId !== undefined ? { task_id: options.taskId } : {}),
+    };
+    const made = await this.workersCall(s, 'POST', poolPath(pool.name), 'create', body, {
+      'idempotency-key': actionId,
+    });
+    return createdWorkers({ provisioner: s.base, pool: pool.name, operation: 'create' }, nodes, made);
+  }
+
+  async remove(pool: PoolConfig, node: string): Promise<{ existed: boolean }> {
+    const s = this.settingsOf(pool);
+    return this.reliably(s, async () => {
+      const a = await call(s, 'DELETE', `${poolPath(pool.name)}/${encodeURIComponent(node)}`, 'delete');
+      if (a.status >= 200 && a.status < 300) return { existed: true };
+      // Gone already, or never made (a create that failed before it): nothing to delete.
+      if (
+        a.status === 404 &&
+        (a.body as { error?: { code?: unknown } } | undefined)?.error?.code === 'WORKER_NOT_FOUND'
+      )
+        return { existed: false };
+      throw errorOfAnswer(a.status, a.body, { provisioner: s.base, pool: pool.name, operation: 'delete' });
+    });
+  }
+
+  async list(pool: PoolConfig): Promise<Instance[]> {
+    return (await this.workersOf(pool)).map((w) => ({
+      id: w.provider_id,
+      node: w.name,
+      alive: w.state === 'creating' || w.state === 'running',
+      createdAt: Date.parse(w.created_at) || 0,
+    }));
+  }
+
+  breakers(): Breaker[] {
+    return [...this.breakersByProvisioner.values()];
+  }
+
+  shutdown(): void {
+    for (const b of this.breakersByProvisioner.values()) b.shutdown();
+  }
+
+  private settingsOf(pool: PoolConfig): ExternalSettings {
+    const s = this.settings.get(pool.name);
     if (!s)
       throw new ScalewiseError(
         'INVALID_CONFIG',
         `pool '${pool.name}' is not an external pool of this configuration`,
-        {
-          details: { pool: pool.name },
-        },
+        { details: { pool: pool.name } },
       );
     return s;
-  };
+  }
+
+  private breakerOf(s: ExternalSettings): Breaker {
+    let b = this.breakersByProvisioner.get(s.provisioner);
+    if (!b) {
+      b = createBreaker(
+        s.provisioner,
+        // The call's own timeout answers first; the breaker's only catches a hang beyond it.
+        { ...this.deps.breaker, timeoutMs: Math.round(s.options.timeout_seconds * 1000) + 2_000 },
+        this.deps.metrics,
+        this.deps.onBreakerState,
+      );
+      this.breakersByProvisioner.set(s.provisioner, b);
+    }
+    return b;
+  }
 
   /**
    * A call through the provisioner's breaker, retried by the bus's policy while retriable.
    * @throws the last error, marked `details.retried` with `details.attempts`.
    */
-  async function reliably<T>(s: ExternalSettings, fn: () => Promise<T>): Promise<T> {
-    const breaker = breakerOf(s);
+  private async reliably<T>(s: ExternalSettings, fn: () => Promise<T>): Promise<T> {
+    const breaker = this.breakerOf(s);
     let attempts = 0;
     try {
       const { value } = await withRetry(
         async (attempt) => {
           attempts = attempt;
-          try {
-            return await breaker.call(fn);
-          } catch (err) {
-            // An open breaker answers the same until it half-opens: retrying now only waits.
-            if (err instanceof ScalewiseError && err.code === 'CIRCUIT_OPEN')
-              throw new ScalewiseError(
-                'CIRCUIT_OPEN',
-                `${err.message}: the provisioner of pool '${s.pool}' failed too often`,
-                {
-                  retriable: false,
-                  cause: err,
-                  details: {
-                    reason: TRANSPORT_REASONS.circuitOpen,
-                    provisioner: s.base,
-                    pool: s.pool,
-                    open: true,
-                  },
-                },
-              );
-            throw err;
-          }
+          return throughBreaker(breaker, s, fn);
         },
-        deps.retry,
-        deps.sleep ? { sleep: deps.sleep } : {},
+        this.deps.retry,
+        this.deps.sleep ? { sleep: this.deps.sleep } : {},
       );
       return value;
     } catch (err) {
-      const last = err instanceof ScalewiseError && err.code === 'RETRIES_EXHAUSTED' ? err.cause : err;
-      if (!(last instanceof ScalewiseError)) throw last;
-      throw new ScalewiseError(last.code, last.message, {
-        // An open breaker is worth a later action: it half-opens after its reset timeout.
-        retriable: last.details.open === true ? true : last.retriable,
-        cause: last.cause ?? last,
-        // Marked only when retried here: a caller that retries itself (maxAttempts 1) still does.
-        details: { ...last.details, ...(deps.retry.maxAttempts > 1 ? { retried: true } : {}), attempts },
-      });
+      throw finalError(err, attempts, this.deps.retry.maxAttempts > 1);
     }
   }
 
   /** A contract call that must answer 2xx with workers. */
-  async function workersCall(
+  private async workersCall(
     s: ExternalSettings,
     method: 'GET' | 'POST',
     path: string,
@@ -364,96 +513,28 @@ export function externalProvider(deps: ExternalProviderDeps): ExternalProvider {
     body?: unknown,
     headers?: Record<string, string>,
   ): Promise<WireWorker[]> {
-    return reliably(s, async () => {
+    return this.reliably(s, async () => {
       const a = await call(s, method, path, operation, body, headers);
-      const context = { provisioner: s.base, pool: s.pool, operation };
+      const context = contextOf(s, operation);
       if (a.status < 200 || a.status >= 300) throw errorOfAnswer(a.status, a.body, context);
       return parseWorkers(a.body, context);
     });
   }
 
-  const poolPath = (pool: string) => `/pools/${encodeURIComponent(pool)}/workers`;
-
-  async function list(pool: PoolConfig): Promise<WireWorker[]> {
-    return workersCall(settingsOf(pool), 'GET', poolPath(pool.name), 'list');
+  /** The pool's workers as its provisioner lists them. */
+  private async workersOf(pool: PoolConfig): Promise<WireWorker[]> {
+    return this.workersCall(this.settingsOf(pool), 'GET', poolPath(pool.name), 'list');
   }
 
-  return {
-    name: 'external',
-    async create(pool, nodes, actionId, options = {}) {
-      const s = settingsOf(pool);
-      // A worker made by an earlier attempt keeps its zone; new ones go where the pool has fewest.
-      let zones: Map<string, string> | undefined;
-      if (pool.zones.length > 0) {
-        const existing = new Map<string, string>();
-        for (const w of await list(pool))
-          if (w.zone && w.state !== 'deleting' && w.state !== 'failed') existing.set(w.name, w.zone);
-        zones = zonesOfNew(pool.zones, existing, nodes, options.zones);
-      }
-      const body: CreateRequest = {
-        idempotency_key: actionId,
-        workers: nodes.map((name) => {
-          const zone = zones?.get(name);
-          return zone ? { name, zone } : { name };
-        }),
-        template: workerTemplate(pool, s.options),
-        ...(options.taskId !== undefined ? { task_id: options.taskId } : {}),
-      };
-      const made = await workersCall(s, 'POST', poolPath(pool.name), 'create', body, {
-        'idempotency-key': actionId,
-      });
-      const byName = new Map(made.map((w) => [w.name, w]));
-      const context = { provisioner: s.base, pool: pool.name, operation: 'create' };
-      const missing = nodes.filter((n) => !byName.has(n));
-      if (missing.length > 0)
-        throw new ScalewiseError(
-          'PROVISIONER_API',
-          `provisioner of pool '${pool.name}' (create): the answer lacks ${missing.join(', ')}`,
-          { retriable: false, details: { reason: TRANSPORT_REASONS.badResponse, ...context, retried: true } },
-        );
-      const failed = nodes.map((n) => byName.get(n) as WireWorker).filter((w) => w.state === 'failed');
-      if (failed.length > 0)
-        throw new ScalewiseError(
-          'PROVISIONER_API',
-          `provisioner of pool '${pool.name}' (create): ${failed.map((w) => `${w.name} failed${w.message ? `: ${w.message}` : ''}`).join('; ')}`,
-          { retriable: true, details: { reason: TRANSPORT_REASONS.workerFailed, ...context, retried: true } },
-        );
-      return nodes.map((n) => ({ node: n, providerId: (byName.get(n) as WireWorker).provider_id }));
-    },
-    async remove(pool, node) {
-      const s = settingsOf(pool);
-      return reliably(s, async () => {
-        const a = await call(s, 'DELETE', `${poolPath(pool.name)}/${encodeURIComponent(node)}`, 'delete');
-        if (a.status >= 200 && a.status < 300) return { existed: true };
-        // Gone already, or never made (a create that failed before it): nothing to delete.
-        if (
-          a.status === 404 &&
-          (a.body as { error?: { code?: unknown } } | undefined)?.error?.code === 'WORKER_NOT_FOUND'
-        )
-          return { existed: false };
-        throw errorOfAnswer(a.status, a.body, { provisioner: s.base, pool: pool.name, operation: 'delete' });
-      });
-    },
-    async list(pool): Promise<Instance[]> {
-      return (await list(pool)).map((w) => ({
-        id: w.provider_id,
-        node: w.name,
-        alive: w.state === 'creating' || w.state === 'running',
-        createdAt: Date.parse(w.created_at) || 0,
-      }));
-    },
-    checks: [...new Map([...settings.values()].map((s) => [s.provisioner, s])).values()].map((s) => ({
-      name: s.provisioner,
-      degrades: `scale-ups and scale-downs of the pools provisioned by ${s.base}`,
-      async check() {
-        const a = await call(s, 'GET', '/healthz', 'health');
-        if (a.status === 404 || (a.status >= 200 && a.status < 300)) return;
-        throw errorOfAnswer(a.status, a.body, { provisioner: s.base, pool: s.pool, operation: 'health' });
-      },
-    })),
-    breakers: () => [...breakers.values()],
-    shutdown() {
-      for (const b of breakers.values()) b.shutdown();
-    },
-  };
+  /** The zone of each new worker: one made by an earlier attempt keeps its own, new ones go where the pool has fewest. */
+  private async zonesOf(
+    pool: PoolConfig,
+    nodes: readonly string[],
+    options: CreateOptions,
+  ): Promise<Map<string, string>> {
+    const existing = new Map<string, string>();
+    for (const w of await this.workersOf(pool))
+      if (w.zone && w.state !== 'deleting' && w.state !== 'failed') existing.set(w.name, w.zone);
+    return zonesOfNew(pool.zones, existing, nodes, options.zones);
+  }
 }

@@ -280,12 +280,7 @@ class WorkerPodsProvider implements PodsProvider {
     this.workers = new WorkerPodWatch(deps);
   }
 
-  async create(
-    pool: PoolConfig,
-    names: readonly string[],
-    actionId: string,
-    options: CreateOptions = {},
-  ): Promise<{ node: string; providerId: string }[]> {
+  async create(pool: PoolConfig, names: readonly string[], actionId: string, options: CreateOptions = {}) {
     const o = podsOptionsOf(pool);
     const out: { node: string; providerId: string }[] = [];
     for (const name of names) {
