@@ -24,10 +24,17 @@ if (!['unit', 'int', 'all'].includes(kind)) {
 }
 // e2e/'s integration tests start all six services per file: scripts/test runs them in a step
 // of their own, one file at a time (`run-tests.mjs int e2e`); its unit tests run with the rest.
+// e2e/src/in-process/ holds the tests that start a service or two inside the test process (the
+// CLI and the console against real services): they live in e2e/ because packages/ never import
+// services/, and run with the other integration tests, as light as those.
+const IN_PROCESS = join(repo, 'e2e', 'src', 'in-process');
 const roots =
   dirs.length > 0
     ? dirs.map((d) => resolve(d))
-    : ['packages', 'services', 'scripts', ...(kind === 'int' ? [] : ['e2e'])].map((d) => join(repo, d));
+    : [
+        ...['packages', 'services', 'scripts', ...(kind === 'int' ? [] : ['e2e'])].map((d) => join(repo, d)),
+        IN_PROCESS,
+      ];
 
 function* walk(dir) {
   let entries;
@@ -39,6 +46,8 @@ function* walk(dir) {
   for (const e of entries) {
     if (e.name === 'node_modules' || e.name === 'dist' || e.name.startsWith('.')) continue;
     const p = join(dir, e.name);
+    // Reached from e2e/, the in-process tests are left to the integration run (named as a root, they run).
+    if (e.isDirectory() && p === IN_PROCESS) continue;
     if (e.isDirectory()) yield* walk(p);
     else if (e.name.endsWith('.test.ts')) yield p;
   }
