@@ -10,15 +10,13 @@ import {
   type BreakerOptions,
   type BreakerState,
   type Bus,
+  type BusConfig,
   createBus,
-  deadLetterOwners,
   type HandlerRegistry,
   type RetryPolicy,
-  type Subscriber,
 } from '@scalewise/bus';
 import {
   type Config,
-  consumerGroupId,
   kafkaClientConfig,
   type LoadedConfig,
   loadConfig,
@@ -26,18 +24,21 @@ import {
   s3ClientConfig,
 } from '@scalewise/config';
 import { ScalewiseError } from '@scalewise/errors';
-import { auditEvent, createEvent, type EventType, type TopicKey } from '@scalewise/events';
+import { auditEvent, type EventType, type TopicKey } from '@scalewise/events';
 import {
   createTelemetry,
   kafkajsLogCreator,
+  type Logger,
   type Telemetry,
   type TelemetryOptions,
 } from '@scalewise/telemetry';
 import type { FastifyInstance } from 'fastify';
 import { type KafkaConfig, logLevel } from 'kafkajs';
-import { buildApp, type ReadinessCheck, runChecks } from './app.ts';
+import { buildApp, type ReadinessCheck } from './app.ts';
 import { createTokenStore } from './auth.ts';
-import { kafkaCheck, redisCheck, s3Check } from './checks.ts';
+import { breakerReporter } from './breaker-events.ts';
+import { kafkaCheck } from './checks.ts';
+import { Lifecycle } from './lifecycle.ts';
 import { installSourceMappedStacks } from './source-stacks.ts';
 import { startFailureKind, startWithRetry } from './start-retry.ts';
 
@@ -142,6 +143,57 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
     logLevel: logLevel.WARN,
     logCreator: kafkajsLogCreator(telemetry.logger),
   };
+  const breakers = breakerReporter(def.name, config.cluster_id, telemetry.logger);
+  const { onBreakerState } = breakers;
+  const bus = createBus(busOptionsOf(def.name, loaded, kafkaConfig, telemetry, onBreakerState));
+  breakers.publishWith(bus.publisher);
+  const ctx: ServiceContext = { name: def.name, config, loaded, telemetry, bus, onBreakerState };
+  const kafkaReady = kafkaCheck(kafkaConfig);
+  const lifecycle = new Lifecycle(def, ctx, kafkaReady, config.s3.bucket);
+  const source = `/scalewise/${config.cluster_id}/${def.name}`;
+  const app = await buildApp({
+    service: def.name,
+    ...(def.version ? { version: def.version } : {}),
+    logger: telemetry.logger,
+    metrics: telemetry.metrics,
+    checks: lifecycle.checks,
+    draining: () => lifecycle.draining,
+    tokens: createTokenStore(httpTokens, { log: telemetry.logger }),
+    metricsAuth: config.http.metrics_auth,
+    // Acknowledged by Kafka before the response goes out (auth.ts).
+    audit: async (record) => {
+      await bus.publisher.publish(auditEvent(record, { source, clusterid: config.cluster_id }));
+    },
+    ...(def.routes ? { routes: (a: FastifyInstance) => def.routes?.(a, ctx) } : {}),
+  });
+  return {
+    ...ctx,
+    app,
+    get draining() {
+      return lifecycle.draining;
+    },
+    get resumable() {
+      return lifecycle.resumable;
+    },
+    start: () => lifecycle.start(),
+    async listen() {
+      const address = await app.listen({ host: config.http.host, port: config.http.port });
+      telemetry.logger.info({ address }, 'listening');
+      return address;
+    },
+    stop: () => lifecycle.stop(app),
+  };
+}
+
+/** The bus of service `service` as the configuration says: Kafka, Redis, S3, topics, breakers, retry. */
+function busOptionsOf(
+  service: string,
+  loaded: LoadedConfig,
+  kafka: KafkaConfig,
+  telemetry: Telemetry,
+  onBreakerState: BusConfig['onBreakerState'],
+): BusConfig {
+  const { config } = loaded;
   const s3 = s3ClientConfig(loaded);
   // Secrets given as files are read again at each connection (Kafka: kafkaClientConfig).
   const s3KeyId = s3.accessKeyId;
@@ -152,34 +204,11 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
           secretAccessKey: loaded.secret?.('s3.secret_access_key') ?? s3.secretAccessKey ?? '',
         })
       : undefined;
-  // Breaker state is a metric (the bus records it) and an event (DESIGN.md section 6), which
-  // alert-manager turns into a notification when one opens. Published without waiting; when the
-  // broken dependency is Kafka itself the event cannot go out, and the metric and log remain.
-  const breakerStates = new Map<string, BreakerState>();
-  const onBreakerState = (breaker: string, state: BreakerState) => {
-    const previous = breakerStates.get(breaker) ?? 'closed';
-    breakerStates.set(breaker, state);
-    if (previous === state) return;
-    telemetry.logger.warn({ breaker, state, previous }, 'circuit breaker changed state');
-    const event = createEvent(
-      'io.scalewise.CircuitBreakerStateChanged',
-      { service: def.name, breaker, state, previous, changed_at: new Date().toISOString() },
-      {
-        source: `/scalewise/${config.cluster_id}/${def.name}`,
-        clusterid: config.cluster_id,
-        partitionkey: def.name,
-        severity: state === 'open' ? 'critical' : state === 'half_open' ? 'warning' : 'info',
-      },
-    );
-    bus.publisher.publish(event).catch((err) => {
-      telemetry.logger.warn({ err, breaker, state }, 'could not publish the breaker change');
-    });
-  };
-  const bus = createBus({
+  return {
     onBreakerState,
-    service: def.name,
+    service,
     clusterid: config.cluster_id,
-    kafka: kafkaConfig,
+    kafka,
     redis: {
       ...redisClientConfig(loaded),
       readPassword: () => loaded.secret?.('redis.password'),
@@ -200,174 +229,6 @@ export async function createService<T extends EventType>(def: ServiceDefinition<
     },
     metrics: telemetry.metrics.bus,
     logger: telemetry.logger,
-  });
-  const ctx: ServiceContext = { name: def.name, config, loaded, telemetry, bus, onBreakerState };
-  const kafkaReady = kafkaCheck(kafkaConfig);
-  let started = false;
-  /** Why the last start failed, until one succeeds. */
-  let startProblem: string | undefined;
-  const checks = [
-    {
-      // Until start() succeeded the service does not do its job, whatever the other checks say
-      // (an S3 bucket refused at start only degrades them).
-      name: 'start',
-      async check() {
-        if (!started) throw new Error(startProblem ? `start failed: ${startProblem}` : 'not started yet');
-      },
-    },
-    kafkaReady,
-    {
-      // A consumer fenced by a replica under the same instance id has stopped for good.
-      name: 'consumer',
-      async check() {
-        const why = bus.failures();
-        if (why.length > 0) throw new Error(why.join('; '));
-      },
-    },
-    redisCheck(bus.redis, def.redisDegrades, bus.redisProblem),
-    // Through the S3 breaker once started only: before, the bucket may not exist yet (start
-    // creates it), and the probes' 404s would hold the breaker open against that very start.
-    s3Check(bus.s3, s3.bucket, {
-      call: (fn) => (started ? bus.breakers.s3.call(fn) : fn()),
-    }),
-    ...(def.checks?.(ctx) ?? []),
-  ];
-  let draining = false;
-  // The dependencies the service can work without are checked on their own every 10 s,
-  // probed or not: the metric stays true, and an outage opens its breaker (an alert).
-  let watch: NodeJS.Timeout | undefined;
-  const watchDegrading = () => {
-    if (watch) return;
-    const degrading = checks.filter((c) => c.degrades);
-    watch = setInterval(() => {
-      void runChecks(degrading, 2000).then((results) => {
-        for (const r of results) telemetry.metrics.dependencyUp(r.name, r.ok);
-      });
-    }, 10_000);
-    watch.unref();
-  };
-  const tokens = createTokenStore(httpTokens, { log: telemetry.logger });
-  const source = `/scalewise/${config.cluster_id}/${def.name}`;
-  const app = await buildApp({
-    service: def.name,
-    ...(def.version ? { version: def.version } : {}),
-    logger: telemetry.logger,
-    metrics: telemetry.metrics,
-    checks,
-    draining: () => draining,
-    tokens,
-    metricsAuth: config.http.metrics_auth,
-    // Acknowledged by Kafka before the response goes out (auth.ts).
-    audit: async (record) => {
-      await bus.publisher.publish(auditEvent(record, { source, clusterid: config.cluster_id }));
-    },
-    ...(def.routes ? { routes: (a: FastifyInstance) => def.routes?.(a, ctx) } : {}),
-  });
-  let subscriber: Subscriber | undefined;
-  let stopped: Promise<void> | undefined;
-  // How far start() got: a call after a failure goes on from there.
-  let busStarted = false;
-  let onStartRan = false;
-  let onStartFailed = false;
-  let handlers: HandlerRegistry<T> | undefined;
-  const join = async () => {
-    if (!def.handlers) return;
-    handlers ??= def.handlers(ctx);
-    subscriber ??= bus.subscribe({
-      groupId: def.groupId ?? consumerGroupId(config, def.name),
-      handlers,
-      ...(def.topics ? { topics: def.topics } : {}),
-      ...(def.fromBeginning !== undefined ? { fromBeginning: def.fromBeginning } : {}),
-      ownsTopic: (topic) => deadLetterOwners[topic] === def.name,
-    });
-    const s = subscriber;
-    try {
-      await s.start();
-    } catch (err) {
-      // A consumer that did not join is not restarted: the next attempt makes a new one.
-      subscriber = undefined;
-      await s.stop(5000).catch(() => undefined);
-      throw err;
-    }
-  };
-
-  return {
-    ...ctx,
-    app,
-    get draining() {
-      return draining;
-    },
-    get resumable() {
-      return !onStartFailed;
-    },
-    async start() {
-      if (started) return;
-      if (onStartFailed) {
-        throw new ScalewiseError('INTERNAL', `${def.name}: onStart failed before; it is not run twice`);
-      }
-      try {
-        if (!busStarted) {
-          await bus.start();
-          busStarted = true;
-        }
-        watchDegrading();
-        // The service's own work (min-enforcer's floor checks, the sensing, the syncs) starts
-        // while the consumer joins its group: after a crash the join waits out the dead
-        // member's session (events.session_timeout_ms), and the floor must not.
-        const joining = join();
-        joining.catch(() => undefined);
-        if (!onStartRan) {
-          onStartRan = true;
-          try {
-            await def.onStart?.(ctx);
-          } catch (err) {
-            onStartFailed = true;
-            throw err;
-          }
-        }
-        await joining;
-      } catch (err) {
-        startProblem = err instanceof Error ? err.message : String(err);
-        throw err;
-      }
-      started = true;
-      startProblem = undefined;
-      telemetry.logger.info(
-        { groupId: def.groupId, handlers: def.handlers !== undefined },
-        'service started',
-      );
-    },
-    async listen() {
-      const address = await app.listen({ host: config.http.host, port: config.http.port });
-      telemetry.logger.info({ address }, 'listening');
-      return address;
-    },
-    stop() {
-      stopped ??= (async () => {
-        draining = true;
-        const deadlineMs = config.shutdown_timeout_seconds * 1000;
-        const errors: unknown[] = [];
-        const step = async (what: string, fn: () => Promise<unknown>) => {
-          try {
-            await fn();
-          } catch (err) {
-            errors.push(err);
-            telemetry.logger.error({ err, step: what }, 'shutdown step failed');
-          }
-        };
-        if (watch) clearInterval(watch);
-        await step('onStop', async () => def.onStop?.(ctx));
-        // The bus drains its subscribers (the record in hand finishes and is committed).
-        await step('bus', () => bus.stop(deadlineMs));
-        await step('readiness', () => kafkaReady.close());
-        await step('http', () => app.close());
-        telemetry.logger.info({ errors: errors.length }, 'service stopped');
-        await step('telemetry', () => telemetry.shutdown());
-        if (errors.length > 0)
-          throw new AggregateError(errors, `${def.name}: ${errors.length} shutdown step(s) failed`);
-      })();
-      return stopped;
-    },
   };
 }
 
@@ -396,6 +257,28 @@ export async function runService<T extends EventType>(def: ServiceDefinition<T>)
   }
   const service = await createService({ ...def, config: loaded });
   const log = service.telemetry.logger;
+  exitOnCrash(log);
+  const stopping = drainOnSignals(service, loaded.config.shutdown_timeout_seconds);
+  try {
+    await service.listen();
+    const { initial_ms, max_ms } = loaded.config.start_retry;
+    await startWithRetry(() => service.start(), {
+      initialMs: initial_ms,
+      maxMs: max_ms,
+      log,
+      signal: stopping,
+      resumable: () => service.resumable,
+    });
+  } catch (err) {
+    log.fatal({ err }, 'start failed');
+    await service.stop().catch(() => undefined);
+    process.exit(startFailureKind(err) === 'config' ? exitCodes.config : exitCodes.failed);
+  }
+  return service;
+}
+
+/** An uncaught error ends the process (exit 1) rather than leaving it limping on. */
+function exitOnCrash(log: Logger): void {
   const die = (kind: string) => (err: unknown) => {
     log.fatal({ err }, `${kind}: exiting`);
     process.exitCode = exitCodes.failed;
@@ -404,6 +287,15 @@ export async function runService<T extends EventType>(def: ServiceDefinition<T>)
   };
   process.on('uncaughtException', die('uncaught exception'));
   process.on('unhandledRejection', die('unhandled rejection'));
+}
+
+/**
+ * SIGTERM or SIGINT drains the service within `deadlineSeconds` and exits (0 drained, 1 not);
+ * a second signal exits at once. The signal returned is aborted on the first, to end a start
+ * still being retried.
+ */
+function drainOnSignals(service: Service, deadlineSeconds: number): AbortSignal {
+  const log = service.telemetry.logger;
   const shutdown = (signal: string) => {
     if (service.draining) {
       log.warn({ signal }, 'second signal: exiting now');
@@ -411,9 +303,9 @@ export async function runService<T extends EventType>(def: ServiceDefinition<T>)
     }
     log.info({ signal }, 'draining');
     const deadline = setTimeout(() => {
-      log.error({ seconds: loaded.config.shutdown_timeout_seconds }, 'drain deadline exceeded: exiting');
+      log.error({ seconds: deadlineSeconds }, 'drain deadline exceeded: exiting');
       process.exit(exitCodes.failed);
-    }, loaded.config.shutdown_timeout_seconds * 1000);
+    }, deadlineSeconds * 1000);
     deadline.unref();
     service.stop().then(
       () => process.exit(exitCodes.ok),
@@ -432,20 +324,5 @@ export async function runService<T extends EventType>(def: ServiceDefinition<T>)
     stopping.abort();
     shutdown('SIGINT');
   });
-  try {
-    await service.listen();
-    const { initial_ms, max_ms } = loaded.config.start_retry;
-    await startWithRetry(() => service.start(), {
-      initialMs: initial_ms,
-      maxMs: max_ms,
-      log,
-      signal: stopping.signal,
-      resumable: () => service.resumable,
-    });
-  } catch (err) {
-    log.fatal({ err }, 'start failed');
-    await service.stop().catch(() => undefined);
-    process.exit(startFailureKind(err) === 'config' ? exitCodes.config : exitCodes.failed);
-  }
-  return service;
+  return stopping.signal;
 }
