@@ -20,10 +20,10 @@ import { defineNodeManager, type NodeManagerService } from '@scalewise/node-mana
 import { decision } from '@scalewise/node-manager/test-support/decision';
 import { dataOf, drivePool, recordedCount } from '@scalewise/node-manager/test-support/pool';
 import { memberNames } from '@scalewise/pool';
+import { buildApp, createMachines } from '@scalewise/provisioner';
 import { createService } from '@scalewise/service';
 import { defineStateSync } from '@scalewise/state-sync';
 import { integrationFixture, quiet, serversYaml, uniqueName, waitFor } from '@scalewise/testing';
-import { buildApp, createMachines } from './app.ts';
 
 const fx = integrationFixture({ kubernetes: true, connect: connectKube, recorder: recordTopics });
 const debug = process.env.PROV_DEBUG ? process.stderr : quiet;
