@@ -167,7 +167,7 @@ PROPS
 kafka_ready() {
   local lists="\"brokers\":\\[.*{\"id\":$KAFKA_NODE_ID,"
   if [[ $KAFKA_SECURE != only ]]; then
-    kcat -b "127.0.0.1:$KAFKA_PORT" -L -m 2 -J 2>/dev/null | grep -q "$lists" || return 1
+    kcat -b "127.0.0.1:$KAFKA_PORT" -L -m 2 -J 2>/dev/null | grep "$lists" >/dev/null || return 1
   fi
   [[ -z $KAFKA_SECURE ]] && return 0
   kcat -F "$(_kafka_users_dir)/kcat-admin.conf" -b "127.0.0.1:$KAFKA_SECURE_PORT" -L -m 2 -J 2>/dev/null |

@@ -45,8 +45,10 @@ redis_mode() { echo "$REDIS_SECURE"; }
 redis_install() {
   need_cmd redis-server redis-server
   need_cmd redis-cli redis-tools
-  if [[ -n $REDIS_SECURE ]] && ! redis-server --help 2>&1 | grep -q -- --tls-port &&
-    ! ldd "$(command -v redis-server)" 2>/dev/null | grep -q libssl; then
+  # grep reads to the end (no -q): with pipefail, a grep -q that stops at its match leaves the
+  # writer a SIGPIPE that fails the pipeline, and a Redis with TLS passed for one without.
+  if [[ -n $REDIS_SECURE ]] && ! redis-server --help 2>&1 | grep -- --tls-port >/dev/null &&
+    ! ldd "$(command -v redis-server)" 2>/dev/null | grep libssl >/dev/null; then
     die "redis: this redis-server was built without TLS; secure mode needs Debian's (apt-get install redis-server)"
   fi
 }
