@@ -25,8 +25,9 @@ if (!['unit', 'int', 'all'].includes(kind)) {
 // e2e/'s integration tests start all six services per file: scripts/test runs them in a step
 // of their own, one file at a time (`run-tests.mjs int e2e`); its unit tests run with the rest.
 // e2e/src/in-process/ holds the tests that start a service or two inside the test process (the
-// CLI and the console against real services): they live in e2e/ because packages/ never import
-// services/, and run with the other integration tests, as light as those.
+// CLI and the console against real services, state-sync beside node-manager, node-manager on
+// the reference provisioner): they live in e2e/ because packages/ never import services/ nor
+// a service another, and run with the other integration tests, as light as those.
 const IN_PROCESS = join(repo, 'e2e', 'src', 'in-process');
 const roots =
   dirs.length > 0
