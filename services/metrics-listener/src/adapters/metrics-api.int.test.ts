@@ -19,18 +19,21 @@ import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import { connectKube, POOL_LABEL, type V1Node } from '@scalewise/kube';
 import {
   aggregatedServerFlags,
+  freePort,
   grantAnonymous,
   integrationFixture,
+  type Proc,
   registerApiService,
   repositoryRoot,
   revokeAnonymous,
   serviceYaml,
+  startProcess,
   uniqueName,
   unregisterApiService,
   waitFor,
 } from '@scalewise/testing';
 import { recordedData, startListener } from '../test-support/listener.ts';
-import { freePort, goTool, type Proc, selfSignedCert, startProcess } from '../test-support/processes.ts';
+import { goTool, selfSignedCert } from '../test-support/processes.ts';
 import { createMetricsApi } from './metrics-api.ts';
 
 const METRICS_API = { group: 'metrics.k8s.io', version: 'v1beta1' };

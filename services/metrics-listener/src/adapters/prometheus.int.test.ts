@@ -11,9 +11,17 @@ import { before, describe, test } from 'node:test';
 import { recordTopics } from '@scalewise/bus/test-support/recorder';
 import type { PoolConfig } from '@scalewise/config';
 import { connectKube, ensureNode, kwokNodeManifest, POOL_LABEL } from '@scalewise/kube';
-import { integrationFixture, poolServiceYaml, uniqueName, waitFor } from '@scalewise/testing';
+import {
+  freePort,
+  integrationFixture,
+  type Proc,
+  poolServiceYaml,
+  startProcess,
+  uniqueName,
+  waitFor,
+} from '@scalewise/testing';
 import { recordedData, startListener } from '../test-support/listener.ts';
-import { freePort, goTool, type Proc, startProcess } from '../test-support/processes.ts';
+import { goTool } from '../test-support/processes.ts';
 import { createPrometheusSource } from './prometheus.ts';
 
 const fx = integrationFixture({ kubernetes: true, connect: connectKube, recorder: recordTopics });

@@ -1,12 +1,12 @@
 /**
  * Integration-test helpers: the optional Go servers of scripts/go-tool (built once from the Go
- * module proxy, cached outside the work tree), a free 127.0.0.1 port, a child process that is
- * stopped by its own pid, and a self-signed certificate. Used by tests only.
+ * module proxy, cached outside the work tree) and a self-signed certificate (a free port and a
+ * server run by its own pid are packages/testing's). Used by tests only.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, type Proc, repositoryRoot, startProcess } from '@scalewise/testing';
+import { repositoryRoot } from '@scalewise/testing';
 
 const exec = promisify(execFile);
 
@@ -19,9 +19,6 @@ export async function goTool(name: 'metrics-server' | 'victoria-metrics' | 'kwok
   });
   return stdout.trim().split('\n').at(-1) ?? '';
 }
-
-/** A port nothing listens on right now, and a server run by its own pid (packages/testing). */
-export { freePort, type Proc, startProcess };
 
 /** A self-signed certificate for 127.0.0.1 (openssl), as PEM file paths in `dir`. */
 export async function selfSignedCert(dir: string, name: string): Promise<{ cert: string; key: string }> {
