@@ -73,13 +73,12 @@ export function createRedisHistory(
     maxAge: options.maxAgeSeconds ?? 7 * 24 * 3600,
     now,
   };
-  const history: History = {
+  return {
     append: (event) => append(streams, event),
-    query: (q) => query(streams, q, history.chain),
+    query: (q) => query(streams, q),
     get: (id) => get(streams, id),
     chain: (correlationid) => chain(streams, correlationid),
   };
-  return history;
 }
 
 async function append(s: Streams, event: AnyScalewiseEvent): Promise<void> {
@@ -109,18 +108,14 @@ async function append(s: Streams, event: AnyScalewiseEvent): Promise<void> {
     .exec();
 }
 
-async function query(
-  s: Streams,
-  q: HistoryQuery,
-  chainOf: (correlationid: string) => Promise<AnyScalewiseEvent[]>,
-): Promise<AnyScalewiseEvent[]> {
+async function query(s: Streams, q: HistoryQuery): Promise<AnyScalewiseEvent[]> {
   const { redis, all, now } = s;
   const limit = Math.min(Math.max(q.limit ?? 500, 1), 5000);
   if (q.correlationid) {
-    const chain = await chainOf(q.correlationid);
+    const events = await chain(s, q.correlationid);
     const from = q.from ?? 0;
     const to = q.to ?? now();
-    const hits = chain.filter((e) => {
+    const hits = events.filter((e) => {
       const t = Date.parse(e.time);
       return t >= from && t <= to && passes(e, q);
     });
@@ -140,7 +135,7 @@ async function query(
     }
     if (batch.length < SCAN_BATCH) return out;
     const last = batch.at(-1)?.[0] as string;
-    start = q.reverse ? `(${last}` : `(${last}`;
+    start = `(${last}`;
   }
 }
 
