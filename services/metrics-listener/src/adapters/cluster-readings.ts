@@ -11,7 +11,6 @@ import {
   POOL_LABEL,
   type PodInfo,
   type pendingUnschedulable,
-  type simPod,
   WORKER_KIND_LABEL,
 } from '@scalewise/kube';
 import type { Snapshot } from '@scalewise/scheduling';
@@ -70,9 +69,6 @@ export function nodeCountsOf(snap: Snapshot): Map<string, number> {
     if (n.pool !== undefined) nodeCounts.set(n.pool, (nodeCounts.get(n.pool) ?? 0) + 1);
   return nodeCounts;
 }
-
-/** A waiting pod the simulation places, with its sample for the report. */
-export type Waiting = { pod: ReturnType<typeof simPod>; sample: PendingPod };
 
 /**
  * Of each pool's nodes, how many each recent action made (node-manager's action id on the

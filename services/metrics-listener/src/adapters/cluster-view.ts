@@ -26,7 +26,13 @@ import {
   type WatchCache,
 } from '@scalewise/kube';
 import type { BoundPod, NodeTemplate, Snapshot } from '@scalewise/scheduling';
-import { type PendingPlan, type PendingPod, planPending, type SensePolicy } from '../core/index.ts';
+import {
+  type PendingPlan,
+  type PendingPod,
+  planPending,
+  type SensePolicy,
+  type WaitingPod,
+} from '../core/index.ts';
 import {
   group,
   isWorkerPod,
@@ -35,7 +41,6 @@ import {
   type PoolTemplate,
   pendingSample,
   poolTemplatesOf,
-  type Waiting,
 } from './cluster-readings.ts';
 
 export interface ClusterViewDeps {
@@ -186,9 +191,9 @@ export class ClusterView {
    * The pods unschedulable at `at`: those a `pods` pool names, by pool, and the others the
    * simulation places.
    */
-  private sortPending(at: number): { podsPoolPending: Map<string, PendingPod[]>; waiting: Waiting[] } {
+  private sortPending(at: number): { podsPoolPending: Map<string, PendingPod[]>; waiting: WaitingPod[] } {
     const podsPoolPending = new Map<string, PendingPod[]>();
-    const waiting: Waiting[] = [];
+    const waiting: WaitingPod[] = [];
     for (const p of pendingUnschedulable(this.pods.values(), at)) {
       const info = this.pods.get(podKey(p));
       const named = info?.nodeSelector?.[POOL_LABEL];
